@@ -1,0 +1,335 @@
+//! `beffroi bench`: builds a site of nested folders, starts the server as its own
+//! process, drives it over loopback with a fixed number of keep-alive connections for
+//! a fixed time, and prints requests/s, p50/p99 latency and the server's peak RSS, on
+//! SQLite and, when given a server, on PostgreSQL.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow, bail};
+use beffroi_model::security::Principal;
+use beffroi_model::{ItemPath, Language, SiteId};
+use beffroi_service::{NewSite, Services, StoreOptions};
+use beffroi_store::pg_admin;
+use serde_json::{Map, Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::cli::BenchArgs;
+
+struct Scenario {
+    name: &'static str,
+    path: String,
+    accept: &'static str,
+}
+
+struct Measure {
+    requests: u64,
+    errors: u64,
+    seconds: f64,
+    p50_us: u32,
+    p99_us: u32,
+}
+
+struct Report {
+    backend: &'static str,
+    items: u32,
+    seed_seconds: f64,
+    first_response_ms: f64,
+    peak_rss_mb: f64,
+    rows: Vec<(&'static str, Measure)>,
+}
+
+const WORDS: &[&str] = &[
+    "commune", "conseil", "collège", "délibération", "séance", "rue", "travaux", "école", "citoyen", "service",
+    "permis", "urbanisme", "budget", "enquête", "publique", "avis", "règlement", "voirie", "environnement", "culture",
+];
+
+fn body_text(n: u32) -> String {
+    let mut s = String::from("<p>");
+    for i in 0..300u32 {
+        s.push_str(WORDS[((n.wrapping_mul(31)).wrapping_add(i * 7) as usize) % WORDS.len()]);
+        s.push(if i % 25 == 24 { '.' } else { ' ' });
+        if i % 100 == 99 {
+            s.push_str("</p><p>");
+        }
+    }
+    s.push_str("</p>");
+    s
+}
+
+fn obj(v: Value) -> Map<String, Value> {
+    v.as_object().cloned().unwrap_or_default()
+}
+
+/// Creates site `bench`: 10 folders × 10 sub-folders, the pages spread among them.
+/// Returns a page path and a folder path in the middle of the tree.
+async fn seed(services: &Services, items: u32) -> Result<(String, String)> {
+    let system = Principal::System;
+    let site = services
+        .create_site(&system, NewSite { id: SiteId::parse("bench")?, title: "Commune de Banc-d'Essai".into(), language: Language::Fr, hosts: vec![] })
+        .await?;
+    let per_leaf = items.div_ceil(100).max(1);
+    let mut made = 0;
+    let (mut page, mut folder) = (String::new(), String::new());
+    'outer: for a in 0..10 {
+        let f = services
+            .create(&system, &site, &ItemPath::root(), "Folder", None, &obj(json!({"title": format!("Quartier {a}"), "description": "Un quartier de la commune."})))
+            .await?;
+        for b in 0..10 {
+            let sub = services
+                .create(&system, &site, &f.path, "Folder", None, &obj(json!({"title": format!("Rue {b}"), "description": "Une rue du quartier."})))
+                .await?;
+            for c in 0..per_leaf {
+                if made >= items {
+                    break 'outer;
+                }
+                let p = services
+                    .create(
+                        &system,
+                        &site,
+                        &sub.path,
+                        "Document",
+                        None,
+                        &obj(json!({
+                            "title": format!("Avis numéro {made}"),
+                            "description": "Avis à la population concernant les travaux de voirie.",
+                            "text": {"content-type": "text/html", "data": body_text(made)},
+                        })),
+                    )
+                    .await?;
+                made += 1;
+                if a == 5 && b == 5 && c == per_leaf / 2 {
+                    page = p.path.to_string();
+                    folder = sub.path.to_string();
+                }
+            }
+        }
+    }
+    if page.is_empty() {
+        bail!("too few items for the benchmark tree (need at least 5,600)");
+    }
+    Ok((page, folder))
+}
+
+fn free_port() -> Result<SocketAddr> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(l.local_addr()?)
+}
+
+/// Sends one GET and reads the whole response; returns its status.
+async fn exchange(stream: &mut TcpStream, request: &[u8], buf: &mut Vec<u8>) -> Result<u16> {
+    stream.write_all(request).await?;
+    buf.clear();
+    let mut chunk = [0u8; 16384];
+    let header_end = loop {
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            bail!("connection closed");
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+    };
+    let head = std::str::from_utf8(&buf[..header_end])?;
+    let status: u16 = head.get(9..12).and_then(|s| s.parse().ok()).ok_or_else(|| anyhow!("bad status line"))?;
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length").then(|| v.trim().parse().ok())?
+        })
+        .unwrap_or(0);
+    while buf.len() < header_end + length {
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            bail!("connection closed in body");
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    Ok(status)
+}
+
+fn request_bytes(path: &str, accept: &str) -> Vec<u8> {
+    format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: {accept}\r\nUser-Agent: beffroi-bench\r\n\r\n").into_bytes()
+}
+
+async fn load(addr: SocketAddr, s: &Scenario, connections: usize, duration: Duration) -> Result<Measure> {
+    let req: Arc<[u8]> = request_bytes(&s.path, s.accept).into();
+    let start = Instant::now();
+    let deadline = start + duration;
+    let mut tasks = Vec::new();
+    for _ in 0..connections {
+        let req = req.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut lat: Vec<u32> = Vec::with_capacity(100_000);
+            let mut errors = 0u64;
+            let mut buf = Vec::with_capacity(65536);
+            let mut stream = TcpStream::connect(addr).await?;
+            stream.set_nodelay(true)?;
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                match exchange(&mut stream, &req, &mut buf).await {
+                    Ok(200) => lat.push(t.elapsed().as_micros().min(u32::MAX as u128) as u32),
+                    Ok(_) => errors += 1,
+                    Err(_) => {
+                        errors += 1;
+                        stream = TcpStream::connect(addr).await?;
+                    }
+                }
+            }
+            anyhow::Ok((lat, errors))
+        }));
+    }
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        let (lat, e) = t.await??;
+        all.extend(lat);
+        errors += e;
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    all.sort_unstable();
+    let pct = |p: f64| all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1))).copied().unwrap_or(0);
+    Ok(Measure { requests: all.len() as u64, errors, seconds, p50_us: pct(0.50), p99_us: pct(0.99) })
+}
+
+fn status_kb(pid: u32, field: &str) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    s.lines().find(|l| l.starts_with(field))?.split_whitespace().nth(1)?.parse().ok()
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn run_backend(backend: &'static str, url: &str, data: &Path, args: &BenchArgs) -> Result<Report> {
+    eprintln!("[{backend}] creating {} pages…", args.items);
+    let services = Services::open(url, &StoreOptions::default()).await?;
+    let t = Instant::now();
+    let (page, folder) = seed(&services, args.items).await?;
+    let seed_seconds = t.elapsed().as_secs_f64();
+    services.store().close().await;
+    drop(services);
+
+    let addr = free_port()?;
+    let exe = std::env::current_exe()?;
+    let log = std::fs::File::create(data.join(format!("server-{}.log", backend.to_ascii_lowercase())))?;
+    let started = Instant::now();
+    let child = Command::new(exe)
+        .args(["serve", "--listen", &addr.to_string(), "--database", url, "--data"])
+        .arg(data)
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .context("cannot start the server")?;
+    let server = Server(child);
+    let probe = request_bytes(&format!("/bench{page}"), "text/html");
+    let first_response_ms = loop {
+        if started.elapsed() > Duration::from_secs(20) {
+            bail!("the server did not answer within 20 s");
+        }
+        if let Ok(mut s) = TcpStream::connect(addr).await {
+            let mut buf = Vec::new();
+            if let Ok(200) = exchange(&mut s, &probe, &mut buf).await {
+                break started.elapsed().as_secs_f64() * 1000.0;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    };
+    let scenarios = [
+        Scenario { name: "HTML page view", path: format!("/bench{page}"), accept: "text/html" },
+        Scenario { name: "JSON view", path: format!("/bench{page}"), accept: "application/json" },
+        Scenario { name: "folder listing (HTML, 100 items)", path: format!("/bench{folder}"), accept: "text/html" },
+        Scenario { name: "folder listing (JSON, 100 items)", path: format!("/bench{folder}"), accept: "application/json" },
+    ];
+    let mut rows = Vec::new();
+    for s in &scenarios {
+        load(addr, s, args.connections, Duration::from_secs(1)).await?; // warm-up
+        let m = load(addr, s, args.connections, Duration::from_secs(args.duration)).await?;
+        eprintln!("[{backend}] {}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms", s.name, m.requests as f64 / m.seconds, m.p50_us as f64 / 1000.0, m.p99_us as f64 / 1000.0);
+        rows.push((s.name, m));
+    }
+    let peak_rss_mb = status_kb(server.0.id(), "VmHWM:").unwrap_or(0) as f64 / 1024.0;
+    drop(server);
+    Ok(Report { backend, items: args.items, seed_seconds, first_response_ms, peak_rss_mb, rows })
+}
+
+fn print(reports: &[Report], args: &BenchArgs) {
+    println!();
+    println!(
+        "beffroi bench: {} connections, {} s per scenario, load generator on one core of this machine ({} cores)",
+        args.connections,
+        args.duration,
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    );
+    println!("| backend | scenario | req/s | p50 ms | p99 ms | errors |");
+    println!("| --- | --- | ---: | ---: | ---: | ---: |");
+    for r in reports {
+        for (name, m) in &r.rows {
+            println!(
+                "| {} | {} | {:.0} | {:.2} | {:.2} | {} |",
+                r.backend,
+                name,
+                m.requests as f64 / m.seconds,
+                m.p50_us as f64 / 1000.0,
+                m.p99_us as f64 / 1000.0,
+                m.errors
+            );
+        }
+    }
+    println!();
+    for r in reports {
+        println!(
+            "{}: {} pages created through the service in {:.1} s ({:.0} items/s); start to first response {:.0} ms; server peak RSS {:.1} MB",
+            r.backend,
+            r.items,
+            r.seed_seconds,
+            r.items as f64 / r.seed_seconds,
+            r.first_response_ms,
+            r.peak_rss_mb
+        );
+    }
+}
+
+pub fn run(args: BenchArgs) -> Result<()> {
+    // The load generator runs on one thread so that the server keeps the other core.
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    rt.block_on(async {
+        let mut reports = Vec::new();
+        let (data, temporary): (PathBuf, bool) = match &args.data {
+            Some(d) => (d.clone(), false),
+            None => (std::env::temp_dir().join(format!("beffroi-bench-{}", std::process::id())), true),
+        };
+        std::fs::create_dir_all(&data)?;
+        let db = data.join("bench.db");
+        let _ = std::fs::remove_file(&db);
+        let url = format!("sqlite://{}", db.display());
+        let sqlite = run_backend("SQLite", &url, &data, &args).await;
+        if let Some(admin) = &args.postgres {
+            let name = format!("beffroi_bench_{}", std::process::id());
+            let url = pg_admin::create_database(admin, &name).await.context("cannot create the PostgreSQL bench database")?;
+            let pg = run_backend("PostgreSQL", &url, &data, &args).await;
+            pg_admin::drop_database(admin, &name).await?;
+            reports.push(sqlite?);
+            reports.push(pg?);
+        } else {
+            reports.push(sqlite?);
+            eprintln!("(PostgreSQL skipped: pass --postgres URL or set BEFFROI_BENCH_POSTGRES)");
+        }
+        if temporary {
+            let _ = std::fs::remove_dir_all(&data);
+        }
+        print(&reports, &args);
+        Ok(())
+    })
+}

@@ -1,0 +1,143 @@
+//! The command line: every flag typed, documented, and readable from the environment.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Beffroi: the content-management and e-government platform of communes.
+#[derive(Debug, Parser)]
+#[command(name = "beffroi", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the sites over HTTP.
+    Serve(ServeArgs),
+    /// Create and list sites (communes).
+    Site(SiteArgs),
+    /// Manage the users of a site.
+    User(UserArgs),
+    /// Measure the server under load on SQLite and PostgreSQL.
+    Bench(BenchArgs),
+}
+
+/// Where the data lives.
+#[derive(Debug, Clone, Args)]
+pub struct DbArgs {
+    /// Folder for the SQLite database and the files.
+    #[arg(long, env = "BEFFROI_DATA", default_value = "./beffroi-data", global = true)]
+    pub data: PathBuf,
+    /// Database URL: sqlite://PATH or postgres://USER:PASSWORD@HOST/DB [default: sqlite://<data>/beffroi.db]
+    #[arg(long, env = "BEFFROI_DATABASE_URL", global = true, hide_env_values = true)]
+    pub database: Option<String>,
+}
+
+impl DbArgs {
+    pub fn url(&self) -> String {
+        match &self.database {
+            Some(u) => u.clone(),
+            None => format!("sqlite://{}", self.data.join("beffroi.db").display()),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, env = "BEFFROI_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// On an empty database, create the demo site with sample content and a Manager
+    /// `admin` whose password is BEFFROI_ADMIN_PASSWORD (or generated and printed once).
+    #[arg(long)]
+    pub demo: bool,
+    /// Most database connections this process opens.
+    #[arg(long, env = "BEFFROI_DB_CONNECTIONS", default_value_t = 8)]
+    pub db_connections: u32,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SiteArgs {
+    #[command(subcommand)]
+    pub command: SiteCommand,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SiteCommand {
+    /// Create a site.
+    Create {
+        /// The site's id: lower-case letters, digits and dashes; its URL is /<id>.
+        id: String,
+        /// The site's title, e.g. "Commune de Namur".
+        #[arg(long)]
+        title: String,
+        /// Default language of the site: fr, nl, de or en.
+        #[arg(long, default_value = "fr")]
+        language: String,
+        /// A host name that serves this site at its root (repeatable).
+        #[arg(long = "host")]
+        hosts: Vec<String>,
+    },
+    /// List the sites.
+    List,
+}
+
+#[derive(Debug, Args)]
+pub struct UserArgs {
+    #[command(subcommand)]
+    pub command: UserCommand,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user; the password is read from standard input.
+    Create {
+        /// The site the user belongs to.
+        #[arg(long)]
+        site: String,
+        /// The user's login.
+        login: String,
+        /// A global role (repeatable): Member, Reader, Contributor, Editor, Reviewer,
+        /// "Site Administrator", Manager.
+        #[arg(long = "role")]
+        roles: Vec<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        /// The user's full name.
+        #[arg(long, default_value = "")]
+        fullname: String,
+        /// The user's email address.
+        #[arg(long, default_value = "")]
+        email: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Number of pages to create (in nested folders).
+    #[arg(long, default_value_t = 10_000)]
+    pub items: u32,
+    /// Seconds of load per scenario.
+    #[arg(long, default_value_t = 10)]
+    pub duration: u64,
+    /// Concurrent connections of the load generator.
+    #[arg(long, default_value_t = 32)]
+    pub connections: usize,
+    /// A PostgreSQL URL whose user may create databases; the bench makes and drops its
+    /// own database there. Without it, only SQLite is measured.
+    #[arg(long, env = "BEFFROI_BENCH_POSTGRES")]
+    pub postgres: Option<String>,
+    /// Where the SQLite run keeps its files (default: a temporary folder).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+}

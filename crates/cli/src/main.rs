@@ -1,0 +1,27 @@
+//! The `beffroi` binary: parses the command line and dispatches. Nothing else.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+mod admin;
+mod bench;
+mod cli;
+mod serve;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    let result = match args.command {
+        cli::Command::Serve(a) => serve::run(a),
+        cli::Command::Site(a) => admin::site(a),
+        cli::Command::User(a) => admin::user(a),
+        cli::Command::Bench(a) => bench::run(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! `beffroi serve`: open the store, seed the demo if asked, listen, shut down cleanly.
+
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use beffroi_service::{Services, StoreOptions, demo};
+use tracing_subscriber::EnvFilter;
+
+use crate::cli::{DbArgs, ServeArgs};
+
+pub fn init_logs() {
+    let filter = EnvFilter::try_from_env("BEFFROI_LOG")
+        .or_else(|_| EnvFilter::try_from_default_env())
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).with_writer(std::io::stderr).try_init();
+}
+
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
+}
+
+/// Opens the store named by the arguments, creating the data folder for SQLite.
+pub async fn open(db: &DbArgs, max_connections: u32) -> Result<Services> {
+    let url = db.url();
+    if url.starts_with("sqlite:") && db.database.is_none() {
+        std::fs::create_dir_all(&db.data).with_context(|| format!("cannot create the data folder {}", db.data.display()))?;
+    }
+    let opts = StoreOptions { max_connections, ..StoreOptions::default() };
+    Services::open(&url, &opts)
+        .await
+        .with_context(|| format!("cannot open the database {}", beffroi_store::redact_url(&url)))
+}
+
+fn generated_password() -> String {
+    // 128 random bits from the OS, shown as 26 base-32 characters.
+    let bits = uuid::Uuid::new_v4().as_u128();
+    const ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyz23456789";
+    (0..26).map(|i| ALPHABET[((bits >> (i * 5)) & 31) as usize] as char).collect()
+}
+
+pub fn run(args: ServeArgs) -> Result<()> {
+    let started = Instant::now();
+    init_logs();
+    runtime()?.block_on(async move {
+        let services = open(&args.db, args.db_connections).await?;
+        let sites = services.list_sites().await.context("cannot read the sites")?;
+        if args.demo && sites.is_empty() {
+            let (password, generated) = match std::env::var("BEFFROI_ADMIN_PASSWORD") {
+                Ok(p) if !p.is_empty() => (p, false),
+                _ => (generated_password(), true),
+            };
+            demo::seed(&services, &password).await.context("cannot create the demo site")?;
+            if generated {
+                println!("Demo site created. Log in as admin with the password: {password}");
+                println!("(This password is shown once; set BEFFROI_ADMIN_PASSWORD to choose it.)");
+            } else {
+                println!("Demo site created. Log in as admin with the password from BEFFROI_ADMIN_PASSWORD.");
+            }
+        } else if sites.is_empty() {
+            println!("No site yet. Create one with: beffroi site create ID --title \"Commune de …\"");
+        }
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.listen))?;
+        tracing::info!(
+            listen = %args.listen,
+            database = %beffroi_store::redact_url(&args.db.url()),
+            startup_ms = started.elapsed().as_millis() as u64,
+            "Beffroi is serving on http://{}",
+            args.listen
+        );
+        let app = beffroi_web::app(services.clone());
+        axum::serve(listener, app).with_graceful_shutdown(shutdown()).await.context("server error")?;
+        services.store().close().await;
+        tracing::info!("stopped");
+        Ok(())
+    })
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn generated_passwords_are_long_and_differ() {
+        let a = super::generated_password();
+        assert_eq!(a.len(), 26);
+        assert_ne!(a, super::generated_password());
+    }
+}

@@ -1,0 +1,16 @@
+//! Beffroi's pure domain: identifiers and paths, languages, content-type schemas and
+//! field validation, roles and permissions, and the permission decision.
+//!
+//! Nothing here performs I/O: every function is deterministic and unit-tested beside
+//! its definition.
+
+pub mod ids;
+pub mod lang;
+pub mod path;
+pub mod richtext;
+pub mod schema;
+pub mod security;
+
+pub use ids::{ItemId, Login, SiteId, slugify};
+pub use lang::Language;
+pub use path::ItemPath;

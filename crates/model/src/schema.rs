@@ -1,0 +1,624 @@
+//! Content types as data: a schema of typed fields plus behaviors, loaded from JSON
+//! files, validating every write and published as JSON Schema (plone.restapi's
+//! `@types/<name>`).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use crate::lang::Language;
+use crate::richtext::RichText;
+
+/// The built-in type definitions, shipped in the binary.
+pub const BUILTIN_TYPES: &[(&str, &str)] = &[
+    ("Folder.json", include_str!("../types/Folder.json")),
+    ("Document.json", include_str!("../types/Document.json")),
+];
+
+/// The type of the site root, as Plone names it (clients depend on the literal).
+pub const SITE_ROOT_TYPE: &str = "Plone Site";
+
+/// Text in several languages; French is the fallback, then English.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(from = "BTreeMap<String, String>")]
+pub struct Translated(BTreeMap<String, String>);
+
+impl From<BTreeMap<String, String>> for Translated {
+    fn from(m: BTreeMap<String, String>) -> Self {
+        Self(m)
+    }
+}
+
+impl Translated {
+    pub fn get(&self, lang: Language) -> &str {
+        self.0
+            .get(lang.code())
+            .or_else(|| self.0.get("fr"))
+            .or_else(|| self.0.get("en"))
+            .map(String::as_str)
+            .unwrap_or("")
+    }
+
+    fn of(pairs: &[(&str, &str)]) -> Self {
+        Self(pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect())
+    }
+}
+
+/// The kinds of field a schema may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FieldKind {
+    TextLine,
+    Text,
+    RichText,
+    Date,
+    DateTime,
+    Boolean,
+    Integer,
+    Choice,
+    MultiChoice,
+    Relation,
+    File,
+    Image,
+    Email,
+    Url,
+}
+
+/// One field of a schema.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Field {
+    pub name: String,
+    pub kind: FieldKind,
+    #[serde(default)]
+    pub title: Translated,
+    #[serde(default)]
+    pub description: Translated,
+    #[serde(default)]
+    pub required: bool,
+    /// Longest accepted text, in characters.
+    #[serde(default)]
+    pub max_length: Option<usize>,
+    /// Allowed values of a choice or multi-choice field.
+    #[serde(default)]
+    pub choices: Vec<String>,
+    #[serde(default)]
+    pub fieldset: Option<String>,
+    /// Set by the behavior that contributed the field, "" for the type's own.
+    #[serde(skip)]
+    pub behavior: &'static str,
+}
+
+/// A content type.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TypeSchema {
+    pub id: String,
+    pub title: Translated,
+    #[serde(default)]
+    pub description: Translated,
+    #[serde(default)]
+    pub folderish: bool,
+    /// May be added in any folder that does not restrict its types.
+    #[serde(default = "yes")]
+    pub global_allow: bool,
+    /// Types addable inside this one; None means every globally allowed type.
+    #[serde(default)]
+    pub allowed_types: Option<Vec<String>>,
+    #[serde(default)]
+    pub layouts: Vec<String>,
+    #[serde(default)]
+    pub behaviors: Vec<String>,
+    #[serde(default)]
+    pub fields: Vec<Field>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SchemaError {
+    #[error("{file}: {message}")]
+    Invalid { file: String, message: String },
+}
+
+/// One field's validation failure.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+/// All the field errors of one write.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", .0.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "))]
+pub struct ValidationErrors(pub Vec<FieldError>);
+
+/// Whether a write creates an item (required fields must be present) or patches one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteMode {
+    Create,
+    Update,
+}
+
+/// Keys that plone.restapi serializes but that a write may not set; a client that sends
+/// back what it read gets them ignored rather than refused.
+const READ_ONLY_KEYS: &[&str] = &[
+    "@id", "@type", "@components", "UID", "id", "parent", "created", "modified", "review_state",
+    "is_folderish", "items", "items_total", "batching", "type_title", "layout", "lock", "version",
+    "versioning_enabled", "working_copy", "working_copy_of", "next_item", "previous_item",
+    "nextPreviousEnabled", "allow_discussion", "creators", "contributors", "relatedItems",
+];
+
+fn behavior_fields(name: &str) -> Option<Vec<Field>> {
+    let f = |name: &str, kind, title: &[(&str, &str)], behavior: &'static str| Field {
+        name: name.to_owned(),
+        kind,
+        title: Translated::of(title),
+        description: Translated::default(),
+        required: false,
+        max_length: None,
+        choices: Vec::new(),
+        fieldset: None,
+        behavior,
+    };
+    let fields = match name {
+        "basic" => {
+            let mut title = f("title", FieldKind::TextLine, &[("fr", "Titre"), ("nl", "Titel"), ("de", "Titel"), ("en", "Title")], "plone.basic");
+            title.required = true;
+            title.max_length = Some(255);
+            let mut description = f("description", FieldKind::Text, &[("fr", "Description"), ("nl", "Beschrijving"), ("de", "Beschreibung"), ("en", "Summary")], "plone.basic");
+            description.max_length = Some(2000);
+            vec![title, description]
+        }
+        "dublincore" => {
+            let mut rights = f("rights", FieldKind::Text, &[("fr", "Droits"), ("nl", "Rechten"), ("de", "Rechte"), ("en", "Rights")], "plone.dublincore");
+            rights.fieldset = Some("ownership".into());
+            let mut subjects = f("subjects", FieldKind::MultiChoice, &[("fr", "Mots-clés"), ("nl", "Trefwoorden"), ("de", "Schlagwörter"), ("en", "Tags")], "plone.dublincore");
+            subjects.fieldset = Some("categorization".into());
+            let mut language = f("language", FieldKind::Choice, &[("fr", "Langue"), ("nl", "Taal"), ("de", "Sprache"), ("en", "Language")], "plone.dublincore");
+            language.fieldset = Some("categorization".into());
+            language.choices = Language::ALL.iter().map(|l| l.code().to_owned()).collect();
+            let mut effective = f("effective", FieldKind::DateTime, &[("fr", "Date de publication"), ("nl", "Publicatiedatum"), ("de", "Veröffentlichungsdatum"), ("en", "Publishing date")], "plone.dublincore");
+            effective.fieldset = Some("dates".into());
+            let mut expires = f("expires", FieldKind::DateTime, &[("fr", "Date d'expiration"), ("nl", "Vervaldatum"), ("de", "Ablaufdatum"), ("en", "Expiration date")], "plone.dublincore");
+            expires.fieldset = Some("dates".into());
+            vec![subjects, language, effective, expires, rights]
+        }
+        "exclude_from_nav" => {
+            let mut x = f("exclude_from_nav", FieldKind::Boolean, &[("fr", "Exclure de la navigation"), ("nl", "Uitsluiten van navigatie"), ("de", "Aus der Navigation ausschließen"), ("en", "Exclude from navigation")], "plone.excludefromnavigation");
+            x.fieldset = Some("settings".into());
+            vec![x]
+        }
+        "versioning" => {
+            let mut note = f("changeNote", FieldKind::TextLine, &[("fr", "Note de modification"), ("nl", "Wijzigingsnotitie"), ("de", "Änderungsnotiz"), ("en", "Change Note")], "plone.versioning");
+            note.max_length = Some(500);
+            vec![note]
+        }
+        "table_of_contents" => {
+            let mut x = f("table_of_contents", FieldKind::Boolean, &[("fr", "Table des matières"), ("nl", "Inhoudsopgave"), ("de", "Inhaltsverzeichnis"), ("en", "Table of contents")], "plone.tableofcontents");
+            x.fieldset = Some("settings".into());
+            vec![x]
+        }
+        _ => return None,
+    };
+    Some(fields)
+}
+
+impl TypeSchema {
+    /// Parses a type file and expands its behaviors into fields.
+    pub fn load(file: &str, json: &str) -> Result<Self, SchemaError> {
+        let err = |message: String| SchemaError::Invalid { file: file.to_owned(), message };
+        let mut t: TypeSchema = serde_json::from_str(json).map_err(|e| err(e.to_string()))?;
+        let mut all = Vec::new();
+        for b in &t.behaviors {
+            all.extend(behavior_fields(b).ok_or_else(|| err(format!("unknown behavior {b:?}")))?);
+        }
+        all.append(&mut t.fields);
+        let mut seen = std::collections::HashSet::new();
+        for f in &all {
+            if !seen.insert(f.name.clone()) {
+                return Err(err(format!("field {:?} is defined twice", f.name)));
+            }
+            if matches!(f.kind, FieldKind::Choice) && f.choices.is_empty() {
+                return Err(err(format!("choice field {:?} has no choices", f.name)));
+            }
+        }
+        t.fields = all;
+        Ok(t)
+    }
+
+    pub fn field(&self, name: &str) -> Option<&Field> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+
+    /// Checks and normalizes the values of one write. Keys the client may send back
+    /// from a read are ignored; unknown keys are errors.
+    pub fn validate(&self, input: &Map<String, Value>, mode: WriteMode) -> Result<Map<String, Value>, ValidationErrors> {
+        let mut out = Map::new();
+        let mut errors = Vec::new();
+        for (key, value) in input {
+            if READ_ONLY_KEYS.contains(&key.as_str()) {
+                continue;
+            }
+            let Some(field) = self.field(key) else {
+                errors.push(FieldError { field: key.clone(), message: "unknown field".into() });
+                continue;
+            };
+            match validate_value(field, value) {
+                Ok(v) => {
+                    if field.required && v.is_null() {
+                        errors.push(FieldError { field: key.clone(), message: "required".into() });
+                    } else {
+                        out.insert(key.clone(), v);
+                    }
+                }
+                Err(message) => errors.push(FieldError { field: key.clone(), message }),
+            }
+        }
+        if mode == WriteMode::Create {
+            for f in self.fields.iter().filter(|f| f.required) {
+                if !input.contains_key(&f.name) {
+                    errors.push(FieldError { field: f.name.clone(), message: "required".into() });
+                }
+            }
+        }
+        if errors.is_empty() { Ok(out) } else { Err(ValidationErrors(errors)) }
+    }
+
+    /// The type as plone.restapi's JSON Schema (`@types/<name>`).
+    pub fn json_schema(&self, lang: Language) -> Value {
+        let mut properties = Map::new();
+        let mut required = Vec::new();
+        let mut fieldsets: Vec<(String, Vec<String>)> = vec![("default".into(), Vec::new())];
+        for f in &self.fields {
+            properties.insert(f.name.clone(), field_schema(f, lang));
+            if f.required {
+                required.push(f.name.clone());
+            }
+            let set = f.fieldset.clone().unwrap_or_else(|| "default".into());
+            match fieldsets.iter_mut().find(|(id, _)| *id == set) {
+                Some((_, fields)) => fields.push(f.name.clone()),
+                None => fieldsets.push((set, vec![f.name.clone()])),
+            }
+        }
+        let fieldsets: Vec<Value> = fieldsets
+            .into_iter()
+            .map(|(id, fields)| json!({"id": id, "title": fieldset_title(&id, lang), "fields": fields, "behavior": "plone"}))
+            .collect();
+        json!({
+            "title": self.title.get(lang),
+            "type": "object",
+            "properties": properties,
+            "required": required,
+            "fieldsets": fieldsets,
+            "layouts": self.layouts,
+        })
+    }
+}
+
+fn fieldset_title(id: &str, lang: Language) -> &'static str {
+    let fr = matches!(lang, Language::Fr);
+    match id {
+        "default" => if fr { "Par défaut" } else { "Default" },
+        "settings" => if fr { "Paramètres" } else { "Settings" },
+        "categorization" => if fr { "Catégorisation" } else { "Categorization" },
+        "dates" => "Dates",
+        "ownership" => if fr { "Propriété" } else { "Ownership" },
+        _ => "",
+    }
+}
+
+fn field_schema(f: &Field, lang: Language) -> Value {
+    let (ty, factory, widget) = match f.kind {
+        FieldKind::TextLine => ("string", "Text line (String)", None),
+        FieldKind::Text => ("string", "Text", Some("textarea")),
+        FieldKind::RichText => ("string", "Rich Text", Some("richtext")),
+        FieldKind::Date => ("string", "Date", Some("date")),
+        FieldKind::DateTime => ("string", "Date/Time", Some("datetime")),
+        FieldKind::Boolean => ("boolean", "Yes/No", None),
+        FieldKind::Integer => ("integer", "Integer", None),
+        FieldKind::Choice => ("string", "Choice", None),
+        FieldKind::MultiChoice => ("array", "Multiple Choice", None),
+        FieldKind::Relation => ("string", "Relation Choice", Some("relation")),
+        FieldKind::File => ("object", "File Upload", Some("file")),
+        FieldKind::Image => ("object", "Image", Some("image")),
+        FieldKind::Email => ("string", "Email", Some("email")),
+        FieldKind::Url => ("string", "URL", Some("url")),
+    };
+    let mut s = json!({
+        "title": f.title.get(lang),
+        "description": f.description.get(lang),
+        "type": ty,
+        "factory": factory,
+        "behavior": if f.behavior.is_empty() { "plone.dexterity.schema.generated" } else { f.behavior },
+    });
+    let m = s.as_object_mut().expect("object literal");
+    if let Some(w) = widget {
+        m.insert("widget".into(), w.into());
+    }
+    if let Some(max) = f.max_length {
+        m.insert("maxLength".into(), max.into());
+    }
+    if f.kind == FieldKind::Choice {
+        m.insert("enum".into(), f.choices.clone().into());
+    }
+    if f.kind == FieldKind::MultiChoice {
+        let items = if f.choices.is_empty() { json!({"type": "string"}) } else { json!({"type": "string", "enum": f.choices}) };
+        m.insert("items".into(), items);
+        m.insert("uniqueItems".into(), true.into());
+    }
+    s
+}
+
+fn check_len(f: &Field, s: &str) -> Result<(), String> {
+    match f.max_length {
+        Some(max) if s.chars().count() > max => Err(format!("at most {max} characters")),
+        _ => Ok(()),
+    }
+}
+
+fn validate_value(f: &Field, v: &Value) -> Result<Value, String> {
+    if v.is_null() {
+        return Ok(Value::Null);
+    }
+    let as_str = || v.as_str().ok_or_else(|| "expected a string".to_owned());
+    match f.kind {
+        FieldKind::TextLine => {
+            let s = as_str()?;
+            if s.contains(['\n', '\r']) {
+                return Err("must be a single line".into());
+            }
+            let s = s.trim();
+            check_len(f, s)?;
+            if f.required && s.is_empty() {
+                return Err("required".into());
+            }
+            Ok(s.into())
+        }
+        FieldKind::Text => {
+            let s = as_str()?;
+            check_len(f, s)?;
+            Ok(s.trim().into())
+        }
+        FieldKind::RichText => {
+            let rt: RichText = match v {
+                Value::String(s) => RichText::html(s),
+                Value::Object(_) => {
+                    let raw: RichText = serde_json::from_value(v.clone()).map_err(|_| "expected {\"data\": …, \"content-type\": …}".to_owned())?;
+                    if raw.content_type != "text/html" && raw.content_type != "text/plain" {
+                        return Err(format!("unsupported content-type {:?}", raw.content_type));
+                    }
+                    if raw.content_type == "text/plain" {
+                        let escaped = raw.data.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+                        RichText::html(&format!("<p>{escaped}</p>"))
+                    } else {
+                        RichText::html(&raw.data)
+                    }
+                }
+                _ => return Err("expected rich text".into()),
+            };
+            check_len(f, &rt.data)?;
+            Ok(serde_json::to_value(rt).expect("serializable"))
+        }
+        FieldKind::Date => {
+            let s = as_str()?;
+            NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| "expected a date YYYY-MM-DD".to_owned())?;
+            Ok(s.into())
+        }
+        FieldKind::DateTime => {
+            let s = as_str()?;
+            let dt = parse_datetime(s).ok_or("expected a date and time (ISO 8601)")?;
+            Ok(dt.to_rfc3339_opts(chrono::SecondsFormat::Secs, false).into())
+        }
+        FieldKind::Boolean => v.as_bool().map(Value::Bool).ok_or_else(|| "expected true or false".into()),
+        FieldKind::Integer => v.as_i64().map(Value::from).ok_or_else(|| "expected an integer".into()),
+        FieldKind::Choice => {
+            let s = as_str()?;
+            if f.choices.iter().any(|c| c == s) { Ok(s.into()) } else { Err(format!("{s:?} is not one of {:?}", f.choices)) }
+        }
+        FieldKind::MultiChoice => {
+            let arr = v.as_array().ok_or("expected a list")?;
+            let mut out: Vec<String> = Vec::new();
+            for x in arr {
+                let s = x.as_str().ok_or("expected a list of strings")?.trim();
+                if s.is_empty() || s.chars().count() > 100 {
+                    return Err("each value has 1 to 100 characters".into());
+                }
+                if !f.choices.is_empty() && !f.choices.iter().any(|c| c == s) {
+                    return Err(format!("{s:?} is not an allowed value"));
+                }
+                if !out.iter().any(|o| o == s) {
+                    out.push(s.to_owned());
+                }
+            }
+            Ok(out.into())
+        }
+        FieldKind::Relation => {
+            let s = as_str()?;
+            uuid::Uuid::try_parse(s).map_err(|_| "expected the UID of an item".to_owned())?;
+            Ok(s.into())
+        }
+        FieldKind::File | FieldKind::Image => {
+            let o = v.as_object().ok_or("expected an object with filename, content-type and data")?;
+            for k in ["filename", "content-type", "data"] {
+                if !o.get(k).is_some_and(Value::is_string) {
+                    return Err(format!("missing {k}"));
+                }
+            }
+            Ok(v.clone())
+        }
+        FieldKind::Email => {
+            let s = as_str()?.trim();
+            let valid = s.len() <= 254
+                && s.split_once('@').is_some_and(|(local, domain)| {
+                    !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+                })
+                && !s.contains(char::is_whitespace);
+            if valid { Ok(s.into()) } else { Err("expected an email address".into()) }
+        }
+        FieldKind::Url => {
+            let s = as_str()?.trim();
+            let valid = (s.starts_with("https://") || s.starts_with("http://") || s.starts_with("mailto:") || s.starts_with('/'))
+                && !s.contains(char::is_whitespace)
+                && s.len() <= 2000;
+            if valid { Ok(s.into()) } else { Err("expected an http(s) URL".into()) }
+        }
+    }
+}
+
+/// Parses an ISO 8601 date-time, with or without offset (without: taken as UTC).
+pub fn parse_datetime(s: &str) -> Option<DateTime<Utc>> {
+    if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
+        return Some(dt.with_timezone(&Utc));
+    }
+    for fmt in ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"] {
+        if let Ok(n) = NaiveDateTime::parse_from_str(s, fmt) {
+            return Some(n.and_utc());
+        }
+    }
+    None
+}
+
+/// The loaded content types.
+#[derive(Debug, Clone)]
+pub struct TypeRegistry {
+    types: Vec<TypeSchema>,
+}
+
+impl TypeRegistry {
+    /// The types shipped in the binary.
+    pub fn builtin() -> Self {
+        let types = BUILTIN_TYPES
+            .iter()
+            .map(|(file, json)| TypeSchema::load(file, json).expect("built-in types are valid"))
+            .collect();
+        Self { types }
+    }
+
+    pub fn get(&self, id: &str) -> Option<&TypeSchema> {
+        self.types.iter().find(|t| t.id == id)
+    }
+
+    pub fn all(&self) -> &[TypeSchema] {
+        &self.types
+    }
+
+    /// Whether `child` may be added inside an item of type `parent` (None: the site root).
+    pub fn may_contain(&self, parent: Option<&str>, child: &str) -> bool {
+        let Some(child_t) = self.get(child) else { return false };
+        match parent {
+            None => child_t.global_allow,
+            Some(p) => match self.get(p) {
+                Some(pt) if pt.folderish => match &pt.allowed_types {
+                    Some(list) => list.iter().any(|t| t == child),
+                    None => child_t.global_allow,
+                },
+                _ => false,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc() -> TypeSchema {
+        TypeRegistry::builtin().get("Document").unwrap().clone()
+    }
+
+    fn obj(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn builtin_types_load_with_behavior_fields() {
+        let reg = TypeRegistry::builtin();
+        let d = reg.get("Document").unwrap();
+        for name in ["title", "description", "text", "subjects", "exclude_from_nav", "changeNote"] {
+            assert!(d.field(name).is_some(), "{name}");
+        }
+        assert!(reg.get("Folder").unwrap().folderish);
+        assert_eq!(d.title.get(Language::Fr), "Page");
+        assert_eq!(d.title.get(Language::Nl), "Pagina");
+    }
+
+    #[test]
+    fn create_requires_title() {
+        let err = doc().validate(&obj(json!({"description": "x"})), WriteMode::Create).unwrap_err();
+        assert_eq!(err.0, vec![FieldError { field: "title".into(), message: "required".into() }]);
+        assert!(doc().validate(&obj(json!({"description": "x"})), WriteMode::Update).is_ok());
+        assert!(doc().validate(&obj(json!({"title": "   "})), WriteMode::Create).is_err());
+    }
+
+    #[test]
+    fn unknown_fields_are_errors_but_read_only_keys_are_ignored() {
+        let err = doc().validate(&obj(json!({"title": "t", "titel": "x"})), WriteMode::Create).unwrap_err();
+        assert_eq!(err.0[0].field, "titel");
+        let ok = doc().validate(&obj(json!({"title": "t", "@type": "Document", "UID": "x"})), WriteMode::Create).unwrap();
+        assert_eq!(ok.len(), 1);
+    }
+
+    #[test]
+    fn values_are_checked_by_kind() {
+        let d = doc();
+        let bad = [
+            json!({"title": 3}),
+            json!({"title": "a\nb"}),
+            json!({"title": "x".repeat(256)}),
+            json!({"exclude_from_nav": "yes"}),
+            json!({"effective": "tomorrow"}),
+            json!({"language": "es"}),
+            json!({"subjects": "x"}),
+            json!({"text": {"data": "x", "content-type": "application/pdf"}}),
+        ];
+        for b in bad {
+            assert!(d.validate(&obj(b.clone()), WriteMode::Update).is_err(), "{b}");
+        }
+        let ok = d
+            .validate(&obj(json!({"effective": "2026-03-01T10:00", "subjects": ["a", "a", "b"], "language": "nl"})), WriteMode::Update)
+            .unwrap();
+        assert_eq!(ok["effective"], "2026-03-01T10:00:00+00:00");
+        assert_eq!(ok["subjects"], json!(["a", "b"]));
+    }
+
+    #[test]
+    fn rich_text_is_sanitized_on_validation() {
+        let v = doc()
+            .validate(&obj(json!({"text": {"data": "<p>ok<script>x</script></p>", "content-type": "text/html"}})), WriteMode::Update)
+            .unwrap();
+        assert_eq!(v["text"]["data"], "<p>ok</p>");
+        let plain = doc().validate(&obj(json!({"text": {"data": "a<b", "content-type": "text/plain"}})), WriteMode::Update).unwrap();
+        assert_eq!(plain["text"]["data"], "<p>a&lt;b</p>");
+    }
+
+    #[test]
+    fn json_schema_has_plone_shape() {
+        let s = doc().json_schema(Language::En);
+        assert_eq!(s["type"], "object");
+        assert_eq!(s["required"], json!(["title"]));
+        assert_eq!(s["properties"]["text"]["widget"], "richtext");
+        assert_eq!(s["properties"]["title"]["factory"], "Text line (String)");
+        assert_eq!(s["fieldsets"][0]["id"], "default");
+        assert!(s["fieldsets"][0]["fields"].as_array().unwrap().contains(&json!("text")));
+    }
+
+    #[test]
+    fn containment_follows_type_rules() {
+        let reg = TypeRegistry::builtin();
+        assert!(reg.may_contain(None, "Document"));
+        assert!(reg.may_contain(Some("Folder"), "Document"));
+        assert!(!reg.may_contain(Some("Document"), "Document"));
+        assert!(!reg.may_contain(Some("Folder"), "Nope"));
+    }
+
+    #[test]
+    fn bad_type_files_name_the_problem() {
+        let e = TypeSchema::load("X.json", r#"{"id":"X","title":{},"behaviors":["nope"]}"#).unwrap_err();
+        assert!(e.to_string().contains("X.json") && e.to_string().contains("nope"));
+        let e = TypeSchema::load("Y.json", "{").unwrap_err();
+        assert!(e.to_string().starts_with("Y.json"));
+    }
+}

@@ -1,0 +1,350 @@
+//! The content tree's use cases: read, list, create, update, delete, move, rename,
+//! reorder.
+
+use std::sync::LazyLock;
+
+use beffroi_model::schema::{WriteMode, parse_datetime};
+use beffroi_model::security::{Permission, PermissionMap, Principal, is_allowed};
+use beffroi_model::{ItemId, ItemPath, Language, slugify};
+use beffroi_store::{Db, ItemRow, SiteRow, Summary};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::{Event, EventKind, Result, ServiceError, Services};
+
+/// Until workflows assign a map per state, every item follows the public default.
+static PERMISSIONS: LazyLock<PermissionMap> = LazyLock::new(PermissionMap::public_default);
+
+/// Largest batch a listing returns, whatever the client asks.
+pub const MAX_BATCH: i64 = 1000;
+
+fn allowed(actor: &Principal, item: &ItemRow, p: Permission) -> bool {
+    is_allowed(actor, Some(&item.creator), p, &PERMISSIONS)
+}
+
+fn require(actor: &Principal, item: &ItemRow, p: Permission) -> Result<()> {
+    if allowed(actor, item, p) { Ok(()) } else { Err(ServiceError::Unauthorized) }
+}
+
+/// An item with the items above it, root first (the item itself excluded).
+#[derive(Debug, Clone)]
+pub struct ItemView {
+    pub item: ItemRow,
+    pub lineage: Vec<ItemRow>,
+}
+
+impl ItemView {
+    pub fn parent(&self) -> Option<&ItemRow> {
+        self.lineage.last()
+    }
+}
+
+/// What a path leads to.
+#[derive(Debug, Clone)]
+pub enum Found {
+    Item(Box<ItemView>),
+    /// The item moved; this is where it lives now.
+    Moved(ItemPath),
+    Missing,
+}
+
+/// One batch of a folder's children.
+#[derive(Debug, Clone)]
+pub struct Listing {
+    pub items: Vec<Summary>,
+    pub total: i64,
+}
+
+/// Where a reordered item goes among its siblings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delta {
+    Top,
+    Bottom,
+    By(i64),
+}
+
+/// Splits validated values into the item's columns and its other fields.
+fn apply_values(item: &mut ItemRow, values: Map<String, Value>) {
+    for (k, v) in values {
+        match k.as_str() {
+            "title" => item.title = v.as_str().unwrap_or_default().to_owned(),
+            "description" => item.description = v.as_str().unwrap_or_default().to_owned(),
+            "language" => {
+                if let Some(l) = v.as_str().and_then(|s| Language::parse(s).ok()) {
+                    item.language = l;
+                }
+            }
+            "exclude_from_nav" => item.exclude_from_nav = v.as_bool().unwrap_or(false),
+            "effective" => item.effective = v.as_str().and_then(parse_datetime),
+            "expires" => item.expires = v.as_str().and_then(parse_datetime),
+            // The change note belongs to a revision; revisions come with versioning.
+            "changeNote" => {}
+            _ => {
+                if v.is_null() {
+                    item.fields.remove(&k);
+                } else {
+                    item.fields.insert(k, v);
+                }
+            }
+        }
+    }
+}
+
+async fn unique_id(db: &mut Db<'_>, site: &SiteRow, parent: Uuid, base: &ItemId) -> Result<ItemId> {
+    let taken = db.sibling_ids_like(&site.scope(), parent, base.as_str()).await?;
+    if !taken.iter().any(|t| t == base.as_str()) {
+        return Ok(base.clone());
+    }
+    (1..)
+        .map(|n| base.with_suffix(n))
+        .find(|c| !taken.iter().any(|t| t == c.as_str()))
+        .ok_or_else(|| ServiceError::Conflict("no free id".into()))
+}
+
+impl Services {
+    /// What `path` leads to for `actor`: the item (if they may view it) with its
+    /// ancestors, a redirect if it moved, or nothing.
+    pub async fn get(&self, actor: &Principal, site: &SiteRow, path: &ItemPath) -> Result<Found> {
+        let scope = site.scope();
+        let mut c = self.store.conn().await?;
+        let mut lineage = c.db().lineage(&scope, path).await?;
+        if lineage.last().is_some_and(|i| &i.path == path) {
+            let item = lineage.pop().expect("checked above");
+            require(actor, &item, Permission::View)?;
+            return Ok(Found::Item(Box::new(ItemView { item, lineage })));
+        }
+        Ok(match c.db().find_redirect(&scope, path).await? {
+            Some(p) => Found::Moved(p),
+            None => Found::Missing,
+        })
+    }
+
+    /// Shortcut for callers that need the item or an error.
+    pub async fn item(&self, actor: &Principal, site: &SiteRow, path: &ItemPath) -> Result<ItemView> {
+        match self.get(actor, site, path).await? {
+            Found::Item(v) => Ok(*v),
+            _ => Err(ServiceError::NotFound),
+        }
+    }
+
+    /// One batch of the children of `folder` that `actor` may view.
+    pub async fn children(&self, actor: &Principal, site: &SiteRow, folder: &ItemRow, b_start: i64, b_size: i64) -> Result<Listing> {
+        require(actor, folder, Permission::View)?;
+        let (start, size) = (b_start.max(0), b_size.clamp(1, MAX_BATCH));
+        let scope = site.scope();
+        let mut c = self.store.conn().await?;
+        let total = c.db().count_children(&scope, folder.uuid).await?;
+        let items = if start < total { c.db().children(&scope, folder.uuid, start, size).await? } else { Vec::new() };
+        Ok(Listing { items, total })
+    }
+
+    /// The site's top-level items shown in the main navigation.
+    pub async fn navigation(&self, actor: &Principal, site: &SiteRow, root: &ItemRow) -> Result<Vec<Summary>> {
+        let listing = self.children(actor, site, root, 0, 50).await?;
+        Ok(listing.items.into_iter().filter(|s| !s.exclude_from_nav).collect())
+    }
+
+    /// Number of items below `item` (to confirm a delete).
+    pub async fn count_descendants(&self, site: &SiteRow, item: &ItemRow) -> Result<i64> {
+        let mut c = self.store.conn().await?;
+        Ok(c.db().count_descendants(&site.scope(), &item.path).await?)
+    }
+
+    /// Creates an item of `type_name` in the folder at `parent` from plone.restapi-style
+    /// field values. Without an `id`, one is made from the title, unique in the folder.
+    pub async fn create(
+        &self,
+        actor: &Principal,
+        site: &SiteRow,
+        parent: &ItemPath,
+        type_name: &str,
+        id: Option<&str>,
+        values: &Map<String, Value>,
+    ) -> Result<ItemRow> {
+        let schema = self
+            .types
+            .get(type_name)
+            .ok_or_else(|| ServiceError::BadRequest(format!("unknown type {type_name:?}")))?;
+        let values = schema.validate(values, WriteMode::Create)?;
+        let wanted = id.map(ItemId::parse).transpose().map_err(|e| ServiceError::BadRequest(format!("id: {e}")))?;
+        let scope = site.scope();
+        let mut tx = self.store.begin().await?;
+        let container = tx.db().item_by_path(&scope, parent).await?.ok_or(ServiceError::NotFound)?;
+        require(actor, &container, Permission::AddPortalContent)?;
+        let container_type = (!container.path.is_root()).then_some(container.type_name.as_str());
+        if !self.types.may_contain(container_type, type_name) {
+            return Err(ServiceError::BadRequest(format!("a {type_name} cannot be added in {}", container.type_name)));
+        }
+        let now = beffroi_store::now();
+        let mut item = ItemRow {
+            uuid: Uuid::now_v7(),
+            parent: Some(container.uuid),
+            id: String::new(),
+            path: ItemPath::root(),
+            type_name: type_name.to_owned(),
+            title: String::new(),
+            description: String::new(),
+            language: container.language,
+            fields: Map::new(),
+            review_state: None,
+            exclude_from_nav: false,
+            creator: actor.id().to_owned(),
+            created: now,
+            modified: now,
+            effective: None,
+            expires: None,
+            position: 0,
+        };
+        apply_values(&mut item, values);
+        let id = match wanted {
+            Some(id) => {
+                if !tx.db().sibling_ids_like(&scope, container.uuid, id.as_str()).await?.iter().all(|t| t != id.as_str()) {
+                    return Err(ServiceError::Conflict(format!("{} already holds an item with id {id}", container.path)));
+                }
+                id
+            }
+            None => unique_id(&mut tx.db(), site, container.uuid, &slugify(&item.title)).await?,
+        };
+        item.path = container.path.child(&id);
+        item.id = id.to_string();
+        item.position = tx.db().insert_item(&scope, &item).await?;
+        tx.db().delete_redirect(&scope, &item.path).await?;
+        tx.db().touch_site(&scope, now).await?;
+        tx.commit().await?;
+        self.emit(Event { site: site.id.clone(), uuid: item.uuid, path: item.path.clone(), kind: EventKind::Created });
+        Ok(item)
+    }
+
+    /// Changes some fields of the item at `path` (plone.restapi PATCH semantics:
+    /// absent fields keep their value, null clears an optional one).
+    pub async fn update(&self, actor: &Principal, site: &SiteRow, path: &ItemPath, values: &Map<String, Value>) -> Result<ItemRow> {
+        let scope = site.scope();
+        let mut tx = self.store.begin().await?;
+        let mut item = tx.db().item_by_path(&scope, path).await?.ok_or(ServiceError::NotFound)?;
+        require(actor, &item, Permission::ModifyPortalContent)?;
+        let schema = self
+            .types
+            .get(&item.type_name)
+            .ok_or_else(|| ServiceError::BadRequest(format!("items of type {} cannot be edited here", item.type_name)))?;
+        let values = schema.validate(values, WriteMode::Update)?;
+        apply_values(&mut item, values);
+        item.modified = beffroi_store::now();
+        tx.db().update_item(&scope, &item).await?;
+        tx.db().touch_site(&scope, item.modified).await?;
+        tx.commit().await?;
+        self.emit(Event { site: site.id.clone(), uuid: item.uuid, path: item.path.clone(), kind: EventKind::Modified });
+        Ok(item)
+    }
+
+    /// Deletes the item at `path` and everything inside it; returns how many items went.
+    pub async fn delete(&self, actor: &Principal, site: &SiteRow, path: &ItemPath) -> Result<u64> {
+        if path.is_root() {
+            return Err(ServiceError::BadRequest("the site root cannot be deleted".into()));
+        }
+        let scope = site.scope();
+        let mut tx = self.store.begin().await?;
+        let item = tx.db().item_by_path(&scope, path).await?.ok_or(ServiceError::NotFound)?;
+        require(actor, &item, Permission::DeleteObjects)?;
+        let count = tx.db().delete_subtree(&scope, path).await?;
+        tx.db().touch_site(&scope, beffroi_store::now()).await?;
+        tx.commit().await?;
+        self.emit(Event { site: site.id.clone(), uuid: item.uuid, path: item.path, kind: EventKind::Deleted { count } });
+        Ok(count)
+    }
+
+    /// Moves the item at `path` into the folder at `new_parent`, keeping its id (made
+    /// unique there if taken). Old URLs redirect to the new ones.
+    pub async fn move_item(&self, actor: &Principal, site: &SiteRow, path: &ItemPath, new_parent: &ItemPath) -> Result<ItemRow> {
+        self.relocate(actor, site, path, Some(new_parent), None).await
+    }
+
+    /// Gives the item at `path` a new id in the same folder.
+    pub async fn rename(&self, actor: &Principal, site: &SiteRow, path: &ItemPath, new_id: &str) -> Result<ItemRow> {
+        let id = ItemId::parse(new_id).map_err(|e| ServiceError::BadRequest(format!("id: {e}")))?;
+        self.relocate(actor, site, path, None, Some(id)).await
+    }
+
+    async fn relocate(
+        &self,
+        actor: &Principal,
+        site: &SiteRow,
+        path: &ItemPath,
+        new_parent: Option<&ItemPath>,
+        new_id: Option<ItemId>,
+    ) -> Result<ItemRow> {
+        let old_parent = path.parent().ok_or_else(|| ServiceError::BadRequest("the site root cannot be moved".into()))?;
+        let scope = site.scope();
+        let mut tx = self.store.begin().await?;
+        let mut item = tx.db().item_by_path(&scope, path).await?.ok_or(ServiceError::NotFound)?;
+        require(actor, &item, Permission::ModifyPortalContent)?;
+        let target_path = new_parent.unwrap_or(&old_parent);
+        if target_path == path || target_path.is_below(path) {
+            return Err(ServiceError::BadRequest("an item cannot be moved into itself".into()));
+        }
+        let target = tx.db().item_by_path(&scope, target_path).await?.ok_or(ServiceError::NotFound)?;
+        let moving = *target_path != old_parent;
+        if moving {
+            let source = tx.db().item_by_path(&scope, &old_parent).await?.ok_or(ServiceError::NotFound)?;
+            require(actor, &source, Permission::DeleteObjects)?;
+            require(actor, &target, Permission::AddPortalContent)?;
+            let target_type = (!target.path.is_root()).then_some(target.type_name.as_str());
+            if !self.types.may_contain(target_type, &item.type_name) {
+                return Err(ServiceError::BadRequest(format!("a {} cannot be put in {}", item.type_name, target.type_name)));
+            }
+        }
+        let id = match new_id {
+            Some(id) if id.as_str() == item.id && !moving => return Ok(item),
+            Some(id) => {
+                let taken = tx.db().sibling_ids_like(&scope, target.uuid, id.as_str()).await?;
+                if taken.iter().any(|t| t == id.as_str()) {
+                    return Err(ServiceError::Conflict(format!("{} already holds an item with id {id}", target.path)));
+                }
+                id
+            }
+            None if !moving => return Ok(item),
+            None => {
+                let current = ItemId::parse(&item.id).map_err(|e| ServiceError::BadRequest(e.to_string()))?;
+                unique_id(&mut tx.db(), site, target.uuid, &current).await?
+            }
+        };
+        let new_path = target.path.child(&id);
+        let now = beffroi_store::now();
+        tx.db().move_subtree(&scope, item.uuid, path, target.uuid, id.as_str(), &new_path, now).await?;
+        tx.db().delete_redirect(&scope, &new_path).await?;
+        tx.db().insert_redirect(&scope, path, item.uuid, now).await?;
+        tx.db().touch_site(&scope, now).await?;
+        tx.commit().await?;
+        item.path = new_path;
+        item.id = id.to_string();
+        item.parent = Some(target.uuid);
+        item.modified = now;
+        self.emit(Event { site: site.id.clone(), uuid: item.uuid, path: item.path.clone(), kind: EventKind::Moved { from: path.clone() } });
+        Ok(item)
+    }
+
+    /// Moves the child `child_id` of the folder at `folder` among its siblings.
+    pub async fn reorder(&self, actor: &Principal, site: &SiteRow, folder: &ItemPath, child_id: &str, delta: Delta) -> Result<()> {
+        let scope = site.scope();
+        let mut tx = self.store.begin().await?;
+        let parent = tx.db().item_by_path(&scope, folder).await?.ok_or(ServiceError::NotFound)?;
+        require(actor, &parent, Permission::ModifyPortalContent)?;
+        let id = ItemId::parse(child_id).map_err(|e| ServiceError::BadRequest(format!("id: {e}")))?;
+        let child = tx.db().item_by_path(&scope, &parent.path.child(&id)).await?.ok_or(ServiceError::NotFound)?;
+        let old = tx.db().child_order(&scope, parent.uuid).await?;
+        let from = old.iter().position(|u| *u == child.uuid).ok_or(ServiceError::NotFound)?;
+        let last = old.len() as i64 - 1;
+        let to = match delta {
+            Delta::Top => 0,
+            Delta::Bottom => last,
+            Delta::By(d) => (from as i64).saturating_add(d).clamp(0, last),
+        } as usize;
+        let mut new = old.clone();
+        let u = new.remove(from);
+        new.insert(to, u);
+        tx.db().set_positions(&scope, &old, &new).await?;
+        tx.db().touch_site(&scope, beffroi_store::now()).await?;
+        tx.commit().await?;
+        self.emit(Event { site: site.id.clone(), uuid: parent.uuid, path: parent.path, kind: EventKind::Reordered });
+        Ok(())
+    }
+}

@@ -1,0 +1,134 @@
+//! What a user can do. Every use case takes the acting principal, checks permission
+//! through `beffroi_model::security`, runs in one transaction, and emits an event once
+//! committed. The HTML face, the JSON API and the CLI all call these same actions.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use beffroi_model::schema::{TypeRegistry, ValidationErrors};
+use beffroi_model::{ItemPath, SiteId};
+pub use beffroi_store::{Backend, ItemRow, SiteRow, SiteScope, Store, StoreError, StoreOptions, Summary};
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
+pub mod demo;
+mod items;
+mod sites;
+mod users;
+
+pub use items::{Delta, Found, ItemView, Listing};
+pub use sites::NewSite;
+pub use users::{NewUser, Secret};
+
+/// Errors by meaning; the web edge maps each to a status code.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("not found")]
+    NotFound,
+    #[error("you are not allowed to do this")]
+    Unauthorized,
+    #[error("{0}")]
+    Invalid(#[from] ValidationErrors),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the service is busy, try again")]
+    Unavailable,
+    #[error("internal error")]
+    Internal(#[source] StoreError),
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => ServiceError::NotFound,
+            StoreError::Conflict(what) => ServiceError::Conflict(what),
+            StoreError::Unavailable => ServiceError::Unavailable,
+            other => ServiceError::Internal(other),
+        }
+    }
+}
+
+pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
+
+/// Something that happened, published after its transaction committed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub site: SiteId,
+    pub uuid: Uuid,
+    pub path: ItemPath,
+    pub kind: EventKind,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum EventKind {
+    Created,
+    Modified,
+    Deleted { count: u64 },
+    Moved { from: ItemPath },
+    Reordered,
+}
+
+/// How long a process trusts its copy of the site table before reading it again; a
+/// site created by another process shows up within this delay.
+const SITE_CACHE_TTL: Duration = Duration::from_secs(2);
+
+#[derive(Default)]
+struct SiteCache {
+    loaded: Option<Instant>,
+    by_id: HashMap<SiteId, Arc<SiteRow>>,
+    by_host: HashMap<String, Arc<SiteRow>>,
+}
+
+/// The entry point of every use case.
+#[derive(Clone)]
+pub struct Services {
+    store: Store,
+    types: Arc<TypeRegistry>,
+    sites: Arc<RwLock<SiteCache>>,
+    events: broadcast::Sender<Event>,
+}
+
+impl Services {
+    pub fn new(store: Store) -> Self {
+        let (events, _) = broadcast::channel(1024);
+        Self {
+            store,
+            types: Arc::new(TypeRegistry::builtin()),
+            sites: Arc::new(RwLock::new(SiteCache::default())),
+            events,
+        }
+    }
+
+    /// Opens the store at `url` and builds the services on it.
+    pub async fn open(url: &str, opts: &StoreOptions) -> Result<Self, StoreError> {
+        Ok(Self::new(Store::open(url, opts).await?))
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn types(&self) -> &TypeRegistry {
+        &self.types
+    }
+
+    /// Events of committed changes, for caches and, later, content rules.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+
+    fn emit(&self, event: Event) {
+        // No receiver is fine: nobody is listening yet.
+        let _ = self.events.send(event);
+    }
+
+    /// Checks that the database answers (for the health endpoint).
+    pub async fn ping(&self) -> Result<()> {
+        let mut c = self.store.conn().await?;
+        c.db().list_sites().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,164 @@
+//! Sites: creation by operators, lookup by id and by host name.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use beffroi_model::schema::SITE_ROOT_TYPE;
+use beffroi_model::security::Principal;
+use beffroi_model::{ItemPath, Language, SiteId};
+use beffroi_store::ItemRow;
+use serde_json::Map;
+use uuid::Uuid;
+
+use crate::{Result, ServiceError, Services, SiteCache, SiteRow, SITE_CACHE_TTL};
+
+/// What an operator gives to create a site.
+#[derive(Debug, Clone)]
+pub struct NewSite {
+    pub id: SiteId,
+    pub title: String,
+    pub language: Language,
+    pub hosts: Vec<String>,
+}
+
+/// Lower-cases a host name and checks it is one (letters, digits, dots, dashes, an
+/// optional port).
+pub fn normalize_host(host: &str) -> Option<String> {
+    let h = host.trim().trim_end_matches('.').to_ascii_lowercase();
+    let (name, port) = match h.rsplit_once(':') {
+        Some((n, p)) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => (n, Some(p)),
+        Some(_) => return None,
+        None => (h.as_str(), None),
+    };
+    let ok = !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|l| {
+            !l.is_empty() && l.len() <= 63 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') && !l.starts_with('-')
+        });
+    ok.then(|| match port {
+        Some(p) => format!("{name}:{p}"),
+        None => name.to_owned(),
+    })
+}
+
+impl Services {
+    /// Creates a site and its root. Only the system (an operator at the CLI) may.
+    pub async fn create_site(&self, actor: &Principal, new: NewSite) -> Result<SiteRow> {
+        if *actor != Principal::System {
+            return Err(ServiceError::Unauthorized);
+        }
+        let title = new.title.trim();
+        if title.is_empty() || title.chars().count() > 255 {
+            return Err(ServiceError::BadRequest("a site title has 1 to 255 characters".into()));
+        }
+        let mut hosts = Vec::new();
+        for h in &new.hosts {
+            let n = normalize_host(h).ok_or_else(|| ServiceError::BadRequest(format!("{h:?} is not a host name")))?;
+            if !hosts.contains(&n) {
+                hosts.push(n);
+            }
+        }
+        let now = beffroi_store::now();
+        let site = SiteRow {
+            id: new.id.clone(),
+            title: title.to_owned(),
+            language: new.language,
+            created: now,
+            modified: now,
+            hosts,
+        };
+        let mut tx = self.store.begin().await?;
+        let scope = tx.db().insert_site(&site).await.map_err(|e| match e {
+            beffroi_store::StoreError::Conflict(what) if what.starts_with("host") => ServiceError::Conflict(format!("{what} is already mapped to a site")),
+            beffroi_store::StoreError::Conflict(_) => ServiceError::Conflict(format!("site {} already exists", new.id)),
+            other => other.into(),
+        })?;
+        let root = ItemRow {
+            uuid: Uuid::now_v7(),
+            parent: None,
+            id: String::new(),
+            path: ItemPath::root(),
+            type_name: SITE_ROOT_TYPE.to_owned(),
+            title: site.title.clone(),
+            description: String::new(),
+            language: site.language,
+            fields: Map::new(),
+            review_state: None,
+            exclude_from_nav: false,
+            creator: actor.id().to_owned(),
+            created: now,
+            modified: now,
+            effective: None,
+            expires: None,
+            position: 0,
+        };
+        tx.db().insert_item(&scope, &root).await?;
+        tx.commit().await?;
+        self.invalidate_sites();
+        tracing::info!(site.id = %site.id, "site created");
+        Ok(site)
+    }
+
+    pub async fn list_sites(&self) -> Result<Vec<SiteRow>> {
+        let mut c = self.store.conn().await?;
+        Ok(c.db().list_sites().await?)
+    }
+
+    fn invalidate_sites(&self) {
+        self.sites.write().expect("site cache lock").loaded = None;
+    }
+
+    async fn refresh_sites(&self) -> Result<()> {
+        let fresh = {
+            let cache = self.sites.read().expect("site cache lock");
+            cache.loaded.is_some_and(|t| t.elapsed() < SITE_CACHE_TTL)
+        };
+        if fresh {
+            return Ok(());
+        }
+        let rows = self.list_sites().await?;
+        let mut next = SiteCache { loaded: Some(Instant::now()), ..Default::default() };
+        for row in rows {
+            let row = Arc::new(row);
+            for h in &row.hosts {
+                next.by_host.insert(h.clone(), row.clone());
+            }
+            next.by_id.insert(row.id.clone(), row);
+        }
+        *self.sites.write().expect("site cache lock") = next;
+        Ok(())
+    }
+
+    /// The site with this id, from a cache refreshed every few seconds.
+    pub async fn site(&self, id: &SiteId) -> Result<Option<Arc<SiteRow>>> {
+        self.refresh_sites().await?;
+        Ok(self.sites.read().expect("site cache lock").by_id.get(id).cloned())
+    }
+
+    /// The site mapped to this Host header value, if any.
+    pub async fn site_for_host(&self, host: &str) -> Result<Option<Arc<SiteRow>>> {
+        self.refresh_sites().await?;
+        let cache = self.sites.read().expect("site cache lock");
+        let lower = host.to_ascii_lowercase();
+        if let Some(s) = cache.by_host.get(&lower) {
+            return Ok(Some(s.clone()));
+        }
+        // "commune.be:8080" also matches a mapping of "commune.be".
+        Ok(lower.rsplit_once(':').and_then(|(name, _)| cache.by_host.get(name)).cloned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize_host;
+
+    #[test]
+    fn host_names_are_normalized_and_checked() {
+        assert_eq!(normalize_host("WWW.Namur.be.").as_deref(), Some("www.namur.be"));
+        assert_eq!(normalize_host("localhost:8080").as_deref(), Some("localhost:8080"));
+        assert_eq!(normalize_host("bad host"), None);
+        assert_eq!(normalize_host("a..b"), None);
+        assert_eq!(normalize_host("x:"), None);
+        assert_eq!(normalize_host(""), None);
+    }
+}

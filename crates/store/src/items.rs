@@ -1,0 +1,431 @@
+//! The content tree: items, their paths, order within folders, and redirects left by
+//! moves.
+
+use beffroi_model::{ItemPath, Language};
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+use sqlx::types::Json;
+use sqlx::{AssertSqlSafe, Row};
+use uuid::Uuid;
+
+use crate::sites::SiteScope;
+use crate::{Db, Result, StoreError, on_db};
+
+/// An item as stored, with its field values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemRow {
+    pub uuid: Uuid,
+    pub parent: Option<Uuid>,
+    pub id: String,
+    pub path: ItemPath,
+    pub type_name: String,
+    pub title: String,
+    pub description: String,
+    pub language: Language,
+    pub fields: Map<String, Value>,
+    pub review_state: Option<String>,
+    pub exclude_from_nav: bool,
+    pub creator: String,
+    pub created: DateTime<Utc>,
+    pub modified: DateTime<Utc>,
+    pub effective: Option<DateTime<Utc>>,
+    pub expires: Option<DateTime<Utc>>,
+    pub position: i64,
+}
+
+/// An item without its field values: what listings need.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    pub uuid: Uuid,
+    pub id: String,
+    pub path: ItemPath,
+    pub type_name: String,
+    pub title: String,
+    pub description: String,
+    pub review_state: Option<String>,
+    pub exclude_from_nav: bool,
+    pub creator: String,
+    pub created: DateTime<Utc>,
+    pub modified: DateTime<Utc>,
+    pub effective: Option<DateTime<Utc>>,
+    pub position: i64,
+}
+
+/// What the service hands the store to insert; the store picks the position.
+pub type NewItem = ItemRow;
+
+const ITEM_COLS: &str = "uuid, parent, id, path, type_name, title, description, language, fields, review_state, exclude_from_nav, creator, created, modified, effective, expires, position";
+const SUMMARY_COLS: &str = "uuid, id, path, type_name, title, description, review_state, exclude_from_nav, creator, created, modified, effective, position";
+
+macro_rules! item_from_row {
+    ($r:expr) => {{
+        let r = $r;
+        let lang: String = r.try_get(7)?;
+        let Json(fields): Json<Map<String, Value>> = r.try_get(8)?;
+        ItemRow {
+            uuid: r.try_get(0)?,
+            parent: r.try_get(1)?,
+            id: r.try_get(2)?,
+            path: ItemPath::from_stored(r.try_get(3)?),
+            type_name: r.try_get(4)?,
+            title: r.try_get(5)?,
+            description: r.try_get(6)?,
+            language: Language::parse(&lang).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            fields,
+            review_state: r.try_get(9)?,
+            exclude_from_nav: r.try_get(10)?,
+            creator: r.try_get(11)?,
+            created: r.try_get(12)?,
+            modified: r.try_get(13)?,
+            effective: r.try_get(14)?,
+            expires: r.try_get(15)?,
+            position: r.try_get(16)?,
+        }
+    }};
+}
+
+macro_rules! summary_from_row {
+    ($r:expr) => {{
+        let r = $r;
+        Summary {
+            uuid: r.try_get(0)?,
+            id: r.try_get(1)?,
+            path: ItemPath::from_stored(r.try_get(2)?),
+            type_name: r.try_get(3)?,
+            title: r.try_get(4)?,
+            description: r.try_get(5)?,
+            review_state: r.try_get(6)?,
+            exclude_from_nav: r.try_get(7)?,
+            creator: r.try_get(8)?,
+            created: r.try_get(9)?,
+            modified: r.try_get(10)?,
+            effective: r.try_get(11)?,
+            position: r.try_get(12)?,
+        }
+    }};
+}
+
+/// `$first, $first+1, …` for `n` values.
+fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+impl Db<'_> {
+    /// Inserts an item as the last child of its parent; returns its position.
+    /// Conflict when the path is taken.
+    pub async fn insert_item(&mut self, scope: &SiteScope, item: &NewItem) -> Result<i64> {
+        let position: i64 = on_db!(self, |c| {
+            sqlx::query_scalar(
+                "insert into items (uuid, site_id, parent, id, path, type_name, title, description, language, fields, review_state, exclude_from_nav, creator, created, modified, effective, expires, position)
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+                         (select coalesce(max(position), -1) + 1 from items where parent = $3))
+                 returning position",
+            )
+            .bind(item.uuid)
+            .bind(scope.key())
+            .bind(item.parent)
+            .bind(&item.id)
+            .bind(item.path.as_str())
+            .bind(&item.type_name)
+            .bind(&item.title)
+            .bind(&item.description)
+            .bind(item.language.code())
+            .bind(Json(&item.fields))
+            .bind(&item.review_state)
+            .bind(item.exclude_from_nav)
+            .bind(&item.creator)
+            .bind(item.created)
+            .bind(item.modified)
+            .bind(item.effective)
+            .bind(item.expires)
+            .fetch_one(&mut *c)
+            .await
+            .map_err(|e| match StoreError::from(e) {
+                StoreError::Conflict(_) => StoreError::Conflict(format!("an item already exists at {}", item.path)),
+                other => other,
+            })?
+        });
+        Ok(position)
+    }
+
+    pub async fn item_by_path(&mut self, scope: &SiteScope, path: &ItemPath) -> Result<Option<ItemRow>> {
+        let sql = format!("select {ITEM_COLS} from items where site_id = $1 and path = $2");
+        on_db!(self, |c| {
+            let row = sqlx::query(AssertSqlSafe(sql)).bind(scope.key()).bind(path.as_str()).fetch_optional(&mut *c).await?;
+            Ok(match row {
+                Some(r) => Some(item_from_row!(r)),
+                None => None,
+            })
+        })
+    }
+
+    pub async fn item_by_uuid(&mut self, scope: &SiteScope, uuid: Uuid) -> Result<Option<ItemRow>> {
+        let sql = format!("select {ITEM_COLS} from items where site_id = $1 and uuid = $2");
+        on_db!(self, |c| {
+            let row = sqlx::query(AssertSqlSafe(sql)).bind(scope.key()).bind(uuid).fetch_optional(&mut *c).await?;
+            Ok(match row {
+                Some(r) => Some(item_from_row!(r)),
+                None => None,
+            })
+        })
+    }
+
+    /// The items on the way from the root to `path` that exist, root first, in one
+    /// query: the item itself is last when it exists.
+    pub async fn lineage(&mut self, scope: &SiteScope, path: &ItemPath) -> Result<Vec<ItemRow>> {
+        let paths = path.lineage();
+        let sql = format!(
+            "select {ITEM_COLS} from items where site_id = $1 and path in ({})",
+            placeholders(2, paths.len())
+        );
+        let mut rows: Vec<ItemRow> = on_db!(self, |c| {
+            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(scope.key());
+            for p in &paths {
+                q = q.bind(p.as_str());
+            }
+            let mut out = Vec::with_capacity(paths.len());
+            for r in q.fetch_all(&mut *c).await? {
+                out.push(item_from_row!(r));
+            }
+            out
+        });
+        rows.sort_by_key(|r| r.path.depth());
+        Ok(rows)
+    }
+
+    /// One batch of a folder's children in their order.
+    pub async fn children(&mut self, scope: &SiteScope, parent: Uuid, offset: i64, limit: i64) -> Result<Vec<Summary>> {
+        let sql = format!(
+            "select {SUMMARY_COLS} from items where parent = $1 and site_id = $2 order by position, id limit $3 offset $4"
+        );
+        on_db!(self, |c| {
+            let rows = sqlx::query(AssertSqlSafe(sql))
+                .bind(parent)
+                .bind(scope.key())
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(&mut *c)
+                .await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows {
+                out.push(summary_from_row!(r));
+            }
+            Ok(out)
+        })
+    }
+
+    pub async fn count_children(&mut self, scope: &SiteScope, parent: Uuid) -> Result<i64> {
+        on_db!(self, |c| {
+            Ok(sqlx::query_scalar("select count(*) from items where parent = $1 and site_id = $2")
+                .bind(parent)
+                .bind(scope.key())
+                .fetch_one(&mut *c)
+                .await?)
+        })
+    }
+
+    /// Number of items strictly below `path`.
+    pub async fn count_descendants(&mut self, scope: &SiteScope, path: &ItemPath) -> Result<i64> {
+        let (lo, hi) = path.descendant_bounds();
+        on_db!(self, |c| {
+            Ok(sqlx::query_scalar("select count(*) from items where site_id = $1 and path > $2 and path < $3")
+                .bind(scope.key())
+                .bind(lo)
+                .bind(hi)
+                .fetch_one(&mut *c)
+                .await?)
+        })
+    }
+
+    /// Ids of `parent`'s children equal to `base` or starting with `base-`: the
+    /// candidates a new id must not collide with.
+    pub async fn sibling_ids_like(&mut self, scope: &SiteScope, parent: Uuid, base: &str) -> Result<Vec<String>> {
+        let (lo, hi) = (format!("{base}-"), format!("{base}."));
+        on_db!(self, |c| {
+            Ok(sqlx::query_scalar(
+                "select id from items where parent = $1 and site_id = $2 and (id = $3 or (id > $4 and id < $5))",
+            )
+            .bind(parent)
+            .bind(scope.key())
+            .bind(base)
+            .bind(lo)
+            .bind(hi)
+            .fetch_all(&mut *c)
+            .await?)
+        })
+    }
+
+    /// Writes an item's mutable columns (not its place in the tree).
+    pub async fn update_item(&mut self, scope: &SiteScope, item: &ItemRow) -> Result<()> {
+        let n = on_db!(self, |c| {
+            sqlx::query(
+                "update items set title = $1, description = $2, language = $3, fields = $4, review_state = $5,
+                        exclude_from_nav = $6, modified = $7, effective = $8, expires = $9
+                 where site_id = $10 and uuid = $11",
+            )
+            .bind(&item.title)
+            .bind(&item.description)
+            .bind(item.language.code())
+            .bind(Json(&item.fields))
+            .bind(&item.review_state)
+            .bind(item.exclude_from_nav)
+            .bind(item.modified)
+            .bind(item.effective)
+            .bind(item.expires)
+            .bind(scope.key())
+            .bind(item.uuid)
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
+        });
+        if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+
+    /// Deletes the item at `path` and everything below it; returns how many went.
+    pub async fn delete_subtree(&mut self, scope: &SiteScope, path: &ItemPath) -> Result<u64> {
+        let (lo, hi) = path.descendant_bounds();
+        on_db!(self, |c| {
+            // Redirects to the deleted items go with them (foreign key cascade).
+            Ok(sqlx::query("delete from items where site_id = $1 and (path = $2 or (path > $3 and path < $4))")
+                .bind(scope.key())
+                .bind(path.as_str())
+                .bind(lo)
+                .bind(hi)
+                .execute(&mut *c)
+                .await?
+                .rows_affected())
+        })
+    }
+
+    /// Moves the subtree at `old` to `new` under `new_parent` with id `new_id`, as the
+    /// parent's last child; every descendant's path is rewritten in the same statement.
+    pub async fn move_subtree(
+        &mut self,
+        scope: &SiteScope,
+        uuid: Uuid,
+        old: &ItemPath,
+        new_parent: Uuid,
+        new_id: &str,
+        new: &ItemPath,
+        modified: DateTime<Utc>,
+    ) -> Result<()> {
+        let (lo, hi) = old.descendant_bounds();
+        let old_len = old.as_str().len() as i64;
+        on_db!(self, |c| {
+            sqlx::query(
+                "update items set path = $1 || substr(path, cast($2 as integer))
+                 where site_id = $3 and path > $4 and path < $5",
+            )
+            .bind(new.as_str())
+            .bind(old_len + 1)
+            .bind(scope.key())
+            .bind(lo)
+            .bind(hi)
+            .execute(&mut *c)
+            .await?;
+            sqlx::query(
+                "update items set path = $1, id = $2, parent = $3, modified = $4,
+                        position = (select coalesce(max(position), -1) + 1 from items where parent = $3)
+                 where site_id = $5 and uuid = $6",
+            )
+            .bind(new.as_str())
+            .bind(new_id)
+            .bind(new_parent)
+            .bind(modified)
+            .bind(scope.key())
+            .bind(uuid)
+            .execute(&mut *c)
+            .await
+            .map_err(|e| match StoreError::from(e) {
+                StoreError::Conflict(_) => StoreError::Conflict(format!("an item already exists at {new}")),
+                other => other,
+            })?;
+        });
+        Ok(())
+    }
+
+    /// The uuids of a folder's children in their order.
+    pub async fn child_order(&mut self, scope: &SiteScope, parent: Uuid) -> Result<Vec<Uuid>> {
+        on_db!(self, |c| {
+            Ok(sqlx::query_scalar("select uuid from items where parent = $1 and site_id = $2 order by position, id")
+                .bind(parent)
+                .bind(scope.key())
+                .fetch_all(&mut *c)
+                .await?)
+        })
+    }
+
+    /// Renumbers children: the i-th uuid gets position i. Only changed rows are written.
+    pub async fn set_positions(&mut self, scope: &SiteScope, old: &[Uuid], new: &[Uuid]) -> Result<()> {
+        for (i, u) in new.iter().enumerate() {
+            if old.get(i) == Some(u) {
+                continue;
+            }
+            on_db!(self, |c| {
+                sqlx::query("update items set position = $1 where site_id = $2 and uuid = $3")
+                    .bind(i as i64)
+                    .bind(scope.key())
+                    .bind(*u)
+                    .execute(&mut *c)
+                    .await?;
+            });
+        }
+        Ok(())
+    }
+
+    /// Remembers that `old` now lives at the item `uuid`, replacing an older record.
+    pub async fn insert_redirect(&mut self, scope: &SiteScope, old: &ItemPath, uuid: Uuid, at: DateTime<Utc>) -> Result<()> {
+        on_db!(self, |c| {
+            sqlx::query("delete from redirects where site_id = $1 and old_path = $2")
+                .bind(scope.key())
+                .bind(old.as_str())
+                .execute(&mut *c)
+                .await?;
+            sqlx::query("insert into redirects (site_id, old_path, item_uuid, created) values ($1, $2, $3, $4)")
+                .bind(scope.key())
+                .bind(old.as_str())
+                .bind(uuid)
+                .bind(at)
+                .execute(&mut *c)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Forgets the redirect at exactly `path` (an item now lives there).
+    pub async fn delete_redirect(&mut self, scope: &SiteScope, path: &ItemPath) -> Result<()> {
+        on_db!(self, |c| {
+            sqlx::query("delete from redirects where site_id = $1 and old_path = $2")
+                .bind(scope.key())
+                .bind(path.as_str())
+                .execute(&mut *c)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Where a request for a vanished `path` should go now: the current path of the
+    /// item recorded for the longest recorded prefix of `path`, plus the rest.
+    pub async fn find_redirect(&mut self, scope: &SiteScope, path: &ItemPath) -> Result<Option<ItemPath>> {
+        let paths: Vec<ItemPath> = path.lineage().into_iter().filter(|p| !p.is_root()).collect();
+        if paths.is_empty() {
+            return Ok(None);
+        }
+        let sql = format!(
+            "select r.old_path, i.path from redirects r join items i on i.uuid = r.item_uuid
+             where r.site_id = $1 and r.old_path in ({})",
+            placeholders(2, paths.len())
+        );
+        let found: Vec<(String, String)> = on_db!(self, |c| {
+            let mut q = sqlx::query_as(AssertSqlSafe(sql)).bind(scope.key());
+            for p in &paths {
+                q = q.bind(p.as_str());
+            }
+            q.fetch_all(&mut *c).await?
+        });
+        let best = found.into_iter().max_by_key(|(old, _)| old.len());
+        Ok(best.and_then(|(old, now)| {
+            path.rebase(&ItemPath::from_stored(old), &ItemPath::from_stored(now))
+        }))
+    }
+}

@@ -1,0 +1,316 @@
+//! Beffroi's persistence: SQLite (embedded, the default) and PostgreSQL through sqlx.
+//!
+//! SQL is written once with `$n` placeholders, which both backends accept, and run on
+//! either connection type by the [`on_db!`] macro; where the dialects differ, each gets
+//! its own text. Every query on content takes a [`SiteScope`], which only this crate
+//! can make, so no caller can read across sites by accident. Permissions are not
+//! decided here: that is the service's job.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool, Transaction};
+
+mod items;
+mod migrate;
+mod sites;
+mod users;
+
+pub use items::{ItemRow, NewItem, Summary};
+pub use sites::{SiteRow, SiteScope};
+pub use users::UserRow;
+
+/// Which database engine a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Errors by meaning; the HTTP edge maps them to status codes.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("already exists: {0}")]
+    Conflict(String),
+    #[error("the database is busy, try again")]
+    Unavailable,
+    #[error("invalid database URL: {0}")]
+    BadUrl(String),
+    #[error("cannot connect to the database: {0}")]
+    Connect(String),
+    #[error("migration {version} failed: {source}")]
+    Migration { version: i64, source: sqlx::Error },
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Database(sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::RowNotFound => StoreError::NotFound,
+            sqlx::Error::PoolTimedOut => StoreError::Unavailable,
+            sqlx::Error::Database(d) if d.is_unique_violation() => {
+                StoreError::Conflict(d.constraint().unwrap_or("unique").to_owned())
+            }
+            // SQLite reports "database is locked" when the busy timeout runs out.
+            sqlx::Error::Database(d) if d.code().is_some_and(|c| c == "5" || c == "6") => StoreError::Unavailable,
+            _ => StoreError::Database(e),
+        }
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Options for opening a store.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self { max_connections: 8, acquire_timeout: Duration::from_secs(5) }
+    }
+}
+
+/// A connection pool on one of the two backends.
+#[derive(Debug, Clone)]
+pub enum Store {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// One pooled connection, for reads outside a transaction.
+pub enum Conn {
+    Sqlite(PoolConnection<Sqlite>),
+    Postgres(PoolConnection<Postgres>),
+}
+
+/// One transaction: every use case that writes runs in exactly one.
+pub enum Tx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+/// A borrowed connection of either kind, on which the store's queries are defined.
+pub enum Db<'c> {
+    Sqlite(&'c mut SqliteConnection),
+    Postgres(&'c mut PgConnection),
+}
+
+/// Runs the same body on either backend's connection: the body is compiled twice,
+/// once per driver, with `$c` bound to `&mut SqliteConnection` or `&mut PgConnection`.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! on_db {
+    ($db:expr, |$c:ident| $body:expr) => {
+        match $db {
+            $crate::Db::Sqlite($c) => {
+                let $c: &mut ::sqlx::SqliteConnection = &mut **$c;
+                $body
+            }
+            $crate::Db::Postgres($c) => {
+                let $c: &mut ::sqlx::PgConnection = &mut **$c;
+                $body
+            }
+        }
+    };
+}
+
+impl Store {
+    /// Opens the database at `url` (`sqlite://path` or `postgres://…`), creating an
+    /// SQLite file if needed, and applies pending migrations.
+    pub async fn open(url: &str, opts: &StoreOptions) -> Result<Store> {
+        let store = if url.starts_with("sqlite:") {
+            let co = SqliteConnectOptions::from_str(url)
+                .map_err(|e| StoreError::BadUrl(e.to_string()))?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(5))
+                .pragma("temp_store", "memory")
+                .pragma("cache_size", "-32000");
+            let pool = SqlitePoolOptions::new()
+                .max_connections(opts.max_connections)
+                .min_connections(1)
+                .acquire_timeout(opts.acquire_timeout)
+                .test_before_acquire(false)
+                .connect_with(co)
+                .await
+                .map_err(|e| StoreError::Connect(e.to_string()))?;
+            Store::Sqlite(pool)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let co = PgConnectOptions::from_str(url).map_err(|e| StoreError::BadUrl(e.to_string()))?;
+            let pool = PgPoolOptions::new()
+                .max_connections(opts.max_connections)
+                .acquire_timeout(opts.acquire_timeout)
+                .test_before_acquire(false)
+                .connect_with(co)
+                .await
+                .map_err(|e| StoreError::Connect(e.to_string()))?;
+            Store::Postgres(pool)
+        } else {
+            return Err(StoreError::BadUrl(format!(
+                "{:?} is neither sqlite://… nor postgres://…",
+                redact_url(url)
+            )));
+        };
+        migrate::run(&store).await?;
+        Ok(store)
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Store::Sqlite(_) => Backend::Sqlite,
+            Store::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// A connection for reads.
+    pub async fn conn(&self) -> Result<Conn> {
+        Ok(match self {
+            Store::Sqlite(p) => Conn::Sqlite(p.acquire().await?),
+            Store::Postgres(p) => Conn::Postgres(p.acquire().await?),
+        })
+    }
+
+    /// A write transaction. On SQLite it takes the write lock at once (`begin
+    /// immediate`), so two writers wait for each other instead of failing half-way.
+    pub async fn begin(&self) -> Result<Tx> {
+        Ok(match self {
+            Store::Sqlite(p) => Tx::Sqlite(p.begin_with("begin immediate").await?),
+            Store::Postgres(p) => Tx::Postgres(p.begin().await?),
+        })
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Store::Sqlite(p) => p.close().await,
+            Store::Postgres(p) => p.close().await,
+        }
+    }
+}
+
+impl Conn {
+    pub fn db(&mut self) -> Db<'_> {
+        match self {
+            Conn::Sqlite(c) => Db::Sqlite(&mut **c),
+            Conn::Postgres(c) => Db::Postgres(&mut **c),
+        }
+    }
+}
+
+impl Tx {
+    pub fn db(&mut self) -> Db<'_> {
+        match self {
+            Tx::Sqlite(t) => Db::Sqlite(&mut **t),
+            Tx::Postgres(t) => Db::Postgres(&mut **t),
+        }
+    }
+
+    pub async fn commit(self) -> Result<()> {
+        match self {
+            Tx::Sqlite(t) => t.commit().await?,
+            Tx::Postgres(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+}
+
+/// A database URL with its password replaced, fit for logs and error messages.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Timestamps are kept to the microsecond, the precision both backends store.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    use chrono::{SubsecRound, Utc};
+    Utc::now().trunc_subsecs(6)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_are_redacted_from_urls() {
+        assert_eq!(super::redact_url("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(super::redact_url("sqlite://x.db"), "sqlite://x.db");
+        assert_eq!(super::redact_url("postgres://u@h/db"), "postgres://u@h/db");
+    }
+}
+
+/// PostgreSQL helpers for tests and benchmarks that need a database of their own.
+pub mod pg_admin {
+    use sqlx::{AssertSqlSafe, Connection, PgConnection};
+
+    use crate::{Result, StoreError};
+
+    /// `url` with its database name replaced by `name`.
+    pub fn with_database(url: &str, name: &str) -> String {
+        let (base, query) = match url.split_once('?') {
+            Some((b, q)) => (b, Some(q)),
+            None => (url, None),
+        };
+        let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+        let host_and_path = &base[scheme_end..];
+        let host = host_and_path.split_once('/').map(|(h, _)| h).unwrap_or(host_and_path);
+        let mut out = format!("{}{host}/{name}", &base[..scheme_end]);
+        if let Some(q) = query {
+            out.push('?');
+            out.push_str(q);
+        }
+        out
+    }
+
+    fn check_name(name: &str) -> Result<()> {
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+            return Err(StoreError::BadUrl(format!("{name:?} is not a plain database name")));
+        }
+        Ok(())
+    }
+
+    /// Creates database `name` on the server of `admin_url`; returns its URL.
+    pub async fn create_database(admin_url: &str, name: &str) -> Result<String> {
+        check_name(name)?;
+        let mut c = PgConnection::connect(admin_url).await.map_err(|e| StoreError::Connect(e.to_string()))?;
+        sqlx::raw_sql(AssertSqlSafe(format!("create database {name}"))).execute(&mut c).await?;
+        c.close().await?;
+        Ok(with_database(admin_url, name))
+    }
+
+    /// Drops database `name` if it exists, disconnecting its sessions.
+    pub async fn drop_database(admin_url: &str, name: &str) -> Result<()> {
+        check_name(name)?;
+        let mut c = PgConnection::connect(admin_url).await.map_err(|e| StoreError::Connect(e.to_string()))?;
+        sqlx::raw_sql(AssertSqlSafe(format!("drop database if exists {name} with (force)"))).execute(&mut c).await?;
+        c.close().await?;
+        Ok(())
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn replaces_the_database_name() {
+            assert_eq!(super::with_database("postgres://u:p@h:5432/postgres", "x"), "postgres://u:p@h:5432/x");
+            assert_eq!(super::with_database("postgres://h/db?sslmode=disable", "y"), "postgres://h/y?sslmode=disable");
+            assert_eq!(super::with_database("postgres://h", "z"), "postgres://h/z");
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! Sites (tenants) and the host names mapped to them.
+
+use beffroi_model::{Language, SiteId};
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+use crate::{Db, Result, StoreError, on_db};
+
+/// A site as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SiteRow {
+    pub id: SiteId,
+    pub title: String,
+    pub language: Language,
+    pub created: DateTime<Utc>,
+    pub modified: DateTime<Utc>,
+    pub hosts: Vec<String>,
+}
+
+/// Proof that a site exists, required by every query on its content. Only the store
+/// makes one, from a site it has read.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SiteScope {
+    id: SiteId,
+}
+
+impl SiteScope {
+    pub fn id(&self) -> &SiteId {
+        &self.id
+    }
+
+    pub(crate) fn key(&self) -> &str {
+        self.id.as_str()
+    }
+}
+
+impl SiteRow {
+    pub fn scope(&self) -> SiteScope {
+        SiteScope { id: self.id.clone() }
+    }
+}
+
+fn decode(id: String, title: String, language: String, created: DateTime<Utc>, modified: DateTime<Utc>) -> Result<SiteRow> {
+    Ok(SiteRow {
+        id: SiteId::parse(&id).map_err(|e| StoreError::Corrupt(format!("site id {id:?}: {e}")))?,
+        title,
+        language: Language::parse(&language).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        created,
+        modified,
+        hosts: Vec::new(),
+    })
+}
+
+impl Db<'_> {
+    /// Inserts a site; Conflict if its id or one of its host names is taken.
+    pub async fn insert_site(&mut self, site: &SiteRow) -> Result<SiteScope> {
+        on_db!(self, |c| {
+            sqlx::query("insert into sites (id, title, language, created, modified) values ($1, $2, $3, $4, $5)")
+                .bind(site.id.as_str())
+                .bind(&site.title)
+                .bind(site.language.code())
+                .bind(site.created)
+                .bind(site.modified)
+                .execute(&mut *c)
+                .await?;
+            for host in &site.hosts {
+                sqlx::query("insert into site_hosts (host, site_id) values ($1, $2)")
+                    .bind(host)
+                    .bind(site.id.as_str())
+                    .execute(&mut *c)
+                    .await
+                    .map_err(|e| match StoreError::from(e) {
+                        StoreError::Conflict(_) => StoreError::Conflict(format!("host {host}")),
+                        other => other,
+                    })?;
+            }
+        });
+        Ok(site.scope())
+    }
+
+    pub async fn get_site(&mut self, id: &SiteId) -> Result<Option<SiteRow>> {
+        let mut site = on_db!(self, |c| {
+            let row = sqlx::query("select id, title, language, created, modified from sites where id = $1")
+                .bind(id.as_str())
+                .fetch_optional(&mut *c)
+                .await?;
+            match row {
+                None => return Ok(None),
+                Some(r) => decode(r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?)?,
+            }
+        });
+        site.hosts = on_db!(self, |c| {
+            sqlx::query_scalar("select host from site_hosts where site_id = $1 order by host")
+                .bind(id.as_str())
+                .fetch_all(&mut *c)
+                .await?
+        });
+        Ok(Some(site))
+    }
+
+    /// Every site with its host names, ordered by id.
+    pub async fn list_sites(&mut self) -> Result<Vec<SiteRow>> {
+        let (rows, hosts): (Vec<SiteRow>, Vec<(String, String)>) = on_db!(self, |c| {
+            let rows = sqlx::query("select id, title, language, created, modified from sites order by id")
+                .fetch_all(&mut *c)
+                .await?;
+            let sites = rows
+                .into_iter()
+                .map(|r| decode(r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?))
+                .collect::<Result<Vec<_>>>()?;
+            let hosts = sqlx::query_as("select site_id, host from site_hosts order by host")
+                .fetch_all(&mut *c)
+                .await?;
+            (sites, hosts)
+        });
+        let mut rows = rows;
+        for (site, host) in hosts {
+            if let Some(s) = rows.iter_mut().find(|s| s.id.as_str() == site) {
+                s.hosts.push(host);
+            }
+        }
+        Ok(rows)
+    }
+
+    /// Records that the site's content changed (for caches and Last-Modified).
+    pub async fn touch_site(&mut self, scope: &SiteScope, at: DateTime<Utc>) -> Result<()> {
+        on_db!(self, |c| {
+            sqlx::query("update sites set modified = $1 where id = $2")
+                .bind(at)
+                .bind(scope.key())
+                .execute(&mut *c)
+                .await?;
+        });
+        Ok(())
+    }
+}

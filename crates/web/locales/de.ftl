@@ -1,0 +1,6 @@
+# German: to be completed by a translator; missing messages fall back to French.
+skip-to-content = Zum Inhalt springen
+main-navigation = Hauptnavigation
+breadcrumbs = Sie sind hier
+home = Startseite
+not-found-title = Seite nicht gefunden

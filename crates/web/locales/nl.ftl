@@ -1,0 +1,6 @@
+# Dutch: to be completed by a translator; missing messages fall back to French.
+skip-to-content = Naar de inhoud
+main-navigation = Hoofdnavigatie
+breadcrumbs = U bent hier
+home = Home
+not-found-title = Pagina niet gevonden

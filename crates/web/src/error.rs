@@ -1,0 +1,88 @@
+//! The one error type of the HTTP edge: each maps to a status code, plone.restapi's
+//! JSON error body `{"type", "message"}`, or an HTML page. Internal details never reach
+//! the client; they are logged once, here.
+
+use axum::http::StatusCode;
+use beffroi_service::ServiceError;
+
+#[derive(Debug)]
+pub enum WebError {
+    NotFound(String),
+    BadRequest(String),
+    Unauthorized,
+    MethodNotAllowed,
+    UriTooLong,
+    Conflict(String),
+    Unavailable,
+    Internal,
+}
+
+impl WebError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            WebError::NotFound(_) => StatusCode::NOT_FOUND,
+            WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            WebError::Unauthorized => StatusCode::UNAUTHORIZED,
+            WebError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            WebError::UriTooLong => StatusCode::URI_TOO_LONG,
+            WebError::Conflict(_) => StatusCode::CONFLICT,
+            WebError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            WebError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// plone.restapi's error type names.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            WebError::NotFound(_) => "NotFound",
+            WebError::BadRequest(_) => "BadRequest",
+            WebError::Unauthorized => "Unauthorized",
+            WebError::MethodNotAllowed => "MethodNotAllowed",
+            WebError::UriTooLong => "BadRequest",
+            WebError::Conflict(_) => "Conflict",
+            WebError::Unavailable => "ServiceUnavailable",
+            WebError::Internal => "InternalServerError",
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            WebError::NotFound(url) => format!("Resource not found: {url}"),
+            WebError::BadRequest(m) | WebError::Conflict(m) => m.clone(),
+            WebError::Unauthorized => "You are not authorized to access this resource.".into(),
+            WebError::MethodNotAllowed => "This method is not allowed here.".into(),
+            WebError::UriTooLong => "The address is too long.".into(),
+            WebError::Unavailable => "The service is busy, please try again.".into(),
+            WebError::Internal => "An internal error occurred.".into(),
+        }
+    }
+
+    /// The Fluent keys of the HTML page's title and text.
+    pub fn page_keys(&self) -> (&'static str, Option<&'static str>) {
+        match self {
+            WebError::NotFound(_) => ("not-found-title", Some("not-found-text")),
+            WebError::Unauthorized => ("unauthorized-title", Some("unauthorized-text")),
+            WebError::BadRequest(_) | WebError::UriTooLong | WebError::MethodNotAllowed | WebError::Conflict(_) => {
+                ("bad-request-title", None)
+            }
+            WebError::Unavailable => ("unavailable-title", Some("error-text")),
+            WebError::Internal => ("error-title", Some("error-text")),
+        }
+    }
+
+    /// Maps a service error, logging what the client will not see.
+    pub fn from_service(e: ServiceError, url: &str) -> Self {
+        match e {
+            ServiceError::NotFound => WebError::NotFound(url.to_owned()),
+            ServiceError::Unauthorized => WebError::Unauthorized,
+            ServiceError::Invalid(v) => WebError::BadRequest(v.to_string()),
+            ServiceError::BadRequest(m) => WebError::BadRequest(m),
+            ServiceError::Conflict(m) => WebError::Conflict(m),
+            ServiceError::Unavailable => WebError::Unavailable,
+            ServiceError::Internal(source) => {
+                tracing::error!(error = %source, url, "internal error");
+                WebError::Internal
+            }
+        }
+    }
+}

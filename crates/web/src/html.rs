@@ -1,0 +1,184 @@
+//! Server-rendered HTML: templates embedded in the binary, rendered by minijinja with
+//! HTML auto-escaping; every user-facing string goes through the catalog (`_()`).
+
+use std::sync::Arc;
+
+use beffroi_model::Language;
+use beffroi_service::{ItemView, Listing, SiteRow, Summary};
+use fluent_bundle::FluentValue;
+use minijinja::value::Kwargs;
+use minijinja::{Environment, State, Value, context};
+
+use crate::error::WebError;
+use crate::i18n::I18n;
+use crate::json::href;
+use crate::traverse::Ctx;
+use crate::AppState;
+
+const TEMPLATES: &[(&str, &str)] = &[
+    ("base.html", include_str!("../templates/base.html")),
+    ("item.html", include_str!("../templates/item.html")),
+    ("error.html", include_str!("../templates/error.html")),
+    ("landing.html", include_str!("../templates/landing.html")),
+];
+
+/// The template environment with the `_` translation function.
+pub(crate) fn environment(i18n: Arc<I18n>) -> Environment<'static> {
+    let mut env = Environment::new();
+    // Escape only what HTML needs (& < > " '), not '/', so URLs stay readable.
+    env.set_formatter(|out, state, value| {
+        if *state.auto_escape() == minijinja::AutoEscape::None || value.is_safe() {
+            return minijinja::escape_formatter(out, state, value);
+        }
+        let text = match value.as_str() {
+            Some(s) => std::borrow::Cow::Borrowed(s),
+            None if value.is_none() || value.is_undefined() => std::borrow::Cow::Borrowed(""),
+            None => std::borrow::Cow::Owned(value.to_string()),
+        };
+        let mut last = 0;
+        for (i, b) in text.bytes().enumerate() {
+            let rep = match b {
+                b'&' => "&amp;",
+                b'<' => "&lt;",
+                b'>' => "&gt;",
+                b'"' => "&quot;",
+                b'\'' => "&#39;",
+                _ => continue,
+            };
+            out.write_str(&text[last..i])?;
+            out.write_str(rep)?;
+            last = i + 1;
+        }
+        out.write_str(&text[last..])?;
+        Ok(())
+    });
+    for (name, source) in TEMPLATES {
+        env.add_template(name, source).expect("embedded templates parse");
+    }
+    env.add_function("_", move |state: &State, key: &str, kwargs: Kwargs| -> Result<String, minijinja::Error> {
+        let lang = state
+            .lookup("lang")
+            .and_then(|v| v.as_str().and_then(|s| Language::parse(s).ok()))
+            .unwrap_or_default();
+        let mut args: Vec<(&str, FluentValue<'_>)> = Vec::new();
+        let names: Vec<&str> = kwargs.args().collect();
+        for name in names {
+            let v: Value = kwargs.get(name)?;
+            let fv = match v.as_i64() {
+                Some(n) => FluentValue::from(n),
+                None => FluentValue::from(v.to_string()),
+            };
+            args.push((name, fv));
+        }
+        Ok(i18n.t(lang, key, &args))
+    });
+    env
+}
+
+fn render(app: &AppState, name: &str, ctx: Value) -> Result<String, WebError> {
+    app.templates.get_template(name).and_then(|t| t.render(ctx)).map_err(|e| {
+        tracing::error!(error = %e, template = name, "template rendering failed");
+        WebError::Internal
+    })
+}
+
+fn date_text(lang: Language, dt: &chrono::DateTime<chrono::Utc>) -> String {
+    match lang {
+        Language::En => dt.format("%Y-%m-%d").to_string(),
+        Language::De | Language::Nl | Language::Fr => dt.format("%d/%m/%Y").to_string(),
+    }
+}
+
+pub(crate) fn item_page(
+    ctx: &Ctx<'_>,
+    view: &ItemView,
+    listing: Option<(&Listing, i64, i64)>,
+    nav: &[Summary],
+) -> Result<String, WebError> {
+    let it = &view.item;
+    let lang = it.language;
+    let root = it.path.is_root();
+    let title = if root { ctx.site.title.clone() } else { it.title.clone() };
+    let top = view.lineage.get(1).map(|a| &a.path).or((!root).then_some(&it.path));
+    let nav: Vec<Value> = nav
+        .iter()
+        .map(|n| {
+            let current = top == Some(&n.path);
+            context! { url => href(ctx, &n.path), title => n.title.clone(), current => current, exact => current && n.path == it.path }
+        })
+        .collect();
+    let mut breadcrumbs: Vec<Value> = Vec::new();
+    if !root {
+        breadcrumbs.push(context! { url => ctx.base.clone(), title => ctx.app.i18n.t(lang, "home", &[]) });
+        for a in view.lineage.iter().skip(1).chain(std::iter::once(it)) {
+            breadcrumbs.push(context! { url => href(ctx, &a.path), title => a.title.clone() });
+        }
+    }
+    let text = it.fields.get("text").and_then(|t| t.get("data")).and_then(|d| d.as_str()).unwrap_or("");
+    let (items, total, page, pages, prev_url, next_url) = match listing {
+        Some((l, start, size)) => {
+            let items: Vec<Value> = l
+                .items
+                .iter()
+                .map(|s| context! { url => href(ctx, &s.path), title => s.title.clone(), description => s.description.clone() })
+                .collect();
+            let pages = (l.total + size - 1) / size;
+            let page = start / size + 1;
+            let url = ctx.url(&it.path);
+            let prev = (start > 0).then(|| format!("{url}?b_start={}", (start - size).max(0)));
+            let next = (start + size < l.total).then(|| format!("{url}?b_start={}", start + size));
+            (items, l.total, page, pages, prev, next)
+        }
+        None => (Vec::new(), 0, 1, 1, None, None),
+    };
+    render(
+        ctx.app,
+        "item.html",
+        context! {
+            lang => lang.code(),
+            title => title,
+            description => it.description.clone(),
+            site_title => ctx.site.title.clone(),
+            site_url => ctx.base.clone(),
+            nav => nav,
+            breadcrumbs => breadcrumbs,
+            text => text,
+            folderish => listing.is_some(),
+            items => items,
+            items_total => total,
+            page => page,
+            pages => pages,
+            prev_url => prev_url,
+            next_url => next_url,
+            modified_iso => crate::json::iso(&it.modified),
+            modified_text => date_text(lang, &it.modified),
+            type_class => it.type_name.to_ascii_lowercase().replace(' ', "-"),
+        },
+    )
+}
+
+pub(crate) fn error_page(app: &AppState, err: &WebError, site: Option<(&SiteRow, &str)>) -> String {
+    let lang = site.map(|(s, _)| s.language).unwrap_or_default();
+    let (title_key, text_key) = err.page_keys();
+    let title = app.i18n.t(lang, title_key, &[]);
+    let message = match (text_key, err) {
+        (Some(k), _) => app.i18n.t(lang, k, &[]),
+        (None, e) => e.message(),
+    };
+    let ctx = context! {
+        lang => lang.code(),
+        title => title,
+        message => message,
+        site_title => site.map(|(s, _)| s.title.clone()),
+        site_url => site.map(|(_, b)| b.to_owned()),
+    };
+    render(app, "error.html", ctx).unwrap_or_else(|_| "<!doctype html><title>Error</title><h1>Error</h1>".into())
+}
+
+pub(crate) fn landing(app: &AppState, base: &str, sites: &[SiteRow]) -> Result<String, WebError> {
+    let sites: Vec<Value> = sites
+        .iter()
+        .map(|s| context! { url => format!("{base}/{}", s.id), title => s.title.clone(), lang => s.language.code() })
+        .collect();
+    render(app, "landing.html", context! { lang => "fr", title => "Beffroi", sites => sites })
+}

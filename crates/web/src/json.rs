@@ -1,0 +1,245 @@
+//! plone.restapi's serialization: one common envelope for every item plus a value per
+//! schema field, so a new type gets its JSON for free; and the named endpoints.
+
+use beffroi_model::schema::SITE_ROOT_TYPE;
+use beffroi_model::{ItemPath, Language};
+use beffroi_service::{ItemRow, ItemView, Listing, Summary};
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{Map, Value, json};
+
+use crate::error::WebError;
+use crate::traverse::Ctx;
+
+pub(crate) fn iso(dt: &DateTime<Utc>) -> String {
+    dt.to_rfc3339_opts(SecondsFormat::Secs, false)
+}
+
+fn opt_iso(dt: &Option<DateTime<Utc>>) -> Value {
+    dt.as_ref().map(|d| Value::String(iso(d))).unwrap_or(Value::Null)
+}
+
+/// Plone's UIDs are 32 hex digits without dashes.
+pub(crate) fn uid(u: &uuid::Uuid) -> String {
+    u.simple().to_string()
+}
+
+pub(crate) fn type_title(ctx: &Ctx<'_>, type_name: &str, lang: Language) -> String {
+    if type_name == SITE_ROOT_TYPE {
+        return SITE_ROOT_TYPE.to_owned();
+    }
+    ctx.app.services.types().get(type_name).map(|t| t.title.get(lang).to_owned()).unwrap_or_else(|| type_name.to_owned())
+}
+
+pub(crate) fn summary(ctx: &Ctx<'_>, s: &Summary) -> Value {
+    json!({
+        "@id": ctx.url(&s.path),
+        "@type": s.type_name,
+        "description": s.description,
+        "review_state": s.review_state,
+        "title": s.title,
+        "type_title": type_title(ctx, &s.type_name, ctx.site.language),
+    })
+}
+
+fn parent_json(ctx: &Ctx<'_>, parent: Option<&ItemRow>) -> Value {
+    match parent {
+        None => json!({}),
+        Some(p) if p.path.is_root() => json!({
+            "@id": ctx.base,
+            "@type": SITE_ROOT_TYPE,
+            "description": p.description,
+            "title": ctx.site.title,
+            "type_title": SITE_ROOT_TYPE,
+        }),
+        Some(p) => json!({
+            "@id": ctx.url(&p.path),
+            "@type": p.type_name,
+            "description": p.description,
+            "review_state": p.review_state,
+            "title": p.title,
+            "type_title": type_title(ctx, &p.type_name, p.language),
+        }),
+    }
+}
+
+fn components(url: &str) -> Value {
+    json!({
+        "breadcrumbs": {"@id": format!("{url}/@breadcrumbs")},
+        "navigation": {"@id": format!("{url}/@navigation")},
+        "types": {"@id": format!("{url}/@types")},
+    })
+}
+
+/// The request URL with `b_start` and `b_size` set, other parameters kept.
+fn batch_url(ctx: &Ctx<'_>, start: i64, size: i64) -> String {
+    let mut params: Vec<(String, String)> =
+        ctx.query.iter().filter(|(k, _)| k != "b_start" && k != "b_size").cloned().collect();
+    params.push(("b_start".into(), start.to_string()));
+    params.push(("b_size".into(), size.to_string()));
+    let qs: Vec<String> = params
+        .iter()
+        .map(|(k, v)| {
+            let enc = |s: &str| percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string();
+            format!("{}={}", enc(k), enc(v))
+        })
+        .collect();
+    format!("{}?{}", ctx.request_url, qs.join("&"))
+}
+
+/// plone.restapi's `batching` object, present only when there is more than one batch.
+pub(crate) fn batching(ctx: &Ctx<'_>, total: i64, start: i64, size: i64) -> Option<Value> {
+    if total <= size {
+        return None;
+    }
+    let last = ((total - 1) / size) * size;
+    let mut b = Map::new();
+    b.insert("@id".into(), batch_url(ctx, start, size).into());
+    b.insert("first".into(), batch_url(ctx, 0, size).into());
+    b.insert("last".into(), batch_url(ctx, last, size).into());
+    if start + size < total {
+        b.insert("next".into(), batch_url(ctx, start + size, size).into());
+    }
+    if start > 0 {
+        b.insert("prev".into(), batch_url(ctx, (start - size).max(0), size).into());
+    }
+    Some(Value::Object(b))
+}
+
+/// The full serialization of an item (GET with `Accept: application/json`).
+pub(crate) fn item(ctx: &Ctx<'_>, view: &ItemView, listing: Option<(&Listing, i64, i64)>) -> Value {
+    let it = &view.item;
+    let url = ctx.url(&it.path);
+    let mut m = Map::new();
+    let root = it.path.is_root();
+    m.insert("@components".into(), components(&url));
+    m.insert("@id".into(), url.clone().into());
+    m.insert("@type".into(), it.type_name.clone().into());
+    m.insert("UID".into(), uid(&it.uuid).into());
+    m.insert("allow_discussion".into(), false.into());
+    m.insert("contributors".into(), json!([]));
+    m.insert("creators".into(), json!([it.creator]));
+    m.insert("description".into(), it.description.clone().into());
+    m.insert("effective".into(), opt_iso(&it.effective));
+    m.insert("exclude_from_nav".into(), it.exclude_from_nav.into());
+    m.insert("expires".into(), opt_iso(&it.expires));
+    m.insert("lock".into(), json!({"locked": false, "stealable": true}));
+    m.insert("parent".into(), parent_json(ctx, view.parent()));
+    m.insert("relatedItems".into(), json!([]));
+    m.insert("review_state".into(), it.review_state.clone().into());
+    m.insert("rights".into(), it.fields.get("rights").cloned().unwrap_or_else(|| "".into()));
+    m.insert("subjects".into(), it.fields.get("subjects").cloned().unwrap_or_else(|| json!([])));
+    m.insert("working_copy".into(), Value::Null);
+    m.insert("working_copy_of".into(), Value::Null);
+    let schema = ctx.app.services.types().get(&it.type_name);
+    if root {
+        m.insert("id".into(), ctx.site.id.as_str().into());
+        m.insert("title".into(), ctx.site.title.clone().into());
+        m.insert("is_folderish".into(), true.into());
+        m.insert("language".into(), json!({"title": it.language.native_name(), "token": it.language.code()}));
+        m.insert("layout".into(), "listing_view".into());
+        m.insert("table_of_contents".into(), Value::Null);
+        m.insert("text".into(), Value::Null);
+        m.insert("type_title".into(), SITE_ROOT_TYPE.into());
+    } else {
+        m.insert("id".into(), it.id.clone().into());
+        m.insert("title".into(), it.title.clone().into());
+        m.insert("created".into(), iso(&it.created).into());
+        m.insert("modified".into(), iso(&it.modified).into());
+        m.insert("is_folderish".into(), schema.is_some_and(|s| s.folderish).into());
+        m.insert("language".into(), it.language.code().into());
+        m.insert("type_title".into(), type_title(ctx, &it.type_name, it.language).into());
+        m.insert("version".into(), "current".into());
+        m.insert("next_item".into(), json!({}));
+        m.insert("previous_item".into(), json!({}));
+        if let Some(s) = schema {
+            m.insert("layout".into(), s.layouts.first().cloned().unwrap_or_else(|| "view".into()).into());
+            if s.behaviors.iter().any(|b| b == "versioning") {
+                m.insert("changeNote".into(), "".into());
+                m.insert("versioning_enabled".into(), true.into());
+            }
+            // Every schema field gets a value, null when unset.
+            for f in &s.fields {
+                if !m.contains_key(&f.name) {
+                    m.insert(f.name.clone(), it.fields.get(&f.name).cloned().unwrap_or(Value::Null));
+                }
+            }
+        }
+    }
+    if let Some((l, start, size)) = listing {
+        m.insert("items".into(), l.items.iter().map(|s| summary(ctx, s)).collect());
+        m.insert("items_total".into(), l.total.into());
+        if let Some(b) = batching(ctx, l.total, start, size) {
+            m.insert("batching".into(), b);
+        }
+    }
+    Value::Object(m)
+}
+
+/// Named endpoints (`@types`, `@breadcrumbs`, `@navigation`): always JSON.
+pub(crate) async fn endpoint(ctx: &Ctx<'_>, view: &ItemView, name: &str, rest: &[String]) -> Result<Value, WebError> {
+    let url = ctx.url(&view.item.path);
+    let err = |e| WebError::from_service(e, &ctx.request_url);
+    let lang = view.item.language;
+    match (name, rest) {
+        ("@types", []) => {
+            let here = (!view.item.path.is_root()).then_some(view.item.type_name.as_str());
+            let types = ctx.app.services.types();
+            let list: Vec<Value> = types
+                .all()
+                .iter()
+                .map(|t| {
+                    let addable = types.may_contain(here, &t.id);
+                    json!({
+                        "@id": format!("{}/@types/{}", ctx.base, t.id),
+                        "addable": addable,
+                        "id": t.id,
+                        "immediately_addable": addable,
+                        "title": t.title.get(lang),
+                    })
+                })
+                .collect();
+            Ok(Value::Array(list))
+        }
+        ("@types", [type_name]) => {
+            let t = ctx.app.services.types().get(type_name).ok_or_else(|| WebError::NotFound(ctx.request_url.clone()))?;
+            Ok(t.json_schema(lang))
+        }
+        ("@breadcrumbs", []) => {
+            let items: Vec<Value> = view
+                .lineage
+                .iter()
+                .chain(std::iter::once(&view.item))
+                .filter(|i| !i.path.is_root())
+                .map(|i| json!({"@id": ctx.url(&i.path), "title": i.title}))
+                .collect();
+            Ok(json!({"@id": format!("{url}/@breadcrumbs"), "items": items, "root": ctx.base}))
+        }
+        ("@navigation", []) => {
+            let root = view.lineage.first().unwrap_or(&view.item);
+            let nav = ctx.app.services.navigation(&ctx.principal, &ctx.site, root).await.map_err(err)?;
+            let home = json!({
+                "@id": ctx.base,
+                "description": "",
+                "items": [],
+                "review_state": null,
+                "title": crate_home_title(ctx, lang),
+            });
+            let items: Vec<Value> = std::iter::once(home)
+                .chain(nav.iter().map(|s| {
+                    json!({"@id": ctx.url(&s.path), "description": s.description, "items": [], "review_state": s.review_state, "title": s.title})
+                }))
+                .collect();
+            Ok(json!({"@id": format!("{url}/@navigation"), "items": items}))
+        }
+        _ => Err(WebError::NotFound(ctx.request_url.clone())),
+    }
+}
+
+fn crate_home_title(ctx: &Ctx<'_>, lang: Language) -> String {
+    ctx.app.i18n.t(lang, "home", &[])
+}
+
+/// The path part of an item's URL (used by HTML views).
+pub(crate) fn href(ctx: &Ctx<'_>, path: &ItemPath) -> String {
+    ctx.url(path)
+}

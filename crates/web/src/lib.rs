@@ -1,0 +1,102 @@
+//! Beffroi's HTTP face: site resolution, traversal, content negotiation, HTML through
+//! minijinja templates and JSON in plone.restapi's dialect. Handlers are thin: they
+//! parse the request, call one service action, and render.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use beffroi_service::Services;
+
+mod error;
+mod html;
+pub mod i18n;
+mod json;
+mod traverse;
+
+pub use error::WebError;
+
+/// The shared state of every request.
+pub struct AppState {
+    pub services: Services,
+    pub(crate) templates: minijinja::Environment<'static>,
+    pub(crate) i18n: Arc<i18n::I18n>,
+}
+
+impl AppState {
+    pub fn new(services: Services) -> Arc<Self> {
+        let i18n = Arc::new(i18n::I18n::load());
+        let templates = html::environment(i18n.clone());
+        Arc::new(Self { services, templates, i18n })
+    }
+}
+
+/// Which site served a response, for the request log.
+#[derive(Clone)]
+pub(crate) struct SiteTag(pub String);
+
+const CSS: &str = include_str!("../static/beffroi.css");
+
+/// The whole application, ready to serve.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/@@health", get(health))
+        .route("/++resource++beffroi/beffroi.css", get(css))
+        .fallback(traverse::handle)
+        .layer(middleware::from_fn(log_request))
+        .with_state(state)
+}
+
+/// Convenience: the router on fresh state.
+pub fn app(services: Services) -> Router {
+    router(AppState::new(services))
+}
+
+async fn health(State(app): State<Arc<AppState>>) -> Response {
+    let backend = match app.services.store().backend() {
+        beffroi_service::Backend::Sqlite => "sqlite",
+        beffroi_service::Backend::Postgres => "postgresql",
+    };
+    match app.services.ping().await {
+        Ok(()) => axum::Json(serde_json::json!({"status": "ok", "database": backend})).into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "health check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, axum::Json(serde_json::json!({"status": "unavailable", "database": backend})))
+                .into_response()
+        }
+    }
+}
+
+async fn css() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8")),
+            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")),
+        ],
+        CSS,
+    )
+        .into_response()
+}
+
+/// One structured line per request: method, site, path, status, duration.
+async fn log_request(req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = req.method().clone();
+    let path: String = req.uri().path().chars().take(300).collect();
+    let res = next.run(req).await;
+    let site = res.extensions().get::<SiteTag>().map(|s| s.0.clone()).unwrap_or_default();
+    tracing::info!(
+        target: "beffroi::request",
+        %method,
+        site = %site,
+        path = %path,
+        status = res.status().as_u16(),
+        duration_us = start.elapsed().as_micros() as u64,
+    );
+    res
+}

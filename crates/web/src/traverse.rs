@@ -1,0 +1,300 @@
+//! The fallback handler: resolve the site, traverse the path to an item, dispatch to
+//! the item's view or to a named endpoint, negotiate HTML or JSON.
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use beffroi_model::path::PathError;
+use beffroi_model::security::Principal;
+use beffroi_model::{ItemPath, SiteId};
+use beffroi_service::{Found, ItemView, Listing, SiteRow};
+use chrono::{DateTime, Utc};
+use percent_encoding::percent_decode_str;
+
+use crate::error::WebError;
+use crate::{AppState, SiteTag, html, json};
+
+/// Longest request path accepted, in bytes.
+const MAX_PATH_LEN: usize = 2048;
+/// Default batch of a folder listing: plone.restapi's for JSON, a page for HTML.
+const JSON_BATCH: i64 = 25;
+const HTML_BATCH: i64 = 20;
+
+/// What every view needs to know about the request.
+pub(crate) struct Ctx<'a> {
+    pub app: &'a AppState,
+    pub site: Arc<SiteRow>,
+    /// The site's URL, without a trailing slash.
+    pub base: String,
+    pub principal: Principal,
+    pub query: Vec<(String, String)>,
+    pub request_url: String,
+}
+
+impl Ctx<'_> {
+    pub fn url(&self, path: &ItemPath) -> String {
+        format!("{}{}", self.base, path.as_str())
+    }
+}
+
+/// Why a request failed, with what is known of the site for the error page.
+struct Failure {
+    err: WebError,
+    site: Option<(Arc<SiteRow>, String)>,
+}
+
+impl From<WebError> for Failure {
+    fn from(err: WebError) -> Self {
+        Failure { err, site: None }
+    }
+}
+
+fn wants_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("application/json"))
+}
+
+fn request_host(headers: &HeaderMap, uri: &Uri) -> Result<String, WebError> {
+    let host = match headers.get(header::HOST) {
+        Some(h) => h.to_str().map_err(|_| WebError::BadRequest("invalid Host header".into()))?.to_owned(),
+        None => uri.authority().map(|a| a.to_string()).unwrap_or_else(|| "localhost".into()),
+    };
+    let ok = !host.is_empty()
+        && host.len() <= 255
+        && host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'));
+    if ok { Ok(host.to_ascii_lowercase()) } else { Err(WebError::BadRequest("invalid Host header".into())) }
+}
+
+fn scheme(headers: &HeaderMap) -> &'static str {
+    match headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) {
+        Some(p) if p.eq_ignore_ascii_case("https") => "https",
+        _ => "http",
+    }
+}
+
+/// The path's segments, percent-decoded. A trailing slash is ignored; an empty segment
+/// inside the path cannot name anything.
+fn decode_segments(raw: &str, url: &str) -> Result<Vec<String>, WebError> {
+    if raw.len() > MAX_PATH_LEN {
+        return Err(WebError::UriTooLong);
+    }
+    let parts: Vec<&str> = raw.split('/').skip(1).collect();
+    let last = parts.len().saturating_sub(1);
+    let mut segs = Vec::with_capacity(parts.len());
+    for (i, p) in parts.iter().enumerate() {
+        if p.is_empty() {
+            if i == last {
+                continue;
+            }
+            return Err(WebError::NotFound(url.to_owned()));
+        }
+        let d = percent_decode_str(p)
+            .decode_utf8()
+            .map_err(|_| WebError::BadRequest("the address is not valid UTF-8".into()))?;
+        segs.push(d.into_owned());
+    }
+    Ok(segs)
+}
+
+pub(crate) async fn handle(State(app): State<Arc<AppState>>, method: Method, uri: Uri, headers: HeaderMap) -> Response {
+    let json = wants_json(&headers);
+    let mut res = match route(&app, &method, &uri, &headers, json).await {
+        Ok(r) => r,
+        Err(f) => error_response(&app, f, json),
+    };
+    if method == Method::HEAD {
+        *res.body_mut() = axum::body::Body::empty();
+    }
+    res
+}
+
+async fn route(app: &AppState, method: &Method, uri: &Uri, headers: &HeaderMap, json: bool) -> Result<Response, Failure> {
+    let host = request_host(headers, uri)?;
+    let scheme = scheme(headers);
+    let request_url = format!("{scheme}://{host}{}", uri.path());
+    let segs = decode_segments(uri.path(), &request_url)?;
+    let service_err = |e| WebError::from_service(e, &request_url);
+
+    let mapped = app.services.site_for_host(&host).await.map_err(service_err)?;
+    let (site, base, segs) = match mapped {
+        Some(site) => (site, format!("{scheme}://{host}"), segs.as_slice()),
+        None => {
+            let Some(first) = segs.first() else {
+                return landing(app, json, &format!("{scheme}://{host}")).await;
+            };
+            let not_found = || WebError::NotFound(request_url.clone());
+            let id = SiteId::parse(first).map_err(|_| not_found())?;
+            let site = app.services.site(&id).await.map_err(service_err)?.ok_or_else(not_found)?;
+            (site, format!("{scheme}://{host}/{id}"), &segs[1..])
+        }
+    };
+    let with_site = |err: WebError| Failure { err, site: Some((site.clone(), base.clone())) };
+
+    if method != Method::GET && method != Method::HEAD {
+        return Err(with_site(WebError::MethodNotAllowed));
+    }
+
+    let split = segs.iter().position(|s| s.starts_with('@')).unwrap_or(segs.len());
+    let (content, rest) = segs.split_at(split);
+    let path = ItemPath::from_segments(content.iter().map(String::as_str)).map_err(|e| {
+        with_site(match e {
+            PathError::TooDeep => WebError::BadRequest("the path is too deep".into()),
+            PathError::Segment(_) => WebError::NotFound(request_url.clone()),
+        })
+    })?;
+    let query: Vec<(String, String)> = Query::try_from_uri(uri)
+        .map(|Query(q)| q)
+        .map_err(|_| with_site(WebError::BadRequest("malformed query string".into())))?;
+
+    let ctx = Ctx { app, site: site.clone(), base: base.clone(), principal: Principal::Anonymous, query, request_url: request_url.clone() };
+    let view = match app.services.get(&ctx.principal, &site, &path).await.map_err(|e| with_site(service_err(e)))? {
+        Found::Item(v) => *v,
+        Found::Moved(new) => {
+            let mut location = ctx.url(&new);
+            for s in rest {
+                location.push('/');
+                location.push_str(&percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string());
+            }
+            if let Some(q) = uri.query() {
+                location.push('?');
+                location.push_str(q);
+            }
+            let loc = HeaderValue::from_str(&location).map_err(|_| with_site(WebError::BadRequest("bad redirect".into())))?;
+            return Ok((StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, loc)], tag(&site)).into_response());
+        }
+        Found::Missing => return Err(with_site(WebError::NotFound(request_url.clone()))),
+    };
+
+    let res = match rest.first().map(String::as_str) {
+        None => item_view(&ctx, &view, json, headers).await,
+        Some(name) if name.starts_with("@@") => Err(WebError::NotFound(request_url.clone())),
+        Some(name) => json::endpoint(&ctx, &view, name, &rest[1..]).await.map(|v| finish(headers, json_body(&v), JSON, None)),
+    };
+    res.map(|r| (tag(&site), r).into_response()).map_err(with_site)
+}
+
+fn tag(site: &SiteRow) -> axum::Extension<SiteTag> {
+    axum::Extension(SiteTag(site.id.to_string()))
+}
+
+pub(crate) const JSON: &str = "application/json";
+const HTML: &str = "text/html; charset=utf-8";
+
+pub(crate) fn json_body(v: &serde_json::Value) -> String {
+    serde_json::to_string(v).expect("JSON values serialize")
+}
+
+pub(crate) fn int_param(ctx: &Ctx<'_>, name: &str, default: i64) -> Result<i64, WebError> {
+    match ctx.query.iter().find(|(k, _)| k == name) {
+        None => Ok(default),
+        Some((_, v)) => v
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 0)
+            .ok_or_else(|| WebError::BadRequest(format!("{name} must be a non-negative integer"))),
+    }
+}
+
+async fn item_view(ctx: &Ctx<'_>, view: &ItemView, json: bool, headers: &HeaderMap) -> Result<Response, WebError> {
+    let folderish = view.item.path.is_root() || ctx.app.services.types().get(&view.item.type_name).is_some_and(|t| t.folderish);
+    let b_size = int_param(ctx, "b_size", if json { JSON_BATCH } else { HTML_BATCH })?.max(1);
+    let b_start = int_param(ctx, "b_start", 0)?;
+    let err = |e| WebError::from_service(e, &ctx.request_url);
+    let listing: Option<Listing> = if folderish {
+        Some(ctx.app.services.children(&ctx.principal, &ctx.site, &view.item, b_start, b_size).await.map_err(err)?)
+    } else {
+        None
+    };
+    if json {
+        let v = json::item(ctx, view, listing.as_ref().map(|l| (l, b_start, b_size)));
+        return Ok(finish(headers, json_body(&v), JSON, Some(view.item.modified)));
+    }
+    let root = view.lineage.first().unwrap_or(&view.item);
+    let nav = ctx.app.services.navigation(&ctx.principal, &ctx.site, root).await.map_err(err)?;
+    let body = html::item_page(ctx, view, listing.as_ref().map(|l| (l, b_start, b_size)), &nav)?;
+    Ok(finish(headers, body, HTML, Some(view.item.modified)))
+}
+
+/// Adds validators and answers 304 when the client's copy is current.
+pub(crate) fn finish(headers: &HeaderMap, body: String, content_type: &'static str, modified: Option<DateTime<Utc>>) -> Response {
+    let mut h = DefaultHasher::new();
+    body.hash(&mut h);
+    content_type.hash(&mut h);
+    let etag = format!("W/\"{:016x}\"", h.finish());
+    let last_modified = modified.map(|m| m.format("%a, %d %b %Y %H:%M:%S GMT").to_string());
+    let not_modified = match headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
+        Some(inm) => inm.split(',').any(|t| {
+            let t = t.trim();
+            t == "*" || t.trim_start_matches("W/") == etag.trim_start_matches("W/")
+        }),
+        None => match (modified, headers.get(header::IF_MODIFIED_SINCE).and_then(|v| v.to_str().ok())) {
+            (Some(m), Some(ims)) => DateTime::parse_from_rfc2822(ims).is_ok_and(|since| m.timestamp() <= since.timestamp()),
+            _ => false,
+        },
+    };
+    let mut res = if not_modified {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        ([(header::CONTENT_TYPE, HeaderValue::from_static(content_type))], body).into_response()
+    };
+    let h = res.headers_mut();
+    h.insert(header::ETAG, HeaderValue::from_str(&etag).expect("ascii"));
+    if let Some(lm) = last_modified {
+        h.insert(header::LAST_MODIFIED, HeaderValue::from_str(&lm).expect("ascii"));
+    }
+    h.insert(header::VARY, HeaderValue::from_static("Accept"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    res
+}
+
+async fn landing(app: &AppState, json: bool, base: &str) -> Result<Response, Failure> {
+    let sites = app.services.list_sites().await.map_err(|e| WebError::from_service(e, base))?;
+    if json {
+        let items: Vec<_> = sites
+            .iter()
+            .map(|s| serde_json::json!({"@id": format!("{base}/{}", s.id), "id": s.id.as_str(), "title": s.title, "language": s.language.code()}))
+            .collect();
+        let v = serde_json::json!({"@id": base, "items_total": items.len(), "items": items});
+        return Ok(([(header::CONTENT_TYPE, HeaderValue::from_static(JSON))], json_body(&v)).into_response());
+    }
+    let body = html::landing(app, base, &sites)?;
+    Ok(([(header::CONTENT_TYPE, HeaderValue::from_static(HTML))], body).into_response())
+}
+
+fn error_response(app: &AppState, f: Failure, json: bool) -> Response {
+    let status = f.err.status();
+    let mut res = if json {
+        let v = serde_json::json!({"type": f.err.type_name(), "message": f.err.message()});
+        (status, [(header::CONTENT_TYPE, HeaderValue::from_static(JSON))], json_body(&v)).into_response()
+    } else {
+        let body = html::error_page(app, &f.err, f.site.as_ref().map(|(s, b)| (s.as_ref(), b.as_str())));
+        (status, [(header::CONTENT_TYPE, HeaderValue::from_static(HTML))], body).into_response()
+    };
+    if matches!(f.err, WebError::MethodNotAllowed) {
+        res.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+    }
+    if let Some((site, _)) = &f.site {
+        res.extensions_mut().insert(SiteTag(site.id.to_string()));
+    }
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_are_decoded_and_checked() {
+        assert_eq!(decode_segments("/", "u").unwrap(), Vec::<String>::new());
+        assert_eq!(decode_segments("/demo/a/", "u").unwrap(), ["demo", "a"]);
+        assert_eq!(decode_segments("/demo/%C3%A9t%C3%A9", "u").unwrap(), ["demo", "été"]);
+        assert!(matches!(decode_segments("/demo//a", "u"), Err(WebError::NotFound(_))));
+        assert!(matches!(decode_segments("/demo/%ff", "u"), Err(WebError::BadRequest(_))));
+        assert!(matches!(decode_segments(&"/a".repeat(2000), "u"), Err(WebError::UriTooLong)));
+    }
+}
