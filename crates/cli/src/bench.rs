@@ -44,8 +44,26 @@ struct Report {
 }
 
 const WORDS: &[&str] = &[
-    "commune", "conseil", "collège", "délibération", "séance", "rue", "travaux", "école", "citoyen", "service",
-    "permis", "urbanisme", "budget", "enquête", "publique", "avis", "règlement", "voirie", "environnement", "culture",
+    "commune",
+    "conseil",
+    "collège",
+    "délibération",
+    "séance",
+    "rue",
+    "travaux",
+    "école",
+    "citoyen",
+    "service",
+    "permis",
+    "urbanisme",
+    "budget",
+    "enquête",
+    "publique",
+    "avis",
+    "règlement",
+    "voirie",
+    "environnement",
+    "culture",
 ];
 
 fn body_text(n: u32) -> String {
@@ -70,18 +88,40 @@ fn obj(v: Value) -> Map<String, Value> {
 async fn seed(services: &Services, items: u32) -> Result<(String, String)> {
     let system = Principal::System;
     let site = services
-        .create_site(&system, NewSite { id: SiteId::parse("bench")?, title: "Commune de Banc-d'Essai".into(), language: Language::Fr, hosts: vec![] })
+        .create_site(
+            &system,
+            NewSite {
+                id: SiteId::parse("bench")?,
+                title: "Commune de Banc-d'Essai".into(),
+                language: Language::Fr,
+                hosts: vec![],
+            },
+        )
         .await?;
     let per_leaf = items.div_ceil(100).max(1);
     let mut made = 0;
     let (mut page, mut folder) = (String::new(), String::new());
     'outer: for a in 0..10 {
         let f = services
-            .create(&system, &site, &ItemPath::root(), "Folder", None, &obj(json!({"title": format!("Quartier {a}"), "description": "Un quartier de la commune."})))
+            .create(
+                &system,
+                &site,
+                &ItemPath::root(),
+                "Folder",
+                None,
+                &obj(json!({"title": format!("Quartier {a}"), "description": "Un quartier de la commune."})),
+            )
             .await?;
         for b in 0..10 {
             let sub = services
-                .create(&system, &site, &f.path, "Folder", None, &obj(json!({"title": format!("Rue {b}"), "description": "Une rue du quartier."})))
+                .create(
+                    &system,
+                    &site,
+                    &f.path,
+                    "Folder",
+                    None,
+                    &obj(json!({"title": format!("Rue {b}"), "description": "Une rue du quartier."})),
+                )
                 .await?;
             for c in 0..per_leaf {
                 if made >= items {
@@ -136,12 +176,16 @@ async fn exchange(stream: &mut TcpStream, request: &[u8], buf: &mut Vec<u8>) -> 
         }
     };
     let head = std::str::from_utf8(&buf[..header_end])?;
-    let status: u16 = head.get(9..12).and_then(|s| s.parse().ok()).ok_or_else(|| anyhow!("bad status line"))?;
+    let status: u16 = head
+        .get(9..12)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| anyhow!("bad status line"))?;
     let length: usize = head
         .lines()
         .find_map(|l| {
             let (k, v) = l.split_once(':')?;
-            k.eq_ignore_ascii_case("content-length").then(|| v.trim().parse().ok())?
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse().ok())?
         })
         .unwrap_or(0);
     while buf.len() < header_end + length {
@@ -155,7 +199,8 @@ async fn exchange(stream: &mut TcpStream, request: &[u8], buf: &mut Vec<u8>) -> 
 }
 
 fn request_bytes(path: &str, accept: &str) -> Vec<u8> {
-    format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: {accept}\r\nUser-Agent: beffroi-bench\r\n\r\n").into_bytes()
+    format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: {accept}\r\nUser-Agent: beffroi-bench\r\n\r\n")
+        .into_bytes()
 }
 
 async fn load(addr: SocketAddr, s: &Scenario, connections: usize, duration: Duration) -> Result<Measure> {
@@ -194,13 +239,28 @@ async fn load(addr: SocketAddr, s: &Scenario, connections: usize, duration: Dura
     }
     let seconds = start.elapsed().as_secs_f64();
     all.sort_unstable();
-    let pct = |p: f64| all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1))).copied().unwrap_or(0);
-    Ok(Measure { requests: all.len() as u64, errors, seconds, p50_us: pct(0.50), p99_us: pct(0.99) })
+    let pct = |p: f64| {
+        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0)
+    };
+    Ok(Measure {
+        requests: all.len() as u64,
+        errors,
+        seconds,
+        p50_us: pct(0.50),
+        p99_us: pct(0.99),
+    })
 }
 
 fn status_kb(pid: u32, field: &str) -> Option<u64> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    s.lines().find(|l| l.starts_with(field))?.split_whitespace().nth(1)?.parse().ok()
+    s.lines()
+        .find(|l| l.starts_with(field))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
 }
 
 struct Server(Child);
@@ -247,21 +307,50 @@ async fn run_backend(backend: &'static str, url: &str, data: &Path, args: &Bench
         tokio::time::sleep(Duration::from_millis(1)).await;
     };
     let scenarios = [
-        Scenario { name: "HTML page view", path: format!("/bench{page}"), accept: "text/html" },
-        Scenario { name: "JSON view", path: format!("/bench{page}"), accept: "application/json" },
-        Scenario { name: "folder listing (HTML, 100 items)", path: format!("/bench{folder}"), accept: "text/html" },
-        Scenario { name: "folder listing (JSON, 100 items)", path: format!("/bench{folder}"), accept: "application/json" },
+        Scenario {
+            name: "HTML page view",
+            path: format!("/bench{page}"),
+            accept: "text/html",
+        },
+        Scenario {
+            name: "JSON view",
+            path: format!("/bench{page}"),
+            accept: "application/json",
+        },
+        Scenario {
+            name: "folder listing (HTML, 100 items)",
+            path: format!("/bench{folder}"),
+            accept: "text/html",
+        },
+        Scenario {
+            name: "folder listing (JSON, 100 items)",
+            path: format!("/bench{folder}"),
+            accept: "application/json",
+        },
     ];
     let mut rows = Vec::new();
     for s in &scenarios {
         load(addr, s, args.connections, Duration::from_secs(1)).await?; // warm-up
         let m = load(addr, s, args.connections, Duration::from_secs(args.duration)).await?;
-        eprintln!("[{backend}] {}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms", s.name, m.requests as f64 / m.seconds, m.p50_us as f64 / 1000.0, m.p99_us as f64 / 1000.0);
+        eprintln!(
+            "[{backend}] {}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms",
+            s.name,
+            m.requests as f64 / m.seconds,
+            m.p50_us as f64 / 1000.0,
+            m.p99_us as f64 / 1000.0
+        );
         rows.push((s.name, m));
     }
     let peak_rss_mb = status_kb(server.0.id(), "VmHWM:").unwrap_or(0) as f64 / 1024.0;
     drop(server);
-    Ok(Report { backend, items: args.items, seed_seconds, first_response_ms, peak_rss_mb, rows })
+    Ok(Report {
+        backend,
+        items: args.items,
+        seed_seconds,
+        first_response_ms,
+        peak_rss_mb,
+        rows,
+    })
 }
 
 fn print(reports: &[Report], args: &BenchArgs) {
@@ -308,7 +397,10 @@ pub fn run(args: BenchArgs) -> Result<()> {
         let mut reports = Vec::new();
         let (data, temporary): (PathBuf, bool) = match &args.data {
             Some(d) => (d.clone(), false),
-            None => (std::env::temp_dir().join(format!("beffroi-bench-{}", std::process::id())), true),
+            None => (
+                std::env::temp_dir().join(format!("beffroi-bench-{}", std::process::id())),
+                true,
+            ),
         };
         std::fs::create_dir_all(&data)?;
         let db = data.join("bench.db");
@@ -317,7 +409,9 @@ pub fn run(args: BenchArgs) -> Result<()> {
         let sqlite = run_backend("SQLite", &url, &data, &args).await;
         if let Some(admin) = &args.postgres {
             let name = format!("beffroi_bench_{}", std::process::id());
-            let url = pg_admin::create_database(admin, &name).await.context("cannot create the PostgreSQL bench database")?;
+            let url = pg_admin::create_database(admin, &name)
+                .await
+                .context("cannot create the PostgreSQL bench database")?;
             let pg = run_backend("PostgreSQL", &url, &data, &args).await;
             pg_admin::drop_database(admin, &name).await?;
             reports.push(sqlite?);

@@ -12,20 +12,31 @@ pub fn init_logs() {
     let filter = EnvFilter::try_from_env("BEFFROI_LOG")
         .or_else(|_| EnvFilter::try_from_default_env())
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 pub fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
 }
 
 /// Opens the store named by the arguments, creating the data folder for SQLite.
 pub async fn open(db: &DbArgs, max_connections: u32) -> Result<Services> {
     let url = db.url();
     if url.starts_with("sqlite:") && db.database.is_none() {
-        std::fs::create_dir_all(&db.data).with_context(|| format!("cannot create the data folder {}", db.data.display()))?;
+        std::fs::create_dir_all(&db.data)
+            .with_context(|| format!("cannot create the data folder {}", db.data.display()))?;
     }
-    let opts = StoreOptions { max_connections, ..StoreOptions::default() };
+    let opts = StoreOptions {
+        max_connections,
+        ..StoreOptions::default()
+    };
     Services::open(&url, &opts)
         .await
         .with_context(|| format!("cannot open the database {}", beffroi_store::redact_url(&url)))
@@ -35,7 +46,9 @@ fn generated_password() -> String {
     // 128 random bits from the OS, shown as 26 base-32 characters.
     let bits = uuid::Uuid::new_v4().as_u128();
     const ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyz23456789";
-    (0..26).map(|i| ALPHABET[((bits >> (i * 5)) & 31) as usize] as char).collect()
+    (0..26)
+        .map(|i| ALPHABET[((bits >> (i * 5)) & 31) as usize] as char)
+        .collect()
 }
 
 pub fn run(args: ServeArgs) -> Result<()> {
@@ -49,7 +62,9 @@ pub fn run(args: ServeArgs) -> Result<()> {
                 Ok(p) if !p.is_empty() => (p, false),
                 _ => (generated_password(), true),
             };
-            demo::seed(&services, &password).await.context("cannot create the demo site")?;
+            demo::seed(&services, &password)
+                .await
+                .context("cannot create the demo site")?;
             if generated {
                 println!("Demo site created. Log in as admin with the password: {password}");
                 println!("(This password is shown once; set BEFFROI_ADMIN_PASSWORD to choose it.)");
@@ -70,7 +85,10 @@ pub fn run(args: ServeArgs) -> Result<()> {
             args.listen
         );
         let app = beffroi_web::app(services.clone());
-        axum::serve(listener, app).with_graceful_shutdown(shutdown()).await.context("server error")?;
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown())
+            .await
+            .context("server error")?;
         services.store().close().await;
         tracing::info!("stopped");
         Ok(())

@@ -152,7 +152,10 @@ impl Login {
         if s.len() > 100 {
             return Err(IdError::TooLong { max: 100 });
         }
-        if !s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'@' | b'+' | b'-')) {
+        if !s
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'@' | b'+' | b'-'))
+        {
             return Err(IdError::InvalidLogin(s.to_owned()));
         }
         Ok(Self(s.to_owned()))

@@ -145,10 +145,33 @@ pub enum WriteMode {
 /// Keys that plone.restapi serializes but that a write may not set; a client that sends
 /// back what it read gets them ignored rather than refused.
 const READ_ONLY_KEYS: &[&str] = &[
-    "@id", "@type", "@components", "UID", "id", "parent", "created", "modified", "review_state",
-    "is_folderish", "items", "items_total", "batching", "type_title", "layout", "lock", "version",
-    "versioning_enabled", "working_copy", "working_copy_of", "next_item", "previous_item",
-    "nextPreviousEnabled", "allow_discussion", "creators", "contributors", "relatedItems",
+    "@id",
+    "@type",
+    "@components",
+    "UID",
+    "id",
+    "parent",
+    "created",
+    "modified",
+    "review_state",
+    "is_folderish",
+    "items",
+    "items_total",
+    "batching",
+    "type_title",
+    "layout",
+    "lock",
+    "version",
+    "versioning_enabled",
+    "working_copy",
+    "working_copy_of",
+    "next_item",
+    "previous_item",
+    "nextPreviousEnabled",
+    "allow_discussion",
+    "creators",
+    "contributors",
+    "relatedItems",
 ];
 
 fn behavior_fields(name: &str) -> Option<Vec<Field>> {
@@ -165,39 +188,124 @@ fn behavior_fields(name: &str) -> Option<Vec<Field>> {
     };
     let fields = match name {
         "basic" => {
-            let mut title = f("title", FieldKind::TextLine, &[("fr", "Titre"), ("nl", "Titel"), ("de", "Titel"), ("en", "Title")], "plone.basic");
+            let mut title = f(
+                "title",
+                FieldKind::TextLine,
+                &[("fr", "Titre"), ("nl", "Titel"), ("de", "Titel"), ("en", "Title")],
+                "plone.basic",
+            );
             title.required = true;
             title.max_length = Some(255);
-            let mut description = f("description", FieldKind::Text, &[("fr", "Description"), ("nl", "Beschrijving"), ("de", "Beschreibung"), ("en", "Summary")], "plone.basic");
+            let mut description = f(
+                "description",
+                FieldKind::Text,
+                &[
+                    ("fr", "Description"),
+                    ("nl", "Beschrijving"),
+                    ("de", "Beschreibung"),
+                    ("en", "Summary"),
+                ],
+                "plone.basic",
+            );
             description.max_length = Some(2000);
             vec![title, description]
         }
         "dublincore" => {
-            let mut rights = f("rights", FieldKind::Text, &[("fr", "Droits"), ("nl", "Rechten"), ("de", "Rechte"), ("en", "Rights")], "plone.dublincore");
+            let mut rights = f(
+                "rights",
+                FieldKind::Text,
+                &[("fr", "Droits"), ("nl", "Rechten"), ("de", "Rechte"), ("en", "Rights")],
+                "plone.dublincore",
+            );
             rights.fieldset = Some("ownership".into());
-            let mut subjects = f("subjects", FieldKind::MultiChoice, &[("fr", "Mots-clés"), ("nl", "Trefwoorden"), ("de", "Schlagwörter"), ("en", "Tags")], "plone.dublincore");
+            let mut subjects = f(
+                "subjects",
+                FieldKind::MultiChoice,
+                &[
+                    ("fr", "Mots-clés"),
+                    ("nl", "Trefwoorden"),
+                    ("de", "Schlagwörter"),
+                    ("en", "Tags"),
+                ],
+                "plone.dublincore",
+            );
             subjects.fieldset = Some("categorization".into());
-            let mut language = f("language", FieldKind::Choice, &[("fr", "Langue"), ("nl", "Taal"), ("de", "Sprache"), ("en", "Language")], "plone.dublincore");
+            let mut language = f(
+                "language",
+                FieldKind::Choice,
+                &[("fr", "Langue"), ("nl", "Taal"), ("de", "Sprache"), ("en", "Language")],
+                "plone.dublincore",
+            );
             language.fieldset = Some("categorization".into());
             language.choices = Language::ALL.iter().map(|l| l.code().to_owned()).collect();
-            let mut effective = f("effective", FieldKind::DateTime, &[("fr", "Date de publication"), ("nl", "Publicatiedatum"), ("de", "Veröffentlichungsdatum"), ("en", "Publishing date")], "plone.dublincore");
+            let mut effective = f(
+                "effective",
+                FieldKind::DateTime,
+                &[
+                    ("fr", "Date de publication"),
+                    ("nl", "Publicatiedatum"),
+                    ("de", "Veröffentlichungsdatum"),
+                    ("en", "Publishing date"),
+                ],
+                "plone.dublincore",
+            );
             effective.fieldset = Some("dates".into());
-            let mut expires = f("expires", FieldKind::DateTime, &[("fr", "Date d'expiration"), ("nl", "Vervaldatum"), ("de", "Ablaufdatum"), ("en", "Expiration date")], "plone.dublincore");
+            let mut expires = f(
+                "expires",
+                FieldKind::DateTime,
+                &[
+                    ("fr", "Date d'expiration"),
+                    ("nl", "Vervaldatum"),
+                    ("de", "Ablaufdatum"),
+                    ("en", "Expiration date"),
+                ],
+                "plone.dublincore",
+            );
             expires.fieldset = Some("dates".into());
             vec![subjects, language, effective, expires, rights]
         }
         "exclude_from_nav" => {
-            let mut x = f("exclude_from_nav", FieldKind::Boolean, &[("fr", "Exclure de la navigation"), ("nl", "Uitsluiten van navigatie"), ("de", "Aus der Navigation ausschließen"), ("en", "Exclude from navigation")], "plone.excludefromnavigation");
+            let mut x = f(
+                "exclude_from_nav",
+                FieldKind::Boolean,
+                &[
+                    ("fr", "Exclure de la navigation"),
+                    ("nl", "Uitsluiten van navigatie"),
+                    ("de", "Aus der Navigation ausschließen"),
+                    ("en", "Exclude from navigation"),
+                ],
+                "plone.excludefromnavigation",
+            );
             x.fieldset = Some("settings".into());
             vec![x]
         }
         "versioning" => {
-            let mut note = f("changeNote", FieldKind::TextLine, &[("fr", "Note de modification"), ("nl", "Wijzigingsnotitie"), ("de", "Änderungsnotiz"), ("en", "Change Note")], "plone.versioning");
+            let mut note = f(
+                "changeNote",
+                FieldKind::TextLine,
+                &[
+                    ("fr", "Note de modification"),
+                    ("nl", "Wijzigingsnotitie"),
+                    ("de", "Änderungsnotiz"),
+                    ("en", "Change Note"),
+                ],
+                "plone.versioning",
+            );
             note.max_length = Some(500);
             vec![note]
         }
         "table_of_contents" => {
-            let mut x = f("table_of_contents", FieldKind::Boolean, &[("fr", "Table des matières"), ("nl", "Inhoudsopgave"), ("de", "Inhaltsverzeichnis"), ("en", "Table of contents")], "plone.tableofcontents");
+            let mut x = f(
+                "table_of_contents",
+                FieldKind::Boolean,
+                &[
+                    ("fr", "Table des matières"),
+                    ("nl", "Inhoudsopgave"),
+                    ("de", "Inhaltsverzeichnis"),
+                    ("en", "Table of contents"),
+                ],
+                "plone.tableofcontents",
+            );
             x.fieldset = Some("settings".into());
             vec![x]
         }
@@ -209,7 +317,10 @@ fn behavior_fields(name: &str) -> Option<Vec<Field>> {
 impl TypeSchema {
     /// Parses a type file and expands its behaviors into fields.
     pub fn load(file: &str, json: &str) -> Result<Self, SchemaError> {
-        let err = |message: String| SchemaError::Invalid { file: file.to_owned(), message };
+        let err = |message: String| SchemaError::Invalid {
+            file: file.to_owned(),
+            message,
+        };
         let mut t: TypeSchema = serde_json::from_str(json).map_err(|e| err(e.to_string()))?;
         let mut all = Vec::new();
         for b in &t.behaviors {
@@ -235,7 +346,11 @@ impl TypeSchema {
 
     /// Checks and normalizes the values of one write. Keys the client may send back
     /// from a read are ignored; unknown keys are errors.
-    pub fn validate(&self, input: &Map<String, Value>, mode: WriteMode) -> Result<Map<String, Value>, ValidationErrors> {
+    pub fn validate(
+        &self,
+        input: &Map<String, Value>,
+        mode: WriteMode,
+    ) -> Result<Map<String, Value>, ValidationErrors> {
         let mut out = Map::new();
         let mut errors = Vec::new();
         for (key, value) in input {
@@ -243,28 +358,44 @@ impl TypeSchema {
                 continue;
             }
             let Some(field) = self.field(key) else {
-                errors.push(FieldError { field: key.clone(), message: "unknown field".into() });
+                errors.push(FieldError {
+                    field: key.clone(),
+                    message: "unknown field".into(),
+                });
                 continue;
             };
             match validate_value(field, value) {
                 Ok(v) => {
                     if field.required && v.is_null() {
-                        errors.push(FieldError { field: key.clone(), message: "required".into() });
+                        errors.push(FieldError {
+                            field: key.clone(),
+                            message: "required".into(),
+                        });
                     } else {
                         out.insert(key.clone(), v);
                     }
                 }
-                Err(message) => errors.push(FieldError { field: key.clone(), message }),
+                Err(message) => errors.push(FieldError {
+                    field: key.clone(),
+                    message,
+                }),
             }
         }
         if mode == WriteMode::Create {
             for f in self.fields.iter().filter(|f| f.required) {
                 if !input.contains_key(&f.name) {
-                    errors.push(FieldError { field: f.name.clone(), message: "required".into() });
+                    errors.push(FieldError {
+                        field: f.name.clone(),
+                        message: "required".into(),
+                    });
                 }
             }
         }
-        if errors.is_empty() { Ok(out) } else { Err(ValidationErrors(errors)) }
+        if errors.is_empty() {
+            Ok(out)
+        } else {
+            Err(ValidationErrors(errors))
+        }
     }
 
     /// The type as plone.restapi's JSON Schema (`@types/<name>`).
@@ -301,11 +432,35 @@ impl TypeSchema {
 fn fieldset_title(id: &str, lang: Language) -> &'static str {
     let fr = matches!(lang, Language::Fr);
     match id {
-        "default" => if fr { "Par défaut" } else { "Default" },
-        "settings" => if fr { "Paramètres" } else { "Settings" },
-        "categorization" => if fr { "Catégorisation" } else { "Categorization" },
+        "default" => {
+            if fr {
+                "Par défaut"
+            } else {
+                "Default"
+            }
+        }
+        "settings" => {
+            if fr {
+                "Paramètres"
+            } else {
+                "Settings"
+            }
+        }
+        "categorization" => {
+            if fr {
+                "Catégorisation"
+            } else {
+                "Categorization"
+            }
+        }
         "dates" => "Dates",
-        "ownership" => if fr { "Propriété" } else { "Ownership" },
+        "ownership" => {
+            if fr {
+                "Propriété"
+            } else {
+                "Ownership"
+            }
+        }
         _ => "",
     }
 }
@@ -345,7 +500,11 @@ fn field_schema(f: &Field, lang: Language) -> Value {
         m.insert("enum".into(), f.choices.clone().into());
     }
     if f.kind == FieldKind::MultiChoice {
-        let items = if f.choices.is_empty() { json!({"type": "string"}) } else { json!({"type": "string", "enum": f.choices}) };
+        let items = if f.choices.is_empty() {
+            json!({"type": "string"})
+        } else {
+            json!({"type": "string", "enum": f.choices})
+        };
         m.insert("items".into(), items);
         m.insert("uniqueItems".into(), true.into());
     }
@@ -386,7 +545,8 @@ fn validate_value(f: &Field, v: &Value) -> Result<Value, String> {
             let rt: RichText = match v {
                 Value::String(s) => RichText::html(s),
                 Value::Object(_) => {
-                    let raw: RichText = serde_json::from_value(v.clone()).map_err(|_| "expected {\"data\": …, \"content-type\": …}".to_owned())?;
+                    let raw: RichText = serde_json::from_value(v.clone())
+                        .map_err(|_| "expected {\"data\": …, \"content-type\": …}".to_owned())?;
                     if raw.content_type != "text/html" && raw.content_type != "text/plain" {
                         return Err(format!("unsupported content-type {:?}", raw.content_type));
                     }
@@ -412,11 +572,18 @@ fn validate_value(f: &Field, v: &Value) -> Result<Value, String> {
             let dt = parse_datetime(s).ok_or("expected a date and time (ISO 8601)")?;
             Ok(dt.to_rfc3339_opts(chrono::SecondsFormat::Secs, false).into())
         }
-        FieldKind::Boolean => v.as_bool().map(Value::Bool).ok_or_else(|| "expected true or false".into()),
+        FieldKind::Boolean => v
+            .as_bool()
+            .map(Value::Bool)
+            .ok_or_else(|| "expected true or false".into()),
         FieldKind::Integer => v.as_i64().map(Value::from).ok_or_else(|| "expected an integer".into()),
         FieldKind::Choice => {
             let s = as_str()?;
-            if f.choices.iter().any(|c| c == s) { Ok(s.into()) } else { Err(format!("{s:?} is not one of {:?}", f.choices)) }
+            if f.choices.iter().any(|c| c == s) {
+                Ok(s.into())
+            } else {
+                Err(format!("{s:?} is not one of {:?}", f.choices))
+            }
         }
         FieldKind::MultiChoice => {
             let arr = v.as_array().ok_or("expected a list")?;
@@ -441,7 +608,9 @@ fn validate_value(f: &Field, v: &Value) -> Result<Value, String> {
             Ok(s.into())
         }
         FieldKind::File | FieldKind::Image => {
-            let o = v.as_object().ok_or("expected an object with filename, content-type and data")?;
+            let o = v
+                .as_object()
+                .ok_or("expected an object with filename, content-type and data")?;
             for k in ["filename", "content-type", "data"] {
                 if !o.get(k).is_some_and(Value::is_string) {
                     return Err(format!("missing {k}"));
@@ -456,14 +625,25 @@ fn validate_value(f: &Field, v: &Value) -> Result<Value, String> {
                     !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
                 })
                 && !s.contains(char::is_whitespace);
-            if valid { Ok(s.into()) } else { Err("expected an email address".into()) }
+            if valid {
+                Ok(s.into())
+            } else {
+                Err("expected an email address".into())
+            }
         }
         FieldKind::Url => {
             let s = as_str()?.trim();
-            let valid = (s.starts_with("https://") || s.starts_with("http://") || s.starts_with("mailto:") || s.starts_with('/'))
+            let valid = (s.starts_with("https://")
+                || s.starts_with("http://")
+                || s.starts_with("mailto:")
+                || s.starts_with('/'))
                 && !s.contains(char::is_whitespace)
                 && s.len() <= 2000;
-            if valid { Ok(s.into()) } else { Err("expected an http(s) URL".into()) }
+            if valid {
+                Ok(s.into())
+            } else {
+                Err("expected an http(s) URL".into())
+            }
         }
     }
 }
@@ -473,7 +653,12 @@ pub fn parse_datetime(s: &str) -> Option<DateTime<Utc>> {
     if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
         return Some(dt.with_timezone(&Utc));
     }
-    for fmt in ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"] {
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+    ] {
         if let Ok(n) = NaiveDateTime::parse_from_str(s, fmt) {
             return Some(n.and_utc());
         }
@@ -507,7 +692,9 @@ impl TypeRegistry {
 
     /// Whether `child` may be added inside an item of type `parent` (None: the site root).
     pub fn may_contain(&self, parent: Option<&str>, child: &str) -> bool {
-        let Some(child_t) = self.get(child) else { return false };
+        let Some(child_t) = self.get(child) else {
+            return false;
+        };
         match parent {
             None => child_t.global_allow,
             Some(p) => match self.get(p) {
@@ -537,7 +724,14 @@ mod tests {
     fn builtin_types_load_with_behavior_fields() {
         let reg = TypeRegistry::builtin();
         let d = reg.get("Document").unwrap();
-        for name in ["title", "description", "text", "subjects", "exclude_from_nav", "changeNote"] {
+        for name in [
+            "title",
+            "description",
+            "text",
+            "subjects",
+            "exclude_from_nav",
+            "changeNote",
+        ] {
             assert!(d.field(name).is_some(), "{name}");
         }
         assert!(reg.get("Folder").unwrap().folderish);
@@ -547,17 +741,40 @@ mod tests {
 
     #[test]
     fn create_requires_title() {
-        let err = doc().validate(&obj(json!({"description": "x"})), WriteMode::Create).unwrap_err();
-        assert_eq!(err.0, vec![FieldError { field: "title".into(), message: "required".into() }]);
-        assert!(doc().validate(&obj(json!({"description": "x"})), WriteMode::Update).is_ok());
-        assert!(doc().validate(&obj(json!({"title": "   "})), WriteMode::Create).is_err());
+        let err = doc()
+            .validate(&obj(json!({"description": "x"})), WriteMode::Create)
+            .unwrap_err();
+        assert_eq!(
+            err.0,
+            vec![FieldError {
+                field: "title".into(),
+                message: "required".into()
+            }]
+        );
+        assert!(
+            doc()
+                .validate(&obj(json!({"description": "x"})), WriteMode::Update)
+                .is_ok()
+        );
+        assert!(
+            doc()
+                .validate(&obj(json!({"title": "   "})), WriteMode::Create)
+                .is_err()
+        );
     }
 
     #[test]
     fn unknown_fields_are_errors_but_read_only_keys_are_ignored() {
-        let err = doc().validate(&obj(json!({"title": "t", "titel": "x"})), WriteMode::Create).unwrap_err();
+        let err = doc()
+            .validate(&obj(json!({"title": "t", "titel": "x"})), WriteMode::Create)
+            .unwrap_err();
         assert_eq!(err.0[0].field, "titel");
-        let ok = doc().validate(&obj(json!({"title": "t", "@type": "Document", "UID": "x"})), WriteMode::Create).unwrap();
+        let ok = doc()
+            .validate(
+                &obj(json!({"title": "t", "@type": "Document", "UID": "x"})),
+                WriteMode::Create,
+            )
+            .unwrap();
         assert_eq!(ok.len(), 1);
     }
 
@@ -578,7 +795,10 @@ mod tests {
             assert!(d.validate(&obj(b.clone()), WriteMode::Update).is_err(), "{b}");
         }
         let ok = d
-            .validate(&obj(json!({"effective": "2026-03-01T10:00", "subjects": ["a", "a", "b"], "language": "nl"})), WriteMode::Update)
+            .validate(
+                &obj(json!({"effective": "2026-03-01T10:00", "subjects": ["a", "a", "b"], "language": "nl"})),
+                WriteMode::Update,
+            )
             .unwrap();
         assert_eq!(ok["effective"], "2026-03-01T10:00:00+00:00");
         assert_eq!(ok["subjects"], json!(["a", "b"]));
@@ -587,10 +807,18 @@ mod tests {
     #[test]
     fn rich_text_is_sanitized_on_validation() {
         let v = doc()
-            .validate(&obj(json!({"text": {"data": "<p>ok<script>x</script></p>", "content-type": "text/html"}})), WriteMode::Update)
+            .validate(
+                &obj(json!({"text": {"data": "<p>ok<script>x</script></p>", "content-type": "text/html"}})),
+                WriteMode::Update,
+            )
             .unwrap();
         assert_eq!(v["text"]["data"], "<p>ok</p>");
-        let plain = doc().validate(&obj(json!({"text": {"data": "a<b", "content-type": "text/plain"}})), WriteMode::Update).unwrap();
+        let plain = doc()
+            .validate(
+                &obj(json!({"text": {"data": "a<b", "content-type": "text/plain"}})),
+                WriteMode::Update,
+            )
+            .unwrap();
         assert_eq!(plain["text"]["data"], "<p>a&lt;b</p>");
     }
 

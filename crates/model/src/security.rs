@@ -127,7 +127,11 @@ impl PermissionMap {
     }
 
     pub fn roles_for(&self, p: Permission) -> &[Role] {
-        self.entries.iter().find(|(q, _)| *q == p).map(|(_, r)| r.as_slice()).unwrap_or(&[])
+        self.entries
+            .iter()
+            .find(|(q, _)| *q == p)
+            .map(|(_, r)| r.as_slice())
+            .unwrap_or(&[])
     }
 }
 
@@ -136,7 +140,10 @@ impl PermissionMap {
 pub enum Principal {
     Anonymous,
     /// A user of the site, with the roles granted to them globally.
-    User { login: String, roles: Vec<Role> },
+    User {
+        login: String,
+        roles: Vec<Role>,
+    },
     /// The system itself: the CLI, the demo seeder, migrations. Holds every permission.
     System,
 }
@@ -172,10 +179,10 @@ pub fn is_allowed(principal: &Principal, owner: Option<&str>, permission: Permis
         return true;
     }
     let mut roles = principal.roles();
-    if let (Principal::User { login, .. }, Some(owner)) = (principal, owner) {
-        if login == owner {
-            roles.push(Role::Owner);
-        }
+    if let (Principal::User { login, .. }, Some(owner)) = (principal, owner)
+        && login == owner
+    {
+        roles.push(Role::Owner);
     }
     let holders = map.roles_for(permission);
     // Anonymous in a map means "everybody": every principal holds Anonymous.
@@ -187,7 +194,10 @@ mod tests {
     use super::*;
 
     fn user(login: &str, roles: &[Role]) -> Principal {
-        Principal::User { login: login.into(), roles: roles.to_vec() }
+        Principal::User {
+            login: login.into(),
+            roles: roles.to_vec(),
+        }
     }
 
     #[test]
@@ -203,7 +213,12 @@ mod tests {
     fn anonymous_may_view_public_content_but_not_change_it() {
         let m = PermissionMap::public_default();
         assert!(is_allowed(&Principal::Anonymous, None, Permission::View, &m));
-        assert!(!is_allowed(&Principal::Anonymous, None, Permission::ModifyPortalContent, &m));
+        assert!(!is_allowed(
+            &Principal::Anonymous,
+            None,
+            Permission::ModifyPortalContent,
+            &m
+        ));
         assert!(!is_allowed(&Principal::Anonymous, None, Permission::ManagePortal, &m));
     }
 
@@ -214,8 +229,18 @@ mod tests {
         assert!(is_allowed(&user("marie", &[Role::Member]), Some("marie"), p, &m));
         assert!(!is_allowed(&user("marie", &[Role::Member]), Some("jean"), p, &m));
         assert!(is_allowed(&user("luc", &[Role::Editor]), Some("jean"), p, &m));
-        assert!(is_allowed(&user("admin", &[Role::Manager]), None, Permission::ManagePortal, &m));
-        assert!(!is_allowed(&user("luc", &[Role::Editor]), None, Permission::ManagePortal, &m));
+        assert!(is_allowed(
+            &user("admin", &[Role::Manager]),
+            None,
+            Permission::ManagePortal,
+            &m
+        ));
+        assert!(!is_allowed(
+            &user("luc", &[Role::Editor]),
+            None,
+            Permission::ManagePortal,
+            &m
+        ));
     }
 
     #[test]
@@ -224,6 +249,11 @@ mod tests {
         assert_eq!(p.roles(), vec![Role::Anonymous, Role::Authenticated]);
         let empty = PermissionMap::new(vec![]);
         assert!(is_allowed(&Principal::System, None, Permission::ManagePortal, &empty));
-        assert!(!is_allowed(&user("admin", &[Role::Manager]), None, Permission::View, &empty));
+        assert!(!is_allowed(
+            &user("admin", &[Role::Manager]),
+            None,
+            Permission::View,
+            &empty
+        ));
     }
 }

@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 use beffroi_model::schema::{WriteMode, parse_datetime};
 use beffroi_model::security::{Permission, PermissionMap, Principal, is_allowed};
 use beffroi_model::{ItemId, ItemPath, Language, slugify};
-use beffroi_store::{Db, ItemRow, SiteRow, Summary};
+use beffroi_store::{Db, ItemRow, SiteRow, SubtreeMove, Summary};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
@@ -23,7 +23,11 @@ fn allowed(actor: &Principal, item: &ItemRow, p: Permission) -> bool {
 }
 
 fn require(actor: &Principal, item: &ItemRow, p: Permission) -> Result<()> {
-    if allowed(actor, item, p) { Ok(()) } else { Err(ServiceError::Unauthorized) }
+    if allowed(actor, item, p) {
+        Ok(())
+    } else {
+        Err(ServiceError::Unauthorized)
+    }
 }
 
 /// An item with the items above it, root first (the item itself excluded).
@@ -128,13 +132,24 @@ impl Services {
     }
 
     /// One batch of the children of `folder` that `actor` may view.
-    pub async fn children(&self, actor: &Principal, site: &SiteRow, folder: &ItemRow, b_start: i64, b_size: i64) -> Result<Listing> {
+    pub async fn children(
+        &self,
+        actor: &Principal,
+        site: &SiteRow,
+        folder: &ItemRow,
+        b_start: i64,
+        b_size: i64,
+    ) -> Result<Listing> {
         require(actor, folder, Permission::View)?;
         let (start, size) = (b_start.max(0), b_size.clamp(1, MAX_BATCH));
         let scope = site.scope();
         let mut c = self.store.conn().await?;
         let total = c.db().count_children(&scope, folder.uuid).await?;
-        let items = if start < total { c.db().children(&scope, folder.uuid, start, size).await? } else { Vec::new() };
+        let items = if start < total {
+            c.db().children(&scope, folder.uuid, start, size).await?
+        } else {
+            Vec::new()
+        };
         Ok(Listing { items, total })
     }
 
@@ -166,14 +181,24 @@ impl Services {
             .get(type_name)
             .ok_or_else(|| ServiceError::BadRequest(format!("unknown type {type_name:?}")))?;
         let values = schema.validate(values, WriteMode::Create)?;
-        let wanted = id.map(ItemId::parse).transpose().map_err(|e| ServiceError::BadRequest(format!("id: {e}")))?;
+        let wanted = id
+            .map(ItemId::parse)
+            .transpose()
+            .map_err(|e| ServiceError::BadRequest(format!("id: {e}")))?;
         let scope = site.scope();
         let mut tx = self.store.begin().await?;
-        let container = tx.db().item_by_path(&scope, parent).await?.ok_or(ServiceError::NotFound)?;
+        let container = tx
+            .db()
+            .item_by_path(&scope, parent)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
         require(actor, &container, Permission::AddPortalContent)?;
         let container_type = (!container.path.is_root()).then_some(container.type_name.as_str());
         if !self.types.may_contain(container_type, type_name) {
-            return Err(ServiceError::BadRequest(format!("a {type_name} cannot be added in {}", container.type_name)));
+            return Err(ServiceError::BadRequest(format!(
+                "a {type_name} cannot be added in {}",
+                container.type_name
+            )));
         }
         let now = beffroi_store::now();
         let mut item = ItemRow {
@@ -198,8 +223,17 @@ impl Services {
         apply_values(&mut item, values);
         let id = match wanted {
             Some(id) => {
-                if !tx.db().sibling_ids_like(&scope, container.uuid, id.as_str()).await?.iter().all(|t| t != id.as_str()) {
-                    return Err(ServiceError::Conflict(format!("{} already holds an item with id {id}", container.path)));
+                if !tx
+                    .db()
+                    .sibling_ids_like(&scope, container.uuid, id.as_str())
+                    .await?
+                    .iter()
+                    .all(|t| t != id.as_str())
+                {
+                    return Err(ServiceError::Conflict(format!(
+                        "{} already holds an item with id {id}",
+                        container.path
+                    )));
                 }
                 id
             }
@@ -211,28 +245,47 @@ impl Services {
         tx.db().delete_redirect(&scope, &item.path).await?;
         tx.db().touch_site(&scope, now).await?;
         tx.commit().await?;
-        self.emit(Event { site: site.id.clone(), uuid: item.uuid, path: item.path.clone(), kind: EventKind::Created });
+        self.emit(Event {
+            site: site.id.clone(),
+            uuid: item.uuid,
+            path: item.path.clone(),
+            kind: EventKind::Created,
+        });
         Ok(item)
     }
 
     /// Changes some fields of the item at `path` (plone.restapi PATCH semantics:
     /// absent fields keep their value, null clears an optional one).
-    pub async fn update(&self, actor: &Principal, site: &SiteRow, path: &ItemPath, values: &Map<String, Value>) -> Result<ItemRow> {
+    pub async fn update(
+        &self,
+        actor: &Principal,
+        site: &SiteRow,
+        path: &ItemPath,
+        values: &Map<String, Value>,
+    ) -> Result<ItemRow> {
         let scope = site.scope();
         let mut tx = self.store.begin().await?;
-        let mut item = tx.db().item_by_path(&scope, path).await?.ok_or(ServiceError::NotFound)?;
+        let mut item = tx
+            .db()
+            .item_by_path(&scope, path)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
         require(actor, &item, Permission::ModifyPortalContent)?;
-        let schema = self
-            .types
-            .get(&item.type_name)
-            .ok_or_else(|| ServiceError::BadRequest(format!("items of type {} cannot be edited here", item.type_name)))?;
+        let schema = self.types.get(&item.type_name).ok_or_else(|| {
+            ServiceError::BadRequest(format!("items of type {} cannot be edited here", item.type_name))
+        })?;
         let values = schema.validate(values, WriteMode::Update)?;
         apply_values(&mut item, values);
         item.modified = beffroi_store::now();
         tx.db().update_item(&scope, &item).await?;
         tx.db().touch_site(&scope, item.modified).await?;
         tx.commit().await?;
-        self.emit(Event { site: site.id.clone(), uuid: item.uuid, path: item.path.clone(), kind: EventKind::Modified });
+        self.emit(Event {
+            site: site.id.clone(),
+            uuid: item.uuid,
+            path: item.path.clone(),
+            kind: EventKind::Modified,
+        });
         Ok(item)
     }
 
@@ -243,18 +296,33 @@ impl Services {
         }
         let scope = site.scope();
         let mut tx = self.store.begin().await?;
-        let item = tx.db().item_by_path(&scope, path).await?.ok_or(ServiceError::NotFound)?;
+        let item = tx
+            .db()
+            .item_by_path(&scope, path)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
         require(actor, &item, Permission::DeleteObjects)?;
         let count = tx.db().delete_subtree(&scope, path).await?;
         tx.db().touch_site(&scope, beffroi_store::now()).await?;
         tx.commit().await?;
-        self.emit(Event { site: site.id.clone(), uuid: item.uuid, path: item.path, kind: EventKind::Deleted { count } });
+        self.emit(Event {
+            site: site.id.clone(),
+            uuid: item.uuid,
+            path: item.path,
+            kind: EventKind::Deleted { count },
+        });
         Ok(count)
     }
 
     /// Moves the item at `path` into the folder at `new_parent`, keeping its id (made
     /// unique there if taken). Old URLs redirect to the new ones.
-    pub async fn move_item(&self, actor: &Principal, site: &SiteRow, path: &ItemPath, new_parent: &ItemPath) -> Result<ItemRow> {
+    pub async fn move_item(
+        &self,
+        actor: &Principal,
+        site: &SiteRow,
+        path: &ItemPath,
+        new_parent: &ItemPath,
+    ) -> Result<ItemRow> {
         self.relocate(actor, site, path, Some(new_parent), None).await
     }
 
@@ -272,24 +340,41 @@ impl Services {
         new_parent: Option<&ItemPath>,
         new_id: Option<ItemId>,
     ) -> Result<ItemRow> {
-        let old_parent = path.parent().ok_or_else(|| ServiceError::BadRequest("the site root cannot be moved".into()))?;
+        let old_parent = path
+            .parent()
+            .ok_or_else(|| ServiceError::BadRequest("the site root cannot be moved".into()))?;
         let scope = site.scope();
         let mut tx = self.store.begin().await?;
-        let mut item = tx.db().item_by_path(&scope, path).await?.ok_or(ServiceError::NotFound)?;
+        let mut item = tx
+            .db()
+            .item_by_path(&scope, path)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
         require(actor, &item, Permission::ModifyPortalContent)?;
         let target_path = new_parent.unwrap_or(&old_parent);
         if target_path == path || target_path.is_below(path) {
             return Err(ServiceError::BadRequest("an item cannot be moved into itself".into()));
         }
-        let target = tx.db().item_by_path(&scope, target_path).await?.ok_or(ServiceError::NotFound)?;
+        let target = tx
+            .db()
+            .item_by_path(&scope, target_path)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
         let moving = *target_path != old_parent;
         if moving {
-            let source = tx.db().item_by_path(&scope, &old_parent).await?.ok_or(ServiceError::NotFound)?;
+            let source = tx
+                .db()
+                .item_by_path(&scope, &old_parent)
+                .await?
+                .ok_or(ServiceError::NotFound)?;
             require(actor, &source, Permission::DeleteObjects)?;
             require(actor, &target, Permission::AddPortalContent)?;
             let target_type = (!target.path.is_root()).then_some(target.type_name.as_str());
             if !self.types.may_contain(target_type, &item.type_name) {
-                return Err(ServiceError::BadRequest(format!("a {} cannot be put in {}", item.type_name, target.type_name)));
+                return Err(ServiceError::BadRequest(format!(
+                    "a {} cannot be put in {}",
+                    item.type_name, target.type_name
+                )));
             }
         }
         let id = match new_id {
@@ -297,7 +382,10 @@ impl Services {
             Some(id) => {
                 let taken = tx.db().sibling_ids_like(&scope, target.uuid, id.as_str()).await?;
                 if taken.iter().any(|t| t == id.as_str()) {
-                    return Err(ServiceError::Conflict(format!("{} already holds an item with id {id}", target.path)));
+                    return Err(ServiceError::Conflict(format!(
+                        "{} already holds an item with id {id}",
+                        target.path
+                    )));
                 }
                 id
             }
@@ -309,7 +397,15 @@ impl Services {
         };
         let new_path = target.path.child(&id);
         let now = beffroi_store::now();
-        tx.db().move_subtree(&scope, item.uuid, path, target.uuid, id.as_str(), &new_path, now).await?;
+        let m = SubtreeMove {
+            uuid: item.uuid,
+            from: path,
+            to: &new_path,
+            new_parent: target.uuid,
+            new_id: id.as_str(),
+            modified: now,
+        };
+        tx.db().move_subtree(&scope, &m).await?;
         tx.db().delete_redirect(&scope, &new_path).await?;
         tx.db().insert_redirect(&scope, path, item.uuid, now).await?;
         tx.db().touch_site(&scope, now).await?;
@@ -318,20 +414,43 @@ impl Services {
         item.id = id.to_string();
         item.parent = Some(target.uuid);
         item.modified = now;
-        self.emit(Event { site: site.id.clone(), uuid: item.uuid, path: item.path.clone(), kind: EventKind::Moved { from: path.clone() } });
+        self.emit(Event {
+            site: site.id.clone(),
+            uuid: item.uuid,
+            path: item.path.clone(),
+            kind: EventKind::Moved { from: path.clone() },
+        });
         Ok(item)
     }
 
     /// Moves the child `child_id` of the folder at `folder` among its siblings.
-    pub async fn reorder(&self, actor: &Principal, site: &SiteRow, folder: &ItemPath, child_id: &str, delta: Delta) -> Result<()> {
+    pub async fn reorder(
+        &self,
+        actor: &Principal,
+        site: &SiteRow,
+        folder: &ItemPath,
+        child_id: &str,
+        delta: Delta,
+    ) -> Result<()> {
         let scope = site.scope();
         let mut tx = self.store.begin().await?;
-        let parent = tx.db().item_by_path(&scope, folder).await?.ok_or(ServiceError::NotFound)?;
+        let parent = tx
+            .db()
+            .item_by_path(&scope, folder)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
         require(actor, &parent, Permission::ModifyPortalContent)?;
         let id = ItemId::parse(child_id).map_err(|e| ServiceError::BadRequest(format!("id: {e}")))?;
-        let child = tx.db().item_by_path(&scope, &parent.path.child(&id)).await?.ok_or(ServiceError::NotFound)?;
+        let child = tx
+            .db()
+            .item_by_path(&scope, &parent.path.child(&id))
+            .await?
+            .ok_or(ServiceError::NotFound)?;
         let old = tx.db().child_order(&scope, parent.uuid).await?;
-        let from = old.iter().position(|u| *u == child.uuid).ok_or(ServiceError::NotFound)?;
+        let from = old
+            .iter()
+            .position(|u| *u == child.uuid)
+            .ok_or(ServiceError::NotFound)?;
         let last = old.len() as i64 - 1;
         let to = match delta {
             Delta::Top => 0,
@@ -344,7 +463,12 @@ impl Services {
         tx.db().set_positions(&scope, &old, &new).await?;
         tx.db().touch_site(&scope, beffroi_store::now()).await?;
         tx.commit().await?;
-        self.emit(Event { site: site.id.clone(), uuid: parent.uuid, path: parent.path, kind: EventKind::Reordered });
+        self.emit(Event {
+            site: site.id.clone(),
+            uuid: parent.uuid,
+            path: parent.path,
+            kind: EventKind::Reordered,
+        });
         Ok(())
     }
 }

@@ -10,7 +10,7 @@ use beffroi_store::ItemRow;
 use serde_json::Map;
 use uuid::Uuid;
 
-use crate::{Result, ServiceError, Services, SiteCache, SiteRow, SITE_CACHE_TTL};
+use crate::{Result, SITE_CACHE_TTL, ServiceError, Services, SiteCache, SiteRow};
 
 /// What an operator gives to create a site.
 #[derive(Debug, Clone)]
@@ -33,7 +33,10 @@ pub fn normalize_host(host: &str) -> Option<String> {
     let ok = !name.is_empty()
         && name.len() <= 253
         && name.split('.').all(|l| {
-            !l.is_empty() && l.len() <= 63 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') && !l.starts_with('-')
+            !l.is_empty()
+                && l.len() <= 63
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !l.starts_with('-')
         });
     ok.then(|| match port {
         Some(p) => format!("{name}:{p}"),
@@ -69,7 +72,9 @@ impl Services {
         };
         let mut tx = self.store.begin().await?;
         let scope = tx.db().insert_site(&site).await.map_err(|e| match e {
-            beffroi_store::StoreError::Conflict(what) if what.starts_with("host") => ServiceError::Conflict(format!("{what} is already mapped to a site")),
+            beffroi_store::StoreError::Conflict(what) if what.starts_with("host") => {
+                ServiceError::Conflict(format!("{what} is already mapped to a site"))
+            }
             beffroi_store::StoreError::Conflict(_) => ServiceError::Conflict(format!("site {} already exists", new.id)),
             other => other.into(),
         })?;
@@ -117,7 +122,10 @@ impl Services {
             return Ok(());
         }
         let rows = self.list_sites().await?;
-        let mut next = SiteCache { loaded: Some(Instant::now()), ..Default::default() };
+        let mut next = SiteCache {
+            loaded: Some(Instant::now()),
+            ..Default::default()
+        };
         for row in rows {
             let row = Arc::new(row);
             for h in &row.hosts {
@@ -144,7 +152,10 @@ impl Services {
             return Ok(Some(s.clone()));
         }
         // "commune.be:8080" also matches a mapping of "commune.be".
-        Ok(lower.rsplit_once(':').and_then(|(name, _)| cache.by_host.get(name)).cloned())
+        Ok(lower
+            .rsplit_once(':')
+            .and_then(|(name, _)| cache.by_host.get(name))
+            .cloned())
     }
 }
 

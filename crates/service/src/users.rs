@@ -47,10 +47,14 @@ impl Services {
             return Err(ServiceError::Unauthorized);
         }
         if new.password.0.chars().count() < MIN_PASSWORD_LEN {
-            return Err(ServiceError::BadRequest(format!("a password has at least {MIN_PASSWORD_LEN} characters")));
+            return Err(ServiceError::BadRequest(format!(
+                "a password has at least {MIN_PASSWORD_LEN} characters"
+            )));
         }
         if let Some(r) = new.roles.iter().find(|r| r.is_automatic()) {
-            return Err(ServiceError::BadRequest(format!("{r} cannot be granted: every user holds it")));
+            return Err(ServiceError::BadRequest(format!(
+                "{r} cannot be granted: every user holds it"
+            )));
         }
         let password_hash = hash_password(new.password.0).await?;
         let mut roles = new.roles;
@@ -67,7 +71,9 @@ impl Services {
         };
         let mut tx = self.store.begin().await?;
         tx.db().insert_user(&site.scope(), &row).await.map_err(|e| match e {
-            beffroi_store::StoreError::Conflict(_) => ServiceError::Conflict(format!("user {} already exists on site {}", row.login, site.id)),
+            beffroi_store::StoreError::Conflict(_) => {
+                ServiceError::Conflict(format!("user {} already exists on site {}", row.login, site.id))
+            }
             other => other.into(),
         })?;
         tx.commit().await?;

@@ -51,6 +51,17 @@ pub struct Summary {
     pub position: i64,
 }
 
+/// A subtree move: the item `uuid` goes from `from` to `to`, under `new_parent`.
+#[derive(Debug, Clone, Copy)]
+pub struct SubtreeMove<'a> {
+    pub uuid: Uuid,
+    pub from: &'a ItemPath,
+    pub to: &'a ItemPath,
+    pub new_parent: Uuid,
+    pub new_id: &'a str,
+    pub modified: DateTime<Utc>,
+}
+
 /// What the service hands the store to insert; the store picks the position.
 pub type NewItem = ItemRow;
 
@@ -107,7 +118,10 @@ macro_rules! summary_from_row {
 
 /// `$first, $first+1, …` for `n` values.
 fn placeholders(first: usize, n: usize) -> String {
-    (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl Db<'_> {
@@ -151,7 +165,11 @@ impl Db<'_> {
     pub async fn item_by_path(&mut self, scope: &SiteScope, path: &ItemPath) -> Result<Option<ItemRow>> {
         let sql = format!("select {ITEM_COLS} from items where site_id = $1 and path = $2");
         on_db!(self, |c| {
-            let row = sqlx::query(AssertSqlSafe(sql)).bind(scope.key()).bind(path.as_str()).fetch_optional(&mut *c).await?;
+            let row = sqlx::query(AssertSqlSafe(sql))
+                .bind(scope.key())
+                .bind(path.as_str())
+                .fetch_optional(&mut *c)
+                .await?;
             Ok(match row {
                 Some(r) => Some(item_from_row!(r)),
                 None => None,
@@ -162,7 +180,11 @@ impl Db<'_> {
     pub async fn item_by_uuid(&mut self, scope: &SiteScope, uuid: Uuid) -> Result<Option<ItemRow>> {
         let sql = format!("select {ITEM_COLS} from items where site_id = $1 and uuid = $2");
         on_db!(self, |c| {
-            let row = sqlx::query(AssertSqlSafe(sql)).bind(scope.key()).bind(uuid).fetch_optional(&mut *c).await?;
+            let row = sqlx::query(AssertSqlSafe(sql))
+                .bind(scope.key())
+                .bind(uuid)
+                .fetch_optional(&mut *c)
+                .await?;
             Ok(match row {
                 Some(r) => Some(item_from_row!(r)),
                 None => None,
@@ -216,11 +238,13 @@ impl Db<'_> {
 
     pub async fn count_children(&mut self, scope: &SiteScope, parent: Uuid) -> Result<i64> {
         on_db!(self, |c| {
-            Ok(sqlx::query_scalar("select count(*) from items where parent = $1 and site_id = $2")
-                .bind(parent)
-                .bind(scope.key())
-                .fetch_one(&mut *c)
-                .await?)
+            Ok(
+                sqlx::query_scalar("select count(*) from items where parent = $1 and site_id = $2")
+                    .bind(parent)
+                    .bind(scope.key())
+                    .fetch_one(&mut *c)
+                    .await?,
+            )
         })
     }
 
@@ -228,12 +252,14 @@ impl Db<'_> {
     pub async fn count_descendants(&mut self, scope: &SiteScope, path: &ItemPath) -> Result<i64> {
         let (lo, hi) = path.descendant_bounds();
         on_db!(self, |c| {
-            Ok(sqlx::query_scalar("select count(*) from items where site_id = $1 and path > $2 and path < $3")
-                .bind(scope.key())
-                .bind(lo)
-                .bind(hi)
-                .fetch_one(&mut *c)
-                .await?)
+            Ok(
+                sqlx::query_scalar("select count(*) from items where site_id = $1 and path > $2 and path < $3")
+                    .bind(scope.key())
+                    .bind(lo)
+                    .bind(hi)
+                    .fetch_one(&mut *c)
+                    .await?,
+            )
         })
     }
 
@@ -286,29 +312,30 @@ impl Db<'_> {
         let (lo, hi) = path.descendant_bounds();
         on_db!(self, |c| {
             // Redirects to the deleted items go with them (foreign key cascade).
-            Ok(sqlx::query("delete from items where site_id = $1 and (path = $2 or (path > $3 and path < $4))")
-                .bind(scope.key())
-                .bind(path.as_str())
-                .bind(lo)
-                .bind(hi)
-                .execute(&mut *c)
-                .await?
-                .rows_affected())
+            Ok(
+                sqlx::query("delete from items where site_id = $1 and (path = $2 or (path > $3 and path < $4))")
+                    .bind(scope.key())
+                    .bind(path.as_str())
+                    .bind(lo)
+                    .bind(hi)
+                    .execute(&mut *c)
+                    .await?
+                    .rows_affected(),
+            )
         })
     }
 
     /// Moves the subtree at `old` to `new` under `new_parent` with id `new_id`, as the
     /// parent's last child; every descendant's path is rewritten in the same statement.
-    pub async fn move_subtree(
-        &mut self,
-        scope: &SiteScope,
-        uuid: Uuid,
-        old: &ItemPath,
-        new_parent: Uuid,
-        new_id: &str,
-        new: &ItemPath,
-        modified: DateTime<Utc>,
-    ) -> Result<()> {
+    pub async fn move_subtree(&mut self, scope: &SiteScope, m: &SubtreeMove<'_>) -> Result<()> {
+        let SubtreeMove {
+            uuid,
+            from: old,
+            new_parent,
+            new_id,
+            to: new,
+            modified,
+        } = *m;
         let (lo, hi) = old.descendant_bounds();
         let old_len = old.as_str().len() as i64;
         on_db!(self, |c| {
@@ -347,11 +374,13 @@ impl Db<'_> {
     /// The uuids of a folder's children in their order.
     pub async fn child_order(&mut self, scope: &SiteScope, parent: Uuid) -> Result<Vec<Uuid>> {
         on_db!(self, |c| {
-            Ok(sqlx::query_scalar("select uuid from items where parent = $1 and site_id = $2 order by position, id")
-                .bind(parent)
-                .bind(scope.key())
-                .fetch_all(&mut *c)
-                .await?)
+            Ok(
+                sqlx::query_scalar("select uuid from items where parent = $1 and site_id = $2 order by position, id")
+                    .bind(parent)
+                    .bind(scope.key())
+                    .fetch_all(&mut *c)
+                    .await?,
+            )
         })
     }
 
@@ -374,7 +403,13 @@ impl Db<'_> {
     }
 
     /// Remembers that `old` now lives at the item `uuid`, replacing an older record.
-    pub async fn insert_redirect(&mut self, scope: &SiteScope, old: &ItemPath, uuid: Uuid, at: DateTime<Utc>) -> Result<()> {
+    pub async fn insert_redirect(
+        &mut self,
+        scope: &SiteScope,
+        old: &ItemPath,
+        uuid: Uuid,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
         on_db!(self, |c| {
             sqlx::query("delete from redirects where site_id = $1 and old_path = $2")
                 .bind(scope.key())
@@ -424,8 +459,6 @@ impl Db<'_> {
             q.fetch_all(&mut *c).await?
         });
         let best = found.into_iter().max_by_key(|(old, _)| old.len());
-        Ok(best.and_then(|(old, now)| {
-            path.rebase(&ItemPath::from_stored(old), &ItemPath::from_stored(now))
-        }))
+        Ok(best.and_then(|(old, now)| path.rebase(&ItemPath::from_stored(old), &ItemPath::from_stored(now))))
     }
 }

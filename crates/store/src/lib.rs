@@ -19,7 +19,7 @@ mod migrate;
 mod sites;
 mod users;
 
-pub use items::{ItemRow, NewItem, Summary};
+pub use items::{ItemRow, NewItem, SubtreeMove, Summary};
 pub use sites::{SiteRow, SiteScope};
 pub use users::UserRow;
 
@@ -77,7 +77,10 @@ pub struct StoreOptions {
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        Self { max_connections: 8, acquire_timeout: Duration::from_secs(5) }
+        Self {
+            max_connections: 8,
+            acquire_timeout: Duration::from_secs(5),
+        }
     }
 }
 
@@ -203,8 +206,8 @@ impl Store {
 impl Conn {
     pub fn db(&mut self) -> Db<'_> {
         match self {
-            Conn::Sqlite(c) => Db::Sqlite(&mut **c),
-            Conn::Postgres(c) => Db::Postgres(&mut **c),
+            Conn::Sqlite(c) => Db::Sqlite(c),
+            Conn::Postgres(c) => Db::Postgres(c),
         }
     }
 }
@@ -212,8 +215,8 @@ impl Conn {
 impl Tx {
     pub fn db(&mut self) -> Db<'_> {
         match self {
-            Tx::Sqlite(t) => Db::Sqlite(&mut **t),
-            Tx::Postgres(t) => Db::Postgres(&mut **t),
+            Tx::Sqlite(t) => Db::Sqlite(t),
+            Tx::Postgres(t) => Db::Postgres(t),
         }
     }
 
@@ -280,7 +283,11 @@ pub mod pg_admin {
     }
 
     fn check_name(name: &str) -> Result<()> {
-        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+        if name.is_empty()
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        {
             return Err(StoreError::BadUrl(format!("{name:?} is not a plain database name")));
         }
         Ok(())
@@ -289,8 +296,12 @@ pub mod pg_admin {
     /// Creates database `name` on the server of `admin_url`; returns its URL.
     pub async fn create_database(admin_url: &str, name: &str) -> Result<String> {
         check_name(name)?;
-        let mut c = PgConnection::connect(admin_url).await.map_err(|e| StoreError::Connect(e.to_string()))?;
-        sqlx::raw_sql(AssertSqlSafe(format!("create database {name}"))).execute(&mut c).await?;
+        let mut c = PgConnection::connect(admin_url)
+            .await
+            .map_err(|e| StoreError::Connect(e.to_string()))?;
+        sqlx::raw_sql(AssertSqlSafe(format!("create database {name}")))
+            .execute(&mut c)
+            .await?;
         c.close().await?;
         Ok(with_database(admin_url, name))
     }
@@ -298,8 +309,12 @@ pub mod pg_admin {
     /// Drops database `name` if it exists, disconnecting its sessions.
     pub async fn drop_database(admin_url: &str, name: &str) -> Result<()> {
         check_name(name)?;
-        let mut c = PgConnection::connect(admin_url).await.map_err(|e| StoreError::Connect(e.to_string()))?;
-        sqlx::raw_sql(AssertSqlSafe(format!("drop database if exists {name} with (force)"))).execute(&mut c).await?;
+        let mut c = PgConnection::connect(admin_url)
+            .await
+            .map_err(|e| StoreError::Connect(e.to_string()))?;
+        sqlx::raw_sql(AssertSqlSafe(format!("drop database if exists {name} with (force)")))
+            .execute(&mut c)
+            .await?;
         c.close().await?;
         Ok(())
     }
@@ -308,8 +323,14 @@ pub mod pg_admin {
     mod tests {
         #[test]
         fn replaces_the_database_name() {
-            assert_eq!(super::with_database("postgres://u:p@h:5432/postgres", "x"), "postgres://u:p@h:5432/x");
-            assert_eq!(super::with_database("postgres://h/db?sslmode=disable", "y"), "postgres://h/y?sslmode=disable");
+            assert_eq!(
+                super::with_database("postgres://u:p@h:5432/postgres", "x"),
+                "postgres://u:p@h:5432/x"
+            );
+            assert_eq!(
+                super::with_database("postgres://h/db?sslmode=disable", "y"),
+                "postgres://h/y?sslmode=disable"
+            );
             assert_eq!(super::with_database("postgres://h", "z"), "postgres://h/z");
         }
     }

@@ -38,7 +38,10 @@ pub(crate) async fn run(store: &Store) -> Result<()> {
                 if done.is_some() {
                     continue;
                 }
-                let fail = |source| StoreError::Migration { version: m.version, source };
+                let fail = |source| StoreError::Migration {
+                    version: m.version,
+                    source,
+                };
                 sqlx::raw_sql(m.sqlite).execute(&mut *tx).await.map_err(fail)?;
                 sqlx::query("insert into schema_migrations (version, description, applied_at) values ($1, $2, $3)")
                     .bind(m.version)
@@ -53,7 +56,10 @@ pub(crate) async fn run(store: &Store) -> Result<()> {
         Store::Postgres(pool) => {
             for m in MIGRATIONS {
                 let mut tx = pool.begin().await?;
-                sqlx::query("select pg_advisory_xact_lock($1)").bind(LOCK_KEY).execute(&mut *tx).await?;
+                sqlx::query("select pg_advisory_xact_lock($1)")
+                    .bind(LOCK_KEY)
+                    .execute(&mut *tx)
+                    .await?;
                 sqlx::raw_sql(
                     "create table if not exists schema_migrations (version bigint primary key, description text not null, applied_at timestamptz not null)",
                 )
@@ -66,7 +72,10 @@ pub(crate) async fn run(store: &Store) -> Result<()> {
                 if done.is_some() {
                     continue;
                 }
-                let fail = |source| StoreError::Migration { version: m.version, source };
+                let fail = |source| StoreError::Migration {
+                    version: m.version,
+                    source,
+                };
                 sqlx::raw_sql(m.postgres).execute(&mut *tx).await.map_err(fail)?;
                 sqlx::query("insert into schema_migrations (version, description, applied_at) values ($1, $2, $3)")
                     .bind(m.version)

@@ -40,7 +40,13 @@ impl SiteRow {
     }
 }
 
-fn decode(id: String, title: String, language: String, created: DateTime<Utc>, modified: DateTime<Utc>) -> Result<SiteRow> {
+fn decode(
+    id: String,
+    title: String,
+    language: String,
+    created: DateTime<Utc>,
+    modified: DateTime<Utc>,
+) -> Result<SiteRow> {
     Ok(SiteRow {
         id: SiteId::parse(&id).map_err(|e| StoreError::Corrupt(format!("site id {id:?}: {e}")))?,
         title,
@@ -86,7 +92,13 @@ impl Db<'_> {
                 .await?;
             match row {
                 None => return Ok(None),
-                Some(r) => decode(r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?)?,
+                Some(r) => decode(
+                    r.try_get(0)?,
+                    r.try_get(1)?,
+                    r.try_get(2)?,
+                    r.try_get(3)?,
+                    r.try_get(4)?,
+                )?,
             }
         });
         site.hosts = on_db!(self, |c| {
@@ -106,7 +118,15 @@ impl Db<'_> {
                 .await?;
             let sites = rows
                 .into_iter()
-                .map(|r| decode(r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?))
+                .map(|r| {
+                    decode(
+                        r.try_get(0)?,
+                        r.try_get(1)?,
+                        r.try_get(2)?,
+                        r.try_get(3)?,
+                        r.try_get(4)?,
+                    )
+                })
                 .collect::<Result<Vec<_>>>()?;
             let hosts = sqlx::query_as("select site_id, host from site_hosts order by host")
                 .fetch_all(&mut *c)

@@ -64,11 +64,12 @@ impl Db<'_> {
             else {
                 return Ok(None);
             };
-            let names: Vec<String> = sqlx::query_scalar("select role from user_roles where site_id = $1 and login = $2 order by role")
-                .bind(scope.key())
-                .bind(login)
-                .fetch_all(&mut *c)
-                .await?;
+            let names: Vec<String> =
+                sqlx::query_scalar("select role from user_roles where site_id = $1 and login = $2 order by role")
+                    .bind(scope.key())
+                    .bind(login)
+                    .fetch_all(&mut *c)
+                    .await?;
             let roles = names
                 .iter()
                 .map(|n| Role::parse(n).map_err(|e| StoreError::Corrupt(e.to_string())))
@@ -88,7 +89,10 @@ impl Db<'_> {
     /// Whether any user exists on the site.
     pub async fn count_users(&mut self, scope: &SiteScope) -> Result<i64> {
         on_db!(self, |c| {
-            Ok(sqlx::query_scalar("select count(*) from users where site_id = $1").bind(scope.key()).fetch_one(&mut *c).await?)
+            Ok(sqlx::query_scalar("select count(*) from users where site_id = $1")
+                .bind(scope.key())
+                .fetch_one(&mut *c)
+                .await?)
         })
     }
 }

@@ -1,0 +1,152 @@
+//! CLI tests: the real binary, its exit codes and messages.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+fn beffroi(data: &std::path::Path, args: &[&str]) -> (i32, String, String) {
+    beffroi_stdin(data, args, "")
+}
+
+fn beffroi_stdin(data: &std::path::Path, args: &[&str], stdin: &str) -> (i32, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_beffroi"))
+        .args(args)
+        .env("BEFFROI_DATA", data)
+        .env_remove("BEFFROI_DATABASE_URL")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run beffroi");
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn site_create_and_list() {
+    let d = tempfile::tempdir().unwrap();
+    let (code, out, err) = beffroi(
+        d.path(),
+        &[
+            "site",
+            "create",
+            "namur",
+            "--title",
+            "Ville de Namur",
+            "--host",
+            "www.namur.be",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("site namur created"));
+    let (code, out, _) = beffroi(
+        d.path(),
+        &["site", "create", "gent", "--title", "Stad Gent", "--language", "nl"],
+    );
+    assert_eq!(code, 0);
+    assert!(out.contains("gent"));
+    let (code, out, _) = beffroi(d.path(), &["site", "list"]);
+    assert_eq!(code, 0);
+    assert_eq!(out, "gent\tnl\tStad Gent\nnamur\tfr\tVille de Namur\twww.namur.be\n");
+}
+
+#[test]
+fn failures_exit_1_with_one_clear_line() {
+    let d = tempfile::tempdir().unwrap();
+    beffroi(d.path(), &["site", "create", "namur", "--title", "Namur"]);
+    let (code, _, err) = beffroi(d.path(), &["site", "create", "namur", "--title", "Namur"]);
+    assert_eq!(code, 1);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("already exists"), "{err}");
+    let (code, _, err) = beffroi(d.path(), &["site", "create", "Bad Id", "--title", "x"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("invalid site id"), "{err}");
+    let (code, _, err) = beffroi(d.path(), &["site", "list", "--database", "mysql://x"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("neither sqlite"), "{err}");
+    let (code, _, err) = beffroi(
+        d.path(),
+        &["site", "list", "--database", "postgres://u:topsecret@127.0.0.1:1/db"],
+    );
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("cannot open the database postgres://u:***@127.0.0.1:1/db"),
+        "{err}"
+    );
+    assert!(!err.contains("topsecret"), "secrets never reach the output");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let d = tempfile::tempdir().unwrap();
+    let (code, _, err) = beffroi(d.path(), &["site", "create", "x"]);
+    assert_eq!(code, 2, "{err}");
+    let (code, _, _) = beffroi(d.path(), &["frobnicate"]);
+    assert_eq!(code, 2);
+    let (code, _, _) = beffroi(d.path(), &["serve", "--listen", "not-an-address"]);
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn user_create_reads_the_password_from_stdin() {
+    let d = tempfile::tempdir().unwrap();
+    beffroi(d.path(), &["site", "create", "namur", "--title", "Namur"]);
+    let (code, out, err) = beffroi_stdin(
+        d.path(),
+        &[
+            "user",
+            "create",
+            "--site",
+            "namur",
+            "marie",
+            "--role",
+            "Editor",
+            "--role",
+            "Site Administrator",
+            "--password-stdin",
+        ],
+        "un mot de passe\n",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("user marie created"));
+    assert!(!out.contains("un mot de passe") && !err.contains("un mot de passe"));
+    let (code, _, err) = beffroi_stdin(
+        d.path(),
+        &[
+            "user",
+            "create",
+            "--site",
+            "namur",
+            "jean",
+            "--role",
+            "God",
+            "--password-stdin",
+        ],
+        "long password\n",
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("unknown role"), "{err}");
+    let (code, _, err) = beffroi_stdin(
+        d.path(),
+        &["user", "create", "--site", "nowhere", "jean", "--password-stdin"],
+        "long password\n",
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("no site nowhere"), "{err}");
+    let (code, _, _) = beffroi_stdin(d.path(), &["user", "create", "--site", "namur", "jean"], "");
+    assert_eq!(code, 2, "--password-stdin is required");
+}
+
+#[test]
+fn serve_fails_clearly_when_the_port_is_taken() {
+    let d = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let (code, _, err) = beffroi(d.path(), &["serve", "--listen", &addr]);
+    assert_eq!(code, 1);
+    assert!(err.contains(&format!("cannot listen on {addr}")), "{err}");
+}

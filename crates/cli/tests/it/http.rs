@@ -1,0 +1,275 @@
+//! HTTP tests: the real router on a real database (both backends).
+
+use beffroi_model::security::Principal;
+use serde_json::json;
+
+use crate::both_backends;
+use crate::support::{TestApp, TestDb, path};
+
+/// A small commune: a folder with two pages, one nested folder.
+async fn commune(db: &TestDb) -> beffroi_service::SiteRow {
+    let s = db.site_with_hosts("namur", &["www.namur.be"]).await;
+    db.add(
+        &s,
+        "",
+        "Folder",
+        json!({"title": "Services", "description": "Les services communaux"}),
+    )
+    .await;
+    db.add(
+        &s,
+        "/services",
+        "Document",
+        json!({
+            "title": "État civil",
+            "description": "Naissances, mariages, décès",
+            "text": {"content-type": "text/html", "data": "<h2>Horaires</h2><p>Du lundi au vendredi</p>"}
+        }),
+    )
+    .await;
+    db.add(&s, "/services", "Document", json!({"title": "Population"}))
+        .await;
+    db.add(&s, "", "Folder", json!({"title": "Caché", "exclude_from_nav": true}))
+        .await;
+    s
+}
+
+both_backends! {
+    async fn page_is_accessible_html(db) {
+        commune(&db).await;
+        let app = TestApp::new(&db);
+        let r = app.get("/namur/services/etat-civil").await;
+        assert_eq!(r.status, 200);
+        assert!(r.header("content-type").starts_with("text/html"));
+        let b = &r.body;
+        for needle in [
+            "<html lang=\"fr\">",
+            "<a class=\"skip-link\" href=\"#content\">Aller au contenu</a>",
+            "<nav class=\"main-nav\" aria-label=\"Navigation principale\">",
+            "<nav class=\"breadcrumbs wrap\" aria-label=\"Vous êtes ici\">",
+            "<main id=\"content\"",
+            "<h1>État civil</h1>",
+            "<h2>Horaires</h2><p>Du lundi au vendredi</p>",
+            "href=\"http://localhost/namur/services\" aria-current=\"true\">Services</a>",
+            "aria-current=\"page\">État civil</a>",
+            "<footer",
+        ] {
+            assert!(b.contains(needle), "missing {needle:?} in\n{b}");
+        }
+        assert!(!b.contains(">Caché<"), "excluded from navigation");
+    }
+
+    async fn folder_lists_its_children(db) {
+        commune(&db).await;
+        let app = TestApp::new(&db);
+        let r = app.get("/namur/services/").await;
+        assert_eq!(r.status, 200);
+        assert!(r.body.contains("2 éléments"));
+        assert!(r.body.contains("<a href=\"http://localhost/namur/services/etat-civil\">État civil</a>"));
+        assert!(r.body.contains("Naissances, mariages, décès"));
+    }
+
+    async fn json_view_speaks_plone_restapi(db) {
+        let s = commune(&db).await;
+        let app = TestApp::new(&db);
+        let r = app.get_json("/namur/services/etat-civil").await;
+        assert_eq!(r.status, 200);
+        assert_eq!(r.header("content-type"), "application/json");
+        let v = r.json();
+        assert_eq!(v["@id"], "http://localhost/namur/services/etat-civil");
+        assert_eq!(v["@type"], "Document");
+        assert_eq!(v["id"], "etat-civil");
+        assert_eq!(v["title"], "État civil");
+        assert_eq!(v["type_title"], "Page");
+        assert_eq!(v["is_folderish"], false);
+        assert_eq!(v["language"], "fr");
+        assert_eq!(v["UID"].as_str().unwrap().len(), 32);
+        assert_eq!(v["text"], json!({"content-type": "text/html", "data": "<h2>Horaires</h2><p>Du lundi au vendredi</p>", "encoding": "utf8"}));
+        assert_eq!(v["parent"]["@id"], "http://localhost/namur/services");
+        assert_eq!(v["parent"]["@type"], "Folder");
+        assert!(v["created"].as_str().unwrap().ends_with("+00:00"));
+        assert!(v["modified"].is_string());
+        assert!(v.get("items").is_none());
+        assert_eq!(v["@components"]["breadcrumbs"]["@id"], "http://localhost/namur/services/etat-civil/@breadcrumbs");
+        for key in ["description", "review_state", "subjects", "effective", "expires", "exclude_from_nav", "creators"] {
+            assert!(v.get(key).is_some(), "{key} missing");
+        }
+        let f = app.get_json("/namur/services").await.json();
+        assert_eq!(f["is_folderish"], true);
+        assert_eq!(f["items_total"], 2);
+        assert_eq!(f["items"][0]["@id"], "http://localhost/namur/services/etat-civil");
+        assert_eq!(f["items"][0]["title"], "État civil");
+        assert!(f.get("batching").is_none(), "one batch only");
+        let _ = s;
+    }
+
+    async fn site_root_answers_like_plone(db) {
+        commune(&db).await;
+        let app = TestApp::new(&db);
+        let v = app.get_json("/namur").await.json();
+        assert_eq!(v["@type"], "Plone Site");
+        assert_eq!(v["@id"], "http://localhost/namur");
+        assert_eq!(v["id"], "namur");
+        assert_eq!(v["title"], "Commune de namur");
+        assert_eq!(v["parent"], json!({}));
+        assert_eq!(v["language"], json!({"title": "Français", "token": "fr"}));
+        assert_eq!(v["items_total"], 2);
+        assert_eq!(v["review_state"], serde_json::Value::Null);
+    }
+
+    async fn batching_appears_only_with_several_batches(db) {
+        let s = db.site("s").await;
+        for i in 0..7 {
+            db.add(&s, "", "Document", json!({"title": format!("P{i}")})).await;
+        }
+        let app = TestApp::new(&db);
+        let v = app.get_json("/s?b_size=3&b_start=3").await.json();
+        assert_eq!(v["items_total"], 7);
+        assert_eq!(v["items"].as_array().unwrap().len(), 3);
+        assert_eq!(v["items"][0]["title"], "P3");
+        assert_eq!(v["batching"]["next"], "http://localhost/s?b_start=6&b_size=3");
+        assert_eq!(v["batching"]["prev"], "http://localhost/s?b_start=0&b_size=3");
+        assert_eq!(v["batching"]["last"], "http://localhost/s?b_start=6&b_size=3");
+        assert_eq!(app.get_json("/s?b_size=abc").await.status, 400);
+        let html = app.get("/s?b_size=3").await.body;
+        assert!(html.contains("Page 1 sur 3") && html.contains("rel=\"next\""));
+    }
+
+    async fn unknown_paths_are_404_in_both_faces(db) {
+        commune(&db).await;
+        let app = TestApp::new(&db);
+        let r = app.get_json("/namur/nowhere").await;
+        assert_eq!(r.status, 404);
+        assert_eq!(r.json(), json!({"type": "NotFound", "message": "Resource not found: http://localhost/namur/nowhere"}));
+        let r = app.get("/namur/nowhere").await;
+        assert_eq!(r.status, 404);
+        assert!(r.body.contains("<h1>Page introuvable</h1>") && r.body.contains("<html lang=\"fr\">"));
+        for bad in ["/nosite", "/namur/services/etat-civil/deeper", "/namur/%3Cscript%3E", "/Namur", "/namur//services", "/namur/@nothing"] {
+            assert_eq!(app.get_json(bad).await.status, 404, "{bad}");
+        }
+    }
+
+    async fn malformed_requests_get_clear_4xx(db) {
+        commune(&db).await;
+        let app = TestApp::new(&db);
+        let r = app.get_json("/namur/%ff%fe").await;
+        assert_eq!(r.status, 400);
+        assert_eq!(r.json()["type"], "BadRequest");
+        assert_eq!(app.get(&format!("/namur/{}", "a/".repeat(1100))).await.status, 414);
+        assert_eq!(app.get(&format!("/namur{}", "/a".repeat(40))).await.status, 400);
+        assert_eq!(app.get_with("/namur", &[("host", "bad host!")]).await.status, 400);
+        let post = axum::http::Request::post("/namur").header("host", "localhost").header("accept", "application/json")
+            .body(axum::body::Body::from("{not json")).unwrap();
+        let r = app.request(post).await;
+        assert_eq!(r.status, 405);
+        assert_eq!(r.header("allow"), "GET, HEAD");
+    }
+
+    async fn moved_items_answer_301(db) {
+        let s = commune(&db).await;
+        db.services.rename(&Principal::System, &s, &path("/services"), "services-communaux").await.unwrap();
+        let app = TestApp::new(&db);
+        let r = app.get("/namur/services/etat-civil?x=1").await;
+        assert_eq!(r.status, 301);
+        assert_eq!(r.header("location"), "http://localhost/namur/services-communaux/etat-civil?x=1");
+        let r = app.get_json("/namur/services/@breadcrumbs").await;
+        assert_eq!(r.status, 301);
+        assert_eq!(r.header("location"), "http://localhost/namur/services-communaux/@breadcrumbs");
+    }
+
+    async fn conditional_gets_answer_304(db) {
+        commune(&db).await;
+        let app = TestApp::new(&db);
+        let r = app.get("/namur/services/etat-civil").await;
+        let etag = r.header("etag").to_owned();
+        let lm = r.header("last-modified").to_owned();
+        assert!(etag.starts_with("W/\""));
+        assert!(lm.ends_with("GMT"));
+        let r2 = app.get_with("/namur/services/etat-civil", &[("if-none-match", &etag)]).await;
+        assert_eq!(r2.status, 304);
+        assert!(r2.body.is_empty());
+        let r3 = app.get_with("/namur/services/etat-civil", &[("if-modified-since", &lm)]).await;
+        assert_eq!(r3.status, 304);
+        let r4 = app.get_with("/namur/services/etat-civil", &[("if-none-match", "W/\"other\""), ("if-modified-since", &lm)]).await;
+        assert_eq!(r4.status, 200, "If-None-Match wins over If-Modified-Since");
+        let j = app.get_with("/namur/services/etat-civil", &[("accept", "application/json"), ("if-none-match", &etag)]).await;
+        assert_eq!(j.status, 200, "the JSON face has its own validator");
+    }
+
+    async fn mapped_host_serves_site_at_root(db) {
+        commune(&db).await;
+        let app = TestApp::new(&db);
+        let r = app.get_with("/services/etat-civil", &[("host", "www.namur.be"), ("accept", "application/json")]).await;
+        assert_eq!(r.status, 200);
+        assert_eq!(r.json()["@id"], "http://www.namur.be/services/etat-civil");
+        let r = app.get_with("/", &[("host", "WWW.NAMUR.BE"), ("x-forwarded-proto", "https")]).await;
+        assert_eq!(r.status, 200);
+        assert!(r.body.contains("<a class=\"site-title\" href=\"https://www.namur.be\">"));
+    }
+
+    async fn sites_are_walls(db) {
+        commune(&db).await;
+        let other = db.site("liege").await;
+        db.add(&other, "", "Document", json!({"title": "Interne"})).await;
+        let app = TestApp::new(&db);
+        assert_eq!(app.get_json("/liege/interne").await.status, 200);
+        assert_eq!(app.get_json("/namur/interne").await.status, 404);
+        let r = app.get_with("/liege/interne", &[("host", "www.namur.be"), ("accept", "application/json")]).await;
+        assert_eq!(r.status, 404, "a mapped host serves only its own site");
+    }
+
+    async fn endpoints_types_breadcrumbs_navigation(db) {
+        commune(&db).await;
+        let app = TestApp::new(&db);
+        let t = app.get_json("/namur/services/@types").await.json();
+        let doc = t.as_array().unwrap().iter().find(|x| x["id"] == "Document").unwrap();
+        assert_eq!(doc["@id"], "http://localhost/namur/@types/Document");
+        assert_eq!(doc["addable"], true);
+        let inside_page = app.get_json("/namur/services/population/@types").await.json();
+        assert!(inside_page.as_array().unwrap().iter().all(|x| x["addable"] == false));
+        let schema = app.get_json("/namur/@types/Document").await.json();
+        assert_eq!(schema["type"], "object");
+        assert_eq!(schema["properties"]["text"]["widget"], "richtext");
+        assert_eq!(app.get_json("/namur/@types/Nope").await.status, 404);
+        let b = app.get_json("/namur/services/etat-civil/@breadcrumbs").await.json();
+        assert_eq!(b, json!({
+            "@id": "http://localhost/namur/services/etat-civil/@breadcrumbs",
+            "items": [
+                {"@id": "http://localhost/namur/services", "title": "Services"},
+                {"@id": "http://localhost/namur/services/etat-civil", "title": "État civil"}
+            ],
+            "root": "http://localhost/namur"
+        }));
+        let n = app.get_json("/namur/@navigation").await.json();
+        let titles: Vec<_> = n["items"].as_array().unwrap().iter().map(|i| i["title"].as_str().unwrap().to_owned()).collect();
+        assert_eq!(titles, ["Accueil", "Services"]);
+    }
+
+    async fn health_and_head_and_landing(db) {
+        commune(&db).await;
+        let app = TestApp::new(&db);
+        let h = app.get("/@@health").await;
+        assert_eq!(h.status, 200);
+        assert_eq!(h.json()["status"], "ok");
+        let head = app.request(axum::http::Request::head("/namur").header("host", "localhost").body(axum::body::Body::empty()).unwrap()).await;
+        assert_eq!(head.status, 200);
+        assert!(head.body.is_empty());
+        let l = app.get("/").await;
+        assert_eq!(l.status, 200);
+        assert!(l.body.contains("http://localhost/namur"));
+        let css = app.get("/++resource++beffroi/beffroi.css").await;
+        assert_eq!(css.status, 200);
+        assert!(css.header("content-type").starts_with("text/css"));
+    }
+
+    async fn page_language_follows_content(db) {
+        let s = db.site("s").await;
+        db.add(&s, "", "Document", json!({"title": "About", "language": "en"})).await;
+        db.add(&s, "", "Document", json!({"title": "Over ons", "language": "nl"})).await;
+        let app = TestApp::new(&db);
+        let en = app.get("/s/about").await.body;
+        assert!(en.contains("<html lang=\"en\">") && en.contains("Skip to content"));
+        let nl = app.get("/s/over-ons").await.body;
+        assert!(nl.contains("<html lang=\"nl\">") && nl.contains("Naar de inhoud"));
+    }
+}

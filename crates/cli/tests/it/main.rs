@@ -1,0 +1,9 @@
+//! All integration tests in one binary (link time): store, service, HTTP and CLI, each
+//! store and service test on SQLite and on PostgreSQL.
+
+mod support;
+
+mod cli;
+mod http;
+mod service;
+mod store;

@@ -1,0 +1,218 @@
+//! Test support: a real, empty database per test on each backend, and a test app on
+//! the real router.
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode};
+use beffroi_model::security::Principal;
+use beffroi_model::{ItemPath, Language, SiteId};
+use beffroi_service::{NewSite, Services, SiteRow, StoreOptions};
+use beffroi_store::pg_admin;
+use serde_json::{Map, Value};
+use tower::ServiceExt;
+
+/// A fresh database: an SQLite file in a temporary folder, or a PostgreSQL database
+/// created for this test on the server of BEFFROI_TEST_DATABASE_URL and dropped after.
+pub struct TestDb {
+    pub services: Services,
+    pub url: String,
+    pg: Option<(String, String)>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDb {
+    pub async fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("test.db").display());
+        let services = Services::open(&url, &StoreOptions::default())
+            .await
+            .expect("open sqlite");
+        TestDb {
+            services,
+            url,
+            pg: None,
+            _dir: Some(dir),
+        }
+    }
+
+    /// None when no PostgreSQL is configured outside CI; under CI=true a missing
+    /// PostgreSQL fails the test instead of skipping it.
+    pub async fn postgres() -> Option<TestDb> {
+        let admin = match std::env::var("BEFFROI_TEST_DATABASE_URL") {
+            Ok(u) if !u.is_empty() => u,
+            _ => {
+                if std::env::var("CI").is_ok_and(|v| v == "true") {
+                    panic!(
+                        "CI=true but BEFFROI_TEST_DATABASE_URL is not set: PostgreSQL tests cannot be skipped in CI"
+                    );
+                }
+                eprintln!("skipping a PostgreSQL test: BEFFROI_TEST_DATABASE_URL is not set");
+                return None;
+            }
+        };
+        let name = format!("beffroi_t_{}", uuid::Uuid::new_v4().simple());
+        let url = pg_admin::create_database(&admin, &name)
+            .await
+            .expect("create test database");
+        let opts = StoreOptions {
+            max_connections: 4,
+            ..StoreOptions::default()
+        };
+        let services = Services::open(&url, &opts).await.expect("open postgres");
+        Some(TestDb {
+            services,
+            url,
+            pg: Some((admin, name)),
+            _dir: None,
+        })
+    }
+
+    pub async fn cleanup(self) {
+        self.services.store().close().await;
+        if let Some((admin, name)) = &self.pg {
+            pg_admin::drop_database(admin, name).await.expect("drop test database");
+        }
+    }
+
+    /// Creates a site with the given id (French, no host names).
+    pub async fn site(&self, id: &str) -> SiteRow {
+        self.site_with_hosts(id, &[]).await
+    }
+
+    pub async fn site_with_hosts(&self, id: &str, hosts: &[&str]) -> SiteRow {
+        self.services
+            .create_site(
+                &Principal::System,
+                NewSite {
+                    id: SiteId::parse(id).unwrap(),
+                    title: format!("Commune de {id}"),
+                    language: Language::Fr,
+                    hosts: hosts.iter().map(|h| h.to_string()).collect(),
+                },
+            )
+            .await
+            .expect("create site")
+    }
+
+    /// Creates an item as the system; returns its path.
+    pub async fn add(&self, site: &SiteRow, parent: &str, type_name: &str, values: Value) -> ItemPath {
+        self.services
+            .create(&Principal::System, site, &path(parent), type_name, None, &obj(values))
+            .await
+            .expect("create item")
+            .path
+    }
+}
+
+/// Runs each test body once on SQLite and once on PostgreSQL, in modules `sqlite` and
+/// `postgres`, with a fresh database bound to the given name.
+#[macro_export]
+macro_rules! both_backends {
+    ($(async fn $name:ident($db:ident) $body:block)*) => {
+        mod sqlite {
+            use super::*;
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let $db = $crate::support::TestDb::sqlite().await;
+                    $body
+                    $db.cleanup().await;
+                }
+            )*
+        }
+        mod postgres {
+            use super::*;
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let Some($db) = $crate::support::TestDb::postgres().await else { return };
+                    $body
+                    $db.cleanup().await;
+                }
+            )*
+        }
+    };
+}
+
+pub fn path(s: &str) -> ItemPath {
+    ItemPath::parse(s).expect("valid path")
+}
+
+pub fn obj(v: Value) -> Map<String, Value> {
+    v.as_object().cloned().expect("a JSON object")
+}
+
+/// A response read whole.
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    pub fn header(&self, name: &str) -> &str {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+    }
+}
+
+/// The real router on the test database.
+pub struct TestApp {
+    router: axum::Router,
+}
+
+impl TestApp {
+    pub fn new(db: &TestDb) -> TestApp {
+        TestApp {
+            router: beffroi_web::router(beffroi_web::AppState::new(db.services.clone())),
+        }
+    }
+
+    pub async fn request(&self, req: Request<Body>) -> Reply {
+        let res = self.router.clone().oneshot(req).await.expect("infallible");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = axum::body::to_bytes(res.into_body(), 16 * 1024 * 1024)
+            .await
+            .expect("body");
+        Reply {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    pub async fn get(&self, uri: &str) -> Reply {
+        self.request(
+            Request::get(uri)
+                .header("host", "localhost")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+    }
+
+    pub async fn get_json(&self, uri: &str) -> Reply {
+        self.request(
+            Request::get(uri)
+                .header("host", "localhost")
+                .header("accept", "application/json")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+    }
+
+    pub async fn get_with(&self, uri: &str, headers: &[(&str, &str)]) -> Reply {
+        let mut b = Request::get(uri);
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+            b = b.header("host", "localhost");
+        }
+        self.request(b.body(Body::empty()).unwrap()).await
+    }
+}
