@@ -94,8 +94,10 @@ fn apply_values(item: &mut ItemRow, values: Map<String, Value>) {
     }
 }
 
-async fn unique_id(db: &mut Db<'_>, site: &SiteRow, parent: Uuid, base: &ItemId) -> Result<ItemId> {
-    let taken = db.sibling_ids_like(&site.scope(), parent, base.as_str()).await?;
+async fn unique_id(db: &mut Db<'_>, site: &SiteRow, parent: &ItemRow, base: &ItemId) -> Result<ItemId> {
+    let taken = db
+        .sibling_ids_like(&site.scope(), parent.uuid, &parent.path, base.as_str())
+        .await?;
     if !taken.iter().any(|t| t == base.as_str()) {
         return Ok(base.clone());
     }
@@ -225,7 +227,7 @@ impl Services {
             Some(id) => {
                 if !tx
                     .db()
-                    .sibling_ids_like(&scope, container.uuid, id.as_str())
+                    .sibling_ids_like(&scope, container.uuid, &container.path, id.as_str())
                     .await?
                     .iter()
                     .all(|t| t != id.as_str())
@@ -237,7 +239,7 @@ impl Services {
                 }
                 id
             }
-            None => unique_id(&mut tx.db(), site, container.uuid, &slugify(&item.title)).await?,
+            None => unique_id(&mut tx.db(), site, &container, &slugify(&item.title)).await?,
         };
         item.path = container.path.child(&id);
         item.id = id.to_string();
@@ -380,7 +382,10 @@ impl Services {
         let id = match new_id {
             Some(id) if id.as_str() == item.id && !moving => return Ok(item),
             Some(id) => {
-                let taken = tx.db().sibling_ids_like(&scope, target.uuid, id.as_str()).await?;
+                let taken = tx
+                    .db()
+                    .sibling_ids_like(&scope, target.uuid, &target.path, id.as_str())
+                    .await?;
                 if taken.iter().any(|t| t == id.as_str()) {
                     return Err(ServiceError::Conflict(format!(
                         "{} already holds an item with id {id}",
@@ -392,7 +397,7 @@ impl Services {
             None if !moving => return Ok(item),
             None => {
                 let current = ItemId::parse(&item.id).map_err(|e| ServiceError::BadRequest(e.to_string()))?;
-                unique_id(&mut tx.db(), site, target.uuid, &current).await?
+                unique_id(&mut tx.db(), site, &target, &current).await?
             }
         };
         let new_path = target.path.child(&id);

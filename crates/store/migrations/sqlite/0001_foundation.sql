@@ -34,7 +34,7 @@ create table items (
     position integer not null default 0,
     unique (site_id, path)
 );
-create index items_children on items(parent, position);
+create index items_children on items(site_id, parent, position);
 
 create table redirects (
     site_id text not null references sites(id) on delete cascade,
