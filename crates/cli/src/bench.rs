@@ -176,16 +176,12 @@ async fn exchange(stream: &mut TcpStream, request: &[u8], buf: &mut Vec<u8>) -> 
         }
     };
     let head = std::str::from_utf8(&buf[..header_end])?;
-    let status: u16 = head
-        .get(9..12)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| anyhow!("bad status line"))?;
+    let status: u16 = head.get(9..12).and_then(|s| s.parse().ok()).ok_or_else(|| anyhow!("bad status line"))?;
     let length: usize = head
         .lines()
         .find_map(|l| {
             let (k, v) = l.split_once(':')?;
-            k.eq_ignore_ascii_case("content-length")
-                .then(|| v.trim().parse().ok())?
+            k.eq_ignore_ascii_case("content-length").then(|| v.trim().parse().ok())?
         })
         .unwrap_or(0);
     while buf.len() < header_end + length {
@@ -239,28 +235,14 @@ async fn load(addr: SocketAddr, s: &Scenario, connections: usize, duration: Dura
     }
     let seconds = start.elapsed().as_secs_f64();
     all.sort_unstable();
-    let pct = |p: f64| {
-        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
-            .copied()
-            .unwrap_or(0)
-    };
-    Ok(Measure {
-        requests: all.len() as u64,
-        errors,
-        seconds,
-        p50_us: pct(0.50),
-        p99_us: pct(0.99),
-    })
+    let pct =
+        |p: f64| all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1))).copied().unwrap_or(0);
+    Ok(Measure { requests: all.len() as u64, errors, seconds, p50_us: pct(0.50), p99_us: pct(0.99) })
 }
 
 fn status_kb(pid: u32, field: &str) -> Option<u64> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    s.lines()
-        .find(|l| l.starts_with(field))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
+    s.lines().find(|l| l.starts_with(field))?.split_whitespace().nth(1)?.parse().ok()
 }
 
 struct Server(Child);
@@ -307,21 +289,9 @@ async fn run_backend(backend: &'static str, url: &str, data: &Path, args: &Bench
         tokio::time::sleep(Duration::from_millis(1)).await;
     };
     let scenarios = [
-        Scenario {
-            name: "HTML page view",
-            path: format!("/bench{page}"),
-            accept: "text/html",
-        },
-        Scenario {
-            name: "JSON view",
-            path: format!("/bench{page}"),
-            accept: "application/json",
-        },
-        Scenario {
-            name: "folder listing (HTML, 100 items)",
-            path: format!("/bench{folder}"),
-            accept: "text/html",
-        },
+        Scenario { name: "HTML page view", path: format!("/bench{page}"), accept: "text/html" },
+        Scenario { name: "JSON view", path: format!("/bench{page}"), accept: "application/json" },
+        Scenario { name: "folder listing (HTML, 100 items)", path: format!("/bench{folder}"), accept: "text/html" },
         Scenario {
             name: "folder listing (JSON, 100 items)",
             path: format!("/bench{folder}"),
@@ -343,14 +313,7 @@ async fn run_backend(backend: &'static str, url: &str, data: &Path, args: &Bench
     }
     let peak_rss_mb = status_kb(server.0.id(), "VmHWM:").unwrap_or(0) as f64 / 1024.0;
     drop(server);
-    Ok(Report {
-        backend,
-        items: args.items,
-        seed_seconds,
-        first_response_ms,
-        peak_rss_mb,
-        rows,
-    })
+    Ok(Report { backend, items: args.items, seed_seconds, first_response_ms, peak_rss_mb, rows })
 }
 
 fn print(reports: &[Report], args: &BenchArgs) {
@@ -397,10 +360,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
         let mut reports = Vec::new();
         let (data, temporary): (PathBuf, bool) = match &args.data {
             Some(d) => (d.clone(), false),
-            None => (
-                std::env::temp_dir().join(format!("beffroi-bench-{}", std::process::id())),
-                true,
-            ),
+            None => (std::env::temp_dir().join(format!("beffroi-bench-{}", std::process::id())), true),
         };
         std::fs::create_dir_all(&data)?;
         let db = data.join("bench.db");
@@ -409,9 +369,8 @@ pub fn run(args: BenchArgs) -> Result<()> {
         let sqlite = run_backend("SQLite", &url, &data, &args).await;
         if let Some(admin) = &args.postgres {
             let name = format!("beffroi_bench_{}", std::process::id());
-            let url = pg_admin::create_database(admin, &name)
-                .await
-                .context("cannot create the PostgreSQL bench database")?;
+            let url =
+                pg_admin::create_database(admin, &name).await.context("cannot create the PostgreSQL bench database")?;
             let pg = run_backend("PostgreSQL", &url, &data, &args).await;
             pg_admin::drop_database(admin, &name).await?;
             reports.push(sqlite?);

@@ -20,10 +20,7 @@ pub fn init_logs() {
 }
 
 pub fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
 }
 
 /// Opens the store named by the arguments, creating the data folder for SQLite.
@@ -33,10 +30,7 @@ pub async fn open(db: &DbArgs, max_connections: u32) -> Result<Services> {
         std::fs::create_dir_all(&db.data)
             .with_context(|| format!("cannot create the data folder {}", db.data.display()))?;
     }
-    let opts = StoreOptions {
-        max_connections,
-        ..StoreOptions::default()
-    };
+    let opts = StoreOptions { max_connections, ..StoreOptions::default() };
     Services::open(&url, &opts)
         .await
         .with_context(|| format!("cannot open the database {}", beffroi_store::redact_url(&url)))
@@ -46,9 +40,7 @@ fn generated_password() -> String {
     // 128 random bits from the OS, shown as 26 base-32 characters.
     let bits = uuid::Uuid::new_v4().as_u128();
     const ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyz23456789";
-    (0..26)
-        .map(|i| ALPHABET[((bits >> (i * 5)) & 31) as usize] as char)
-        .collect()
+    (0..26).map(|i| ALPHABET[((bits >> (i * 5)) & 31) as usize] as char).collect()
 }
 
 pub fn run(args: ServeArgs) -> Result<()> {
@@ -62,9 +54,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
                 Ok(p) if !p.is_empty() => (p, false),
                 _ => (generated_password(), true),
             };
-            demo::seed(&services, &password)
-                .await
-                .context("cannot create the demo site")?;
+            demo::seed(&services, &password).await.context("cannot create the demo site")?;
             if generated {
                 println!("Demo site created. Log in as admin with the password: {password}");
                 println!("(This password is shown once; set BEFFROI_ADMIN_PASSWORD to choose it.)");
@@ -85,10 +75,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
             args.listen
         );
         let app = beffroi_web::app(services.clone());
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown())
-            .await
-            .context("server error")?;
+        axum::serve(listener, app).with_graceful_shutdown(shutdown()).await.context("server error")?;
         services.store().close().await;
         tracing::info!("stopped");
         Ok(())

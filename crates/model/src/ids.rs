@@ -43,9 +43,7 @@ impl SiteId {
         if s.len() > SITE_ID_MAX_LEN {
             return Err(IdError::TooLong { max: SITE_ID_MAX_LEN });
         }
-        let ok = s
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        let ok = s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
             && !s.starts_with('-')
             && !s.ends_with('-');
         if !ok {
@@ -98,9 +96,7 @@ impl ItemId {
             return Err(IdError::TooLong { max: ITEM_ID_MAX_LEN });
         }
         let first_ok = s.as_bytes()[0].is_ascii_alphanumeric();
-        let ok = first_ok
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+        let ok = first_ok && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
         if !ok {
             return Err(IdError::InvalidItemChar(s.to_owned()));
         }
@@ -152,10 +148,7 @@ impl Login {
         if s.len() > 100 {
             return Err(IdError::TooLong { max: 100 });
         }
-        if !s
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'@' | b'+' | b'-'))
-        {
+        if !s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'@' | b'+' | b'-')) {
             return Err(IdError::InvalidLogin(s.to_owned()));
         }
         Ok(Self(s.to_owned()))
@@ -219,10 +212,7 @@ mod tests {
 
     #[test]
     fn slug_folds_accents_and_joins_words() {
-        assert_eq!(
-            slugify("Règlement général de police").as_str(),
-            "reglement-general-de-police"
-        );
+        assert_eq!(slugify("Règlement général de police").as_str(), "reglement-general-de-police");
         assert_eq!(slugify("  Œuvres d'art & Straße!  ").as_str(), "oeuvres-d-art-strasse");
         assert_eq!(slugify("École Saint-Joseph").as_str(), "ecole-saint-joseph");
     }

@@ -160,14 +160,9 @@ mod tests {
     fn below_and_bounds_agree() {
         let a = ItemPath::parse("/a").unwrap();
         let (lo, hi) = a.descendant_bounds();
-        for (p, below) in [
-            ("/a/b", true),
-            ("/a", false),
-            ("/ab", false),
-            ("/a-b", false),
-            ("/a/b/c", true),
-            ("/b", false),
-        ] {
+        for (p, below) in
+            [("/a/b", true), ("/a", false), ("/ab", false), ("/a-b", false), ("/a/b/c", true), ("/b", false)]
+        {
             let p = ItemPath::parse(p).unwrap();
             assert_eq!(p.is_below(&a), below, "{p}");
             let in_bounds = lo.as_str() < p.as_str() && p.as_str() < hi.as_str();
@@ -182,10 +177,7 @@ mod tests {
     fn rebase_moves_subtrees() {
         let old = ItemPath::parse("/a/b").unwrap();
         let new = ItemPath::parse("/c/b").unwrap();
-        assert_eq!(
-            ItemPath::parse("/a/b/x").unwrap().rebase(&old, &new).unwrap().as_str(),
-            "/c/b/x"
-        );
+        assert_eq!(ItemPath::parse("/a/b/x").unwrap().rebase(&old, &new).unwrap().as_str(), "/c/b/x");
         assert_eq!(old.rebase(&old, &new).unwrap(), new);
         assert!(ItemPath::parse("/a/bx").unwrap().rebase(&old, &new).is_none());
     }

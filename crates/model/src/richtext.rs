@@ -38,11 +38,7 @@ pub fn sanitize_html(html: &str) -> String {
 impl RichText {
     /// Sanitized HTML rich text.
     pub fn html(data: &str) -> Self {
-        Self {
-            content_type: html_mime(),
-            data: sanitize_html(data),
-            encoding: utf8(),
-        }
+        Self { content_type: html_mime(), data: sanitize_html(data), encoding: utf8() }
     }
 }
 

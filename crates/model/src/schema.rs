@@ -12,10 +12,8 @@ use crate::lang::Language;
 use crate::richtext::RichText;
 
 /// The built-in type definitions, shipped in the binary.
-pub const BUILTIN_TYPES: &[(&str, &str)] = &[
-    ("Folder.json", include_str!("../types/Folder.json")),
-    ("Document.json", include_str!("../types/Document.json")),
-];
+pub const BUILTIN_TYPES: &[(&str, &str)] =
+    &[("Folder.json", include_str!("../types/Folder.json")), ("Document.json", include_str!("../types/Document.json"))];
 
 /// The type of the site root, as Plone names it (clients depend on the literal).
 pub const SITE_ROOT_TYPE: &str = "Plone Site";
@@ -199,12 +197,7 @@ fn behavior_fields(name: &str) -> Option<Vec<Field>> {
             let mut description = f(
                 "description",
                 FieldKind::Text,
-                &[
-                    ("fr", "Description"),
-                    ("nl", "Beschrijving"),
-                    ("de", "Beschreibung"),
-                    ("en", "Summary"),
-                ],
+                &[("fr", "Description"), ("nl", "Beschrijving"), ("de", "Beschreibung"), ("en", "Summary")],
                 "plone.basic",
             );
             description.max_length = Some(2000);
@@ -221,12 +214,7 @@ fn behavior_fields(name: &str) -> Option<Vec<Field>> {
             let mut subjects = f(
                 "subjects",
                 FieldKind::MultiChoice,
-                &[
-                    ("fr", "Mots-clés"),
-                    ("nl", "Trefwoorden"),
-                    ("de", "Schlagwörter"),
-                    ("en", "Tags"),
-                ],
+                &[("fr", "Mots-clés"), ("nl", "Trefwoorden"), ("de", "Schlagwörter"), ("en", "Tags")],
                 "plone.dublincore",
             );
             subjects.fieldset = Some("categorization".into());
@@ -253,12 +241,7 @@ fn behavior_fields(name: &str) -> Option<Vec<Field>> {
             let mut expires = f(
                 "expires",
                 FieldKind::DateTime,
-                &[
-                    ("fr", "Date d'expiration"),
-                    ("nl", "Vervaldatum"),
-                    ("de", "Ablaufdatum"),
-                    ("en", "Expiration date"),
-                ],
+                &[("fr", "Date d'expiration"), ("nl", "Vervaldatum"), ("de", "Ablaufdatum"), ("en", "Expiration date")],
                 "plone.dublincore",
             );
             expires.fieldset = Some("dates".into());
@@ -317,10 +300,7 @@ fn behavior_fields(name: &str) -> Option<Vec<Field>> {
 impl TypeSchema {
     /// Parses a type file and expands its behaviors into fields.
     pub fn load(file: &str, json: &str) -> Result<Self, SchemaError> {
-        let err = |message: String| SchemaError::Invalid {
-            file: file.to_owned(),
-            message,
-        };
+        let err = |message: String| SchemaError::Invalid { file: file.to_owned(), message };
         let mut t: TypeSchema = serde_json::from_str(json).map_err(|e| err(e.to_string()))?;
         let mut all = Vec::new();
         for b in &t.behaviors {
@@ -358,44 +338,28 @@ impl TypeSchema {
                 continue;
             }
             let Some(field) = self.field(key) else {
-                errors.push(FieldError {
-                    field: key.clone(),
-                    message: "unknown field".into(),
-                });
+                errors.push(FieldError { field: key.clone(), message: "unknown field".into() });
                 continue;
             };
             match validate_value(field, value) {
                 Ok(v) => {
                     if field.required && v.is_null() {
-                        errors.push(FieldError {
-                            field: key.clone(),
-                            message: "required".into(),
-                        });
+                        errors.push(FieldError { field: key.clone(), message: "required".into() });
                     } else {
                         out.insert(key.clone(), v);
                     }
                 }
-                Err(message) => errors.push(FieldError {
-                    field: key.clone(),
-                    message,
-                }),
+                Err(message) => errors.push(FieldError { field: key.clone(), message }),
             }
         }
         if mode == WriteMode::Create {
             for f in self.fields.iter().filter(|f| f.required) {
                 if !input.contains_key(&f.name) {
-                    errors.push(FieldError {
-                        field: f.name.clone(),
-                        message: "required".into(),
-                    });
+                    errors.push(FieldError { field: f.name.clone(), message: "required".into() });
                 }
             }
         }
-        if errors.is_empty() {
-            Ok(out)
-        } else {
-            Err(ValidationErrors(errors))
-        }
+        if errors.is_empty() { Ok(out) } else { Err(ValidationErrors(errors)) }
     }
 
     /// The type as plone.restapi's JSON Schema (`@types/<name>`).
@@ -500,11 +464,8 @@ fn field_schema(f: &Field, lang: Language) -> Value {
         m.insert("enum".into(), f.choices.clone().into());
     }
     if f.kind == FieldKind::MultiChoice {
-        let items = if f.choices.is_empty() {
-            json!({"type": "string"})
-        } else {
-            json!({"type": "string", "enum": f.choices})
-        };
+        let items =
+            if f.choices.is_empty() { json!({"type": "string"}) } else { json!({"type": "string", "enum": f.choices}) };
         m.insert("items".into(), items);
         m.insert("uniqueItems".into(), true.into());
     }
@@ -572,10 +533,7 @@ fn validate_value(f: &Field, v: &Value) -> Result<Value, String> {
             let dt = parse_datetime(s).ok_or("expected a date and time (ISO 8601)")?;
             Ok(dt.to_rfc3339_opts(chrono::SecondsFormat::Secs, false).into())
         }
-        FieldKind::Boolean => v
-            .as_bool()
-            .map(Value::Bool)
-            .ok_or_else(|| "expected true or false".into()),
+        FieldKind::Boolean => v.as_bool().map(Value::Bool).ok_or_else(|| "expected true or false".into()),
         FieldKind::Integer => v.as_i64().map(Value::from).ok_or_else(|| "expected an integer".into()),
         FieldKind::Choice => {
             let s = as_str()?;
@@ -608,9 +566,7 @@ fn validate_value(f: &Field, v: &Value) -> Result<Value, String> {
             Ok(s.into())
         }
         FieldKind::File | FieldKind::Image => {
-            let o = v
-                .as_object()
-                .ok_or("expected an object with filename, content-type and data")?;
+            let o = v.as_object().ok_or("expected an object with filename, content-type and data")?;
             for k in ["filename", "content-type", "data"] {
                 if !o.get(k).is_some_and(Value::is_string) {
                     return Err(format!("missing {k}"));
@@ -625,11 +581,7 @@ fn validate_value(f: &Field, v: &Value) -> Result<Value, String> {
                     !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
                 })
                 && !s.contains(char::is_whitespace);
-            if valid {
-                Ok(s.into())
-            } else {
-                Err("expected an email address".into())
-            }
+            if valid { Ok(s.into()) } else { Err("expected an email address".into()) }
         }
         FieldKind::Url => {
             let s = as_str()?.trim();
@@ -639,11 +591,7 @@ fn validate_value(f: &Field, v: &Value) -> Result<Value, String> {
                 || s.starts_with('/'))
                 && !s.contains(char::is_whitespace)
                 && s.len() <= 2000;
-            if valid {
-                Ok(s.into())
-            } else {
-                Err("expected an http(s) URL".into())
-            }
+            if valid { Ok(s.into()) } else { Err("expected an http(s) URL".into()) }
         }
     }
 }
@@ -653,12 +601,7 @@ pub fn parse_datetime(s: &str) -> Option<DateTime<Utc>> {
     if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
         return Some(dt.with_timezone(&Utc));
     }
-    for fmt in [
-        "%Y-%m-%dT%H:%M:%S",
-        "%Y-%m-%dT%H:%M",
-        "%Y-%m-%d %H:%M:%S",
-        "%Y-%m-%d %H:%M",
-    ] {
+    for fmt in ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"] {
         if let Ok(n) = NaiveDateTime::parse_from_str(s, fmt) {
             return Some(n.and_utc());
         }
@@ -724,14 +667,7 @@ mod tests {
     fn builtin_types_load_with_behavior_fields() {
         let reg = TypeRegistry::builtin();
         let d = reg.get("Document").unwrap();
-        for name in [
-            "title",
-            "description",
-            "text",
-            "subjects",
-            "exclude_from_nav",
-            "changeNote",
-        ] {
+        for name in ["title", "description", "text", "subjects", "exclude_from_nav", "changeNote"] {
             assert!(d.field(name).is_some(), "{name}");
         }
         assert!(reg.get("Folder").unwrap().folderish);
@@ -741,40 +677,18 @@ mod tests {
 
     #[test]
     fn create_requires_title() {
-        let err = doc()
-            .validate(&obj(json!({"description": "x"})), WriteMode::Create)
-            .unwrap_err();
-        assert_eq!(
-            err.0,
-            vec![FieldError {
-                field: "title".into(),
-                message: "required".into()
-            }]
-        );
-        assert!(
-            doc()
-                .validate(&obj(json!({"description": "x"})), WriteMode::Update)
-                .is_ok()
-        );
-        assert!(
-            doc()
-                .validate(&obj(json!({"title": "   "})), WriteMode::Create)
-                .is_err()
-        );
+        let err = doc().validate(&obj(json!({"description": "x"})), WriteMode::Create).unwrap_err();
+        assert_eq!(err.0, vec![FieldError { field: "title".into(), message: "required".into() }]);
+        assert!(doc().validate(&obj(json!({"description": "x"})), WriteMode::Update).is_ok());
+        assert!(doc().validate(&obj(json!({"title": "   "})), WriteMode::Create).is_err());
     }
 
     #[test]
     fn unknown_fields_are_errors_but_read_only_keys_are_ignored() {
-        let err = doc()
-            .validate(&obj(json!({"title": "t", "titel": "x"})), WriteMode::Create)
-            .unwrap_err();
+        let err = doc().validate(&obj(json!({"title": "t", "titel": "x"})), WriteMode::Create).unwrap_err();
         assert_eq!(err.0[0].field, "titel");
-        let ok = doc()
-            .validate(
-                &obj(json!({"title": "t", "@type": "Document", "UID": "x"})),
-                WriteMode::Create,
-            )
-            .unwrap();
+        let ok =
+            doc().validate(&obj(json!({"title": "t", "@type": "Document", "UID": "x"})), WriteMode::Create).unwrap();
         assert_eq!(ok.len(), 1);
     }
 
@@ -814,10 +728,7 @@ mod tests {
             .unwrap();
         assert_eq!(v["text"]["data"], "<p>ok</p>");
         let plain = doc()
-            .validate(
-                &obj(json!({"text": {"data": "a<b", "content-type": "text/plain"}})),
-                WriteMode::Update,
-            )
+            .validate(&obj(json!({"text": {"data": "a<b", "content-type": "text/plain"}})), WriteMode::Update)
             .unwrap();
         assert_eq!(plain["text"]["data"], "<p>a&lt;b</p>");
     }

@@ -127,11 +127,7 @@ impl PermissionMap {
     }
 
     pub fn roles_for(&self, p: Permission) -> &[Role] {
-        self.entries
-            .iter()
-            .find(|(q, _)| *q == p)
-            .map(|(_, r)| r.as_slice())
-            .unwrap_or(&[])
+        self.entries.iter().find(|(q, _)| *q == p).map(|(_, r)| r.as_slice()).unwrap_or(&[])
     }
 }
 
@@ -194,10 +190,7 @@ mod tests {
     use super::*;
 
     fn user(login: &str, roles: &[Role]) -> Principal {
-        Principal::User {
-            login: login.into(),
-            roles: roles.to_vec(),
-        }
+        Principal::User { login: login.into(), roles: roles.to_vec() }
     }
 
     #[test]
@@ -213,12 +206,7 @@ mod tests {
     fn anonymous_may_view_public_content_but_not_change_it() {
         let m = PermissionMap::public_default();
         assert!(is_allowed(&Principal::Anonymous, None, Permission::View, &m));
-        assert!(!is_allowed(
-            &Principal::Anonymous,
-            None,
-            Permission::ModifyPortalContent,
-            &m
-        ));
+        assert!(!is_allowed(&Principal::Anonymous, None, Permission::ModifyPortalContent, &m));
         assert!(!is_allowed(&Principal::Anonymous, None, Permission::ManagePortal, &m));
     }
 
@@ -229,18 +217,8 @@ mod tests {
         assert!(is_allowed(&user("marie", &[Role::Member]), Some("marie"), p, &m));
         assert!(!is_allowed(&user("marie", &[Role::Member]), Some("jean"), p, &m));
         assert!(is_allowed(&user("luc", &[Role::Editor]), Some("jean"), p, &m));
-        assert!(is_allowed(
-            &user("admin", &[Role::Manager]),
-            None,
-            Permission::ManagePortal,
-            &m
-        ));
-        assert!(!is_allowed(
-            &user("luc", &[Role::Editor]),
-            None,
-            Permission::ManagePortal,
-            &m
-        ));
+        assert!(is_allowed(&user("admin", &[Role::Manager]), None, Permission::ManagePortal, &m));
+        assert!(!is_allowed(&user("luc", &[Role::Editor]), None, Permission::ManagePortal, &m));
     }
 
     #[test]
@@ -249,11 +227,6 @@ mod tests {
         assert_eq!(p.roles(), vec![Role::Anonymous, Role::Authenticated]);
         let empty = PermissionMap::new(vec![]);
         assert!(is_allowed(&Principal::System, None, Permission::ManagePortal, &empty));
-        assert!(!is_allowed(
-            &user("admin", &[Role::Manager]),
-            None,
-            Permission::View,
-            &empty
-        ));
+        assert!(!is_allowed(&user("admin", &[Role::Manager]), None, Permission::View, &empty));
     }
 }

@@ -7,11 +7,7 @@ use serde_json::{Map, Value, json};
 use crate::{NewSite, NewUser, Result, Secret, Services};
 
 /// (folder title, folder description, [(page title, description, body HTML)])
-type Section = (
-    &'static str,
-    &'static str,
-    &'static [(&'static str, &'static str, &'static str)],
-);
+type Section = (&'static str, &'static str, &'static [(&'static str, &'static str, &'static str)]);
 
 const SECTIONS: &[Section] = &[
     (
@@ -108,12 +104,7 @@ pub async fn seed(services: &Services, admin_password: &str) -> Result<bool> {
     let site = services
         .create_site(
             &system,
-            NewSite {
-                id,
-                title: "Commune de Val-d'Ourthe".into(),
-                language: Language::Fr,
-                hosts: Vec::new(),
-            },
+            NewSite { id, title: "Commune de Val-d'Ourthe".into(), language: Language::Fr, hosts: Vec::new() },
         )
         .await?;
     let obj = |v: Value| -> Map<String, Value> { v.as_object().cloned().unwrap_or_default() };
@@ -165,11 +156,7 @@ impl Services {
     async fn publish_seeded(&self, site: &crate::SiteRow, path: &ItemPath) -> Result<()> {
         let scope = site.scope();
         let mut tx = self.store.begin().await?;
-        let mut item = tx
-            .db()
-            .item_by_path(&scope, path)
-            .await?
-            .ok_or(crate::ServiceError::NotFound)?;
+        let mut item = tx.db().item_by_path(&scope, path).await?.ok_or(crate::ServiceError::NotFound)?;
         item.review_state = Some("published".into());
         item.effective = Some(item.created);
         tx.db().update_item(&scope, &item).await?;

@@ -8,7 +8,6 @@ use beffroi_model::security::{Permission, PermissionMap, Principal, is_allowed};
 use beffroi_model::{ItemId, ItemPath, Language, slugify};
 use beffroi_store::{Db, ItemRow, SiteRow, SubtreeMove, Summary};
 use serde_json::{Map, Value};
-use uuid::Uuid;
 
 use crate::{Event, EventKind, Result, ServiceError, Services};
 
@@ -23,11 +22,7 @@ fn allowed(actor: &Principal, item: &ItemRow, p: Permission) -> bool {
 }
 
 fn require(actor: &Principal, item: &ItemRow, p: Permission) -> Result<()> {
-    if allowed(actor, item, p) {
-        Ok(())
-    } else {
-        Err(ServiceError::Unauthorized)
-    }
+    if allowed(actor, item, p) { Ok(()) } else { Err(ServiceError::Unauthorized) }
 }
 
 /// An item with the items above it, root first (the item itself excluded).
@@ -95,9 +90,7 @@ fn apply_values(item: &mut ItemRow, values: Map<String, Value>) {
 }
 
 async fn unique_id(db: &mut Db<'_>, site: &SiteRow, parent: &ItemRow, base: &ItemId) -> Result<ItemId> {
-    let taken = db
-        .sibling_ids_like(&site.scope(), parent.uuid, &parent.path, base.as_str())
-        .await?;
+    let taken = db.sibling_ids_like(&site.scope(), parent.uuid, &parent.path, base.as_str()).await?;
     if !taken.iter().any(|t| t == base.as_str()) {
         return Ok(base.clone());
     }
@@ -147,11 +140,7 @@ impl Services {
         let scope = site.scope();
         let mut c = self.store.conn().await?;
         let total = c.db().count_children(&scope, folder.uuid).await?;
-        let items = if start < total {
-            c.db().children(&scope, folder.uuid, start, size).await?
-        } else {
-            Vec::new()
-        };
+        let items = if start < total { c.db().children(&scope, folder.uuid, start, size).await? } else { Vec::new() };
         Ok(Listing { items, total })
     }
 
@@ -178,50 +167,21 @@ impl Services {
         id: Option<&str>,
         values: &Map<String, Value>,
     ) -> Result<ItemRow> {
-        let schema = self
-            .types
-            .get(type_name)
-            .ok_or_else(|| ServiceError::BadRequest(format!("unknown type {type_name:?}")))?;
+        let schema =
+            self.types.get(type_name).ok_or_else(|| ServiceError::BadRequest(format!("unknown type {type_name:?}")))?;
         let values = schema.validate(values, WriteMode::Create)?;
-        let wanted = id
-            .map(ItemId::parse)
-            .transpose()
-            .map_err(|e| ServiceError::BadRequest(format!("id: {e}")))?;
+        let wanted = id.map(ItemId::parse).transpose().map_err(|e| ServiceError::BadRequest(format!("id: {e}")))?;
         let scope = site.scope();
         let mut tx = self.store.begin().await?;
-        let container = tx
-            .db()
-            .item_by_path(&scope, parent)
-            .await?
-            .ok_or(ServiceError::NotFound)?;
+        let container = tx.db().item_by_path(&scope, parent).await?.ok_or(ServiceError::NotFound)?;
         require(actor, &container, Permission::AddPortalContent)?;
         let container_type = (!container.path.is_root()).then_some(container.type_name.as_str());
         if !self.types.may_contain(container_type, type_name) {
-            return Err(ServiceError::BadRequest(format!(
-                "a {type_name} cannot be added in {}",
-                container.type_name
-            )));
+            return Err(ServiceError::BadRequest(format!("a {type_name} cannot be added in {}", container.type_name)));
         }
         let now = beffroi_store::now();
-        let mut item = ItemRow {
-            uuid: Uuid::now_v7(),
-            parent: Some(container.uuid),
-            id: String::new(),
-            path: ItemPath::root(),
-            type_name: type_name.to_owned(),
-            title: String::new(),
-            description: String::new(),
-            language: container.language,
-            fields: Map::new(),
-            review_state: None,
-            exclude_from_nav: false,
-            creator: actor.id().to_owned(),
-            created: now,
-            modified: now,
-            effective: None,
-            expires: None,
-            position: 0,
-        };
+        let mut item = ItemRow::new(type_name, container.language, actor.id(), now);
+        item.parent = Some(container.uuid);
         apply_values(&mut item, values);
         let id = match wanted {
             Some(id) => {
@@ -247,12 +207,7 @@ impl Services {
         tx.db().delete_redirect(&scope, &item.path).await?;
         tx.db().touch_site(&scope, now).await?;
         tx.commit().await?;
-        self.emit(Event {
-            site: site.id.clone(),
-            uuid: item.uuid,
-            path: item.path.clone(),
-            kind: EventKind::Created,
-        });
+        self.emit(Event { site: site.id.clone(), uuid: item.uuid, path: item.path.clone(), kind: EventKind::Created });
         Ok(item)
     }
 
@@ -267,11 +222,7 @@ impl Services {
     ) -> Result<ItemRow> {
         let scope = site.scope();
         let mut tx = self.store.begin().await?;
-        let mut item = tx
-            .db()
-            .item_by_path(&scope, path)
-            .await?
-            .ok_or(ServiceError::NotFound)?;
+        let mut item = tx.db().item_by_path(&scope, path).await?.ok_or(ServiceError::NotFound)?;
         require(actor, &item, Permission::ModifyPortalContent)?;
         let schema = self.types.get(&item.type_name).ok_or_else(|| {
             ServiceError::BadRequest(format!("items of type {} cannot be edited here", item.type_name))
@@ -282,12 +233,7 @@ impl Services {
         tx.db().update_item(&scope, &item).await?;
         tx.db().touch_site(&scope, item.modified).await?;
         tx.commit().await?;
-        self.emit(Event {
-            site: site.id.clone(),
-            uuid: item.uuid,
-            path: item.path.clone(),
-            kind: EventKind::Modified,
-        });
+        self.emit(Event { site: site.id.clone(), uuid: item.uuid, path: item.path.clone(), kind: EventKind::Modified });
         Ok(item)
     }
 
@@ -298,11 +244,7 @@ impl Services {
         }
         let scope = site.scope();
         let mut tx = self.store.begin().await?;
-        let item = tx
-            .db()
-            .item_by_path(&scope, path)
-            .await?
-            .ok_or(ServiceError::NotFound)?;
+        let item = tx.db().item_by_path(&scope, path).await?.ok_or(ServiceError::NotFound)?;
         require(actor, &item, Permission::DeleteObjects)?;
         let count = tx.db().delete_subtree(&scope, path).await?;
         tx.db().touch_site(&scope, beffroi_store::now()).await?;
@@ -342,33 +284,20 @@ impl Services {
         new_parent: Option<&ItemPath>,
         new_id: Option<ItemId>,
     ) -> Result<ItemRow> {
-        let old_parent = path
-            .parent()
-            .ok_or_else(|| ServiceError::BadRequest("the site root cannot be moved".into()))?;
+        let old_parent =
+            path.parent().ok_or_else(|| ServiceError::BadRequest("the site root cannot be moved".into()))?;
         let scope = site.scope();
         let mut tx = self.store.begin().await?;
-        let mut item = tx
-            .db()
-            .item_by_path(&scope, path)
-            .await?
-            .ok_or(ServiceError::NotFound)?;
+        let mut item = tx.db().item_by_path(&scope, path).await?.ok_or(ServiceError::NotFound)?;
         require(actor, &item, Permission::ModifyPortalContent)?;
         let target_path = new_parent.unwrap_or(&old_parent);
         if target_path == path || target_path.is_below(path) {
             return Err(ServiceError::BadRequest("an item cannot be moved into itself".into()));
         }
-        let target = tx
-            .db()
-            .item_by_path(&scope, target_path)
-            .await?
-            .ok_or(ServiceError::NotFound)?;
+        let target = tx.db().item_by_path(&scope, target_path).await?.ok_or(ServiceError::NotFound)?;
         let moving = *target_path != old_parent;
         if moving {
-            let source = tx
-                .db()
-                .item_by_path(&scope, &old_parent)
-                .await?
-                .ok_or(ServiceError::NotFound)?;
+            let source = tx.db().item_by_path(&scope, &old_parent).await?.ok_or(ServiceError::NotFound)?;
             require(actor, &source, Permission::DeleteObjects)?;
             require(actor, &target, Permission::AddPortalContent)?;
             let target_type = (!target.path.is_root()).then_some(target.type_name.as_str());
@@ -382,15 +311,9 @@ impl Services {
         let id = match new_id {
             Some(id) if id.as_str() == item.id && !moving => return Ok(item),
             Some(id) => {
-                let taken = tx
-                    .db()
-                    .sibling_ids_like(&scope, target.uuid, &target.path, id.as_str())
-                    .await?;
+                let taken = tx.db().sibling_ids_like(&scope, target.uuid, &target.path, id.as_str()).await?;
                 if taken.iter().any(|t| t == id.as_str()) {
-                    return Err(ServiceError::Conflict(format!(
-                        "{} already holds an item with id {id}",
-                        target.path
-                    )));
+                    return Err(ServiceError::Conflict(format!("{} already holds an item with id {id}", target.path)));
                 }
                 id
             }
@@ -439,23 +362,12 @@ impl Services {
     ) -> Result<()> {
         let scope = site.scope();
         let mut tx = self.store.begin().await?;
-        let parent = tx
-            .db()
-            .item_by_path(&scope, folder)
-            .await?
-            .ok_or(ServiceError::NotFound)?;
+        let parent = tx.db().item_by_path(&scope, folder).await?.ok_or(ServiceError::NotFound)?;
         require(actor, &parent, Permission::ModifyPortalContent)?;
         let id = ItemId::parse(child_id).map_err(|e| ServiceError::BadRequest(format!("id: {e}")))?;
-        let child = tx
-            .db()
-            .item_by_path(&scope, &parent.path.child(&id))
-            .await?
-            .ok_or(ServiceError::NotFound)?;
+        let child = tx.db().item_by_path(&scope, &parent.path.child(&id)).await?.ok_or(ServiceError::NotFound)?;
         let old = tx.db().child_order(&scope, parent.uuid).await?;
-        let from = old
-            .iter()
-            .position(|u| *u == child.uuid)
-            .ok_or(ServiceError::NotFound)?;
+        let from = old.iter().position(|u| *u == child.uuid).ok_or(ServiceError::NotFound)?;
         let last = old.len() as i64 - 1;
         let to = match delta {
             Delta::Top => 0,
@@ -468,12 +380,7 @@ impl Services {
         tx.db().set_positions(&scope, &old, &new).await?;
         tx.db().touch_site(&scope, beffroi_store::now()).await?;
         tx.commit().await?;
-        self.emit(Event {
-            site: site.id.clone(),
-            uuid: parent.uuid,
-            path: parent.path,
-            kind: EventKind::Reordered,
-        });
+        self.emit(Event { site: site.id.clone(), uuid: parent.uuid, path: parent.path, kind: EventKind::Reordered });
         Ok(())
     }
 }

@@ -5,10 +5,8 @@ use std::time::Instant;
 
 use beffroi_model::schema::SITE_ROOT_TYPE;
 use beffroi_model::security::Principal;
-use beffroi_model::{ItemPath, Language, SiteId};
+use beffroi_model::{Language, SiteId};
 use beffroi_store::ItemRow;
-use serde_json::Map;
-use uuid::Uuid;
 
 use crate::{Result, SITE_CACHE_TTL, ServiceError, Services, SiteCache, SiteRow};
 
@@ -78,25 +76,8 @@ impl Services {
             beffroi_store::StoreError::Conflict(_) => ServiceError::Conflict(format!("site {} already exists", new.id)),
             other => other.into(),
         })?;
-        let root = ItemRow {
-            uuid: Uuid::now_v7(),
-            parent: None,
-            id: String::new(),
-            path: ItemPath::root(),
-            type_name: SITE_ROOT_TYPE.to_owned(),
-            title: site.title.clone(),
-            description: String::new(),
-            language: site.language,
-            fields: Map::new(),
-            review_state: None,
-            exclude_from_nav: false,
-            creator: actor.id().to_owned(),
-            created: now,
-            modified: now,
-            effective: None,
-            expires: None,
-            position: 0,
-        };
+        let mut root = ItemRow::new(SITE_ROOT_TYPE, site.language, actor.id(), now);
+        root.title = site.title.clone();
         tx.db().insert_item(&scope, &root).await?;
         tx.commit().await?;
         self.invalidate_sites();
@@ -122,10 +103,7 @@ impl Services {
             return Ok(());
         }
         let rows = self.list_sites().await?;
-        let mut next = SiteCache {
-            loaded: Some(Instant::now()),
-            ..Default::default()
-        };
+        let mut next = SiteCache { loaded: Some(Instant::now()), ..Default::default() };
         for row in rows {
             let row = Arc::new(row);
             for h in &row.hosts {
@@ -152,10 +130,7 @@ impl Services {
             return Ok(Some(s.clone()));
         }
         // "commune.be:8080" also matches a mapping of "commune.be".
-        Ok(lower
-            .rsplit_once(':')
-            .and_then(|(name, _)| cache.by_host.get(name))
-            .cloned())
+        Ok(lower.rsplit_once(':').and_then(|(name, _)| cache.by_host.get(name)).cloned())
     }
 }
 

@@ -47,14 +47,10 @@ impl Services {
             return Err(ServiceError::Unauthorized);
         }
         if new.password.0.chars().count() < MIN_PASSWORD_LEN {
-            return Err(ServiceError::BadRequest(format!(
-                "a password has at least {MIN_PASSWORD_LEN} characters"
-            )));
+            return Err(ServiceError::BadRequest(format!("a password has at least {MIN_PASSWORD_LEN} characters")));
         }
         if let Some(r) = new.roles.iter().find(|r| r.is_automatic()) {
-            return Err(ServiceError::BadRequest(format!(
-                "{r} cannot be granted: every user holds it"
-            )));
+            return Err(ServiceError::BadRequest(format!("{r} cannot be granted: every user holds it")));
         }
         let password_hash = hash_password(new.password.0).await?;
         let mut roles = new.roles;

@@ -33,6 +33,32 @@ pub struct ItemRow {
     pub position: i64,
 }
 
+impl ItemRow {
+    /// A new item of `type_name` at the site root's place, with a fresh time-ordered
+    /// UUID and no values yet; the caller sets its place and fields.
+    pub fn new(type_name: &str, language: Language, creator: &str, now: DateTime<Utc>) -> ItemRow {
+        ItemRow {
+            uuid: Uuid::now_v7(),
+            parent: None,
+            id: String::new(),
+            path: ItemPath::root(),
+            type_name: type_name.to_owned(),
+            title: String::new(),
+            description: String::new(),
+            language,
+            fields: Map::new(),
+            review_state: None,
+            exclude_from_nav: false,
+            creator: creator.to_owned(),
+            created: now,
+            modified: now,
+            effective: None,
+            expires: None,
+            position: 0,
+        }
+    }
+}
+
 /// An item without its field values: what listings need.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Summary {
@@ -118,10 +144,7 @@ macro_rules! summary_from_row {
 
 /// `$first, $first+1, …` for `n` values.
 fn placeholders(first: usize, n: usize) -> String {
-    (first..first + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
 
 impl Db<'_> {
@@ -132,7 +155,7 @@ impl Db<'_> {
             sqlx::query_scalar(
                 "insert into items (uuid, site_id, parent, id, path, type_name, title, description, language, fields, review_state, exclude_from_nav, creator, created, modified, effective, expires, position)
                  values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-                         (select coalesce(max(position), -1) + 1 from items where parent = $3))
+                         (select coalesce(max(position), -1) + 1 from items where site_id = $2 and parent = $3))
                  returning position",
             )
             .bind(item.uuid)
@@ -165,11 +188,8 @@ impl Db<'_> {
     pub async fn item_by_path(&mut self, scope: &SiteScope, path: &ItemPath) -> Result<Option<ItemRow>> {
         let sql = format!("select {ITEM_COLS} from items where site_id = $1 and path = $2");
         on_db!(self, |c| {
-            let row = sqlx::query(AssertSqlSafe(sql))
-                .bind(scope.key())
-                .bind(path.as_str())
-                .fetch_optional(&mut *c)
-                .await?;
+            let row =
+                sqlx::query(AssertSqlSafe(sql)).bind(scope.key()).bind(path.as_str()).fetch_optional(&mut *c).await?;
             Ok(match row {
                 Some(r) => Some(item_from_row!(r)),
                 None => None,
@@ -180,11 +200,7 @@ impl Db<'_> {
     pub async fn item_by_uuid(&mut self, scope: &SiteScope, uuid: Uuid) -> Result<Option<ItemRow>> {
         let sql = format!("select {ITEM_COLS} from items where site_id = $1 and uuid = $2");
         on_db!(self, |c| {
-            let row = sqlx::query(AssertSqlSafe(sql))
-                .bind(scope.key())
-                .bind(uuid)
-                .fetch_optional(&mut *c)
-                .await?;
+            let row = sqlx::query(AssertSqlSafe(sql)).bind(scope.key()).bind(uuid).fetch_optional(&mut *c).await?;
             Ok(match row {
                 Some(r) => Some(item_from_row!(r)),
                 None => None,
@@ -196,10 +212,8 @@ impl Db<'_> {
     /// query: the item itself is last when it exists.
     pub async fn lineage(&mut self, scope: &SiteScope, path: &ItemPath) -> Result<Vec<ItemRow>> {
         let paths = path.lineage();
-        let sql = format!(
-            "select {ITEM_COLS} from items where site_id = $1 and path in ({})",
-            placeholders(2, paths.len())
-        );
+        let sql =
+            format!("select {ITEM_COLS} from items where site_id = $1 and path in ({})", placeholders(2, paths.len()));
         let mut rows: Vec<ItemRow> = on_db!(self, |c| {
             let mut q = sqlx::query(AssertSqlSafe(sql)).bind(scope.key());
             for p in &paths {
@@ -238,13 +252,11 @@ impl Db<'_> {
 
     pub async fn count_children(&mut self, scope: &SiteScope, parent: Uuid) -> Result<i64> {
         on_db!(self, |c| {
-            Ok(
-                sqlx::query_scalar("select count(*) from items where parent = $1 and site_id = $2")
-                    .bind(parent)
-                    .bind(scope.key())
-                    .fetch_one(&mut *c)
-                    .await?,
-            )
+            Ok(sqlx::query_scalar("select count(*) from items where parent = $1 and site_id = $2")
+                .bind(parent)
+                .bind(scope.key())
+                .fetch_one(&mut *c)
+                .await?)
         })
     }
 
@@ -252,14 +264,12 @@ impl Db<'_> {
     pub async fn count_descendants(&mut self, scope: &SiteScope, path: &ItemPath) -> Result<i64> {
         let (lo, hi) = path.descendant_bounds();
         on_db!(self, |c| {
-            Ok(
-                sqlx::query_scalar("select count(*) from items where site_id = $1 and path > $2 and path < $3")
-                    .bind(scope.key())
-                    .bind(lo)
-                    .bind(hi)
-                    .fetch_one(&mut *c)
-                    .await?,
-            )
+            Ok(sqlx::query_scalar("select count(*) from items where site_id = $1 and path > $2 and path < $3")
+                .bind(scope.key())
+                .bind(lo)
+                .bind(hi)
+                .fetch_one(&mut *c)
+                .await?)
         })
     }
 
@@ -286,11 +296,7 @@ impl Db<'_> {
             .fetch_all(&mut *c)
             .await?
         });
-        Ok(rows
-            .into_iter()
-            .filter(|(_, p)| *p == Some(parent))
-            .map(|(id, _)| id)
-            .collect())
+        Ok(rows.into_iter().filter(|(_, p)| *p == Some(parent)).map(|(id, _)| id).collect())
     }
 
     /// Writes an item's mutable columns (not its place in the tree).
@@ -324,30 +330,21 @@ impl Db<'_> {
         let (lo, hi) = path.descendant_bounds();
         on_db!(self, |c| {
             // Redirects to the deleted items go with them (foreign key cascade).
-            Ok(
-                sqlx::query("delete from items where site_id = $1 and (path = $2 or (path > $3 and path < $4))")
-                    .bind(scope.key())
-                    .bind(path.as_str())
-                    .bind(lo)
-                    .bind(hi)
-                    .execute(&mut *c)
-                    .await?
-                    .rows_affected(),
-            )
+            Ok(sqlx::query("delete from items where site_id = $1 and (path = $2 or (path > $3 and path < $4))")
+                .bind(scope.key())
+                .bind(path.as_str())
+                .bind(lo)
+                .bind(hi)
+                .execute(&mut *c)
+                .await?
+                .rows_affected())
         })
     }
 
     /// Moves the subtree at `old` to `new` under `new_parent` with id `new_id`, as the
     /// parent's last child; every descendant's path is rewritten in the same statement.
     pub async fn move_subtree(&mut self, scope: &SiteScope, m: &SubtreeMove<'_>) -> Result<()> {
-        let SubtreeMove {
-            uuid,
-            from: old,
-            new_parent,
-            new_id,
-            to: new,
-            modified,
-        } = *m;
+        let SubtreeMove { uuid, from: old, new_parent, new_id, to: new, modified } = *m;
         let (lo, hi) = old.descendant_bounds();
         let old_len = old.as_str().len() as i64;
         on_db!(self, |c| {
@@ -364,7 +361,7 @@ impl Db<'_> {
             .await?;
             sqlx::query(
                 "update items set path = $1, id = $2, parent = $3, modified = $4,
-                        position = (select coalesce(max(position), -1) + 1 from items where parent = $3)
+                        position = (select coalesce(max(position), -1) + 1 from items where site_id = $5 and parent = $3)
                  where site_id = $5 and uuid = $6",
             )
             .bind(new.as_str())
@@ -386,13 +383,11 @@ impl Db<'_> {
     /// The uuids of a folder's children in their order.
     pub async fn child_order(&mut self, scope: &SiteScope, parent: Uuid) -> Result<Vec<Uuid>> {
         on_db!(self, |c| {
-            Ok(
-                sqlx::query_scalar("select uuid from items where parent = $1 and site_id = $2 order by position, id")
-                    .bind(parent)
-                    .bind(scope.key())
-                    .fetch_all(&mut *c)
-                    .await?,
-            )
+            Ok(sqlx::query_scalar("select uuid from items where parent = $1 and site_id = $2 order by position, id")
+                .bind(parent)
+                .bind(scope.key())
+                .fetch_all(&mut *c)
+                .await?)
         })
     }
 

@@ -77,10 +77,7 @@ pub struct StoreOptions {
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        Self {
-            max_connections: 8,
-            acquire_timeout: Duration::from_secs(5),
-        }
+        Self { max_connections: 8, acquire_timeout: Duration::from_secs(5) }
     }
 }
 
@@ -162,10 +159,7 @@ impl Store {
                 .map_err(|e| StoreError::Connect(e.to_string()))?;
             Store::Postgres(pool)
         } else {
-            return Err(StoreError::BadUrl(format!(
-                "{:?} is neither sqlite://… nor postgres://…",
-                redact_url(url)
-            )));
+            return Err(StoreError::BadUrl(format!("{:?} is neither sqlite://… nor postgres://…", redact_url(url))));
         };
         migrate::run(&store).await?;
         Ok(store)
@@ -283,11 +277,7 @@ pub mod pg_admin {
     }
 
     fn check_name(name: &str) -> Result<()> {
-        if name.is_empty()
-            || !name
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-        {
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
             return Err(StoreError::BadUrl(format!("{name:?} is not a plain database name")));
         }
         Ok(())
@@ -296,12 +286,8 @@ pub mod pg_admin {
     /// Creates database `name` on the server of `admin_url`; returns its URL.
     pub async fn create_database(admin_url: &str, name: &str) -> Result<String> {
         check_name(name)?;
-        let mut c = PgConnection::connect(admin_url)
-            .await
-            .map_err(|e| StoreError::Connect(e.to_string()))?;
-        sqlx::raw_sql(AssertSqlSafe(format!("create database {name}")))
-            .execute(&mut c)
-            .await?;
+        let mut c = PgConnection::connect(admin_url).await.map_err(|e| StoreError::Connect(e.to_string()))?;
+        sqlx::raw_sql(AssertSqlSafe(format!("create database {name}"))).execute(&mut c).await?;
         c.close().await?;
         Ok(with_database(admin_url, name))
     }
@@ -309,12 +295,8 @@ pub mod pg_admin {
     /// Drops database `name` if it exists, disconnecting its sessions.
     pub async fn drop_database(admin_url: &str, name: &str) -> Result<()> {
         check_name(name)?;
-        let mut c = PgConnection::connect(admin_url)
-            .await
-            .map_err(|e| StoreError::Connect(e.to_string()))?;
-        sqlx::raw_sql(AssertSqlSafe(format!("drop database if exists {name} with (force)")))
-            .execute(&mut c)
-            .await?;
+        let mut c = PgConnection::connect(admin_url).await.map_err(|e| StoreError::Connect(e.to_string()))?;
+        sqlx::raw_sql(AssertSqlSafe(format!("drop database if exists {name} with (force)"))).execute(&mut c).await?;
         c.close().await?;
         Ok(())
     }
@@ -323,14 +305,8 @@ pub mod pg_admin {
     mod tests {
         #[test]
         fn replaces_the_database_name() {
-            assert_eq!(
-                super::with_database("postgres://u:p@h:5432/postgres", "x"),
-                "postgres://u:p@h:5432/x"
-            );
-            assert_eq!(
-                super::with_database("postgres://h/db?sslmode=disable", "y"),
-                "postgres://h/y?sslmode=disable"
-            );
+            assert_eq!(super::with_database("postgres://u:p@h:5432/postgres", "x"), "postgres://u:p@h:5432/x");
+            assert_eq!(super::with_database("postgres://h/db?sslmode=disable", "y"), "postgres://h/y?sslmode=disable");
             assert_eq!(super::with_database("postgres://h", "z"), "postgres://h/z");
         }
     }

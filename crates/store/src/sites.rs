@@ -92,13 +92,7 @@ impl Db<'_> {
                 .await?;
             match row {
                 None => return Ok(None),
-                Some(r) => decode(
-                    r.try_get(0)?,
-                    r.try_get(1)?,
-                    r.try_get(2)?,
-                    r.try_get(3)?,
-                    r.try_get(4)?,
-                )?,
+                Some(r) => decode(r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?)?,
             }
         });
         site.hosts = on_db!(self, |c| {
@@ -118,19 +112,9 @@ impl Db<'_> {
                 .await?;
             let sites = rows
                 .into_iter()
-                .map(|r| {
-                    decode(
-                        r.try_get(0)?,
-                        r.try_get(1)?,
-                        r.try_get(2)?,
-                        r.try_get(3)?,
-                        r.try_get(4)?,
-                    )
-                })
+                .map(|r| decode(r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?))
                 .collect::<Result<Vec<_>>>()?;
-            let hosts = sqlx::query_as("select site_id, host from site_hosts order by host")
-                .fetch_all(&mut *c)
-                .await?;
+            let hosts = sqlx::query_as("select site_id, host from site_hosts order by host").fetch_all(&mut *c).await?;
             (sites, hosts)
         });
         let mut rows = rows;

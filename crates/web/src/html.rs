@@ -55,37 +55,29 @@ pub(crate) fn environment(i18n: Arc<I18n>) -> Environment<'static> {
     for (name, source) in TEMPLATES {
         env.add_template(name, source).expect("embedded templates parse");
     }
-    env.add_function(
-        "_",
-        move |state: &State, key: &str, kwargs: Kwargs| -> Result<String, minijinja::Error> {
-            let lang = state
-                .lookup("lang")
-                .and_then(|v| v.as_str().and_then(|s| Language::parse(s).ok()))
-                .unwrap_or_default();
-            let mut args: Vec<(&str, FluentValue<'_>)> = Vec::new();
-            let names: Vec<&str> = kwargs.args().collect();
-            for name in names {
-                let v: Value = kwargs.get(name)?;
-                let fv = match v.as_i64() {
-                    Some(n) => FluentValue::from(n),
-                    None => FluentValue::from(v.to_string()),
-                };
-                args.push((name, fv));
-            }
-            Ok(i18n.t(lang, key, &args))
-        },
-    );
+    env.add_function("_", move |state: &State, key: &str, kwargs: Kwargs| -> Result<String, minijinja::Error> {
+        let lang =
+            state.lookup("lang").and_then(|v| v.as_str().and_then(|s| Language::parse(s).ok())).unwrap_or_default();
+        let mut args: Vec<(&str, FluentValue<'_>)> = Vec::new();
+        let names: Vec<&str> = kwargs.args().collect();
+        for name in names {
+            let v: Value = kwargs.get(name)?;
+            let fv = match v.as_i64() {
+                Some(n) => FluentValue::from(n),
+                None => FluentValue::from(v.to_string()),
+            };
+            args.push((name, fv));
+        }
+        Ok(i18n.t(lang, key, &args))
+    });
     env
 }
 
 fn render(app: &AppState, name: &str, ctx: Value) -> Result<String, WebError> {
-    app.templates
-        .get_template(name)
-        .and_then(|t| t.render(ctx))
-        .map_err(|e| {
-            tracing::error!(error = %e, template = name, "template rendering failed");
-            WebError::Internal
-        })
+    app.templates.get_template(name).and_then(|t| t.render(ctx)).map_err(|e| {
+        tracing::error!(error = %e, template = name, "template rendering failed");
+        WebError::Internal
+    })
 }
 
 fn date_text(lang: Language, dt: &chrono::DateTime<chrono::Utc>) -> String {
@@ -120,12 +112,7 @@ pub(crate) fn item_page(
             breadcrumbs.push(context! { url => href(ctx, &a.path), title => a.title.clone() });
         }
     }
-    let text = it
-        .fields
-        .get("text")
-        .and_then(|t| t.get("data"))
-        .and_then(|d| d.as_str())
-        .unwrap_or("");
+    let text = it.fields.get("text").and_then(|t| t.get("data")).and_then(|d| d.as_str()).unwrap_or("");
     let (items, total, page, pages, prev_url, next_url) = match listing {
         Some((l, start, size)) => {
             let items: Vec<Value> = l
@@ -191,9 +178,5 @@ pub(crate) fn landing(app: &AppState, base: &str, sites: &[SiteRow]) -> Result<S
         .iter()
         .map(|s| context! { url => format!("{base}/{}", s.id), title => s.title.clone(), lang => s.language.code() })
         .collect();
-    render(
-        app,
-        "landing.html",
-        context! { lang => "fr", title => "Beffroi", sites => sites },
-    )
+    render(app, "landing.html", context! { lang => "fr", title => "Beffroi", sites => sites })
 }

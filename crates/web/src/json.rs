@@ -77,12 +77,8 @@ fn components(url: &str) -> Value {
 
 /// The request URL with `b_start` and `b_size` set, other parameters kept.
 fn batch_url(ctx: &Ctx<'_>, start: i64, size: i64) -> String {
-    let mut params: Vec<(String, String)> = ctx
-        .query
-        .iter()
-        .filter(|(k, _)| k != "b_start" && k != "b_size")
-        .cloned()
-        .collect();
+    let mut params: Vec<(String, String)> =
+        ctx.query.iter().filter(|(k, _)| k != "b_start" && k != "b_size").cloned().collect();
     params.push(("b_start".into(), start.to_string()));
     params.push(("b_size".into(), size.to_string()));
     let qs: Vec<String> = params
@@ -135,14 +131,8 @@ pub(crate) fn item(ctx: &Ctx<'_>, view: &ItemView, listing: Option<(&Listing, i6
     m.insert("parent".into(), parent_json(ctx, view.parent()));
     m.insert("relatedItems".into(), json!([]));
     m.insert("review_state".into(), it.review_state.clone().into());
-    m.insert(
-        "rights".into(),
-        it.fields.get("rights").cloned().unwrap_or_else(|| "".into()),
-    );
-    m.insert(
-        "subjects".into(),
-        it.fields.get("subjects").cloned().unwrap_or_else(|| json!([])),
-    );
+    m.insert("rights".into(), it.fields.get("rights").cloned().unwrap_or_else(|| "".into()));
+    m.insert("subjects".into(), it.fields.get("subjects").cloned().unwrap_or_else(|| json!([])));
     m.insert("working_copy".into(), Value::Null);
     m.insert("working_copy_of".into(), Value::Null);
     let schema = ctx.app.services.types().get(&it.type_name);
@@ -150,10 +140,7 @@ pub(crate) fn item(ctx: &Ctx<'_>, view: &ItemView, listing: Option<(&Listing, i6
         m.insert("id".into(), ctx.site.id.as_str().into());
         m.insert("title".into(), ctx.site.title.clone().into());
         m.insert("is_folderish".into(), true.into());
-        m.insert(
-            "language".into(),
-            json!({"title": it.language.native_name(), "token": it.language.code()}),
-        );
+        m.insert("language".into(), json!({"title": it.language.native_name(), "token": it.language.code()}));
         m.insert("layout".into(), "listing_view".into());
         m.insert("table_of_contents".into(), Value::Null);
         m.insert("text".into(), Value::Null);
@@ -170,10 +157,7 @@ pub(crate) fn item(ctx: &Ctx<'_>, view: &ItemView, listing: Option<(&Listing, i6
         m.insert("next_item".into(), json!({}));
         m.insert("previous_item".into(), json!({}));
         if let Some(s) = schema {
-            m.insert(
-                "layout".into(),
-                s.layouts.first().cloned().unwrap_or_else(|| "view".into()).into(),
-            );
+            m.insert("layout".into(), s.layouts.first().cloned().unwrap_or_else(|| "view".into()).into());
             if s.behaviors.iter().any(|b| b == "versioning") {
                 m.insert("changeNote".into(), "".into());
                 m.insert("versioning_enabled".into(), true.into());
@@ -222,12 +206,8 @@ pub(crate) async fn endpoint(ctx: &Ctx<'_>, view: &ItemView, name: &str, rest: &
             Ok(Value::Array(list))
         }
         ("@types", [type_name]) => {
-            let t = ctx
-                .app
-                .services
-                .types()
-                .get(type_name)
-                .ok_or_else(|| WebError::NotFound(ctx.request_url.clone()))?;
+            let t =
+                ctx.app.services.types().get(type_name).ok_or_else(|| WebError::NotFound(ctx.request_url.clone()))?;
             Ok(t.json_schema(lang))
         }
         ("@breadcrumbs", []) => {
@@ -242,12 +222,7 @@ pub(crate) async fn endpoint(ctx: &Ctx<'_>, view: &ItemView, name: &str, rest: &
         }
         ("@navigation", []) => {
             let root = view.lineage.first().unwrap_or(&view.item);
-            let nav = ctx
-                .app
-                .services
-                .navigation(&ctx.principal, &ctx.site, root)
-                .await
-                .map_err(err)?;
+            let nav = ctx.app.services.navigation(&ctx.principal, &ctx.site, root).await.map_err(err)?;
             let home = json!({
                 "@id": ctx.base,
                 "description": "",

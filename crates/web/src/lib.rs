@@ -32,11 +32,7 @@ impl AppState {
     pub fn new(services: Services) -> Arc<Self> {
         let i18n = Arc::new(i18n::I18n::load());
         let templates = html::environment(i18n.clone());
-        Arc::new(Self {
-            services,
-            templates,
-            i18n,
-        })
+        Arc::new(Self { services, templates, i18n })
     }
 }
 
@@ -82,10 +78,7 @@ async fn health(State(app): State<Arc<AppState>>) -> Response {
 async fn css() -> Response {
     (
         [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/css; charset=utf-8"),
-            ),
+            (header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8")),
             (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")),
         ],
         CSS,
@@ -99,11 +92,7 @@ async fn log_request(req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let path: String = req.uri().path().chars().take(300).collect();
     let res = next.run(req).await;
-    let site = res
-        .extensions()
-        .get::<SiteTag>()
-        .map(|s| s.0.clone())
-        .unwrap_or_default();
+    let site = res.extensions().get::<SiteTag>().map(|s| s.0.clone()).unwrap_or_default();
     tracing::info!(
         target: "beffroi::request",
         %method,

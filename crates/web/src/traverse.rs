@@ -18,11 +18,8 @@ use crate::error::WebError;
 use crate::{AppState, SiteTag, html, json};
 
 /// Characters left as they are in a query component: RFC 3986's unreserved ones.
-pub(crate) const QUERY_ENCODE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
+pub(crate) const QUERY_ENCODE: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
 /// In a path segment '@' may stay too (plone.restapi's endpoints start with it).
 const SEGMENT_ENCODE: &percent_encoding::AsciiSet = &QUERY_ENCODE.remove(b'@');
 
@@ -62,33 +59,18 @@ impl From<WebError> for Failure {
 }
 
 fn wants_json(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.contains("application/json"))
+    headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("application/json"))
 }
 
 fn request_host(headers: &HeaderMap, uri: &Uri) -> Result<String, WebError> {
     let host = match headers.get(header::HOST) {
-        Some(h) => h
-            .to_str()
-            .map_err(|_| WebError::BadRequest("invalid Host header".into()))?
-            .to_owned(),
-        None => uri
-            .authority()
-            .map(|a| a.to_string())
-            .unwrap_or_else(|| "localhost".into()),
+        Some(h) => h.to_str().map_err(|_| WebError::BadRequest("invalid Host header".into()))?.to_owned(),
+        None => uri.authority().map(|a| a.to_string()).unwrap_or_else(|| "localhost".into()),
     };
     let ok = !host.is_empty()
         && host.len() <= 255
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'));
-    if ok {
-        Ok(host.to_ascii_lowercase())
-    } else {
-        Err(WebError::BadRequest("invalid Host header".into()))
-    }
+        && host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'));
+    if ok { Ok(host.to_ascii_lowercase()) } else { Err(WebError::BadRequest("invalid Host header".into())) }
 }
 
 fn scheme(headers: &HeaderMap) -> &'static str {
@@ -156,19 +138,11 @@ async fn route(
             };
             let not_found = || WebError::NotFound(request_url.clone());
             let id = SiteId::parse(first).map_err(|_| not_found())?;
-            let site = app
-                .services
-                .site(&id)
-                .await
-                .map_err(service_err)?
-                .ok_or_else(not_found)?;
+            let site = app.services.site(&id).await.map_err(service_err)?.ok_or_else(not_found)?;
             (site, format!("{scheme}://{host}/{id}"), &segs[1..])
         }
     };
-    let with_site = |err: WebError| Failure {
-        err,
-        site: Some((site.clone(), base.clone())),
-    };
+    let with_site = |err: WebError| Failure { err, site: Some((site.clone(), base.clone())) };
 
     if method != Method::GET && method != Method::HEAD {
         return Err(with_site(WebError::MethodNotAllowed));
@@ -194,12 +168,7 @@ async fn route(
         query,
         request_url: request_url.clone(),
     };
-    let view = match app
-        .services
-        .get(&ctx.principal, &site, &path)
-        .await
-        .map_err(|e| with_site(service_err(e)))?
-    {
+    let view = match app.services.get(&ctx.principal, &site, &path).await.map_err(|e| with_site(service_err(e)))? {
         Found::Item(v) => *v,
         Found::Moved(new) => {
             let mut location = ctx.url(&new);
@@ -221,9 +190,9 @@ async fn route(
     let res = match rest.first().map(String::as_str) {
         None => item_view(&ctx, &view, json, headers).await,
         Some(name) if name.starts_with("@@") => Err(WebError::NotFound(request_url.clone())),
-        Some(name) => json::endpoint(&ctx, &view, name, &rest[1..])
-            .await
-            .map(|v| finish(headers, json_body(&v), JSON, None)),
+        Some(name) => {
+            json::endpoint(&ctx, &view, name, &rest[1..]).await.map(|v| finish(headers, json_body(&v), JSON, None))
+        }
     };
     res.map(|r| (tag(&site), r).into_response()).map_err(with_site)
 }
@@ -251,24 +220,13 @@ pub(crate) fn int_param(ctx: &Ctx<'_>, name: &str, default: i64) -> Result<i64, 
 }
 
 async fn item_view(ctx: &Ctx<'_>, view: &ItemView, json: bool, headers: &HeaderMap) -> Result<Response, WebError> {
-    let folderish = view.item.path.is_root()
-        || ctx
-            .app
-            .services
-            .types()
-            .get(&view.item.type_name)
-            .is_some_and(|t| t.folderish);
+    let folderish =
+        view.item.path.is_root() || ctx.app.services.types().get(&view.item.type_name).is_some_and(|t| t.folderish);
     let b_size = int_param(ctx, "b_size", if json { JSON_BATCH } else { HTML_BATCH })?.max(1);
     let b_start = int_param(ctx, "b_start", 0)?;
     let err = |e| WebError::from_service(e, &ctx.request_url);
     let listing: Option<Listing> = if folderish {
-        Some(
-            ctx.app
-                .services
-                .children(&ctx.principal, &ctx.site, &view.item, b_start, b_size)
-                .await
-                .map_err(err)?,
-        )
+        Some(ctx.app.services.children(&ctx.principal, &ctx.site, &view.item, b_start, b_size).await.map_err(err)?)
     } else {
         None
     };
@@ -277,12 +235,7 @@ async fn item_view(ctx: &Ctx<'_>, view: &ItemView, json: bool, headers: &HeaderM
         return Ok(finish(headers, json_body(&v), JSON, Some(view.item.modified)));
     }
     let root = view.lineage.first().unwrap_or(&view.item);
-    let nav = ctx
-        .app
-        .services
-        .navigation(&ctx.principal, &ctx.site, root)
-        .await
-        .map_err(err)?;
+    let nav = ctx.app.services.navigation(&ctx.principal, &ctx.site, root).await.map_err(err)?;
     let body = html::item_page(ctx, view, listing.as_ref().map(|l| (l, b_start, b_size)), &nav)?;
     Ok(finish(headers, body, HTML, Some(view.item.modified)))
 }
@@ -304,10 +257,7 @@ pub(crate) fn finish(
             let t = t.trim();
             t == "*" || t.trim_start_matches("W/") == etag.trim_start_matches("W/")
         }),
-        None => match (
-            modified,
-            headers.get(header::IF_MODIFIED_SINCE).and_then(|v| v.to_str().ok()),
-        ) {
+        None => match (modified, headers.get(header::IF_MODIFIED_SINCE).and_then(|v| v.to_str().ok())) {
             (Some(m), Some(ims)) => {
                 DateTime::parse_from_rfc2822(ims).is_ok_and(|since| m.timestamp() <= since.timestamp())
             }
@@ -330,11 +280,7 @@ pub(crate) fn finish(
 }
 
 async fn landing(app: &AppState, json: bool, base: &str) -> Result<Response, Failure> {
-    let sites = app
-        .services
-        .list_sites()
-        .await
-        .map_err(|e| WebError::from_service(e, base))?;
+    let sites = app.services.list_sites().await.map_err(|e| WebError::from_service(e, base))?;
     if json {
         let items: Vec<_> = sites
             .iter()
@@ -351,19 +297,13 @@ fn error_response(app: &AppState, f: Failure, json: bool) -> Response {
     let status = f.err.status();
     let mut res = if json {
         let v = serde_json::json!({"type": f.err.type_name(), "message": f.err.message()});
-        (
-            status,
-            [(header::CONTENT_TYPE, HeaderValue::from_static(JSON))],
-            json_body(&v),
-        )
-            .into_response()
+        (status, [(header::CONTENT_TYPE, HeaderValue::from_static(JSON))], json_body(&v)).into_response()
     } else {
         let body = html::error_page(app, &f.err, f.site.as_ref().map(|(s, b)| (s.as_ref(), b.as_str())));
         (status, [(header::CONTENT_TYPE, HeaderValue::from_static(HTML))], body).into_response()
     };
     if matches!(f.err, WebError::MethodNotAllowed) {
-        res.headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        res.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
     }
     if let Some((site, _)) = &f.site {
         res.extensions_mut().insert(SiteTag(site.id.to_string()));
@@ -381,13 +321,7 @@ mod tests {
         assert_eq!(decode_segments("/demo/a/", "u").unwrap(), ["demo", "a"]);
         assert_eq!(decode_segments("/demo/%C3%A9t%C3%A9", "u").unwrap(), ["demo", "été"]);
         assert!(matches!(decode_segments("/demo//a", "u"), Err(WebError::NotFound(_))));
-        assert!(matches!(
-            decode_segments("/demo/%ff", "u"),
-            Err(WebError::BadRequest(_))
-        ));
-        assert!(matches!(
-            decode_segments(&"/a".repeat(2000), "u"),
-            Err(WebError::UriTooLong)
-        ));
+        assert!(matches!(decode_segments("/demo/%ff", "u"), Err(WebError::BadRequest(_))));
+        assert!(matches!(decode_segments(&"/a".repeat(2000), "u"), Err(WebError::UriTooLong)));
     }
 }

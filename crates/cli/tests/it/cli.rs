@@ -29,24 +29,11 @@ fn beffroi_stdin(data: &std::path::Path, args: &[&str], stdin: &str) -> (i32, St
 #[test]
 fn site_create_and_list() {
     let d = tempfile::tempdir().unwrap();
-    let (code, out, err) = beffroi(
-        d.path(),
-        &[
-            "site",
-            "create",
-            "namur",
-            "--title",
-            "Ville de Namur",
-            "--host",
-            "www.namur.be",
-        ],
-    );
+    let (code, out, err) =
+        beffroi(d.path(), &["site", "create", "namur", "--title", "Ville de Namur", "--host", "www.namur.be"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("site namur created"));
-    let (code, out, _) = beffroi(
-        d.path(),
-        &["site", "create", "gent", "--title", "Stad Gent", "--language", "nl"],
-    );
+    let (code, out, _) = beffroi(d.path(), &["site", "create", "gent", "--title", "Stad Gent", "--language", "nl"]);
     assert_eq!(code, 0);
     assert!(out.contains("gent"));
     let (code, out, _) = beffroi(d.path(), &["site", "list"]);
@@ -68,15 +55,9 @@ fn failures_exit_1_with_one_clear_line() {
     let (code, _, err) = beffroi(d.path(), &["site", "list", "--database", "mysql://x"]);
     assert_eq!(code, 1);
     assert!(err.contains("neither sqlite"), "{err}");
-    let (code, _, err) = beffroi(
-        d.path(),
-        &["site", "list", "--database", "postgres://u:topsecret@127.0.0.1:1/db"],
-    );
+    let (code, _, err) = beffroi(d.path(), &["site", "list", "--database", "postgres://u:topsecret@127.0.0.1:1/db"]);
     assert_eq!(code, 1);
-    assert!(
-        err.contains("cannot open the database postgres://u:***@127.0.0.1:1/db"),
-        "{err}"
-    );
+    assert!(err.contains("cannot open the database postgres://u:***@127.0.0.1:1/db"), "{err}");
     assert!(!err.contains("topsecret"), "secrets never reach the output");
 }
 
@@ -116,16 +97,7 @@ fn user_create_reads_the_password_from_stdin() {
     assert!(!out.contains("un mot de passe") && !err.contains("un mot de passe"));
     let (code, _, err) = beffroi_stdin(
         d.path(),
-        &[
-            "user",
-            "create",
-            "--site",
-            "namur",
-            "jean",
-            "--role",
-            "God",
-            "--password-stdin",
-        ],
+        &["user", "create", "--site", "namur", "jean", "--role", "God", "--password-stdin"],
         "long password\n",
     );
     assert_eq!(code, 1);

@@ -9,13 +9,7 @@ use crate::support::{TestApp, TestDb, path};
 /// A small commune: a folder with two pages, one nested folder.
 async fn commune(db: &TestDb) -> beffroi_service::SiteRow {
     let s = db.site_with_hosts("namur", &["www.namur.be"]).await;
-    db.add(
-        &s,
-        "",
-        "Folder",
-        json!({"title": "Services", "description": "Les services communaux"}),
-    )
-    .await;
+    db.add(&s, "", "Folder", json!({"title": "Services", "description": "Les services communaux"})).await;
     db.add(
         &s,
         "/services",
@@ -27,10 +21,8 @@ async fn commune(db: &TestDb) -> beffroi_service::SiteRow {
         }),
     )
     .await;
-    db.add(&s, "/services", "Document", json!({"title": "Population"}))
-        .await;
-    db.add(&s, "", "Folder", json!({"title": "Caché", "exclude_from_nav": true}))
-        .await;
+    db.add(&s, "/services", "Document", json!({"title": "Population"})).await;
+    db.add(&s, "", "Folder", json!({"title": "Caché", "exclude_from_nav": true})).await;
     s
 }
 

@@ -10,30 +10,16 @@ use crate::both_backends;
 use crate::support::{TestDb, obj, path};
 
 fn editor() -> Principal {
-    Principal::User {
-        login: "marie".into(),
-        roles: vec![Role::Editor],
-    }
+    Principal::User { login: "marie".into(), roles: vec![Role::Editor] }
 }
 
 fn member() -> Principal {
-    Principal::User {
-        login: "jean".into(),
-        roles: vec![Role::Member],
-    }
+    Principal::User { login: "jean".into(), roles: vec![Role::Member] }
 }
 
 async fn ids(db: &TestDb, site: &beffroi_service::SiteRow, folder: &str) -> Vec<String> {
-    let view = db
-        .services
-        .item(&Principal::Anonymous, site, &path(folder))
-        .await
-        .unwrap();
-    let l = db
-        .services
-        .children(&Principal::Anonymous, site, &view.item, 0, 100)
-        .await
-        .unwrap();
+    let view = db.services.item(&Principal::Anonymous, site, &path(folder)).await.unwrap();
+    let l = db.services.children(&Principal::Anonymous, site, &view.item, 0, 100).await.unwrap();
     l.items.into_iter().map(|s| s.id).collect()
 }
 

@@ -23,15 +23,8 @@ impl TestDb {
     pub async fn sqlite() -> TestDb {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("test.db").display());
-        let services = Services::open(&url, &StoreOptions::default())
-            .await
-            .expect("open sqlite");
-        TestDb {
-            services,
-            url,
-            pg: None,
-            _dir: Some(dir),
-        }
+        let services = Services::open(&url, &StoreOptions::default()).await.expect("open sqlite");
+        TestDb { services, url, pg: None, _dir: Some(dir) }
     }
 
     /// None when no PostgreSQL is configured outside CI; under CI=true a missing
@@ -50,20 +43,10 @@ impl TestDb {
             }
         };
         let name = format!("beffroi_t_{}", uuid::Uuid::new_v4().simple());
-        let url = pg_admin::create_database(&admin, &name)
-            .await
-            .expect("create test database");
-        let opts = StoreOptions {
-            max_connections: 4,
-            ..StoreOptions::default()
-        };
+        let url = pg_admin::create_database(&admin, &name).await.expect("create test database");
+        let opts = StoreOptions { max_connections: 4, ..StoreOptions::default() };
         let services = Services::open(&url, &opts).await.expect("open postgres");
-        Some(TestDb {
-            services,
-            url,
-            pg: Some((admin, name)),
-            _dir: None,
-        })
+        Some(TestDb { services, url, pg: Some((admin, name)), _dir: None })
     }
 
     pub async fn cleanup(self) {
@@ -165,33 +148,19 @@ pub struct TestApp {
 
 impl TestApp {
     pub fn new(db: &TestDb) -> TestApp {
-        TestApp {
-            router: beffroi_web::router(beffroi_web::AppState::new(db.services.clone())),
-        }
+        TestApp { router: beffroi_web::router(beffroi_web::AppState::new(db.services.clone())) }
     }
 
     pub async fn request(&self, req: Request<Body>) -> Reply {
         let res = self.router.clone().oneshot(req).await.expect("infallible");
         let status = res.status();
         let headers = res.headers().clone();
-        let bytes = axum::body::to_bytes(res.into_body(), 16 * 1024 * 1024)
-            .await
-            .expect("body");
-        Reply {
-            status,
-            headers,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
-        }
+        let bytes = axum::body::to_bytes(res.into_body(), 16 * 1024 * 1024).await.expect("body");
+        Reply { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
     }
 
     pub async fn get(&self, uri: &str) -> Reply {
-        self.request(
-            Request::get(uri)
-                .header("host", "localhost")
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
+        self.request(Request::get(uri).header("host", "localhost").body(Body::empty()).unwrap()).await
     }
 
     pub async fn get_json(&self, uri: &str) -> Reply {
