@@ -74,7 +74,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
             "Beffroi is serving on http://{}",
             args.listen
         );
-        let app = beffroi_web::app(services.clone());
+        let app = beffroi_web::app(services.clone()).await.context("cannot prepare the web application")?;
         axum::serve(listener, app).with_graceful_shutdown(shutdown()).await.context("server error")?;
         services.store().close().await;
         tracing::info!("stopped");

@@ -1,10 +1,13 @@
 //! Roles, permissions, principals and the permission decision.
 //!
-//! This is Plone's model: a permission is held by roles; a principal holds roles. The
-//! Identity-and-access work adds local roles and groups; the workflow work makes the
-//! permission → roles map depend on the item's state. The decision stays this one pure
-//! function.
+//! This is Plone's model: a permission is held by roles; a principal holds roles
+//! globally (directly or through groups), as Owner of what they created, and locally on
+//! any item through sharing, inherited down the tree unless an item blocks inheritance.
+//! The decision is one pure function, [`is_allowed`]. For listings and search,
+//! [`viewers`] gives the tokens of everyone who may View an item, stored beside it and
+//! matched in SQL against a principal's [`Principal::tokens`]; the two always agree.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -43,6 +46,9 @@ impl Role {
         Role::Manager,
     ];
 
+    /// The roles a sharing form offers, as plone.restapi's `@sharing` does.
+    pub const SHARABLE: [Role; 4] = [Role::Contributor, Role::Editor, Role::Reader, Role::Reviewer];
+
     pub fn name(self) -> &'static str {
         match self {
             Role::Anonymous => "Anonymous",
@@ -71,11 +77,74 @@ impl Role {
     pub fn is_automatic(self) -> bool {
         matches!(self, Role::Anonymous | Role::Authenticated)
     }
+
+    /// Roles that can be granted globally: not the automatic ones, and not Owner,
+    /// which comes only from having created an item.
+    pub fn is_grantable(self) -> bool {
+        !self.is_automatic() && self != Role::Owner
+    }
+
+    fn bit(self) -> u16 {
+        1 << (self as u16)
+    }
 }
 
 impl fmt::Display for Role {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+/// A set of roles, one bit each.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct RoleSet(u16);
+
+impl RoleSet {
+    pub const EMPTY: RoleSet = RoleSet(0);
+
+    pub fn of(roles: &[Role]) -> RoleSet {
+        roles.iter().fold(RoleSet::EMPTY, |s, r| s.with(*r))
+    }
+
+    pub fn all() -> RoleSet {
+        RoleSet::of(&Role::ALL)
+    }
+
+    #[must_use]
+    pub fn with(self, r: Role) -> RoleSet {
+        RoleSet(self.0 | r.bit())
+    }
+
+    #[must_use]
+    pub fn without(self, r: Role) -> RoleSet {
+        RoleSet(self.0 & !r.bit())
+    }
+
+    #[must_use]
+    pub fn union(self, o: RoleSet) -> RoleSet {
+        RoleSet(self.0 | o.0)
+    }
+
+    pub fn contains(self, r: Role) -> bool {
+        self.0 & r.bit() != 0
+    }
+
+    pub fn intersects(self, o: RoleSet) -> bool {
+        self.0 & o.0 != 0
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    pub fn iter(self) -> impl Iterator<Item = Role> {
+        Role::ALL.into_iter().filter(move |r| self.contains(*r))
+    }
+}
+
+impl FromIterator<Role> for RoleSet {
+    fn from_iter<I: IntoIterator<Item = Role>>(iter: I) -> Self {
+        iter.into_iter().fold(RoleSet::EMPTY, |s, r| s.with(r))
     }
 }
 
@@ -93,23 +162,25 @@ pub enum Permission {
     DeleteObjects,
     #[serde(rename = "Review portal content")]
     ReviewPortalContent,
+    #[serde(rename = "Change local roles")]
+    ChangeLocalRoles,
     #[serde(rename = "Manage portal")]
     ManagePortal,
 }
 
-/// Which roles hold each permission on an item. Later: one per workflow state.
+/// Which roles hold each permission on an item (later: one map per workflow state).
 #[derive(Debug, Clone)]
 pub struct PermissionMap {
-    entries: Vec<(Permission, Vec<Role>)>,
+    entries: Vec<(Permission, RoleSet)>,
 }
 
 impl PermissionMap {
     pub fn new(entries: Vec<(Permission, Vec<Role>)>) -> Self {
-        Self { entries }
+        Self { entries: entries.into_iter().map(|(p, r)| (p, RoleSet::of(&r))).collect() }
     }
 
     /// The map of public content until workflows arrive: everybody may view; Owner,
-    /// Editor and the administrators may change.
+    /// Editor and the administrators may change; Owner and Editor may share.
     pub fn public_default() -> Self {
         use Permission::*;
         use Role::*;
@@ -122,43 +193,71 @@ impl PermissionMap {
             (AddPortalContent, with(&[Owner, Contributor])),
             (DeleteObjects, with(&[Owner, Editor])),
             (ReviewPortalContent, with(&[Reviewer])),
+            (ChangeLocalRoles, with(&[Owner, Editor])),
             (ManagePortal, with(&[])),
         ])
     }
 
-    pub fn roles_for(&self, p: Permission) -> &[Role] {
-        self.entries.iter().find(|(q, _)| *q == p).map(|(_, r)| r.as_slice()).unwrap_or(&[])
+    /// Plone's "private" state: only the owner, those it is shared with and the
+    /// administrators see the item.
+    pub fn private_default() -> Self {
+        use Permission::*;
+        use Role::*;
+        let mut map = Self::public_default();
+        let viewers = RoleSet::of(&[Manager, SiteAdministrator, Owner, Editor, Reader, Contributor]);
+        for (p, roles) in &mut map.entries {
+            if matches!(p, View | AccessContentsInformation) {
+                *roles = viewers;
+            }
+        }
+        map
+    }
+
+    pub fn roles_for(&self, p: Permission) -> RoleSet {
+        self.entries.iter().find(|(q, _)| *q == p).map(|(_, r)| *r).unwrap_or_default()
     }
 }
+
+/// The name of Plone's virtual group that every authenticated user belongs to.
+pub const AUTHENTICATED_USERS: &str = "AuthenticatedUsers";
 
 /// Who is acting.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
     Anonymous,
-    /// A user of the site, with the roles granted to them globally.
+    /// A user of the site, with the roles granted to them globally (directly or through
+    /// their groups) and the ids of their groups.
     User {
         login: String,
         roles: Vec<Role>,
+        groups: Vec<String>,
     },
     /// The system itself: the CLI, the demo seeder, migrations. Holds every permission.
     System,
 }
 
 impl Principal {
-    /// Every role this principal holds on an item (before local roles).
-    pub fn roles(&self) -> Vec<Role> {
+    /// A user with global roles and no group.
+    pub fn user(login: &str, roles: &[Role]) -> Principal {
+        Principal::User { login: login.to_owned(), roles: roles.to_vec(), groups: Vec::new() }
+    }
+
+    /// Every role this principal holds everywhere (before ownership and local roles).
+    pub fn global_roles(&self) -> RoleSet {
         match self {
-            Principal::Anonymous => vec![Role::Anonymous],
-            Principal::User { roles, .. } => {
-                let mut r = vec![Role::Anonymous, Role::Authenticated];
-                r.extend(roles.iter().copied().filter(|r| !r.is_automatic()));
-                r
-            }
-            Principal::System => Role::ALL.to_vec(),
+            Principal::Anonymous => RoleSet::of(&[Role::Anonymous]),
+            Principal::User { roles, .. } => roles
+                .iter()
+                .copied()
+                .filter(|r| r.is_grantable())
+                .collect::<RoleSet>()
+                .with(Role::Anonymous)
+                .with(Role::Authenticated),
+            Principal::System => RoleSet::all(),
         }
     }
 
-    /// The user id recorded as creator: "admin", or "system" for the system.
+    /// The user id recorded as creator: the login, or "system" for the system.
     pub fn id(&self) -> &str {
         match self {
             Principal::Anonymous => "Anonymous User",
@@ -166,23 +265,146 @@ impl Principal {
             Principal::System => "system",
         }
     }
+
+    /// The keys under which local roles may be granted to this principal.
+    fn grant_keys(&self) -> Vec<String> {
+        match self {
+            Principal::User { login, groups, .. } => {
+                let mut keys =
+                    vec![Grantee::User(login.clone()).key(), Grantee::Group(AUTHENTICATED_USERS.into()).key()];
+                keys.extend(groups.iter().map(|g| Grantee::Group(g.clone()).key()));
+                keys
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// The tokens matched against an item's stored [`viewers`]: the principal's global
+    /// roles as `role:<name>`, and its user and group keys. None for the system, which
+    /// sees everything.
+    pub fn tokens(&self) -> Option<Vec<String>> {
+        if *self == Principal::System {
+            return None;
+        }
+        let mut t: Vec<String> = self.global_roles().iter().map(role_token).collect();
+        t.extend(self.grant_keys());
+        Some(t)
+    }
 }
 
-/// The decision: may `principal` exercise `permission` on an item whose creator is
-/// `owner`, under `map`? One pure function, shared by every read and write.
-pub fn is_allowed(principal: &Principal, owner: Option<&str>, permission: Permission, map: &PermissionMap) -> bool {
-    if *principal == Principal::System {
-        return true;
+fn role_token(r: Role) -> String {
+    format!("role:{}", r.name())
+}
+
+/// Someone local roles can be granted to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Grantee {
+    User(String),
+    Group(String),
+}
+
+impl Grantee {
+    /// The stored key: `user:<login>` or `group:<id>`.
+    pub fn key(&self) -> String {
+        match self {
+            Grantee::User(l) => format!("user:{l}"),
+            Grantee::Group(g) => format!("group:{g}"),
+        }
     }
-    let mut roles = principal.roles();
-    if let (Principal::User { login, .. }, Some(owner)) = (principal, owner)
-        && login == owner
+
+    pub fn from_key(key: &str) -> Option<Grantee> {
+        match key.split_once(':') {
+            Some(("user", l)) if !l.is_empty() => Some(Grantee::User(l.to_owned())),
+            Some(("group", g)) if !g.is_empty() => Some(Grantee::Group(g.to_owned())),
+            _ => None,
+        }
+    }
+}
+
+/// The local roles granted on one item, by grantee key. Only sharable roles are kept.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct LocalRoles(pub BTreeMap<String, BTreeSet<Role>>);
+
+impl LocalRoles {
+    pub fn roles_of(&self, key: &str) -> RoleSet {
+        self.0.get(key).map(|r| r.iter().copied().collect()).unwrap_or_default()
+    }
+
+    /// Sets the roles of one grantee; an empty set removes the grantee.
+    pub fn set(&mut self, grantee: &Grantee, roles: impl IntoIterator<Item = Role>) {
+        let roles: BTreeSet<Role> = roles.into_iter().filter(|r| r.is_grantable()).collect();
+        if roles.is_empty() {
+            self.0.remove(&grantee.key());
+        } else {
+            self.0.insert(grantee.key(), roles);
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// One item on the way from the site root to the item being decided on.
+#[derive(Debug, Clone, Copy)]
+pub struct Node<'a> {
+    /// The item's creator, who holds Owner on it.
+    pub owner: &'a str,
+    pub local: &'a LocalRoles,
+    /// This item does not inherit the local roles granted above it.
+    pub block: bool,
+}
+
+/// The local grants in force on the last node of `lineage` (root first), each with
+/// its key: the item's own and those inherited until a blocking item.
+fn effective_grants<'a>(lineage: &'a [Node<'a>]) -> impl Iterator<Item = (&'a String, &'a BTreeSet<Role>)> {
+    let upto = lineage.iter().rposition(|n| n.block).unwrap_or(0);
+    lineage[upto..].iter().flat_map(|n| n.local.0.iter())
+}
+
+/// Every role `principal` holds on the last item of `lineage` (root first).
+pub fn roles_on(principal: &Principal, lineage: &[Node<'_>]) -> RoleSet {
+    let mut roles = principal.global_roles();
+    if let (Principal::User { login, .. }, Some(item)) = (principal, lineage.last())
+        && login == item.owner
     {
-        roles.push(Role::Owner);
+        roles = roles.with(Role::Owner);
     }
-    let holders = map.roles_for(permission);
-    // Anonymous in a map means "everybody": every principal holds Anonymous.
-    roles.iter().any(|r| holders.contains(r))
+    let keys = principal.grant_keys();
+    if !keys.is_empty() {
+        for (key, granted) in effective_grants(lineage) {
+            if keys.contains(key) {
+                roles = roles.union(granted.iter().copied().collect());
+            }
+        }
+    }
+    roles
+}
+
+/// The decision: may `principal` exercise `permission` on the last item of `lineage`
+/// (root first), whose state gives `map`?
+pub fn is_allowed(principal: &Principal, lineage: &[Node<'_>], permission: Permission, map: &PermissionMap) -> bool {
+    *principal == Principal::System || roles_on(principal, lineage).intersects(map.roles_for(permission))
+}
+
+/// Who may View the last item of `lineage`: the tokens to store beside it, so that a
+/// listing can filter in SQL. `viewers ∩ principal.tokens() ≠ ∅` exactly when
+/// [`is_allowed`] grants View.
+pub fn viewers(lineage: &[Node<'_>], map: &PermissionMap) -> BTreeSet<String> {
+    let view = map.roles_for(Permission::View);
+    let mut out: BTreeSet<String> = view.iter().filter(|r| *r != Role::Owner).map(role_token).collect();
+    if let Some(item) = lineage.last()
+        && view.contains(Role::Owner)
+    {
+        out.insert(Grantee::User(item.owner.to_owned()).key());
+    }
+    for (key, granted) in effective_grants(lineage) {
+        if granted.iter().any(|r| view.contains(*r)) {
+            out.insert(key.clone());
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -190,7 +412,19 @@ mod tests {
     use super::*;
 
     fn user(login: &str, roles: &[Role]) -> Principal {
-        Principal::User { login: login.into(), roles: roles.to_vec() }
+        Principal::user(login, roles)
+    }
+
+    fn local(grants: &[(&str, &[Role])]) -> LocalRoles {
+        let mut l = LocalRoles::default();
+        for (k, roles) in grants {
+            l.set(&Grantee::from_key(k).unwrap(), roles.iter().copied());
+        }
+        l
+    }
+
+    fn node<'a>(owner: &'a str, local: &'a LocalRoles, block: bool) -> Node<'a> {
+        Node { owner, local, block }
     }
 
     #[test]
@@ -205,28 +439,165 @@ mod tests {
     #[test]
     fn anonymous_may_view_public_content_but_not_change_it() {
         let m = PermissionMap::public_default();
-        assert!(is_allowed(&Principal::Anonymous, None, Permission::View, &m));
-        assert!(!is_allowed(&Principal::Anonymous, None, Permission::ModifyPortalContent, &m));
-        assert!(!is_allowed(&Principal::Anonymous, None, Permission::ManagePortal, &m));
+        let none = LocalRoles::default();
+        let l = [node("jean", &none, false)];
+        assert!(is_allowed(&Principal::Anonymous, &l, Permission::View, &m));
+        assert!(!is_allowed(&Principal::Anonymous, &l, Permission::ModifyPortalContent, &m));
+        assert!(!is_allowed(&Principal::Anonymous, &l, Permission::ManagePortal, &m));
+        assert!(!is_allowed(&Principal::Anonymous, &l, Permission::View, &PermissionMap::private_default()));
     }
 
     #[test]
     fn owner_and_editor_may_modify_member_may_not() {
         let m = PermissionMap::public_default();
+        let none = LocalRoles::default();
         let p = Permission::ModifyPortalContent;
-        assert!(is_allowed(&user("marie", &[Role::Member]), Some("marie"), p, &m));
-        assert!(!is_allowed(&user("marie", &[Role::Member]), Some("jean"), p, &m));
-        assert!(is_allowed(&user("luc", &[Role::Editor]), Some("jean"), p, &m));
-        assert!(is_allowed(&user("admin", &[Role::Manager]), None, Permission::ManagePortal, &m));
-        assert!(!is_allowed(&user("luc", &[Role::Editor]), None, Permission::ManagePortal, &m));
+        assert!(is_allowed(&user("marie", &[Role::Member]), &[node("marie", &none, false)], p, &m));
+        assert!(!is_allowed(&user("marie", &[Role::Member]), &[node("jean", &none, false)], p, &m));
+        assert!(is_allowed(&user("luc", &[Role::Editor]), &[node("jean", &none, false)], p, &m));
+        assert!(!is_allowed(
+            &user("luc", &[Role::Editor]),
+            &[node("jean", &none, false)],
+            Permission::ManagePortal,
+            &m
+        ));
     }
 
     #[test]
-    fn automatic_roles_cannot_be_granted_and_system_may_do_all() {
+    fn local_roles_are_inherited_down_the_tree() {
+        let m = PermissionMap::private_default();
+        let shared = local(&[("user:marie", &[Role::Editor])]);
+        let none = LocalRoles::default();
+        let lineage = [node("system", &none, false), node("system", &shared, false), node("jean", &none, false)];
+        let marie = user("marie", &[Role::Member]);
+        assert!(is_allowed(&marie, &lineage, Permission::View, &m));
+        assert!(is_allowed(&marie, &lineage, Permission::ModifyPortalContent, &m));
+        assert!(!is_allowed(&marie, &lineage[..1], Permission::View, &m), "not above the grant");
+        assert!(!is_allowed(&user("paul", &[Role::Member]), &lineage, Permission::View, &m));
+    }
+
+    #[test]
+    fn blocking_stops_inheritance_but_keeps_own_grants() {
+        let m = PermissionMap::private_default();
+        let above = local(&[("user:marie", &[Role::Reader])]);
+        let own = local(&[("group:urbanisme", &[Role::Editor])]);
+        let none = LocalRoles::default();
+        let lineage = [node("system", &above, false), node("system", &own, true), node("jean", &none, false)];
+        assert!(!is_allowed(&user("marie", &[]), &lineage, Permission::View, &m));
+        let in_group = Principal::User { login: "luc".into(), roles: vec![], groups: vec!["urbanisme".into()] };
+        assert!(is_allowed(&in_group, &lineage, Permission::ModifyPortalContent, &m));
+        // Global roles are not blocked.
+        assert!(is_allowed(&user("admin", &[Role::Manager]), &lineage, Permission::View, &m));
+    }
+
+    #[test]
+    fn authenticated_users_group_covers_every_user() {
+        let m = PermissionMap::private_default();
+        let all = local(&[("group:AuthenticatedUsers", &[Role::Reader])]);
+        let lineage = [node("system", &all, false)];
+        assert!(is_allowed(&user("x", &[]), &lineage, Permission::View, &m));
+        assert!(!is_allowed(&Principal::Anonymous, &lineage, Permission::View, &m));
+    }
+
+    #[test]
+    fn automatic_and_owner_roles_cannot_be_granted() {
         let p = user("x", &[Role::Anonymous, Role::Authenticated]);
-        assert_eq!(p.roles(), vec![Role::Anonymous, Role::Authenticated]);
+        assert_eq!(p.global_roles(), RoleSet::of(&[Role::Anonymous, Role::Authenticated]));
+        let l = local(&[("user:x", &[Role::Owner, Role::Anonymous])]);
+        assert!(l.is_empty());
         let empty = PermissionMap::new(vec![]);
-        assert!(is_allowed(&Principal::System, None, Permission::ManagePortal, &empty));
-        assert!(!is_allowed(&user("admin", &[Role::Manager]), None, Permission::View, &empty));
+        assert!(is_allowed(&Principal::System, &[], Permission::ManagePortal, &empty));
+        assert!(!is_allowed(&user("admin", &[Role::Manager]), &[], Permission::View, &empty));
+    }
+
+    #[test]
+    fn viewers_name_roles_owner_and_grantees() {
+        let m = PermissionMap::private_default();
+        let shared = local(&[("user:marie", &[Role::Reader]), ("group:g", &[Role::Reviewer])]);
+        let lineage = [node("jean", &shared, false)];
+        let v = viewers(&lineage, &m);
+        assert!(v.contains("user:jean"), "the owner");
+        assert!(v.contains("user:marie"));
+        assert!(!v.contains("group:g"), "Reviewer does not hold View in private");
+        assert!(v.contains("role:Manager") && !v.contains("role:Anonymous") && !v.contains("role:Owner"));
+        assert_eq!(
+            viewers(&lineage, &PermissionMap::public_default()).into_iter().collect::<Vec<_>>(),
+            ["role:Anonymous"]
+        );
+    }
+
+    #[test]
+    fn grantee_keys_round_trip() {
+        for g in [Grantee::User("marie.dupont@namur.be".into()), Grantee::Group("urbanisme".into())] {
+            assert_eq!(Grantee::from_key(&g.key()), Some(g));
+        }
+        assert_eq!(Grantee::from_key("x"), None);
+        assert_eq!(Grantee::from_key("user:"), None);
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn any_role() -> impl Strategy<Value = Role> {
+        (0..Role::ALL.len()).prop_map(|i| Role::ALL[i])
+    }
+
+    const NAMES: [&str; 4] = ["anne", "marc", "zoe", "system"];
+    const GROUPS: [&str; 3] = ["g1", "g2", AUTHENTICATED_USERS];
+
+    fn any_grantee() -> impl Strategy<Value = Grantee> {
+        prop_oneof![
+            (0..NAMES.len()).prop_map(|i| Grantee::User(NAMES[i].into())),
+            (0..GROUPS.len()).prop_map(|i| Grantee::Group(GROUPS[i].into())),
+        ]
+    }
+
+    fn any_local() -> impl Strategy<Value = LocalRoles> {
+        prop::collection::vec((any_grantee(), prop::collection::vec(any_role(), 0..3)), 0..3).prop_map(|grants| {
+            let mut l = LocalRoles::default();
+            for (g, r) in grants {
+                l.set(&g, r);
+            }
+            l
+        })
+    }
+
+    fn any_principal() -> impl Strategy<Value = Principal> {
+        prop_oneof![
+            Just(Principal::Anonymous),
+            (0..NAMES.len(), prop::collection::vec(any_role(), 0..3), prop::collection::vec(0..2usize, 0..2)).prop_map(
+                |(n, roles, groups)| Principal::User {
+                    login: NAMES[n].into(),
+                    roles,
+                    groups: groups.into_iter().map(|g| GROUPS[g].to_owned()).collect(),
+                }
+            ),
+        ]
+    }
+
+    fn any_map() -> impl Strategy<Value = PermissionMap> {
+        prop::collection::vec(any_role(), 0..4).prop_map(|view| {
+            PermissionMap::new(vec![(Permission::View, view), (Permission::ModifyPortalContent, vec![Role::Editor])])
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn stored_viewers_agree_with_the_decision(
+            locals in prop::collection::vec((any_local(), any::<bool>(), 0..NAMES.len()), 1..5),
+            principal in any_principal(),
+            map in any_map(),
+        ) {
+            let lineage: Vec<Node<'_>> = locals.iter().map(|(l, b, o)| Node { owner: NAMES[*o], local: l, block: *b }).collect();
+            let decided = is_allowed(&principal, &lineage, Permission::View, &map);
+            let stored = viewers(&lineage, &map);
+            let tokens = principal.tokens().expect("not the system");
+            let matched = tokens.iter().any(|t| stored.contains(t));
+            prop_assert_eq!(decided, matched);
+        }
     }
 }

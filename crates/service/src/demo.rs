@@ -119,7 +119,7 @@ pub async fn seed(services: &Services, admin_password: &str) -> Result<bool> {
                 &obj(json!({"title": title, "description": description})),
             )
             .await?;
-        services.publish_seeded(&site, &folder.path).await?;
+        services.force_state(&system, &site, &folder.path, "published").await?;
         for (title, description, body) in pages.iter() {
             let page = services
                 .create(
@@ -131,7 +131,7 @@ pub async fn seed(services: &Services, admin_password: &str) -> Result<bool> {
                     &obj(json!({"title": title, "description": description, "text": {"content-type": "text/html", "data": body}})),
                 )
                 .await?;
-            services.publish_seeded(&site, &page.path).await?;
+            services.force_state(&system, &site, &page.path, "published").await?;
         }
     }
     services
@@ -148,19 +148,4 @@ pub async fn seed(services: &Services, admin_password: &str) -> Result<bool> {
         )
         .await?;
     Ok(true)
-}
-
-impl Services {
-    /// Marks seeded content as published, so that it stays public once workflows
-    /// decide visibility. Only the system does this; users go through transitions.
-    async fn publish_seeded(&self, site: &crate::SiteRow, path: &ItemPath) -> Result<()> {
-        let scope = site.scope();
-        let mut tx = self.store.begin().await?;
-        let mut item = tx.db().item_by_path(&scope, path).await?.ok_or(crate::ServiceError::NotFound)?;
-        item.review_state = Some("published".into());
-        item.effective = Some(item.created);
-        tx.db().update_item(&scope, &item).await?;
-        tx.commit().await?;
-        Ok(())
-    }
 }

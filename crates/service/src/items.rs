@@ -4,25 +4,72 @@
 use std::sync::LazyLock;
 
 use beffroi_model::schema::{WriteMode, parse_datetime};
-use beffroi_model::security::{Permission, PermissionMap, Principal, is_allowed};
+use beffroi_model::security::{Node, Permission, PermissionMap, Principal, is_allowed, viewers};
 use beffroi_model::{ItemId, ItemPath, Language, slugify};
 use beffroi_store::{Db, ItemRow, SiteRow, SubtreeMove, Summary};
 use serde_json::{Map, Value};
 
 use crate::{Event, EventKind, Result, ServiceError, Services};
 
-/// Until workflows assign a map per state, every item follows the public default.
-static PERMISSIONS: LazyLock<PermissionMap> = LazyLock::new(PermissionMap::public_default);
+/// Until workflows assign a map per state (workflow issue), "private" items follow
+/// Plone's private map and every other item the public one.
+static PUBLIC: LazyLock<PermissionMap> = LazyLock::new(PermissionMap::public_default);
+static PRIVATE: LazyLock<PermissionMap> = LazyLock::new(PermissionMap::private_default);
 
 /// Largest batch a listing returns, whatever the client asks.
 pub const MAX_BATCH: i64 = 1000;
 
-fn allowed(actor: &Principal, item: &ItemRow, p: Permission) -> bool {
-    is_allowed(actor, Some(&item.creator), p, &PERMISSIONS)
+pub(crate) fn map_for(item: &ItemRow) -> &'static PermissionMap {
+    match item.review_state.as_deref() {
+        Some("private") => &PRIVATE,
+        _ => &PUBLIC,
+    }
 }
 
-fn require(actor: &Principal, item: &ItemRow, p: Permission) -> Result<()> {
-    if allowed(actor, item, p) { Ok(()) } else { Err(ServiceError::Unauthorized) }
+fn node(row: &ItemRow) -> Node<'_> {
+    Node { owner: &row.creator, local: &row.local_roles, block: row.block_inheritance }
+}
+
+/// Whether `actor` holds `p` on `item`, below `ancestors` (root first).
+pub(crate) fn allowed_on(actor: &Principal, ancestors: &[ItemRow], item: &ItemRow, p: Permission) -> bool {
+    let nodes: Vec<Node<'_>> = ancestors.iter().chain(std::iter::once(item)).map(node).collect();
+    is_allowed(actor, &nodes, p, map_for(item))
+}
+
+/// Whether `actor` holds `p` on the last item of `lineage` (root first).
+pub(crate) fn allowed(actor: &Principal, lineage: &[ItemRow], p: Permission) -> bool {
+    match lineage.split_last() {
+        Some((item, ancestors)) => allowed_on(actor, ancestors, item, p),
+        None => false,
+    }
+}
+
+pub(crate) fn require(actor: &Principal, lineage: &[ItemRow], p: Permission) -> Result<()> {
+    if allowed(actor, lineage, p) { Ok(()) } else { Err(ServiceError::Unauthorized) }
+}
+
+/// The item at `path` with its ancestors, root first and the item last.
+pub(crate) async fn load(db: &mut Db<'_>, site: &SiteRow, path: &ItemPath) -> Result<Vec<ItemRow>> {
+    let lineage = db.lineage(&site.scope(), path).await?;
+    if lineage.last().is_some_and(|i| &i.path == path) { Ok(lineage) } else { Err(ServiceError::NotFound) }
+}
+
+/// Recomputes the stored viewers of the item at `path` and of everything below it.
+pub(crate) async fn refresh_viewers(db: &mut Db<'_>, site: &SiteRow, path: &ItemPath) -> Result<()> {
+    let scope = site.scope();
+    let mut ancestors = load(db, site, path).await?;
+    ancestors.pop();
+    let subtree = db.subtree(&scope, path).await?;
+    let mut stack: Vec<&ItemRow> = Vec::new();
+    for row in &subtree {
+        while stack.last().is_some_and(|top| !row.path.is_below(&top.path)) {
+            stack.pop();
+        }
+        stack.push(row);
+        let chain: Vec<Node<'_>> = ancestors.iter().chain(stack.iter().copied()).map(node).collect();
+        db.set_viewers(row.uuid, &viewers(&chain, map_for(row))).await?;
+    }
+    Ok(())
 }
 
 /// An item with the items above it, root first (the item itself excluded).
@@ -101,6 +148,16 @@ async fn unique_id(db: &mut Db<'_>, site: &SiteRow, parent: &ItemRow, base: &Ite
 }
 
 impl Services {
+    /// Checks a site-wide permission (such as Manage portal) on the site root.
+    pub async fn require_on_site(&self, actor: &Principal, site: &SiteRow, p: Permission) -> Result<()> {
+        if *actor == Principal::System {
+            return Ok(());
+        }
+        let mut c = self.store.conn().await?;
+        let root = load(&mut c.db(), site, &ItemPath::root()).await?;
+        require(actor, &root, p)
+    }
+
     /// What `path` leads to for `actor`: the item (if they may view it) with its
     /// ancestors, a redirect if it moved, or nothing.
     pub async fn get(&self, actor: &Principal, site: &SiteRow, path: &ItemPath) -> Result<Found> {
@@ -108,8 +165,8 @@ impl Services {
         let mut c = self.store.conn().await?;
         let mut lineage = c.db().lineage(&scope, path).await?;
         if lineage.last().is_some_and(|i| &i.path == path) {
+            require(actor, &lineage, Permission::View)?;
             let item = lineage.pop().expect("checked above");
-            require(actor, &item, Permission::View)?;
             return Ok(Found::Item(Box::new(ItemView { item, lineage })));
         }
         Ok(match c.db().find_redirect(&scope, path).await? {
@@ -131,23 +188,35 @@ impl Services {
         &self,
         actor: &Principal,
         site: &SiteRow,
-        folder: &ItemRow,
+        folder: &ItemView,
         b_start: i64,
         b_size: i64,
     ) -> Result<Listing> {
-        require(actor, folder, Permission::View)?;
+        if !allowed_on(actor, &folder.lineage, &folder.item, Permission::View) {
+            return Err(ServiceError::Unauthorized);
+        }
         let (start, size) = (b_start.max(0), b_size.clamp(1, MAX_BATCH));
         let scope = site.scope();
+        let tokens = actor.tokens();
         let mut c = self.store.conn().await?;
-        let total = c.db().count_children(&scope, folder.uuid).await?;
-        let items = if start < total { c.db().children(&scope, folder.uuid, start, size).await? } else { Vec::new() };
+        let total = c.db().count_children(&scope, folder.item.uuid, tokens.as_deref()).await?;
+        let items = if start < total {
+            c.db().children(&scope, folder.item.uuid, tokens.as_deref(), start, size).await?
+        } else {
+            Vec::new()
+        };
         Ok(Listing { items, total })
     }
 
     /// The site's top-level items shown in the main navigation.
     pub async fn navigation(&self, actor: &Principal, site: &SiteRow, root: &ItemRow) -> Result<Vec<Summary>> {
-        let listing = self.children(actor, site, root, 0, 50).await?;
-        Ok(listing.items.into_iter().filter(|s| !s.exclude_from_nav).collect())
+        if !allowed_on(actor, &[], root, Permission::View) {
+            return Ok(Vec::new());
+        }
+        let tokens = actor.tokens();
+        let mut c = self.store.conn().await?;
+        let items = c.db().children(&site.scope(), root.uuid, tokens.as_deref(), 0, 50).await?;
+        Ok(items.into_iter().filter(|s| !s.exclude_from_nav).collect())
     }
 
     /// Number of items below `item` (to confirm a delete).
@@ -173,8 +242,9 @@ impl Services {
         let wanted = id.map(ItemId::parse).transpose().map_err(|e| ServiceError::BadRequest(format!("id: {e}")))?;
         let scope = site.scope();
         let mut tx = self.store.begin().await?;
-        let container = tx.db().item_by_path(&scope, parent).await?.ok_or(ServiceError::NotFound)?;
-        require(actor, &container, Permission::AddPortalContent)?;
+        let mut lineage = load(&mut tx.db(), site, parent).await?;
+        require(actor, &lineage, Permission::AddPortalContent)?;
+        let container = lineage.last().expect("load returns the item last").clone();
         let container_type = (!container.path.is_root()).then_some(container.type_name.as_str());
         if !self.types.may_contain(container_type, type_name) {
             return Err(ServiceError::BadRequest(format!("a {type_name} cannot be added in {}", container.type_name)));
@@ -204,6 +274,9 @@ impl Services {
         item.path = container.path.child(&id);
         item.id = id.to_string();
         item.position = tx.db().insert_item(&scope, &item).await?;
+        lineage.push(item.clone());
+        let nodes: Vec<Node<'_>> = lineage.iter().map(node).collect();
+        tx.db().set_viewers(item.uuid, &viewers(&nodes, map_for(&item))).await?;
         tx.db().delete_redirect(&scope, &item.path).await?;
         tx.db().touch_site(&scope, now).await?;
         tx.commit().await?;
@@ -222,8 +295,9 @@ impl Services {
     ) -> Result<ItemRow> {
         let scope = site.scope();
         let mut tx = self.store.begin().await?;
-        let mut item = tx.db().item_by_path(&scope, path).await?.ok_or(ServiceError::NotFound)?;
-        require(actor, &item, Permission::ModifyPortalContent)?;
+        let mut lineage = load(&mut tx.db(), site, path).await?;
+        require(actor, &lineage, Permission::ModifyPortalContent)?;
+        let mut item = lineage.pop().expect("load returns the item last");
         let schema = self.types.get(&item.type_name).ok_or_else(|| {
             ServiceError::BadRequest(format!("items of type {} cannot be edited here", item.type_name))
         })?;
@@ -244,8 +318,9 @@ impl Services {
         }
         let scope = site.scope();
         let mut tx = self.store.begin().await?;
-        let item = tx.db().item_by_path(&scope, path).await?.ok_or(ServiceError::NotFound)?;
-        require(actor, &item, Permission::DeleteObjects)?;
+        let mut lineage = load(&mut tx.db(), site, path).await?;
+        require(actor, &lineage, Permission::DeleteObjects)?;
+        let item = lineage.pop().expect("load returns the item last");
         let count = tx.db().delete_subtree(&scope, path).await?;
         tx.db().touch_site(&scope, beffroi_store::now()).await?;
         tx.commit().await?;
@@ -288,18 +363,19 @@ impl Services {
             path.parent().ok_or_else(|| ServiceError::BadRequest("the site root cannot be moved".into()))?;
         let scope = site.scope();
         let mut tx = self.store.begin().await?;
-        let mut item = tx.db().item_by_path(&scope, path).await?.ok_or(ServiceError::NotFound)?;
-        require(actor, &item, Permission::ModifyPortalContent)?;
+        let mut lineage = load(&mut tx.db(), site, path).await?;
+        require(actor, &lineage, Permission::ModifyPortalContent)?;
+        let mut item = lineage.pop().expect("load returns the item last");
         let target_path = new_parent.unwrap_or(&old_parent);
         if target_path == path || target_path.is_below(path) {
             return Err(ServiceError::BadRequest("an item cannot be moved into itself".into()));
         }
-        let target = tx.db().item_by_path(&scope, target_path).await?.ok_or(ServiceError::NotFound)?;
+        let target_lineage = load(&mut tx.db(), site, target_path).await?;
+        let target = target_lineage.last().expect("load returns the item last").clone();
         let moving = *target_path != old_parent;
         if moving {
-            let source = tx.db().item_by_path(&scope, &old_parent).await?.ok_or(ServiceError::NotFound)?;
-            require(actor, &source, Permission::DeleteObjects)?;
-            require(actor, &target, Permission::AddPortalContent)?;
+            require(actor, &lineage, Permission::DeleteObjects)?;
+            require(actor, &target_lineage, Permission::AddPortalContent)?;
             let target_type = (!target.path.is_root()).then_some(target.type_name.as_str());
             if !self.types.may_contain(target_type, &item.type_name) {
                 return Err(ServiceError::BadRequest(format!(
@@ -334,6 +410,9 @@ impl Services {
             modified: now,
         };
         tx.db().move_subtree(&scope, &m).await?;
+        if moving {
+            refresh_viewers(&mut tx.db(), site, &new_path).await?;
+        }
         tx.db().delete_redirect(&scope, &new_path).await?;
         tx.db().insert_redirect(&scope, path, item.uuid, now).await?;
         tx.db().touch_site(&scope, now).await?;
@@ -362,8 +441,9 @@ impl Services {
     ) -> Result<()> {
         let scope = site.scope();
         let mut tx = self.store.begin().await?;
-        let parent = tx.db().item_by_path(&scope, folder).await?.ok_or(ServiceError::NotFound)?;
-        require(actor, &parent, Permission::ModifyPortalContent)?;
+        let lineage = load(&mut tx.db(), site, folder).await?;
+        require(actor, &lineage, Permission::ModifyPortalContent)?;
+        let parent = lineage.last().expect("load returns the item last").clone();
         let id = ItemId::parse(child_id).map_err(|e| ServiceError::BadRequest(format!("id: {e}")))?;
         let child = tx.db().item_by_path(&scope, &parent.path.child(&id)).await?.ok_or(ServiceError::NotFound)?;
         let old = tx.db().child_order(&scope, parent.uuid).await?;

@@ -12,11 +12,13 @@ pub use beffroi_store::{Backend, ItemRow, SiteRow, SiteScope, Store, StoreError,
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
+mod access;
 pub mod demo;
 mod items;
 mod sites;
 mod users;
 
+pub use access::{RoleOrigin, Sharing, SharingChange, SharingEntry};
 pub use items::{Delta, Found, ItemView, Listing};
 pub use sites::NewSite;
 pub use users::{NewUser, Secret};

@@ -3,7 +3,7 @@
 
 use argon2::{Argon2, PasswordHasher};
 use beffroi_model::Login;
-use beffroi_model::security::{Permission, PermissionMap, Principal, Role, is_allowed};
+use beffroi_model::security::{Permission, Principal, Role};
 use beffroi_store::{SiteRow, UserRow};
 
 use crate::{Result, ServiceError, Services};
@@ -43,14 +43,12 @@ pub async fn hash_password(password: String) -> Result<String> {
 impl Services {
     /// Creates a user on `site`. The system and the site's managers may.
     pub async fn create_user(&self, actor: &Principal, site: &SiteRow, new: NewUser) -> Result<()> {
-        if !is_allowed(actor, None, Permission::ManagePortal, &PermissionMap::public_default()) {
-            return Err(ServiceError::Unauthorized);
-        }
+        self.require_on_site(actor, site, Permission::ManagePortal).await?;
         if new.password.0.chars().count() < MIN_PASSWORD_LEN {
             return Err(ServiceError::BadRequest(format!("a password has at least {MIN_PASSWORD_LEN} characters")));
         }
-        if let Some(r) = new.roles.iter().find(|r| r.is_automatic()) {
-            return Err(ServiceError::BadRequest(format!("{r} cannot be granted: every user holds it")));
+        if let Some(r) = new.roles.iter().find(|r| !r.is_grantable()) {
+            return Err(ServiceError::BadRequest(format!("{r} cannot be granted as a global role")));
         }
         let password_hash = hash_password(new.password.0).await?;
         let mut roles = new.roles;

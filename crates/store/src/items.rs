@@ -1,6 +1,9 @@
 //! The content tree: items, their paths, order within folders, and redirects left by
 //! moves.
 
+use std::collections::BTreeSet;
+
+use beffroi_model::security::LocalRoles;
 use beffroi_model::{ItemPath, Language};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
@@ -31,6 +34,8 @@ pub struct ItemRow {
     pub effective: Option<DateTime<Utc>>,
     pub expires: Option<DateTime<Utc>>,
     pub position: i64,
+    pub local_roles: LocalRoles,
+    pub block_inheritance: bool,
 }
 
 impl ItemRow {
@@ -55,6 +60,8 @@ impl ItemRow {
             effective: None,
             expires: None,
             position: 0,
+            local_roles: LocalRoles::default(),
+            block_inheritance: false,
         }
     }
 }
@@ -91,7 +98,7 @@ pub struct SubtreeMove<'a> {
 /// What the service hands the store to insert; the store picks the position.
 pub type NewItem = ItemRow;
 
-const ITEM_COLS: &str = "uuid, parent, id, path, type_name, title, description, language, fields, review_state, exclude_from_nav, creator, created, modified, effective, expires, position";
+const ITEM_COLS: &str = "uuid, parent, id, path, type_name, title, description, language, fields, review_state, exclude_from_nav, creator, created, modified, effective, expires, position, local_roles, block_inheritance";
 const SUMMARY_COLS: &str = "uuid, id, path, type_name, title, description, review_state, exclude_from_nav, creator, created, modified, effective, position";
 
 macro_rules! item_from_row {
@@ -117,6 +124,11 @@ macro_rules! item_from_row {
             effective: r.try_get(14)?,
             expires: r.try_get(15)?,
             position: r.try_get(16)?,
+            local_roles: {
+                let Json(l): Json<LocalRoles> = r.try_get(17)?;
+                l
+            },
+            block_inheritance: r.try_get(18)?,
         }
     }};
 }
@@ -142,6 +154,19 @@ macro_rules! summary_from_row {
     }};
 }
 
+/// `and exists (…)` restricting items to those one of the tokens may view, with the
+/// tokens bound from `$first` on; nothing for None.
+fn viewer_filter(viewer: Option<&[String]>, first: usize) -> String {
+    match viewer {
+        None => String::new(),
+        Some([]) => "and 1 = 0".to_owned(),
+        Some(tokens) => format!(
+            "and exists (select 1 from item_viewers v where v.item_uuid = items.uuid and v.token in ({}))",
+            placeholders(first, tokens.len())
+        ),
+    }
+}
+
 /// `$first, $first+1, …` for `n` values.
 fn placeholders(first: usize, n: usize) -> String {
     (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
@@ -153,8 +178,8 @@ impl Db<'_> {
     pub async fn insert_item(&mut self, scope: &SiteScope, item: &NewItem) -> Result<i64> {
         let position: i64 = on_db!(self, |c| {
             sqlx::query_scalar(
-                "insert into items (uuid, site_id, parent, id, path, type_name, title, description, language, fields, review_state, exclude_from_nav, creator, created, modified, effective, expires, position)
-                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+                "insert into items (uuid, site_id, parent, id, path, type_name, title, description, language, fields, review_state, exclude_from_nav, creator, created, modified, effective, expires, local_roles, block_inheritance, position)
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
                          (select coalesce(max(position), -1) + 1 from items where site_id = $2 and parent = $3))
                  returning position",
             )
@@ -175,6 +200,8 @@ impl Db<'_> {
             .bind(item.modified)
             .bind(item.effective)
             .bind(item.expires)
+            .bind(Json(&item.local_roles))
+            .bind(item.block_inheritance)
             .fetch_one(&mut *c)
             .await
             .map_err(|e| match StoreError::from(e) {
@@ -229,19 +256,27 @@ impl Db<'_> {
         Ok(rows)
     }
 
-    /// One batch of a folder's children in their order.
-    pub async fn children(&mut self, scope: &SiteScope, parent: Uuid, offset: i64, limit: i64) -> Result<Vec<Summary>> {
+    /// One batch of a folder's children in their order. With `viewer` tokens, only
+    /// the children whose stored viewers share one of them (see
+    /// `beffroi_model::security::viewers`); None means everything (the system).
+    pub async fn children(
+        &mut self,
+        scope: &SiteScope,
+        parent: Uuid,
+        viewer: Option<&[String]>,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<Summary>> {
         let sql = format!(
-            "select {SUMMARY_COLS} from items where parent = $1 and site_id = $2 order by position, id limit $3 offset $4"
+            "select {SUMMARY_COLS} from items where site_id = $1 and parent = $2 {} order by position, id limit $3 offset $4",
+            viewer_filter(viewer, 5)
         );
         on_db!(self, |c| {
-            let rows = sqlx::query(AssertSqlSafe(sql))
-                .bind(parent)
-                .bind(scope.key())
-                .bind(limit)
-                .bind(offset)
-                .fetch_all(&mut *c)
-                .await?;
+            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(scope.key()).bind(parent).bind(limit).bind(offset);
+            for t in viewer.unwrap_or_default() {
+                q = q.bind(t);
+            }
+            let rows = q.fetch_all(&mut *c).await?;
             let mut out = Vec::with_capacity(rows.len());
             for r in rows {
                 out.push(summary_from_row!(r));
@@ -250,13 +285,81 @@ impl Db<'_> {
         })
     }
 
-    pub async fn count_children(&mut self, scope: &SiteScope, parent: Uuid) -> Result<i64> {
+    /// How many children of `parent` the `viewer` tokens may see (all with None).
+    pub async fn count_children(&mut self, scope: &SiteScope, parent: Uuid, viewer: Option<&[String]>) -> Result<i64> {
+        let sql = format!("select count(*) from items where site_id = $1 and parent = $2 {}", viewer_filter(viewer, 3));
         on_db!(self, |c| {
-            Ok(sqlx::query_scalar("select count(*) from items where parent = $1 and site_id = $2")
-                .bind(parent)
+            let mut q = sqlx::query_scalar(AssertSqlSafe(sql)).bind(scope.key()).bind(parent);
+            for t in viewer.unwrap_or_default() {
+                q = q.bind(t);
+            }
+            Ok(q.fetch_one(&mut *c).await?)
+        })
+    }
+
+    /// The item at `path` and everything below it, parents before children.
+    pub async fn subtree(&mut self, scope: &SiteScope, path: &ItemPath) -> Result<Vec<ItemRow>> {
+        let (lo, hi) = path.descendant_bounds();
+        let sql = format!(
+            "select {ITEM_COLS} from items where site_id = $1 and (path = $2 or (path > $3 and path < $4)) order by path"
+        );
+        on_db!(self, |c| {
+            let rows = sqlx::query(AssertSqlSafe(sql))
                 .bind(scope.key())
-                .fetch_one(&mut *c)
-                .await?)
+                .bind(path.as_str())
+                .bind(lo)
+                .bind(hi)
+                .fetch_all(&mut *c)
+                .await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows {
+                out.push(item_from_row!(r));
+            }
+            Ok(out)
+        })
+    }
+
+    /// Writes an item's local roles and whether it blocks inheritance.
+    pub async fn set_sharing(&mut self, scope: &SiteScope, uuid: Uuid, local: &LocalRoles, block: bool) -> Result<()> {
+        on_db!(self, |c| {
+            sqlx::query("update items set local_roles = $1, block_inheritance = $2 where site_id = $3 and uuid = $4")
+                .bind(Json(local))
+                .bind(block)
+                .bind(scope.key())
+                .bind(uuid)
+                .execute(&mut *c)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Replaces the stored "who may View" tokens of an item.
+    pub async fn set_viewers(&mut self, uuid: Uuid, tokens: &BTreeSet<String>) -> Result<()> {
+        let insert = format!(
+            "insert into item_viewers (item_uuid, token) values {}",
+            (0..tokens.len()).map(|i| format!("($1, ${})", i + 2)).collect::<Vec<_>>().join(", ")
+        );
+        on_db!(self, |c| {
+            sqlx::query("delete from item_viewers where item_uuid = $1").bind(uuid).execute(&mut *c).await?;
+            if !tokens.is_empty() {
+                let mut q = sqlx::query(AssertSqlSafe(insert)).bind(uuid);
+                for t in tokens {
+                    q = q.bind(t);
+                }
+                q.execute(&mut *c).await?;
+            }
+        });
+        Ok(())
+    }
+
+    /// The stored "who may View" tokens of an item.
+    pub async fn viewers(&mut self, uuid: Uuid) -> Result<BTreeSet<String>> {
+        on_db!(self, |c| {
+            let v: Vec<String> = sqlx::query_scalar("select token from item_viewers where item_uuid = $1")
+                .bind(uuid)
+                .fetch_all(&mut *c)
+                .await?;
+            Ok(v.into_iter().collect())
         })
     }
 

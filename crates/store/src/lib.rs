@@ -21,7 +21,7 @@ mod users;
 
 pub use items::{ItemRow, NewItem, SubtreeMove, Summary};
 pub use sites::{SiteRow, SiteScope};
-pub use users::UserRow;
+pub use users::{GroupRow, UserRow};
 
 /// Which database engine a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

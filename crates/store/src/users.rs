@@ -96,3 +96,229 @@ impl Db<'_> {
         })
     }
 }
+
+/// A group of users of a site.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupRow {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    pub roles: Vec<Role>,
+    pub members: Vec<String>,
+}
+
+fn parse_roles(names: &[String]) -> Result<Vec<Role>> {
+    names.iter().map(|n| Role::parse(n).map_err(|e| StoreError::Corrupt(e.to_string()))).collect()
+}
+
+impl Db<'_> {
+    /// Every user of the site with their roles, by login.
+    pub async fn list_users(&mut self, scope: &SiteScope) -> Result<Vec<UserRow>> {
+        let logins: Vec<String> = on_db!(self, |c| {
+            sqlx::query_scalar("select login from users where site_id = $1 order by login")
+                .bind(scope.key())
+                .fetch_all(&mut *c)
+                .await?
+        });
+        let mut out = Vec::with_capacity(logins.len());
+        for l in logins {
+            if let Some(u) = self.user(scope, &l).await? {
+                out.push(u);
+            }
+        }
+        Ok(out)
+    }
+
+    pub async fn set_password_hash(&mut self, scope: &SiteScope, login: &str, hash: &str) -> Result<()> {
+        let n = on_db!(self, |c| {
+            sqlx::query("update users set password_hash = $1 where site_id = $2 and login = $3")
+                .bind(hash)
+                .bind(scope.key())
+                .bind(login)
+                .execute(&mut *c)
+                .await?
+                .rows_affected()
+        });
+        if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+
+    pub async fn set_enabled(&mut self, scope: &SiteScope, login: &str, enabled: bool) -> Result<()> {
+        let n = on_db!(self, |c| {
+            sqlx::query("update users set enabled = $1 where site_id = $2 and login = $3")
+                .bind(enabled)
+                .bind(scope.key())
+                .bind(login)
+                .execute(&mut *c)
+                .await?
+                .rows_affected()
+        });
+        if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+
+    /// Inserts a group with its global roles; Conflict if the id is taken.
+    pub async fn insert_group(&mut self, scope: &SiteScope, g: &GroupRow, at: DateTime<Utc>) -> Result<()> {
+        on_db!(self, |c| {
+            sqlx::query("insert into groups (site_id, id, title, description, created) values ($1, $2, $3, $4, $5)")
+                .bind(scope.key())
+                .bind(&g.id)
+                .bind(&g.title)
+                .bind(&g.description)
+                .bind(at)
+                .execute(&mut *c)
+                .await
+                .map_err(|e| match StoreError::from(e) {
+                    StoreError::Conflict(_) => StoreError::Conflict(format!("group {}", g.id)),
+                    other => other,
+                })?;
+            for r in &g.roles {
+                sqlx::query("insert into group_roles (site_id, group_id, role) values ($1, $2, $3)")
+                    .bind(scope.key())
+                    .bind(&g.id)
+                    .bind(r.name())
+                    .execute(&mut *c)
+                    .await?;
+            }
+        });
+        Ok(())
+    }
+
+    /// Adds a user to a group (nothing if already a member).
+    pub async fn add_member(&mut self, scope: &SiteScope, group: &str, login: &str) -> Result<()> {
+        on_db!(self, |c| {
+            let exists: Option<i64> = sqlx::query_scalar(
+                "select cast(1 as bigint) from group_members where site_id = $1 and group_id = $2 and login = $3",
+            )
+            .bind(scope.key())
+            .bind(group)
+            .bind(login)
+            .fetch_optional(&mut *c)
+            .await?;
+            if exists.is_none() {
+                sqlx::query("insert into group_members (site_id, group_id, login) values ($1, $2, $3)")
+                    .bind(scope.key())
+                    .bind(group)
+                    .bind(login)
+                    .execute(&mut *c)
+                    .await?;
+            }
+        });
+        Ok(())
+    }
+
+    pub async fn group(&mut self, scope: &SiteScope, id: &str) -> Result<Option<GroupRow>> {
+        on_db!(self, |c| {
+            let Some((id, title, description)): Option<(String, String, String)> =
+                sqlx::query_as("select id, title, description from groups where site_id = $1 and id = $2")
+                    .bind(scope.key())
+                    .bind(id)
+                    .fetch_optional(&mut *c)
+                    .await?
+            else {
+                return Ok(None);
+            };
+            let roles: Vec<String> =
+                sqlx::query_scalar("select role from group_roles where site_id = $1 and group_id = $2 order by role")
+                    .bind(scope.key())
+                    .bind(&id)
+                    .fetch_all(&mut *c)
+                    .await?;
+            let members: Vec<String> = sqlx::query_scalar(
+                "select login from group_members where site_id = $1 and group_id = $2 order by login",
+            )
+            .bind(scope.key())
+            .bind(&id)
+            .fetch_all(&mut *c)
+            .await?;
+            Ok(Some(GroupRow { id, title, description, roles: parse_roles(&roles)?, members }))
+        })
+    }
+
+    /// Every group of the site, by id.
+    pub async fn list_groups(&mut self, scope: &SiteScope) -> Result<Vec<GroupRow>> {
+        let ids: Vec<String> = on_db!(self, |c| {
+            sqlx::query_scalar("select id from groups where site_id = $1 order by id")
+                .bind(scope.key())
+                .fetch_all(&mut *c)
+                .await?
+        });
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(g) = self.group(scope, &id).await? {
+                out.push(g);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The groups `login` belongs to, with the global roles each gives.
+    pub async fn groups_of(&mut self, scope: &SiteScope, login: &str) -> Result<Vec<(String, Vec<Role>)>> {
+        let rows: Vec<(String, Option<String>)> = on_db!(self, |c| {
+            sqlx::query_as(
+                "select m.group_id, r.role from group_members m
+                 left join group_roles r on r.site_id = m.site_id and r.group_id = m.group_id
+                 where m.site_id = $1 and m.login = $2 order by m.group_id",
+            )
+            .bind(scope.key())
+            .bind(login)
+            .fetch_all(&mut *c)
+            .await?
+        });
+        let mut out: Vec<(String, Vec<Role>)> = Vec::new();
+        for (g, role) in rows {
+            if out.last().is_none_or(|(last, _)| *last != g) {
+                out.push((g.clone(), Vec::new()));
+            }
+            if let Some(r) = role {
+                let role = Role::parse(&r).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                out.last_mut().expect("pushed above").1.push(role);
+            }
+        }
+        Ok(out)
+    }
+
+    /// A deployment-wide setting (shared by every server process).
+    pub async fn setting(&mut self, key: &str) -> Result<Option<String>> {
+        on_db!(self, |c| {
+            Ok(sqlx::query_scalar("select value from settings where key = $1")
+                .bind(key)
+                .fetch_optional(&mut *c)
+                .await?)
+        })
+    }
+
+    /// Stores `value` under `key` unless the key exists; returns the stored value (the
+    /// first writer wins when several processes start together).
+    pub async fn setting_or_insert(&mut self, key: &str, value: &str) -> Result<String> {
+        on_db!(self, |c| {
+            sqlx::query("insert into settings (key, value) values ($1, $2) on conflict (key) do nothing")
+                .bind(key)
+                .bind(value)
+                .execute(&mut *c)
+                .await?;
+            Ok(sqlx::query_scalar("select value from settings where key = $1").bind(key).fetch_one(&mut *c).await?)
+        })
+    }
+
+    /// Records a token id as revoked until it would have expired anyway.
+    pub async fn revoke_token(&mut self, jti: &str, expires: DateTime<Utc>) -> Result<()> {
+        on_db!(self, |c| {
+            sqlx::query("insert into revoked_tokens (jti, expires) values ($1, $2) on conflict (jti) do nothing")
+                .bind(jti)
+                .bind(expires)
+                .execute(&mut *c)
+                .await?;
+            sqlx::query("delete from revoked_tokens where expires < $1").bind(crate::now()).execute(&mut *c).await?;
+        });
+        Ok(())
+    }
+
+    pub async fn is_revoked(&mut self, jti: &str) -> Result<bool> {
+        on_db!(self, |c| {
+            let r: Option<i64> = sqlx::query_scalar("select cast(1 as bigint) from revoked_tokens where jti = $1")
+                .bind(jti)
+                .fetch_optional(&mut *c)
+                .await?;
+            Ok(r.is_some())
+        })
+    }
+}

@@ -10,6 +10,9 @@ pub enum WebError {
     NotFound(String),
     BadRequest(String),
     Unauthorized,
+    /// Credentials were given but do not hold: 401 with the reason.
+    Unauthenticated(String),
+    PayloadTooLarge,
     MethodNotAllowed,
     UriTooLong,
     Conflict(String),
@@ -22,7 +25,8 @@ impl WebError {
         match self {
             WebError::NotFound(_) => StatusCode::NOT_FOUND,
             WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            WebError::Unauthorized => StatusCode::UNAUTHORIZED,
+            WebError::Unauthorized | WebError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            WebError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             WebError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             WebError::UriTooLong => StatusCode::URI_TOO_LONG,
             WebError::Conflict(_) => StatusCode::CONFLICT,
@@ -36,7 +40,8 @@ impl WebError {
         match self {
             WebError::NotFound(_) => "NotFound",
             WebError::BadRequest(_) => "BadRequest",
-            WebError::Unauthorized => "Unauthorized",
+            WebError::Unauthorized | WebError::Unauthenticated(_) => "Unauthorized",
+            WebError::PayloadTooLarge => "PayloadTooLarge",
             WebError::MethodNotAllowed => "MethodNotAllowed",
             WebError::UriTooLong => "BadRequest",
             WebError::Conflict(_) => "Conflict",
@@ -48,7 +53,8 @@ impl WebError {
     pub fn message(&self) -> String {
         match self {
             WebError::NotFound(url) => format!("Resource not found: {url}"),
-            WebError::BadRequest(m) | WebError::Conflict(m) => m.clone(),
+            WebError::BadRequest(m) | WebError::Conflict(m) | WebError::Unauthenticated(m) => m.clone(),
+            WebError::PayloadTooLarge => "The request body is too large.".into(),
             WebError::Unauthorized => "You are not authorized to access this resource.".into(),
             WebError::MethodNotAllowed => "This method is not allowed here.".into(),
             WebError::UriTooLong => "The address is too long.".into(),
@@ -61,10 +67,12 @@ impl WebError {
     pub fn page_keys(&self) -> (&'static str, Option<&'static str>) {
         match self {
             WebError::NotFound(_) => ("not-found-title", Some("not-found-text")),
-            WebError::Unauthorized => ("unauthorized-title", Some("unauthorized-text")),
-            WebError::BadRequest(_) | WebError::UriTooLong | WebError::MethodNotAllowed | WebError::Conflict(_) => {
-                ("bad-request-title", None)
-            }
+            WebError::Unauthorized | WebError::Unauthenticated(_) => ("unauthorized-title", Some("unauthorized-text")),
+            WebError::BadRequest(_)
+            | WebError::UriTooLong
+            | WebError::MethodNotAllowed
+            | WebError::Conflict(_)
+            | WebError::PayloadTooLarge => ("bad-request-title", None),
             WebError::Unavailable => ("unavailable-title", Some("error-text")),
             WebError::Internal => ("error-title", Some("error-text")),
         }

@@ -1,6 +1,7 @@
 //! plone.restapi's serialization: one common envelope for every item plus a value per
 //! schema field, so a new type gets its JSON for free; and the named endpoints.
 
+use axum::response::IntoResponse;
 use beffroi_model::schema::SITE_ROOT_TYPE;
 use beffroi_model::{ItemPath, Language};
 use beffroi_service::{ItemRow, ItemView, Listing, Summary};
@@ -220,6 +221,10 @@ pub(crate) async fn endpoint(ctx: &Ctx<'_>, view: &ItemView, name: &str, rest: &
                 .collect();
             Ok(json!({"@id": format!("{url}/@breadcrumbs"), "items": items, "root": ctx.base}))
         }
+        ("@sharing", []) => {
+            let sharing = ctx.app.services.sharing(&ctx.principal, &ctx.site, &view.item.path).await.map_err(err)?;
+            Ok(sharing_json(&sharing))
+        }
         ("@navigation", []) => {
             let root = view.lineage.first().unwrap_or(&view.item);
             let nav = ctx.app.services.navigation(&ctx.principal, &ctx.site, root).await.map_err(err)?;
@@ -239,6 +244,144 @@ pub(crate) async fn endpoint(ctx: &Ctx<'_>, view: &ItemView, name: &str, rest: &
         }
         _ => Err(WebError::NotFound(ctx.request_url.clone())),
     }
+}
+
+fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, WebError> {
+    serde_json::from_slice(body).map_err(|e| WebError::BadRequest(format!("invalid JSON body: {e}")))
+}
+
+#[derive(serde::Deserialize)]
+struct LoginBody {
+    login: String,
+    password: String,
+}
+
+#[derive(serde::Deserialize)]
+struct SharingBody {
+    #[serde(default)]
+    entries: Vec<SharingBodyEntry>,
+    inherit: Option<bool>,
+}
+
+#[derive(serde::Deserialize)]
+struct SharingBodyEntry {
+    id: String,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    roles: std::collections::BTreeMap<String, bool>,
+}
+
+fn token_json(token: String) -> axum::response::Response {
+    let v = json!({"token": token});
+    ([(axum::http::header::CONTENT_TYPE, crate::traverse::JSON)], crate::traverse::json_body(&v)).into_response()
+}
+
+/// plone.restapi's `@sharing` GET body.
+fn sharing_json(sharing: &beffroi_service::Sharing) -> Value {
+    use beffroi_model::security::{Grantee, Role};
+    use beffroi_service::RoleOrigin;
+    let title = |r: Role| match r {
+        Role::Contributor => "Can add",
+        Role::Editor => "Can edit",
+        Role::Reader => "Can view",
+        Role::Reviewer => "Can review",
+        _ => r.name(),
+    };
+    let available: Vec<Value> = Role::SHARABLE.iter().map(|r| json!({"id": r.name(), "title": title(*r)})).collect();
+    let entries: Vec<Value> = sharing
+        .entries
+        .iter()
+        .map(|e| {
+            let (id, kind, login) = match &e.grantee {
+                Grantee::User(l) => (l.clone(), "user", Value::String(l.clone())),
+                Grantee::Group(g) => (g.clone(), "group", Value::Null),
+            };
+            let roles: Map<String, Value> = e
+                .roles
+                .iter()
+                .map(|(r, o)| {
+                    let v = match o {
+                        RoleOrigin::No => Value::Bool(false),
+                        RoleOrigin::Here => Value::Bool(true),
+                        RoleOrigin::Inherited => Value::String("acquired".into()),
+                    };
+                    (r.name().to_owned(), v)
+                })
+                .collect();
+            json!({"id": id, "type": kind, "login": login, "title": e.title, "disabled": false, "roles": roles})
+        })
+        .collect();
+    json!({"available_roles": available, "entries": entries, "inherit": sharing.inherit})
+}
+
+/// Endpoints that take a POST with a JSON body.
+pub(crate) async fn post_endpoint(
+    ctx: &Ctx<'_>,
+    view: &ItemView,
+    name: &str,
+    rest: &[String],
+    body: &[u8],
+) -> Result<axum::response::Response, WebError> {
+    use axum::http::StatusCode;
+    let err = |e| WebError::from_service(e, &ctx.request_url);
+    match (name, rest) {
+        ("@login", []) => {
+            let b: LoginBody = parse_body(body)?;
+            let p = ctx
+                .app
+                .services
+                .authenticate(&ctx.site, &b.login, &b.password)
+                .await
+                .map_err(err)?
+                .ok_or_else(|| WebError::Unauthenticated("Wrong login and/or password.".into()))?;
+            let fullname =
+                ctx.app.services.user(&ctx.site, p.id()).await.map_err(err)?.map(|u| u.fullname).unwrap_or_default();
+            tracing::info!(site.id = %ctx.site.id, user.id = p.id(), "login");
+            Ok(token_json(crate::auth::issue(ctx.app, &ctx.site, p.id(), &fullname)))
+        }
+        ("@login-renew", []) => {
+            let claims =
+                ctx.claims.as_ref().ok_or_else(|| WebError::Unauthenticated("A bearer token is required.".into()))?;
+            let token = crate::auth::issue(ctx.app, &ctx.site, &claims.sub, &claims.fullname);
+            revoke(ctx, claims).await?;
+            Ok(token_json(token))
+        }
+        ("@logout", []) => {
+            let claims =
+                ctx.claims.as_ref().ok_or_else(|| WebError::Unauthenticated("A bearer token is required.".into()))?;
+            revoke(ctx, claims).await?;
+            tracing::info!(site.id = %ctx.site.id, user.id = %claims.sub, "logout");
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        ("@sharing", []) => {
+            use beffroi_model::security::{AUTHENTICATED_USERS, Grantee, Role};
+            let b: SharingBody = parse_body(body)?;
+            let mut change = beffroi_service::SharingChange { entries: Vec::new(), inherit: b.inherit };
+            for e in b.entries {
+                // Plone's clients send the logged-in users group with "type": "user".
+                let grantee = match e.kind.as_deref() {
+                    _ if e.id == AUTHENTICATED_USERS => Grantee::Group(e.id),
+                    Some("group") => Grantee::Group(e.id),
+                    Some("user") | None => Grantee::User(e.id),
+                    Some(other) => return Err(WebError::BadRequest(format!("unknown entry type {other:?}"))),
+                };
+                let mut roles = Vec::new();
+                for (name, on) in e.roles {
+                    let r = Role::parse(&name).map_err(|e| WebError::BadRequest(e.to_string()))?;
+                    roles.push((r, on));
+                }
+                change.entries.push((grantee, roles));
+            }
+            ctx.app.services.update_sharing(&ctx.principal, &ctx.site, &view.item.path, change).await.map_err(err)?;
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        _ => Err(WebError::NotFound(ctx.request_url.clone())),
+    }
+}
+
+async fn revoke(ctx: &Ctx<'_>, claims: &crate::jwt::Claims) -> Result<(), WebError> {
+    let expires = DateTime::from_timestamp(claims.exp, 0).unwrap_or_else(Utc::now);
+    ctx.app.services.revoke_token(&claims.jti, expires).await.map_err(|e| WebError::from_service(e, &ctx.request_url))
 }
 
 fn crate_home_title(ctx: &Ctx<'_>, lang: Language) -> String {

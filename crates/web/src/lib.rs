@@ -13,10 +13,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use beffroi_service::Services;
 
+mod auth;
 mod error;
 mod html;
 pub mod i18n;
 mod json;
+pub mod jwt;
 mod traverse;
 
 pub use error::WebError;
@@ -26,13 +28,16 @@ pub struct AppState {
     pub services: Services,
     pub(crate) templates: minijinja::Environment<'static>,
     pub(crate) i18n: Arc<i18n::I18n>,
+    pub(crate) jwt: jwt::Jwt,
 }
 
 impl AppState {
-    pub fn new(services: Services) -> Arc<Self> {
+    /// Loads what every request needs: templates, catalogs, the token secret.
+    pub async fn load(services: Services) -> Result<Arc<Self>, beffroi_service::ServiceError> {
         let i18n = Arc::new(i18n::I18n::load());
         let templates = html::environment(i18n.clone());
-        Arc::new(Self { services, templates, i18n })
+        let jwt = jwt::Jwt::new(services.secret("jwt").await?.as_bytes());
+        Ok(Arc::new(Self { services, templates, i18n, jwt }))
     }
 }
 
@@ -52,9 +57,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-/// Convenience: the router on fresh state.
-pub fn app(services: Services) -> Router {
-    router(AppState::new(services))
+/// Convenience: the router on freshly loaded state.
+pub async fn app(services: Services) -> Result<Router, beffroi_service::ServiceError> {
+    Ok(router(AppState::load(services).await?))
 }
 
 async fn health(State(app): State<Arc<AppState>>) -> Response {

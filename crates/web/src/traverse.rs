@@ -8,7 +8,6 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use beffroi_model::path::PathError;
-use beffroi_model::security::Principal;
 use beffroi_model::{ItemPath, SiteId};
 use beffroi_service::{Found, ItemView, Listing, SiteRow};
 use chrono::{DateTime, Utc};
@@ -35,7 +34,9 @@ pub(crate) struct Ctx<'a> {
     pub site: Arc<SiteRow>,
     /// The site's URL, without a trailing slash.
     pub base: String,
-    pub principal: Principal,
+    pub principal: beffroi_model::security::Principal,
+    /// The bearer token's claims, when the request came with one.
+    pub claims: Option<crate::jwt::Claims>,
     pub query: Vec<(String, String)>,
     pub request_url: String,
 }
@@ -104,9 +105,17 @@ fn decode_segments(raw: &str, url: &str) -> Result<Vec<String>, WebError> {
     Ok(segs)
 }
 
-pub(crate) async fn handle(State(app): State<Arc<AppState>>, method: Method, uri: Uri, headers: HeaderMap) -> Response {
+/// Largest JSON body accepted by the endpoints.
+const MAX_JSON_BODY: usize = 1024 * 1024;
+
+/// Endpoints that take a POST.
+const POST_ENDPOINTS: &[&str] = &["@login", "@login-renew", "@logout", "@sharing"];
+
+pub(crate) async fn handle(State(app): State<Arc<AppState>>, req: axum::extract::Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let (method, uri, headers) = (parts.method, parts.uri, parts.headers);
     let json = wants_json(&headers);
-    let mut res = match route(&app, &method, &uri, &headers, json).await {
+    let mut res = match route(&app, &method, &uri, &headers, json, body).await {
         Ok(r) => r,
         Err(f) => error_response(&app, f, json),
     };
@@ -122,6 +131,7 @@ async fn route(
     uri: &Uri,
     headers: &HeaderMap,
     json: bool,
+    body: axum::body::Body,
 ) -> Result<Response, Failure> {
     let host = request_host(headers, uri)?;
     let scheme = scheme(headers);
@@ -144,12 +154,21 @@ async fn route(
     };
     let with_site = |err: WebError| Failure { err, site: Some((site.clone(), base.clone())) };
 
-    if method != Method::GET && method != Method::HEAD {
-        return Err(with_site(WebError::MethodNotAllowed));
-    }
-
     let split = segs.iter().position(|s| s.starts_with('@')).unwrap_or(segs.len());
     let (content, rest) = segs.split_at(split);
+    let endpoint = rest.first().map(String::as_str);
+    let is_post = *method == Method::POST && endpoint.is_some_and(|e| POST_ENDPOINTS.contains(&e));
+    if *method != Method::GET && *method != Method::HEAD && !is_post {
+        return Err(with_site(WebError::MethodNotAllowed));
+    }
+    let (principal, claims) = crate::auth::principal(app, &site, headers).await.map_err(with_site)?;
+    let body = if is_post {
+        let bytes =
+            axum::body::to_bytes(body, MAX_JSON_BODY).await.map_err(|_| with_site(WebError::PayloadTooLarge))?;
+        Some(bytes)
+    } else {
+        None
+    };
     let path = ItemPath::from_segments(content.iter().map(String::as_str)).map_err(|e| {
         with_site(match e {
             PathError::TooDeep => WebError::BadRequest("the path is too deep".into()),
@@ -160,14 +179,8 @@ async fn route(
         .map(|Query(q)| q)
         .map_err(|_| with_site(WebError::BadRequest("malformed query string".into())))?;
 
-    let ctx = Ctx {
-        app,
-        site: site.clone(),
-        base: base.clone(),
-        principal: Principal::Anonymous,
-        query,
-        request_url: request_url.clone(),
-    };
+    let ctx =
+        Ctx { app, site: site.clone(), base: base.clone(), principal, claims, query, request_url: request_url.clone() };
     let view = match app.services.get(&ctx.principal, &site, &path).await.map_err(|e| with_site(service_err(e)))? {
         Found::Item(v) => *v,
         Found::Moved(new) => {
@@ -187,10 +200,11 @@ async fn route(
         Found::Missing => return Err(with_site(WebError::NotFound(request_url.clone()))),
     };
 
-    let res = match rest.first().map(String::as_str) {
-        None => item_view(&ctx, &view, json, headers).await,
-        Some(name) if name.starts_with("@@") => Err(WebError::NotFound(request_url.clone())),
-        Some(name) => {
+    let res = match (endpoint, body) {
+        (None, _) => item_view(&ctx, &view, json, headers).await,
+        (Some(name), _) if name.starts_with("@@") => Err(WebError::NotFound(request_url.clone())),
+        (Some(name), Some(body)) => json::post_endpoint(&ctx, &view, name, &rest[1..], &body).await,
+        (Some(name), None) => {
             json::endpoint(&ctx, &view, name, &rest[1..]).await.map(|v| finish(headers, json_body(&v), JSON, None))
         }
     };
@@ -226,7 +240,7 @@ async fn item_view(ctx: &Ctx<'_>, view: &ItemView, json: bool, headers: &HeaderM
     let b_start = int_param(ctx, "b_start", 0)?;
     let err = |e| WebError::from_service(e, &ctx.request_url);
     let listing: Option<Listing> = if folderish {
-        Some(ctx.app.services.children(&ctx.principal, &ctx.site, &view.item, b_start, b_size).await.map_err(err)?)
+        Some(ctx.app.services.children(&ctx.principal, &ctx.site, view, b_start, b_size).await.map_err(err)?)
     } else {
         None
     };

@@ -29,7 +29,7 @@ async fn commune(db: &TestDb) -> beffroi_service::SiteRow {
 both_backends! {
     async fn page_is_accessible_html(db) {
         commune(&db).await;
-        let app = TestApp::new(&db);
+        let app = TestApp::new(&db).await;
         let r = app.get("/namur/services/etat-civil").await;
         assert_eq!(r.status, 200);
         assert!(r.header("content-type").starts_with("text/html"));
@@ -53,7 +53,7 @@ both_backends! {
 
     async fn folder_lists_its_children(db) {
         commune(&db).await;
-        let app = TestApp::new(&db);
+        let app = TestApp::new(&db).await;
         let r = app.get("/namur/services/").await;
         assert_eq!(r.status, 200);
         assert!(r.body.contains("2 éléments"));
@@ -63,7 +63,7 @@ both_backends! {
 
     async fn json_view_speaks_plone_restapi(db) {
         let s = commune(&db).await;
-        let app = TestApp::new(&db);
+        let app = TestApp::new(&db).await;
         let r = app.get_json("/namur/services/etat-civil").await;
         assert_eq!(r.status, 200);
         assert_eq!(r.header("content-type"), "application/json");
@@ -97,7 +97,7 @@ both_backends! {
 
     async fn site_root_answers_like_plone(db) {
         commune(&db).await;
-        let app = TestApp::new(&db);
+        let app = TestApp::new(&db).await;
         let v = app.get_json("/namur").await.json();
         assert_eq!(v["@type"], "Plone Site");
         assert_eq!(v["@id"], "http://localhost/namur");
@@ -114,7 +114,7 @@ both_backends! {
         for i in 0..7 {
             db.add(&s, "", "Document", json!({"title": format!("P{i}")})).await;
         }
-        let app = TestApp::new(&db);
+        let app = TestApp::new(&db).await;
         let v = app.get_json("/s?b_size=3&b_start=3").await.json();
         assert_eq!(v["items_total"], 7);
         assert_eq!(v["items"].as_array().unwrap().len(), 3);
@@ -129,7 +129,7 @@ both_backends! {
 
     async fn unknown_paths_are_404_in_both_faces(db) {
         commune(&db).await;
-        let app = TestApp::new(&db);
+        let app = TestApp::new(&db).await;
         let r = app.get_json("/namur/nowhere").await;
         assert_eq!(r.status, 404);
         assert_eq!(r.json(), json!({"type": "NotFound", "message": "Resource not found: http://localhost/namur/nowhere"}));
@@ -143,7 +143,7 @@ both_backends! {
 
     async fn malformed_requests_get_clear_4xx(db) {
         commune(&db).await;
-        let app = TestApp::new(&db);
+        let app = TestApp::new(&db).await;
         let r = app.get_json("/namur/%ff%fe").await;
         assert_eq!(r.status, 400);
         assert_eq!(r.json()["type"], "BadRequest");
@@ -160,7 +160,7 @@ both_backends! {
     async fn moved_items_answer_301(db) {
         let s = commune(&db).await;
         db.services.rename(&Principal::System, &s, &path("/services"), "services-communaux").await.unwrap();
-        let app = TestApp::new(&db);
+        let app = TestApp::new(&db).await;
         let r = app.get("/namur/services/etat-civil?x=1").await;
         assert_eq!(r.status, 301);
         assert_eq!(r.header("location"), "http://localhost/namur/services-communaux/etat-civil?x=1");
@@ -171,7 +171,7 @@ both_backends! {
 
     async fn conditional_gets_answer_304(db) {
         commune(&db).await;
-        let app = TestApp::new(&db);
+        let app = TestApp::new(&db).await;
         let r = app.get("/namur/services/etat-civil").await;
         let etag = r.header("etag").to_owned();
         let lm = r.header("last-modified").to_owned();
@@ -190,7 +190,7 @@ both_backends! {
 
     async fn mapped_host_serves_site_at_root(db) {
         commune(&db).await;
-        let app = TestApp::new(&db);
+        let app = TestApp::new(&db).await;
         let r = app.get_with("/services/etat-civil", &[("host", "www.namur.be"), ("accept", "application/json")]).await;
         assert_eq!(r.status, 200);
         assert_eq!(r.json()["@id"], "http://www.namur.be/services/etat-civil");
@@ -203,7 +203,7 @@ both_backends! {
         commune(&db).await;
         let other = db.site("liege").await;
         db.add(&other, "", "Document", json!({"title": "Interne"})).await;
-        let app = TestApp::new(&db);
+        let app = TestApp::new(&db).await;
         assert_eq!(app.get_json("/liege/interne").await.status, 200);
         assert_eq!(app.get_json("/namur/interne").await.status, 404);
         let r = app.get_with("/liege/interne", &[("host", "www.namur.be"), ("accept", "application/json")]).await;
@@ -212,7 +212,7 @@ both_backends! {
 
     async fn endpoints_types_breadcrumbs_navigation(db) {
         commune(&db).await;
-        let app = TestApp::new(&db);
+        let app = TestApp::new(&db).await;
         let t = app.get_json("/namur/services/@types").await.json();
         let doc = t.as_array().unwrap().iter().find(|x| x["id"] == "Document").unwrap();
         assert_eq!(doc["@id"], "http://localhost/namur/@types/Document");
@@ -239,7 +239,7 @@ both_backends! {
 
     async fn health_and_head_and_landing(db) {
         commune(&db).await;
-        let app = TestApp::new(&db);
+        let app = TestApp::new(&db).await;
         let h = app.get("/@@health").await;
         assert_eq!(h.status, 200);
         assert_eq!(h.json()["status"], "ok");
@@ -258,7 +258,7 @@ both_backends! {
         let s = db.site("s").await;
         db.add(&s, "", "Document", json!({"title": "About", "language": "en"})).await;
         db.add(&s, "", "Document", json!({"title": "Over ons", "language": "nl"})).await;
-        let app = TestApp::new(&db);
+        let app = TestApp::new(&db).await;
         let en = app.get("/s/about").await.body;
         assert!(en.contains("<html lang=\"en\">") && en.contains("Skip to content"));
         let nl = app.get("/s/over-ons").await.body;

@@ -10,16 +10,16 @@ use crate::both_backends;
 use crate::support::{TestDb, obj, path};
 
 fn editor() -> Principal {
-    Principal::User { login: "marie".into(), roles: vec![Role::Editor] }
+    Principal::user("marie", &[Role::Editor])
 }
 
 fn member() -> Principal {
-    Principal::User { login: "jean".into(), roles: vec![Role::Member] }
+    Principal::user("jean", &[Role::Member])
 }
 
 async fn ids(db: &TestDb, site: &beffroi_service::SiteRow, folder: &str) -> Vec<String> {
     let view = db.services.item(&Principal::Anonymous, site, &path(folder)).await.unwrap();
-    let l = db.services.children(&Principal::Anonymous, site, &view.item, 0, 100).await.unwrap();
+    let l = db.services.children(&Principal::Anonymous, site, &view, 0, 100).await.unwrap();
     l.items.into_iter().map(|s| s.id).collect()
 }
 
@@ -86,8 +86,8 @@ both_backends! {
         let jean = member();
         let err = db.services.create(&jean, &s, &path(""), "Document", None, &obj(json!({"title": "x"}))).await.unwrap_err();
         assert!(matches!(err, ServiceError::Unauthorized), "a member may not add");
-        let anne = Principal::User { login: "anne".into(), roles: vec![Role::Contributor] };
-        let paul = Principal::User { login: "paul".into(), roles: vec![Role::Contributor] };
+        let anne = Principal::user("anne", &[Role::Contributor]);
+        let paul = Principal::user("paul", &[Role::Contributor]);
         let p = db.services.create(&anne, &s, &path(""), "Document", None, &obj(json!({"title": "Note"}))).await.unwrap();
         assert_eq!(p.creator, "anne");
         db.services.update(&anne, &s, &p.path, &obj(json!({"title": "Note 2"}))).await.unwrap();
@@ -179,7 +179,7 @@ both_backends! {
         for i in 0..30 {
             db.add(&s, "", "Document", json!({"title": format!("Page {i:02}")})).await;
         }
-        let root = db.services.item(&Principal::Anonymous, &s, &path("")).await.unwrap().item;
+        let root = db.services.item(&Principal::Anonymous, &s, &path("")).await.unwrap();
         let l = db.services.children(&Principal::Anonymous, &s, &root, 25, 10).await.unwrap();
         assert_eq!(l.total, 30);
         assert_eq!(l.items.len(), 5);

@@ -147,8 +147,10 @@ pub struct TestApp {
 }
 
 impl TestApp {
-    pub fn new(db: &TestDb) -> TestApp {
-        TestApp { router: beffroi_web::router(beffroi_web::AppState::new(db.services.clone())) }
+    pub async fn new(db: &TestDb) -> TestApp {
+        TestApp {
+            router: beffroi_web::router(beffroi_web::AppState::load(db.services.clone()).await.expect("app state")),
+        }
     }
 
     pub async fn request(&self, req: Request<Body>) -> Reply {

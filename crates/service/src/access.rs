@@ -1,0 +1,343 @@
+//! Identity and access: who a request acts as, groups, and sharing (local roles).
+
+use argon2::{Argon2, PasswordVerifier};
+use beffroi_model::security::{AUTHENTICATED_USERS, Grantee, Permission, Principal, Role};
+use beffroi_model::{ItemPath, Login};
+use beffroi_store::{GroupRow, SiteRow, UserRow};
+
+use crate::items::{allowed, load, refresh_viewers, require};
+use crate::users::{MIN_PASSWORD_LEN, hash_password};
+use crate::{Result, ServiceError, Services};
+
+/// A hash checked when the login is unknown, so that a wrong login costs the same time
+/// as a wrong password and does not reveal which logins exist.
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0Jd6xEUFqQ3kO2m5m8b3kJUqzBrr5V1z2vUd4Bq8Qx8";
+
+/// One line of a sharing page: a grantee and the sharable roles it holds here, each
+/// either granted on this item or inherited from above.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SharingEntry {
+    pub grantee: Grantee,
+    pub title: String,
+    pub roles: Vec<(Role, RoleOrigin)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoleOrigin {
+    No,
+    Here,
+    Inherited,
+}
+
+/// The sharing of one item.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sharing {
+    pub inherit: bool,
+    pub entries: Vec<SharingEntry>,
+}
+
+/// A change to the sharing of an item: for each grantee, roles to set or clear; roles
+/// not named keep their value.
+#[derive(Debug, Clone, Default)]
+pub struct SharingChange {
+    pub entries: Vec<(Grantee, Vec<(Role, bool)>)>,
+    pub inherit: Option<bool>,
+}
+
+impl Services {
+    /// The principal a user of `site` acts as: their own and their groups' global
+    /// roles, and their groups. None if the user is unknown or disabled.
+    pub async fn principal(&self, site: &SiteRow, login: &str) -> Result<Option<Principal>> {
+        let mut c = self.store.conn().await?;
+        let Some(user) = c.db().user(&site.scope(), login).await? else { return Ok(None) };
+        if !user.enabled {
+            return Ok(None);
+        }
+        let groups = c.db().groups_of(&site.scope(), login).await?;
+        Ok(Some(principal_of(user, groups)))
+    }
+
+    /// Checks a login and password on `site`; the argon2 verification runs on a
+    /// blocking thread. None when they do not match (or the user is disabled).
+    pub async fn authenticate(&self, site: &SiteRow, login: &str, password: &str) -> Result<Option<Principal>> {
+        let (user, groups) = {
+            let mut c = self.store.conn().await?;
+            let user = c.db().user(&site.scope(), login).await?;
+            let groups = match &user {
+                Some(_) => c.db().groups_of(&site.scope(), login).await?,
+                None => Vec::new(),
+            };
+            (user, groups)
+        };
+        let hash = user.as_ref().map(|u| u.password_hash.clone()).unwrap_or_else(|| DUMMY_HASH.to_owned());
+        let password = password.to_owned();
+        let ok = tokio::task::spawn_blocking(move || {
+            Argon2::default().verify_password(password.as_bytes(), hash.as_str()).is_ok()
+        })
+        .await
+        .map_err(|_| ServiceError::Unavailable)?;
+        Ok(match user {
+            Some(u) if ok && u.enabled => Some(principal_of(u, groups)),
+            _ => None,
+        })
+    }
+
+    /// Changes a user's password: the system, a manager, or the user themself.
+    pub async fn set_password(&self, actor: &Principal, site: &SiteRow, login: &str, password: &str) -> Result<()> {
+        if actor.id() != login || *actor == Principal::Anonymous {
+            self.require_on_site(actor, site, Permission::ManagePortal).await?;
+        }
+        if password.chars().count() < MIN_PASSWORD_LEN {
+            return Err(ServiceError::BadRequest(format!("a password has at least {MIN_PASSWORD_LEN} characters")));
+        }
+        let hash = hash_password(password.to_owned()).await?;
+        let mut tx = self.store.begin().await?;
+        tx.db().set_password_hash(&site.scope(), login, &hash).await?;
+        tx.commit().await?;
+        tracing::info!(site.id = %site.id, user.id = login, "password changed");
+        Ok(())
+    }
+
+    /// Enables or disables a user (a disabled user cannot log in; their tokens stop
+    /// working).
+    pub async fn set_enabled(&self, actor: &Principal, site: &SiteRow, login: &str, enabled: bool) -> Result<()> {
+        self.require_on_site(actor, site, Permission::ManagePortal).await?;
+        let mut tx = self.store.begin().await?;
+        tx.db().set_enabled(&site.scope(), login, enabled).await?;
+        tx.commit().await?;
+        tracing::info!(site.id = %site.id, user.id = login, enabled, "user enabled flag changed");
+        Ok(())
+    }
+
+    pub async fn list_users(&self, actor: &Principal, site: &SiteRow) -> Result<Vec<UserRow>> {
+        self.require_on_site(actor, site, Permission::ManagePortal).await?;
+        let mut c = self.store.conn().await?;
+        Ok(c.db().list_users(&site.scope()).await?)
+    }
+
+    /// Creates a group with global roles.
+    pub async fn create_group(
+        &self,
+        actor: &Principal,
+        site: &SiteRow,
+        id: &str,
+        title: &str,
+        roles: Vec<Role>,
+    ) -> Result<()> {
+        self.require_on_site(actor, site, Permission::ManagePortal).await?;
+        let id = Login::parse(id).map_err(|e| ServiceError::BadRequest(format!("group id: {e}")))?;
+        if id.as_str() == AUTHENTICATED_USERS {
+            return Err(ServiceError::Conflict(format!("{AUTHENTICATED_USERS} is a built-in group")));
+        }
+        if let Some(r) = roles.iter().find(|r| !r.is_grantable()) {
+            return Err(ServiceError::BadRequest(format!("{r} cannot be granted")));
+        }
+        let g = GroupRow {
+            id: id.to_string(),
+            title: title.trim().to_owned(),
+            description: String::new(),
+            roles,
+            members: Vec::new(),
+        };
+        let mut tx = self.store.begin().await?;
+        tx.db().insert_group(&site.scope(), &g, beffroi_store::now()).await.map_err(|e| match e {
+            beffroi_store::StoreError::Conflict(_) => ServiceError::Conflict(format!("group {id} already exists")),
+            other => other.into(),
+        })?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Adds a user to a group.
+    pub async fn add_member(&self, actor: &Principal, site: &SiteRow, group: &str, login: &str) -> Result<()> {
+        self.require_on_site(actor, site, Permission::ManagePortal).await?;
+        let scope = site.scope();
+        let mut tx = self.store.begin().await?;
+        if tx.db().group(&scope, group).await?.is_none() {
+            return Err(ServiceError::BadRequest(format!("no group {group}")));
+        }
+        if tx.db().user(&scope, login).await?.is_none() {
+            return Err(ServiceError::BadRequest(format!("no user {login}")));
+        }
+        tx.db().add_member(&scope, group, login).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn list_groups(&self, actor: &Principal, site: &SiteRow) -> Result<Vec<GroupRow>> {
+        self.require_on_site(actor, site, Permission::ManagePortal).await?;
+        let mut c = self.store.conn().await?;
+        Ok(c.db().list_groups(&site.scope()).await?)
+    }
+
+    /// The sharing of the item at `path`: every grantee with a sharable role here or
+    /// inherited, plus the built-in group of logged-in users.
+    pub async fn sharing(&self, actor: &Principal, site: &SiteRow, path: &ItemPath) -> Result<Sharing> {
+        let mut c = self.store.conn().await?;
+        let lineage = load(&mut c.db(), site, path).await?;
+        require(actor, &lineage, Permission::ChangeLocalRoles)?;
+        let (item, ancestors) = lineage.split_last().expect("load returns the item last");
+        // Inherited grants: from the ancestors, up to the nearest block (the item's own
+        // block cuts them all).
+        let mut inherited: Vec<(String, Role)> = Vec::new();
+        if !item.block_inheritance {
+            let from = ancestors.iter().rposition(|a| a.block_inheritance).unwrap_or(0);
+            for a in &ancestors[from..] {
+                for (k, roles) in &a.local_roles.0 {
+                    inherited.extend(roles.iter().map(|r| (k.clone(), *r)));
+                }
+            }
+        }
+        let mut keys: Vec<String> =
+            item.local_roles.0.keys().cloned().chain(inherited.iter().map(|(k, _)| k.clone())).collect();
+        let authenticated = Grantee::Group(AUTHENTICATED_USERS.into()).key();
+        keys.push(authenticated.clone());
+        keys.sort();
+        keys.dedup();
+        let mut entries = Vec::new();
+        for key in keys {
+            let Some(grantee) = Grantee::from_key(&key) else { continue };
+            let title = match &grantee {
+                Grantee::User(l) => c.db().user(&site.scope(), l).await?.map(|u| u.fullname).unwrap_or_default(),
+                Grantee::Group(g) if *g == AUTHENTICATED_USERS => "Logged-in users".to_owned(),
+                Grantee::Group(g) => c.db().group(&site.scope(), g).await?.map(|g| g.title).unwrap_or_default(),
+            };
+            let here = item.local_roles.roles_of(&key);
+            let roles = Role::SHARABLE
+                .iter()
+                .map(|r| {
+                    let origin = if here.contains(*r) {
+                        RoleOrigin::Here
+                    } else if inherited.iter().any(|(k, ir)| *k == key && ir == r) {
+                        RoleOrigin::Inherited
+                    } else {
+                        RoleOrigin::No
+                    };
+                    (*r, origin)
+                })
+                .collect();
+            entries.push(SharingEntry { grantee, title, roles });
+        }
+        Ok(Sharing { inherit: !item.block_inheritance, entries })
+    }
+
+    /// Changes the sharing of the item at `path` and recomputes who may view it and
+    /// everything below it, in one transaction.
+    pub async fn update_sharing(
+        &self,
+        actor: &Principal,
+        site: &SiteRow,
+        path: &ItemPath,
+        change: SharingChange,
+    ) -> Result<()> {
+        let scope = site.scope();
+        let mut tx = self.store.begin().await?;
+        let lineage = load(&mut tx.db(), site, path).await?;
+        require(actor, &lineage, Permission::ChangeLocalRoles)?;
+        let item = lineage.last().expect("load returns the item last");
+        let mut local = item.local_roles.clone();
+        for (grantee, roles) in &change.entries {
+            match grantee {
+                Grantee::User(l) => {
+                    if tx.db().user(&scope, l).await?.is_none() {
+                        return Err(ServiceError::BadRequest(format!("no user {l}")));
+                    }
+                }
+                Grantee::Group(g) if g == AUTHENTICATED_USERS => {}
+                Grantee::Group(g) => {
+                    if tx.db().group(&scope, g).await?.is_none() {
+                        return Err(ServiceError::BadRequest(format!("no group {g}")));
+                    }
+                }
+            }
+            let mut set = local.roles_of(&grantee.key());
+            for (role, on) in roles {
+                if !Role::SHARABLE.contains(role) {
+                    return Err(ServiceError::BadRequest(format!("{role} cannot be shared")));
+                }
+                set = if *on { set.with(*role) } else { set.without(*role) };
+            }
+            local.set(grantee, set.iter());
+        }
+        let block = change.inherit.map(|i| !i).unwrap_or(item.block_inheritance);
+        tx.db().set_sharing(&scope, item.uuid, &local, block).await?;
+        refresh_viewers(&mut tx.db(), site, path).await?;
+        tx.commit().await?;
+        tracing::info!(site.id = %site.id, item.path = %path, user.id = actor.id(), "sharing changed");
+        Ok(())
+    }
+
+    /// Sets the workflow state of an item without a transition. Only the system does
+    /// this (seeding, tests); users change states through workflow transitions.
+    pub async fn force_state(&self, actor: &Principal, site: &SiteRow, path: &ItemPath, state: &str) -> Result<()> {
+        if *actor != Principal::System {
+            return Err(ServiceError::Unauthorized);
+        }
+        let scope = site.scope();
+        let mut tx = self.store.begin().await?;
+        let mut lineage = load(&mut tx.db(), site, path).await?;
+        let mut item = lineage.pop().expect("load returns the item last");
+        item.review_state = Some(state.to_owned());
+        if state == "published" && item.effective.is_none() {
+            item.effective = Some(beffroi_store::now());
+        }
+        tx.db().update_item(&scope, &item).await?;
+        refresh_viewers(&mut tx.db(), site, path).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A deployment-wide secret (for signing tokens), made on first use and shared by
+    /// every server process through the database.
+    pub async fn secret(&self, name: &str) -> Result<String> {
+        let fresh = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+        let mut tx = self.store.begin().await?;
+        let v = tx.db().setting_or_insert(&format!("secret.{name}"), &fresh).await?;
+        tx.commit().await?;
+        Ok(v)
+    }
+
+    /// Revokes a token id until `expires` (logout).
+    pub async fn revoke_token(&self, jti: &str, expires: chrono::DateTime<chrono::Utc>) -> Result<()> {
+        let mut tx = self.store.begin().await?;
+        tx.db().revoke_token(jti, expires).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn is_revoked(&self, jti: &str) -> Result<bool> {
+        let mut c = self.store.conn().await?;
+        Ok(c.db().is_revoked(jti).await?)
+    }
+
+    /// Whether `actor` holds `p` on the item at `path` (for showing or hiding actions).
+    pub async fn may(&self, actor: &Principal, site: &SiteRow, path: &ItemPath, p: Permission) -> Result<bool> {
+        let mut c = self.store.conn().await?;
+        let lineage = load(&mut c.db(), site, path).await?;
+        Ok(allowed(actor, &lineage, p))
+    }
+}
+
+fn principal_of(user: UserRow, groups: Vec<(String, Vec<Role>)>) -> Principal {
+    let mut roles = user.roles;
+    let mut ids = Vec::with_capacity(groups.len());
+    for (g, rs) in groups {
+        roles.extend(rs);
+        ids.push(g);
+    }
+    roles.sort();
+    roles.dedup();
+    Principal::User { login: user.login, roles, groups: ids }
+}
+
+#[cfg(test)]
+mod tests {
+    use argon2::{Argon2, PasswordVerifier, password_hash};
+
+    #[test]
+    fn the_dummy_hash_parses_and_never_matches() {
+        let r = Argon2::default().verify_password(b"anything", super::DUMMY_HASH);
+        assert_eq!(r, Err(password_hash::Error::PasswordInvalid));
+    }
+}
