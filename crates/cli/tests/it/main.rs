@@ -3,6 +3,8 @@
 
 mod support;
 
+mod access;
+mod auth;
 mod cli;
 mod http;
 mod service;

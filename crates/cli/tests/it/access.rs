@@ -1,0 +1,227 @@
+//! Identity and access: sharing, inheritance, the stored viewers, groups — on both
+//! backends, with a seeded random walk checked against a recomputation from scratch.
+
+use beffroi_model::security::{Grantee, Node, Principal, Role, viewers};
+use beffroi_model::{ItemPath, Login};
+use beffroi_service::{Found, NewUser, Secret, ServiceError, SharingChange, SiteRow};
+use serde_json::json;
+
+use crate::both_backends;
+use crate::support::{TestDb, path};
+
+async fn user(db: &TestDb, site: &SiteRow, login: &str, roles: &[Role]) {
+    db.services
+        .create_user(
+            &Principal::System,
+            site,
+            NewUser {
+                login: Login::parse(login).unwrap(),
+                password: Secret("correct horse battery".into()),
+                fullname: login.to_uppercase(),
+                email: String::new(),
+                roles: roles.to_vec(),
+            },
+        )
+        .await
+        .unwrap();
+}
+
+fn share(who: Grantee, role: Role, on: bool) -> SharingChange {
+    SharingChange { entries: vec![(who, vec![(role, on)])], inherit: None }
+}
+
+async fn visible(db: &TestDb, site: &SiteRow, p: &Principal, at: &str) -> bool {
+    match db.services.get(p, site, &path(at)).await {
+        Ok(Found::Item(_)) => true,
+        Err(ServiceError::Unauthorized) => false,
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+async fn listed(db: &TestDb, site: &SiteRow, p: &Principal, folder: &str) -> Vec<String> {
+    let v = db.services.item(&Principal::System, site, &path(folder)).await.unwrap();
+    db.services.children(p, site, &v, 0, 100).await.unwrap().items.into_iter().map(|s| s.id).collect()
+}
+
+/// The stored viewers of every item equal a recomputation from scratch.
+async fn assert_viewers_consistent(db: &TestDb, site: &SiteRow) {
+    let sys = Principal::System;
+    let mut c = db.services.store().conn().await.unwrap();
+    let all = c.db().subtree(&site.scope(), &ItemPath::root()).await.unwrap();
+    for item in &all {
+        let lineage = c.db().lineage(&site.scope(), &item.path).await.unwrap();
+        let nodes: Vec<Node<'_>> = lineage
+            .iter()
+            .map(|r| Node { owner: &r.creator, local: &r.local_roles, block: r.block_inheritance })
+            .collect();
+        let map = if item.review_state.as_deref() == Some("private") {
+            beffroi_model::security::PermissionMap::private_default()
+        } else {
+            beffroi_model::security::PermissionMap::public_default()
+        };
+        let expected = viewers(&nodes, &map);
+        let stored = c.db().viewers(item.uuid).await.unwrap();
+        assert_eq!(stored, expected, "viewers of {}", item.path);
+    }
+    let _ = sys;
+}
+
+both_backends! {
+    async fn private_items_are_hidden_until_shared(db) {
+        let s = db.site("s").await;
+        user(&db, &s, "marie", &[Role::Member]).await;
+        user(&db, &s, "paul", &[Role::Member]).await;
+        let sys = Principal::System;
+        db.add(&s, "", "Folder", json!({"title": "Urbanisme"})).await;
+        db.add(&s, "/urbanisme", "Document", json!({"title": "Projet"})).await;
+        db.add(&s, "/urbanisme", "Document", json!({"title": "Public"})).await;
+        db.services.force_state(&sys, &s, &path("/urbanisme/projet"), "private").await.unwrap();
+        let marie = db.services.principal(&s, "marie").await.unwrap().unwrap();
+        let paul = db.services.principal(&s, "paul").await.unwrap().unwrap();
+        assert!(!visible(&db, &s, &Principal::Anonymous, "/urbanisme/projet").await);
+        assert!(!visible(&db, &s, &marie, "/urbanisme/projet").await);
+        assert_eq!(listed(&db, &s, &Principal::Anonymous, "/urbanisme").await, ["public"]);
+        // Sharing the folder with marie as Reader lets her see the private page below.
+        db.services.update_sharing(&sys, &s, &path("/urbanisme"), share(Grantee::User("marie".into()), Role::Reader, true)).await.unwrap();
+        assert!(visible(&db, &s, &marie, "/urbanisme/projet").await);
+        assert!(!visible(&db, &s, &paul, "/urbanisme/projet").await);
+        assert_eq!(listed(&db, &s, &marie, "/urbanisme").await, ["projet", "public"]);
+        assert_eq!(listed(&db, &s, &paul, "/urbanisme").await, ["public"]);
+        // Blocking inheritance on the page hides it again.
+        db.services.update_sharing(&sys, &s, &path("/urbanisme/projet"), SharingChange { entries: vec![], inherit: Some(false) }).await.unwrap();
+        assert!(!visible(&db, &s, &marie, "/urbanisme/projet").await);
+        assert_eq!(listed(&db, &s, &marie, "/urbanisme").await, ["public"]);
+        // Managers see everything, whatever the sharing.
+        let admin = Principal::user("admin", &[Role::Manager]);
+        assert!(visible(&db, &s, &admin, "/urbanisme/projet").await);
+        assert_viewers_consistent(&db, &s).await;
+    }
+
+    async fn groups_carry_roles_and_local_grants(db) {
+        let s = db.site("s").await;
+        let sys = Principal::System;
+        user(&db, &s, "luc", &[]).await;
+        db.services.create_group(&sys, &s, "urbanisme", "Service urbanisme", vec![]).await.unwrap();
+        db.services.create_group(&sys, &s, "webmasters", "Webmasters", vec![Role::SiteAdministrator]).await.unwrap();
+        assert!(matches!(db.services.create_group(&sys, &s, "urbanisme", "x", vec![]).await, Err(ServiceError::Conflict(_))));
+        assert!(matches!(db.services.create_group(&sys, &s, "AuthenticatedUsers", "x", vec![]).await, Err(ServiceError::Conflict(_))));
+        assert!(matches!(db.services.create_group(&sys, &s, "g", "x", vec![Role::Owner]).await, Err(ServiceError::BadRequest(_))));
+        assert!(matches!(db.services.add_member(&sys, &s, "nope", "luc").await, Err(ServiceError::BadRequest(_))));
+        assert!(matches!(db.services.add_member(&sys, &s, "urbanisme", "nobody").await, Err(ServiceError::BadRequest(_))));
+        db.services.add_member(&sys, &s, "urbanisme", "luc").await.unwrap();
+        db.services.add_member(&sys, &s, "urbanisme", "luc").await.unwrap();
+        db.add(&s, "", "Folder", json!({"title": "Permis"})).await;
+        db.add(&s, "/permis", "Document", json!({"title": "Demande"})).await;
+        db.services.force_state(&sys, &s, &path("/permis/demande"), "private").await.unwrap();
+        db.services.update_sharing(&sys, &s, &path("/permis"), share(Grantee::Group("urbanisme".into()), Role::Editor, true)).await.unwrap();
+        let luc = db.services.principal(&s, "luc").await.unwrap().unwrap();
+        assert!(visible(&db, &s, &luc, "/permis/demande").await);
+        db.services.update(&luc, &s, &path("/permis/demande"), &crate::support::obj(json!({"title": "Demande modifiée"}))).await.unwrap();
+        // A group's global role applies everywhere.
+        db.services.add_member(&sys, &s, "webmasters", "luc").await.unwrap();
+        let luc = db.services.principal(&s, "luc").await.unwrap().unwrap();
+        assert!(matches!(&luc, Principal::User { roles, .. } if roles.contains(&Role::SiteAdministrator)));
+        let groups = db.services.list_groups(&sys, &s).await.unwrap();
+        assert_eq!(groups.iter().map(|g| g.id.as_str()).collect::<Vec<_>>(), ["urbanisme", "webmasters"]);
+        assert_eq!(groups[0].members, ["luc"]);
+        assert_viewers_consistent(&db, &s).await;
+    }
+
+    async fn sharing_is_checked_and_reported(db) {
+        let s = db.site("s").await;
+        let sys = Principal::System;
+        user(&db, &s, "marie", &[Role::Member]).await;
+        db.add(&s, "", "Folder", json!({"title": "A"})).await;
+        db.add(&s, "/a", "Folder", json!({"title": "B"})).await;
+        let marie = db.services.principal(&s, "marie").await.unwrap().unwrap();
+        let err = db.services.update_sharing(&marie, &s, &path("/a"), share(Grantee::User("marie".into()), Role::Editor, true)).await.unwrap_err();
+        assert!(matches!(err, ServiceError::Unauthorized), "members cannot grant themselves roles");
+        let err = db.services.update_sharing(&sys, &s, &path("/a"), share(Grantee::User("ghost".into()), Role::Reader, true)).await.unwrap_err();
+        assert!(matches!(err, ServiceError::BadRequest(_)));
+        let err = db.services.update_sharing(&sys, &s, &path("/a"), share(Grantee::User("marie".into()), Role::Manager, true)).await.unwrap_err();
+        assert!(matches!(err, ServiceError::BadRequest(_)), "only sharable roles");
+        db.services.update_sharing(&sys, &s, &path("/a"), share(Grantee::User("marie".into()), Role::Editor, true)).await.unwrap();
+        let sh = db.services.sharing(&sys, &s, &path("/a/b")).await.unwrap();
+        assert!(sh.inherit);
+        let m = sh.entries.iter().find(|e| e.grantee == Grantee::User("marie".into())).unwrap();
+        assert_eq!(m.title, "MARIE");
+        assert!(m.roles.contains(&(Role::Editor, beffroi_service::RoleOrigin::Inherited)));
+        assert!(sh.entries.iter().any(|e| e.grantee == Grantee::Group("AuthenticatedUsers".into())));
+        // An Editor by sharing may share further (Change local roles), and clear.
+        let marie = db.services.principal(&s, "marie").await.unwrap().unwrap();
+        db.services.update_sharing(&marie, &s, &path("/a/b"), share(Grantee::Group("AuthenticatedUsers".into()), Role::Reader, true)).await.unwrap();
+        db.services.update_sharing(&sys, &s, &path("/a"), share(Grantee::User("marie".into()), Role::Editor, false)).await.unwrap();
+        let sh = db.services.sharing(&sys, &s, &path("/a")).await.unwrap();
+        assert!(sh.entries.iter().all(|e| e.grantee != Grantee::User("marie".into())));
+    }
+
+    async fn users_can_be_disabled_and_change_password(db) {
+        let s = db.site("s").await;
+        let sys = Principal::System;
+        user(&db, &s, "marie", &[Role::Editor]).await;
+        assert!(db.services.authenticate(&s, "marie", "correct horse battery").await.unwrap().is_some());
+        assert!(db.services.authenticate(&s, "marie", "wrong").await.unwrap().is_none());
+        assert!(db.services.authenticate(&s, "nobody", "correct horse battery").await.unwrap().is_none());
+        let marie = db.services.principal(&s, "marie").await.unwrap().unwrap();
+        db.services.set_password(&marie, &s, "marie", "a new passphrase").await.unwrap();
+        assert!(db.services.authenticate(&s, "marie", "a new passphrase").await.unwrap().is_some());
+        assert!(matches!(db.services.set_password(&marie, &s, "admin", "a new passphrase").await, Err(ServiceError::Unauthorized)));
+        assert!(matches!(db.services.set_password(&sys, &s, "marie", "short").await, Err(ServiceError::BadRequest(_))));
+        db.services.set_enabled(&sys, &s, "marie", false).await.unwrap();
+        assert!(db.services.authenticate(&s, "marie", "a new passphrase").await.unwrap().is_none());
+        assert!(db.services.principal(&s, "marie").await.unwrap().is_none());
+        assert!(matches!(db.services.set_enabled(&sys, &s, "ghost", false).await, Err(ServiceError::NotFound)));
+        let listed: Vec<_> = db.services.list_users(&sys, &s).await.unwrap().into_iter().map(|u| (u.login, u.enabled)).collect();
+        assert_eq!(listed, [("marie".to_owned(), false)]);
+    }
+
+    async fn random_sharing_and_moves_keep_viewers_consistent(db) {
+        let s = db.site("s").await;
+        let sys = Principal::System;
+        for u in ["anne", "marc"] {
+            user(&db, &s, u, &[]).await;
+        }
+        db.services.create_group(&sys, &s, "g", "G", vec![]).await.unwrap();
+        let mut folders = vec![String::new()];
+        for i in 0..6 {
+            let parent = folders[i / 2].clone();
+            let p = db.add(&s, &parent, "Folder", json!({"title": format!("F{i}")})).await;
+            db.add(&s, p.as_str(), "Document", json!({"title": format!("D{i}")})).await;
+            folders.push(p.to_string());
+        }
+        // A small deterministic generator: the same walk on every run and backend.
+        let mut seed: u64 = 0x5eed_beff;
+        let mut next = |n: usize| {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((seed >> 33) as usize) % n
+        };
+        let grantees = [Grantee::User("anne".into()), Grantee::User("marc".into()), Grantee::Group("g".into()), Grantee::Group("AuthenticatedUsers".into())];
+        for _ in 0..40 {
+            let mut c = db.services.store().conn().await.unwrap();
+            let all: Vec<ItemPath> = c.db().subtree(&s.scope(), &ItemPath::root()).await.unwrap().into_iter().map(|r| r.path).filter(|p| !p.is_root()).collect();
+            drop(c);
+            let target = all[next(all.len())].clone();
+            match next(4) {
+                0 => {
+                    let g = grantees[next(grantees.len())].clone();
+                    let r = Role::SHARABLE[next(Role::SHARABLE.len())];
+                    db.services.update_sharing(&sys, &s, &target, share(g, r, next(3) != 0)).await.unwrap();
+                }
+                1 => {
+                    let inherit = next(2) == 0;
+                    db.services.update_sharing(&sys, &s, &target, SharingChange { entries: vec![], inherit: Some(inherit) }).await.unwrap();
+                }
+                2 => {
+                    let state = if next(2) == 0 { "private" } else { "published" };
+                    db.services.force_state(&sys, &s, &target, state).await.unwrap();
+                }
+                _ => {
+                    let dest = all[next(all.len())].clone();
+                    // Invalid moves (into itself, into a page) must fail cleanly.
+                    let _ = db.services.move_item(&sys, &s, &target, &dest).await;
+                }
+            }
+            assert_viewers_consistent(&db, &s).await;
+        }
+    }
+}

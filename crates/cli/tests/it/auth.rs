@@ -1,0 +1,156 @@
+//! HTTP authentication: @login tokens, Bearer and Basic, logout, site walls, @sharing.
+
+use axum::body::Body;
+use axum::http::Request;
+use base64::Engine;
+use beffroi_model::Login;
+use beffroi_model::security::{Principal, Role};
+use beffroi_service::{NewUser, Secret, SiteRow};
+use serde_json::{Value, json};
+
+use crate::both_backends;
+use crate::support::{Reply, TestApp, TestDb, path};
+
+async fn setup(db: &TestDb) -> SiteRow {
+    let s = db.site("namur").await;
+    db.services
+        .create_user(
+            &Principal::System,
+            &s,
+            NewUser {
+                login: Login::parse("marie").unwrap(),
+                password: Secret("correct horse battery".into()),
+                fullname: "Marie Dupont".into(),
+                email: String::new(),
+                roles: vec![Role::Editor],
+            },
+        )
+        .await
+        .unwrap();
+    db.add(&s, "", "Folder", json!({"title": "Interne"})).await;
+    db.services.force_state(&Principal::System, &s, &path("/interne"), "private").await.unwrap();
+    s
+}
+
+async fn post(app: &TestApp, uri: &str, body: Value, auth: Option<&str>) -> Reply {
+    let mut b = Request::post(uri)
+        .header("host", "localhost")
+        .header("accept", "application/json")
+        .header("content-type", "application/json");
+    if let Some(a) = auth {
+        b = b.header("authorization", a);
+    }
+    app.request(b.body(Body::from(body.to_string())).unwrap()).await
+}
+
+async fn login(app: &TestApp, site: &str) -> String {
+    let r = post(app, &format!("/{site}/@login"), json!({"login": "marie", "password": "correct horse battery"}), None)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.json()["token"].as_str().unwrap().to_owned()
+}
+
+both_backends! {
+    async fn login_token_opens_private_content(db) {
+        setup(&db).await;
+        let app = TestApp::new(&db).await;
+        let anon = app.get_json("/namur/interne").await;
+        assert_eq!(anon.status, 401);
+        assert_eq!(anon.json()["type"], "Unauthorized");
+        assert_eq!(app.get_json("/namur").await.json()["items_total"], 0, "hidden from anonymous listings");
+        let token = login(&app, "namur").await;
+        assert_eq!(token.split('.').count(), 3);
+        let bearer = format!("Bearer {token}");
+        let r = app.get_with("/namur/interne", &[("accept", "application/json"), ("authorization", &bearer)]).await;
+        assert_eq!(r.status, 200);
+        assert_eq!(r.json()["title"], "Interne");
+        let root = app.get_with("/namur", &[("accept", "application/json"), ("authorization", &bearer)]).await;
+        assert_eq!(root.json()["items_total"], 1);
+    }
+
+    async fn bad_credentials_get_401_and_bad_bodies_400(db) {
+        setup(&db).await;
+        let app = TestApp::new(&db).await;
+        let r = post(&app, "/namur/@login", json!({"login": "marie", "password": "nope"}), None).await;
+        assert_eq!(r.status, 401);
+        assert_eq!(r.json(), json!({"type": "Unauthorized", "message": "Wrong login and/or password."}));
+        let r = post(&app, "/namur/@login", json!({"login": "ghost", "password": "correct horse battery"}), None).await;
+        assert_eq!(r.status, 401);
+        let r = post(&app, "/namur/@login", json!({"login": "marie"}), None).await;
+        assert_eq!(r.status, 400);
+        assert_eq!(r.json()["type"], "BadRequest");
+        let raw = Request::post("/namur/@login").header("host", "localhost").header("accept", "application/json").body(Body::from("{nope")).unwrap();
+        assert_eq!(app.request(raw).await.status, 400);
+        let big = Request::post("/namur/@login").header("host", "localhost").header("accept", "application/json").body(Body::from(vec![b'x'; 2 * 1024 * 1024])).unwrap();
+        assert_eq!(app.request(big).await.status, 413);
+        for bad in ["Bearer nonsense", "Bearer a.b.c", "Digest x", "Basic !!!"] {
+            let r = app.get_with("/namur", &[("accept", "application/json"), ("authorization", bad)]).await;
+            assert_eq!(r.status, 401, "{bad}");
+        }
+    }
+
+    async fn tokens_and_passwords_do_not_cross_sites(db) {
+        setup(&db).await;
+        let other = db.site("liege").await;
+        db.add(&other, "", "Folder", json!({"title": "Interne"})).await;
+        db.services.force_state(&Principal::System, &other, &path("/interne"), "private").await.unwrap();
+        let app = TestApp::new(&db).await;
+        let token = login(&app, "namur").await;
+        let r = app.get_with("/liege/interne", &[("accept", "application/json"), ("authorization", &format!("Bearer {token}"))]).await;
+        assert_eq!(r.status, 401);
+        assert_eq!(r.json()["message"], "This token is not valid on this site.");
+        let r = post(&app, "/liege/@login", json!({"login": "marie", "password": "correct horse battery"}), None).await;
+        assert_eq!(r.status, 401, "marie is a user of namur only");
+        let basic = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("marie:correct horse battery"));
+        assert_eq!(app.get_with("/liege/interne", &[("accept", "application/json"), ("authorization", &basic)]).await.status, 401);
+        assert_eq!(app.get_with("/namur/interne", &[("accept", "application/json"), ("authorization", &basic)]).await.status, 200);
+    }
+
+    async fn logout_revokes_and_renew_replaces(db) {
+        setup(&db).await;
+        let app = TestApp::new(&db).await;
+        let t1 = login(&app, "namur").await;
+        let r = post(&app, "/namur/@login-renew", json!({}), Some(&format!("Bearer {t1}"))).await;
+        assert_eq!(r.status, 200);
+        let t2 = r.json()["token"].as_str().unwrap().to_owned();
+        assert_ne!(t1, t2);
+        let h = |t: &str| format!("Bearer {t}");
+        assert_eq!(app.get_with("/namur/interne", &[("accept", "application/json"), ("authorization", &h(&t1))]).await.status, 401);
+        assert_eq!(app.get_with("/namur/interne", &[("accept", "application/json"), ("authorization", &h(&t2))]).await.status, 200);
+        let r = post(&app, "/namur/@logout", json!({}), Some(&h(&t2))).await;
+        assert_eq!(r.status, 204);
+        assert_eq!(app.get_with("/namur/interne", &[("accept", "application/json"), ("authorization", &h(&t2))]).await.status, 401);
+        assert_eq!(post(&app, "/namur/@logout", json!({}), None).await.status, 401);
+        // A disabled user's tokens stop working at once.
+        let t3 = login(&app, "namur").await;
+        db.services.set_enabled(&Principal::System, &db.services.site(&beffroi_model::SiteId::parse("namur").unwrap()).await.unwrap().unwrap(), "marie", false).await.unwrap();
+        assert_eq!(app.get_with("/namur", &[("accept", "application/json"), ("authorization", &h(&t3))]).await.status, 401);
+    }
+
+    async fn sharing_endpoint_speaks_plone_restapi(db) {
+        let s = setup(&db).await;
+        db.services.create_user(&Principal::System, &s, NewUser {
+            login: Login::parse("admin").unwrap(), password: Secret("admin password".into()), fullname: "Admin".into(), email: String::new(), roles: vec![Role::Manager],
+        }).await.unwrap();
+        let app = TestApp::new(&db).await;
+        let admin = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("admin:admin password"));
+        assert_eq!(app.get_json("/namur/interne/@sharing").await.status, 401);
+        let body = json!({"entries": [{"id": "marie", "type": "user", "roles": {"Reader": true, "Editor": false}}], "inherit": true});
+        assert_eq!(post(&app, "/namur/interne/@sharing", body.clone(), None).await.status, 401);
+        let r = post(&app, "/namur/interne/@sharing", body, Some(&admin)).await;
+        assert_eq!(r.status, 204, "{}", r.body);
+        let g = app.get_with("/namur/interne/@sharing", &[("accept", "application/json"), ("authorization", &admin)]).await.json();
+        assert_eq!(g["inherit"], true);
+        assert_eq!(g["available_roles"][0], json!({"id": "Contributor", "title": "Can add"}));
+        let marie = g["entries"].as_array().unwrap().iter().find(|e| e["id"] == "marie").unwrap();
+        assert_eq!(marie["type"], "user");
+        assert_eq!(marie["title"], "Marie Dupont");
+        assert_eq!(marie["roles"]["Reader"], true);
+        assert_eq!(marie["roles"]["Editor"], false);
+        assert!(g["entries"].as_array().unwrap().iter().any(|e| e["id"] == "AuthenticatedUsers" && e["type"] == "group"));
+        let bad = json!({"entries": [{"id": "marie", "type": "user", "roles": {"Manager": true}}]});
+        assert_eq!(post(&app, "/namur/interne/@sharing", bad, Some(&admin)).await.status, 400);
+        let ghost = json!({"entries": [{"id": "ghost", "type": "user", "roles": {"Reader": true}}]});
+        assert_eq!(post(&app, "/namur/interne/@sharing", ghost, Some(&admin)).await.status, 400);
+    }
+}
