@@ -8,7 +8,7 @@ use beffroi_model::security::{Principal, Role};
 use beffroi_model::{Language, Login, SiteId};
 use beffroi_service::{NewSite, NewUser, Secret};
 
-use crate::cli::{SiteArgs, SiteCommand, UserArgs, UserCommand};
+use crate::cli::{GroupArgs, GroupCommand, SiteArgs, SiteCommand, UserArgs, UserCommand};
 use crate::serve::{open, runtime};
 
 pub fn site(args: SiteArgs) -> Result<()> {
@@ -36,33 +36,104 @@ pub fn site(args: SiteArgs) -> Result<()> {
     })
 }
 
+fn read_password() -> Result<String> {
+    let mut password = String::new();
+    std::io::stdin().lock().read_line(&mut password).context("cannot read the password")?;
+    Ok(password.trim_end_matches(['\n', '\r']).to_owned())
+}
+
+async fn site_of(services: &beffroi_service::Services, site: &str) -> Result<std::sync::Arc<beffroi_service::SiteRow>> {
+    let id = SiteId::parse(site).map_err(|e| anyhow!("invalid site id: {e}"))?;
+    services.site(&id).await?.ok_or_else(|| anyhow!("no site {id}"))
+}
+
 pub fn user(args: UserArgs) -> Result<()> {
     runtime()?.block_on(async move {
+        let system = Principal::System;
+        let enable = matches!(args.command, UserCommand::Enable { .. });
         match args.command {
             UserCommand::Create { site, login, roles, password_stdin, fullname, email } => {
                 let login = Login::parse(&login).map_err(|e| anyhow!("invalid login: {e}"))?;
                 let roles = roles.iter().map(|r| Role::parse(r)).collect::<Result<Vec<_>, _>>()?;
-                let site_id = SiteId::parse(&site).map_err(|e| anyhow!("invalid site id: {e}"))?;
+                SiteId::parse(&site).map_err(|e| anyhow!("invalid site id: {e}"))?;
                 if !password_stdin {
                     bail!("--password-stdin is required");
                 }
-                let mut password = String::new();
-                std::io::stdin().lock().read_line(&mut password).context("cannot read the password")?;
-                let password = password.trim_end_matches(['\n', '\r']).to_owned();
+                let password = read_password()?;
                 let services = open(&args.db, 2).await?;
-                let site = services.site(&site_id).await?.ok_or_else(|| anyhow!("no site {site_id}"))?;
+                let site = site_of(&services, &site).await?;
                 services
                     .create_user(
-                        &Principal::System,
+                        &system,
                         &site,
                         NewUser { login: login.clone(), password: Secret(password), fullname, email, roles },
                     )
                     .await
                     .context("cannot create the user")?;
-                println!("user {login} created on site {site_id}");
+                println!("user {login} created on site {}", site.id);
+                services.store().close().await;
+            }
+            UserCommand::Passwd { site, login, password_stdin } => {
+                if !password_stdin {
+                    bail!("--password-stdin is required");
+                }
+                let password = read_password()?;
+                let services = open(&args.db, 2).await?;
+                let site = site_of(&services, &site).await?;
+                services.set_password(&system, &site, &login, &password).await.context("cannot change the password")?;
+                println!("password of {login} changed");
+                services.store().close().await;
+            }
+            UserCommand::List { site } => {
+                let services = open(&args.db, 2).await?;
+                let site = site_of(&services, &site).await?;
+                for u in services.list_users(&system, &site).await? {
+                    let roles: Vec<&str> = u.roles.iter().map(|r| r.name()).collect();
+                    let state = if u.enabled { "enabled" } else { "disabled" };
+                    println!("{}\t{state}\t{}\t{}", u.login, roles.join(","), u.fullname);
+                }
+                services.store().close().await;
+            }
+            UserCommand::Disable { site, login } | UserCommand::Enable { site, login } => {
+                let services = open(&args.db, 2).await?;
+                let site = site_of(&services, &site).await?;
+                services
+                    .set_enabled(&system, &site, &login, enable)
+                    .await
+                    .with_context(|| format!("cannot change user {login}"))?;
+                println!("user {login} {}", if enable { "enabled" } else { "disabled" });
                 services.store().close().await;
             }
         }
+        Ok(())
+    })
+}
+
+pub fn group(args: GroupArgs) -> Result<()> {
+    runtime()?.block_on(async move {
+        let system = Principal::System;
+        let services = open(&args.db, 2).await?;
+        match args.command {
+            GroupCommand::Create { site, id, title, roles } => {
+                let roles = roles.iter().map(|r| Role::parse(r)).collect::<Result<Vec<_>, _>>()?;
+                let site = site_of(&services, &site).await?;
+                services.create_group(&system, &site, &id, &title, roles).await.context("cannot create the group")?;
+                println!("group {id} created on site {}", site.id);
+            }
+            GroupCommand::AddMember { site, group, login } => {
+                let site = site_of(&services, &site).await?;
+                services.add_member(&system, &site, &group, &login).await.context("cannot add the member")?;
+                println!("{login} added to {group}");
+            }
+            GroupCommand::List { site } => {
+                let site = site_of(&services, &site).await?;
+                for g in services.list_groups(&system, &site).await? {
+                    let roles: Vec<&str> = g.roles.iter().map(|r| r.name()).collect();
+                    println!("{}\t{}\t{}\t{}", g.id, roles.join(","), g.members.join(","), g.title);
+                }
+            }
+        }
+        services.store().close().await;
         Ok(())
     })
 }

@@ -21,6 +21,8 @@ pub enum Command {
     Site(SiteArgs),
     /// Manage the users of a site.
     User(UserArgs),
+    /// Manage the groups of a site.
+    Group(GroupArgs),
     /// Measure the server under load on SQLite and PostgreSQL.
     Bench(BenchArgs),
 }
@@ -119,6 +121,72 @@ pub enum UserCommand {
         /// The user's email address.
         #[arg(long, default_value = "")]
         email: String,
+    },
+    /// Set a user's password, read from standard input.
+    Passwd {
+        #[arg(long)]
+        site: String,
+        login: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// List the users of a site.
+    List {
+        #[arg(long)]
+        site: String,
+    },
+    /// Disable a user: they can no longer log in and their tokens stop working.
+    Disable {
+        #[arg(long)]
+        site: String,
+        login: String,
+    },
+    /// Enable a disabled user again.
+    Enable {
+        #[arg(long)]
+        site: String,
+        login: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct GroupArgs {
+    #[command(subcommand)]
+    pub command: GroupCommand,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GroupCommand {
+    /// Create a group.
+    Create {
+        /// The site the group belongs to.
+        #[arg(long)]
+        site: String,
+        /// The group's id.
+        id: String,
+        /// The group's title.
+        #[arg(long, default_value = "")]
+        title: String,
+        /// A global role every member gets (repeatable).
+        #[arg(long = "role")]
+        roles: Vec<String>,
+    },
+    /// Add a user to a group.
+    AddMember {
+        #[arg(long)]
+        site: String,
+        /// The group's id.
+        group: String,
+        /// The user's login.
+        login: String,
+    },
+    /// List the groups of a site with their roles and members.
+    List {
+        #[arg(long)]
+        site: String,
     },
 }
 

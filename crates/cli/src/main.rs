@@ -15,6 +15,7 @@ fn main() -> ExitCode {
         cli::Command::Serve(a) => serve::run(a),
         cli::Command::Site(a) => admin::site(a),
         cli::Command::User(a) => admin::user(a),
+        cli::Command::Group(a) => admin::group(a),
         cli::Command::Bench(a) => bench::run(a),
     };
     match result {

@@ -122,3 +122,42 @@ fn serve_fails_clearly_when_the_port_is_taken() {
     assert_eq!(code, 1);
     assert!(err.contains(&format!("cannot listen on {addr}")), "{err}");
 }
+
+#[test]
+fn users_and_groups_are_managed_from_the_shell() {
+    let d = tempfile::tempdir().unwrap();
+    beffroi(d.path(), &["site", "create", "namur", "--title", "Namur"]);
+    let create = ["user", "create", "--site", "namur", "marie", "--role", "Editor", "--password-stdin"];
+    assert_eq!(beffroi_stdin(d.path(), &create, "first password\n").0, 0);
+    let (code, _, err) = beffroi_stdin(
+        d.path(),
+        &["user", "passwd", "--site", "namur", "marie", "--password-stdin"],
+        "second password\n",
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = beffroi_stdin(
+        d.path(),
+        &["user", "passwd", "--site", "namur", "ghost", "--password-stdin"],
+        "second password\n",
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("cannot change the password"), "{err}");
+    assert_eq!(beffroi(d.path(), &["user", "disable", "--site", "namur", "marie"]).0, 0);
+    let (_, out, _) = beffroi(d.path(), &["user", "list", "--site", "namur"]);
+    assert_eq!(out, "marie\tdisabled\tEditor\t\n");
+    assert_eq!(beffroi(d.path(), &["user", "enable", "--site", "namur", "marie"]).0, 0);
+    let (code, out, err) = beffroi(
+        d.path(),
+        &["group", "create", "--site", "namur", "urbanisme", "--title", "Urbanisme", "--role", "Reviewer"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("group urbanisme created"));
+    assert_eq!(beffroi(d.path(), &["group", "add-member", "--site", "namur", "urbanisme", "marie"]).0, 0);
+    let (code, _, err) = beffroi(d.path(), &["group", "add-member", "--site", "namur", "urbanisme", "ghost"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no user ghost"), "{err}");
+    let (_, out, _) = beffroi(d.path(), &["group", "list", "--site", "namur"]);
+    assert_eq!(out, "urbanisme\tReviewer\tmarie\tUrbanisme\n");
+    let (_, out, _) = beffroi(d.path(), &["user", "list", "--site", "namur"]);
+    assert_eq!(out, "marie\tenabled\tEditor\t\n");
+}
