@@ -75,7 +75,10 @@ pub fn run(args: ServeArgs) -> Result<()> {
             args.listen
         );
         let app = beffroi_web::app(services.clone()).await.context("cannot prepare the web application")?;
-        axum::serve(listener, app).with_graceful_shutdown(shutdown()).await.context("server error")?;
+        axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+            .with_graceful_shutdown(shutdown())
+            .await
+            .context("server error")?;
         services.store().close().await;
         tracing::info!("stopped");
         Ok(())

@@ -5,7 +5,10 @@ use beffroi_model::security::{AUTHENTICATED_USERS, Grantee, Permission, Principa
 use beffroi_model::{ItemPath, Login};
 use beffroi_store::{GroupRow, SiteRow, UserRow};
 
+use serde_json::Value;
+
 use crate::items::{allowed, load, refresh_viewers, require};
+use crate::sessions::audit_row;
 use crate::users::{MIN_PASSWORD_LEN, hash_password};
 use crate::{Result, ServiceError, Services};
 
@@ -94,6 +97,8 @@ impl Services {
         let hash = hash_password(password.to_owned()).await?;
         let mut tx = self.store.begin().await?;
         tx.db().set_password_hash(&site.scope(), login, &hash).await?;
+        tx.db().delete_sessions_of(&site.scope(), login).await?;
+        tx.db().audit(&site.scope(), &audit_row(actor.id(), "user.password", login, "", Value::Null)).await?;
         tx.commit().await?;
         tracing::info!(site.id = %site.id, user.id = login, "password changed");
         Ok(())
@@ -105,6 +110,11 @@ impl Services {
         self.require_on_site(actor, site, Permission::ManagePortal).await?;
         let mut tx = self.store.begin().await?;
         tx.db().set_enabled(&site.scope(), login, enabled).await?;
+        if !enabled {
+            tx.db().delete_sessions_of(&site.scope(), login).await?;
+        }
+        let action = if enabled { "user.enable" } else { "user.disable" };
+        tx.db().audit(&site.scope(), &audit_row(actor.id(), action, login, "", Value::Null)).await?;
         tx.commit().await?;
         tracing::info!(site.id = %site.id, user.id = login, enabled, "user enabled flag changed");
         Ok(())
@@ -145,6 +155,8 @@ impl Services {
             beffroi_store::StoreError::Conflict(_) => ServiceError::Conflict(format!("group {id} already exists")),
             other => other.into(),
         })?;
+        let detail = serde_json::json!({"roles": g.roles.iter().map(|r| r.name()).collect::<Vec<_>>()});
+        tx.db().audit(&site.scope(), &audit_row(actor.id(), "group.create", &g.id, "", detail)).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -161,6 +173,9 @@ impl Services {
             return Err(ServiceError::BadRequest(format!("no user {login}")));
         }
         tx.db().add_member(&scope, group, login).await?;
+        tx.db()
+            .audit(&scope, &audit_row(actor.id(), "group.add_member", group, "", serde_json::json!({"login": login})))
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -263,6 +278,8 @@ impl Services {
         let block = change.inherit.map(|i| !i).unwrap_or(item.block_inheritance);
         tx.db().set_sharing(&scope, item.uuid, &local, block).await?;
         refresh_viewers(&mut tx.db(), site, path).await?;
+        let detail = serde_json::json!({"local_roles": local, "inherit": !block});
+        tx.db().audit(&scope, &audit_row(actor.id(), "sharing", path.as_str(), "", detail)).await?;
         tx.commit().await?;
         tracing::info!(site.id = %site.id, item.path = %path, user.id = actor.id(), "sharing changed");
         Ok(())

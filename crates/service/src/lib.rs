@@ -15,11 +15,13 @@ use uuid::Uuid;
 mod access;
 pub mod demo;
 mod items;
+mod sessions;
 mod sites;
 mod users;
 
 pub use access::{RoleOrigin, Sharing, SharingChange, SharingEntry};
 pub use items::{Delta, Found, ItemView, Listing};
+pub use sessions::{LoginOutcome, OpenSession, SESSION_LIFETIME};
 pub use sites::NewSite;
 pub use users::{NewUser, Secret};
 

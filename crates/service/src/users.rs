@@ -64,6 +64,10 @@ impl Services {
             roles,
         };
         let mut tx = self.store.begin().await?;
+        let detail = serde_json::json!({"roles": row.roles.iter().map(|r| r.name()).collect::<Vec<_>>()});
+        tx.db()
+            .audit(&site.scope(), &crate::sessions::audit_row(actor.id(), "user.create", &row.login, "", detail))
+            .await?;
         tx.db().insert_user(&site.scope(), &row).await.map_err(|e| match e {
             beffroi_store::StoreError::Conflict(_) => {
                 ServiceError::Conflict(format!("user {} already exists on site {}", row.login, site.id))

@@ -16,10 +16,12 @@ use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool,
 
 mod items;
 mod migrate;
+mod sessions;
 mod sites;
 mod users;
 
 pub use items::{ItemRow, NewItem, SubtreeMove, Summary};
+pub use sessions::{AuditRow, FailureRow, SessionRow};
 pub use sites::{SiteRow, SiteScope};
 pub use users::{GroupRow, UserRow};
 

@@ -25,6 +25,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_access.sql"),
         postgres: include_str!("../migrations/postgres/0002_access.sql"),
     },
+    Migration {
+        version: 3,
+        description: "sessions and audit",
+        sqlite: include_str!("../migrations/sqlite/0003_sessions_audit.sql"),
+        postgres: include_str!("../migrations/postgres/0003_sessions_audit.sql"),
+    },
 ];
 
 const LOCK_KEY: i64 = 0x0bef_f701;

@@ -13,6 +13,10 @@ pub enum WebError {
     /// Credentials were given but do not hold: 401 with the reason.
     Unauthenticated(String),
     PayloadTooLarge,
+    /// Too many failed logins: retry after this many seconds.
+    TooManyRequests(u64),
+    /// A form post without a valid CSRF token or from another origin.
+    Forbidden(String),
     MethodNotAllowed,
     UriTooLong,
     Conflict(String),
@@ -27,6 +31,8 @@ impl WebError {
             WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
             WebError::Unauthorized | WebError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             WebError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            WebError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            WebError::Forbidden(_) => StatusCode::FORBIDDEN,
             WebError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             WebError::UriTooLong => StatusCode::URI_TOO_LONG,
             WebError::Conflict(_) => StatusCode::CONFLICT,
@@ -42,6 +48,8 @@ impl WebError {
             WebError::BadRequest(_) => "BadRequest",
             WebError::Unauthorized | WebError::Unauthenticated(_) => "Unauthorized",
             WebError::PayloadTooLarge => "PayloadTooLarge",
+            WebError::TooManyRequests(_) => "TooManyRequests",
+            WebError::Forbidden(_) => "Forbidden",
             WebError::MethodNotAllowed => "MethodNotAllowed",
             WebError::UriTooLong => "BadRequest",
             WebError::Conflict(_) => "Conflict",
@@ -55,6 +63,8 @@ impl WebError {
             WebError::NotFound(url) => format!("Resource not found: {url}"),
             WebError::BadRequest(m) | WebError::Conflict(m) | WebError::Unauthenticated(m) => m.clone(),
             WebError::PayloadTooLarge => "The request body is too large.".into(),
+            WebError::TooManyRequests(s) => format!("Too many failed attempts; try again in {s} seconds."),
+            WebError::Forbidden(m) => m.clone(),
             WebError::Unauthorized => "You are not authorized to access this resource.".into(),
             WebError::MethodNotAllowed => "This method is not allowed here.".into(),
             WebError::UriTooLong => "The address is too long.".into(),
@@ -67,7 +77,10 @@ impl WebError {
     pub fn page_keys(&self) -> (&'static str, Option<&'static str>) {
         match self {
             WebError::NotFound(_) => ("not-found-title", Some("not-found-text")),
-            WebError::Unauthorized | WebError::Unauthenticated(_) => ("unauthorized-title", Some("unauthorized-text")),
+            WebError::Unauthorized | WebError::Unauthenticated(_) | WebError::Forbidden(_) => {
+                ("unauthorized-title", Some("unauthorized-text"))
+            }
+            WebError::TooManyRequests(_) => ("login-throttled-title", None),
             WebError::BadRequest(_)
             | WebError::UriTooLong
             | WebError::MethodNotAllowed

@@ -20,6 +20,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("item.html", include_str!("../templates/item.html")),
     ("error.html", include_str!("../templates/error.html")),
     ("landing.html", include_str!("../templates/landing.html")),
+    ("login.html", include_str!("../templates/login.html")),
+    ("logout.html", include_str!("../templates/logout.html")),
 ];
 
 /// The template environment with the `_` translation function.
@@ -73,11 +75,25 @@ pub(crate) fn environment(i18n: Arc<I18n>) -> Environment<'static> {
     env
 }
 
-fn render(app: &AppState, name: &str, ctx: Value) -> Result<String, WebError> {
+pub(crate) fn render(app: &AppState, name: &str, ctx: Value) -> Result<String, WebError> {
     app.templates.get_template(name).and_then(|t| t.render(ctx)).map_err(|e| {
         tracing::error!(error = %e, template = name, "template rendering failed");
         WebError::Internal
     })
+}
+
+/// The path part of an absolute URL ("/namur/services").
+fn url_path(url: &str) -> String {
+    let after = url.find("://").map(|i| i + 3).unwrap_or(0);
+    url[after..].find('/').map(|i| url[after + i..].to_owned()).unwrap_or_else(|| "/".to_owned())
+}
+
+/// The name shown in the user bar: the login, or nothing for anonymous visitors.
+pub(crate) fn user_name(p: &beffroi_model::security::Principal) -> Option<String> {
+    match p {
+        beffroi_model::security::Principal::User { login, .. } => Some(login.clone()),
+        _ => None,
+    }
 }
 
 fn date_text(lang: Language, dt: &chrono::DateTime<chrono::Utc>) -> String {
@@ -151,6 +167,8 @@ pub(crate) fn item_page(
             modified_iso => crate::json::iso(&it.modified),
             modified_text => date_text(lang, &it.modified),
             type_class => it.type_name.to_ascii_lowercase().replace(' ', "-"),
+            user => user_name(&ctx.principal),
+            login_url => format!("{}/@@login?{}", ctx.base, serde_urlencoded::to_string([("came_from", url_path(&ctx.request_url))]).unwrap_or_default()),
         },
     )
 }

@@ -327,28 +327,26 @@ pub(crate) async fn post_endpoint(
     match (name, rest) {
         ("@login", []) => {
             let b: LoginBody = parse_body(body)?;
-            let p = ctx
-                .app
-                .services
-                .authenticate(&ctx.site, &b.login, &b.password)
-                .await
-                .map_err(err)?
-                .ok_or_else(|| WebError::Unauthenticated("Wrong login and/or password.".into()))?;
+            let p = crate::auth::outcome(
+                ctx.app.services.login(&ctx.site, &b.login, &b.password, &ctx.client).await.map_err(err)?,
+            )?;
             let fullname =
                 ctx.app.services.user(&ctx.site, p.id()).await.map_err(err)?.map(|u| u.fullname).unwrap_or_default();
             tracing::info!(site.id = %ctx.site.id, user.id = p.id(), "login");
             Ok(token_json(crate::auth::issue(ctx.app, &ctx.site, p.id(), &fullname)))
         }
         ("@login-renew", []) => {
-            let claims =
-                ctx.claims.as_ref().ok_or_else(|| WebError::Unauthenticated("A bearer token is required.".into()))?;
+            let crate::auth::Via::Bearer(claims) = &ctx.via else {
+                return Err(WebError::Unauthenticated("A bearer token is required.".into()));
+            };
             let token = crate::auth::issue(ctx.app, &ctx.site, &claims.sub, &claims.fullname);
             revoke(ctx, claims).await?;
             Ok(token_json(token))
         }
         ("@logout", []) => {
-            let claims =
-                ctx.claims.as_ref().ok_or_else(|| WebError::Unauthenticated("A bearer token is required.".into()))?;
+            let crate::auth::Via::Bearer(claims) = &ctx.via else {
+                return Err(WebError::Unauthenticated("A bearer token is required.".into()));
+            };
             revoke(ctx, claims).await?;
             tracing::info!(site.id = %ctx.site.id, user.id = %claims.sub, "logout");
             Ok(StatusCode::NO_CONTENT.into_response())

@@ -20,6 +20,7 @@ pub mod i18n;
 mod json;
 pub mod jwt;
 mod traverse;
+mod views;
 
 pub use error::WebError;
 

@@ -13,6 +13,7 @@ use beffroi_service::{Found, ItemView, Listing, SiteRow};
 use chrono::{DateTime, Utc};
 use percent_encoding::percent_decode_str;
 
+use crate::auth::Via;
 use crate::error::WebError;
 use crate::{AppState, SiteTag, html, json};
 
@@ -35,8 +36,12 @@ pub(crate) struct Ctx<'a> {
     /// The site's URL, without a trailing slash.
     pub base: String,
     pub principal: beffroi_model::security::Principal,
-    /// The bearer token's claims, when the request came with one.
-    pub claims: Option<crate::jwt::Claims>,
+    /// How the principal was authenticated (token claims, session and its CSRF token).
+    pub via: Via,
+    /// The client's address, for throttling and the audit log ("" when unknown).
+    pub client: String,
+    /// Whether the request came over https (cookies then get `Secure`).
+    pub secure: bool,
     pub query: Vec<(String, String)>,
     pub request_url: String,
 }
@@ -115,7 +120,12 @@ pub(crate) async fn handle(State(app): State<Arc<AppState>>, req: axum::extract:
     let (parts, body) = req.into_parts();
     let (method, uri, headers) = (parts.method, parts.uri, parts.headers);
     let json = wants_json(&headers);
-    let mut res = match route(&app, &method, &uri, &headers, json, body).await {
+    let client = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_default();
+    let mut res = match route(&app, &method, &uri, &headers, json, body, &client).await {
         Ok(r) => r,
         Err(f) => error_response(&app, f, json),
     };
@@ -132,6 +142,7 @@ async fn route(
     headers: &HeaderMap,
     json: bool,
     body: axum::body::Body,
+    client: &str,
 ) -> Result<Response, Failure> {
     let host = request_host(headers, uri)?;
     let scheme = scheme(headers);
@@ -157,14 +168,31 @@ async fn route(
     let split = segs.iter().position(|s| s.starts_with('@')).unwrap_or(segs.len());
     let (content, rest) = segs.split_at(split);
     let endpoint = rest.first().map(String::as_str);
-    let is_post = *method == Method::POST && endpoint.is_some_and(|e| POST_ENDPOINTS.contains(&e));
+    let is_post = *method == Method::POST
+        && endpoint.is_some_and(|e| POST_ENDPOINTS.contains(&e) || crate::views::POST_VIEWS.contains(&e));
     if *method != Method::GET && *method != Method::HEAD && !is_post {
         return Err(with_site(WebError::MethodNotAllowed));
     }
-    let (principal, claims) = crate::auth::principal(app, &site, headers).await.map_err(with_site)?;
+    let auth = crate::auth::authenticate(app, &site, headers, client).await.map_err(with_site)?;
+    let origin = format!("{scheme}://{host}");
     let body = if is_post {
+        // A browser's cookie (or no credentials at all, for the login form) may not be
+        // used by another site's page to change anything here.
+        if matches!(auth.via, Via::Session { .. } | Via::Nothing) && !crate::auth::same_origin(headers, &origin) {
+            return Err(with_site(WebError::Forbidden("Cross-site requests are refused.".into())));
+        }
         let bytes =
             axum::body::to_bytes(body, MAX_JSON_BODY).await.map_err(|_| with_site(WebError::PayloadTooLarge))?;
+        if let Via::Session { csrf, .. } = &auth.via {
+            let sent = headers
+                .get("x-csrf-token")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+                .or_else(|| crate::views::form_field(&bytes, "_csrf"));
+            if !sent.is_some_and(|t| crate::auth::constant_eq(&t, csrf)) {
+                return Err(with_site(WebError::Forbidden("Missing or invalid CSRF token.".into())));
+            }
+        }
         Some(bytes)
     } else {
         None
@@ -179,11 +207,29 @@ async fn route(
         .map(|Query(q)| q)
         .map_err(|_| with_site(WebError::BadRequest("malformed query string".into())))?;
 
-    let ctx =
-        Ctx { app, site: site.clone(), base: base.clone(), principal, claims, query, request_url: request_url.clone() };
-    let view = match app.services.get(&ctx.principal, &site, &path).await.map_err(|e| with_site(service_err(e)))? {
-        Found::Item(v) => *v,
-        Found::Moved(new) => {
+    let ctx = Ctx {
+        app,
+        site: site.clone(),
+        base: base.clone(),
+        principal: auth.principal,
+        via: auth.via,
+        client: client.to_owned(),
+        secure: scheme == "https",
+        query,
+        request_url: request_url.clone(),
+    };
+
+    // The login and logout pages answer on any path, whatever may be viewed there.
+    if let Some(view) = endpoint.filter(|e| crate::views::SITE_VIEWS.contains(e)) {
+        return crate::views::site_view(&ctx, view, body.as_deref())
+            .await
+            .map(|r| (tag(&site), r).into_response())
+            .map_err(with_site);
+    }
+
+    let view = match app.services.get(&ctx.principal, &site, &path).await {
+        Ok(Found::Item(v)) => *v,
+        Ok(Found::Moved(new)) => {
             let mut location = ctx.url(&new);
             for s in rest {
                 location.push('/');
@@ -197,7 +243,18 @@ async fn route(
                 HeaderValue::from_str(&location).map_err(|_| with_site(WebError::BadRequest("bad redirect".into())))?;
             return Ok((StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, loc)], tag(&site)).into_response());
         }
-        Found::Missing => return Err(with_site(WebError::NotFound(request_url.clone()))),
+        Ok(Found::Missing) => return Err(with_site(WebError::NotFound(request_url.clone()))),
+        // An anonymous visitor of a page is sent to the login form, and back after.
+        Err(beffroi_service::ServiceError::Unauthorized)
+            if !json && ctx.principal == beffroi_model::security::Principal::Anonymous && !is_post =>
+        {
+            let came_from = match uri.query() {
+                Some(q) => format!("{}?{q}", uri.path()),
+                None => uri.path().to_owned(),
+            };
+            return Ok((tag(&site), crate::views::redirect_to_login(&ctx, &came_from)).into_response());
+        }
+        Err(e) => return Err(with_site(service_err(e))),
     };
 
     let res = match (endpoint, body) {
@@ -288,7 +345,7 @@ pub(crate) fn finish(
     if let Some(lm) = last_modified {
         h.insert(header::LAST_MODIFIED, HeaderValue::from_str(&lm).expect("ascii"));
     }
-    h.insert(header::VARY, HeaderValue::from_static("Accept"));
+    h.insert(header::VARY, HeaderValue::from_static("Accept, Cookie, Authorization"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     res
 }
@@ -316,6 +373,9 @@ fn error_response(app: &AppState, f: Failure, json: bool) -> Response {
         let body = html::error_page(app, &f.err, f.site.as_ref().map(|(s, b)| (s.as_ref(), b.as_str())));
         (status, [(header::CONTENT_TYPE, HeaderValue::from_static(HTML))], body).into_response()
     };
+    if let WebError::TooManyRequests(secs) = f.err {
+        res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
     if matches!(f.err, WebError::MethodNotAllowed) {
         res.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
     }

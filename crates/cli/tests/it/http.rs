@@ -44,6 +44,7 @@ both_backends! {
             "<h2>Horaires</h2><p>Du lundi au vendredi</p>",
             "href=\"http://localhost/namur/services\" aria-current=\"true\">Services</a>",
             "aria-current=\"page\">État civil</a>",
+            "<a href=\"http://localhost/namur/@@login?came_from=%2Fnamur%2Fservices%2Fetat-civil\">Se connecter</a>",
             "<footer",
         ] {
             assert!(b.contains(needle), "missing {needle:?} in\n{b}");

@@ -7,5 +7,6 @@ mod access;
 mod auth;
 mod cli;
 mod http;
+mod login;
 mod service;
 mod store;

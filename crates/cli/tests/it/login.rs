@@ -1,0 +1,172 @@
+//! The HTML login form, sessions, CSRF, throttling and the audit log.
+
+use axum::body::Body;
+use axum::http::Request;
+use beffroi_model::security::{Principal, Role};
+use beffroi_model::{Login, SiteId};
+use beffroi_service::{NewUser, Secret, SiteRow};
+use serde_json::json;
+
+use crate::both_backends;
+use crate::support::{Reply, TestApp, TestDb, path};
+
+async fn setup(db: &TestDb, site: &str) -> SiteRow {
+    let s = db.site(site).await;
+    db.services
+        .create_user(
+            &Principal::System,
+            &s,
+            NewUser {
+                login: Login::parse("marie").unwrap(),
+                password: Secret("correct horse battery".into()),
+                fullname: "Marie".into(),
+                email: String::new(),
+                roles: vec![Role::Editor],
+            },
+        )
+        .await
+        .unwrap();
+    db.add(&s, "", "Folder", json!({"title": "Interne"})).await;
+    db.services.force_state(&Principal::System, &s, &path("/interne"), "private").await.unwrap();
+    s
+}
+
+async fn form(app: &TestApp, uri: &str, body: &str, headers: &[(&str, &str)]) -> Reply {
+    let mut b =
+        Request::post(uri).header("host", "localhost").header("content-type", "application/x-www-form-urlencoded");
+    for (k, v) in headers {
+        b = b.header(*k, *v);
+    }
+    app.request(b.body(Body::from(body.to_owned())).unwrap()).await
+}
+
+fn session_of(r: &Reply) -> String {
+    let c = r.header("set-cookie");
+    assert!(c.contains("HttpOnly") && c.contains("SameSite=Lax") && c.contains("Path=/"), "{c}");
+    c.split(';').next().unwrap().to_owned()
+}
+
+async fn log_in(app: &TestApp, site: &str) -> String {
+    let r =
+        form(app, &format!("/{site}/@@login"), "login=marie&password=correct+horse+battery&came_from=%2F", &[]).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    session_of(&r)
+}
+
+fn csrf_in(html: &str) -> String {
+    let i = html.find("name=\"_csrf\" value=\"").expect("a CSRF field") + 20;
+    html[i..i + 64].to_owned()
+}
+
+both_backends! {
+    async fn anonymous_visitors_are_sent_to_the_login_form_and_back(db) {
+        setup(&db, "namur").await;
+        let app = TestApp::new(&db).await;
+        let r = app.get("/namur/interne?b_start=0").await;
+        assert_eq!(r.status, 302);
+        assert_eq!(r.header("location"), "http://localhost/namur/@@login?came_from=%2Fnamur%2Finterne%3Fb_start%3D0");
+        let f = app.get("/namur/@@login?came_from=%2Fnamur%2Finterne").await;
+        assert_eq!(f.status, 200);
+        for needle in ["<label for=\"login\">Identifiant</label>", "autocomplete=\"current-password\"", "value=\"/namur/interne\"", "<h1>Connexion</h1>"] {
+            assert!(f.body.contains(needle), "{needle} in {}", f.body);
+        }
+        let bad = form(&app, "/namur/@@login", "login=marie&password=nope&came_from=%2Fnamur%2Finterne", &[]).await;
+        assert_eq!(bad.status, 401);
+        assert!(bad.body.contains("role=\"alert\"") && bad.body.contains("Identifiant ou mot de passe incorrect."));
+        assert!(bad.body.contains("value=\"marie\""), "the login is kept");
+        let ok = form(&app, "/namur/@@login", "login=marie&password=correct+horse+battery&came_from=%2Fnamur%2Finterne", &[]).await;
+        assert_eq!(ok.status, 303);
+        assert_eq!(ok.header("location"), "http://localhost/namur/interne");
+        let cookie = session_of(&ok);
+        let page = app.get_with("/namur/interne", &[("cookie", &cookie)]).await;
+        assert_eq!(page.status, 200);
+        assert!(page.body.contains("Connecté : marie"));
+        // The JSON face sees the same session.
+        assert_eq!(app.get_with("/namur/interne", &[("cookie", &cookie), ("accept", "application/json")]).await.status, 200);
+    }
+
+    async fn login_never_redirects_off_site(db) {
+        setup(&db, "namur").await;
+        let app = TestApp::new(&db).await;
+        for evil in ["%2F%2Fevil.example", "https%3A%2F%2Fevil.example", "%2F%5Cevil.example", "javascript%3Aalert(1)", "%2Fa%0D%0ALocation%3A+x"] {
+            let r = form(&app, "/namur/@@login", &format!("login=marie&password=correct+horse+battery&came_from={evil}"), &[]).await;
+            assert_eq!(r.status, 303);
+            assert_eq!(r.header("location"), "http://localhost/namur", "{evil}");
+        }
+    }
+
+    async fn logout_needs_the_csrf_token(db) {
+        setup(&db, "namur").await;
+        let app = TestApp::new(&db).await;
+        let cookie = log_in(&app, "namur").await;
+        let confirm = app.get_with("/namur/@@logout", &[("cookie", &cookie)]).await;
+        assert_eq!(confirm.status, 200);
+        let csrf = csrf_in(&confirm.body);
+        let r = form(&app, "/namur/@@logout", "", &[("cookie", &cookie)]).await;
+        assert_eq!(r.status, 403, "no token");
+        let r = form(&app, "/namur/@@logout", &format!("_csrf={}", "0".repeat(64)), &[("cookie", &cookie)]).await;
+        assert_eq!(r.status, 403, "wrong token");
+        let r = form(&app, "/namur/@@logout", &format!("_csrf={csrf}"), &[("cookie", &cookie), ("origin", "http://evil.example")]).await;
+        assert_eq!(r.status, 403, "cross-site");
+        let r = form(&app, "/namur/@@logout", &format!("_csrf={csrf}"), &[("cookie", &cookie), ("origin", "http://localhost")]).await;
+        assert_eq!(r.status, 303);
+        assert!(r.header("set-cookie").contains("Max-Age=0"));
+        assert_eq!(app.get_with("/namur/interne", &[("cookie", &cookie)]).await.status, 302, "the session is gone");
+        // Cookie-authenticated JSON posts need the token too (header form).
+        let cookie = log_in(&app, "namur").await;
+        let page = app.get_with("/namur/@@logout", &[("cookie", &cookie)]).await;
+        let csrf = csrf_in(&page.body);
+        let post = |token: Option<String>| {
+            let mut b = Request::post("/namur/interne/@sharing").header("host", "localhost").header("accept", "application/json").header("cookie", cookie.clone());
+            if let Some(t) = token {
+                b = b.header("x-csrf-token", t);
+            }
+            b.body(Body::from(json!({"entries": [], "inherit": true}).to_string())).unwrap()
+        };
+        assert_eq!(app.request(post(None)).await.status, 403);
+        assert_eq!(app.request(post(Some(csrf))).await.status, 204);
+    }
+
+    async fn sessions_are_rotated_and_bound_to_their_site(db) {
+        setup(&db, "namur").await;
+        setup(&db, "liege").await;
+        let app = TestApp::new(&db).await;
+        let first = log_in(&app, "namur").await;
+        let page = app.get_with("/namur/@@login", &[("cookie", &first)]).await;
+        let csrf = csrf_in(&page.body);
+        let r = form(&app, "/namur/@@login", &format!("_csrf={csrf}&login=marie&password=correct+horse+battery"), &[("cookie", &first)]).await;
+        assert_eq!(r.status, 303);
+        let second = session_of(&r);
+        assert_ne!(first, second, "a new id at each login");
+        assert_eq!(app.get_with("/namur/interne", &[("cookie", &first)]).await.status, 302, "the old id is dead");
+        assert_eq!(app.get_with("/namur/interne", &[("cookie", &second)]).await.status, 200);
+        // marie exists on liege too, but namur's session is worth nothing there.
+        assert_eq!(app.get_with("/liege/interne", &[("cookie", &second)]).await.status, 302);
+        let forged = "beffroi_session=".to_owned() + &"a".repeat(64);
+        assert_eq!(app.get_with("/namur/interne", &[("cookie", &forged)]).await.status, 302);
+    }
+
+    async fn repeated_failures_are_throttled_and_audited(db) {
+        let s = setup(&db, "namur").await;
+        let app = TestApp::new(&db).await;
+        for _ in 0..5 {
+            assert_eq!(form(&app, "/namur/@@login", "login=marie&password=nope", &[]).await.status, 401);
+        }
+        let r = form(&app, "/namur/@@login", "login=marie&password=correct+horse+battery", &[]).await;
+        assert_eq!(r.status, 429, "blocked even with the right password, for a while");
+        assert!(r.header("retry-after").parse::<u64>().unwrap() > 0);
+        let j = app
+            .request(Request::post("/namur/@login").header("host", "localhost").header("accept", "application/json")
+                .body(Body::from(json!({"login": "MARIE", "password": "correct horse battery"}).to_string())).unwrap())
+            .await;
+        assert_eq!(j.status, 429);
+        assert_eq!(j.json()["type"], "TooManyRequests");
+        let log = db.services.audit_log(&Principal::System, &s, 50).await.unwrap();
+        let actions: Vec<&str> = log.iter().map(|a| a.action.as_str()).collect();
+        assert_eq!(actions.iter().filter(|a| **a == "login.failure").count(), 5);
+        assert!(actions.contains(&"login.throttled"));
+        assert!(actions.contains(&"user.create"));
+        let other = db.services.site(&SiteId::parse("namur").unwrap()).await.unwrap().unwrap();
+        assert!(db.services.audit_log(&Principal::user("marie", &[Role::Editor]), &other, 10).await.is_err(), "managers only");
+    }
+}
