@@ -8,7 +8,9 @@ use beffroi_model::security::{Principal, Role};
 use beffroi_model::{Language, Login, SiteId};
 use beffroi_service::{NewSite, NewUser, Secret};
 
-use crate::cli::{GroupArgs, GroupCommand, SiteArgs, SiteCommand, UserArgs, UserCommand};
+use crate::cli::{
+    GroupArgs, GroupCommand, OperatorArgs, OperatorCommand, SiteArgs, SiteCommand, UserArgs, UserCommand,
+};
 use crate::serve::{open, runtime};
 
 pub fn site(args: SiteArgs) -> Result<()> {
@@ -134,6 +136,47 @@ pub fn group(args: GroupArgs) -> Result<()> {
             }
         }
         services.store().close().await;
+        Ok(())
+    })
+}
+
+pub fn operator(args: OperatorArgs) -> Result<()> {
+    runtime()?.block_on(async move {
+        let system = Principal::System;
+        let enable = matches!(args.command, OperatorCommand::Enable { .. });
+        match args.command {
+            OperatorCommand::Create { login, password_stdin, fullname } => {
+                let login = Login::parse(&login).map_err(|e| anyhow!("invalid login: {e}"))?;
+                if !password_stdin {
+                    bail!("--password-stdin is required");
+                }
+                let password = read_password()?;
+                let services = open(&args.db, 2).await?;
+                services
+                    .create_operator(&system, &login, &password, &fullname)
+                    .await
+                    .context("cannot create the operator")?;
+                println!("operator {login} created");
+                services.store().close().await;
+            }
+            OperatorCommand::List => {
+                let services = open(&args.db, 2).await?;
+                for o in services.list_operators(&system).await? {
+                    let state = if o.enabled { "enabled" } else { "disabled" };
+                    println!("{}\t{state}\t{}", o.login, o.fullname);
+                }
+                services.store().close().await;
+            }
+            OperatorCommand::Disable { login } | OperatorCommand::Enable { login } => {
+                let services = open(&args.db, 2).await?;
+                services
+                    .set_operator_enabled(&system, &login, enable)
+                    .await
+                    .with_context(|| format!("cannot change operator {login}"))?;
+                println!("operator {login} {}", if enable { "enabled" } else { "disabled" });
+                services.store().close().await;
+            }
+        }
         Ok(())
     })
 }

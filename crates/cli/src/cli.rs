@@ -23,6 +23,8 @@ pub enum Command {
     User(UserArgs),
     /// Manage the groups of a site.
     Group(GroupArgs),
+    /// Manage operator accounts: Manager on every site of this deployment.
+    Operator(OperatorArgs),
     /// Measure the server under load on SQLite and PostgreSQL.
     Bench(BenchArgs),
 }
@@ -188,6 +190,32 @@ pub enum GroupCommand {
         #[arg(long)]
         site: String,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct OperatorArgs {
+    #[command(subcommand)]
+    pub command: OperatorCommand,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OperatorCommand {
+    /// Create an operator; the password is read from standard input.
+    Create {
+        login: String,
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        #[arg(long, default_value = "")]
+        fullname: String,
+    },
+    /// List the operators.
+    List,
+    /// Disable an operator.
+    Disable { login: String },
+    /// Enable an operator again.
+    Enable { login: String },
 }
 
 #[derive(Debug, Args)]

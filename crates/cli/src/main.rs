@@ -16,6 +16,7 @@ fn main() -> ExitCode {
         cli::Command::Site(a) => admin::site(a),
         cli::Command::User(a) => admin::user(a),
         cli::Command::Group(a) => admin::group(a),
+        cli::Command::Operator(a) => admin::operator(a),
         cli::Command::Bench(a) => bench::run(a),
     };
     match result {

@@ -50,28 +50,33 @@ pub struct SharingChange {
 
 impl Services {
     /// The principal a user of `site` acts as: their own and their groups' global
-    /// roles, and their groups. None if the user is unknown or disabled.
+    /// roles, and their groups; or an operator, Manager on every site. None if unknown
+    /// or disabled. A site's own user shadows an operator of the same login there.
     pub async fn principal(&self, site: &SiteRow, login: &str) -> Result<Option<Principal>> {
         let mut c = self.store.conn().await?;
-        let Some(user) = c.db().user(&site.scope(), login).await? else { return Ok(None) };
-        if !user.enabled {
-            return Ok(None);
+        if let Some(user) = c.db().user(&site.scope(), login).await? {
+            if !user.enabled {
+                return Ok(None);
+            }
+            let groups = c.db().groups_of(&site.scope(), login).await?;
+            return Ok(Some(principal_of(user, groups)));
         }
-        let groups = c.db().groups_of(&site.scope(), login).await?;
-        Ok(Some(principal_of(user, groups)))
+        Ok(c.db().operator(login).await?.filter(|o| o.enabled).map(|o| principal_of(o, Vec::new())))
     }
 
-    /// Checks a login and password on `site`; the argon2 verification runs on a
-    /// blocking thread. None when they do not match (or the user is disabled).
+    /// Checks a login and password on `site` (a site user, else an operator); the
+    /// argon2 verification runs on a blocking thread. None when they do not match or
+    /// the account is disabled.
     pub async fn authenticate(&self, site: &SiteRow, login: &str, password: &str) -> Result<Option<Principal>> {
         let (user, groups) = {
             let mut c = self.store.conn().await?;
-            let user = c.db().user(&site.scope(), login).await?;
-            let groups = match &user {
-                Some(_) => c.db().groups_of(&site.scope(), login).await?,
-                None => Vec::new(),
-            };
-            (user, groups)
+            match c.db().user(&site.scope(), login).await? {
+                Some(u) => {
+                    let groups = c.db().groups_of(&site.scope(), login).await?;
+                    (Some(u), groups)
+                }
+                None => (c.db().operator(login).await?, Vec::new()),
+            }
         };
         let hash = user.as_ref().map(|u| u.password_hash.clone()).unwrap_or_else(|| DUMMY_HASH.to_owned());
         let password = password.to_owned();
@@ -84,6 +89,59 @@ impl Services {
             Some(u) if ok && u.enabled => Some(principal_of(u, groups)),
             _ => None,
         })
+    }
+
+    /// Creates an operator account, Manager on every site. Only the system may.
+    pub async fn create_operator(
+        &self,
+        actor: &Principal,
+        login: &Login,
+        password: &str,
+        fullname: &str,
+    ) -> Result<()> {
+        if *actor != Principal::System {
+            return Err(ServiceError::Unauthorized);
+        }
+        if password.chars().count() < MIN_PASSWORD_LEN {
+            return Err(ServiceError::BadRequest(format!("a password has at least {MIN_PASSWORD_LEN} characters")));
+        }
+        let row = UserRow {
+            login: login.to_string(),
+            fullname: fullname.to_owned(),
+            email: String::new(),
+            password_hash: hash_password(password.to_owned()).await?,
+            enabled: true,
+            created: beffroi_store::now(),
+            roles: vec![Role::Manager],
+        };
+        let mut tx = self.store.begin().await?;
+        tx.db().insert_operator(&row).await.map_err(|e| match e {
+            beffroi_store::StoreError::Conflict(_) => {
+                ServiceError::Conflict(format!("operator {login} already exists"))
+            }
+            other => other.into(),
+        })?;
+        tx.commit().await?;
+        tracing::info!(user.id = %login, "operator created");
+        Ok(())
+    }
+
+    pub async fn list_operators(&self, actor: &Principal) -> Result<Vec<UserRow>> {
+        if *actor != Principal::System {
+            return Err(ServiceError::Unauthorized);
+        }
+        let mut c = self.store.conn().await?;
+        Ok(c.db().list_operators().await?)
+    }
+
+    pub async fn set_operator_enabled(&self, actor: &Principal, login: &str, enabled: bool) -> Result<()> {
+        if *actor != Principal::System {
+            return Err(ServiceError::Unauthorized);
+        }
+        let mut tx = self.store.begin().await?;
+        tx.db().set_operator_enabled(login, enabled).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Changes a user's password: the system, a manager, or the user themself.

@@ -31,6 +31,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_sessions_audit.sql"),
         postgres: include_str!("../migrations/postgres/0003_sessions_audit.sql"),
     },
+    Migration {
+        version: 4,
+        description: "operators",
+        sqlite: include_str!("../migrations/sqlite/0004_operators.sql"),
+        postgres: include_str!("../migrations/postgres/0004_operators.sql"),
+    },
 ];
 
 const LOCK_KEY: i64 = 0x0bef_f701;

@@ -322,3 +322,75 @@ impl Db<'_> {
         })
     }
 }
+
+impl Db<'_> {
+    /// Inserts an operator (roles are implied: Manager everywhere).
+    pub async fn insert_operator(&mut self, u: &UserRow) -> Result<()> {
+        on_db!(self, |c| {
+            sqlx::query(
+                "insert into operators (login, fullname, email, password_hash, enabled, created) values ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(&u.login)
+            .bind(&u.fullname)
+            .bind(&u.email)
+            .bind(&u.password_hash)
+            .bind(u.enabled)
+            .bind(u.created)
+            .execute(&mut *c)
+            .await
+            .map_err(|e| match StoreError::from(e) {
+                StoreError::Conflict(_) => StoreError::Conflict(format!("operator {}", u.login)),
+                other => other,
+            })?;
+        });
+        Ok(())
+    }
+
+    pub async fn operator(&mut self, login: &str) -> Result<Option<UserRow>> {
+        on_db!(self, |c| {
+            let row = sqlx::query(
+                "select login, fullname, email, password_hash, enabled, created from operators where login = $1",
+            )
+            .bind(login)
+            .fetch_optional(&mut *c)
+            .await?;
+            Ok(match row {
+                None => None,
+                Some(r) => Some(UserRow {
+                    login: r.try_get(0)?,
+                    fullname: r.try_get(1)?,
+                    email: r.try_get(2)?,
+                    password_hash: r.try_get(3)?,
+                    enabled: r.try_get(4)?,
+                    created: r.try_get(5)?,
+                    roles: vec![Role::Manager],
+                }),
+            })
+        })
+    }
+
+    pub async fn list_operators(&mut self) -> Result<Vec<UserRow>> {
+        let logins: Vec<String> = on_db!(self, |c| {
+            sqlx::query_scalar("select login from operators order by login").fetch_all(&mut *c).await?
+        });
+        let mut out = Vec::new();
+        for l in logins {
+            if let Some(o) = self.operator(&l).await? {
+                out.push(o);
+            }
+        }
+        Ok(out)
+    }
+
+    pub async fn set_operator_enabled(&mut self, login: &str, enabled: bool) -> Result<()> {
+        let n = on_db!(self, |c| {
+            sqlx::query("update operators set enabled = $1 where login = $2")
+                .bind(enabled)
+                .bind(login)
+                .execute(&mut *c)
+                .await?
+                .rows_affected()
+        });
+        if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+}

@@ -225,3 +225,34 @@ both_backends! {
         }
     }
 }
+
+mod operators {
+    use super::*;
+
+    both_backends! {
+        async fn operators_are_managers_on_every_site(db) {
+            let a = db.site("a").await;
+            let b = db.site("b").await;
+            let sys = Principal::System;
+            let login = Login::parse("ops").unwrap();
+            db.services.create_operator(&sys, &login, "operator password", "Ops").await.unwrap();
+            assert!(matches!(db.services.create_operator(&sys, &login, "operator password", "").await, Err(ServiceError::Conflict(_))));
+            assert!(matches!(db.services.create_operator(&Principal::user("x", &[Role::Manager]), &Login::parse("y").unwrap(), "operator password", "").await, Err(ServiceError::Unauthorized)));
+            for site in [&a, &b] {
+                let p = db.services.authenticate(site, "ops", "operator password").await.unwrap().expect("valid everywhere");
+                assert!(matches!(&p, Principal::User { roles, .. } if roles == &[Role::Manager]));
+                db.add(site, "", "Folder", json!({"title": "Privé"})).await;
+                db.services.force_state(&sys, site, &path("/prive"), "private").await.unwrap();
+                assert!(visible(&db, site, &p, "/prive").await);
+            }
+            // A site's own user of the same login shadows the operator there.
+            user(&db, &b, "ops", &[]).await;
+            assert!(db.services.authenticate(&b, "ops", "operator password").await.unwrap().is_none());
+            assert!(db.services.authenticate(&a, "ops", "operator password").await.unwrap().is_some());
+            db.services.set_operator_enabled(&sys, "ops", false).await.unwrap();
+            assert!(db.services.authenticate(&a, "ops", "operator password").await.unwrap().is_none());
+            assert!(db.services.principal(&a, "ops").await.unwrap().is_none());
+            assert_eq!(db.services.list_operators(&sys).await.unwrap().len(), 1);
+        }
+    }
+}

@@ -161,3 +161,22 @@ fn users_and_groups_are_managed_from_the_shell() {
     let (_, out, _) = beffroi(d.path(), &["user", "list", "--site", "namur"]);
     assert_eq!(out, "marie\tenabled\tEditor\t\n");
 }
+
+#[test]
+fn operators_are_managed_from_the_shell() {
+    let d = tempfile::tempdir().unwrap();
+    let (code, out, err) = beffroi_stdin(
+        d.path(),
+        &["operator", "create", "ops", "--password-stdin", "--fullname", "Ops"],
+        "operator password\n",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("operator ops created"));
+    let (code, _, err) =
+        beffroi_stdin(d.path(), &["operator", "create", "ops", "--password-stdin"], "operator password\n");
+    assert_eq!(code, 1);
+    assert!(err.contains("already exists"), "{err}");
+    assert_eq!(beffroi(d.path(), &["operator", "disable", "ops"]).0, 0);
+    assert_eq!(beffroi(d.path(), &["operator", "list"]).1, "ops\tdisabled\tOps\n");
+    assert_eq!(beffroi(d.path(), &["operator", "disable", "ghost"]).0, 1);
+}
