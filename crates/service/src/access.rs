@@ -184,7 +184,7 @@ impl Services {
         Ok(c.db().list_users(&site.scope()).await?)
     }
 
-    /// Creates a group with global roles.
+    /// Creates a group with global roles and, in the same transaction, its members.
     pub async fn create_group(
         &self,
         actor: &Principal,
@@ -192,6 +192,21 @@ impl Services {
         id: &str,
         title: &str,
         roles: Vec<Role>,
+    ) -> Result<()> {
+        self.create_group_with(actor, site, id, title, "", roles, &[]).await
+    }
+
+    /// Creates a group with a description, roles and members, in one transaction.
+    #[expect(clippy::too_many_arguments, reason = "one use case with its form fields")]
+    pub async fn create_group_with(
+        &self,
+        actor: &Principal,
+        site: &SiteRow,
+        id: &str,
+        title: &str,
+        description: &str,
+        roles: Vec<Role>,
+        members: &[String],
     ) -> Result<()> {
         self.require_on_site(actor, site, Permission::ManagePortal).await?;
         let id = Login::parse(id).map_err(|e| ServiceError::BadRequest(format!("group id: {e}")))?;
@@ -204,19 +219,45 @@ impl Services {
         let g = GroupRow {
             id: id.to_string(),
             title: title.trim().to_owned(),
-            description: String::new(),
+            description: description.trim().to_owned(),
             roles,
             members: Vec::new(),
         };
+        let scope = site.scope();
         let mut tx = self.store.begin().await?;
-        tx.db().insert_group(&site.scope(), &g, beffroi_store::now()).await.map_err(|e| match e {
+        tx.db().insert_group(&scope, &g, beffroi_store::now()).await.map_err(|e| match e {
             beffroi_store::StoreError::Conflict(_) => ServiceError::Conflict(format!("group {id} already exists")),
             other => other.into(),
         })?;
-        let detail = serde_json::json!({"roles": g.roles.iter().map(|r| r.name()).collect::<Vec<_>>()});
-        tx.db().audit(&site.scope(), &audit_row(actor.id(), "group.create", &g.id, "", detail)).await?;
+        for login in members {
+            if tx.db().user(&scope, login).await?.is_none() {
+                return Err(ServiceError::BadRequest(format!("no user {login}")));
+            }
+            tx.db().add_member(&scope, &g.id, login).await?;
+        }
+        let detail =
+            serde_json::json!({"roles": g.roles.iter().map(|r| r.name()).collect::<Vec<_>>(), "members": members});
+        tx.db().audit(&scope, &audit_row(actor.id(), "group.create", &g.id, "", detail)).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// One group (managers only).
+    pub async fn group(&self, actor: &Principal, site: &SiteRow, id: &str) -> Result<GroupRow> {
+        self.require_on_site(actor, site, Permission::ManagePortal).await?;
+        let mut c = self.store.conn().await?;
+        c.db().group(&site.scope(), id).await?.ok_or(ServiceError::NotFound)
+    }
+
+    /// One user with their groups: for managers, or for the user themself.
+    pub async fn user_info(&self, actor: &Principal, site: &SiteRow, login: &str) -> Result<(UserRow, Vec<String>)> {
+        if actor.id() != login || !matches!(actor, Principal::User { .. }) {
+            self.require_on_site(actor, site, Permission::ManagePortal).await?;
+        }
+        let mut c = self.store.conn().await?;
+        let user = c.db().user(&site.scope(), login).await?.ok_or(ServiceError::NotFound)?;
+        let groups = c.db().groups_of(&site.scope(), login).await?.into_iter().map(|(g, _)| g).collect();
+        Ok((user, groups))
     }
 
     /// Adds a user to a group.

@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use beffroi_model::schema::{TypeRegistry, ValidationErrors};
 use beffroi_model::{ItemPath, SiteId};
-pub use beffroi_store::{Backend, ItemRow, SiteRow, SiteScope, Store, StoreError, StoreOptions, Summary};
+pub use beffroi_store::{
+    AuditRow, Backend, GroupRow, ItemRow, SiteRow, SiteScope, Store, StoreError, StoreOptions, Summary, UserRow,
+};
 use tokio::sync::broadcast;
 use uuid::Uuid;
 

@@ -221,6 +221,27 @@ pub(crate) async fn endpoint(ctx: &Ctx<'_>, view: &ItemView, name: &str, rest: &
                 .collect();
             Ok(json!({"@id": format!("{url}/@breadcrumbs"), "items": items, "root": ctx.base}))
         }
+        ("@users", []) => {
+            let users = ctx.app.services.list_users(&ctx.principal, &ctx.site).await.map_err(err)?;
+            let mut items = Vec::with_capacity(users.len());
+            for u in users {
+                let (_, groups) = ctx.app.services.user_info(&ctx.principal, &ctx.site, &u.login).await.map_err(err)?;
+                items.push(user_json(ctx, &u, &groups));
+            }
+            Ok(json!({"@id": format!("{}/@users", ctx.base), "items": items, "items_total": items.len()}))
+        }
+        ("@users", [login]) => {
+            let (u, groups) = ctx.app.services.user_info(&ctx.principal, &ctx.site, login).await.map_err(err)?;
+            Ok(user_json(ctx, &u, &groups))
+        }
+        ("@groups", []) => {
+            let groups = ctx.app.services.list_groups(&ctx.principal, &ctx.site).await.map_err(err)?;
+            Ok(Value::Array(groups.iter().map(|g| group_json(ctx, g)).collect()))
+        }
+        ("@groups", [id]) => {
+            let g = ctx.app.services.group(&ctx.principal, &ctx.site, id).await.map_err(err)?;
+            Ok(group_json(ctx, &g))
+        }
         ("@sharing", []) => {
             let sharing = ctx.app.services.sharing(&ctx.principal, &ctx.site, &view.item.path).await.map_err(err)?;
             Ok(sharing_json(&sharing))
@@ -254,6 +275,90 @@ fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, WebError
 struct LoginBody {
     login: String,
     password: String,
+}
+
+#[derive(serde::Deserialize)]
+struct NewUserBody {
+    username: String,
+    password: Option<String>,
+    #[serde(default)]
+    fullname: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    roles: Vec<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct NewGroupBody {
+    groupname: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    roles: Vec<String>,
+    #[serde(default)]
+    users: Vec<String>,
+}
+
+fn parse_roles(names: &[String]) -> Result<Vec<beffroi_model::security::Role>, WebError> {
+    names
+        .iter()
+        // Plone lists the automatic role too; it is implied here.
+        .filter(|n| n.as_str() != "Authenticated")
+        .map(|n| beffroi_model::security::Role::parse(n).map_err(|e| WebError::BadRequest(e.to_string())))
+        .collect()
+}
+
+/// 201 with the new resource's URL in Location, as plone.restapi answers a creation.
+fn created(v: Value) -> axum::response::Response {
+    let location = v["@id"].as_str().unwrap_or_default().to_owned();
+    let mut res = (
+        axum::http::StatusCode::CREATED,
+        [(axum::http::header::CONTENT_TYPE, crate::traverse::JSON)],
+        crate::traverse::json_body(&v),
+    )
+        .into_response();
+    if let Ok(l) = axum::http::HeaderValue::from_str(&location) {
+        res.headers_mut().insert(axum::http::header::LOCATION, l);
+    }
+    res
+}
+
+fn user_json(ctx: &Ctx<'_>, u: &beffroi_service::UserRow, groups: &[String]) -> Value {
+    let mut items = vec![json!({"id": "AuthenticatedUsers", "title": "AuthenticatedUsers"})];
+    items.extend(groups.iter().map(|g| json!({"id": g, "title": g})));
+    let url = format!("{}/@users/{}", ctx.base, u.login);
+    json!({
+        "@id": url,
+        "id": u.login,
+        "username": u.login,
+        "fullname": u.fullname,
+        "email": u.email,
+        "description": "",
+        "home_page": "",
+        "location": "",
+        "portrait": null,
+        "roles": u.roles.iter().map(|r| r.name()).collect::<Vec<_>>(),
+        "groups": {"@id": url, "items": items, "items_total": groups.len() + 1},
+        "enabled": u.enabled,
+    })
+}
+
+fn group_json(ctx: &Ctx<'_>, g: &beffroi_service::GroupRow) -> Value {
+    let mut roles: Vec<&str> = g.roles.iter().map(|r| r.name()).collect();
+    roles.push("Authenticated");
+    json!({
+        "@id": format!("{}/@groups/{}", ctx.base, g.id),
+        "id": g.id,
+        "groupname": g.id,
+        "title": g.title,
+        "description": g.description,
+        "email": "",
+        "roles": roles,
+        "members": {"@id": format!("{}/@groups", ctx.base), "items": g.members, "items_total": g.members.len()},
+    })
 }
 
 #[derive(serde::Deserialize)]
@@ -350,6 +455,36 @@ pub(crate) async fn post_endpoint(
             revoke(ctx, claims).await?;
             tracing::info!(site.id = %ctx.site.id, user.id = %claims.sub, "logout");
             Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        ("@users", []) => {
+            let b: NewUserBody = parse_body(body)?;
+            let login =
+                beffroi_model::Login::parse(&b.username).map_err(|e| WebError::BadRequest(format!("username: {e}")))?;
+            let roles = parse_roles(&b.roles)?;
+            let password = b.password.ok_or_else(|| WebError::BadRequest("password is required".into()))?;
+            let new = beffroi_service::NewUser {
+                login: login.clone(),
+                password: beffroi_service::Secret(password),
+                fullname: b.fullname,
+                email: b.email,
+                roles,
+            };
+            ctx.app.services.create_user(&ctx.principal, &ctx.site, new).await.map_err(err)?;
+            let (u, groups) =
+                ctx.app.services.user_info(&ctx.principal, &ctx.site, login.as_str()).await.map_err(err)?;
+            Ok(created(user_json(ctx, &u, &groups)))
+        }
+        ("@groups", []) => {
+            let b: NewGroupBody = parse_body(body)?;
+            let roles = parse_roles(&b.roles)?;
+            let title = if b.title.is_empty() { b.groupname.clone() } else { b.title };
+            ctx.app
+                .services
+                .create_group_with(&ctx.principal, &ctx.site, &b.groupname, &title, &b.description, roles, &b.users)
+                .await
+                .map_err(err)?;
+            let g = ctx.app.services.group(&ctx.principal, &ctx.site, &b.groupname).await.map_err(err)?;
+            Ok(created(group_json(ctx, &g)))
         }
         ("@sharing", []) => {
             use beffroi_model::security::{AUTHENTICATED_USERS, Grantee, Role};

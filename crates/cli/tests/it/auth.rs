@@ -154,3 +154,47 @@ both_backends! {
         assert_eq!(post(&app, "/namur/interne/@sharing", ghost, Some(&admin)).await.status, 400);
     }
 }
+
+mod users_and_groups {
+    use super::*;
+
+    both_backends! {
+        async fn users_and_groups_endpoints(db) {
+            let s = setup(&db).await;
+            db.services.create_operator(&Principal::System, &Login::parse("ops").unwrap(), "operator password", "Ops").await.unwrap();
+            let app = TestApp::new(&db).await;
+            let ops = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("ops:operator password"));
+            let marie = format!("Bearer {}", login(&app, "namur").await);
+            // Only managers list and create; marie may read herself.
+            assert_eq!(app.get_json("/namur/@users").await.status, 401);
+            assert_eq!(app.get_with("/namur/@users", &[("accept", "application/json"), ("authorization", &marie)]).await.status, 401);
+            let me = app.get_with("/namur/@users/marie", &[("accept", "application/json"), ("authorization", &marie)]).await;
+            assert_eq!(me.status, 200);
+            assert_eq!(me.json()["fullname"], "Marie Dupont");
+            assert!(me.json().get("password_hash").is_none() && !me.body.contains("argon2"));
+            let new = json!({"username": "noam", "password": "colorless green", "fullname": "Noam", "email": "noam@example.org", "roles": ["Contributor"]});
+            assert_eq!(post(&app, "/namur/@users", new.clone(), Some(&marie)).await.status, 401);
+            let r = post(&app, "/namur/@users", new.clone(), Some(&ops)).await;
+            assert_eq!(r.status, 201, "{}", r.body);
+            assert_eq!(r.header("location"), "http://localhost/namur/@users/noam");
+            assert_eq!(r.json()["roles"], json!(["Contributor"]));
+            assert_eq!(post(&app, "/namur/@users", new, Some(&ops)).await.status, 409);
+            assert_eq!(post(&app, "/namur/@users", json!({"username": "x y", "password": "long enough"}), Some(&ops)).await.status, 400);
+            let g = json!({"groupname": "fwt", "title": "Framework Team", "roles": ["Reviewer"], "users": ["marie", "noam"]});
+            let r = post(&app, "/namur/@groups", g, Some(&ops)).await;
+            assert_eq!(r.status, 201, "{}", r.body);
+            assert_eq!(r.json()["members"]["items"], json!(["marie", "noam"]));
+            assert_eq!(r.json()["roles"], json!(["Reviewer", "Authenticated"]));
+            let bad = json!({"groupname": "g2", "users": ["ghost"]});
+            assert_eq!(post(&app, "/namur/@groups", bad, Some(&ops)).await.status, 400);
+            assert_eq!(app.get_with("/namur/@groups/g2", &[("accept", "application/json"), ("authorization", &ops)]).await.status, 404, "nothing half-written");
+            let list = app.get_with("/namur/@users", &[("accept", "application/json"), ("authorization", &ops)]).await.json();
+            assert_eq!(list["items_total"], 2);
+            let noam = list["items"].as_array().unwrap().iter().find(|u| u["id"] == "noam").unwrap();
+            assert_eq!(noam["groups"]["items_total"], 2);
+            let groups = app.get_with("/namur/@groups", &[("accept", "application/json"), ("authorization", &ops)]).await.json();
+            assert_eq!(groups.as_array().unwrap().len(), 1);
+            let _ = s;
+        }
+    }
+}
