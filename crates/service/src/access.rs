@@ -242,6 +242,37 @@ impl Services {
         Ok(())
     }
 
+    /// Users and groups whose login, id or name contains `term` (case-insensitive),
+    /// to share the item at `path` with: for those who may change its local roles.
+    pub async fn search_principals(
+        &self,
+        actor: &Principal,
+        site: &SiteRow,
+        path: &ItemPath,
+        term: &str,
+    ) -> Result<Vec<(Grantee, String)>> {
+        let mut c = self.store.conn().await?;
+        let lineage = load(&mut c.db(), site, path).await?;
+        require(actor, &lineage, Permission::ChangeLocalRoles)?;
+        let term = term.trim().to_lowercase();
+        if term.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::new();
+        for u in c.db().list_users(&site.scope()).await? {
+            if u.enabled && (u.login.to_lowercase().contains(&term) || u.fullname.to_lowercase().contains(&term)) {
+                out.push((Grantee::User(u.login), u.fullname));
+            }
+        }
+        for g in c.db().list_groups(&site.scope()).await? {
+            if g.id.to_lowercase().contains(&term) || g.title.to_lowercase().contains(&term) {
+                out.push((Grantee::Group(g.id), g.title));
+            }
+        }
+        out.truncate(50);
+        Ok(out)
+    }
+
     /// One group (managers only).
     pub async fn group(&self, actor: &Principal, site: &SiteRow, id: &str) -> Result<GroupRow> {
         self.require_on_site(actor, site, Permission::ManagePortal).await?;

@@ -83,6 +83,18 @@ impl ItemView {
     pub fn parent(&self) -> Option<&ItemRow> {
         self.lineage.last()
     }
+
+    /// Whether `actor` holds `p` on this item (to show or hide actions; every action
+    /// checks again when it runs).
+    pub fn allows(&self, actor: &Principal, p: Permission) -> bool {
+        allowed_on(actor, &self.lineage, &self.item, p)
+    }
+
+    /// Whether `actor` holds `p` on the site root.
+    pub fn allows_on_site(&self, actor: &Principal, p: Permission) -> bool {
+        let root = self.lineage.first().unwrap_or(&self.item);
+        allowed_on(actor, &[], root, p)
+    }
 }
 
 /// What a path leads to.

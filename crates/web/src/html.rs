@@ -22,6 +22,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("landing.html", include_str!("../templates/landing.html")),
     ("login.html", include_str!("../templates/login.html")),
     ("logout.html", include_str!("../templates/logout.html")),
+    ("sharing.html", include_str!("../templates/sharing.html")),
+    ("users_groups.html", include_str!("../templates/users_groups.html")),
 ];
 
 /// The template environment with the `_` translation function.
@@ -83,7 +85,7 @@ pub(crate) fn render(app: &AppState, name: &str, ctx: Value) -> Result<String, W
 }
 
 /// The path part of an absolute URL ("/namur/services").
-fn url_path(url: &str) -> String {
+pub(crate) fn url_path(url: &str) -> String {
     let after = url.find("://").map(|i| i + 3).unwrap_or(0);
     url[after..].find('/').map(|i| url[after + i..].to_owned()).unwrap_or_else(|| "/".to_owned())
 }
@@ -168,6 +170,7 @@ pub(crate) fn item_page(
             modified_text => date_text(lang, &it.modified),
             type_class => it.type_name.to_ascii_lowercase().replace(' ', "-"),
             user => user_name(&ctx.principal),
+            actions => crate::views::actions(ctx, view),
             login_url => format!("{}/@@login?{}", ctx.base, serde_urlencoded::to_string([("came_from", url_path(&ctx.request_url))]).unwrap_or_default()),
         },
     )

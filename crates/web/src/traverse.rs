@@ -176,9 +176,10 @@ async fn route(
     let auth = crate::auth::authenticate(app, &site, headers, client).await.map_err(with_site)?;
     let origin = format!("{scheme}://{host}");
     let body = if is_post {
-        // A browser's cookie (or no credentials at all, for the login form) may not be
-        // used by another site's page to change anything here.
-        if matches!(auth.via, Via::Session { .. } | Via::Nothing) && !crate::auth::same_origin(headers, &origin) {
+        // Another site's page may not make a visitor's browser change anything here.
+        // Browsers attach cookies and cached Basic credentials by themselves, never a
+        // bearer token: only the latter is exempt.
+        if !matches!(auth.via, Via::Bearer(_)) && !crate::auth::same_origin(headers, &origin) {
             return Err(with_site(WebError::Forbidden("Cross-site requests are refused.".into())));
         }
         let bytes =
@@ -259,7 +260,9 @@ async fn route(
 
     let res = match (endpoint, body) {
         (None, _) => item_view(&ctx, &view, json, headers).await,
-        (Some(name), _) if name.starts_with("@@") => Err(WebError::NotFound(request_url.clone())),
+        (Some(name), body) if name.starts_with("@@") => {
+            crate::views::item_view(&ctx, &view, name, body.as_deref()).await
+        }
         (Some(name), Some(body)) => json::post_endpoint(&ctx, &view, name, &rest[1..], &body).await,
         (Some(name), None) => {
             json::endpoint(&ctx, &view, name, &rest[1..]).await.map(|v| finish(headers, json_body(&v), JSON, None))

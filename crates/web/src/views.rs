@@ -7,6 +7,9 @@ use beffroi_model::Language;
 use beffroi_model::security::Principal;
 use minijinja::context;
 
+use beffroi_model::security::{Grantee, Permission, Role};
+use beffroi_service::{ItemView, RoleOrigin, SharingChange};
+
 use crate::auth::Via;
 use crate::error::WebError;
 use crate::traverse::Ctx;
@@ -14,7 +17,7 @@ use crate::traverse::Ctx;
 /// Views answered on any path of a site.
 pub(crate) const SITE_VIEWS: &[&str] = &["@@login", "@@logout"];
 /// Views that accept a form post.
-pub(crate) const POST_VIEWS: &[&str] = &["@@login", "@@logout"];
+pub(crate) const POST_VIEWS: &[&str] = &["@@login", "@@logout", "@@sharing", "@@users-groups"];
 
 #[derive(serde::Deserialize)]
 struct LoginForm {
@@ -145,4 +148,199 @@ pub(crate) async fn site_view(ctx: &Ctx<'_>, view: &str, body: Option<&[u8]>) ->
         }
         _ => Err(WebError::NotFound(ctx.request_url.clone())),
     }
+}
+
+fn form_pairs(body: &[u8]) -> Result<Vec<(String, String)>, WebError> {
+    serde_urlencoded::from_bytes(body).map_err(|_| WebError::BadRequest("malformed form".into()))
+}
+
+fn role_title(ctx: &Ctx<'_>, r: Role) -> String {
+    let key = match r {
+        Role::Contributor => "role-contributor",
+        Role::Editor => "role-editor",
+        Role::Reader => "role-reader",
+        Role::Reviewer => "role-reviewer",
+        other => return other.name().to_owned(),
+    };
+    ctx.app.i18n.t(ctx.site.language, key, &[])
+}
+
+/// The actions an item page offers the principal in its toolbar.
+pub(crate) fn actions(ctx: &Ctx<'_>, view: &ItemView) -> Vec<minijinja::Value> {
+    let mut out = Vec::new();
+    if ctx.principal == Principal::Anonymous {
+        return out;
+    }
+    let lang = ctx.site.language;
+    if view.allows(&ctx.principal, Permission::ChangeLocalRoles) {
+        out.push(context! { url => format!("{}/@@sharing", ctx.url(&view.item.path)), title => ctx.app.i18n.t(lang, "action-sharing", &[]) });
+    }
+    if view.allows_on_site(&ctx.principal, Permission::ManagePortal) {
+        out.push(context! { url => format!("{}/@@users-groups", ctx.base), title => ctx.app.i18n.t(lang, "action-users-groups", &[]) });
+    }
+    out
+}
+
+/// Views of one item: the sharing form; the users-and-groups panel (site-wide).
+pub(crate) async fn item_view(
+    ctx: &Ctx<'_>,
+    view: &ItemView,
+    name: &str,
+    body: Option<&[u8]>,
+) -> Result<Response, WebError> {
+    if !matches!(name, "@@sharing" | "@@users-groups") {
+        return Err(WebError::NotFound(ctx.request_url.clone()));
+    }
+    if ctx.principal == Principal::Anonymous {
+        let path = crate::html::url_path(&ctx.request_url);
+        return Ok(redirect_to_login(ctx, &path));
+    }
+    match name {
+        "@@sharing" => sharing(ctx, view, body).await,
+        _ => users_groups(ctx, body).await,
+    }
+}
+
+async fn sharing(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) -> Result<Response, WebError> {
+    let err = |e| WebError::from_service(e, &ctx.request_url);
+    let path = &view.item.path;
+    let item_url = ctx.url(path);
+    if let Some(body) = body {
+        let pairs = form_pairs(body)?;
+        let checked: Vec<&str> = pairs.iter().filter(|(k, _)| k == "role").map(|(_, v)| v.as_str()).collect();
+        let mut change =
+            SharingChange { entries: Vec::new(), inherit: Some(pairs.iter().any(|(k, _)| k == "inherit")) };
+        for key in pairs.iter().filter(|(k, _)| k == "entry").map(|(_, v)| v) {
+            let grantee =
+                Grantee::from_key(key).ok_or_else(|| WebError::BadRequest(format!("unknown entry {key:?}")))?;
+            let roles = Role::SHARABLE
+                .iter()
+                .map(|r| (*r, checked.contains(&format!("{key}|{}", r.name()).as_str())))
+                .collect();
+            change.entries.push((grantee, roles));
+        }
+        ctx.app.services.update_sharing(&ctx.principal, &ctx.site, path, change).await.map_err(err)?;
+        return Ok(see_other(&format!("{item_url}/@@sharing?saved=1"), None));
+    }
+    let current = ctx.app.services.sharing(&ctx.principal, &ctx.site, path).await.map_err(err)?;
+    let search = ctx.query.iter().find(|(k, _)| k == "search").map(|(_, v)| v.clone()).unwrap_or_default();
+    let mut entries: Vec<minijinja::Value> = current
+        .entries
+        .iter()
+        .map(|e| {
+            let (kind, title) = match &e.grantee {
+                Grantee::User(l) => ("user", if e.title.is_empty() { l.clone() } else { format!("{} ({l})", e.title) }),
+                Grantee::Group(g) => ("group", if e.title.is_empty() { g.clone() } else { e.title.clone() }),
+            };
+            let roles: Vec<minijinja::Value> = e
+                .roles
+                .iter()
+                .map(|(r, o)| context! { id => r.name(), here => *o == RoleOrigin::Here, inherited => *o == RoleOrigin::Inherited })
+                .collect();
+            context! { key => e.grantee.key(), kind => kind, title => title, roles => roles }
+        })
+        .collect();
+    if !search.trim().is_empty() {
+        let found = ctx.app.services.search_principals(&ctx.principal, &ctx.site, path, &search).await.map_err(err)?;
+        for (g, title) in found {
+            if current.entries.iter().any(|e| e.grantee == g) {
+                continue;
+            }
+            let (kind, title) = match &g {
+                Grantee::User(l) => ("user", if title.is_empty() { l.clone() } else { format!("{title} ({l})") }),
+                Grantee::Group(id) => ("group", if title.is_empty() { id.clone() } else { title }),
+            };
+            let roles: Vec<minijinja::Value> =
+                Role::SHARABLE.iter().map(|r| context! { id => r.name(), here => false, inherited => false }).collect();
+            entries.push(context! { key => g.key(), kind => kind, title => title, roles => roles });
+        }
+    }
+    let roles: Vec<minijinja::Value> =
+        Role::SHARABLE.iter().map(|r| context! { title => role_title(ctx, *r) }).collect();
+    let title = ctx.app.i18n.t(ctx.site.language, "sharing-title", &[("title", view.item.title.clone().into())]);
+    let saved = ctx.query.iter().any(|(k, _)| k == "saved");
+    page(
+        ctx,
+        StatusCode::OK,
+        "sharing.html",
+        context! { title => title, item_url => item_url, entries => entries, roles => roles, inherit => current.inherit, search => search, saved => saved },
+    )
+}
+
+async fn users_groups(ctx: &Ctx<'_>, body: Option<&[u8]>) -> Result<Response, WebError> {
+    let services = &ctx.app.services;
+    let err = |e| WebError::from_service(e, &ctx.request_url);
+    let mut error = None;
+    let mut status = StatusCode::OK;
+    if let Some(body) = body {
+        let pairs = form_pairs(body)?;
+        let field =
+            |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim().to_owned()).unwrap_or_default();
+        let roles: Result<Vec<Role>, _> =
+            pairs.iter().filter(|(k, _)| k == "role").map(|(_, v)| Role::parse(v)).collect();
+        let roles = roles.map_err(|e| WebError::BadRequest(e.to_string()))?;
+        let result = match field("action").as_str() {
+            "add-user" => match beffroi_model::Login::parse(&field("login")) {
+                Ok(login) => {
+                    let new = beffroi_service::NewUser {
+                        login,
+                        password: beffroi_service::Secret(field("password")),
+                        fullname: field("fullname"),
+                        email: field("email"),
+                        roles,
+                    };
+                    services.create_user(&ctx.principal, &ctx.site, new).await
+                }
+                Err(e) => Err(beffroi_service::ServiceError::BadRequest(e.to_string())),
+            },
+            "add-group" => {
+                services.create_group(&ctx.principal, &ctx.site, &field("group"), &field("title"), roles).await
+            }
+            "add-member" => services.add_member(&ctx.principal, &ctx.site, &field("group"), &field("login")).await,
+            "enable" => services.set_enabled(&ctx.principal, &ctx.site, &field("login"), true).await,
+            "disable" => services.set_enabled(&ctx.principal, &ctx.site, &field("login"), false).await,
+            other => Err(beffroi_service::ServiceError::BadRequest(format!("unknown action {other:?}"))),
+        };
+        match result {
+            Ok(()) => return Ok(see_other(&format!("{}/@@users-groups?saved=1", ctx.base), None)),
+            Err(
+                e @ (beffroi_service::ServiceError::BadRequest(_)
+                | beffroi_service::ServiceError::Conflict(_)
+                | beffroi_service::ServiceError::Invalid(_)),
+            ) => {
+                status = if matches!(e, beffroi_service::ServiceError::Conflict(_)) {
+                    StatusCode::CONFLICT
+                } else {
+                    StatusCode::BAD_REQUEST
+                };
+                error = Some(e.to_string());
+            }
+            Err(e) => return Err(err(e)),
+        }
+    }
+    let users = services.list_users(&ctx.principal, &ctx.site).await.map_err(err)?;
+    let groups = services.list_groups(&ctx.principal, &ctx.site).await.map_err(err)?;
+    let users: Vec<minijinja::Value> = users
+        .iter()
+        .map(|u| {
+            let roles: Vec<&str> = u.roles.iter().map(|r| r.name()).collect();
+            context! { login => u.login.clone(), fullname => u.fullname.clone(), email => u.email.clone(), roles => roles, enabled => u.enabled }
+        })
+        .collect();
+    let groups: Vec<minijinja::Value> = groups
+        .iter()
+        .map(|g| {
+            let roles: Vec<&str> = g.roles.iter().map(|r| r.name()).collect();
+            context! { id => g.id.clone(), title => g.title.clone(), roles => roles, members => g.members.clone() }
+        })
+        .collect();
+    let grantable: Vec<&str> = Role::ALL.iter().filter(|r| r.is_grantable()).map(|r| r.name()).collect();
+    let title = ctx.app.i18n.t(ctx.site.language, "users-groups-title", &[]);
+    let saved = ctx.query.iter().any(|(k, _)| k == "saved");
+    page(
+        ctx,
+        status,
+        "users_groups.html",
+        context! { title => title, users => users, groups => groups, grantable => grantable, saved => saved, error => error },
+    )
 }

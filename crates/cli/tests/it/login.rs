@@ -170,3 +170,89 @@ both_backends! {
         assert!(db.services.audit_log(&Principal::user("marie", &[Role::Editor]), &other, 10).await.is_err(), "managers only");
     }
 }
+
+mod panels {
+    use super::*;
+
+    async fn manager_session(db: &TestDb, app: &TestApp, s: &SiteRow) -> (String, String) {
+        db.services
+            .create_user(
+                &Principal::System,
+                s,
+                NewUser {
+                    login: Login::parse("admin").unwrap(),
+                    password: Secret("admin password".into()),
+                    fullname: "Admin".into(),
+                    email: String::new(),
+                    roles: vec![Role::Manager],
+                },
+            )
+            .await
+            .unwrap();
+        let r = form(app, "/namur/@@login", "login=admin&password=admin+password", &[]).await;
+        let cookie = session_of(&r);
+        let page = app.get_with("/namur/@@users-groups", &[("cookie", &cookie)]).await;
+        assert_eq!(page.status, 200);
+        (cookie.clone(), csrf_in(&page.body))
+    }
+
+    both_backends! {
+        async fn users_and_groups_panel_adds_and_disables(db) {
+            let s = setup(&db, "namur").await;
+            let app = TestApp::new(&db).await;
+            assert_eq!(app.get("/namur/@@users-groups").await.status, 302, "anonymous → login");
+            let marie = log_in(&app, "namur").await;
+            assert_eq!(app.get_with("/namur/@@users-groups", &[("cookie", &marie)]).await.status, 401, "an Editor is no manager");
+            let (cookie, csrf) = manager_session(&db, &app, &s).await;
+            let add = format!("_csrf={csrf}&action=add-user&login=luc&fullname=Luc&email=luc%40namur.be&password=long+password&role=Reviewer");
+            assert_eq!(form(&app, "/namur/@@users-groups", &add.replace(&csrf, "x"), &[("cookie", &cookie)]).await.status, 403);
+            let r = form(&app, "/namur/@@users-groups", &add, &[("cookie", &cookie)]).await;
+            assert_eq!(r.status, 303);
+            assert_eq!(r.header("location"), "http://localhost/namur/@@users-groups?saved=1");
+            let again = form(&app, "/namur/@@users-groups", &add, &[("cookie", &cookie)]).await;
+            assert_eq!(again.status, 409);
+            assert!(again.body.contains("role=\"alert\"") && again.body.contains("already exists"));
+            let g = format!("_csrf={csrf}&action=add-group&group=urbanisme&title=Urbanisme");
+            assert_eq!(form(&app, "/namur/@@users-groups", &g, &[("cookie", &cookie)]).await.status, 303);
+            let m = format!("_csrf={csrf}&action=add-member&group=urbanisme&login=luc");
+            assert_eq!(form(&app, "/namur/@@users-groups", &m, &[("cookie", &cookie)]).await.status, 303);
+            let d = format!("_csrf={csrf}&action=disable&login=marie");
+            assert_eq!(form(&app, "/namur/@@users-groups", &d, &[("cookie", &cookie)]).await.status, 303);
+            assert_eq!(app.get_with("/namur/interne", &[("cookie", &marie)]).await.status, 302, "disabled: the session is gone");
+            let panel = app.get_with("/namur/@@users-groups?saved=1", &[("cookie", &cookie)]).await.body;
+            assert!(panel.contains("Modifications enregistrées."));
+            assert!(panel.contains("<th scope=\"row\">luc</th>"), "{panel}");
+            assert!(panel.contains("<th scope=\"row\">urbanisme</th><td>Urbanisme</td><td></td><td>luc</td>"), "{panel}");
+            let luc = db.services.principal(&s, "luc").await.unwrap().unwrap();
+            assert!(matches!(&luc, Principal::User { roles, groups, .. } if roles.contains(&Role::Reviewer) && groups == &["urbanisme".to_owned()]));
+        }
+
+        async fn sharing_form_grants_and_inherits(db) {
+            let s = setup(&db, "namur").await;
+            db.add(&s, "/interne", "Document", json!({"title": "Note"})).await;
+            let app = TestApp::new(&db).await;
+            let (cookie, _) = manager_session(&db, &app, &s).await;
+            let page = app.get_with("/namur/interne", &[("cookie", &cookie)]).await;
+            assert!(page.body.contains("<a href=\"http://localhost/namur/interne/@@sharing\">Partage</a>"), "toolbar");
+            let form_page = app.get_with("/namur/interne/@@sharing?search=mar", &[("cookie", &cookie)]).await;
+            assert_eq!(form_page.status, 200);
+            assert!(form_page.body.contains("value=\"user:marie\""), "search found marie");
+            assert!(form_page.body.contains("<caption>Qui peut faire quoi ici</caption>"));
+            let csrf = csrf_in(&form_page.body);
+            let body = format!("_csrf={csrf}&entry=user%3Amarie&role=user%3Amarie%7CReader&inherit=on");
+            let r = form(&app, "/namur/interne/@@sharing", &body, &[("cookie", &cookie)]).await;
+            assert_eq!(r.status, 303, "{}", r.body);
+            let sh = db.services.sharing(&Principal::System, &s, &path("/interne/note")).await.unwrap();
+            let m = sh.entries.iter().find(|e| e.grantee == beffroi_model::security::Grantee::User("marie".into())).unwrap();
+            assert!(m.roles.contains(&(Role::Reader, beffroi_service::RoleOrigin::Inherited)));
+            let after = app.get_with("/namur/interne/@@sharing?saved=1", &[("cookie", &cookie)]).await.body;
+            assert!(after.contains("value=\"user:marie|Reader\"") && after.contains("checked"));
+            // Unticking inherit blocks what comes from above.
+            let csrf = csrf_in(&after);
+            let body = format!("_csrf={csrf}&entry=user%3Amarie&role=user%3Amarie%7CReader");
+            assert_eq!(form(&app, "/namur/interne/@@sharing", &body, &[("cookie", &cookie)]).await.status, 303);
+            assert!(!db.services.sharing(&Principal::System, &s, &path("/interne")).await.unwrap().inherit);
+            assert_eq!(app.get("/namur/interne/@@sharing").await.status, 302);
+        }
+    }
+}
