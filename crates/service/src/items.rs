@@ -90,6 +90,15 @@ impl ItemView {
         allowed_on(actor, &self.lineage, &self.item, p)
     }
 
+    /// The ancestors (root first) that `actor` may view: breadcrumbs never show the
+    /// title of a folder its visitor may not see.
+    pub fn visible_ancestors(&self, actor: &Principal) -> Vec<&ItemRow> {
+        (0..self.lineage.len())
+            .filter(|&i| allowed_on(actor, &self.lineage[..i], &self.lineage[i], Permission::View))
+            .map(|i| &self.lineage[i])
+            .collect()
+    }
+
     /// Whether `actor` holds `p` on the site root.
     pub fn allows_on_site(&self, actor: &Principal, p: Permission) -> bool {
         let root = self.lineage.first().unwrap_or(&self.item);

@@ -126,7 +126,8 @@ pub(crate) fn item_page(
     let mut breadcrumbs: Vec<Value> = Vec::new();
     if !root {
         breadcrumbs.push(context! { url => ctx.base.clone(), title => ctx.app.i18n.t(lang, "home", &[]) });
-        for a in view.lineage.iter().skip(1).chain(std::iter::once(it)) {
+        let visible = view.visible_ancestors(&ctx.principal);
+        for a in visible.into_iter().filter(|a| !a.path.is_root()).chain(std::iter::once(it)) {
             breadcrumbs.push(context! { url => href(ctx, &a.path), title => a.title.clone() });
         }
     }

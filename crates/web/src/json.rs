@@ -47,9 +47,10 @@ pub(crate) fn summary(ctx: &Ctx<'_>, s: &Summary) -> Value {
     })
 }
 
-fn parent_json(ctx: &Ctx<'_>, parent: Option<&ItemRow>) -> Value {
+fn parent_json(ctx: &Ctx<'_>, parent: Option<&ItemRow>, visible: bool) -> Value {
     match parent {
         None => json!({}),
+        Some(p) if !visible => json!({"@id": ctx.url(&p.path), "@type": p.type_name}),
         Some(p) if p.path.is_root() => json!({
             "@id": ctx.base,
             "@type": SITE_ROOT_TYPE,
@@ -129,7 +130,9 @@ pub(crate) fn item(ctx: &Ctx<'_>, view: &ItemView, listing: Option<(&Listing, i6
     m.insert("exclude_from_nav".into(), it.exclude_from_nav.into());
     m.insert("expires".into(), opt_iso(&it.expires));
     m.insert("lock".into(), json!({"locked": false, "stealable": true}));
-    m.insert("parent".into(), parent_json(ctx, view.parent()));
+    let parent_visible =
+        view.parent().is_some_and(|p| view.visible_ancestors(&ctx.principal).iter().any(|a| a.uuid == p.uuid));
+    m.insert("parent".into(), parent_json(ctx, view.parent(), parent_visible));
     m.insert("relatedItems".into(), json!([]));
     m.insert("review_state".into(), it.review_state.clone().into());
     m.insert("rights".into(), it.fields.get("rights").cloned().unwrap_or_else(|| "".into()));
@@ -213,8 +216,8 @@ pub(crate) async fn endpoint(ctx: &Ctx<'_>, view: &ItemView, name: &str, rest: &
         }
         ("@breadcrumbs", []) => {
             let items: Vec<Value> = view
-                .lineage
-                .iter()
+                .visible_ancestors(&ctx.principal)
+                .into_iter()
                 .chain(std::iter::once(&view.item))
                 .filter(|i| !i.path.is_root())
                 .map(|i| json!({"@id": ctx.url(&i.path), "title": i.title}))

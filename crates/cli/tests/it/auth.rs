@@ -198,3 +198,46 @@ mod users_and_groups {
         }
     }
 }
+
+mod leaks {
+    use super::*;
+
+    both_backends! {
+        async fn breadcrumbs_and_parent_hide_folders_the_visitor_may_not_see(db) {
+            let s = setup(&db).await;
+            let sys = Principal::System;
+            db.add(&s, "/interne", "Document", json!({"title": "Note partagée"})).await;
+            db.services.force_state(&sys, &s, &path("/interne/note-partagee"), "private").await.unwrap();
+            db.services
+                .update_sharing(&sys, &s, &path("/interne/note-partagee"), beffroi_service::SharingChange {
+                    entries: vec![(beffroi_model::security::Grantee::User("marie".into()), vec![(Role::Reader, true)])],
+                    inherit: None,
+                })
+                .await
+                .unwrap();
+            // marie is an Editor globally, which sees private items: use a plain member.
+            db.services
+                .create_user(&sys, &s, NewUser { login: Login::parse("jean").unwrap(), password: Secret("jean password".into()), fullname: String::new(), email: String::new(), roles: vec![] })
+                .await
+                .unwrap();
+            db.services
+                .update_sharing(&sys, &s, &path("/interne/note-partagee"), beffroi_service::SharingChange {
+                    entries: vec![(beffroi_model::security::Grantee::User("jean".into()), vec![(Role::Reader, true)])],
+                    inherit: None,
+                })
+                .await
+                .unwrap();
+            let app = TestApp::new(&db).await;
+            let jean = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("jean:jean password"));
+            let h = [("accept", "application/json"), ("authorization", jean.as_str())];
+            assert_eq!(app.get_with("/namur/interne", &h).await.status, 401);
+            let v = app.get_with("/namur/interne/note-partagee", &h).await.json();
+            assert_eq!(v["title"], "Note partagée");
+            assert_eq!(v["parent"], json!({"@id": "http://localhost/namur/interne", "@type": "Folder"}));
+            let b = app.get_with("/namur/interne/note-partagee/@breadcrumbs", &h).await.json();
+            assert_eq!(b["items"].as_array().unwrap().len(), 1, "{b}");
+            let html = app.get_with("/namur/interne/note-partagee", &[("authorization", jean.as_str())]).await.body;
+            assert!(!html.contains(">Interne<"), "no folder title in the breadcrumbs or the menu");
+        }
+    }
+}
