@@ -411,6 +411,12 @@ impl Services {
         let detail = serde_json::json!({"local_roles": local, "inherit": !block});
         tx.db().audit(&scope, &audit_row(actor.id(), "sharing", path.as_str(), "", detail)).await?;
         tx.commit().await?;
+        self.emit(crate::Event {
+            site: site.id.clone(),
+            uuid: item.uuid,
+            path: path.clone(),
+            kind: crate::EventKind::AccessChanged,
+        });
         tracing::info!(site.id = %site.id, item.path = %path, user.id = actor.id(), "sharing changed");
         Ok(())
     }
@@ -432,6 +438,12 @@ impl Services {
         tx.db().update_item(&scope, &item).await?;
         refresh_viewers(&mut tx.db(), site, path).await?;
         tx.commit().await?;
+        self.emit(crate::Event {
+            site: site.id.clone(),
+            uuid: item.uuid,
+            path: path.clone(),
+            kind: crate::EventKind::AccessChanged,
+        });
         Ok(())
     }
 

@@ -1,7 +1,7 @@
 //! The content tree's use cases: read, list, create, update, delete, move, rename,
 //! reorder.
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use beffroi_model::schema::{WriteMode, parse_datetime};
 use beffroi_model::security::{Node, Permission, PermissionMap, Principal, is_allowed, viewers};
@@ -9,7 +9,7 @@ use beffroi_model::{ItemId, ItemPath, Language, slugify};
 use beffroi_store::{Db, ItemRow, SiteRow, SubtreeMove, Summary};
 use serde_json::{Map, Value};
 
-use crate::{Event, EventKind, Result, ServiceError, Services};
+use crate::{Event, EventKind, NAV_CACHE_MAX, Result, ServiceError, Services};
 
 /// Until workflows assign a map per state (workflow issue), "private" items follow
 /// Plone's private map and every other item the public one.
@@ -230,14 +230,26 @@ impl Services {
     }
 
     /// The site's top-level items shown in the main navigation.
-    pub async fn navigation(&self, actor: &Principal, site: &SiteRow, root: &ItemRow) -> Result<Vec<Summary>> {
+    pub async fn navigation(&self, actor: &Principal, site: &SiteRow, root: &ItemRow) -> Result<Arc<Vec<Summary>>> {
         if !allowed_on(actor, &[], root, Permission::View) {
-            return Ok(Vec::new());
+            return Ok(Arc::new(Vec::new()));
         }
         let tokens = actor.tokens();
+        let key = (site.id.clone(), tokens.clone().unwrap_or_else(|| vec!["system".to_owned()]));
+        if let Some((at, nav)) = self.nav_cache.lock().expect("nav cache lock").get(&key)
+            && at.elapsed() < crate::SITE_CACHE_TTL
+        {
+            return Ok(nav.clone());
+        }
         let mut c = self.store.conn().await?;
         let items = c.db().children(&site.scope(), root.uuid, tokens.as_deref(), 0, 50).await?;
-        Ok(items.into_iter().filter(|s| !s.exclude_from_nav).collect())
+        let nav: Arc<Vec<Summary>> = Arc::new(items.into_iter().filter(|s| !s.exclude_from_nav).collect());
+        let mut cache = self.nav_cache.lock().expect("nav cache lock");
+        if cache.len() >= NAV_CACHE_MAX {
+            cache.clear();
+        }
+        cache.insert(key, (std::time::Instant::now(), nav.clone()));
+        Ok(nav)
     }
 
     /// Number of items below `item` (to confirm a delete).

@@ -3,7 +3,7 @@
 //! committed. The HTML face, the JSON API and the CLI all call these same actions.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use beffroi_model::schema::{TypeRegistry, ValidationErrors};
@@ -72,9 +72,15 @@ pub struct Event {
 pub enum EventKind {
     Created,
     Modified,
-    Deleted { count: u64 },
-    Moved { from: ItemPath },
+    Deleted {
+        count: u64,
+    },
+    Moved {
+        from: ItemPath,
+    },
     Reordered,
+    /// Sharing or state changed: who may see what.
+    AccessChanged,
 }
 
 /// How long a process trusts its copy of the site table before reading it again; a
@@ -95,7 +101,16 @@ pub struct Services {
     types: Arc<TypeRegistry>,
     sites: Arc<RwLock<SiteCache>>,
     events: broadcast::Sender<Event>,
+    /// Main navigation per site and viewer tokens. Cleared by this process's own
+    /// events; entries from before another process's change live at most
+    /// [`SITE_CACHE_TTL`].
+    nav_cache: Arc<Mutex<NavCache>>,
 }
+
+type NavCache = HashMap<(SiteId, Vec<String>), (Instant, Arc<Vec<Summary>>)>;
+
+/// Most navigation entries kept; past that the cache starts afresh.
+const NAV_CACHE_MAX: usize = 1024;
 
 impl Services {
     pub fn new(store: Store) -> Self {
@@ -105,6 +120,7 @@ impl Services {
             types: Arc::new(TypeRegistry::builtin()),
             sites: Arc::new(RwLock::new(SiteCache::default())),
             events,
+            nav_cache: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
@@ -127,6 +143,7 @@ impl Services {
     }
 
     fn emit(&self, event: Event) {
+        self.nav_cache.lock().expect("nav cache lock").retain(|(site, _), _| *site != event.site);
         // No receiver is fine: nobody is listening yet.
         let _ = self.events.send(event);
     }

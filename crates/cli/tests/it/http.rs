@@ -265,4 +265,15 @@ both_backends! {
         let nl = app.get("/s/over-ons").await.body;
         assert!(nl.contains("<html lang=\"nl\">") && nl.contains("Naar de inhoud"));
     }
+
+    async fn navigation_follows_changes_at_once(db) {
+        let s = db.site("s").await;
+        db.add(&s, "", "Folder", json!({"title": "Première"})).await;
+        let app = TestApp::new(&db).await;
+        assert!(app.get("/s").await.body.contains(">Première</a></li>"));
+        db.add(&s, "", "Folder", json!({"title": "Deuxième"})).await;
+        assert!(app.get("/s").await.body.contains(">Deuxième</a></li>"), "a new folder shows in the menu");
+        db.services.force_state(&Principal::System, &s, &path("/deuxieme"), "private").await.unwrap();
+        assert!(!app.get("/s").await.body.contains(">Deuxième</a></li>"), "a private folder leaves the anonymous menu");
+    }
 }
