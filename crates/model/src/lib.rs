@@ -10,6 +10,7 @@ pub mod path;
 pub mod richtext;
 pub mod schema;
 pub mod security;
+pub mod workflow;
 
 pub use ids::{ItemId, Login, SiteId, slugify};
 pub use lang::Language;

@@ -149,7 +149,7 @@ impl FromIterator<Role> for RoleSet {
 }
 
 /// A named capability.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Permission {
     View,
     #[serde(rename = "Access contents information")]
@@ -162,6 +162,8 @@ pub enum Permission {
     DeleteObjects,
     #[serde(rename = "Review portal content")]
     ReviewPortalContent,
+    #[serde(rename = "Request review")]
+    RequestReview,
     #[serde(rename = "Change local roles")]
     ChangeLocalRoles,
     #[serde(rename = "Manage portal")]
@@ -193,6 +195,7 @@ impl PermissionMap {
             (AddPortalContent, with(&[Owner, Contributor])),
             (DeleteObjects, with(&[Owner, Editor])),
             (ReviewPortalContent, with(&[Reviewer])),
+            (RequestReview, with(&[Owner, Editor])),
             (ChangeLocalRoles, with(&[Owner, Editor])),
             (ManagePortal, with(&[])),
         ])
@@ -215,6 +218,14 @@ impl PermissionMap {
 
     pub fn roles_for(&self, p: Permission) -> RoleSet {
         self.entries.iter().find(|(q, _)| *q == p).map(|(_, r)| *r).unwrap_or_default()
+    }
+
+    /// Sets the roles holding one permission.
+    pub fn set(&mut self, p: Permission, roles: RoleSet) {
+        match self.entries.iter_mut().find(|(q, _)| *q == p) {
+            Some((_, r)) => *r = roles,
+            None => self.entries.push((p, roles)),
+        }
     }
 }
 

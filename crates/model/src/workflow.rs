@@ -1,0 +1,374 @@
+//! Workflows as data (Plone's DCWorkflow model): states that decide which roles hold
+//! which permissions, transitions guarded by permissions or roles, an initial state,
+//! and a chain assigning a workflow to each type. Definitions ship as JSON files and are
+//! checked when loaded; the functions here are pure.
+
+use std::collections::{BTreeMap, HashSet};
+
+use serde::Deserialize;
+
+use crate::schema::Translated;
+use crate::security::{Node, Permission, PermissionMap, Principal, Role, RoleSet, is_allowed};
+
+/// The workflows and the chain shipped in the binary.
+pub const BUILTIN_WORKFLOWS: &[(&str, &str)] = &[
+    ("simple_publication.json", include_str!("../workflows/simple_publication.json")),
+    ("intranet.json", include_str!("../workflows/intranet.json")),
+    ("one_state.json", include_str!("../workflows/one_state.json")),
+];
+pub const BUILTIN_CHAINS: (&str, &str) = ("chains.json", include_str!("../workflows/chains.json"));
+
+/// The roles of one permission in one state; with `acquire`, the roles the container
+/// gives are added.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatePermission {
+    pub roles: Vec<Role>,
+    #[serde(default)]
+    pub acquire: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct State {
+    pub id: String,
+    pub title: Translated,
+    #[serde(default)]
+    pub description: Translated,
+    /// The permissions this state manages; the others come from the container.
+    #[serde(default)]
+    pub permissions: BTreeMap<Permission, StatePermission>,
+}
+
+/// Who may take a transition: any of the permissions, and any of the roles, when given.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Guard {
+    #[serde(default)]
+    pub permissions: Vec<Permission>,
+    #[serde(default)]
+    pub roles: Vec<Role>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Transition {
+    pub id: String,
+    pub title: Translated,
+    /// The states it leaves from.
+    pub from: Vec<String>,
+    pub to: String,
+    #[serde(default)]
+    pub guard: Guard,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Workflow {
+    pub id: String,
+    pub title: Translated,
+    #[serde(default)]
+    pub description: Translated,
+    pub initial_state: String,
+    pub states: Vec<State>,
+    #[serde(default)]
+    pub transitions: Vec<Transition>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}: {message}")]
+pub struct WorkflowError {
+    pub file: String,
+    pub message: String,
+}
+
+impl Workflow {
+    /// Parses and checks a definition: unknown states, duplicate ids, transitions
+    /// without a target or a source, unreachable states are errors naming the file.
+    pub fn load(file: &str, json: &str) -> Result<Workflow, WorkflowError> {
+        let err = |message: String| WorkflowError { file: file.to_owned(), message };
+        let wf: Workflow = serde_json::from_str(json).map_err(|e| err(e.to_string()))?;
+        let mut ids = HashSet::new();
+        for s in &wf.states {
+            if !ids.insert(s.id.as_str()) {
+                return Err(err(format!("state {:?} is defined twice", s.id)));
+            }
+        }
+        if !ids.contains(wf.initial_state.as_str()) {
+            return Err(err(format!("initial state {:?} is not a state", wf.initial_state)));
+        }
+        let mut tids = HashSet::new();
+        for t in &wf.transitions {
+            if !tids.insert(t.id.as_str()) {
+                return Err(err(format!("transition {:?} is defined twice", t.id)));
+            }
+            if t.to.is_empty() || !ids.contains(t.to.as_str()) {
+                return Err(err(format!("transition {:?} goes to unknown state {:?}", t.id, t.to)));
+            }
+            if t.from.is_empty() {
+                return Err(err(format!("transition {:?} leaves from no state", t.id)));
+            }
+            if let Some(f) = t.from.iter().find(|f| !ids.contains(f.as_str())) {
+                return Err(err(format!("transition {:?} leaves from unknown state {f:?}", t.id)));
+            }
+        }
+        // Every state must be reachable from the initial one.
+        let mut reached: HashSet<&str> = HashSet::from([wf.initial_state.as_str()]);
+        loop {
+            let before = reached.len();
+            for t in &wf.transitions {
+                if t.from.iter().any(|f| reached.contains(f.as_str())) {
+                    reached.insert(t.to.as_str());
+                }
+            }
+            if reached.len() == before {
+                break;
+            }
+        }
+        if let Some(s) = wf.states.iter().find(|s| !reached.contains(s.id.as_str())) {
+            return Err(err(format!("state {:?} cannot be reached from {:?}", s.id, wf.initial_state)));
+        }
+        Ok(wf)
+    }
+
+    pub fn state(&self, id: &str) -> Option<&State> {
+        self.states.iter().find(|s| s.id == id)
+    }
+
+    pub fn transition(&self, id: &str) -> Option<&Transition> {
+        self.transitions.iter().find(|t| t.id == id)
+    }
+
+    /// The transitions leaving `state`.
+    pub fn exits<'a>(&'a self, state: &'a str) -> impl Iterator<Item = &'a Transition> {
+        self.transitions.iter().filter(move |t| t.from.iter().any(|f| f == state))
+    }
+}
+
+/// The permission map of an item: its state's map over what its container gives.
+/// Permissions the state does not manage, or marks `acquire`, take the container's
+/// roles; an item without workflow (or in an unknown state) takes them all.
+pub fn item_map(container: &PermissionMap, state: Option<&State>) -> PermissionMap {
+    let mut map = container.clone();
+    if let Some(state) = state {
+        for (p, sp) in &state.permissions {
+            let own = RoleSet::of(&sp.roles);
+            let roles = if sp.acquire { own.union(container.roles_for(*p)) } else { own };
+            map.set(*p, roles);
+        }
+    }
+    map
+}
+
+/// Whether `principal` passes `guard` on the item at the end of `lineage` whose
+/// permission map is `map`.
+pub fn guard_allows(principal: &Principal, lineage: &[Node<'_>], map: &PermissionMap, guard: &Guard) -> bool {
+    if *principal == Principal::System {
+        return true;
+    }
+    let perms_ok =
+        guard.permissions.is_empty() || guard.permissions.iter().any(|p| is_allowed(principal, lineage, *p, map));
+    let roles_ok = guard.roles.is_empty() || {
+        let held = crate::security::roles_on(principal, lineage);
+        guard.roles.iter().any(|r| held.contains(*r))
+    };
+    perms_ok && roles_ok
+}
+
+/// The loaded workflows and which one each type follows.
+#[derive(Debug, Clone)]
+pub struct WorkflowRegistry {
+    workflows: Vec<Workflow>,
+    chains: BTreeMap<String, Option<String>>,
+}
+
+impl WorkflowRegistry {
+    /// The workflows and chain shipped in the binary.
+    pub fn builtin() -> Self {
+        let workflows = BUILTIN_WORKFLOWS
+            .iter()
+            .map(|(f, j)| Workflow::load(f, j).expect("built-in workflows are valid"))
+            .collect();
+        Self::new(workflows, BUILTIN_CHAINS.0, BUILTIN_CHAINS.1).expect("built-in chain is valid")
+    }
+
+    /// Checks that the chain names only known workflows.
+    pub fn new(workflows: Vec<Workflow>, chain_file: &str, chain_json: &str) -> Result<Self, WorkflowError> {
+        let err = |message: String| WorkflowError { file: chain_file.to_owned(), message };
+        let chains: BTreeMap<String, Option<String>> =
+            serde_json::from_str(chain_json).map_err(|e| err(e.to_string()))?;
+        for (t, w) in &chains {
+            if let Some(w) = w
+                && !workflows.iter().any(|x| &x.id == w)
+            {
+                return Err(err(format!("type {t:?} follows unknown workflow {w:?}")));
+            }
+        }
+        Ok(Self { workflows, chains })
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Workflow> {
+        self.workflows.iter().find(|w| w.id == id)
+    }
+
+    pub fn all(&self) -> &[Workflow] {
+        &self.workflows
+    }
+
+    /// The workflow of a type; None for types without one (they follow their container).
+    pub fn for_type(&self, type_name: &str) -> Option<&Workflow> {
+        self.chains.get(type_name).and_then(|w| w.as_deref()).and_then(|w| self.get(w))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::security::LocalRoles;
+
+    fn reg() -> WorkflowRegistry {
+        WorkflowRegistry::builtin()
+    }
+
+    #[test]
+    fn builtin_workflows_load_with_plone_states() {
+        let r = reg();
+        let sp = r.get("simple_publication").unwrap();
+        assert_eq!(sp.initial_state, "private");
+        let states: Vec<&str> = sp.states.iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(states, ["private", "pending", "published"]);
+        let exits: Vec<&str> = sp.exits("private").map(|t| t.id.as_str()).collect();
+        assert_eq!(exits, ["submit", "publish"]);
+        assert_eq!(r.get("intranet").unwrap().initial_state, "internal");
+        assert!(r.get("intranet").unwrap().transition("hide").is_some());
+        assert_eq!(r.for_type("Document").unwrap().id, "simple_publication");
+        assert!(r.for_type("File").is_none(), "files follow their container");
+        assert!(r.for_type("Plone Site").is_none());
+    }
+
+    #[test]
+    fn bad_definitions_name_the_file_and_the_problem() {
+        let base = |states: &str, transitions: &str, initial: &str| {
+            format!(
+                r#"{{"id": "w", "title": {{}}, "initial_state": "{initial}", "states": {states}, "transitions": {transitions}}}"#
+            )
+        };
+        let one = r#"[{"id": "a", "title": {}}]"#;
+        let two = r#"[{"id": "a", "title": {}}, {"id": "b", "title": {}}]"#;
+        let cases = [
+            (base(one, "[]", "z"), "initial state \"z\""),
+            (base(two, "[]", "a"), "state \"b\" cannot be reached"),
+            (
+                base(one, r#"[{"id": "t", "title": {}, "from": ["a"], "to": "nowhere"}]"#, "a"),
+                "unknown state \"nowhere\"",
+            ),
+            (base(one, r#"[{"id": "t", "title": {}, "from": ["a"], "to": ""}]"#, "a"), "goes to unknown state"),
+            (base(one, r#"[{"id": "t", "title": {}, "from": [], "to": "a"}]"#, "a"), "leaves from no state"),
+            (base(r#"[{"id": "a", "title": {}, "permissions": {"Fly": {"roles": []}}}]"#, "[]", "a"), "Fly"),
+            (base(r#"[{"id": "a", "title": {}, "permissions": {"View": {"roles": ["God"]}}}]"#, "[]", "a"), "God"),
+            (base(r#"[{"id": "a", "title": {}}, {"id": "a", "title": {}}]"#, "[]", "a"), "defined twice"),
+        ];
+        for (json, expected) in cases {
+            let e = Workflow::load("custom.json", &json).unwrap_err();
+            assert!(e.to_string().starts_with("custom.json: "), "{e}");
+            assert!(e.to_string().contains(expected), "{e} should mention {expected}");
+        }
+        let e = WorkflowRegistry::new(vec![], "chains.json", r#"{"Document": "nope"}"#).unwrap_err();
+        assert!(e.to_string().contains("unknown workflow \"nope\""));
+    }
+
+    #[test]
+    fn state_maps_override_or_acquire_from_the_container() {
+        let r = reg();
+        let sp = r.get("simple_publication").unwrap();
+        let site = PermissionMap::public_default();
+        let private = item_map(&site, sp.state("private"));
+        assert!(!private.roles_for(Permission::View).contains(Role::Anonymous));
+        assert!(private.roles_for(Permission::View).contains(Role::Owner));
+        // Not managed by the workflow: from the container.
+        assert_eq!(private.roles_for(Permission::AddPortalContent), site.roles_for(Permission::AddPortalContent));
+        // A file without workflow inside the private folder is just as private.
+        let file = item_map(&private, None);
+        assert_eq!(file.roles_for(Permission::View), private.roles_for(Permission::View));
+        let acquiring = State {
+            id: "x".into(),
+            title: Translated::default(),
+            description: Translated::default(),
+            permissions: BTreeMap::from([(
+                Permission::View,
+                StatePermission { roles: vec![Role::Reviewer], acquire: true },
+            )]),
+        };
+        let m = item_map(&private, Some(&acquiring));
+        assert!(
+            m.roles_for(Permission::View).contains(Role::Reviewer)
+                && m.roles_for(Permission::View).contains(Role::Owner)
+        );
+    }
+
+    #[test]
+    fn guards_follow_permissions_and_roles() {
+        let r = reg();
+        let sp = r.get("simple_publication").unwrap();
+        let site = PermissionMap::public_default();
+        let map = item_map(&site, sp.state("private"));
+        let none = LocalRoles::default();
+        let lineage = [Node { owner: "jean", local: &none, block: false }];
+        let publish = &sp.transition("publish").unwrap().guard;
+        let submit = &sp.transition("submit").unwrap().guard;
+        let jean = Principal::user("jean", &[Role::Member]);
+        let reviewer = Principal::user("rita", &[Role::Reviewer]);
+        assert!(guard_allows(&jean, &lineage, &map, submit), "the owner may submit");
+        assert!(!guard_allows(&jean, &lineage, &map, publish));
+        assert!(guard_allows(&reviewer, &lineage, &map, publish));
+        assert!(!guard_allows(&Principal::Anonymous, &lineage, &map, submit));
+        let by_role = Guard { permissions: vec![], roles: vec![Role::Reviewer] };
+        assert!(guard_allows(&reviewer, &lineage, &map, &by_role) && !guard_allows(&jean, &lineage, &map, &by_role));
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::security::LocalRoles;
+
+    proptest! {
+        /// Random transitions by random principals never reach an undefined state and
+        /// never pass a failing guard; the map always equals the state's map.
+        #[test]
+        fn random_walks_stay_in_defined_states(
+            wf_index in 0..3usize,
+            steps in prop::collection::vec((0..4usize, 0..8usize), 1..40),
+        ) {
+            let reg = WorkflowRegistry::builtin();
+            let wf = &reg.all()[wf_index];
+            let site = PermissionMap::public_default();
+            let none = LocalRoles::default();
+            let lineage = [Node { owner: "owner", local: &none, block: false }];
+            let principals = [
+                Principal::Anonymous,
+                Principal::user("owner", &[Role::Member]),
+                Principal::user("rita", &[Role::Reviewer]),
+                Principal::user("admin", &[Role::Manager]),
+            ];
+            let mut state = wf.initial_state.clone();
+            for (who, which) in steps {
+                let p = &principals[who];
+                let map = item_map(&site, wf.state(&state));
+                let candidates: Vec<&Transition> = wf.transitions.iter().collect();
+                if candidates.is_empty() {
+                    break;
+                }
+                let t = candidates[which % candidates.len()];
+                let allowed = t.from.contains(&state) && guard_allows(p, &lineage, &map, &t.guard);
+                if allowed {
+                    prop_assert!(t.guard.permissions.is_empty() || t.guard.permissions.iter().any(|perm| is_allowed(p, &lineage, *perm, &map)));
+                    state = t.to.clone();
+                }
+                prop_assert!(wf.state(&state).is_some(), "undefined state {}", state);
+            }
+        }
+    }
+}
