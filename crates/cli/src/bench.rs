@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, anyhow, bail};
 use beffroi_model::security::Principal;
 use beffroi_model::{ItemPath, Language, SiteId};
-use beffroi_service::{NewSite, Services, StoreOptions};
+use beffroi_service::{NewSite, Services, StoreOptions, TransitionRequest};
 use beffroi_store::pg_admin;
 use serde_json::{Map, Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -141,6 +141,7 @@ async fn seed(services: &Services, items: u32) -> Result<(String, String)> {
                         })),
                     )
                     .await?;
+                services.transition(&system, &site, &p.path, "publish", TransitionRequest::default()).await?;
                 made += 1;
                 if a == 5 && b == 5 && c == per_leaf / 2 {
                     page = p.path.to_string();

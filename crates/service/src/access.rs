@@ -431,6 +431,12 @@ impl Services {
         let mut tx = self.store.begin().await?;
         let mut lineage = load(&mut tx.db(), site, path).await?;
         let mut item = lineage.pop().expect("load returns the item last");
+        let wf = crate::items::WORKFLOWS
+            .for_type(&item.type_name)
+            .ok_or_else(|| ServiceError::BadRequest(format!("{} has no workflow", item.type_name)))?;
+        if wf.state(state).is_none() {
+            return Err(ServiceError::BadRequest(format!("{state:?} is not a state of {}", wf.id)));
+        }
         item.review_state = Some(state.to_owned());
         if state == "published" && item.effective.is_none() {
             item.effective = Some(beffroi_store::now());

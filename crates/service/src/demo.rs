@@ -4,7 +4,7 @@ use beffroi_model::security::{Principal, Role};
 use beffroi_model::{ItemPath, Language, Login, SiteId};
 use serde_json::{Map, Value, json};
 
-use crate::{NewSite, NewUser, Result, Secret, Services};
+use crate::{NewSite, NewUser, Result, Secret, Services, TransitionRequest};
 
 /// (folder title, folder description, [(page title, description, body HTML)])
 type Section = (&'static str, &'static str, &'static [(&'static str, &'static str, &'static str)]);
@@ -119,7 +119,7 @@ pub async fn seed(services: &Services, admin_password: &str) -> Result<bool> {
                 &obj(json!({"title": title, "description": description})),
             )
             .await?;
-        services.force_state(&system, &site, &folder.path, "published").await?;
+        services.transition(&system, &site, &folder.path, "publish", TransitionRequest::default()).await?;
         for (title, description, body) in pages.iter() {
             let page = services
                 .create(
@@ -131,7 +131,7 @@ pub async fn seed(services: &Services, admin_password: &str) -> Result<bool> {
                     &obj(json!({"title": title, "description": description, "text": {"content-type": "text/html", "data": body}})),
                 )
                 .await?;
-            services.force_state(&system, &site, &page.path, "published").await?;
+            services.transition(&system, &site, &page.path, "publish", TransitionRequest::default()).await?;
         }
     }
     services

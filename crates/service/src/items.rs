@@ -5,35 +5,54 @@ use std::sync::{Arc, LazyLock};
 
 use beffroi_model::schema::{WriteMode, parse_datetime};
 use beffroi_model::security::{Node, Permission, PermissionMap, Principal, is_allowed, viewers};
+use beffroi_model::workflow::{State, WorkflowRegistry, item_map};
 use beffroi_model::{ItemId, ItemPath, Language, slugify};
 use beffroi_store::{Db, ItemRow, SiteRow, SubtreeMove, Summary};
 use serde_json::{Map, Value};
 
 use crate::{Event, EventKind, NAV_CACHE_MAX, Result, ServiceError, Services};
 
-/// Until workflows assign a map per state (workflow issue), "private" items follow
-/// Plone's private map and every other item the public one.
-static PUBLIC: LazyLock<PermissionMap> = LazyLock::new(PermissionMap::public_default);
-static PRIVATE: LazyLock<PermissionMap> = LazyLock::new(PermissionMap::private_default);
+/// The roles of the site root (Plone's rolemap): what items acquire where their state
+/// does not decide.
+pub(crate) static SITE_MAP: LazyLock<PermissionMap> = LazyLock::new(PermissionMap::public_default);
+
+/// The workflows shipped in the binary and the type chain. (Per-site definitions will
+/// be read from the database and cached per site.)
+pub(crate) static WORKFLOWS: LazyLock<WorkflowRegistry> = LazyLock::new(WorkflowRegistry::builtin);
 
 /// Largest batch a listing returns, whatever the client asks.
 pub const MAX_BATCH: i64 = 1000;
 
-pub(crate) fn map_for(item: &ItemRow) -> &'static PermissionMap {
-    match item.review_state.as_deref() {
-        Some("private") => &PRIVATE,
-        _ => &PUBLIC,
-    }
+/// The workflow state of an item, or None for types without a workflow. An item whose
+/// stored state its workflow does not know is treated as in the initial state, never
+/// as unprotected.
+pub(crate) fn state_of(row: &ItemRow) -> Option<&'static State> {
+    let wf = WORKFLOWS.for_type(&row.type_name)?;
+    row.review_state.as_deref().and_then(|s| wf.state(s)).or_else(|| wf.state(&wf.initial_state))
 }
 
-fn node(row: &ItemRow) -> Node<'_> {
+/// The permission map of each of `rows` (root first): each state's map over its
+/// container's.
+pub(crate) fn maps<'a>(rows: impl IntoIterator<Item = &'a ItemRow>) -> Vec<PermissionMap> {
+    let mut out: Vec<PermissionMap> = Vec::new();
+    for row in rows {
+        let container = out.last().unwrap_or(&SITE_MAP);
+        let m = if row.path.is_root() { SITE_MAP.clone() } else { item_map(container, state_of(row)) };
+        out.push(m);
+    }
+    out
+}
+
+pub(crate) fn node(row: &ItemRow) -> Node<'_> {
     Node { owner: &row.creator, local: &row.local_roles, block: row.block_inheritance }
 }
 
 /// Whether `actor` holds `p` on `item`, below `ancestors` (root first).
 pub(crate) fn allowed_on(actor: &Principal, ancestors: &[ItemRow], item: &ItemRow, p: Permission) -> bool {
-    let nodes: Vec<Node<'_>> = ancestors.iter().chain(std::iter::once(item)).map(node).collect();
-    is_allowed(actor, &nodes, p, map_for(item))
+    let rows = || ancestors.iter().chain(std::iter::once(item));
+    let nodes: Vec<Node<'_>> = rows().map(node).collect();
+    let maps = maps(rows());
+    is_allowed(actor, &nodes, p, maps.last().expect("one map per row"))
 }
 
 /// Whether `actor` holds `p` on the last item of `lineage` (root first).
@@ -54,20 +73,29 @@ pub(crate) async fn load(db: &mut Db<'_>, site: &SiteRow, path: &ItemPath) -> Re
     if lineage.last().is_some_and(|i| &i.path == path) { Ok(lineage) } else { Err(ServiceError::NotFound) }
 }
 
-/// Recomputes the stored viewers of the item at `path` and of everything below it.
+/// Recomputes the stored viewers of the item at `path` and of everything below it
+/// (their maps may acquire from it), writing only those that changed.
 pub(crate) async fn refresh_viewers(db: &mut Db<'_>, site: &SiteRow, path: &ItemPath) -> Result<()> {
     let scope = site.scope();
     let mut ancestors = load(db, site, path).await?;
     ancestors.pop();
+    let ancestor_maps = maps(&ancestors);
     let subtree = db.subtree(&scope, path).await?;
-    let mut stack: Vec<&ItemRow> = Vec::new();
+    let stored = db.subtree_viewers(&scope, path).await?;
+    let mut stack: Vec<(&ItemRow, PermissionMap)> = Vec::new();
     for row in &subtree {
-        while stack.last().is_some_and(|top| !row.path.is_below(&top.path)) {
+        while stack.last().is_some_and(|(top, _)| !row.path.is_below(&top.path)) {
             stack.pop();
         }
-        stack.push(row);
-        let chain: Vec<Node<'_>> = ancestors.iter().chain(stack.iter().copied()).map(node).collect();
-        db.set_viewers(row.uuid, &viewers(&chain, map_for(row))).await?;
+        let container = stack.last().map(|(_, m)| m).or(ancestor_maps.last()).unwrap_or(&SITE_MAP);
+        let map = if row.path.is_root() { SITE_MAP.clone() } else { item_map(container, state_of(row)) };
+        let chain: Vec<Node<'_>> =
+            ancestors.iter().chain(stack.iter().map(|(r, _)| *r)).chain(std::iter::once(row)).map(node).collect();
+        let fresh = viewers(&chain, &map);
+        if stored.get(&row.uuid) != Some(&fresh) {
+            db.set_viewers(row.uuid, &fresh).await?;
+        }
+        stack.push((row, map));
     }
     Ok(())
 }
@@ -285,6 +313,7 @@ impl Services {
         let now = beffroi_store::now();
         let mut item = ItemRow::new(type_name, container.language, actor.id(), now);
         item.parent = Some(container.uuid);
+        item.review_state = WORKFLOWS.for_type(type_name).map(|wf| wf.initial_state.clone());
         apply_values(&mut item, values);
         let id = match wanted {
             Some(id) => {
@@ -309,7 +338,19 @@ impl Services {
         item.position = tx.db().insert_item(&scope, &item).await?;
         lineage.push(item.clone());
         let nodes: Vec<Node<'_>> = lineage.iter().map(node).collect();
-        tx.db().set_viewers(item.uuid, &viewers(&nodes, map_for(&item))).await?;
+        let maps = maps(&lineage);
+        tx.db().set_viewers(item.uuid, &viewers(&nodes, maps.last().expect("one map per row"))).await?;
+        if let Some(state) = &item.review_state {
+            let h = beffroi_store::HistoryRow {
+                action: None,
+                actor: actor.id().to_owned(),
+                comments: String::new(),
+                from_state: None,
+                review_state: state.clone(),
+                at: now,
+            };
+            tx.db().insert_history(&scope, item.uuid, &h).await?;
+        }
         tx.db().delete_redirect(&scope, &item.path).await?;
         tx.db().touch_site(&scope, now).await?;
         tx.commit().await?;

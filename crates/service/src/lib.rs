@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use beffroi_model::schema::{TypeRegistry, ValidationErrors};
 use beffroi_model::{ItemPath, SiteId};
 pub use beffroi_store::{
-    AuditRow, Backend, GroupRow, ItemRow, SiteRow, SiteScope, Store, StoreError, StoreOptions, Summary, UserRow,
+    AuditRow, Backend, GroupRow, HistoryRow, ItemRow, SiteRow, SiteScope, Store, StoreError, StoreOptions, Summary,
+    UserRow,
 };
 use tokio::sync::broadcast;
 use uuid::Uuid;
@@ -20,12 +21,14 @@ mod items;
 mod sessions;
 mod sites;
 mod users;
+mod workflow;
 
 pub use access::{RoleOrigin, Sharing, SharingChange, SharingEntry};
 pub use items::{Delta, Found, ItemView, Listing};
 pub use sessions::{LoginOutcome, OpenSession, SESSION_LIFETIME};
 pub use sites::NewSite;
 pub use users::{NewUser, Secret};
+pub use workflow::{TransitionRequest, WorkflowInfo};
 
 /// Errors by meaning; the web edge maps each to a status code.
 #[derive(Debug, thiserror::Error)]

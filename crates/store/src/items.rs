@@ -352,6 +352,32 @@ impl Db<'_> {
         Ok(())
     }
 
+    /// The stored "who may View" tokens of every item in the subtree at `path`.
+    pub async fn subtree_viewers(
+        &mut self,
+        scope: &SiteScope,
+        path: &ItemPath,
+    ) -> Result<std::collections::HashMap<Uuid, BTreeSet<String>>> {
+        let (lo, hi) = path.descendant_bounds();
+        let rows: Vec<(Uuid, String)> = on_db!(self, |c| {
+            sqlx::query_as(
+                "select v.item_uuid, v.token from item_viewers v join items i on i.uuid = v.item_uuid
+                 where i.site_id = $1 and (i.path = $2 or (i.path > $3 and i.path < $4))",
+            )
+            .bind(scope.key())
+            .bind(path.as_str())
+            .bind(lo)
+            .bind(hi)
+            .fetch_all(&mut *c)
+            .await?
+        });
+        let mut out: std::collections::HashMap<Uuid, BTreeSet<String>> = std::collections::HashMap::new();
+        for (u, t) in rows {
+            out.entry(u).or_default().insert(t);
+        }
+        Ok(out)
+    }
+
     /// The stored "who may View" tokens of an item.
     pub async fn viewers(&mut self, uuid: Uuid) -> Result<BTreeSet<String>> {
         on_db!(self, |c| {

@@ -14,12 +14,14 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool, Transaction};
 
+mod history;
 mod items;
 mod migrate;
 mod sessions;
 mod sites;
 mod users;
 
+pub use history::HistoryRow;
 pub use items::{ItemRow, NewItem, SubtreeMove, Summary};
 pub use sessions::{AuditRow, FailureRow, SessionRow};
 pub use sites::{SiteRow, SiteScope};

@@ -37,6 +37,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_operators.sql"),
         postgres: include_str!("../migrations/postgres/0004_operators.sql"),
     },
+    Migration {
+        version: 5,
+        description: "workflow history",
+        sqlite: include_str!("../migrations/sqlite/0005_workflow_history.sql"),
+        postgres: include_str!("../migrations/postgres/0005_workflow_history.sql"),
+    },
 ];
 
 const LOCK_KEY: i64 = 0x0bef_f701;

@@ -74,6 +74,7 @@ fn components(url: &str) -> Value {
         "breadcrumbs": {"@id": format!("{url}/@breadcrumbs")},
         "navigation": {"@id": format!("{url}/@navigation")},
         "types": {"@id": format!("{url}/@types")},
+        "workflow": {"@id": format!("{url}/@workflow")},
     })
 }
 
@@ -224,6 +225,22 @@ pub(crate) async fn endpoint(ctx: &Ctx<'_>, view: &ItemView, name: &str, rest: &
                 .collect();
             Ok(json!({"@id": format!("{url}/@breadcrumbs"), "items": items, "root": ctx.base}))
         }
+        ("@workflow", []) => {
+            let info = ctx.app.services.workflow_info(&ctx.principal, &ctx.site, &view.item.path).await.map_err(err)?;
+            let history: Vec<Value> = info.history.iter().map(|(h, title)| history_json(h, title)).collect();
+            let transitions: Vec<Value> = info
+                .transitions
+                .iter()
+                .map(|(id, title)| json!({"@id": format!("{url}/@workflow/{id}"), "title": title}))
+                .collect();
+            let state = match &info.state {
+                Some((id, title)) => json!({"id": id, "title": title}),
+                None => Value::Null,
+            };
+            Ok(
+                json!({"@id": format!("{url}/@workflow"), "history": history, "state": state, "transitions": transitions}),
+            )
+        }
         ("@users", []) => {
             let users = ctx.app.services.list_users(&ctx.principal, &ctx.site).await.map_err(err)?;
             let mut items = Vec::with_capacity(users.len());
@@ -278,6 +295,28 @@ fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, WebError
 struct LoginBody {
     login: String,
     password: String,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct TransitionBody {
+    comment: Option<String>,
+    effective: Option<String>,
+    expires: Option<String>,
+    #[serde(default)]
+    include_children: bool,
+}
+
+/// One history entry in plone.restapi's shape.
+fn history_json(h: &beffroi_service::HistoryRow, title: &str) -> Value {
+    json!({
+        "action": h.action,
+        "actor": h.actor,
+        "comments": h.comments,
+        "review_state": h.review_state,
+        "time": iso(&h.at),
+        "title": title,
+    })
 }
 
 #[derive(serde::Deserialize)]
@@ -458,6 +497,35 @@ pub(crate) async fn post_endpoint(
             revoke(ctx, claims).await?;
             tracing::info!(site.id = %ctx.site.id, user.id = %claims.sub, "logout");
             Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        ("@workflow", [transition]) => {
+            let b: TransitionBody =
+                if body.iter().all(u8::is_ascii_whitespace) { TransitionBody::default() } else { parse_body(body)? };
+            let date = |s: Option<String>, name: &str| -> Result<Option<DateTime<Utc>>, WebError> {
+                s.filter(|s| !s.is_empty())
+                    .map(|s| {
+                        beffroi_model::schema::parse_datetime(&s)
+                            .ok_or_else(|| WebError::BadRequest(format!("{name}: expected a date and time (ISO 8601)")))
+                    })
+                    .transpose()
+            };
+            let req = beffroi_service::TransitionRequest {
+                comment: b.comment.unwrap_or_default(),
+                effective: date(b.effective, "effective")?,
+                expires: date(b.expires, "expires")?,
+                include_children: b.include_children,
+            };
+            let h = ctx
+                .app
+                .services
+                .transition(&ctx.principal, &ctx.site, &view.item.path, transition, req)
+                .await
+                .map_err(err)?;
+            let info = ctx.app.services.workflow_info(&ctx.principal, &ctx.site, &view.item.path).await.map_err(err)?;
+            let title = info.state.map(|(_, t)| t).unwrap_or_default();
+            let v = history_json(&h, &title);
+            Ok(([(axum::http::header::CONTENT_TYPE, crate::traverse::JSON)], crate::traverse::json_body(&v))
+                .into_response())
         }
         ("@users", []) => {
             let b: NewUserBody = parse_body(body)?;

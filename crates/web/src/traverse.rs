@@ -114,7 +114,7 @@ fn decode_segments(raw: &str, url: &str) -> Result<Vec<String>, WebError> {
 const MAX_JSON_BODY: usize = 1024 * 1024;
 
 /// Endpoints that take a POST.
-const POST_ENDPOINTS: &[&str] = &["@login", "@login-renew", "@logout", "@sharing", "@users", "@groups"];
+const POST_ENDPOINTS: &[&str] = &["@login", "@login-renew", "@logout", "@sharing", "@users", "@groups", "@workflow"];
 
 pub(crate) async fn handle(State(app): State<Arc<AppState>>, req: axum::extract::Request) -> Response {
     let (parts, body) = req.into_parts();

@@ -54,11 +54,18 @@ async fn assert_viewers_consistent(db: &TestDb, site: &SiteRow) {
             .iter()
             .map(|r| Node { owner: &r.creator, local: &r.local_roles, block: r.block_inheritance })
             .collect();
-        let map = if item.review_state.as_deref() == Some("private") {
-            beffroi_model::security::PermissionMap::private_default()
-        } else {
-            beffroi_model::security::PermissionMap::public_default()
-        };
+        // The permission map from scratch: the site's roles, then each state's map.
+        let reg = beffroi_model::workflow::WorkflowRegistry::builtin();
+        let mut map = beffroi_model::security::PermissionMap::public_default();
+        for r in lineage.iter().filter(|r| !r.path.is_root()) {
+            let state = reg.for_type(&r.type_name).map(|wf| {
+                r.review_state
+                    .as_deref()
+                    .and_then(|s| wf.state(s))
+                    .unwrap_or_else(|| wf.state(&wf.initial_state).unwrap())
+            });
+            map = beffroi_model::workflow::item_map(&map, state);
+        }
         let expected = viewers(&nodes, &map);
         let stored = c.db().viewers(item.uuid).await.unwrap();
         assert_eq!(stored, expected, "viewers of {}", item.path);

@@ -10,3 +10,4 @@ mod http;
 mod login;
 mod service;
 mod store;
+mod workflow;

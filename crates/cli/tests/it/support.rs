@@ -76,8 +76,18 @@ impl TestDb {
             .expect("create site")
     }
 
-    /// Creates an item as the system; returns its path.
+    /// Creates and publishes an item as the system; returns its path.
     pub async fn add(&self, site: &SiteRow, parent: &str, type_name: &str, values: Value) -> ItemPath {
+        let p = self.add_private(site, parent, type_name, values).await;
+        self.services
+            .transition(&Principal::System, site, &p, "publish", beffroi_service::TransitionRequest::default())
+            .await
+            .expect("publish item");
+        p
+    }
+
+    /// Creates an item as the system and leaves it in its initial (private) state.
+    pub async fn add_private(&self, site: &SiteRow, parent: &str, type_name: &str, values: Value) -> ItemPath {
         self.services
             .create(&Principal::System, site, &path(parent), type_name, None, &obj(values))
             .await

@@ -1,0 +1,129 @@
+//! Workflow: states decide who may do what; transitions are guarded, recorded, and
+//! move the stored viewers — on both backends.
+
+use beffroi_model::Login;
+use beffroi_model::security::{Principal, Role};
+use beffroi_service::{Found, NewUser, Secret, ServiceError, SiteRow, TransitionRequest};
+use serde_json::json;
+
+use crate::both_backends;
+use crate::support::{TestApp, TestDb, obj, path};
+
+async fn people(db: &TestDb, s: &SiteRow) -> (Principal, Principal) {
+    for (login, roles) in [("jean", vec![Role::Contributor]), ("rita", vec![Role::Reviewer])] {
+        db.services
+            .create_user(
+                &Principal::System,
+                s,
+                NewUser {
+                    login: Login::parse(login).unwrap(),
+                    password: Secret("long password".into()),
+                    fullname: String::new(),
+                    email: String::new(),
+                    roles,
+                },
+            )
+            .await
+            .unwrap();
+    }
+    (db.services.principal(s, "jean").await.unwrap().unwrap(), db.services.principal(s, "rita").await.unwrap().unwrap())
+}
+
+fn go() -> TransitionRequest {
+    TransitionRequest::default()
+}
+
+both_backends! {
+    async fn simple_publication_from_draft_to_public(db) {
+        let s = db.site("s").await;
+        let (jean, rita) = people(&db, &s).await;
+        let page = db.services.create(&jean, &s, &path(""), "Document", None, &obj(json!({"title": "Avis"}))).await.unwrap();
+        assert_eq!(page.review_state.as_deref(), Some("private"), "new content starts private");
+        assert!(matches!(db.services.get(&Principal::Anonymous, &s, &page.path).await, Err(ServiceError::Unauthorized)));
+        assert!(matches!(db.services.get(&jean, &s, &page.path).await.unwrap(), Found::Item(_)), "the owner sees it");
+        // The reviewer cannot publish a private item they cannot see? They can: the
+        // guard is Review portal content, which the site gives Reviewers.
+        let err = db.services.transition(&jean, &s, &page.path, "publish", go()).await.unwrap_err();
+        assert!(matches!(err, ServiceError::Unauthorized), "a contributor may not publish");
+        db.services.transition(&jean, &s, &page.path, "submit", TransitionRequest { comment: "à relire".into(), ..go() }).await.unwrap();
+        let err = db.services.update(&jean, &s, &page.path, &obj(json!({"title": "Changé"}))).await.unwrap_err();
+        assert!(matches!(err, ServiceError::Unauthorized), "pending: the owner no longer edits");
+        let err = db.services.transition(&jean, &s, &page.path, "submit", go()).await.unwrap_err();
+        assert!(matches!(err, ServiceError::BadRequest(_)), "not from pending");
+        let err = db.services.transition(&rita, &s, &page.path, "fly", go()).await.unwrap_err();
+        assert!(matches!(err, ServiceError::BadRequest(_)));
+        let h = db.services.transition(&rita, &s, &page.path, "publish", go()).await.unwrap();
+        assert_eq!((h.action.as_deref(), h.review_state.as_str(), h.actor.as_str()), (Some("publish"), "published", "rita"));
+        let v = db.services.item(&Principal::Anonymous, &s, &page.path).await.unwrap();
+        assert_eq!(v.item.review_state.as_deref(), Some("published"));
+        assert!(v.item.effective.is_some(), "the first publication sets the effective date");
+        let info = db.services.workflow_info(&jean, &s, &page.path).await.unwrap();
+        let steps: Vec<_> = info.history.iter().map(|(h, _)| (h.action.clone(), h.review_state.clone())).collect();
+        assert_eq!(steps, [(None, "private".into()), (Some("submit".into()), "pending".into()), (Some("publish".into()), "published".into())]);
+        assert_eq!(info.history[1].0.comments, "à relire");
+        assert_eq!(info.state, Some(("published".into(), "Publié".into())));
+        let anon = db.services.workflow_info(&Principal::Anonymous, &s, &page.path).await.unwrap();
+        assert!(anon.history.is_empty() && anon.transitions.is_empty());
+        let names: Vec<_> = db.services.workflow_info(&rita, &s, &page.path).await.unwrap().transitions.into_iter().map(|t| t.0).collect();
+        assert_eq!(names, ["reject"], "retracting is for the owner (Request review), not the reviewer");
+    }
+
+    async fn include_children_publishes_a_whole_folder(db) {
+        let s = db.site("s").await;
+        let sys = Principal::System;
+        db.add_private(&s, "", "Folder", json!({"title": "Dossier"})).await;
+        db.add_private(&s, "/dossier", "Document", json!({"title": "A"})).await;
+        db.add_private(&s, "/dossier", "Folder", json!({"title": "Sous"})).await;
+        db.add_private(&s, "/dossier/sous", "Document", json!({"title": "B"})).await;
+        db.add(&s, "/dossier", "Document", json!({"title": "Déjà publié"})).await;
+        db.services.transition(&sys, &s, &path("/dossier"), "publish", TransitionRequest { include_children: true, ..go() }).await.unwrap();
+        for p in ["/dossier", "/dossier/a", "/dossier/sous", "/dossier/sous/b", "/dossier/deja-publie"] {
+            let v = db.services.item(&Principal::Anonymous, &s, &path(p)).await.unwrap();
+            assert_eq!(v.item.review_state.as_deref(), Some("published"), "{p}");
+        }
+        let v = db.services.item(&sys, &s, &path("")).await.unwrap();
+        assert_eq!(db.services.children(&Principal::Anonymous, &s, &v, 0, 10).await.unwrap().total, 1);
+    }
+
+    async fn workflow_endpoint_speaks_plone_restapi(db) {
+        let s = db.site("s").await;
+        let (jean, _) = people(&db, &s).await;
+        let page = db.services.create(&jean, &s, &path(""), "Document", None, &obj(json!({"title": "Page"}))).await.unwrap();
+        let app = TestApp::new(&db).await;
+        let basic0 = format!("Basic {}", base64::Engine::encode(&base64::engine::general_purpose::STANDARD, "rita:long password"));
+        assert_eq!(app.get_with("/s/page/@workflow", &[("accept", "application/json"), ("authorization", &basic0)]).await.status, 401, "a private draft is not the reviewer's business");
+        db.services.transition(&jean, &s, &page.path, "submit", go()).await.unwrap();
+        let basic = |who: &str| format!("Basic {}", base64::Engine::encode(&base64::engine::general_purpose::STANDARD, format!("{who}:long password")));
+        let rita = basic("rita");
+        let get = app.get_with("/s/page/@workflow", &[("accept", "application/json"), ("authorization", &rita)]).await;
+        assert_eq!(get.status, 200, "{}", get.body);
+        let v = get.json();
+        assert_eq!(v["@id"], "http://localhost/s/page/@workflow");
+        assert_eq!(v["state"], json!({"id": "pending", "title": "En attente de relecture"}));
+        assert_eq!(v["transitions"][0]["@id"], "http://localhost/s/page/@workflow/publish");
+        assert_eq!(v["history"][0]["action"], serde_json::Value::Null);
+        assert_eq!(v["history"][0]["review_state"], "private");
+        assert_eq!(v["history"][1]["action"], "submit");
+        let post = |uri: &str, auth: Option<String>, body: &str| {
+            let mut b = axum::http::Request::post(uri).header("host", "localhost").header("accept", "application/json");
+            if let Some(a) = auth {
+                b = b.header("authorization", a);
+            }
+            b.body(axum::body::Body::from(body.to_owned())).unwrap()
+        };
+        assert_eq!(app.request(post("/s/page/@workflow/publish", None, "")).await.status, 401);
+        assert_eq!(app.request(post("/s/page/@workflow/publish", Some(basic("jean")), "")).await.status, 401);
+        let r = app.request(post("/s/page/@workflow/publish", Some(rita.clone()), r#"{"comment": "OK", "effective": "2026-12-01T08:00"}"#)).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let v = r.json();
+        assert_eq!((v["action"].as_str(), v["review_state"].as_str(), v["title"].as_str(), v["comments"].as_str()), (Some("publish"), Some("published"), Some("Publié"), Some("OK")));
+        let page = app.get_json("/s/page").await.json();
+        assert_eq!(page["review_state"], "published");
+        assert_eq!(page["effective"], "2026-12-01T08:00:00+00:00");
+        assert_eq!(app.request(post("/s/page/@workflow/publish", Some(rita.clone()), "")).await.status, 400, "already published");
+        assert_eq!(app.request(post("/s/page/@workflow/fly", Some(rita.clone()), "")).await.status, 400);
+        assert_eq!(app.request(post("/s/page/@workflow/reject", Some(rita.clone()), "{bad")).await.status, 400);
+        assert_eq!(app.request(post("/s/page/@workflow/reject", Some(rita), r#"{"effective": "soon"}"#)).await.status, 400);
+        assert_eq!(app.get_json("/s/page").await.json()["review_state"], "published", "nothing changed half-way");
+    }
+}

@@ -1,0 +1,185 @@
+//! Workflow use cases: the transition, the history, the review list.
+
+use beffroi_model::ItemPath;
+use beffroi_model::security::{Node, Permission, Principal, Role};
+use beffroi_model::workflow::guard_allows;
+use beffroi_store::{HistoryRow, ItemRow, SiteRow};
+use chrono::{DateTime, Utc};
+
+use crate::items::{WORKFLOWS, allowed, load, maps, node, refresh_viewers, require, state_of};
+use crate::sessions::audit_row;
+use crate::{Event, EventKind, Result, ServiceError, Services};
+
+/// What a transition request carries besides its id.
+#[derive(Debug, Clone, Default)]
+pub struct TransitionRequest {
+    pub comment: String,
+    pub effective: Option<DateTime<Utc>>,
+    pub expires: Option<DateTime<Utc>>,
+    /// Also take the transition on every item below, where it applies and is allowed.
+    pub include_children: bool,
+}
+
+/// An item's workflow as its viewer sees it.
+#[derive(Debug, Clone)]
+pub struct WorkflowInfo {
+    /// The state's id and title (in the site's language), None without workflow.
+    pub state: Option<(String, String)>,
+    /// Empty for those who may neither review nor request review.
+    pub history: Vec<(HistoryRow, String)>,
+    /// The transitions `actor` may take now: id and title.
+    pub transitions: Vec<(String, String)>,
+}
+
+fn state_title(row: &ItemRow, state: &str, lang: beffroi_model::Language) -> String {
+    WORKFLOWS
+        .for_type(&row.type_name)
+        .and_then(|wf| wf.state(state))
+        .map(|s| s.title.get(lang).to_owned())
+        .unwrap_or_else(|| state.to_owned())
+}
+
+/// Whether a state shows the item to everybody or every user: publishing it sets the
+/// effective date when none was given.
+fn is_public(state: &beffroi_model::workflow::State) -> bool {
+    state
+        .permissions
+        .get(&Permission::View)
+        .is_some_and(|p| p.roles.contains(&Role::Anonymous) || p.roles.contains(&Role::Authenticated))
+}
+
+impl Services {
+    /// The state, the history and the transitions open to `actor` on the item at `path`.
+    pub async fn workflow_info(&self, actor: &Principal, site: &SiteRow, path: &ItemPath) -> Result<WorkflowInfo> {
+        let mut c = self.store.conn().await?;
+        let lineage = load(&mut c.db(), site, path).await?;
+        require(actor, &lineage, Permission::View)?;
+        let item = lineage.last().expect("load returns the item last");
+        let lang = site.language;
+        let Some(wf) = WORKFLOWS.for_type(&item.type_name) else {
+            return Ok(WorkflowInfo { state: None, history: Vec::new(), transitions: Vec::new() });
+        };
+        let state = state_of(item).expect("a workflow has a state");
+        let may_see_history =
+            [Permission::RequestReview, Permission::ReviewPortalContent, Permission::ModifyPortalContent]
+                .iter()
+                .any(|p| allowed(actor, &lineage, *p));
+        let history = if may_see_history {
+            c.db()
+                .history(&site.scope(), item.uuid)
+                .await?
+                .into_iter()
+                .map(|h| {
+                    let t = state_title(item, &h.review_state, lang);
+                    (h, t)
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let nodes: Vec<Node<'_>> = lineage.iter().map(node).collect();
+        let all_maps = maps(&lineage);
+        let map = all_maps.last().expect("one map per row");
+        let transitions = wf
+            .exits(&state.id)
+            .filter(|t| guard_allows(actor, &nodes, map, &t.guard))
+            .map(|t| (t.id.clone(), t.title.get(lang).to_owned()))
+            .collect();
+        Ok(WorkflowInfo { state: Some((state.id.clone(), state.title.get(lang).to_owned())), history, transitions })
+    }
+
+    /// Takes transition `id` on the item at `path`: guard → new state and history entry
+    /// → effective date on first publication → the stored viewers of the item and of
+    /// everything below it → event; all in one transaction.
+    pub async fn transition(
+        &self,
+        actor: &Principal,
+        site: &SiteRow,
+        path: &ItemPath,
+        id: &str,
+        req: TransitionRequest,
+    ) -> Result<HistoryRow> {
+        let scope = site.scope();
+        let now = beffroi_store::now();
+        let mut tx = self.store.begin().await?;
+        let lineage = load(&mut tx.db(), site, path).await?;
+        if !allowed(actor, &lineage, Permission::View) {
+            return Err(ServiceError::Unauthorized);
+        }
+        let done = self.step(&mut tx, site, &lineage, actor, id, &req, now, true).await?.expect("strict step");
+        if req.include_children {
+            let below = tx.db().subtree(&scope, path).await?;
+            for row in below.iter().skip(1) {
+                let lineage = load(&mut tx.db(), site, &row.path).await?;
+                self.step(&mut tx, site, &lineage, actor, id, &req, now, false).await?;
+            }
+        }
+        refresh_viewers(&mut tx.db(), site, path).await?;
+        tx.commit().await?;
+        let item = lineage.last().expect("load returns the item last");
+        self.emit(Event { site: site.id.clone(), uuid: item.uuid, path: path.clone(), kind: EventKind::AccessChanged });
+        Ok(done)
+    }
+
+    /// One transition on the last item of `lineage`. Strict: any reason not to is an
+    /// error; otherwise (children) the item is skipped with None.
+    #[expect(clippy::too_many_arguments, reason = "the parts of one transition")]
+    async fn step(
+        &self,
+        tx: &mut beffroi_store::Tx,
+        site: &SiteRow,
+        lineage: &[ItemRow],
+        actor: &Principal,
+        id: &str,
+        req: &TransitionRequest,
+        now: DateTime<Utc>,
+        strict: bool,
+    ) -> Result<Option<HistoryRow>> {
+        let skip = |e: ServiceError| if strict { Err(e) } else { Ok(None) };
+        let item = lineage.last().expect("a lineage ends with its item");
+        let Some(wf) = WORKFLOWS.for_type(&item.type_name) else {
+            return skip(ServiceError::BadRequest(format!("a {} has no workflow", item.type_name)));
+        };
+        let Some(t) = wf.transition(id) else {
+            return skip(ServiceError::BadRequest(format!("{} has no transition {id:?}", wf.id)));
+        };
+        let from = state_of(item).expect("a workflow has a state").id.clone();
+        if !t.from.contains(&from) {
+            return skip(ServiceError::BadRequest(format!("transition {id:?} is not possible from state {from:?}")));
+        }
+        let nodes: Vec<Node<'_>> = lineage.iter().map(node).collect();
+        let all_maps = maps(lineage);
+        if !guard_allows(actor, &nodes, all_maps.last().expect("one map per row"), &t.guard) {
+            return skip(ServiceError::Unauthorized);
+        }
+        let target = wf.state(&t.to).expect("validated at load");
+        let mut row = item.clone();
+        row.review_state = Some(t.to.clone());
+        row.modified = now;
+        if let Some(e) = req.effective {
+            row.effective = Some(e);
+        } else if row.effective.is_none() && is_public(target) {
+            row.effective = Some(now);
+        }
+        if req.expires.is_some() {
+            row.expires = req.expires;
+        }
+        let scope = site.scope();
+        tx.db().update_item(&scope, &row).await?;
+        let h = HistoryRow {
+            action: Some(t.id.clone()),
+            actor: actor.id().to_owned(),
+            comments: req.comment.clone(),
+            from_state: Some(from.clone()),
+            review_state: t.to.clone(),
+            at: now,
+        };
+        tx.db().insert_history(&scope, row.uuid, &h).await?;
+        let detail = serde_json::json!({"from": from, "to": t.to, "comment": req.comment});
+        tx.db()
+            .audit(&scope, &audit_row(actor.id(), &format!("workflow.{}", t.id), row.path.as_str(), "", detail))
+            .await?;
+        tx.db().touch_site(&scope, now).await?;
+        Ok(Some(h))
+    }
+}

@@ -1,0 +1,67 @@
+//! Workflow history: one row per step of an item.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::sites::SiteScope;
+use crate::{Db, Result, on_db};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryRow {
+    /// The transition taken; None for the item's creation.
+    pub action: Option<String>,
+    pub actor: String,
+    pub comments: String,
+    pub from_state: Option<String>,
+    pub review_state: String,
+    pub at: DateTime<Utc>,
+}
+
+type HistoryTuple = (Option<String>, String, String, Option<String>, String, DateTime<Utc>);
+
+impl Db<'_> {
+    pub async fn insert_history(&mut self, scope: &SiteScope, item: Uuid, h: &HistoryRow) -> Result<()> {
+        on_db!(self, |c| {
+            sqlx::query(
+                "insert into workflow_history (site_id, item_uuid, action, actor, comments, from_state, review_state, at)
+                 values ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(scope.key())
+            .bind(item)
+            .bind(&h.action)
+            .bind(&h.actor)
+            .bind(&h.comments)
+            .bind(&h.from_state)
+            .bind(&h.review_state)
+            .bind(h.at)
+            .execute(&mut *c)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// An item's history, oldest first.
+    pub async fn history(&mut self, scope: &SiteScope, item: Uuid) -> Result<Vec<HistoryRow>> {
+        on_db!(self, |c| {
+            let rows: Vec<HistoryTuple> = sqlx::query_as(
+                "select action, actor, comments, from_state, review_state, at from workflow_history
+                 where site_id = $1 and item_uuid = $2 order by id",
+            )
+            .bind(scope.key())
+            .bind(item)
+            .fetch_all(&mut *c)
+            .await?;
+            Ok(rows
+                .into_iter()
+                .map(|(action, actor, comments, from_state, review_state, at)| HistoryRow {
+                    action,
+                    actor,
+                    comments,
+                    from_state,
+                    review_state,
+                    at,
+                })
+                .collect())
+        })
+    }
+}
