@@ -83,6 +83,7 @@ pub(crate) async fn refresh_viewers(db: &mut Db<'_>, site: &SiteRow, path: &Item
     let subtree = db.subtree(&scope, path).await?;
     let stored = db.subtree_viewers(&scope, path).await?;
     let mut stack: Vec<(&ItemRow, PermissionMap)> = Vec::new();
+    let mut changed = Vec::new();
     for row in &subtree {
         while stack.last().is_some_and(|(top, _)| !row.path.is_below(&top.path)) {
             stack.pop();
@@ -93,10 +94,11 @@ pub(crate) async fn refresh_viewers(db: &mut Db<'_>, site: &SiteRow, path: &Item
             ancestors.iter().chain(stack.iter().map(|(r, _)| *r)).chain(std::iter::once(row)).map(node).collect();
         let fresh = viewers(&chain, &map);
         if stored.get(&row.uuid) != Some(&fresh) {
-            db.set_viewers(row.uuid, &fresh).await?;
+            changed.push((row.uuid, fresh));
         }
         stack.push((row, map));
     }
+    db.set_viewers_many(&changed).await?;
     Ok(())
 }
 

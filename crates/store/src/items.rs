@@ -378,6 +378,34 @@ impl Db<'_> {
         Ok(out)
     }
 
+    /// Replaces the stored viewers of many items, a few statements per 200 items.
+    pub async fn set_viewers_many(&mut self, changes: &[(Uuid, BTreeSet<String>)]) -> Result<()> {
+        for chunk in changes.chunks(200) {
+            let delete = format!("delete from item_viewers where item_uuid in ({})", placeholders(1, chunk.len()));
+            let pairs: Vec<(Uuid, &String)> =
+                chunk.iter().flat_map(|(u, ts)| ts.iter().map(move |t| (*u, t))).collect();
+            let insert = format!(
+                "insert into item_viewers (item_uuid, token) values {}",
+                (0..pairs.len()).map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2)).collect::<Vec<_>>().join(", ")
+            );
+            on_db!(self, |c| {
+                let mut q = sqlx::query(AssertSqlSafe(delete));
+                for (u, _) in chunk {
+                    q = q.bind(*u);
+                }
+                q.execute(&mut *c).await?;
+                if !pairs.is_empty() {
+                    let mut q = sqlx::query(AssertSqlSafe(insert));
+                    for (u, t) in &pairs {
+                        q = q.bind(*u).bind(*t);
+                    }
+                    q.execute(&mut *c).await?;
+                }
+            });
+        }
+        Ok(())
+    }
+
     /// The stored "who may View" tokens of an item.
     pub async fn viewers(&mut self, uuid: Uuid) -> Result<BTreeSet<String>> {
         on_db!(self, |c| {
