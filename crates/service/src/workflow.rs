@@ -49,6 +49,21 @@ fn is_public(state: &beffroi_model::workflow::State) -> bool {
 }
 
 impl Services {
+    /// Items waiting for review that `actor` may review, oldest first.
+    pub async fn review_list(&self, actor: &Principal, site: &SiteRow) -> Result<Vec<beffroi_store::Summary>> {
+        let tokens = actor.tokens();
+        let mut c = self.store.conn().await?;
+        let pending = c.db().in_state(&site.scope(), "pending", tokens.as_deref(), 200).await?;
+        let mut out = Vec::new();
+        for s in pending {
+            let lineage = load(&mut c.db(), site, &s.path).await?;
+            if allowed(actor, &lineage, Permission::ReviewPortalContent) {
+                out.push(s);
+            }
+        }
+        Ok(out)
+    }
+
     /// The state, the history and the transitions open to `actor` on the item at `path`.
     pub async fn workflow_info(&self, actor: &Principal, site: &SiteRow, path: &ItemPath) -> Result<WorkflowInfo> {
         let mut c = self.store.conn().await?;

@@ -417,6 +417,33 @@ impl Db<'_> {
         })
     }
 
+    /// Items of the site in `state` that the `viewer` tokens may see, oldest change
+    /// first.
+    pub async fn in_state(
+        &mut self,
+        scope: &SiteScope,
+        state: &str,
+        viewer: Option<&[String]>,
+        limit: i64,
+    ) -> Result<Vec<Summary>> {
+        let sql = format!(
+            "select {SUMMARY_COLS} from items where site_id = $1 and review_state = $2 {} order by modified limit $3",
+            viewer_filter(viewer, 4)
+        );
+        on_db!(self, |c| {
+            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(scope.key()).bind(state).bind(limit);
+            for t in viewer.unwrap_or_default() {
+                q = q.bind(t);
+            }
+            let rows = q.fetch_all(&mut *c).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows {
+                out.push(summary_from_row!(r));
+            }
+            Ok(out)
+        })
+    }
+
     /// Number of items strictly below `path`.
     pub async fn count_descendants(&mut self, scope: &SiteScope, path: &ItemPath) -> Result<i64> {
         let (lo, hi) = path.descendant_bounds();

@@ -24,6 +24,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("logout.html", include_str!("../templates/logout.html")),
     ("sharing.html", include_str!("../templates/sharing.html")),
     ("users_groups.html", include_str!("../templates/users_groups.html")),
+    ("review_list.html", include_str!("../templates/review_list.html")),
 ];
 
 /// The template environment with the `_` translation function.
@@ -98,7 +99,7 @@ pub(crate) fn user_name(p: &beffroi_model::security::Principal) -> Option<String
     }
 }
 
-fn date_text(lang: Language, dt: &chrono::DateTime<chrono::Utc>) -> String {
+pub(crate) fn date_text(lang: Language, dt: &chrono::DateTime<chrono::Utc>) -> String {
     match lang {
         Language::En => dt.format("%Y-%m-%d").to_string(),
         Language::De | Language::Nl | Language::Fr => dt.format("%d/%m/%Y").to_string(),
@@ -110,6 +111,7 @@ pub(crate) fn item_page(
     view: &ItemView,
     listing: Option<(&Listing, i64, i64)>,
     nav: &[Summary],
+    workflow: Option<&beffroi_service::WorkflowInfo>,
 ) -> Result<String, WebError> {
     let it = &view.item;
     let lang = it.language;
@@ -172,6 +174,10 @@ pub(crate) fn item_page(
             type_class => it.type_name.to_ascii_lowercase().replace(' ', "-"),
             user => user_name(&ctx.principal),
             actions => crate::views::actions(ctx, view),
+            item_url => ctx.url(&it.path),
+            csrf => match &ctx.via { crate::auth::Via::Session { csrf, .. } => Some(csrf.clone()), _ => None },
+            wf_state => workflow.and_then(|w| w.state.as_ref()).map(|(_, t)| t.clone()),
+            transitions => workflow.map(|w| w.transitions.iter().map(|(id, t)| context! { id => id.clone(), title => t.clone() }).collect::<Vec<_>>()).unwrap_or_default(),
             login_url => format!("{}/@@login?{}", ctx.base, serde_urlencoded::to_string([("came_from", url_path(&ctx.request_url))]).unwrap_or_default()),
         },
     )

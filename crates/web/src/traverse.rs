@@ -310,7 +310,14 @@ async fn item_view(ctx: &Ctx<'_>, view: &ItemView, json: bool, headers: &HeaderM
     }
     let root = view.lineage.first().unwrap_or(&view.item);
     let nav = ctx.app.services.navigation(&ctx.principal, &ctx.site, root).await.map_err(err)?;
-    let body = html::item_page(ctx, view, listing.as_ref().map(|l| (l, b_start, b_size)), &nav)?;
+    // Editors see the state and the transitions open to them.
+    let workflow = if ctx.principal == beffroi_model::security::Principal::Anonymous {
+        None
+    } else {
+        Some(ctx.app.services.workflow_info(&ctx.principal, &ctx.site, &view.item.path).await.map_err(err)?)
+            .filter(|w| !w.history.is_empty() || !w.transitions.is_empty())
+    };
+    let body = html::item_page(ctx, view, listing.as_ref().map(|l| (l, b_start, b_size)), &nav, workflow.as_ref())?;
     Ok(finish(headers, body, HTML, Some(view.item.modified)))
 }
 

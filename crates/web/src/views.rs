@@ -17,7 +17,7 @@ use crate::traverse::Ctx;
 /// Views answered on any path of a site.
 pub(crate) const SITE_VIEWS: &[&str] = &["@@login", "@@logout"];
 /// Views that accept a form post.
-pub(crate) const POST_VIEWS: &[&str] = &["@@login", "@@logout", "@@sharing", "@@users-groups"];
+pub(crate) const POST_VIEWS: &[&str] = &["@@login", "@@logout", "@@sharing", "@@users-groups", "@@workflow"];
 
 #[derive(serde::Deserialize)]
 struct LoginForm {
@@ -175,6 +175,9 @@ pub(crate) fn actions(ctx: &Ctx<'_>, view: &ItemView) -> Vec<minijinja::Value> {
     if view.allows(&ctx.principal, Permission::ChangeLocalRoles) {
         out.push(context! { url => format!("{}/@@sharing", ctx.url(&view.item.path)), title => ctx.app.i18n.t(lang, "action-sharing", &[]) });
     }
+    if view.allows_on_site(&ctx.principal, Permission::ReviewPortalContent) {
+        out.push(context! { url => format!("{}/@@review-list", ctx.base), title => ctx.app.i18n.t(lang, "action-review-list", &[]) });
+    }
     if view.allows_on_site(&ctx.principal, Permission::ManagePortal) {
         out.push(context! { url => format!("{}/@@users-groups", ctx.base), title => ctx.app.i18n.t(lang, "action-users-groups", &[]) });
     }
@@ -188,16 +191,30 @@ pub(crate) async fn item_view(
     name: &str,
     body: Option<&[u8]>,
 ) -> Result<Response, WebError> {
-    if !matches!(name, "@@sharing" | "@@users-groups") {
+    if !matches!(name, "@@sharing" | "@@users-groups" | "@@workflow" | "@@review-list") {
         return Err(WebError::NotFound(ctx.request_url.clone()));
     }
     if ctx.principal == Principal::Anonymous {
         let path = crate::html::url_path(&ctx.request_url);
         return Ok(redirect_to_login(ctx, &path));
     }
-    match name {
-        "@@sharing" => sharing(ctx, view, body).await,
-        _ => users_groups(ctx, body).await,
+    match (name, body) {
+        ("@@sharing", body) => sharing(ctx, view, body).await,
+        ("@@users-groups", body) => users_groups(ctx, body).await,
+        ("@@workflow", Some(body)) => {
+            let pairs = form_pairs(body)?;
+            let field =
+                |n: &str| pairs.iter().find(|(k, _)| k == n).map(|(_, v)| v.trim().to_owned()).unwrap_or_default();
+            let req = beffroi_service::TransitionRequest { comment: field("comment"), ..Default::default() };
+            ctx.app
+                .services
+                .transition(&ctx.principal, &ctx.site, &view.item.path, &field("transition"), req)
+                .await
+                .map_err(|e| WebError::from_service(e, &ctx.request_url))?;
+            Ok(see_other(&ctx.url(&view.item.path), None))
+        }
+        ("@@review-list", None) => review_list(ctx).await,
+        _ => Err(WebError::MethodNotAllowed),
     }
 }
 
@@ -343,4 +360,28 @@ async fn users_groups(ctx: &Ctx<'_>, body: Option<&[u8]>) -> Result<Response, We
         "users_groups.html",
         context! { title => title, users => users, groups => groups, grantable => grantable, saved => saved, error => error },
     )
+}
+
+async fn review_list(ctx: &Ctx<'_>) -> Result<Response, WebError> {
+    let lang = ctx.site.language;
+    let items = ctx
+        .app
+        .services
+        .review_list(&ctx.principal, &ctx.site)
+        .await
+        .map_err(|e| WebError::from_service(e, &ctx.request_url))?;
+    let items: Vec<minijinja::Value> = items
+        .iter()
+        .map(|s| {
+            context! {
+                url => ctx.url(&s.path),
+                title => s.title.clone(),
+                creator => s.creator.clone(),
+                modified_iso => crate::json::iso(&s.modified),
+                modified_text => crate::html::date_text(lang, &s.modified),
+            }
+        })
+        .collect();
+    let title = ctx.app.i18n.t(lang, "review-list-title", &[]);
+    page(ctx, StatusCode::OK, "review_list.html", context! { title => title, items => items })
 }

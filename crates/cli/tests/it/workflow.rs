@@ -127,3 +127,73 @@ both_backends! {
         assert_eq!(app.get_json("/s/page").await.json()["review_state"], "published", "nothing changed half-way");
     }
 }
+
+mod html {
+    use super::*;
+    use crate::support::Reply;
+
+    async fn session(app: &TestApp, who: &str) -> String {
+        let r = app
+            .request(
+                axum::http::Request::post("/s/@@login")
+                    .header("host", "localhost")
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(axum::body::Body::from(format!("login={who}&password=long+password")))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(r.status, 303);
+        r.header("set-cookie").split(';').next().unwrap().to_owned()
+    }
+
+    fn csrf(r: &Reply) -> String {
+        let i = r.body.find("name=\"_csrf\" value=\"").expect("a CSRF field") + 20;
+        r.body[i..i + 64].to_owned()
+    }
+
+    async fn post_form(app: &TestApp, uri: &str, cookie: &str, body: String) -> Reply {
+        app.request(
+            axum::http::Request::post(uri)
+                .header("host", "localhost")
+                .header("cookie", cookie)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(axum::body::Body::from(body))
+                .unwrap(),
+        )
+        .await
+    }
+
+    both_backends! {
+        async fn state_menu_and_review_list(db) {
+            let s = db.site("s").await;
+            let (jean, _) = people(&db, &s).await;
+            db.services.create(&jean, &s, &path(""), "Document", None, &obj(json!({"title": "Projet d'avis"}))).await.unwrap();
+            let app = TestApp::new(&db).await;
+            let j = session(&app, "jean").await;
+            let page = app.get_with("/s/projet-d-avis", &[("cookie", &j)]).await;
+            assert_eq!(page.status, 200);
+            assert!(page.body.contains("État : <strong>Privé</strong>"), "{}", page.body);
+            assert!(page.body.contains("<option value=\"submit\">") && !page.body.contains("<option value=\"publish\">"));
+            assert!(page.body.contains("<label for=\"wf-comment\">Commentaire (facultatif)</label>"));
+            let r = post_form(&app, "/s/projet-d-avis/@@workflow", &j, format!("_csrf={}&transition=submit&comment=merci", csrf(&page))).await;
+            assert_eq!(r.status, 303, "{}", r.body);
+            assert_eq!(r.header("location"), "http://localhost/s/projet-d-avis");
+            let r2 = post_form(&app, "/s/projet-d-avis/@@workflow", &j, format!("_csrf={}&transition=publish", csrf(&page))).await;
+            assert_eq!(r2.status, 401, "a contributor may not publish");
+            let rita = session(&app, "rita").await;
+            let list = app.get_with("/s/@@review-list", &[("cookie", &rita)]).await;
+            assert_eq!(list.status, 200);
+            assert!(list.body.contains(">Projet d&#39;avis</a>"), "{}", list.body);
+            assert!(list.body.contains("Créé par jean"));
+            let jl = app.get_with("/s/@@review-list", &[("cookie", &j)]).await;
+            assert!(jl.body.contains("Rien n&#39;attend de relecture."), "jean reviews nothing");
+            let home = app.get_with("/s", &[("cookie", &rita)]).await;
+            assert!(home.body.contains("/s/@@review-list\">À relire</a>"));
+            let page = app.get_with("/s/projet-d-avis", &[("cookie", &rita)]).await;
+            let r = post_form(&app, "/s/projet-d-avis/@@workflow", &rita, format!("_csrf={}&transition=publish", csrf(&page))).await;
+            assert_eq!(r.status, 303);
+            assert_eq!(app.get("/s/projet-d-avis").await.status, 200, "public now");
+            assert_eq!(app.get("/s/@@review-list").await.status, 302, "anonymous → login");
+        }
+    }
+}
