@@ -48,6 +48,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
     init_logs();
     runtime()?.block_on(async move {
         let services = open(&args.db, args.db_connections).await?;
+        services.reconcile_workflows().await.context("cannot apply the workflow definitions to stored content")?;
         let sites = services.list_sites().await.context("cannot read the sites")?;
         if args.demo && sites.is_empty() {
             let (password, generated) = match std::env::var("BEFFROI_ADMIN_PASSWORD") {

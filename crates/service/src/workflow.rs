@@ -48,7 +48,70 @@ fn is_public(state: &beffroi_model::workflow::State) -> bool {
         .is_some_and(|p| p.roles.contains(&Role::Anonymous) || p.roles.contains(&Role::Authenticated))
 }
 
+/// A fingerprint of the workflow definitions and chain in force.
+fn definitions_hash() -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for (name, json) in beffroi_model::workflow::BUILTIN_WORKFLOWS
+        .iter()
+        .chain(std::iter::once(&beffroi_model::workflow::BUILTIN_CHAINS))
+    {
+        h.update(name.as_bytes());
+        h.update(json.as_bytes());
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
 impl Services {
+    /// Brings stored content in line with the workflow definitions when they changed
+    /// since the last run: an item in a state its workflow no longer has goes to the
+    /// workflow's initial state (recorded in its history), an item whose type lost its
+    /// workflow loses its state, and every stored viewer is recomputed. Returns how
+    /// many items changed state; nothing happens when the definitions are unchanged.
+    pub async fn reconcile_workflows(&self) -> Result<u64> {
+        let hash = definitions_hash();
+        let mut tx = self.store.begin().await?;
+        if tx.db().setting("workflows.hash").await?.as_deref() == Some(hash.as_str()) {
+            return Ok(0);
+        }
+        let now = beffroi_store::now();
+        let mut changed = 0;
+        for site in tx.db().list_sites().await? {
+            let scope = site.scope();
+            for mut row in tx.db().subtree(&scope, &ItemPath::root()).await? {
+                if row.path.is_root() {
+                    continue;
+                }
+                let target = match WORKFLOWS.for_type(&row.type_name) {
+                    Some(wf) if row.review_state.as_deref().is_some_and(|s| wf.state(s).is_some()) => continue,
+                    Some(wf) => Some(wf.initial_state.clone()),
+                    None if row.review_state.is_none() => continue,
+                    None => None,
+                };
+                let from = std::mem::replace(&mut row.review_state, target.clone());
+                tx.db().update_item(&scope, &row).await?;
+                if let Some(to) = target {
+                    let h = HistoryRow {
+                        action: None,
+                        actor: "system".into(),
+                        comments: "state reset after a workflow change".into(),
+                        from_state: from,
+                        review_state: to,
+                        at: now,
+                    };
+                    tx.db().insert_history(&scope, row.uuid, &h).await?;
+                }
+                changed += 1;
+            }
+            refresh_viewers(&mut tx.db(), &site, &ItemPath::root()).await?;
+        }
+        tx.db().set_setting("workflows.hash", &hash).await?;
+        tx.commit().await?;
+        self.nav_cache.lock().expect("nav cache lock").clear();
+        tracing::info!(items = changed, "workflow definitions reconciled with stored content");
+        Ok(changed)
+    }
+
     /// Items waiting for review that `actor` may review, oldest first.
     pub async fn review_list(&self, actor: &Principal, site: &SiteRow) -> Result<Vec<beffroi_store::Summary>> {
         let tokens = actor.tokens();

@@ -299,6 +299,18 @@ impl Db<'_> {
         })
     }
 
+    /// Stores `value` under `key`, replacing what was there.
+    pub async fn set_setting(&mut self, key: &str, value: &str) -> Result<()> {
+        on_db!(self, |c| {
+            sqlx::query("insert into settings (key, value) values ($1, $2) on conflict (key) do update set value = excluded.value")
+                .bind(key)
+                .bind(value)
+                .execute(&mut *c)
+                .await?;
+        });
+        Ok(())
+    }
+
     /// Records a token id as revoked until it would have expired anyway.
     pub async fn revoke_token(&mut self, jti: &str, expires: DateTime<Utc>) -> Result<()> {
         on_db!(self, |c| {

@@ -208,7 +208,13 @@ both_backends! {
             let all: Vec<ItemPath> = c.db().subtree(&s.scope(), &ItemPath::root()).await.unwrap().into_iter().map(|r| r.path).filter(|p| !p.is_root()).collect();
             drop(c);
             let target = all[next(all.len())].clone();
-            match next(4) {
+            match next(5) {
+                4 => {
+                    // A transition by someone, which may well be refused.
+                    let who = [Principal::System, Principal::user("anne", &[]), Principal::user("marc", &[Role::Reviewer])];
+                    let t = ["submit", "publish", "retract", "reject"][next(4)];
+                    let _ = db.services.transition(&who[next(3)], &s, &target, t, beffroi_service::TransitionRequest { include_children: next(2) == 0, ..Default::default() }).await;
+                }
                 0 => {
                     let g = grantees[next(grantees.len())].clone();
                     let r = Role::SHARABLE[next(Role::SHARABLE.len())];

@@ -197,3 +197,29 @@ mod html {
         }
     }
 }
+
+mod reconcile {
+    use super::*;
+
+    both_backends! {
+        async fn changed_definitions_never_leave_unknown_states(db) {
+            let s = db.site("s").await;
+            let p = db.add(&s, "", "Document", json!({"title": "Ancienne"})).await;
+            assert_eq!(db.services.reconcile_workflows().await.unwrap(), 0, "a valid state is left alone");
+            {
+                let mut tx = db.services.store().begin().await.unwrap();
+                let mut row = tx.db().item_by_path(&s.scope(), &p).await.unwrap().unwrap();
+                row.review_state = Some("archived".into());
+                tx.db().update_item(&s.scope(), &row).await.unwrap();
+                tx.db().set_setting("workflows.hash", "definitions of an older version").await.unwrap();
+                tx.commit().await.unwrap();
+            }
+            assert_eq!(db.services.reconcile_workflows().await.unwrap(), 1);
+            assert!(matches!(db.services.get(&Principal::Anonymous, &s, &p).await, Err(ServiceError::Unauthorized)), "back to private, viewers recomputed");
+            let info = db.services.workflow_info(&Principal::System, &s, &p).await.unwrap();
+            let last = &info.history.last().unwrap().0;
+            assert_eq!((last.from_state.as_deref(), last.review_state.as_str()), (Some("archived"), "private"));
+            assert_eq!(db.services.reconcile_workflows().await.unwrap(), 0);
+        }
+    }
+}
