@@ -273,6 +273,100 @@ impl Services {
         Ok(out)
     }
 
+    /// Changes a user: name and email (the user themself or a manager), global roles
+    /// (managers only), password.
+    pub async fn update_user(&self, actor: &Principal, site: &SiteRow, login: &str, change: UserChange) -> Result<()> {
+        let own = matches!(actor, Principal::User { login: l, .. } if l == login);
+        if !own || change.roles.is_some() {
+            self.require_on_site(actor, site, Permission::ManagePortal).await?;
+        }
+        if let Some(r) = change.roles.iter().flatten().find(|r| !r.is_grantable()) {
+            return Err(ServiceError::BadRequest(format!("{r} cannot be granted as a global role")));
+        }
+        let hash = match &change.password {
+            Some(p) if p.chars().count() < MIN_PASSWORD_LEN => {
+                return Err(ServiceError::BadRequest(format!("a password has at least {MIN_PASSWORD_LEN} characters")));
+            }
+            Some(p) => Some(hash_password(p.clone()).await?),
+            None => None,
+        };
+        let scope = site.scope();
+        let mut tx = self.store.begin().await?;
+        let user = tx.db().user(&scope, login).await?.ok_or(ServiceError::NotFound)?;
+        let fullname = change.fullname.unwrap_or(user.fullname);
+        let email = change.email.unwrap_or(user.email);
+        tx.db().update_user_profile(&scope, login, fullname.trim(), email.trim()).await?;
+        if let Some(roles) = &change.roles {
+            tx.db().set_user_roles(&scope, login, roles).await?;
+        }
+        if let Some(h) = &hash {
+            tx.db().set_password_hash(&scope, login, h).await?;
+            tx.db().delete_sessions_of(&scope, login).await?;
+        }
+        let detail = serde_json::json!({
+            "roles": change.roles.as_ref().map(|rs| rs.iter().map(|r| r.name()).collect::<Vec<_>>()),
+            "password": hash.is_some(),
+        });
+        tx.db().audit(&scope, &audit_row(actor.id(), "user.update", login, "", detail)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Deletes a user, their memberships, sessions and every local role granted to them
+    /// (a later user of the same login must not inherit them).
+    pub async fn delete_user(&self, actor: &Principal, site: &SiteRow, login: &str) -> Result<()> {
+        self.require_on_site(actor, site, Permission::ManagePortal).await?;
+        let mut tx = self.store.begin().await?;
+        tx.db().delete_user(&site.scope(), login).await?;
+        forget_grantee(&mut tx.db(), site, &Grantee::User(login.to_owned())).await?;
+        tx.db().audit(&site.scope(), &audit_row(actor.id(), "user.delete", login, "", Value::Null)).await?;
+        tx.commit().await?;
+        self.nav_cache.lock().expect("nav cache lock").clear();
+        Ok(())
+    }
+
+    /// Changes a group: title and description, global roles, members added and removed.
+    pub async fn update_group(&self, actor: &Principal, site: &SiteRow, id: &str, change: GroupChange) -> Result<()> {
+        self.require_on_site(actor, site, Permission::ManagePortal).await?;
+        if let Some(r) = change.roles.iter().flatten().find(|r| !r.is_grantable()) {
+            return Err(ServiceError::BadRequest(format!("{r} cannot be granted")));
+        }
+        let scope = site.scope();
+        let mut tx = self.store.begin().await?;
+        let group = tx.db().group(&scope, id).await?.ok_or(ServiceError::NotFound)?;
+        let title = change.title.unwrap_or(group.title);
+        let description = change.description.unwrap_or(group.description);
+        tx.db().update_group_info(&scope, id, title.trim(), description.trim()).await?;
+        if let Some(roles) = &change.roles {
+            tx.db().set_group_roles(&scope, id, roles).await?;
+        }
+        for login in &change.add {
+            if tx.db().user(&scope, login).await?.is_none() {
+                return Err(ServiceError::BadRequest(format!("no user {login}")));
+            }
+            tx.db().add_member(&scope, id, login).await?;
+        }
+        for login in &change.remove {
+            tx.db().remove_member(&scope, id, login).await?;
+        }
+        let detail = serde_json::json!({"add": change.add, "remove": change.remove});
+        tx.db().audit(&scope, &audit_row(actor.id(), "group.update", id, "", detail)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Deletes a group and every local role granted to it.
+    pub async fn delete_group(&self, actor: &Principal, site: &SiteRow, id: &str) -> Result<()> {
+        self.require_on_site(actor, site, Permission::ManagePortal).await?;
+        let mut tx = self.store.begin().await?;
+        tx.db().delete_group(&site.scope(), id).await?;
+        forget_grantee(&mut tx.db(), site, &Grantee::Group(id.to_owned())).await?;
+        tx.db().audit(&site.scope(), &audit_row(actor.id(), "group.delete", id, "", Value::Null)).await?;
+        tx.commit().await?;
+        self.nav_cache.lock().expect("nav cache lock").clear();
+        Ok(())
+    }
+
     /// One group (managers only).
     pub async fn group(&self, actor: &Principal, site: &SiteRow, id: &str) -> Result<GroupRow> {
         self.require_on_site(actor, site, Permission::ManagePortal).await?;
@@ -482,6 +576,44 @@ impl Services {
         let lineage = load(&mut c.db(), site, path).await?;
         Ok(allowed(actor, &lineage, p))
     }
+}
+
+/// A change to a user; None keeps the current value.
+#[derive(Debug, Clone, Default)]
+pub struct UserChange {
+    pub fullname: Option<String>,
+    pub email: Option<String>,
+    pub roles: Option<Vec<Role>>,
+    pub password: Option<String>,
+}
+
+/// A change to a group; None keeps the current value.
+#[derive(Debug, Clone, Default)]
+pub struct GroupChange {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub roles: Option<Vec<Role>>,
+    pub add: Vec<String>,
+    pub remove: Vec<String>,
+}
+
+/// Removes every local role of `grantee` in the site and recomputes the viewers.
+async fn forget_grantee(db: &mut beffroi_store::Db<'_>, site: &SiteRow, grantee: &Grantee) -> Result<()> {
+    let scope = site.scope();
+    let key = grantee.key();
+    let mut touched = false;
+    for row in db.subtree(&scope, &ItemPath::root()).await? {
+        if row.local_roles.0.contains_key(&key) {
+            let mut local = row.local_roles.clone();
+            local.0.remove(&key);
+            db.set_sharing(&scope, row.uuid, &local, row.block_inheritance).await?;
+            touched = true;
+        }
+    }
+    if touched {
+        refresh_viewers(db, site, &ItemPath::root()).await?;
+    }
+    Ok(())
 }
 
 fn principal_of(user: UserRow, groups: Vec<(String, Vec<Role>)>) -> Principal {

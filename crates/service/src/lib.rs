@@ -23,7 +23,7 @@ mod sites;
 mod users;
 mod workflow;
 
-pub use access::{RoleOrigin, Sharing, SharingChange, SharingEntry};
+pub use access::{GroupChange, RoleOrigin, Sharing, SharingChange, SharingEntry, UserChange};
 pub use items::{Delta, Found, ItemView, Listing};
 pub use sessions::{LoginOutcome, OpenSession, SESSION_LIFETIME};
 pub use sites::NewSite;

@@ -406,3 +406,120 @@ impl Db<'_> {
         if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
 }
+
+impl Db<'_> {
+    /// Changes a user's name and email.
+    pub async fn update_user_profile(
+        &mut self,
+        scope: &SiteScope,
+        login: &str,
+        fullname: &str,
+        email: &str,
+    ) -> Result<()> {
+        let n = on_db!(self, |c| {
+            sqlx::query("update users set fullname = $1, email = $2 where site_id = $3 and login = $4")
+                .bind(fullname)
+                .bind(email)
+                .bind(scope.key())
+                .bind(login)
+                .execute(&mut *c)
+                .await?
+                .rows_affected()
+        });
+        if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+
+    /// Replaces the global roles of a user (`table` "user_roles", key column "login")
+    /// or of a group ("group_roles", "group_id").
+    async fn replace_roles(&mut self, scope: &SiteScope, group: bool, id: &str, roles: &[Role]) -> Result<()> {
+        let (delete, insert) = if group {
+            (
+                "delete from group_roles where site_id = $1 and group_id = $2",
+                "insert into group_roles (site_id, group_id, role) values ($1, $2, $3)",
+            )
+        } else {
+            (
+                "delete from user_roles where site_id = $1 and login = $2",
+                "insert into user_roles (site_id, login, role) values ($1, $2, $3)",
+            )
+        };
+        on_db!(self, |c| {
+            sqlx::query(delete).bind(scope.key()).bind(id).execute(&mut *c).await?;
+            for r in roles {
+                sqlx::query(insert).bind(scope.key()).bind(id).bind(r.name()).execute(&mut *c).await?;
+            }
+        });
+        Ok(())
+    }
+
+    pub async fn set_user_roles(&mut self, scope: &SiteScope, login: &str, roles: &[Role]) -> Result<()> {
+        self.replace_roles(scope, false, login, roles).await
+    }
+
+    pub async fn set_group_roles(&mut self, scope: &SiteScope, id: &str, roles: &[Role]) -> Result<()> {
+        self.replace_roles(scope, true, id, roles).await
+    }
+
+    /// Deletes a user; their roles, memberships and sessions go with them.
+    pub async fn delete_user(&mut self, scope: &SiteScope, login: &str) -> Result<()> {
+        let n = on_db!(self, |c| {
+            sqlx::query("delete from sessions where site_id = $1 and login = $2")
+                .bind(scope.key())
+                .bind(login)
+                .execute(&mut *c)
+                .await?;
+            sqlx::query("delete from users where site_id = $1 and login = $2")
+                .bind(scope.key())
+                .bind(login)
+                .execute(&mut *c)
+                .await?
+                .rows_affected()
+        });
+        if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+
+    pub async fn update_group_info(
+        &mut self,
+        scope: &SiteScope,
+        id: &str,
+        title: &str,
+        description: &str,
+    ) -> Result<()> {
+        let n = on_db!(self, |c| {
+            sqlx::query("update groups set title = $1, description = $2 where site_id = $3 and id = $4")
+                .bind(title)
+                .bind(description)
+                .bind(scope.key())
+                .bind(id)
+                .execute(&mut *c)
+                .await?
+                .rows_affected()
+        });
+        if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+
+    pub async fn remove_member(&mut self, scope: &SiteScope, group: &str, login: &str) -> Result<()> {
+        on_db!(self, |c| {
+            sqlx::query("delete from group_members where site_id = $1 and group_id = $2 and login = $3")
+                .bind(scope.key())
+                .bind(group)
+                .bind(login)
+                .execute(&mut *c)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Deletes a group; its roles and memberships go with it.
+    pub async fn delete_group(&mut self, scope: &SiteScope, id: &str) -> Result<()> {
+        let n = on_db!(self, |c| {
+            sqlx::query("delete from groups where site_id = $1 and id = $2")
+                .bind(scope.key())
+                .bind(id)
+                .execute(&mut *c)
+                .await?
+                .rows_affected()
+        });
+        if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+}

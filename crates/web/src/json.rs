@@ -583,6 +583,68 @@ pub(crate) async fn post_endpoint(
     }
 }
 
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct UserPatch {
+    fullname: Option<String>,
+    email: Option<String>,
+    roles: Option<Vec<String>>,
+    password: Option<String>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct GroupPatch {
+    title: Option<String>,
+    description: Option<String>,
+    roles: Option<Vec<String>>,
+    /// plone.restapi's shape: `{"login": true}` adds, `{"login": false}` removes.
+    users: Option<std::collections::BTreeMap<String, bool>>,
+}
+
+/// PATCH and DELETE on `@users/<id>` and `@groups/<id>`: 204 as plone.restapi.
+pub(crate) async fn patch_delete_endpoint(
+    ctx: &Ctx<'_>,
+    method: &axum::http::Method,
+    name: &str,
+    rest: &[String],
+    body: &[u8],
+) -> Result<axum::response::Response, WebError> {
+    use axum::http::{Method, StatusCode};
+    let err = |e| WebError::from_service(e, &ctx.request_url);
+    let services = &ctx.app.services;
+    match (name, rest, method) {
+        ("@users", [login], &Method::PATCH) => {
+            let b: UserPatch = parse_body(body)?;
+            let roles = b.roles.as_deref().map(parse_roles).transpose()?;
+            let change =
+                beffroi_service::UserChange { fullname: b.fullname, email: b.email, roles, password: b.password };
+            services.update_user(&ctx.principal, &ctx.site, login, change).await.map_err(err)?;
+        }
+        ("@users", [login], &Method::DELETE) => {
+            services.delete_user(&ctx.principal, &ctx.site, login).await.map_err(err)?
+        }
+        ("@groups", [id], &Method::PATCH) => {
+            let b: GroupPatch = parse_body(body)?;
+            let roles = b.roles.as_deref().map(parse_roles).transpose()?;
+            let users = b.users.unwrap_or_default();
+            let change = beffroi_service::GroupChange {
+                title: b.title,
+                description: b.description,
+                roles,
+                add: users.iter().filter(|(_, on)| **on).map(|(l, _)| l.clone()).collect(),
+                remove: users.iter().filter(|(_, on)| !**on).map(|(l, _)| l.clone()).collect(),
+            };
+            services.update_group(&ctx.principal, &ctx.site, id, change).await.map_err(err)?;
+        }
+        ("@groups", [id], &Method::DELETE) => {
+            services.delete_group(&ctx.principal, &ctx.site, id).await.map_err(err)?
+        }
+        _ => return Err(WebError::MethodNotAllowed),
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
 async fn revoke(ctx: &Ctx<'_>, claims: &crate::jwt::Claims) -> Result<(), WebError> {
     let expires = DateTime::from_timestamp(claims.exp, 0).unwrap_or_else(Utc::now);
     ctx.app.services.revoke_token(&claims.jti, expires).await.map_err(|e| WebError::from_service(e, &ctx.request_url))

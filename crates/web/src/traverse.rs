@@ -113,6 +113,9 @@ fn decode_segments(raw: &str, url: &str) -> Result<Vec<String>, WebError> {
 /// Largest JSON body accepted by the endpoints.
 const MAX_JSON_BODY: usize = 1024 * 1024;
 
+/// Endpoints whose members take PATCH and DELETE (`@users/<id>`, `@groups/<id>`).
+const PATCH_DELETE_ENDPOINTS: &[&str] = &["@users", "@groups"];
+
 /// Endpoints that take a POST.
 const POST_ENDPOINTS: &[&str] = &["@login", "@login-renew", "@logout", "@sharing", "@users", "@groups", "@workflow"];
 
@@ -168,8 +171,11 @@ async fn route(
     let split = segs.iter().position(|s| s.starts_with('@')).unwrap_or(segs.len());
     let (content, rest) = segs.split_at(split);
     let endpoint = rest.first().map(String::as_str);
-    let is_post = *method == Method::POST
-        && endpoint.is_some_and(|e| POST_ENDPOINTS.contains(&e) || crate::views::POST_VIEWS.contains(&e));
+    let is_post = (*method == Method::POST
+        && endpoint.is_some_and(|e| POST_ENDPOINTS.contains(&e) || crate::views::POST_VIEWS.contains(&e)))
+        || ((*method == Method::PATCH || *method == Method::DELETE)
+            && endpoint.is_some_and(|e| PATCH_DELETE_ENDPOINTS.contains(&e))
+            && rest.len() == 2);
     if *method != Method::GET && *method != Method::HEAD && !is_post {
         return Err(with_site(WebError::MethodNotAllowed));
     }
@@ -263,7 +269,10 @@ async fn route(
         (Some(name), body) if name.starts_with("@@") => {
             crate::views::item_view(&ctx, &view, name, body.as_deref()).await
         }
-        (Some(name), Some(body)) => json::post_endpoint(&ctx, &view, name, &rest[1..], &body).await,
+        (Some(name), Some(body)) if *method == Method::POST => {
+            json::post_endpoint(&ctx, &view, name, &rest[1..], &body).await
+        }
+        (Some(name), Some(body)) => json::patch_delete_endpoint(&ctx, method, name, &rest[1..], &body).await,
         (Some(name), None) => {
             json::endpoint(&ctx, &view, name, &rest[1..]).await.map(|v| finish(headers, json_body(&v), JSON, None))
         }

@@ -241,3 +241,61 @@ mod leaks {
         }
     }
 }
+
+mod user_updates {
+    use super::*;
+
+    async fn send(app: &TestApp, method: &str, uri: &str, body: Value, auth: &str) -> Reply {
+        let req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("host", "localhost")
+            .header("accept", "application/json")
+            .header("authorization", auth)
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        app.request(req).await
+    }
+
+    both_backends! {
+        async fn users_and_groups_are_changed_and_deleted(db) {
+            let s = setup(&db).await;
+            let sys = Principal::System;
+            db.services.create_operator(&sys, &Login::parse("ops").unwrap(), "operator password", "Ops").await.unwrap();
+            db.services.create_user(&sys, &s, NewUser { login: Login::parse("noam").unwrap(), password: Secret("noam password".into()), fullname: "Noam".into(), email: String::new(), roles: vec![] }).await.unwrap();
+            db.services.create_group(&sys, &s, "fwt", "FWT", vec![]).await.unwrap();
+            db.services
+                .update_sharing(&sys, &s, &path("/interne"), beffroi_service::SharingChange {
+                    entries: vec![
+                        (beffroi_model::security::Grantee::User("noam".into()), vec![(Role::Reader, true)]),
+                        (beffroi_model::security::Grantee::Group("fwt".into()), vec![(Role::Editor, true)]),
+                    ],
+                    inherit: None,
+                })
+                .await
+                .unwrap();
+            let app = TestApp::new(&db).await;
+            let ops = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("ops:operator password"));
+            let marie = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("marie:correct horse battery"));
+            assert_eq!(send(&app, "PATCH", "/namur/@users/marie", json!({"fullname": "Marie D."}), &marie).await.status, 204, "her own name");
+            assert_eq!(send(&app, "PATCH", "/namur/@users/marie", json!({"roles": ["Manager"]}), &marie).await.status, 401, "not her own roles");
+            assert_eq!(send(&app, "PATCH", "/namur/@users/marie", json!({"colour": "blue"}), &ops).await.status, 400);
+            assert_eq!(send(&app, "PATCH", "/namur/@users/noam", json!({"roles": ["Reviewer"], "password": "a new password"}), &ops).await.status, 204);
+            assert_eq!(send(&app, "PATCH", "/namur/@users/ghost", json!({"fullname": "x"}), &ops).await.status, 404);
+            let noam = db.services.authenticate(&s, "noam", "a new password").await.unwrap().unwrap();
+            assert!(matches!(&noam, Principal::User { roles, .. } if roles == &[Role::Reviewer]));
+            let r = send(&app, "PATCH", "/namur/@groups/fwt", json!({"title": "Framework", "users": {"marie": true, "noam": true}}), &ops).await;
+            assert_eq!(r.status, 204, "{}", r.body);
+            assert_eq!(send(&app, "PATCH", "/namur/@groups/fwt", json!({"users": {"noam": false}}), &ops).await.status, 204);
+            let g = db.services.group(&sys, &s, "fwt").await.unwrap();
+            assert_eq!((g.title.as_str(), g.members.clone()), ("Framework", vec!["marie".to_owned()]));
+            assert_eq!(send(&app, "DELETE", "/namur/@users/noam", json!({}), &marie).await.status, 401);
+            assert_eq!(send(&app, "DELETE", "/namur/@users/noam", json!({}), &ops).await.status, 204);
+            assert_eq!(send(&app, "DELETE", "/namur/@users/noam", json!({}), &ops).await.status, 404);
+            assert_eq!(send(&app, "DELETE", "/namur/@groups/fwt", json!({}), &ops).await.status, 204);
+            let sh = db.services.sharing(&sys, &s, &path("/interne")).await.unwrap();
+            assert!(sh.entries.iter().all(|e| e.roles.iter().all(|(_, o)| *o == beffroi_service::RoleOrigin::No)), "their local roles are gone: {sh:?}");
+            assert_eq!(send(&app, "PATCH", "/namur/interne", json!({}), &ops).await.status, 405, "content writes come later");
+        }
+    }
+}
