@@ -207,6 +207,38 @@ impl WorkflowRegistry {
         Ok(Self { workflows, chains })
     }
 
+    /// This registry with a site's own definitions: `files` holds workflows (replacing
+    /// a shipped one of the same id, or added) and, under the name `chains.json`, chain
+    /// entries that override the shipped ones type by type.
+    pub fn with_site(&self, files: &[(String, String)]) -> Result<Self, WorkflowError> {
+        let mut workflows = self.workflows.clone();
+        let mut chain_files = Vec::new();
+        for (name, json) in files {
+            if name == BUILTIN_CHAINS.0 {
+                chain_files.push((name, json));
+                continue;
+            }
+            let wf = Workflow::load(name, json)?;
+            match workflows.iter_mut().find(|w| w.id == wf.id) {
+                Some(slot) => *slot = wf,
+                None => workflows.push(wf),
+            }
+        }
+        let mut chains = self.chains.clone();
+        for (name, json) in chain_files {
+            let err = |message: String| WorkflowError { file: name.clone(), message };
+            let more: BTreeMap<String, Option<String>> = serde_json::from_str(json).map_err(|e| err(e.to_string()))?;
+            chains.extend(more);
+        }
+        let chain_json = serde_json::to_string(&chains).expect("a map serializes");
+        Self::new(workflows, BUILTIN_CHAINS.0, &chain_json)
+    }
+
+    /// The chain: which workflow each type follows (None: the container's).
+    pub fn chains(&self) -> &BTreeMap<String, Option<String>> {
+        &self.chains
+    }
+
     pub fn get(&self, id: &str) -> Option<&Workflow> {
         self.workflows.iter().find(|w| w.id == id)
     }
@@ -275,6 +307,25 @@ mod tests {
         }
         let e = WorkflowRegistry::new(vec![], "chains.json", r#"{"Document": "nope"}"#).unwrap_err();
         assert!(e.to_string().contains("unknown workflow \"nope\""));
+    }
+
+    #[test]
+    fn sites_override_workflows_and_chains() {
+        let custom = r#"{"id": "council", "title": {"fr": "Conseil"}, "initial_state": "created",
+            "states": [{"id": "created", "title": {}}, {"id": "frozen", "title": {}}],
+            "transitions": [{"id": "freeze", "title": {}, "from": ["created"], "to": "frozen"}]}"#;
+        let files = vec![
+            ("council.json".to_owned(), custom.to_owned()),
+            ("chains.json".to_owned(), r#"{"Document": "council", "Folder": null}"#.to_owned()),
+        ];
+        let r = reg().with_site(&files).unwrap();
+        assert_eq!(r.for_type("Document").unwrap().id, "council");
+        assert!(r.for_type("Folder").is_none());
+        assert_eq!(r.for_type("News Item").unwrap().id, "simple_publication", "other types keep the shipped chain");
+        let bad = vec![("chains.json".to_owned(), r#"{"Document": "nope"}"#.to_owned())];
+        assert!(reg().with_site(&bad).unwrap_err().to_string().contains("nope"));
+        let broken = vec![("x.json".to_owned(), "{".to_owned())];
+        assert!(reg().with_site(&broken).unwrap_err().to_string().starts_with("x.json"));
     }
 
     #[test]

@@ -251,9 +251,10 @@ impl Services {
         path: &ItemPath,
         term: &str,
     ) -> Result<Vec<(Grantee, String)>> {
+        let reg = self.workflows(site).await?;
         let mut c = self.store.conn().await?;
         let lineage = load(&mut c.db(), site, path).await?;
-        require(actor, &lineage, Permission::ChangeLocalRoles)?;
+        require(&reg, actor, &lineage, Permission::ChangeLocalRoles)?;
         let term = term.trim().to_lowercase();
         if term.is_empty() {
             return Ok(Vec::new());
@@ -316,9 +317,10 @@ impl Services {
     /// (a later user of the same login must not inherit them).
     pub async fn delete_user(&self, actor: &Principal, site: &SiteRow, login: &str) -> Result<()> {
         self.require_on_site(actor, site, Permission::ManagePortal).await?;
+        let reg = self.workflows(site).await?;
         let mut tx = self.store.begin().await?;
         tx.db().delete_user(&site.scope(), login).await?;
-        forget_grantee(&mut tx.db(), site, &Grantee::User(login.to_owned())).await?;
+        forget_grantee(&reg, &mut tx.db(), site, &Grantee::User(login.to_owned())).await?;
         tx.db().audit(&site.scope(), &audit_row(actor.id(), "user.delete", login, "", Value::Null)).await?;
         tx.commit().await?;
         self.nav_cache.lock().expect("nav cache lock").clear();
@@ -358,9 +360,10 @@ impl Services {
     /// Deletes a group and every local role granted to it.
     pub async fn delete_group(&self, actor: &Principal, site: &SiteRow, id: &str) -> Result<()> {
         self.require_on_site(actor, site, Permission::ManagePortal).await?;
+        let reg = self.workflows(site).await?;
         let mut tx = self.store.begin().await?;
         tx.db().delete_group(&site.scope(), id).await?;
-        forget_grantee(&mut tx.db(), site, &Grantee::Group(id.to_owned())).await?;
+        forget_grantee(&reg, &mut tx.db(), site, &Grantee::Group(id.to_owned())).await?;
         tx.db().audit(&site.scope(), &audit_row(actor.id(), "group.delete", id, "", Value::Null)).await?;
         tx.commit().await?;
         self.nav_cache.lock().expect("nav cache lock").clear();
@@ -413,9 +416,10 @@ impl Services {
     /// The sharing of the item at `path`: every grantee with a sharable role here or
     /// inherited, plus the built-in group of logged-in users.
     pub async fn sharing(&self, actor: &Principal, site: &SiteRow, path: &ItemPath) -> Result<Sharing> {
+        let reg = self.workflows(site).await?;
         let mut c = self.store.conn().await?;
         let lineage = load(&mut c.db(), site, path).await?;
-        require(actor, &lineage, Permission::ChangeLocalRoles)?;
+        require(&reg, actor, &lineage, Permission::ChangeLocalRoles)?;
         let (item, ancestors) = lineage.split_last().expect("load returns the item last");
         // Inherited grants: from the ancestors, up to the nearest block (the item's own
         // block cuts them all).
@@ -470,10 +474,11 @@ impl Services {
         path: &ItemPath,
         change: SharingChange,
     ) -> Result<()> {
+        let reg = self.workflows(site).await?;
         let scope = site.scope();
         let mut tx = self.store.begin().await?;
         let lineage = load(&mut tx.db(), site, path).await?;
-        require(actor, &lineage, Permission::ChangeLocalRoles)?;
+        require(&reg, actor, &lineage, Permission::ChangeLocalRoles)?;
         let item = lineage.last().expect("load returns the item last");
         let mut local = item.local_roles.clone();
         for (grantee, roles) in &change.entries {
@@ -501,7 +506,7 @@ impl Services {
         }
         let block = change.inherit.map(|i| !i).unwrap_or(item.block_inheritance);
         tx.db().set_sharing(&scope, item.uuid, &local, block).await?;
-        refresh_viewers(&mut tx.db(), site, path).await?;
+        refresh_viewers(&reg, &mut tx.db(), site, path).await?;
         let detail = serde_json::json!({"local_roles": local, "inherit": !block});
         tx.db().audit(&scope, &audit_row(actor.id(), "sharing", path.as_str(), "", detail)).await?;
         tx.commit().await?;
@@ -518,6 +523,7 @@ impl Services {
     /// Sets the workflow state of an item without a transition. Only the system does
     /// this (seeding, tests); users change states through workflow transitions.
     pub async fn force_state(&self, actor: &Principal, site: &SiteRow, path: &ItemPath, state: &str) -> Result<()> {
+        let reg = self.workflows(site).await?;
         if *actor != Principal::System {
             return Err(ServiceError::Unauthorized);
         }
@@ -525,7 +531,7 @@ impl Services {
         let mut tx = self.store.begin().await?;
         let mut lineage = load(&mut tx.db(), site, path).await?;
         let mut item = lineage.pop().expect("load returns the item last");
-        let wf = crate::items::WORKFLOWS
+        let wf = reg
             .for_type(&item.type_name)
             .ok_or_else(|| ServiceError::BadRequest(format!("{} has no workflow", item.type_name)))?;
         if wf.state(state).is_none() {
@@ -536,7 +542,7 @@ impl Services {
             item.effective = Some(beffroi_store::now());
         }
         tx.db().update_item(&scope, &item).await?;
-        refresh_viewers(&mut tx.db(), site, path).await?;
+        refresh_viewers(&reg, &mut tx.db(), site, path).await?;
         tx.commit().await?;
         self.emit(crate::Event {
             site: site.id.clone(),
@@ -572,9 +578,10 @@ impl Services {
 
     /// Whether `actor` holds `p` on the item at `path` (for showing or hiding actions).
     pub async fn may(&self, actor: &Principal, site: &SiteRow, path: &ItemPath, p: Permission) -> Result<bool> {
+        let reg = self.workflows(site).await?;
         let mut c = self.store.conn().await?;
         let lineage = load(&mut c.db(), site, path).await?;
-        Ok(allowed(actor, &lineage, p))
+        Ok(allowed(&reg, actor, &lineage, p))
     }
 }
 
@@ -598,7 +605,12 @@ pub struct GroupChange {
 }
 
 /// Removes every local role of `grantee` in the site and recomputes the viewers.
-async fn forget_grantee(db: &mut beffroi_store::Db<'_>, site: &SiteRow, grantee: &Grantee) -> Result<()> {
+async fn forget_grantee(
+    reg: &beffroi_model::workflow::WorkflowRegistry,
+    db: &mut beffroi_store::Db<'_>,
+    site: &SiteRow,
+    grantee: &Grantee,
+) -> Result<()> {
     let scope = site.scope();
     let key = grantee.key();
     let mut touched = false;
@@ -611,7 +623,7 @@ async fn forget_grantee(db: &mut beffroi_store::Db<'_>, site: &SiteRow, grantee:
         }
     }
     if touched {
-        refresh_viewers(db, site, &ItemPath::root()).await?;
+        refresh_viewers(reg, db, site, &ItemPath::root()).await?;
     }
     Ok(())
 }

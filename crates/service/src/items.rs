@@ -26,18 +26,18 @@ pub const MAX_BATCH: i64 = 1000;
 /// The workflow state of an item, or None for types without a workflow. An item whose
 /// stored state its workflow does not know is treated as in the initial state, never
 /// as unprotected.
-pub(crate) fn state_of(row: &ItemRow) -> Option<&'static State> {
-    let wf = WORKFLOWS.for_type(&row.type_name)?;
+pub(crate) fn state_of<'a>(reg: &'a WorkflowRegistry, row: &ItemRow) -> Option<&'a State> {
+    let wf = reg.for_type(&row.type_name)?;
     row.review_state.as_deref().and_then(|s| wf.state(s)).or_else(|| wf.state(&wf.initial_state))
 }
 
 /// The permission map of each of `rows` (root first): each state's map over its
 /// container's.
-pub(crate) fn maps<'a>(rows: impl IntoIterator<Item = &'a ItemRow>) -> Vec<PermissionMap> {
+pub(crate) fn maps<'a>(reg: &WorkflowRegistry, rows: impl IntoIterator<Item = &'a ItemRow>) -> Vec<PermissionMap> {
     let mut out: Vec<PermissionMap> = Vec::new();
     for row in rows {
         let container = out.last().unwrap_or(&SITE_MAP);
-        let m = if row.path.is_root() { SITE_MAP.clone() } else { item_map(container, state_of(row)) };
+        let m = if row.path.is_root() { SITE_MAP.clone() } else { item_map(container, state_of(reg, row)) };
         out.push(m);
     }
     out
@@ -48,23 +48,29 @@ pub(crate) fn node(row: &ItemRow) -> Node<'_> {
 }
 
 /// Whether `actor` holds `p` on `item`, below `ancestors` (root first).
-pub(crate) fn allowed_on(actor: &Principal, ancestors: &[ItemRow], item: &ItemRow, p: Permission) -> bool {
+pub(crate) fn allowed_on(
+    reg: &WorkflowRegistry,
+    actor: &Principal,
+    ancestors: &[ItemRow],
+    item: &ItemRow,
+    p: Permission,
+) -> bool {
     let rows = || ancestors.iter().chain(std::iter::once(item));
     let nodes: Vec<Node<'_>> = rows().map(node).collect();
-    let maps = maps(rows());
+    let maps = maps(reg, rows());
     is_allowed(actor, &nodes, p, maps.last().expect("one map per row"))
 }
 
 /// Whether `actor` holds `p` on the last item of `lineage` (root first).
-pub(crate) fn allowed(actor: &Principal, lineage: &[ItemRow], p: Permission) -> bool {
+pub(crate) fn allowed(reg: &WorkflowRegistry, actor: &Principal, lineage: &[ItemRow], p: Permission) -> bool {
     match lineage.split_last() {
-        Some((item, ancestors)) => allowed_on(actor, ancestors, item, p),
+        Some((item, ancestors)) => allowed_on(reg, actor, ancestors, item, p),
         None => false,
     }
 }
 
-pub(crate) fn require(actor: &Principal, lineage: &[ItemRow], p: Permission) -> Result<()> {
-    if allowed(actor, lineage, p) { Ok(()) } else { Err(ServiceError::Unauthorized) }
+pub(crate) fn require(reg: &WorkflowRegistry, actor: &Principal, lineage: &[ItemRow], p: Permission) -> Result<()> {
+    if allowed(reg, actor, lineage, p) { Ok(()) } else { Err(ServiceError::Unauthorized) }
 }
 
 /// The item at `path` with its ancestors, root first and the item last.
@@ -75,11 +81,16 @@ pub(crate) async fn load(db: &mut Db<'_>, site: &SiteRow, path: &ItemPath) -> Re
 
 /// Recomputes the stored viewers of the item at `path` and of everything below it
 /// (their maps may acquire from it), writing only those that changed.
-pub(crate) async fn refresh_viewers(db: &mut Db<'_>, site: &SiteRow, path: &ItemPath) -> Result<()> {
+pub(crate) async fn refresh_viewers(
+    reg: &WorkflowRegistry,
+    db: &mut Db<'_>,
+    site: &SiteRow,
+    path: &ItemPath,
+) -> Result<()> {
     let scope = site.scope();
     let mut ancestors = load(db, site, path).await?;
     ancestors.pop();
-    let ancestor_maps = maps(&ancestors);
+    let ancestor_maps = maps(reg, &ancestors);
     let subtree = db.subtree(&scope, path).await?;
     let stored = db.subtree_viewers(&scope, path).await?;
     let mut stack: Vec<(&ItemRow, PermissionMap)> = Vec::new();
@@ -89,7 +100,7 @@ pub(crate) async fn refresh_viewers(db: &mut Db<'_>, site: &SiteRow, path: &Item
             stack.pop();
         }
         let container = stack.last().map(|(_, m)| m).or(ancestor_maps.last()).unwrap_or(&SITE_MAP);
-        let map = if row.path.is_root() { SITE_MAP.clone() } else { item_map(container, state_of(row)) };
+        let map = if row.path.is_root() { SITE_MAP.clone() } else { item_map(container, state_of(reg, row)) };
         let chain: Vec<Node<'_>> =
             ancestors.iter().chain(stack.iter().map(|(r, _)| *r)).chain(std::iter::once(row)).map(node).collect();
         let fresh = viewers(&chain, &map);
@@ -107,6 +118,8 @@ pub(crate) async fn refresh_viewers(db: &mut Db<'_>, site: &SiteRow, path: &Item
 pub struct ItemView {
     pub item: ItemRow,
     pub lineage: Vec<ItemRow>,
+    /// The site's workflows, which decide the item's permission maps.
+    pub workflows: Arc<WorkflowRegistry>,
 }
 
 impl ItemView {
@@ -117,14 +130,14 @@ impl ItemView {
     /// Whether `actor` holds `p` on this item (to show or hide actions; every action
     /// checks again when it runs).
     pub fn allows(&self, actor: &Principal, p: Permission) -> bool {
-        allowed_on(actor, &self.lineage, &self.item, p)
+        allowed_on(&self.workflows, actor, &self.lineage, &self.item, p)
     }
 
     /// The ancestors (root first) that `actor` may view: breadcrumbs never show the
     /// title of a folder its visitor may not see.
     pub fn visible_ancestors(&self, actor: &Principal) -> Vec<&ItemRow> {
         (0..self.lineage.len())
-            .filter(|&i| allowed_on(actor, &self.lineage[..i], &self.lineage[i], Permission::View))
+            .filter(|&i| allowed_on(&self.workflows, actor, &self.lineage[..i], &self.lineage[i], Permission::View))
             .map(|i| &self.lineage[i])
             .collect()
     }
@@ -132,7 +145,7 @@ impl ItemView {
     /// Whether `actor` holds `p` on the site root.
     pub fn allows_on_site(&self, actor: &Principal, p: Permission) -> bool {
         let root = self.lineage.first().unwrap_or(&self.item);
-        allowed_on(actor, &[], root, p)
+        allowed_on(&self.workflows, actor, &[], root, p)
     }
 }
 
@@ -201,24 +214,26 @@ async fn unique_id(db: &mut Db<'_>, site: &SiteRow, parent: &ItemRow, base: &Ite
 impl Services {
     /// Checks a site-wide permission (such as Manage portal) on the site root.
     pub async fn require_on_site(&self, actor: &Principal, site: &SiteRow, p: Permission) -> Result<()> {
+        let reg = self.workflows(site).await?;
         if *actor == Principal::System {
             return Ok(());
         }
         let mut c = self.store.conn().await?;
         let root = load(&mut c.db(), site, &ItemPath::root()).await?;
-        require(actor, &root, p)
+        require(&reg, actor, &root, p)
     }
 
     /// What `path` leads to for `actor`: the item (if they may view it) with its
     /// ancestors, a redirect if it moved, or nothing.
     pub async fn get(&self, actor: &Principal, site: &SiteRow, path: &ItemPath) -> Result<Found> {
+        let reg = self.workflows(site).await?;
         let scope = site.scope();
         let mut c = self.store.conn().await?;
         let mut lineage = c.db().lineage(&scope, path).await?;
         if lineage.last().is_some_and(|i| &i.path == path) {
-            require(actor, &lineage, Permission::View)?;
+            require(&reg, actor, &lineage, Permission::View)?;
             let item = lineage.pop().expect("checked above");
-            return Ok(Found::Item(Box::new(ItemView { item, lineage })));
+            return Ok(Found::Item(Box::new(ItemView { item, lineage, workflows: reg })));
         }
         Ok(match c.db().find_redirect(&scope, path).await? {
             Some(p) => Found::Moved(p),
@@ -243,7 +258,8 @@ impl Services {
         b_start: i64,
         b_size: i64,
     ) -> Result<Listing> {
-        if !allowed_on(actor, &folder.lineage, &folder.item, Permission::View) {
+        let reg = self.workflows(site).await?;
+        if !allowed_on(&reg, actor, &folder.lineage, &folder.item, Permission::View) {
             return Err(ServiceError::Unauthorized);
         }
         let (start, size) = (b_start.max(0), b_size.clamp(1, MAX_BATCH));
@@ -261,7 +277,8 @@ impl Services {
 
     /// The site's top-level items shown in the main navigation.
     pub async fn navigation(&self, actor: &Principal, site: &SiteRow, root: &ItemRow) -> Result<Arc<Vec<Summary>>> {
-        if !allowed_on(actor, &[], root, Permission::View) {
+        let reg = self.workflows(site).await?;
+        if !allowed_on(&reg, actor, &[], root, Permission::View) {
             return Ok(Arc::new(Vec::new()));
         }
         let tokens = actor.tokens();
@@ -299,6 +316,7 @@ impl Services {
         id: Option<&str>,
         values: &Map<String, Value>,
     ) -> Result<ItemRow> {
+        let reg = self.workflows(site).await?;
         let schema =
             self.types.get(type_name).ok_or_else(|| ServiceError::BadRequest(format!("unknown type {type_name:?}")))?;
         let values = schema.validate(values, WriteMode::Create)?;
@@ -306,7 +324,7 @@ impl Services {
         let scope = site.scope();
         let mut tx = self.store.begin().await?;
         let mut lineage = load(&mut tx.db(), site, parent).await?;
-        require(actor, &lineage, Permission::AddPortalContent)?;
+        require(&reg, actor, &lineage, Permission::AddPortalContent)?;
         let container = lineage.last().expect("load returns the item last").clone();
         let container_type = (!container.path.is_root()).then_some(container.type_name.as_str());
         if !self.types.may_contain(container_type, type_name) {
@@ -315,7 +333,7 @@ impl Services {
         let now = beffroi_store::now();
         let mut item = ItemRow::new(type_name, container.language, actor.id(), now);
         item.parent = Some(container.uuid);
-        item.review_state = WORKFLOWS.for_type(type_name).map(|wf| wf.initial_state.clone());
+        item.review_state = reg.for_type(type_name).map(|wf| wf.initial_state.clone());
         apply_values(&mut item, values);
         let id = match wanted {
             Some(id) => {
@@ -340,7 +358,7 @@ impl Services {
         item.position = tx.db().insert_item(&scope, &item).await?;
         lineage.push(item.clone());
         let nodes: Vec<Node<'_>> = lineage.iter().map(node).collect();
-        let maps = maps(&lineage);
+        let maps = maps(&reg, &lineage);
         tx.db().set_viewers(item.uuid, &viewers(&nodes, maps.last().expect("one map per row"))).await?;
         if let Some(state) = &item.review_state {
             let h = beffroi_store::HistoryRow {
@@ -369,10 +387,11 @@ impl Services {
         path: &ItemPath,
         values: &Map<String, Value>,
     ) -> Result<ItemRow> {
+        let reg = self.workflows(site).await?;
         let scope = site.scope();
         let mut tx = self.store.begin().await?;
         let mut lineage = load(&mut tx.db(), site, path).await?;
-        require(actor, &lineage, Permission::ModifyPortalContent)?;
+        require(&reg, actor, &lineage, Permission::ModifyPortalContent)?;
         let mut item = lineage.pop().expect("load returns the item last");
         let schema = self.types.get(&item.type_name).ok_or_else(|| {
             ServiceError::BadRequest(format!("items of type {} cannot be edited here", item.type_name))
@@ -389,13 +408,14 @@ impl Services {
 
     /// Deletes the item at `path` and everything inside it; returns how many items went.
     pub async fn delete(&self, actor: &Principal, site: &SiteRow, path: &ItemPath) -> Result<u64> {
+        let reg = self.workflows(site).await?;
         if path.is_root() {
             return Err(ServiceError::BadRequest("the site root cannot be deleted".into()));
         }
         let scope = site.scope();
         let mut tx = self.store.begin().await?;
         let mut lineage = load(&mut tx.db(), site, path).await?;
-        require(actor, &lineage, Permission::DeleteObjects)?;
+        require(&reg, actor, &lineage, Permission::DeleteObjects)?;
         let item = lineage.pop().expect("load returns the item last");
         let count = tx.db().delete_subtree(&scope, path).await?;
         tx.db().touch_site(&scope, beffroi_store::now()).await?;
@@ -435,12 +455,13 @@ impl Services {
         new_parent: Option<&ItemPath>,
         new_id: Option<ItemId>,
     ) -> Result<ItemRow> {
+        let reg = self.workflows(site).await?;
         let old_parent =
             path.parent().ok_or_else(|| ServiceError::BadRequest("the site root cannot be moved".into()))?;
         let scope = site.scope();
         let mut tx = self.store.begin().await?;
         let mut lineage = load(&mut tx.db(), site, path).await?;
-        require(actor, &lineage, Permission::ModifyPortalContent)?;
+        require(&reg, actor, &lineage, Permission::ModifyPortalContent)?;
         let mut item = lineage.pop().expect("load returns the item last");
         let target_path = new_parent.unwrap_or(&old_parent);
         if target_path == path || target_path.is_below(path) {
@@ -450,8 +471,8 @@ impl Services {
         let target = target_lineage.last().expect("load returns the item last").clone();
         let moving = *target_path != old_parent;
         if moving {
-            require(actor, &lineage, Permission::DeleteObjects)?;
-            require(actor, &target_lineage, Permission::AddPortalContent)?;
+            require(&reg, actor, &lineage, Permission::DeleteObjects)?;
+            require(&reg, actor, &target_lineage, Permission::AddPortalContent)?;
             let target_type = (!target.path.is_root()).then_some(target.type_name.as_str());
             if !self.types.may_contain(target_type, &item.type_name) {
                 return Err(ServiceError::BadRequest(format!(
@@ -487,7 +508,7 @@ impl Services {
         };
         tx.db().move_subtree(&scope, &m).await?;
         if moving {
-            refresh_viewers(&mut tx.db(), site, &new_path).await?;
+            refresh_viewers(&reg, &mut tx.db(), site, &new_path).await?;
         }
         tx.db().delete_redirect(&scope, &new_path).await?;
         tx.db().insert_redirect(&scope, path, item.uuid, now).await?;
@@ -515,10 +536,11 @@ impl Services {
         child_id: &str,
         delta: Delta,
     ) -> Result<()> {
+        let reg = self.workflows(site).await?;
         let scope = site.scope();
         let mut tx = self.store.begin().await?;
         let lineage = load(&mut tx.db(), site, folder).await?;
-        require(actor, &lineage, Permission::ModifyPortalContent)?;
+        require(&reg, actor, &lineage, Permission::ModifyPortalContent)?;
         let parent = lineage.last().expect("load returns the item last").clone();
         let id = ItemId::parse(child_id).map_err(|e| ServiceError::BadRequest(format!("id: {e}")))?;
         let child = tx.db().item_by_path(&scope, &parent.path.child(&id)).await?.ok_or(ServiceError::NotFound)?;

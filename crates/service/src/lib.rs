@@ -108,6 +108,8 @@ pub struct Services {
     /// events; entries from before another process's change live at most
     /// [`SITE_CACHE_TTL`].
     nav_cache: Arc<Mutex<NavCache>>,
+    /// Each site's workflows (shipped ones with the site's own), refreshed like sites.
+    wf_cache: Arc<Mutex<HashMap<SiteId, (Instant, Arc<beffroi_model::workflow::WorkflowRegistry>)>>>,
 }
 
 type NavCache = HashMap<(SiteId, Vec<String>), (Instant, Arc<Vec<Summary>>)>;
@@ -124,6 +126,7 @@ impl Services {
             sites: Arc::new(RwLock::new(SiteCache::default())),
             events,
             nav_cache: Arc::new(Mutex::new(HashMap::new())),
+            wf_cache: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
@@ -149,6 +152,36 @@ impl Services {
         self.nav_cache.lock().expect("nav cache lock").retain(|(site, _), _| *site != event.site);
         // No receiver is fine: nobody is listening yet.
         let _ = self.events.send(event);
+    }
+
+    /// The workflows in force on `site`: the shipped ones with the site's own
+    /// definitions and chain entries.
+    pub async fn workflows(&self, site: &SiteRow) -> Result<Arc<beffroi_model::workflow::WorkflowRegistry>> {
+        if let Some((at, reg)) = self.wf_cache.lock().expect("workflow cache lock").get(&site.id)
+            && at.elapsed() < SITE_CACHE_TTL
+        {
+            return Ok(reg.clone());
+        }
+        let files = {
+            let mut c = self.store.conn().await?;
+            c.db().site_workflow_files(&site.scope()).await?
+        };
+        let reg = if files.is_empty() {
+            Arc::new(items::WORKFLOWS.clone())
+        } else {
+            // Files are checked before they are stored; one that no longer loads (a
+            // shipped workflow it relied on was removed) is an operator's problem, said
+            // loudly, while the site keeps the shipped definitions.
+            match items::WORKFLOWS.with_site(&files) {
+                Ok(r) => Arc::new(r),
+                Err(e) => {
+                    tracing::error!(site.id = %site.id, error = %e, "the site's workflow definitions do not load");
+                    Arc::new(items::WORKFLOWS.clone())
+                }
+            }
+        };
+        self.wf_cache.lock().expect("workflow cache lock").insert(site.id.clone(), (Instant::now(), reg.clone()));
+        Ok(reg)
     }
 
     /// Checks that the database answers (for the health endpoint).

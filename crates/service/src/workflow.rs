@@ -2,7 +2,7 @@
 
 use beffroi_model::ItemPath;
 use beffroi_model::security::{Node, Permission, Principal, Role};
-use beffroi_model::workflow::guard_allows;
+use beffroi_model::workflow::{WorkflowRegistry, guard_allows};
 use beffroi_store::{HistoryRow, ItemRow, SiteRow};
 use chrono::{DateTime, Utc};
 
@@ -77,12 +77,13 @@ impl Services {
         let now = beffroi_store::now();
         let mut changed = 0;
         for site in tx.db().list_sites().await? {
+            let reg = self.workflows(&site).await?;
             let scope = site.scope();
             for mut row in tx.db().subtree(&scope, &ItemPath::root()).await? {
                 if row.path.is_root() {
                     continue;
                 }
-                let target = match WORKFLOWS.for_type(&row.type_name) {
+                let target = match reg.for_type(&row.type_name) {
                     Some(wf) if row.review_state.as_deref().is_some_and(|s| wf.state(s).is_some()) => continue,
                     Some(wf) => Some(wf.initial_state.clone()),
                     None if row.review_state.is_none() => continue,
@@ -103,7 +104,7 @@ impl Services {
                 }
                 changed += 1;
             }
-            refresh_viewers(&mut tx.db(), &site, &ItemPath::root()).await?;
+            refresh_viewers(&reg, &mut tx.db(), &site, &ItemPath::root()).await?;
         }
         tx.db().set_setting("workflows.hash", &hash).await?;
         tx.commit().await?;
@@ -114,13 +115,14 @@ impl Services {
 
     /// Items waiting for review that `actor` may review, oldest first.
     pub async fn review_list(&self, actor: &Principal, site: &SiteRow) -> Result<Vec<beffroi_store::Summary>> {
+        let reg = self.workflows(site).await?;
         let tokens = actor.tokens();
         let mut c = self.store.conn().await?;
         let pending = c.db().in_state(&site.scope(), "pending", tokens.as_deref(), 200).await?;
         let mut out = Vec::new();
         for s in pending {
             let lineage = load(&mut c.db(), site, &s.path).await?;
-            if allowed(actor, &lineage, Permission::ReviewPortalContent) {
+            if allowed(&reg, actor, &lineage, Permission::ReviewPortalContent) {
                 out.push(s);
             }
         }
@@ -129,19 +131,20 @@ impl Services {
 
     /// The state, the history and the transitions open to `actor` on the item at `path`.
     pub async fn workflow_info(&self, actor: &Principal, site: &SiteRow, path: &ItemPath) -> Result<WorkflowInfo> {
+        let reg = self.workflows(site).await?;
         let mut c = self.store.conn().await?;
         let lineage = load(&mut c.db(), site, path).await?;
-        require(actor, &lineage, Permission::View)?;
+        require(&reg, actor, &lineage, Permission::View)?;
         let item = lineage.last().expect("load returns the item last");
         let lang = site.language;
-        let Some(wf) = WORKFLOWS.for_type(&item.type_name) else {
+        let Some(wf) = reg.for_type(&item.type_name) else {
             return Ok(WorkflowInfo { state: None, history: Vec::new(), transitions: Vec::new() });
         };
-        let state = state_of(item).expect("a workflow has a state");
+        let state = state_of(&reg, item).expect("a workflow has a state");
         let may_see_history =
             [Permission::RequestReview, Permission::ReviewPortalContent, Permission::ModifyPortalContent]
                 .iter()
-                .any(|p| allowed(actor, &lineage, *p));
+                .any(|p| allowed(&reg, actor, &lineage, *p));
         let history = if may_see_history {
             c.db()
                 .history(&site.scope(), item.uuid)
@@ -156,7 +159,7 @@ impl Services {
             Vec::new()
         };
         let nodes: Vec<Node<'_>> = lineage.iter().map(node).collect();
-        let all_maps = maps(&lineage);
+        let all_maps = maps(&reg, &lineage);
         let map = all_maps.last().expect("one map per row");
         let transitions = wf
             .exits(&state.id)
@@ -177,22 +180,23 @@ impl Services {
         id: &str,
         req: TransitionRequest,
     ) -> Result<HistoryRow> {
+        let reg = self.workflows(site).await?;
         let scope = site.scope();
         let now = beffroi_store::now();
         let mut tx = self.store.begin().await?;
         let lineage = load(&mut tx.db(), site, path).await?;
-        if !allowed(actor, &lineage, Permission::View) {
+        if !allowed(&reg, actor, &lineage, Permission::View) {
             return Err(ServiceError::Unauthorized);
         }
-        let done = self.step(&mut tx, site, &lineage, actor, id, &req, now, true).await?.expect("strict step");
+        let done = self.step(&reg, &mut tx, site, &lineage, actor, id, &req, now, true).await?.expect("strict step");
         if req.include_children {
             let below = tx.db().subtree(&scope, path).await?;
             for row in below.iter().skip(1) {
                 let lineage = load(&mut tx.db(), site, &row.path).await?;
-                self.step(&mut tx, site, &lineage, actor, id, &req, now, false).await?;
+                self.step(&reg, &mut tx, site, &lineage, actor, id, &req, now, false).await?;
             }
         }
-        refresh_viewers(&mut tx.db(), site, path).await?;
+        refresh_viewers(&reg, &mut tx.db(), site, path).await?;
         tx.commit().await?;
         let item = lineage.last().expect("load returns the item last");
         self.emit(Event { site: site.id.clone(), uuid: item.uuid, path: path.clone(), kind: EventKind::AccessChanged });
@@ -204,6 +208,7 @@ impl Services {
     #[expect(clippy::too_many_arguments, reason = "the parts of one transition")]
     async fn step(
         &self,
+        reg: &WorkflowRegistry,
         tx: &mut beffroi_store::Tx,
         site: &SiteRow,
         lineage: &[ItemRow],
@@ -215,18 +220,18 @@ impl Services {
     ) -> Result<Option<HistoryRow>> {
         let skip = |e: ServiceError| if strict { Err(e) } else { Ok(None) };
         let item = lineage.last().expect("a lineage ends with its item");
-        let Some(wf) = WORKFLOWS.for_type(&item.type_name) else {
+        let Some(wf) = reg.for_type(&item.type_name) else {
             return skip(ServiceError::BadRequest(format!("a {} has no workflow", item.type_name)));
         };
         let Some(t) = wf.transition(id) else {
             return skip(ServiceError::BadRequest(format!("{} has no transition {id:?}", wf.id)));
         };
-        let from = state_of(item).expect("a workflow has a state").id.clone();
+        let from = state_of(&reg, item).expect("a workflow has a state").id.clone();
         if !t.from.contains(&from) {
             return skip(ServiceError::BadRequest(format!("transition {id:?} is not possible from state {from:?}")));
         }
         let nodes: Vec<Node<'_>> = lineage.iter().map(node).collect();
-        let all_maps = maps(lineage);
+        let all_maps = maps(reg, lineage);
         if !guard_allows(actor, &nodes, all_maps.last().expect("one map per row"), &t.guard) {
             return skip(ServiceError::Unauthorized);
         }

@@ -65,3 +65,31 @@ impl Db<'_> {
         })
     }
 }
+
+impl Db<'_> {
+    /// A site's own workflow files, by name.
+    pub async fn site_workflow_files(&mut self, scope: &SiteScope) -> Result<Vec<(String, String)>> {
+        on_db!(self, |c| {
+            Ok(sqlx::query_as("select name, json from site_workflows where site_id = $1 order by name")
+                .bind(scope.key())
+                .fetch_all(&mut *c)
+                .await?)
+        })
+    }
+
+    /// Stores (or replaces) one of a site's workflow files.
+    pub async fn put_site_workflow_file(&mut self, scope: &SiteScope, name: &str, json: &str) -> Result<()> {
+        on_db!(self, |c| {
+            sqlx::query(
+                "insert into site_workflows (site_id, name, json) values ($1, $2, $3)
+                 on conflict (site_id, name) do update set json = excluded.json",
+            )
+            .bind(scope.key())
+            .bind(name)
+            .bind(json)
+            .execute(&mut *c)
+            .await?;
+        });
+        Ok(())
+    }
+}

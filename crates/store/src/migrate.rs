@@ -43,6 +43,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0005_workflow_history.sql"),
         postgres: include_str!("../migrations/postgres/0005_workflow_history.sql"),
     },
+    Migration {
+        version: 6,
+        description: "site workflows",
+        sqlite: include_str!("../migrations/sqlite/0006_site_workflows.sql"),
+        postgres: include_str!("../migrations/postgres/0006_site_workflows.sql"),
+    },
 ];
 
 const LOCK_KEY: i64 = 0x0bef_f701;
