@@ -109,8 +109,10 @@ pub struct Services {
     /// [`SITE_CACHE_TTL`].
     nav_cache: Arc<Mutex<NavCache>>,
     /// Each site's workflows (shipped ones with the site's own), refreshed like sites.
-    wf_cache: Arc<Mutex<HashMap<SiteId, (Instant, Arc<beffroi_model::workflow::WorkflowRegistry>)>>>,
+    wf_cache: Arc<Mutex<WorkflowCache>>,
 }
+
+type WorkflowCache = HashMap<SiteId, (Instant, Arc<beffroi_model::workflow::WorkflowRegistry>)>;
 
 type NavCache = HashMap<(SiteId, Vec<String>), (Instant, Arc<Vec<Summary>>)>;
 

@@ -226,7 +226,7 @@ impl Services {
         let Some(t) = wf.transition(id) else {
             return skip(ServiceError::BadRequest(format!("{} has no transition {id:?}", wf.id)));
         };
-        let from = state_of(&reg, item).expect("a workflow has a state").id.clone();
+        let from = state_of(reg, item).expect("a workflow has a state").id.clone();
         if !t.from.contains(&from) {
             return skip(ServiceError::BadRequest(format!("transition {id:?} is not possible from state {from:?}")));
         }
