@@ -9,7 +9,8 @@ use beffroi_model::{Language, Login, SiteId};
 use beffroi_service::{NewSite, NewUser, Secret};
 
 use crate::cli::{
-    GroupArgs, GroupCommand, OperatorArgs, OperatorCommand, SiteArgs, SiteCommand, UserArgs, UserCommand,
+    GroupArgs, GroupCommand, OperatorArgs, OperatorCommand, SiteArgs, SiteCommand, UserArgs, UserCommand, WorkflowArgs,
+    WorkflowCommand,
 };
 use crate::serve::{open, runtime};
 
@@ -177,6 +178,51 @@ pub fn operator(args: OperatorArgs) -> Result<()> {
                 services.store().close().await;
             }
         }
+        Ok(())
+    })
+}
+
+pub fn workflow(args: WorkflowArgs) -> Result<()> {
+    runtime()?.block_on(async move {
+        let system = Principal::System;
+        let services = open(&args.db, 2).await?;
+        match args.command {
+            WorkflowCommand::List { site } => {
+                let site = site_of(&services, &site).await?;
+                let reg = services.workflows(&site).await?;
+                for wf in reg.all() {
+                    let states: Vec<&str> = wf.states.iter().map(|s| s.id.as_str()).collect();
+                    println!("workflow\t{}\t{}", wf.id, states.join(","));
+                }
+                for (t, w) in reg.chains() {
+                    println!("chain\t{t}\t{}", w.as_deref().unwrap_or("none"));
+                }
+            }
+            WorkflowCommand::Set { site, file } => {
+                let json = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+                let site = site_of(&services, &site).await?;
+                let id = services
+                    .set_site_workflow(&system, &site, &json)
+                    .await
+                    .with_context(|| format!("{} is not a usable workflow", file.display()))?;
+                println!("workflow {id} set on site {}", site.id);
+            }
+            WorkflowCommand::Chain { site, type_name, workflow, maps } => {
+                let mut map = std::collections::BTreeMap::new();
+                for m in &maps {
+                    let (old, new) = m.split_once('=').ok_or_else(|| anyhow!("--map takes OLD=NEW, not {m:?}"))?;
+                    map.insert(old.to_owned(), new.to_owned());
+                }
+                let site = site_of(&services, &site).await?;
+                let wf = (workflow != "none").then_some(workflow.as_str());
+                let moved = services
+                    .set_chain(&system, &site, &type_name, wf, &map)
+                    .await
+                    .context("cannot change the chain")?;
+                println!("{type_name} follows {workflow} on site {}; {moved} items changed state", site.id);
+            }
+        }
+        services.store().close().await;
         Ok(())
     })
 }

@@ -25,6 +25,8 @@ pub enum Command {
     Group(GroupArgs),
     /// Manage operator accounts: Manager on every site of this deployment.
     Operator(OperatorArgs),
+    /// Show and change the workflows of a site.
+    Workflow(WorkflowArgs),
     /// Measure the server under load on SQLite and PostgreSQL.
     Bench(BenchArgs),
 }
@@ -216,6 +218,43 @@ pub enum OperatorCommand {
     Disable { login: String },
     /// Enable an operator again.
     Enable { login: String },
+}
+
+#[derive(Debug, Args)]
+pub struct WorkflowArgs {
+    #[command(subcommand)]
+    pub command: WorkflowCommand,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WorkflowCommand {
+    /// List the workflows of a site and which type follows which.
+    List {
+        #[arg(long)]
+        site: String,
+    },
+    /// Add or replace a workflow of a site from a JSON definition file.
+    Set {
+        #[arg(long)]
+        site: String,
+        /// The definition (same format as the shipped ones).
+        file: std::path::PathBuf,
+    },
+    /// Make a type follow a workflow ("none": its container's permissions).
+    Chain {
+        #[arg(long)]
+        site: String,
+        /// The type, e.g. Document.
+        type_name: String,
+        /// The workflow id, or "none".
+        workflow: String,
+        /// Where items in a state the new workflow lacks go: OLD=NEW (repeatable);
+        /// unmapped ones go to the new workflow's initial state.
+        #[arg(long = "map")]
+        maps: Vec<String>,
+    },
 }
 
 #[derive(Debug, Args)]

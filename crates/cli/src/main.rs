@@ -17,6 +17,7 @@ fn main() -> ExitCode {
         cli::Command::User(a) => admin::user(a),
         cli::Command::Group(a) => admin::group(a),
         cli::Command::Operator(a) => admin::operator(a),
+        cli::Command::Workflow(a) => admin::workflow(a),
         cli::Command::Bench(a) => bench::run(a),
     };
     match result {

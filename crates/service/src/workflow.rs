@@ -1,5 +1,7 @@
 //! Workflow use cases: the transition, the history, the review list.
 
+use std::collections::BTreeMap;
+
 use beffroi_model::ItemPath;
 use beffroi_model::security::{Node, Permission, Principal, Role};
 use beffroi_model::workflow::{WorkflowRegistry, guard_allows};
@@ -48,6 +50,56 @@ fn is_public(state: &beffroi_model::workflow::State) -> bool {
         .is_some_and(|p| p.roles.contains(&Role::Anonymous) || p.roles.contains(&Role::Authenticated))
 }
 
+/// Puts every item (of `only_type`, if given) whose state its workflow does not have
+/// into `map[state]` when that is a state of it, else its initial state, recorded in
+/// its history; drops the state of items whose type has no workflow; recomputes the
+/// stored viewers of the site. Returns how many items changed state.
+async fn remap_states(
+    reg: &WorkflowRegistry,
+    db: &mut beffroi_store::Db<'_>,
+    site: &SiteRow,
+    only_type: Option<&str>,
+    map: &BTreeMap<String, String>,
+    now: DateTime<Utc>,
+) -> Result<u64> {
+    let scope = site.scope();
+    let mut changed = 0;
+    for mut row in db.subtree(&scope, &ItemPath::root()).await? {
+        if row.path.is_root() || only_type.is_some_and(|t| t != row.type_name) {
+            continue;
+        }
+        let target = match reg.for_type(&row.type_name) {
+            Some(wf) if row.review_state.as_deref().is_some_and(|s| wf.state(s).is_some()) => continue,
+            Some(wf) => Some(
+                row.review_state
+                    .as_deref()
+                    .and_then(|s| map.get(s))
+                    .filter(|s| wf.state(s).is_some())
+                    .cloned()
+                    .unwrap_or_else(|| wf.initial_state.clone()),
+            ),
+            None if row.review_state.is_none() => continue,
+            None => None,
+        };
+        let from = std::mem::replace(&mut row.review_state, target.clone());
+        db.update_item(&scope, &row).await?;
+        if let Some(to) = target {
+            let h = HistoryRow {
+                action: None,
+                actor: "system".into(),
+                comments: "state changed with the workflow definitions".into(),
+                from_state: from,
+                review_state: to,
+                at: now,
+            };
+            db.insert_history(&scope, row.uuid, &h).await?;
+        }
+        changed += 1;
+    }
+    refresh_viewers(reg, db, site, &ItemPath::root()).await?;
+    Ok(changed)
+}
+
 /// A fingerprint of the workflow definitions and chain in force.
 fn definitions_hash() -> String {
     use sha2::{Digest, Sha256};
@@ -78,39 +130,85 @@ impl Services {
         let mut changed = 0;
         for site in tx.db().list_sites().await? {
             let reg = self.workflows(&site).await?;
-            let scope = site.scope();
-            for mut row in tx.db().subtree(&scope, &ItemPath::root()).await? {
-                if row.path.is_root() {
-                    continue;
-                }
-                let target = match reg.for_type(&row.type_name) {
-                    Some(wf) if row.review_state.as_deref().is_some_and(|s| wf.state(s).is_some()) => continue,
-                    Some(wf) => Some(wf.initial_state.clone()),
-                    None if row.review_state.is_none() => continue,
-                    None => None,
-                };
-                let from = std::mem::replace(&mut row.review_state, target.clone());
-                tx.db().update_item(&scope, &row).await?;
-                if let Some(to) = target {
-                    let h = HistoryRow {
-                        action: None,
-                        actor: "system".into(),
-                        comments: "state reset after a workflow change".into(),
-                        from_state: from,
-                        review_state: to,
-                        at: now,
-                    };
-                    tx.db().insert_history(&scope, row.uuid, &h).await?;
-                }
-                changed += 1;
-            }
-            refresh_viewers(&reg, &mut tx.db(), &site, &ItemPath::root()).await?;
+            changed += remap_states(&reg, &mut tx.db(), &site, None, &BTreeMap::new(), now).await?;
         }
         tx.db().set_setting("workflows.hash", &hash).await?;
         tx.commit().await?;
         self.nav_cache.lock().expect("nav cache lock").clear();
         tracing::info!(items = changed, "workflow definitions reconciled with stored content");
         Ok(changed)
+    }
+
+    /// Stores a workflow definition of `site`'s own (replacing a shipped or earlier one
+    /// with the same id) once it loads; items following it in a state it no longer has
+    /// go to its initial state. Site administrators only.
+    pub async fn set_site_workflow(&self, actor: &Principal, site: &SiteRow, json: &str) -> Result<String> {
+        self.require_on_site(actor, site, Permission::ManagePortal).await?;
+        let wf = beffroi_model::workflow::Workflow::load("definition", json)
+            .map_err(|e| ServiceError::BadRequest(e.to_string()))?;
+        let name = format!("{}.json", wf.id);
+        let scope = site.scope();
+        let mut tx = self.store.begin().await?;
+        let mut files = tx.db().site_workflow_files(&scope).await?;
+        files.retain(|(n, _)| *n != name);
+        files.push((name.clone(), json.to_owned()));
+        let reg = WORKFLOWS.with_site(&files).map_err(|e| ServiceError::BadRequest(e.to_string()))?;
+        tx.db().put_site_workflow_file(&scope, &name, json).await?;
+        let moved = remap_states(&reg, &mut tx.db(), site, None, &BTreeMap::new(), beffroi_store::now()).await?;
+        let detail = serde_json::json!({"items_moved": moved});
+        tx.db().audit(&scope, &audit_row(actor.id(), "workflow.define", &wf.id, "", detail)).await?;
+        tx.commit().await?;
+        self.forget_site_caches(site);
+        Ok(wf.id)
+    }
+
+    /// Makes `type_name` follow workflow `workflow` on `site` (None: its container's
+    /// permissions). Items of that type in a state the new workflow lacks go to
+    /// `map[state]`, else its initial state, recorded in their history; all in one
+    /// transaction. Returns how many items changed state.
+    pub async fn set_chain(
+        &self,
+        actor: &Principal,
+        site: &SiteRow,
+        type_name: &str,
+        workflow: Option<&str>,
+        map: &BTreeMap<String, String>,
+    ) -> Result<u64> {
+        self.require_on_site(actor, site, Permission::ManagePortal).await?;
+        if self.types.get(type_name).is_none() {
+            return Err(ServiceError::BadRequest(format!("unknown type {type_name:?}")));
+        }
+        let scope = site.scope();
+        let mut tx = self.store.begin().await?;
+        let mut files = tx.db().site_workflow_files(&scope).await?;
+        let chains_name = beffroi_model::workflow::BUILTIN_CHAINS.0;
+        let mut chain: BTreeMap<String, Option<String>> = files
+            .iter()
+            .find(|(n, _)| n == chains_name)
+            .map(|(_, j)| serde_json::from_str(j).unwrap_or_default())
+            .unwrap_or_default();
+        chain.insert(type_name.to_owned(), workflow.map(str::to_owned));
+        let chain_json = serde_json::to_string(&chain).expect("a map serializes");
+        files.retain(|(n, _)| n != chains_name);
+        files.push((chains_name.to_owned(), chain_json.clone()));
+        let reg = WORKFLOWS.with_site(&files).map_err(|e| ServiceError::BadRequest(e.to_string()))?;
+        if let Some(wf) = reg.for_type(type_name)
+            && let Some((old, new)) = map.iter().find(|(_, new)| wf.state(new).is_none())
+        {
+            return Err(ServiceError::BadRequest(format!("{old:?} → {new:?}: {new:?} is not a state of {}", wf.id)));
+        }
+        tx.db().put_site_workflow_file(&scope, chains_name, &chain_json).await?;
+        let moved = remap_states(&reg, &mut tx.db(), site, Some(type_name), map, beffroi_store::now()).await?;
+        let detail = serde_json::json!({"type": type_name, "workflow": workflow, "items_moved": moved});
+        tx.db().audit(&scope, &audit_row(actor.id(), "workflow.chain", type_name, "", detail)).await?;
+        tx.commit().await?;
+        self.forget_site_caches(site);
+        Ok(moved)
+    }
+
+    fn forget_site_caches(&self, site: &SiteRow) {
+        self.wf_cache.lock().expect("workflow cache lock").remove(&site.id);
+        self.nav_cache.lock().expect("nav cache lock").retain(|(s, _), _| *s != site.id);
     }
 
     /// Items waiting for review that `actor` may review, oldest first.

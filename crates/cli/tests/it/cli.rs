@@ -180,3 +180,35 @@ fn operators_are_managed_from_the_shell() {
     assert_eq!(beffroi(d.path(), &["operator", "list"]).1, "ops\tdisabled\tOps\n");
     assert_eq!(beffroi(d.path(), &["operator", "disable", "ghost"]).0, 1);
 }
+
+#[test]
+fn workflows_are_changed_from_the_shell() {
+    let d = tempfile::tempdir().unwrap();
+    beffroi(d.path(), &["site", "create", "namur", "--title", "Namur"]);
+    let (code, out, _) = beffroi(d.path(), &["workflow", "list", "--site", "namur"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("workflow\tsimple_publication\tprivate,pending,published\n"));
+    assert!(out.contains("chain\tDocument\tsimple_publication\n") && out.contains("chain\tFile\tnone\n"));
+    let bad = d.path().join("bad.json");
+    std::fs::write(&bad, r#"{"id": "b", "title": {}, "initial_state": "x", "states": [{"id": "y", "title": {}}]}"#)
+        .unwrap();
+    let (code, _, err) = beffroi(d.path(), &["workflow", "set", "--site", "namur", bad.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(err.contains("bad.json is not a usable workflow") && err.contains("initial state \"x\""), "{err}");
+    let good = d.path().join("one.json");
+    std::fs::write(
+        &good,
+        r#"{"id": "solo", "title": {"fr": "Solo"}, "initial_state": "on", "states": [{"id": "on", "title": {}}]}"#,
+    )
+    .unwrap();
+    assert_eq!(beffroi(d.path(), &["workflow", "set", "--site", "namur", good.to_str().unwrap()]).0, 0);
+    let (code, out, err) =
+        beffroi(d.path(), &["workflow", "chain", "--site", "namur", "Document", "solo", "--map", "private=on"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Document follows solo on site namur; 0 items changed state"));
+    let (code, _, err) =
+        beffroi(d.path(), &["workflow", "chain", "--site", "namur", "Document", "solo", "--map", "oops"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("OLD=NEW"), "{err}");
+    assert!(beffroi(d.path(), &["workflow", "list", "--site", "namur"]).1.contains("chain\tDocument\tsolo\n"));
+}

@@ -223,3 +223,59 @@ mod reconcile {
         }
     }
 }
+
+mod per_site {
+    use super::*;
+
+    const COUNCIL: &str = r#"{
+        "id": "council", "title": {"fr": "Point du conseil"}, "initial_state": "created",
+        "states": [
+            {"id": "created", "title": {"fr": "Créé"}, "permissions": {"View": {"roles": ["Manager", "Owner", "Site Administrator"]}}},
+            {"id": "proposed", "title": {"fr": "Proposé"}, "permissions": {"View": {"roles": ["Manager", "Owner", "Reviewer", "Site Administrator"]}}},
+            {"id": "accepted", "title": {"fr": "Accepté"}, "permissions": {"View": {"roles": ["Anonymous"]}}}
+        ],
+        "transitions": [
+            {"id": "propose", "title": {"fr": "Proposer"}, "from": ["created"], "to": "proposed", "guard": {"permissions": ["Modify portal content"]}},
+            {"id": "accept", "title": {"fr": "Accepter"}, "from": ["proposed"], "to": "accepted", "guard": {"roles": ["Reviewer", "Manager"]}},
+            {"id": "back", "title": {"fr": "Renvoyer"}, "from": ["proposed", "accepted"], "to": "created", "guard": {"roles": ["Manager"]}}
+        ]
+    }"#;
+
+    both_backends! {
+        async fn sites_define_their_own_workflows_and_chains(db) {
+            let s = db.site("s").await;
+            let other = db.site("t").await;
+            let sys = Principal::System;
+            db.add(&s, "", "Document", json!({"title": "Publiée"})).await;
+            db.add_private(&s, "", "Document", json!({"title": "Brouillon"})).await;
+            db.add(&other, "", "Document", json!({"title": "Ailleurs"})).await;
+            assert_eq!(db.services.set_site_workflow(&sys, &s, COUNCIL).await.unwrap(), "council");
+            let err = db.services.set_site_workflow(&sys, &s, r#"{"id": "x", "title": {}, "initial_state": "nowhere", "states": []}"#).await.unwrap_err();
+            assert!(matches!(&err, ServiceError::BadRequest(m) if m.contains("nowhere")), "{err:?}");
+            let editor = Principal::user("e", &[Role::Editor]);
+            assert!(matches!(db.services.set_chain(&editor, &s, "Document", Some("council"), &Default::default()).await, Err(ServiceError::Unauthorized)));
+            assert!(matches!(db.services.set_chain(&sys, &s, "Nope", Some("council"), &Default::default()).await, Err(ServiceError::BadRequest(_))));
+            assert!(matches!(db.services.set_chain(&sys, &s, "Document", Some("ghost"), &Default::default()).await, Err(ServiceError::BadRequest(_))));
+            let bad_map = [("published".to_owned(), "nowhere".to_owned())].into_iter().collect();
+            assert!(matches!(db.services.set_chain(&sys, &s, "Document", Some("council"), &bad_map).await, Err(ServiceError::BadRequest(_))));
+            let map = [("published".to_owned(), "accepted".to_owned())].into_iter().collect();
+            assert_eq!(db.services.set_chain(&sys, &s, "Document", Some("council"), &map).await.unwrap(), 2);
+            let published = db.services.item(&Principal::Anonymous, &s, &path("/publiee")).await.unwrap();
+            assert_eq!(published.item.review_state.as_deref(), Some("accepted"), "mapped state keeps it public");
+            assert!(matches!(db.services.get(&Principal::Anonymous, &s, &path("/brouillon")).await, Err(ServiceError::Unauthorized)));
+            let draft = db.services.item(&sys, &s, &path("/brouillon")).await.unwrap();
+            assert_eq!(draft.item.review_state.as_deref(), Some("created"), "unmapped: the initial state");
+            // New documents start in the site's workflow; the other site is untouched.
+            let p = db.services.create(&sys, &s, &path(""), "Document", None, &obj(json!({"title": "Point"}))).await.unwrap();
+            assert_eq!(p.review_state.as_deref(), Some("created"));
+            let info = db.services.workflow_info(&sys, &s, &p.path).await.unwrap();
+            assert_eq!(info.transitions.iter().map(|t| t.0.as_str()).collect::<Vec<_>>(), ["propose"]);
+            let q = db.services.create(&sys, &other, &path(""), "Document", None, &obj(json!({"title": "Page"}))).await.unwrap();
+            assert_eq!(q.review_state.as_deref(), Some("private"));
+            // Back to no workflow for Documents: they follow the site root.
+            db.services.set_chain(&sys, &s, "Document", None, &Default::default()).await.unwrap();
+            let v = db.services.item(&Principal::Anonymous, &s, &path("/brouillon")).await.unwrap();
+            assert_eq!(v.item.review_state, None);
+        }
+    }
+}
