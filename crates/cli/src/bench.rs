@@ -112,6 +112,7 @@ async fn seed(services: &Services, items: u32) -> Result<(String, String)> {
                 &obj(json!({"title": format!("Quartier {a}"), "description": "Un quartier de la commune."})),
             )
             .await?;
+        services.transition(&system, &site, &f.path, "publish", TransitionRequest::default()).await?;
         for b in 0..10 {
             let sub = services
                 .create(
@@ -123,6 +124,7 @@ async fn seed(services: &Services, items: u32) -> Result<(String, String)> {
                     &obj(json!({"title": format!("Rue {b}"), "description": "Une rue du quartier."})),
                 )
                 .await?;
+            services.transition(&system, &site, &sub.path, "publish", TransitionRequest::default()).await?;
             for c in 0..per_leaf {
                 if made >= items {
                     break 'outer;
@@ -258,6 +260,8 @@ impl Drop for Server {
 async fn run_backend(backend: &'static str, url: &str, data: &Path, args: &BenchArgs) -> Result<Report> {
     eprintln!("[{backend}] creating {} pages…", args.items);
     let services = Services::open(url, &StoreOptions::default()).await?;
+    // As `serve` does on a new database: record the workflow definitions in force.
+    services.reconcile_workflows().await?;
     let t = Instant::now();
     let (page, folder) = seed(&services, args.items).await?;
     let seed_seconds = t.elapsed().as_secs_f64();
@@ -301,7 +305,10 @@ async fn run_backend(backend: &'static str, url: &str, data: &Path, args: &Bench
     ];
     let mut rows = Vec::new();
     for s in &scenarios {
-        load(addr, s, args.connections, Duration::from_secs(1)).await?; // warm-up
+        let warm = load(addr, s, args.connections, Duration::from_secs(1)).await?;
+        if warm.requests == 0 {
+            bail!("{}: no successful response from {} during the warm-up", s.name, s.path);
+        }
         let m = load(addr, s, args.connections, Duration::from_secs(args.duration)).await?;
         eprintln!(
             "[{backend}] {}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms",

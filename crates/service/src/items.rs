@@ -91,7 +91,7 @@ pub(crate) async fn refresh_viewers(
     let mut ancestors = load(db, site, path).await?;
     ancestors.pop();
     let ancestor_maps = maps(reg, &ancestors);
-    let subtree = db.subtree(&scope, path).await?;
+    let subtree = db.subtree_for_access(&scope, path).await?;
     let stored = db.subtree_viewers(&scope, path).await?;
     let mut stack: Vec<(&ItemRow, PermissionMap)> = Vec::new();
     let mut changed = Vec::new();

@@ -319,6 +319,52 @@ impl Db<'_> {
         })
     }
 
+    /// The item at `path` and everything below it, parents first, with only what access
+    /// decisions need: title, description and field values are left empty. Never write
+    /// these rows back.
+    pub async fn subtree_for_access(&mut self, scope: &SiteScope, path: &ItemPath) -> Result<Vec<ItemRow>> {
+        let (lo, hi) = path.descendant_bounds();
+        on_db!(self, |c| {
+            let rows = sqlx::query(
+                "select uuid, parent, id, path, type_name, language, review_state, creator, created, modified, local_roles, block_inheritance
+                 from items where site_id = $1 and (path = $2 or (path > $3 and path < $4)) order by path",
+            )
+            .bind(scope.key())
+            .bind(path.as_str())
+            .bind(lo)
+            .bind(hi)
+            .fetch_all(&mut *c)
+            .await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows {
+                let lang: String = r.try_get(5)?;
+                let Json(local_roles): Json<LocalRoles> = r.try_get(10)?;
+                out.push(ItemRow {
+                    uuid: r.try_get(0)?,
+                    parent: r.try_get(1)?,
+                    id: r.try_get(2)?,
+                    path: ItemPath::from_stored(r.try_get(3)?),
+                    type_name: r.try_get(4)?,
+                    title: String::new(),
+                    description: String::new(),
+                    language: Language::parse(&lang).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    fields: Map::new(),
+                    review_state: r.try_get(6)?,
+                    exclude_from_nav: false,
+                    creator: r.try_get(7)?,
+                    created: r.try_get(8)?,
+                    modified: r.try_get(9)?,
+                    effective: None,
+                    expires: None,
+                    position: 0,
+                    local_roles,
+                    block_inheritance: r.try_get(11)?,
+                });
+            }
+            Ok(out)
+        })
+    }
+
     /// Writes an item's local roles and whether it blocks inheritance.
     pub async fn set_sharing(&mut self, scope: &SiteScope, uuid: Uuid, local: &LocalRoles, block: bool) -> Result<()> {
         on_db!(self, |c| {
