@@ -40,16 +40,8 @@ impl Db<'_> {
                 StoreError::Conflict(_) => StoreError::Conflict(format!("user {}", u.login)),
                 other => other,
             })?;
-            for r in &u.roles {
-                sqlx::query("insert into user_roles (site_id, login, role) values ($1, $2, $3)")
-                    .bind(scope.key())
-                    .bind(&u.login)
-                    .bind(r.name())
-                    .execute(&mut *c)
-                    .await?;
-            }
         });
-        Ok(())
+        self.set_user_roles(scope, &u.login, &u.roles).await
     }
 
     pub async fn user(&mut self, scope: &SiteScope, login: &str) -> Result<Option<UserRow>> {
@@ -170,16 +162,8 @@ impl Db<'_> {
                     StoreError::Conflict(_) => StoreError::Conflict(format!("group {}", g.id)),
                     other => other,
                 })?;
-            for r in &g.roles {
-                sqlx::query("insert into group_roles (site_id, group_id, role) values ($1, $2, $3)")
-                    .bind(scope.key())
-                    .bind(&g.id)
-                    .bind(r.name())
-                    .execute(&mut *c)
-                    .await?;
-            }
         });
-        Ok(())
+        self.set_group_roles(scope, &g.id, &g.roles).await
     }
 
     /// Adds a user to a group (nothing if already a member).
