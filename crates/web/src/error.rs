@@ -13,6 +13,8 @@ pub enum WebError {
     /// Credentials were given but do not hold: 401 with the reason.
     Unauthenticated(String),
     PayloadTooLarge,
+    /// `If-Match` named another version: somebody saved in between.
+    PreconditionFailed,
     /// Too many failed logins: retry after this many seconds.
     TooManyRequests(u64),
     /// A form post without a valid CSRF token or from another origin.
@@ -31,6 +33,7 @@ impl WebError {
             WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
             WebError::Unauthorized | WebError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             WebError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            WebError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             WebError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             WebError::Forbidden(_) => StatusCode::FORBIDDEN,
             WebError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -48,6 +51,7 @@ impl WebError {
             WebError::BadRequest(_) => "BadRequest",
             WebError::Unauthorized | WebError::Unauthenticated(_) => "Unauthorized",
             WebError::PayloadTooLarge => "PayloadTooLarge",
+            WebError::PreconditionFailed => "PreconditionFailed",
             WebError::TooManyRequests(_) => "TooManyRequests",
             WebError::Forbidden(_) => "Forbidden",
             WebError::MethodNotAllowed => "MethodNotAllowed",
@@ -63,6 +67,7 @@ impl WebError {
             WebError::NotFound(url) => format!("Resource not found: {url}"),
             WebError::BadRequest(m) | WebError::Conflict(m) | WebError::Unauthenticated(m) => m.clone(),
             WebError::PayloadTooLarge => "The request body is too large.".into(),
+            WebError::PreconditionFailed => "The item changed since you read it.".into(),
             WebError::TooManyRequests(s) => format!("Too many failed attempts; try again in {s} seconds."),
             WebError::Forbidden(m) => m.clone(),
             WebError::Unauthorized => "You are not authorized to access this resource.".into(),
@@ -85,7 +90,8 @@ impl WebError {
             | WebError::UriTooLong
             | WebError::MethodNotAllowed
             | WebError::Conflict(_)
-            | WebError::PayloadTooLarge => ("bad-request-title", None),
+            | WebError::PayloadTooLarge
+            | WebError::PreconditionFailed => ("bad-request-title", None),
             WebError::Unavailable => ("unavailable-title", Some("error-text")),
             WebError::Internal => ("error-title", Some("error-text")),
         }

@@ -527,6 +527,7 @@ pub(crate) async fn post_endpoint(
             Ok(([(axum::http::header::CONTENT_TYPE, crate::traverse::JSON)], crate::traverse::json_body(&v))
                 .into_response())
         }
+        ("@move", []) => move_into(ctx, view, body).await,
         ("@users", []) => {
             let b: NewUserBody = parse_body(body)?;
             let login =
@@ -643,6 +644,143 @@ pub(crate) async fn patch_delete_endpoint(
         _ => return Err(WebError::MethodNotAllowed),
     }
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(serde::Deserialize)]
+struct Ordering {
+    obj_id: String,
+    delta: serde_json::Value,
+}
+
+/// The ETag a GET of this item's JSON (first batch) would carry now, for `If-Match`.
+async fn current_etag(ctx: &Ctx<'_>, view: &ItemView) -> Result<String, WebError> {
+    let folderish =
+        view.item.path.is_root() || ctx.app.services.types().get(&view.item.type_name).is_some_and(|t| t.folderish);
+    let listing = if folderish {
+        Some(
+            ctx.app
+                .services
+                .children(&ctx.principal, &ctx.site, view, 0, 25)
+                .await
+                .map_err(|e| WebError::from_service(e, &ctx.request_url))?,
+        )
+    } else {
+        None
+    };
+    let v = item(ctx, view, listing.as_ref().map(|l| (l, 0, 25)));
+    Ok(crate::traverse::etag_of(&crate::traverse::json_body(&v), crate::traverse::JSON))
+}
+
+/// plone.restapi's content writes: POST creates inside this folder (201 + Location),
+/// PATCH changes fields, the id, or the order of a folder's children (204), DELETE
+/// removes the item and everything inside it (204). `If-Match` with a stale version
+/// answers 412 and changes nothing.
+pub(crate) async fn content_write(
+    ctx: &Ctx<'_>,
+    view: &ItemView,
+    method: &axum::http::Method,
+    headers: &axum::http::HeaderMap,
+    body: &[u8],
+) -> Result<axum::response::Response, WebError> {
+    use axum::http::{Method, StatusCode, header};
+    let err = |e| WebError::from_service(e, &ctx.request_url);
+    let services = &ctx.app.services;
+    let path = &view.item.path;
+    if let Some(tag) = headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok())
+        && tag.trim() != "*"
+    {
+        let now = current_etag(ctx, view).await?;
+        if !tag.split(',').any(|t| t.trim().trim_start_matches("W/") == now.trim_start_matches("W/")) {
+            return Err(WebError::PreconditionFailed);
+        }
+    }
+    match *method {
+        Method::POST => {
+            let mut values: Map<String, Value> = parse_body(body)?;
+            let type_name = match values.remove("@type") {
+                Some(Value::String(t)) => t,
+                _ => return Err(WebError::BadRequest("@type is required".into())),
+            };
+            let id = match values.remove("id") {
+                Some(Value::String(i)) => Some(i),
+                Some(Value::Null) | None => None,
+                Some(_) => return Err(WebError::BadRequest("id must be a string".into())),
+            };
+            let item = services
+                .create(&ctx.principal, &ctx.site, path, &type_name, id.as_deref(), &values)
+                .await
+                .map_err(err)?;
+            let new_view =
+                services.item(&beffroi_model::security::Principal::System, &ctx.site, &item.path).await.map_err(err)?;
+            let v = self::item(ctx, &new_view, None);
+            Ok(created(v))
+        }
+        Method::PATCH => {
+            let mut values: Map<String, Value> = parse_body(body)?;
+            if let Some(o) = values.remove("ordering") {
+                let o: Ordering =
+                    serde_json::from_value(o).map_err(|e| WebError::BadRequest(format!("ordering: {e}")))?;
+                let delta = match &o.delta {
+                    Value::String(s) if s == "top" => beffroi_service::Delta::Top,
+                    Value::String(s) if s == "bottom" => beffroi_service::Delta::Bottom,
+                    Value::Number(n) if n.is_i64() => beffroi_service::Delta::By(n.as_i64().unwrap_or(0)),
+                    Value::String(s) if s.parse::<i64>().is_ok() => beffroi_service::Delta::By(s.parse().unwrap_or(0)),
+                    _ => return Err(WebError::BadRequest("ordering.delta is top, bottom or an integer".into())),
+                };
+                services.reorder(&ctx.principal, &ctx.site, path, &o.obj_id, delta).await.map_err(err)?;
+            }
+            let new_id = match values.remove("id") {
+                Some(Value::String(i)) if i != view.item.id => Some(i),
+                Some(Value::String(_)) | Some(Value::Null) | None => None,
+                Some(_) => return Err(WebError::BadRequest("id must be a string".into())),
+            };
+            if !values.is_empty() {
+                services.update(&ctx.principal, &ctx.site, path, &values).await.map_err(err)?;
+            }
+            if let Some(id) = new_id {
+                services.rename(&ctx.principal, &ctx.site, path, &id).await.map_err(err)?;
+            }
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        Method::DELETE => {
+            services.delete(&ctx.principal, &ctx.site, path).await.map_err(err)?;
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        _ => Err(WebError::MethodNotAllowed),
+    }
+}
+
+/// `@move` (POST on the target folder): `{"source": [url or path, …]}`.
+async fn move_into(ctx: &Ctx<'_>, view: &ItemView, body: &[u8]) -> Result<axum::response::Response, WebError> {
+    #[derive(serde::Deserialize)]
+    struct MoveBody {
+        source: serde_json::Value,
+    }
+    let b: MoveBody = parse_body(body)?;
+    let sources: Vec<String> = match b.source {
+        Value::String(s) => vec![s],
+        Value::Array(a) => a
+            .into_iter()
+            .map(|v| v.as_str().map(str::to_owned))
+            .collect::<Option<_>>()
+            .ok_or_else(|| WebError::BadRequest("source: a URL or a list of URLs".into()))?,
+        _ => return Err(WebError::BadRequest("source: a URL or a list of URLs".into())),
+    };
+    let mut out = Vec::new();
+    for src in sources {
+        let rel = src.strip_prefix(&ctx.base).unwrap_or(&src);
+        let from =
+            ItemPath::parse(rel).map_err(|_| WebError::BadRequest(format!("{src:?} is not an item of this site")))?;
+        let moved = ctx
+            .app
+            .services
+            .move_item(&ctx.principal, &ctx.site, &from, &view.item.path)
+            .await
+            .map_err(|e| WebError::from_service(e, &ctx.request_url))?;
+        out.push(json!({"source": ctx.url(&from), "target": ctx.url(&moved.path)}));
+    }
+    Ok(([(axum::http::header::CONTENT_TYPE, crate::traverse::JSON)], crate::traverse::json_body(&Value::Array(out)))
+        .into_response())
 }
 
 async fn revoke(ctx: &Ctx<'_>, claims: &crate::jwt::Claims) -> Result<(), WebError> {

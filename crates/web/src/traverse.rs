@@ -117,7 +117,8 @@ const MAX_JSON_BODY: usize = 1024 * 1024;
 const PATCH_DELETE_ENDPOINTS: &[&str] = &["@users", "@groups"];
 
 /// Endpoints that take a POST.
-const POST_ENDPOINTS: &[&str] = &["@login", "@login-renew", "@logout", "@sharing", "@users", "@groups", "@workflow"];
+const POST_ENDPOINTS: &[&str] =
+    &["@login", "@login-renew", "@logout", "@sharing", "@users", "@groups", "@workflow", "@move"];
 
 pub(crate) async fn handle(State(app): State<Arc<AppState>>, req: axum::extract::Request) -> Response {
     let (parts, body) = req.into_parts();
@@ -175,7 +176,9 @@ async fn route(
         && endpoint.is_some_and(|e| POST_ENDPOINTS.contains(&e) || crate::views::POST_VIEWS.contains(&e)))
         || ((*method == Method::PATCH || *method == Method::DELETE)
             && endpoint.is_some_and(|e| PATCH_DELETE_ENDPOINTS.contains(&e))
-            && rest.len() == 2);
+            && rest.len() == 2)
+        // Content itself: create inside (POST), change (PATCH), delete (DELETE).
+        || (endpoint.is_none() && matches!(*method, Method::POST | Method::PATCH | Method::DELETE));
     if *method != Method::GET && *method != Method::HEAD && !is_post {
         return Err(with_site(WebError::MethodNotAllowed));
     }
@@ -265,7 +268,8 @@ async fn route(
     };
 
     let res = match (endpoint, body) {
-        (None, _) => item_view(&ctx, &view, json, headers).await,
+        (None, Some(body)) => json::content_write(&ctx, &view, method, headers, &body).await,
+        (None, None) => item_view(&ctx, &view, json, headers).await,
         (Some(name), body) if name.starts_with("@@") => {
             crate::views::item_view(&ctx, &view, name, body.as_deref()).await
         }
@@ -330,6 +334,14 @@ async fn item_view(ctx: &Ctx<'_>, view: &ItemView, json: bool, headers: &HeaderM
     Ok(finish(headers, body, HTML, Some(view.item.modified)))
 }
 
+/// The weak validator of a representation: a hash of its bytes and type.
+pub(crate) fn etag_of(body: &str, content_type: &str) -> String {
+    let mut h = DefaultHasher::new();
+    body.hash(&mut h);
+    content_type.hash(&mut h);
+    format!("W/\"{:016x}\"", h.finish())
+}
+
 /// Adds validators and answers 304 when the client's copy is current.
 pub(crate) fn finish(
     headers: &HeaderMap,
@@ -337,10 +349,7 @@ pub(crate) fn finish(
     content_type: &'static str,
     modified: Option<DateTime<Utc>>,
 ) -> Response {
-    let mut h = DefaultHasher::new();
-    body.hash(&mut h);
-    content_type.hash(&mut h);
-    let etag = format!("W/\"{:016x}\"", h.finish());
+    let etag = etag_of(&body, content_type);
     let last_modified = modified.map(|m| m.format("%a, %d %b %Y %H:%M:%S GMT").to_string());
     let not_modified = match headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
         Some(inm) => inm.split(',').any(|t| {

@@ -295,7 +295,7 @@ mod user_updates {
             assert_eq!(send(&app, "DELETE", "/namur/@groups/fwt", json!({}), &ops).await.status, 204);
             let sh = db.services.sharing(&sys, &s, &path("/interne")).await.unwrap();
             assert!(sh.entries.iter().all(|e| e.roles.iter().all(|(_, o)| *o == beffroi_service::RoleOrigin::No)), "their local roles are gone: {sh:?}");
-            assert_eq!(send(&app, "PATCH", "/namur/interne", json!({}), &ops).await.status, 405, "content writes come later");
+            assert_eq!(send(&app, "PUT", "/namur/interne", json!({}), &ops).await.status, 405, "no PUT on content");
         }
     }
 }

@@ -151,9 +151,16 @@ both_backends! {
         assert_eq!(app.get(&format!("/namur/{}", "a/".repeat(1100))).await.status, 414);
         assert_eq!(app.get(&format!("/namur{}", "/a".repeat(40))).await.status, 400);
         assert_eq!(app.get_with("/namur", &[("host", "bad host!")]).await.status, 400);
-        let post = axum::http::Request::post("/namur").header("host", "localhost").header("accept", "application/json")
-            .body(axum::body::Body::from("{not json")).unwrap();
+        let post = axum::http::Request::post("/namur")
+            .header("host", "localhost")
+            .header("accept", "application/json")
+            .body(axum::body::Body::from("{not json"))
+            .unwrap();
         let r = app.request(post).await;
+        assert_eq!(r.status, 400, "invalid JSON is a bad request");
+        assert!(r.json()["message"].as_str().unwrap().starts_with("invalid JSON body"));
+        let put = axum::http::Request::put("/namur").header("host", "localhost").header("accept", "application/json").body(axum::body::Body::empty()).unwrap();
+        let r = app.request(put).await;
         assert_eq!(r.status, 405);
         assert_eq!(r.header("allow"), "GET, HEAD");
     }

@@ -6,6 +6,7 @@ mod support;
 mod access;
 mod auth;
 mod cli;
+mod content;
 mod http;
 mod login;
 mod service;

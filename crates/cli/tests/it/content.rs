@@ -1,0 +1,97 @@
+//! REST writes of content, plone.restapi's way: POST, PATCH (fields, id, ordering),
+//! DELETE, @move, and If-Match.
+
+use axum::body::Body;
+use axum::http::Request;
+use base64::Engine;
+use beffroi_model::Login;
+use beffroi_model::security::{Principal, Role};
+use beffroi_service::{NewUser, Secret};
+use serde_json::{Value, json};
+
+use crate::both_backends;
+use crate::support::{Reply, TestApp, TestDb};
+
+async fn editor(db: &TestDb) -> (beffroi_service::SiteRow, String) {
+    let s = db.site("s").await;
+    db.services
+        .create_user(
+            &Principal::System,
+            &s,
+            NewUser {
+                login: Login::parse("ed").unwrap(),
+                password: Secret("editor password".into()),
+                fullname: String::new(),
+                email: String::new(),
+                roles: vec![Role::SiteAdministrator],
+            },
+        )
+        .await
+        .unwrap();
+    (s, format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("ed:editor password")))
+}
+
+async fn send(app: &TestApp, method: &str, uri: &str, body: Value, headers: &[(&str, &str)]) -> Reply {
+    let mut b =
+        Request::builder().method(method).uri(uri).header("host", "localhost").header("accept", "application/json");
+    for (k, v) in headers {
+        b = b.header(*k, *v);
+    }
+    app.request(b.body(Body::from(body.to_string())).unwrap()).await
+}
+
+both_backends! {
+    async fn post_patch_delete_like_plone_restapi(db) {
+        let (_s, auth) = editor(&db).await;
+        let app = TestApp::new(&db).await;
+        let a = [("authorization", auth.as_str())];
+        let r = send(&app, "POST", "/s", json!({"@type": "Folder", "title": "Actualités"}), &a).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        assert_eq!(r.header("location"), "http://localhost/s/actualites");
+        assert_eq!(r.json()["review_state"], "private");
+        let r = send(&app, "POST", "/s/actualites", json!({"@type": "Document", "title": "Travaux", "text": {"content-type": "text/html", "data": "<p>x<script>y</script></p>"}}), &a).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        assert_eq!(r.json()["text"]["data"], "<p>x</p>");
+        let r = send(&app, "POST", "/s/actualites", json!({"@type": "Document", "id": "fixe", "title": "Avec id"}), &a).await;
+        assert_eq!(r.header("location"), "http://localhost/s/actualites/fixe");
+        // Bad input: clear 4xx, nothing written.
+        let r = send(&app, "POST", "/s/actualites", json!({"@type": "Document", "description": "sans titre"}), &a).await;
+        assert_eq!(r.status, 400);
+        assert!(r.json()["message"].as_str().unwrap().contains("title"));
+        assert_eq!(send(&app, "POST", "/s/actualites", json!({"title": "sans type"}), &a).await.status, 400);
+        assert_eq!(send(&app, "POST", "/s/actualites", json!({"@type": "Nope", "title": "x"}), &a).await.status, 400);
+        assert_eq!(send(&app, "POST", "/s/actualites/travaux", json!({"@type": "Document", "title": "x"}), &a).await.status, 400);
+        assert_eq!(send(&app, "POST", "/s/actualites", json!({"@type": "Document", "title": "x"}), &[]).await.status, 401);
+        let listing = send(&app, "GET", "/s/actualites", json!(null), &a).await.json();
+        assert_eq!(listing["items_total"], 2);
+        // PATCH with If-Match.
+        let got = send(&app, "GET", "/s/actualites/travaux", json!(null), &a).await;
+        let etag = got.header("etag").to_owned();
+        let r = send(&app, "PATCH", "/s/actualites/travaux", json!({"title": "Travaux rue Haute"}), &[("authorization", &auth), ("if-match", &etag)]).await;
+        assert_eq!(r.status, 204, "{}", r.body);
+        let r = send(&app, "PATCH", "/s/actualites/travaux", json!({"title": "Écrasé"}), &[("authorization", &auth), ("if-match", &etag)]).await;
+        assert_eq!(r.status, 412, "a stale version");
+        assert_eq!(r.json()["type"], "PreconditionFailed");
+        assert_eq!(send(&app, "GET", "/s/actualites/travaux", json!(null), &a).await.json()["title"], "Travaux rue Haute");
+        assert_eq!(send(&app, "PATCH", "/s/actualites/travaux", json!({"titel": "typo"}), &a).await.status, 400);
+        // Rename through PATCH id; the old URL redirects.
+        assert_eq!(send(&app, "PATCH", "/s/actualites/travaux", json!({"id": "rue-haute"}), &a).await.status, 204);
+        assert_eq!(send(&app, "GET", "/s/actualites/travaux", json!(null), &a).await.status, 301);
+        // Ordering.
+        let r = send(&app, "PATCH", "/s/actualites", json!({"ordering": {"obj_id": "fixe", "delta": "top"}}), &a).await;
+        assert_eq!(r.status, 204, "{}", r.body);
+        let ids: Vec<String> = send(&app, "GET", "/s/actualites", json!(null), &a).await.json()["items"].as_array().unwrap().iter().map(|i| i["@id"].as_str().unwrap().rsplit('/').next().unwrap().to_owned()).collect();
+        assert_eq!(ids, ["fixe", "rue-haute"]);
+        assert_eq!(send(&app, "PATCH", "/s/actualites", json!({"ordering": {"obj_id": "fixe", "delta": "sideways"}}), &a).await.status, 400);
+        // @move into another folder.
+        send(&app, "POST", "/s", json!({"@type": "Folder", "title": "Archives"}), &a).await;
+        let r = send(&app, "POST", "/s/archives/@move", json!({"source": ["http://localhost/s/actualites/fixe"]}), &a).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.json(), json!([{"source": "http://localhost/s/actualites/fixe", "target": "http://localhost/s/archives/fixe"}]));
+        // DELETE.
+        assert_eq!(send(&app, "DELETE", "/s/archives", json!(null), &[]).await.status, 401);
+        assert_eq!(send(&app, "DELETE", "/s/archives", json!(null), &a).await.status, 204);
+        assert_eq!(send(&app, "GET", "/s/archives/fixe", json!(null), &a).await.status, 404);
+        assert_eq!(send(&app, "DELETE", "/s", json!(null), &a).await.status, 400, "not the site root");
+    }
+}
