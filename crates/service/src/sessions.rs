@@ -18,6 +18,8 @@ const FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
 const FAILURES_PER_BLOCK: i64 = 5;
 const FIRST_BLOCK: Duration = Duration::from_secs(60);
 const LONGEST_BLOCK: Duration = Duration::from_secs(15 * 60);
+/// A failed attempt answers this much later for each failure already in its series.
+const FAILURE_DELAY: Duration = Duration::from_millis(100);
 
 /// A session just opened: the id goes into the cookie, the CSRF token into forms.
 #[derive(Debug, Clone)]
@@ -52,9 +54,9 @@ fn throttle_keys(site: &SiteRow, login: &str, client: &str) -> Vec<String> {
 }
 
 impl Services {
-    /// Checks a login and password with throttling: repeated failures for one login or
-    /// one client address are refused for a while (longer after each series), never for
-    /// good. Every attempt goes to the audit log.
+    /// Checks a login and password with throttling: each failure in a series answers
+    /// later than the one before, and repeated failures for one login or one client
+    /// address are refused for a while (longer after each series), never for good. Every attempt goes to the audit log.
     pub async fn login(&self, site: &SiteRow, login: &str, password: &str, client: &str) -> Result<LoginOutcome> {
         let keys = throttle_keys(site, login, client);
         let now = Utc::now();
@@ -83,6 +85,7 @@ impl Services {
                 Ok(LoginOutcome::Success(p))
             }
             None => {
+                let mut worst = 0;
                 for k in &keys {
                     // A series goes on while failures keep coming within the window of
                     // the first one or of the last block; then it is forgotten.
@@ -102,9 +105,12 @@ impl Services {
                         f.blocked_until = Some(now + chrono::Duration::from_std(block).unwrap_or_default());
                     }
                     tx.db().put_failures(k, &f).await?;
+                    worst = worst.max(f.failures);
                 }
                 tx.db().audit(&scope, &audit_row(login, "login.failure", "", client, Value::Null)).await?;
                 tx.commit().await?;
+                // Each further failure in a series answers a little later.
+                tokio::time::sleep(FAILURE_DELAY.saturating_mul(worst.clamp(0, 10) as u32)).await;
                 Ok(LoginOutcome::WrongCredentials)
             }
         }

@@ -196,45 +196,48 @@ both_backends! {
             db.add(&s, p.as_str(), "Document", json!({"title": format!("D{i}")})).await;
             folders.push(p.to_string());
         }
-        // A small deterministic generator: the same walk on every run and backend.
-        let mut seed: u64 = 0x5eed_beff;
-        let mut next = |n: usize| {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            ((seed >> 33) as usize) % n
-        };
-        let grantees = [Grantee::User("anne".into()), Grantee::User("marc".into()), Grantee::Group("g".into()), Grantee::Group("AuthenticatedUsers".into())];
-        for _ in 0..40 {
-            let mut c = db.services.store().conn().await.unwrap();
-            let all: Vec<ItemPath> = c.db().subtree(&s.scope(), &ItemPath::root()).await.unwrap().into_iter().map(|r| r.path).filter(|p| !p.is_root()).collect();
-            drop(c);
-            let target = all[next(all.len())].clone();
-            match next(5) {
-                4 => {
-                    // A transition by someone, which may well be refused.
-                    let who = [Principal::System, Principal::user("anne", &[]), Principal::user("marc", &[Role::Reviewer])];
-                    let t = ["submit", "publish", "retract", "reject"][next(4)];
-                    let _ = db.services.transition(&who[next(3)], &s, &target, t, beffroi_service::TransitionRequest { include_children: next(2) == 0, ..Default::default() }).await;
+        // A small deterministic generator: the same walks on every run and backend,
+        // from several seeds.
+        for start in [0x5eed_beff_u64, 1, 0xdead_beef, 42] {
+            let mut seed: u64 = start;
+            let mut next = |n: usize| {
+                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                ((seed >> 33) as usize) % n
+            };
+            let grantees = [Grantee::User("anne".into()), Grantee::User("marc".into()), Grantee::Group("g".into()), Grantee::Group("AuthenticatedUsers".into())];
+            for _ in 0..40 {
+                let mut c = db.services.store().conn().await.unwrap();
+                let all: Vec<ItemPath> = c.db().subtree(&s.scope(), &ItemPath::root()).await.unwrap().into_iter().map(|r| r.path).filter(|p| !p.is_root()).collect();
+                drop(c);
+                let target = all[next(all.len())].clone();
+                match next(5) {
+                    4 => {
+                        // A transition by someone, which may well be refused.
+                        let who = [Principal::System, Principal::user("anne", &[]), Principal::user("marc", &[Role::Reviewer])];
+                        let t = ["submit", "publish", "retract", "reject"][next(4)];
+                        let _ = db.services.transition(&who[next(3)], &s, &target, t, beffroi_service::TransitionRequest { include_children: next(2) == 0, ..Default::default() }).await;
+                    }
+                    0 => {
+                        let g = grantees[next(grantees.len())].clone();
+                        let r = Role::SHARABLE[next(Role::SHARABLE.len())];
+                        db.services.update_sharing(&sys, &s, &target, share(g, r, next(3) != 0)).await.unwrap();
+                    }
+                    1 => {
+                        let inherit = next(2) == 0;
+                        db.services.update_sharing(&sys, &s, &target, SharingChange { entries: vec![], inherit: Some(inherit) }).await.unwrap();
+                    }
+                    2 => {
+                        let state = if next(2) == 0 { "private" } else { "published" };
+                        db.services.force_state(&sys, &s, &target, state).await.unwrap();
+                    }
+                    _ => {
+                        let dest = all[next(all.len())].clone();
+                        // Invalid moves (into itself, into a page) must fail cleanly.
+                        let _ = db.services.move_item(&sys, &s, &target, &dest).await;
+                    }
                 }
-                0 => {
-                    let g = grantees[next(grantees.len())].clone();
-                    let r = Role::SHARABLE[next(Role::SHARABLE.len())];
-                    db.services.update_sharing(&sys, &s, &target, share(g, r, next(3) != 0)).await.unwrap();
-                }
-                1 => {
-                    let inherit = next(2) == 0;
-                    db.services.update_sharing(&sys, &s, &target, SharingChange { entries: vec![], inherit: Some(inherit) }).await.unwrap();
-                }
-                2 => {
-                    let state = if next(2) == 0 { "private" } else { "published" };
-                    db.services.force_state(&sys, &s, &target, state).await.unwrap();
-                }
-                _ => {
-                    let dest = all[next(all.len())].clone();
-                    // Invalid moves (into itself, into a page) must fail cleanly.
-                    let _ = db.services.move_item(&sys, &s, &target, &dest).await;
-                }
+                assert_viewers_consistent(&db, &s).await;
             }
-            assert_viewers_consistent(&db, &s).await;
         }
     }
 }

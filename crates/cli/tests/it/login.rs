@@ -149,8 +149,11 @@ both_backends! {
     async fn repeated_failures_are_throttled_and_audited(db) {
         let s = setup(&db, "namur").await;
         let app = TestApp::new(&db).await;
-        for _ in 0..5 {
+        for n in 1..=5 {
+            let started = std::time::Instant::now();
             assert_eq!(form(&app, "/namur/@@login", "login=marie&password=nope", &[]).await.status, 401);
+            // Each failure of the series answers later than the one before.
+            assert!(started.elapsed() >= std::time::Duration::from_millis(100 * n), "failure {n} was not slowed");
         }
         let r = form(&app, "/namur/@@login", "login=marie&password=correct+horse+battery", &[]).await;
         assert_eq!(r.status, 429, "blocked even with the right password, for a while");
