@@ -387,12 +387,25 @@ impl Services {
         path: &ItemPath,
         values: &Map<String, Value>,
     ) -> Result<ItemRow> {
+        self.update_with_lock(actor, site, path, values, None).await
+    }
+
+    /// [`Services::update`] carrying the token of a lock the actor holds or was given.
+    pub async fn update_with_lock(
+        &self,
+        actor: &Principal,
+        site: &SiteRow,
+        path: &ItemPath,
+        values: &Map<String, Value>,
+        lock_token: Option<&str>,
+    ) -> Result<ItemRow> {
         let reg = self.workflows(site).await?;
         let scope = site.scope();
         let mut tx = self.store.begin().await?;
         let mut lineage = load(&mut tx.db(), site, path).await?;
         require(&reg, actor, &lineage, Permission::ModifyPortalContent)?;
         let mut item = lineage.pop().expect("load returns the item last");
+        crate::locks::check_lock(&mut tx.db(), &item, actor, lock_token).await?;
         let schema = self.types.get(&item.type_name).ok_or_else(|| {
             ServiceError::BadRequest(format!("items of type {} cannot be edited here", item.type_name))
         })?;
@@ -408,6 +421,17 @@ impl Services {
 
     /// Deletes the item at `path` and everything inside it; returns how many items went.
     pub async fn delete(&self, actor: &Principal, site: &SiteRow, path: &ItemPath) -> Result<u64> {
+        self.delete_with_lock(actor, site, path, None).await
+    }
+
+    /// [`Services::delete`] carrying the token of a lock.
+    pub async fn delete_with_lock(
+        &self,
+        actor: &Principal,
+        site: &SiteRow,
+        path: &ItemPath,
+        lock_token: Option<&str>,
+    ) -> Result<u64> {
         let reg = self.workflows(site).await?;
         if path.is_root() {
             return Err(ServiceError::BadRequest("the site root cannot be deleted".into()));
@@ -417,6 +441,7 @@ impl Services {
         let mut lineage = load(&mut tx.db(), site, path).await?;
         require(&reg, actor, &lineage, Permission::DeleteObjects)?;
         let item = lineage.pop().expect("load returns the item last");
+        crate::locks::check_lock(&mut tx.db(), &item, actor, lock_token).await?;
         let count = tx.db().delete_subtree(&scope, path).await?;
         tx.db().touch_site(&scope, beffroi_store::now()).await?;
         tx.commit().await?;
@@ -463,6 +488,7 @@ impl Services {
         let mut lineage = load(&mut tx.db(), site, path).await?;
         require(&reg, actor, &lineage, Permission::ModifyPortalContent)?;
         let mut item = lineage.pop().expect("load returns the item last");
+        crate::locks::check_lock(&mut tx.db(), &item, actor, None).await?;
         let target_path = new_parent.unwrap_or(&old_parent);
         if target_path == path || target_path.is_below(path) {
             return Err(ServiceError::BadRequest("an item cannot be moved into itself".into()));

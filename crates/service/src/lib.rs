@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use beffroi_model::schema::{TypeRegistry, ValidationErrors};
 use beffroi_model::{ItemPath, SiteId};
 pub use beffroi_store::{
-    AuditRow, Backend, GroupRow, HistoryRow, ItemRow, SiteRow, SiteScope, Store, StoreError, StoreOptions, Summary,
-    UserRow,
+    AuditRow, Backend, GroupRow, HistoryRow, ItemRow, LockRow, SiteRow, SiteScope, Store, StoreError, StoreOptions,
+    Summary, UserRow,
 };
 use tokio::sync::broadcast;
 use uuid::Uuid;
@@ -18,6 +18,7 @@ use uuid::Uuid;
 mod access;
 pub mod demo;
 mod items;
+mod locks;
 mod sessions;
 mod sites;
 mod users;
@@ -25,6 +26,7 @@ mod workflow;
 
 pub use access::{GroupChange, RoleOrigin, Sharing, SharingChange, SharingEntry, UserChange};
 pub use items::{Delta, Found, ItemView, Listing};
+pub use locks::{DEFAULT_LOCK_TIMEOUT, MAX_LOCK_TIMEOUT};
 pub use sessions::{LoginOutcome, OpenSession, SESSION_LIFETIME};
 pub use sites::NewSite;
 pub use users::{NewUser, Secret};
@@ -43,6 +45,9 @@ pub enum ServiceError {
     BadRequest(String),
     #[error("{0}")]
     Conflict(String),
+    /// Locked for editing by this user.
+    #[error("locked by {0}")]
+    Locked(String),
     #[error("the service is busy, try again")]
     Unavailable,
     #[error("internal error")]

@@ -93,3 +93,65 @@ impl Db<'_> {
         Ok(())
     }
 }
+
+/// An edit lock.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LockRow {
+    pub creator: String,
+    pub token: String,
+    pub created: DateTime<Utc>,
+    pub timeout_secs: i64,
+    pub stealable: bool,
+}
+
+impl LockRow {
+    pub fn expired(&self, now: DateTime<Utc>) -> bool {
+        (now - self.created).num_seconds() >= self.timeout_secs
+    }
+}
+
+impl Db<'_> {
+    pub async fn lock(&mut self, item: Uuid) -> Result<Option<LockRow>> {
+        on_db!(self, |c| {
+            let row: Option<(String, String, DateTime<Utc>, i64, bool)> = sqlx::query_as(
+                "select creator, token, created, timeout_secs, stealable from locks where item_uuid = $1",
+            )
+            .bind(item)
+            .fetch_optional(&mut *c)
+            .await?;
+            Ok(row.map(|(creator, token, created, timeout_secs, stealable)| LockRow {
+                creator,
+                token,
+                created,
+                timeout_secs,
+                stealable,
+            }))
+        })
+    }
+
+    pub async fn put_lock(&mut self, item: Uuid, l: &LockRow) -> Result<()> {
+        on_db!(self, |c| {
+            sqlx::query(
+                "insert into locks (item_uuid, creator, token, created, timeout_secs, stealable) values ($1, $2, $3, $4, $5, $6)
+                 on conflict (item_uuid) do update set creator = excluded.creator, token = excluded.token,
+                 created = excluded.created, timeout_secs = excluded.timeout_secs, stealable = excluded.stealable",
+            )
+            .bind(item)
+            .bind(&l.creator)
+            .bind(&l.token)
+            .bind(l.created)
+            .bind(l.timeout_secs)
+            .bind(l.stealable)
+            .execute(&mut *c)
+            .await?;
+        });
+        Ok(())
+    }
+
+    pub async fn delete_lock(&mut self, item: Uuid) -> Result<()> {
+        on_db!(self, |c| {
+            sqlx::query("delete from locks where item_uuid = $1").bind(item).execute(&mut *c).await?;
+        });
+        Ok(())
+    }
+}

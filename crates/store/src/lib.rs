@@ -21,7 +21,7 @@ mod sessions;
 mod sites;
 mod users;
 
-pub use history::HistoryRow;
+pub use history::{HistoryRow, LockRow};
 pub use items::{ItemRow, NewItem, SubtreeMove, Summary};
 pub use sessions::{AuditRow, FailureRow, SessionRow};
 pub use sites::{SiteRow, SiteScope};

@@ -49,6 +49,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0006_site_workflows.sql"),
         postgres: include_str!("../migrations/postgres/0006_site_workflows.sql"),
     },
+    Migration {
+        version: 7,
+        description: "locks",
+        sqlite: include_str!("../migrations/sqlite/0007_locks.sql"),
+        postgres: include_str!("../migrations/postgres/0007_locks.sql"),
+    },
 ];
 
 const LOCK_KEY: i64 = 0x0bef_f701;

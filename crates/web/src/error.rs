@@ -15,6 +15,8 @@ pub enum WebError {
     PayloadTooLarge,
     /// `If-Match` named another version: somebody saved in between.
     PreconditionFailed,
+    /// Locked for editing by this user.
+    Locked(String),
     /// Too many failed logins: retry after this many seconds.
     TooManyRequests(u64),
     /// A form post without a valid CSRF token or from another origin.
@@ -34,6 +36,7 @@ impl WebError {
             WebError::Unauthorized | WebError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             WebError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             WebError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            WebError::Locked(_) => StatusCode::LOCKED,
             WebError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             WebError::Forbidden(_) => StatusCode::FORBIDDEN,
             WebError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -52,6 +55,7 @@ impl WebError {
             WebError::Unauthorized | WebError::Unauthenticated(_) => "Unauthorized",
             WebError::PayloadTooLarge => "PayloadTooLarge",
             WebError::PreconditionFailed => "PreconditionFailed",
+            WebError::Locked(_) => "Locked",
             WebError::TooManyRequests(_) => "TooManyRequests",
             WebError::Forbidden(_) => "Forbidden",
             WebError::MethodNotAllowed => "MethodNotAllowed",
@@ -68,6 +72,7 @@ impl WebError {
             WebError::BadRequest(m) | WebError::Conflict(m) | WebError::Unauthenticated(m) => m.clone(),
             WebError::PayloadTooLarge => "The request body is too large.".into(),
             WebError::PreconditionFailed => "The item changed since you read it.".into(),
+            WebError::Locked(who) => format!("The item is locked by {who}."),
             WebError::TooManyRequests(s) => format!("Too many failed attempts; try again in {s} seconds."),
             WebError::Forbidden(m) => m.clone(),
             WebError::Unauthorized => "You are not authorized to access this resource.".into(),
@@ -91,7 +96,8 @@ impl WebError {
             | WebError::MethodNotAllowed
             | WebError::Conflict(_)
             | WebError::PayloadTooLarge
-            | WebError::PreconditionFailed => ("bad-request-title", None),
+            | WebError::PreconditionFailed
+            | WebError::Locked(_) => ("bad-request-title", None),
             WebError::Unavailable => ("unavailable-title", Some("error-text")),
             WebError::Internal => ("error-title", Some("error-text")),
         }
@@ -105,6 +111,7 @@ impl WebError {
             ServiceError::Invalid(v) => WebError::BadRequest(v.to_string()),
             ServiceError::BadRequest(m) => WebError::BadRequest(m),
             ServiceError::Conflict(m) => WebError::Conflict(m),
+            ServiceError::Locked(who) => WebError::Locked(who),
             ServiceError::Unavailable => WebError::Unavailable,
             ServiceError::Internal(source) => {
                 tracing::error!(error = %source, url, "internal error");

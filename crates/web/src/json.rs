@@ -114,7 +114,49 @@ pub(crate) fn batching(ctx: &Ctx<'_>, total: i64, start: i64, size: i64) -> Opti
 }
 
 /// The full serialization of an item (GET with `Accept: application/json`).
-pub(crate) fn item(ctx: &Ctx<'_>, view: &ItemView, listing: Option<(&Listing, i64, i64)>) -> Value {
+/// The lock as a viewer sees it: None for anonymous visitors (who cannot edit), else
+/// the lock in force, if any.
+pub(crate) async fn lock_for(
+    ctx: &Ctx<'_>,
+    view: &ItemView,
+) -> Result<Option<Option<beffroi_service::LockRow>>, WebError> {
+    if ctx.principal == beffroi_model::security::Principal::Anonymous {
+        return Ok(None);
+    }
+    let l = ctx
+        .app
+        .services
+        .lock_status(&ctx.principal, &ctx.site, &view.item.path)
+        .await
+        .map_err(|e| WebError::from_service(e, &ctx.request_url))?;
+    Ok(Some(l))
+}
+
+/// plone.restapi's lock object.
+fn lock_json(ctx: &Ctx<'_>, l: Option<&beffroi_service::LockRow>) -> Value {
+    match l {
+        None => json!({"locked": false, "stealable": true}),
+        Some(l) => json!({
+            "locked": true,
+            "stealable": l.stealable,
+            "creator": l.creator,
+            "creator_name": l.creator,
+            "creator_url": format!("{}/author/{}", ctx.base, l.creator),
+            "created": iso(&l.created),
+            "time": l.created.timestamp() as f64,
+            "timeout": l.timeout_secs,
+            "name": "plone.locking.stealable",
+            "token": if ctx.principal.id() == l.creator { Value::String(l.token.clone()) } else { Value::Null },
+        }),
+    }
+}
+
+pub(crate) fn item(
+    ctx: &Ctx<'_>,
+    view: &ItemView,
+    listing: Option<(&Listing, i64, i64)>,
+    lock: Option<&Option<beffroi_service::LockRow>>,
+) -> Value {
     let it = &view.item;
     let url = ctx.url(&it.path);
     let mut m = Map::new();
@@ -130,7 +172,9 @@ pub(crate) fn item(ctx: &Ctx<'_>, view: &ItemView, listing: Option<(&Listing, i6
     m.insert("effective".into(), opt_iso(&it.effective));
     m.insert("exclude_from_nav".into(), it.exclude_from_nav.into());
     m.insert("expires".into(), opt_iso(&it.expires));
-    m.insert("lock".into(), json!({"locked": false, "stealable": true}));
+    if let Some(l) = lock {
+        m.insert("lock".into(), lock_json(ctx, l.as_ref()));
+    }
     let parent_visible =
         view.parent().is_some_and(|p| view.visible_ancestors(&ctx.principal).iter().any(|a| a.uuid == p.uuid));
     m.insert("parent".into(), parent_json(ctx, view.parent(), parent_visible));
@@ -241,6 +285,10 @@ pub(crate) async fn endpoint(ctx: &Ctx<'_>, view: &ItemView, name: &str, rest: &
                 json!({"@id": format!("{url}/@workflow"), "history": history, "state": state, "transitions": transitions}),
             )
         }
+        ("@lock", []) => {
+            let l = ctx.app.services.lock_status(&ctx.principal, &ctx.site, &view.item.path).await.map_err(err)?;
+            Ok(lock_json(ctx, l.as_ref()))
+        }
         ("@users", []) => {
             let users = ctx.app.services.list_users(&ctx.principal, &ctx.site).await.map_err(err)?;
             let mut items = Vec::with_capacity(users.len());
@@ -285,6 +333,12 @@ pub(crate) async fn endpoint(ctx: &Ctx<'_>, view: &ItemView, name: &str, rest: &
         }
         _ => Err(WebError::NotFound(ctx.request_url.clone())),
     }
+}
+
+/// A body that may be absent: empty, blank or `null` give the default.
+fn parse_optional_body<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> Result<T, WebError> {
+    let trimmed = body.trim_ascii();
+    if trimmed.is_empty() || trimmed == b"null" { Ok(T::default()) } else { parse_body(trimmed) }
 }
 
 fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, WebError> {
@@ -499,8 +553,7 @@ pub(crate) async fn post_endpoint(
             Ok(StatusCode::NO_CONTENT.into_response())
         }
         ("@workflow", [transition]) => {
-            let b: TransitionBody =
-                if body.iter().all(u8::is_ascii_whitespace) { TransitionBody::default() } else { parse_body(body)? };
+            let b: TransitionBody = parse_optional_body(body)?;
             let date = |s: Option<String>, name: &str| -> Result<Option<DateTime<Utc>>, WebError> {
                 s.filter(|s| !s.is_empty())
                     .map(|s| {
@@ -528,6 +581,24 @@ pub(crate) async fn post_endpoint(
                 .into_response())
         }
         ("@move", []) => move_into(ctx, view, body).await,
+        ("@lock", []) => {
+            #[derive(serde::Deserialize, Default)]
+            #[serde(deny_unknown_fields)]
+            struct LockBody {
+                stealable: Option<bool>,
+                timeout: Option<i64>,
+            }
+            let b: LockBody = parse_optional_body(body)?;
+            let l = ctx
+                .app
+                .services
+                .lock(&ctx.principal, &ctx.site, &view.item.path, b.stealable.unwrap_or(true), b.timeout)
+                .await
+                .map_err(err)?;
+            let v = lock_json(ctx, Some(&l));
+            Ok(([(axum::http::header::CONTENT_TYPE, crate::traverse::JSON)], crate::traverse::json_body(&v))
+                .into_response())
+        }
         ("@users", []) => {
             let b: NewUserBody = parse_body(body)?;
             let login =
@@ -606,6 +677,7 @@ struct GroupPatch {
 /// PATCH and DELETE on `@users/<id>` and `@groups/<id>`: 204 as plone.restapi.
 pub(crate) async fn patch_delete_endpoint(
     ctx: &Ctx<'_>,
+    view: &ItemView,
     method: &axum::http::Method,
     name: &str,
     rest: &[String],
@@ -615,6 +687,25 @@ pub(crate) async fn patch_delete_endpoint(
     let err = |e| WebError::from_service(e, &ctx.request_url);
     let services = &ctx.app.services;
     match (name, rest, method) {
+        ("@lock", [], &Method::PATCH) => {
+            let l = services.refresh_lock(&ctx.principal, &ctx.site, &view.item.path).await.map_err(err)?;
+            let v = lock_json(ctx, Some(&l));
+            return Ok(([(axum::http::header::CONTENT_TYPE, crate::traverse::JSON)], crate::traverse::json_body(&v))
+                .into_response());
+        }
+        ("@lock", [], &Method::DELETE) => {
+            #[derive(serde::Deserialize, Default)]
+            #[serde(deny_unknown_fields)]
+            struct UnlockBody {
+                #[serde(default)]
+                force: bool,
+            }
+            let b: UnlockBody = parse_optional_body(body)?;
+            services.unlock(&ctx.principal, &ctx.site, &view.item.path, b.force).await.map_err(err)?;
+            let v = lock_json(ctx, None);
+            return Ok(([(axum::http::header::CONTENT_TYPE, crate::traverse::JSON)], crate::traverse::json_body(&v))
+                .into_response());
+        }
         ("@users", [login], &Method::PATCH) => {
             let b: UserPatch = parse_body(body)?;
             let roles = b.roles.as_deref().map(parse_roles).transpose()?;
@@ -667,7 +758,8 @@ async fn current_etag(ctx: &Ctx<'_>, view: &ItemView) -> Result<String, WebError
     } else {
         None
     };
-    let v = item(ctx, view, listing.as_ref().map(|l| (l, 0, 25)));
+    let lock = lock_for(ctx, view).await?;
+    let v = item(ctx, view, listing.as_ref().map(|l| (l, 0, 25)), lock.as_ref());
     Ok(crate::traverse::etag_of(&crate::traverse::json_body(&v), crate::traverse::JSON))
 }
 
@@ -686,6 +778,7 @@ pub(crate) async fn content_write(
     let err = |e| WebError::from_service(e, &ctx.request_url);
     let services = &ctx.app.services;
     let path = &view.item.path;
+    let lock_token = headers.get("lock-token").and_then(|v| v.to_str().ok());
     if let Some(tag) = headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok())
         && tag.trim() != "*"
     {
@@ -712,7 +805,8 @@ pub(crate) async fn content_write(
                 .map_err(err)?;
             let new_view =
                 services.item(&beffroi_model::security::Principal::System, &ctx.site, &item.path).await.map_err(err)?;
-            let v = self::item(ctx, &new_view, None);
+            let lock = lock_for(ctx, &new_view).await?;
+            let v = self::item(ctx, &new_view, None, lock.as_ref());
             Ok(created(v))
         }
         Method::PATCH => {
@@ -735,7 +829,7 @@ pub(crate) async fn content_write(
                 Some(_) => return Err(WebError::BadRequest("id must be a string".into())),
             };
             if !values.is_empty() {
-                services.update(&ctx.principal, &ctx.site, path, &values).await.map_err(err)?;
+                services.update_with_lock(&ctx.principal, &ctx.site, path, &values, lock_token).await.map_err(err)?;
             }
             if let Some(id) = new_id {
                 services.rename(&ctx.principal, &ctx.site, path, &id).await.map_err(err)?;
@@ -743,7 +837,7 @@ pub(crate) async fn content_write(
             Ok(StatusCode::NO_CONTENT.into_response())
         }
         Method::DELETE => {
-            services.delete(&ctx.principal, &ctx.site, path).await.map_err(err)?;
+            services.delete_with_lock(&ctx.principal, &ctx.site, path, lock_token).await.map_err(err)?;
             Ok(StatusCode::NO_CONTENT.into_response())
         }
         _ => Err(WebError::MethodNotAllowed),

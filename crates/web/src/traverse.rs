@@ -118,7 +118,7 @@ const PATCH_DELETE_ENDPOINTS: &[&str] = &["@users", "@groups"];
 
 /// Endpoints that take a POST.
 const POST_ENDPOINTS: &[&str] =
-    &["@login", "@login-renew", "@logout", "@sharing", "@users", "@groups", "@workflow", "@move"];
+    &["@login", "@login-renew", "@logout", "@sharing", "@users", "@groups", "@workflow", "@move", "@lock"];
 
 pub(crate) async fn handle(State(app): State<Arc<AppState>>, req: axum::extract::Request) -> Response {
     let (parts, body) = req.into_parts();
@@ -177,6 +177,7 @@ async fn route(
         || ((*method == Method::PATCH || *method == Method::DELETE)
             && endpoint.is_some_and(|e| PATCH_DELETE_ENDPOINTS.contains(&e))
             && rest.len() == 2)
+        || ((*method == Method::PATCH || *method == Method::DELETE) && endpoint == Some("@lock") && rest.len() == 1)
         // Content itself: create inside (POST), change (PATCH), delete (DELETE).
         || (endpoint.is_none() && matches!(*method, Method::POST | Method::PATCH | Method::DELETE));
     if *method != Method::GET && *method != Method::HEAD && !is_post {
@@ -276,7 +277,7 @@ async fn route(
         (Some(name), Some(body)) if *method == Method::POST => {
             json::post_endpoint(&ctx, &view, name, &rest[1..], &body).await
         }
-        (Some(name), Some(body)) => json::patch_delete_endpoint(&ctx, method, name, &rest[1..], &body).await,
+        (Some(name), Some(body)) => json::patch_delete_endpoint(&ctx, &view, method, name, &rest[1..], &body).await,
         (Some(name), None) => {
             json::endpoint(&ctx, &view, name, &rest[1..]).await.map(|v| finish(headers, json_body(&v), JSON, None))
         }
@@ -318,7 +319,8 @@ async fn item_view(ctx: &Ctx<'_>, view: &ItemView, json: bool, headers: &HeaderM
         None
     };
     if json {
-        let v = json::item(ctx, view, listing.as_ref().map(|l| (l, b_start, b_size)));
+        let lock = json::lock_for(ctx, view).await?;
+        let v = json::item(ctx, view, listing.as_ref().map(|l| (l, b_start, b_size)), lock.as_ref());
         return Ok(finish(headers, json_body(&v), JSON, Some(view.item.modified)));
     }
     let root = view.lineage.first().unwrap_or(&view.item);

@@ -95,3 +95,52 @@ both_backends! {
         assert_eq!(send(&app, "DELETE", "/s", json!(null), &a).await.status, 400, "not the site root");
     }
 }
+
+mod locks {
+    use super::*;
+
+    both_backends! {
+        async fn locks_like_plone_locking(db) {
+            let (s, ed) = editor(&db).await;
+            for who in ["eva", "max"] {
+                db.services
+                    .create_user(&Principal::System, &s, NewUser { login: Login::parse(who).unwrap(), password: Secret("editor password".into()), fullname: String::new(), email: String::new(), roles: vec![Role::Editor] })
+                    .await
+                    .unwrap();
+            }
+            db.add(&s, "", "Document", json!({"title": "Page"})).await;
+            let app = TestApp::new(&db).await;
+            let basic = |who: &str| format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{who}:editor password")));
+            let (eva, max) = (basic("eva"), basic("max"));
+            assert_eq!(send(&app, "GET", "/s/page", json!(null), &[]).await.json().get("lock"), None, "anonymous visitors see no lock");
+            let r = send(&app, "POST", "/s/page/@lock", json!(null), &[("authorization", &eva)]).await;
+            assert_eq!(r.status, 200, "{}", r.body);
+            let lock = r.json();
+            assert_eq!((lock["locked"].as_bool(), lock["creator"].as_str(), lock["timeout"].as_i64()), (Some(true), Some("eva"), Some(600)));
+            let token = lock["token"].as_str().unwrap().to_owned();
+            let r = send(&app, "PATCH", "/s/page", json!({"title": "Par Ed"}), &[("authorization", &ed)]).await;
+            assert_eq!(r.status, 423);
+            assert_eq!(r.json(), json!({"type": "Locked", "message": "The item is locked by eva."}));
+            assert_eq!(send(&app, "PATCH", "/s/page", json!({"title": "Par Ed"}), &[("authorization", &ed), ("lock-token", &token)]).await.status, 204, "the token opens it");
+            assert_eq!(send(&app, "PATCH", "/s/page", json!({"title": "Par Eva"}), &[("authorization", &eva)]).await.status, 204, "the holder edits");
+            let seen = send(&app, "GET", "/s/page/@lock", json!(null), &[("authorization", &ed)]).await.json();
+            assert_eq!((seen["locked"].as_bool(), seen["token"].is_null()), (Some(true), true), "others never see the token");
+            assert_eq!(send(&app, "GET", "/s/page", json!(null), &[("authorization", &ed)]).await.json()["lock"]["locked"], true);
+            assert_eq!(send(&app, "PATCH", "/s/page/@lock", json!(null), &[("authorization", &ed)]).await.status, 423, "only the holder refreshes");
+            assert_eq!(send(&app, "PATCH", "/s/page/@lock", json!(null), &[("authorization", &eva)]).await.status, 200);
+            assert_eq!(send(&app, "DELETE", "/s/page/@lock", json!(null), &[("authorization", &max)]).await.status, 423, "not without force");
+            let r = send(&app, "DELETE", "/s/page/@lock", json!({"force": true}), &[("authorization", &max)]).await;
+            assert_eq!(r.status, 200, "stealable: an editor may take it");
+            assert_eq!(r.json(), json!({"locked": false, "stealable": true}));
+            // A non-stealable lock resists editors but not site managers.
+            assert_eq!(send(&app, "POST", "/s/page/@lock", json!({"stealable": false, "timeout": 3600}), &[("authorization", &eva)]).await.status, 200);
+            assert_eq!(send(&app, "POST", "/s/page/@lock", json!(null), &[("authorization", &max)]).await.status, 423);
+            assert_eq!(send(&app, "DELETE", "/s/page/@lock", json!({"force": true}), &[("authorization", &max)]).await.status, 423);
+            assert_eq!(send(&app, "DELETE", "/s/page/@lock", json!({"force": true}), &[("authorization", &ed)]).await.status, 200);
+            assert_eq!(send(&app, "POST", "/s/page/@lock", json!({"timeout": 0}), &[("authorization", &eva)]).await.status, 400);
+            assert_eq!(send(&app, "POST", "/s/page/@lock", json!(null), &[]).await.status, 401);
+            let log = db.services.audit_log(&Principal::System, &s, 100).await.unwrap();
+            assert_eq!(log.iter().filter(|a| a.action == "lock.steal").count(), 2);
+        }
+    }
+}
