@@ -334,6 +334,7 @@ impl Services {
         let mut item = ItemRow::new(type_name, container.language, actor.id(), now);
         item.parent = Some(container.uuid);
         item.review_state = reg.for_type(type_name).map(|wf| wf.initial_state.clone());
+        let change_note = values.get("changeNote").and_then(Value::as_str).unwrap_or_default().to_owned();
         apply_values(&mut item, values);
         let id = match wanted {
             Some(id) => {
@@ -360,6 +361,7 @@ impl Services {
         let nodes: Vec<Node<'_>> = lineage.iter().map(node).collect();
         let maps = maps(&reg, &lineage);
         tx.db().set_viewers(item.uuid, &viewers(&nodes, maps.last().expect("one map per row"))).await?;
+        self.record_revision(&mut tx.db(), site, &item, actor, &change_note).await?;
         if let Some(state) = &item.review_state {
             let h = beffroi_store::HistoryRow {
                 action: None,
@@ -410,9 +412,11 @@ impl Services {
             ServiceError::BadRequest(format!("items of type {} cannot be edited here", item.type_name))
         })?;
         let values = schema.validate(values, WriteMode::Update)?;
+        let change_note = values.get("changeNote").and_then(Value::as_str).unwrap_or_default().to_owned();
         apply_values(&mut item, values);
         item.modified = beffroi_store::now();
         tx.db().update_item(&scope, &item).await?;
+        self.record_revision(&mut tx.db(), site, &item, actor, &change_note).await?;
         tx.db().touch_site(&scope, item.modified).await?;
         tx.commit().await?;
         self.emit(Event { site: site.id.clone(), uuid: item.uuid, path: item.path.clone(), kind: EventKind::Modified });

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use beffroi_model::schema::{TypeRegistry, ValidationErrors};
 use beffroi_model::{ItemPath, SiteId};
 pub use beffroi_store::{
-    AuditRow, Backend, GroupRow, HistoryRow, ItemRow, LockRow, SiteRow, SiteScope, Store, StoreError, StoreOptions,
-    Summary, UserRow,
+    AuditRow, Backend, GroupRow, HistoryRow, ItemRow, LockRow, RevisionRow, SiteRow, SiteScope, Store, StoreError,
+    StoreOptions, Summary, UserRow,
 };
 use tokio::sync::broadcast;
 use uuid::Uuid;
@@ -22,6 +22,7 @@ mod locks;
 mod sessions;
 mod sites;
 mod users;
+mod versions;
 mod workflow;
 
 pub use access::{GroupChange, RoleOrigin, Sharing, SharingChange, SharingEntry, UserChange};
@@ -30,6 +31,7 @@ pub use locks::{DEFAULT_LOCK_TIMEOUT, MAX_LOCK_TIMEOUT};
 pub use sessions::{LoginOutcome, OpenSession, SESSION_LIFETIME};
 pub use sites::NewSite;
 pub use users::{NewUser, Secret};
+pub use versions::apply_snapshot;
 pub use workflow::{TransitionRequest, WorkflowInfo};
 
 /// Errors by meaning; the web edge maps each to a status code.

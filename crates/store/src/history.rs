@@ -155,3 +155,73 @@ impl Db<'_> {
         Ok(())
     }
 }
+
+/// One saved version of an item.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RevisionRow {
+    pub version: i64,
+    pub actor: String,
+    pub comment: String,
+    pub at: DateTime<Utc>,
+    /// The item's values then: title, description, language, fields…
+    pub snapshot: serde_json::Value,
+}
+
+type RevisionTuple = (i64, String, String, DateTime<Utc>, sqlx::types::Json<serde_json::Value>);
+
+impl Db<'_> {
+    /// Appends a revision with the next version number; returns that number.
+    pub async fn insert_revision(
+        &mut self,
+        scope: &SiteScope,
+        item: Uuid,
+        actor: &str,
+        comment: &str,
+        at: DateTime<Utc>,
+        snapshot: &serde_json::Value,
+    ) -> Result<i64> {
+        on_db!(self, |c| {
+            let next: i64 =
+                sqlx::query_scalar("select coalesce(max(version), -1) + 1 from revisions where item_uuid = $1")
+                    .bind(item)
+                    .fetch_one(&mut *c)
+                    .await?;
+            sqlx::query(
+                "insert into revisions (site_id, item_uuid, version, actor, comment, at, snapshot) values ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(scope.key())
+            .bind(item)
+            .bind(next)
+            .bind(actor)
+            .bind(comment)
+            .bind(at)
+            .bind(sqlx::types::Json(snapshot))
+            .execute(&mut *c)
+            .await?;
+            Ok(next)
+        })
+    }
+
+    /// An item's revisions, oldest first.
+    pub async fn revisions(&mut self, scope: &SiteScope, item: Uuid) -> Result<Vec<RevisionRow>> {
+        on_db!(self, |c| {
+            let rows: Vec<RevisionTuple> = sqlx::query_as(
+                "select version, actor, comment, at, snapshot from revisions where site_id = $1 and item_uuid = $2 order by version",
+            )
+            .bind(scope.key())
+            .bind(item)
+            .fetch_all(&mut *c)
+            .await?;
+            Ok(rows
+                .into_iter()
+                .map(|(version, actor, comment, at, sqlx::types::Json(snapshot))| RevisionRow {
+                    version,
+                    actor,
+                    comment,
+                    at,
+                    snapshot,
+                })
+                .collect())
+        })
+    }
+}

@@ -21,7 +21,7 @@ mod sessions;
 mod sites;
 mod users;
 
-pub use history::{HistoryRow, LockRow};
+pub use history::{HistoryRow, LockRow, RevisionRow};
 pub use items::{ItemRow, NewItem, SubtreeMove, Summary};
 pub use sessions::{AuditRow, FailureRow, SessionRow};
 pub use sites::{SiteRow, SiteScope};

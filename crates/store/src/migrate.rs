@@ -55,6 +55,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0007_locks.sql"),
         postgres: include_str!("../migrations/postgres/0007_locks.sql"),
     },
+    Migration {
+        version: 8,
+        description: "revisions",
+        sqlite: include_str!("../migrations/sqlite/0008_revisions.sql"),
+        postgres: include_str!("../migrations/postgres/0008_revisions.sql"),
+    },
 ];
 
 const LOCK_KEY: i64 = 0x0bef_f701;

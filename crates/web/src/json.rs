@@ -71,6 +71,7 @@ fn parent_json(ctx: &Ctx<'_>, parent: Option<&ItemRow>, visible: bool) -> Value 
 
 fn components(url: &str) -> Value {
     json!({
+        "history": {"@id": format!("{url}/@history")},
         "breadcrumbs": {"@id": format!("{url}/@breadcrumbs")},
         "navigation": {"@id": format!("{url}/@navigation")},
         "types": {"@id": format!("{url}/@types")},
@@ -284,6 +285,58 @@ pub(crate) async fn endpoint(ctx: &Ctx<'_>, view: &ItemView, name: &str, rest: &
             Ok(
                 json!({"@id": format!("{url}/@workflow"), "history": history, "state": state, "transitions": transitions}),
             )
+        }
+        ("@history", []) => {
+            let (revisions, wf, may_revert) =
+                ctx.app.services.history(&ctx.principal, &ctx.site, &view.item.path).await.map_err(err)?;
+            let actor = |id: &str| json!({"@id": format!("{}/@users/{id}", ctx.base), "id": id, "fullname": id, "username": id});
+            // Sorted newest first by time to the microsecond, then by order of recording.
+            let mut entries: Vec<((i64, usize), Value)> = Vec::new();
+            for (i, r) in revisions.iter().enumerate() {
+                entries.push((
+                    (r.at.timestamp_micros(), i),
+                    json!({
+                        "@id": format!("{url}/@history/{}", r.version),
+                        "action": "Edited",
+                        "actor": actor(&r.actor),
+                        "comments": r.comment,
+                        "may_revert": may_revert,
+                        "time": iso(&r.at),
+                        "transition_title": "Edited",
+                        "type": "versioning",
+                        "version": r.version,
+                    }),
+                ));
+            }
+            for (i, (h, title)) in wf.iter().enumerate() {
+                entries.push((
+                    (h.at.timestamp_micros(), i),
+                    json!({
+                        "action": h.action,
+                        "actor": actor(&h.actor),
+                        "comments": h.comments,
+                        "review_state": h.review_state,
+                        "state_title": title,
+                        "time": iso(&h.at),
+                        "transition_title": h.action.clone().unwrap_or_else(|| "Create".into()),
+                        "type": "workflow",
+                    }),
+                ));
+            }
+            entries.sort_by_key(|e| std::cmp::Reverse(e.0));
+            Ok(Value::Array(entries.into_iter().map(|(_, v)| v).collect()))
+        }
+        ("@history", [version]) => {
+            let n: i64 = version.parse().map_err(|_| WebError::NotFound(ctx.request_url.clone()))?;
+            let rev = ctx.app.services.revision(&ctx.principal, &ctx.site, &view.item.path, n).await.map_err(err)?;
+            let old = ItemView {
+                item: beffroi_service::apply_snapshot(&view.item, &rev.snapshot),
+                lineage: view.lineage.clone(),
+                workflows: view.workflows.clone(),
+            };
+            let mut v = item(ctx, &old, None, None);
+            v["version"] = json!(n);
+            Ok(v)
         }
         ("@lock", []) => {
             let l = ctx.app.services.lock_status(&ctx.principal, &ctx.site, &view.item.path).await.map_err(err)?;
@@ -687,6 +740,18 @@ pub(crate) async fn patch_delete_endpoint(
     let err = |e| WebError::from_service(e, &ctx.request_url);
     let services = &ctx.app.services;
     match (name, rest, method) {
+        ("@history", [], &Method::PATCH) => {
+            #[derive(serde::Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct Revert {
+                version: i64,
+            }
+            let b: Revert = parse_body(body)?;
+            services.revert(&ctx.principal, &ctx.site, &view.item.path, b.version).await.map_err(err)?;
+            let v = json!({"message": format!("{} has been reverted to revision {}.", view.item.title, b.version)});
+            return Ok(([(axum::http::header::CONTENT_TYPE, crate::traverse::JSON)], crate::traverse::json_body(&v))
+                .into_response());
+        }
         ("@lock", [], &Method::PATCH) => {
             let l = services.refresh_lock(&ctx.principal, &ctx.site, &view.item.path).await.map_err(err)?;
             let v = lock_json(ctx, Some(&l));

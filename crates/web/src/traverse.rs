@@ -178,6 +178,7 @@ async fn route(
             && endpoint.is_some_and(|e| PATCH_DELETE_ENDPOINTS.contains(&e))
             && rest.len() == 2)
         || ((*method == Method::PATCH || *method == Method::DELETE) && endpoint == Some("@lock") && rest.len() == 1)
+        || (*method == Method::PATCH && endpoint == Some("@history") && rest.len() == 1)
         // Content itself: create inside (POST), change (PATCH), delete (DELETE).
         || (endpoint.is_none() && matches!(*method, Method::POST | Method::PATCH | Method::DELETE));
     if *method != Method::GET && *method != Method::HEAD && !is_post {

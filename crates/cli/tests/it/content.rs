@@ -144,3 +144,44 @@ mod locks {
         }
     }
 }
+
+mod versions {
+    use super::*;
+
+    both_backends! {
+        async fn every_save_is_a_revision_that_can_be_read_and_reverted(db) {
+            let (_s, ed) = editor(&db).await;
+            let app = TestApp::new(&db).await;
+            let a = [("authorization", ed.as_str())];
+            let r = send(&app, "POST", "/s", json!({"@type": "Document", "title": "Règlement", "text": {"data": "<p>v1</p>"}, "changeNote": "Première version"}), &a).await;
+            assert_eq!(r.status, 201, "{}", r.body);
+            assert_eq!(send(&app, "PATCH", "/s/reglement", json!({"title": "Règlement modifié", "text": {"data": "<p>v2</p>"}, "changeNote": "Correction"}), &a).await.status, 204);
+            let h = send(&app, "GET", "/s/reglement/@history", json!(null), &a).await;
+            assert_eq!(h.status, 200, "{}", h.body);
+            let h = h.json();
+            let versions: Vec<_> = h.as_array().unwrap().iter().filter(|e| e["type"] == "versioning").map(|e| (e["version"].as_i64().unwrap(), e["comments"].as_str().unwrap().to_owned())).collect();
+            assert_eq!(versions, [(1, "Correction".to_owned()), (0, "Première version".to_owned())], "newest first");
+            assert!(h.as_array().unwrap().iter().any(|e| e["type"] == "workflow" && e["review_state"] == "private"));
+            assert_eq!(h[0]["@id"], "http://localhost/s/reglement/@history/1");
+            assert_eq!(h[0]["actor"]["id"], "ed");
+            assert_eq!(h[0]["may_revert"], true);
+            let old = send(&app, "GET", "/s/reglement/@history/0", json!(null), &a).await.json();
+            assert_eq!((old["title"].as_str(), old["text"]["data"].as_str(), old["version"].as_i64()), (Some("Règlement"), Some("<p>v1</p>"), Some(0)));
+            assert_eq!(send(&app, "GET", "/s/reglement/@history/9", json!(null), &a).await.status, 404);
+            let r = send(&app, "PATCH", "/s/reglement/@history", json!({"version": 0}), &a).await;
+            assert_eq!(r.status, 200, "{}", r.body);
+            let now = send(&app, "GET", "/s/reglement", json!(null), &a).await.json();
+            assert_eq!((now["title"].as_str(), now["text"]["data"].as_str()), (Some("Règlement"), Some("<p>v1</p>")));
+            let h = send(&app, "GET", "/s/reglement/@history", json!(null), &a).await.json();
+            assert_eq!(h[0]["comments"], "Reverted to revision 0");
+            assert_eq!(h[0]["version"], 2);
+            assert_eq!(send(&app, "PATCH", "/s/reglement/@history", json!({"version": 7}), &a).await.status, 404);
+            assert_eq!(send(&app, "GET", "/s/reglement/@history", json!(null), &[]).await.status, 401);
+            // Folders are not versioned: no versioning entries.
+            send(&app, "POST", "/s", json!({"@type": "Folder", "title": "Dossier"}), &a).await;
+            send(&app, "PATCH", "/s/dossier", json!({"title": "Dossier 2"}), &a).await;
+            let fh = send(&app, "GET", "/s/dossier/@history", json!(null), &a).await.json();
+            assert!(fh.as_array().unwrap().iter().all(|e| e["type"] == "workflow"));
+        }
+    }
+}

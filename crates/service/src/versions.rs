@@ -1,0 +1,130 @@
+//! Versioning: every save of a versioned type is a revision (who, when, change note,
+//! a snapshot of the values); old versions can be read and reverted to.
+
+use beffroi_model::ItemPath;
+use beffroi_model::schema::parse_datetime;
+use beffroi_model::security::{Permission, Principal};
+use beffroi_store::{Db, HistoryRow, ItemRow, RevisionRow, SiteRow};
+use serde_json::{Value, json};
+
+use crate::items::{allowed, load, require};
+use crate::{Result, ServiceError, Services};
+
+/// The values a revision keeps.
+pub(crate) fn snapshot(item: &ItemRow) -> Value {
+    json!({
+        "title": item.title,
+        "description": item.description,
+        "language": item.language.code(),
+        "exclude_from_nav": item.exclude_from_nav,
+        "effective": item.effective,
+        "expires": item.expires,
+        "fields": item.fields,
+    })
+}
+
+/// `item` with the values of `snap`.
+pub fn apply_snapshot(item: &ItemRow, snap: &Value) -> ItemRow {
+    let mut row = item.clone();
+    let s = |k: &str| snap.get(k).and_then(Value::as_str);
+    if let Some(t) = s("title") {
+        row.title = t.to_owned();
+    }
+    if let Some(d) = s("description") {
+        row.description = d.to_owned();
+    }
+    if let Some(l) = s("language").and_then(|l| beffroi_model::Language::parse(l).ok()) {
+        row.language = l;
+    }
+    row.exclude_from_nav = snap.get("exclude_from_nav").and_then(Value::as_bool).unwrap_or(row.exclude_from_nav);
+    row.effective = s("effective").and_then(parse_datetime);
+    row.expires = s("expires").and_then(parse_datetime);
+    if let Some(f) = snap.get("fields").and_then(Value::as_object) {
+        row.fields = f.clone();
+    }
+    row
+}
+
+impl Services {
+    pub(crate) fn is_versioned(&self, type_name: &str) -> bool {
+        self.types.get(type_name).is_some_and(|t| t.behaviors.iter().any(|b| b == "versioning"))
+    }
+
+    /// Records a revision of `item` when its type is versioned.
+    pub(crate) async fn record_revision(
+        &self,
+        db: &mut Db<'_>,
+        site: &SiteRow,
+        item: &ItemRow,
+        actor: &Principal,
+        note: &str,
+    ) -> Result<()> {
+        if self.is_versioned(&item.type_name) {
+            db.insert_revision(&site.scope(), item.uuid, actor.id(), note, item.modified, &snapshot(item)).await?;
+        }
+        Ok(())
+    }
+
+    /// The revisions and the workflow history of the item at `path`, for those who may
+    /// edit, review or request review there.
+    pub async fn history(
+        &self,
+        actor: &Principal,
+        site: &SiteRow,
+        path: &ItemPath,
+    ) -> Result<(Vec<RevisionRow>, Vec<(HistoryRow, String)>, bool)> {
+        let reg = self.workflows(site).await?;
+        let mut c = self.store.conn().await?;
+        let lineage = load(&mut c.db(), site, path).await?;
+        require(&reg, actor, &lineage, Permission::View)?;
+        let may = [Permission::ModifyPortalContent, Permission::ReviewPortalContent, Permission::RequestReview]
+            .iter()
+            .any(|p| allowed(&reg, actor, &lineage, *p));
+        if !may {
+            return Err(ServiceError::Unauthorized);
+        }
+        let may_revert = allowed(&reg, actor, &lineage, Permission::ModifyPortalContent);
+        let item = lineage.last().expect("load returns the item last");
+        let revisions = c.db().revisions(&site.scope(), item.uuid).await?;
+        drop(c);
+        let wf = self.workflow_info(actor, site, path).await?;
+        Ok((revisions, wf.history, may_revert))
+    }
+
+    /// One revision of the item at `path`.
+    pub async fn revision(
+        &self,
+        actor: &Principal,
+        site: &SiteRow,
+        path: &ItemPath,
+        version: i64,
+    ) -> Result<RevisionRow> {
+        let (revisions, _, _) = self.history(actor, site, path).await?;
+        revisions.into_iter().find(|r| r.version == version).ok_or(ServiceError::NotFound)
+    }
+
+    /// Puts back the values of revision `version`, as a new revision.
+    pub async fn revert(&self, actor: &Principal, site: &SiteRow, path: &ItemPath, version: i64) -> Result<ItemRow> {
+        let reg = self.workflows(site).await?;
+        let scope = site.scope();
+        let mut tx = self.store.begin().await?;
+        let lineage = load(&mut tx.db(), site, path).await?;
+        require(&reg, actor, &lineage, Permission::ModifyPortalContent)?;
+        let item = lineage.last().expect("load returns the item last");
+        crate::locks::check_lock(&mut tx.db(), item, actor, None).await?;
+        let rev = tx
+            .db()
+            .revisions(&scope, item.uuid)
+            .await?
+            .into_iter()
+            .find(|r| r.version == version)
+            .ok_or(ServiceError::NotFound)?;
+        let mut row = apply_snapshot(item, &rev.snapshot);
+        row.modified = beffroi_store::now();
+        tx.db().update_item(&scope, &row).await?;
+        self.record_revision(&mut tx.db(), site, &row, actor, &format!("Reverted to revision {version}")).await?;
+        tx.db().touch_site(&scope, row.modified).await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+}
