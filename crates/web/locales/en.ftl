@@ -84,3 +84,18 @@ review-list-title = Items to review
 review-list-empty = Nothing is waiting for review.
 submitted-by = Created by { $name }
 action-review-list = Review list
+form-has-errors = The form has errors:
+required = required
+cancel = Cancel
+delete = Delete
+delete-title = Delete “{ $title }”
+delete-confirm = Do you really want to delete “{ $title }”?
+delete-inside = { $count ->
+    [one] It holds 1 item, which will be deleted too.
+   *[other] It holds { $count } items, which will be deleted too.
+}
+edit-title = Edit “{ $title }”
+add-title = Add: { $type }
+action-edit = Edit
+action-delete = Delete
+action-add = Add

@@ -84,3 +84,18 @@ review-list-title = Contenus à relire
 review-list-empty = Rien n'attend de relecture.
 submitted-by = Créé par { $name }
 action-review-list = À relire
+form-has-errors = Le formulaire contient des erreurs :
+required = obligatoire
+cancel = Annuler
+delete = Supprimer
+delete-title = Supprimer « { $title } »
+delete-confirm = Voulez-vous vraiment supprimer « { $title } » ?
+delete-inside = { $count ->
+    [one] Il contient 1 élément, qui sera supprimé aussi.
+   *[other] Il contient { $count } éléments, qui seront supprimés aussi.
+}
+edit-title = Modifier « { $title } »
+add-title = Ajouter : { $type }
+action-edit = Modifier
+action-delete = Supprimer
+action-add = Ajouter

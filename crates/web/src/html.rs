@@ -25,6 +25,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("sharing.html", include_str!("../templates/sharing.html")),
     ("users_groups.html", include_str!("../templates/users_groups.html")),
     ("review_list.html", include_str!("../templates/review_list.html")),
+    ("edit.html", include_str!("../templates/edit.html")),
+    ("delete.html", include_str!("../templates/delete.html")),
 ];
 
 /// The template environment with the `_` translation function.

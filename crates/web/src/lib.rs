@@ -14,6 +14,7 @@ use axum::routing::get;
 use beffroi_service::Services;
 
 mod auth;
+mod edit;
 mod error;
 mod html;
 pub mod i18n;

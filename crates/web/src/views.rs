@@ -17,7 +17,8 @@ use crate::traverse::Ctx;
 /// Views answered on any path of a site.
 pub(crate) const SITE_VIEWS: &[&str] = &["@@login", "@@logout"];
 /// Views that accept a form post.
-pub(crate) const POST_VIEWS: &[&str] = &["@@login", "@@logout", "@@sharing", "@@users-groups", "@@workflow"];
+pub(crate) const POST_VIEWS: &[&str] =
+    &["@@login", "@@logout", "@@sharing", "@@users-groups", "@@workflow", "@@edit", "@@add", "@@delete"];
 
 #[derive(serde::Deserialize)]
 struct LoginForm {
@@ -59,7 +60,7 @@ pub(crate) fn redirect_to_login(ctx: &Ctx<'_>, came_from: &str) -> Response {
     (StatusCode::FOUND, [(header::LOCATION, HeaderValue::from_str(&location).expect("encoded URL"))]).into_response()
 }
 
-fn see_other(location: &str, cookie: Option<HeaderValue>) -> Response {
+pub(crate) fn see_other(location: &str, cookie: Option<HeaderValue>) -> Response {
     let mut res = (StatusCode::SEE_OTHER, [(header::LOCATION, HeaderValue::from_str(location).expect("checked URL"))])
         .into_response();
     if let Some(c) = cookie {
@@ -68,7 +69,12 @@ fn see_other(location: &str, cookie: Option<HeaderValue>) -> Response {
     res
 }
 
-fn page(ctx: &Ctx<'_>, status: StatusCode, template: &str, extra: minijinja::Value) -> Result<Response, WebError> {
+pub(crate) fn page(
+    ctx: &Ctx<'_>,
+    status: StatusCode,
+    template: &str,
+    extra: minijinja::Value,
+) -> Result<Response, WebError> {
     let lang: Language = ctx.site.language;
     let base = context! {
         lang => lang.code(),
@@ -150,7 +156,7 @@ pub(crate) async fn site_view(ctx: &Ctx<'_>, view: &str, body: Option<&[u8]>) ->
     }
 }
 
-fn form_pairs(body: &[u8]) -> Result<Vec<(String, String)>, WebError> {
+pub(crate) fn form_pairs(body: &[u8]) -> Result<Vec<(String, String)>, WebError> {
     serde_urlencoded::from_bytes(body).map_err(|_| WebError::BadRequest("malformed form".into()))
 }
 
@@ -172,6 +178,23 @@ pub(crate) fn actions(ctx: &Ctx<'_>, view: &ItemView) -> Vec<minijinja::Value> {
         return out;
     }
     let lang = ctx.site.language;
+    let url = ctx.url(&view.item.path);
+    if view.allows(&ctx.principal, Permission::ModifyPortalContent)
+        && ctx.app.services.types().get(&view.item.type_name).is_some()
+    {
+        out.push(context! { url => format!("{url}/@@edit"), title => ctx.app.i18n.t(lang, "action-edit", &[]) });
+    }
+    let here = (!view.item.path.is_root()).then_some(view.item.type_name.as_str());
+    if view.allows(&ctx.principal, Permission::AddPortalContent) {
+        let types = ctx.app.services.types();
+        for t in types.all().iter().filter(|t| types.may_contain(here, &t.id)) {
+            let label = format!("{} : {}", ctx.app.i18n.t(lang, "action-add", &[]), t.title.get(lang));
+            out.push(context! { url => format!("{url}/@@add?type={}", t.id), title => label });
+        }
+    }
+    if !view.item.path.is_root() && view.allows(&ctx.principal, Permission::DeleteObjects) {
+        out.push(context! { url => format!("{url}/@@delete"), title => ctx.app.i18n.t(lang, "action-delete", &[]) });
+    }
     if view.allows(&ctx.principal, Permission::ChangeLocalRoles) {
         out.push(context! { url => format!("{}/@@sharing", ctx.url(&view.item.path)), title => ctx.app.i18n.t(lang, "action-sharing", &[]) });
     }
@@ -191,7 +214,10 @@ pub(crate) async fn item_view(
     name: &str,
     body: Option<&[u8]>,
 ) -> Result<Response, WebError> {
-    if !matches!(name, "@@sharing" | "@@users-groups" | "@@workflow" | "@@review-list") {
+    if !matches!(
+        name,
+        "@@sharing" | "@@users-groups" | "@@workflow" | "@@review-list" | "@@edit" | "@@add" | "@@delete"
+    ) {
         return Err(WebError::NotFound(ctx.request_url.clone()));
     }
     if ctx.principal == Principal::Anonymous {
@@ -214,6 +240,9 @@ pub(crate) async fn item_view(
             Ok(see_other(&ctx.url(&view.item.path), None))
         }
         ("@@review-list", None) => review_list(ctx).await,
+        ("@@edit", body) => crate::edit::edit(ctx, view, body).await,
+        ("@@add", body) => crate::edit::add(ctx, view, body).await,
+        ("@@delete", body) => crate::edit::delete(ctx, view, body).await,
         _ => Err(WebError::MethodNotAllowed),
     }
 }

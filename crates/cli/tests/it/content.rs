@@ -185,3 +185,81 @@ mod versions {
         }
     }
 }
+
+mod forms {
+    use super::*;
+
+    async fn session(app: &TestApp) -> String {
+        let r = app
+            .request(
+                Request::post("/s/@@login")
+                    .header("host", "localhost")
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(Body::from("login=ed&password=editor+password"))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(r.status, 303);
+        r.header("set-cookie").split(';').next().unwrap().to_owned()
+    }
+
+    fn csrf(body: &str) -> String {
+        let i = body.find("name=\"_csrf\" value=\"").expect("a CSRF field") + 20;
+        body[i..i + 64].to_owned()
+    }
+
+    async fn post(app: &TestApp, uri: &str, cookie: &str, body: String) -> Reply {
+        app.request(
+            Request::post(uri)
+                .header("host", "localhost")
+                .header("cookie", cookie)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await
+    }
+
+    both_backends! {
+        async fn editors_add_edit_and_delete_without_javascript(db) {
+            editor(&db).await;
+            let app = TestApp::new(&db).await;
+            assert_eq!(app.get("/s/@@add?type=Document").await.status, 302, "anonymous → login");
+            let c = session(&app).await;
+            let home = app.get_with("/s", &[("cookie", &c)]).await.body;
+            assert!(home.contains("/s/@@add?type=Document\">Ajouter : Page</a>") && home.contains("Ajouter : Dossier"));
+            let form = app.get_with("/s/@@add?type=Document", &[("cookie", &c)]).await;
+            assert_eq!(form.status, 200);
+            assert!(form.body.contains("<label for=\"field-title\">Titre <span class=\"required\">(obligatoire)</span></label>"), "{}", form.body);
+            assert!(form.body.contains("<textarea id=\"field-text\" name=\"text\""));
+            let token = csrf(&form.body);
+            let r = post(&app, "/s/@@add?type=Document", &c, format!("_csrf={token}&title=&description=Gard%C3%A9e")).await;
+            assert_eq!(r.status, 400);
+            assert!(r.body.contains("role=\"alert\"") && r.body.contains("aria-invalid=\"true\""));
+            assert!(r.body.contains(">Gardée</textarea>"), "the input is kept");
+            let r = post(&app, "/s/@@add?type=Document", &c, format!("_csrf={token}&title=Horaires+d%27%C3%A9t%C3%A9&text=%3Cp%3EDu+lundi%3C%2Fp%3E&subjects=horaires%2C+%C3%A9t%C3%A9")).await;
+            assert_eq!(r.status, 303, "{}", r.body);
+            assert_eq!(r.header("location"), "http://localhost/s/horaires-d-ete");
+            let page = app.get_with("/s/horaires-d-ete", &[("cookie", &c)]).await.body;
+            assert!(page.contains("<p>Du lundi</p>"));
+            let edit = app.get_with("/s/horaires-d-ete/@@edit", &[("cookie", &c)]).await;
+            assert!(edit.body.contains("value=\"horaires, été\""), "subjects shown");
+            let r = post(&app, "/s/horaires-d-ete/@@edit", &c, format!("_csrf={token}&title=Horaires&text=%3Cp%3EMardi%3C%2Fp%3E&exclude_from_nav=on")).await;
+            assert_eq!(r.status, 303, "{}", r.body);
+            let json = app.get_with("/s/horaires-d-ete", &[("cookie", &c), ("accept", "application/json")]).await.json();
+            assert_eq!((json["title"].as_str(), json["exclude_from_nav"].as_bool()), (Some("Horaires"), Some(true)));
+            assert_eq!(post(&app, "/s/horaires-d-ete/@@edit", &c, "title=Sans+jeton".into()).await.status, 403);
+            // Delete a folder with what is inside, after a confirmation.
+            post(&app, "/s/@@add?type=Folder", &c, format!("_csrf={token}&title=Archives")).await;
+            post(&app, "/s/archives/@@add?type=Document", &c, format!("_csrf={token}&title=A")).await;
+            post(&app, "/s/archives/@@add?type=Document", &c, format!("_csrf={token}&title=B")).await;
+            let confirm = app.get_with("/s/archives/@@delete", &[("cookie", &c)]).await;
+            assert!(confirm.body.contains("Il contient 2 éléments, qui seront supprimés aussi."), "{}", confirm.body);
+            let r = post(&app, "/s/archives/@@delete", &c, format!("_csrf={token}")).await;
+            assert_eq!(r.status, 303);
+            assert_eq!(r.header("location"), "http://localhost/s");
+            assert_eq!(app.get_with("/s/archives/a", &[("cookie", &c)]).await.status, 404);
+            assert_eq!(app.get_with("/s/horaires-d-ete/@@add?type=Document", &[("cookie", &c)]).await.status, 400, "a page holds nothing");
+        }
+    }
+}

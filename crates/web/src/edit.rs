@@ -1,0 +1,245 @@
+//! HTML editing without JavaScript: add and edit forms generated from the type's schema
+//! (they keep the input and show field errors on re-display), and delete with a
+//! confirmation saying what is inside. Every form carries the session's CSRF token.
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use beffroi_model::schema::{FieldError, FieldKind, TypeSchema};
+use beffroi_service::{ItemRow, ItemView, ServiceError};
+use minijinja::context;
+use serde_json::{Map, Value, json};
+
+use crate::error::WebError;
+use crate::traverse::Ctx;
+use crate::views::{form_pairs, page, see_other};
+
+fn supported(kind: FieldKind) -> bool {
+    !matches!(kind, FieldKind::File | FieldKind::Image | FieldKind::Relation)
+}
+
+/// The values of an item as a form shows them.
+fn item_values(item: &ItemRow) -> Map<String, Value> {
+    let mut m = item.fields.clone();
+    m.insert("title".into(), item.title.clone().into());
+    m.insert("description".into(), item.description.clone().into());
+    m.insert("language".into(), item.language.code().into());
+    m.insert("exclude_from_nav".into(), item.exclude_from_nav.into());
+    if let Some(e) = item.effective {
+        m.insert("effective".into(), crate::json::iso(&e).into());
+    }
+    if let Some(e) = item.expires {
+        m.insert("expires".into(), crate::json::iso(&e).into());
+    }
+    m
+}
+
+/// The values a posted form gives, in the JSON the schema validates.
+fn form_values(schema: &TypeSchema, pairs: &[(String, String)]) -> Map<String, Value> {
+    let get = |n: &str| pairs.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
+    let mut m = Map::new();
+    for f in schema.fields.iter().filter(|f| supported(f.kind)) {
+        let raw = get(&f.name).unwrap_or_default();
+        let v = match f.kind {
+            FieldKind::Boolean => Value::Bool(get(&f.name).is_some()),
+            FieldKind::RichText => json!({"content-type": "text/html", "data": raw}),
+            FieldKind::MultiChoice => Value::Array(
+                raw.split([',', '\n'])
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(|s| Value::String(s.to_owned()))
+                    .collect(),
+            ),
+            FieldKind::Integer => match raw.trim() {
+                "" => Value::Null,
+                t => t.parse::<i64>().map(Value::from).unwrap_or_else(|_| Value::String(t.to_owned())),
+            },
+            _ if raw.trim().is_empty() && !f.required => Value::Null,
+            _ => Value::String(raw.to_owned()),
+        };
+        m.insert(f.name.clone(), v);
+    }
+    m
+}
+
+fn form_fields(
+    ctx: &Ctx<'_>,
+    schema: &TypeSchema,
+    values: &Map<String, Value>,
+    errors: &[FieldError],
+) -> Vec<minijinja::Value> {
+    let lang = ctx.site.language;
+    schema
+        .fields
+        .iter()
+        .filter(|f| supported(f.kind))
+        .map(|f| {
+            let v = values.get(&f.name);
+            let text = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or_default().to_owned();
+            let (widget, value): (&str, minijinja::Value) = match f.kind {
+                FieldKind::TextLine => ("text", text(v).into()),
+                FieldKind::Text => ("textarea", text(v).into()),
+                FieldKind::RichText => {
+                    ("richtext", v.and_then(|r| r.get("data")).and_then(Value::as_str).unwrap_or_default().into())
+                }
+                FieldKind::Date => ("date", text(v).into()),
+                FieldKind::DateTime => ("datetime-local", text(v).chars().take(16).collect::<String>().into()),
+                FieldKind::Boolean => ("checkbox", v.and_then(Value::as_bool).unwrap_or(false).into()),
+                FieldKind::Integer => {
+                    ("number", v.map(|x| x.to_string().trim_matches('"').to_owned()).unwrap_or_default().into())
+                }
+                FieldKind::Choice => ("select", text(v).into()),
+                FieldKind::MultiChoice => (
+                    "text",
+                    v.and_then(Value::as_array)
+                        .map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", "))
+                        .unwrap_or_default()
+                        .into(),
+                ),
+                FieldKind::Email => ("email", text(v).into()),
+                FieldKind::Url => ("url", text(v).into()),
+                FieldKind::File | FieldKind::Image | FieldKind::Relation => ("text", "".into()),
+            };
+            let error = errors.iter().find(|e| e.field == f.name).map(|e| e.message.clone());
+            context! {
+                name => f.name.clone(),
+                label => f.title.get(lang).to_owned(),
+                description => f.description.get(lang).to_owned(),
+                required => f.required,
+                widget => widget,
+                value => value,
+                choices => f.choices.clone(),
+                error => error,
+            }
+        })
+        .collect()
+}
+
+#[expect(clippy::too_many_arguments, reason = "the parts of one form page")]
+fn form_page(
+    ctx: &Ctx<'_>,
+    status: StatusCode,
+    title: String,
+    action: String,
+    cancel_url: String,
+    schema: &TypeSchema,
+    values: &Map<String, Value>,
+    errors: &[FieldError],
+) -> Result<Response, WebError> {
+    let labels: Vec<minijinja::Value> = errors
+        .iter()
+        .map(|e| {
+            let label = schema
+                .field(&e.field)
+                .map(|f| f.title.get(ctx.site.language).to_owned())
+                .unwrap_or_else(|| e.field.clone());
+            context! { field => e.field.clone(), label => label, message => e.message.clone() }
+        })
+        .collect();
+    let fields = form_fields(ctx, schema, values, errors);
+    page(
+        ctx,
+        status,
+        "edit.html",
+        context! { title => title, action => action, cancel_url => cancel_url, fields => fields, errors => labels },
+    )
+}
+
+fn schema_of<'a>(ctx: &'a Ctx<'_>, type_name: &str) -> Result<&'a TypeSchema, WebError> {
+    ctx.app
+        .services
+        .types()
+        .get(type_name)
+        .ok_or_else(|| WebError::BadRequest(format!("{type_name} cannot be edited here")))
+}
+
+pub(crate) async fn edit(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) -> Result<Response, WebError> {
+    let lang = ctx.site.language;
+    let item_url = ctx.url(&view.item.path);
+    let schema = schema_of(ctx, &view.item.type_name)?;
+    let title = ctx.app.i18n.t(lang, "edit-title", &[("title", view.item.title.clone().into())]);
+    let action = format!("{item_url}/@@edit");
+    match body {
+        None => {
+            if !view.allows(&ctx.principal, beffroi_model::security::Permission::ModifyPortalContent) {
+                return Err(WebError::Unauthorized);
+            }
+            form_page(ctx, StatusCode::OK, title, action, item_url.clone(), schema, &item_values(&view.item), &[])
+        }
+        Some(body) => {
+            let pairs = form_pairs(body)?;
+            let values = form_values(schema, &pairs);
+            match ctx.app.services.update(&ctx.principal, &ctx.site, &view.item.path, &values).await {
+                Ok(_) => Ok(see_other(&item_url, None)),
+                Err(ServiceError::Invalid(v)) => {
+                    form_page(ctx, StatusCode::BAD_REQUEST, title, action, item_url, schema, &values, &v.0)
+                }
+                Err(e) => Err(WebError::from_service(e, &ctx.request_url)),
+            }
+        }
+    }
+}
+
+pub(crate) async fn add(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) -> Result<Response, WebError> {
+    let lang = ctx.site.language;
+    let folder_url = ctx.url(&view.item.path);
+    let pairs = match body {
+        Some(b) => form_pairs(b)?,
+        None => Vec::new(),
+    };
+    let type_name = ctx
+        .query
+        .iter()
+        .chain(pairs.iter())
+        .find(|(k, _)| k == "type")
+        .map(|(_, v)| v.clone())
+        .ok_or_else(|| WebError::BadRequest("which type? (?type=…)".into()))?;
+    let schema = schema_of(ctx, &type_name)?;
+    let here = (!view.item.path.is_root()).then_some(view.item.type_name.as_str());
+    if !ctx.app.services.types().may_contain(here, &type_name) {
+        return Err(WebError::BadRequest(format!("a {type_name} cannot be added here")));
+    }
+    let title = ctx.app.i18n.t(lang, "add-title", &[("type", schema.title.get(lang).to_owned().into())]);
+    let action = format!("{folder_url}/@@add?type={type_name}");
+    match body {
+        None => {
+            if !view.allows(&ctx.principal, beffroi_model::security::Permission::AddPortalContent) {
+                return Err(WebError::Unauthorized);
+            }
+            let mut values = Map::new();
+            values.insert("language".into(), view.item.language.code().into());
+            form_page(ctx, StatusCode::OK, title, action, folder_url, schema, &values, &[])
+        }
+        Some(_) => {
+            let values = form_values(schema, &pairs);
+            match ctx.app.services.create(&ctx.principal, &ctx.site, &view.item.path, &type_name, None, &values).await {
+                Ok(item) => Ok(see_other(&ctx.url(&item.path), None)),
+                Err(ServiceError::Invalid(v)) => {
+                    form_page(ctx, StatusCode::BAD_REQUEST, title, action, folder_url, schema, &values, &v.0)
+                }
+                Err(e) => Err(WebError::from_service(e, &ctx.request_url)),
+            }
+        }
+    }
+}
+
+pub(crate) async fn delete(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) -> Result<Response, WebError> {
+    let err = |e| WebError::from_service(e, &ctx.request_url);
+    let parent_url = view.item.path.parent().map(|p| ctx.url(&p)).unwrap_or_else(|| ctx.base.clone());
+    if body.is_some() {
+        ctx.app.services.delete(&ctx.principal, &ctx.site, &view.item.path).await.map_err(err)?;
+        return Ok(see_other(&parent_url, None));
+    }
+    if view.item.path.is_root() || !view.allows(&ctx.principal, beffroi_model::security::Permission::DeleteObjects) {
+        return Err(WebError::Unauthorized);
+    }
+    let inside = ctx.app.services.count_descendants(&ctx.site, &view.item).await.map_err(err)?;
+    let lang = ctx.site.language;
+    let title = ctx.app.i18n.t(lang, "delete-title", &[("title", view.item.title.clone().into())]);
+    let item_url = ctx.url(&view.item.path);
+    page(
+        ctx,
+        StatusCode::OK,
+        "delete.html",
+        context! { title => title, item_title => view.item.title.clone(), inside => inside, action => format!("{item_url}/@@delete"), cancel_url => item_url },
+    )
+}
