@@ -7,7 +7,7 @@ use beffroi_store::{GroupRow, SiteRow, UserRow};
 
 use serde_json::Value;
 
-use crate::items::{allowed, load, refresh_viewers, require};
+use crate::items::{load, refresh_viewers, require};
 use crate::sessions::audit_row;
 use crate::users::{MIN_PASSWORD_LEN, hash_password};
 use crate::{Result, ServiceError, Services};
@@ -316,15 +316,7 @@ impl Services {
     /// Deletes a user, their memberships, sessions and every local role granted to them
     /// (a later user of the same login must not inherit them).
     pub async fn delete_user(&self, actor: &Principal, site: &SiteRow, login: &str) -> Result<()> {
-        self.require_on_site(actor, site, Permission::ManagePortal).await?;
-        let reg = self.workflows(site).await?;
-        let mut tx = self.store.begin().await?;
-        tx.db().delete_user(&site.scope(), login).await?;
-        forget_grantee(&reg, &mut tx.db(), site, &Grantee::User(login.to_owned())).await?;
-        tx.db().audit(&site.scope(), &audit_row(actor.id(), "user.delete", login, "", Value::Null)).await?;
-        tx.commit().await?;
-        self.nav_cache.lock().expect("nav cache lock").clear();
-        Ok(())
+        self.delete_grantee(actor, site, Grantee::User(login.to_owned())).await
     }
 
     /// Changes a group: title and description, global roles, members added and removed.
@@ -359,12 +351,28 @@ impl Services {
 
     /// Deletes a group and every local role granted to it.
     pub async fn delete_group(&self, actor: &Principal, site: &SiteRow, id: &str) -> Result<()> {
+        self.delete_grantee(actor, site, Grantee::Group(id.to_owned())).await
+    }
+
+    /// Deletes a user or a group with the local roles granted to them, in one
+    /// transaction.
+    async fn delete_grantee(&self, actor: &Principal, site: &SiteRow, grantee: Grantee) -> Result<()> {
         self.require_on_site(actor, site, Permission::ManagePortal).await?;
         let reg = self.workflows(site).await?;
+        let scope = site.scope();
         let mut tx = self.store.begin().await?;
-        tx.db().delete_group(&site.scope(), id).await?;
-        forget_grantee(&reg, &mut tx.db(), site, &Grantee::Group(id.to_owned())).await?;
-        tx.db().audit(&site.scope(), &audit_row(actor.id(), "group.delete", id, "", Value::Null)).await?;
+        let (action, id) = match &grantee {
+            Grantee::User(login) => {
+                tx.db().delete_user(&scope, login).await?;
+                ("user.delete", login)
+            }
+            Grantee::Group(id) => {
+                tx.db().delete_group(&scope, id).await?;
+                ("group.delete", id)
+            }
+        };
+        forget_grantee(&reg, &mut tx.db(), site, &grantee).await?;
+        tx.db().audit(&scope, &audit_row(actor.id(), action, id, "", Value::Null)).await?;
         tx.commit().await?;
         self.nav_cache.lock().expect("nav cache lock").clear();
         Ok(())
@@ -574,14 +582,6 @@ impl Services {
     pub async fn is_revoked(&self, jti: &str) -> Result<bool> {
         let mut c = self.store.conn().await?;
         Ok(c.db().is_revoked(jti).await?)
-    }
-
-    /// Whether `actor` holds `p` on the item at `path` (for showing or hiding actions).
-    pub async fn may(&self, actor: &Principal, site: &SiteRow, path: &ItemPath, p: Permission) -> Result<bool> {
-        let reg = self.workflows(site).await?;
-        let mut c = self.store.conn().await?;
-        let lineage = load(&mut c.db(), site, path).await?;
-        Ok(allowed(&reg, actor, &lineage, p))
     }
 }
 

@@ -142,6 +142,11 @@ impl ItemView {
             .collect()
     }
 
+    /// Whether the item holds other items (the site root and folderish types).
+    pub fn is_folderish(&self, types: &beffroi_model::schema::TypeRegistry) -> bool {
+        self.item.path.is_root() || types.get(&self.item.type_name).is_some_and(|t| t.folderish)
+    }
+
     /// Whether `actor` holds `p` on the site root.
     pub fn allows_on_site(&self, actor: &Principal, p: Permission) -> bool {
         let root = self.lineage.first().unwrap_or(&self.item);
@@ -360,7 +365,8 @@ impl Services {
         lineage.push(item.clone());
         let nodes: Vec<Node<'_>> = lineage.iter().map(node).collect();
         let maps = maps(&reg, &lineage);
-        tx.db().set_viewers(item.uuid, &viewers(&nodes, maps.last().expect("one map per row"))).await?;
+        let fresh = viewers(&nodes, maps.last().expect("one map per row"));
+        tx.db().set_viewers_many(&[(item.uuid, fresh)]).await?;
         self.record_revision(&mut tx.db(), site, &item, actor, &change_note).await?;
         if let Some(state) = &item.review_state {
             let h = beffroi_store::HistoryRow {
@@ -374,7 +380,6 @@ impl Services {
             tx.db().insert_history(&scope, item.uuid, &h).await?;
         }
         tx.db().delete_redirect(&scope, &item.path).await?;
-        tx.db().touch_site(&scope, now).await?;
         tx.commit().await?;
         self.emit(Event { site: site.id.clone(), uuid: item.uuid, path: item.path.clone(), kind: EventKind::Created });
         Ok(item)
@@ -417,7 +422,6 @@ impl Services {
         item.modified = beffroi_store::now();
         tx.db().update_item(&scope, &item).await?;
         self.record_revision(&mut tx.db(), site, &item, actor, &change_note).await?;
-        tx.db().touch_site(&scope, item.modified).await?;
         tx.commit().await?;
         self.emit(Event { site: site.id.clone(), uuid: item.uuid, path: item.path.clone(), kind: EventKind::Modified });
         Ok(item)
@@ -447,7 +451,6 @@ impl Services {
         let item = lineage.pop().expect("load returns the item last");
         crate::locks::check_lock(&mut tx.db(), &item, actor, lock_token).await?;
         let count = tx.db().delete_subtree(&scope, path).await?;
-        tx.db().touch_site(&scope, beffroi_store::now()).await?;
         tx.commit().await?;
         self.emit(Event {
             site: site.id.clone(),
@@ -542,7 +545,6 @@ impl Services {
         }
         tx.db().delete_redirect(&scope, &new_path).await?;
         tx.db().insert_redirect(&scope, path, item.uuid, now).await?;
-        tx.db().touch_site(&scope, now).await?;
         tx.commit().await?;
         item.path = new_path;
         item.id = id.to_string();
@@ -586,7 +588,6 @@ impl Services {
         let u = new.remove(from);
         new.insert(to, u);
         tx.db().set_positions(&scope, &old, &new).await?;
-        tx.db().touch_site(&scope, beffroi_store::now()).await?;
         tx.commit().await?;
         self.emit(Event { site: site.id.clone(), uuid: parent.uuid, path: parent.path, kind: EventKind::Reordered });
         Ok(())

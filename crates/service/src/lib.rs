@@ -26,7 +26,7 @@ mod versions;
 mod workflow;
 
 pub use access::{GroupChange, RoleOrigin, Sharing, SharingChange, SharingEntry, UserChange};
-pub use items::{Delta, Found, ItemView, Listing};
+pub use items::{Delta, Found, ItemView, Listing, MAX_BATCH};
 pub use locks::{DEFAULT_LOCK_TIMEOUT, MAX_LOCK_TIMEOUT};
 pub use sessions::{LoginOutcome, OpenSession, SESSION_LIFETIME};
 pub use sites::NewSite;

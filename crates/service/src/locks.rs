@@ -45,6 +45,12 @@ impl Services {
         current_lock(&mut c.db(), lineage.last().expect("load returns the item last")).await
     }
 
+    /// The lock on an item already read (and viewable by `actor`).
+    pub async fn lock_of(&self, view: &crate::ItemView) -> Result<Option<LockRow>> {
+        let mut c = self.store.conn().await?;
+        current_lock(&mut c.db(), &view.item).await
+    }
+
     /// Locks the item at `path` for `actor`, or renews their own lock.
     pub async fn lock(
         &self,

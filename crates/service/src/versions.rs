@@ -123,7 +123,6 @@ impl Services {
         row.modified = beffroi_store::now();
         tx.db().update_item(&scope, &row).await?;
         self.record_revision(&mut tx.db(), site, &row, actor, &format!("Reverted to revision {version}")).await?;
-        tx.db().touch_site(&scope, row.modified).await?;
         tx.commit().await?;
         Ok(row)
     }

@@ -8,7 +8,7 @@ use beffroi_model::workflow::{WorkflowRegistry, guard_allows};
 use beffroi_store::{HistoryRow, ItemRow, SiteRow};
 use chrono::{DateTime, Utc};
 
-use crate::items::{WORKFLOWS, allowed, load, maps, node, refresh_viewers, require, state_of};
+use crate::items::{ItemView, WORKFLOWS, allowed, load, maps, node, refresh_viewers, state_of};
 use crate::sessions::audit_row;
 use crate::{Event, EventKind, Result, ServiceError, Services};
 
@@ -229,21 +229,26 @@ impl Services {
 
     /// The state, the history and the transitions open to `actor` on the item at `path`.
     pub async fn workflow_info(&self, actor: &Principal, site: &SiteRow, path: &ItemPath) -> Result<WorkflowInfo> {
-        let reg = self.workflows(site).await?;
-        let mut c = self.store.conn().await?;
-        let lineage = load(&mut c.db(), site, path).await?;
-        require(&reg, actor, &lineage, Permission::View)?;
-        let item = lineage.last().expect("load returns the item last");
+        let view = self.item(actor, site, path).await?;
+        self.workflow_info_of(actor, site, &view).await
+    }
+
+    /// [`Services::workflow_info`] of an item already read (and viewable by `actor`):
+    /// no second lineage query on a page view.
+    pub async fn workflow_info_of(&self, actor: &Principal, site: &SiteRow, view: &ItemView) -> Result<WorkflowInfo> {
+        let reg = &view.workflows;
+        let item = &view.item;
         let lang = site.language;
         let Some(wf) = reg.for_type(&item.type_name) else {
             return Ok(WorkflowInfo { state: None, history: Vec::new(), transitions: Vec::new() });
         };
-        let state = state_of(&reg, item).expect("a workflow has a state");
+        let state = state_of(reg, item).expect("a workflow has a state");
         let may_see_history =
             [Permission::RequestReview, Permission::ReviewPortalContent, Permission::ModifyPortalContent]
                 .iter()
-                .any(|p| allowed(&reg, actor, &lineage, *p));
+                .any(|p| view.allows(actor, *p));
         let history = if may_see_history {
+            let mut c = self.store.conn().await?;
             c.db()
                 .history(&site.scope(), item.uuid)
                 .await?
@@ -256,8 +261,9 @@ impl Services {
         } else {
             Vec::new()
         };
-        let nodes: Vec<Node<'_>> = lineage.iter().map(node).collect();
-        let all_maps = maps(&reg, &lineage);
+        let rows = || view.lineage.iter().chain(std::iter::once(item));
+        let nodes: Vec<Node<'_>> = rows().map(node).collect();
+        let all_maps = maps(reg, rows());
         let map = all_maps.last().expect("one map per row");
         let transitions = wf
             .exits(&state.id)
@@ -360,7 +366,6 @@ impl Services {
         tx.db()
             .audit(&scope, &audit_row(actor.id(), &format!("workflow.{}", t.id), row.path.as_str(), "", detail))
             .await?;
-        tx.db().touch_site(&scope, now).await?;
         Ok(Some(h))
     }
 }

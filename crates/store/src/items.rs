@@ -95,9 +95,6 @@ pub struct SubtreeMove<'a> {
     pub modified: DateTime<Utc>,
 }
 
-/// What the service hands the store to insert; the store picks the position.
-pub type NewItem = ItemRow;
-
 const ITEM_COLS: &str = "uuid, parent, id, path, type_name, title, description, language, fields, review_state, exclude_from_nav, creator, created, modified, effective, expires, position, local_roles, block_inheritance";
 const SUMMARY_COLS: &str = "uuid, id, path, type_name, title, description, review_state, exclude_from_nav, creator, created, modified, effective, position";
 
@@ -167,6 +164,22 @@ fn viewer_filter(viewer: Option<&[String]>, first: usize) -> String {
     }
 }
 
+/// Runs a query of summaries whose trailing parameters are the viewer tokens.
+macro_rules! fetch_summaries {
+    ($c:ident, $q:expr, $viewer:expr) => {{
+        let mut q = $q;
+        for t in $viewer.unwrap_or_default() {
+            q = q.bind(t);
+        }
+        let rows = q.fetch_all(&mut *$c).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            out.push(summary_from_row!(r));
+        }
+        Ok(out)
+    }};
+}
+
 /// `$first, $first+1, …` for `n` values.
 fn placeholders(first: usize, n: usize) -> String {
     (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
@@ -175,7 +188,7 @@ fn placeholders(first: usize, n: usize) -> String {
 impl Db<'_> {
     /// Inserts an item as the last child of its parent; returns its position.
     /// Conflict when the path is taken.
-    pub async fn insert_item(&mut self, scope: &SiteScope, item: &NewItem) -> Result<i64> {
+    pub async fn insert_item(&mut self, scope: &SiteScope, item: &ItemRow) -> Result<i64> {
         let position: i64 = on_db!(self, |c| {
             sqlx::query_scalar(
                 "insert into items (uuid, site_id, parent, id, path, type_name, title, description, language, fields, review_state, exclude_from_nav, creator, created, modified, effective, expires, local_roles, block_inheritance, position)
@@ -272,16 +285,11 @@ impl Db<'_> {
             viewer_filter(viewer, 5)
         );
         on_db!(self, |c| {
-            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(scope.key()).bind(parent).bind(limit).bind(offset);
-            for t in viewer.unwrap_or_default() {
-                q = q.bind(t);
-            }
-            let rows = q.fetch_all(&mut *c).await?;
-            let mut out = Vec::with_capacity(rows.len());
-            for r in rows {
-                out.push(summary_from_row!(r));
-            }
-            Ok(out)
+            fetch_summaries!(
+                c,
+                sqlx::query(AssertSqlSafe(sql)).bind(scope.key()).bind(parent).bind(limit).bind(offset),
+                viewer
+            )
         })
     }
 
@@ -379,25 +387,6 @@ impl Db<'_> {
         Ok(())
     }
 
-    /// Replaces the stored "who may View" tokens of an item.
-    pub async fn set_viewers(&mut self, uuid: Uuid, tokens: &BTreeSet<String>) -> Result<()> {
-        let insert = format!(
-            "insert into item_viewers (item_uuid, token) values {}",
-            (0..tokens.len()).map(|i| format!("($1, ${})", i + 2)).collect::<Vec<_>>().join(", ")
-        );
-        on_db!(self, |c| {
-            sqlx::query("delete from item_viewers where item_uuid = $1").bind(uuid).execute(&mut *c).await?;
-            if !tokens.is_empty() {
-                let mut q = sqlx::query(AssertSqlSafe(insert)).bind(uuid);
-                for t in tokens {
-                    q = q.bind(t);
-                }
-                q.execute(&mut *c).await?;
-            }
-        });
-        Ok(())
-    }
-
     /// The stored "who may View" tokens of every item in the subtree at `path`.
     pub async fn subtree_viewers(
         &mut self,
@@ -424,9 +413,21 @@ impl Db<'_> {
         Ok(out)
     }
 
-    /// Replaces the stored viewers of many items, a few statements per 200 items.
+    /// Replaces the stored viewers of many items, in batches that stay below the
+    /// backends' limits on bound parameters.
     pub async fn set_viewers_many(&mut self, changes: &[(Uuid, BTreeSet<String>)]) -> Result<()> {
-        for chunk in changes.chunks(200) {
+        const MAX_PARAMS: usize = 20_000;
+        let mut start = 0;
+        while start < changes.len() {
+            // Each item costs one parameter in the delete and two per token in the insert.
+            let mut end = start;
+            let mut params = 0;
+            while end < changes.len() && (end == start || params + 1 + 2 * changes[end].1.len() <= MAX_PARAMS) {
+                params += 1 + 2 * changes[end].1.len();
+                end += 1;
+            }
+            let chunk = &changes[start..end];
+            start = end;
             let delete = format!("delete from item_viewers where item_uuid in ({})", placeholders(1, chunk.len()));
             let pairs: Vec<(Uuid, &String)> =
                 chunk.iter().flat_map(|(u, ts)| ts.iter().map(move |t| (*u, t))).collect();
@@ -476,18 +477,11 @@ impl Db<'_> {
             "select {SUMMARY_COLS} from items where site_id = $1 and review_state = $2 {} order by modified limit $3",
             viewer_filter(viewer, 4)
         );
-        on_db!(self, |c| {
-            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(scope.key()).bind(state).bind(limit);
-            for t in viewer.unwrap_or_default() {
-                q = q.bind(t);
-            }
-            let rows = q.fetch_all(&mut *c).await?;
-            let mut out = Vec::with_capacity(rows.len());
-            for r in rows {
-                out.push(summary_from_row!(r));
-            }
-            Ok(out)
-        })
+        on_db!(self, |c| fetch_summaries!(
+            c,
+            sqlx::query(AssertSqlSafe(sql)).bind(scope.key()).bind(state).bind(limit),
+            viewer
+        ))
     }
 
     /// Number of items strictly below `path`.
@@ -552,7 +546,7 @@ impl Db<'_> {
             .await?
             .rows_affected()
         });
-        if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        crate::found(n)
     }
 
     /// Deletes the item at `path` and everything below it; returns how many went.

@@ -22,7 +22,7 @@ mod sites;
 mod users;
 
 pub use history::{HistoryRow, LockRow, RevisionRow};
-pub use items::{ItemRow, NewItem, SubtreeMove, Summary};
+pub use items::{ItemRow, SubtreeMove, Summary};
 pub use sessions::{AuditRow, FailureRow, SessionRow};
 pub use sites::{SiteRow, SiteScope};
 pub use users::{GroupRow, UserRow};
@@ -71,6 +71,11 @@ impl From<sqlx::Error> for StoreError {
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// NotFound when an update or delete touched no row.
+pub(crate) fn found(rows_affected: u64) -> Result<()> {
+    if rows_affected == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+}
 
 /// Options for opening a store.
 #[derive(Debug, Clone)]

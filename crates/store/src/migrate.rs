@@ -12,55 +12,28 @@ struct Migration {
     postgres: &'static str,
 }
 
+/// One migration: its version, what it does, and the file of the same name in each
+/// dialect's folder.
+macro_rules! migration {
+    ($version:literal, $description:literal, $file:literal) => {
+        Migration {
+            version: $version,
+            description: $description,
+            sqlite: include_str!(concat!("../migrations/sqlite/", $file)),
+            postgres: include_str!(concat!("../migrations/postgres/", $file)),
+        }
+    };
+}
+
 const MIGRATIONS: &[Migration] = &[
-    Migration {
-        version: 1,
-        description: "foundation",
-        sqlite: include_str!("../migrations/sqlite/0001_foundation.sql"),
-        postgres: include_str!("../migrations/postgres/0001_foundation.sql"),
-    },
-    Migration {
-        version: 2,
-        description: "access",
-        sqlite: include_str!("../migrations/sqlite/0002_access.sql"),
-        postgres: include_str!("../migrations/postgres/0002_access.sql"),
-    },
-    Migration {
-        version: 3,
-        description: "sessions and audit",
-        sqlite: include_str!("../migrations/sqlite/0003_sessions_audit.sql"),
-        postgres: include_str!("../migrations/postgres/0003_sessions_audit.sql"),
-    },
-    Migration {
-        version: 4,
-        description: "operators",
-        sqlite: include_str!("../migrations/sqlite/0004_operators.sql"),
-        postgres: include_str!("../migrations/postgres/0004_operators.sql"),
-    },
-    Migration {
-        version: 5,
-        description: "workflow history",
-        sqlite: include_str!("../migrations/sqlite/0005_workflow_history.sql"),
-        postgres: include_str!("../migrations/postgres/0005_workflow_history.sql"),
-    },
-    Migration {
-        version: 6,
-        description: "site workflows",
-        sqlite: include_str!("../migrations/sqlite/0006_site_workflows.sql"),
-        postgres: include_str!("../migrations/postgres/0006_site_workflows.sql"),
-    },
-    Migration {
-        version: 7,
-        description: "locks",
-        sqlite: include_str!("../migrations/sqlite/0007_locks.sql"),
-        postgres: include_str!("../migrations/postgres/0007_locks.sql"),
-    },
-    Migration {
-        version: 8,
-        description: "revisions",
-        sqlite: include_str!("../migrations/sqlite/0008_revisions.sql"),
-        postgres: include_str!("../migrations/postgres/0008_revisions.sql"),
-    },
+    migration!(1, "foundation", "0001_foundation.sql"),
+    migration!(2, "access", "0002_access.sql"),
+    migration!(3, "sessions and audit", "0003_sessions_audit.sql"),
+    migration!(4, "operators", "0004_operators.sql"),
+    migration!(5, "workflow history", "0005_workflow_history.sql"),
+    migration!(6, "site workflows", "0006_site_workflows.sql"),
+    migration!(7, "locks", "0007_locks.sql"),
+    migration!(8, "revisions", "0008_revisions.sql"),
 ];
 
 const LOCK_KEY: i64 = 0x0bef_f701;

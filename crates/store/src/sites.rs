@@ -125,16 +125,4 @@ impl Db<'_> {
         }
         Ok(rows)
     }
-
-    /// Records that the site's content changed (for caches and Last-Modified).
-    pub async fn touch_site(&mut self, scope: &SiteScope, at: DateTime<Utc>) -> Result<()> {
-        on_db!(self, |c| {
-            sqlx::query("update sites set modified = $1 where id = $2")
-                .bind(at)
-                .bind(scope.key())
-                .execute(&mut *c)
-                .await?;
-        });
-        Ok(())
-    }
 }

@@ -77,16 +77,6 @@ impl Db<'_> {
             }))
         })
     }
-
-    /// Whether any user exists on the site.
-    pub async fn count_users(&mut self, scope: &SiteScope) -> Result<i64> {
-        on_db!(self, |c| {
-            Ok(sqlx::query_scalar("select count(*) from users where site_id = $1")
-                .bind(scope.key())
-                .fetch_one(&mut *c)
-                .await?)
-        })
-    }
 }
 
 /// A group of users of a site.
@@ -131,7 +121,7 @@ impl Db<'_> {
                 .await?
                 .rows_affected()
         });
-        if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        crate::found(n)
     }
 
     pub async fn set_enabled(&mut self, scope: &SiteScope, login: &str, enabled: bool) -> Result<()> {
@@ -144,7 +134,7 @@ impl Db<'_> {
                 .await?
                 .rows_affected()
         });
-        if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        crate::found(n)
     }
 
     /// Inserts a group with its global roles; Conflict if the id is taken.
@@ -387,7 +377,7 @@ impl Db<'_> {
                 .await?
                 .rows_affected()
         });
-        if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        crate::found(n)
     }
 }
 
@@ -410,7 +400,7 @@ impl Db<'_> {
                 .await?
                 .rows_affected()
         });
-        if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        crate::found(n)
     }
 
     /// Replaces the global roles of a user (`table` "user_roles", key column "login")
@@ -459,7 +449,7 @@ impl Db<'_> {
                 .await?
                 .rows_affected()
         });
-        if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        crate::found(n)
     }
 
     pub async fn update_group_info(
@@ -479,7 +469,7 @@ impl Db<'_> {
                 .await?
                 .rows_affected()
         });
-        if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        crate::found(n)
     }
 
     pub async fn remove_member(&mut self, scope: &SiteScope, group: &str, login: &str) -> Result<()> {
@@ -504,6 +494,6 @@ impl Db<'_> {
                 .await?
                 .rows_affected()
         });
-        if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        crate::found(n)
     }
 }

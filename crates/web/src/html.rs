@@ -12,7 +12,6 @@ use minijinja::{Environment, State, Value, context};
 use crate::AppState;
 use crate::error::WebError;
 use crate::i18n::I18n;
-use crate::json::href;
 use crate::traverse::Ctx;
 
 const TEMPLATES: &[(&str, &str)] = &[
@@ -124,7 +123,7 @@ pub(crate) fn item_page(
         .iter()
         .map(|n| {
             let current = top == Some(&n.path);
-            context! { url => href(ctx, &n.path), title => n.title.clone(), current => current, exact => current && n.path == it.path }
+            context! { url => ctx.url(&n.path), title => n.title.clone(), current => current, exact => current && n.path == it.path }
         })
         .collect();
     let mut breadcrumbs: Vec<Value> = Vec::new();
@@ -132,7 +131,7 @@ pub(crate) fn item_page(
         breadcrumbs.push(context! { url => ctx.base.clone(), title => ctx.app.i18n.t(lang, "home", &[]) });
         let visible = view.visible_ancestors(&ctx.principal);
         for a in visible.into_iter().filter(|a| !a.path.is_root()).chain(std::iter::once(it)) {
-            breadcrumbs.push(context! { url => href(ctx, &a.path), title => a.title.clone() });
+            breadcrumbs.push(context! { url => ctx.url(&a.path), title => a.title.clone() });
         }
     }
     let text = it.fields.get("text").and_then(|t| t.get("data")).and_then(|d| d.as_str()).unwrap_or("");
@@ -141,7 +140,7 @@ pub(crate) fn item_page(
             let items: Vec<Value> = l
                 .items
                 .iter()
-                .map(|s| context! { url => href(ctx, &s.path), title => s.title.clone(), description => s.description.clone() })
+                .map(|s| context! { url => ctx.url(&s.path), title => s.title.clone(), description => s.description.clone() })
                 .collect();
             let pages = (l.total + size - 1) / size;
             let page = start / size + 1;

@@ -124,12 +124,7 @@ pub(crate) async fn lock_for(
     if ctx.principal == beffroi_model::security::Principal::Anonymous {
         return Ok(None);
     }
-    let l = ctx
-        .app
-        .services
-        .lock_status(&ctx.principal, &ctx.site, &view.item.path)
-        .await
-        .map_err(|e| WebError::from_service(e, &ctx.request_url))?;
+    let l = ctx.app.services.lock_of(view).await.map_err(|e| WebError::from_service(e, &ctx.request_url))?;
     Ok(Some(l))
 }
 
@@ -271,7 +266,7 @@ pub(crate) async fn endpoint(ctx: &Ctx<'_>, view: &ItemView, name: &str, rest: &
             Ok(json!({"@id": format!("{url}/@breadcrumbs"), "items": items, "root": ctx.base}))
         }
         ("@workflow", []) => {
-            let info = ctx.app.services.workflow_info(&ctx.principal, &ctx.site, &view.item.path).await.map_err(err)?;
+            let info = ctx.app.services.workflow_info_of(&ctx.principal, &ctx.site, view).await.map_err(err)?;
             let history: Vec<Value> = info.history.iter().map(|(h, title)| history_json(h, title)).collect();
             let transitions: Vec<Value> = info
                 .transitions
@@ -375,7 +370,7 @@ pub(crate) async fn endpoint(ctx: &Ctx<'_>, view: &ItemView, name: &str, rest: &
                 "description": "",
                 "items": [],
                 "review_state": null,
-                "title": crate_home_title(ctx, lang),
+                "title": ctx.app.i18n.t(lang, "home", &[]),
             });
             let items: Vec<Value> = std::iter::once(home)
                 .chain(nav.iter().map(|s| {
@@ -810,9 +805,7 @@ struct Ordering {
 
 /// The ETag a GET of this item's JSON (first batch) would carry now, for `If-Match`.
 async fn current_etag(ctx: &Ctx<'_>, view: &ItemView) -> Result<String, WebError> {
-    let folderish =
-        view.item.path.is_root() || ctx.app.services.types().get(&view.item.type_name).is_some_and(|t| t.folderish);
-    let listing = if folderish {
+    let listing = if view.is_folderish(ctx.app.services.types()) {
         Some(
             ctx.app
                 .services
@@ -945,13 +938,4 @@ async fn move_into(ctx: &Ctx<'_>, view: &ItemView, body: &[u8]) -> Result<axum::
 async fn revoke(ctx: &Ctx<'_>, claims: &crate::jwt::Claims) -> Result<(), WebError> {
     let expires = DateTime::from_timestamp(claims.exp, 0).unwrap_or_else(Utc::now);
     ctx.app.services.revoke_token(&claims.jti, expires).await.map_err(|e| WebError::from_service(e, &ctx.request_url))
-}
-
-fn crate_home_title(ctx: &Ctx<'_>, lang: Language) -> String {
-    ctx.app.i18n.t(lang, "home", &[])
-}
-
-/// The path part of an item's URL (used by HTML views).
-pub(crate) fn href(ctx: &Ctx<'_>, path: &ItemPath) -> String {
-    ctx.url(path)
 }

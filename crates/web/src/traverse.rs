@@ -297,21 +297,25 @@ pub(crate) fn json_body(v: &serde_json::Value) -> String {
     serde_json::to_string(v).expect("JSON values serialize")
 }
 
+/// Largest value of a numeric query parameter: far beyond any real folder, small enough
+/// that offset arithmetic cannot overflow.
+const MAX_PARAM: i64 = 1_000_000_000;
+
 pub(crate) fn int_param(ctx: &Ctx<'_>, name: &str, default: i64) -> Result<i64, WebError> {
     match ctx.query.iter().find(|(k, _)| k == name) {
         None => Ok(default),
         Some((_, v)) => v
             .parse::<i64>()
             .ok()
-            .filter(|n| *n >= 0)
-            .ok_or_else(|| WebError::BadRequest(format!("{name} must be a non-negative integer"))),
+            .filter(|n| (0..=MAX_PARAM).contains(n))
+            .ok_or_else(|| WebError::BadRequest(format!("{name} must be an integer from 0 to {MAX_PARAM}"))),
     }
 }
 
 async fn item_view(ctx: &Ctx<'_>, view: &ItemView, json: bool, headers: &HeaderMap) -> Result<Response, WebError> {
-    let folderish =
-        view.item.path.is_root() || ctx.app.services.types().get(&view.item.type_name).is_some_and(|t| t.folderish);
-    let b_size = int_param(ctx, "b_size", if json { JSON_BATCH } else { HTML_BATCH })?.max(1);
+    let folderish = view.is_folderish(ctx.app.services.types());
+    let b_size =
+        int_param(ctx, "b_size", if json { JSON_BATCH } else { HTML_BATCH })?.clamp(1, beffroi_service::MAX_BATCH);
     let b_start = int_param(ctx, "b_start", 0)?;
     let err = |e| WebError::from_service(e, &ctx.request_url);
     let listing: Option<Listing> = if folderish {
@@ -330,7 +334,7 @@ async fn item_view(ctx: &Ctx<'_>, view: &ItemView, json: bool, headers: &HeaderM
     let workflow = if ctx.principal == beffroi_model::security::Principal::Anonymous {
         None
     } else {
-        Some(ctx.app.services.workflow_info(&ctx.principal, &ctx.site, &view.item.path).await.map_err(err)?)
+        Some(ctx.app.services.workflow_info_of(&ctx.principal, &ctx.site, view).await.map_err(err)?)
             .filter(|w| !w.history.is_empty() || !w.transitions.is_empty())
     };
     let body = html::item_page(ctx, view, listing.as_ref().map(|l| (l, b_start, b_size)), &nav, workflow.as_ref())?;

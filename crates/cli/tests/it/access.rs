@@ -3,27 +3,14 @@
 
 use beffroi_model::security::{Grantee, Node, Principal, Role, viewers};
 use beffroi_model::{ItemPath, Login};
-use beffroi_service::{Found, NewUser, Secret, ServiceError, SharingChange, SiteRow};
+use beffroi_service::{Found, ServiceError, SharingChange, SiteRow};
 use serde_json::json;
 
 use crate::both_backends;
 use crate::support::{TestDb, path};
 
 async fn user(db: &TestDb, site: &SiteRow, login: &str, roles: &[Role]) {
-    db.services
-        .create_user(
-            &Principal::System,
-            site,
-            NewUser {
-                login: Login::parse(login).unwrap(),
-                password: Secret("correct horse battery".into()),
-                fullname: login.to_uppercase(),
-                email: String::new(),
-                roles: roles.to_vec(),
-            },
-        )
-        .await
-        .unwrap();
+    db.user(site, login, "correct horse battery", &login.to_uppercase(), roles).await;
 }
 
 fn share(who: Grantee, role: Role, on: bool) -> SharingChange {

@@ -13,20 +13,7 @@ use crate::support::{Reply, TestApp, TestDb, path};
 
 async fn setup(db: &TestDb) -> SiteRow {
     let s = db.site("namur").await;
-    db.services
-        .create_user(
-            &Principal::System,
-            &s,
-            NewUser {
-                login: Login::parse("marie").unwrap(),
-                password: Secret("correct horse battery".into()),
-                fullname: "Marie Dupont".into(),
-                email: String::new(),
-                roles: vec![Role::Editor],
-            },
-        )
-        .await
-        .unwrap();
+    db.user(&s, "marie", "correct horse battery", "Marie Dupont", &[Role::Editor]).await;
     db.add(&s, "", "Folder", json!({"title": "Interne"})).await;
     db.services.force_state(&Principal::System, &s, &path("/interne"), "private").await.unwrap();
     s
@@ -129,9 +116,7 @@ both_backends! {
 
     async fn sharing_endpoint_speaks_plone_restapi(db) {
         let s = setup(&db).await;
-        db.services.create_user(&Principal::System, &s, NewUser {
-            login: Login::parse("admin").unwrap(), password: Secret("admin password".into()), fullname: "Admin".into(), email: String::new(), roles: vec![Role::Manager],
-        }).await.unwrap();
+        db.user(&s, "admin", "admin password", "Admin", &[Role::Manager]).await;
         let app = TestApp::new(&db).await;
         let admin = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("admin:admin password"));
         assert_eq!(app.get_json("/namur/interne/@sharing").await.status, 401);
@@ -262,7 +247,7 @@ mod user_updates {
             let s = setup(&db).await;
             let sys = Principal::System;
             db.services.create_operator(&sys, &Login::parse("ops").unwrap(), "operator password", "Ops").await.unwrap();
-            db.services.create_user(&sys, &s, NewUser { login: Login::parse("noam").unwrap(), password: Secret("noam password".into()), fullname: "Noam".into(), email: String::new(), roles: vec![] }).await.unwrap();
+            db.user(&s, "noam", "noam password", "Noam", &[]).await;
             db.services.create_group(&sys, &s, "fwt", "FWT", vec![]).await.unwrap();
             db.services
                 .update_sharing(&sys, &s, &path("/interne"), beffroi_service::SharingChange {

@@ -4,9 +4,8 @@
 use axum::body::Body;
 use axum::http::Request;
 use base64::Engine;
-use beffroi_model::Login;
 use beffroi_model::security::{Principal, Role};
-use beffroi_service::{NewUser, Secret};
+
 use serde_json::{Value, json};
 
 use crate::both_backends;
@@ -14,20 +13,7 @@ use crate::support::{Reply, TestApp, TestDb};
 
 async fn editor(db: &TestDb) -> (beffroi_service::SiteRow, String) {
     let s = db.site("s").await;
-    db.services
-        .create_user(
-            &Principal::System,
-            &s,
-            NewUser {
-                login: Login::parse("ed").unwrap(),
-                password: Secret("editor password".into()),
-                fullname: String::new(),
-                email: String::new(),
-                roles: vec![Role::SiteAdministrator],
-            },
-        )
-        .await
-        .unwrap();
+    db.user(&s, "ed", "editor password", "", &[Role::SiteAdministrator]).await;
     (s, format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("ed:editor password")))
 }
 
@@ -103,10 +89,7 @@ mod locks {
         async fn locks_like_plone_locking(db) {
             let (s, ed) = editor(&db).await;
             for who in ["eva", "max"] {
-                db.services
-                    .create_user(&Principal::System, &s, NewUser { login: Login::parse(who).unwrap(), password: Secret("editor password".into()), fullname: String::new(), email: String::new(), roles: vec![Role::Editor] })
-                    .await
-                    .unwrap();
+                db.user(&s, who, "editor password", "", &[Role::Editor]).await;
             }
             db.add(&s, "", "Document", json!({"title": "Page"})).await;
             let app = TestApp::new(&db).await;

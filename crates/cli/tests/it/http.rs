@@ -124,6 +124,10 @@ both_backends! {
         assert_eq!(v["batching"]["prev"], "http://localhost/s?b_start=0&b_size=3");
         assert_eq!(v["batching"]["last"], "http://localhost/s?b_start=6&b_size=3");
         assert_eq!(app.get_json("/s?b_size=abc").await.status, 400);
+        assert_eq!(app.get_json("/s?b_start=9223372036854775807").await.status, 400, "no offset overflow");
+        assert_eq!(app.get("/s?b_start=9223372036854775806&b_size=9223372036854775806").await.status, 400);
+        let big = app.get_json("/s?b_size=5000").await.json();
+        assert_eq!(big["items"].as_array().unwrap().len(), 7, "a batch is at most 1,000 items");
         let html = app.get("/s?b_size=3").await.body;
         assert!(html.contains("Page 1 sur 3") && html.contains("rel=\"next\""));
     }

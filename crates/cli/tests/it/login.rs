@@ -2,9 +2,9 @@
 
 use axum::body::Body;
 use axum::http::Request;
+use beffroi_model::SiteId;
 use beffroi_model::security::{Principal, Role};
-use beffroi_model::{Login, SiteId};
-use beffroi_service::{NewUser, Secret, SiteRow};
+use beffroi_service::SiteRow;
 use serde_json::json;
 
 use crate::both_backends;
@@ -12,20 +12,7 @@ use crate::support::{Reply, TestApp, TestDb, path};
 
 async fn setup(db: &TestDb, site: &str) -> SiteRow {
     let s = db.site(site).await;
-    db.services
-        .create_user(
-            &Principal::System,
-            &s,
-            NewUser {
-                login: Login::parse("marie").unwrap(),
-                password: Secret("correct horse battery".into()),
-                fullname: "Marie".into(),
-                email: String::new(),
-                roles: vec![Role::Editor],
-            },
-        )
-        .await
-        .unwrap();
+    db.user(&s, "marie", "correct horse battery", "Marie", &[Role::Editor]).await;
     db.add(&s, "", "Folder", json!({"title": "Interne"})).await;
     db.services.force_state(&Principal::System, &s, &path("/interne"), "private").await.unwrap();
     s
@@ -178,20 +165,7 @@ mod panels {
     use super::*;
 
     async fn manager_session(db: &TestDb, app: &TestApp, s: &SiteRow) -> (String, String) {
-        db.services
-            .create_user(
-                &Principal::System,
-                s,
-                NewUser {
-                    login: Login::parse("admin").unwrap(),
-                    password: Secret("admin password".into()),
-                    fullname: "Admin".into(),
-                    email: String::new(),
-                    roles: vec![Role::Manager],
-                },
-            )
-            .await
-            .unwrap();
+        db.user(s, "admin", "admin password", "Admin", &[Role::Manager]).await;
         let r = form(app, "/namur/@@login", "login=admin&password=admin+password", &[]).await;
         let cookie = session_of(&r);
         let page = app.get_with("/namur/@@users-groups", &[("cookie", &cookie)]).await;

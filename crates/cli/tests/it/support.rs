@@ -76,6 +76,25 @@ impl TestDb {
             .expect("create site")
     }
 
+    /// Creates a user of `site` as the system.
+    pub async fn user(
+        &self,
+        site: &SiteRow,
+        login: &str,
+        password: &str,
+        fullname: &str,
+        roles: &[beffroi_model::security::Role],
+    ) {
+        let new = beffroi_service::NewUser {
+            login: beffroi_model::Login::parse(login).expect("valid login"),
+            password: beffroi_service::Secret(password.to_owned()),
+            fullname: fullname.to_owned(),
+            email: String::new(),
+            roles: roles.to_vec(),
+        };
+        self.services.create_user(&Principal::System, site, new).await.expect("create user");
+    }
+
     /// Creates and publishes an item as the system; returns its path.
     pub async fn add(&self, site: &SiteRow, parent: &str, type_name: &str, values: Value) -> ItemPath {
         let p = self.add_private(site, parent, type_name, values).await;
