@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, anyhow, bail};
 use beffroi_model::security::Principal;
 use beffroi_model::{ItemPath, Language, SiteId};
-use beffroi_service::{NewSite, Services, StoreOptions, TransitionRequest};
+use beffroi_service::{Blobs, NewSite, Services, StoreOptions, TransitionRequest};
 use beffroi_store::pg_admin;
 use serde_json::{Map, Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -259,7 +259,7 @@ impl Drop for Server {
 
 async fn run_backend(backend: &'static str, url: &str, data: &Path, args: &BenchArgs) -> Result<Report> {
     eprintln!("[{backend}] creating {} pages…", args.items);
-    let services = Services::open(url, &StoreOptions::default()).await?;
+    let services = Services::open(url, &StoreOptions::default(), Blobs::local(&data.join("blobs"))?).await?;
     // As `serve` does on a new database: record the workflow definitions in force.
     services.reconcile_workflows().await?;
     let t = Instant::now();

@@ -40,6 +40,10 @@ pub struct DbArgs {
     /// Database URL: sqlite://PATH or postgres://USER:PASSWORD@HOST/DB [default: sqlite://<data>/beffroi.db]
     #[arg(long, env = "BEFFROI_DATABASE_URL", global = true, hide_env_values = true)]
     pub database: Option<String>,
+    /// Folder for uploaded files and images (shared by every server of a PostgreSQL
+    /// cluster) [default: <data>/blobs]
+    #[arg(long, env = "BEFFROI_BLOBS", global = true)]
+    pub blobs: Option<PathBuf>,
 }
 
 impl DbArgs {
@@ -48,6 +52,10 @@ impl DbArgs {
             Some(u) => u.clone(),
             None => format!("sqlite://{}", self.data.join("beffroi.db").display()),
         }
+    }
+
+    pub fn blobs_dir(&self) -> PathBuf {
+        self.blobs.clone().unwrap_or_else(|| self.data.join("blobs"))
     }
 }
 
@@ -63,6 +71,9 @@ pub struct ServeArgs {
     /// Most database connections this process opens.
     #[arg(long, env = "BEFFROI_DB_CONNECTIONS", default_value_t = 8)]
     pub db_connections: u32,
+    /// Largest file or image upload, in megabytes (larger ones are refused with 413).
+    #[arg(long, env = "BEFFROI_MAX_UPLOAD_MB", default_value_t = 50)]
+    pub max_upload_mb: u64,
     #[command(flatten)]
     pub db: DbArgs,
 }

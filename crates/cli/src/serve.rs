@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use beffroi_service::{Services, StoreOptions, demo};
+use beffroi_service::{Blobs, Services, StoreOptions, demo};
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::{DbArgs, ServeArgs};
@@ -31,7 +31,9 @@ pub async fn open(db: &DbArgs, max_connections: u32) -> Result<Services> {
             .with_context(|| format!("cannot create the data folder {}", db.data.display()))?;
     }
     let opts = StoreOptions { max_connections, ..StoreOptions::default() };
-    Services::open(&url, &opts)
+    let blobs = Blobs::local(&db.blobs_dir())
+        .with_context(|| format!("cannot open the file folder {}", db.blobs_dir().display()))?;
+    Services::open(&url, &opts, blobs)
         .await
         .with_context(|| format!("cannot open the database {}", beffroi_store::redact_url(&url)))
 }
@@ -47,7 +49,9 @@ pub fn run(args: ServeArgs) -> Result<()> {
     let started = Instant::now();
     init_logs();
     runtime()?.block_on(async move {
-        let services = open(&args.db, args.db_connections).await?;
+        let services = open(&args.db, args.db_connections)
+            .await?
+            .with_upload_limit(args.max_upload_mb.saturating_mul(1024 * 1024));
         services.reconcile_workflows().await.context("cannot apply the workflow definitions to stored content")?;
         let sites = services.list_sites().await.context("cannot read the sites")?;
         if args.demo && sites.is_empty() {

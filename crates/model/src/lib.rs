@@ -4,8 +4,10 @@
 //! Nothing here performs I/O: every function is deterministic and unit-tested beside
 //! its definition.
 
+pub mod event;
 pub mod ids;
 pub mod lang;
+pub mod media;
 pub mod path;
 pub mod richtext;
 pub mod schema;

@@ -12,8 +12,16 @@ use crate::lang::Language;
 use crate::richtext::RichText;
 
 /// The built-in type definitions, shipped in the binary.
-pub const BUILTIN_TYPES: &[(&str, &str)] =
-    &[("Folder.json", include_str!("../types/Folder.json")), ("Document.json", include_str!("../types/Document.json"))];
+pub const BUILTIN_TYPES: &[(&str, &str)] = &[
+    ("Folder.json", include_str!("../types/Folder.json")),
+    ("Document.json", include_str!("../types/Document.json")),
+    ("NewsItem.json", include_str!("../types/NewsItem.json")),
+    ("Event.json", include_str!("../types/Event.json")),
+    ("Link.json", include_str!("../types/Link.json")),
+    ("File.json", include_str!("../types/File.json")),
+    ("Image.json", include_str!("../types/Image.json")),
+    ("Collection.json", include_str!("../types/Collection.json")),
+];
 
 /// The type of the site root, as Plone names it (clients depend on the literal).
 pub const SITE_ROOT_TYPE: &str = "Plone Site";
@@ -62,6 +70,8 @@ pub enum FieldKind {
     Image,
     Email,
     Url,
+    /// A stored catalog query (plone.app.querystring criteria), for Collections.
+    Query,
 }
 
 /// One field of a schema.
@@ -83,6 +93,9 @@ pub struct Field {
     pub choices: Vec<String>,
     #[serde(default)]
     pub fieldset: Option<String>,
+    /// The type's main file or image (what `@@download` sends without a field name).
+    #[serde(default)]
+    pub primary: bool,
     /// Set by the behavior that contributed the field, "" for the type's own.
     #[serde(skip)]
     pub behavior: &'static str,
@@ -182,6 +195,7 @@ fn behavior_fields(name: &str) -> Option<Vec<Field>> {
         max_length: None,
         choices: Vec::new(),
         fieldset: None,
+        primary: false,
         behavior,
     };
     let fields = match name {
@@ -292,6 +306,29 @@ fn behavior_fields(name: &str) -> Option<Vec<Field>> {
             x.fieldset = Some("settings".into());
             vec![x]
         }
+        "leadimage" => {
+            let image = f(
+                "image",
+                FieldKind::Image,
+                &[("fr", "Image d'en-tête"), ("nl", "Hoofdafbeelding"), ("de", "Aufmacherbild"), ("en", "Lead Image")],
+                "plone.leadimage",
+            );
+            let mut caption = f(
+                "image_caption",
+                FieldKind::TextLine,
+                &[
+                    ("fr", "Légende de l'image"),
+                    ("nl", "Onderschrift"),
+                    ("de", "Bildunterschrift"),
+                    ("en", "Lead Image Caption"),
+                ],
+                "plone.leadimage",
+            );
+            caption.max_length = Some(500);
+            vec![image, caption]
+        }
+        // Makes the title optional: it is taken from the uploaded file's name.
+        "namefromfilename" => Vec::new(),
         _ => return None,
     };
     Some(fields)
@@ -316,6 +353,11 @@ impl TypeSchema {
                 return Err(err(format!("choice field {:?} has no choices", f.name)));
             }
         }
+        if t.behaviors.iter().any(|b| b == "namefromfilename") {
+            for f in all.iter_mut().filter(|f| f.name == "title") {
+                f.required = false;
+            }
+        }
         t.fields = all;
         Ok(t)
     }
@@ -331,6 +373,17 @@ impl TypeSchema {
         input: &Map<String, Value>,
         mode: WriteMode,
     ) -> Result<Map<String, Value>, ValidationErrors> {
+        self.validate_with(input, mode, &[])
+    }
+
+    /// [`TypeSchema::validate`] where the fields named in `provided` come apart from
+    /// `input` (files uploaded with a form) and count as present.
+    pub fn validate_with(
+        &self,
+        input: &Map<String, Value>,
+        mode: WriteMode,
+        provided: &[&str],
+    ) -> Result<Map<String, Value>, ValidationErrors> {
         let mut out = Map::new();
         let mut errors = Vec::new();
         for (key, value) in input {
@@ -341,6 +394,13 @@ impl TypeSchema {
                 errors.push(FieldError { field: key.clone(), message: "unknown field".into() });
                 continue;
             };
+            // A file or image sent back as it was read (with its download URL and no
+            // data) leaves the stored file unchanged.
+            if matches!(field.kind, FieldKind::File | FieldKind::Image)
+                && value.as_object().is_some_and(|o| !o.contains_key("data") && o.contains_key("download"))
+            {
+                continue;
+            }
             match validate_value(field, value) {
                 Ok(v) => {
                     if field.required && v.is_null() {
@@ -354,7 +414,7 @@ impl TypeSchema {
         }
         if mode == WriteMode::Create {
             for f in self.fields.iter().filter(|f| f.required) {
-                if !input.contains_key(&f.name) {
+                if !input.contains_key(&f.name) && !provided.contains(&f.name.as_str()) {
                     errors.push(FieldError { field: f.name.clone(), message: "required".into() });
                 }
             }
@@ -445,6 +505,7 @@ fn field_schema(f: &Field, lang: Language) -> Value {
         FieldKind::Image => ("object", "Image", Some("image")),
         FieldKind::Email => ("string", "Email", Some("email")),
         FieldKind::Url => ("string", "URL", Some("url")),
+        FieldKind::Query => ("array", "List", Some("querystring")),
     };
     let mut s = json!({
         "title": f.title.get(lang),
@@ -566,10 +627,32 @@ fn validate_value(f: &Field, v: &Value) -> Result<Value, String> {
             Ok(s.into())
         }
         FieldKind::File | FieldKind::Image => {
-            let o = v.as_object().ok_or("expected an object with filename, content-type and data")?;
-            for k in ["filename", "content-type", "data"] {
+            // An upload: {"data", "encoding": "base64", "filename", "content-type"}. The
+            // service decodes and stores it; only its shape is checked here.
+            let o = v.as_object().ok_or("expected an object with data, encoding, filename and content-type")?;
+            for k in ["filename", "data"] {
                 if !o.get(k).is_some_and(Value::is_string) {
                     return Err(format!("missing {k}"));
+                }
+            }
+            match o.get("encoding").and_then(Value::as_str) {
+                None | Some("base64") => {}
+                Some(other) => return Err(format!("unsupported encoding {other:?} (base64 only)")),
+            }
+            if o.get("content-type").is_some_and(|c| !c.is_string()) {
+                return Err("content-type must be a string".into());
+            }
+            Ok(v.clone())
+        }
+        FieldKind::Query => {
+            let arr = v.as_array().ok_or("expected a list of criteria")?;
+            if arr.len() > 50 {
+                return Err("at most 50 criteria".into());
+            }
+            for c in arr {
+                let ok = c.get("i").is_some_and(Value::is_string) && c.get("o").is_some_and(Value::is_string);
+                if !ok {
+                    return Err("each criterion has an index \"i\" and an operation \"o\"".into());
                 }
             }
             Ok(v.clone())
@@ -742,6 +825,50 @@ mod tests {
         assert_eq!(s["properties"]["title"]["factory"], "Text line (String)");
         assert_eq!(s["fieldsets"][0]["id"], "default");
         assert!(s["fieldsets"][0]["fields"].as_array().unwrap().contains(&json!("text")));
+    }
+
+    #[test]
+    fn plone_types_are_shipped() {
+        let reg = TypeRegistry::builtin();
+        for t in ["Folder", "Document", "News Item", "Event", "Link", "File", "Image", "Collection"] {
+            assert!(reg.get(t).is_some(), "{t}");
+        }
+        let news = reg.get("News Item").unwrap();
+        assert_eq!(news.field("image").unwrap().kind, FieldKind::Image);
+        assert!(news.field("image_caption").is_some());
+        let file = reg.get("File").unwrap();
+        assert!(!file.field("title").unwrap().required, "a file is named after its upload");
+        assert!(file.field("file").unwrap().primary);
+        let event = reg.get("Event").unwrap();
+        let err = event.validate(&obj(json!({"title": "Conseil"})), WriteMode::Create).unwrap_err();
+        let missing: Vec<&str> = err.0.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(missing, ["start", "end"]);
+    }
+
+    #[test]
+    fn uploads_and_queries_are_checked_for_shape() {
+        let reg = TypeRegistry::builtin();
+        let file = reg.get("File").unwrap();
+        let ok =
+            json!({"file": {"data": "aGk=", "encoding": "base64", "filename": "a.txt", "content-type": "text/plain"}});
+        assert!(file.validate(&obj(ok), WriteMode::Create).is_ok());
+        for bad in [
+            json!({"file": "aGk="}),
+            json!({"file": {"data": "aGk="}}),
+            json!({"file": {"data": "aGk=", "filename": "a", "encoding": "rot13"}}),
+        ] {
+            assert!(file.validate(&obj(bad.clone()), WriteMode::Update).is_err(), "{bad}");
+        }
+        // Sent back as read: ignored.
+        let echoed = file
+            .validate(&obj(json!({"file": {"download": "http://x/@@download/file", "size": 3}})), WriteMode::Update)
+            .unwrap();
+        assert!(echoed.is_empty());
+        let coll = reg.get("Collection").unwrap();
+        let q = json!({"query": [{"i": "portal_type", "o": "plone.app.querystring.operation.selection.any", "v": ["Document"]}]});
+        assert!(coll.validate(&obj(q), WriteMode::Update).is_ok());
+        assert!(coll.validate(&obj(json!({"query": [{"v": 1}]})), WriteMode::Update).is_err());
+        assert_eq!(coll.json_schema(Language::En)["properties"]["query"]["widget"], "querystring");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use beffroi_model::security::{Grantee, Principal, Role};
 use beffroi_model::{ItemPath, Language, Login, SiteId};
-use beffroi_service::{NewSite, NewUser, Secret, Services, SharingChange, StoreOptions};
+use beffroi_service::{Blobs, NewSite, NewUser, Secret, Services, SharingChange, StoreOptions};
 use criterion::{Criterion, criterion_group, criterion_main};
 use serde_json::json;
 
@@ -12,7 +12,9 @@ fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("bench.db").display());
     let (services, site, reader) = rt.block_on(async {
-        let s = Services::open(&url, &StoreOptions::default()).await.unwrap();
+        let s = Services::open(&url, &StoreOptions::default(), Blobs::local(&dir.path().join("blobs")).unwrap())
+            .await
+            .unwrap();
         let sys = Principal::System;
         let site = s
             .create_site(

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use beffroi_model::security::{Grantee, Principal, Role};
 use beffroi_model::{ItemPath, Language, Login, SiteId};
-use beffroi_service::{NewSite, NewUser, Secret, Services, SharingChange, StoreOptions, TransitionRequest};
+use beffroi_service::{Blobs, NewSite, NewUser, Secret, Services, SharingChange, StoreOptions, TransitionRequest};
 use criterion::{Criterion, criterion_group, criterion_main};
 use serde_json::json;
 
@@ -17,7 +17,9 @@ fn bench(c: &mut Criterion) {
     let url = format!("sqlite://{}", dir.path().join("bench.db").display());
     let sys = Principal::System;
     let (services, site) = rt.block_on(async {
-        let s = Services::open(&url, &StoreOptions::default()).await.unwrap();
+        let s = Services::open(&url, &StoreOptions::default(), Blobs::local(&dir.path().join("blobs")).unwrap())
+            .await
+            .unwrap();
         let site = s
             .create_site(
                 &sys,

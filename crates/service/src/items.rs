@@ -205,6 +205,14 @@ fn apply_values(item: &mut ItemRow, values: Map<String, Value>) {
     }
 }
 
+/// Rules between the fields of one type, checked on the values an item ends up with.
+fn check_item(item: &ItemRow) -> Result<()> {
+    if item.type_name == "Event" {
+        beffroi_model::event::check(&item.fields)?;
+    }
+    Ok(())
+}
+
 async fn unique_id(db: &mut Db<'_>, site: &SiteRow, parent: &ItemRow, base: &ItemId) -> Result<ItemId> {
     let taken = db.sibling_ids_like(&site.scope(), parent.uuid, &parent.path, base.as_str()).await?;
     if !taken.iter().any(|t| t == base.as_str()) {
@@ -321,10 +329,34 @@ impl Services {
         id: Option<&str>,
         values: &Map<String, Value>,
     ) -> Result<ItemRow> {
+        self.create_with_files(actor, site, parent, type_name, id, values, Vec::new()).await
+    }
+
+    /// [`Services::create`] with files received apart from the values (a form's upload).
+    #[expect(clippy::too_many_arguments, reason = "one argument per part of the request")]
+    pub async fn create_with_files(
+        &self,
+        actor: &Principal,
+        site: &SiteRow,
+        parent: &ItemPath,
+        type_name: &str,
+        id: Option<&str>,
+        values: &Map<String, Value>,
+        uploads: Vec<crate::Upload>,
+    ) -> Result<ItemRow> {
         let reg = self.workflows(site).await?;
         let schema =
             self.types.get(type_name).ok_or_else(|| ServiceError::BadRequest(format!("unknown type {type_name:?}")))?;
-        let values = schema.validate(values, WriteMode::Create)?;
+        let provided: Vec<&str> = uploads.iter().map(|u| u.field.as_str()).collect();
+        let mut values = schema.validate_with(values, WriteMode::Create, &provided)?;
+        {
+            // Permission first, so nobody can fill the blob store without the right to add.
+            let mut c = self.store.conn().await?;
+            let lineage = load(&mut c.db(), site, parent).await?;
+            require(&reg, actor, &lineage, Permission::AddPortalContent)?;
+        }
+        self.store_uploads(schema, &mut values, uploads).await?;
+        let values = values;
         let wanted = id.map(ItemId::parse).transpose().map_err(|e| ServiceError::BadRequest(format!("id: {e}")))?;
         let scope = site.scope();
         let mut tx = self.store.begin().await?;
@@ -341,6 +373,7 @@ impl Services {
         item.review_state = reg.for_type(type_name).map(|wf| wf.initial_state.clone());
         let change_note = values.get("changeNote").and_then(Value::as_str).unwrap_or_default().to_owned();
         apply_values(&mut item, values);
+        check_item(&item)?;
         let id = match wanted {
             Some(id) => {
                 if !tx
@@ -406,19 +439,47 @@ impl Services {
         values: &Map<String, Value>,
         lock_token: Option<&str>,
     ) -> Result<ItemRow> {
+        self.update_with_files(actor, site, path, values, Vec::new(), lock_token).await
+    }
+
+    /// [`Services::update_with_lock`] with files received apart from the values.
+    pub async fn update_with_files(
+        &self,
+        actor: &Principal,
+        site: &SiteRow,
+        path: &ItemPath,
+        values: &Map<String, Value>,
+        uploads: Vec<crate::Upload>,
+        lock_token: Option<&str>,
+    ) -> Result<ItemRow> {
         let reg = self.workflows(site).await?;
         let scope = site.scope();
+        let mut values = {
+            let mut c = self.store.conn().await?;
+            let lineage = load(&mut c.db(), site, path).await?;
+            require(&reg, actor, &lineage, Permission::ModifyPortalContent)?;
+            let item = lineage.last().expect("load returns the item last");
+            let schema = self.types.get(&item.type_name).ok_or_else(|| {
+                ServiceError::BadRequest(format!("items of type {} cannot be edited here", item.type_name))
+            })?;
+            let mut values = schema.validate(values, WriteMode::Update)?;
+            self.store_uploads(schema, &mut values, uploads).await?;
+            values
+        };
         let mut tx = self.store.begin().await?;
         let mut lineage = load(&mut tx.db(), site, path).await?;
         require(&reg, actor, &lineage, Permission::ModifyPortalContent)?;
         let mut item = lineage.pop().expect("load returns the item last");
         crate::locks::check_lock(&mut tx.db(), &item, actor, lock_token).await?;
-        let schema = self.types.get(&item.type_name).ok_or_else(|| {
-            ServiceError::BadRequest(format!("items of type {} cannot be edited here", item.type_name))
-        })?;
-        let values = schema.validate(values, WriteMode::Update)?;
+        if values.get("title").is_some_and(|t| t.as_str().is_none_or(|t| t.trim().is_empty()))
+            && self.types.get(&item.type_name).and_then(|s| s.field("title")).is_some_and(|f| !f.required)
+        {
+            // An optional title cleared: keep the one the item has.
+            values.remove("title");
+        }
         let change_note = values.get("changeNote").and_then(Value::as_str).unwrap_or_default().to_owned();
         apply_values(&mut item, values);
+        check_item(&item)?;
         item.modified = beffroi_store::now();
         tx.db().update_item(&scope, &item).await?;
         self.record_revision(&mut tx.db(), site, &item, actor, &change_note).await?;

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use beffroi_model::schema::{TypeRegistry, ValidationErrors};
 use beffroi_model::{ItemPath, SiteId};
 pub use beffroi_store::{
-    AuditRow, Backend, GroupRow, HistoryRow, ItemRow, LockRow, RevisionRow, SiteRow, SiteScope, Store, StoreError,
-    StoreOptions, Summary, UserRow,
+    AuditRow, Backend, BlobRead, Blobs, GroupRow, HistoryRow, ItemRow, LockRow, RevisionRow, SiteRow, SiteScope, Store,
+    StoreError, StoreOptions, Summary, UserRow,
 };
 use tokio::sync::broadcast;
 use uuid::Uuid;
@@ -19,6 +19,7 @@ mod access;
 pub mod demo;
 mod items;
 mod locks;
+mod media;
 mod sessions;
 mod sites;
 mod users;
@@ -28,6 +29,7 @@ mod workflow;
 pub use access::{GroupChange, RoleOrigin, Sharing, SharingChange, SharingEntry, UserChange};
 pub use items::{Delta, Found, ItemView, Listing, MAX_BATCH};
 pub use locks::{DEFAULT_LOCK_TIMEOUT, MAX_LOCK_TIMEOUT};
+pub use media::{DEFAULT_UPLOAD_LIMIT, ScaleImage, Upload, stored_file};
 pub use sessions::{LoginOutcome, OpenSession, SESSION_LIFETIME};
 pub use sites::NewSite;
 pub use users::{NewUser, Secret};
@@ -52,6 +54,9 @@ pub enum ServiceError {
     Locked(String),
     #[error("the service is busy, try again")]
     Unavailable,
+    /// An upload over the size limit (in bytes).
+    #[error("the file is larger than the limit of {0} bytes")]
+    TooLarge(u64),
     #[error("internal error")]
     Internal(#[source] StoreError),
 }
@@ -117,6 +122,10 @@ pub struct Services {
     nav_cache: Arc<Mutex<NavCache>>,
     /// Each site's workflows (shipped ones with the site's own), refreshed like sites.
     wf_cache: Arc<Mutex<WorkflowCache>>,
+    /// File and image bytes.
+    blobs: Blobs,
+    /// Largest upload, in bytes.
+    upload_limit: u64,
 }
 
 type WorkflowCache = HashMap<SiteId, (Instant, Arc<beffroi_model::workflow::WorkflowRegistry>)>;
@@ -127,7 +136,7 @@ type NavCache = HashMap<(SiteId, Vec<String>), (Instant, Arc<Vec<Summary>>)>;
 const NAV_CACHE_MAX: usize = 1024;
 
 impl Services {
-    pub fn new(store: Store) -> Self {
+    pub fn new(store: Store, blobs: Blobs) -> Self {
         let (events, _) = broadcast::channel(1024);
         Self {
             store,
@@ -136,12 +145,20 @@ impl Services {
             events,
             nav_cache: Arc::new(Mutex::new(HashMap::new())),
             wf_cache: Arc::new(Mutex::new(HashMap::new())),
+            blobs,
+            upload_limit: media::DEFAULT_UPLOAD_LIMIT,
         }
     }
 
-    /// Opens the store at `url` and builds the services on it.
-    pub async fn open(url: &str, opts: &StoreOptions) -> Result<Self, StoreError> {
-        Ok(Self::new(Store::open(url, opts).await?))
+    /// Opens the store at `url` and builds the services on it, with files in `blobs`.
+    pub async fn open(url: &str, opts: &StoreOptions, blobs: Blobs) -> Result<Self, StoreError> {
+        Ok(Self::new(Store::open(url, opts).await?, blobs))
+    }
+
+    /// Sets the largest upload accepted, in bytes.
+    pub fn with_upload_limit(mut self, bytes: u64) -> Self {
+        self.upload_limit = bytes;
+        self
     }
 
     pub fn store(&self) -> &Store {

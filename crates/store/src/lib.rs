@@ -14,6 +14,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool, Transaction};
 
+mod blobs;
 mod history;
 mod items;
 mod migrate;
@@ -21,6 +22,7 @@ mod sessions;
 mod sites;
 mod users;
 
+pub use blobs::{BlobRead, BlobRef, Blobs, hex};
 pub use history::{HistoryRow, LockRow, RevisionRow};
 pub use items::{ItemRow, SubtreeMove, Summary};
 pub use sessions::{AuditRow, FailureRow, SessionRow};
@@ -53,6 +55,8 @@ pub enum StoreError {
     Corrupt(String),
     #[error("database error: {0}")]
     Database(sqlx::Error),
+    #[error("file storage error: {0}")]
+    Blob(String),
 }
 
 impl From<sqlx::Error> for StoreError {

@@ -4,3 +4,7 @@ main-navigation = Hauptnavigation
 breadcrumbs = Sie sind hier
 home = Startseite
 not-found-title = Seite nicht gefunden
+event-when = Wann
+event-where = Wo
+event-next-dates = Nächste Termine
+download-file = { $name } herunterladen

@@ -4,3 +4,7 @@ main-navigation = Hoofdnavigatie
 breadcrumbs = U bent hier
 home = Home
 not-found-title = Pagina niet gevonden
+event-when = Wanneer
+event-where = Waar
+event-next-dates = Volgende data
+download-file = { $name } downloaden

@@ -2,10 +2,10 @@
 //! (they keep the input and show field errors on re-display), and delete with a
 //! confirmation saying what is inside. Every form carries the session's CSRF token.
 
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use beffroi_model::schema::{FieldError, FieldKind, TypeSchema};
-use beffroi_service::{ItemRow, ItemView, ServiceError};
+use beffroi_service::{ItemRow, ItemView, ServiceError, Upload};
 use minijinja::context;
 use serde_json::{Map, Value, json};
 
@@ -14,7 +14,66 @@ use crate::traverse::Ctx;
 use crate::views::{form_pairs, page, see_other};
 
 fn supported(kind: FieldKind) -> bool {
-    !matches!(kind, FieldKind::File | FieldKind::Image | FieldKind::Relation)
+    !matches!(kind, FieldKind::Relation)
+}
+
+fn is_file(kind: FieldKind) -> bool {
+    matches!(kind, FieldKind::File | FieldKind::Image)
+}
+
+/// A posted multipart form: its text fields and its files.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct FormData {
+    pub pairs: Vec<(String, String)>,
+    pub files: Vec<Upload>,
+}
+
+impl FormData {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+}
+
+pub(crate) fn is_multipart(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.trim_start().to_ascii_lowercase().starts_with("multipart/form-data"))
+}
+
+/// Reads a multipart form (already bounded by the upload limit). A file input left
+/// empty sends a part without a name and bytes: it is no upload.
+pub(crate) async fn read_multipart(headers: &HeaderMap, body: bytes::Bytes) -> Result<FormData, WebError> {
+    use axum::extract::FromRequest;
+    let bad = |_| WebError::BadRequest("malformed multipart form".into());
+    let mut req = axum::http::Request::new(axum::body::Body::from(body));
+    if let Some(ct) = headers.get(header::CONTENT_TYPE) {
+        req.headers_mut().insert(header::CONTENT_TYPE, ct.clone());
+    }
+    let mut mp = axum::extract::Multipart::from_request(req, &())
+        .await
+        .map_err(|_| WebError::BadRequest("malformed multipart form".into()))?;
+    let mut form = FormData::default();
+    while let Some(field) = mp.next_field().await.map_err(bad)? {
+        let name = field.name().unwrap_or_default().to_owned();
+        match field.file_name().map(str::to_owned) {
+            Some(filename) => {
+                let content_type = field.content_type().map(str::to_owned);
+                let data = field.bytes().await.map_err(bad)?;
+                if !filename.is_empty() && !data.is_empty() {
+                    form.files.push(Upload { field: name, filename, content_type, data });
+                }
+            }
+            None => {
+                let text = field.text().await.map_err(bad)?;
+                form.pairs.push((name, text));
+            }
+        }
+        if form.pairs.len() > 1000 {
+            return Err(WebError::BadRequest("too many form fields".into()));
+        }
+    }
+    Ok(form)
 }
 
 /// The values of an item as a form shows them.
@@ -37,7 +96,7 @@ fn item_values(item: &ItemRow) -> Map<String, Value> {
 fn form_values(schema: &TypeSchema, pairs: &[(String, String)]) -> Map<String, Value> {
     let get = |n: &str| pairs.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
     let mut m = Map::new();
-    for f in schema.fields.iter().filter(|f| supported(f.kind)) {
+    for f in schema.fields.iter().filter(|f| supported(f.kind) && !is_file(f.kind)) {
         let raw = get(&f.name).unwrap_or_default();
         let v = match f.kind {
             FieldKind::Boolean => Value::Bool(get(&f.name).is_some()),
@@ -49,6 +108,10 @@ fn form_values(schema: &TypeSchema, pairs: &[(String, String)]) -> Map<String, V
                     .map(|s| Value::String(s.to_owned()))
                     .collect(),
             ),
+            FieldKind::Query => match raw.trim() {
+                "" => Value::Array(Vec::new()),
+                t => serde_json::from_str(t).unwrap_or_else(|_| Value::String(t.to_owned())),
+            },
             FieldKind::Integer => match raw.trim() {
                 "" => Value::Null,
                 t => t.parse::<i64>().map(Value::from).unwrap_or_else(|_| Value::String(t.to_owned())),
@@ -97,7 +160,18 @@ fn form_fields(
                 ),
                 FieldKind::Email => ("email", text(v).into()),
                 FieldKind::Url => ("url", text(v).into()),
-                FieldKind::File | FieldKind::Image | FieldKind::Relation => ("text", "".into()),
+                FieldKind::Query => {
+                    ("textarea", v.filter(|q| !q.is_null()).map(|q| q.to_string()).unwrap_or_default().into())
+                }
+                FieldKind::File | FieldKind::Image => {
+                    let current =
+                        v.and_then(|x| serde_json::from_value::<beffroi_model::media::StoredFile>(x.clone()).ok());
+                    let text = current
+                        .map(|c| format!("{} ({})", c.filename, crate::media::size_text(c.size)))
+                        .unwrap_or_default();
+                    (if f.kind == FieldKind::Image { "image" } else { "file" }, text.into())
+                }
+                FieldKind::Relation => ("text", "".into()),
             };
             let error = errors.iter().find(|e| e.field == f.name).map(|e| e.message.clone());
             context! {
@@ -140,8 +214,24 @@ fn form_page(
         ctx,
         status,
         "edit.html",
-        context! { title => title, action => action, cancel_url => cancel_url, fields => fields, errors => labels },
+        context! {
+            title => title,
+            action => action,
+            cancel_url => cancel_url,
+            fields => fields,
+            errors => labels,
+            multipart => schema.fields.iter().any(|f| is_file(f.kind)),
+        },
     )
+}
+
+/// The text fields and files of a posted form, urlencoded or multipart.
+fn posted(ctx: &Ctx<'_>, body: &[u8]) -> Result<FormData, WebError> {
+    let form = match &ctx.form {
+        Some(f) => f.clone(),
+        None => FormData { pairs: form_pairs(body)?, files: Vec::new() },
+    };
+    Ok(form)
 }
 
 fn schema_of<'a>(ctx: &'a Ctx<'_>, type_name: &str) -> Result<&'a TypeSchema, WebError> {
@@ -166,9 +256,10 @@ pub(crate) async fn edit(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) ->
             form_page(ctx, StatusCode::OK, title, action, item_url.clone(), schema, &item_values(&view.item), &[])
         }
         Some(body) => {
-            let pairs = form_pairs(body)?;
+            let FormData { pairs, files } = posted(ctx, body)?;
             let values = form_values(schema, &pairs);
-            match ctx.app.services.update(&ctx.principal, &ctx.site, &view.item.path, &values).await {
+            let services = &ctx.app.services;
+            match services.update_with_files(&ctx.principal, &ctx.site, &view.item.path, &values, files, None).await {
                 Ok(_) => Ok(see_other(&item_url, None)),
                 Err(ServiceError::Invalid(v)) => {
                     form_page(ctx, StatusCode::BAD_REQUEST, title, action, item_url, schema, &values, &v.0)
@@ -182,9 +273,9 @@ pub(crate) async fn edit(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) ->
 pub(crate) async fn add(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) -> Result<Response, WebError> {
     let lang = ctx.site.language;
     let folder_url = ctx.url(&view.item.path);
-    let pairs = match body {
-        Some(b) => form_pairs(b)?,
-        None => Vec::new(),
+    let FormData { pairs, files } = match body {
+        Some(b) => posted(ctx, b)?,
+        None => FormData::default(),
     };
     let type_name = ctx
         .query
@@ -211,7 +302,10 @@ pub(crate) async fn add(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) -> 
         }
         Some(_) => {
             let values = form_values(schema, &pairs);
-            match ctx.app.services.create(&ctx.principal, &ctx.site, &view.item.path, &type_name, None, &values).await {
+            let services = &ctx.app.services;
+            let parent = &view.item.path;
+            match services.create_with_files(&ctx.principal, &ctx.site, parent, &type_name, None, &values, files).await
+            {
                 Ok(item) => Ok(see_other(&ctx.url(&item.path), None)),
                 Err(ServiceError::Invalid(v)) => {
                     form_page(ctx, StatusCode::BAD_REQUEST, title, action, folder_url, schema, &values, &v.0)

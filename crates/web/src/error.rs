@@ -113,6 +113,7 @@ impl WebError {
             ServiceError::Conflict(m) => WebError::Conflict(m),
             ServiceError::Locked(who) => WebError::Locked(who),
             ServiceError::Unavailable => WebError::Unavailable,
+            ServiceError::TooLarge(_) => WebError::PayloadTooLarge,
             ServiceError::Internal(source) => {
                 tracing::error!(error = %source, url, "internal error");
                 WebError::Internal

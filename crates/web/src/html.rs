@@ -107,6 +107,79 @@ pub(crate) fn date_text(lang: Language, dt: &chrono::DateTime<chrono::Utc>) -> S
     }
 }
 
+/// Where the communes are: event times are shown in this zone (stored in UTC).
+const TIME_ZONE: chrono_tz::Tz = chrono_tz::Europe::Brussels;
+
+pub(crate) fn date_time_text(lang: Language, dt: &chrono::DateTime<chrono::Utc>, with_time: bool) -> String {
+    let local = dt.with_timezone(&TIME_ZONE);
+    let date = match lang {
+        Language::En => local.format("%Y-%m-%d"),
+        Language::De | Language::Nl | Language::Fr => local.format("%d/%m/%Y"),
+    };
+    if with_time { format!("{date} {}", local.format("%H:%M")) } else { date.to_string() }
+}
+
+/// What a type shows besides its title, description and text: an image, a file to
+/// download, an event's dates and place, a link.
+fn type_parts(ctx: &Ctx<'_>, view: &ItemView) -> Value {
+    let it = &view.item;
+    let url = ctx.url(&it.path);
+    let lang = it.language;
+    let services = &ctx.app.services;
+    let file = beffroi_service::stored_file(services, view, None);
+    let image = file.as_ref().filter(|f| f.width.is_some()).map(|f| {
+        let (w, h) = f.width.zip(f.height).unwrap_or((0, 0));
+        let scale = if it.type_name == "Image" { "large" } else { "preview" };
+        let (max_w, max_h) = beffroi_model::media::scale(scale).unwrap_or((800, 65536));
+        let (sw, sh) = beffroi_model::media::fit(w, h, max_w, max_h);
+        context! {
+            src => format!("{url}/@@images/image/{scale}"),
+            full => format!("{url}/@@images/image"),
+            width => sw,
+            height => sh,
+            caption => it.fields.get("image_caption").and_then(|c| c.as_str()).unwrap_or("").to_owned(),
+        }
+    });
+    let download = file.as_ref().filter(|_| it.type_name == "File").map(|f| {
+        context! {
+            url => format!("{url}/@@download/file"),
+            filename => f.filename.clone(),
+            size => crate::media::size_text(f.size),
+            content_type => f.content_type.clone(),
+        }
+    });
+    let event = (it.type_name == "Event").then(|| {
+        let f = &it.fields;
+        let s = |k: &str| f.get(k).and_then(|v| v.as_str()).unwrap_or("").to_owned();
+        let whole_day = f.get("whole_day").and_then(|v| v.as_bool()).unwrap_or(false);
+        let open_end = f.get("open_end").and_then(|v| v.as_bool()).unwrap_or(false);
+        let when = |k: &str| f.get(k).and_then(|v| v.as_str()).and_then(beffroi_model::schema::parse_datetime);
+        let occurrences: Vec<Value> = beffroi_model::event::occurrences(f, chrono::Utc::now(), 10)
+            .iter()
+            .map(|(start, _)| {
+                context! { iso => crate::json::iso(start), text => date_time_text(lang, start, !whole_day) }
+            })
+            .collect();
+        let recurring = !s("recurrence").trim().is_empty();
+        context! {
+            start_iso => when("start").map(|d| crate::json::iso(&d)),
+            start => when("start").map(|d| date_time_text(lang, &d, !whole_day)),
+            end_iso => when("end").filter(|_| !open_end).map(|d| crate::json::iso(&d)),
+            end => when("end").filter(|_| !open_end).map(|d| date_time_text(lang, &d, !whole_day)),
+            location => s("location"),
+            contact_name => s("contact_name"),
+            contact_email => s("contact_email"),
+            contact_phone => s("contact_phone"),
+            event_url => s("event_url"),
+            occurrences => if recurring { occurrences } else { Vec::new() },
+        }
+    });
+    let link = (it.type_name == "Link")
+        .then(|| it.fields.get("remoteUrl").and_then(|v| v.as_str()).map(str::to_owned))
+        .flatten();
+    context! { image => image, download => download, event => event, link => link }
+}
+
 pub(crate) fn item_page(
     ctx: &Ctx<'_>,
     view: &ItemView,
@@ -179,6 +252,7 @@ pub(crate) fn item_page(
             csrf => match &ctx.via { crate::auth::Via::Session { csrf, .. } => Some(csrf.clone()), _ => None },
             wf_state => workflow.and_then(|w| w.state.as_ref()).map(|(_, t)| t.clone()),
             transitions => workflow.map(|w| w.transitions.iter().map(|(id, t)| context! { id => id.clone(), title => t.clone() }).collect::<Vec<_>>()).unwrap_or_default(),
+            parts => type_parts(ctx, view),
             login_url => format!("{}/@@login?{}", ctx.base, serde_urlencoded::to_string([("came_from", url_path(&ctx.request_url))]).unwrap_or_default()),
         },
     )

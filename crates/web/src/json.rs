@@ -2,7 +2,7 @@
 //! schema field, so a new type gets its JSON for free; and the named endpoints.
 
 use axum::response::IntoResponse;
-use beffroi_model::schema::SITE_ROOT_TYPE;
+use beffroi_model::schema::{FieldKind, SITE_ROOT_TYPE};
 use beffroi_model::{ItemPath, Language};
 use beffroi_service::{ItemRow, ItemView, Listing, Summary};
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -209,9 +209,20 @@ pub(crate) fn item(
             }
             // Every schema field gets a value, null when unset.
             for f in &s.fields {
-                if !m.contains_key(&f.name) {
-                    m.insert(f.name.clone(), it.fields.get(&f.name).cloned().unwrap_or(Value::Null));
+                if m.contains_key(&f.name) {
+                    continue;
                 }
+                let v = it.fields.get(&f.name).cloned().unwrap_or(Value::Null);
+                let v = match f.kind {
+                    FieldKind::File | FieldKind::Image => {
+                        match serde_json::from_value::<beffroi_model::media::StoredFile>(v) {
+                            Ok(file) => crate::media::field_json(&url, &f.name, f.kind, &file),
+                            Err(_) => Value::Null,
+                        }
+                    }
+                    _ => v,
+                };
+                m.insert(f.name.clone(), v);
             }
         }
     }

@@ -20,6 +20,7 @@ mod html;
 pub mod i18n;
 mod json;
 pub mod jwt;
+mod media;
 mod traverse;
 mod views;
 

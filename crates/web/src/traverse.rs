@@ -44,6 +44,8 @@ pub(crate) struct Ctx<'a> {
     pub secure: bool,
     pub query: Vec<(String, String)>,
     pub request_url: String,
+    /// A posted multipart form, read once: its text fields and its files.
+    pub form: Option<crate::edit::FormData>,
 }
 
 impl Ctx<'_> {
@@ -186,6 +188,7 @@ async fn route(
     }
     let auth = crate::auth::authenticate(app, &site, headers, client).await.map_err(with_site)?;
     let origin = format!("{scheme}://{host}");
+    let mut form = None;
     let body = if is_post {
         // Another site's page may not make a visitor's browser change anything here.
         // Browsers attach cookies and cached Basic credentials by themselves, never a
@@ -193,13 +196,26 @@ async fn route(
         if !matches!(auth.via, Via::Bearer(_)) && !crate::auth::same_origin(headers, &origin) {
             return Err(with_site(WebError::Forbidden("Cross-site requests are refused.".into())));
         }
-        let bytes =
-            axum::body::to_bytes(body, MAX_JSON_BODY).await.map_err(|_| with_site(WebError::PayloadTooLarge))?;
+        // Content writes and the add and edit forms may carry a file: base64 in JSON
+        // (4/3 of its size) or a multipart form. Nothing past the limit is read.
+        let carries_file = endpoint.is_none() || matches!(endpoint, Some("@@add" | "@@edit"));
+        let limit = if carries_file {
+            usize::try_from(app.services.upload_limit().saturating_mul(4) / 3)
+                .unwrap_or(usize::MAX)
+                .saturating_add(MAX_JSON_BODY)
+        } else {
+            MAX_JSON_BODY
+        };
+        let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| with_site(WebError::PayloadTooLarge))?;
+        if crate::edit::is_multipart(headers) {
+            form = Some(crate::edit::read_multipart(headers, bytes.clone()).await.map_err(with_site)?);
+        }
         if let Via::Session { csrf, .. } = &auth.via {
             let sent = headers
                 .get("x-csrf-token")
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned)
+                .or_else(|| form.as_ref().and_then(|f| f.get("_csrf").map(str::to_owned)))
                 .or_else(|| crate::views::form_field(&bytes, "_csrf"));
             if !sent.is_some_and(|t| crate::auth::constant_eq(&t, csrf)) {
                 return Err(with_site(WebError::Forbidden("Missing or invalid CSRF token.".into())));
@@ -229,6 +245,7 @@ async fn route(
         secure: scheme == "https",
         query,
         request_url: request_url.clone(),
+        form,
     };
 
     // The login and logout pages answer on any path, whatever may be viewed there.
@@ -272,6 +289,9 @@ async fn route(
     let res = match (endpoint, body) {
         (None, Some(body)) => json::content_write(&ctx, &view, method, headers, &body).await,
         (None, None) => item_view(&ctx, &view, json, headers).await,
+        (Some(name @ ("@@download" | "@@images")), None) => {
+            crate::media::serve(&ctx, &view, name, &rest[1..], headers).await
+        }
         (Some(name), body) if name.starts_with("@@") => {
             crate::views::item_view(&ctx, &view, name, body.as_deref()).await
         }

@@ -9,6 +9,7 @@ mod cli;
 mod content;
 mod http;
 mod login;
+mod media;
 mod service;
 mod store;
 mod workflow;

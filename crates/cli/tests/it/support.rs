@@ -5,7 +5,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
 use beffroi_model::security::Principal;
 use beffroi_model::{ItemPath, Language, SiteId};
-use beffroi_service::{NewSite, Services, SiteRow, StoreOptions};
+use beffroi_service::{Blobs, NewSite, Services, SiteRow, StoreOptions};
 use beffroi_store::pg_admin;
 use serde_json::{Map, Value};
 use tower::ServiceExt;
@@ -16,15 +16,16 @@ pub struct TestDb {
     pub services: Services,
     pub url: String,
     pg: Option<(String, String)>,
-    _dir: Option<tempfile::TempDir>,
+    _dir: tempfile::TempDir,
 }
 
 impl TestDb {
     pub async fn sqlite() -> TestDb {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("test.db").display());
-        let services = Services::open(&url, &StoreOptions::default()).await.expect("open sqlite");
-        TestDb { services, url, pg: None, _dir: Some(dir) }
+        let blobs = Blobs::local(&dir.path().join("blobs")).expect("blob folder");
+        let services = Services::open(&url, &StoreOptions::default(), blobs).await.expect("open sqlite");
+        TestDb { services, url, pg: None, _dir: dir }
     }
 
     /// None when no PostgreSQL is configured outside CI; under CI=true a missing
@@ -45,8 +46,10 @@ impl TestDb {
         let name = format!("beffroi_t_{}", uuid::Uuid::new_v4().simple());
         let url = pg_admin::create_database(&admin, &name).await.expect("create test database");
         let opts = StoreOptions { max_connections: 4, ..StoreOptions::default() };
-        let services = Services::open(&url, &opts).await.expect("open postgres");
-        Some(TestDb { services, url, pg: Some((admin, name)), _dir: None })
+        let dir = tempfile::tempdir().expect("temp dir");
+        let blobs = Blobs::local(&dir.path().join("blobs")).expect("blob folder");
+        let services = Services::open(&url, &opts, blobs).await.expect("open postgres");
+        Some(TestDb { services, url, pg: Some((admin, name)), _dir: dir })
     }
 
     pub async fn cleanup(self) {
@@ -158,6 +161,8 @@ pub struct Reply {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: String,
+    /// The body's bytes, for files.
+    pub raw: Vec<u8>,
 }
 
 impl Reply {
@@ -177,9 +182,11 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn new(db: &TestDb) -> TestApp {
-        TestApp {
-            router: beffroi_web::router(beffroi_web::AppState::load(db.services.clone()).await.expect("app state")),
-        }
+        Self::with_services(db.services.clone()).await
+    }
+
+    pub async fn with_services(services: Services) -> TestApp {
+        TestApp { router: beffroi_web::router(beffroi_web::AppState::load(services).await.expect("app state")) }
     }
 
     pub async fn request(&self, req: Request<Body>) -> Reply {
@@ -187,7 +194,7 @@ impl TestApp {
         let status = res.status();
         let headers = res.headers().clone();
         let bytes = axum::body::to_bytes(res.into_body(), 16 * 1024 * 1024).await.expect("body");
-        Reply { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
+        Reply { status, headers, body: String::from_utf8_lossy(&bytes).into_owned(), raw: bytes.to_vec() }
     }
 
     pub async fn get(&self, uri: &str) -> Reply {

@@ -1,0 +1,327 @@
+//! Files, images and the other Plone types over HTTP: uploads as plone.restapi sends
+//! them (base64 in JSON) and as a browser does (multipart form), downloads with ranges
+//! and validators, image scales, events with recurrences, links.
+
+use axum::body::Body;
+use axum::http::Request;
+use base64::Engine;
+use beffroi_model::security::Role;
+use serde_json::{Value, json};
+
+use crate::both_backends;
+use crate::support::{Reply, TestApp, TestDb};
+
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+fn basic() -> String {
+    format!("Basic {}", B64.encode("ed:editor password"))
+}
+
+async fn editor(db: &TestDb) -> beffroi_service::SiteRow {
+    let s = db.site("s").await;
+    db.user(&s, "ed", "editor password", "", &[Role::SiteAdministrator]).await;
+    s
+}
+
+/// A real PNG of `w`×`h` pixels.
+fn png(w: u32, h: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 128]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+async fn send(app: &TestApp, method: &str, uri: &str, body: Value) -> Reply {
+    app.request(
+        Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("host", "localhost")
+            .header("accept", "application/json")
+            .header("authorization", basic())
+            .body(Body::from(body.to_string()))
+            .unwrap(),
+    )
+    .await
+}
+
+async fn get(app: &TestApp, uri: &str, headers: &[(&str, &str)]) -> Reply {
+    let auth = basic();
+    let mut all = vec![("authorization", auth.as_str())];
+    all.extend_from_slice(headers);
+    app.get_with(uri, &all).await
+}
+
+fn upload(data: &[u8], filename: &str, content_type: &str) -> Value {
+    json!({"data": B64.encode(data), "encoding": "base64", "filename": filename, "content-type": content_type})
+}
+
+both_backends! {
+    async fn images_upload_scale_and_download(db) {
+        editor(&db).await;
+        let app = TestApp::new(&db).await;
+        let original = png(215, 56);
+        let r = send(&app, "POST", "/s", json!({"@type": "Image", "title": "Logo", "image": upload(&original, "logo.png", "image/png")})).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let v = r.json();
+        assert_eq!(v["image"]["width"], 215);
+        assert_eq!(v["image"]["height"], 56);
+        assert_eq!(v["image"]["size"], original.len());
+        assert_eq!(v["image"]["content-type"], "image/png");
+        assert_eq!(v["image"]["scales"]["thumb"]["width"], 128);
+        assert_eq!(v["image"]["scales"]["thumb"]["height"], 33);
+        assert_eq!(v["image"]["scales"]["tile"]["height"], 16);
+        assert_eq!(v["image"]["scales"]["large"]["width"], 215, "never enlarged");
+        let thumb_url = v["image"]["scales"]["thumb"]["download"].as_str().unwrap().replace("http://localhost", "");
+        assert_eq!(thumb_url, "/s/logo/@@images/image/thumb");
+
+        // The original, inline, with a strong validator.
+        let r = get(&app, "/s/logo/@@images/image", &[]).await;
+        assert_eq!(r.status, 200);
+        assert_eq!(r.header("content-type"), "image/png");
+        assert!(r.header("content-disposition").starts_with("inline"));
+        assert_eq!(r.raw, original);
+        let tag = r.header("etag").to_owned();
+        assert!(tag.starts_with('"'), "{tag}");
+        assert_eq!(get(&app, "/s/logo/@@images/image", &[("if-none-match", &tag)]).await.status, 304);
+
+        // A scale, made once, then served from where it was kept.
+        let r = get(&app, &thumb_url, &[]).await;
+        assert_eq!(r.status, 200);
+        assert_eq!(r.header("content-type"), "image/png");
+        let scaled = image::load_from_memory(&r.raw).unwrap();
+        assert_eq!((scaled.width(), scaled.height()), (128, 33));
+        assert_eq!(get(&app, &thumb_url, &[]).await.raw, r.raw);
+        assert_eq!(get(&app, "/s/logo/@@images/image/enormous", &[]).await.status, 404);
+        assert_eq!(get(&app, "/s/logo/@@images/description", &[]).await.status, 404);
+
+        // Images have no workflow of their own: they follow their folder. In a private
+        // folder an anonymous visitor gets nothing of them.
+        assert_eq!(app.get("/s/logo/@@images/image").await.header("cache-control"), "public, no-cache");
+        assert_eq!(r.header("cache-control"), "private, no-cache");
+        send(&app, "POST", "/s", json!({"@type": "Folder", "title": "Interne"})).await;
+        let r = send(&app, "POST", "/s/interne", json!({"@type": "Image", "title": "Plan", "image": upload(&original, "plan.png", "image/png")})).await;
+        assert_eq!(r.status, 201);
+        let anon = app.get_json("/s/interne/plan/@@images/image").await;
+        assert_eq!(anon.status, 401);
+        assert!(anon.raw != original);
+        assert_eq!(app.get_json("/s/interne/plan/@@images/image/thumb").await.status, 401);
+
+        // The HTML page shows the large scale with its size and an alternative text.
+        let page = get(&app, "/s/logo", &[]).await;
+        assert!(page.body.contains("src=\"http://localhost/s/logo/@@images/image/large\" width=\"215\" height=\"56\" alt=\"Logo\""), "{}", page.body);
+
+        // Sending back what was read leaves the image as it was.
+        let r = send(&app, "PATCH", "/s/logo", json!({"title": "Logo 2", "image": v["image"]})).await;
+        assert_eq!(r.status, 204, "{}", r.body);
+        assert_eq!(send(&app, "GET", "/s/logo", json!({})).await.json()["image"]["size"], original.len());
+    }
+
+    async fn bad_uploads_are_refused_and_nothing_is_written(db) {
+        editor(&db).await;
+        let app = TestApp::new(&db).await;
+        let html = b"<html><script>alert(1)</script></html>";
+        let r = send(&app, "POST", "/s", json!({"@type": "Image", "title": "X", "image": upload(html, "x.png", "image/png")})).await;
+        assert_eq!(r.status, 400);
+        assert!(r.json()["message"].as_str().unwrap().contains("not an image"), "{}", r.body);
+        let r = send(&app, "POST", "/s", json!({"@type": "File", "file": {"data": "%%%", "filename": "a.pdf"}})).await;
+        assert_eq!(r.status, 400);
+        assert!(r.body.contains("base64"));
+        let r = send(&app, "POST", "/s", json!({"@type": "File", "title": "Vide"})).await;
+        assert_eq!(r.status, 400);
+        assert!(r.body.contains("file"));
+        let truncated = &png(40, 40)[..60];
+        let r = send(&app, "POST", "/s", json!({"@type": "Image", "image": upload(truncated, "t.png", "image/png")})).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        let listing = send(&app, "GET", "/s", json!({})).await.json();
+        assert_eq!(listing["items_total"], 0, "nothing half-written");
+
+        // Over the size limit: 413, from the service and from the body limit alike.
+        let small = TestApp::with_services(db.services.clone().with_upload_limit(1000)).await;
+        let r = send(&small, "POST", "/s", json!({"@type": "File", "file": upload(&[7u8; 1001], "big.bin", "application/octet-stream")})).await;
+        assert_eq!(r.status, 413, "{}", r.body);
+        let r = send(&small, "POST", "/s", json!({"@type": "File", "file": upload(&[7u8; 5000], "big.bin", "application/octet-stream")})).await;
+        assert_eq!(r.status, 413);
+        assert_eq!(send(&app, "GET", "/s", json!({})).await.json()["items_total"], 0);
+    }
+
+    async fn files_download_with_ranges_and_safe_headers(db) {
+        editor(&db).await;
+        let app = TestApp::new(&db).await;
+        let data: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
+        let r = send(&app, "POST", "/s", json!({"@type": "File", "file": upload(&data, "../Procès-verbal.pdf", "application/pdf")})).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let v = r.json();
+        assert_eq!(v["title"], "Procès-verbal.pdf", "named after the file");
+        assert_eq!(v["file"]["filename"], "Procès-verbal.pdf");
+        assert_eq!(v["file"]["size"], 10_000);
+        let url = v["file"]["download"].as_str().unwrap().replace("http://localhost", "");
+        assert!(url.ends_with("/@@download/file"), "{url}");
+
+        let r = get(&app, &url, &[]).await;
+        assert_eq!(r.status, 200);
+        assert_eq!(r.raw, data);
+        assert_eq!(r.header("content-type"), "application/pdf");
+        assert_eq!(r.header("content-length"), "10000");
+        assert_eq!(r.header("accept-ranges"), "bytes");
+        assert_eq!(r.header("x-content-type-options"), "nosniff");
+        let cd = r.header("content-disposition");
+        assert!(cd.starts_with("attachment; filename=\"Proces-verbal.pdf\""), "{cd}");
+        assert!(cd.contains("filename*=UTF-8''Proc%C3%A8s-verbal.pdf"), "{cd}");
+        let tag = r.header("etag").to_owned();
+
+        let r = get(&app, &url, &[("range", "bytes=100-199")]).await;
+        assert_eq!(r.status, 206);
+        assert_eq!(r.header("content-range"), "bytes 100-199/10000");
+        assert_eq!(r.raw, &data[100..200]);
+        let r = get(&app, &url, &[("range", "bytes=-10")]).await;
+        assert_eq!(r.raw, &data[9990..]);
+        let r = get(&app, &url, &[("range", "bytes=20000-")]).await;
+        assert_eq!(r.status, 416);
+        assert_eq!(r.header("content-range"), "bytes */10000");
+        // A range for another version of the file gets the whole file.
+        let r = get(&app, &url, &[("range", "bytes=0-9"), ("if-range", "\"other\"")]).await;
+        assert_eq!((r.status.as_u16(), r.raw.len()), (200, 10_000));
+        let r = get(&app, &url, &[("range", "bytes=0-9"), ("if-range", &tag)]).await;
+        assert_eq!((r.status.as_u16(), r.raw.len()), (206, 10));
+        assert_eq!(get(&app, &url, &[("if-none-match", &tag)]).await.status, 304);
+
+        // A file that is not an image is never shown inline by @@images.
+        assert_eq!(get(&app, "/s/proces-verbal-pdf/@@images/file", &[]).await.status, 404);
+        let page = get(&app, "/s/proces-verbal-pdf", &[]).await;
+        assert!(page.body.contains("/@@download/file\" download>"), "{}", page.body);
+    }
+
+    async fn events_news_and_links(db) {
+        editor(&db).await;
+        let app = TestApp::new(&db).await;
+        let r = send(&app, "POST", "/s", json!({
+            "@type": "Event", "title": "Conseil communal",
+            "start": "2030-01-07T18:00:00+00:00", "end": "2030-01-07T20:00:00+00:00",
+            "location": "Salle du conseil", "recurrence": "RRULE:FREQ=MONTHLY;BYDAY=1MO;COUNT=3",
+            "contact_email": "greffe@commune.be"
+        })).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let v = r.json();
+        assert_eq!(v["start"], "2030-01-07T18:00:00+00:00");
+        assert_eq!(v["whole_day"], Value::Null);
+        let page = get(&app, "/s/conseil-communal", &[]).await;
+        assert!(page.body.contains("Salle du conseil"));
+        assert!(page.body.contains("<time datetime=\"2030-02-04T18:00:00+00:00\">04/02/2030 19:00</time>"), "{}", page.body);
+        assert!(page.body.contains("04/03/2030"));
+
+        let r = send(&app, "POST", "/s", json!({"@type": "Event", "title": "X", "start": "2030-01-07T18:00", "end": "2030-01-07T17:00"})).await;
+        assert_eq!(r.status, 400);
+        assert!(r.body.contains("end"), "{}", r.body);
+        let r = send(&app, "PATCH", "/s/conseil-communal", json!({"recurrence": "FREQ=NEVER"})).await;
+        assert_eq!(r.status, 400);
+        assert!(r.body.contains("recurrence"));
+
+        let r = send(&app, "POST", "/s", json!({
+            "@type": "News Item", "title": "Nouvelle crèche", "image_caption": "La façade",
+            "image": upload(&png(1200, 600), "facade.png", "image/png")
+        })).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let page = get(&app, "/s/nouvelle-creche", &[]).await;
+        assert!(page.body.contains("@@images/image/preview\" width=\"400\" height=\"200\" alt=\"La façade\""), "{}", page.body);
+        assert!(page.body.contains("<figcaption>La façade</figcaption>"));
+
+        let r = send(&app, "POST", "/s", json!({"@type": "Link", "title": "Région", "remoteUrl": "javascript:alert(1)"})).await;
+        assert_eq!(r.status, 400);
+        let r = send(&app, "POST", "/s", json!({"@type": "Link", "title": "Région", "remoteUrl": "https://www.wallonie.be"})).await;
+        assert_eq!(r.status, 201);
+        assert_eq!(r.json()["remoteUrl"], "https://www.wallonie.be");
+        assert!(get(&app, "/s/region", &[]).await.body.contains("<a href=\"https://www.wallonie.be\">"));
+    }
+}
+
+mod forms {
+    use super::*;
+
+    async fn session(app: &TestApp) -> String {
+        let r = app
+            .request(
+                Request::post("/s/@@login")
+                    .header("host", "localhost")
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(Body::from("login=ed&password=editor+password"))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(r.status, 303);
+        r.header("set-cookie").split(';').next().unwrap().to_owned()
+    }
+
+    fn csrf(body: &str) -> String {
+        let i = body.find("name=\"_csrf\" value=\"").expect("a CSRF field") + 20;
+        body[i..i + 64].to_owned()
+    }
+
+    /// A multipart body with text fields and one file.
+    fn multipart(fields: &[(&str, &str)], file: Option<(&str, &str, &str, &[u8])>) -> (String, Vec<u8>) {
+        let boundary = "----beffroi-test-boundary";
+        let mut body = Vec::new();
+        for (k, v) in fields {
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").as_bytes(),
+            );
+        }
+        if let Some((name, filename, ct, data)) = file {
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{filename}\"\r\nContent-Type: {ct}\r\n\r\n").as_bytes(),
+            );
+            body.extend_from_slice(data);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        (format!("multipart/form-data; boundary={boundary}"), body)
+    }
+
+    async fn post(app: &TestApp, uri: &str, cookie: &str, (ct, body): (String, Vec<u8>)) -> Reply {
+        app.request(
+            Request::post(uri)
+                .header("host", "localhost")
+                .header("cookie", cookie)
+                .header("content-type", ct)
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await
+    }
+
+    both_backends! {
+        async fn images_are_added_and_replaced_with_a_browser_form(db) {
+            editor(&db).await;
+            let app = TestApp::new(&db).await;
+            let c = session(&app).await;
+            let form = app.get_with("/s/@@add?type=Image", &[("cookie", &c)]).await;
+            assert_eq!(form.status, 200);
+            assert!(form.body.contains("enctype=\"multipart/form-data\""));
+            assert!(form.body.contains("type=\"file\""));
+            let token = csrf(&form.body);
+
+            // Without the token: refused, nothing stored.
+            let r = post(&app, "/s/@@add?type=Image", &c, multipart(&[("title", "Sans jeton")], Some(("image", "a.png", "image/png", &png(10, 10))))).await;
+            assert_eq!(r.status, 403);
+            // Without a file: the form again, with the field's error.
+            let r = post(&app, "/s/@@add?type=Image", &c, multipart(&[("_csrf", &token), ("title", "Vide")], None)).await;
+            assert_eq!(r.status, 400);
+            assert!(r.body.contains("href=\"#field-image\""), "{}", r.body);
+            let r = post(&app, "/s/@@add?type=Image", &c, multipart(&[("_csrf", &token), ("title", "")], Some(("image", "Place communale.png", "image/png", &png(300, 200))))).await;
+            assert_eq!(r.status, 303, "{}", r.body);
+            assert_eq!(r.header("location"), "http://localhost/s/place-communale-png");
+
+            // The edit form names the current file; an empty file input keeps it.
+            let form = app.get_with("/s/place-communale-png/@@edit", &[("cookie", &c)]).await;
+            assert!(form.body.contains("Place communale.png"), "{}", form.body);
+            let r = post(&app, "/s/place-communale-png/@@edit", &c, multipart(&[("_csrf", &token), ("title", "La place")], Some(("image", "", "application/octet-stream", b"")))).await;
+            assert_eq!(r.status, 303, "{}", r.body);
+            let v = app.get_with("/s/place-communale-png", &[("cookie", &c), ("accept", "application/json")]).await.json();
+            assert_eq!((v["title"].as_str(), v["image"]["width"].as_u64()), (Some("La place"), Some(300)));
+            let r = post(&app, "/s/place-communale-png/@@edit", &c, multipart(&[("_csrf", &token), ("title", "La place")], Some(("image", "b.png", "image/png", &png(50, 60))))).await;
+            assert_eq!(r.status, 303);
+            let v = app.get_with("/s/place-communale-png", &[("cookie", &c), ("accept", "application/json")]).await.json();
+            assert_eq!(v["image"]["height"], 60);
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! File and image bytes, kept outside the database through object_store: a folder under
+//! the data directory by default (S3 later, same trait). Blobs are addressed by the
+//! SHA-256 of their bytes, so the same upload twice is stored once and a blob never
+//! changes under its name; who may read one is decided by the item that refers to it.
+
+use std::ops::Range;
+use std::path::Path as FsPath;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures_util::stream::BoxStream;
+use futures_util::{StreamExt, TryStreamExt};
+use object_store::local::LocalFileSystem;
+use object_store::path::Path;
+use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutPayload};
+use sha2::{Digest, Sha256};
+
+use crate::{Result, StoreError};
+
+/// Where blobs live.
+#[derive(Clone, Debug)]
+pub struct Blobs {
+    inner: Arc<dyn ObjectStore>,
+}
+
+/// A stored blob: its content hash (hex) and size in bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobRef {
+    pub hash: String,
+    pub size: u64,
+}
+
+/// A blob being read: its total size, the byte range sent, and the bytes.
+pub struct BlobRead {
+    pub size: u64,
+    pub range: Range<u64>,
+    pub body: BoxStream<'static, Result<Bytes>>,
+}
+
+fn blob_err(e: object_store::Error) -> StoreError {
+    match e {
+        object_store::Error::NotFound { .. } => StoreError::NotFound,
+        other => StoreError::Blob(other.to_string()),
+    }
+}
+
+/// Whether `s` is a hash this store could have made (so it is safe in a key).
+fn valid_hash(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+impl Blobs {
+    /// Blobs in the folder `dir`, created if missing.
+    pub fn local(dir: &FsPath) -> Result<Self> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StoreError::Blob(format!("cannot create the blob folder {}: {e}", dir.display())))?;
+        let fs = LocalFileSystem::new_with_prefix(dir).map_err(blob_err)?;
+        Ok(Self { inner: Arc::new(fs) })
+    }
+
+    fn key(hash: &str) -> Result<Path> {
+        if !valid_hash(hash) {
+            return Err(StoreError::NotFound);
+        }
+        Ok(Path::from(format!("blobs/{}/{hash}", &hash[..2])))
+    }
+
+    fn derived_key(hash: &str, name: &str) -> Result<Path> {
+        if !valid_hash(hash) || name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.') {
+            return Err(StoreError::NotFound);
+        }
+        Ok(Path::from(format!("derived/{}/{hash}/{name}", &hash[..2])))
+    }
+
+    /// Stores `data` and returns its reference; storing the same bytes again is free.
+    pub async fn put(&self, data: Bytes) -> Result<BlobRef> {
+        let hash = hex(&Sha256::digest(&data));
+        let size = data.len() as u64;
+        let key = Self::key(&hash)?;
+        if self.inner.head(&key).await.is_err() {
+            self.inner.put(&key, PutPayload::from(data)).await.map_err(blob_err)?;
+        }
+        Ok(BlobRef { hash, size })
+    }
+
+    /// All the bytes of a blob (for image work; downloads stream with [`Blobs::read`]).
+    pub async fn bytes(&self, hash: &str) -> Result<Bytes> {
+        self.inner.get(&Self::key(hash)?).await.map_err(blob_err)?.bytes().await.map_err(blob_err)
+    }
+
+    /// Streams a blob, or the part of it in `range` (already checked against its size).
+    pub async fn read(&self, hash: &str, range: Option<Range<u64>>) -> Result<BlobRead> {
+        self.read_key(Self::key(hash)?, range).await
+    }
+
+    async fn read_key(&self, key: Path, range: Option<Range<u64>>) -> Result<BlobRead> {
+        let opts = GetOptions { range: range.map(GetRange::Bounded), ..GetOptions::default() };
+        let got = self.inner.get_opts(&key, opts).await.map_err(blob_err)?;
+        let size = got.meta.size;
+        let range = got.range.clone();
+        let body = got.into_stream().map_err(blob_err).boxed();
+        Ok(BlobRead { size, range, body })
+    }
+
+    /// A file derived from a blob (an image scale), if made before.
+    pub async fn derived(&self, hash: &str, name: &str) -> Result<Option<Bytes>> {
+        match self.inner.get(&Self::derived_key(hash, name)?).await {
+            Ok(got) => Ok(Some(got.bytes().await.map_err(blob_err)?)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(blob_err(e)),
+        }
+    }
+
+    /// Keeps a file derived from a blob.
+    pub async fn put_derived(&self, hash: &str, name: &str, data: Bytes) -> Result<()> {
+        self.inner.put(&Self::derived_key(hash, name)?, PutPayload::from(data)).await.map_err(blob_err)?;
+        Ok(())
+    }
+}
+
+/// Lower-case hexadecimal.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[(b >> 4) as usize] as char);
+        s.push(DIGITS[(b & 15) as usize] as char);
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn blobs_are_content_addressed_and_ranged() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = Blobs::local(dir.path()).unwrap();
+        let a = blobs.put(Bytes::from_static(b"hello world")).await.unwrap();
+        let b = blobs.put(Bytes::from_static(b"hello world")).await.unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.size, 11);
+        assert_eq!(blobs.bytes(&a.hash).await.unwrap(), Bytes::from_static(b"hello world"));
+        let part = blobs.read(&a.hash, Some(6..11)).await.unwrap();
+        assert_eq!((part.size, part.range.clone()), (11, 6..11));
+        let chunks: Vec<Bytes> = part.body.try_collect().await.unwrap();
+        assert_eq!(chunks.concat(), b"world");
+        assert!(matches!(blobs.bytes("../etc/passwd").await, Err(StoreError::NotFound)));
+        assert!(matches!(blobs.bytes(&"0".repeat(64)).await, Err(StoreError::NotFound)));
+        assert!(blobs.derived(&a.hash, "thumb.png").await.unwrap().is_none());
+        blobs.put_derived(&a.hash, "thumb.png", Bytes::from_static(b"x")).await.unwrap();
+        assert_eq!(blobs.derived(&a.hash, "thumb.png").await.unwrap().unwrap(), Bytes::from_static(b"x"));
+        assert!(blobs.put_derived(&a.hash, "../x", Bytes::new()).await.is_err());
+    }
+}
