@@ -9,8 +9,8 @@ use beffroi_model::{Language, Login, SiteId};
 use beffroi_service::{NewSite, NewUser, Secret};
 
 use crate::cli::{
-    GroupArgs, GroupCommand, OperatorArgs, OperatorCommand, SiteArgs, SiteCommand, UserArgs, UserCommand, WorkflowArgs,
-    WorkflowCommand,
+    GroupArgs, GroupCommand, OperatorArgs, OperatorCommand, ReindexArgs, SiteArgs, SiteCommand, UserArgs, UserCommand,
+    WorkflowArgs, WorkflowCommand,
 };
 use crate::serve::{open, runtime};
 
@@ -34,6 +34,37 @@ pub fn site(args: SiteArgs) -> Result<()> {
                 }
             }
         }
+        services.store().close().await;
+        Ok(())
+    })
+}
+
+/// `beffroi reindex [--site ID]`: rebuilds the catalog with a progress bar.
+pub fn reindex(args: ReindexArgs) -> Result<()> {
+    runtime()?.block_on(async move {
+        let services = open(&args.db, 2).await?;
+        let site = match &args.site {
+            Some(id) => {
+                let id = SiteId::parse(id).map_err(|e| anyhow!("invalid site id: {e}"))?;
+                Some(services.site(&id).await?.ok_or_else(|| anyhow!("no site {id}"))?)
+            }
+            None => None,
+        };
+        let bar = indicatif::ProgressBar::new(0).with_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} items, {per_sec}, {eta} left")
+                .expect("valid template"),
+        );
+        let started = std::time::Instant::now();
+        let n = services
+            .reindex(site.as_deref(), |done, total| {
+                bar.set_length(total);
+                bar.set_position(done);
+            })
+            .await
+            .context("cannot reindex")?;
+        bar.finish_and_clear();
+        let secs = started.elapsed().as_secs_f64();
+        println!("{n} items reindexed in {secs:.1} s ({:.0} items/s)", n as f64 / secs.max(1e-9));
         services.store().close().await;
         Ok(())
     })

@@ -27,6 +27,8 @@ pub enum Command {
     Operator(OperatorArgs),
     /// Show and change the workflows of a site.
     Workflow(WorkflowArgs),
+    /// Rebuild the search catalog of one site or of all.
+    Reindex(ReindexArgs),
     /// Measure the server under load on SQLite and PostgreSQL.
     Bench(BenchArgs),
 }
@@ -74,6 +76,15 @@ pub struct ServeArgs {
     /// Largest file or image upload, in megabytes (larger ones are refused with 413).
     #[arg(long, env = "BEFFROI_MAX_UPLOAD_MB", default_value_t = 50)]
     pub max_upload_mb: u64,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ReindexArgs {
+    /// Only this site (default: every site).
+    #[arg(long)]
+    pub site: Option<String>,
     #[command(flatten)]
     pub db: DbArgs,
 }

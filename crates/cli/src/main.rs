@@ -18,6 +18,7 @@ fn main() -> ExitCode {
         cli::Command::Group(a) => admin::group(a),
         cli::Command::Operator(a) => admin::operator(a),
         cli::Command::Workflow(a) => admin::workflow(a),
+        cli::Command::Reindex(a) => admin::reindex(a),
         cli::Command::Bench(a) => bench::run(a),
     };
     match result {

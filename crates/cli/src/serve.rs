@@ -53,6 +53,10 @@ pub fn run(args: ServeArgs) -> Result<()> {
             .await?
             .with_upload_limit(args.max_upload_mb.saturating_mul(1024 * 1024));
         services.reconcile_workflows().await.context("cannot apply the workflow definitions to stored content")?;
+        let indexed = services.index_missing().await.context("cannot index the content made before the catalog")?;
+        if indexed > 0 {
+            tracing::info!(items = indexed, "indexed content made before the catalog");
+        }
         let sites = services.list_sites().await.context("cannot read the sites")?;
         if args.demo && sites.is_empty() {
             let (password, generated) = match std::env::var("BEFFROI_ADMIN_PASSWORD") {

@@ -4,6 +4,7 @@
 //! Nothing here performs I/O: every function is deterministic and unit-tested beside
 //! its definition.
 
+pub mod catalog;
 pub mod event;
 pub mod ids;
 pub mod lang;

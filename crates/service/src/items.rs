@@ -395,6 +395,7 @@ impl Services {
         item.path = container.path.child(&id);
         item.id = id.to_string();
         item.position = tx.db().insert_item(&scope, &item).await?;
+        crate::catalog::index(&mut tx.db(), &scope, &item).await?;
         lineage.push(item.clone());
         let nodes: Vec<Node<'_>> = lineage.iter().map(node).collect();
         let maps = maps(&reg, &lineage);
@@ -482,6 +483,7 @@ impl Services {
         check_item(&item)?;
         item.modified = beffroi_store::now();
         tx.db().update_item(&scope, &item).await?;
+        crate::catalog::index(&mut tx.db(), &scope, &item).await?;
         self.record_revision(&mut tx.db(), site, &item, actor, &change_note).await?;
         tx.commit().await?;
         self.emit(Event { site: site.id.clone(), uuid: item.uuid, path: item.path.clone(), kind: EventKind::Modified });

@@ -9,13 +9,14 @@ use std::time::{Duration, Instant};
 use beffroi_model::schema::{TypeRegistry, ValidationErrors};
 use beffroi_model::{ItemPath, SiteId};
 pub use beffroi_store::{
-    AuditRow, Backend, BlobRead, Blobs, GroupRow, HistoryRow, ItemRow, LockRow, RevisionRow, SiteRow, SiteScope, Store,
-    StoreError, StoreOptions, Summary, UserRow,
+    AuditRow, Backend, BlobRead, Blobs, CatalogQuery, DateIndex, Facet, GroupRow, HistoryRow, ItemRow, LockRow,
+    PathQuery, RevisionRow, SearchPage, SiteRow, SiteScope, SortOn, Store, StoreError, StoreOptions, Summary, UserRow,
 };
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
 mod access;
+mod catalog;
 pub mod demo;
 mod items;
 mod locks;
@@ -27,6 +28,7 @@ mod versions;
 mod workflow;
 
 pub use access::{GroupChange, RoleOrigin, Sharing, SharingChange, SharingEntry, UserChange};
+pub use catalog::{MAX_SEARCH_BATCH, entry as catalog_entry, with_text};
 pub use items::{Delta, Found, ItemView, Listing, MAX_BATCH};
 pub use locks::{DEFAULT_LOCK_TIMEOUT, MAX_LOCK_TIMEOUT};
 pub use media::{DEFAULT_UPLOAD_LIMIT, ScaleImage, Upload, stored_file};

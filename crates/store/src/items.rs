@@ -95,23 +95,25 @@ pub struct SubtreeMove<'a> {
     pub modified: DateTime<Utc>,
 }
 
-const ITEM_COLS: &str = "uuid, parent, id, path, type_name, title, description, language, fields, review_state, exclude_from_nav, creator, created, modified, effective, expires, position, local_roles, block_inheritance";
-const SUMMARY_COLS: &str = "uuid, id, path, type_name, title, description, review_state, exclude_from_nav, creator, created, modified, effective, position";
+pub(crate) const ITEM_COLS: &str = "uuid, parent, id, path, type_name, title, description, language, fields, review_state, exclude_from_nav, creator, created, modified, effective, expires, position, local_roles, block_inheritance";
+pub(crate) const SUMMARY_COLS: &str = "uuid, id, path, type_name, title, description, review_state, exclude_from_nav, creator, created, modified, effective, position";
 
 macro_rules! item_from_row {
     ($r:expr) => {{
         let r = $r;
         let lang: String = r.try_get(7)?;
-        let Json(fields): Json<Map<String, Value>> = r.try_get(8)?;
-        ItemRow {
+        let ::sqlx::types::Json(fields): ::sqlx::types::Json<::serde_json::Map<String, ::serde_json::Value>> =
+            r.try_get(8)?;
+        $crate::ItemRow {
             uuid: r.try_get(0)?,
             parent: r.try_get(1)?,
             id: r.try_get(2)?,
-            path: ItemPath::from_stored(r.try_get(3)?),
+            path: ::beffroi_model::ItemPath::from_stored(r.try_get(3)?),
             type_name: r.try_get(4)?,
             title: r.try_get(5)?,
             description: r.try_get(6)?,
-            language: Language::parse(&lang).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            language: ::beffroi_model::Language::parse(&lang)
+                .map_err(|e| $crate::StoreError::Corrupt(e.to_string()))?,
             fields,
             review_state: r.try_get(9)?,
             exclude_from_nav: r.try_get(10)?,
@@ -122,21 +124,23 @@ macro_rules! item_from_row {
             expires: r.try_get(15)?,
             position: r.try_get(16)?,
             local_roles: {
-                let Json(l): Json<LocalRoles> = r.try_get(17)?;
+                let ::sqlx::types::Json(l): ::sqlx::types::Json<::beffroi_model::security::LocalRoles> =
+                    r.try_get(17)?;
                 l
             },
             block_inheritance: r.try_get(18)?,
         }
     }};
 }
+pub(crate) use item_from_row;
 
 macro_rules! summary_from_row {
     ($r:expr) => {{
         let r = $r;
-        Summary {
+        $crate::Summary {
             uuid: r.try_get(0)?,
             id: r.try_get(1)?,
-            path: ItemPath::from_stored(r.try_get(2)?),
+            path: ::beffroi_model::ItemPath::from_stored(r.try_get(2)?),
             type_name: r.try_get(3)?,
             title: r.try_get(4)?,
             description: r.try_get(5)?,
@@ -150,6 +154,7 @@ macro_rules! summary_from_row {
         }
     }};
 }
+pub(crate) use summary_from_row;
 
 /// `and exists (…)` restricting items to those one of the tokens may view, with the
 /// tokens bound from `$first` on; nothing for None.
@@ -181,7 +186,7 @@ macro_rules! fetch_summaries {
 }
 
 /// `$first, $first+1, …` for `n` values.
-fn placeholders(first: usize, n: usize) -> String {
+pub(crate) fn placeholders(first: usize, n: usize) -> String {
     (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
 

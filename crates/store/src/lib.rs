@@ -15,6 +15,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool, Transaction};
 
 mod blobs;
+mod catalog;
 mod history;
 mod items;
 mod migrate;
@@ -23,6 +24,7 @@ mod sites;
 mod users;
 
 pub use blobs::{BlobRead, BlobRef, Blobs, hex};
+pub use catalog::{CatalogEntry, CatalogQuery, DateIndex, Facet, PathQuery, SearchPage, SortOn};
 pub use history::{HistoryRow, LockRow, RevisionRow};
 pub use items::{ItemRow, SubtreeMove, Summary};
 pub use sessions::{AuditRow, FailureRow, SessionRow};

@@ -34,6 +34,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(6, "site workflows", "0006_site_workflows.sql"),
     migration!(7, "locks", "0007_locks.sql"),
     migration!(8, "revisions", "0008_revisions.sql"),
+    migration!(9, "catalog", "0009_catalog.sql"),
 ];
 
 const LOCK_KEY: i64 = 0x0bef_f701;

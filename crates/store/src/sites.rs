@@ -29,6 +29,11 @@ impl SiteScope {
         &self.id
     }
 
+    /// The scope of a site known to exist (its items reference it).
+    pub(crate) fn of(id: SiteId) -> Self {
+        SiteScope { id }
+    }
+
     pub(crate) fn key(&self) -> &str {
         self.id.as_str()
     }

@@ -8,3 +8,6 @@ event-when = Wann
 event-where = Wo
 event-next-dates = Nächste Termine
 download-file = { $name } herunterladen
+search-label = Auf der Website suchen
+search-button = Suchen
+search-title = Suche

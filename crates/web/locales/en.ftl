@@ -106,3 +106,23 @@ event-contact = Contact
 event-website = Website
 event-next-dates = Next dates
 download-file = Download { $name }
+search-label = Search the site
+search-button = Search
+search-title = Search
+search-results-count = { $count ->
+    [0] No results
+    [one] 1 result
+   *[other] { $count } results
+}
+search-no-results = Nothing matches your search. Try other words or remove a filter.
+search-sort-by = Sort by:
+search-sort-relevance = relevance
+search-sort-date = date
+search-filters = Filters
+search-filter-type = Content type
+search-filter-subject = Tags
+search-filter-date = Modified in the last
+search-since-day = day
+search-since-week = week
+search-since-month = month
+search-since-year = year

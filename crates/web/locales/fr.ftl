@@ -106,3 +106,23 @@ event-contact = Contact
 event-website = Site web
 event-next-dates = Prochaines dates
 download-file = Télécharger { $name }
+search-label = Rechercher sur le site
+search-button = Rechercher
+search-title = Recherche
+search-results-count = { $count ->
+    [0] Aucun résultat
+    [one] 1 résultat
+   *[other] { $count } résultats
+}
+search-no-results = Aucun contenu ne correspond à votre recherche. Essayez d'autres mots ou retirez un filtre.
+search-sort-by = Trier par :
+search-sort-relevance = pertinence
+search-sort-date = date
+search-filters = Filtres
+search-filter-type = Type de contenu
+search-filter-subject = Mots-clés
+search-filter-date = Modifié depuis
+search-since-day = un jour
+search-since-week = une semaine
+search-since-month = un mois
+search-since-year = un an

@@ -8,3 +8,6 @@ event-when = Wanneer
 event-where = Waar
 event-next-dates = Volgende data
 download-file = { $name } downloaden
+search-label = Zoeken op de site
+search-button = Zoeken
+search-title = Zoeken

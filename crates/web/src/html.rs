@@ -25,6 +25,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("users_groups.html", include_str!("../templates/users_groups.html")),
     ("review_list.html", include_str!("../templates/review_list.html")),
     ("edit.html", include_str!("../templates/edit.html")),
+    ("search.html", include_str!("../templates/search.html")),
     ("delete.html", include_str!("../templates/delete.html")),
 ];
 

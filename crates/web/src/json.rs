@@ -242,6 +242,8 @@ pub(crate) async fn endpoint(ctx: &Ctx<'_>, view: &ItemView, name: &str, rest: &
     let err = |e| WebError::from_service(e, &ctx.request_url);
     let lang = view.item.language;
     match (name, rest) {
+        ("@search", []) => crate::search::search_json(ctx, view).await,
+        ("@querystring-search", []) => crate::search::querystring_search(ctx, view, None).await,
         ("@types", []) => {
             let here = (!view.item.path.is_root()).then_some(view.item.type_name.as_str());
             let types = ctx.app.services.types();
@@ -585,6 +587,11 @@ pub(crate) async fn post_endpoint(
     use axum::http::StatusCode;
     let err = |e| WebError::from_service(e, &ctx.request_url);
     match (name, rest) {
+        ("@querystring-search", []) => {
+            let v = crate::search::querystring_search(ctx, view, Some(body)).await?;
+            Ok(([(axum::http::header::CONTENT_TYPE, crate::traverse::JSON)], crate::traverse::json_body(&v))
+                .into_response())
+        }
         ("@login", []) => {
             let b: LoginBody = parse_body(body)?;
             let p = crate::auth::outcome(

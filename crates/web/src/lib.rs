@@ -21,6 +21,7 @@ pub mod i18n;
 mod json;
 pub mod jwt;
 mod media;
+mod search;
 mod traverse;
 mod views;
 

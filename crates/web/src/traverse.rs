@@ -119,8 +119,18 @@ const MAX_JSON_BODY: usize = 1024 * 1024;
 const PATCH_DELETE_ENDPOINTS: &[&str] = &["@users", "@groups"];
 
 /// Endpoints that take a POST.
-const POST_ENDPOINTS: &[&str] =
-    &["@login", "@login-renew", "@logout", "@sharing", "@users", "@groups", "@workflow", "@move", "@lock"];
+const POST_ENDPOINTS: &[&str] = &[
+    "@login",
+    "@login-renew",
+    "@logout",
+    "@sharing",
+    "@users",
+    "@groups",
+    "@workflow",
+    "@move",
+    "@lock",
+    "@querystring-search",
+];
 
 pub(crate) async fn handle(State(app): State<Arc<AppState>>, req: axum::extract::Request) -> Response {
     let (parts, body) = req.into_parts();
@@ -338,8 +348,19 @@ async fn item_view(ctx: &Ctx<'_>, view: &ItemView, json: bool, headers: &HeaderM
         int_param(ctx, "b_size", if json { JSON_BATCH } else { HTML_BATCH })?.clamp(1, beffroi_service::MAX_BATCH);
     let b_start = int_param(ctx, "b_start", 0)?;
     let err = |e| WebError::from_service(e, &ctx.request_url);
+    let mut b_size = b_size;
     let listing: Option<Listing> = if folderish {
         Some(ctx.app.services.children(&ctx.principal, &ctx.site, view, b_start, b_size).await.map_err(err)?)
+    } else if view.item.type_name == "Collection" {
+        if let Some(n) = view.item.fields.get("item_count").and_then(serde_json::Value::as_i64)
+            && n > 0
+            && !json
+            && int_param(ctx, "b_size", 0)? == 0
+        {
+            b_size = n.min(beffroi_service::MAX_BATCH);
+        }
+        let page = crate::search::collection_page(ctx, view, b_start, b_size).await?;
+        Some(Listing { items: page.items, total: page.total })
     } else {
         None
     };

@@ -15,7 +15,7 @@ use crate::error::WebError;
 use crate::traverse::Ctx;
 
 /// Views answered on any path of a site.
-pub(crate) const SITE_VIEWS: &[&str] = &["@@login", "@@logout"];
+pub(crate) const SITE_VIEWS: &[&str] = &["@@login", "@@logout", "@@search"];
 /// Views that accept a form post.
 pub(crate) const POST_VIEWS: &[&str] =
     &["@@login", "@@logout", "@@sharing", "@@users-groups", "@@workflow", "@@edit", "@@add", "@@delete"];
@@ -105,6 +105,7 @@ pub(crate) async fn site_view(ctx: &Ctx<'_>, view: &str, body: Option<&[u8]>) ->
     let lang = ctx.site.language;
     let err = |e| WebError::from_service(e, &ctx.request_url);
     match (view, body) {
+        ("@@search", None) => crate::search::search_page(ctx).await,
         ("@@login", None) => {
             let came_from =
                 ctx.query.iter().find(|(k, _)| k == "came_from").map(|(_, v)| v.clone()).unwrap_or_default();

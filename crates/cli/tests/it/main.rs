@@ -10,6 +10,7 @@ mod content;
 mod http;
 mod login;
 mod media;
+mod search;
 mod service;
 mod store;
 mod workflow;

@@ -186,6 +186,8 @@ impl TestApp {
     }
 
     pub async fn with_services(services: Services) -> TestApp {
+        // Errors the server logs show in the output of a failing test.
+        let _ = tracing_subscriber::fmt().with_env_filter("warn").with_test_writer().try_init();
         TestApp { router: beffroi_web::router(beffroi_web::AppState::load(services).await.expect("app state")) }
     }
 

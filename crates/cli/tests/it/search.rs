@@ -1,0 +1,236 @@
+//! The catalog on both backends: relevance on a French and Dutch corpus, the security
+//! filter and publication window, plone.restapi's @search and @querystring-search,
+//! Collections, the HTML search page, hostile queries and reindexing.
+
+use beffroi_model::security::{Principal, Role};
+use beffroi_service::{CatalogQuery, SiteRow, with_text};
+use serde_json::{Value, json};
+
+use crate::both_backends;
+use crate::support::{TestApp, TestDb, obj, path};
+
+fn html(s: &str) -> Value {
+    json!({"content-type": "text/html", "data": s})
+}
+
+/// A small corpus in two languages.
+async fn corpus(db: &TestDb) -> SiteRow {
+    let s = db.site("s").await;
+    db.add(&s, "/", "Folder", json!({"title": "Enseignement"})).await;
+    db.add(
+        &s,
+        "/enseignement",
+        "Document",
+        json!({
+        "title": "L'école communale", "description": "Inscriptions pour la rentrée",
+        "text": html("<p>Notre <strong>école</strong> accueille les enfants de 2 ans et demi à 12 ans.</p>"),
+        "subjects": ["enseignement", "enfance"]}),
+    )
+    .await;
+    db.add(
+        &s,
+        "/enseignement",
+        "Document",
+        json!({
+        "title": "Repas chauds", "description": "Les menus du mois",
+        "text": html("<p>Les repas sont servis dans toutes les écoles de l'entité.</p>"),
+        "subjects": ["enfance"]}),
+    )
+    .await;
+    db.add(
+        &s,
+        "/",
+        "Document",
+        json!({
+        "title": "Gemeentelijke scholen", "language": "nl",
+        "text": html("<p>Inschrijvingen voor de school beginnen in september.</p>")}),
+    )
+    .await;
+    db.add(&s, "/", "Document", json!({
+        "title": "Délibérations du conseil", "text": html("<p>Procès-verbaux des séances.</p>"), "subjects": ["conseil"]}))
+    .await;
+    db.add_private(&s, "/", "Document", json!({"title": "École : dossier confidentiel", "text": html("<p>école</p>")}))
+        .await;
+    s
+}
+
+fn titles(page: &beffroi_service::SearchPage) -> Vec<&str> {
+    page.items.iter().map(|i| i.title.as_str()).collect()
+}
+
+async fn find(db: &TestDb, s: &SiteRow, who: &Principal, text: &str) -> Vec<String> {
+    let mut q = with_text(CatalogQuery::default(), text);
+    q.limit = 50;
+    let page = db.services.search(who, s, q).await.expect("search");
+    titles(&page).into_iter().map(str::to_owned).collect()
+}
+
+both_backends! {
+    async fn relevance_on_a_french_and_dutch_corpus(db) {
+        let s = corpus(&db).await;
+        let anon = Principal::Anonymous;
+        // Accents and plurals: "ecoles", "écoles" and "école" find the same items.
+        let a = find(&db, &s, &anon, "ecoles").await;
+        assert_eq!(a, find(&db, &s, &anon, "écoles").await);
+        assert_eq!(a, find(&db, &s, &anon, "École").await);
+        assert!(a.contains(&"L'école communale".to_owned()) && a.contains(&"Repas chauds".to_owned()), "{a:?}");
+        // The title match ranks above the body match.
+        assert_eq!(a[0], "L'école communale", "{a:?}");
+        // Never a private item for anonymous visitors; the system sees it.
+        assert!(!a.iter().any(|t| t.contains("confidentiel")));
+        assert!(find(&db, &s, &Principal::System, "ecole").await.iter().any(|t| t.contains("confidentiel")));
+        // Dutch: a plural and its singular meet.
+        assert_eq!(find(&db, &s, &anon, "school").await, ["Gemeentelijke scholen"]);
+        assert_eq!(find(&db, &s, &anon, "scholen").await, ["Gemeentelijke scholen"]);
+        // Without accents, with other endings.
+        assert_eq!(find(&db, &s, &anon, "deliberation").await, ["Délibérations du conseil"]);
+        // Two words: both must be there.
+        assert_eq!(find(&db, &s, &anon, "repas écoles").await, ["Repas chauds"]);
+        assert!(find(&db, &s, &anon, "repas scholen").await.is_empty());
+        // Subjects and descriptions count.
+        assert!(find(&db, &s, &anon, "enfance").await.len() == 2);
+        assert_eq!(find(&db, &s, &anon, "menus").await, ["Repas chauds"]);
+    }
+
+    async fn hostile_queries_never_error_nor_inject(db) {
+        let s = corpus(&db).await;
+        let anon = Principal::Anonymous;
+        for q in ["\"", "école\"", "(école", "école)", "NEAR(école repas)", "école*", "* OR 1=1", "title:école",
+                  "école AND", "-école", "^école", "'; drop table items; --", "\u{0}", "{}", "école NOT repas"] {
+            let r = find(&db, &s, &anon, q).await;
+            assert!(!r.iter().any(|t| t.contains("confidentiel")), "{q}");
+        }
+        let long = "école ".repeat(5000);
+        assert!(!find(&db, &s, &anon, &long).await.is_empty());
+        assert_eq!(find(&db, &s, &anon, "NEAR(école repas)").await, find(&db, &s, &anon, "near école repas").await);
+        // "title:école" is two plain words, not a column filter: no item has "title".
+        assert!(find(&db, &s, &anon, "title:école").await.is_empty());
+    }
+
+    async fn the_catalog_follows_writes_in_their_transaction(db) {
+        let s = corpus(&db).await;
+        let sys = Principal::System;
+        let anon = Principal::Anonymous;
+        db.services.update(&sys, &s, &path("/deliberations-du-conseil"), &obj(json!({"title": "Séances du conseil communal"}))).await.unwrap();
+        assert!(find(&db, &s, &anon, "délibérations").await.is_empty(), "the old title is no longer indexed");
+        assert_eq!(find(&db, &s, &anon, "séances").await, ["Séances du conseil communal"]);
+        db.services.delete(&sys, &s, &path("/enseignement")).await.unwrap();
+        assert!(find(&db, &s, &anon, "repas").await.is_empty());
+        // A refused write leaves nothing in the catalog.
+        let bad = db.services.create(&sys, &s, &path("/"), "Event", None, &obj(json!({"title": "Fête unique", "start": "2030-01-02T10:00", "end": "2030-01-01T10:00"}))).await;
+        assert!(bad.is_err());
+        assert!(find(&db, &s, &sys, "fête").await.is_empty());
+        // Publication window: not yet effective or expired items are hidden from visitors, not from editors.
+        db.add(&s, "/", "Document", json!({"title": "Annonce future", "effective": "2099-01-01T00:00:00+00:00"})).await;
+        db.add(&s, "/", "Document", json!({"title": "Annonce expirée", "expires": "2000-01-01T00:00:00+00:00"})).await;
+        assert!(find(&db, &s, &anon, "annonce").await.is_empty());
+        let editor = Principal::user("ed", &[Role::Editor]);
+        assert_eq!(find(&db, &s, &editor, "annonce").await.len(), 2);
+        // Reindexing rebuilds the same answers.
+        let n = db.services.reindex(None, |_, _| {}).await.unwrap();
+        assert!(n >= 4, "{n}");
+        assert_eq!(find(&db, &s, &anon, "séances").await, ["Séances du conseil communal"]);
+    }
+
+    async fn search_endpoints_speak_plone_restapi(db) {
+        let s = corpus(&db).await;
+        db.user(&s, "ed", "editor password", "", &[Role::SiteAdministrator]).await;
+        db.add(&s, "/", "Event", json!({"title": "Fête de l'école", "start": "2030-06-20T14:00:00+00:00", "end": "2030-06-20T18:00:00+00:00"})).await;
+        let app = TestApp::new(&db).await;
+        let r = app.get_json("/s/@search?SearchableText=%C3%A9cole").await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let v = r.json();
+        assert_eq!(v["@id"], "http://localhost/s/@search?SearchableText=%C3%A9cole");
+        let t: Vec<&str> = v["items"].as_array().unwrap().iter().map(|i| i["title"].as_str().unwrap()).collect();
+        assert_eq!(t.last(), Some(&"Repas chauds"), "a body match after the title matches: {t:?}");
+        let first = &v["items"].as_array().unwrap().iter().find(|i| i["title"] == "L'école communale").unwrap();
+        assert_eq!(first["@type"], "Document");
+        assert_eq!(first["type_title"], "Page");
+        assert!(first.get("created").is_none());
+        let total = v["items_total"].as_i64().unwrap();
+        assert!(total >= 3, "{v}");
+        // Zope's :list encoding, types, paths with depth, metadata, sorting, batches.
+        let v = app.get_json("/s/@search?portal_type:list=Document&portal_type:list=Folder&path.query=/s/enseignement&path.depth=1&sort_on=sortable_title&metadata_fields=Subject&metadata_fields=created").await.json();
+        let t: Vec<&str> = v["items"].as_array().unwrap().iter().map(|i| i["title"].as_str().unwrap()).collect();
+        assert_eq!(t, ["L'école communale", "Repas chauds"]);
+        assert_eq!(v["items"][0]["Subject"], json!(["enseignement", "enfance"]));
+        assert!(v["items"][0]["created"].is_string());
+        let v = app.get_json("/s/@search?sort_on=sortable_title&sort_order=descending&b_size=2").await.json();
+        assert_eq!(v["items"].as_array().unwrap().len(), 2);
+        assert!(v["batching"]["next"].as_str().unwrap().contains("b_start=2"));
+        let v = app.get_json("/s/enseignement/@search?Subject=enfance").await.json();
+        assert_eq!(v["items_total"], 2);
+        let v = app.get_json("/s/@search?start.query=2030-06-01&start.range=min").await.json();
+        assert_eq!(v["items_total"], 1);
+        assert_eq!(v["items"][0]["title"], "Fête de l'école");
+        let v = app.get_json("/s/@search?SearchableText=repas&fullobjects=1").await.json();
+        assert_eq!(v["items"][0]["text"]["data"], "<p>Les repas sont servis dans toutes les écoles de l'entité.</p>");
+        for bad in ["/s/@search?sort_on=nope", "/s/@search?b_size=x", "/s/@search?created.query=hier", "/s/@search?path.query=/../x", "/s/@search?UID=zz"] {
+            let r = app.get_json(bad).await;
+            assert_eq!(r.status, 400, "{bad}: {}", r.body);
+        }
+        // Anonymous: never the private item, by any query.
+        let v = app.get_json("/s/@search?SearchableText=confidentiel").await.json();
+        assert_eq!(v["items_total"], 0);
+        let auth = format!("Basic {}", base64::Engine::encode(&base64::engine::general_purpose::STANDARD, "ed:editor password"));
+        let v = app.get_with("/s/@search?SearchableText=confidentiel", &[("accept", "application/json"), ("authorization", &auth)]).await.json();
+        assert_eq!(v["items_total"], 1);
+
+        // @querystring-search, POST and GET.
+        let body = json!({"query": [{"i": "portal_type", "o": "plone.app.querystring.operation.selection.any", "v": ["Document"]},
+                                     {"i": "path", "o": "plone.app.querystring.operation.string.absolutePath", "v": "/s/enseignement"}],
+                          "sort_on": "sortable_title", "sort_order": "descending"});
+        let r = app.request(axum::http::Request::post("/s/@querystring-search").header("host", "localhost").header("accept", "application/json")
+            .header("content-type", "application/json").header("authorization", &auth).body(axum::body::Body::from(body.to_string())).unwrap()).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let t: Vec<String> = r.json()["items"].as_array().unwrap().iter().map(|i| i["title"].as_str().unwrap().to_owned()).collect();
+        assert_eq!(t, ["Repas chauds", "L'école communale"]);
+        let q = serde_urlencoded::to_string([("query", json!({"query": [{"i": "SearchableText", "o": "plone.app.querystring.operation.string.contains", "v": "scholen"}]}).to_string())]).unwrap();
+        let v = app.get_json(&format!("/s/@querystring-search?{q}")).await.json();
+        assert_eq!(v["items"][0]["title"], "Gemeentelijke scholen");
+        let bad = json!({"query": [{"i": "portal_type", "o": "plone.app.querystring.operation.nope", "v": "x"}]});
+        let r = app.request(axum::http::Request::post("/s/@querystring-search").header("host", "localhost").header("accept", "application/json")
+            .header("authorization", &auth).body(axum::body::Body::from(bad.to_string())).unwrap()).await;
+        assert_eq!(r.status, 400);
+    }
+
+    async fn collections_list_their_query(db) {
+        let s = corpus(&db).await;
+        db.add(&s, "/", "Collection", json!({"title": "Tout sur l'enfance",
+            "query": [{"i": "Subject", "o": "plone.app.querystring.operation.selection.any", "v": ["enfance"]}],
+            "sort_on": "sortable_title", "sort_reversed": true})).await;
+        let app = TestApp::new(&db).await;
+        let v = app.get_json("/s/tout-sur-l-enfance").await.json();
+        assert_eq!(v["items_total"], 2);
+        assert_eq!(v["items"][0]["title"], "Repas chauds");
+        let page = app.get("/s/tout-sur-l-enfance").await;
+        assert!(page.body.contains(">Repas chauds</a>") && page.body.contains("école communale</a>"), "{}", page.body);
+        let r = db.services.update(&Principal::System, &s, &path("/tout-sur-l-enfance"), &obj(json!({"limit": 1}))).await;
+        assert!(r.is_ok());
+        assert_eq!(app.get_json("/s/tout-sur-l-enfance").await.json()["items_total"], 1);
+    }
+
+    async fn the_search_page_works_without_javascript(db) {
+        let s = corpus(&db).await;
+        let _ = s;
+        let app = TestApp::new(&db).await;
+        let home = app.get("/s").await;
+        assert!(home.body.contains("role=\"search\""));
+        let r = app.get("/s/@@search?SearchableText=ecoles").await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert!(r.body.contains("<mark>école</mark>") || r.body.contains("<mark>écoles</mark>"), "{}", r.body);
+        assert!(r.body.contains("2 résultats"), "{}", r.body);
+        assert!(!r.body.contains("confidentiel"));
+        // Facets with counts, and following one narrows the results.
+        assert!(r.body.contains("Page <span class=\"count\">(2)</span>"), "{}", r.body);
+        assert!(r.body.contains("enfance <span class=\"count\">(2)</span>"), "{}", r.body);
+        let r = app.get("/s/@@search?SearchableText=ecoles&Subject=enseignement").await;
+        assert!(r.body.contains("1 résultat"), "{}", r.body);
+        assert!(r.body.contains("aria-current=\"true\">enseignement"));
+        let r = app.get("/s/@@search?SearchableText=%22%28NEAR*").await;
+        assert_eq!(r.status, 200);
+        assert!(r.body.contains("Aucun résultat"));
+        let r = app.get("/s/@@search?SearchableText=ecoles&sort_on=date").await;
+        assert!(r.body.contains("<strong aria-current=\"true\">date</strong>"));
+    }
+}

@@ -1,0 +1,287 @@
+//! Text analysis for the catalog: words, accent folding, Snowball stems by language
+//! (rust-stemmers), the text an item is found by, and highlighted snippets.
+//!
+//! On SQLite, FTS5 indexes the stems computed here (it has no French, Dutch or German
+//! stemmer); PostgreSQL stems with its own configurations. Either way the user's input
+//! is reduced to plain words here first: no operator, quote or parenthesis of either
+//! engine's query language ever reaches it.
+
+use std::collections::BTreeSet;
+use std::sync::LazyLock;
+
+use rust_stemmers::{Algorithm, Stemmer};
+use serde_json::{Map, Value};
+
+use crate::lang::Language;
+
+/// Most words of a query that count; the rest is ignored.
+pub const MAX_QUERY_WORDS: usize = 10;
+/// Longest word kept (longer runs of letters are not words anyone searches for).
+const MAX_WORD: usize = 60;
+
+static STEMMERS: LazyLock<[Stemmer; 4]> = LazyLock::new(|| {
+    [
+        Stemmer::create(Algorithm::French),
+        Stemmer::create(Algorithm::Dutch),
+        Stemmer::create(Algorithm::German),
+        Stemmer::create(Algorithm::English),
+    ]
+});
+
+fn stemmer(lang: Language) -> &'static Stemmer {
+    let s = &*STEMMERS;
+    match lang {
+        Language::Fr => &s[0],
+        Language::Nl => &s[1],
+        Language::De => &s[2],
+        Language::En => &s[3],
+    }
+}
+
+/// The words of a text: runs of letters and digits.
+pub fn words(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty() && w.chars().count() <= MAX_WORD)
+}
+
+/// Lower case without accents: "Écoles" → "ecoles".
+pub fn fold(word: &str) -> String {
+    let lower = word.to_lowercase();
+    if lower.is_ascii() { lower } else { deunicode::deunicode(&lower).to_lowercase() }
+}
+
+/// The stem of one word in `lang`, folded: "écoles" and "ecoles" → "ecol".
+pub fn stem(lang: Language, word: &str) -> String {
+    let lower = word.to_lowercase();
+    fold(&stemmer(lang).stem(&lower))
+}
+
+/// What SQLite's full-text index holds for `text` in `lang`: its stems, in order.
+pub fn index_text(text: &str, lang: Language) -> String {
+    let mut out = String::with_capacity(text.len());
+    for w in words(text) {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(&stem(lang, w));
+    }
+    out
+}
+
+/// The words of a user's query, lower-cased, at most [`MAX_QUERY_WORDS`].
+pub fn query_words(input: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for w in words(input) {
+        let w = w.to_lowercase();
+        if !out.contains(&w) {
+            out.push(w);
+        }
+        if out.len() == MAX_QUERY_WORDS {
+            break;
+        }
+    }
+    out
+}
+
+/// For each query word, the stems it may have in any of the site languages (the
+/// reader's language is not known, and a commune writes in several).
+pub fn query_stems(input: &str) -> Vec<BTreeSet<String>> {
+    query_words(input).iter().map(|w| Language::ALL.iter().map(|l| stem(*l, w)).collect()).collect()
+}
+
+/// Sorts titles as people expect: case and accents ignored, numbers by value.
+pub fn sortable_title(title: &str) -> String {
+    let folded = fold(title.trim());
+    let mut out = String::with_capacity(folded.len() + 8);
+    let mut digits = String::new();
+    for c in folded.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        if !digits.is_empty() {
+            out.push_str(&format!("{digits:0>8}"));
+            digits.clear();
+        }
+        out.push(c);
+    }
+    if !digits.is_empty() {
+        out.push_str(&format!("{digits:0>8}"));
+    }
+    out.chars().take(200).collect()
+}
+
+/// The text of (already sanitized) HTML: tags become spaces, entities are decoded.
+pub fn html_text(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                out.push(' ');
+            }
+            _ if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    let decoded = out
+        .replace("&nbsp;", " ")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&");
+    decoded.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// What an item is found by: its title, and the rest of its text (description,
+/// subjects, body, an event's place, a file's extracted text).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchText {
+    pub title: String,
+    pub body: String,
+}
+
+/// The searchable text of an item from its values.
+pub fn search_text(title: &str, description: &str, fields: &Map<String, Value>) -> SearchText {
+    let mut body = String::from(description);
+    let mut add = |s: &str| {
+        if !s.trim().is_empty() {
+            body.push('\n');
+            body.push_str(s);
+        }
+    };
+    if let Some(subjects) = fields.get("subjects").and_then(Value::as_array) {
+        for s in subjects.iter().filter_map(Value::as_str) {
+            add(s);
+        }
+    }
+    for key in ["text"] {
+        if let Some(html) = fields.get(key).and_then(|t| t.get("data")).and_then(Value::as_str) {
+            add(&html_text(html));
+        }
+    }
+    for key in ["location", "image_caption", "contact_name", "remoteUrl"] {
+        if let Some(s) = fields.get(key).and_then(Value::as_str) {
+            add(s);
+        }
+    }
+    SearchText { title: title.to_owned(), body }
+}
+
+/// A short passage of `text` around the first words whose stem is among `stems`
+/// (stems of any language), as segments marked when they match.
+pub fn snippet(text: &str, stems: &[BTreeSet<String>], lang: Language, max_chars: usize) -> Vec<(String, bool)> {
+    let wanted: BTreeSet<&str> = stems.iter().flatten().map(String::as_str).collect();
+    let matches = |w: &str| wanted.contains(stem(lang, w).as_str()) || wanted.contains(fold(w).as_str());
+    // Byte offsets of every word, to cut the text on word boundaries.
+    let mut spans: Vec<(usize, usize, bool)> = Vec::new();
+    let mut start = None;
+    for (i, c) in text.char_indices().chain(std::iter::once((text.len(), ' '))) {
+        if c.is_alphanumeric() {
+            start.get_or_insert(i);
+        } else if let Some(s) = start.take() {
+            spans.push((s, i, matches(&text[s..i])));
+        }
+    }
+    let first = spans.iter().position(|s| s.2);
+    let begin_word = first.map(|f| f.saturating_sub(6)).unwrap_or(0);
+    let Some(&(from, _, _)) = spans.get(begin_word) else {
+        return Vec::new();
+    };
+    let mut out: Vec<(String, bool)> = Vec::new();
+    if begin_word > 0 {
+        out.push(("… ".to_owned(), false));
+    }
+    let mut pos = from;
+    let mut used = 0;
+    for &(s, e, hit) in &spans[begin_word..] {
+        if used + (e - pos) > max_chars {
+            out.push((" …".to_owned(), false));
+            break;
+        }
+        if s > pos {
+            push(&mut out, &text[pos..s], false);
+        }
+        push(&mut out, &text[s..e], hit);
+        used += e - pos;
+        pos = e;
+    }
+    out
+}
+
+fn push(out: &mut Vec<(String, bool)>, s: &str, hit: bool) {
+    match out.last_mut() {
+        Some((last, h)) if *h == hit => last.push_str(s),
+        _ => out.push((s.to_owned(), hit)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn accents_and_plurals_meet_on_one_stem() {
+        for w in ["école", "écoles", "ecoles", "Écoles", "ECOLE"] {
+            assert_eq!(stem(Language::Fr, w), "ecol", "{w}");
+        }
+        assert_eq!(stem(Language::Fr, "délibérations"), stem(Language::Fr, "deliberation"));
+        assert_eq!(stem(Language::Nl, "scholen"), stem(Language::Nl, "school"));
+        assert_eq!(stem(Language::De, "Schulen"), stem(Language::De, "schule"));
+    }
+
+    #[test]
+    fn queries_are_plain_words_whatever_is_typed() {
+        assert_eq!(
+            query_words("\"école\" AND (NEAR* -x) OR y:z ^2"),
+            ["école", "and", "near", "x", "or", "y", "z", "2"]
+        );
+        assert!(query_words("*** ((( \"\" ''").is_empty());
+        assert_eq!(query_words(&"mot ".repeat(500)), ["mot"]);
+        let long: String = (0..50).map(|i| format!("w{i} ")).collect();
+        assert_eq!(query_words(&long).len(), MAX_QUERY_WORDS);
+        let stems = query_stems("écoles");
+        assert!(stems[0].contains("ecol"));
+    }
+
+    #[test]
+    fn index_text_is_stems_in_order() {
+        assert_eq!(index_text("Les écoles, l'école!", Language::Fr), "le ecol l ecol");
+    }
+
+    #[test]
+    fn titles_sort_by_number_and_without_accents() {
+        let mut t = vec!["Zèbre", "étude 10", "Étude 9", "abc"];
+        t.sort_by_key(|s| sortable_title(s));
+        assert_eq!(t, ["abc", "Étude 9", "étude 10", "Zèbre"]);
+    }
+
+    #[test]
+    fn html_becomes_text() {
+        assert_eq!(html_text("<p>Un&nbsp;<strong>test</strong></p><p>A &amp; B &lt;3</p>"), "Un test A & B <3");
+    }
+
+    #[test]
+    fn search_text_gathers_the_fields() {
+        let f = json!({"subjects": ["urbanisme"], "text": {"data": "<p>Le permis</p>", "content-type": "text/html"}, "location": "Hôtel de ville"});
+        let t = search_text("Titre", "Résumé", f.as_object().unwrap());
+        assert_eq!(t.title, "Titre");
+        assert_eq!(t.body, "Résumé\nurbanisme\nLe permis\nHôtel de ville");
+    }
+
+    #[test]
+    fn snippets_mark_the_matching_words() {
+        let text = "La commune ouvre deux nouvelles écoles à la rentrée, dont une école de musique.";
+        let s = snippet(text, &query_stems("ecole"), Language::Fr, 200);
+        let hits: Vec<&str> = s.iter().filter(|(_, h)| *h).map(|(t, _)| t.as_str()).collect();
+        assert_eq!(hits, ["écoles", "école"]);
+        let joined: String = s.iter().map(|(t, _)| t.as_str()).collect();
+        assert_eq!(joined, text.trim_end_matches('.'));
+        let short = snippet(text, &query_stems("musique"), Language::Fr, 60);
+        assert!(short.first().unwrap().0.starts_with("… "));
+        assert!(short.iter().any(|(t, h)| *h && t == "musique"));
+    }
+}

@@ -1,0 +1,145 @@
+//! Search: the catalog entry of an item (written with the item, in its transaction),
+//! queries with the security filter and the effective/expires window, facets, and
+//! reindexing.
+
+use std::collections::BTreeSet;
+
+use beffroi_model::catalog::{query_stems, query_words, search_text, sortable_title};
+use beffroi_model::schema::parse_datetime;
+use beffroi_model::security::{Principal, Role};
+use beffroi_store::{CatalogEntry, CatalogQuery, Db, Facet, ItemRow, SearchPage, SiteRow, SiteScope};
+use serde_json::Value;
+
+use crate::{Result, Services};
+
+/// Most results one page returns.
+pub const MAX_SEARCH_BATCH: i64 = 1000;
+
+/// Items reindexed per transaction.
+const REINDEX_BATCH: i64 = 500;
+
+/// What the catalog keeps of `item`.
+pub fn entry(item: &ItemRow) -> CatalogEntry {
+    let text = search_text(&item.title, &item.description, &item.fields);
+    let date = |k: &str| item.fields.get(k).and_then(Value::as_str).and_then(parse_datetime);
+    let subjects: Vec<String> = item
+        .fields
+        .get("subjects")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect::<BTreeSet<_>>().into_iter().collect())
+        .unwrap_or_default();
+    CatalogEntry {
+        uuid: item.uuid,
+        language: item.language,
+        title: text.title,
+        body: text.body,
+        sortable_title: sortable_title(&item.title),
+        subjects,
+        event_start: date("start"),
+        event_end: date("end"),
+    }
+}
+
+pub(crate) async fn index(db: &mut Db<'_>, scope: &SiteScope, item: &ItemRow) -> Result<()> {
+    db.index_item(scope, &entry(item)).await?;
+    Ok(())
+}
+
+/// Whether `actor` sees content outside its publication window (Plone's "Access
+/// inactive portal content", held site-wide by these roles).
+fn sees_inactive(actor: &Principal) -> bool {
+    let roles = actor.global_roles();
+    [Role::Manager, Role::SiteAdministrator, Role::Editor, Role::Reviewer].iter().any(|r| roles.contains(*r))
+}
+
+/// A query's words and stems from what the user typed.
+pub fn with_text(mut q: CatalogQuery, input: &str) -> CatalogQuery {
+    q.words = query_words(input);
+    q.stems = query_stems(input);
+    q
+}
+
+impl Services {
+    /// Runs a catalog query on `site` as `actor`: only what they may view, and for most
+    /// people only what is within its publication window.
+    pub async fn search(&self, actor: &Principal, site: &SiteRow, mut q: CatalogQuery) -> Result<SearchPage> {
+        self.secure(actor, &mut q);
+        let mut c = self.store.conn().await?;
+        Ok(c.db().search(&site.scope(), &q).await?)
+    }
+
+    /// Counts of the results of `q` by type or by subject.
+    pub async fn facets(
+        &self,
+        actor: &Principal,
+        site: &SiteRow,
+        mut q: CatalogQuery,
+        facet: Facet,
+    ) -> Result<Vec<(String, i64)>> {
+        self.secure(actor, &mut q);
+        let mut c = self.store.conn().await?;
+        Ok(c.db().facet_counts(&site.scope(), &q, facet).await?)
+    }
+
+    /// The full rows of search results (to show fields a summary lacks), in the
+    /// order of `summaries`. Only rows of results the actor was given.
+    pub async fn result_rows(&self, site: &SiteRow, summaries: &[beffroi_store::Summary]) -> Result<Vec<ItemRow>> {
+        let uuids: Vec<uuid::Uuid> = summaries.iter().map(|s| s.uuid).collect();
+        let mut c = self.store.conn().await?;
+        let mut rows = c.db().items_by_uuids(&site.scope(), &uuids).await?;
+        rows.sort_by_key(|r| uuids.iter().position(|u| *u == r.uuid));
+        Ok(rows)
+    }
+
+    fn secure(&self, actor: &Principal, q: &mut CatalogQuery) {
+        q.viewer = actor.tokens();
+        q.active_at = (!sees_inactive(actor)).then(chrono::Utc::now);
+        q.limit = q.limit.clamp(0, MAX_SEARCH_BATCH);
+        q.offset = q.offset.max(0);
+    }
+
+    /// Rebuilds the catalog entries of a site's items (every site's with None), in
+    /// batches of one transaction each; `progress(done, total)` after each batch.
+    /// Returns how many items were indexed.
+    pub async fn reindex(&self, site: Option<&SiteRow>, mut progress: impl FnMut(u64, u64)) -> Result<u64> {
+        let scope = site.map(SiteRow::scope);
+        let total = {
+            let mut c = self.store.conn().await?;
+            c.db().count_items(scope.as_ref()).await? as u64
+        };
+        let mut done = 0u64;
+        let mut after = None;
+        loop {
+            let mut tx = self.store.begin().await?;
+            let batch = tx.db().items_after(scope.as_ref(), after, REINDEX_BATCH).await?;
+            let Some((_, last)) = batch.last() else { break };
+            after = Some(last.uuid);
+            for (scope, item) in &batch {
+                tx.db().index_item(scope, &entry(item)).await?;
+            }
+            tx.commit().await?;
+            done += batch.len() as u64;
+            progress(done, total);
+        }
+        Ok(done)
+    }
+
+    /// Indexes the items the catalog does not hold yet (content from before it
+    /// existed); run at start. Returns how many there were.
+    pub async fn index_missing(&self) -> Result<u64> {
+        let mut done = 0;
+        loop {
+            let mut tx = self.store.begin().await?;
+            let batch = tx.db().unindexed_items(REINDEX_BATCH).await?;
+            if batch.is_empty() {
+                break;
+            }
+            for (scope, item) in &batch {
+                tx.db().index_item(scope, &entry(item)).await?;
+            }
+            tx.commit().await?;
+            done += batch.len() as u64;
+        }
+        Ok(done)
+    }
+}

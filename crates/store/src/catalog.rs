@@ -1,0 +1,539 @@
+//! The catalog: full text (SQLite FTS5 over stems computed in Rust, or a PostgreSQL
+//! tsvector from its own stemmers), subjects and the columns queries filter and sort
+//! on; written in the transaction that writes the item. Queries always carry the site
+//! and, unless the system asks, the viewer tokens of the security filter.
+
+use std::collections::BTreeSet;
+
+use beffroi_model::catalog::index_text;
+use beffroi_model::{ItemPath, Language};
+use chrono::{DateTime, Utc};
+use sqlx::{AssertSqlSafe, Row};
+use uuid::Uuid;
+
+use crate::items::{ITEM_COLS, SUMMARY_COLS, item_from_row, placeholders, summary_from_row};
+use crate::sites::SiteScope;
+use crate::{Db, ItemRow, Result, Summary, on_db};
+
+/// What the catalog keeps of one item, besides its own columns.
+#[derive(Debug, Clone)]
+pub struct CatalogEntry {
+    pub uuid: Uuid,
+    pub language: Language,
+    pub title: String,
+    pub body: String,
+    pub sortable_title: String,
+    pub subjects: Vec<String>,
+    pub event_start: Option<DateTime<Utc>>,
+    pub event_end: Option<DateTime<Utc>>,
+}
+
+/// The date indexes a query may take a range of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DateIndex {
+    Created,
+    Modified,
+    Effective,
+    Expires,
+    Start,
+    End,
+}
+
+impl DateIndex {
+    fn column(self) -> &'static str {
+        match self {
+            DateIndex::Created => "items.created",
+            DateIndex::Modified => "items.modified",
+            DateIndex::Effective => "items.effective",
+            DateIndex::Expires => "items.expires",
+            DateIndex::Start => "items.event_start",
+            DateIndex::End => "items.event_end",
+        }
+    }
+}
+
+/// A date index between two optional bounds (both included).
+pub type DateRange = (DateIndex, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
+/// What results are sorted on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortOn {
+    /// Best match first with a text query; most recently modified first otherwise.
+    #[default]
+    Relevance,
+    Title,
+    Created,
+    Modified,
+    Effective,
+    Start,
+    End,
+    Position,
+    Path,
+}
+
+/// A path and how deep below it to look (None: the whole subtree).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathQuery {
+    pub path: ItemPath,
+    pub depth: Option<i64>,
+}
+
+/// A catalog query. Empty lists do not filter.
+#[derive(Debug, Clone, Default)]
+pub struct CatalogQuery {
+    /// The words typed, as plain words (PostgreSQL stems them itself).
+    pub words: Vec<String>,
+    /// For each word, its possible stems (SQLite's index holds stems).
+    pub stems: Vec<BTreeSet<String>>,
+    pub types: Vec<String>,
+    pub states: Vec<String>,
+    pub paths: Vec<PathQuery>,
+    pub subjects: Vec<String>,
+    pub creators: Vec<String>,
+    pub uids: Vec<Uuid>,
+    pub languages: Vec<String>,
+    pub ranges: Vec<DateRange>,
+    /// Hide what is not yet effective or has expired at this instant.
+    pub active_at: Option<DateTime<Utc>>,
+    /// Viewer tokens of the security filter; None only for the system.
+    pub viewer: Option<Vec<String>>,
+    pub sort: SortOn,
+    pub descending: bool,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+impl CatalogQuery {
+    pub fn has_text(&self) -> bool {
+        !self.words.is_empty()
+    }
+}
+
+/// One page of results and how many there are in all.
+#[derive(Debug, Clone)]
+pub struct SearchPage {
+    pub items: Vec<Summary>,
+    pub total: i64,
+}
+
+/// Which values to count results by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Facet {
+    Type,
+    Subject,
+}
+
+#[derive(Debug, Clone)]
+enum Param {
+    Text(String),
+    Time(DateTime<Utc>),
+    Id(Uuid),
+    Int(i64),
+}
+
+macro_rules! bind_all {
+    ($q:expr, $params:expr) => {{
+        let mut q = $q;
+        for p in $params {
+            q = match p {
+                Param::Text(s) => q.bind(s.clone()),
+                Param::Time(t) => q.bind(*t),
+                Param::Id(u) => q.bind(*u),
+                Param::Int(i) => q.bind(*i),
+            };
+        }
+        q
+    }};
+}
+
+/// An FTS5 query from stems: each word's stems OR-ed, the words AND-ed, every stem
+/// quoted (a quote inside doubled), so nothing typed is an operator.
+fn fts_match(stems: &[BTreeSet<String>]) -> String {
+    stems
+        .iter()
+        .map(|alts| {
+            let alts: Vec<String> = alts.iter().map(|s| format!("\"{}\"", s.replace('"', "\"\""))).collect();
+            format!("({})", alts.join(" OR "))
+        })
+        .collect::<Vec<_>>()
+        .join(" AND ")
+}
+
+const PG_CONFIGS: [&str; 4] = ["beffroi_fr", "beffroi_nl", "beffroi_de", "beffroi_en"];
+
+fn pg_config(lang: Language) -> &'static str {
+    match lang {
+        Language::Fr => PG_CONFIGS[0],
+        Language::Nl => PG_CONFIGS[1],
+        Language::De => PG_CONFIGS[2],
+        Language::En => PG_CONFIGS[3],
+    }
+}
+
+/// The SQL of a query: `from … where …` with its parameters, and the rank expression.
+struct Built {
+    from_where: String,
+    rank: Option<String>,
+    params: Vec<Param>,
+}
+
+fn build(db: &Db<'_>, scope: &SiteScope, q: &CatalogQuery, skip: Option<Facet>) -> Built {
+    let mut params = vec![Param::Text(scope.key().to_owned())];
+    let next = |params: &mut Vec<Param>, p: Param| {
+        params.push(p);
+        format!("${}", params.len())
+    };
+    let mut join = String::new();
+    let mut conds: Vec<String> = vec!["items.site_id = $1".into()];
+    let mut rank = None;
+    if q.has_text() {
+        match db {
+            Db::Sqlite(_) => {
+                let m = next(&mut params, Param::Text(fts_match(&q.stems)));
+                join = format!(
+                    " join item_text t on t.item_uuid = items.uuid
+                      join (select rowid as docid, bm25(item_fts, 10.0, 1.0) as score from item_fts where item_fts match {m}) f
+                        on f.docid = t.docid"
+                );
+                rank = Some("f.score".to_owned());
+            }
+            Db::Postgres(_) => {
+                let mut ands = Vec::new();
+                for w in &q.words {
+                    let p = next(&mut params, Param::Text(w.clone()));
+                    let ors: Vec<String> = PG_CONFIGS.iter().map(|c| format!("plainto_tsquery('{c}', {p})")).collect();
+                    ands.push(format!("({})", ors.join(" || ")));
+                }
+                let tsq = ands.join(" && ");
+                join = " join item_text t on t.item_uuid = items.uuid".to_owned();
+                conds.push(format!("t.tsv @@ ({tsq})"));
+                // Negated so that, as with bm25, lower is better.
+                rank = Some(format!("-ts_rank(t.tsv, ({tsq}))"));
+            }
+        }
+    }
+    let mut list = |params: &mut Vec<Param>, col: &str, values: &[String]| {
+        if !values.is_empty() {
+            let ps: Vec<String> = values.iter().map(|v| next(params, Param::Text(v.clone()))).collect();
+            conds.push(format!("{col} in ({})", ps.join(", ")));
+        }
+    };
+    if skip != Some(Facet::Type) {
+        list(&mut params, "items.type_name", &q.types);
+    }
+    list(&mut params, "items.review_state", &q.states);
+    list(&mut params, "items.creator", &q.creators);
+    list(&mut params, "items.language", &q.languages);
+    if !q.uids.is_empty() {
+        let ps: Vec<String> = q.uids.iter().map(|u| next(&mut params, Param::Id(*u))).collect();
+        conds.push(format!("items.uuid in ({})", ps.join(", ")));
+    }
+    if !q.subjects.is_empty() && skip != Some(Facet::Subject) {
+        let ps: Vec<String> = q.subjects.iter().map(|s| next(&mut params, Param::Text(s.clone()))).collect();
+        conds.push(format!(
+            "exists (select 1 from item_subjects s where s.item_uuid = items.uuid and s.subject in ({}))",
+            ps.join(", ")
+        ));
+    }
+    if !q.paths.is_empty() {
+        let mut ors = Vec::new();
+        for pq in &q.paths {
+            let (lo, hi) = pq.path.descendant_bounds();
+            let exact = next(&mut params, Param::Text(pq.path.as_str().to_owned()));
+            let lo = next(&mut params, Param::Text(lo));
+            let hi = next(&mut params, Param::Text(hi));
+            let mut c = if pq.path.is_root() {
+                "1 = 1".to_owned()
+            } else {
+                format!("(items.path = {exact} or (items.path > {lo} and items.path < {hi}))")
+            };
+            if let Some(d) = pq.depth {
+                let max = next(&mut params, Param::Int(pq.path.depth() as i64 + d));
+                c = format!("({c} and length(items.path) - length(replace(items.path, '/', '')) <= {max})");
+                if d >= 1 {
+                    // Depth counts from the item itself: depth 1 is its children.
+                    let not_self = next(&mut params, Param::Text(pq.path.as_str().to_owned()));
+                    c = format!("({c} and items.path <> {not_self})");
+                }
+            }
+            ors.push(c);
+        }
+        conds.push(format!("({})", ors.join(" or ")));
+    }
+    for (index, from, to) in &q.ranges {
+        let col = index.column();
+        if let Some(f) = from {
+            let p = next(&mut params, Param::Time(*f));
+            conds.push(format!("{col} >= {p}"));
+        }
+        if let Some(t) = to {
+            let p = next(&mut params, Param::Time(*t));
+            conds.push(format!("{col} <= {p}"));
+        }
+    }
+    if let Some(now) = q.active_at {
+        let a = next(&mut params, Param::Time(now));
+        let b = next(&mut params, Param::Time(now));
+        conds.push(format!("(items.effective is null or items.effective <= {a})"));
+        conds.push(format!("(items.expires is null or items.expires > {b})"));
+    }
+    if let Some(tokens) = &q.viewer {
+        if tokens.is_empty() {
+            conds.push("1 = 0".into());
+        } else {
+            let first = params.len() + 1;
+            for t in tokens {
+                params.push(Param::Text(t.clone()));
+            }
+            conds.push(format!(
+                "exists (select 1 from item_viewers v where v.item_uuid = items.uuid and v.token in ({}))",
+                placeholders(first, tokens.len())
+            ));
+        }
+    }
+    Built { from_where: format!("from items{join} where {}", conds.join(" and ")), rank, params }
+}
+
+fn order_by(q: &CatalogQuery, rank: Option<&str>) -> String {
+    let dir = if q.descending { "desc" } else { "asc" };
+    let col = match q.sort {
+        SortOn::Relevance => {
+            return match rank {
+                Some(r) => format!("order by {r} {}, items.path", if q.descending { "desc" } else { "asc" }),
+                None => "order by items.modified desc, items.path".to_owned(),
+            };
+        }
+        SortOn::Title => "items.sortable_title",
+        SortOn::Created => "items.created",
+        SortOn::Modified => "items.modified",
+        SortOn::Effective => "items.effective",
+        SortOn::Start => "items.event_start",
+        SortOn::End => "items.event_end",
+        SortOn::Position => "items.position",
+        SortOn::Path => "items.path",
+    };
+    format!("order by {col} {dir} nulls last, items.path")
+}
+
+impl Db<'_> {
+    /// Writes what the catalog keeps of an item (replacing what it held).
+    pub async fn index_item(&mut self, scope: &SiteScope, e: &CatalogEntry) -> Result<()> {
+        on_db!(self, |c| {
+            sqlx::query("update items set sortable_title = $1, event_start = $2, event_end = $3 where site_id = $4 and uuid = $5")
+                .bind(&e.sortable_title)
+                .bind(e.event_start)
+                .bind(e.event_end)
+                .bind(scope.key())
+                .bind(e.uuid)
+                .execute(&mut *c)
+                .await?;
+            sqlx::query("delete from item_subjects where item_uuid = $1").bind(e.uuid).execute(&mut *c).await?;
+            if !e.subjects.is_empty() {
+                let values: Vec<String> = (0..e.subjects.len()).map(|i| format!("($1, $2, ${})", i + 3)).collect();
+                let sql = format!(
+                    "insert into item_subjects (item_uuid, site_id, subject) values {} on conflict do nothing",
+                    values.join(", ")
+                );
+                let mut q = sqlx::query(AssertSqlSafe(sql)).bind(e.uuid).bind(scope.key());
+                for s in &e.subjects {
+                    q = q.bind(s);
+                }
+                q.execute(&mut *c).await?;
+            }
+        });
+        match self {
+            Db::Sqlite(c) => {
+                let c: &mut sqlx::SqliteConnection = c;
+                let docid: Option<i64> = sqlx::query_scalar("select docid from item_text where item_uuid = $1")
+                    .bind(e.uuid)
+                    .fetch_optional(&mut *c)
+                    .await?;
+                let docid = match docid {
+                    Some(d) => {
+                        sqlx::query("delete from item_fts where rowid = $1").bind(d).execute(&mut *c).await?;
+                        d
+                    }
+                    None => {
+                        sqlx::query_scalar("insert into item_text (item_uuid) values ($1) returning docid")
+                            .bind(e.uuid)
+                            .fetch_one(&mut *c)
+                            .await?
+                    }
+                };
+                sqlx::query("insert into item_fts (rowid, title, body) values ($1, $2, $3)")
+                    .bind(docid)
+                    .bind(index_text(&e.title, e.language))
+                    .bind(index_text(&e.body, e.language))
+                    .execute(&mut *c)
+                    .await?;
+            }
+            Db::Postgres(c) => {
+                let c: &mut sqlx::PgConnection = c;
+                sqlx::query(
+                    "insert into item_text (item_uuid, tsv)
+                     values ($1, setweight(to_tsvector($2::regconfig, $3), 'A') || setweight(to_tsvector($2::regconfig, $4), 'D'))
+                     on conflict (item_uuid) do update set tsv = excluded.tsv",
+                )
+                .bind(e.uuid)
+                .bind(pg_config(e.language))
+                .bind(&e.title)
+                .bind(&e.body)
+                .execute(&mut *c)
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// One page of a catalog query and the number of results in all.
+    pub async fn search(&mut self, scope: &SiteScope, q: &CatalogQuery) -> Result<SearchPage> {
+        let b = build(self, scope, q, None);
+        let cols: String = SUMMARY_COLS.split(", ").map(|c| format!("items.{c}")).collect::<Vec<_>>().join(", ");
+        let n = b.params.len();
+        let sql = format!(
+            "select {cols} {} {} limit ${} offset ${}",
+            b.from_where,
+            order_by(q, b.rank.as_deref()),
+            n + 1,
+            n + 2
+        );
+        let count_sql = format!("select count(*) {}", b.from_where);
+        on_db!(self, |c| {
+            let rows = bind_all!(sqlx::query(AssertSqlSafe(sql)), &b.params)
+                .bind(q.limit)
+                .bind(q.offset)
+                .fetch_all(&mut *c)
+                .await?;
+            let mut items = Vec::with_capacity(rows.len());
+            for r in rows {
+                items.push(summary_from_row!(r));
+            }
+            let total: i64 = if (items.len() as i64) < q.limit && (q.offset == 0 || !items.is_empty()) {
+                q.offset + items.len() as i64
+            } else {
+                bind_all!(sqlx::query_scalar(AssertSqlSafe(count_sql)), &b.params).fetch_one(&mut *c).await?
+            };
+            Ok(SearchPage { items, total })
+        })
+    }
+
+    /// How many results of `q` have each value of `facet` (ignoring the query's own
+    /// filter on that facet), most frequent first.
+    pub async fn facet_counts(
+        &mut self,
+        scope: &SiteScope,
+        q: &CatalogQuery,
+        facet: Facet,
+    ) -> Result<Vec<(String, i64)>> {
+        let b = build(self, scope, q, Some(facet));
+        let sql = match facet {
+            Facet::Type => format!(
+                "select items.type_name, count(*) as n {} group by items.type_name order by n desc, items.type_name limit 50",
+                b.from_where
+            ),
+            Facet::Subject => format!(
+                "select s.subject, count(*) as n {} group by s.subject order by n desc, s.subject limit 30",
+                b.from_where.replacen("from items", "from item_subjects s join items on items.uuid = s.item_uuid", 1)
+            ),
+        };
+        on_db!(self, |c| {
+            let rows = bind_all!(sqlx::query(AssertSqlSafe(sql)), &b.params).fetch_all(&mut *c).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows {
+                out.push((r.try_get::<String, _>(0)?, r.try_get::<i64, _>(1)?));
+            }
+            Ok(out)
+        })
+    }
+
+    /// Items of a site (or of every site) in uuid order after `after`, for reindexing.
+    pub async fn items_after(
+        &mut self,
+        site: Option<&SiteScope>,
+        after: Option<Uuid>,
+        limit: i64,
+    ) -> Result<Vec<(SiteScope, ItemRow)>> {
+        let cond = match site {
+            Some(_) => "site_id = $3",
+            None => "$3 = $3",
+        };
+        let sql =
+            format!("select {ITEM_COLS}, site_id from items where ($1 or uuid > $2) and {cond} order by uuid limit $4");
+        let key = site.map(|s| s.key().to_owned()).unwrap_or_default();
+        on_db!(self, |c| {
+            let rows = sqlx::query(AssertSqlSafe(sql))
+                .bind(after.is_none())
+                .bind(after.unwrap_or_default())
+                .bind(key)
+                .bind(limit)
+                .fetch_all(&mut *c)
+                .await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows {
+                let site: String = r.try_get(19)?;
+                let id = beffroi_model::SiteId::parse(&site).map_err(|e| crate::StoreError::Corrupt(e.to_string()))?;
+                out.push((SiteScope::of(id), item_from_row!(&r)));
+            }
+            Ok(out)
+        })
+    }
+
+    /// Up to `limit` items that the catalog does not hold yet (made before it existed).
+    pub async fn unindexed_items(&mut self, limit: i64) -> Result<Vec<(SiteScope, ItemRow)>> {
+        let sql = format!(
+            "select {ITEM_COLS}, site_id from items where not exists (select 1 from item_text t where t.item_uuid = items.uuid) order by uuid limit $1"
+        );
+        on_db!(self, |c| {
+            let rows = sqlx::query(AssertSqlSafe(sql)).bind(limit).fetch_all(&mut *c).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows {
+                let site: String = r.try_get(19)?;
+                let id = beffroi_model::SiteId::parse(&site).map_err(|e| crate::StoreError::Corrupt(e.to_string()))?;
+                out.push((SiteScope::of(id), item_from_row!(&r)));
+            }
+            Ok(out)
+        })
+    }
+
+    /// The items of `uuids` that exist on the site (in no particular order).
+    pub async fn items_by_uuids(&mut self, scope: &SiteScope, uuids: &[Uuid]) -> Result<Vec<ItemRow>> {
+        if uuids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql =
+            format!("select {ITEM_COLS} from items where site_id = $1 and uuid in ({})", placeholders(2, uuids.len()));
+        on_db!(self, |c| {
+            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(scope.key());
+            for u in uuids {
+                q = q.bind(*u);
+            }
+            let mut out = Vec::with_capacity(uuids.len());
+            for r in q.fetch_all(&mut *c).await? {
+                out.push(item_from_row!(&r));
+            }
+            Ok(out)
+        })
+    }
+
+    /// How many items a site (or every site) holds.
+    pub async fn count_items(&mut self, site: Option<&SiteScope>) -> Result<i64> {
+        let key = site.map(|s| s.key().to_owned());
+        on_db!(self, |c| {
+            Ok(sqlx::query_scalar("select count(*) from items where $1 is null or site_id = $1")
+                .bind(key)
+                .fetch_one(&mut *c)
+                .await?)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fts_queries_quote_every_stem() {
+        let stems = vec![BTreeSet::from(["ecol".to_owned(), "ecole".to_owned()]), BTreeSet::from(["a\"b".to_owned()])];
+        assert_eq!(fts_match(&stems), "(\"ecol\" OR \"ecole\") AND (\"a\"\"b\")");
+    }
+}
