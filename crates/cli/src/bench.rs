@@ -79,7 +79,7 @@ fn body_text(n: u32) -> String {
     s
 }
 
-fn obj(v: Value) -> Map<String, Value> {
+pub(crate) fn obj(v: Value) -> Map<String, Value> {
     v.as_object().cloned().unwrap_or_default()
 }
 
@@ -371,6 +371,13 @@ pub fn run(args: BenchArgs) -> Result<()> {
             None => (std::env::temp_dir().join(format!("beffroi-bench-{}", std::process::id())), true),
         };
         std::fs::create_dir_all(&data)?;
+        if args.search {
+            let result = search(&data, &args).await;
+            if temporary {
+                let _ = std::fs::remove_dir_all(&data);
+            }
+            return result;
+        }
         let db = data.join("bench.db");
         let _ = std::fs::remove_file(&db);
         let url = format!("sqlite://{}", db.display());
@@ -393,4 +400,31 @@ pub fn run(args: BenchArgs) -> Result<()> {
         print(&reports, &args);
         Ok(())
     })
+}
+
+/// `--search`: the catalog on SQLite and, when given a server, on PostgreSQL.
+async fn search(data: &Path, args: &BenchArgs) -> Result<()> {
+    let mut reports = Vec::new();
+    let db = data.join("search.db");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    let url = format!("sqlite://{}", db.display());
+    let services = Services::open(&url, &StoreOptions::default(), Blobs::local(&data.join("blobs"))?).await?;
+    services.reconcile_workflows().await?;
+    reports.push(crate::bench_search::run("SQLite", &services, args.items, args.queries).await?);
+    services.store().close().await;
+    if let Some(admin) = &args.postgres {
+        let name = format!("beffroi_bench_search_{}", std::process::id());
+        let url =
+            pg_admin::create_database(admin, &name).await.context("cannot create the PostgreSQL bench database")?;
+        let services = Services::open(&url, &StoreOptions::default(), Blobs::local(&data.join("blobs"))?).await?;
+        services.reconcile_workflows().await?;
+        let pg = crate::bench_search::run("PostgreSQL", &services, args.items, args.queries).await;
+        services.store().close().await;
+        pg_admin::drop_database(admin, &name).await?;
+        reports.push(pg?);
+    }
+    crate::bench_search::print(&reports);
+    Ok(())
 }

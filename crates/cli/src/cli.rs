@@ -297,4 +297,11 @@ pub struct BenchArgs {
     /// Where the SQLite run keeps its files (default: a temporary folder).
     #[arg(long)]
     pub data: Option<PathBuf>,
+    /// Measure the catalog instead of HTTP: create --items generated French and Dutch
+    /// pages, reindex them, and time two-word queries.
+    #[arg(long)]
+    pub search: bool,
+    /// Number of queries timed by --search.
+    #[arg(long, default_value_t = 1000)]
+    pub queries: usize,
 }

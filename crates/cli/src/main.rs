@@ -6,6 +6,7 @@ use clap::Parser;
 
 mod admin;
 mod bench;
+mod bench_search;
 mod cli;
 mod serve;
 

@@ -536,6 +536,96 @@ impl Services {
         self.relocate(actor, site, path, Some(new_parent), None).await
     }
 
+    /// Copies the item at `path` and what is inside it (what the actor may view) into
+    /// the folder at `target`, as plone.restapi's `@copy`: new UIDs, the actor as
+    /// creator, every copy in its workflow's initial state with a history and a first
+    /// revision of its own, an id made unique in the target. One transaction.
+    pub async fn copy_item(
+        &self,
+        actor: &Principal,
+        site: &SiteRow,
+        path: &ItemPath,
+        target: &ItemPath,
+    ) -> Result<ItemRow> {
+        let reg = self.workflows(site).await?;
+        if path.is_root() {
+            return Err(ServiceError::BadRequest("the site root cannot be copied".into()));
+        }
+        if target == path || target.is_below(path) {
+            return Err(ServiceError::BadRequest("an item cannot be copied into itself".into()));
+        }
+        let scope = site.scope();
+        let mut tx = self.store.begin().await?;
+        let lineage = load(&mut tx.db(), site, path).await?;
+        require(&reg, actor, &lineage, Permission::View)?;
+        let target_lineage = load(&mut tx.db(), site, target).await?;
+        require(&reg, actor, &target_lineage, Permission::AddPortalContent)?;
+        let container = target_lineage.last().expect("load returns the item last").clone();
+        let top = lineage.last().expect("load returns the item last");
+        let container_type = (!container.path.is_root()).then_some(container.type_name.as_str());
+        if !self.types.may_contain(container_type, &top.type_name) {
+            return Err(ServiceError::BadRequest(format!(
+                "a {} cannot be put in {}",
+                top.type_name, container.type_name
+            )));
+        }
+        let base = ItemId::parse(&top.id).map_err(|e| ServiceError::BadRequest(format!("id: {e}")))?;
+        let new_id = unique_id(&mut tx.db(), site, &container, &base).await?;
+        let new_top = container.path.child(&new_id);
+        let rows = tx.db().subtree(&scope, path).await?;
+        let visible = match actor.tokens() {
+            None => None,
+            Some(tokens) => Some((tokens, tx.db().subtree_viewers(&scope, path).await?)),
+        };
+        let now = beffroi_store::now();
+        let mut ids: std::collections::HashMap<uuid::Uuid, uuid::Uuid> = std::collections::HashMap::new();
+        let mut first = None;
+        for row in &rows {
+            let may_view = match &visible {
+                None => true,
+                Some((tokens, viewers)) => viewers.get(&row.uuid).is_some_and(|v| tokens.iter().any(|t| v.contains(t))),
+            };
+            let parent =
+                if row.uuid == top.uuid { Some(container.uuid) } else { row.parent.and_then(|p| ids.get(&p).copied()) };
+            // Something the actor may not see is not copied, nor what is inside it.
+            let Some(parent) = parent.filter(|_| may_view) else { continue };
+            let mut copy = row.clone();
+            copy.uuid = uuid::Uuid::now_v7();
+            copy.parent = Some(parent);
+            copy.path = row.path.rebase(path, &new_top).expect("the subtree is below its top");
+            if row.uuid == top.uuid {
+                copy.id = new_id.to_string();
+            }
+            copy.creator = actor.id().to_owned();
+            copy.created = now;
+            copy.modified = now;
+            copy.effective = None;
+            copy.review_state = reg.for_type(&copy.type_name).map(|wf| wf.initial_state.clone());
+            copy.position = tx.db().insert_item(&scope, &copy).await?;
+            crate::catalog::index(&mut tx.db(), &scope, &copy).await?;
+            self.record_revision(&mut tx.db(), site, &copy, actor, "").await?;
+            if let Some(state) = &copy.review_state {
+                let h = beffroi_store::HistoryRow {
+                    action: None,
+                    actor: actor.id().to_owned(),
+                    comments: String::new(),
+                    from_state: None,
+                    review_state: state.clone(),
+                    at: now,
+                };
+                tx.db().insert_history(&scope, copy.uuid, &h).await?;
+            }
+            ids.insert(row.uuid, copy.uuid);
+            first.get_or_insert(copy);
+        }
+        refresh_viewers(&reg, &mut tx.db(), site, &new_top).await?;
+        tx.db().delete_redirect(&scope, &new_top).await?;
+        tx.commit().await?;
+        let item = first.expect("the top item is viewable");
+        self.emit(Event { site: site.id.clone(), uuid: item.uuid, path: item.path.clone(), kind: EventKind::Created });
+        Ok(item)
+    }
+
     /// Gives the item at `path` a new id in the same folder.
     pub async fn rename(&self, actor: &Principal, site: &SiteRow, path: &ItemPath, new_id: &str) -> Result<ItemRow> {
         let id = ItemId::parse(new_id).map_err(|e| ServiceError::BadRequest(format!("id: {e}")))?;

@@ -184,18 +184,18 @@ fn build(db: &Db<'_>, scope: &SiteScope, q: &CatalogQuery, skip: Option<Facet>) 
         format!("${}", params.len())
     };
     let mut join = String::new();
+    let mut from = "from items".to_owned();
     let mut conds: Vec<String> = vec!["items.site_id = $1".into()];
     let mut rank = None;
     if q.has_text() {
         match db {
             Db::Sqlite(_) => {
+                // The full-text index drives the join (CROSS JOIN fixes SQLite's order):
+                // only matching items are ever looked at.
                 let m = next(&mut params, Param::Text(fts_match(&q.stems)));
-                join = format!(
-                    " join item_text t on t.item_uuid = items.uuid
-                      join (select rowid as docid, bm25(item_fts, 10.0, 1.0) as score from item_fts where item_fts match {m}) f
-                        on f.docid = t.docid"
-                );
-                rank = Some("f.score".to_owned());
+                from = "from item_fts f cross join item_text t on t.docid = f.rowid cross join items on items.uuid = t.item_uuid".to_owned();
+                conds.push(format!("item_fts match {m}"));
+                rank = Some("f.rank".to_owned());
             }
             Db::Postgres(_) => {
                 let mut ands = Vec::new();
@@ -291,7 +291,7 @@ fn build(db: &Db<'_>, scope: &SiteScope, q: &CatalogQuery, skip: Option<Facet>) 
             ));
         }
     }
-    Built { from_where: format!("from items{join} where {}", conds.join(" and ")), rank, params }
+    Built { from_where: format!("{from}{join} where {}", conds.join(" and ")), rank, params }
 }
 
 fn order_by(q: &CatalogQuery, rank: Option<&str>) -> String {
@@ -433,7 +433,7 @@ impl Db<'_> {
             ),
             Facet::Subject => format!(
                 "select s.subject, count(*) as n {} group by s.subject order by n desc, s.subject limit 30",
-                b.from_where.replacen("from items", "from item_subjects s join items on items.uuid = s.item_uuid", 1)
+                b.from_where.replacen(" where ", " join item_subjects s on s.item_uuid = items.uuid where ", 1)
             ),
         };
         on_db!(self, |c| {

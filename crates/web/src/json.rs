@@ -646,7 +646,8 @@ pub(crate) async fn post_endpoint(
             Ok(([(axum::http::header::CONTENT_TYPE, crate::traverse::JSON)], crate::traverse::json_body(&v))
                 .into_response())
         }
-        ("@move", []) => move_into(ctx, view, body).await,
+        ("@move", []) => move_into(ctx, view, body, false).await,
+        ("@copy", []) => move_into(ctx, view, body, true).await,
         ("@lock", []) => {
             #[derive(serde::Deserialize, Default)]
             #[serde(deny_unknown_fields)]
@@ -920,8 +921,14 @@ pub(crate) async fn content_write(
     }
 }
 
-/// `@move` (POST on the target folder): `{"source": [url or path, …]}`.
-async fn move_into(ctx: &Ctx<'_>, view: &ItemView, body: &[u8]) -> Result<axum::response::Response, WebError> {
+/// `@move` and `@copy` (POST on the target folder): `{"source": [url or path, …]}` →
+/// `[{"source", "target"}]`.
+async fn move_into(
+    ctx: &Ctx<'_>,
+    view: &ItemView,
+    body: &[u8],
+    copy: bool,
+) -> Result<axum::response::Response, WebError> {
     #[derive(serde::Deserialize)]
     struct MoveBody {
         source: serde_json::Value,
@@ -941,12 +948,13 @@ async fn move_into(ctx: &Ctx<'_>, view: &ItemView, body: &[u8]) -> Result<axum::
         let rel = src.strip_prefix(&ctx.base).unwrap_or(&src);
         let from =
             ItemPath::parse(rel).map_err(|_| WebError::BadRequest(format!("{src:?} is not an item of this site")))?;
-        let moved = ctx
-            .app
-            .services
-            .move_item(&ctx.principal, &ctx.site, &from, &view.item.path)
-            .await
-            .map_err(|e| WebError::from_service(e, &ctx.request_url))?;
+        let services = &ctx.app.services;
+        let moved = if copy {
+            services.copy_item(&ctx.principal, &ctx.site, &from, &view.item.path).await
+        } else {
+            services.move_item(&ctx.principal, &ctx.site, &from, &view.item.path).await
+        }
+        .map_err(|e| WebError::from_service(e, &ctx.request_url))?;
         out.push(json!({"source": ctx.url(&from), "target": ctx.url(&moved.path)}));
     }
     Ok(([(axum::http::header::CONTENT_TYPE, crate::traverse::JSON)], crate::traverse::json_body(&Value::Array(out)))

@@ -128,6 +128,7 @@ const POST_ENDPOINTS: &[&str] = &[
     "@groups",
     "@workflow",
     "@move",
+    "@copy",
     "@lock",
     "@querystring-search",
 ];

@@ -246,3 +246,44 @@ mod forms {
         }
     }
 }
+
+mod copy {
+    use super::*;
+
+    both_backends! {
+        async fn copy_makes_new_private_items_below_the_target(db) {
+            let (s, auth) = editor(&db).await;
+            db.add(&s, "/", "Folder", json!({"title": "Source"})).await;
+            db.add(&s, "/source", "Document", json!({"title": "Règlement", "text": {"content-type": "text/html", "data": "<p>Article 1</p>"}})).await;
+            db.add_private(&s, "/source", "Document", json!({"title": "Brouillon"})).await;
+            db.add(&s, "/", "Folder", json!({"title": "Archives"})).await;
+            let app = TestApp::new(&db).await;
+            let h = [("authorization", auth.as_str())];
+            let r = send(&app, "POST", "/s/archives/@copy", json!({"source": ["http://localhost/s/source"]}), &h).await;
+            assert_eq!(r.status, 200, "{}", r.body);
+            assert_eq!(r.json(), json!([{"source": "http://localhost/s/source", "target": "http://localhost/s/archives/source"}]));
+            let copy = send(&app, "GET", "/s/archives/source", json!({}), &h).await.json();
+            let orig = send(&app, "GET", "/s/source", json!({}), &h).await.json();
+            assert_ne!(copy["UID"], orig["UID"]);
+            assert_eq!(copy["review_state"], "private", "a copy starts over in its workflow");
+            assert_eq!(copy["creators"], json!(["ed"]));
+            assert_eq!(copy["items_total"], 2);
+            let page = send(&app, "GET", "/s/archives/source/reglement", json!({}), &h).await.json();
+            assert_eq!(page["text"]["data"], "<p>Article 1</p>");
+            // The original is untouched; a second copy gets another id.
+            assert_eq!(orig["review_state"], "published");
+            let r = send(&app, "POST", "/s/archives/@copy", json!({"source": "/source"}), &h).await;
+            assert_eq!(r.json()[0]["target"], "http://localhost/s/archives/source-1");
+            // The copy is found by search, and is private.
+            let found = app.get_json("/s/@search?SearchableText=r%C3%A8glement").await.json();
+            assert_eq!(found["items_total"], 1, "anonymous sees only the published original");
+            // Into itself, or without the right to add: refused, nothing written.
+            let r = send(&app, "POST", "/s/source/@copy", json!({"source": ["/source"]}), &h).await;
+            assert_eq!(r.status, 400);
+            let r = send(&app, "POST", "/s/archives/@copy", json!({"source": ["/source"]}), &[]).await;
+            assert_eq!(r.status, 401);
+            let r = send(&app, "POST", "/s/archives/@copy", json!({"source": ["/nope"]}), &h).await;
+            assert_eq!(r.status, 404);
+        }
+    }
+}

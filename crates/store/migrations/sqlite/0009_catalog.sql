@@ -28,6 +28,8 @@ create table item_text (
 create virtual table item_fts using fts5(
     title, body, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2'
 );
+-- Ranking: a word of the title weighs ten words of the body.
+insert into item_fts (item_fts, rank) values ('rank', 'bm25(10.0, 1.0)');
 -- Deleting an item cascades to item_text, and from there to the index.
 create trigger item_text_gone after delete on item_text begin
     delete from item_fts where rowid = old.docid;

@@ -1,0 +1,338 @@
+//! `beffroi bench --search`: the catalog at scale. Creates a site of generated French
+//! and Dutch pages (~300 words each, words drawn from a skewed vocabulary as in real
+//! text) through the service, so every page is indexed in its own transaction; then
+//! times a full reindex and two-word queries as an anonymous visitor (the security
+//! filter and the publication window included), in process, one after the other.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail};
+use beffroi_model::security::Principal;
+use beffroi_model::{ItemPath, Language, SiteId};
+use beffroi_service::{CatalogQuery, NewSite, Services, with_text};
+use serde_json::json;
+
+const FR: &[&str] = &[
+    "commune",
+    "conseil",
+    "collège",
+    "délibération",
+    "séance",
+    "rue",
+    "travaux",
+    "école",
+    "citoyen",
+    "service",
+    "permis",
+    "urbanisme",
+    "budget",
+    "enquête",
+    "publique",
+    "avis",
+    "règlement",
+    "voirie",
+    "environnement",
+    "culture",
+    "bibliothèque",
+    "crèche",
+    "enfant",
+    "parent",
+    "sport",
+    "piscine",
+    "marché",
+    "fête",
+    "village",
+    "église",
+    "parc",
+    "arbre",
+    "jardin",
+    "déchet",
+    "collecte",
+    "recyclage",
+    "eau",
+    "égout",
+    "route",
+    "chantier",
+    "stationnement",
+    "vélo",
+    "bus",
+    "train",
+    "gare",
+    "police",
+    "pompier",
+    "sécurité",
+    "santé",
+    "médecin",
+    "hôpital",
+    "aîné",
+    "logement",
+    "loyer",
+    "impôt",
+    "taxe",
+    "redevance",
+    "subside",
+    "association",
+    "bénévole",
+    "jeunesse",
+    "emploi",
+    "entreprise",
+    "commerce",
+    "tourisme",
+    "patrimoine",
+    "musée",
+    "théâtre",
+    "concert",
+    "exposition",
+    "mariage",
+    "naissance",
+    "décès",
+    "population",
+    "registre",
+    "passeport",
+    "identité",
+    "carte",
+    "document",
+    "formulaire",
+];
+const NL: &[&str] = &[
+    "gemeente",
+    "raad",
+    "college",
+    "besluit",
+    "zitting",
+    "straat",
+    "werken",
+    "school",
+    "burger",
+    "dienst",
+    "vergunning",
+    "stedenbouw",
+    "begroting",
+    "onderzoek",
+    "openbaar",
+    "advies",
+    "reglement",
+    "wegen",
+    "milieu",
+    "cultuur",
+    "bibliotheek",
+    "kinderopvang",
+    "kind",
+    "ouder",
+    "sport",
+    "zwembad",
+    "markt",
+    "feest",
+    "dorp",
+    "kerk",
+    "park",
+    "boom",
+    "tuin",
+    "afval",
+    "ophaling",
+    "recyclage",
+    "water",
+    "riolering",
+    "weg",
+    "bouwwerf",
+    "parkeren",
+    "fiets",
+    "bus",
+    "trein",
+    "station",
+    "politie",
+    "brandweer",
+    "veiligheid",
+    "gezondheid",
+    "dokter",
+    "ziekenhuis",
+    "senior",
+    "woning",
+    "huur",
+    "belasting",
+    "taks",
+    "retributie",
+    "subsidie",
+    "vereniging",
+    "vrijwilliger",
+];
+const SYLLABLES: &[&str] = &[
+    "ba", "ver", "lo", "mi", "tan", "ré", "gon", "pu", "del", "sa", "qui", "nor", "ta", "bel", "vi", "zo", "mar", "ken",
+];
+
+/// A small deterministic generator (xorshift), so runs are comparable.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// A vocabulary: the real words first (the frequent ones), then made-up rare words.
+fn vocabulary(real: &[&str], size: usize) -> Vec<String> {
+    let mut v: Vec<String> = real.iter().map(|w| (*w).to_owned()).collect();
+    let mut i = 0usize;
+    while v.len() < size {
+        let a = SYLLABLES[i % SYLLABLES.len()];
+        let b = SYLLABLES[(i / SYLLABLES.len()) % SYLLABLES.len()];
+        let c = SYLLABLES[(i / (SYLLABLES.len() * SYLLABLES.len())) % SYLLABLES.len()];
+        v.push(format!("{a}{b}{c}"));
+        i += 1;
+    }
+    v
+}
+
+/// A word index skewed toward the start, roughly as word frequencies are.
+fn skewed(rng: &mut Rng, len: usize) -> usize {
+    ((rng.unit().powi(3)) * len as f64) as usize % len
+}
+
+fn text(rng: &mut Rng, vocab: &[String], words: usize) -> String {
+    let mut s = String::from("<p>");
+    for i in 0..words {
+        s.push_str(&vocab[skewed(rng, vocab.len())]);
+        s.push(if i % 20 == 19 { '.' } else { ' ' });
+        if i % 100 == 99 {
+            s.push_str("</p><p>");
+        }
+    }
+    s.push_str("</p>");
+    s
+}
+
+fn pct(sorted: &[Duration], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 * p) as usize).min(sorted.len().saturating_sub(1));
+    sorted.get(i).map(|d| d.as_secs_f64() * 1000.0).unwrap_or(0.0)
+}
+
+pub struct SearchReport {
+    pub backend: &'static str,
+    pub items: u32,
+    pub create_per_s: f64,
+    pub reindex_s: f64,
+    pub queries: usize,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub mean_hits: f64,
+}
+
+pub async fn run(backend: &'static str, services: &Services, items: u32, queries: usize) -> Result<SearchReport> {
+    let system = Principal::System;
+    let site = services
+        .create_site(
+            &system,
+            NewSite {
+                id: SiteId::parse("recherche")?,
+                title: "Recherche".into(),
+                language: Language::Fr,
+                hosts: vec![],
+            },
+        )
+        .await?;
+    // Pages published from the start (one-state workflow): the bench measures indexing,
+    // not publishing.
+    services.set_chain(&system, &site, "Document", Some("one_state"), &BTreeMap::new()).await?;
+    let fr = vocabulary(FR, 5000);
+    let nl = vocabulary(NL, 5000);
+    let mut folders = Vec::new();
+    for i in 0..20 {
+        let f = services
+            .create(
+                &system,
+                &site,
+                &ItemPath::root(),
+                "Folder",
+                None,
+                &crate::bench::obj(json!({"title": format!("Rubrique {i}")})),
+            )
+            .await?;
+        services.transition(&system, &site, &f.path, "publish", beffroi_service::TransitionRequest::default()).await?;
+        folders.push(f.path);
+    }
+    eprintln!("[{backend}] creating {items} pages of ~300 words…");
+    let started = Instant::now();
+    let mut rng = Rng(0x5eed_beff_0001);
+    for n in 0..items {
+        let dutch = n % 3 == 2;
+        let vocab = if dutch { &nl } else { &fr };
+        let title = format!("{} {} {n}", vocab[skewed(&mut rng, 400)], vocab[skewed(&mut rng, 400)]);
+        let values = json!({
+            "title": title,
+            "description": text(&mut rng, vocab, 20).replace("<p>", "").replace("</p>", ""),
+            "language": if dutch { "nl" } else { "fr" },
+            "text": {"content-type": "text/html", "data": text(&mut rng, vocab, 280)},
+        });
+        services
+            .create(&system, &site, &folders[n as usize % folders.len()], "Document", None, &crate::bench::obj(values))
+            .await?;
+        if n > 0 && n % 10_000 == 0 {
+            eprintln!("[{backend}]   {n} pages, {:.0}/s", n as f64 / started.elapsed().as_secs_f64());
+        }
+    }
+    let create_per_s = items as f64 / started.elapsed().as_secs_f64();
+    eprintln!("[{backend}] created and indexed {items} pages at {create_per_s:.0}/s; reindexing…");
+    let t = Instant::now();
+    let n = services.reindex(Some(&site), |_, _| {}).await?;
+    let reindex_s = t.elapsed().as_secs_f64();
+    eprintln!("[{backend}] reindexed {n} items in {reindex_s:.1} s ({:.0}/s)", n as f64 / reindex_s);
+    // Two-word queries from the common part of both vocabularies, as a visitor.
+    let mut lat = Vec::with_capacity(queries);
+    let mut hits = 0i64;
+    let anon = Principal::Anonymous;
+    for i in 0..queries + 20 {
+        let vocab = if i % 3 == 2 { &nl } else { &fr };
+        let q = format!("{} {}", vocab[skewed(&mut rng, 600)], vocab[skewed(&mut rng, 600)]);
+        let mut cq = with_text(CatalogQuery::default(), &q);
+        cq.limit = 25;
+        let t = Instant::now();
+        let page = services.search(&anon, &site, cq).await?;
+        if i >= 20 {
+            lat.push(t.elapsed());
+            hits += page.total;
+        }
+    }
+    if lat.is_empty() {
+        bail!("no query ran");
+    }
+    lat.sort_unstable();
+    Ok(SearchReport {
+        backend,
+        items,
+        create_per_s,
+        reindex_s,
+        queries,
+        p50_ms: pct(&lat, 0.50),
+        p99_ms: pct(&lat, 0.99),
+        mean_hits: hits as f64 / queries as f64,
+    })
+}
+
+pub fn print(reports: &[SearchReport]) {
+    println!();
+    println!("beffroi bench --search: two-word queries as an anonymous visitor, 25 results by relevance, in process");
+    println!("| backend | pages | create+index /s | reindex s (items/s) | queries | mean hits | p50 ms | p99 ms |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for r in reports {
+        println!(
+            "| {} | {} | {:.0} | {:.1} ({:.0}) | {} | {:.0} | {:.2} | {:.2} |",
+            r.backend,
+            r.items,
+            r.create_per_s,
+            r.reindex_s,
+            (r.items + 21) as f64 / r.reindex_s,
+            r.queries,
+            r.mean_hits,
+            r.p50_ms,
+            r.p99_ms
+        );
+    }
+}
