@@ -55,15 +55,41 @@ pub fn stem(lang: Language, word: &str) -> String {
     fold(&stemmer(lang).stem(&lower))
 }
 
+/// Most words whose stems a thread remembers; past that it starts afresh.
+const STEM_CACHE_MAX: usize = 100_000;
+
+thread_local! {
+    /// Stems already computed: words repeat (a few hundred make most of any text), and
+    /// a lookup costs far less than the Snowball algorithm.
+    static STEM_CACHE: std::cell::RefCell<std::collections::HashMap<(Language, String), String>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
 /// What SQLite's full-text index holds for `text` in `lang`: its stems, in order.
 pub fn index_text(text: &str, lang: Language) -> String {
     let mut out = String::with_capacity(text.len());
-    for w in words(text) {
-        if !out.is_empty() {
-            out.push(' ');
+    STEM_CACHE.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if cache.len() > STEM_CACHE_MAX {
+            cache.clear();
         }
-        out.push_str(&stem(lang, w));
-    }
+        let mut key = (lang, String::new());
+        for w in words(text) {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            key.1.clear();
+            key.1.push_str(w);
+            match cache.get(&key) {
+                Some(s) => out.push_str(s),
+                None => {
+                    let s = stem(lang, w);
+                    out.push_str(&s);
+                    cache.insert(key.clone(), s);
+                }
+            }
+        }
+    });
     out
 }
 

@@ -114,9 +114,8 @@ impl Services {
             let batch = tx.db().items_after(scope.as_ref(), after, REINDEX_BATCH).await?;
             let Some((_, last)) = batch.last() else { break };
             after = Some(last.uuid);
-            for (scope, item) in &batch {
-                tx.db().index_item(scope, &entry(item)).await?;
-            }
+            let entries: Vec<_> = batch.iter().map(|(scope, item)| (scope.clone(), entry(item))).collect();
+            tx.db().index_items(&entries).await?;
             tx.commit().await?;
             done += batch.len() as u64;
             progress(done, total);
@@ -134,9 +133,8 @@ impl Services {
             if batch.is_empty() {
                 break;
             }
-            for (scope, item) in &batch {
-                tx.db().index_item(scope, &entry(item)).await?;
-            }
+            let entries: Vec<_> = batch.iter().map(|(scope, item)| (scope.clone(), entry(item))).collect();
+            tx.db().index_items(&entries).await?;
             tx.commit().await?;
             done += batch.len() as u64;
         }

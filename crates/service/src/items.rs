@@ -113,6 +113,14 @@ pub(crate) async fn refresh_viewers(
     Ok(())
 }
 
+/// What a write must respect besides permissions: the lock token it carries, and the
+/// version (modification time, in microseconds) the editor started from.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WriteGuard<'a> {
+    pub lock_token: Option<&'a str>,
+    pub seen_modified: Option<i64>,
+}
+
 /// An item with the items above it, root first (the item itself excluded).
 #[derive(Debug, Clone)]
 pub struct ItemView {
@@ -440,7 +448,8 @@ impl Services {
         values: &Map<String, Value>,
         lock_token: Option<&str>,
     ) -> Result<ItemRow> {
-        self.update_with_files(actor, site, path, values, Vec::new(), lock_token).await
+        let guard = WriteGuard { lock_token, seen_modified: None };
+        self.update_with_files(actor, site, path, values, Vec::new(), &guard).await
     }
 
     /// [`Services::update_with_lock`] with files received apart from the values.
@@ -451,7 +460,7 @@ impl Services {
         path: &ItemPath,
         values: &Map<String, Value>,
         uploads: Vec<crate::Upload>,
-        lock_token: Option<&str>,
+        guard: &WriteGuard<'_>,
     ) -> Result<ItemRow> {
         let reg = self.workflows(site).await?;
         let scope = site.scope();
@@ -471,7 +480,12 @@ impl Services {
         let mut lineage = load(&mut tx.db(), site, path).await?;
         require(&reg, actor, &lineage, Permission::ModifyPortalContent)?;
         let mut item = lineage.pop().expect("load returns the item last");
-        crate::locks::check_lock(&mut tx.db(), &item, actor, lock_token).await?;
+        crate::locks::check_lock(&mut tx.db(), &item, actor, guard.lock_token).await?;
+        if let Some(seen) = guard.seen_modified
+            && item.modified.timestamp_micros() != seen
+        {
+            return Err(ServiceError::Modified(Box::new(item)));
+        }
         if values.get("title").is_some_and(|t| t.as_str().is_none_or(|t| t.trim().is_empty()))
             && self.types.get(&item.type_name).and_then(|s| s.field("title")).is_some_and(|f| !f.required)
         {

@@ -29,7 +29,7 @@ mod workflow;
 
 pub use access::{GroupChange, RoleOrigin, Sharing, SharingChange, SharingEntry, UserChange};
 pub use catalog::{MAX_SEARCH_BATCH, entry as catalog_entry, with_text};
-pub use items::{Delta, Found, ItemView, Listing, MAX_BATCH};
+pub use items::{Delta, Found, ItemView, Listing, MAX_BATCH, WriteGuard};
 pub use locks::{DEFAULT_LOCK_TIMEOUT, MAX_LOCK_TIMEOUT};
 pub use media::{DEFAULT_UPLOAD_LIMIT, ScaleImage, Upload, stored_file};
 pub use sessions::{LoginOutcome, OpenSession, SESSION_LIFETIME};
@@ -56,6 +56,9 @@ pub enum ServiceError {
     Locked(String),
     #[error("the service is busy, try again")]
     Unavailable,
+    /// Somebody saved the item since the editor read it: here it is as it is now.
+    #[error("the item was changed since you opened it")]
+    Modified(Box<ItemRow>),
     /// An upload over the size limit (in bytes).
     #[error("the file is larger than the limit of {0} bytes")]
     TooLarge(u64),

@@ -159,6 +159,10 @@ fn fts_match(stems: &[BTreeSet<String>]) -> String {
         .join(" AND ")
 }
 
+/// Items written per statement when indexing in bulk (bound parameters stay far below
+/// SQLite's and PostgreSQL's limits).
+const INDEX_CHUNK: usize = 200;
+
 const PG_CONFIGS: [&str; 4] = ["beffroi_fr", "beffroi_nl", "beffroi_de", "beffroi_en"];
 
 fn pg_config(lang: Language) -> &'static str {
@@ -318,25 +322,72 @@ fn order_by(q: &CatalogQuery, rank: Option<&str>) -> String {
 impl Db<'_> {
     /// Writes what the catalog keeps of an item (replacing what it held).
     pub async fn index_item(&mut self, scope: &SiteScope, e: &CatalogEntry) -> Result<()> {
+        self.index_items(&[(scope.clone(), e.clone())]).await
+    }
+
+    /// Writes the catalog entries of many items (of any sites) with a few statements
+    /// per batch rather than several per item.
+    pub async fn index_items(&mut self, entries: &[(SiteScope, CatalogEntry)]) -> Result<()> {
+        for chunk in entries.chunks(INDEX_CHUNK) {
+            self.index_chunk(chunk).await?;
+        }
+        Ok(())
+    }
+
+    async fn index_chunk(&mut self, entries: &[(SiteScope, CatalogEntry)]) -> Result<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let uuids = placeholders(1, entries.len());
+        // The columns kept on items, in one statement.
+        let rows: Vec<String> =
+            (0..entries.len()).map(|i| format!("(${}, ${}, ${}, ${})", 4 * i + 1, 4 * i + 2, 4 * i + 3, 4 * i + 4)).collect();
+        let update = format!(
+            "update items set sortable_title = v.st, event_start = v.es::timestamptz, event_end = v.ee::timestamptz from (values {}) as v(u, st, es, ee) where items.uuid = v.u::uuid",
+            rows.join(", ")
+        );
+        let subjects: Vec<(&CatalogEntry, &SiteScope, &String)> =
+            entries.iter().flat_map(|(sc, e)| e.subjects.iter().map(move |s| (e, sc, s))).collect();
+        match self {
+            // SQLite would join the whole items table to the VALUES list: one prepared
+            // statement per item is faster there.
+            Db::Sqlite(c) => {
+                let c: &mut sqlx::SqliteConnection = c;
+                for (_, e) in entries {
+                    sqlx::query("update items set sortable_title = $1, event_start = $2, event_end = $3 where uuid = $4")
+                        .bind(&e.sortable_title)
+                        .bind(e.event_start)
+                        .bind(e.event_end)
+                        .bind(e.uuid)
+                        .execute(&mut *c)
+                        .await?;
+                }
+            }
+            Db::Postgres(c) => {
+                let c: &mut sqlx::PgConnection = c;
+                let mut q = sqlx::query(AssertSqlSafe(update));
+                for (_, e) in entries {
+                    q = q.bind(e.uuid).bind(&e.sortable_title).bind(e.event_start).bind(e.event_end);
+                }
+                q.execute(&mut *c).await?;
+            }
+        }
         on_db!(self, |c| {
-            sqlx::query("update items set sortable_title = $1, event_start = $2, event_end = $3 where site_id = $4 and uuid = $5")
-                .bind(&e.sortable_title)
-                .bind(e.event_start)
-                .bind(e.event_end)
-                .bind(scope.key())
-                .bind(e.uuid)
-                .execute(&mut *c)
-                .await?;
-            sqlx::query("delete from item_subjects where item_uuid = $1").bind(e.uuid).execute(&mut *c).await?;
-            if !e.subjects.is_empty() {
-                let values: Vec<String> = (0..e.subjects.len()).map(|i| format!("($1, $2, ${})", i + 3)).collect();
+            let mut q = sqlx::query(AssertSqlSafe(format!("delete from item_subjects where item_uuid in ({uuids})")));
+            for (_, e) in entries {
+                q = q.bind(e.uuid);
+            }
+            q.execute(&mut *c).await?;
+            for chunk in subjects.chunks(INDEX_CHUNK) {
+                let values: Vec<String> =
+                    (0..chunk.len()).map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3)).collect();
                 let sql = format!(
                     "insert into item_subjects (item_uuid, site_id, subject) values {} on conflict do nothing",
                     values.join(", ")
                 );
-                let mut q = sqlx::query(AssertSqlSafe(sql)).bind(e.uuid).bind(scope.key());
-                for s in &e.subjects {
-                    q = q.bind(s);
+                let mut q = sqlx::query(AssertSqlSafe(sql));
+                for (e, sc, s) in chunk {
+                    q = q.bind(e.uuid).bind(sc.key()).bind(*s);
                 }
                 q.execute(&mut *c).await?;
             }
@@ -344,42 +395,51 @@ impl Db<'_> {
         match self {
             Db::Sqlite(c) => {
                 let c: &mut sqlx::SqliteConnection = c;
-                let docid: Option<i64> = sqlx::query_scalar("select docid from item_text where item_uuid = $1")
-                    .bind(e.uuid)
-                    .fetch_optional(&mut *c)
-                    .await?;
-                let docid = match docid {
-                    Some(d) => {
-                        sqlx::query("delete from item_fts where rowid = $1").bind(d).execute(&mut *c).await?;
-                        d
-                    }
-                    None => {
-                        sqlx::query_scalar("insert into item_text (item_uuid) values ($1) returning docid")
-                            .bind(e.uuid)
-                            .fetch_one(&mut *c)
-                            .await?
-                    }
-                };
-                sqlx::query("insert into item_fts (rowid, title, body) values ($1, $2, $3)")
-                    .bind(docid)
-                    .bind(index_text(&e.title, e.language))
-                    .bind(index_text(&e.body, e.language))
-                    .execute(&mut *c)
-                    .await?;
+                // The old rows go (the trigger removes them from the index) and every
+                // item gets a new docid, larger than any before.
+                let mut q = sqlx::query(AssertSqlSafe(format!("delete from item_text where item_uuid in ({uuids})")));
+                for (_, e) in entries {
+                    q = q.bind(e.uuid);
+                }
+                q.execute(&mut *c).await?;
+                let values: Vec<String> = (1..=entries.len()).map(|i| format!("(${i})")).collect();
+                let sql = format!("insert into item_text (item_uuid) values {} returning item_uuid, docid", values.join(", "));
+                let mut q = sqlx::query(AssertSqlSafe(sql));
+                for (_, e) in entries {
+                    q = q.bind(e.uuid);
+                }
+                let mut docids: std::collections::HashMap<Uuid, i64> = std::collections::HashMap::new();
+                for r in q.fetch_all(&mut *c).await? {
+                    docids.insert(r.try_get(0)?, r.try_get(1)?);
+                }
+                let mut entries: Vec<&(SiteScope, CatalogEntry)> = entries.iter().collect();
+                entries.sort_by_key(|(_, e)| docids[&e.uuid]);
+                let values: Vec<String> =
+                    (0..entries.len()).map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3)).collect();
+                let sql = format!("insert into item_fts (rowid, title, body) values {}", values.join(", "));
+                let mut q = sqlx::query(AssertSqlSafe(sql));
+                for (_, e) in &entries {
+                    q = q.bind(docids[&e.uuid]).bind(index_text(&e.title, e.language)).bind(index_text(&e.body, e.language));
+                }
+                q.execute(&mut *c).await?;
             }
             Db::Postgres(c) => {
                 let c: &mut sqlx::PgConnection = c;
-                sqlx::query(
-                    "insert into item_text (item_uuid, tsv)
-                     values ($1, setweight(to_tsvector($2::regconfig, $3), 'A') || setweight(to_tsvector($2::regconfig, $4), 'D'))
-                     on conflict (item_uuid) do update set tsv = excluded.tsv",
-                )
-                .bind(e.uuid)
-                .bind(pg_config(e.language))
-                .bind(&e.title)
-                .bind(&e.body)
-                .execute(&mut *c)
-                .await?;
+                let values: Vec<String> = (0..entries.len())
+                    .map(|i| {
+                        let (u, cfg, t, b) = (4 * i + 1, 4 * i + 2, 4 * i + 3, 4 * i + 4);
+                        format!("(${u}, setweight(to_tsvector(${cfg}::regconfig, ${t}), 'A') || setweight(to_tsvector(${cfg}::regconfig, ${b}), 'D'))")
+                    })
+                    .collect();
+                let sql = format!(
+                    "insert into item_text (item_uuid, tsv) values {} on conflict (item_uuid) do update set tsv = excluded.tsv",
+                    values.join(", ")
+                );
+                let mut q = sqlx::query(AssertSqlSafe(sql));
+                for (_, e) in entries {
+                    q = q.bind(e.uuid).bind(pg_config(e.language)).bind(&e.title).bind(&e.body);
+                }
+                q.execute(&mut *c).await?;
             }
         }
         Ok(())
@@ -454,16 +514,16 @@ impl Db<'_> {
         limit: i64,
     ) -> Result<Vec<(SiteScope, ItemRow)>> {
         let cond = match site {
-            Some(_) => "site_id = $3",
-            None => "$3 = $3",
+            Some(_) => "site_id = $2",
+            None => "$2 = $2",
         };
-        let sql =
-            format!("select {ITEM_COLS}, site_id from items where ($1 or uuid > $2) and {cond} order by uuid limit $4");
+        // The nil UUID sorts before every other: the first batch needs no other query,
+        // and the primary key's order serves every batch.
+        let sql = format!("select {ITEM_COLS}, site_id from items where uuid > $1 and {cond} order by uuid limit $3");
         let key = site.map(|s| s.key().to_owned()).unwrap_or_default();
         on_db!(self, |c| {
             let rows = sqlx::query(AssertSqlSafe(sql))
-                .bind(after.is_none())
-                .bind(after.unwrap_or_default())
+                .bind(after.unwrap_or_else(Uuid::nil))
                 .bind(key)
                 .bind(limit)
                 .fetch_all(&mut *c)

@@ -126,3 +126,40 @@ search-since-day = day
 search-since-week = week
 search-since-month = month
 search-since-year = year
+edit-locked-by = { $name } is editing this item right now. Your changes can be saved only once they finish or if you take over.
+edit-take-lock = Take over
+edit-conflict = Someone saved this item ({ $date }) since you opened the form. Compare both versions; saving again keeps yours.
+edit-conflict-caption = Fields changed meanwhile
+edit-their-version = Saved version
+edit-your-version = Your version
+field = Field
+action-contents = Contents
+contents-title = Contents of “{ $title }”
+contents-back = Back to the folder
+contents-select = Select
+contents-select-item = Select “{ $title }”
+contents-col-title = Title
+contents-col-type = Type
+contents-col-state = State
+contents-col-modified = Modified
+contents-col-order = Order
+contents-move-up = Move “{ $title }” up
+contents-move-down = Move “{ $title }” down
+contents-rename = rename
+contents-cut = Cut
+contents-copy = Copy
+contents-paste = Paste here
+contents-clipboard = { $count ->
+    [one] 1 item
+   *[other] { $count } items
+} { $kind ->
+    [cut] cut, ready to paste.
+   *[other] copied, ready to paste.
+}
+contents-nothing-selected = Select one or more items first.
+contents-clipboard-empty = Nothing to paste: cut or copy items first.
+contents-delete-title = Delete these items?
+rename-title = Rename “{ $title }”
+rename-id = Short name (in the address)
+rename-id-help = Lower-case letters, digits, hyphens. The old address will redirect to the new one.
+richtext-image-prompt = Image address (for example that of an image of the site)

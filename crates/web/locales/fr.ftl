@@ -126,3 +126,40 @@ search-since-day = un jour
 search-since-week = une semaine
 search-since-month = un mois
 search-since-year = un an
+edit-locked-by = { $name } modifie cet élément en ce moment. Vos changements ne pourront être enregistrés que s'il termine ou si vous reprenez la main.
+edit-take-lock = Reprendre la main
+edit-conflict = Quelqu'un a enregistré cet élément ({ $date }) depuis que vous avez ouvert le formulaire. Comparez les deux versions ; enregistrer à nouveau gardera la vôtre.
+edit-conflict-caption = Champs modifiés entre-temps
+edit-their-version = Version enregistrée
+edit-your-version = Votre version
+field = Champ
+action-contents = Contenu
+contents-title = Contenu de « { $title } »
+contents-back = Retour au dossier
+contents-select = Sélection
+contents-select-item = Sélectionner « { $title } »
+contents-col-title = Titre
+contents-col-type = Type
+contents-col-state = État
+contents-col-modified = Modifié
+contents-col-order = Ordre
+contents-move-up = Monter « { $title } »
+contents-move-down = Descendre « { $title } »
+contents-rename = renommer
+contents-cut = Couper
+contents-copy = Copier
+contents-paste = Coller ici
+contents-clipboard = { $count ->
+    [one] 1 élément
+   *[other] { $count } éléments
+} { $kind ->
+    [cut] coupé(s), prêt(s) à coller.
+   *[other] copié(s), prêt(s) à coller.
+}
+contents-nothing-selected = Sélectionnez d'abord un ou plusieurs éléments.
+contents-clipboard-empty = Rien à coller : coupez ou copiez d'abord des éléments.
+contents-delete-title = Supprimer ces éléments ?
+rename-title = Renommer « { $title } »
+rename-id = Identifiant (dans l'adresse)
+rename-id-help = Lettres minuscules, chiffres, tirets. L'ancienne adresse redirigera vers la nouvelle.
+richtext-image-prompt = Adresse de l'image (par exemple celle d'une image du site)

@@ -188,6 +188,19 @@ fn form_fields(
         .collect()
 }
 
+/// What an edit form shows besides its fields.
+#[derive(Default)]
+struct Extras {
+    /// The version the editor starts from (a hidden field).
+    seen: Option<i64>,
+    /// A warning above the form.
+    notice: Option<String>,
+    /// Fields someone else saved meanwhile: label, their value, yours.
+    conflicts: Vec<minijinja::Value>,
+    /// Offers "cancel" as a button that releases the lock.
+    lock_held: bool,
+}
+
 #[expect(clippy::too_many_arguments, reason = "the parts of one form page")]
 fn form_page(
     ctx: &Ctx<'_>,
@@ -198,6 +211,7 @@ fn form_page(
     schema: &TypeSchema,
     values: &Map<String, Value>,
     errors: &[FieldError],
+    extras: Extras,
 ) -> Result<Response, WebError> {
     let labels: Vec<minijinja::Value> = errors
         .iter()
@@ -221,6 +235,11 @@ fn form_page(
             fields => fields,
             errors => labels,
             multipart => schema.fields.iter().any(|f| is_file(f.kind)),
+            richtext => schema.fields.iter().any(|f| f.kind == FieldKind::RichText),
+            seen => extras.seen.map(|s| s.to_string()),
+            notice => extras.notice,
+            conflicts => extras.conflicts,
+            lock_held => extras.lock_held,
         },
     )
 }
@@ -242,29 +261,100 @@ fn schema_of<'a>(ctx: &'a Ctx<'_>, type_name: &str) -> Result<&'a TypeSchema, We
         .ok_or_else(|| WebError::BadRequest(format!("{type_name} cannot be edited here")))
 }
 
+/// Shows a value in the comparison of two versions.
+fn shown(v: Option<&Value>) -> String {
+    match v {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Object(o)) if o.contains_key("data") => {
+            beffroi_model::catalog::html_text(o.get("data").and_then(Value::as_str).unwrap_or(""))
+        }
+        Some(Value::Array(a)) => a.iter().map(|x| x.as_str().map(str::to_owned).unwrap_or_else(|| x.to_string())).collect::<Vec<_>>().join(", "),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// The edit form. Opening it takes the item's edit lock (released on save or cancel);
+/// it carries the version it started from, and a save over a newer one is refused
+/// with both versions shown.
 pub(crate) async fn edit(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) -> Result<Response, WebError> {
+    use beffroi_model::security::Permission;
     let lang = ctx.site.language;
     let item_url = ctx.url(&view.item.path);
     let schema = schema_of(ctx, &view.item.type_name)?;
     let title = ctx.app.i18n.t(lang, "edit-title", &[("title", view.item.title.clone().into())]);
     let action = format!("{item_url}/@@edit");
+    let services = &ctx.app.services;
+    let path = &view.item.path;
+    let err = |e| WebError::from_service(e, &ctx.request_url);
+    let seen = view.item.modified.timestamp_micros();
     match body {
         None => {
-            if !view.allows(&ctx.principal, beffroi_model::security::Permission::ModifyPortalContent) {
+            if !view.allows(&ctx.principal, Permission::ModifyPortalContent) {
                 return Err(WebError::Unauthorized);
             }
-            form_page(ctx, StatusCode::OK, title, action, item_url.clone(), schema, &item_values(&view.item), &[])
+            let (notice, lock_held) = match services.lock(&ctx.principal, &ctx.site, path, true, None).await {
+                Ok(_) => (None, true),
+                Err(ServiceError::Locked(who)) => (Some(ctx.app.i18n.t(lang, "edit-locked-by", &[("name", who.into())])), false),
+                Err(e) => return Err(err(e)),
+            };
+            let extras = Extras { seen: Some(seen), notice, lock_held, ..Extras::default() };
+            form_page(ctx, StatusCode::OK, title, action, item_url.clone(), schema, &item_values(&view.item), &[], extras)
         }
         Some(body) => {
             let FormData { pairs, files } = posted(ctx, body)?;
-            let values = form_values(schema, &pairs);
-            let services = &ctx.app.services;
-            match services.update_with_files(&ctx.principal, &ctx.site, &view.item.path, &values, files, None).await {
-                Ok(_) => Ok(see_other(&item_url, None)),
-                Err(ServiceError::Invalid(v)) => {
-                    form_page(ctx, StatusCode::BAD_REQUEST, title, action, item_url, schema, &values, &v.0)
+            let has = |k: &str| pairs.iter().any(|(n, _)| n == k);
+            if has("_cancel") {
+                match services.unlock(&ctx.principal, &ctx.site, path, false).await {
+                    Ok(()) | Err(ServiceError::Locked(_)) => return Ok(see_other(&item_url, None)),
+                    Err(e) => return Err(err(e)),
                 }
-                Err(e) => Err(WebError::from_service(e, &ctx.request_url)),
+            }
+            if has("_steal") {
+                services.unlock(&ctx.principal, &ctx.site, path, true).await.map_err(err)?;
+                return Ok(see_other(&action, None));
+            }
+            let values = form_values(schema, &pairs);
+            let seen_modified = pairs.iter().find(|(k, _)| k == "_seen").and_then(|(_, v)| v.parse::<i64>().ok());
+            let guard = beffroi_service::WriteGuard { lock_token: None, seen_modified };
+            match services.update_with_files(&ctx.principal, &ctx.site, path, &values, files, &guard).await {
+                Ok(_) => {
+                    // The save ends the edit: the lock goes (someone else's stays).
+                    match services.unlock(&ctx.principal, &ctx.site, path, false).await {
+                        Ok(()) | Err(ServiceError::Locked(_)) => {}
+                        Err(e) => return Err(err(e)),
+                    }
+                    Ok(see_other(&item_url, None))
+                }
+                Err(ServiceError::Invalid(v)) => {
+                    let extras = Extras { seen: seen_modified, lock_held: true, ..Extras::default() };
+                    form_page(ctx, StatusCode::BAD_REQUEST, title, action, item_url, schema, &values, &v.0, extras)
+                }
+                Err(ServiceError::Modified(now)) => {
+                    let theirs = item_values(&now);
+                    let conflicts: Vec<minijinja::Value> = schema
+                        .fields
+                        .iter()
+                        .filter(|f| supported(f.kind) && !is_file(f.kind) && f.name != "changeNote")
+                        .filter_map(|f| {
+                            let (a, b) = (shown(theirs.get(&f.name)), shown(values.get(&f.name)));
+                            (a.trim() != b.trim()).then(|| context! { label => f.title.get(lang).to_owned(), theirs => a, yours => b })
+                        })
+                        .collect();
+                    let notice = ctx.app.i18n.t(
+                        lang,
+                        "edit-conflict",
+                        &[("date", crate::html::date_time_text(lang, &now.modified, true).into())],
+                    );
+                    let extras = Extras {
+                        seen: Some(now.modified.timestamp_micros()),
+                        notice: Some(notice),
+                        conflicts,
+                        lock_held: true,
+                    };
+                    form_page(ctx, StatusCode::CONFLICT, title, action, item_url, schema, &values, &[], extras)
+                }
+                Err(e) => Err(err(e)),
             }
         }
     }
@@ -298,7 +388,7 @@ pub(crate) async fn add(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) -> 
             }
             let mut values = Map::new();
             values.insert("language".into(), view.item.language.code().into());
-            form_page(ctx, StatusCode::OK, title, action, folder_url, schema, &values, &[])
+            form_page(ctx, StatusCode::OK, title, action, folder_url, schema, &values, &[], Extras::default())
         }
         Some(_) => {
             let values = form_values(schema, &pairs);
@@ -308,7 +398,7 @@ pub(crate) async fn add(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) -> 
             {
                 Ok(item) => Ok(see_other(&ctx.url(&item.path), None)),
                 Err(ServiceError::Invalid(v)) => {
-                    form_page(ctx, StatusCode::BAD_REQUEST, title, action, folder_url, schema, &values, &v.0)
+                    form_page(ctx, StatusCode::BAD_REQUEST, title, action, folder_url, schema, &values, &v.0, Extras::default())
                 }
                 Err(e) => Err(WebError::from_service(e, &ctx.request_url)),
             }

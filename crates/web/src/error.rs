@@ -114,6 +114,7 @@ impl WebError {
             ServiceError::Locked(who) => WebError::Locked(who),
             ServiceError::Unavailable => WebError::Unavailable,
             ServiceError::TooLarge(_) => WebError::PayloadTooLarge,
+            ServiceError::Modified(_) => WebError::Conflict("The item was changed since you opened it.".into()),
             ServiceError::Internal(source) => {
                 tracing::error!(error = %source, url, "internal error");
                 WebError::Internal

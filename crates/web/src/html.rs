@@ -26,6 +26,9 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("review_list.html", include_str!("../templates/review_list.html")),
     ("edit.html", include_str!("../templates/edit.html")),
     ("search.html", include_str!("../templates/search.html")),
+    ("contents.html", include_str!("../templates/contents.html")),
+    ("contents_delete.html", include_str!("../templates/contents_delete.html")),
+    ("rename.html", include_str!("../templates/rename.html")),
     ("delete.html", include_str!("../templates/delete.html")),
 ];
 

@@ -14,6 +14,7 @@ use axum::routing::get;
 use beffroi_service::Services;
 
 mod auth;
+mod contents;
 mod edit;
 mod error;
 mod html;
@@ -49,13 +50,21 @@ impl AppState {
 #[derive(Clone)]
 pub(crate) struct SiteTag(pub String);
 
-const CSS: &str = include_str!("../static/beffroi.css");
+/// Static files baked into the binary: name, media type, bytes.
+const RESOURCES: &[(&str, &str, &[u8])] = &[
+    ("beffroi.css", "text/css; charset=utf-8", include_bytes!("../static/beffroi.css")),
+    ("contents.js", "text/javascript; charset=utf-8", include_bytes!("../static/contents.js")),
+    ("richtext.js", "text/javascript; charset=utf-8", include_bytes!("../static/richtext.js")),
+    ("vendor/quill/quill.js", "text/javascript; charset=utf-8", include_bytes!("../static/vendor/quill/quill.js")),
+    ("vendor/quill/quill.snow.css", "text/css; charset=utf-8", include_bytes!("../static/vendor/quill/quill.snow.css")),
+    ("vendor/quill/LICENSE", "text/plain; charset=utf-8", include_bytes!("../static/vendor/quill/LICENSE")),
+];
 
 /// The whole application, ready to serve.
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/@@health", get(health))
-        .route("/++resource++beffroi/beffroi.css", get(css))
+        .route("/++resource++beffroi/{*file}", get(resource))
         .fallback(traverse::handle)
         .layer(middleware::from_fn(log_request))
         .with_state(state)
@@ -84,15 +93,19 @@ async fn health(State(app): State<Arc<AppState>>) -> Response {
     }
 }
 
-async fn css() -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8")),
-            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")),
-        ],
-        CSS,
-    )
-        .into_response()
+async fn resource(axum::extract::Path(file): axum::extract::Path<String>) -> Response {
+    match RESOURCES.iter().find(|(name, _, _)| *name == file) {
+        Some((_, content_type, bytes)) => (
+            [
+                (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+                (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")),
+                (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+            ],
+            *bytes,
+        )
+            .into_response(),
+        None => (StatusCode::NOT_FOUND, "not found").into_response(),
+    }
 }
 
 /// One structured line per request: method, site, path, status, duration.

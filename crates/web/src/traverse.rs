@@ -46,6 +46,8 @@ pub(crate) struct Ctx<'a> {
     pub request_url: String,
     /// A posted multipart form, read once: its text fields and its files.
     pub form: Option<crate::edit::FormData>,
+    /// The folder contents clipboard cookie, as sent.
+    pub clipboard: Option<String>,
 }
 
 impl Ctx<'_> {
@@ -257,6 +259,7 @@ async fn route(
         query,
         request_url: request_url.clone(),
         form,
+        clipboard: crate::auth::cookie(headers, crate::contents::CLIPBOARD_COOKIE).map(str::to_owned),
     };
 
     // The login and logout pages answer on any path, whatever may be viewed there.

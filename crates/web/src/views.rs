@@ -18,7 +18,7 @@ use crate::traverse::Ctx;
 pub(crate) const SITE_VIEWS: &[&str] = &["@@login", "@@logout", "@@search"];
 /// Views that accept a form post.
 pub(crate) const POST_VIEWS: &[&str] =
-    &["@@login", "@@logout", "@@sharing", "@@users-groups", "@@workflow", "@@edit", "@@add", "@@delete"];
+    &["@@login", "@@logout", "@@sharing", "@@users-groups", "@@workflow", "@@edit", "@@add", "@@delete", "@@folder_contents", "@@rename"];
 
 #[derive(serde::Deserialize)]
 struct LoginForm {
@@ -193,6 +193,9 @@ pub(crate) fn actions(ctx: &Ctx<'_>, view: &ItemView) -> Vec<minijinja::Value> {
             out.push(context! { url => format!("{url}/@@add?type={}", t.id), title => label });
         }
     }
+    if view.is_folderish(ctx.app.services.types()) && view.allows(&ctx.principal, Permission::ModifyPortalContent) {
+        out.push(context! { url => format!("{url}/@@folder_contents"), title => ctx.app.i18n.t(lang, "action-contents", &[]) });
+    }
     if !view.item.path.is_root() && view.allows(&ctx.principal, Permission::DeleteObjects) {
         out.push(context! { url => format!("{url}/@@delete"), title => ctx.app.i18n.t(lang, "action-delete", &[]) });
     }
@@ -217,7 +220,15 @@ pub(crate) async fn item_view(
 ) -> Result<Response, WebError> {
     if !matches!(
         name,
-        "@@sharing" | "@@users-groups" | "@@workflow" | "@@review-list" | "@@edit" | "@@add" | "@@delete"
+        "@@sharing"
+            | "@@users-groups"
+            | "@@workflow"
+            | "@@review-list"
+            | "@@edit"
+            | "@@add"
+            | "@@delete"
+            | "@@folder_contents"
+            | "@@rename"
     ) {
         return Err(WebError::NotFound(ctx.request_url.clone()));
     }
@@ -226,6 +237,8 @@ pub(crate) async fn item_view(
         return Ok(redirect_to_login(ctx, &path));
     }
     match (name, body) {
+        ("@@folder_contents", body) => crate::contents::folder_contents(ctx, view, body).await,
+        ("@@rename", body) => crate::contents::rename(ctx, view, body).await,
         ("@@sharing", body) => sharing(ctx, view, body).await,
         ("@@users-groups", body) => users_groups(ctx, body).await,
         ("@@workflow", Some(body)) => {

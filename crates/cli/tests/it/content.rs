@@ -244,6 +244,115 @@ mod forms {
             assert_eq!(app.get_with("/s/archives/a", &[("cookie", &c)]).await.status, 404);
             assert_eq!(app.get_with("/s/horaires-d-ete/@@add?type=Document", &[("cookie", &c)]).await.status, 400, "a page holds nothing");
         }
+
+        async fn the_edit_form_locks_and_refuses_to_overwrite_a_newer_save(db) {
+            let (s, _) = editor(&db).await;
+            db.user(&s, "marie", "marie password", "", &[beffroi_model::security::Role::SiteAdministrator]).await;
+            db.add(&s, "/", "Document", json!({"title": "Horaires", "description": "Lundi"})).await;
+            let app = TestApp::new(&db).await;
+            let c = session(&app).await;
+            let form = app.get_with("/s/horaires/@@edit", &[("cookie", &c)]).await;
+            let token = csrf(&form.body);
+            let seen = {
+                let i = form.body.find("name=\"_seen\" value=\"").expect("the version the form started from") + 20;
+                form.body[i..].split('"').next().unwrap().to_owned()
+            };
+            // Opening the form took the lock: another editor is told, and cannot save.
+            let marie = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("marie:marie password"));
+            let lock = app.get_with("/s/horaires/@lock", &[("accept", "application/json"), ("authorization", &marie)]).await.json();
+            assert_eq!((lock["locked"].as_bool(), lock["creator"].as_str()), (Some(true), Some("ed")));
+            let other = app.get_with("/s/horaires/@@edit", &[("authorization", &marie)]).await;
+            assert!(other.body.contains("ed modifie cet élément en ce moment"), "{}", other.body);
+            let r = send(&app, "PATCH", "/s/horaires", json!({"description": "Mardi"}), &[("authorization", &marie)]).await;
+            assert_eq!(r.status, 423);
+            // Marie takes over (the lock is stealable), saves; the first form is now stale.
+            let r = app.request(Request::post("/s/horaires/@@edit").header("host", "localhost").header("authorization", &marie)
+                .header("content-type", "application/x-www-form-urlencoded").body(Body::from("_steal=1")).unwrap()).await;
+            assert_eq!(r.status, 303, "{}", r.body);
+            let r = send(&app, "PATCH", "/s/horaires", json!({"description": "Mardi"}), &[("authorization", &marie)]).await;
+            assert_eq!(r.status, 204, "{}", r.body);
+            let r = post(&app, "/s/horaires/@@edit", &c, format!("_csrf={token}&_seen={seen}&title=Horaires&description=Mercredi")).await;
+            assert_eq!(r.status, 409, "{}", r.body);
+            assert!(r.body.contains("<td>Mardi</td><td>Mercredi</td>"), "both versions shown: {}", r.body);
+            let json = app.get_json("/s/horaires").await.json();
+            assert_eq!(json["description"], "Mardi", "nothing overwritten");
+            // Saving again, knowingly, keeps the editor's version and releases the lock.
+            let i = r.body.find("name=\"_seen\" value=\"").unwrap() + 20;
+            let seen2 = r.body[i..].split('"').next().unwrap().to_owned();
+            let r = post(&app, "/s/horaires/@@edit", &c, format!("_csrf={token}&_seen={seen2}&title=Horaires&description=Mercredi")).await;
+            assert_eq!(r.status, 303, "{}", r.body);
+            assert_eq!(app.get_json("/s/horaires").await.json()["description"], "Mercredi");
+            let lock = app.get_with("/s/horaires/@lock", &[("accept", "application/json"), ("authorization", &marie)]).await.json();
+            assert_eq!(lock["locked"], false);
+            // Cancel releases the lock too.
+            app.get_with("/s/horaires/@@edit", &[("cookie", &c)]).await;
+            let r = post(&app, "/s/horaires/@@edit", &c, format!("_csrf={token}&_cancel=1")).await;
+            assert_eq!(r.status, 303);
+            let lock = app.get_with("/s/horaires/@lock", &[("accept", "application/json"), ("authorization", &marie)]).await.json();
+            assert_eq!(lock["locked"], false);
+        }
+
+        async fn folder_contents_cut_copy_paste_reorder_rename_delete(db) {
+            let (s, _) = editor(&db).await;
+            db.add(&s, "/", "Folder", json!({"title": "Actualités"})).await;
+            for t in ["Un", "Deux", "Trois"] {
+                db.add(&s, "/actualites", "Document", json!({"title": t})).await;
+            }
+            db.add(&s, "/", "Folder", json!({"title": "Archives"})).await;
+            let app = TestApp::new(&db).await;
+            assert_eq!(app.get("/s/actualites/@@folder_contents").await.status, 302, "anonymous → login");
+            let c = session(&app).await;
+            let page = app.get_with("/s/actualites/@@folder_contents", &[("cookie", &c)]).await;
+            assert_eq!(page.status, 200, "{}", page.body);
+            assert!(page.body.contains("aria-label=\"Descendre « Un »\""), "{}", page.body);
+            assert!(page.body.contains("name=\"sel\" value=\"deux\""));
+            let token = csrf(&page.body);
+            let order = |body: &str| -> Vec<String> {
+                body.match_indices("data-id=\"").map(|(i, _)| body[i + 9..].split('"').next().unwrap().to_owned()).collect()
+            };
+            assert_eq!(order(&page.body), ["un", "deux", "trois"]);
+            // Keyboard reordering: "down" on the first.
+            let r = post(&app, "/s/actualites/@@folder_contents", &c, format!("_csrf={token}&down=un")).await;
+            assert_eq!(r.status, 303);
+            let page = app.get_with("/s/actualites/@@folder_contents", &[("cookie", &c)]).await;
+            assert_eq!(order(&page.body), ["deux", "un", "trois"]);
+            // What the script posts on a drop.
+            post(&app, "/s/actualites/@@folder_contents", &c, format!("_csrf={token}&obj_id=trois&delta=-2")).await;
+            let page = app.get_with("/s/actualites/@@folder_contents", &[("cookie", &c)]).await;
+            assert_eq!(order(&page.body), ["trois", "deux", "un"]);
+            // Copy two, paste in the archives.
+            let r = post(&app, "/s/actualites/@@folder_contents", &c, format!("_csrf={token}&sel=un&sel=deux&action=copy")).await;
+            assert_eq!(r.status, 303);
+            let clip = r.header("set-cookie").split(';').next().unwrap().to_owned();
+            assert!(clip.starts_with("beffroi_clipboard=copy"), "{clip}");
+            let both = format!("{c}; {clip}");
+            let r = post(&app, "/s/archives/@@folder_contents", &both, format!("_csrf={token}&action=paste")).await;
+            assert_eq!(r.status, 303, "{}", r.body);
+            let page = app.get_with("/s/archives/@@folder_contents", &[("cookie", &both)]).await;
+            assert_eq!(order(&page.body), ["un", "deux"]);
+            // Cut one: pasting moves it and empties the clipboard.
+            let r = post(&app, "/s/actualites/@@folder_contents", &c, format!("_csrf={token}&sel=trois&action=cut")).await;
+            let clip = r.header("set-cookie").split(';').next().unwrap().to_owned();
+            let r = post(&app, "/s/archives/@@folder_contents", &format!("{c}; {clip}"), format!("_csrf={token}&action=paste")).await;
+            assert_eq!(r.status, 303);
+            assert!(r.header("set-cookie").contains("Max-Age=0"));
+            assert_eq!(app.get_with("/s/actualites/trois", &[("cookie", &c)]).await.status, 301, "moved away");
+            // Rename.
+            let r = post(&app, "/s/archives/un/@@rename", &c, format!("_csrf={token}&id=premier&title=Premier")).await;
+            assert_eq!(r.status, 303, "{}", r.body);
+            let r = post(&app, "/s/archives/deux/@@rename", &c, format!("_csrf={token}&id=premier&title=Deux")).await;
+            assert_eq!(r.status, 400, "the id is taken");
+            // Delete with a confirmation naming the items.
+            let r = post(&app, "/s/archives/@@folder_contents", &c, format!("_csrf={token}&sel=premier&sel=deux&action=delete")).await;
+            assert_eq!(r.status, 200);
+            assert!(r.body.contains("Premier") && r.body.contains("value=\"confirm-delete\""));
+            let r = post(&app, "/s/archives/@@folder_contents", &c, format!("_csrf={token}&sel=premier&sel=deux&action=confirm-delete")).await;
+            assert_eq!(r.status, 303);
+            let page = app.get_with("/s/archives/@@folder_contents", &[("cookie", &c)]).await;
+            assert_eq!(order(&page.body), ["trois"]);
+            let r = post(&app, "/s/archives/@@folder_contents", &c, format!("_csrf={token}&action=cut")).await;
+            assert_eq!(r.status, 400, "nothing selected");
+        }
     }
 }
 

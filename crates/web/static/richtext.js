@@ -1,0 +1,50 @@
+// The rich-text editor: Quill (BSD-3-Clause, vendored under vendor/quill) takes the
+// place of each <textarea data-richtext>; the textarea stays in the form and receives
+// the HTML on submit, so without JavaScript the same form works with plain HTML.
+// The server sanitizes whatever arrives.
+// SPDX-License-Identifier: EUPL-1.2
+(function () {
+  "use strict";
+  if (!window.Quill) return;
+  var areas = document.querySelectorAll("textarea[data-richtext]");
+  Array.prototype.forEach.call(areas, function (area) {
+    var holder = document.createElement("div");
+    holder.className = "richtext-editor";
+    area.parentNode.insertBefore(holder, area.nextSibling);
+    var quill = new window.Quill(holder, {
+      theme: "snow",
+      modules: {
+        toolbar: {
+          container: [
+            [{ header: [2, 3, 4, false] }],
+            ["bold", "italic", "link"],
+            [{ list: "ordered" }, { list: "bullet" }, "blockquote"],
+            ["image", "clean"]
+          ],
+          handlers: {
+            // Images by address (an image of the site: its @@images URL), never
+            // pasted inline as data.
+            image: function () {
+              var url = window.prompt(area.dataset.imagePrompt || "Image URL");
+              if (!url) return;
+              var range = this.quill.getSelection(true);
+              this.quill.insertEmbed(range.index, "image", url, "user");
+            }
+          }
+        }
+      }
+    });
+    quill.clipboard.dangerouslyPasteHTML(area.value);
+    var label = document.querySelector("label[for='" + area.id + "']");
+    var editable = holder.querySelector(".ql-editor");
+    if (editable) {
+      editable.setAttribute("role", "textbox");
+      editable.setAttribute("aria-multiline", "true");
+      if (label) editable.setAttribute("aria-label", label.textContent.trim());
+    }
+    area.hidden = true;
+    area.form.addEventListener("submit", function () {
+      area.value = quill.getLength() > 1 ? quill.getSemanticHTML() : "";
+    });
+  });
+})();
