@@ -41,7 +41,10 @@ struct Report {
     first_response_ms: f64,
     peak_rss_mb: f64,
     rows: Vec<(&'static str, Measure)>,
+    writes: Writes,
 }
+
+const BENCH_PASSWORD: &str = "mot de passe du banc d'essai";
 
 const WORDS: &[&str] = &[
     "commune",
@@ -155,6 +158,20 @@ async fn seed(services: &Services, items: u32) -> Result<(String, String)> {
     if page.is_empty() {
         bail!("too few items for the benchmark tree (need at least 5,600)");
     }
+    services
+        .create_user(
+            &system,
+            &site,
+            beffroi_service::NewUser {
+                login: beffroi_model::Login::parse("bench")?,
+                password: beffroi_service::Secret(BENCH_PASSWORD.into()),
+                fullname: "Banc d'essai".into(),
+                email: String::new(),
+                roles: vec![beffroi_model::security::Role::SiteAdministrator],
+            },
+        )
+        .await?;
+    services.create(&system, &site, &ItemPath::root(), "Folder", Some("api"), &obj(json!({"title": "API"}))).await?;
     Ok((page, folder))
 }
 
@@ -319,9 +336,106 @@ async fn run_backend(backend: &'static str, url: &str, data: &Path, args: &Bench
         );
         rows.push((s.name, m));
     }
+    let writes = writes(addr, backend, &page, args).await?;
     let peak_rss_mb = status_kb(server.0.id(), "VmHWM:").unwrap_or(0) as f64 / 1024.0;
     drop(server);
-    Ok(Report { backend, items: args.items, seed_seconds, first_response_ms, peak_rss_mb, rows })
+    Ok(Report { backend, items: args.items, seed_seconds, first_response_ms, peak_rss_mb, rows, writes })
+}
+
+fn write_request(method: &str, path: &str, token: &str, body: &str) -> Vec<u8> {
+    format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json\r\nContent-Type: application/json\r\nAuthorization: Bearer {token}\r\nContent-Length: {}\r\nUser-Agent: beffroi-bench\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// REST writes: pages created with POST by 4 clients at once (SQLite takes one
+/// writer at a time anyway), and edit-saves (PATCH making a new revision) one after
+/// the other.
+async fn writes(addr: SocketAddr, backend: &str, page: &str, args: &BenchArgs) -> Result<Writes> {
+    let mut stream = TcpStream::connect(addr).await?;
+    let login = json!({"login": "bench", "password": BENCH_PASSWORD}).to_string();
+    let req = format!(
+        "POST /bench/@login HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{login}",
+        login.len()
+    );
+    let mut buf = Vec::new();
+    if exchange(&mut stream, req.as_bytes(), &mut buf).await? != 200 {
+        bail!("cannot log in as the bench user");
+    }
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let token = text.split("\"token\":\"").nth(1).and_then(|t| t.split('"').next()).unwrap_or("").to_owned();
+    let clients = 4usize;
+    let per = (args.items as usize).div_ceil(clients);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let token = token.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut stream = TcpStream::connect(addr).await?;
+            stream.set_nodelay(true)?;
+            let mut buf = Vec::with_capacity(65536);
+            let mut lat = Vec::with_capacity(per);
+            for i in 0..per {
+                let body = json!({
+                    "@type": "Document",
+                    "title": format!("Communiqué {c}-{i}"),
+                    "description": "Publié par l'API.",
+                    "text": {"content-type": "text/html", "data": body_text((c * per + i) as u32)},
+                })
+                .to_string();
+                let t = Instant::now();
+                let status = exchange(&mut stream, &write_request("POST", "/bench/api", &token, &body), &mut buf).await?;
+                if status != 201 {
+                    bail!("POST answered {status}");
+                }
+                lat.push(t.elapsed());
+            }
+            anyhow::Ok(lat)
+        }));
+    }
+    let mut lat = Vec::new();
+    for t in tasks {
+        lat.extend(t.await??);
+    }
+    let create_per_s = lat.len() as f64 / started.elapsed().as_secs_f64();
+    lat.sort_unstable();
+    let create_p99 = lat[(lat.len() * 99 / 100).min(lat.len() - 1)].as_secs_f64() * 1000.0;
+    let mut edits = Vec::new();
+    let mut stream = TcpStream::connect(addr).await?;
+    stream.set_nodelay(true)?;
+    for i in 0..300 {
+        let body = json!({"description": format!("Version {i}"), "changeNote": format!("Révision {i}")}).to_string();
+        let t = Instant::now();
+        let status = exchange(&mut stream, &write_request("PATCH", &format!("/bench{page}"), &token, &body), &mut buf).await?;
+        if status != 204 {
+            bail!("PATCH answered {status}");
+        }
+        edits.push(t.elapsed());
+    }
+    edits.sort_unstable();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let w = Writes {
+        created: lat.len(),
+        create_per_s,
+        create_p99_ms: create_p99,
+        edit_p50_ms: ms(edits[edits.len() / 2]),
+        edit_p99_ms: ms(edits[edits.len() * 99 / 100]),
+    };
+    eprintln!(
+        "[{backend}] REST: {} pages created at {:.0}/s (p99 {:.1} ms); edit-save with a revision p50 {:.2} ms, p99 {:.2} ms",
+        w.created, w.create_per_s, w.create_p99_ms, w.edit_p50_ms, w.edit_p99_ms
+    );
+    Ok(w)
+}
+
+struct Writes {
+    created: usize,
+    create_per_s: f64,
+    create_p99_ms: f64,
+    edit_p50_ms: f64,
+    edit_p99_ms: f64,
 }
 
 fn print(reports: &[Report], args: &BenchArgs) {
@@ -348,6 +462,13 @@ fn print(reports: &[Report], args: &BenchArgs) {
         }
     }
     println!();
+    for r in reports {
+        let w = &r.writes;
+        println!(
+            "{}: REST POST of {} pages by 4 clients: {:.0} pages/s (p99 {:.1} ms); PATCH with a new revision (one client): p50 {:.2} ms, p99 {:.2} ms",
+            r.backend, w.created, w.create_per_s, w.create_p99_ms, w.edit_p50_ms, w.edit_p99_ms
+        );
+    }
     for r in reports {
         println!(
             "{}: {} pages created through the service in {:.1} s ({:.0} items/s); start to first response {:.0} ms; server peak RSS {:.1} MB",

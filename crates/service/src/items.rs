@@ -213,6 +213,11 @@ fn apply_values(item: &mut ItemRow, values: Map<String, Value>) {
     }
 }
 
+/// Whether values hold an upload (an object with data and a file name).
+fn carries_files(values: &Map<String, Value>) -> bool {
+    values.values().any(|v| v.get("data").is_some() && v.get("filename").is_some())
+}
+
 /// Rules between the fields of one type, checked on the values an item ends up with.
 fn check_item(item: &ItemRow) -> Result<()> {
     if item.type_name == "Event" {
@@ -357,13 +362,14 @@ impl Services {
             self.types.get(type_name).ok_or_else(|| ServiceError::BadRequest(format!("unknown type {type_name:?}")))?;
         let provided: Vec<&str> = uploads.iter().map(|u| u.field.as_str()).collect();
         let mut values = schema.validate_with(values, WriteMode::Create, &provided)?;
-        {
+        if !uploads.is_empty() || carries_files(&values) {
             // Permission first, so nobody can fill the blob store without the right to add.
             let mut c = self.store.conn().await?;
             let lineage = load(&mut c.db(), site, parent).await?;
             require(&reg, actor, &lineage, Permission::AddPortalContent)?;
+            drop(c);
+            self.store_uploads(schema, &mut values, uploads).await?;
         }
-        self.store_uploads(schema, &mut values, uploads).await?;
         let values = values;
         let wanted = id.map(ItemId::parse).transpose().map_err(|e| ServiceError::BadRequest(format!("id: {e}")))?;
         let scope = site.scope();
@@ -403,7 +409,7 @@ impl Services {
         item.path = container.path.child(&id);
         item.id = id.to_string();
         item.position = tx.db().insert_item(&scope, &item).await?;
-        crate::catalog::index(&mut tx.db(), &scope, &item).await?;
+        tx.db().index_new_items(&[(scope.clone(), crate::catalog::entry(&item))]).await?;
         lineage.push(item.clone());
         let nodes: Vec<Node<'_>> = lineage.iter().map(node).collect();
         let maps = maps(&reg, &lineage);
@@ -464,7 +470,9 @@ impl Services {
     ) -> Result<ItemRow> {
         let reg = self.workflows(site).await?;
         let scope = site.scope();
-        let mut values = {
+        // Files are checked and stored before the transaction (never while holding the
+        // database's write lock), after the permission check.
+        let prepared = if !uploads.is_empty() || carries_files(values) {
             let mut c = self.store.conn().await?;
             let lineage = load(&mut c.db(), site, path).await?;
             require(&reg, actor, &lineage, Permission::ModifyPortalContent)?;
@@ -473,13 +481,24 @@ impl Services {
                 ServiceError::BadRequest(format!("items of type {} cannot be edited here", item.type_name))
             })?;
             let mut values = schema.validate(values, WriteMode::Update)?;
+            drop(c);
             self.store_uploads(schema, &mut values, uploads).await?;
-            values
+            Some(values)
+        } else {
+            None
         };
         let mut tx = self.store.begin().await?;
         let mut lineage = load(&mut tx.db(), site, path).await?;
         require(&reg, actor, &lineage, Permission::ModifyPortalContent)?;
         let mut item = lineage.pop().expect("load returns the item last");
+        let mut values = match prepared {
+            Some(v) => v,
+            None => self
+                .types
+                .get(&item.type_name)
+                .ok_or_else(|| ServiceError::BadRequest(format!("items of type {} cannot be edited here", item.type_name)))?
+                .validate(values, WriteMode::Update)?,
+        };
         crate::locks::check_lock(&mut tx.db(), &item, actor, guard.lock_token).await?;
         if let Some(seen) = guard.seen_modified
             && item.modified.timestamp_micros() != seen

@@ -329,12 +329,20 @@ impl Db<'_> {
     /// per batch rather than several per item.
     pub async fn index_items(&mut self, entries: &[(SiteScope, CatalogEntry)]) -> Result<()> {
         for chunk in entries.chunks(INDEX_CHUNK) {
-            self.index_chunk(chunk).await?;
+            self.index_chunk(chunk, false).await?;
         }
         Ok(())
     }
 
-    async fn index_chunk(&mut self, entries: &[(SiteScope, CatalogEntry)]) -> Result<()> {
+    /// [`Db::index_items`] for items just inserted: there is nothing to replace.
+    pub async fn index_new_items(&mut self, entries: &[(SiteScope, CatalogEntry)]) -> Result<()> {
+        for chunk in entries.chunks(INDEX_CHUNK) {
+            self.index_chunk(chunk, true).await?;
+        }
+        Ok(())
+    }
+
+    async fn index_chunk(&mut self, entries: &[(SiteScope, CatalogEntry)], fresh: bool) -> Result<()> {
         if entries.is_empty() {
             return Ok(());
         }
@@ -373,11 +381,14 @@ impl Db<'_> {
             }
         }
         on_db!(self, |c| {
-            let mut q = sqlx::query(AssertSqlSafe(format!("delete from item_subjects where item_uuid in ({uuids})")));
-            for (_, e) in entries {
-                q = q.bind(e.uuid);
+            if !fresh {
+                let mut q =
+                    sqlx::query(AssertSqlSafe(format!("delete from item_subjects where item_uuid in ({uuids})")));
+                for (_, e) in entries {
+                    q = q.bind(e.uuid);
+                }
+                q.execute(&mut *c).await?;
             }
-            q.execute(&mut *c).await?;
             for chunk in subjects.chunks(INDEX_CHUNK) {
                 let values: Vec<String> =
                     (0..chunk.len()).map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3)).collect();
@@ -397,11 +408,14 @@ impl Db<'_> {
                 let c: &mut sqlx::SqliteConnection = c;
                 // The old rows go (the trigger removes them from the index) and every
                 // item gets a new docid, larger than any before.
-                let mut q = sqlx::query(AssertSqlSafe(format!("delete from item_text where item_uuid in ({uuids})")));
-                for (_, e) in entries {
-                    q = q.bind(e.uuid);
+                if !fresh {
+                    let mut q =
+                        sqlx::query(AssertSqlSafe(format!("delete from item_text where item_uuid in ({uuids})")));
+                    for (_, e) in entries {
+                        q = q.bind(e.uuid);
+                    }
+                    q.execute(&mut *c).await?;
                 }
-                q.execute(&mut *c).await?;
                 let values: Vec<String> = (1..=entries.len()).map(|i| format!("(${i})")).collect();
                 let sql = format!("insert into item_text (item_uuid) values {} returning item_uuid, docid", values.join(", "));
                 let mut q = sqlx::query(AssertSqlSafe(sql));

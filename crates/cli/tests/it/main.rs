@@ -5,6 +5,7 @@ mod support;
 
 mod access;
 mod auth;
+mod browser;
 mod cli;
 mod content;
 mod http;

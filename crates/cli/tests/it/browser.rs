@@ -1,0 +1,202 @@
+//! A real browser: headless Chromium driven through ChromeDriver (WebDriver) against the
+//! real server on a real database. An editor logs in, creates a folder, uploads an
+//! image, writes a page with formatted text and that image in the rich-text editor,
+//! publishes, reorders the folder; then an anonymous visitor sees the page rendered and
+//! listed. Without ChromeDriver the test is skipped, except under CI=true where it fails
+//! (.ci/run installs Debian's chromium and chromium-driver).
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use beffroi_model::security::Role;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+
+use crate::support::TestDb;
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+async fn browser() -> Option<(Driver, Client)> {
+    if !std::path::Path::new(CHROMEDRIVER).exists() {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("CI=true but {CHROMEDRIVER} is missing: install chromium and chromium-driver");
+        }
+        eprintln!("skipping the browser test: {CHROMEDRIVER} is not installed");
+        return None;
+    }
+    let port = free_port();
+    let child = Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    let driver = Driver(child);
+    let profile = tempfile::tempdir().unwrap().keep();
+    let caps = json!({
+        "goog:chromeOptions": {
+            "binary": "/usr/bin/chromium",
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--window-size=1280,1000",
+                format!("--user-data-dir={}", profile.display()),
+            ]
+        }
+    });
+    let caps = caps.as_object().unwrap().clone();
+    let started = Instant::now();
+    loop {
+        match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new()).capabilities(caps.clone()).connect(&format!("http://127.0.0.1:{port}")).await {
+            Ok(c) => return Some((driver, c)),
+            Err(e) if started.elapsed() < Duration::from_secs(20) => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("cannot start a Chromium session: {e}"),
+        }
+    }
+}
+
+/// A PNG of 300×200 pixels.
+fn png() -> Vec<u8> {
+    let img = image::RgbImage::from_fn(300, 200, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 90]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+async fn fill(c: &Client, css: &str, text: &str) {
+    let e = c.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"));
+    e.clear().await.ok();
+    e.send_keys(text).await.unwrap();
+}
+
+async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).click().await.unwrap();
+}
+
+async fn wait_for(c: &Client, css: &str) {
+    c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"));
+}
+
+async fn run(db: TestDb) {
+    let Some((_driver, c)) = browser().await else {
+        db.cleanup().await;
+        return;
+    };
+    let site = db.site("commune").await;
+    db.user(&site, "redac", "mot de passe du redacteur", "Rédaction", &[Role::SiteAdministrator]).await;
+    let app = beffroi_web::app(db.services.clone()).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/commune", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.unwrap();
+    });
+    let image_file = tempfile::Builder::new().suffix(".png").tempfile().unwrap();
+    std::fs::write(image_file.path(), png()).unwrap();
+
+    // Log in.
+    c.goto(&format!("{base}/@@login")).await.unwrap();
+    fill(&c, "#login", "redac").await;
+    fill(&c, "#password", "mot de passe du redacteur").await;
+    click(&c, "form[action$='@@login'] button[type=submit]").await;
+    wait_for(&c, "a[href$='@@logout']").await;
+    assert!(c.source().await.unwrap().contains("redac"));
+
+    // A folder.
+    c.goto(&format!("{base}/@@add?type=Folder")).await.unwrap();
+    fill(&c, "#field-title", "Vie communale").await;
+    click(&c, "form.edit button[type=submit]").await;
+    wait_for(&c, "article.item-folder").await;
+    assert_eq!(c.current_url().await.unwrap().as_str(), format!("{base}/vie-communale"));
+
+    // An image, uploaded with the file input.
+    c.goto(&format!("{base}/vie-communale/@@add?type=Image")).await.unwrap();
+    fill(&c, "#field-title", "Place du village").await;
+    c.find(Locator::Css("#field-image")).await.unwrap().send_keys(&image_file.path().display().to_string()).await.unwrap();
+    click(&c, "form.edit button[type=submit]").await;
+    wait_for(&c, "figure.lead-image img").await;
+    let image_url = format!("{base}/vie-communale/place-du-village/@@images/image/preview");
+
+    // A page written in the rich-text editor: a bold word, then the image.
+    c.goto(&format!("{base}/vie-communale/@@add?type=Document")).await.unwrap();
+    fill(&c, "#field-title", "Fête du village").await;
+    wait_for(&c, ".ql-editor").await;
+    let editor = c.find(Locator::Css(".ql-editor")).await.unwrap();
+    editor.click().await.unwrap();
+    editor.send_keys("Rendez-vous sur la place ").await.unwrap();
+    click(&c, ".ql-toolbar button.ql-bold").await;
+    editor.send_keys("samedi").await.unwrap();
+    click(&c, ".ql-toolbar button.ql-bold").await;
+    editor.send_keys(" à 14 heures.").await.unwrap();
+    click(&c, ".ql-toolbar button.ql-image").await;
+    c.send_alert_text(&image_url).await.unwrap();
+    c.accept_alert().await.unwrap();
+    click(&c, "form.edit button[type=submit]").await;
+    wait_for(&c, "article.item-document").await;
+    assert_eq!(c.current_url().await.unwrap().as_str(), format!("{base}/vie-communale/fete-du-village"));
+
+    // Publish the page and the folder with the state menu.
+    for path in ["/vie-communale/fete-du-village", "/vie-communale"] {
+        c.goto(&format!("{base}{path}")).await.unwrap();
+        let select = c.find(Locator::Css("#transition")).await.unwrap();
+        select.select_by_value("publish").await.unwrap();
+        click(&c, "form.workflow button[type=submit]").await;
+        wait_for(&c, ".state strong").await;
+    }
+
+    // Reorder: the page goes up, before the image (the keyboard way).
+    c.goto(&format!("{base}/vie-communale/@@folder_contents")).await.unwrap();
+    click(&c, "button[name=up][value=fete-du-village]").await;
+    wait_for(&c, "table.contents").await;
+    let first = c.find(Locator::Css("table.contents tbody tr")).await.unwrap().attr("data-id").await.unwrap();
+    assert_eq!(first.as_deref(), Some("fete-du-village"));
+
+    // Anonymous: the page rendered, listed first in its folder, its image served.
+    c.delete_all_cookies().await.unwrap();
+    c.goto(&format!("{base}/vie-communale/fete-du-village")).await.unwrap();
+    wait_for(&c, "article.item-document").await;
+    let html = c.find(Locator::Css(".rich-text")).await.unwrap().html(true).await.unwrap();
+    assert!(html.contains("<strong>samedi</strong>"), "{html}");
+    assert!(html.contains(&format!("<img src=\"{image_url}\"")), "{html}");
+    let loaded: bool = c
+        .execute("const i = document.querySelector('.rich-text img'); return i.complete && i.naturalWidth === 300;", vec![])
+        .await
+        .unwrap()
+        .as_bool()
+        .unwrap_or(false);
+    assert!(loaded, "the image loads for an anonymous visitor");
+    assert!(c.find(Locator::Css("a[href*='@@login']")).await.is_ok(), "not logged in");
+    c.goto(&format!("{base}/vie-communale")).await.unwrap();
+    let titles: Vec<String> = {
+        let mut out = Vec::new();
+        for e in c.find_all(Locator::Css("ul.items h3 a")).await.unwrap() {
+            out.push(e.text().await.unwrap());
+        }
+        out
+    };
+    assert_eq!(titles, ["Fête du village", "Place du village"]);
+
+    c.close().await.unwrap();
+    server.abort();
+    db.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_editor_publishes_a_page_that_a_visitor_then_reads() {
+    run(TestDb::sqlite().await).await;
+}
