@@ -386,7 +386,8 @@ async fn writes(addr: SocketAddr, backend: &str, page: &str, args: &BenchArgs) -
                 })
                 .to_string();
                 let t = Instant::now();
-                let status = exchange(&mut stream, &write_request("POST", "/bench/api", &token, &body), &mut buf).await?;
+                let status =
+                    exchange(&mut stream, &write_request("POST", "/bench/api", &token, &body), &mut buf).await?;
                 if status != 201 {
                     bail!("POST answered {status}");
                 }
@@ -408,7 +409,8 @@ async fn writes(addr: SocketAddr, backend: &str, page: &str, args: &BenchArgs) -
     for i in 0..300 {
         let body = json!({"description": format!("Version {i}"), "changeNote": format!("Révision {i}")}).to_string();
         let t = Instant::now();
-        let status = exchange(&mut stream, &write_request("PATCH", &format!("/bench{page}"), &token, &body), &mut buf).await?;
+        let status =
+            exchange(&mut stream, &write_request("PATCH", &format!("/bench{page}"), &token, &body), &mut buf).await?;
         if status != 204 {
             bail!("PATCH answered {status}");
         }

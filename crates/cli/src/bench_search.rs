@@ -309,9 +309,22 @@ pub async fn run(backend: &'static str, services: &Services, items: u32, queries
             bail!("no query ran");
         }
         lat.sort_unstable();
-        kinds.push(QueryStats { p50_ms: pct(&lat, 0.50), p99_ms: pct(&lat, 0.99), mean_hits: hits as f64 / queries as f64 });
+        kinds.push(QueryStats {
+            p50_ms: pct(&lat, 0.50),
+            p99_ms: pct(&lat, 0.99),
+            mean_hits: hits as f64 / queries as f64,
+        });
     }
-    Ok(SearchReport { backend, items, create_per_s, reindex_s, reindexed: n, queries, typical: kinds.remove(0), frequent: kinds.remove(0) })
+    Ok(SearchReport {
+        backend,
+        items,
+        create_per_s,
+        reindex_s,
+        reindexed: n,
+        queries,
+        typical: kinds.remove(0),
+        frequent: kinds.remove(0),
+    })
 }
 
 pub struct QueryStats {
@@ -322,8 +335,12 @@ pub struct QueryStats {
 
 pub fn print(reports: &[SearchReport]) {
     println!();
-    println!("beffroi bench --search: two-word queries as an anonymous visitor, 25 results by relevance with the total, in process");
-    println!("| backend | pages | create+index /s | reindex s (items/s) | queries | typical: hits, p50, p99 ms | frequent words: hits, p50, p99 ms |");
+    println!(
+        "beffroi bench --search: two-word queries as an anonymous visitor, 25 results by relevance with the total, in process"
+    );
+    println!(
+        "| backend | pages | create+index /s | reindex s (items/s) | queries | typical: hits, p50, p99 ms | frequent words: hits, p50, p99 ms |"
+    );
     println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
     for r in reports {
         println!(

@@ -76,6 +76,9 @@ pub struct ServeArgs {
     /// Largest file or image upload, in megabytes (larger ones are refused with 413).
     #[arg(long, env = "BEFFROI_MAX_UPLOAD_MB", default_value_t = 50)]
     pub max_upload_mb: u64,
+    /// Revisions kept per item, the newest (0 keeps every revision).
+    #[arg(long, env = "BEFFROI_KEEP_REVISIONS", default_value_t = 0)]
+    pub keep_revisions: u32,
     #[command(flatten)]
     pub db: DbArgs,
 }

@@ -51,7 +51,8 @@ pub fn run(args: ServeArgs) -> Result<()> {
     runtime()?.block_on(async move {
         let services = open(&args.db, args.db_connections)
             .await?
-            .with_upload_limit(args.max_upload_mb.saturating_mul(1024 * 1024));
+            .with_upload_limit(args.max_upload_mb.saturating_mul(1024 * 1024))
+            .with_revision_retention(args.keep_revisions);
         services.reconcile_workflows().await.context("cannot apply the workflow definitions to stored content")?;
         let indexed = services.index_missing().await.context("cannot index the content made before the catalog")?;
         if indexed > 0 {

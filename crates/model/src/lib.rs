@@ -5,6 +5,7 @@
 //! its definition.
 
 pub mod catalog;
+pub mod diff;
 pub mod event;
 pub mod ids;
 pub mod lang;

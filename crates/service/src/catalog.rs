@@ -91,6 +91,17 @@ impl Services {
         Ok(rows)
     }
 
+    /// The current paths of items of `site` by UID (those that exist).
+    pub async fn paths_of(
+        &self,
+        site: &SiteRow,
+        uuids: &[uuid::Uuid],
+    ) -> Result<std::collections::HashMap<uuid::Uuid, beffroi_model::ItemPath>> {
+        let mut c = self.store.conn().await?;
+        let rows = c.db().items_by_uuids(&site.scope(), uuids).await?;
+        Ok(rows.into_iter().map(|r| (r.uuid, r.path)).collect())
+    }
+
     fn secure(&self, actor: &Principal, q: &mut CatalogQuery) {
         q.viewer = actor.tokens();
         q.active_at = (!sees_inactive(actor)).then(chrono::Utc::now);

@@ -496,7 +496,9 @@ impl Services {
             None => self
                 .types
                 .get(&item.type_name)
-                .ok_or_else(|| ServiceError::BadRequest(format!("items of type {} cannot be edited here", item.type_name)))?
+                .ok_or_else(|| {
+                    ServiceError::BadRequest(format!("items of type {} cannot be edited here", item.type_name))
+                })?
                 .validate(values, WriteMode::Update)?,
         };
         crate::locks::check_lock(&mut tx.db(), &item, actor, guard.lock_token).await?;

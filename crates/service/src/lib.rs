@@ -131,6 +131,8 @@ pub struct Services {
     blobs: Blobs,
     /// Largest upload, in bytes.
     upload_limit: u64,
+    /// Revisions kept per item (the newest); 0 keeps them all.
+    keep_revisions: u32,
 }
 
 type WorkflowCache = HashMap<SiteId, (Instant, Arc<beffroi_model::workflow::WorkflowRegistry>)>;
@@ -152,12 +154,19 @@ impl Services {
             wf_cache: Arc::new(Mutex::new(HashMap::new())),
             blobs,
             upload_limit: media::DEFAULT_UPLOAD_LIMIT,
+            keep_revisions: 0,
         }
     }
 
     /// Opens the store at `url` and builds the services on it, with files in `blobs`.
     pub async fn open(url: &str, opts: &StoreOptions, blobs: Blobs) -> Result<Self, StoreError> {
         Ok(Self::new(Store::open(url, opts).await?, blobs))
+    }
+
+    /// Keeps only the `n` newest revisions of each item (0: all of them).
+    pub fn with_revision_retention(mut self, n: u32) -> Self {
+        self.keep_revisions = n;
+        self
     }
 
     /// Sets the largest upload accepted, in bytes.

@@ -61,6 +61,9 @@ impl Services {
     ) -> Result<()> {
         if self.is_versioned(&item.type_name) {
             db.insert_revision(&site.scope(), item.uuid, actor.id(), note, item.modified, &snapshot(item)).await?;
+            if self.keep_revisions > 0 {
+                db.prune_revisions(&site.scope(), item.uuid, i64::from(self.keep_revisions)).await?;
+            }
         }
         Ok(())
     }

@@ -348,8 +348,9 @@ impl Db<'_> {
         }
         let uuids = placeholders(1, entries.len());
         // The columns kept on items, in one statement.
-        let rows: Vec<String> =
-            (0..entries.len()).map(|i| format!("(${}, ${}, ${}, ${})", 4 * i + 1, 4 * i + 2, 4 * i + 3, 4 * i + 4)).collect();
+        let rows: Vec<String> = (0..entries.len())
+            .map(|i| format!("(${}, ${}, ${}, ${})", 4 * i + 1, 4 * i + 2, 4 * i + 3, 4 * i + 4))
+            .collect();
         let update = format!(
             "update items set sortable_title = v.st, event_start = v.es::timestamptz, event_end = v.ee::timestamptz from (values {}) as v(u, st, es, ee) where items.uuid = v.u::uuid",
             rows.join(", ")
@@ -362,13 +363,15 @@ impl Db<'_> {
             Db::Sqlite(c) => {
                 let c: &mut sqlx::SqliteConnection = c;
                 for (_, e) in entries {
-                    sqlx::query("update items set sortable_title = $1, event_start = $2, event_end = $3 where uuid = $4")
-                        .bind(&e.sortable_title)
-                        .bind(e.event_start)
-                        .bind(e.event_end)
-                        .bind(e.uuid)
-                        .execute(&mut *c)
-                        .await?;
+                    sqlx::query(
+                        "update items set sortable_title = $1, event_start = $2, event_end = $3 where uuid = $4",
+                    )
+                    .bind(&e.sortable_title)
+                    .bind(e.event_start)
+                    .bind(e.event_end)
+                    .bind(e.uuid)
+                    .execute(&mut *c)
+                    .await?;
                 }
             }
             Db::Postgres(c) => {
@@ -417,7 +420,10 @@ impl Db<'_> {
                     q.execute(&mut *c).await?;
                 }
                 let values: Vec<String> = (1..=entries.len()).map(|i| format!("(${i})")).collect();
-                let sql = format!("insert into item_text (item_uuid) values {} returning item_uuid, docid", values.join(", "));
+                let sql = format!(
+                    "insert into item_text (item_uuid) values {} returning item_uuid, docid",
+                    values.join(", ")
+                );
                 let mut q = sqlx::query(AssertSqlSafe(sql));
                 for (_, e) in entries {
                     q = q.bind(e.uuid);
@@ -433,7 +439,10 @@ impl Db<'_> {
                 let sql = format!("insert into item_fts (rowid, title, body) values {}", values.join(", "));
                 let mut q = sqlx::query(AssertSqlSafe(sql));
                 for (_, e) in &entries {
-                    q = q.bind(docids[&e.uuid]).bind(index_text(&e.title, e.language)).bind(index_text(&e.body, e.language));
+                    q = q
+                        .bind(docids[&e.uuid])
+                        .bind(index_text(&e.title, e.language))
+                        .bind(index_text(&e.body, e.language));
                 }
                 q.execute(&mut *c).await?;
             }

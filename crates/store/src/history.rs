@@ -171,6 +171,22 @@ type RevisionTuple = (i64, String, String, DateTime<Utc>, sqlx::types::Json<serd
 
 impl Db<'_> {
     /// Appends a revision with the next version number; returns that number.
+    /// Keeps the `keep` newest revisions of an item and deletes the older ones.
+    pub async fn prune_revisions(&mut self, scope: &SiteScope, item: Uuid, keep: i64) -> Result<u64> {
+        on_db!(self, |c| {
+            Ok(sqlx::query(
+                "delete from revisions where site_id = $1 and item_uuid = $2
+                 and version <= (select max(version) from revisions where item_uuid = $2) - $3",
+            )
+            .bind(scope.key())
+            .bind(item)
+            .bind(keep)
+            .execute(&mut *c)
+            .await?
+            .rows_affected())
+        })
+    }
+
     pub async fn insert_revision(
         &mut self,
         scope: &SiteScope,

@@ -62,7 +62,13 @@ fn selected(ctx: &Ctx<'_>, view: &ItemView, pairs: &[(String, String)]) -> Resul
         })
         .take(1000)
         .collect::<Result<Vec<_>, _>>()
-        .and_then(|v| if v.is_empty() { Err(WebError::BadRequest(ctx.app.i18n.t(ctx.site.language, "contents-nothing-selected", &[]))) } else { Ok(v) })
+        .and_then(|v| {
+            if v.is_empty() {
+                Err(WebError::BadRequest(ctx.app.i18n.t(ctx.site.language, "contents-nothing-selected", &[])))
+            } else {
+                Ok(v)
+            }
+        })
 }
 
 pub(crate) async fn folder_contents(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) -> Result<Response, WebError> {

@@ -269,7 +269,11 @@ fn shown(v: Option<&Value>) -> String {
         Some(Value::Object(o)) if o.contains_key("data") => {
             beffroi_model::catalog::html_text(o.get("data").and_then(Value::as_str).unwrap_or(""))
         }
-        Some(Value::Array(a)) => a.iter().map(|x| x.as_str().map(str::to_owned).unwrap_or_else(|| x.to_string())).collect::<Vec<_>>().join(", "),
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|x| x.as_str().map(str::to_owned).unwrap_or_else(|| x.to_string()))
+            .collect::<Vec<_>>()
+            .join(", "),
         Some(other) => other.to_string(),
     }
 }
@@ -295,11 +299,23 @@ pub(crate) async fn edit(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) ->
             }
             let (notice, lock_held) = match services.lock(&ctx.principal, &ctx.site, path, true, None).await {
                 Ok(_) => (None, true),
-                Err(ServiceError::Locked(who)) => (Some(ctx.app.i18n.t(lang, "edit-locked-by", &[("name", who.into())])), false),
+                Err(ServiceError::Locked(who)) => {
+                    (Some(ctx.app.i18n.t(lang, "edit-locked-by", &[("name", who.into())])), false)
+                }
                 Err(e) => return Err(err(e)),
             };
             let extras = Extras { seen: Some(seen), notice, lock_held, ..Extras::default() };
-            form_page(ctx, StatusCode::OK, title, action, item_url.clone(), schema, &item_values(&view.item), &[], extras)
+            form_page(
+                ctx,
+                StatusCode::OK,
+                title,
+                action,
+                item_url.clone(),
+                schema,
+                &item_values(&view.item),
+                &[],
+                extras,
+            )
         }
         Some(body) => {
             let FormData { pairs, files } = posted(ctx, body)?;
@@ -314,7 +330,8 @@ pub(crate) async fn edit(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) ->
                 services.unlock(&ctx.principal, &ctx.site, path, true).await.map_err(err)?;
                 return Ok(see_other(&action, None));
             }
-            let values = form_values(schema, &pairs);
+            let mut values = form_values(schema, &pairs);
+            crate::links::internalize(ctx, &mut values).await?;
             let seen_modified = pairs.iter().find(|(k, _)| k == "_seen").and_then(|(_, v)| v.parse::<i64>().ok());
             let guard = beffroi_service::WriteGuard { lock_token: None, seen_modified };
             match services.update_with_files(&ctx.principal, &ctx.site, path, &values, files, &guard).await {
@@ -338,7 +355,8 @@ pub(crate) async fn edit(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) ->
                         .filter(|f| supported(f.kind) && !is_file(f.kind) && f.name != "changeNote")
                         .filter_map(|f| {
                             let (a, b) = (shown(theirs.get(&f.name)), shown(values.get(&f.name)));
-                            (a.trim() != b.trim()).then(|| context! { label => f.title.get(lang).to_owned(), theirs => a, yours => b })
+                            (a.trim() != b.trim())
+                                .then(|| context! { label => f.title.get(lang).to_owned(), theirs => a, yours => b })
                         })
                         .collect();
                     let notice = ctx.app.i18n.t(
@@ -391,15 +409,24 @@ pub(crate) async fn add(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) -> 
             form_page(ctx, StatusCode::OK, title, action, folder_url, schema, &values, &[], Extras::default())
         }
         Some(_) => {
-            let values = form_values(schema, &pairs);
+            let mut values = form_values(schema, &pairs);
+            crate::links::internalize(ctx, &mut values).await?;
             let services = &ctx.app.services;
             let parent = &view.item.path;
             match services.create_with_files(&ctx.principal, &ctx.site, parent, &type_name, None, &values, files).await
             {
                 Ok(item) => Ok(see_other(&ctx.url(&item.path), None)),
-                Err(ServiceError::Invalid(v)) => {
-                    form_page(ctx, StatusCode::BAD_REQUEST, title, action, folder_url, schema, &values, &v.0, Extras::default())
-                }
+                Err(ServiceError::Invalid(v)) => form_page(
+                    ctx,
+                    StatusCode::BAD_REQUEST,
+                    title,
+                    action,
+                    folder_url,
+                    schema,
+                    &values,
+                    &v.0,
+                    Extras::default(),
+                ),
                 Err(e) => Err(WebError::from_service(e, &ctx.request_url)),
             }
         }

@@ -29,6 +29,9 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("contents.html", include_str!("../templates/contents.html")),
     ("contents_delete.html", include_str!("../templates/contents_delete.html")),
     ("rename.html", include_str!("../templates/rename.html")),
+    ("history.html", include_str!("../templates/history.html")),
+    ("version.html", include_str!("../templates/version.html")),
+    ("diff.html", include_str!("../templates/diff.html")),
     ("delete.html", include_str!("../templates/delete.html")),
 ];
 

@@ -876,6 +876,7 @@ pub(crate) async fn content_write(
                 Some(Value::Null) | None => None,
                 Some(_) => return Err(WebError::BadRequest("id must be a string".into())),
             };
+            crate::links::internalize(ctx, &mut values).await?;
             let item = services
                 .create(&ctx.principal, &ctx.site, path, &type_name, id.as_deref(), &values)
                 .await
@@ -906,6 +907,7 @@ pub(crate) async fn content_write(
                 Some(_) => return Err(WebError::BadRequest("id must be a string".into())),
             };
             if !values.is_empty() {
+                crate::links::internalize(ctx, &mut values).await?;
                 services.update_with_lock(&ctx.principal, &ctx.site, path, &values, lock_token).await.map_err(err)?;
             }
             if let Some(id) = new_id {

@@ -270,6 +270,16 @@ async fn route(
             .map_err(with_site);
     }
 
+    // `…/resolveuid/<uid>[/rest]`: where the item with that UID is now.
+    if let Some(i) = content.iter().position(|s| s == "resolveuid")
+        && let Some(uid) = content.get(i + 1)
+    {
+        let tail: Vec<String> = content[i + 2..].iter().chain(rest.iter()).cloned().collect();
+        return crate::links::redirect(&ctx, uid, &tail)
+            .await
+            .map(|r| (tag(&site), r).into_response())
+            .map_err(with_site);
+    }
     let view = match app.services.get(&ctx.principal, &site, &path).await {
         Ok(Found::Item(v)) => *v,
         Ok(Found::Moved(new)) => {
@@ -347,6 +357,17 @@ pub(crate) fn int_param(ctx: &Ctx<'_>, name: &str, default: i64) -> Result<i64, 
 }
 
 async fn item_view(ctx: &Ctx<'_>, view: &ItemView, json: bool, headers: &HeaderMap) -> Result<Response, WebError> {
+    // Links stored by UID show the items' current addresses.
+    let resolved;
+    let view = match view.item.fields.get("text").and_then(|t| t.get("data")).and_then(serde_json::Value::as_str) {
+        Some(html) if html.contains("resolveuid/") => {
+            let mut v = view.clone();
+            v.item.fields["text"]["data"] = crate::links::externalize(ctx, html).await?.into();
+            resolved = v;
+            &resolved
+        }
+        _ => view,
+    };
     let folderish = view.is_folderish(ctx.app.services.types());
     let b_size =
         int_param(ctx, "b_size", if json { JSON_BATCH } else { HTML_BATCH })?.clamp(1, beffroi_service::MAX_BATCH);

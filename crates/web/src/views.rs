@@ -17,8 +17,19 @@ use crate::traverse::Ctx;
 /// Views answered on any path of a site.
 pub(crate) const SITE_VIEWS: &[&str] = &["@@login", "@@logout", "@@search"];
 /// Views that accept a form post.
-pub(crate) const POST_VIEWS: &[&str] =
-    &["@@login", "@@logout", "@@sharing", "@@users-groups", "@@workflow", "@@edit", "@@add", "@@delete", "@@folder_contents", "@@rename"];
+pub(crate) const POST_VIEWS: &[&str] = &[
+    "@@login",
+    "@@logout",
+    "@@sharing",
+    "@@users-groups",
+    "@@workflow",
+    "@@edit",
+    "@@add",
+    "@@delete",
+    "@@folder_contents",
+    "@@rename",
+    "@@history",
+];
 
 #[derive(serde::Deserialize)]
 struct LoginForm {
@@ -193,6 +204,9 @@ pub(crate) fn actions(ctx: &Ctx<'_>, view: &ItemView) -> Vec<minijinja::Value> {
             out.push(context! { url => format!("{url}/@@add?type={}", t.id), title => label });
         }
     }
+    if view.allows(&ctx.principal, Permission::ModifyPortalContent) && !view.item.path.is_root() {
+        out.push(context! { url => format!("{url}/@@history"), title => ctx.app.i18n.t(lang, "action-history", &[]) });
+    }
     if view.is_folderish(ctx.app.services.types()) && view.allows(&ctx.principal, Permission::ModifyPortalContent) {
         out.push(context! { url => format!("{url}/@@folder_contents"), title => ctx.app.i18n.t(lang, "action-contents", &[]) });
     }
@@ -229,6 +243,7 @@ pub(crate) async fn item_view(
             | "@@delete"
             | "@@folder_contents"
             | "@@rename"
+            | "@@history"
     ) {
         return Err(WebError::NotFound(ctx.request_url.clone()));
     }
@@ -239,6 +254,7 @@ pub(crate) async fn item_view(
     match (name, body) {
         ("@@folder_contents", body) => crate::contents::folder_contents(ctx, view, body).await,
         ("@@rename", body) => crate::contents::rename(ctx, view, body).await,
+        ("@@history", body) => crate::history::history(ctx, view, body).await,
         ("@@sharing", body) => sharing(ctx, view, body).await,
         ("@@users-groups", body) => users_groups(ctx, body).await,
         ("@@workflow", Some(body)) => {

@@ -60,7 +60,11 @@ async fn browser() -> Option<(Driver, Client)> {
     let caps = caps.as_object().unwrap().clone();
     let started = Instant::now();
     loop {
-        match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new()).capabilities(caps.clone()).connect(&format!("http://127.0.0.1:{port}")).await {
+        match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps.clone())
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+        {
             Ok(c) => return Some((driver, c)),
             Err(e) if started.elapsed() < Duration::from_secs(20) => {
                 let _ = e;
@@ -90,7 +94,24 @@ async fn click(c: &Client, css: &str) {
 }
 
 async fn wait_for(c: &Client, css: &str) {
-    c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"));
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"));
+}
+
+/// Waits (up to 10 s) until `check` holds: pages load after a form is submitted.
+async fn eventually<F, Fut>(c: &Client, what: &str, check: F)
+where
+    F: Fn(Client) -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = Instant::now();
+    while !check(c.clone()).await {
+        assert!(started.elapsed() < Duration::from_secs(10), "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 async fn run(db: TestDb) {
@@ -127,7 +148,12 @@ async fn run(db: TestDb) {
     // An image, uploaded with the file input.
     c.goto(&format!("{base}/vie-communale/@@add?type=Image")).await.unwrap();
     fill(&c, "#field-title", "Place du village").await;
-    c.find(Locator::Css("#field-image")).await.unwrap().send_keys(&image_file.path().display().to_string()).await.unwrap();
+    c.find(Locator::Css("#field-image"))
+        .await
+        .unwrap()
+        .send_keys(&image_file.path().display().to_string())
+        .await
+        .unwrap();
     click(&c, "form.edit button[type=submit]").await;
     wait_for(&c, "figure.lead-image img").await;
     let image_url = format!("{base}/vie-communale/place-du-village/@@images/image/preview");
@@ -156,15 +182,25 @@ async fn run(db: TestDb) {
         let select = c.find(Locator::Css("#transition")).await.unwrap();
         select.select_by_value("publish").await.unwrap();
         click(&c, "form.workflow button[type=submit]").await;
-        wait_for(&c, ".state strong").await;
+        eventually(&c, "the state becomes published", |c| async move {
+            match c.find(Locator::Css(".state strong")).await {
+                Ok(e) => e.text().await.unwrap_or_default().starts_with("Publi"),
+                Err(_) => false,
+            }
+        })
+        .await;
     }
 
     // Reorder: the page goes up, before the image (the keyboard way).
     c.goto(&format!("{base}/vie-communale/@@folder_contents")).await.unwrap();
     click(&c, "button[name=up][value=fete-du-village]").await;
-    wait_for(&c, "table.contents").await;
-    let first = c.find(Locator::Css("table.contents tbody tr")).await.unwrap().attr("data-id").await.unwrap();
-    assert_eq!(first.as_deref(), Some("fete-du-village"));
+    eventually(&c, "the page comes first", |c| async move {
+        match c.find(Locator::Css("table.contents tbody tr")).await {
+            Ok(e) => e.attr("data-id").await.ok().flatten().as_deref() == Some("fete-du-village"),
+            Err(_) => false,
+        }
+    })
+    .await;
 
     // Anonymous: the page rendered, listed first in its folder, its image served.
     c.delete_all_cookies().await.unwrap();
@@ -174,7 +210,10 @@ async fn run(db: TestDb) {
     assert!(html.contains("<strong>samedi</strong>"), "{html}");
     assert!(html.contains(&format!("<img src=\"{image_url}\"")), "{html}");
     let loaded: bool = c
-        .execute("const i = document.querySelector('.rich-text img'); return i.complete && i.naturalWidth === 300;", vec![])
+        .execute(
+            "const i = document.querySelector('.rich-text img'); return i.complete && i.naturalWidth === 300;",
+            vec![],
+        )
         .await
         .unwrap()
         .as_bool()

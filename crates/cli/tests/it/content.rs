@@ -292,6 +292,71 @@ mod forms {
             assert_eq!(lock["locked"], false);
         }
 
+        async fn history_shows_compares_and_reverts_versions(db) {
+            let (s, auth) = editor(&db).await;
+            let app = TestApp::new(&db).await;
+            let h = [("authorization", auth.as_str())];
+            let r = send(&app, "POST", "/s", json!({"@type": "Document", "title": "Règlement", "text": {"content-type": "text/html", "data": "<p>Le conseil se réunit lundi.</p>"}}), &h).await;
+            assert_eq!(r.status, 201);
+            let r = send(&app, "PATCH", "/s/reglement", json!({"text": {"content-type": "text/html", "data": "<p>Le conseil communal se réunit mardi.</p>"}, "changeNote": "Jour changé"}), &h).await;
+            assert_eq!(r.status, 204);
+            let c = session(&app).await;
+            let page = app.get_with("/s/reglement/@@history", &[("cookie", &c)]).await;
+            assert_eq!(page.status, 200, "{}", page.body);
+            assert!(page.body.contains("Jour changé") && page.body.contains("Version 1") && page.body.contains("Version 0"));
+            let diff = app.get_with("/s/reglement/@@history?a=0&b=1", &[("cookie", &c)]).await;
+            assert_eq!(diff.status, 200, "{}", diff.body);
+            assert!(diff.body.contains("<del>lundi") && diff.body.contains("<ins>communal") && diff.body.contains("<ins>mardi"), "{}", diff.body);
+            let old = app.get_with("/s/reglement/@@history?version=0", &[("cookie", &c)]).await;
+            assert!(old.body.contains("<p>Le conseil se réunit lundi.</p>"), "{}", old.body);
+            assert_eq!(app.get_with("/s/reglement/@@history?version=9", &[("cookie", &c)]).await.status, 404);
+            assert_eq!(app.get_with("/s/reglement/@@history?a=x&b=1", &[("cookie", &c)]).await.status, 400);
+            let token = csrf(&page.body);
+            let r = post(&app, "/s/reglement/@@history", &c, format!("_csrf={token}&revert=0")).await;
+            assert_eq!(r.status, 303);
+            let v = send(&app, "GET", "/s/reglement", json!({}), &h).await.json();
+            assert_eq!(v["text"]["data"], "<p>Le conseil se réunit lundi.</p>");
+            // Anonymous visitors have no history.
+            assert_ne!(app.get("/s/reglement/@@history").await.status, 200);
+            // Retention: only the newest revisions stay.
+            let kept = db.services.clone().with_revision_retention(2);
+            for i in 0..4 {
+                kept.update(&beffroi_model::security::Principal::System, &s, &crate::support::path("/reglement"), &crate::support::obj(json!({"description": format!("v{i}")}))).await.unwrap();
+            }
+            let hist = send(&app, "GET", "/s/reglement/@history", json!({}), &h).await.json();
+            let versions: Vec<i64> = hist.as_array().unwrap().iter().filter(|e| e["type"] == "versioning").map(|e| e["version"].as_i64().unwrap()).collect();
+            assert_eq!(versions, [6, 5]);
+        }
+
+        async fn internal_links_follow_their_target_when_it_moves(db) {
+            let (s, auth) = editor(&db).await;
+            db.add(&s, "/", "Folder", json!({"title": "Services"})).await;
+            db.add(&s, "/services", "Document", json!({"title": "État civil"})).await;
+            db.add(&s, "/", "Folder", json!({"title": "Archives"})).await;
+            let app = TestApp::new(&db).await;
+            let h = [("authorization", auth.as_str())];
+            let text = r#"<p>Voir <a href="http://localhost/s/services/etat-civil#horaires">l'état civil</a>, <a href="https://example.org/x">ailleurs</a> et <a href="/s/services/nope">rien</a>.</p>"#;
+            let r = send(&app, "POST", "/s", json!({"@type": "Document", "title": "Accueil", "text": {"content-type": "text/html", "data": text}}), &h).await;
+            assert_eq!(r.status, 201, "{}", r.body);
+            let uid = send(&app, "GET", "/s/services/etat-civil", json!({}), &h).await.json()["UID"].as_str().unwrap().to_owned();
+            // Stored by UID…
+            let stored = db.services.item(&beffroi_model::security::Principal::System, &s, &crate::support::path("/accueil")).await.unwrap();
+            let data = stored.item.fields["text"]["data"].as_str().unwrap().to_owned();
+            assert!(data.contains(&format!("href=\"resolveuid/{uid}#horaires\"")), "{data}");
+            assert!(data.contains("https://example.org/x"), "external links stay");
+            // …shown at the target's current address, before and after a move.
+            let shown = send(&app, "GET", "/s/accueil", json!({}), &h).await.json();
+            assert!(shown["text"]["data"].as_str().unwrap().contains("href=\"http://localhost/s/services/etat-civil#horaires\""));
+            let r = send(&app, "POST", "/s/archives/@move", json!({"source": ["/services/etat-civil"]}), &h).await;
+            assert_eq!(r.status, 200);
+            let page = app.get_with("/s/accueil", &h).await;
+            assert!(page.body.contains("href=\"http://localhost/s/archives/etat-civil#horaires\""), "{}", page.body);
+            // resolveuid itself redirects.
+            let r = app.get(&format!("/s/resolveuid/{uid}")).await;
+            assert_eq!((r.status.as_u16(), r.header("location")), (302, "http://localhost/s/archives/etat-civil"));
+            assert_eq!(app.get("/s/resolveuid/0123456789abcdef0123456789abcdef").await.status, 404);
+        }
+
         async fn folder_contents_cut_copy_paste_reorder_rename_delete(db) {
             let (s, _) = editor(&db).await;
             db.add(&s, "/", "Folder", json!({"title": "Actualités"})).await;

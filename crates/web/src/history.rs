@@ -1,0 +1,179 @@
+//! The history of an item in HTML (`@@history`): revisions and workflow steps merged,
+//! newest first; an old version shown as it was (`?version=n`); two versions compared
+//! field by field, with a word diff for texts (`?a=n&b=m`); revert (a new revision).
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use beffroi_model::diff::{Part, words};
+use beffroi_model::schema::FieldKind;
+use beffroi_service::{ItemView, apply_snapshot};
+use minijinja::context;
+use serde_json::Value;
+
+use crate::error::WebError;
+use crate::traverse::Ctx;
+use crate::views::{form_pairs, page, see_other};
+
+/// A field's value as text to compare (rich text as its words).
+fn text_of(kind: FieldKind, v: Option<&Value>) -> String {
+    match (kind, v) {
+        (_, None | Some(Value::Null)) => String::new(),
+        (FieldKind::RichText, Some(v)) => {
+            beffroi_model::catalog::html_text(v.get("data").and_then(Value::as_str).unwrap_or(""))
+        }
+        (_, Some(Value::String(s))) => s.clone(),
+        (_, Some(Value::Array(a))) => a
+            .iter()
+            .map(|x| x.as_str().map(str::to_owned).unwrap_or_else(|| x.to_string()))
+            .collect::<Vec<_>>()
+            .join(", "),
+        (FieldKind::File | FieldKind::Image, Some(v)) => {
+            v.get("filename").and_then(Value::as_str).unwrap_or("").to_owned()
+        }
+        (_, Some(other)) => other.to_string(),
+    }
+}
+
+fn values_of(item: &beffroi_service::ItemRow) -> serde_json::Map<String, Value> {
+    let mut m = item.fields.clone();
+    m.insert("title".into(), item.title.clone().into());
+    m.insert("description".into(), item.description.clone().into());
+    m.insert("language".into(), item.language.code().into());
+    m
+}
+
+pub(crate) async fn history(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) -> Result<Response, WebError> {
+    let services = &ctx.app.services;
+    let err = |e| WebError::from_service(e, &ctx.request_url);
+    let lang = ctx.site.language;
+    let path = &view.item.path;
+    let item_url = ctx.url(path);
+    let action = format!("{item_url}/@@history");
+    if let Some(body) = body {
+        let pairs = form_pairs(body)?;
+        let n = pairs
+            .iter()
+            .find(|(k, _)| k == "revert")
+            .and_then(|(_, v)| v.parse::<i64>().ok())
+            .ok_or_else(|| WebError::BadRequest("which version? (revert=n)".into()))?;
+        services.revert(&ctx.principal, &ctx.site, path, n).await.map_err(err)?;
+        return Ok(see_other(&item_url, None));
+    }
+    let (revisions, steps, may_revert) = services.history(&ctx.principal, &ctx.site, path).await.map_err(err)?;
+    let param = |k: &str| ctx.query.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    let number = |k: &str| -> Result<Option<i64>, WebError> {
+        param(k)
+            .map(|v| v.parse::<i64>().map_err(|_| WebError::BadRequest(format!("{k} must be a version number"))))
+            .transpose()
+    };
+    let find =
+        |n: i64| revisions.iter().find(|r| r.version == n).ok_or_else(|| WebError::NotFound(ctx.request_url.clone()));
+    let schema = services.types().get(&view.item.type_name);
+    let title = ctx.app.i18n.t(lang, "history-title", &[("title", view.item.title.clone().into())]);
+
+    if let (Some(a), Some(b)) = (number("a")?, number("b")?) {
+        let (ra, rb) = (find(a)?, find(b)?);
+        let (old, new) = (apply_snapshot(&view.item, &ra.snapshot), apply_snapshot(&view.item, &rb.snapshot));
+        let (va, vb) = (values_of(&old), values_of(&new));
+        let rows: Vec<minijinja::Value> = schema
+            .map(|s| s.fields.as_slice())
+            .unwrap_or_default()
+            .iter()
+            .filter(|f| f.name != "changeNote")
+            .filter_map(|f| {
+                let (x, y) = (text_of(f.kind, va.get(&f.name)), text_of(f.kind, vb.get(&f.name)));
+                (x != y).then(|| {
+                    let parts: Vec<minijinja::Value> = words(&x, &y)
+                        .into_iter()
+                        .map(|p| match p {
+                            Part::Same(t) => context! { kind => "same", text => t },
+                            Part::Removed(t) => context! { kind => "removed", text => t },
+                            Part::Added(t) => context! { kind => "added", text => t },
+                        })
+                        .collect();
+                    context! { label => f.title.get(lang).to_owned(), parts => parts }
+                })
+            })
+            .collect();
+        return page(
+            ctx,
+            StatusCode::OK,
+            "diff.html",
+            context! {
+                title => ctx.app.i18n.t(lang, "history-compare-title", &[("a", a.into()), ("b", b.into())]),
+                rows => rows,
+                back_url => action,
+            },
+        );
+    }
+
+    if let Some(n) = number("version")? {
+        let rev = find(n)?;
+        let old = apply_snapshot(&view.item, &rev.snapshot);
+        let text = old.fields.get("text").and_then(|t| t.get("data")).and_then(Value::as_str).unwrap_or("").to_owned();
+        return page(
+            ctx,
+            StatusCode::OK,
+            "version.html",
+            context! {
+                title => ctx.app.i18n.t(lang, "history-version-title", &[("n", n.into()), ("title", old.title.clone().into())]),
+                item_title => old.title,
+                description => old.description,
+                text => text,
+                version => n,
+                when => crate::html::date_time_text(lang, &rev.at, true),
+                actor => rev.actor.clone(),
+                may_revert => may_revert,
+                action => action,
+                back_url => format!("{item_url}/@@history"),
+            },
+        );
+    }
+
+    // Newest first, revisions and workflow steps together.
+    let mut entries: Vec<(i64, minijinja::Value)> = Vec::new();
+    let latest = revisions.iter().map(|r| r.version).max();
+    for r in &revisions {
+        let previous = revisions.iter().filter(|p| p.version < r.version).map(|p| p.version).max();
+        entries.push((
+            r.at.timestamp_micros(),
+            context! {
+                kind => "revision",
+                when => crate::html::date_time_text(lang, &r.at, true),
+                iso => crate::json::iso(&r.at),
+                actor => r.actor.clone(),
+                comment => r.comment.clone(),
+                version => r.version,
+                view_url => format!("{action}?version={}", r.version),
+                compare_url => previous.map(|p| format!("{action}?a={p}&b={}", r.version)),
+                may_revert => may_revert && Some(r.version) != latest,
+            },
+        ));
+    }
+    for (h, state_title) in &steps {
+        entries.push((
+            h.at.timestamp_micros(),
+            context! {
+                kind => "workflow",
+                when => crate::html::date_time_text(lang, &h.at, true),
+                iso => crate::json::iso(&h.at),
+                actor => h.actor.clone(),
+                comment => h.comments.clone(),
+                action_title => h.action.clone(),
+                state_title => state_title.clone(),
+            },
+        ));
+    }
+    entries.sort_by_key(|e| std::cmp::Reverse(e.0));
+    page(
+        ctx,
+        StatusCode::OK,
+        "history.html",
+        context! {
+            title => title,
+            entries => entries.into_iter().map(|(_, v)| v).collect::<Vec<_>>(),
+            action => action,
+            item_url => item_url,
+        },
+    )
+}
