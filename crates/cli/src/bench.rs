@@ -46,7 +46,7 @@ struct Report {
 
 const BENCH_PASSWORD: &str = "mot de passe du banc d'essai";
 
-const WORDS: &[&str] = &[
+pub(crate) const WORDS: &[&str] = &[
     "commune",
     "conseil",
     "collège",

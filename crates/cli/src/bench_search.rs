@@ -13,27 +13,8 @@ use beffroi_model::{ItemPath, Language, SiteId};
 use beffroi_service::{CatalogQuery, NewSite, Services, with_text};
 use serde_json::json;
 
-const FR: &[&str] = &[
-    "commune",
-    "conseil",
-    "collège",
-    "délibération",
-    "séance",
-    "rue",
-    "travaux",
-    "école",
-    "citoyen",
-    "service",
-    "permis",
-    "urbanisme",
-    "budget",
-    "enquête",
-    "publique",
-    "avis",
-    "règlement",
-    "voirie",
-    "environnement",
-    "culture",
+/// French words beyond the page bench's twenty.
+const FR_MORE: &[&str] = &[
     "bibliothèque",
     "crèche",
     "enfant",
@@ -241,7 +222,8 @@ pub async fn run(backend: &'static str, services: &Services, items: u32, queries
     // Pages published from the start (one-state workflow): the bench measures indexing,
     // not publishing.
     services.set_chain(&system, &site, "Document", Some("one_state"), &BTreeMap::new()).await?;
-    let fr = vocabulary(FR, 5000);
+    let fr_words: Vec<&str> = crate::bench::WORDS.iter().chain(FR_MORE).copied().collect();
+    let fr = vocabulary(&fr_words, 5000);
     let nl = vocabulary(NL, 5000);
     let mut folders = Vec::new();
     for i in 0..20 {

@@ -213,6 +213,32 @@ fn apply_values(item: &mut ItemRow, values: Map<String, Value>) {
     }
 }
 
+impl Services {
+    /// What a new item starts with: its first revision and its first workflow step.
+    async fn record_birth(
+        &self,
+        db: &mut Db<'_>,
+        site: &SiteRow,
+        item: &ItemRow,
+        actor: &Principal,
+        note: &str,
+    ) -> Result<()> {
+        self.record_revision(db, site, item, actor, note).await?;
+        if let Some(state) = &item.review_state {
+            let h = beffroi_store::HistoryRow {
+                action: None,
+                actor: actor.id().to_owned(),
+                comments: String::new(),
+                from_state: None,
+                review_state: state.clone(),
+                at: item.created,
+            };
+            db.insert_history(&site.scope(), item.uuid, &h).await?;
+        }
+        Ok(())
+    }
+}
+
 /// Whether values hold an upload (an object with data and a file name).
 fn carries_files(values: &Map<String, Value>) -> bool {
     values.values().any(|v| v.get("data").is_some() && v.get("filename").is_some())
@@ -415,18 +441,7 @@ impl Services {
         let maps = maps(&reg, &lineage);
         let fresh = viewers(&nodes, maps.last().expect("one map per row"));
         tx.db().set_viewers_many(&[(item.uuid, fresh)]).await?;
-        self.record_revision(&mut tx.db(), site, &item, actor, &change_note).await?;
-        if let Some(state) = &item.review_state {
-            let h = beffroi_store::HistoryRow {
-                action: None,
-                actor: actor.id().to_owned(),
-                comments: String::new(),
-                from_state: None,
-                review_state: state.clone(),
-                at: now,
-            };
-            tx.db().insert_history(&scope, item.uuid, &h).await?;
-        }
+        self.record_birth(&mut tx.db(), site, &item, actor, &change_note).await?;
         tx.db().delete_redirect(&scope, &item.path).await?;
         tx.commit().await?;
         self.emit(Event { site: site.id.clone(), uuid: item.uuid, path: item.path.clone(), kind: EventKind::Created });
@@ -638,18 +653,7 @@ impl Services {
             copy.review_state = reg.for_type(&copy.type_name).map(|wf| wf.initial_state.clone());
             copy.position = tx.db().insert_item(&scope, &copy).await?;
             crate::catalog::index(&mut tx.db(), &scope, &copy).await?;
-            self.record_revision(&mut tx.db(), site, &copy, actor, "").await?;
-            if let Some(state) = &copy.review_state {
-                let h = beffroi_store::HistoryRow {
-                    action: None,
-                    actor: actor.id().to_owned(),
-                    comments: String::new(),
-                    from_state: None,
-                    review_state: state.clone(),
-                    at: now,
-                };
-                tx.db().insert_history(&scope, copy.uuid, &h).await?;
-            }
+            self.record_birth(&mut tx.db(), site, &copy, actor, "").await?;
             ids.insert(row.uuid, copy.uuid);
             first.get_or_insert(copy);
         }

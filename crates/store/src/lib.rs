@@ -7,6 +7,7 @@
 //! decided here: that is the service's job.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::pool::PoolConnection;
@@ -99,7 +100,10 @@ impl Default for StoreOptions {
 /// A connection pool on one of the two backends.
 #[derive(Debug, Clone)]
 pub enum Store {
-    Sqlite(SqlitePool),
+    /// SQLite takes one writer at a time: writers of this process queue on the mutex
+    /// rather than in SQLite's busy handler, which sleeps for milliseconds between
+    /// tries. (Other processes still meet the busy timeout.)
+    Sqlite(SqlitePool, Arc<tokio::sync::Mutex<()>>),
     Postgres(PgPool),
 }
 
@@ -111,7 +115,7 @@ pub enum Conn {
 
 /// One transaction: every use case that writes runs in exactly one.
 pub enum Tx {
-    Sqlite(Transaction<'static, Sqlite>),
+    Sqlite(Transaction<'static, Sqlite>, tokio::sync::OwnedMutexGuard<()>),
     Postgres(Transaction<'static, Postgres>),
 }
 
@@ -162,7 +166,7 @@ impl Store {
                 .connect_with(co)
                 .await
                 .map_err(|e| StoreError::Connect(e.to_string()))?;
-            Store::Sqlite(pool)
+            Store::Sqlite(pool, Arc::new(tokio::sync::Mutex::new(())))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let co = PgConnectOptions::from_str(url).map_err(|e| StoreError::BadUrl(e.to_string()))?;
             let pool = PgPoolOptions::new()
@@ -182,7 +186,7 @@ impl Store {
 
     pub fn backend(&self) -> Backend {
         match self {
-            Store::Sqlite(_) => Backend::Sqlite,
+            Store::Sqlite(..) => Backend::Sqlite,
             Store::Postgres(_) => Backend::Postgres,
         }
     }
@@ -190,7 +194,7 @@ impl Store {
     /// A connection for reads.
     pub async fn conn(&self) -> Result<Conn> {
         Ok(match self {
-            Store::Sqlite(p) => Conn::Sqlite(p.acquire().await?),
+            Store::Sqlite(p, _) => Conn::Sqlite(p.acquire().await?),
             Store::Postgres(p) => Conn::Postgres(p.acquire().await?),
         })
     }
@@ -199,14 +203,17 @@ impl Store {
     /// immediate`), so two writers wait for each other instead of failing half-way.
     pub async fn begin(&self) -> Result<Tx> {
         Ok(match self {
-            Store::Sqlite(p) => Tx::Sqlite(p.begin_with("begin immediate").await?),
+            Store::Sqlite(p, writer) => {
+                let turn = writer.clone().lock_owned().await;
+                Tx::Sqlite(p.begin_with("begin immediate").await?, turn)
+            }
             Store::Postgres(p) => Tx::Postgres(p.begin().await?),
         })
     }
 
     pub async fn close(&self) {
         match self {
-            Store::Sqlite(p) => p.close().await,
+            Store::Sqlite(p, _) => p.close().await,
             Store::Postgres(p) => p.close().await,
         }
     }
@@ -224,14 +231,14 @@ impl Conn {
 impl Tx {
     pub fn db(&mut self) -> Db<'_> {
         match self {
-            Tx::Sqlite(t) => Db::Sqlite(t),
+            Tx::Sqlite(t, _) => Db::Sqlite(t),
             Tx::Postgres(t) => Db::Postgres(t),
         }
     }
 
     pub async fn commit(self) -> Result<()> {
         match self {
-            Tx::Sqlite(t) => t.commit().await?,
+            Tx::Sqlite(t, _) => t.commit().await?,
             Tx::Postgres(t) => t.commit().await?,
         }
         Ok(())
