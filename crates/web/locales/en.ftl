@@ -176,3 +176,5 @@ history-back = Back to the history
 history-version-title = Version { $n } of “{ $title }”
 history-compare-title = Differences between versions { $a } and { $b }
 history-no-difference = These two versions are the same.
+preview = Preview
+preview-title = Preview (nothing saved yet)

@@ -176,3 +176,5 @@ history-back = Retour à l'historique
 history-version-title = Version { $n } de « { $title } »
 history-compare-title = Différences entre les versions { $a } et { $b }
 history-no-difference = Ces deux versions sont identiques.
+preview = Aperçu
+preview-title = Aperçu (rien n'est encore enregistré)

@@ -199,6 +199,19 @@ struct Extras {
     conflicts: Vec<minijinja::Value>,
     /// Offers "cancel" as a button that releases the lock.
     lock_held: bool,
+    /// What the item would look like with the posted values (nothing saved).
+    preview: Option<minijinja::Value>,
+}
+
+/// The preview of posted values: checked and cleaned as a save would, then shown.
+fn preview_of(schema: &TypeSchema, values: &Map<String, Value>) -> Result<minijinja::Value, Vec<FieldError>> {
+    let v = schema.validate(values, beffroi_model::schema::WriteMode::Update).map_err(|e| e.0)?;
+    let s = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+    Ok(context! {
+        title => s("title"),
+        description => s("description"),
+        text => v.get("text").and_then(|t| t.get("data")).and_then(Value::as_str).unwrap_or("").to_owned(),
+    })
 }
 
 #[expect(clippy::too_many_arguments, reason = "the parts of one form page")]
@@ -240,6 +253,7 @@ fn form_page(
             notice => extras.notice,
             conflicts => extras.conflicts,
             lock_held => extras.lock_held,
+            preview => extras.preview,
         },
     )
 }
@@ -331,8 +345,17 @@ pub(crate) async fn edit(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) ->
                 return Ok(see_other(&action, None));
             }
             let mut values = form_values(schema, &pairs);
-            crate::links::internalize(ctx, &mut values).await?;
             let seen_modified = pairs.iter().find(|(k, _)| k == "_seen").and_then(|(_, v)| v.parse::<i64>().ok());
+            if has("_preview") {
+                let (preview, errors) = match preview_of(schema, &values) {
+                    Ok(p) => (Some(p), Vec::new()),
+                    Err(e) => (None, e),
+                };
+                let extras = Extras { seen: seen_modified, lock_held: true, preview, ..Extras::default() };
+                let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
+                return form_page(ctx, status, title, action, item_url, schema, &values, &errors, extras);
+            }
+            crate::links::internalize(ctx, &mut values).await?;
             let guard = beffroi_service::WriteGuard { lock_token: None, seen_modified };
             match services.update_with_files(&ctx.principal, &ctx.site, path, &values, files, &guard).await {
                 Ok(_) => {
@@ -369,6 +392,7 @@ pub(crate) async fn edit(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) ->
                         notice: Some(notice),
                         conflicts,
                         lock_held: true,
+                        preview: None,
                     };
                     form_page(ctx, StatusCode::CONFLICT, title, action, item_url, schema, &values, &[], extras)
                 }
@@ -410,6 +434,15 @@ pub(crate) async fn add(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) -> 
         }
         Some(_) => {
             let mut values = form_values(schema, &pairs);
+            if pairs.iter().any(|(k, _)| k == "_preview") {
+                let (preview, errors) = match preview_of(schema, &values) {
+                    Ok(p) => (Some(p), Vec::new()),
+                    Err(e) => (None, e),
+                };
+                let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
+                let extras = Extras { preview, ..Extras::default() };
+                return form_page(ctx, status, title, action, folder_url, schema, &values, &errors, extras);
+            }
             crate::links::internalize(ctx, &mut values).await?;
             let services = &ctx.app.services;
             let parent = &view.item.path;

@@ -220,6 +220,11 @@ mod forms {
             assert_eq!(r.status, 400);
             assert!(r.body.contains("role=\"alert\"") && r.body.contains("aria-invalid=\"true\""));
             assert!(r.body.contains(">Gardée</textarea>"), "the input is kept");
+            // A preview shows the cleaned values and saves nothing.
+            let r = post(&app, "/s/@@add?type=Document", &c, format!("_csrf={token}&_preview=1&title=Essai&text=%3Cp%3EBonjour%3Cscript%3Ex%3C%2Fscript%3E%3C%2Fp%3E")).await;
+            assert_eq!(r.status, 200, "{}", r.body);
+            assert!(r.body.contains("class=\"preview\"") && r.body.contains("<div class=\"rich-text\"><p>Bonjour</p></div>"), "{}", r.body);
+            assert_eq!(app.get_with("/s/essai", &[("cookie", &c)]).await.status, 404);
             let r = post(&app, "/s/@@add?type=Document", &c, format!("_csrf={token}&title=Horaires+d%27%C3%A9t%C3%A9&text=%3Cp%3EDu+lundi%3C%2Fp%3E&subjects=horaires%2C+%C3%A9t%C3%A9")).await;
             assert_eq!(r.status, 303, "{}", r.body);
             assert_eq!(r.header("location"), "http://localhost/s/horaires-d-ete");
