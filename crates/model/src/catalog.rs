@@ -161,6 +161,9 @@ pub fn html_text(html: &str) -> String {
     decoded.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// The key under which an item keeps the text of its uploaded document.
+pub const EXTRACTED_TEXT: &str = "_extracted_text";
+
 /// What an item is found by: its title, and the rest of its text (description,
 /// subjects, body, an event's place, a file's extracted text).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -188,7 +191,7 @@ pub fn search_text(title: &str, description: &str, fields: &Map<String, Value>) 
             add(&html_text(html));
         }
     }
-    for key in ["location", "image_caption", "contact_name", "remoteUrl"] {
+    for key in ["location", "image_caption", "contact_name", "remoteUrl", EXTRACTED_TEXT] {
         if let Some(s) = fields.get(key).and_then(Value::as_str) {
             add(s);
         }

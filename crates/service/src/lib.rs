@@ -18,6 +18,7 @@ use uuid::Uuid;
 mod access;
 mod catalog;
 pub mod demo;
+mod extract;
 mod items;
 mod locks;
 mod media;

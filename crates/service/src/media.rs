@@ -16,6 +16,10 @@ use serde_json::{Map, Value};
 
 use crate::{ItemView, Result, ServiceError, Services};
 
+/// Where an item keeps the text of its uploaded document (not a schema field: never
+/// serialized, only indexed).
+pub const EXTRACTED_TEXT: &str = beffroi_model::catalog::EXTRACTED_TEXT;
+
 /// The default largest upload: 50 MB.
 pub const DEFAULT_UPLOAD_LIMIT: u64 = 50 * 1024 * 1024;
 
@@ -131,6 +135,15 @@ impl Services {
                     .unwrap_or_else(|| guess_content_type(&filename).to_owned());
                 (ct, None, None)
             };
+            if field.kind == FieldKind::File {
+                // The document's words, for search (kept with the item, never sent out).
+                let (ct, name, data) = (content_type.clone(), filename.clone(), up.data.clone());
+                let text = tokio::task::spawn_blocking(move || crate::extract::document_text(&ct, &name, &data))
+                    .await
+                    .ok()
+                    .flatten();
+                values.insert(EXTRACTED_TEXT.into(), text.map(Value::String).unwrap_or(Value::Null));
+            }
             let blob = self.blobs.put(up.data).await?;
             let stored = StoredFile { blob: blob.hash, filename, content_type, size: blob.size, width, height };
             if schema.behaviors.iter().any(|b| b == "namefromfilename")

@@ -56,7 +56,73 @@ fn upload(data: &[u8], filename: &str, content_type: &str) -> Value {
     json!({"data": B64.encode(data), "encoding": "base64", "filename": filename, "content-type": content_type})
 }
 
+/// A one-page PDF with the given text (Helvetica), with a correct cross-reference table.
+fn pdf(text: &str) -> Vec<u8> {
+    let stream = format!("BT /F1 24 Tf 72 720 Td ({text}) Tj ET");
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_owned(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_owned(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>".to_owned(),
+        format!("<< /Length {} >>\nstream\n{stream}\nendstream", stream.len()),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_owned(),
+    ];
+    let mut out = String::from("%PDF-1.4\n");
+    let mut offsets = Vec::new();
+    for (i, o) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.push_str(&format!("{} 0 obj\n{o}\nendobj\n", i + 1));
+    }
+    let xref = out.len();
+    out.push_str(&format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1));
+    for off in offsets {
+        out.push_str(&format!("{off:010} 00000 n \n"));
+    }
+    out.push_str(&format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1));
+    out.into_bytes()
+}
+
+/// An OpenDocument text: a zip whose content.xml holds the paragraphs.
+fn odt(paragraphs: &[&str]) -> Vec<u8> {
+    use std::io::Write;
+    let mut buf = std::io::Cursor::new(Vec::new());
+    let mut z = zip::ZipWriter::new(&mut buf);
+    let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    z.start_file("mimetype", opts).unwrap();
+    z.write_all(b"application/vnd.oasis.opendocument.text").unwrap();
+    z.start_file("content.xml", opts).unwrap();
+    let body: String = paragraphs.iter().map(|p| format!("<text:p>{p}</text:p>")).collect();
+    z.write_all(format!("<?xml version=\"1.0\"?><office:document-content><office:body><office:text>{body}</office:text></office:body></office:document-content>").as_bytes()).unwrap();
+    z.finish().unwrap();
+    buf.into_inner()
+}
+
 both_backends! {
+    async fn the_text_of_uploaded_documents_is_searchable(db) {
+        let s = editor(&db).await;
+        let app = TestApp::new(&db).await;
+        let r = send(&app, "POST", "/s", json!({"@type": "File", "title": "PV", "file": upload(&pdf("Deliberation du conseil communal"), "pv.pdf", "application/pdf")})).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        assert!(r.json().get("_extracted_text").is_none(), "never sent out");
+        let r = send(&app, "POST", "/s", json!({"@type": "File", "title": "Règlement", "file": upload(&odt(&["Règlement général", "de la voirie communale"]), "reglement.odt", "application/vnd.oasis.opendocument.text")})).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let find = |q: &str| {
+            let mut cq = beffroi_service::with_text(beffroi_service::CatalogQuery::default(), q);
+            cq.limit = 10;
+            cq
+        };
+        let sys = beffroi_model::security::Principal::System;
+        let hits = db.services.search(&sys, &s, find("délibérations")).await.unwrap();
+        assert_eq!(hits.items.iter().map(|i| i.title.as_str()).collect::<Vec<_>>(), ["PV"]);
+        let hits = db.services.search(&sys, &s, find("voirie")).await.unwrap();
+        assert_eq!(hits.items.iter().map(|i| i.title.as_str()).collect::<Vec<_>>(), ["Règlement"]);
+        // A client cannot set the extracted text itself.
+        let r = send(&app, "PATCH", "/s/pv", json!({"_extracted_text": "spam"})).await;
+        assert_eq!(r.status, 400);
+        // A broken PDF is stored, just without text.
+        let r = send(&app, "POST", "/s", json!({"@type": "File", "title": "Cassé", "file": upload(b"%PDF-1.4 nothing else", "x.pdf", "application/pdf")})).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+
     async fn images_upload_scale_and_download(db) {
         editor(&db).await;
         let app = TestApp::new(&db).await;

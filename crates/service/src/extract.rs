@@ -1,0 +1,83 @@
+//! The text of uploaded documents, for the catalog: PDF (pdf-extract), OpenDocument
+//! and Office Open XML (their XML parts read from the zip), plain text. Run on a
+//! blocking thread; a document that cannot be read simply adds no text.
+
+use std::io::Read;
+
+/// Most characters kept of one document.
+const MAX_TEXT: usize = 1_000_000;
+/// Largest XML part read from a zip (a zip bomb stops here).
+const MAX_PART: u64 = 50 * 1024 * 1024;
+
+fn xml_text(xml: &str) -> String {
+    // Paragraph ends become spaces so words of adjacent paragraphs do not run together.
+    beffroi_model::catalog::html_text(
+        &xml.replace("</text:p>", " </text:p>").replace("</w:p>", " </w:p>").replace("</a:p>", " </a:p>"),
+    )
+}
+
+fn zip_parts(data: &[u8], wanted: impl Fn(&str) -> bool) -> Option<String> {
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(data)).ok()?;
+    let mut names: Vec<String> =
+        archive.file_names().filter_map(|n| n.ok()).filter(|n| wanted(n)).map(|n| n.into_owned()).collect();
+    names.sort();
+    let mut out = String::new();
+    for name in names {
+        let file = archive.by_name(&name).ok()?;
+        let mut xml = String::new();
+        file.take(MAX_PART).read_to_string(&mut xml).ok()?;
+        out.push_str(&xml_text(&xml));
+        out.push('\n');
+        if out.len() > MAX_TEXT {
+            break;
+        }
+    }
+    Some(out)
+}
+
+/// The text of a document, if its type is one we read.
+pub(crate) fn document_text(content_type: &str, filename: &str, data: &[u8]) -> Option<String> {
+    let ext = filename.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    let text = if content_type == "application/pdf" || data.starts_with(b"%PDF") {
+        // pdf-extract may panic on a malformed file: that file gets no text.
+        let bytes = data.to_vec();
+        std::panic::catch_unwind(move || pdf_extract::extract_text_from_mem(&bytes).ok()).ok().flatten()?
+    } else if content_type.starts_with("application/vnd.oasis.opendocument")
+        || matches!(ext.as_str(), "odt" | "ods" | "odp")
+    {
+        zip_parts(data, |n| n == "content.xml")?
+    } else if content_type.starts_with("application/vnd.openxmlformats-officedocument")
+        || matches!(ext.as_str(), "docx" | "xlsx" | "pptx")
+    {
+        zip_parts(data, |n| {
+            n == "word/document.xml"
+                || n == "xl/sharedStrings.xml"
+                || (n.starts_with("ppt/slides/slide") && n.ends_with(".xml"))
+        })?
+    } else if content_type.starts_with("text/plain")
+        || content_type == "text/csv"
+        || matches!(ext.as_str(), "txt" | "csv")
+    {
+        String::from_utf8_lossy(data).into_owned()
+    } else {
+        return None;
+    };
+    let text: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    Some(text.chars().take(MAX_TEXT).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_or_broken_documents_give_no_text() {
+        assert_eq!(document_text("application/octet-stream", "x.bin", b"abc"), None);
+        assert_eq!(document_text("application/pdf", "x.pdf", b"%PDF-1.4 broken"), None);
+        assert_eq!(document_text("application/vnd.oasis.opendocument.text", "x.odt", b"not a zip"), None);
+        assert_eq!(
+            document_text("text/plain", "x.txt", "Procès\n verbal".as_bytes()).as_deref(),
+            Some("Procès verbal")
+        );
+    }
+}
