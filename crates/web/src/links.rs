@@ -14,6 +14,9 @@ use crate::traverse::Ctx;
 /// The stored form's prefix.
 const PREFIX: &str = "resolveuid/";
 
+/// Most links of one text rewritten (each may cost a lookup); the rest stay as typed.
+const MAX_LINKS: usize = 300;
+
 /// The byte ranges of the values of `href` and `src` attributes (sanitized HTML: every
 /// attribute value is in double quotes).
 fn link_spans(html: &str) -> Vec<(usize, usize)> {
@@ -65,7 +68,9 @@ pub(crate) async fn internalize(ctx: &Ctx<'_>, values: &mut Map<String, Value>) 
             continue;
         };
         let mut changes = Vec::new();
-        for (s, e) in link_spans(data) {
+        for (s, e) in
+            link_spans(data).into_iter().filter(|(s, e)| site_path(ctx, &data[*s..*e]).is_some()).take(MAX_LINKS)
+        {
             let url = &data[s..e];
             let Some(rest) = site_path(ctx, url) else { continue };
             // Split off the query, the fragment and any view or endpoint segment.
@@ -111,7 +116,7 @@ pub(crate) async fn externalize(ctx: &Ctx<'_>, html: &str) -> Result<String, Web
         return Ok(html.to_owned());
     }
     let mut found: Vec<(usize, usize, uuid::Uuid, String)> = Vec::new();
-    for (s, e) in link_spans(html) {
+    for (s, e) in link_spans(html).into_iter().filter(|(s, e)| html[*s..*e].starts_with(PREFIX)).take(MAX_LINKS) {
         let Some(rest) = html[s..e].strip_prefix(PREFIX) else { continue };
         let (uid, tail) = rest.split_at(rest.find(['/', '?', '#']).unwrap_or(rest.len()));
         if let Ok(u) = uuid::Uuid::try_parse(uid) {

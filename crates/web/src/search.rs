@@ -105,8 +105,10 @@ fn batch(params: &[(String, String)]) -> Result<(i64, i64), WebError> {
 /// `@search`'s parameters as a catalog query below `view` (the whole site from the root).
 pub(crate) fn from_params(ctx: &Ctx<'_>, view: &ItemView) -> Result<(CatalogQuery, Shape), WebError> {
     let params = params_of(ctx);
+    // At most 100 values per parameter: far beyond any real query, far below the
+    // databases' limits on bound parameters.
     let all = |name: &str| -> Vec<String> {
-        params.iter().filter(|(k, _)| k == name).map(|(_, v)| v.clone()).filter(|v| !v.is_empty()).collect()
+        params.iter().filter(|(k, _)| k == name).map(|(_, v)| v.clone()).filter(|v| !v.is_empty()).take(100).collect()
     };
     let one = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
     let mut q = CatalogQuery::default();
@@ -169,9 +171,11 @@ pub(crate) fn from_params(ctx: &Ctx<'_>, view: &ItemView) -> Result<(CatalogQuer
 
 const QS: &str = "plone.app.querystring.operation.";
 
+/// The values of a criterion, at most 100 (50 criteria × 100 values stay far below the
+/// databases' limits on bound parameters).
 fn values(v: &Value) -> Vec<String> {
     match v {
-        Value::Array(a) => a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect(),
+        Value::Array(a) => a.iter().filter_map(|x| x.as_str().map(str::to_owned)).take(100).collect(),
         Value::String(s) => vec![s.clone()],
         _ => Vec::new(),
     }
