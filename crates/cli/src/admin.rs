@@ -27,6 +27,31 @@ pub fn site(args: SiteArgs) -> Result<()> {
                     .context("cannot create the site")?;
                 println!("site {} created", site.id);
             }
+            SiteCommand::Types { site, type_name, allow, allow_any, global_allow, reset } => {
+                let id = SiteId::parse(&site).map_err(|e| anyhow!("invalid site id: {e}"))?;
+                let site = services.site(&id).await?.ok_or_else(|| anyhow!("no site {id}"))?;
+                if let Some(t) = type_name {
+                    let rule = if reset {
+                        beffroi_model::schema::TypeRule::default()
+                    } else {
+                        let mut rule = services.type_rules(&site).await?.0.get(&t).cloned().unwrap_or_default();
+                        if allow_any {
+                            rule.allowed_types = Some(None);
+                        } else if let Some(list) = allow {
+                            let types =
+                                list.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect();
+                            rule.allowed_types = Some(Some(types));
+                        }
+                        if global_allow.is_some() {
+                            rule.global_allow = global_allow;
+                        }
+                        rule
+                    };
+                    services.set_type_rule(&Principal::System, &site, &t, rule).await.context("cannot set the rule")?;
+                }
+                let rules = services.type_rules(&site).await?;
+                println!("{}", serde_json::to_string_pretty(&*rules)?);
+            }
             SiteCommand::List => {
                 for s in services.list_sites().await? {
                     let hosts = if s.hosts.is_empty() { String::new() } else { format!("\t{}", s.hosts.join(" ")) };

@@ -118,6 +118,26 @@ pub enum SiteCommand {
     },
     /// List the sites.
     List,
+    /// Set which types a type holds, or whether it may be added anywhere, on one site
+    /// (over the type files). Without options, shows the site's rules.
+    Types {
+        #[arg(long)]
+        site: String,
+        /// The type the rule is about, e.g. Folder.
+        type_name: Option<String>,
+        /// The only types it may hold, comma-separated ("" for none).
+        #[arg(long, conflicts_with = "allow_any")]
+        allow: Option<String>,
+        /// It may hold any globally allowed type.
+        #[arg(long)]
+        allow_any: bool,
+        /// Whether it may be added in any folder that does not restrict its types.
+        #[arg(long)]
+        global_allow: Option<bool>,
+        /// Forget the site's rule for this type (the type file decides again).
+        #[arg(long)]
+        reset: bool,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -718,21 +718,47 @@ impl TypeRegistry {
 
     /// Whether `child` may be added inside an item of type `parent` (None: the site root).
     pub fn may_contain(&self, parent: Option<&str>, child: &str) -> bool {
+        self.may_contain_with(&TypeRules::default(), parent, child)
+    }
+
+    /// [`TypeRegistry::may_contain`] with a site's own rules over the type files'.
+    pub fn may_contain_with(&self, rules: &TypeRules, parent: Option<&str>, child: &str) -> bool {
         let Some(child_t) = self.get(child) else {
             return false;
         };
+        let global_allow = rules.0.get(child).and_then(|r| r.global_allow).unwrap_or(child_t.global_allow);
         match parent {
-            None => child_t.global_allow,
+            None => global_allow,
             Some(p) => match self.get(p) {
-                Some(pt) if pt.folderish => match &pt.allowed_types {
-                    Some(list) => list.iter().any(|t| t == child),
-                    None => child_t.global_allow,
-                },
+                Some(pt) if pt.folderish => {
+                    let allowed = match rules.0.get(p).and_then(|r| r.allowed_types.as_ref()) {
+                        Some(site_rule) => site_rule.as_ref(),
+                        None => pt.allowed_types.as_ref(),
+                    };
+                    match allowed {
+                        Some(list) => list.iter().any(|t| t == child),
+                        None => global_allow,
+                    }
+                }
                 _ => false,
             },
         }
     }
 }
+
+/// A site's own containment rule for one type, over its type file: which types it
+/// holds (`Some(None)`: any globally allowed type) and whether it may be added anywhere.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, Deserialize)]
+pub struct TypeRule {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_types: Option<Option<Vec<String>>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub global_allow: Option<bool>,
+}
+
+/// A site's rules, by type.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, Deserialize)]
+pub struct TypeRules(pub BTreeMap<String, TypeRule>);
 
 #[cfg(test)]
 mod tests {
@@ -878,6 +904,22 @@ mod tests {
         assert!(reg.may_contain(Some("Folder"), "Document"));
         assert!(!reg.may_contain(Some("Document"), "Document"));
         assert!(!reg.may_contain(Some("Folder"), "Nope"));
+    }
+
+    #[test]
+    fn site_rules_override_the_type_files() {
+        let reg = TypeRegistry::builtin();
+        let mut rules = TypeRules::default();
+        rules.0.insert(
+            "Folder".into(),
+            TypeRule { allowed_types: Some(Some(vec!["Document".into()])), global_allow: None },
+        );
+        rules.0.insert("Event".into(), TypeRule { allowed_types: None, global_allow: Some(false) });
+        assert!(reg.may_contain_with(&rules, Some("Folder"), "Document"));
+        assert!(!reg.may_contain_with(&rules, Some("Folder"), "News Item"));
+        assert!(!reg.may_contain_with(&rules, None, "Event"));
+        assert!(reg.may_contain_with(&rules, None, "News Item"));
+        assert!(reg.may_contain(Some("Folder"), "News Item"));
     }
 
     #[test]

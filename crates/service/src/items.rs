@@ -384,6 +384,7 @@ impl Services {
         uploads: Vec<crate::Upload>,
     ) -> Result<ItemRow> {
         let reg = self.workflows(site).await?;
+        let rules = self.type_rules(site).await?;
         let schema =
             self.types.get(type_name).ok_or_else(|| ServiceError::BadRequest(format!("unknown type {type_name:?}")))?;
         let provided: Vec<&str> = uploads.iter().map(|u| u.field.as_str()).collect();
@@ -404,7 +405,7 @@ impl Services {
         require(&reg, actor, &lineage, Permission::AddPortalContent)?;
         let container = lineage.last().expect("load returns the item last").clone();
         let container_type = (!container.path.is_root()).then_some(container.type_name.as_str());
-        if !self.types.may_contain(container_type, type_name) {
+        if !self.types.may_contain_with(&rules, container_type, type_name) {
             return Err(ServiceError::BadRequest(format!("a {type_name} cannot be added in {}", container.type_name)));
         }
         let now = beffroi_store::now();
@@ -598,6 +599,7 @@ impl Services {
         target: &ItemPath,
     ) -> Result<ItemRow> {
         let reg = self.workflows(site).await?;
+        let rules = self.type_rules(site).await?;
         if path.is_root() {
             return Err(ServiceError::BadRequest("the site root cannot be copied".into()));
         }
@@ -613,7 +615,7 @@ impl Services {
         let container = target_lineage.last().expect("load returns the item last").clone();
         let top = lineage.last().expect("load returns the item last");
         let container_type = (!container.path.is_root()).then_some(container.type_name.as_str());
-        if !self.types.may_contain(container_type, &top.type_name) {
+        if !self.types.may_contain_with(&rules, container_type, &top.type_name) {
             return Err(ServiceError::BadRequest(format!(
                 "a {} cannot be put in {}",
                 top.type_name, container.type_name
@@ -680,6 +682,7 @@ impl Services {
         new_id: Option<ItemId>,
     ) -> Result<ItemRow> {
         let reg = self.workflows(site).await?;
+        let rules = self.type_rules(site).await?;
         let old_parent =
             path.parent().ok_or_else(|| ServiceError::BadRequest("the site root cannot be moved".into()))?;
         let scope = site.scope();
@@ -699,7 +702,7 @@ impl Services {
             require(&reg, actor, &lineage, Permission::DeleteObjects)?;
             require(&reg, actor, &target_lineage, Permission::AddPortalContent)?;
             let target_type = (!target.path.is_root()).then_some(target.type_name.as_str());
-            if !self.types.may_contain(target_type, &item.type_name) {
+            if !self.types.may_contain_with(&rules, target_type, &item.type_name) {
                 return Err(ServiceError::BadRequest(format!(
                     "a {} cannot be put in {}",
                     item.type_name, target.type_name

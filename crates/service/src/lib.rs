@@ -115,6 +115,10 @@ struct SiteCache {
     by_host: HashMap<String, Arc<SiteRow>>,
 }
 
+fn type_rules_key(site: &SiteRow) -> String {
+    format!("site:{}:types", site.id)
+}
+
 /// The entry point of every use case.
 #[derive(Clone)]
 pub struct Services {
@@ -128,6 +132,8 @@ pub struct Services {
     nav_cache: Arc<Mutex<NavCache>>,
     /// Each site's workflows (shipped ones with the site's own), refreshed like sites.
     wf_cache: Arc<Mutex<WorkflowCache>>,
+    /// Each site's own rules of which types go where, refreshed like sites.
+    type_rules: Arc<Mutex<TypeRulesCache>>,
     /// File and image bytes.
     blobs: Blobs,
     /// Largest upload, in bytes.
@@ -135,6 +141,8 @@ pub struct Services {
     /// Revisions kept per item (the newest); 0 keeps them all.
     keep_revisions: u32,
 }
+
+type TypeRulesCache = HashMap<SiteId, (Instant, Arc<beffroi_model::schema::TypeRules>)>;
 
 type WorkflowCache = HashMap<SiteId, (Instant, Arc<beffroi_model::workflow::WorkflowRegistry>)>;
 
@@ -153,6 +161,7 @@ impl Services {
             events,
             nav_cache: Arc::new(Mutex::new(HashMap::new())),
             wf_cache: Arc::new(Mutex::new(HashMap::new())),
+            type_rules: Arc::new(Mutex::new(HashMap::new())),
             blobs,
             upload_limit: media::DEFAULT_UPLOAD_LIMIT,
             keep_revisions: 0,
@@ -223,6 +232,67 @@ impl Services {
         };
         self.wf_cache.lock().expect("workflow cache lock").insert(site.id.clone(), (Instant::now(), reg.clone()));
         Ok(reg)
+    }
+
+    /// The site's own rules of which types may be added where (over the type files).
+    pub async fn type_rules(&self, site: &SiteRow) -> Result<Arc<beffroi_model::schema::TypeRules>> {
+        if let Some((at, rules)) = self.type_rules.lock().expect("type rules lock").get(&site.id)
+            && at.elapsed() < SITE_CACHE_TTL
+        {
+            return Ok(rules.clone());
+        }
+        let raw = {
+            let mut c = self.store.conn().await?;
+            c.db().setting(&type_rules_key(site)).await?
+        };
+        let rules = match raw {
+            Some(json) => serde_json::from_str(&json).unwrap_or_else(|e| {
+                tracing::error!(site.id = %site.id, error = %e, "the site's type rules do not load");
+                beffroi_model::schema::TypeRules::default()
+            }),
+            None => beffroi_model::schema::TypeRules::default(),
+        };
+        let rules = Arc::new(rules);
+        self.type_rules.lock().expect("type rules lock").insert(site.id.clone(), (Instant::now(), rules.clone()));
+        Ok(rules)
+    }
+
+    /// Whether a `child` may be added in an item of type `container` (None: the root).
+    pub async fn may_add(&self, site: &SiteRow, container: Option<&str>, child: &str) -> Result<bool> {
+        let rules = self.type_rules(site).await?;
+        Ok(self.types.may_contain_with(&rules, container, child))
+    }
+
+    /// Sets the site's own rule for `type_name` (site managers only).
+    pub async fn set_type_rule(
+        &self,
+        actor: &beffroi_model::security::Principal,
+        site: &SiteRow,
+        type_name: &str,
+        rule: beffroi_model::schema::TypeRule,
+    ) -> Result<()> {
+        self.require_on_site(actor, site, beffroi_model::security::Permission::ManagePortal).await?;
+        let known = |t: &str| self.types.get(t).is_some();
+        if !known(type_name) {
+            return Err(ServiceError::BadRequest(format!("unknown type {type_name:?}")));
+        }
+        if let Some(Some(list)) = &rule.allowed_types
+            && let Some(bad) = list.iter().find(|t| !known(t))
+        {
+            return Err(ServiceError::BadRequest(format!("unknown type {bad:?}")));
+        }
+        let mut rules = (*self.type_rules(site).await?).clone();
+        if rule == beffroi_model::schema::TypeRule::default() {
+            rules.0.remove(type_name);
+        } else {
+            rules.0.insert(type_name.to_owned(), rule);
+        }
+        let json = serde_json::to_string(&rules).expect("serializable");
+        let mut tx = self.store.begin().await?;
+        tx.db().set_setting(&type_rules_key(site), &json).await?;
+        tx.commit().await?;
+        self.type_rules.lock().expect("type rules lock").remove(&site.id);
+        Ok(())
     }
 
     /// Checks that the database answers (for the health endpoint).

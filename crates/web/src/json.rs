@@ -251,7 +251,7 @@ pub(crate) async fn endpoint(ctx: &Ctx<'_>, view: &ItemView, name: &str, rest: &
                 .all()
                 .iter()
                 .map(|t| {
-                    let addable = types.may_contain(here, &t.id);
+                    let addable = types.may_contain_with(&ctx.type_rules, here, &t.id);
                     json!({
                         "@id": format!("{}/@types/{}", ctx.base, t.id),
                         "addable": addable,

@@ -48,6 +48,8 @@ pub(crate) struct Ctx<'a> {
     pub form: Option<crate::edit::FormData>,
     /// The folder contents clipboard cookie, as sent.
     pub clipboard: Option<String>,
+    /// The site's rules of which types go where.
+    pub type_rules: Arc<beffroi_model::schema::TypeRules>,
 }
 
 impl Ctx<'_> {
@@ -260,6 +262,7 @@ async fn route(
         request_url: request_url.clone(),
         form,
         clipboard: crate::auth::cookie(headers, crate::contents::CLIPBOARD_COOKIE).map(str::to_owned),
+        type_rules: app.services.type_rules(&site).await.map_err(|e| with_site(service_err(e)))?,
     };
 
     // The login and logout pages answer on any path, whatever may be viewed there.

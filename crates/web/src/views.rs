@@ -199,7 +199,7 @@ pub(crate) fn actions(ctx: &Ctx<'_>, view: &ItemView) -> Vec<minijinja::Value> {
     let here = (!view.item.path.is_root()).then_some(view.item.type_name.as_str());
     if view.allows(&ctx.principal, Permission::AddPortalContent) {
         let types = ctx.app.services.types();
-        for t in types.all().iter().filter(|t| types.may_contain(here, &t.id)) {
+        for t in types.all().iter().filter(|t| types.may_contain_with(&ctx.type_rules, here, &t.id)) {
             let label = format!("{} : {}", ctx.app.i18n.t(lang, "action-add", &[]), t.title.get(lang));
             out.push(context! { url => format!("{url}/@@add?type={}", t.id), title => label });
         }

@@ -426,6 +426,44 @@ mod forms {
     }
 }
 
+mod type_rules {
+    use super::*;
+    use beffroi_model::schema::TypeRule;
+
+    both_backends! {
+        async fn a_site_chooses_which_types_go_where(db) {
+            let (s, auth) = editor(&db).await;
+            db.add(&s, "/", "Folder", json!({"title": "Actualités"})).await;
+            let sys = Principal::System;
+            let rule = TypeRule { allowed_types: Some(Some(vec!["News Item".into()])), global_allow: None };
+            db.services.set_type_rule(&sys, &s, "Folder", rule).await.unwrap();
+            db.services.set_type_rule(&sys, &s, "Event", TypeRule { allowed_types: None, global_allow: Some(false) }).await.unwrap();
+            // Only site managers set rules, and only with known types.
+            let ed = Principal::user("ed", &[Role::Editor]);
+            assert!(db.services.set_type_rule(&ed, &s, "Folder", TypeRule::default()).await.is_err());
+            let bad = TypeRule { allowed_types: Some(Some(vec!["Nope".into()])), global_allow: None };
+            assert!(db.services.set_type_rule(&sys, &s, "Folder", bad).await.is_err());
+            let app = TestApp::new(&db).await;
+            let h = [("authorization", auth.as_str())];
+            let r = send(&app, "POST", "/s/actualites", json!({"@type": "Document", "title": "Non"}), &h).await;
+            assert_eq!(r.status, 400, "{}", r.body);
+            let r = send(&app, "POST", "/s/actualites", json!({"@type": "News Item", "title": "Oui"}), &h).await;
+            assert_eq!(r.status, 201, "{}", r.body);
+            let r = send(&app, "POST", "/s", json!({"@type": "Event", "title": "Non", "start": "2030-01-01T10:00", "end": "2030-01-01T11:00"}), &h).await;
+            assert_eq!(r.status, 400);
+            let types = send(&app, "GET", "/s/actualites/@types", json!({}), &h).await.json();
+            let addable: Vec<&str> = types.as_array().unwrap().iter().filter(|t| t["addable"] == true).map(|t| t["id"].as_str().unwrap()).collect();
+            assert_eq!(addable, ["News Item"]);
+            let page = app.get_with("/s/actualites", &h).await.body;
+            assert!(page.contains("@@add?type=News Item") && !page.contains("@@add?type=Document"), "{page}");
+            // Forgetting the rule gives the type file's rule back.
+            db.services.set_type_rule(&sys, &s, "Folder", TypeRule::default()).await.unwrap();
+            let r = send(&app, "POST", "/s/actualites", json!({"@type": "Document", "title": "Maintenant oui"}), &h).await;
+            assert_eq!(r.status, 201);
+        }
+    }
+}
+
 mod copy {
     use super::*;
 
