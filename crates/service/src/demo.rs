@@ -134,6 +134,45 @@ pub async fn seed(services: &Services, admin_password: &str) -> Result<bool> {
             services.transition(&system, &site, &page.path, "publish", TransitionRequest::default()).await?;
         }
     }
+    // The other types in the news section: an agenda, news and a listing of both.
+    let extra = [
+        (
+            "Event",
+            json!({
+                "title": "Conseil communal",
+                "description": "Séance publique du conseil communal, chaque premier lundi du mois.",
+                "start": "2027-01-04T19:00:00+00:00",
+                "end": "2027-01-04T21:00:00+00:00",
+                "location": "Salle du conseil, place communale 1",
+                "recurrence": "RRULE:FREQ=MONTHLY;BYDAY=1MO;COUNT=12",
+                "contact_email": "secretariat@val-d-ourthe.example",
+                "subjects": ["conseil communal"],
+            }),
+        ),
+        (
+            "News Item",
+            json!({
+                "title": "Nouveaux horaires d'été à l'administration",
+                "description": "Du 1er juillet au 31 août, les guichets ferment à 15 heures.",
+                "text": {"content-type": "text/html", "data": "<p>Pendant les vacances scolaires, les guichets de l'état civil et de la population sont ouverts de 8 h 30 à 15 h.</p>"},
+                "subjects": ["administration"],
+            }),
+        ),
+        (
+            "Collection",
+            json!({
+                "title": "Toutes les actualités",
+                "query": [{"i": "portal_type", "o": "plone.app.querystring.operation.selection.any", "v": ["News Item", "Event"]}],
+                "sort_on": "modified",
+                "sort_reversed": true,
+            }),
+        ),
+    ];
+    for (type_name, values) in extra {
+        let news = ItemPath::parse("/actualites").expect("valid path");
+        let item = services.create(&system, &site, &news, type_name, None, &obj(values)).await?;
+        services.transition(&system, &site, &item.path, "publish", TransitionRequest::default()).await?;
+    }
     services
         .create_user(
             &system,
