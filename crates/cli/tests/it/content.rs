@@ -172,23 +172,10 @@ mod versions {
 mod forms {
     use super::*;
 
-    async fn session(app: &TestApp) -> String {
-        let r = app
-            .request(
-                Request::post("/s/@@login")
-                    .header("host", "localhost")
-                    .header("content-type", "application/x-www-form-urlencoded")
-                    .body(Body::from("login=ed&password=editor+password"))
-                    .unwrap(),
-            )
-            .await;
-        assert_eq!(r.status, 303);
-        r.header("set-cookie").split(';').next().unwrap().to_owned()
-    }
+    use crate::support::csrf;
 
-    fn csrf(body: &str) -> String {
-        let i = body.find("name=\"_csrf\" value=\"").expect("a CSRF field") + 20;
-        body[i..i + 64].to_owned()
+    async fn session(app: &TestApp) -> String {
+        app.session("ed", "editor password").await
     }
 
     async fn post(app: &TestApp, uri: &str, cookie: &str, body: String) -> Reply {

@@ -225,3 +225,27 @@ impl TestApp {
         self.request(b.body(Body::empty()).unwrap()).await
     }
 }
+
+impl TestApp {
+    /// Logs in through the HTML form on site `s`; returns the session cookie (`name=value`).
+    pub async fn session(&self, login: &str, password: &str) -> String {
+        let body = serde_urlencoded::to_string([("login", login), ("password", password)]).unwrap();
+        let r = self
+            .request(
+                Request::post("/s/@@login")
+                    .header("host", "localhost")
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(Body::from(body))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(r.status, 303, "login failed: {}", r.body);
+        r.header("set-cookie").split(';').next().unwrap().to_owned()
+    }
+}
+
+/// The CSRF token of the first form of a page.
+pub fn csrf(body: &str) -> String {
+    let i = body.find("name=\"_csrf\" value=\"").expect("a CSRF field") + 20;
+    body[i..i + 64].to_owned()
+}
