@@ -111,7 +111,12 @@ pub fn query_words(input: &str) -> Vec<String> {
 /// For each query word, the stems it may have in any of the site languages (the
 /// reader's language is not known, and a commune writes in several).
 pub fn query_stems(input: &str) -> Vec<BTreeSet<String>> {
-    query_words(input).iter().map(|w| Language::ALL.iter().map(|l| stem(*l, w)).collect()).collect()
+    stems_in(&query_words(input), &Language::ALL)
+}
+
+/// For each word, its stems in the given languages (those a site's content is in).
+pub fn stems_in(words: &[String], languages: &[Language]) -> Vec<BTreeSet<String>> {
+    words.iter().map(|w| languages.iter().map(|l| stem(*l, w)).collect()).collect()
 }
 
 /// Sorts titles as people expect: case and accents ignored, numbers by value.

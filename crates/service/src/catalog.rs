@@ -64,6 +64,7 @@ impl Services {
     /// people only what is within its publication window.
     pub async fn search(&self, actor: &Principal, site: &SiteRow, mut q: CatalogQuery) -> Result<SearchPage> {
         self.secure(actor, &mut q);
+        self.narrow_languages(site, &mut q).await?;
         let mut c = self.store.conn().await?;
         Ok(c.db().search(&site.scope(), &q).await?)
     }
@@ -77,6 +78,7 @@ impl Services {
         facet: Facet,
     ) -> Result<Vec<(String, i64)>> {
         self.secure(actor, &mut q);
+        self.narrow_languages(site, &mut q).await?;
         let mut c = self.store.conn().await?;
         Ok(c.db().facet_counts(&site.scope(), &q, facet).await?)
     }
@@ -100,6 +102,41 @@ impl Services {
         let mut c = self.store.conn().await?;
         let rows = c.db().items_by_uuids(&site.scope(), uuids).await?;
         Ok(rows.into_iter().map(|r| (r.uuid, r.path)).collect())
+    }
+
+    /// Stems the words only in the languages the site's content is in (and the site's
+    /// own): a French-only commune's query needs no Dutch stems, and every stem less
+    /// is a term less to rank.
+    async fn narrow_languages(&self, site: &SiteRow, q: &mut CatalogQuery) -> Result<()> {
+        if !q.has_text() {
+            return Ok(());
+        }
+        let cached = self
+            .languages
+            .lock()
+            .expect("languages lock")
+            .get(&site.id)
+            .filter(|(at, _)| at.elapsed() < crate::SITE_CACHE_TTL)
+            .map(|(_, l)| l.clone());
+        let langs = match cached {
+            Some(l) => l,
+            None => {
+                let mut c = self.store.conn().await?;
+                let mut l = c.db().languages_in_use(&site.scope()).await?;
+                drop(c);
+                if !l.contains(&site.language) {
+                    l.push(site.language);
+                }
+                self.languages
+                    .lock()
+                    .expect("languages lock")
+                    .insert(site.id.clone(), (std::time::Instant::now(), l.clone()));
+                l
+            }
+        };
+        q.stems = beffroi_model::catalog::stems_in(&q.words, &langs);
+        q.languages_in_use = langs;
+        Ok(())
     }
 
     fn secure(&self, actor: &Principal, q: &mut CatalogQuery) {

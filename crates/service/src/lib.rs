@@ -134,6 +134,8 @@ pub struct Services {
     wf_cache: Arc<Mutex<WorkflowCache>>,
     /// Each site's own rules of which types go where, refreshed like sites.
     type_rules: Arc<Mutex<TypeRulesCache>>,
+    /// The languages each site's content is in (to stem queries only in those).
+    languages: Arc<Mutex<LanguagesCache>>,
     /// File and image bytes.
     blobs: Blobs,
     /// Largest upload, in bytes.
@@ -141,6 +143,8 @@ pub struct Services {
     /// Revisions kept per item (the newest); 0 keeps them all.
     keep_revisions: u32,
 }
+
+type LanguagesCache = HashMap<SiteId, (Instant, Vec<beffroi_model::Language>)>;
 
 type TypeRulesCache = HashMap<SiteId, (Instant, Arc<beffroi_model::schema::TypeRules>)>;
 
@@ -162,6 +166,7 @@ impl Services {
             nav_cache: Arc::new(Mutex::new(HashMap::new())),
             wf_cache: Arc::new(Mutex::new(HashMap::new())),
             type_rules: Arc::new(Mutex::new(HashMap::new())),
+            languages: Arc::new(Mutex::new(HashMap::new())),
             blobs,
             upload_limit: media::DEFAULT_UPLOAD_LIMIT,
             keep_revisions: 0,
@@ -200,6 +205,7 @@ impl Services {
 
     fn emit(&self, event: Event) {
         self.nav_cache.lock().expect("nav cache lock").retain(|(site, _), _| *site != event.site);
+        self.languages.lock().expect("languages lock").remove(&event.site);
         // No receiver is fine: nobody is listening yet.
         let _ = self.events.send(event);
     }

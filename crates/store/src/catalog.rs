@@ -85,6 +85,9 @@ pub struct CatalogQuery {
     pub words: Vec<String>,
     /// For each word, its possible stems (SQLite's index holds stems).
     pub stems: Vec<BTreeSet<String>>,
+    /// The languages the site's content is in (PostgreSQL stems the words in each);
+    /// empty means all.
+    pub languages_in_use: Vec<Language>,
     pub types: Vec<String>,
     pub states: Vec<String>,
     pub paths: Vec<PathQuery>,
@@ -205,7 +208,12 @@ fn build(db: &Db<'_>, scope: &SiteScope, q: &CatalogQuery, skip: Option<Facet>) 
                 let mut ands = Vec::new();
                 for w in &q.words {
                     let p = next(&mut params, Param::Text(w.clone()));
-                    let ors: Vec<String> = PG_CONFIGS.iter().map(|c| format!("plainto_tsquery('{c}', {p})")).collect();
+                    let configs: Vec<&str> = if q.languages_in_use.is_empty() {
+                        PG_CONFIGS.to_vec()
+                    } else {
+                        q.languages_in_use.iter().map(|l| pg_config(*l)).collect()
+                    };
+                    let ors: Vec<String> = configs.iter().map(|c| format!("plainto_tsquery('{c}', {p})")).collect();
                     ands.push(format!("({})", ors.join(" || ")));
                 }
                 let tsq = ands.join(" && ");
@@ -596,6 +604,17 @@ impl Db<'_> {
             }
             Ok(out)
         })
+    }
+
+    /// The languages of a site's items.
+    pub async fn languages_in_use(&mut self, scope: &SiteScope) -> Result<Vec<Language>> {
+        let codes: Vec<String> = on_db!(self, |c| {
+            sqlx::query_scalar("select distinct language from items where site_id = $1")
+                .bind(scope.key())
+                .fetch_all(&mut *c)
+                .await?
+        });
+        Ok(codes.iter().filter_map(|c| Language::parse(c).ok()).collect())
     }
 
     /// How many items a site (or every site) holds.
