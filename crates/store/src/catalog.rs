@@ -184,7 +184,7 @@ struct Built {
     params: Vec<Param>,
 }
 
-fn build(db: &Db<'_>, scope: &SiteScope, q: &CatalogQuery, skip: Option<Facet>) -> Built {
+fn build(db: &Db<'_>, scope: &SiteScope, q: &CatalogQuery, skip: Option<Facet>, pg_tsq: Option<&str>) -> Built {
     let mut params = vec![Param::Text(scope.key().to_owned())];
     let next = |params: &mut Vec<Param>, p: Param| {
         params.push(p);
@@ -205,22 +205,13 @@ fn build(db: &Db<'_>, scope: &SiteScope, q: &CatalogQuery, skip: Option<Facet>) 
                 rank = Some("f.rank".to_owned());
             }
             Db::Postgres(_) => {
-                let mut ands = Vec::new();
-                for w in &q.words {
-                    let p = next(&mut params, Param::Text(w.clone()));
-                    let configs: Vec<&str> = if q.languages_in_use.is_empty() {
-                        PG_CONFIGS.to_vec()
-                    } else {
-                        q.languages_in_use.iter().map(|l| pg_config(*l)).collect()
-                    };
-                    let ors: Vec<String> = configs.iter().map(|c| format!("plainto_tsquery('{c}', {p})")).collect();
-                    ands.push(format!("({})", ors.join(" || ")));
-                }
-                let tsq = ands.join(" && ");
+                // The query was turned into a tsquery beforehand (see `pg_tsquery`): as
+                // a constant, the planner can weigh it with the index's statistics.
+                let p = next(&mut params, Param::Text(pg_tsq.unwrap_or_default().to_owned()));
                 join = " join item_text t on t.item_uuid = items.uuid".to_owned();
-                conds.push(format!("t.tsv @@ ({tsq})"));
+                conds.push(format!("t.tsv @@ {p}::tsquery"));
                 // Negated so that, as with bm25, lower is better.
-                rank = Some(format!("-ts_rank(t.tsv, ({tsq}))"));
+                rank = Some(format!("-ts_rank(t.tsv, {p}::tsquery)"));
             }
         }
     }
@@ -328,6 +319,34 @@ fn order_by(q: &CatalogQuery, rank: Option<&str>) -> String {
 }
 
 impl Db<'_> {
+    /// PostgreSQL: the tsquery of a query's words (each word in the site's languages'
+    /// configurations, OR-ed; the words AND-ed), as text; None when every word is a
+    /// stop word (nothing can match). SQLite: always Some("").
+    async fn pg_tsquery(&mut self, q: &CatalogQuery) -> Result<Option<String>> {
+        let Db::Postgres(c) = self else { return Ok(Some(String::new())) };
+        if !q.has_text() {
+            return Ok(Some(String::new()));
+        }
+        let configs: Vec<&str> = if q.languages_in_use.is_empty() {
+            PG_CONFIGS.to_vec()
+        } else {
+            q.languages_in_use.iter().map(|l| pg_config(*l)).collect()
+        };
+        let ands: Vec<String> = (1..=q.words.len())
+            .map(|i| {
+                let ors: Vec<String> = configs.iter().map(|c| format!("plainto_tsquery('{c}', ${i})")).collect();
+                format!("({})", ors.join(" || "))
+            })
+            .collect();
+        let sql = format!("select ({})::text", ands.join(" && "));
+        let mut query = sqlx::query_scalar::<_, String>(AssertSqlSafe(sql));
+        for w in &q.words {
+            query = query.bind(w);
+        }
+        let text = query.fetch_one(&mut **c).await?;
+        Ok((!text.trim().is_empty()).then_some(text))
+    }
+
     /// Writes what the catalog keeps of an item (replacing what it held).
     pub async fn index_item(&mut self, scope: &SiteScope, e: &CatalogEntry) -> Result<()> {
         self.index_items(&[(scope.clone(), e.clone())]).await
@@ -478,7 +497,10 @@ impl Db<'_> {
 
     /// One page of a catalog query and the number of results in all.
     pub async fn search(&mut self, scope: &SiteScope, q: &CatalogQuery) -> Result<SearchPage> {
-        let b = build(self, scope, q, None);
+        let Some(tsq) = self.pg_tsquery(q).await? else {
+            return Ok(SearchPage { items: Vec::new(), total: 0 });
+        };
+        let b = build(self, scope, q, None, Some(&tsq));
         let cols: String = SUMMARY_COLS.split(", ").map(|c| format!("items.{c}")).collect::<Vec<_>>().join(", ");
         let n = b.params.len();
         let sql = format!(
@@ -490,7 +512,9 @@ impl Db<'_> {
         );
         let count_sql = format!("select count(*) {}", b.from_where);
         on_db!(self, |c| {
-            let rows = bind_all!(sqlx::query(AssertSqlSafe(sql)), &b.params)
+            // Not kept prepared: a plan made for one query's words (PostgreSQL's generic
+            // plan after five runs) can be a hundred times too slow for another's.
+            let rows = bind_all!(sqlx::query(AssertSqlSafe(sql)).persistent(false), &b.params)
                 .bind(q.limit)
                 .bind(q.offset)
                 .fetch_all(&mut *c)
@@ -502,7 +526,9 @@ impl Db<'_> {
             let total: i64 = if (items.len() as i64) < q.limit && (q.offset == 0 || !items.is_empty()) {
                 q.offset + items.len() as i64
             } else {
-                bind_all!(sqlx::query_scalar(AssertSqlSafe(count_sql)), &b.params).fetch_one(&mut *c).await?
+                bind_all!(sqlx::query_scalar(AssertSqlSafe(count_sql)).persistent(false), &b.params)
+                    .fetch_one(&mut *c)
+                    .await?
             };
             Ok(SearchPage { items, total })
         })
@@ -516,7 +542,10 @@ impl Db<'_> {
         q: &CatalogQuery,
         facet: Facet,
     ) -> Result<Vec<(String, i64)>> {
-        let b = build(self, scope, q, Some(facet));
+        let Some(tsq) = self.pg_tsquery(q).await? else {
+            return Ok(Vec::new());
+        };
+        let b = build(self, scope, q, Some(facet), Some(&tsq));
         let sql = match facet {
             Facet::Type => format!(
                 "select items.type_name, count(*) as n {} group by items.type_name order by n desc, items.type_name limit 50",
@@ -528,7 +557,8 @@ impl Db<'_> {
             ),
         };
         on_db!(self, |c| {
-            let rows = bind_all!(sqlx::query(AssertSqlSafe(sql)), &b.params).fetch_all(&mut *c).await?;
+            let rows =
+                bind_all!(sqlx::query(AssertSqlSafe(sql)).persistent(false), &b.params).fetch_all(&mut *c).await?;
             let mut out = Vec::with_capacity(rows.len());
             for r in rows {
                 out.push((r.try_get::<String, _>(0)?, r.try_get::<i64, _>(1)?));
