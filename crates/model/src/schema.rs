@@ -122,7 +122,14 @@ pub struct TypeSchema {
     pub behaviors: Vec<String>,
     #[serde(default)]
     pub fields: Vec<Field>,
+    /// Rules between fields, checked on the values an item ends up with (after a
+    /// partial update merges them): `event_dates` (end after start, a valid RRULE).
+    #[serde(default)]
+    pub checks: Vec<String>,
 }
+
+/// The rules a type file may name in `checks`.
+const CHECKS: &[&str] = &["event_dates"];
 
 fn yes() -> bool {
     true
@@ -353,6 +360,9 @@ impl TypeSchema {
                 return Err(err(format!("choice field {:?} has no choices", f.name)));
             }
         }
+        if let Some(c) = t.checks.iter().find(|c| !CHECKS.contains(&c.as_str())) {
+            return Err(err(format!("unknown check {c:?}")));
+        }
         if t.behaviors.iter().any(|b| b == "namefromfilename") {
             for f in all.iter_mut().filter(|f| f.name == "title") {
                 f.required = false;
@@ -360,6 +370,16 @@ impl TypeSchema {
         }
         t.fields = all;
         Ok(t)
+    }
+
+    /// Runs the type's `checks` on an item's merged values.
+    pub fn check_values(&self, fields: &Map<String, Value>) -> Result<(), ValidationErrors> {
+        for c in &self.checks {
+            if c == "event_dates" {
+                crate::event::check(fields)?;
+            }
+        }
+        Ok(())
     }
 
     pub fn field(&self, name: &str) -> Option<&Field> {
@@ -926,6 +946,8 @@ mod tests {
     fn bad_type_files_name_the_problem() {
         let e = TypeSchema::load("X.json", r#"{"id":"X","title":{},"behaviors":["nope"]}"#).unwrap_err();
         assert!(e.to_string().contains("X.json") && e.to_string().contains("nope"));
+        let e = TypeSchema::load("Z.json", r#"{"id":"Z","title":{},"checks":["nope"]}"#).unwrap_err();
+        assert!(e.to_string().contains("unknown check"), "{e}");
         let e = TypeSchema::load("Y.json", "{").unwrap_err();
         assert!(e.to_string().starts_with("Y.json"));
     }

@@ -245,9 +245,9 @@ fn carries_files(values: &Map<String, Value>) -> bool {
 }
 
 /// Rules between the fields of one type, checked on the values an item ends up with.
-fn check_item(item: &ItemRow) -> Result<()> {
-    if item.type_name == "Event" {
-        beffroi_model::event::check(&item.fields)?;
+fn check_item(types: &beffroi_model::schema::TypeRegistry, item: &ItemRow) -> Result<()> {
+    if let Some(schema) = types.get(&item.type_name) {
+        schema.check_values(&item.fields)?;
     }
     Ok(())
 }
@@ -414,7 +414,7 @@ impl Services {
         item.review_state = reg.for_type(type_name).map(|wf| wf.initial_state.clone());
         let change_note = values.get("changeNote").and_then(Value::as_str).unwrap_or_default().to_owned();
         apply_values(&mut item, values);
-        check_item(&item)?;
+        check_item(&self.types, &item)?;
         let id = match wanted {
             Some(id) => {
                 if !tx
@@ -531,7 +531,7 @@ impl Services {
         }
         let change_note = values.get("changeNote").and_then(Value::as_str).unwrap_or_default().to_owned();
         apply_values(&mut item, values);
-        check_item(&item)?;
+        check_item(&self.types, &item)?;
         item.modified = beffroi_store::now();
         tx.db().update_item(&scope, &item).await?;
         crate::catalog::index(&mut tx.db(), &scope, &item).await?;

@@ -26,6 +26,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("review_list.html", include_str!("../templates/review_list.html")),
     ("edit.html", include_str!("../templates/edit.html")),
     ("search.html", include_str!("../templates/search.html")),
+    ("pagination.html", include_str!("../templates/pagination.html")),
     ("contents.html", include_str!("../templates/contents.html")),
     ("contents_delete.html", include_str!("../templates/contents_delete.html")),
     ("rename.html", include_str!("../templates/rename.html")),

@@ -45,7 +45,7 @@ fn parse_range(header: Option<&str>, size: u64) -> Ranged {
 }
 
 fn etag(file: &StoredFile, variant: &str) -> String {
-    format!("\"{}{variant}\"", &file.blob[..32])
+    format!("\"{}{variant}\"", file.blob.get(..32).unwrap_or(&file.blob))
 }
 
 fn not_modified(headers: &HeaderMap, etag: &str) -> bool {

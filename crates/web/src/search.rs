@@ -19,6 +19,12 @@ use crate::traverse::Ctx;
 
 /// Default batch of search results, as plone.restapi's.
 const DEFAULT_BATCH: i64 = 25;
+/// Largest `b_start` (beyond any real result set, far from overflowing arithmetic).
+const MAX_START: i64 = 1_000_000_000;
+/// Deepest `path.depth` that means anything (deeper is the whole subtree).
+const MAX_DEPTH: i64 = 100;
+/// Largest number of days in a relative date criterion (a century).
+const MAX_DAYS: i64 = 36_500;
 
 /// How results are shown beyond the summary.
 #[derive(Debug, Default)]
@@ -95,7 +101,7 @@ fn batch(params: &[(String, String)]) -> Result<(i64, i64), WebError> {
                 .trim()
                 .parse::<i64>()
                 .ok()
-                .filter(|n| (0..=1_000_000_000).contains(n))
+                .filter(|n| (0..=MAX_START).contains(n))
                 .ok_or_else(|| bad(format!("{name} must be a non-negative integer"))),
         }
     };
@@ -128,7 +134,9 @@ pub(crate) fn from_params(ctx: &Ctx<'_>, view: &ItemView) -> Result<(CatalogQuer
     }
     let depth = match one("path.depth") {
         None => None,
-        Some(d) => Some(d.trim().parse::<i64>().map_err(|_| bad("path.depth must be an integer"))?).filter(|d| *d >= 0),
+        Some(d) => Some(d.trim().parse::<i64>().map_err(|_| bad("path.depth must be an integer"))?)
+            .filter(|d| *d >= 0)
+            .map(|d| d.min(MAX_DEPTH)),
     };
     let mut paths: Vec<String> = all("path.query");
     paths.extend(all("path"));
@@ -212,7 +220,9 @@ pub(crate) fn from_criteria(ctx: &Ctx<'_>, view: &ItemView, criteria: &[Value]) 
             ("path", "string.absolutePath" | "string.relativePath" | "string.path") => {
                 for raw in values(v) {
                     let (p, depth) = match raw.split_once("::") {
-                        Some((p, d)) => (p.to_owned(), d.parse::<i64>().ok()),
+                        Some((p, d)) => {
+                            (p.to_owned(), d.parse::<i64>().ok().filter(|d| *d >= 0).map(|d| d.min(MAX_DEPTH)))
+                        }
                         None => (raw.clone(), None),
                     };
                     let path = if op == "string.relativePath" {
@@ -237,11 +247,13 @@ pub(crate) fn from_criteria(ctx: &Ctx<'_>, view: &ItemView, criteria: &[Value]) 
             (i, op) if date_index(i).is_some() => {
                 let index = date_index(i).expect("checked");
                 let list = values(v);
-                let days = || -> Result<i64, WebError> {
+                let days = || -> Result<Duration, WebError> {
                     list.first()
                         .and_then(|d| d.parse::<i64>().ok())
                         .or(v.as_i64())
-                        .ok_or_else(|| bad("a number of days"))
+                        .filter(|d| d.abs() <= MAX_DAYS)
+                        .map(Duration::days)
+                        .ok_or_else(|| bad(format!("a number of days, at most {MAX_DAYS}")))
                 };
                 let r = match op {
                     "date.lessThan" => (None, Some(when(list.first().ok_or_else(|| bad("a date"))?)?)),
@@ -253,8 +265,8 @@ pub(crate) fn from_criteria(ctx: &Ctx<'_>, view: &ItemView, criteria: &[Value]) 
                     "date.today" => (Some(today), Some(today + Duration::days(1))),
                     "date.afterToday" => (Some(now), None),
                     "date.beforeToday" => (None, Some(now)),
-                    "date.lessThanRelativeDate" => (Some(now), Some(now + Duration::days(days()?))),
-                    "date.largerThanRelativeDate" => (Some(now - Duration::days(days()?)), Some(now)),
+                    "date.lessThanRelativeDate" => (Some(now), Some(now + days()?)),
+                    "date.largerThanRelativeDate" => (Some(now - days()?), Some(now)),
                     other => return Err(bad(format!("unknown operation {other:?} on {i}"))),
                 };
                 q.ranges.push((index, r.0, r.1));
@@ -421,7 +433,7 @@ pub(crate) async fn querystring_search(ctx: &Ctx<'_>, view: &ItemView, body: Opt
     q.sort = sort_on(b.sort_on.as_deref().unwrap_or(""))?;
     q.descending = matches!(b.sort_order.as_deref(), Some("descending" | "reverse"));
     let size = b.b_size.unwrap_or(DEFAULT_BATCH).clamp(1, beffroi_service::MAX_SEARCH_BATCH);
-    let start = b.b_start.unwrap_or(0).max(0);
+    let start = b.b_start.unwrap_or(0).clamp(0, MAX_START);
     q.offset = start;
     q.limit = size;
     if let Some(limit) = b.limit.filter(|l| *l > 0) {

@@ -179,6 +179,15 @@ both_backends! {
         let v = app.get_with("/s/@search?SearchableText=confidentiel", &[("accept", "application/json"), ("authorization", &auth)]).await.json();
         assert_eq!(v["items_total"], 1);
 
+        // Extreme numbers are bounded, never an overflow.
+        assert_eq!(app.get_json("/s/enseignement/@search?path.depth=9223372036854775807").await.status, 200);
+        let r = app.request(axum::http::Request::post("/s/@querystring-search").header("host", "localhost").header("accept", "application/json")
+            .header("authorization", &auth).body(axum::body::Body::from(json!({"query": [], "b_start": i64::MAX, "b_size": 1}).to_string())).unwrap()).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let far = json!({"query": [{"i": "modified", "o": "plone.app.querystring.operation.date.lessThanRelativeDate", "v": "99999999999"}]});
+        let r = app.request(axum::http::Request::post("/s/@querystring-search").header("host", "localhost").header("accept", "application/json")
+            .header("authorization", &auth).body(axum::body::Body::from(far.to_string())).unwrap()).await;
+        assert_eq!(r.status, 400, "{}", r.body);
         // @querystring-search, POST and GET.
         let body = json!({"query": [{"i": "portal_type", "o": "plone.app.querystring.operation.selection.any", "v": ["Document"]},
                                      {"i": "path", "o": "plone.app.querystring.operation.string.absolutePath", "v": "/s/enseignement"}],
