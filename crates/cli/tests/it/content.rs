@@ -397,8 +397,10 @@ mod forms {
             // Rename.
             let r = post(&app, "/s/archives/un/@@rename", &c, format!("_csrf={token}&id=premier&title=Premier")).await;
             assert_eq!(r.status, 303, "{}", r.body);
-            let r = post(&app, "/s/archives/deux/@@rename", &c, format!("_csrf={token}&id=premier&title=Deux")).await;
+            let r = post(&app, "/s/archives/deux/@@rename", &c, format!("_csrf={token}&id=premier&title=Autre")).await;
             assert_eq!(r.status, 400, "the id is taken");
+            let v = app.get_with("/s/archives/deux", &[("cookie", &c), ("accept", "application/json")]).await.json();
+            assert_eq!(v["title"], "Deux", "a refused rename changes nothing");
             // Delete with a confirmation naming the items.
             let r = post(&app, "/s/archives/@@folder_contents", &c, format!("_csrf={token}&sel=premier&sel=deux&action=delete")).await;
             assert_eq!(r.status, 200);
