@@ -435,13 +435,11 @@ impl Services {
         };
         item.path = container.path.child(&id);
         item.id = id.to_string();
-        item.position = tx.db().insert_item(&scope, &item).await?;
-        tx.db().index_new_items(&[(scope.clone(), crate::catalog::entry(&item))]).await?;
         lineage.push(item.clone());
         let nodes: Vec<Node<'_>> = lineage.iter().map(node).collect();
         let maps = maps(&reg, &lineage);
         let fresh = viewers(&nodes, maps.last().expect("one map per row"));
-        tx.db().set_viewers_many(&[(item.uuid, fresh)]).await?;
+        item.position = tx.db().insert_new_item(&scope, &item, &crate::catalog::entry(&item), &fresh).await?;
         self.record_birth(&mut tx.db(), site, &item, actor, &change_note).await?;
         tx.db().delete_redirect(&scope, &item.path).await?;
         tx.commit().await?;

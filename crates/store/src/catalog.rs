@@ -356,20 +356,76 @@ impl Db<'_> {
     /// per batch rather than several per item.
     pub async fn index_items(&mut self, entries: &[(SiteScope, CatalogEntry)]) -> Result<()> {
         for chunk in entries.chunks(INDEX_CHUNK) {
-            self.index_chunk(chunk, false).await?;
+            self.index_chunk(chunk).await?;
         }
         Ok(())
     }
 
-    /// [`Db::index_items`] for items just inserted: there is nothing to replace.
-    pub async fn index_new_items(&mut self, entries: &[(SiteScope, CatalogEntry)]) -> Result<()> {
-        for chunk in entries.chunks(INDEX_CHUNK) {
-            self.index_chunk(chunk, true).await?;
+    /// Inserts a new item with its catalog entry and its stored viewers, in as few
+    /// statements as the backend allows (a create is one round trip per statement, all
+    /// under the write lock): the catalog columns go in with the row, and there is
+    /// nothing old to remove. Returns the item's position in its parent.
+    pub async fn insert_new_item(
+        &mut self,
+        scope: &SiteScope,
+        item: &ItemRow,
+        e: &CatalogEntry,
+        viewers: &BTreeSet<String>,
+    ) -> Result<i64> {
+        let position = self.insert_item_with(scope, item, Some(e)).await?;
+        let subjects: Vec<(&CatalogEntry, &SiteScope, &String)> = e.subjects.iter().map(|s| (e, scope, s)).collect();
+        self.insert_subjects(&subjects).await?;
+        match self {
+            Db::Sqlite(c) => {
+                let c: &mut sqlx::SqliteConnection = c;
+                // Two statements in one call: the text row's new docid is the FTS rowid.
+                sqlx::query(
+                    "insert into item_text (item_uuid) values ($1);
+                     insert into item_fts (rowid, title, body) values (last_insert_rowid(), $2, $3)",
+                )
+                .bind(e.uuid)
+                .bind(index_text(&e.title, e.language))
+                .bind(index_text(&e.body, e.language))
+                .execute(&mut *c)
+                .await?;
+            }
+            Db::Postgres(c) => {
+                let c: &mut sqlx::PgConnection = c;
+                sqlx::query(
+                    "insert into item_text (item_uuid, tsv) values ($1, setweight(to_tsvector($2::regconfig, $3), 'A') || setweight(to_tsvector($2::regconfig, $4), 'D'))",
+                )
+                .bind(e.uuid)
+                .bind(pg_config(e.language))
+                .bind(&e.title)
+                .bind(&e.body)
+                .execute(&mut *c)
+                .await?;
+            }
         }
+        self.add_viewers(item.uuid, viewers).await?;
+        Ok(position)
+    }
+
+    async fn insert_subjects(&mut self, subjects: &[(&CatalogEntry, &SiteScope, &String)]) -> Result<()> {
+        on_db!(self, |c| {
+            for chunk in subjects.chunks(INDEX_CHUNK) {
+                let values: Vec<String> =
+                    (0..chunk.len()).map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3)).collect();
+                let sql = format!(
+                    "insert into item_subjects (item_uuid, site_id, subject) values {} on conflict do nothing",
+                    values.join(", ")
+                );
+                let mut q = sqlx::query(AssertSqlSafe(sql));
+                for (e, sc, s) in chunk {
+                    q = q.bind(e.uuid).bind(sc.key()).bind(*s);
+                }
+                q.execute(&mut *c).await?;
+            }
+        });
         Ok(())
     }
 
-    async fn index_chunk(&mut self, entries: &[(SiteScope, CatalogEntry)], fresh: bool) -> Result<()> {
+    async fn index_chunk(&mut self, entries: &[(SiteScope, CatalogEntry)]) -> Result<()> {
         if entries.is_empty() {
             return Ok(());
         }
@@ -411,41 +467,23 @@ impl Db<'_> {
             }
         }
         on_db!(self, |c| {
-            if !fresh {
-                let mut q =
-                    sqlx::query(AssertSqlSafe(format!("delete from item_subjects where item_uuid in ({uuids})")));
-                for (_, e) in entries {
-                    q = q.bind(e.uuid);
-                }
-                q.execute(&mut *c).await?;
+            let mut q = sqlx::query(AssertSqlSafe(format!("delete from item_subjects where item_uuid in ({uuids})")));
+            for (_, e) in entries {
+                q = q.bind(e.uuid);
             }
-            for chunk in subjects.chunks(INDEX_CHUNK) {
-                let values: Vec<String> =
-                    (0..chunk.len()).map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3)).collect();
-                let sql = format!(
-                    "insert into item_subjects (item_uuid, site_id, subject) values {} on conflict do nothing",
-                    values.join(", ")
-                );
-                let mut q = sqlx::query(AssertSqlSafe(sql));
-                for (e, sc, s) in chunk {
-                    q = q.bind(e.uuid).bind(sc.key()).bind(*s);
-                }
-                q.execute(&mut *c).await?;
-            }
+            q.execute(&mut *c).await?;
         });
+        self.insert_subjects(&subjects).await?;
         match self {
             Db::Sqlite(c) => {
                 let c: &mut sqlx::SqliteConnection = c;
                 // The old rows go (the trigger removes them from the index) and every
                 // item gets a new docid, larger than any before.
-                if !fresh {
-                    let mut q =
-                        sqlx::query(AssertSqlSafe(format!("delete from item_text where item_uuid in ({uuids})")));
-                    for (_, e) in entries {
-                        q = q.bind(e.uuid);
-                    }
-                    q.execute(&mut *c).await?;
+                let mut q = sqlx::query(AssertSqlSafe(format!("delete from item_text where item_uuid in ({uuids})")));
+                for (_, e) in entries {
+                    q = q.bind(e.uuid);
                 }
+                q.execute(&mut *c).await?;
                 let values: Vec<String> = (1..=entries.len()).map(|i| format!("(${i})")).collect();
                 let sql = format!(
                     "insert into item_text (item_uuid) values {} returning item_uuid, docid",

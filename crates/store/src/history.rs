@@ -197,22 +197,18 @@ impl Db<'_> {
         snapshot: &serde_json::Value,
     ) -> Result<i64> {
         on_db!(self, |c| {
-            let next: i64 =
-                sqlx::query_scalar("select coalesce(max(version), -1) + 1 from revisions where item_uuid = $1")
-                    .bind(item)
-                    .fetch_one(&mut *c)
-                    .await?;
-            sqlx::query(
-                "insert into revisions (site_id, item_uuid, version, actor, comment, at, snapshot) values ($1, $2, $3, $4, $5, $6, $7)",
+            let next: i64 = sqlx::query_scalar(
+                "insert into revisions (site_id, item_uuid, version, actor, comment, at, snapshot)
+                 values ($1, $2, (select coalesce(max(version), -1) + 1 from revisions where item_uuid = $2), $3, $4, $5, $6)
+                 returning version",
             )
             .bind(scope.key())
             .bind(item)
-            .bind(next)
             .bind(actor)
             .bind(comment)
             .bind(at)
             .bind(sqlx::types::Json(snapshot))
-            .execute(&mut *c)
+            .fetch_one(&mut *c)
             .await?;
             Ok(next)
         })

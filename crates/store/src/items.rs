@@ -194,10 +194,20 @@ impl Db<'_> {
     /// Inserts an item as the last child of its parent; returns its position.
     /// Conflict when the path is taken.
     pub async fn insert_item(&mut self, scope: &SiteScope, item: &ItemRow) -> Result<i64> {
+        self.insert_item_with(scope, item, None).await
+    }
+
+    /// [`Db::insert_item`] that also fills the columns the catalog keeps on items.
+    pub(crate) async fn insert_item_with(
+        &mut self,
+        scope: &SiteScope,
+        item: &ItemRow,
+        entry: Option<&crate::CatalogEntry>,
+    ) -> Result<i64> {
         let position: i64 = on_db!(self, |c| {
             sqlx::query_scalar(
-                "insert into items (uuid, site_id, parent, id, path, type_name, title, description, language, fields, review_state, exclude_from_nav, creator, created, modified, effective, expires, local_roles, block_inheritance, position)
-                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
+                "insert into items (uuid, site_id, parent, id, path, type_name, title, description, language, fields, review_state, exclude_from_nav, creator, created, modified, effective, expires, local_roles, block_inheritance, sortable_title, event_start, event_end, position)
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22,
                          (select coalesce(max(position), -1) + 1 from items where site_id = $2 and parent = $3))
                  returning position",
             )
@@ -220,6 +230,9 @@ impl Db<'_> {
             .bind(item.expires)
             .bind(Json(&item.local_roles))
             .bind(item.block_inheritance)
+            .bind(entry.map(|e| e.sortable_title.as_str()).unwrap_or_default())
+            .bind(entry.and_then(|e| e.event_start))
+            .bind(entry.and_then(|e| e.event_end))
             .fetch_one(&mut *c)
             .await
             .map_err(|e| match StoreError::from(e) {
@@ -416,6 +429,25 @@ impl Db<'_> {
             out.entry(u).or_default().insert(t);
         }
         Ok(out)
+    }
+
+    /// Stores the viewers of an item that has none yet (one just inserted).
+    pub async fn add_viewers(&mut self, uuid: Uuid, tokens: &BTreeSet<String>) -> Result<()> {
+        if tokens.is_empty() {
+            return Ok(());
+        }
+        let insert = format!(
+            "insert into item_viewers (item_uuid, token) values {}",
+            (0..tokens.len()).map(|i| format!("($1, ${})", i + 2)).collect::<Vec<_>>().join(", ")
+        );
+        on_db!(self, |c| {
+            let mut q = sqlx::query(AssertSqlSafe(insert)).bind(uuid);
+            for t in tokens {
+                q = q.bind(t);
+            }
+            q.execute(&mut *c).await?;
+        });
+        Ok(())
     }
 
     /// Replaces the stored viewers of many items, in batches that stay below the

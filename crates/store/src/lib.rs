@@ -102,8 +102,14 @@ impl Default for StoreOptions {
 pub enum Store {
     /// SQLite takes one writer at a time: writers of this process queue on the mutex
     /// rather than in SQLite's busy handler, which sleeps for milliseconds between
-    /// tries. (Other processes still meet the busy timeout.)
-    Sqlite(SqlitePool, Arc<tokio::sync::Mutex<()>>),
+    /// tries (other processes still meet the busy timeout), and all write on one
+    /// connection of their own, whose page cache stays warm: a write made through
+    /// another connection would make it read every page it touches again.
+    Sqlite {
+        readers: SqlitePool,
+        writer: SqlitePool,
+        turn: Arc<tokio::sync::Mutex<()>>,
+    },
     Postgres(PgPool),
 }
 
@@ -157,8 +163,20 @@ impl Store {
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(5))
                 .pragma("temp_store", "memory")
-                .pragma("cache_size", "-32000");
-            let pool = SqlitePoolOptions::new()
+                .pragma("cache_size", "-32000")
+                // Checkpoints run in the background (see `checkpoints`); this is the
+                // backstop should they fall behind (20,000 pages, 80 MB of log).
+                .pragma("wal_autocheckpoint", "20000");
+            // The writer first: it creates the file and sets WAL mode before readers open it.
+            let writer = SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .acquire_timeout(opts.acquire_timeout)
+                .test_before_acquire(false)
+                .connect_with(co.clone())
+                .await
+                .map_err(|e| StoreError::Connect(e.to_string()))?;
+            let readers = SqlitePoolOptions::new()
                 .max_connections(opts.max_connections)
                 .min_connections(1)
                 .acquire_timeout(opts.acquire_timeout)
@@ -166,7 +184,8 @@ impl Store {
                 .connect_with(co)
                 .await
                 .map_err(|e| StoreError::Connect(e.to_string()))?;
-            Store::Sqlite(pool, Arc::new(tokio::sync::Mutex::new(())))
+            tokio::spawn(checkpoints(readers.clone()));
+            Store::Sqlite { readers, writer, turn: Arc::new(tokio::sync::Mutex::new(())) }
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let co = PgConnectOptions::from_str(url).map_err(|e| StoreError::BadUrl(e.to_string()))?;
             let pool = PgPoolOptions::new()
@@ -186,7 +205,7 @@ impl Store {
 
     pub fn backend(&self) -> Backend {
         match self {
-            Store::Sqlite(..) => Backend::Sqlite,
+            Store::Sqlite { .. } => Backend::Sqlite,
             Store::Postgres(_) => Backend::Postgres,
         }
     }
@@ -194,7 +213,7 @@ impl Store {
     /// A connection for reads.
     pub async fn conn(&self) -> Result<Conn> {
         Ok(match self {
-            Store::Sqlite(p, _) => Conn::Sqlite(p.acquire().await?),
+            Store::Sqlite { readers, .. } => Conn::Sqlite(readers.acquire().await?),
             Store::Postgres(p) => Conn::Postgres(p.acquire().await?),
         })
     }
@@ -203,9 +222,9 @@ impl Store {
     /// immediate`), so two writers wait for each other instead of failing half-way.
     pub async fn begin(&self) -> Result<Tx> {
         Ok(match self {
-            Store::Sqlite(p, writer) => {
-                let turn = writer.clone().lock_owned().await;
-                Tx::Sqlite(p.begin_with("begin immediate").await?, turn)
+            Store::Sqlite { writer, turn, .. } => {
+                let turn = turn.clone().lock_owned().await;
+                Tx::Sqlite(writer.begin_with("begin immediate").await?, turn)
             }
             Store::Postgres(p) => Tx::Postgres(p.begin().await?),
         })
@@ -213,7 +232,10 @@ impl Store {
 
     pub async fn close(&self) {
         match self {
-            Store::Sqlite(p, _) => p.close().await,
+            Store::Sqlite { readers, writer, .. } => {
+                readers.close().await;
+                writer.close().await;
+            }
             Store::Postgres(p) => p.close().await,
         }
     }
@@ -242,6 +264,28 @@ impl Tx {
             Tx::Postgres(t) => t.commit().await?,
         }
         Ok(())
+    }
+}
+
+/// Copies SQLite's write-ahead log into the database file twice a second, outside the
+/// write lock. Left to itself SQLite does it in the connection that commits, every
+/// 1,000 pages of log: a write then pays for writing back and syncing the pages of
+/// the writes before it (a create took ~20% longer on average, its p99 twice as long).
+/// A passive checkpoint waits for no reader or writer.
+async fn checkpoints(pool: SqlitePool) {
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if pool.is_closed() {
+            break;
+        }
+        if let Err(e) = sqlx::query("pragma wal_checkpoint(passive)").execute(&pool).await {
+            if pool.is_closed() {
+                break;
+            }
+            tracing::warn!(error = %e, "SQLite checkpoint failed");
+        }
     }
 }
 
