@@ -510,7 +510,11 @@ pub fn run(args: BenchArgs) -> Result<()> {
             let url =
                 pg_admin::create_database(admin, &name).await.context("cannot create the PostgreSQL bench database")?;
             let pg = run_backend("PostgreSQL", &url, &data, &args).await;
-            pg_admin::drop_database(admin, &name).await?;
+            if args.keep {
+                eprintln!("[PostgreSQL] kept the database {name}");
+            } else {
+                pg_admin::drop_database(admin, &name).await?;
+            }
             reports.push(sqlite?);
             reports.push(pg?);
         } else {
@@ -529,23 +533,35 @@ pub fn run(args: BenchArgs) -> Result<()> {
 async fn search(data: &Path, args: &BenchArgs) -> Result<()> {
     let mut reports = Vec::new();
     let db = data.join("search.db");
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    if !args.reuse {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+        }
     }
-    let url = format!("sqlite://{}", db.display());
-    let services = Services::open(&url, &StoreOptions::default(), Blobs::local(&data.join("blobs"))?).await?;
-    services.reconcile_workflows().await?;
-    reports.push(crate::bench_search::run("SQLite", &services, args.items, args.queries).await?);
-    services.store().close().await;
-    if let Some(admin) = &args.postgres {
+    if !args.no_sqlite {
+        let url = format!("sqlite://{}", db.display());
+        let services = Services::open(&url, &StoreOptions::default(), Blobs::local(&data.join("blobs"))?).await?;
+        services.reconcile_workflows().await?;
+        reports.push(crate::bench_search::run("SQLite", &services, args.items, args.queries, args.reuse).await?);
+        services.store().close().await;
+    }
+    if let (Some(url), true) = (&args.postgres, args.reuse) {
+        let services = Services::open(url, &StoreOptions::default(), Blobs::local(&data.join("blobs"))?).await?;
+        reports.push(crate::bench_search::run("PostgreSQL", &services, args.items, args.queries, true).await?);
+        services.store().close().await;
+    } else if let Some(admin) = &args.postgres {
         let name = format!("beffroi_bench_search_{}", std::process::id());
         let url =
             pg_admin::create_database(admin, &name).await.context("cannot create the PostgreSQL bench database")?;
         let services = Services::open(&url, &StoreOptions::default(), Blobs::local(&data.join("blobs"))?).await?;
         services.reconcile_workflows().await?;
-        let pg = crate::bench_search::run("PostgreSQL", &services, args.items, args.queries).await;
+        let pg = crate::bench_search::run("PostgreSQL", &services, args.items, args.queries, false).await;
         services.store().close().await;
-        pg_admin::drop_database(admin, &name).await?;
+        if args.keep {
+            eprintln!("[PostgreSQL] kept the database {name}");
+        } else {
+            pg_admin::drop_database(admin, &name).await?;
+        }
         reports.push(pg?);
     }
     crate::bench_search::print(&reports);

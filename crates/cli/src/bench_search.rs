@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use beffroi_model::security::Principal;
 use beffroi_model::{ItemPath, Language, SiteId};
 use beffroi_service::{CatalogQuery, NewSite, Services, with_text};
@@ -206,8 +206,24 @@ pub struct SearchReport {
     pub frequent: QueryStats,
 }
 
-pub async fn run(backend: &'static str, services: &Services, items: u32, queries: usize) -> Result<SearchReport> {
+pub async fn run(
+    backend: &'static str,
+    services: &Services,
+    items: u32,
+    queries: usize,
+    reuse: bool,
+) -> Result<SearchReport> {
     let system = Principal::System;
+    let fr_words: Vec<&str> = crate::bench::WORDS.iter().chain(FR_MORE).copied().collect();
+    let fr = vocabulary(&fr_words, 5000);
+    let nl = vocabulary(NL, 5000);
+    let mut rng = Rng(0x5eed_beff_0001);
+    if reuse {
+        let site = services.site(&SiteId::parse("recherche")?).await?.context("no site made by an earlier run")?;
+        let mut report = queries_on(services, &site, queries, &fr, &nl, &mut rng).await?;
+        report.backend = backend;
+        return Ok(report);
+    }
     let site = services
         .create_site(
             &system,
@@ -222,9 +238,6 @@ pub async fn run(backend: &'static str, services: &Services, items: u32, queries
     // Pages published from the start (one-state workflow): the bench measures indexing,
     // not publishing.
     services.set_chain(&system, &site, "Document", Some("one_state"), &BTreeMap::new()).await?;
-    let fr_words: Vec<&str> = crate::bench::WORDS.iter().chain(FR_MORE).copied().collect();
-    let fr = vocabulary(&fr_words, 5000);
-    let nl = vocabulary(NL, 5000);
     let mut folders = Vec::new();
     for i in 0..20 {
         let f = services
@@ -242,7 +255,6 @@ pub async fn run(backend: &'static str, services: &Services, items: u32, queries
     }
     eprintln!("[{backend}] creating {items} pages of ~300 words…");
     let started = Instant::now();
-    let mut rng = Rng(0x5eed_beff_0001);
     for n in 0..items {
         let dutch = n % 3 == 2;
         let vocab = if dutch { &nl } else { &fr };
@@ -266,6 +278,22 @@ pub async fn run(backend: &'static str, services: &Services, items: u32, queries
     let n = services.reindex(Some(&site), |_, _| {}).await?;
     let reindex_s = t.elapsed().as_secs_f64();
     eprintln!("[{backend}] reindexed {n} items in {reindex_s:.1} s ({:.0}/s)", n as f64 / reindex_s);
+    let mut report = queries_on(services, &site, queries, &fr, &nl, &mut rng).await?;
+    report.items = items;
+    report.create_per_s = create_per_s;
+    report.reindex_s = reindex_s;
+    report.reindexed = n;
+    Ok(report)
+}
+
+async fn queries_on(
+    services: &Services,
+    site: &beffroi_service::SiteRow,
+    queries: usize,
+    fr: &[String],
+    nl: &[String],
+    rng: &mut Rng,
+) -> Result<SearchReport> {
     // Two-word queries as a visitor: "typical" ones of words of middling frequency
     // (what people look for: a few percent of pages hold each), and "frequent" ones of
     // two of the 80 commonest words (half the pages or more: the worst case).
@@ -275,13 +303,13 @@ pub async fn run(backend: &'static str, services: &Services, items: u32, queries
         let mut lat = Vec::with_capacity(queries);
         let mut hits = 0i64;
         for i in 0..queries + 20 {
-            let vocab = if i % 3 == 2 { &nl } else { &fr };
+            let vocab = if i % 3 == 2 { nl } else { fr };
             let mut pick = || &vocab[lo + (rng.next() as usize) % (hi - lo)];
             let q = format!("{} {}", pick(), pick());
             let mut cq = with_text(CatalogQuery::default(), &q);
             cq.limit = 25;
             let t = Instant::now();
-            let page = services.search(&anon, &site, cq).await?;
+            let page = services.search(&anon, site, cq).await?;
             if i >= 20 {
                 lat.push(t.elapsed());
                 hits += page.total;
@@ -298,11 +326,11 @@ pub async fn run(backend: &'static str, services: &Services, items: u32, queries
         });
     }
     Ok(SearchReport {
-        backend,
-        items,
-        create_per_s,
-        reindex_s,
-        reindexed: n,
+        backend: "",
+        items: 0,
+        create_per_s: 0.0,
+        reindex_s: 0.0,
+        reindexed: 0,
         queries,
         typical: kinds.remove(0),
         frequent: kinds.remove(0),

@@ -327,4 +327,16 @@ pub struct BenchArgs {
     /// Number of queries timed by --search.
     #[arg(long, default_value_t = 1000)]
     pub queries: usize,
+    /// With --search: query the site an earlier run left rather than making a new one
+    /// (no creation or reindex figures): SQLite's in --data, PostgreSQL's in the
+    /// database the --postgres URL names (one kept with --keep).
+    #[arg(long, requires = "data")]
+    pub reuse: bool,
+    /// Measure PostgreSQL only (with --postgres).
+    #[arg(long, requires = "postgres")]
+    pub no_sqlite: bool,
+    /// Keep the PostgreSQL database the bench made (its name is printed) instead of
+    /// dropping it, to look at its plans afterwards.
+    #[arg(long)]
+    pub keep: bool,
 }

@@ -184,7 +184,25 @@ struct Built {
     params: Vec<Param>,
 }
 
-fn build(db: &Db<'_>, scope: &SiteScope, q: &CatalogQuery, skip: Option<Facet>, pg_tsq: Option<&str>) -> Built {
+/// How a query will be read.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// Counted or grouped: the order does not matter.
+    Unordered,
+    /// A page in order of relevance. SQLite: FTS5 ranks its matches itself (in C,
+    /// from its own data) and hands them over best first, so the joins and filters run
+    /// only until the page is full, not for every match.
+    Ranked,
+}
+
+fn build(
+    db: &Db<'_>,
+    scope: &SiteScope,
+    q: &CatalogQuery,
+    skip: Option<Facet>,
+    pg_tsq: Option<&str>,
+    shape: Shape,
+) -> Built {
     let mut params = vec![Param::Text(scope.key().to_owned())];
     let next = |params: &mut Vec<Param>, p: Param| {
         params.push(p);
@@ -200,18 +218,37 @@ fn build(db: &Db<'_>, scope: &SiteScope, q: &CatalogQuery, skip: Option<Facet>, 
                 // The full-text index drives the join (CROSS JOIN fixes SQLite's order):
                 // only matching items are ever looked at.
                 let m = next(&mut params, Param::Text(fts_match(&q.stems)));
-                from = "from item_fts f cross join item_text t on t.docid = f.rowid cross join items on items.uuid = t.item_uuid".to_owned();
-                conds.push(format!("item_fts match {m}"));
-                rank = Some("f.rank".to_owned());
+                let joins = "cross join item_text t on t.docid = f.rowid cross join items on items.uuid = t.item_uuid";
+                if shape == Shape::Ranked {
+                    let dir = if q.descending { "desc" } else { "asc" };
+                    from = format!(
+                        "from (select rowid, rank from item_fts where item_fts match {m} order by rank {dir}) f {joins}"
+                    );
+                    rank = Some(format!("f.rank {dir}"));
+                } else {
+                    from = format!("from item_fts f {joins}");
+                    conds.push(format!("item_fts match {m}"));
+                    rank = Some("f.rank".to_owned());
+                }
             }
             Db::Postgres(_) => {
                 // The query was turned into a tsquery beforehand (see `pg_tsquery`): as
                 // a constant, the planner can weigh it with the index's statistics.
                 let p = next(&mut params, Param::Text(pg_tsq.unwrap_or_default().to_owned()));
-                join = " join item_text t on t.item_uuid = items.uuid".to_owned();
-                conds.push(format!("t.tsv @@ {p}::tsquery"));
-                // Negated so that, as with bm25, lower is better.
-                rank = Some(format!("-ts_rank(t.tsv, {p}::tsquery)"));
+                if shape == Shape::Ranked {
+                    // Matches ranked and sorted on their own (the sort carries uids, not
+                    // the vectors), then joined in that order until the page is full.
+                    let dir = if q.descending { "asc" } else { "desc" };
+                    from = format!(
+                        "from (select item_uuid, ts_rank(tsv, {p}::tsquery) as r from item_text where tsv @@ {p}::tsquery order by r {dir}, item_uuid) t join items on items.uuid = t.item_uuid"
+                    );
+                    rank = Some(format!("t.r {dir}, t.item_uuid"));
+                } else {
+                    join = " join item_text t on t.item_uuid = items.uuid".to_owned();
+                    conds.push(format!("t.tsv @@ {p}::tsquery"));
+                    // Negated so that, as with bm25, lower is better.
+                    rank = Some(format!("-ts_rank(t.tsv, {p}::tsquery)"));
+                }
             }
         }
     }
@@ -538,7 +575,10 @@ impl Db<'_> {
         let Some(tsq) = self.pg_tsquery(q).await? else {
             return Ok(SearchPage { items: Vec::new(), total: 0 });
         };
-        let b = build(self, scope, q, None, Some(&tsq));
+        if q.has_text() && q.sort == SortOn::Relevance {
+            return self.search_ranked(scope, q, &tsq).await;
+        }
+        let b = build(self, scope, q, None, Some(&tsq), Shape::Unordered);
         let cols: String = SUMMARY_COLS.split(", ").map(|c| format!("items.{c}")).collect::<Vec<_>>().join(", ");
         let n = b.params.len();
         let sql = format!(
@@ -572,6 +612,66 @@ impl Db<'_> {
         })
     }
 
+    /// Words sorted by relevance: the uids of the page in the full-text index's order
+    /// (joined and filtered only until the page is full), then their summaries; the
+    /// total from a count that ranks nothing.
+    async fn search_ranked(&mut self, scope: &SiteScope, q: &CatalogQuery, tsq: &str) -> Result<SearchPage> {
+        let ranked = build(self, scope, q, None, Some(tsq), Shape::Ranked);
+        let n = ranked.params.len();
+        let sql = format!(
+            "select items.uuid {} order by {} limit ${} offset ${}",
+            ranked.from_where,
+            ranked.rank.as_deref().unwrap_or("1"),
+            n + 1,
+            n + 2
+        );
+        let uuids: Vec<Uuid> = on_db!(self, |c| {
+            bind_all!(sqlx::query_scalar(AssertSqlSafe(sql)).persistent(false), &ranked.params)
+                .bind(q.limit)
+                .bind(q.offset)
+                .fetch_all(&mut *c)
+                .await?
+        });
+        let total = if (uuids.len() as i64) < q.limit && (q.offset == 0 || !uuids.is_empty()) {
+            q.offset + uuids.len() as i64
+        } else {
+            let counted = build(self, scope, q, None, Some(tsq), Shape::Unordered);
+            let sql = format!("select count(*) {}", counted.from_where);
+            on_db!(self, |c| {
+                bind_all!(sqlx::query_scalar(AssertSqlSafe(sql)).persistent(false), &counted.params)
+                    .fetch_one(&mut *c)
+                    .await?
+            })
+        };
+        let items = self.summaries_by_uuids(scope, &uuids).await?;
+        Ok(SearchPage { items, total })
+    }
+
+    /// Summaries of items of a site, in the order of `uuids` (those that exist).
+    async fn summaries_by_uuids(&mut self, scope: &SiteScope, uuids: &[Uuid]) -> Result<Vec<Summary>> {
+        if uuids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "select {SUMMARY_COLS} from items where site_id = $1 and uuid in ({})",
+            placeholders(2, uuids.len())
+        );
+        let mut rows = on_db!(self, |c| {
+            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(scope.key());
+            for u in uuids {
+                q = q.bind(*u);
+            }
+            let mut out = Vec::with_capacity(uuids.len());
+            for r in q.fetch_all(&mut *c).await? {
+                out.push(summary_from_row!(r));
+            }
+            out
+        });
+        let order: std::collections::HashMap<Uuid, usize> = uuids.iter().enumerate().map(|(i, u)| (*u, i)).collect();
+        rows.sort_by_key(|s: &Summary| order.get(&s.uuid).copied());
+        Ok(rows)
+    }
+
     /// How many results of `q` have each value of `facet` (ignoring the query's own
     /// filter on that facet), most frequent first.
     pub async fn facet_counts(
@@ -583,7 +683,7 @@ impl Db<'_> {
         let Some(tsq) = self.pg_tsquery(q).await? else {
             return Ok(Vec::new());
         };
-        let b = build(self, scope, q, Some(facet), Some(&tsq));
+        let b = build(self, scope, q, Some(facet), Some(&tsq), Shape::Unordered);
         let sql = match facet {
             Facet::Type => format!(
                 "select items.type_name, count(*) as n {} group by items.type_name order by n desc, items.type_name limit 50",

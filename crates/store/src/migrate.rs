@@ -35,6 +35,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(7, "locks", "0007_locks.sql"),
     migration!(8, "revisions", "0008_revisions.sql"),
     migration!(9, "catalog", "0009_catalog.sql"),
+    migration!(10, "catalog find index", "0010_catalog_find.sql"),
 ];
 
 const LOCK_KEY: i64 = 0x0bef_f701;

@@ -92,6 +92,47 @@ both_backends! {
         assert_eq!(find(&db, &s, &anon, "menus").await, ["Repas chauds"]);
     }
 
+    async fn pages_of_ranked_results_hold_each_match_once(db) {
+        let s = db.site("s").await;
+        // 23 visible matches (5 with the word in their title), 4 private ones, 10 others.
+        for i in 0..23 {
+            let title = if i % 5 == 0 { format!("Budget {i}") } else { format!("Page {i}") };
+            let body = format!("<p>{}</p>", "Le budget communal. ".repeat(1 + i % 4));
+            db.add(&s, "/", "Document", json!({"title": title, "text": html(&body)})).await;
+        }
+        for i in 0..4 {
+            db.add_private(&s, "/", "Document", json!({"title": format!("Budget secret {i}")})).await;
+        }
+        for i in 0..10 {
+            db.add(&s, "/", "Document", json!({"title": format!("Autre {i}"), "text": html("<p>Rien.</p>")})).await;
+        }
+        let anon = Principal::Anonymous;
+        let page = |offset: i64, descending: bool| {
+            let mut q = with_text(CatalogQuery::default(), "budget");
+            q.limit = 7;
+            q.offset = offset;
+            q.descending = descending;
+            let (services, s) = (&db.services, &s);
+            async move { services.search(&Principal::Anonymous, s, q).await.expect("search") }
+        };
+        let mut seen = Vec::new();
+        for offset in (0..28).step_by(7) {
+            let p = page(offset, false).await;
+            assert_eq!(p.total, 23, "at {offset}");
+            seen.extend(titles(&p).into_iter().map(str::to_owned));
+        }
+        assert_eq!(seen.len(), 23, "{seen:?}");
+        let unique: std::collections::BTreeSet<&String> = seen.iter().collect();
+        assert_eq!(unique.len(), 23, "{seen:?}");
+        assert!(seen.iter().all(|t| !t.contains("secret")));
+        // Title matches first; reversed, they come last.
+        assert!(seen[..5].iter().all(|t| t.starts_with("Budget")), "{seen:?}");
+        let last = page(21, true).await;
+        assert_eq!(last.total, 23);
+        assert!(titles(&last).iter().all(|t| t.starts_with("Budget")), "{:?}", titles(&last));
+        assert!(find(&db, &s, &anon, "budget").await.len() == 23);
+    }
+
     async fn hostile_queries_never_error_nor_inject(db) {
         let s = corpus(&db).await;
         let anon = Principal::Anonymous;
