@@ -538,25 +538,18 @@ async fn search(data: &Path, args: &BenchArgs) -> Result<()> {
             let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
         }
     }
+    let blobs = data.join("blobs");
     if !args.no_sqlite {
         let url = format!("sqlite://{}", db.display());
-        let services = Services::open(&url, &StoreOptions::default(), Blobs::local(&data.join("blobs"))?).await?;
-        services.reconcile_workflows().await?;
-        reports.push(crate::bench_search::run("SQLite", &services, args.items, args.queries, args.reuse).await?);
-        services.store().close().await;
+        reports.push(crate::bench_search::run("SQLite", &url, &blobs, args.items, args.queries, args.reuse).await?);
     }
     if let (Some(url), true) = (&args.postgres, args.reuse) {
-        let services = Services::open(url, &StoreOptions::default(), Blobs::local(&data.join("blobs"))?).await?;
-        reports.push(crate::bench_search::run("PostgreSQL", &services, args.items, args.queries, true).await?);
-        services.store().close().await;
+        reports.push(crate::bench_search::run("PostgreSQL", url, &blobs, args.items, args.queries, true).await?);
     } else if let Some(admin) = &args.postgres {
         let name = format!("beffroi_bench_search_{}", std::process::id());
         let url =
             pg_admin::create_database(admin, &name).await.context("cannot create the PostgreSQL bench database")?;
-        let services = Services::open(&url, &StoreOptions::default(), Blobs::local(&data.join("blobs"))?).await?;
-        services.reconcile_workflows().await?;
-        let pg = crate::bench_search::run("PostgreSQL", &services, args.items, args.queries, false).await;
-        services.store().close().await;
+        let pg = crate::bench_search::run("PostgreSQL", &url, &blobs, args.items, args.queries, false).await;
         if args.keep {
             eprintln!("[PostgreSQL] kept the database {name}");
         } else {

@@ -5,12 +5,13 @@
 //! filter and the publication window included), in process, one after the other.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use beffroi_model::security::Principal;
 use beffroi_model::{ItemPath, Language, SiteId};
-use beffroi_service::{CatalogQuery, NewSite, Services, with_text};
+use beffroi_service::{Blobs, CatalogQuery, NewSite, Services, StoreOptions, with_text};
 use serde_json::json;
 
 /// French words beyond the page bench's twenty.
@@ -208,11 +209,18 @@ pub struct SearchReport {
 
 pub async fn run(
     backend: &'static str,
-    services: &Services,
+    url: &str,
+    blobs: &Path,
     items: u32,
     queries: usize,
     reuse: bool,
 ) -> Result<SearchReport> {
+    let open = || async {
+        let services = Services::open(url, &StoreOptions::default(), Blobs::local(blobs)?).await?;
+        services.reconcile_workflows().await?;
+        anyhow::Ok(services)
+    };
+    let services = &open().await?;
     let system = Principal::System;
     let fr_words: Vec<&str> = crate::bench::WORDS.iter().chain(FR_MORE).copied().collect();
     let fr = vocabulary(&fr_words, 5000);
@@ -221,6 +229,7 @@ pub async fn run(
     if reuse {
         let site = services.site(&SiteId::parse("recherche")?).await?.context("no site made by an earlier run")?;
         let mut report = queries_on(services, &site, queries, &fr, &nl, &mut rng).await?;
+        services.store().close().await;
         report.backend = backend;
         return Ok(report);
     }
@@ -274,11 +283,17 @@ pub async fn run(
     }
     let create_per_s = items as f64 / started.elapsed().as_secs_f64();
     eprintln!("[{backend}] created and indexed {items} pages at {create_per_s:.0}/s; reindexing…");
+    // Reindexed as `beffroi reindex` does it: from a store opened for that, not from
+    // the one that has just written everything.
+    services.store().close().await;
+    let services = &open().await?;
     let t = Instant::now();
     let n = services.reindex(Some(&site), |_, _| {}).await?;
     let reindex_s = t.elapsed().as_secs_f64();
     eprintln!("[{backend}] reindexed {n} items in {reindex_s:.1} s ({:.0}/s)", n as f64 / reindex_s);
     let mut report = queries_on(services, &site, queries, &fr, &nl, &mut rng).await?;
+    services.store().close().await;
+    report.backend = backend;
     report.items = items;
     report.create_per_s = create_per_s;
     report.reindex_s = reindex_s;

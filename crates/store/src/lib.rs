@@ -184,8 +184,9 @@ impl Store {
                 .connect_with(co)
                 .await
                 .map_err(|e| StoreError::Connect(e.to_string()))?;
-            tokio::spawn(checkpoints(readers.clone()));
-            Store::Sqlite { readers, writer, turn: Arc::new(tokio::sync::Mutex::new(())) }
+            let turn = Arc::new(tokio::sync::Mutex::new(()));
+            tokio::spawn(checkpoints(readers.clone(), turn.clone()));
+            Store::Sqlite { readers, writer, turn }
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let co = PgConnectOptions::from_str(url).map_err(|e| StoreError::BadUrl(e.to_string()))?;
             let pool = PgPoolOptions::new()
@@ -271,16 +272,28 @@ impl Tx {
 /// write lock. Left to itself SQLite does it in the connection that commits, every
 /// 1,000 pages of log: a write then pays for writing back and syncing the pages of
 /// the writes before it (a create took ~20% longer on average, its p99 twice as long).
-/// A passive checkpoint waits for no reader or writer.
-async fn checkpoints(pool: SqlitePool) {
+/// A passive checkpoint waits for no reader or writer; when writers kept it from
+/// catching up with a log of over 1,000 pages, the rest (a few pages) is copied in
+/// their turn, so that the next write starts the log over and it stays small.
+async fn checkpoints(pool: SqlitePool, turn: Arc<tokio::sync::Mutex<()>>) {
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let checkpoint = |pool: SqlitePool| async move {
+        sqlx::query_as::<_, (i64, i64, i64)>("pragma wal_checkpoint(passive)").fetch_one(&pool).await
+    };
     loop {
         tick.tick().await;
         if pool.is_closed() {
             break;
         }
-        if let Err(e) = sqlx::query("pragma wal_checkpoint(passive)").execute(&pool).await {
+        let result = match checkpoint(pool.clone()).await {
+            Ok((_, log, done)) if log > 1000 && done < log => {
+                let _turn = turn.lock().await;
+                checkpoint(pool.clone()).await
+            }
+            other => other,
+        };
+        if let Err(e) = result {
             if pool.is_closed() {
                 break;
             }
