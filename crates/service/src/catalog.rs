@@ -65,8 +65,29 @@ impl Services {
     pub async fn search(&self, actor: &Principal, site: &SiteRow, mut q: CatalogQuery) -> Result<SearchPage> {
         self.secure(actor, &mut q);
         self.narrow_languages(site, &mut q).await?;
+        let scope = site.scope();
         let mut c = self.store.conn().await?;
-        Ok(c.db().search(&site.scope(), &q).await?)
+        let Some(text) = c.db().text_query(&q).await? else {
+            return Ok(SearchPage { items: Vec::new(), total: 0 });
+        };
+        // The page and the count on two connections at once: with words, each reads
+        // every match, and a page's wait is the longer of the two rather than their sum.
+        let count = async {
+            let mut c = self.store.conn().await?;
+            Ok::<_, crate::ServiceError>(c.db().search_count(&scope, &q, &text).await?)
+        };
+        let page = async { Ok::<_, crate::ServiceError>(c.db().search_page(&scope, &q, &text).await?) };
+        if !q.has_text() {
+            // Without words the count is cheap, and often not needed at all.
+            let items = page.await?;
+            let total = match beffroi_store::page_total(&q, items.len()) {
+                Some(t) => t,
+                None => count.await?,
+            };
+            return Ok(SearchPage { items, total });
+        }
+        let (items, total) = tokio::try_join!(page, count)?;
+        Ok(SearchPage { items, total })
     }
 
     /// Counts of the results of `q` by type or by subject.

@@ -119,6 +119,17 @@ pub struct SearchPage {
     pub total: i64,
 }
 
+/// A query's words as the backend's full-text index takes them.
+#[derive(Debug, Clone)]
+pub struct TextQuery(String);
+
+/// The total a page of results tells by itself: when it is not full (and not past the
+/// end), nothing comes after it.
+pub fn page_total(q: &CatalogQuery, page_len: usize) -> Option<i64> {
+    let n = page_len as i64;
+    (n < q.limit && (q.offset == 0 || n > 0)).then_some(q.offset + n)
+}
+
 /// Which values to count results by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Facet {
@@ -572,13 +583,48 @@ impl Db<'_> {
 
     /// One page of a catalog query and the number of results in all.
     pub async fn search(&mut self, scope: &SiteScope, q: &CatalogQuery) -> Result<SearchPage> {
-        let Some(tsq) = self.pg_tsquery(q).await? else {
+        let Some(text) = self.text_query(q).await? else {
             return Ok(SearchPage { items: Vec::new(), total: 0 });
         };
+        let items = self.search_page(scope, q, &text).await?;
+        let total = match page_total(q, items.len()) {
+            Some(total) => total,
+            None => self.search_count(scope, q, &text).await?,
+        };
+        Ok(SearchPage { items, total })
+    }
+
+    /// What [`Db::search_page`] and [`Db::search_count`] take of a query's words:
+    /// PostgreSQL's tsquery (see `pg_tsquery`), nothing on SQLite. None when no item can
+    /// match (every word a stop word).
+    pub async fn text_query(&mut self, q: &CatalogQuery) -> Result<Option<TextQuery>> {
+        Ok(self.pg_tsquery(q).await?.map(TextQuery))
+    }
+
+    /// One page of a catalog query. Sorted by relevance, the uids come first in the
+    /// full-text index's order (joined and filtered only until the page is full), then
+    /// their summaries.
+    pub async fn search_page(&mut self, scope: &SiteScope, q: &CatalogQuery, text: &TextQuery) -> Result<Vec<Summary>> {
         if q.has_text() && q.sort == SortOn::Relevance {
-            return self.search_ranked(scope, q, &tsq).await;
+            let ranked = build(self, scope, q, None, Some(&text.0), Shape::Ranked);
+            let n = ranked.params.len();
+            let sql = format!(
+                "select items.uuid {} order by {} limit ${} offset ${}",
+                ranked.from_where,
+                ranked.rank.as_deref().unwrap_or("1"),
+                n + 1,
+                n + 2
+            );
+            let uuids: Vec<Uuid> = on_db!(self, |c| {
+                bind_all!(sqlx::query_scalar(AssertSqlSafe(sql)).persistent(false), &ranked.params)
+                    .bind(q.limit)
+                    .bind(q.offset)
+                    .fetch_all(&mut *c)
+                    .await?
+            });
+            return self.summaries_by_uuids(scope, &uuids).await;
         }
-        let b = build(self, scope, q, None, Some(&tsq), Shape::Unordered);
+        let b = build(self, scope, q, None, Some(&text.0), Shape::Unordered);
         let cols: String = SUMMARY_COLS.split(", ").map(|c| format!("items.{c}")).collect::<Vec<_>>().join(", ");
         let n = b.params.len();
         let sql = format!(
@@ -588,7 +634,6 @@ impl Db<'_> {
             n + 1,
             n + 2
         );
-        let count_sql = format!("select count(*) {}", b.from_where);
         on_db!(self, |c| {
             // Not kept prepared: a plan made for one query's words (PostgreSQL's generic
             // plan after five runs) can be a hundred times too slow for another's.
@@ -601,50 +646,19 @@ impl Db<'_> {
             for r in rows {
                 items.push(summary_from_row!(r));
             }
-            let total: i64 = if (items.len() as i64) < q.limit && (q.offset == 0 || !items.is_empty()) {
-                q.offset + items.len() as i64
-            } else {
-                bind_all!(sqlx::query_scalar(AssertSqlSafe(count_sql)).persistent(false), &b.params)
-                    .fetch_one(&mut *c)
-                    .await?
-            };
-            Ok(SearchPage { items, total })
+            Ok(items)
         })
     }
 
-    /// Words sorted by relevance: the uids of the page in the full-text index's order
-    /// (joined and filtered only until the page is full), then their summaries; the
-    /// total from a count that ranks nothing.
-    async fn search_ranked(&mut self, scope: &SiteScope, q: &CatalogQuery, tsq: &str) -> Result<SearchPage> {
-        let ranked = build(self, scope, q, None, Some(tsq), Shape::Ranked);
-        let n = ranked.params.len();
-        let sql = format!(
-            "select items.uuid {} order by {} limit ${} offset ${}",
-            ranked.from_where,
-            ranked.rank.as_deref().unwrap_or("1"),
-            n + 1,
-            n + 2
-        );
-        let uuids: Vec<Uuid> = on_db!(self, |c| {
-            bind_all!(sqlx::query_scalar(AssertSqlSafe(sql)).persistent(false), &ranked.params)
-                .bind(q.limit)
-                .bind(q.offset)
-                .fetch_all(&mut *c)
-                .await?
-        });
-        let total = if (uuids.len() as i64) < q.limit && (q.offset == 0 || !uuids.is_empty()) {
-            q.offset + uuids.len() as i64
-        } else {
-            let counted = build(self, scope, q, None, Some(tsq), Shape::Unordered);
-            let sql = format!("select count(*) {}", counted.from_where);
-            on_db!(self, |c| {
-                bind_all!(sqlx::query_scalar(AssertSqlSafe(sql)).persistent(false), &counted.params)
-                    .fetch_one(&mut *c)
-                    .await?
-            })
-        };
-        let items = self.summaries_by_uuids(scope, &uuids).await?;
-        Ok(SearchPage { items, total })
+    /// How many items a catalog query finds in all (ranking nothing).
+    pub async fn search_count(&mut self, scope: &SiteScope, q: &CatalogQuery, text: &TextQuery) -> Result<i64> {
+        let b = build(self, scope, q, None, Some(&text.0), Shape::Unordered);
+        let sql = format!("select count(*) {}", b.from_where);
+        on_db!(self, |c| {
+            Ok(bind_all!(sqlx::query_scalar(AssertSqlSafe(sql)).persistent(false), &b.params)
+                .fetch_one(&mut *c)
+                .await?)
+        })
     }
 
     /// Summaries of items of a site, in the order of `uuids` (those that exist).

@@ -25,7 +25,7 @@ mod sites;
 mod users;
 
 pub use blobs::{BlobRead, BlobRef, Blobs, hex};
-pub use catalog::{CatalogEntry, CatalogQuery, DateIndex, Facet, PathQuery, SearchPage, SortOn};
+pub use catalog::{CatalogEntry, CatalogQuery, DateIndex, Facet, PathQuery, SearchPage, SortOn, TextQuery, page_total};
 pub use history::{HistoryRow, LockRow, RevisionRow};
 pub use items::{ItemRow, SubtreeMove, Summary};
 pub use sessions::{AuditRow, FailureRow, SessionRow};
