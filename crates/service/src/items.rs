@@ -582,7 +582,7 @@ impl Services {
         path: &ItemPath,
         new_parent: &ItemPath,
     ) -> Result<ItemRow> {
-        self.relocate(actor, site, path, Some(new_parent), None).await
+        self.relocate(actor, site, path, Some(new_parent), None, None).await
     }
 
     /// Copies the item at `path` and what is inside it (what the actor may view) into
@@ -667,8 +667,21 @@ impl Services {
 
     /// Gives the item at `path` a new id in the same folder.
     pub async fn rename(&self, actor: &Principal, site: &SiteRow, path: &ItemPath, new_id: &str) -> Result<ItemRow> {
+        self.rename_with_title(actor, site, path, new_id, None).await
+    }
+
+    /// Gives the item at `path` a new id and, when given, a new title, in one
+    /// transaction: a refused id leaves the title as it was, and the other way round.
+    pub async fn rename_with_title(
+        &self,
+        actor: &Principal,
+        site: &SiteRow,
+        path: &ItemPath,
+        new_id: &str,
+        title: Option<&str>,
+    ) -> Result<ItemRow> {
         let id = ItemId::parse(new_id).map_err(|e| ServiceError::BadRequest(format!("id: {e}")))?;
-        self.relocate(actor, site, path, None, Some(id)).await
+        self.relocate(actor, site, path, None, Some(id), title).await
     }
 
     async fn relocate(
@@ -678,6 +691,7 @@ impl Services {
         path: &ItemPath,
         new_parent: Option<&ItemPath>,
         new_id: Option<ItemId>,
+        title: Option<&str>,
     ) -> Result<ItemRow> {
         let reg = self.workflows(site).await?;
         let rules = self.type_rules(site).await?;
@@ -708,47 +722,83 @@ impl Services {
             }
         }
         let id = match new_id {
-            Some(id) if id.as_str() == item.id && !moving => return Ok(item),
+            Some(id) if id.as_str() == item.id && !moving => None,
             Some(id) => {
                 let taken = tx.db().sibling_ids_like(&scope, target.uuid, &target.path, id.as_str()).await?;
                 if taken.iter().any(|t| t == id.as_str()) {
                     return Err(ServiceError::Conflict(format!("{} already holds an item with id {id}", target.path)));
                 }
-                id
+                Some(id)
             }
-            None if !moving => return Ok(item),
+            None if !moving => None,
             None => {
                 let current = ItemId::parse(&item.id).map_err(|e| ServiceError::BadRequest(e.to_string()))?;
-                unique_id(&mut tx.db(), site, &target, &current).await?
+                Some(unique_id(&mut tx.db(), site, &target, &current).await?)
             }
         };
-        let new_path = target.path.child(&id);
         let now = beffroi_store::now();
-        let m = SubtreeMove {
-            uuid: item.uuid,
-            from: path,
-            to: &new_path,
-            new_parent: target.uuid,
-            new_id: id.as_str(),
-            modified: now,
+        let moved_from = match id {
+            Some(id) => {
+                let new_path = target.path.child(&id);
+                let m = SubtreeMove {
+                    uuid: item.uuid,
+                    from: path,
+                    to: &new_path,
+                    new_parent: target.uuid,
+                    new_id: id.as_str(),
+                    modified: now,
+                };
+                tx.db().move_subtree(&scope, &m).await?;
+                if moving {
+                    refresh_viewers(&reg, &mut tx.db(), site, &new_path).await?;
+                }
+                tx.db().delete_redirect(&scope, &new_path).await?;
+                tx.db().insert_redirect(&scope, path, item.uuid, now).await?;
+                item.path = new_path;
+                item.id = id.to_string();
+                item.parent = Some(target.uuid);
+                item.modified = now;
+                Some(path.clone())
+            }
+            None => None,
         };
-        tx.db().move_subtree(&scope, &m).await?;
-        if moving {
-            refresh_viewers(&reg, &mut tx.db(), site, &new_path).await?;
+        let retitled = match title {
+            Some(t) if t != item.title => {
+                let schema = self.types.get(&item.type_name).ok_or_else(|| {
+                    ServiceError::BadRequest(format!("items of type {} cannot be edited here", item.type_name))
+                })?;
+                let mut values = Map::new();
+                values.insert("title".into(), Value::String(t.to_owned()));
+                let values = schema.validate(&values, WriteMode::Update)?;
+                apply_values(&mut item, values);
+                item.modified = now;
+                tx.db().update_item(&scope, &item).await?;
+                crate::catalog::index(&mut tx.db(), &scope, &item).await?;
+                self.record_revision(&mut tx.db(), site, &item, actor, "").await?;
+                true
+            }
+            _ => false,
+        };
+        if moved_from.is_none() && !retitled {
+            return Ok(item);
         }
-        tx.db().delete_redirect(&scope, &new_path).await?;
-        tx.db().insert_redirect(&scope, path, item.uuid, now).await?;
         tx.commit().await?;
-        item.path = new_path;
-        item.id = id.to_string();
-        item.parent = Some(target.uuid);
-        item.modified = now;
-        self.emit(Event {
-            site: site.id.clone(),
-            uuid: item.uuid,
-            path: item.path.clone(),
-            kind: EventKind::Moved { from: path.clone() },
-        });
+        if let Some(from) = moved_from {
+            self.emit(Event {
+                site: site.id.clone(),
+                uuid: item.uuid,
+                path: item.path.clone(),
+                kind: EventKind::Moved { from },
+            });
+        }
+        if retitled {
+            self.emit(Event {
+                site: site.id.clone(),
+                uuid: item.uuid,
+                path: item.path.clone(),
+                kind: EventKind::Modified,
+            });
+        }
         Ok(item)
     }
 

@@ -194,23 +194,9 @@ pub(crate) async fn rename(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) 
         let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.trim().to_owned()).unwrap_or_default();
         (new_id, new_title) = (get("id"), get("title"));
         let mut path = view.item.path.clone();
-        // Two use cases: the title is checked first and the id (which may be taken)
-        // changed before the title, so that a refusal leaves the item as it was.
-        let mut values = serde_json::Map::new();
-        values.insert("title".into(), new_title.clone().into());
-        let mut outcome = match services.types().get(&view.item.type_name) {
-            Some(schema) => schema
-                .validate(&values, beffroi_model::schema::WriteMode::Update)
-                .map(|_| ())
-                .map_err(ServiceError::Invalid),
-            None => Ok(()),
-        };
-        if outcome.is_ok() && new_id != view.item.id {
-            outcome = services.rename(&ctx.principal, &ctx.site, &path, &new_id).await.map(|i| path = i.path);
-        }
-        if outcome.is_ok() && new_title != view.item.title {
-            outcome = services.update(&ctx.principal, &ctx.site, &path, &values).await.map(|_| ());
-        }
+        let title = (new_title != view.item.title).then_some(new_title.as_str());
+        let outcome =
+            services.rename_with_title(&ctx.principal, &ctx.site, &path, &new_id, title).await.map(|i| path = i.path);
         match outcome {
             Ok(()) => {
                 let parent = path.parent().unwrap_or_else(ItemPath::root);

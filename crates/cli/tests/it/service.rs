@@ -156,6 +156,30 @@ both_backends! {
         assert!(matches!(db.services.get(&Principal::Anonymous, &s, &path("/a")).await.unwrap(), Found::Moved(_)));
     }
 
+    async fn rename_with_a_title_is_all_or_nothing(db) {
+        let s = db.site("s").await;
+        let sys = Principal::System;
+        db.add(&s, "", "Document", json!({"title": "A"})).await;
+        db.add(&s, "", "Document", json!({"title": "B"})).await;
+        let title_of = |p: &'static str| {
+            let (services, s) = (&db.services, &s);
+            async move { services.item(&Principal::System, s, &path(p)).await.unwrap().item.title }
+        };
+        // A taken id: the new title is not kept either.
+        let r = db.services.rename_with_title(&sys, &s, &path("/a"), "b", Some("Nouveau titre")).await;
+        assert!(matches!(r, Err(ServiceError::Conflict(_))), "{r:?}");
+        assert_eq!(title_of("/a").await, "A");
+        // An empty title: the id stays.
+        let r = db.services.rename_with_title(&sys, &s, &path("/a"), "c", Some("")).await;
+        assert!(matches!(r, Err(ServiceError::Invalid(_))), "{r:?}");
+        assert_eq!(ids(&db, &s, "").await, ["a", "b"]);
+        let before = db.services.history(&sys, &s, &path("/a")).await.unwrap().0.len();
+        let r = db.services.rename_with_title(&sys, &s, &path("/a"), "c", Some("Titre C")).await.unwrap();
+        assert_eq!((r.path.as_str(), r.title.as_str()), ("/c", "Titre C"));
+        assert_eq!(title_of("/c").await, "Titre C");
+        assert_eq!(db.services.history(&sys, &s, &path("/c")).await.unwrap().0.len(), before + 1);
+    }
+
     async fn reorder_moves_within_folder(db) {
         let s = db.site("s").await;
         for t in ["A", "B", "C", "D"] {
