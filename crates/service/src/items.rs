@@ -395,7 +395,7 @@ impl Services {
             let lineage = load(&mut c.db(), site, parent).await?;
             require(&reg, actor, &lineage, Permission::AddPortalContent)?;
             drop(c);
-            self.store_uploads(schema, &mut values, uploads).await?;
+            self.store_uploads(schema, &mut values, uploads, false).await?;
         }
         let values = values;
         let wanted = id.map(ItemId::parse).transpose().map_err(|e| ServiceError::BadRequest(format!("id: {e}")))?;
@@ -496,7 +496,7 @@ impl Services {
             })?;
             let mut values = schema.validate(values, WriteMode::Update)?;
             drop(c);
-            self.store_uploads(schema, &mut values, uploads).await?;
+            self.store_uploads(schema, &mut values, uploads, !item.title.trim().is_empty()).await?;
             Some(values)
         } else {
             None

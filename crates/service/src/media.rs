@@ -89,12 +89,15 @@ impl Services {
 
     /// Checks and stores the uploads of one write (the base64 ones inside `values` and
     /// `uploads` received as files), putting what the item keeps in their place. A
-    /// type named after its file gets its title from the file name when it has none.
+    /// type named after its file gets its title from the file name when it has none
+    /// (`titled`: the item being edited has one, which a new file leaves alone unless
+    /// the same write clears it).
     pub(crate) async fn store_uploads(
         &self,
         schema: &TypeSchema,
         values: &mut Map<String, Value>,
         mut uploads: Vec<Upload>,
+        titled: bool,
     ) -> Result<()> {
         uploads.extend(take_uploads(schema, values)?);
         for up in uploads {
@@ -146,7 +149,10 @@ impl Services {
             }
             let blob = self.blobs.put(up.data).await?;
             let stored = StoredFile { blob: blob.hash, filename, content_type, size: blob.size, width, height };
+            // A file's name titles an item without a title (a new file for an item that
+            // has one leaves it).
             if schema.behaviors.iter().any(|b| b == "namefromfilename")
+                && !(titled && values.get("title").is_none())
                 && values.get("title").and_then(Value::as_str).is_none_or(|t| t.trim().is_empty())
             {
                 values.insert("title".into(), stored.filename.clone().into());

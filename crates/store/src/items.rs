@@ -82,6 +82,8 @@ pub struct Summary {
     pub modified: DateTime<Utc>,
     pub effective: Option<DateTime<Utc>>,
     pub position: i64,
+    /// The stored file of the item's `image` field, if it has one.
+    pub image: Option<serde_json::Value>,
 }
 
 /// A subtree move: the item `uuid` goes from `from` to `to`, under `new_parent`.
@@ -96,7 +98,12 @@ pub struct SubtreeMove<'a> {
 }
 
 pub(crate) const ITEM_COLS: &str = "uuid, parent, id, path, type_name, title, description, language, fields, review_state, exclude_from_nav, creator, created, modified, effective, expires, position, local_roles, block_inheritance";
-pub(crate) const SUMMARY_COLS: &str = "uuid, id, path, type_name, title, description, review_state, exclude_from_nav, creator, created, modified, effective, position";
+pub(crate) const SUMMARY_COLS: &str = "uuid, id, path, type_name, title, description, review_state, exclude_from_nav, creator, created, modified, effective, position, image";
+
+/// The stored file of an item's `image` field, as kept in the `image` column.
+fn image_column(item: &ItemRow) -> Option<String> {
+    item.fields.get("image").filter(|v| v.is_object()).map(|v| v.to_string())
+}
 
 macro_rules! item_from_row {
     ($r:expr) => {{
@@ -151,6 +158,9 @@ macro_rules! summary_from_row {
             modified: r.try_get(10)?,
             effective: r.try_get(11)?,
             position: r.try_get(12)?,
+            image: r
+                .try_get::<Option<String>, _>(13)?
+                .and_then(|s| ::serde_json::from_str::<::serde_json::Value>(&s).ok()),
         }
     }};
 }
@@ -206,8 +216,8 @@ impl Db<'_> {
     ) -> Result<i64> {
         let position: i64 = on_db!(self, |c| {
             sqlx::query_scalar(
-                "insert into items (uuid, site_id, parent, id, path, type_name, title, description, language, fields, review_state, exclude_from_nav, creator, created, modified, effective, expires, local_roles, block_inheritance, sortable_title, event_start, event_end, position)
-                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22,
+                "insert into items (uuid, site_id, parent, id, path, type_name, title, description, language, fields, review_state, exclude_from_nav, creator, created, modified, effective, expires, local_roles, block_inheritance, sortable_title, event_start, event_end, image, position)
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23,
                          (select coalesce(max(position), -1) + 1 from items where site_id = $2 and parent = $3))
                  returning position",
             )
@@ -233,6 +243,7 @@ impl Db<'_> {
             .bind(entry.map(|e| e.sortable_title.as_str()).unwrap_or_default())
             .bind(entry.and_then(|e| e.event_start))
             .bind(entry.and_then(|e| e.event_end))
+            .bind(image_column(item))
             .fetch_one(&mut *c)
             .await
             .map_err(|e| match StoreError::from(e) {
@@ -565,7 +576,7 @@ impl Db<'_> {
         let n = on_db!(self, |c| {
             sqlx::query(
                 "update items set title = $1, description = $2, language = $3, fields = $4, review_state = $5,
-                        exclude_from_nav = $6, modified = $7, effective = $8, expires = $9
+                        exclude_from_nav = $6, modified = $7, effective = $8, expires = $9, image = $12
                  where site_id = $10 and uuid = $11",
             )
             .bind(&item.title)
@@ -579,6 +590,7 @@ impl Db<'_> {
             .bind(item.expires)
             .bind(scope.key())
             .bind(item.uuid)
+            .bind(image_column(item))
             .execute(&mut *c)
             .await?
             .rows_affected()

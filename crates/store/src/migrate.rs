@@ -36,6 +36,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(8, "revisions", "0008_revisions.sql"),
     migration!(9, "catalog", "0009_catalog.sql"),
     migration!(10, "catalog find index", "0010_catalog_find.sql"),
+    migration!(11, "summary image", "0011_summary_image.sql"),
 ];
 
 const LOCK_KEY: i64 = 0x0bef_f701;

@@ -37,10 +37,13 @@ pub(crate) fn type_title(ctx: &Ctx<'_>, type_name: &str, lang: Language) -> Stri
 }
 
 pub(crate) fn summary(ctx: &Ctx<'_>, s: &Summary) -> Value {
+    let (image_field, image_scales) = crate::media::listing_image(s.image.as_ref());
     json!({
         "@id": ctx.url(&s.path),
         "@type": s.type_name,
         "description": s.description,
+        "image_field": image_field,
+        "image_scales": image_scales,
         "review_state": s.review_state,
         "title": s.title,
         "type_title": type_title(ctx, &s.type_name, ctx.site.language),

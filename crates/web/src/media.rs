@@ -188,6 +188,35 @@ pub(crate) fn field_json(item_url: &str, field: &str, kind: FieldKind, file: &St
     Value::Object(m)
 }
 
+/// plone.restapi's `image_field` and `image_scales` of a listed item, from the stored
+/// file of its `image` field: downloads relative to the item, as Plone gives them.
+pub(crate) fn listing_image(image: Option<&Value>) -> (Value, Value) {
+    let Some(file) = image.and_then(|v| serde_json::from_value::<StoredFile>(v.clone()).ok()) else {
+        return (Value::String(String::new()), json!({}));
+    };
+    let (Some(w), Some(h)) = (file.width, file.height) else {
+        return (Value::String(String::new()), json!({}));
+    };
+    let mut scales = Map::new();
+    for (name, mw, mh) in SCALES {
+        let (sw, sh) = fit(w, h, *mw, *mh);
+        scales.insert(
+            (*name).to_owned(),
+            json!({"download": format!("@@images/image/{name}"), "width": sw, "height": sh}),
+        );
+    }
+    let entry = json!({
+        "content-type": file.content_type,
+        "download": "@@images/image",
+        "filename": file.filename,
+        "height": h,
+        "width": w,
+        "size": file.size,
+        "scales": scales,
+    });
+    (Value::String("image".into()), json!({ "image": [entry] }))
+}
+
 /// Human-readable size ("1,2 Mo" style left to the template: bytes, KB, MB).
 pub(crate) fn size_text(bytes: u64) -> String {
     match bytes {

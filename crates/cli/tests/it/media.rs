@@ -181,6 +181,30 @@ both_backends! {
         let r = send(&app, "PATCH", "/s/logo", json!({"title": "Logo 2", "image": v["image"]})).await;
         assert_eq!(r.status, 204, "{}", r.body);
         assert_eq!(send(&app, "GET", "/s/logo", json!({})).await.json()["image"]["size"], original.len());
+
+        // Listings and search results carry plone.restapi's image_scales, relative to the
+        // item; a new image replaces them; items without one have none.
+        send(&app, "POST", "/s", json!({"@type": "Document", "title": "Logo texte"})).await;
+        let listed = |v: &serde_json::Value, id: &str| {
+            v["items"].as_array().unwrap().iter().find(|i| i["@id"].as_str().unwrap().ends_with(id)).cloned().unwrap()
+        };
+        let folder = send(&app, "GET", "/s", json!({})).await.json();
+        let logo = listed(&folder, "/logo");
+        assert_eq!(logo["image_field"], "image");
+        let scales = &logo["image_scales"]["image"][0];
+        assert_eq!((scales["width"].as_u64(), scales["height"].as_u64()), (Some(215), Some(56)));
+        assert_eq!(scales["download"], "@@images/image");
+        assert_eq!(scales["scales"]["thumb"]["download"], "@@images/image/thumb");
+        assert_eq!(scales["scales"]["thumb"]["width"], 128);
+        let text = listed(&folder, "/logo-texte");
+        assert_eq!((text["image_field"].as_str(), text["image_scales"].clone()), (Some(""), json!({})));
+        let r = send(&app, "PATCH", "/s/logo", json!({"image": upload(&png(40, 30), "petit.png", "image/png")})).await;
+        assert_eq!(r.status, 204, "{}", r.body);
+        let found = send(&app, "GET", "/s/@search?SearchableText=logo&portal_type=Image", json!({})).await.json();
+        let logo = listed(&found, "/logo");
+        assert_eq!(logo["image_scales"]["image"][0]["width"], 40);
+        assert_eq!(logo["image_scales"]["image"][0]["filename"], "petit.png");
+        assert_eq!(logo["title"], "Logo 2", "a new file keeps the title");
     }
 
     async fn bad_uploads_are_refused_and_nothing_is_written(db) {
