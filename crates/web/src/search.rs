@@ -190,7 +190,23 @@ fn values(v: &Value) -> Vec<String> {
 }
 
 /// plone.app.querystring criteria as a catalog query, relative to `view`.
-pub(crate) fn from_criteria(ctx: &Ctx<'_>, view: &ItemView, criteria: &[Value]) -> Result<CatalogQuery, WebError> {
+pub(crate) async fn from_criteria(
+    ctx: &Ctx<'_>,
+    view: &ItemView,
+    criteria: &[Value],
+) -> Result<CatalogQuery, WebError> {
+    // Paths may be given by the UID of their folder, as Plone's path widget stores them.
+    let uids: Vec<uuid::Uuid> = criteria
+        .iter()
+        .filter(|c| c.get("i").and_then(Value::as_str) == Some("path"))
+        .flat_map(|c| values(c.get("v").unwrap_or(&Value::Null)))
+        .filter_map(|raw| uuid::Uuid::try_parse(raw.split_once("::").map_or(raw.as_str(), |(p, _)| p)).ok())
+        .collect();
+    let by_uid = if uids.is_empty() {
+        Default::default()
+    } else {
+        ctx.app.services.paths_of(&ctx.site, &uids).await.map_err(|e| WebError::from_service(e, &ctx.request_url))?
+    };
     let mut q = CatalogQuery::default();
     let now = Utc::now();
     let today = now.date_naive().and_hms_opt(0, 0, 0).expect("midnight").and_utc();
@@ -218,6 +234,8 @@ pub(crate) fn from_criteria(ctx: &Ctx<'_>, view: &ItemView, criteria: &[Value]) 
             }
             ("Language", _) => q.languages.extend(values(v)),
             ("path", "string.absolutePath" | "string.relativePath" | "string.path") => {
+                let mut unknown = false;
+                let before = q.paths.len();
                 for raw in values(v) {
                     let (p, depth) = match raw.split_once("::") {
                         Some((p, d)) => {
@@ -236,12 +254,23 @@ pub(crate) fn from_criteria(ctx: &Ctx<'_>, view: &ItemView, criteria: &[Value]) 
                             };
                         }
                         base
-                    } else if uuid::Uuid::try_parse(&p).is_ok() {
-                        return Err(bad("a path given by UID is not supported yet: give the folder's path"));
+                    } else if let Ok(uid) = uuid::Uuid::try_parse(&p) {
+                        // An item that is gone (or of another site) holds nothing.
+                        match by_uid.get(&uid) {
+                            Some(path) => path.clone(),
+                            None => {
+                                unknown = true;
+                                continue;
+                            }
+                        }
                     } else {
                         site_path(ctx, &p)?
                     };
                     q.paths.push(PathQuery { path, depth });
+                }
+                if unknown && q.paths.len() == before {
+                    // Only unknown folders: nothing can match (the nil UID is no item's).
+                    q.uids.push(uuid::Uuid::nil());
                 }
             }
             (i, op) if date_index(i).is_some() => {
@@ -429,7 +458,7 @@ pub(crate) async fn querystring_search(ctx: &Ctx<'_>, view: &ItemView, body: Opt
     if b.query.len() > 50 {
         return Err(bad("at most 50 criteria"));
     }
-    let mut q = from_criteria(ctx, view, &b.query)?;
+    let mut q = from_criteria(ctx, view, &b.query).await?;
     q.sort = sort_on(b.sort_on.as_deref().unwrap_or(""))?;
     q.descending = matches!(b.sort_order.as_deref(), Some("descending" | "reverse"));
     let size = b.b_size.unwrap_or(DEFAULT_BATCH).clamp(1, beffroi_service::MAX_SEARCH_BATCH);
@@ -457,13 +486,13 @@ pub(crate) async fn querystring_search(ctx: &Ctx<'_>, view: &ItemView, body: Opt
 }
 
 /// The stored query of a Collection, with its sort; None when it has no criteria.
-pub(crate) fn collection_query(ctx: &Ctx<'_>, view: &ItemView) -> Result<Option<CatalogQuery>, WebError> {
+pub(crate) async fn collection_query(ctx: &Ctx<'_>, view: &ItemView) -> Result<Option<CatalogQuery>, WebError> {
     let f = &view.item.fields;
     let criteria = match f.get("query") {
         Some(Value::Array(a)) if !a.is_empty() => a.clone(),
         _ => return Ok(None),
     };
-    let mut q = from_criteria(ctx, view, &criteria)?;
+    let mut q = from_criteria(ctx, view, &criteria).await?;
     q.sort = f.get("sort_on").and_then(Value::as_str).map(sort_on).transpose()?.unwrap_or(SortOn::Relevance);
     q.descending = f.get("sort_reversed").and_then(Value::as_bool).unwrap_or(false);
     Ok(Some(q))
@@ -476,7 +505,7 @@ pub(crate) async fn collection_page(
     start: i64,
     size: i64,
 ) -> Result<SearchPage, WebError> {
-    let Some(mut q) = collection_query(ctx, view)? else {
+    let Some(mut q) = collection_query(ctx, view).await? else {
         return Ok(SearchPage { items: Vec::new(), total: 0 });
     };
     let limit = view.item.fields.get("limit").and_then(Value::as_i64).filter(|l| *l > 0);

@@ -266,6 +266,16 @@ both_backends! {
         let r = db.services.update(&Principal::System, &s, &path("/tout-sur-l-enfance"), &obj(json!({"limit": 1}))).await;
         assert!(r.is_ok());
         assert_eq!(app.get_json("/s/tout-sur-l-enfance").await.json()["items_total"], 1);
+        // A path given by its folder's UID, as Plone's path widget stores it; a folder
+        // that is gone holds nothing.
+        let folder = db.services.item(&Principal::System, &s, &path("/enseignement")).await.unwrap().item.uuid;
+        for (uid, depth, total) in [(folder.simple().to_string(), "::1", 2), (folder.to_string(), "", 3), ("0f0e0d0c0b0a09080706050403020100".to_owned(), "", 0)] {
+            let criteria = json!({"query": [{"i": "path", "o": "plone.app.querystring.operation.string.absolutePath", "v": format!("{uid}{depth}")}]});
+            let r = app.request(axum::http::Request::post("/s/@querystring-search").header("accept", "application/json")
+                .header("content-type", "application/json").body(axum::body::Body::from(criteria.to_string())).unwrap()).await;
+            assert_eq!(r.status, 200, "{}", r.body);
+            assert_eq!(r.json()["items_total"], total, "{uid}: {}", r.body);
+        }
     }
 
     async fn the_search_page_works_without_javascript(db) {
