@@ -1,5 +1,5 @@
 //! A real browser: headless Chromium driven through ChromeDriver (WebDriver) against the
-//! real server on a real database. An editor logs in, creates a folder, uploads an
+//! real server on a real database (SQLite, and PostgreSQL when given). An editor logs in, creates a folder, uploads an
 //! image, writes a page with formatted text and that image in the rich-text editor,
 //! publishes, reorders the folder; then an anonymous visitor sees the page rendered and
 //! listed. Without ChromeDriver the test is skipped, except under CI=true where it fails
@@ -238,4 +238,11 @@ async fn run(db: TestDb) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_editor_publishes_a_page_that_a_visitor_then_reads() {
     run(TestDb::sqlite().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_editor_publishes_a_page_that_a_visitor_then_reads_on_postgresql() {
+    if let Some(db) = TestDb::postgres().await {
+        run(db).await;
+    }
 }
