@@ -1,9 +1,10 @@
 //! A real browser: headless Chromium driven through ChromeDriver (WebDriver) against the
-//! real server on a real database (SQLite, and PostgreSQL when given). An editor logs in, creates a folder, uploads an
-//! image, writes a page with formatted text and that image in the rich-text editor,
-//! publishes, reorders the folder; then an anonymous visitor sees the page rendered and
-//! listed. Without ChromeDriver the test is skipped, except under CI=true where it fails
-//! (.ci/run installs Debian's chromium and chromium-driver).
+//! real server on a real database (SQLite, and PostgreSQL when given). An editor logs
+//! in, creates a folder, uploads an image, writes a page with formatted text and that
+//! image in the rich-text editor, publishes, reorders the folder; then an anonymous
+//! visitor sees the page rendered and listed. Without ChromeDriver the test is skipped,
+//! except under CI=true where it fails (.ci/run installs Debian's chromium and
+//! chromium-driver).
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
