@@ -319,3 +319,89 @@ mod tests {
         assert!(short.iter().any(|(t, h)| *h && t == "musique"));
     }
 }
+
+/// plone.app.querystring, as far as Beffroi answers it: the prefix of operation names,
+/// the indexes and operations the Collection form offers (short operation names), and
+/// which go together.
+pub mod querystring {
+    pub const PREFIX: &str = "plone.app.querystring.operation.";
+
+    pub const INDEXES: &[&str] = &[
+        "SearchableText",
+        "portal_type",
+        "review_state",
+        "Subject",
+        "Creator",
+        "path",
+        "Language",
+        "created",
+        "modified",
+        "effective",
+        "expires",
+        "start",
+        "end",
+    ];
+
+    const DATE_OPERATIONS: &[&str] = &[
+        "date.lessThan",
+        "date.largerThan",
+        "date.between",
+        "date.today",
+        "date.afterToday",
+        "date.beforeToday",
+        "date.lessThanRelativeDate",
+        "date.largerThanRelativeDate",
+    ];
+
+    pub const OPERATIONS: &[&str] = &[
+        "selection.any",
+        "selection.all",
+        "string.is",
+        "string.contains",
+        "string.currentUser",
+        "string.absolutePath",
+        "string.relativePath",
+        "date.lessThan",
+        "date.largerThan",
+        "date.between",
+        "date.today",
+        "date.afterToday",
+        "date.beforeToday",
+        "date.lessThanRelativeDate",
+        "date.largerThanRelativeDate",
+    ];
+
+    /// Whether operation `op` (with or without the prefix) applies to `index`.
+    pub fn fits(index: &str, op: &str) -> bool {
+        let op = op.strip_prefix(PREFIX).unwrap_or(op);
+        match index {
+            "SearchableText" | "Language" => true,
+            "portal_type" | "review_state" => matches!(op, "selection.any" | "selection.is" | "string.is"),
+            "Subject" => matches!(op, "selection.any" | "selection.all" | "selection.is" | "string.is"),
+            "Creator" => matches!(op, "string.is" | "selection.any" | "string.currentUser"),
+            "path" => matches!(op, "string.absolutePath" | "string.relativePath" | "string.path"),
+            "created" | "modified" | "effective" | "expires" | "start" | "end" => DATE_OPERATIONS.contains(&op),
+            _ => false,
+        }
+    }
+
+    /// Whether operation `op` (short name) takes a list of values.
+    pub fn takes_list(op: &str) -> bool {
+        matches!(op, "selection.any" | "selection.all" | "date.between")
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn operations_fit_their_indexes() {
+            assert!(super::fits("Subject", "plone.app.querystring.operation.selection.all"));
+            assert!(super::fits("modified", "date.lessThanRelativeDate"));
+            assert!(!super::fits("Subject", "date.today"));
+            assert!(!super::fits("portal_type", "plone.app.querystring.operation.nope"));
+            assert!(!super::fits("getObjSize", "string.is"));
+            for i in super::INDEXES {
+                assert!(super::OPERATIONS.iter().any(|o| super::fits(i, o)), "{i} has an operation");
+            }
+        }
+    }
+}

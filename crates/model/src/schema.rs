@@ -669,10 +669,14 @@ fn validate_value(f: &Field, v: &Value) -> Result<Value, String> {
             if arr.len() > 50 {
                 return Err("at most 50 criteria".into());
             }
-            for c in arr {
-                let ok = c.get("i").is_some_and(Value::is_string) && c.get("o").is_some_and(Value::is_string);
-                if !ok {
+            for (n, c) in arr.iter().enumerate() {
+                let (Some(i), Some(o)) = (c.get("i").and_then(Value::as_str), c.get("o").and_then(Value::as_str))
+                else {
                     return Err("each criterion has an index \"i\" and an operation \"o\"".into());
+                };
+                if !crate::catalog::querystring::fits(i, o) {
+                    let o = o.strip_prefix(crate::catalog::querystring::PREFIX).unwrap_or(o);
+                    return Err(format!("criterion {}: {o} does not apply to {i}", n + 1));
                 }
             }
             Ok(v.clone())

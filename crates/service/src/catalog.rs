@@ -168,8 +168,9 @@ impl Services {
     }
 
     /// Rebuilds the catalog entries of a site's items (every site's with None), in
-    /// batches of one transaction each; `progress(done, total)` after each batch.
-    /// Returns how many items were indexed.
+    /// batches of one transaction each; `progress(done, total)` after each batch; then
+    /// tidies the tables (PostgreSQL's vacuum and statistics). Returns how many items
+    /// were indexed.
     pub async fn reindex(&self, site: Option<&SiteRow>, mut progress: impl FnMut(u64, u64)) -> Result<u64> {
         let scope = site.map(SiteRow::scope);
         let total = {
@@ -189,6 +190,7 @@ impl Services {
             done += batch.len() as u64;
             progress(done, total);
         }
+        self.store.tidy_catalog().await?;
         Ok(done)
     }
 

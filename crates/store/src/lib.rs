@@ -231,6 +231,23 @@ impl Store {
         })
     }
 
+    /// After rewriting much of the catalog (a reindex): PostgreSQL's vacuum and
+    /// statistics for the tables queries read, so that searches right after need not
+    /// skip dead row versions nor fetch rows an index could answer; SQLite's optimize.
+    pub async fn tidy_catalog(&self) -> Result<()> {
+        match self {
+            Store::Sqlite { readers, .. } => {
+                sqlx::query("pragma optimize").execute(readers).await?;
+            }
+            Store::Postgres(p) => {
+                for sql in ["vacuum (analyze) item_text", "vacuum (analyze) items", "vacuum (analyze) item_viewers"] {
+                    sqlx::raw_sql(sql).execute(p).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     pub async fn close(&self) {
         match self {
             Store::Sqlite { readers, writer, .. } => {

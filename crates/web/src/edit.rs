@@ -92,6 +92,58 @@ fn item_values(item: &ItemRow) -> Map<String, Value> {
     m
 }
 
+/// The criteria of the Collection form's rows (`<field>-i-N`, `-o-N`, `-v-N`, and
+/// `-x-N` to remove one): rows without an index are skipped; a list operation's values
+/// are separated by commas. The schema checks that each operation fits its index.
+fn query_rows(pairs: &[(String, String)], name: &str) -> Value {
+    use beffroi_model::catalog::querystring::{PREFIX, takes_list};
+    let get = |part: &str, n: usize| {
+        let key = format!("{name}-{part}-{n}");
+        pairs.iter().find(|(k, _)| *k == key).map(|(_, v)| v.trim().to_owned())
+    };
+    let mut criteria = Vec::new();
+    for n in 0..=50 {
+        let Some(index) = get("i", n) else { break };
+        if index.is_empty() || get("x", n).is_some() {
+            continue;
+        }
+        let op = get("o", n).unwrap_or_default();
+        let raw = get("v", n).unwrap_or_default();
+        let v = if takes_list(&op) {
+            Value::Array(
+                raw.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|s| Value::String(s.to_owned())).collect(),
+            )
+        } else {
+            Value::String(raw)
+        };
+        criteria.push(json!({"i": index, "o": format!("{PREFIX}{op}"), "v": v}));
+    }
+    Value::Array(criteria)
+}
+
+/// A Collection's criteria as the form's rows, and one empty row to add a criterion.
+fn query_form_rows(v: Option<&Value>) -> Vec<minijinja::Value> {
+    let mut rows: Vec<minijinja::Value> = v
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            let s = |k: &str| c.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+            let op = s("o");
+            let value = match c.get("v") {
+                Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", "),
+                Some(Value::String(t)) => t.clone(),
+                Some(Value::Number(n)) => n.to_string(),
+                _ => String::new(),
+            };
+            let short = op.strip_prefix(beffroi_model::catalog::querystring::PREFIX).unwrap_or(&op).to_owned();
+            context! { i => s("i"), o => short, v => value }
+        })
+        .collect();
+    rows.push(context! { i => "", o => "", v => "" });
+    rows
+}
+
 /// The values a posted form gives, in the JSON the schema validates.
 fn form_values(schema: &TypeSchema, pairs: &[(String, String)]) -> Map<String, Value> {
     let get = |n: &str| pairs.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
@@ -108,9 +160,11 @@ fn form_values(schema: &TypeSchema, pairs: &[(String, String)]) -> Map<String, V
                     .map(|s| Value::String(s.to_owned()))
                     .collect(),
             ),
-            FieldKind::Query => match raw.trim() {
-                "" => Value::Array(Vec::new()),
-                t => serde_json::from_str(t).unwrap_or_else(|_| Value::String(t.to_owned())),
+            FieldKind::Query => match get(&f.name).map(str::trim) {
+                // The criteria as JSON (a client posting the field whole).
+                Some("") => Value::Array(Vec::new()),
+                Some(t) => serde_json::from_str(t).unwrap_or_else(|_| Value::String(t.to_owned())),
+                None => query_rows(pairs, &f.name),
             },
             FieldKind::Integer => match raw.trim() {
                 "" => Value::Null,
@@ -160,9 +214,7 @@ fn form_fields(
                 ),
                 FieldKind::Email => ("email", text(v).into()),
                 FieldKind::Url => ("url", text(v).into()),
-                FieldKind::Query => {
-                    ("textarea", v.filter(|q| !q.is_null()).map(|q| q.to_string()).unwrap_or_default().into())
-                }
+                FieldKind::Query => ("querybuilder", query_form_rows(v).into()),
                 FieldKind::File | FieldKind::Image => {
                     let current =
                         v.and_then(|x| serde_json::from_value::<beffroi_model::media::StoredFile>(x.clone()).ok());
@@ -174,7 +226,23 @@ fn form_fields(
                 FieldKind::Relation => ("text", "".into()),
             };
             let error = errors.iter().find(|e| e.field == f.name).map(|e| e.message.clone());
+            let labelled = |prefix: &str, names: &[&str]| -> Vec<minijinja::Value> {
+                names
+                    .iter()
+                    .map(|n| context! { value => *n, label => ctx.app.i18n.t(lang, &format!("{prefix}-{}", n.replace('.', "-")), &[]) })
+                    .collect()
+            };
+            let (indexes, operations) = if f.kind == FieldKind::Query {
+                (
+                    labelled("qs-index", beffroi_model::catalog::querystring::INDEXES),
+                    labelled("qs-op", beffroi_model::catalog::querystring::OPERATIONS),
+                )
+            } else {
+                (Vec::new(), Vec::new())
+            };
             context! {
+                indexes => indexes,
+                operations => operations,
                 name => f.name.clone(),
                 label => f.title.get(lang).to_owned(),
                 description => f.description.get(lang).to_owned(),

@@ -177,7 +177,7 @@ pub(crate) fn from_params(ctx: &Ctx<'_>, view: &ItemView) -> Result<(CatalogQuer
     Ok((q, shape))
 }
 
-const QS: &str = "plone.app.querystring.operation.";
+use beffroi_model::catalog::querystring::PREFIX as QS;
 
 /// The values of a criterion, at most 100 (50 criteria × 100 values stay far below the
 /// databases' limits on bound parameters).

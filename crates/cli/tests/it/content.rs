@@ -412,6 +412,36 @@ mod forms {
             let r = post(&app, "/s/archives/@@folder_contents", &c, format!("_csrf={token}&action=cut")).await;
             assert_eq!(r.status, 400, "nothing selected");
         }
+
+        async fn a_collection_is_built_with_form_rows(db) {
+            editor(&db).await;
+            let app = TestApp::new(&db).await;
+            let c = session(&app).await;
+            let form = app.get_with("/s/@@add?type=Collection", &[("cookie", &c)]).await;
+            assert_eq!(form.status, 200);
+            assert!(form.body.contains("<select name=\"query-i-0\"") && form.body.contains(">est l&#39;un de</option>"), "{}", form.body);
+            let token = csrf(&form.body);
+            post(&app, "/s/@@add?type=Document", &c, format!("_csrf={token}&title=Budget+2027&subjects=finances")).await;
+            post(&app, "/s/@@add?type=Document", &c, format!("_csrf={token}&title=Voirie&subjects=travaux")).await;
+            // An operation that does not apply to its index is refused, the rows kept.
+            let r = post(&app, "/s/@@add?type=Collection", &c, format!("_csrf={token}&title=Finances&query-i-0=Subject&query-o-0=date.today&query-v-0=finances&query-i-1=&query-o-1=string.is&query-v-1=")).await;
+            assert_eq!(r.status, 400, "{}", r.body);
+            assert!(r.body.contains("criterion 1"), "{}", r.body);
+            let r = post(&app, "/s/@@add?type=Collection", &c, format!("_csrf={token}&title=Finances&query-i-0=Subject&query-o-0=selection.any&query-v-0=finances%2C+budget&query-i-1=portal_type&query-o-1=selection.any&query-v-1=Document&query-i-2=&query-o-2=string.is&query-v-2=")).await;
+            assert_eq!(r.status, 303, "{}", r.body);
+            let json = app.get_with("/s/finances", &[("cookie", &c), ("accept", "application/json")]).await.json();
+            assert_eq!(json["query"], json!([
+                {"i": "Subject", "o": "plone.app.querystring.operation.selection.any", "v": ["finances", "budget"]},
+                {"i": "portal_type", "o": "plone.app.querystring.operation.selection.any", "v": ["Document"]}]));
+            assert_eq!(json["items_total"], 1, "{json}");
+            // The edit form shows the rows and one empty row; removing a row drops it.
+            let edit = app.get_with("/s/finances/@@edit", &[("cookie", &c)]).await.body;
+            assert!(edit.contains("name=\"query-v-0\" value=\"finances, budget\"") && edit.contains("name=\"query-i-2\""), "{edit}");
+            let r = post(&app, "/s/finances/@@edit", &c, format!("_csrf={token}&title=Finances&query-i-0=Subject&query-o-0=selection.any&query-v-0=finances&query-i-1=portal_type&query-o-1=selection.any&query-v-1=Document&query-x-1=1")).await;
+            assert_eq!(r.status, 303, "{}", r.body);
+            let json = app.get_with("/s/finances", &[("cookie", &c), ("accept", "application/json")]).await.json();
+            assert_eq!(json["query"].as_array().map(Vec::len), Some(1), "{json}");
+        }
     }
 }
 
