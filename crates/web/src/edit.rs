@@ -226,16 +226,15 @@ fn form_fields(
                 FieldKind::Relation => ("text", "".into()),
             };
             let error = errors.iter().find(|e| e.field == f.name).map(|e| e.message.clone());
-            let labelled = |prefix: &str, names: &[&str]| -> Vec<minijinja::Value> {
+            let labelled = |prefix: &str, names: &mut dyn Iterator<Item = &str>| -> Vec<minijinja::Value> {
                 names
-                    .iter()
-                    .map(|n| context! { value => *n, label => ctx.app.i18n.t(lang, &format!("{prefix}-{}", n.replace('.', "-")), &[]) })
+                    .map(|n| context! { value => n, label => ctx.app.i18n.t(lang, &format!("{prefix}-{}", n.replace('.', "-")), &[]) })
                     .collect()
             };
             let (indexes, operations) = if f.kind == FieldKind::Query {
                 (
-                    labelled("qs-index", beffroi_model::catalog::querystring::INDEXES),
-                    labelled("qs-op", beffroi_model::catalog::querystring::OPERATIONS),
+                    labelled("qs-index", &mut beffroi_model::catalog::querystring::INDEXES.iter().copied()),
+                    labelled("qs-op", &mut beffroi_model::catalog::querystring::operations()),
                 )
             } else {
                 (Vec::new(), Vec::new())

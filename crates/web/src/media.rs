@@ -173,19 +173,21 @@ pub(crate) fn field_json(item_url: &str, field: &str, kind: FieldKind, file: &St
         m.insert("download".into(), format!("{item_url}/@@images/{field}").into());
         m.insert("width".into(), w.into());
         m.insert("height".into(), h.into());
-        let mut scales = Map::new();
-        for (name, mw, mh) in SCALES {
-            let (sw, sh) = fit(w, h, *mw, *mh);
-            scales.insert(
-                (*name).to_owned(),
-                json!({"download": format!("{item_url}/@@images/{field}/{name}"), "width": sw, "height": sh}),
-            );
-        }
-        m.insert("scales".into(), Value::Object(scales));
+        m.insert("scales".into(), scales(w, h, &format!("{item_url}/@@images/{field}")));
     } else {
         m.insert("download".into(), format!("{item_url}/@@download/{field}").into());
     }
     Value::Object(m)
+}
+
+/// Plone's scales of a `w`×`h` image, each with its size and its address below `base`.
+fn scales(w: u32, h: u32, base: &str) -> Value {
+    let mut out = Map::new();
+    for (name, mw, mh) in SCALES {
+        let (sw, sh) = fit(w, h, *mw, *mh);
+        out.insert((*name).to_owned(), json!({"download": format!("{base}/{name}"), "width": sw, "height": sh}));
+    }
+    Value::Object(out)
 }
 
 /// plone.restapi's `image_field` and `image_scales` of a listed item, from the stored
@@ -197,14 +199,6 @@ pub(crate) fn listing_image(image: Option<&Value>) -> (Value, Value) {
     let (Some(w), Some(h)) = (file.width, file.height) else {
         return (Value::String(String::new()), json!({}));
     };
-    let mut scales = Map::new();
-    for (name, mw, mh) in SCALES {
-        let (sw, sh) = fit(w, h, *mw, *mh);
-        scales.insert(
-            (*name).to_owned(),
-            json!({"download": format!("@@images/image/{name}"), "width": sw, "height": sh}),
-        );
-    }
     let entry = json!({
         "content-type": file.content_type,
         "download": "@@images/image",
@@ -212,7 +206,7 @@ pub(crate) fn listing_image(image: Option<&Value>) -> (Value, Value) {
         "height": h,
         "width": w,
         "size": file.size,
-        "scales": scales,
+        "scales": scales(w, h, "@@images/image"),
     });
     (Value::String("image".into()), json!({ "image": [entry] }))
 }
