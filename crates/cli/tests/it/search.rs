@@ -173,6 +173,28 @@ both_backends! {
         assert_eq!(find(&db, &s, &anon, "séances").await, ["Séances du conseil communal"]);
     }
 
+    async fn reindexing_never_writes_an_entry_older_than_its_item(db) {
+        let s = db.site("s").await;
+        let sys = Principal::System;
+        for i in 0..1200 {
+            db.services.create(&sys, &s, &path("/"), "Document", None, &obj(json!({"title": format!("Page {i}")}))).await.unwrap();
+        }
+        let last = path("/page-1199");
+        // Titles change while the reindex reads and writes its batches.
+        let edits = async {
+            for round in 0..30 {
+                db.services.update(&sys, &s, &last, &obj(json!({"title": format!("Tour{round} final")}))).await.unwrap();
+                tokio::task::yield_now().await;
+            }
+        };
+        let (n, ()) = tokio::join!(db.services.reindex(Some(&s), |_, _| {}), edits);
+        assert_eq!(n.unwrap(), 1201);
+        assert_eq!(find(&db, &s, &sys, "tour29").await, ["Tour29 final"]);
+        for round in 0..29 {
+            assert!(find(&db, &s, &sys, &format!("tour{round}")).await.is_empty(), "round {round}");
+        }
+    }
+
     async fn search_endpoints_speak_plone_restapi(db) {
         let s = corpus(&db).await;
         db.user(&s, "ed", "editor password", "", &[Role::SiteAdministrator]).await;
