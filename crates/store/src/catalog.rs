@@ -366,6 +366,17 @@ fn order_by(q: &CatalogQuery, rank: Option<&str>) -> String {
     format!("order by {col} {dir} nulls last, items.path")
 }
 
+/// Items read to be indexed are locked until the indexing transaction ends on
+/// PostgreSQL: otherwise an edit committed between the read and the write would have
+/// its new entry overwritten by one made from the older row (read committed). SQLite's
+/// writers already take turns for the whole transaction.
+fn lock_for_reindex(db: &Db<'_>) -> &'static str {
+    match db {
+        Db::Sqlite(_) => "",
+        Db::Postgres(_) => " for update of items",
+    }
+}
+
 impl Db<'_> {
     /// PostgreSQL: the tsquery of a query's words (each word in the site's languages'
     /// configurations, OR-ed; the words AND-ed), as text; None when every word is a
@@ -732,7 +743,10 @@ impl Db<'_> {
         };
         // The nil UUID sorts before every other: the first batch needs no other query,
         // and the primary key's order serves every batch.
-        let sql = format!("select {ITEM_COLS}, site_id from items where uuid > $1 and {cond} order by uuid limit $3");
+        let sql = format!(
+            "select {ITEM_COLS}, site_id from items where uuid > $1 and {cond} order by uuid limit $3{}",
+            lock_for_reindex(self)
+        );
         let key = site.map(|s| s.key().to_owned()).unwrap_or_default();
         on_db!(self, |c| {
             let rows = sqlx::query(AssertSqlSafe(sql))
@@ -754,7 +768,8 @@ impl Db<'_> {
     /// Up to `limit` items that the catalog does not hold yet (made before it existed).
     pub async fn unindexed_items(&mut self, limit: i64) -> Result<Vec<(SiteScope, ItemRow)>> {
         let sql = format!(
-            "select {ITEM_COLS}, site_id from items where not exists (select 1 from item_text t where t.item_uuid = items.uuid) order by uuid limit $1"
+            "select {ITEM_COLS}, site_id from items where not exists (select 1 from item_text t where t.item_uuid = items.uuid) order by uuid limit $1{}",
+            lock_for_reindex(self)
         );
         on_db!(self, |c| {
             let rows = sqlx::query(AssertSqlSafe(sql)).bind(limit).fetch_all(&mut *c).await?;
