@@ -510,11 +510,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
             let url =
                 pg_admin::create_database(admin, &name).await.context("cannot create the PostgreSQL bench database")?;
             let pg = run_backend("PostgreSQL", &url, &data, &args).await;
-            if args.keep {
-                eprintln!("[PostgreSQL] kept the database {name}");
-            } else {
-                pg_admin::drop_database(admin, &name).await?;
-            }
+            done_with_database(admin, &name, args.keep).await?;
             reports.push(sqlite?);
             reports.push(pg?);
         } else {
@@ -527,6 +523,16 @@ pub fn run(args: BenchArgs) -> Result<()> {
         print(&reports, &args);
         Ok(())
     })
+}
+
+/// Drops the PostgreSQL database a bench made, or with `--keep` says where it is.
+async fn done_with_database(admin: &str, name: &str, keep: bool) -> Result<()> {
+    if keep {
+        eprintln!("[PostgreSQL] kept the database {name}");
+    } else {
+        pg_admin::drop_database(admin, name).await?;
+    }
+    Ok(())
 }
 
 /// `--search`: the catalog on SQLite and, when given a server, on PostgreSQL.
@@ -550,11 +556,7 @@ async fn search(data: &Path, args: &BenchArgs) -> Result<()> {
         let url =
             pg_admin::create_database(admin, &name).await.context("cannot create the PostgreSQL bench database")?;
         let pg = crate::bench_search::run("PostgreSQL", &url, &blobs, args.items, args.queries, false).await;
-        if args.keep {
-            eprintln!("[PostgreSQL] kept the database {name}");
-        } else {
-            pg_admin::drop_database(admin, &name).await?;
-        }
+        done_with_database(admin, &name, args.keep).await?;
         reports.push(pg?);
     }
     crate::bench_search::print(&reports);

@@ -132,14 +132,7 @@ impl Services {
         if !q.has_text() {
             return Ok(());
         }
-        let cached = self
-            .languages
-            .lock()
-            .expect("languages lock")
-            .get(&site.id)
-            .filter(|(at, _)| at.elapsed() < crate::SITE_CACHE_TTL)
-            .map(|(_, l)| l.clone());
-        let langs = match cached {
+        let langs = match self.languages.fresh(&site.id) {
             Some(l) => l,
             None => {
                 let mut c = self.store.conn().await?;
@@ -148,10 +141,7 @@ impl Services {
                 if !l.contains(&site.language) {
                     l.push(site.language);
                 }
-                self.languages
-                    .lock()
-                    .expect("languages lock")
-                    .insert(site.id.clone(), (std::time::Instant::now(), l.clone()));
+                self.languages.put(&site.id, l.clone());
                 l
             }
         };

@@ -131,11 +131,11 @@ pub struct Services {
     /// [`SITE_CACHE_TTL`].
     nav_cache: Arc<Mutex<NavCache>>,
     /// Each site's workflows (shipped ones with the site's own), refreshed like sites.
-    wf_cache: Arc<Mutex<WorkflowCache>>,
+    wf_cache: Arc<PerSite<Arc<beffroi_model::workflow::WorkflowRegistry>>>,
     /// Each site's own rules of which types go where, refreshed like sites.
-    type_rules: Arc<Mutex<TypeRulesCache>>,
+    type_rules: Arc<PerSite<Arc<beffroi_model::schema::TypeRules>>>,
     /// The languages each site's content is in (to stem queries only in those).
-    languages: Arc<Mutex<LanguagesCache>>,
+    languages: Arc<PerSite<Vec<beffroi_model::Language>>>,
     /// File and image bytes.
     blobs: Blobs,
     /// Largest upload, in bytes.
@@ -144,11 +144,29 @@ pub struct Services {
     keep_revisions: u32,
 }
 
-type LanguagesCache = HashMap<SiteId, (Instant, Vec<beffroi_model::Language>)>;
+/// Something worked out per site and trusted for [`SITE_CACHE_TTL`]: this process
+/// forgets it on its own changes, another process's show up within the delay.
+struct PerSite<T>(Mutex<HashMap<SiteId, (Instant, T)>>);
 
-type TypeRulesCache = HashMap<SiteId, (Instant, Arc<beffroi_model::schema::TypeRules>)>;
+impl<T: Clone> PerSite<T> {
+    fn new() -> Arc<Self> {
+        Arc::new(Self(Mutex::new(HashMap::new())))
+    }
 
-type WorkflowCache = HashMap<SiteId, (Instant, Arc<beffroi_model::workflow::WorkflowRegistry>)>;
+    /// The value kept for `site`, if it is recent enough.
+    fn fresh(&self, site: &SiteId) -> Option<T> {
+        let map = self.0.lock().expect("per-site cache lock");
+        map.get(site).filter(|(at, _)| at.elapsed() < SITE_CACHE_TTL).map(|(_, v)| v.clone())
+    }
+
+    fn put(&self, site: &SiteId, value: T) {
+        self.0.lock().expect("per-site cache lock").insert(site.clone(), (Instant::now(), value));
+    }
+
+    fn forget(&self, site: &SiteId) {
+        self.0.lock().expect("per-site cache lock").remove(site);
+    }
+}
 
 type NavCache = HashMap<(SiteId, Vec<String>), (Instant, Arc<Vec<Summary>>)>;
 
@@ -164,9 +182,9 @@ impl Services {
             sites: Arc::new(RwLock::new(SiteCache::default())),
             events,
             nav_cache: Arc::new(Mutex::new(HashMap::new())),
-            wf_cache: Arc::new(Mutex::new(HashMap::new())),
-            type_rules: Arc::new(Mutex::new(HashMap::new())),
-            languages: Arc::new(Mutex::new(HashMap::new())),
+            wf_cache: PerSite::new(),
+            type_rules: PerSite::new(),
+            languages: PerSite::new(),
             blobs,
             upload_limit: media::DEFAULT_UPLOAD_LIMIT,
             keep_revisions: 0,
@@ -205,7 +223,7 @@ impl Services {
 
     fn emit(&self, event: Event) {
         self.nav_cache.lock().expect("nav cache lock").retain(|(site, _), _| *site != event.site);
-        self.languages.lock().expect("languages lock").remove(&event.site);
+        self.languages.forget(&event.site);
         // No receiver is fine: nobody is listening yet.
         let _ = self.events.send(event);
     }
@@ -213,10 +231,8 @@ impl Services {
     /// The workflows in force on `site`: the shipped ones with the site's own
     /// definitions and chain entries.
     pub async fn workflows(&self, site: &SiteRow) -> Result<Arc<beffroi_model::workflow::WorkflowRegistry>> {
-        if let Some((at, reg)) = self.wf_cache.lock().expect("workflow cache lock").get(&site.id)
-            && at.elapsed() < SITE_CACHE_TTL
-        {
-            return Ok(reg.clone());
+        if let Some(reg) = self.wf_cache.fresh(&site.id) {
+            return Ok(reg);
         }
         let files = {
             let mut c = self.store.conn().await?;
@@ -236,16 +252,14 @@ impl Services {
                 }
             }
         };
-        self.wf_cache.lock().expect("workflow cache lock").insert(site.id.clone(), (Instant::now(), reg.clone()));
+        self.wf_cache.put(&site.id, reg.clone());
         Ok(reg)
     }
 
     /// The site's own rules of which types may be added where (over the type files).
     pub async fn type_rules(&self, site: &SiteRow) -> Result<Arc<beffroi_model::schema::TypeRules>> {
-        if let Some((at, rules)) = self.type_rules.lock().expect("type rules lock").get(&site.id)
-            && at.elapsed() < SITE_CACHE_TTL
-        {
-            return Ok(rules.clone());
+        if let Some(rules) = self.type_rules.fresh(&site.id) {
+            return Ok(rules);
         }
         let raw = {
             let mut c = self.store.conn().await?;
@@ -259,7 +273,7 @@ impl Services {
             None => beffroi_model::schema::TypeRules::default(),
         };
         let rules = Arc::new(rules);
-        self.type_rules.lock().expect("type rules lock").insert(site.id.clone(), (Instant::now(), rules.clone()));
+        self.type_rules.put(&site.id, rules.clone());
         Ok(rules)
     }
 
@@ -297,7 +311,7 @@ impl Services {
         let mut tx = self.store.begin().await?;
         tx.db().set_setting(&type_rules_key(site), &json).await?;
         tx.commit().await?;
-        self.type_rules.lock().expect("type rules lock").remove(&site.id);
+        self.type_rules.forget(&site.id);
         Ok(())
     }
 

@@ -207,7 +207,7 @@ impl Services {
     }
 
     fn forget_site_caches(&self, site: &SiteRow) {
-        self.wf_cache.lock().expect("workflow cache lock").remove(&site.id);
+        self.wf_cache.forget(&site.id);
         self.nav_cache.lock().expect("nav cache lock").retain(|(s, _), _| *s != site.id);
     }
 

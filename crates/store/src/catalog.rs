@@ -100,6 +100,8 @@ pub struct CatalogQuery {
     pub active_at: Option<DateTime<Utc>>,
     /// Viewer tokens of the security filter; None only for the system.
     pub viewer: Option<Vec<String>>,
+    /// A criterion no item can meet (a path given by the UID of an item that is gone).
+    pub nothing: bool,
     pub sort: SortOn,
     pub descending: bool,
     pub offset: i64,
@@ -188,7 +190,10 @@ fn pg_config(lang: Language) -> &'static str {
     }
 }
 
-/// The SQL of a query: `from … where …` with its parameters, and the rank expression.
+/// The SQL of a query: `from … where …` with its parameters, and with words how to
+/// rank: for [`Shape::Unordered`] the rank expression (lower is better) that
+/// `order_by` sorts on, for [`Shape::Ranked`] the whole `order by` terms, direction
+/// included.
 struct Built {
     from_where: String,
     rank: Option<String>,
@@ -327,6 +332,9 @@ fn build(
         let b = next(&mut params, Param::Time(now));
         conds.push(format!("(items.effective is null or items.effective <= {a})"));
         conds.push(format!("(items.expires is null or items.expires > {b})"));
+    }
+    if q.nothing {
+        conds.push("1 = 0".into());
     }
     if let Some(tokens) = &q.viewer {
         if tokens.is_empty() {
@@ -590,19 +598,6 @@ impl Db<'_> {
             }
         }
         Ok(())
-    }
-
-    /// One page of a catalog query and the number of results in all.
-    pub async fn search(&mut self, scope: &SiteScope, q: &CatalogQuery) -> Result<SearchPage> {
-        let Some(text) = self.text_query(q).await? else {
-            return Ok(SearchPage { items: Vec::new(), total: 0 });
-        };
-        let items = self.search_page(scope, q, &text).await?;
-        let total = match page_total(q, items.len()) {
-            Some(total) => total,
-            None => self.search_count(scope, q, &text).await?,
-        };
-        Ok(SearchPage { items, total })
     }
 
     /// What [`Db::search_page`] and [`Db::search_count`] take of a query's words:

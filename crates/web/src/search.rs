@@ -269,8 +269,8 @@ pub(crate) async fn from_criteria(
                     q.paths.push(PathQuery { path, depth });
                 }
                 if unknown && q.paths.len() == before {
-                    // Only unknown folders: nothing can match (the nil UID is no item's).
-                    q.uids.push(uuid::Uuid::nil());
+                    // Only folders that are gone: nothing can match.
+                    q.nothing = true;
                 }
             }
             (i, op) if date_index(i).is_some() => {
