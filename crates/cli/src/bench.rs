@@ -42,7 +42,19 @@ struct Report {
     peak_rss_mb: f64,
     rows: Vec<(&'static str, Measure)>,
     writes: Writes,
+    upload: Upload,
 }
+
+/// A large file sent through the HTML add form (multipart), right after start.
+struct Upload {
+    mb: u64,
+    seconds: f64,
+    rss_before_mb: f64,
+    rss_after_mb: f64,
+}
+
+/// The size of the file the upload scenario sends.
+const UPLOAD_MB: u64 = 40;
 
 const BENCH_PASSWORD: &str = "mot de passe du banc d'essai";
 
@@ -310,6 +322,12 @@ async fn run_backend(backend: &'static str, url: &str, data: &Path, args: &Bench
         }
         tokio::time::sleep(Duration::from_millis(1)).await;
     };
+    let token = login(addr).await?;
+    let upload = upload(addr, &token, server.0.id()).await?;
+    eprintln!(
+        "[{backend}] a {} MB file through the add form in {:.2} s; server peak RSS {:.1} MB before, {:.1} MB after",
+        upload.mb, upload.seconds, upload.rss_before_mb, upload.rss_after_mb
+    );
     let scenarios = [
         Scenario { name: "HTML page view", path: format!("/bench{page}"), accept: "text/html" },
         Scenario { name: "JSON view", path: format!("/bench{page}"), accept: "application/json" },
@@ -336,10 +354,61 @@ async fn run_backend(backend: &'static str, url: &str, data: &Path, args: &Bench
         );
         rows.push((s.name, m));
     }
-    let writes = writes(addr, backend, &page, args).await?;
+    let writes = writes(addr, backend, &page, &token, args).await?;
     let peak_rss_mb = status_kb(server.0.id(), "VmHWM:").unwrap_or(0) as f64 / 1024.0;
     drop(server);
-    Ok(Report { backend, items: args.items, seed_seconds, first_response_ms, peak_rss_mb, rows, writes })
+    Ok(Report { backend, items: args.items, seed_seconds, first_response_ms, peak_rss_mb, rows, writes, upload })
+}
+
+/// A token for the bench user.
+async fn login(addr: SocketAddr) -> Result<String> {
+    let mut stream = TcpStream::connect(addr).await?;
+    let login = json!({"login": "bench", "password": BENCH_PASSWORD}).to_string();
+    let req = format!(
+        "POST /bench/@login HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{login}",
+        login.len()
+    );
+    let mut buf = Vec::new();
+    if exchange(&mut stream, req.as_bytes(), &mut buf).await? != 200 {
+        bail!("cannot log in as the bench user");
+    }
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    Ok(text.split("\"token\":\"").nth(1).and_then(|t| t.split('"').next()).unwrap_or("").to_owned())
+}
+
+/// Sends a file of `UPLOAD_MB` through the add form as a browser would (multipart, in
+/// pieces as they are read) and reads the server's peak memory before and after.
+async fn upload(addr: SocketAddr, token: &str, pid: u32) -> Result<Upload> {
+    let rss = || status_kb(pid, "VmHWM:").unwrap_or(0) as f64 / 1024.0;
+    let rss_before_mb = rss();
+    let boundary = "bench-upload-boundary";
+    let head = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nArchive\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"archive.bin\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+    );
+    let tail = format!("\r\n--{boundary}--\r\n");
+    let size = UPLOAD_MB * 1024 * 1024;
+    let length = head.len() as u64 + size + tail.len() as u64;
+    let mut stream = TcpStream::connect(addr).await?;
+    let started = Instant::now();
+    let request = format!(
+        "POST /bench/@@add?type=File HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\nContent-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {length}\r\n\r\n{head}"
+    );
+    stream.write_all(request.as_bytes()).await?;
+    // Bytes that never repeat a boundary; each piece differs, as a real file's would.
+    let mut piece: Vec<u8> = (0..65536u32).map(|i| (i % 251) as u8).collect();
+    let mut sent = 0u64;
+    while sent < size {
+        let n = (size - sent).min(piece.len() as u64) as usize;
+        stream.write_all(&piece[..n]).await?;
+        piece[(sent / 65536) as usize % 65536] ^= 0x5a;
+        sent += n as u64;
+    }
+    let mut buf = Vec::new();
+    let status = exchange(&mut stream, tail.as_bytes(), &mut buf).await?;
+    if status != 303 {
+        bail!("the upload answered {status}: {}", String::from_utf8_lossy(&buf));
+    }
+    Ok(Upload { mb: UPLOAD_MB, seconds: started.elapsed().as_secs_f64(), rss_before_mb, rss_after_mb: rss() })
 }
 
 fn write_request(method: &str, path: &str, token: &str, body: &str) -> Vec<u8> {
@@ -353,25 +422,14 @@ fn write_request(method: &str, path: &str, token: &str, body: &str) -> Vec<u8> {
 /// REST writes: pages created with POST by 4 clients at once (SQLite takes one
 /// writer at a time anyway), and edit-saves (PATCH making a new revision) one after
 /// the other.
-async fn writes(addr: SocketAddr, backend: &str, page: &str, args: &BenchArgs) -> Result<Writes> {
-    let mut stream = TcpStream::connect(addr).await?;
-    let login = json!({"login": "bench", "password": BENCH_PASSWORD}).to_string();
-    let req = format!(
-        "POST /bench/@login HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{login}",
-        login.len()
-    );
+async fn writes(addr: SocketAddr, backend: &str, page: &str, token: &str, args: &BenchArgs) -> Result<Writes> {
     let mut buf = Vec::new();
-    if exchange(&mut stream, req.as_bytes(), &mut buf).await? != 200 {
-        bail!("cannot log in as the bench user");
-    }
-    let text = String::from_utf8_lossy(&buf).into_owned();
-    let token = text.split("\"token\":\"").nth(1).and_then(|t| t.split('"').next()).unwrap_or("").to_owned();
     let clients = 4usize;
     let per = (args.items as usize).div_ceil(clients);
     let started = Instant::now();
     let mut tasks = Vec::new();
     for c in 0..clients {
-        let token = token.clone();
+        let token = token.to_owned();
         tasks.push(tokio::spawn(async move {
             let mut stream = TcpStream::connect(addr).await?;
             stream.set_nodelay(true)?;
@@ -410,7 +468,7 @@ async fn writes(addr: SocketAddr, backend: &str, page: &str, args: &BenchArgs) -
         let body = json!({"description": format!("Version {i}"), "changeNote": format!("Révision {i}")}).to_string();
         let t = Instant::now();
         let status =
-            exchange(&mut stream, &write_request("PATCH", &format!("/bench{page}"), &token, &body), &mut buf).await?;
+            exchange(&mut stream, &write_request("PATCH", &format!("/bench{page}"), token, &body), &mut buf).await?;
         if status != 204 {
             bail!("PATCH answered {status}");
         }
@@ -469,6 +527,18 @@ fn print(reports: &[Report], args: &BenchArgs) {
         println!(
             "{}: REST POST of {} pages by 4 clients: {:.0} pages/s (p99 {:.1} ms); PATCH with a new revision (one client): p50 {:.2} ms, p99 {:.2} ms",
             r.backend, w.created, w.create_per_s, w.create_p99_ms, w.edit_p50_ms, w.edit_p99_ms
+        );
+    }
+    for r in reports {
+        let u = &r.upload;
+        println!(
+            "{}: a {} MB file through the HTML add form (multipart) in {:.2} s ({:.0} MB/s); server peak RSS {:.1} MB before it, {:.1} MB after",
+            r.backend,
+            u.mb,
+            u.seconds,
+            u.mb as f64 / u.seconds,
+            u.rss_before_mb,
+            u.rss_after_mb
         );
     }
     for r in reports {

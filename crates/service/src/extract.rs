@@ -4,6 +4,8 @@
 
 use std::io::Read;
 
+use crate::media::ReadSeek;
+
 /// Most characters kept of one document.
 const MAX_TEXT: usize = 1_000_000;
 /// Largest XML part read from a zip (a zip bomb stops here).
@@ -16,8 +18,8 @@ fn xml_text(xml: &str) -> String {
     )
 }
 
-fn zip_parts(data: &[u8], wanted: impl Fn(&str) -> bool) -> Option<String> {
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(data)).ok()?;
+fn zip_parts(data: &mut dyn ReadSeek, wanted: impl Fn(&str) -> bool) -> Option<String> {
+    let mut archive = zip::ZipArchive::new(data).ok()?;
     let mut names: Vec<String> =
         archive.file_names().filter_map(|n| n.ok()).filter(|n| wanted(n)).map(|n| n.into_owned()).collect();
     names.sort();
@@ -35,12 +37,23 @@ fn zip_parts(data: &[u8], wanted: impl Fn(&str) -> bool) -> Option<String> {
     Some(out)
 }
 
-/// The text of a document, if its type is one we read.
-pub(crate) fn document_text(content_type: &str, filename: &str, data: &[u8]) -> Option<String> {
+/// All of a document (bounded by the upload limit), for the readers that need it whole.
+fn whole(data: &mut dyn ReadSeek) -> Option<Vec<u8>> {
+    let mut bytes = Vec::new();
+    data.read_to_end(&mut bytes).ok()?;
+    Some(bytes)
+}
+
+/// The text of a document (read from its start), if its type is one we read.
+pub(crate) fn document_text(content_type: &str, filename: &str, data: &mut dyn ReadSeek) -> Option<String> {
     let ext = filename.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
-    let text = if content_type == "application/pdf" || data.starts_with(b"%PDF") {
-        // pdf-extract may panic on a malformed file: that file gets no text.
-        let bytes = data.to_vec();
+    let mut head = [0u8; 4];
+    let sniffed = data.read_exact(&mut head).is_ok();
+    data.rewind().ok()?;
+    let text = if content_type == "application/pdf" || (sniffed && &head == b"%PDF") {
+        // pdf-extract reads from memory, and may panic on a malformed file: that file
+        // gets no text.
+        let bytes = whole(data)?;
         std::panic::catch_unwind(move || pdf_extract::extract_text_from_mem(&bytes).ok()).ok().flatten()?
     } else if content_type.starts_with("application/vnd.oasis.opendocument")
         || matches!(ext.as_str(), "odt" | "ods" | "odp")
@@ -58,7 +71,10 @@ pub(crate) fn document_text(content_type: &str, filename: &str, data: &[u8]) -> 
         || content_type == "text/csv"
         || matches!(ext.as_str(), "txt" | "csv")
     {
-        String::from_utf8_lossy(data).into_owned()
+        // Only as much as is kept (a character is at most four bytes).
+        let mut bytes = Vec::new();
+        data.take(MAX_TEXT as u64 * 4).read_to_end(&mut bytes).ok()?;
+        String::from_utf8_lossy(&bytes).into_owned()
     } else {
         return None;
     };
@@ -70,14 +86,16 @@ pub(crate) fn document_text(content_type: &str, filename: &str, data: &[u8]) -> 
 mod tests {
     use super::*;
 
+    fn text(ct: &str, name: &str, data: &[u8]) -> Option<String> {
+        document_text(ct, name, &mut std::io::Cursor::new(data))
+    }
+
     #[test]
     fn unknown_or_broken_documents_give_no_text() {
-        assert_eq!(document_text("application/octet-stream", "x.bin", b"abc"), None);
-        assert_eq!(document_text("application/pdf", "x.pdf", b"%PDF-1.4 broken"), None);
-        assert_eq!(document_text("application/vnd.oasis.opendocument.text", "x.odt", b"not a zip"), None);
-        assert_eq!(
-            document_text("text/plain", "x.txt", "Procès\n verbal".as_bytes()).as_deref(),
-            Some("Procès verbal")
-        );
+        assert_eq!(text("application/octet-stream", "x.bin", b"abc"), None);
+        assert_eq!(text("application/pdf", "x.pdf", b"%PDF-1.4 broken"), None);
+        assert_eq!(text("application/vnd.oasis.opendocument.text", "x.odt", b"not a zip"), None);
+        assert_eq!(text("application/octet-stream", "x.bin", b""), None);
+        assert_eq!(text("text/plain", "x.txt", "Procès\n verbal".as_bytes()).as_deref(), Some("Procès verbal"));
     }
 }

@@ -2,14 +2,15 @@
 //! (a blob nobody refers to is harmless; an item never refers to a missing blob),
 //! downloads behind the View permission, and image scales made once and kept.
 
-use std::io::Cursor;
+use std::io::{BufRead, BufReader, Cursor, Seek};
+use std::sync::Arc;
 
 use base64::Engine;
 use beffroi_model::ItemPath;
 use beffroi_model::media::{StoredFile, clean_filename, fit, guess_content_type, scale};
 use beffroi_model::schema::{FieldKind, TypeSchema};
 use beffroi_model::security::Principal;
-use beffroi_store::{BlobRead, SiteRow};
+use beffroi_store::{BlobRead, SiteRow, Spool, Spooled};
 use bytes::Bytes;
 use image::{ImageFormat, ImageReader, Limits};
 use serde_json::{Map, Value};
@@ -33,8 +34,49 @@ pub struct Upload {
     pub filename: String,
     /// As the client declared it; checked for images, guessed from the name if absent.
     pub content_type: Option<String>,
-    pub data: Bytes,
+    pub data: UploadData,
 }
+
+/// The bytes of an upload: in memory (decoded from base64 JSON) or spooled to a
+/// temporary file as they arrived (a multipart form).
+#[derive(Debug, Clone)]
+pub enum UploadData {
+    Memory(Bytes),
+    Spooled(Arc<Spooled>),
+}
+
+impl UploadData {
+    pub fn len(&self) -> u64 {
+        match self {
+            Self::Memory(b) => b.len() as u64,
+            Self::Spooled(s) => s.size(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Runs `f` on a blocking thread over a reader of the bytes.
+    async fn read_with<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn ReadSeek) -> Option<T> + Send + 'static,
+    ) -> Option<T> {
+        let data = self.clone();
+        tokio::task::spawn_blocking(move || match data {
+            UploadData::Memory(b) => f(&mut Cursor::new(b)),
+            UploadData::Spooled(s) => f(&mut BufReader::new(std::fs::File::open(s.path()).ok()?)),
+        })
+        .await
+        .ok()
+        .flatten()
+    }
+}
+
+/// What reads an upload: images and documents are read from memory or from the
+/// spooled file alike.
+pub(crate) trait ReadSeek: BufRead + Seek {}
+impl<T: BufRead + Seek> ReadSeek for T {}
 
 /// An image scale ready to send.
 pub struct ScaleImage {
@@ -42,8 +84,8 @@ pub struct ScaleImage {
     pub content_type: &'static str,
 }
 
-fn image_format(data: &[u8]) -> Option<(ImageFormat, &'static str)> {
-    let reader = ImageReader::new(Cursor::new(data)).with_guessed_format().ok()?;
+fn image_format(reader: &mut dyn ReadSeek) -> Option<(ImageFormat, &'static str)> {
+    let reader = ImageReader::new(reader).with_guessed_format().ok()?;
     match reader.format()? {
         ImageFormat::Png => Some((ImageFormat::Png, "image/png")),
         ImageFormat::Jpeg => Some((ImageFormat::Jpeg, "image/jpeg")),
@@ -74,7 +116,7 @@ fn take_uploads(schema: &TypeSchema, values: &mut Map<String, Value>) -> Result<
             field: f.name.clone(),
             filename: o.get("filename").and_then(Value::as_str).unwrap_or("").to_owned(),
             content_type: o.get("content-type").and_then(Value::as_str).map(str::to_owned),
-            data: Bytes::from(data),
+            data: UploadData::Memory(Bytes::from(data)),
         });
         values.remove(&f.name);
     }
@@ -85,6 +127,11 @@ impl Services {
     /// The largest upload accepted, in bytes.
     pub fn upload_limit(&self) -> u64 {
         self.upload_limit
+    }
+
+    /// A temporary file for an upload about to arrive over the network.
+    pub async fn spool(&self) -> Result<Spool> {
+        Ok(self.blobs.spool().await?)
     }
 
     /// Checks and stores the uploads of one write (the base64 ones inside `values` and
@@ -105,7 +152,7 @@ impl Services {
                 .field(&up.field)
                 .filter(|f| matches!(f.kind, FieldKind::File | FieldKind::Image))
                 .ok_or_else(|| ServiceError::BadRequest(format!("{}: not a file field", up.field)))?;
-            if up.data.len() as u64 > self.upload_limit {
+            if up.data.len() > self.upload_limit {
                 return Err(ServiceError::TooLarge(self.upload_limit));
             }
             if up.data.is_empty() {
@@ -113,20 +160,21 @@ impl Services {
             }
             let filename = clean_filename(&up.filename);
             let (content_type, width, height) = if field.kind == FieldKind::Image {
-                let data = up.data.clone();
-                let (ct, (w, h)) = tokio::task::spawn_blocking(move || -> Option<(&'static str, (u32, u32))> {
-                    let (format, ct) = image_format(&data)?;
-                    // Decoded whole: a truncated or corrupt file is not an image.
-                    let mut reader = ImageReader::with_format(Cursor::new(&data[..]), format);
-                    reader.limits(limits());
-                    let img = reader.decode().ok()?;
-                    Some((ct, (img.width(), img.height())))
-                })
-                .await
-                .map_err(|_| ServiceError::BadRequest("the image could not be read".into()))?
-                .ok_or_else(|| {
-                    ServiceError::BadRequest(format!("{}: not an image in PNG, JPEG, GIF or WebP format", up.field))
-                })?;
+                let (ct, (w, h)) = up
+                    .data
+                    .read_with(|r| -> Option<(&'static str, (u32, u32))> {
+                        let (format, ct) = image_format(r)?;
+                        r.rewind().ok()?;
+                        // Decoded whole: a truncated or corrupt file is not an image.
+                        let mut reader = ImageReader::with_format(r, format);
+                        reader.limits(limits());
+                        let img = reader.decode().ok()?;
+                        Some((ct, (img.width(), img.height())))
+                    })
+                    .await
+                    .ok_or_else(|| {
+                        ServiceError::BadRequest(format!("{}: not an image in PNG, JPEG, GIF or WebP format", up.field))
+                    })?;
                 if w == 0 || h == 0 || u64::from(w) * u64::from(h) > MAX_PIXELS {
                     return Err(ServiceError::BadRequest(format!("{}: the image is too large ({w}×{h})", up.field)));
                 }
@@ -140,14 +188,14 @@ impl Services {
             };
             if field.kind == FieldKind::File {
                 // The document's words, for search (kept with the item, never sent out).
-                let (ct, name, data) = (content_type.clone(), filename.clone(), up.data.clone());
-                let text = tokio::task::spawn_blocking(move || crate::extract::document_text(&ct, &name, &data))
-                    .await
-                    .ok()
-                    .flatten();
+                let (ct, name) = (content_type.clone(), filename.clone());
+                let text = up.data.read_with(move |r| crate::extract::document_text(&ct, &name, r)).await;
                 values.insert(EXTRACTED_TEXT.into(), text.map(Value::String).unwrap_or(Value::Null));
             }
-            let blob = self.blobs.put(up.data).await?;
+            let blob = match &up.data {
+                UploadData::Memory(b) => self.blobs.put(b.clone()).await?,
+                UploadData::Spooled(s) => self.blobs.put_spooled(s).await?,
+            };
             let stored = StoredFile { blob: blob.hash, filename, content_type, size: blob.size, width, height };
             // A file's name titles an item without a title (a new file for an item that
             // has one leaves it).

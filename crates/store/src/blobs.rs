@@ -2,10 +2,13 @@
 //! the data directory by default (S3 later, same trait). Blobs are addressed by the
 //! SHA-256 of their bytes, so the same upload twice is stored once and a blob never
 //! changes under its name; who may read one is decided by the item that refers to it.
+//! An upload arriving over the network is spooled to a temporary file beside the blobs
+//! as it comes (hashed on the way), never held whole in memory.
 
 use std::ops::Range;
-use std::path::Path as FsPath;
+use std::path::{Path as FsPath, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use futures_util::stream::BoxStream;
@@ -14,6 +17,7 @@ use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutPayload};
 use sha2::{Digest, Sha256};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
 
 use crate::{Result, StoreError};
 
@@ -21,6 +25,66 @@ use crate::{Result, StoreError};
 #[derive(Clone, Debug)]
 pub struct Blobs {
     inner: Arc<dyn ObjectStore>,
+    /// Where uploads are spooled while they arrive (on the blobs' own disk).
+    spool_dir: PathBuf,
+}
+
+/// Spooled files older than this are leftovers of a stopped server.
+const STALE_SPOOL: Duration = Duration::from_secs(24 * 3600);
+
+/// Bytes read at a time when a spooled file is stored.
+const STORE_CHUNK: usize = 8 * 1024 * 1024;
+
+/// An upload being written to a temporary file as it arrives.
+pub struct Spool {
+    file: BufWriter<tokio::fs::File>,
+    path: tempfile::TempPath,
+    hasher: Sha256,
+    size: u64,
+}
+
+/// An upload received whole into a temporary file (removed when this is dropped): its
+/// size and content hash are known without reading it again.
+#[derive(Debug)]
+pub struct Spooled {
+    path: tempfile::TempPath,
+    hash: String,
+    size: u64,
+}
+
+impl Spool {
+    /// Appends the next bytes of the upload.
+    pub async fn write(&mut self, chunk: &[u8]) -> Result<()> {
+        self.hasher.update(chunk);
+        self.size += chunk.len() as u64;
+        self.file.write_all(chunk).await.map_err(spool_err)
+    }
+
+    /// Bytes written so far.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// The whole upload, written out.
+    pub async fn finish(mut self) -> Result<Spooled> {
+        self.file.flush().await.map_err(spool_err)?;
+        Ok(Spooled { path: self.path, hash: hex(&self.hasher.finalize()), size: self.size })
+    }
+}
+
+impl Spooled {
+    /// The temporary file, to read the upload again (to check or extract it).
+    pub fn path(&self) -> &FsPath {
+        &self.path
+    }
+
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+}
+
+fn spool_err(e: std::io::Error) -> StoreError {
+    StoreError::Blob(format!("cannot spool an upload: {e}"))
 }
 
 /// A stored blob: its content hash (hex) and size in bytes.
@@ -55,7 +119,51 @@ impl Blobs {
         std::fs::create_dir_all(dir)
             .map_err(|e| StoreError::Blob(format!("cannot create the blob folder {}: {e}", dir.display())))?;
         let fs = LocalFileSystem::new_with_prefix(dir).map_err(blob_err)?;
-        Ok(Self { inner: Arc::new(fs) })
+        let spool_dir = dir.join("spool");
+        std::fs::create_dir_all(&spool_dir)
+            .map_err(|e| StoreError::Blob(format!("cannot create {}: {e}", spool_dir.display())))?;
+        remove_stale(&spool_dir);
+        Ok(Self { inner: Arc::new(fs), spool_dir })
+    }
+
+    /// A new temporary file for an upload about to arrive.
+    pub async fn spool(&self) -> Result<Spool> {
+        let dir = self.spool_dir.clone();
+        let (file, path) = tokio::task::spawn_blocking(move || tempfile::NamedTempFile::new_in(dir))
+            .await
+            .map_err(|e| StoreError::Blob(e.to_string()))?
+            .map_err(spool_err)?
+            .into_parts();
+        let file = BufWriter::with_capacity(256 * 1024, tokio::fs::File::from_std(file));
+        Ok(Spool { file, path, hasher: Sha256::new(), size: 0 })
+    }
+
+    /// Stores a spooled upload, a few megabytes at a time; storing the same bytes again
+    /// is free.
+    pub async fn put_spooled(&self, spooled: &Spooled) -> Result<BlobRef> {
+        let hash = spooled.hash.clone();
+        let key = Self::key(&hash)?;
+        if self.inner.head(&key).await.is_err() {
+            let mut file = tokio::fs::File::open(spooled.path()).await.map_err(spool_err)?;
+            let mut upload = self.inner.put_multipart(&key).await.map_err(blob_err)?;
+            let written = async {
+                loop {
+                    let mut buf = Vec::with_capacity(STORE_CHUNK);
+                    (&mut file).take(STORE_CHUNK as u64).read_to_end(&mut buf).await.map_err(spool_err)?;
+                    if buf.is_empty() {
+                        break;
+                    }
+                    upload.put_part(PutPayload::from(buf)).await.map_err(blob_err)?;
+                }
+                upload.complete().await.map_err(blob_err)
+            }
+            .await;
+            if let Err(e) = written {
+                let _ = upload.abort().await;
+                return Err(e);
+            }
+        }
+        Ok(BlobRef { hash, size: spooled.size })
     }
 
     fn key(hash: &str) -> Result<Path> {
@@ -118,6 +226,22 @@ impl Blobs {
     }
 }
 
+/// Removes spooled files a stopped server left (young ones may be another server's
+/// uploads in progress).
+fn remove_stale(dir: &FsPath) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let now = SystemTime::now();
+    for e in entries.flatten() {
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| now.duration_since(t).is_ok_and(|age| age > STALE_SPOOL));
+        if old {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
 /// Lower-case hexadecimal.
 pub fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
@@ -152,5 +276,28 @@ mod tests {
         blobs.put_derived(&a.hash, "thumb.png", Bytes::from_static(b"x")).await.unwrap();
         assert_eq!(blobs.derived(&a.hash, "thumb.png").await.unwrap().unwrap(), Bytes::from_static(b"x"));
         assert!(blobs.put_derived(&a.hash, "../x", Bytes::new()).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn spooled_uploads_are_stored_as_the_same_blob() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = Blobs::local(dir.path()).unwrap();
+        // Larger than one stored chunk, written in uneven pieces.
+        let data: Vec<u8> = (0..STORE_CHUNK + 12_345).map(|i| (i % 251) as u8).collect();
+        let mut spool = blobs.spool().await.unwrap();
+        for piece in data.chunks(70_001) {
+            spool.write(piece).await.unwrap();
+        }
+        assert_eq!(spool.size(), data.len() as u64);
+        let spooled = spool.finish().await.unwrap();
+        let path = spooled.path().to_owned();
+        assert_eq!(std::fs::read(&path).unwrap(), data);
+        let stored = blobs.put_spooled(&spooled).await.unwrap();
+        assert_eq!(stored, blobs.put(Bytes::from(data.clone())).await.unwrap());
+        assert_eq!(blobs.bytes(&stored.hash).await.unwrap(), Bytes::from(data));
+        // Storing it again writes nothing new; the temporary file goes with its owner.
+        assert_eq!(blobs.put_spooled(&spooled).await.unwrap(), stored);
+        drop(spooled);
+        assert!(!path.exists());
     }
 }

@@ -24,7 +24,7 @@ mod sessions;
 mod sites;
 mod users;
 
-pub use blobs::{BlobRead, BlobRef, Blobs, hex};
+pub use blobs::{BlobRead, BlobRef, Blobs, Spool, Spooled, hex};
 pub use catalog::{CatalogEntry, CatalogQuery, DateIndex, Facet, PathQuery, SearchPage, SortOn, TextQuery, page_total};
 pub use history::{HistoryRow, LockRow, RevisionRow};
 pub use items::{ItemRow, SubtreeMove, Summary};

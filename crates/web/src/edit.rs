@@ -5,7 +5,7 @@
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use beffroi_model::schema::{FieldError, FieldKind, TypeSchema};
-use beffroi_service::{ItemRow, ItemView, ServiceError, Upload};
+use beffroi_service::{ItemRow, ItemView, ServiceError, Upload, UploadData};
 use minijinja::context;
 use serde_json::{Map, Value, json};
 
@@ -41,31 +41,84 @@ pub(crate) fn is_multipart(headers: &HeaderMap) -> bool {
         .is_some_and(|c| c.trim_start().to_ascii_lowercase().starts_with("multipart/form-data"))
 }
 
-/// Reads a multipart form (already bounded by the upload limit). A file input left
-/// empty sends a part without a name and bytes: it is no upload.
-pub(crate) async fn read_multipart(headers: &HeaderMap, body: bytes::Bytes) -> Result<FormData, WebError> {
-    use axum::extract::FromRequest;
-    let bad = |_| WebError::BadRequest("malformed multipart form".into());
-    let mut req = axum::http::Request::new(axum::body::Body::from(body));
-    if let Some(ct) = headers.get(header::CONTENT_TYPE) {
-        req.headers_mut().insert(header::CONTENT_TYPE, ct.clone());
-    }
-    let mut mp = axum::extract::Multipart::from_request(req, &())
-        .await
-        .map_err(|_| WebError::BadRequest("malformed multipart form".into()))?;
+fn spool_failed(e: impl Into<ServiceError>) -> WebError {
+    WebError::from_service(e.into(), "")
+}
+
+/// Reads a multipart form as it arrives: its text fields in memory (at most
+/// `MAX_JSON_BODY` bytes in all), each file spooled to a temporary file beside the
+/// blobs and refused with 413 as soon as it passes the upload limit. `csrf`: the token
+/// a session must send before its first file (our forms put it first), so that a
+/// forged post writes nothing to disk. A file input left empty sends a part without a
+/// name and bytes: it is no upload.
+pub(crate) async fn read_multipart(
+    app: &crate::AppState,
+    headers: &HeaderMap,
+    body: axum::body::Body,
+    csrf: Option<&str>,
+) -> Result<FormData, WebError> {
+    use crate::traverse::MAX_JSON_BODY;
+    let malformed = || WebError::BadRequest("malformed multipart form".into());
+    let boundary = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|ct| multer::parse_boundary(ct).ok())
+        .ok_or_else(malformed)?;
+    let limit = app.services.upload_limit();
+    let whole = limit.saturating_add(MAX_JSON_BODY as u64);
+    let constraints = multer::Constraints::new().size_limit(multer::SizeLimit::new().whole_stream(whole));
+    let mut mp = multer::Multipart::with_constraints(body.into_data_stream(), boundary, constraints);
+    let failed = |e: multer::Error| match e {
+        multer::Error::StreamSizeExceeded { .. } | multer::Error::FieldSizeExceeded { .. } => WebError::PayloadTooLarge,
+        multer::Error::StreamReadFailed(_) => WebError::BadRequest("the form was not received whole".into()),
+        _ => malformed(),
+    };
     let mut form = FormData::default();
-    while let Some(field) = mp.next_field().await.map_err(bad)? {
+    let mut text_bytes = 0usize;
+    while let Some(mut field) = mp.next_field().await.map_err(failed)? {
         let name = field.name().unwrap_or_default().to_owned();
         match field.file_name().map(str::to_owned) {
             Some(filename) => {
-                let content_type = field.content_type().map(str::to_owned);
-                let data = field.bytes().await.map_err(bad)?;
-                if !filename.is_empty() && !data.is_empty() {
-                    form.files.push(Upload { field: name, filename, content_type, data });
+                if let Some(token) = csrf
+                    && !form.get("_csrf").is_some_and(|t| crate::auth::constant_eq(t, token))
+                {
+                    return Err(WebError::Forbidden("Missing or invalid CSRF token.".into()));
+                }
+                let content_type = field.content_type().map(ToString::to_string);
+                let mut spool = None;
+                while let Some(chunk) = field.chunk().await.map_err(failed)? {
+                    if filename.is_empty() || chunk.is_empty() {
+                        continue;
+                    }
+                    let s = match &mut spool {
+                        Some(s) => s,
+                        None => spool.insert(app.services.spool().await.map_err(spool_failed)?),
+                    };
+                    if s.size() + chunk.len() as u64 > limit {
+                        return Err(WebError::PayloadTooLarge);
+                    }
+                    s.write(&chunk).await.map_err(spool_failed)?;
+                }
+                if let Some(s) = spool {
+                    let spooled = s.finish().await.map_err(spool_failed)?;
+                    form.files.push(Upload {
+                        field: name,
+                        filename,
+                        content_type,
+                        data: UploadData::Spooled(std::sync::Arc::new(spooled)),
+                    });
                 }
             }
             None => {
-                let text = field.text().await.map_err(bad)?;
+                let mut text = Vec::new();
+                while let Some(chunk) = field.chunk().await.map_err(failed)? {
+                    text_bytes += chunk.len();
+                    if text_bytes > MAX_JSON_BODY {
+                        return Err(WebError::PayloadTooLarge);
+                    }
+                    text.extend_from_slice(&chunk);
+                }
+                let text = String::from_utf8(text).map_err(|_| malformed())?;
                 form.pairs.push((name, text));
             }
         }

@@ -117,7 +117,7 @@ fn decode_segments(raw: &str, url: &str) -> Result<Vec<String>, WebError> {
 }
 
 /// Largest JSON body accepted by the endpoints.
-const MAX_JSON_BODY: usize = 1024 * 1024;
+pub(crate) const MAX_JSON_BODY: usize = 1024 * 1024;
 
 /// Endpoints whose members take PATCH and DELETE (`@users/<id>`, `@groups/<id>`).
 const PATCH_DELETE_ENDPOINTS: &[&str] = &["@users", "@groups"];
@@ -211,28 +211,37 @@ async fn route(
         if !matches!(auth.via, Via::Bearer(_)) && !crate::auth::same_origin(headers, &origin) {
             return Err(with_site(WebError::Forbidden("Cross-site requests are refused.".into())));
         }
-        // Content writes and the add and edit forms may carry a file: base64 in JSON
-        // (4/3 of its size) or a multipart form. Nothing past the limit is read.
+        // Content writes and the add and edit forms may carry a file: in a multipart
+        // form, spooled to disk as it arrives; or base64 in JSON (4/3 of its size),
+        // which is read whole. Nothing past the limit is read.
         let carries_file = endpoint.is_none() || matches!(endpoint, Some("@@add" | "@@edit"));
-        let limit = if carries_file {
-            usize::try_from(app.services.upload_limit().saturating_mul(4) / 3)
-                .unwrap_or(usize::MAX)
-                .saturating_add(MAX_JSON_BODY)
-        } else {
-            MAX_JSON_BODY
+        let header_csrf = headers.get("x-csrf-token").and_then(|v| v.to_str().ok());
+        let session_csrf = match &auth.via {
+            Via::Session { csrf, .. } => Some(csrf.as_str()),
+            _ => None,
         };
-        let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| with_site(WebError::PayloadTooLarge))?;
-        if crate::edit::is_multipart(headers) {
-            form = Some(crate::edit::read_multipart(headers, bytes.clone()).await.map_err(with_site)?);
-        }
-        if let Via::Session { csrf, .. } = &auth.via {
-            let sent = headers
-                .get("x-csrf-token")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-                .or_else(|| form.as_ref().and_then(|f| f.get("_csrf").map(str::to_owned)))
+        // The token a form must carry itself (none when the header has it right).
+        let form_csrf =
+            session_csrf.filter(|expected| !header_csrf.is_some_and(|t| crate::auth::constant_eq(t, expected)));
+        let bytes = if carries_file && crate::edit::is_multipart(headers) {
+            form = Some(crate::edit::read_multipart(app, headers, body, form_csrf).await.map_err(with_site)?);
+            bytes::Bytes::new()
+        } else {
+            let limit = if carries_file {
+                usize::try_from(app.services.upload_limit().saturating_mul(4) / 3)
+                    .unwrap_or(usize::MAX)
+                    .saturating_add(MAX_JSON_BODY)
+            } else {
+                MAX_JSON_BODY
+            };
+            axum::body::to_bytes(body, limit).await.map_err(|_| with_site(WebError::PayloadTooLarge))?
+        };
+        if let Some(expected) = form_csrf {
+            let sent = form
+                .as_ref()
+                .and_then(|f| f.get("_csrf").map(str::to_owned))
                 .or_else(|| crate::views::form_field(&bytes, "_csrf"));
-            if !sent.is_some_and(|t| crate::auth::constant_eq(&t, csrf)) {
+            if !sent.is_some_and(|t| crate::auth::constant_eq(&t, expected)) {
                 return Err(with_site(WebError::Forbidden("Missing or invalid CSRF token.".into())));
             }
         }

@@ -400,5 +400,52 @@ mod forms {
             let v = app.get_with("/s/place-communale-png", &[("cookie", &c), ("accept", "application/json")]).await.json();
             assert_eq!(v["image"]["height"], 60);
         }
+
+        async fn form_uploads_are_streamed_to_disk_and_bounded(db) {
+            editor(&db).await;
+            let app = TestApp::new(&db).await;
+            let c = session(&app).await;
+            let token = csrf(&app.get_with("/s/@@add?type=File", &[("cookie", &c)]).await.body);
+
+            // Several megabytes (past any in-memory body limit), stored byte for byte,
+            // and their words indexed.
+            let mut text = String::new();
+            while text.len() < 3 * 1024 * 1024 {
+                text.push_str("Le registre des délibérations du conseil communal. ");
+            }
+            let r = post(&app, "/s/@@add?type=File", &c, multipart(&[("_csrf", &token), ("title", "Registre")], Some(("file", "registre.txt", "text/plain", text.as_bytes())))).await;
+            assert_eq!(r.status, 303, "{}", r.body);
+            let v = app.get_with("/s/registre", &[("cookie", &c), ("accept", "application/json")]).await.json();
+            assert_eq!(v["file"]["size"], text.len());
+            let down = app.get_with("/s/registre/@@download/file", &[("cookie", &c)]).await;
+            assert_eq!(down.status, 200);
+            assert!(down.body == text, "the stored file differs from the upload");
+            let found = app.get_with("/s/@search?SearchableText=deliberations", &[("cookie", &c), ("accept", "application/json")]).await.json();
+            assert_eq!(found["items_total"], 1, "{found}");
+            assert_eq!(db.spooled_files(), 0, "the spooled upload is removed once stored");
+
+            // Past the limit: 413 while it arrives, nothing stored, no file left.
+            let small = TestApp::with_services(db.services.clone().with_upload_limit(100_000)).await;
+            let r = post(&small, "/s/@@add?type=File", &c, multipart(&[("_csrf", &token), ("title", "Trop grand")], Some(("file", "big.bin", "application/octet-stream", &[7u8; 100_001])))).await;
+            assert_eq!(r.status, 413, "{}", r.body);
+            let r = post(&small, "/s/@@add?type=File", &c, multipart(&[("_csrf", &token), ("title", "Juste")], Some(("file", "ok.bin", "application/octet-stream", &[7u8; 100_000])))).await;
+            assert_eq!(r.status, 303, "{}", r.body);
+            // A session's token must come before the file (a forged post writes nothing).
+            let (ct, mut body) = multipart(&[], Some(("file", "x.bin", "application/octet-stream", b"abc")));
+            let tail = format!("--{b}\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{token}\r\n--{b}--\r\n", b = "----beffroi-test-boundary");
+            body.truncate(body.len() - "----beffroi-test-boundary--\r\n".len() - 2);
+            body.extend_from_slice(tail.as_bytes());
+            let r = post(&app, "/s/@@add?type=File", &c, (ct, body)).await;
+            assert_eq!(r.status, 403, "{}", r.body);
+            // A body cut short is a bad request.
+            let (ct, mut body) = multipart(&[("_csrf", &token), ("title", "Coupé")], Some(("file", "c.bin", "application/octet-stream", &[1u8; 5000])));
+            body.truncate(body.len() - 100);
+            let r = post(&app, "/s/@@add?type=File", &c, (ct, body)).await;
+            assert_eq!(r.status, 400, "{}", r.body);
+            assert_eq!(db.spooled_files(), 0);
+            let listing = app.get_with("/s", &[("cookie", &c), ("accept", "application/json")]).await.json();
+            let titles: Vec<&str> = listing["items"].as_array().unwrap().iter().filter_map(|i| i["title"].as_str()).collect();
+            assert_eq!(titles, ["Registre", "Juste"]);
+        }
     }
 }

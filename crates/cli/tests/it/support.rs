@@ -16,7 +16,7 @@ pub struct TestDb {
     pub services: Services,
     pub url: String,
     pg: Option<(String, String)>,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl TestDb {
@@ -25,7 +25,7 @@ impl TestDb {
         let url = format!("sqlite://{}", dir.path().join("test.db").display());
         let blobs = Blobs::local(&dir.path().join("blobs")).expect("blob folder");
         let services = Services::open(&url, &StoreOptions::default(), blobs).await.expect("open sqlite");
-        TestDb { services, url, pg: None, _dir: dir }
+        TestDb { services, url, pg: None, dir }
     }
 
     /// None when no PostgreSQL is configured outside CI; under CI=true a missing
@@ -49,7 +49,12 @@ impl TestDb {
         let dir = tempfile::tempdir().expect("temp dir");
         let blobs = Blobs::local(&dir.path().join("blobs")).expect("blob folder");
         let services = Services::open(&url, &opts, blobs).await.expect("open postgres");
-        Some(TestDb { services, url, pg: Some((admin, name)), _dir: dir })
+        Some(TestDb { services, url, pg: Some((admin, name)), dir })
+    }
+
+    /// The files of uploads being received (spooled beside the blobs).
+    pub fn spooled_files(&self) -> usize {
+        std::fs::read_dir(self.dir.path().join("blobs/spool")).map(|d| d.count()).unwrap_or(0)
     }
 
     pub async fn cleanup(self) {
