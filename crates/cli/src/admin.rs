@@ -67,7 +67,7 @@ pub fn site(args: SiteArgs) -> Result<()> {
 /// `beffroi reindex [--site ID]`: rebuilds the catalog with a progress bar.
 pub fn reindex(args: ReindexArgs) -> Result<()> {
     runtime()?.block_on(async move {
-        let services = open(&args.db, 2).await?;
+        let services = open(&args.db, 4).await?;
         let site = match &args.site {
             Some(id) => {
                 let id = SiteId::parse(id).map_err(|e| anyhow!("invalid site id: {e}"))?;

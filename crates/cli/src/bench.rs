@@ -617,15 +617,15 @@ async fn search(data: &Path, args: &BenchArgs) -> Result<()> {
     let blobs = data.join("blobs");
     if !args.no_sqlite {
         let url = format!("sqlite://{}", db.display());
-        reports.push(crate::bench_search::run("SQLite", &url, &blobs, args.items, args.queries, args.reuse).await?);
+        reports.push(crate::bench_search::run("SQLite", &url, &blobs, args, args.reuse).await?);
     }
     if let (Some(url), true) = (&args.postgres, args.reuse) {
-        reports.push(crate::bench_search::run("PostgreSQL", url, &blobs, args.items, args.queries, true).await?);
+        reports.push(crate::bench_search::run("PostgreSQL", url, &blobs, args, true).await?);
     } else if let Some(admin) = &args.postgres {
         let name = format!("beffroi_bench_search_{}", std::process::id());
         let url =
             pg_admin::create_database(admin, &name).await.context("cannot create the PostgreSQL bench database")?;
-        let pg = crate::bench_search::run("PostgreSQL", &url, &blobs, args.items, args.queries, false).await;
+        let pg = crate::bench_search::run("PostgreSQL", &url, &blobs, args, false).await;
         done_with_database(admin, &name, args.keep).await?;
         reports.push(pg?);
     }

@@ -332,6 +332,10 @@ pub struct BenchArgs {
     /// database the --postgres URL names (one kept with --keep).
     #[arg(long, requires = "data")]
     pub reuse: bool,
+    /// With --search: create the pages but do not reindex them, to time or profile a
+    /// first `beffroi reindex` of them afterwards (with --data or --keep).
+    #[arg(long)]
+    pub no_reindex: bool,
     /// Measure PostgreSQL only (with --postgres).
     #[arg(long, requires = "postgres")]
     pub no_sqlite: bool,

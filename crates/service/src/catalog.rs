@@ -18,6 +18,9 @@ pub const MAX_SEARCH_BATCH: i64 = 1000;
 /// Items reindexed per transaction.
 const REINDEX_BATCH: i64 = 500;
 
+/// Transactions reindexing at once on PostgreSQL.
+const REINDEX_WORKERS: usize = 2;
+
 /// What the catalog keeps of `item`.
 pub fn entry(item: &ItemRow) -> CatalogEntry {
     let text = search_text(&item.title, &item.description, &item.fields);
@@ -161,27 +164,51 @@ impl Services {
     /// batches of one transaction each; `progress(done, total)` after each batch; then
     /// tidies the tables (PostgreSQL's vacuum and statistics). Returns how many items
     /// were indexed.
-    pub async fn reindex(&self, site: Option<&SiteRow>, mut progress: impl FnMut(u64, u64)) -> Result<u64> {
+    ///
+    /// On PostgreSQL, which computes the text vectors itself, `REINDEX_WORKERS`
+    /// transactions write at once (each batch is read, locked and written in its own
+    /// transaction; the reads take turns so that batches follow each other in uid
+    /// order). SQLite takes one writer at a time: one worker.
+    pub async fn reindex(&self, site: Option<&SiteRow>, progress: impl FnMut(u64, u64)) -> Result<u64> {
         let scope = site.map(SiteRow::scope);
         let total = {
             let mut c = self.store.conn().await?;
             c.db().count_items(scope.as_ref()).await? as u64
         };
-        let mut done = 0u64;
-        let mut after = None;
-        loop {
-            let mut tx = self.store.begin().await?;
-            let batch = tx.db().items_after(scope.as_ref(), after, REINDEX_BATCH).await?;
-            let Some((_, last)) = batch.last() else { break };
-            after = Some(last.uuid);
-            let entries: Vec<_> = batch.iter().map(|(scope, item)| (scope.clone(), entry(item))).collect();
-            tx.db().index_items(&entries).await?;
-            tx.commit().await?;
-            done += batch.len() as u64;
-            progress(done, total);
-        }
+        let workers = match self.store.backend() {
+            beffroi_store::Backend::Sqlite => 1,
+            beffroi_store::Backend::Postgres => REINDEX_WORKERS,
+        };
+        // Where the next batch starts; None once every item has been read.
+        let cursor = tokio::sync::Mutex::new(Some(uuid::Uuid::nil()));
+        let done = std::sync::Mutex::new((0u64, progress));
+        let worker = || async {
+            loop {
+                let mut tx = self.store.begin().await?;
+                let batch = {
+                    let mut next = cursor.lock().await;
+                    let Some(after) = *next else { break };
+                    let batch = tx.db().items_after(scope.as_ref(), after, REINDEX_BATCH).await?;
+                    *next = batch.last().map(|(_, last)| last.uuid);
+                    batch
+                };
+                if batch.is_empty() {
+                    break;
+                }
+                let entries: Vec<_> = batch.iter().map(|(scope, item)| (scope.clone(), entry(item))).collect();
+                tx.db().index_items(&entries).await?;
+                tx.commit().await?;
+                let mut d = done.lock().expect("progress lock");
+                d.0 += batch.len() as u64;
+                let n = d.0;
+                (d.1)(n, total);
+            }
+            Ok::<_, crate::ServiceError>(())
+        };
+        futures_util::future::try_join_all((0..workers).map(|_| worker())).await?;
         self.store.tidy_catalog().await?;
-        Ok(done)
+        let n = done.lock().expect("progress lock").0;
+        Ok(n)
     }
 
     /// Indexes the items the catalog does not hold yet (content from before it

@@ -725,11 +725,12 @@ impl Db<'_> {
         })
     }
 
-    /// Items of a site (or of every site) in uuid order after `after`, for reindexing.
+    /// Items of a site (or of every site) in uuid order after `after` (the nil UUID
+    /// to start), for reindexing.
     pub async fn items_after(
         &mut self,
         site: Option<&SiteScope>,
-        after: Option<Uuid>,
+        after: Uuid,
         limit: i64,
     ) -> Result<Vec<(SiteScope, ItemRow)>> {
         let cond = match site {
@@ -744,12 +745,7 @@ impl Db<'_> {
         );
         let key = site.map(|s| s.key().to_owned()).unwrap_or_default();
         on_db!(self, |c| {
-            let rows = sqlx::query(AssertSqlSafe(sql))
-                .bind(after.unwrap_or_else(Uuid::nil))
-                .bind(key)
-                .bind(limit)
-                .fetch_all(&mut *c)
-                .await?;
+            let rows = sqlx::query(AssertSqlSafe(sql)).bind(after).bind(key).bind(limit).fetch_all(&mut *c).await?;
             let mut out = Vec::with_capacity(rows.len());
             for r in rows {
                 let site: String = r.try_get(19)?;

@@ -187,8 +187,13 @@ both_backends! {
                 tokio::task::yield_now().await;
             }
         };
-        let (n, ()) = tokio::join!(db.services.reindex(Some(&s), |_, _| {}), edits);
+        let mut seen = Vec::new();
+        let (n, ()) = tokio::join!(db.services.reindex(Some(&s), |done, total| seen.push((done, total))), edits);
         assert_eq!(n.unwrap(), 1201);
+        // Every batch once (PostgreSQL writes two at a time), counted as it ends.
+        assert_eq!(seen.len(), 3, "{seen:?}");
+        assert!(seen.windows(2).all(|w| w[0].0 < w[1].0), "{seen:?}");
+        assert_eq!(seen.last(), Some(&(1201, 1201)));
         assert_eq!(find(&db, &s, &sys, "tour29").await, ["Tour29 final"]);
         for round in 0..29 {
             assert!(find(&db, &s, &sys, &format!("tour{round}")).await.is_empty(), "round {round}");
