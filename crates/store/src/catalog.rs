@@ -733,9 +733,14 @@ impl Db<'_> {
         after: Uuid,
         limit: i64,
     ) -> Result<Vec<(SiteScope, ItemRow)>> {
-        let cond = match site {
-            Some(_) => "site_id = $2",
-            None => "$2 = $2",
+        // Only the primary key may serve the query, whatever SQLite's statistics say:
+        // without them it would take the site's rows by another index and sort them
+        // all for every batch (`+` keeps a column out of index choice; PostgreSQL has
+        // no such operator on text, and no need of it).
+        let cond = match (site, &*self) {
+            (Some(_), Db::Sqlite(_)) => "+site_id = $2",
+            (Some(_), Db::Postgres(_)) => "site_id = $2",
+            (None, _) => "$2 = $2",
         };
         // The nil UUID sorts before every other: the first batch needs no other query,
         // and the primary key's order serves every batch.
