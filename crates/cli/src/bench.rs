@@ -394,8 +394,10 @@ async fn upload(addr: SocketAddr, token: &str, pid: u32) -> Result<Upload> {
         "POST /bench/@@add?type=File HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\nContent-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {length}\r\n\r\n{head}"
     );
     stream.write_all(request.as_bytes()).await?;
-    // Bytes that never repeat a boundary; each piece differs, as a real file's would.
+    // Bytes that never repeat a boundary; each piece differs, as a real file's would,
+    // and each run's file is new to the blob store (which keeps equal files once).
     let mut piece: Vec<u8> = (0..65536u32).map(|i| (i % 251) as u8).collect();
+    piece[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
     let mut sent = 0u64;
     while sent < size {
         let n = (size - sent).min(piece.len() as u64) as usize;
@@ -571,21 +573,31 @@ pub fn run(args: BenchArgs) -> Result<()> {
             }
             return result;
         }
-        let db = data.join("bench.db");
-        let _ = std::fs::remove_file(&db);
-        let url = format!("sqlite://{}", db.display());
-        let sqlite = run_backend("SQLite", &url, &data, &args).await;
-        if let Some(admin) = &args.postgres {
-            let name = format!("beffroi_bench_{}", std::process::id());
-            let url =
-                pg_admin::create_database(admin, &name).await.context("cannot create the PostgreSQL bench database")?;
-            let pg = run_backend("PostgreSQL", &url, &data, &args).await;
-            done_with_database(admin, &name, args.keep).await?;
-            reports.push(sqlite?);
-            reports.push(pg?);
+        let sqlite = if args.no_sqlite {
+            None
         } else {
-            reports.push(sqlite?);
-            eprintln!("(PostgreSQL skipped: pass --postgres URL or set BEFFROI_BENCH_POSTGRES)");
+            let db = data.join("bench.db");
+            let _ = std::fs::remove_file(&db);
+            let url = format!("sqlite://{}", db.display());
+            Some(run_backend("SQLite", &url, &data, &args).await)
+        };
+        let pg = match &args.postgres {
+            Some(admin) => {
+                let name = format!("beffroi_bench_{}", std::process::id());
+                let url = pg_admin::create_database(admin, &name)
+                    .await
+                    .context("cannot create the PostgreSQL bench database")?;
+                let pg = run_backend("PostgreSQL", &url, &data, &args).await;
+                done_with_database(admin, &name, args.keep).await?;
+                Some(pg)
+            }
+            None => {
+                eprintln!("(PostgreSQL skipped: pass --postgres URL or set BEFFROI_BENCH_POSTGRES)");
+                None
+            }
+        };
+        for report in [sqlite, pg].into_iter().flatten() {
+            reports.push(report?);
         }
         if temporary {
             let _ = std::fs::remove_dir_all(&data);
