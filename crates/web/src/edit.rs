@@ -45,8 +45,8 @@ fn spool_failed(e: impl Into<ServiceError>) -> WebError {
     WebError::from_service(e.into(), "")
 }
 
-/// Reads a multipart form as it arrives: its text fields in memory (at most
-/// `MAX_JSON_BODY` bytes in all), each file spooled to a temporary file beside the
+/// Reads a multipart form as it arrives: its text fields in memory (as much in all as
+/// a JSON body may carry), each file spooled to a temporary file beside the
 /// blobs and refused with 413 as soon as it passes the upload limit. `csrf`: the token
 /// a session must send before its first file (our forms put it first), so that a
 /// forged post writes nothing to disk. A file input left empty sends a part without a
@@ -57,7 +57,6 @@ pub(crate) async fn read_multipart(
     body: axum::body::Body,
     csrf: Option<&str>,
 ) -> Result<FormData, WebError> {
-    use crate::traverse::MAX_JSON_BODY;
     let malformed = || WebError::BadRequest("malformed multipart form".into());
     let boundary = headers
         .get(header::CONTENT_TYPE)
@@ -65,7 +64,9 @@ pub(crate) async fn read_multipart(
         .and_then(|ct| multer::parse_boundary(ct).ok())
         .ok_or_else(malformed)?;
     let limit = app.services.upload_limit();
-    let whole = limit.saturating_add(MAX_JSON_BODY as u64);
+    // Text as long as a JSON write may send: a long page is as welcome in a form.
+    let text_limit = crate::traverse::content_body_limit(app);
+    let whole = limit.saturating_add(text_limit);
     let constraints = multer::Constraints::new().size_limit(multer::SizeLimit::new().whole_stream(whole));
     let mut mp = multer::Multipart::with_constraints(body.into_data_stream(), boundary, constraints);
     let failed = |e: multer::Error| match e {
@@ -74,7 +75,7 @@ pub(crate) async fn read_multipart(
         _ => malformed(),
     };
     let mut form = FormData::default();
-    let mut text_bytes = 0usize;
+    let mut text_bytes = 0u64;
     while let Some(mut field) = mp.next_field().await.map_err(failed)? {
         let name = field.name().unwrap_or_default().to_owned();
         match field.file_name().map(str::to_owned) {
@@ -112,8 +113,8 @@ pub(crate) async fn read_multipart(
             None => {
                 let mut text = Vec::new();
                 while let Some(chunk) = field.chunk().await.map_err(failed)? {
-                    text_bytes += chunk.len();
-                    if text_bytes > MAX_JSON_BODY {
+                    text_bytes += chunk.len() as u64;
+                    if text_bytes > text_limit {
                         return Err(WebError::PayloadTooLarge);
                     }
                     text.extend_from_slice(&chunk);

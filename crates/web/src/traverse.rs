@@ -117,7 +117,13 @@ fn decode_segments(raw: &str, url: &str) -> Result<Vec<String>, WebError> {
 }
 
 /// Largest JSON body accepted by the endpoints.
-pub(crate) const MAX_JSON_BODY: usize = 1024 * 1024;
+const MAX_JSON_BODY: usize = 1024 * 1024;
+
+/// The largest body of a content write: a file of the upload limit in base64 (4/3 of
+/// its size) and the other fields.
+pub(crate) fn content_body_limit(app: &AppState) -> u64 {
+    app.services.upload_limit().saturating_mul(4) / 3 + MAX_JSON_BODY as u64
+}
 
 /// Endpoints whose members take PATCH and DELETE (`@users/<id>`, `@groups/<id>`).
 const PATCH_DELETE_ENDPOINTS: &[&str] = &["@users", "@groups"];
@@ -228,9 +234,7 @@ async fn route(
             bytes::Bytes::new()
         } else {
             let limit = if carries_file {
-                usize::try_from(app.services.upload_limit().saturating_mul(4) / 3)
-                    .unwrap_or(usize::MAX)
-                    .saturating_add(MAX_JSON_BODY)
+                usize::try_from(content_body_limit(app)).unwrap_or(usize::MAX)
             } else {
                 MAX_JSON_BODY
             };
