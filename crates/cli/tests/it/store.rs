@@ -64,3 +64,31 @@ both_backends! {
         assert!(c.db().find_redirect(&s.scope(), &path("/ab/x")).await.unwrap().is_none(), "no prefix confusion");
     }
 }
+
+/// Beffroi's PostgreSQL connections cost random reads as PostgreSQL advises for SSDs
+/// (the test server leaves the setting at its default); a value the administrator set
+/// is kept.
+#[tokio::test]
+async fn postgres_connections_cost_random_reads_as_on_ssd_unless_set() {
+    let Some(db) = crate::support::TestDb::postgres().await else { return };
+    let show = |store: Store| async move {
+        let mut c = store.conn().await.unwrap();
+        let beffroi_store::Db::Postgres(pg) = c.db() else { unreachable!() };
+        let v: String = sqlx::query_scalar("show random_page_cost").fetch_one(&mut *pg).await.unwrap();
+        drop(c);
+        store.close().await;
+        v
+    };
+    assert_eq!(show(Store::open(&db.url, &StoreOptions::default()).await.unwrap()).await, "1.1");
+    let mut c = db.services.store().conn().await.unwrap();
+    let beffroi_store::Db::Postgres(pg) = c.db() else { unreachable!() };
+    let name: String = sqlx::query_scalar("select current_database()").fetch_one(&mut *pg).await.unwrap();
+    // The name is the test database's own, made by the test support.
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("alter database \"{name}\" set random_page_cost = 2")))
+        .execute(&mut *pg)
+        .await
+        .unwrap();
+    drop(c);
+    assert_eq!(show(Store::open(&db.url, &StoreOptions::default()).await.unwrap()).await, "2");
+    db.cleanup().await;
+}
