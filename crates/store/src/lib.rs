@@ -176,6 +176,7 @@ impl Store {
                 .connect_with(co.clone())
                 .await
                 .map_err(|e| StoreError::Connect(e.to_string()))?;
+            forget_statistics(&writer).await?;
             let readers = SqlitePoolOptions::new()
                 .max_connections(opts.max_connections)
                 .min_connections(1)
@@ -298,6 +299,24 @@ impl Tx {
         }
         Ok(())
     }
+}
+
+/// Removes the planner statistics an earlier version gathered (see
+/// [`Store::tidy_catalog`]: SQLite runs without them), before any reader loads them.
+async fn forget_statistics(writer: &SqlitePool) -> Result<()> {
+    let tables: Vec<String> =
+        sqlx::query_scalar("select name from sqlite_master where type = 'table' and name like 'sqlite_stat%'")
+            .fetch_all(writer)
+            .await?;
+    if tables.is_empty() {
+        return Ok(());
+    }
+    let mut sql: String = tables.iter().map(|t| format!("delete from {t};")).collect();
+    // Makes the writer's connection read the (now empty) statistics again.
+    sql.push_str("analyze sqlite_schema;");
+    // The names are SQLite's own (no other table may start with `sqlite_`).
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(writer).await?;
+    Ok(())
 }
 
 /// Copies SQLite's write-ahead log into the database file twice a second, outside the

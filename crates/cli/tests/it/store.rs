@@ -92,3 +92,29 @@ async fn postgres_connections_cost_random_reads_as_on_ssd_unless_set() {
     assert_eq!(show(Store::open(&db.url, &StoreOptions::default()).await.unwrap()).await, "2");
     db.cleanup().await;
 }
+
+/// SQLite runs without planner statistics (gathered while a site is small, they
+/// mislead the planner once it has grown): those an earlier version left are removed
+/// when the database is opened.
+#[tokio::test]
+async fn sqlite_forgets_old_planner_statistics_when_opened() {
+    let db = crate::support::TestDb::sqlite().await;
+    let stats = |store: Store| async move {
+        let mut c = store.conn().await.unwrap();
+        let beffroi_store::Db::Sqlite(lite) = c.db() else { unreachable!() };
+        let n: i64 = sqlx::query_scalar("select count(*) from sqlite_stat1").fetch_one(&mut *lite).await.unwrap();
+        drop(c);
+        store.close().await;
+        n
+    };
+    let before = Store::open(&db.url, &StoreOptions::default()).await.unwrap();
+    let mut c = before.conn().await.unwrap();
+    let beffroi_store::Db::Sqlite(lite) = c.db() else { unreachable!() };
+    sqlx::raw_sql("analyze").execute(&mut *lite).await.unwrap();
+    let n: i64 = sqlx::query_scalar("select count(*) from sqlite_stat1").fetch_one(&mut *lite).await.unwrap();
+    assert!(n > 0, "analyze gathers statistics");
+    drop(c);
+    before.close().await;
+    assert_eq!(stats(Store::open(&db.url, &StoreOptions::default()).await.unwrap()).await, 0);
+    db.cleanup().await;
+}
