@@ -783,21 +783,9 @@ impl Services {
             return Ok(item);
         }
         tx.commit().await?;
-        if let Some(from) = moved_from {
-            self.emit(Event {
-                site: site.id.clone(),
-                uuid: item.uuid,
-                path: item.path.clone(),
-                kind: EventKind::Moved { from },
-            });
-        }
-        if retitled {
-            self.emit(Event {
-                site: site.id.clone(),
-                uuid: item.uuid,
-                path: item.path.clone(),
-                kind: EventKind::Modified,
-            });
+        let moved = moved_from.map(|from| EventKind::Moved { from });
+        for kind in moved.into_iter().chain(retitled.then_some(EventKind::Modified)) {
+            self.emit(Event { site: site.id.clone(), uuid: item.uuid, path: item.path.clone(), kind });
         }
         Ok(item)
     }

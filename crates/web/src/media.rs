@@ -193,10 +193,10 @@ fn scales(w: u32, h: u32, base: &str) -> Value {
 /// plone.restapi's `image_field` and `image_scales` of a listed item, from the stored
 /// file of its `image` field: downloads relative to the item, as Plone gives them.
 pub(crate) fn listing_image(image: Option<&Value>) -> (Value, Value) {
-    let Some(file) = image.and_then(|v| serde_json::from_value::<StoredFile>(v.clone()).ok()) else {
-        return (Value::String(String::new()), json!({}));
-    };
-    let (Some(w), Some(h)) = (file.width, file.height) else {
+    let sized = image
+        .and_then(|v| serde_json::from_value::<StoredFile>(v.clone()).ok())
+        .and_then(|f| Some((f.width?, f.height?, f)));
+    let Some((w, h, file)) = sized else {
         return (Value::String(String::new()), json!({}));
     };
     let entry = json!({

@@ -65,31 +65,33 @@ both_backends! {
     }
 }
 
+/// Opens the store at `url` as Beffroi does, runs `sql` (statements separated by `;`)
+/// on one of its connections, closes it, and gives the first column of the last row.
+async fn on_fresh_store(url: &str, sql: String) -> String {
+    use sqlx::Row;
+    let store = Store::open(url, &StoreOptions::default()).await.unwrap();
+    let mut c = store.conn().await.unwrap();
+    // The statements are the tests' own.
+    let raw = sqlx::raw_sql(sqlx::AssertSqlSafe(sql));
+    let value: String = match c.db() {
+        beffroi_store::Db::Sqlite(c) => raw.fetch_all(&mut *c).await.unwrap().last().unwrap().get(0),
+        beffroi_store::Db::Postgres(c) => raw.fetch_all(&mut *c).await.unwrap().last().unwrap().get(0),
+    };
+    drop(c);
+    store.close().await;
+    value
+}
+
 /// Beffroi's PostgreSQL connections cost random reads as PostgreSQL advises for SSDs
 /// (the test server leaves the setting at its default); a value the administrator set
 /// is kept.
 #[tokio::test]
 async fn postgres_connections_cost_random_reads_as_on_ssd_unless_set() {
     let Some(db) = crate::support::TestDb::postgres().await else { return };
-    let show = |store: Store| async move {
-        let mut c = store.conn().await.unwrap();
-        let beffroi_store::Db::Postgres(pg) = c.db() else { unreachable!() };
-        let v: String = sqlx::query_scalar("show random_page_cost").fetch_one(&mut *pg).await.unwrap();
-        drop(c);
-        store.close().await;
-        v
-    };
-    assert_eq!(show(Store::open(&db.url, &StoreOptions::default()).await.unwrap()).await, "1.1");
-    let mut c = db.services.store().conn().await.unwrap();
-    let beffroi_store::Db::Postgres(pg) = c.db() else { unreachable!() };
-    let name: String = sqlx::query_scalar("select current_database()").fetch_one(&mut *pg).await.unwrap();
-    // The name is the test database's own, made by the test support.
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("alter database \"{name}\" set random_page_cost = 2")))
-        .execute(&mut *pg)
-        .await
-        .unwrap();
-    drop(c);
-    assert_eq!(show(Store::open(&db.url, &StoreOptions::default()).await.unwrap()).await, "2");
+    assert_eq!(on_fresh_store(&db.url, "show random_page_cost".into()).await, "1.1");
+    let name = on_fresh_store(&db.url, "select current_database()::text".into()).await;
+    on_fresh_store(&db.url, format!("alter database \"{name}\" set random_page_cost = 2; select 'set'")).await;
+    assert_eq!(on_fresh_store(&db.url, "show random_page_cost".into()).await, "2");
     db.cleanup().await;
 }
 
@@ -99,22 +101,9 @@ async fn postgres_connections_cost_random_reads_as_on_ssd_unless_set() {
 #[tokio::test]
 async fn sqlite_forgets_old_planner_statistics_when_opened() {
     let db = crate::support::TestDb::sqlite().await;
-    let stats = |store: Store| async move {
-        let mut c = store.conn().await.unwrap();
-        let beffroi_store::Db::Sqlite(lite) = c.db() else { unreachable!() };
-        let n: i64 = sqlx::query_scalar("select count(*) from sqlite_stat1").fetch_one(&mut *lite).await.unwrap();
-        drop(c);
-        store.close().await;
-        n
-    };
-    let before = Store::open(&db.url, &StoreOptions::default()).await.unwrap();
-    let mut c = before.conn().await.unwrap();
-    let beffroi_store::Db::Sqlite(lite) = c.db() else { unreachable!() };
-    sqlx::raw_sql("analyze").execute(&mut *lite).await.unwrap();
-    let n: i64 = sqlx::query_scalar("select count(*) from sqlite_stat1").fetch_one(&mut *lite).await.unwrap();
-    assert!(n > 0, "analyze gathers statistics");
-    drop(c);
-    before.close().await;
-    assert_eq!(stats(Store::open(&db.url, &StoreOptions::default()).await.unwrap()).await, 0);
+    let count = "select cast(count(*) as text) from sqlite_stat1";
+    let gathered = on_fresh_store(&db.url, format!("analyze; {count}")).await;
+    assert_ne!(gathered, "0", "analyze gathers statistics");
+    assert_eq!(on_fresh_store(&db.url, count.into()).await, "0");
     db.cleanup().await;
 }
