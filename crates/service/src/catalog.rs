@@ -35,6 +35,7 @@ pub fn entry(item: &ItemRow) -> CatalogEntry {
         uuid: item.uuid,
         language: item.language,
         title: text.title,
+        lead: item.description.clone(),
         body: text.body,
         sortable_title: sortable_title(&item.title),
         subjects,

@@ -21,6 +21,8 @@ pub struct CatalogEntry {
     pub uuid: Uuid,
     pub language: Language,
     pub title: String,
+    /// The item's description (also part of `body`): with the title, its lead.
+    pub lead: String,
     pub body: String,
     pub sortable_title: String,
     pub subjects: Vec<String>,
@@ -147,6 +149,34 @@ enum Param {
     Int(i64),
 }
 
+/// [`on_db!`] for a catalog read, with words when `$words`: then, on PostgreSQL, in a
+/// transaction whose planner does not scan `item_text` whole. Its full vectors are in TOAST, whose reading the planner
+/// does not cost: to it a sequential scan of the narrow table looks cheaper than the
+/// GIN index for a common word, and takes 300 ms (every vector read) where the index
+/// takes 25 at 100,000 pages.
+macro_rules! on_text_db {
+    ($db:expr, $words:expr, |$c:ident| $body:expr) => {
+        match $db {
+            Db::Sqlite($c) => {
+                let $c: &mut sqlx::SqliteConnection = &mut **$c;
+                $body
+            }
+            Db::Postgres($c) if !$words => {
+                let $c: &mut sqlx::PgConnection = &mut **$c;
+                $body
+            }
+            Db::Postgres(pg) => {
+                let mut tx = sqlx::Connection::begin(&mut **pg).await?;
+                sqlx::query("set local enable_seqscan = off").execute(&mut *tx).await?;
+                let $c: &mut sqlx::PgConnection = &mut *tx;
+                let out = $body;
+                tx.commit().await?;
+                out
+            }
+        }
+    };
+}
+
 macro_rules! bind_all {
     ($q:expr, $params:expr) => {{
         let mut q = $q;
@@ -163,8 +193,14 @@ macro_rules! bind_all {
 }
 
 /// An FTS5 query from stems: each word's stems OR-ed, the words AND-ed, every stem
-/// quoted (a quote inside doubled), so nothing typed is an operator.
+/// quoted (a quote inside doubled), so nothing typed is an operator; in the title and
+/// body only (never the access marks).
 fn fts_match(stems: &[BTreeSet<String>]) -> String {
+    format!("{{title body}} : ({})", fts_words(stems))
+}
+
+/// The words of an FTS5 query (see [`fts_match`]), in no column in particular.
+fn fts_words(stems: &[BTreeSet<String>]) -> String {
     stems
         .iter()
         .map(|alts| {
@@ -173,6 +209,54 @@ fn fts_match(stems: &[BTreeSet<String>]) -> String {
         })
         .collect::<Vec<_>>()
         .join(" AND ")
+}
+
+/// The viewer token of everyone (every principal but the system holds it).
+const EVERYONE: &str = "role:Anonymous";
+
+/// Which of a site's items a full-text match is narrowed to, by the access mark each
+/// item carries in its catalog entry: "pub" when everyone may see it whenever asked
+/// (the anonymous role may view it, it has no expiry date and its effective date, if
+/// any, was past when marked), "hid" otherwise; each with the site id. Time only makes
+/// an unmarked item visible, never a marked one invisible, so "pub" holds until the
+/// item's viewers or dates change, and those writes mark it again.
+///
+/// SQLite keeps it in the FTS5 index's `access` column (a token is letters and digits:
+/// the site id is in hex), PostgreSQL in the `lead` vector (a lexeme with a colon, which
+/// no text can produce).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mark {
+    Everyone,
+    Others,
+}
+
+impl Mark {
+    /// As a query term: an FTS5 phrase on the access column, or a tsquery literal (a
+    /// site id has no quote nor backslash).
+    fn query(self, db: &Db<'_>, scope: &SiteScope) -> String {
+        let kind = if self == Mark::Everyone { "pub" } else { "hid" };
+        match db {
+            Db::Sqlite(_) => {
+                let hex: String = scope.key().bytes().map(|b| format!("{b:02x}")).collect();
+                format!("{{access}} : \"{kind}{hex}\"")
+            }
+            Db::Postgres(_) => format!("'{kind}:{}'", scope.key()),
+        }
+    }
+}
+
+/// SQL for the access mark (see [`Mark`]) of the `items` row `w`, at the time of
+/// parameter `now`; the rule the migration that added marks applied.
+fn mark_sql(sqlite: bool, now: &str) -> String {
+    let (sep, site) = if sqlite { ("", "lower(hex(w.site_id))") } else { (":", "w.site_id") };
+    format!(
+        "(case when w.expires is null and (w.effective is null or w.effective <= {now}) and exists (select 1 from item_viewers v where v.item_uuid = w.uuid and v.token = '{EVERYONE}') then 'pub{sep}' else 'hid{sep}' end || {site})"
+    )
+}
+
+/// SQL for the access mark of the item whose uuid is the SQL `u`.
+fn mark_of_sql(sqlite: bool, u: &str, now: &str) -> String {
+    format!("(select {} from items w where w.uuid = {u})", mark_sql(sqlite, now))
 }
 
 /// Items written per statement when indexing in bulk (bound parameters stay far below
@@ -200,6 +284,19 @@ struct Built {
     params: Vec<Param>,
 }
 
+/// Which of a query's matches the SQL reads.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Part {
+    All,
+    /// Those of items with this access mark (SQLite, counted only).
+    Marked(Mark),
+    /// Those with every word in the title or the description (from their own index,
+    /// small).
+    Leads,
+    /// The others.
+    NotLeads,
+}
+
 /// How a query will be read.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Shape {
@@ -218,6 +315,7 @@ fn build(
     skip: Option<Facet>,
     pg_tsq: Option<&str>,
     shape: Shape,
+    part: Part,
 ) -> Built {
     let mut params = vec![Param::Text(scope.key().to_owned())];
     let next = |params: &mut Vec<Param>, p: Param| {
@@ -233,17 +331,29 @@ fn build(
             Db::Sqlite(_) => {
                 // The full-text index drives the join (CROSS JOIN fixes SQLite's order):
                 // only matching items are ever looked at.
-                let m = next(&mut params, Param::Text(fts_match(&q.stems)));
+                let words = fts_words(&q.stems);
+                let (table, text) = match part {
+                    Part::All | Part::NotLeads => ("item_fts", fts_match(&q.stems)),
+                    Part::Marked(mark) => {
+                        ("item_fts", format!("{} AND {}", fts_match(&q.stems), mark.query(db, scope)))
+                    }
+                    Part::Leads => ("item_leads", words.clone()),
+                };
+                let mut m = next(&mut params, Param::Text(text));
+                if part == Part::NotLeads {
+                    let w = next(&mut params, Param::Text(words));
+                    m = format!("{m} and rowid not in (select rowid from item_leads where item_leads match {w})");
+                }
                 let joins = "cross join item_text t on t.docid = f.rowid cross join items on items.uuid = t.item_uuid";
                 if shape == Shape::Ranked {
                     let dir = if q.descending { "desc" } else { "asc" };
                     from = format!(
-                        "from (select rowid, rank from item_fts where item_fts match {m} order by rank {dir}) f {joins}"
+                        "from (select rowid, rank from {table} where {table} match {m} order by rank {dir}) f {joins}"
                     );
                     rank = Some(format!("f.rank {dir}"));
                 } else {
-                    from = format!("from item_fts f {joins}");
-                    conds.push(format!("item_fts match {m}"));
+                    from = format!("from {table} f {joins}");
+                    conds.push(format!("{table} match {m}"));
                     rank = Some("f.rank".to_owned());
                 }
             }
@@ -255,13 +365,22 @@ fn build(
                     // Matches ranked and sorted on their own (the sort carries uids, not
                     // the vectors), then joined in that order until the page is full.
                     let dir = if q.descending { "asc" } else { "desc" };
+                    let (col, but) = match part {
+                        Part::Leads => ("lead", String::new()),
+                        Part::NotLeads => ("tsv", format!(" and not (lead @@ {p}::tsquery)")),
+                        Part::All | Part::Marked(_) => ("tsv", String::new()),
+                    };
                     from = format!(
-                        "from (select item_uuid, ts_rank(tsv, {p}::tsquery) as r from item_text where tsv @@ {p}::tsquery order by r {dir}, item_uuid) t join items on items.uuid = t.item_uuid"
+                        "from (select item_uuid, ts_rank({col}, {p}::tsquery) as r from item_text where {col} @@ {p}::tsquery{but} order by r {dir}, item_uuid) t join items on items.uuid = t.item_uuid"
                     );
                     rank = Some(format!("t.r {dir}, t.item_uuid"));
                 } else {
                     join = " join item_text t on t.item_uuid = items.uuid".to_owned();
                     conds.push(format!("t.tsv @@ {p}::tsquery"));
+                    if let Part::Marked(mark) = part {
+                        let m = next(&mut params, Param::Text(mark.query(db, scope)));
+                        conds.push(format!("t.lead @@ {m}::tsquery"));
+                    }
                     // Negated so that, as with bm25, lower is better.
                     rank = Some(format!("-ts_rank(t.tsv, {p}::tsquery)"));
                 }
@@ -385,6 +504,23 @@ fn lock_for_reindex(db: &Db<'_>) -> &'static str {
     }
 }
 
+/// Whether a query asks for words and nothing else an access mark does not tell: no
+/// filter but the site, the security filter of someone who is not the system, and the
+/// publication window (which a marked item is always within).
+fn by_words_alone(q: &CatalogQuery) -> bool {
+    q.has_text()
+        && q.viewer.as_ref().is_some_and(|v| v.iter().any(|t| t == EVERYONE))
+        && q.types.is_empty()
+        && q.states.is_empty()
+        && q.subjects.is_empty()
+        && q.creators.is_empty()
+        && q.uids.is_empty()
+        && q.languages.is_empty()
+        && q.ranges.is_empty()
+        && q.paths.iter().all(|p| p.path.is_root() && p.depth.is_none())
+        && !q.nothing
+}
+
 impl Db<'_> {
     /// PostgreSQL: the tsquery of a query's words (each word in the site's languages'
     /// configurations, OR-ed; the words AND-ed), as text; None when every word is a
@@ -442,34 +578,44 @@ impl Db<'_> {
         let position = self.insert_item_with(scope, item, Some(e)).await?;
         let subjects: Vec<(&CatalogEntry, &SiteScope, &String)> = e.subjects.iter().map(|s| (e, scope, s)).collect();
         self.insert_subjects(&subjects).await?;
+        // The viewers first: the access mark written with the text is made from them.
+        self.add_viewers(item.uuid, viewers).await?;
         match self {
             Db::Sqlite(c) => {
                 let c: &mut sqlx::SqliteConnection = c;
                 // Two statements in one call: the text row's new docid is the FTS rowid.
-                sqlx::query(
+                let sql = format!(
                     "insert into item_text (item_uuid) values ($1);
-                     insert into item_fts (rowid, title, body) values (last_insert_rowid(), $2, $3)",
-                )
-                .bind(e.uuid)
-                .bind(index_text(&e.title, e.language))
-                .bind(index_text(&e.body, e.language))
-                .execute(&mut *c)
-                .await?;
+                     insert into item_fts (rowid, title, body, access) values (last_insert_rowid(), $2, $3, {});
+                     insert into item_leads (rowid, title, description) values ((select docid from item_text where item_uuid = $1), $2, $5)",
+                    mark_of_sql(true, "$1", "$4")
+                );
+                sqlx::query(AssertSqlSafe(sql))
+                    .bind(e.uuid)
+                    .bind(index_text(&e.title, e.language))
+                    .bind(index_text(&e.body, e.language))
+                    .bind(crate::now())
+                    .bind(index_text(&e.lead, e.language))
+                    .execute(&mut *c)
+                    .await?;
             }
             Db::Postgres(c) => {
                 let c: &mut sqlx::PgConnection = c;
-                sqlx::query(
-                    "insert into item_text (item_uuid, tsv) values ($1, setweight(to_tsvector($2::regconfig, $3), 'A') || setweight(to_tsvector($2::regconfig, $4), 'D'))",
-                )
-                .bind(e.uuid)
-                .bind(pg_config(e.language))
-                .bind(&e.title)
-                .bind(&e.body)
-                .execute(&mut *c)
-                .await?;
+                let sql = format!(
+                    "insert into item_text (item_uuid, tsv, lead) values ($1, setweight(to_tsvector($2::regconfig, $3), 'A') || setweight(to_tsvector($2::regconfig, $4), 'D'), setweight(to_tsvector($2::regconfig, $3), 'A') || setweight(to_tsvector($2::regconfig, $5), 'B') || array_to_tsvector(array[{}]))",
+                    mark_of_sql(false, "$1", "$6")
+                );
+                sqlx::query(AssertSqlSafe(sql))
+                    .bind(e.uuid)
+                    .bind(pg_config(e.language))
+                    .bind(&e.title)
+                    .bind(&e.body)
+                    .bind(&e.lead)
+                    .bind(crate::now())
+                    .execute(&mut *c)
+                    .await?;
             }
         }
-        self.add_viewers(item.uuid, viewers).await?;
         Ok(position)
     }
 
@@ -566,35 +712,92 @@ impl Db<'_> {
                 }
                 let mut entries: Vec<&(SiteScope, CatalogEntry)> = entries.iter().collect();
                 entries.sort_by_key(|(_, e)| docids[&e.uuid]);
+                let now = format!("${}", 4 * entries.len() + 1);
+                let values: Vec<String> = (0..entries.len())
+                    .map(|i| {
+                        let mark = mark_of_sql(true, &format!("${}", 4 * i + 4), &now);
+                        format!("(${}, ${}, ${}, {mark})", 4 * i + 1, 4 * i + 2, 4 * i + 3)
+                    })
+                    .collect();
+                let sql = format!("insert into item_fts (rowid, title, body, access) values {}", values.join(", "));
+                let titles: Vec<String> = entries.iter().map(|(_, e)| index_text(&e.title, e.language)).collect();
+                let mut q = sqlx::query(AssertSqlSafe(sql));
+                for ((_, e), title) in entries.iter().zip(&titles) {
+                    q = q.bind(docids[&e.uuid]).bind(title).bind(index_text(&e.body, e.language)).bind(e.uuid);
+                }
+                q.bind(crate::now()).execute(&mut *c).await?;
                 let values: Vec<String> =
                     (0..entries.len()).map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3)).collect();
-                let sql = format!("insert into item_fts (rowid, title, body) values {}", values.join(", "));
+                let sql = format!("insert into item_leads (rowid, title, description) values {}", values.join(", "));
                 let mut q = sqlx::query(AssertSqlSafe(sql));
-                for (_, e) in &entries {
-                    q = q
-                        .bind(docids[&e.uuid])
-                        .bind(index_text(&e.title, e.language))
-                        .bind(index_text(&e.body, e.language));
+                for ((_, e), title) in entries.iter().zip(&titles) {
+                    q = q.bind(docids[&e.uuid]).bind(title).bind(index_text(&e.lead, e.language));
                 }
                 q.execute(&mut *c).await?;
             }
             Db::Postgres(c) => {
                 let c: &mut sqlx::PgConnection = c;
+                let now = format!("${}", 5 * entries.len() + 1);
                 let values: Vec<String> = (0..entries.len())
                     .map(|i| {
-                        let (u, cfg, t, b) = (4 * i + 1, 4 * i + 2, 4 * i + 3, 4 * i + 4);
-                        format!("(${u}, setweight(to_tsvector(${cfg}::regconfig, ${t}), 'A') || setweight(to_tsvector(${cfg}::regconfig, ${b}), 'D'))")
+                        let (u, cfg, t, b, l) = (5 * i + 1, 5 * i + 2, 5 * i + 3, 5 * i + 4, 5 * i + 5);
+                        let mark = mark_of_sql(false, &format!("${u}::uuid"), &now);
+                        format!("(${u}, setweight(to_tsvector(${cfg}::regconfig, ${t}), 'A') || setweight(to_tsvector(${cfg}::regconfig, ${b}), 'D'), setweight(to_tsvector(${cfg}::regconfig, ${t}), 'A') || setweight(to_tsvector(${cfg}::regconfig, ${l}), 'B') || array_to_tsvector(array[{mark}]))")
                     })
                     .collect();
                 let sql = format!(
-                    "insert into item_text (item_uuid, tsv) values {} on conflict (item_uuid) do update set tsv = excluded.tsv",
+                    "insert into item_text (item_uuid, tsv, lead) values {} on conflict (item_uuid) do update set tsv = excluded.tsv, lead = excluded.lead",
                     values.join(", ")
                 );
                 let mut q = sqlx::query(AssertSqlSafe(sql));
                 for (_, e) in entries {
-                    q = q.bind(e.uuid).bind(pg_config(e.language)).bind(&e.title).bind(&e.body);
+                    q = q.bind(e.uuid).bind(pg_config(e.language)).bind(&e.title).bind(&e.body).bind(&e.lead);
                 }
-                q.execute(&mut *c).await?;
+                q.bind(crate::now()).execute(&mut *c).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Marks again in the catalog whether everyone may see each of these items (see
+    /// [`Mark`]), after their viewers or publication dates changed; only the entries
+    /// whose mark changes are rewritten.
+    pub(crate) async fn refresh_marks(&mut self, uuids: &[Uuid]) -> Result<()> {
+        for chunk in uuids.chunks(INDEX_CHUNK) {
+            let list = placeholders(2, chunk.len());
+            match self {
+                Db::Sqlite(c) => {
+                    let c: &mut sqlx::SqliteConnection = c;
+                    let sql = format!(
+                        "select docid, m from (select t.docid, f.access as a, {} as m from item_text t join item_fts f on f.rowid = t.docid where t.item_uuid in ({list})) where a is not m",
+                        mark_of_sql(true, "t.item_uuid", "$1"),
+                    );
+                    let mut q = sqlx::query_as::<_, (i64, String)>(AssertSqlSafe(sql)).bind(crate::now());
+                    for u in chunk {
+                        q = q.bind(*u);
+                    }
+                    for (docid, mark) in q.fetch_all(&mut *c).await? {
+                        sqlx::query("update item_fts set access = $1 where rowid = $2")
+                            .bind(mark)
+                            .bind(docid)
+                            .execute(&mut *c)
+                            .await?;
+                    }
+                }
+                Db::Postgres(c) => {
+                    let c: &mut sqlx::PgConnection = c;
+                    let mark = mark_sql(false, "$1");
+                    let sql = format!(
+                        "update item_text t set lead = ts_delete(t.lead, array['pub:' || w.site_id, 'hid:' || w.site_id]) || array_to_tsvector(array[{mark}])
+                         from items w where w.uuid = t.item_uuid and t.item_uuid in ({list})
+                         and not (array[{mark}] <@ tsvector_to_array(t.lead))"
+                    );
+                    let mut q = sqlx::query(AssertSqlSafe(sql)).bind(crate::now());
+                    for u in chunk {
+                        q = q.bind(*u);
+                    }
+                    q.execute(&mut *c).await?;
+                }
             }
         }
         Ok(())
@@ -610,27 +813,30 @@ impl Db<'_> {
     /// One page of a catalog query. Sorted by relevance, the uids come first in the
     /// full-text index's order (joined and filtered only until the page is full), then
     /// their summaries.
+    ///
+    /// Best first, the results with every word in their title or their description
+    /// come first (each part ranked on its own: bm25 or ts_rank): they are found in
+    /// the leads' own small index, so a page they fill ranks none of the other
+    /// matches, however many (a search for a site's commonest words matches most of
+    /// its pages). Reversed, the order is plainly the rank's.
     pub async fn search_page(&mut self, scope: &SiteScope, q: &CatalogQuery, text: &TextQuery) -> Result<Vec<Summary>> {
         if q.has_text() && q.sort == SortOn::Relevance {
-            let ranked = build(self, scope, q, None, Some(&text.0), Shape::Ranked);
-            let n = ranked.params.len();
-            let sql = format!(
-                "select items.uuid {} order by {} limit ${} offset ${}",
-                ranked.from_where,
-                ranked.rank.as_deref().unwrap_or("1"),
-                n + 1,
-                n + 2
-            );
-            let uuids: Vec<Uuid> = on_db!(self, |c| {
-                bind_all!(sqlx::query_scalar(AssertSqlSafe(sql)).persistent(false), &ranked.params)
-                    .bind(q.limit)
-                    .bind(q.offset)
-                    .fetch_all(&mut *c)
-                    .await?
-            });
-            return self.summaries_by_uuids(scope, &uuids).await;
+            if q.descending {
+                let uuids = self.ranked_uuids(scope, q, text, Part::All, q.offset, q.limit).await?;
+                return self.summaries_by_uuids(scope, &uuids).await;
+            }
+            let mut uuids = self.ranked_uuids(scope, q, text, Part::Leads, 0, q.offset + q.limit).await?;
+            let in_leads = uuids.len() as i64;
+            if in_leads < q.offset + q.limit {
+                // Every match in the leads is in hand: the page goes on with the others.
+                let skip = (q.offset - in_leads).max(0);
+                let more = q.offset + q.limit - in_leads.max(q.offset);
+                uuids.extend(self.ranked_uuids(scope, q, text, Part::NotLeads, skip, more).await?);
+            }
+            let page: Vec<Uuid> = uuids.into_iter().skip(q.offset.min(in_leads) as usize).collect();
+            return self.summaries_by_uuids(scope, &page).await;
         }
-        let b = build(self, scope, q, None, Some(&text.0), Shape::Unordered);
+        let b = build(self, scope, q, None, Some(&text.0), Shape::Unordered, Part::All);
         let cols: String = SUMMARY_COLS.split(", ").map(|c| format!("items.{c}")).collect::<Vec<_>>().join(", ");
         let n = b.params.len();
         let sql = format!(
@@ -640,7 +846,7 @@ impl Db<'_> {
             n + 1,
             n + 2
         );
-        on_db!(self, |c| {
+        on_text_db!(self, q.has_text(), |c| {
             // Not kept prepared: a plan made for one query's words (PostgreSQL's generic
             // plan after five runs) can be a hundred times too slow for another's.
             let rows = bind_all!(sqlx::query(AssertSqlSafe(sql)).persistent(false), &b.params)
@@ -656,11 +862,73 @@ impl Db<'_> {
         })
     }
 
-    /// How many items a catalog query finds in all (ranking nothing).
+    /// The uids of `limit` results after `offset` of a part of a query's matches, best
+    /// first.
+    async fn ranked_uuids(
+        &mut self,
+        scope: &SiteScope,
+        q: &CatalogQuery,
+        text: &TextQuery,
+        part: Part,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<Uuid>> {
+        let ranked = build(self, scope, q, None, Some(&text.0), Shape::Ranked, part);
+        let n = ranked.params.len();
+        let sql = format!(
+            "select items.uuid {} order by {} limit ${} offset ${}",
+            ranked.from_where,
+            ranked.rank.as_deref().unwrap_or("1"),
+            n + 1,
+            n + 2
+        );
+        Ok(on_text_db!(self, true, |c| {
+            bind_all!(sqlx::query_scalar(AssertSqlSafe(sql)).persistent(false), &ranked.params)
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(&mut *c)
+                .await?
+        }))
+    }
+
+    /// How many items a catalog query finds in all (ranking nothing). A query by
+    /// words alone, as anyone but the system, counts the matches everyone may see in
+    /// the full-text indexes alone (see [`Mark`]), and checks only the others one by
+    /// one against the item, its viewers and its publication dates.
     pub async fn search_count(&mut self, scope: &SiteScope, q: &CatalogQuery, text: &TextQuery) -> Result<i64> {
-        let b = build(self, scope, q, None, Some(&text.0), Shape::Unordered);
+        if !by_words_alone(q) {
+            return self.count_matches(scope, q, text, Part::All).await;
+        }
+        let everyone = Mark::Everyone.query(self, scope);
+        let seen_by_all: i64 = match self {
+            Db::Sqlite(c) => {
+                sqlx::query_scalar("select count(*) from item_fts where item_fts match $1")
+                    .bind(format!("{} AND {everyone}", fts_match(&q.stems)))
+                    .fetch_one(&mut **c)
+                    .await?
+            }
+            Db::Postgres(_) => on_text_db!(self, true, |c| {
+                sqlx::query_scalar("select count(*) from item_text where tsv @@ $1::tsquery and lead @@ $2::tsquery")
+                    .persistent(false)
+                    .bind(&text.0)
+                    .bind(everyone)
+                    .fetch_one(&mut *c)
+                    .await?
+            }),
+        };
+        Ok(seen_by_all + self.count_matches(scope, q, text, Part::Marked(Mark::Others)).await?)
+    }
+
+    async fn count_matches(
+        &mut self,
+        scope: &SiteScope,
+        q: &CatalogQuery,
+        text: &TextQuery,
+        part: Part,
+    ) -> Result<i64> {
+        let b = build(self, scope, q, None, Some(&text.0), Shape::Unordered, part);
         let sql = format!("select count(*) {}", b.from_where);
-        on_db!(self, |c| {
+        on_text_db!(self, q.has_text(), |c| {
             Ok(bind_all!(sqlx::query_scalar(AssertSqlSafe(sql)).persistent(false), &b.params)
                 .fetch_one(&mut *c)
                 .await?)
@@ -703,7 +971,7 @@ impl Db<'_> {
         let Some(tsq) = self.pg_tsquery(q).await? else {
             return Ok(Vec::new());
         };
-        let b = build(self, scope, q, Some(facet), Some(&tsq), Shape::Unordered);
+        let b = build(self, scope, q, Some(facet), Some(&tsq), Shape::Unordered, Part::All);
         let sql = match facet {
             Facet::Type => format!(
                 "select items.type_name, count(*) as n {} group by items.type_name order by n desc, items.type_name limit 50",
@@ -714,7 +982,7 @@ impl Db<'_> {
                 b.from_where.replacen(" where ", " join item_subjects s on s.item_uuid = items.uuid where ", 1)
             ),
         };
-        on_db!(self, |c| {
+        on_text_db!(self, q.has_text(), |c| {
             let rows =
                 bind_all!(sqlx::query(AssertSqlSafe(sql)).persistent(false), &b.params).fetch_all(&mut *c).await?;
             let mut out = Vec::with_capacity(rows.len());
@@ -829,6 +1097,6 @@ mod tests {
     #[test]
     fn fts_queries_quote_every_stem() {
         let stems = vec![BTreeSet::from(["ecol".to_owned(), "ecole".to_owned()]), BTreeSet::from(["a\"b".to_owned()])];
-        assert_eq!(fts_match(&stems), "(\"ecol\" OR \"ecole\") AND (\"a\"\"b\")");
+        assert_eq!(fts_match(&stems), "{title body} : ((\"ecol\" OR \"ecole\") AND (\"a\"\"b\"))");
     }
 }

@@ -498,7 +498,8 @@ impl Db<'_> {
                 }
             });
         }
-        Ok(())
+        let uuids: Vec<Uuid> = changes.iter().map(|(u, _)| *u).collect();
+        self.refresh_marks(&uuids).await
     }
 
     /// The stored "who may View" tokens of an item.
@@ -595,7 +596,9 @@ impl Db<'_> {
             .await?
             .rows_affected()
         });
-        crate::found(n)
+        crate::found(n)?;
+        // Its publication dates may have changed, and with them who may see it.
+        self.refresh_marks(&[item.uuid]).await
     }
 
     /// Deletes the item at `path` and everything below it; returns how many went.

@@ -37,6 +37,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(9, "catalog", "0009_catalog.sql"),
     migration!(10, "catalog find index", "0010_catalog_find.sql"),
     migration!(11, "summary image", "0011_summary_image.sql"),
+    migration!(12, "catalog access marks", "0012_catalog_marks.sql"),
 ];
 
 const LOCK_KEY: i64 = 0x0bef_f701;

@@ -133,6 +133,111 @@ both_backends! {
         assert!(find(&db, &s, &anon, "budget").await.len() == 23);
     }
 
+    async fn totals_count_what_each_visitor_may_see(db) {
+        // A total of words alone counts the items everyone may see inside the full-text
+        // index (SQLite) and the others one by one: it must match the results listed,
+        // whoever asks and whatever made an item visible or not.
+        let s = db.site("s").await;
+        let other = db.site("autre").await;
+        let sys = Principal::System;
+        db.user(&s, "marie", "marie password", "", &[Role::Member]).await;
+        let body = |n: usize| html(&format!("<p>{}</p>", "Le vélo en ville. ".repeat(n)));
+        for i in 0..3 {
+            db.add(&s, "/", "Document", json!({"title": format!("Public {i}"), "text": body(1 + i)})).await;
+            db.add(&other, "/", "Document", json!({"title": format!("Ailleurs {i}"), "text": body(1)})).await;
+        }
+        db.add_private(&s, "/", "Document", json!({"title": "Brouillon", "text": body(1)})).await;
+        db.add_private(&s, "/", "Document", json!({"title": "Partagé", "text": body(1)})).await;
+        db.add(&s, "/", "Document", json!({"title": "Futur", "effective": "2099-01-01T00:00:00+00:00", "text": body(1)})).await;
+        db.add(&s, "/", "Document", json!({"title": "Expiré", "expires": "2000-01-01T00:00:00+00:00", "text": body(1)})).await;
+        db.add(&s, "/", "Document", json!({"title": "Retiré", "text": body(1)})).await;
+        db.add(&s, "/", "Document", json!({"title": "Expirera", "text": body(1)})).await;
+        db.add(&s, "/", "Document", json!({"title": "Rien", "text": html("<p>Autre chose.</p>")})).await;
+        // Visibility changed after indexing: retracted, shared, given a future expiry.
+        db.services.transition(&sys, &s, &path("/retire"), "retract", beffroi_service::TransitionRequest::default()).await.unwrap();
+        let share = beffroi_service::SharingChange {
+            entries: vec![(beffroi_model::security::Grantee::User("marie".into()), vec![(Role::Reader, true)])],
+            inherit: None,
+        };
+        db.services.update_sharing(&sys, &s, &path("/partage"), share).await.unwrap();
+        db.services.update(&sys, &s, &path("/expirera"), &obj(json!({"expires": "2098-01-01T00:00:00+00:00"}))).await.unwrap();
+        let marie = db.services.principal(&s, "marie").await.unwrap().unwrap();
+        let who = [
+            (Principal::Anonymous, 4),
+            (Principal::user("paul", &[Role::Member]), 4),
+            (marie, 5),
+            (Principal::user("ed", &[Role::Editor]), 9),
+            (sys.clone(), 9),
+        ];
+        for (p, expected) in &who {
+            for words in ["vélo", "vélo ville", "VILLE Vélo"] {
+                let mut q = with_text(CatalogQuery::default(), words);
+                q.limit = 50;
+                let page = db.services.search(p, &s, q).await.unwrap();
+                assert_eq!(page.total, page.items.len() as i64, "{p:?} {words}: {:?}", titles(&page));
+                assert_eq!(page.total, *expected, "{p:?} {words}: {:?}", titles(&page));
+                // A filter besides the words takes the other way to count: the same total.
+                let mut q = with_text(CatalogQuery::default(), words);
+                q.types = vec!["Document".into()];
+                assert_eq!(db.services.search(p, &s, q).await.unwrap().total, *expected, "{p:?} {words}");
+            }
+        }
+        let anon = find(&db, &s, &Principal::Anonymous, "vélo").await;
+        assert!(anon.iter().all(|t| t.starts_with("Public") || t == "Expirera"), "{anon:?}");
+        // Published again, an item counts again; after a full reindex, the same totals.
+        db.services.transition(&sys, &s, &path("/retire"), "publish", beffroi_service::TransitionRequest::default()).await.unwrap();
+        assert_eq!(find(&db, &s, &Principal::Anonymous, "vélo").await.len(), 5);
+        db.services.reindex(None, |_, _| {}).await.unwrap();
+        let mut q = with_text(CatalogQuery::default(), "vélo");
+        q.limit = 2;
+        assert_eq!(db.services.search(&Principal::Anonymous, &s, q).await.unwrap().total, 5);
+        // Entries the reindex wrote, then retracted or shared with fewer people.
+        db.services.transition(&sys, &s, &path("/public-0"), "retract", beffroi_service::TransitionRequest::default()).await.unwrap();
+        let page = db.services.search(&Principal::Anonymous, &s, with_text(CatalogQuery { limit: 50, ..Default::default() }, "vélo")).await.unwrap();
+        assert_eq!((page.total, page.items.len()), (4, 4), "{:?}", titles(&page));
+        db.services.update(&sys, &s, &path("/public-1"), &obj(json!({"effective": "2099-01-01T00:00:00+00:00"}))).await.unwrap();
+        let page = db.services.search(&Principal::Anonymous, &s, with_text(CatalogQuery { limit: 50, ..Default::default() }, "vélo")).await.unwrap();
+        assert_eq!((page.total, page.items.len()), (3, 3), "{:?}", titles(&page));
+    }
+
+    async fn words_in_the_title_or_description_rank_first(db) {
+        let s = db.site("s").await;
+        let anon = Principal::Anonymous;
+        let body = |n: usize| html(&format!("<p>{}</p>", "Le marché hebdomadaire. ".repeat(n)));
+        // Bodies that say "marché" many times, leads that say it once.
+        for i in 0..6 {
+            db.add(&s, "/", "Document", json!({"title": format!("Chronique {i}"), "text": body(20)})).await;
+        }
+        let long = html(&format!("<p>{}</p>", "Ouvert de huit heures à midi sur la place. ".repeat(40)));
+        db.add(&s, "/", "Document", json!({"title": "Horaires", "description": "Le marché du samedi", "text": long})).await;
+        db.add(&s, "/", "Document", json!({"title": "Le marché", "text": html("<p>Place communale.</p>")})).await;
+        db.add(&s, "/", "Document", json!({"title": "Marché de Noël", "description": "Le marché d'hiver"})).await;
+        let all = find(&db, &s, &anon, "marchés").await;
+        assert_eq!(all.len(), 9, "{all:?}");
+        let leads: std::collections::BTreeSet<&str> = all[..3].iter().map(String::as_str).collect();
+        assert_eq!(leads, ["Horaires", "Le marché", "Marché de Noël"].into(), "{all:?}");
+        // Page by page, one at a time, across the boundary of the two parts: the same
+        // order, each result once.
+        let mut seen = Vec::new();
+        for offset in 0..10 {
+            let mut q = with_text(CatalogQuery::default(), "marché");
+            q.limit = 1;
+            q.offset = offset;
+            let page = db.services.search(&anon, &s, q).await.unwrap();
+            assert_eq!(page.total, 9);
+            seen.extend(titles(&page).into_iter().map(str::to_owned));
+        }
+        assert_eq!(seen, all);
+        for (offset, limit) in [(2, 3), (3, 3), (1, 8), (0, 2)] {
+            let mut q = with_text(CatalogQuery::default(), "marché");
+            q.limit = limit;
+            q.offset = offset;
+            let page = db.services.search(&anon, &s, q).await.unwrap();
+            let end = (offset + limit).min(9) as usize;
+            assert_eq!(titles(&page), all[offset as usize..end], "{offset}+{limit}");
+        }
+    }
+
     async fn hostile_queries_never_error_nor_inject(db) {
         let s = corpus(&db).await;
         let anon = Principal::Anonymous;

@@ -107,3 +107,78 @@ async fn sqlite_forgets_old_planner_statistics_when_opened() {
     assert_eq!(on_fresh_store(&db.url, count.into()).await, "0");
     db.cleanup().await;
 }
+
+/// The catalog of a database made before access marks and leads (migration 12): the
+/// migration rebuilds it with its marks, and searches give the same answers.
+async fn catalog_migrated_to_marks_and_leads(db: crate::support::TestDb, back_to_11: &str) {
+    use beffroi_model::security::Principal;
+    use beffroi_service::{CatalogQuery, with_text};
+    use serde_json::json;
+    let s = db.site("s").await;
+    let html = |t: &str| json!({"content-type": "text/html", "data": format!("<p>{t}</p>")});
+    for i in 0..4 {
+        db.add(&s, "/", "Document", json!({"title": format!("Travaux {i}"), "text": html("La rue est fermée.")})).await;
+    }
+    db.add(
+        &s,
+        "/",
+        "Document",
+        json!({"title": "Avis", "description": "Travaux de voirie", "text": html("La rue est fermée.")}),
+    )
+    .await;
+    db.add(&s, "/", "Document", json!({"title": "Chantier", "text": html("Travaux rue de l'église.")})).await;
+    db.add_private(&s, "/", "Document", json!({"title": "Travaux secrets", "text": html("La rue.")})).await;
+    let search = |words: &'static str| {
+        let (services, s) = (&db.services, &s);
+        async move {
+            let q = with_text(CatalogQuery { limit: 50, ..Default::default() }, words);
+            let page = services.search(&Principal::Anonymous, s, q).await.unwrap();
+            let titles: Vec<String> = page.items.iter().map(|i| i.title.clone()).collect();
+            (page.total, titles)
+        }
+    };
+    let before = search("travaux").await;
+    assert_eq!(before.0, 6, "{before:?}");
+    assert_eq!(on_fresh_store(&db.url, back_to_11.to_owned()).await, "11");
+    // Opened again: migration 12 runs.
+    assert_eq!(on_fresh_store(&db.url, "select cast(max(version) as text) from schema_migrations".into()).await, "12");
+    let after = search("travaux").await;
+    assert_eq!(after.0, 6, "{after:?}");
+    let set = |v: &[String]| v.iter().cloned().collect::<std::collections::BTreeSet<_>>();
+    assert_eq!(set(&after.1), set(&before.1));
+    // Titles are in the leads at once (descriptions when next indexed): first.
+    assert!(after.1[..4].iter().all(|t| t.starts_with("Travaux")), "{after:?}");
+    db.services.reindex(None, |_, _| {}).await.unwrap();
+    let reindexed = search("travaux").await;
+    assert_eq!(reindexed.0, 6);
+    assert!(reindexed.1[..5].iter().all(|t| t.starts_with("Travaux") || t == "Avis"), "{reindexed:?}");
+    assert_eq!(reindexed.1[5], "Chantier");
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn sqlite_catalog_migrated_to_marks_and_leads() {
+    let db = crate::support::TestDb::sqlite().await;
+    let back = "drop trigger item_text_gone;
+        drop table item_leads;
+        alter table item_fts rename to item_fts_12;
+        create virtual table item_fts using fts5(title, body, tokenize = 'unicode61 remove_diacritics 2');
+        insert into item_fts (item_fts, rank) values ('rank', 'bm25(10.0, 1.0)');
+        insert into item_fts (rowid, title, body) select rowid, title, body from item_fts_12;
+        drop table item_fts_12;
+        create trigger item_text_gone after delete on item_text begin delete from item_fts where rowid = old.docid; end;
+        delete from schema_migrations where version = 12;
+        select cast(max(version) as text) from schema_migrations";
+    catalog_migrated_to_marks_and_leads(db, back).await;
+}
+
+#[tokio::test]
+async fn postgres_catalog_migrated_to_marks_and_leads() {
+    let Some(db) = crate::support::TestDb::postgres().await else { return };
+    let back = "drop index item_text_lead;
+        alter table item_text drop column lead;
+        alter table item_text alter column tsv set storage main;
+        delete from schema_migrations where version = 12;
+        select cast(max(version) as text) from schema_migrations";
+    catalog_migrated_to_marks_and_leads(db, back).await;
+}
