@@ -150,10 +150,10 @@ enum Param {
 }
 
 /// [`on_db!`] for a catalog read, with words when `$words`: then, on PostgreSQL, in a
-/// transaction whose planner does not scan `item_text` whole. Its full vectors are in TOAST, whose reading the planner
-/// does not cost: to it a sequential scan of the narrow table looks cheaper than the
-/// GIN index for a common word, and takes 300 ms (every vector read) where the index
-/// takes 25 at 100,000 pages.
+/// transaction whose planner does not scan `item_text` whole. Its full vectors are in
+/// TOAST, whose reading the planner does not cost: to it a sequential scan of the
+/// narrow table looks cheaper than the GIN index for a common word, and takes 300 ms
+/// (every vector read) where the index takes 25 at 100,000 pages.
 macro_rules! on_text_db {
     ($db:expr, $words:expr, |$c:ident| $body:expr) => {
         match $db {
@@ -288,7 +288,7 @@ struct Built {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Part {
     All,
-    /// Those of items with this access mark (SQLite, counted only).
+    /// Those of items with this access mark (for counts).
     Marked(Mark),
     /// Those with every word in the title or the description (from their own index,
     /// small).
