@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use beffroi_model::catalog::{query_stems, query_words, search_text, sortable_title};
 use beffroi_model::schema::parse_datetime;
 use beffroi_model::security::{Principal, Role};
-use beffroi_store::{CatalogEntry, CatalogQuery, Db, Facet, ItemRow, SearchPage, SiteRow, SiteScope};
+use beffroi_store::{CatalogEntry, CatalogQuery, Db, Facet, ItemRow, SearchPage, SiteRow, SiteScope, TypeCount};
 use serde_json::Value;
 
 use crate::{Result, Services};
@@ -92,6 +92,21 @@ impl Services {
         }
         let (items, total) = tokio::try_join!(page, count)?;
         Ok(SearchPage { items, total })
+    }
+
+    /// Counts of the results of `q` by type (whatever its filter on types), each with
+    /// how many were modified since each of `since`.
+    pub async fn type_counts(
+        &self,
+        actor: &Principal,
+        site: &SiteRow,
+        mut q: CatalogQuery,
+        since: &[chrono::DateTime<chrono::Utc>],
+    ) -> Result<Vec<TypeCount>> {
+        self.secure(actor, &mut q);
+        self.narrow_languages(site, &mut q).await?;
+        let mut c = self.store.conn().await?;
+        Ok(c.db().type_counts(&site.scope(), &q, since).await?)
     }
 
     /// Counts of the results of `q` by type or by subject.

@@ -134,6 +134,15 @@ pub fn page_total(q: &CatalogQuery, page_len: usize) -> Option<i64> {
     (n < q.limit && (q.offset == 0 || n > 0)).then_some(q.offset + n)
 }
 
+/// How many results of a query have one type, and how many of those were modified
+/// since each of the times asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TypeCount {
+    pub type_name: String,
+    pub total: i64,
+    pub since: Vec<i64>,
+}
+
 /// Which values to count results by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Facet {
@@ -988,6 +997,43 @@ impl Db<'_> {
             let mut out = Vec::with_capacity(rows.len());
             for r in rows {
                 out.push((r.try_get::<String, _>(0)?, r.try_get::<i64, _>(1)?));
+            }
+            Ok(out)
+        })
+    }
+
+    /// How many results of `q` have each type (ignoring the query's own filter on
+    /// types), and how many of those were modified since each of `since`: the search
+    /// page's facets by type and by date, in one pass over the matches.
+    pub async fn type_counts(
+        &mut self,
+        scope: &SiteScope,
+        q: &CatalogQuery,
+        since: &[DateTime<Utc>],
+    ) -> Result<Vec<TypeCount>> {
+        let Some(tsq) = self.pg_tsquery(q).await? else {
+            return Ok(Vec::new());
+        };
+        let mut b = build(self, scope, q, Some(Facet::Type), Some(&tsq), Shape::Unordered, Part::All);
+        let mut sums = String::new();
+        for t in since {
+            b.params.push(Param::Time(*t));
+            sums.push_str(&format!(", sum(case when items.modified >= ${} then 1 else 0 end)", b.params.len()));
+        }
+        let sql = format!(
+            "select items.type_name, count(*){sums} {} group by items.type_name order by count(*) desc, items.type_name",
+            b.from_where
+        );
+        on_text_db!(self, q.has_text(), |c| {
+            let rows =
+                bind_all!(sqlx::query(AssertSqlSafe(sql)).persistent(false), &b.params).fetch_all(&mut *c).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows {
+                let mut counts = Vec::with_capacity(since.len());
+                for i in 0..since.len() {
+                    counts.push(r.try_get::<i64, _>(i + 2)?);
+                }
+                out.push(TypeCount { type_name: r.try_get(0)?, total: r.try_get(1)?, since: counts });
             }
             Ok(out)
         })

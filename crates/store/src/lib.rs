@@ -25,7 +25,9 @@ mod sites;
 mod users;
 
 pub use blobs::{BlobRead, BlobRef, Blobs, Spool, Spooled, hex};
-pub use catalog::{CatalogEntry, CatalogQuery, DateIndex, Facet, PathQuery, SearchPage, SortOn, TextQuery, page_total};
+pub use catalog::{
+    CatalogEntry, CatalogQuery, DateIndex, Facet, PathQuery, SearchPage, SortOn, TextQuery, TypeCount, page_total,
+};
 pub use history::{HistoryRow, LockRow, RevisionRow};
 pub use items::{ItemRow, SubtreeMove, Summary};
 pub use sessions::{AuditRow, FailureRow, SessionRow};

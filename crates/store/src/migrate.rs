@@ -38,6 +38,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(10, "catalog find index", "0010_catalog_find.sql"),
     migration!(11, "summary image", "0011_summary_image.sql"),
     migration!(12, "catalog access marks", "0012_catalog_marks.sql"),
+    migration!(13, "catalog find index with facets", "0013_catalog_find_facets.sql"),
 ];
 
 const LOCK_KEY: i64 = 0x0bef_f701;

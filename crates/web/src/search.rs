@@ -526,6 +526,12 @@ pub(crate) async fn collection_page(
     Ok(page)
 }
 
+/// Facet values, most frequent first (then by name).
+fn sorted_by_count(mut v: Vec<(String, i64)>) -> Vec<(String, i64)> {
+    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    v
+}
+
 /// The HTML search page: a query box, results with highlighted passages, facets by
 /// type, subject and date with their counts, sorting and pages. No JavaScript.
 pub(crate) async fn search_page(ctx: &Ctx<'_>) -> Result<Response, WebError> {
@@ -550,8 +556,8 @@ pub(crate) async fn search_page(ctx: &Ctx<'_>) -> Result<Response, WebError> {
     let mut q = with_text(CatalogQuery::default(), &text);
     q.types = all("portal_type");
     q.subjects = all("Subject");
-    let since = one("modified");
-    let days = match since.as_str() {
+    let since_key = one("modified");
+    let days = match since_key.as_str() {
         "day" => Some(1),
         "week" => Some(7),
         "month" => Some(31),
@@ -569,17 +575,33 @@ pub(crate) async fn search_page(ctx: &Ctx<'_>) -> Result<Response, WebError> {
     q.limit = size;
     let searching = !text.trim().is_empty() || !q.types.is_empty() || !q.subjects.is_empty() || days.is_some();
     let (page, types, subjects, dates) = if searching {
-        let page = services.search(&ctx.principal, &ctx.site, q.clone()).await.map_err(err)?;
-        let types = services.facets(&ctx.principal, &ctx.site, q.clone(), Facet::Type).await.map_err(err)?;
-        let subjects = services.facets(&ctx.principal, &ctx.site, q.clone(), Facet::Subject).await.map_err(err)?;
-        let mut dates = Vec::new();
-        for (key, d) in [("day", 1), ("week", 7), ("month", 31), ("year", 365)] {
-            let mut dq = base_q.clone();
-            dq.ranges.push((DateIndex::Modified, Some(Utc::now() - Duration::days(d)), None));
-            dq.limit = 0;
-            let n = services.search(&ctx.principal, &ctx.site, dq).await.map_err(err)?.total;
-            dates.push((key, n));
-        }
+        // The page, the subjects, and the types with the dates (one pass over the
+        // matches, the query's types and date left out, put back below), at once on
+        // three connections.
+        const SINCE: [(&str, i64); 4] = [("day", 1), ("week", 7), ("month", 31), ("year", 365)];
+        let now = Utc::now();
+        let since: Vec<_> = SINCE.iter().map(|(_, d)| now - Duration::days(*d)).collect();
+        let mut by_type = base_q.clone();
+        by_type.types.clear();
+        let (page, counts, subjects) = tokio::try_join!(
+            services.search(&ctx.principal, &ctx.site, q.clone()),
+            services.type_counts(&ctx.principal, &ctx.site, by_type, &since),
+            services.facets(&ctx.principal, &ctx.site, q.clone(), Facet::Subject),
+        )
+        .map_err(err)?;
+        let selected = SINCE.iter().position(|(key, _)| *key == since_key);
+        let types: Vec<(String, i64)> = counts
+            .iter()
+            .map(|c| (c.type_name.clone(), selected.map_or(c.total, |i| c.since[i])))
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        let types = sorted_by_count(types);
+        let counted = |c: &&beffroi_service::TypeCount| q.types.is_empty() || q.types.contains(&c.type_name);
+        let dates = SINCE
+            .iter()
+            .enumerate()
+            .map(|(i, (key, _))| (*key, counts.iter().filter(counted).map(|c| c.since[i]).sum::<i64>()))
+            .collect();
         (page, types, subjects, dates)
     } else {
         (SearchPage { items: Vec::new(), total: 0 }, Vec::new(), Vec::new(), Vec::new())
@@ -646,7 +668,7 @@ pub(crate) async fn search_page(ctx: &Ctx<'_>) -> Result<Response, WebError> {
     let date_facets: Vec<minijinja::Value> = dates
         .iter()
         .map(|(key, n)| {
-            let active = since == *key;
+            let active = since_key == *key;
             context! {
                 title => ctx.app.i18n.t(lang, &format!("search-since-{key}"), &[]), count => n, active => active,
                 url => if active { link(&[], &["modified"]) } else { link(&[("modified", key)], &["modified"]) },

@@ -424,6 +424,14 @@ both_backends! {
         // Facets with counts, and following one narrows the results.
         assert!(r.body.contains("Page <span class=\"count\">(2)</span>"), "{}", r.body);
         assert!(r.body.contains("enfance <span class=\"count\">(2)</span>"), "{}", r.body);
+        assert!(r.body.contains("un jour <span class=\"count\">(2)</span>"), "{}", r.body);
+        // The type facet leaves out the query's own types; the dates keep them.
+        let r = app.get("/s/@@search?SearchableText=ecoles&portal_type=Folder").await;
+        assert!(r.body.contains("Page <span class=\"count\">(2)</span>"), "{}", r.body);
+        assert!(r.body.contains("un an <span class=\"count\">(0)</span>"), "{}", r.body);
+        let r = app.get("/s/@@search?SearchableText=ecoles&modified=week&Subject=enseignement").await;
+        assert!(r.body.contains("Page <span class=\"count\">(1)</span>"), "{}", r.body);
+        assert!(r.body.contains("un jour <span class=\"count\">(1)</span>"), "{}", r.body);
         let r = app.get("/s/@@search?SearchableText=ecoles&Subject=enseignement").await;
         assert!(r.body.contains("1 résultat"), "{}", r.body);
         assert!(r.body.contains("aria-current=\"true\">enseignement"));
