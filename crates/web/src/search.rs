@@ -556,30 +556,25 @@ pub(crate) async fn search_page(ctx: &Ctx<'_>) -> Result<Response, WebError> {
     let mut q = with_text(CatalogQuery::default(), &text);
     q.types = all("portal_type");
     q.subjects = all("Subject");
+    // The date facet: modified since a day, a week, a month, a year.
+    const SINCE: [(&str, i64); 4] = [("day", 1), ("week", 7), ("month", 31), ("year", 365)];
+    let now = Utc::now();
     let since_key = one("modified");
-    let days = match since_key.as_str() {
-        "day" => Some(1),
-        "week" => Some(7),
-        "month" => Some(31),
-        "year" => Some(365),
-        _ => None,
-    };
+    let selected = SINCE.iter().position(|(key, _)| *key == since_key);
     let base_q = q.clone();
-    if let Some(d) = days {
-        q.ranges.push((DateIndex::Modified, Some(Utc::now() - Duration::days(d)), None));
+    if let Some(i) = selected {
+        q.ranges.push((DateIndex::Modified, Some(now - Duration::days(SINCE[i].1)), None));
     }
     let sort = one("sort_on");
     q.sort = if sort == "date" { SortOn::Modified } else { SortOn::Relevance };
     q.descending = sort == "date";
     q.offset = start;
     q.limit = size;
-    let searching = !text.trim().is_empty() || !q.types.is_empty() || !q.subjects.is_empty() || days.is_some();
+    let searching = !text.trim().is_empty() || !q.types.is_empty() || !q.subjects.is_empty() || selected.is_some();
     let (page, types, subjects, dates) = if searching {
         // The page, the subjects, and the types with the dates (one pass over the
         // matches, the query's types and date left out, put back below), at once on
         // three connections.
-        const SINCE: [(&str, i64); 4] = [("day", 1), ("week", 7), ("month", 31), ("year", 365)];
-        let now = Utc::now();
         let since: Vec<_> = SINCE.iter().map(|(_, d)| now - Duration::days(*d)).collect();
         let mut by_type = base_q.clone();
         by_type.types.clear();
@@ -589,7 +584,6 @@ pub(crate) async fn search_page(ctx: &Ctx<'_>) -> Result<Response, WebError> {
             services.facets(&ctx.principal, &ctx.site, q.clone(), Facet::Subject),
         )
         .map_err(err)?;
-        let selected = SINCE.iter().position(|(key, _)| *key == since_key);
         let types: Vec<(String, i64)> = counts
             .iter()
             .map(|c| (c.type_name.clone(), selected.map_or(c.total, |i| c.since[i])))
