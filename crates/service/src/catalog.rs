@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use beffroi_model::catalog::{query_stems, query_words, search_text, sortable_title};
 use beffroi_model::schema::parse_datetime;
 use beffroi_model::security::{Principal, Role};
-use beffroi_store::{CatalogEntry, CatalogQuery, Db, Facet, ItemRow, SearchPage, SiteRow, SiteScope, TypeCount};
+use beffroi_store::{CatalogEntry, CatalogQuery, Db, ItemRow, SearchPage, SiteRow, SiteScope, TypeCount};
 use serde_json::Value;
 
 use crate::{Result, Services};
@@ -109,18 +109,17 @@ impl Services {
         Ok(c.db().type_counts(&site.scope(), &q, since).await?)
     }
 
-    /// Counts of the results of `q` by type or by subject.
-    pub async fn facets(
+    /// Counts of the results of `q` by subject (whatever its filter on subjects).
+    pub async fn subject_counts(
         &self,
         actor: &Principal,
         site: &SiteRow,
         mut q: CatalogQuery,
-        facet: Facet,
     ) -> Result<Vec<(String, i64)>> {
         self.secure(actor, &mut q);
         self.narrow_languages(site, &mut q).await?;
         let mut c = self.store.conn().await?;
-        Ok(c.db().facet_counts(&site.scope(), &q, facet).await?)
+        Ok(c.db().subject_counts(&site.scope(), &q).await?)
     }
 
     /// The full rows of search results (to show fields a summary lacks), in the

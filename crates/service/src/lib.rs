@@ -9,9 +9,8 @@ use std::time::{Duration, Instant};
 use beffroi_model::schema::{TypeRegistry, ValidationErrors};
 use beffroi_model::{ItemPath, SiteId};
 pub use beffroi_store::{
-    AuditRow, Backend, BlobRead, Blobs, CatalogQuery, DateIndex, Facet, GroupRow, HistoryRow, ItemRow, LockRow,
-    PathQuery, RevisionRow, SearchPage, SiteRow, SiteScope, SortOn, Store, StoreError, StoreOptions, Summary,
-    TypeCount, UserRow,
+    AuditRow, Backend, BlobRead, Blobs, CatalogQuery, DateIndex, GroupRow, HistoryRow, ItemRow, LockRow, PathQuery,
+    RevisionRow, SearchPage, SiteRow, SiteScope, SortOn, Store, StoreError, StoreOptions, Summary, TypeCount, UserRow,
 };
 use tokio::sync::broadcast;
 use uuid::Uuid;

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::items::{ITEM_COLS, SUMMARY_COLS, item_from_row, placeholders, summary_from_row};
 use crate::sites::SiteScope;
-use crate::{Db, ItemRow, Result, Summary, on_db};
+use crate::{Backend, Db, ItemRow, Result, Summary, on_db};
 
 /// What the catalog keeps of one item, besides its own columns.
 #[derive(Debug, Clone)]
@@ -143,9 +143,10 @@ pub struct TypeCount {
     pub since: Vec<i64>,
 }
 
-/// Which values to count results by.
+/// Which values results are counted by (a count leaves the query's own filter on them
+/// out).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Facet {
+enum Facet {
     Type,
     Subject,
 }
@@ -256,16 +257,19 @@ impl Mark {
 
 /// SQL for the access mark (see [`Mark`]) of the `items` row `w`, at the time of
 /// parameter `now`; the rule the migration that added marks applied.
-fn mark_sql(sqlite: bool, now: &str) -> String {
-    let (sep, site) = if sqlite { ("", "lower(hex(w.site_id))") } else { (":", "w.site_id") };
+fn mark_sql(backend: Backend, now: &str) -> String {
+    let (sep, site) = match backend {
+        Backend::Sqlite => ("", "lower(hex(w.site_id))"),
+        Backend::Postgres => (":", "w.site_id"),
+    };
     format!(
         "(case when w.expires is null and (w.effective is null or w.effective <= {now}) and exists (select 1 from item_viewers v where v.item_uuid = w.uuid and v.token = '{EVERYONE}') then 'pub{sep}' else 'hid{sep}' end || {site})"
     )
 }
 
 /// SQL for the access mark of the item whose uuid is the SQL `u`.
-fn mark_of_sql(sqlite: bool, u: &str, now: &str) -> String {
-    format!("(select {} from items w where w.uuid = {u})", mark_sql(sqlite, now))
+fn mark_of_sql(backend: Backend, u: &str, now: &str) -> String {
+    format!("(select {} from items w where w.uuid = {u})", mark_sql(backend, now))
 }
 
 /// Items written per statement when indexing in bulk (bound parameters stay far below
@@ -597,7 +601,7 @@ impl Db<'_> {
                     "insert into item_text (item_uuid) values ($1);
                      insert into item_fts (rowid, title, body, access) values (last_insert_rowid(), $2, $3, {});
                      insert into item_leads (rowid, title, description) values ((select docid from item_text where item_uuid = $1), $2, $5)",
-                    mark_of_sql(true, "$1", "$4")
+                    mark_of_sql(Backend::Sqlite, "$1", "$4")
                 );
                 sqlx::query(AssertSqlSafe(sql))
                     .bind(e.uuid)
@@ -612,7 +616,7 @@ impl Db<'_> {
                 let c: &mut sqlx::PgConnection = c;
                 let sql = format!(
                     "insert into item_text (item_uuid, tsv, lead) values ($1, setweight(to_tsvector($2::regconfig, $3), 'A') || setweight(to_tsvector($2::regconfig, $4), 'D'), setweight(to_tsvector($2::regconfig, $3), 'A') || setweight(to_tsvector($2::regconfig, $5), 'B') || array_to_tsvector(array[{}]))",
-                    mark_of_sql(false, "$1", "$6")
+                    mark_of_sql(Backend::Postgres, "$1", "$6")
                 );
                 sqlx::query(AssertSqlSafe(sql))
                     .bind(e.uuid)
@@ -724,7 +728,7 @@ impl Db<'_> {
                 let now = format!("${}", 4 * entries.len() + 1);
                 let values: Vec<String> = (0..entries.len())
                     .map(|i| {
-                        let mark = mark_of_sql(true, &format!("${}", 4 * i + 4), &now);
+                        let mark = mark_of_sql(Backend::Sqlite, &format!("${}", 4 * i + 4), &now);
                         format!("(${}, ${}, ${}, {mark})", 4 * i + 1, 4 * i + 2, 4 * i + 3)
                     })
                     .collect();
@@ -750,7 +754,7 @@ impl Db<'_> {
                 let values: Vec<String> = (0..entries.len())
                     .map(|i| {
                         let (u, cfg, t, b, l) = (5 * i + 1, 5 * i + 2, 5 * i + 3, 5 * i + 4, 5 * i + 5);
-                        let mark = mark_of_sql(false, &format!("${u}::uuid"), &now);
+                        let mark = mark_of_sql(Backend::Postgres, &format!("${u}::uuid"), &now);
                         format!("(${u}, setweight(to_tsvector(${cfg}::regconfig, ${t}), 'A') || setweight(to_tsvector(${cfg}::regconfig, ${b}), 'D'), setweight(to_tsvector(${cfg}::regconfig, ${t}), 'A') || setweight(to_tsvector(${cfg}::regconfig, ${l}), 'B') || array_to_tsvector(array[{mark}]))")
                     })
                     .collect();
@@ -779,7 +783,7 @@ impl Db<'_> {
                     let c: &mut sqlx::SqliteConnection = c;
                     let sql = format!(
                         "select docid, m from (select t.docid, f.access as a, {} as m from item_text t join item_fts f on f.rowid = t.docid where t.item_uuid in ({list})) where a is not m",
-                        mark_of_sql(true, "t.item_uuid", "$1"),
+                        mark_of_sql(Backend::Sqlite, "t.item_uuid", "$1"),
                     );
                     let mut q = sqlx::query_as::<_, (i64, String)>(AssertSqlSafe(sql)).bind(crate::now());
                     for u in chunk {
@@ -795,7 +799,7 @@ impl Db<'_> {
                 }
                 Db::Postgres(c) => {
                     let c: &mut sqlx::PgConnection = c;
-                    let mark = mark_sql(false, "$1");
+                    let mark = mark_sql(Backend::Postgres, "$1");
                     let sql = format!(
                         "update item_text t set lead = ts_delete(t.lead, array['pub:' || w.site_id, 'hid:' || w.site_id]) || array_to_tsvector(array[{mark}])
                          from items w where w.uuid = t.item_uuid and t.item_uuid in ({list})
@@ -909,22 +913,17 @@ impl Db<'_> {
             return self.count_matches(scope, q, text, Part::All).await;
         }
         let everyone = Mark::Everyone.query(self, scope);
-        let seen_by_all: i64 = match self {
-            Db::Sqlite(c) => {
-                sqlx::query_scalar("select count(*) from item_fts where item_fts match $1")
-                    .bind(format!("{} AND {everyone}", fts_match(&q.stems)))
-                    .fetch_one(&mut **c)
-                    .await?
+        let (sql, words) = match self {
+            Db::Sqlite(_) => {
+                ("select count(*) from item_fts where item_fts match $1 || ' AND ' || $2", fts_match(&q.stems))
             }
-            Db::Postgres(_) => on_text_db!(self, true, |c| {
-                sqlx::query_scalar("select count(*) from item_text where tsv @@ $1::tsquery and lead @@ $2::tsquery")
-                    .persistent(false)
-                    .bind(&text.0)
-                    .bind(everyone)
-                    .fetch_one(&mut *c)
-                    .await?
-            }),
+            Db::Postgres(_) => {
+                ("select count(*) from item_text where tsv @@ $1::tsquery and lead @@ $2::tsquery", text.0.clone())
+            }
         };
+        let seen_by_all: i64 = on_text_db!(self, true, |c| {
+            sqlx::query_scalar(sql).persistent(false).bind(&words).bind(&everyone).fetch_one(&mut *c).await?
+        });
         Ok(seen_by_all + self.count_matches(scope, q, text, Part::Marked(Mark::Others)).await?)
     }
 
@@ -969,28 +968,17 @@ impl Db<'_> {
         Ok(rows)
     }
 
-    /// How many results of `q` have each value of `facet` (ignoring the query's own
-    /// filter on that facet), most frequent first.
-    pub async fn facet_counts(
-        &mut self,
-        scope: &SiteScope,
-        q: &CatalogQuery,
-        facet: Facet,
-    ) -> Result<Vec<(String, i64)>> {
+    /// How many results of `q` have each subject (ignoring the query's own filter on
+    /// subjects), the 30 most frequent first.
+    pub async fn subject_counts(&mut self, scope: &SiteScope, q: &CatalogQuery) -> Result<Vec<(String, i64)>> {
         let Some(tsq) = self.pg_tsquery(q).await? else {
             return Ok(Vec::new());
         };
-        let b = build(self, scope, q, Some(facet), Some(&tsq), Shape::Unordered, Part::All);
-        let sql = match facet {
-            Facet::Type => format!(
-                "select items.type_name, count(*) as n {} group by items.type_name order by n desc, items.type_name limit 50",
-                b.from_where
-            ),
-            Facet::Subject => format!(
-                "select s.subject, count(*) as n {} group by s.subject order by n desc, s.subject limit 30",
-                b.from_where.replacen(" where ", " join item_subjects s on s.item_uuid = items.uuid where ", 1)
-            ),
-        };
+        let b = build(self, scope, q, Some(Facet::Subject), Some(&tsq), Shape::Unordered, Part::All);
+        let sql = format!(
+            "select s.subject, count(*) as n {} group by s.subject order by n desc, s.subject limit 30",
+            b.from_where.replacen(" where ", " join item_subjects s on s.item_uuid = items.uuid where ", 1)
+        );
         on_text_db!(self, q.has_text(), |c| {
             let rows =
                 bind_all!(sqlx::query(AssertSqlSafe(sql)).persistent(false), &b.params).fetch_all(&mut *c).await?;

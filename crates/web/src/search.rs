@@ -7,9 +7,7 @@ use axum::response::Response;
 use beffroi_model::ItemPath;
 use beffroi_model::catalog::{query_stems, search_text, snippet};
 use beffroi_model::schema::parse_datetime;
-use beffroi_service::{
-    CatalogQuery, DateIndex, Facet, ItemRow, ItemView, PathQuery, SearchPage, SortOn, Summary, with_text,
-};
+use beffroi_service::{CatalogQuery, DateIndex, ItemRow, ItemView, PathQuery, SearchPage, SortOn, Summary, with_text};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use minijinja::context;
 use serde_json::{Map, Value, json};
@@ -581,7 +579,7 @@ pub(crate) async fn search_page(ctx: &Ctx<'_>) -> Result<Response, WebError> {
         let (page, counts, subjects) = tokio::try_join!(
             services.search(&ctx.principal, &ctx.site, q.clone()),
             services.type_counts(&ctx.principal, &ctx.site, by_type, &since),
-            services.facets(&ctx.principal, &ctx.site, q.clone(), Facet::Subject),
+            services.subject_counts(&ctx.principal, &ctx.site, q.clone()),
         )
         .map_err(err)?;
         let types: Vec<(String, i64)> = counts
