@@ -79,6 +79,14 @@ pub struct ServeArgs {
     /// Revisions kept per item, the newest (0 keeps every revision).
     #[arg(long, env = "BEFFROI_KEEP_REVISIONS", default_value_t = 0)]
     pub keep_revisions: u32,
+    /// Largest rich text accepted, in kilobytes (larger ones are refused with 413).
+    #[arg(long, env = "BEFFROI_MAX_RICH_TEXT_KB", default_value_t = 2048)]
+    pub max_rich_text_kb: usize,
+    /// Reverse proxies whose X-Forwarded-For names the client, comma-separated
+    /// addresses or networks (127.0.0.1,10.0.0.0/8); by default the connection's peer
+    /// is the client.
+    #[arg(long, env = "BEFFROI_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<beffroi_web::client::TrustedProxy>,
     #[command(flatten)]
     pub db: DbArgs,
 }

@@ -27,8 +27,13 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
 pub async fn open(db: &DbArgs, max_connections: u32) -> Result<Services> {
     let url = db.url();
     if url.starts_with("sqlite:") && db.database.is_none() {
-        std::fs::create_dir_all(&db.data)
-            .with_context(|| format!("cannot create the data folder {}", db.data.display()))?;
+        private_dir(&db.data).with_context(|| format!("cannot create the data folder {}", db.data.display()))?;
+    }
+    if let Some(file) = url.strip_prefix("sqlite://").map(|p| p.split('?').next().unwrap_or(p))
+        && !file.is_empty()
+        && !file.starts_with(':')
+    {
+        private_file(std::path::Path::new(file)).with_context(|| format!("cannot create the database file {file}"))?;
     }
     let opts = StoreOptions { max_connections, ..StoreOptions::default() };
     let blobs = Blobs::local(&db.blobs_dir())
@@ -36,6 +41,33 @@ pub async fn open(db: &DbArgs, max_connections: u32) -> Result<Services> {
     Services::open(&url, &opts, blobs)
         .await
         .with_context(|| format!("cannot open the database {}", beffroi_store::redact_url(&url)))
+}
+
+/// Creates the data folder readable by this user alone (its database and files are
+/// the site's private content). An existing folder is left as it is.
+fn private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(dir)
+}
+
+/// Creates an SQLite database file readable by this user alone before SQLite does (it
+/// would follow the umask; its journal files take the database's permissions).
+fn private_file(file: &std::path::Path) -> std::io::Result<()> {
+    if file.exists() {
+        return Ok(());
+    }
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    match o.open(file) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 fn generated_password() -> String {
@@ -52,6 +84,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
         let services = open(&args.db, args.db_connections)
             .await?
             .with_upload_limit(args.max_upload_mb.saturating_mul(1024 * 1024))
+            .with_rich_text_limit(args.max_rich_text_kb.saturating_mul(1024))
             .with_revision_retention(args.keep_revisions);
         services.reconcile_workflows().await.context("cannot apply the workflow definitions to stored content")?;
         let indexed = services.index_missing().await.context("cannot index the content made before the catalog")?;
@@ -84,7 +117,9 @@ pub fn run(args: ServeArgs) -> Result<()> {
             "Beffroi is serving on http://{}",
             args.listen
         );
-        let app = beffroi_web::app(services.clone()).await.context("cannot prepare the web application")?;
+        let options = beffroi_web::WebOptions { trusted_proxies: args.trusted_proxies };
+        let app =
+            beffroi_web::app_with(services.clone(), options).await.context("cannot prepare the web application")?;
         axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
             .with_graceful_shutdown(shutdown())
             .await
@@ -115,6 +150,22 @@ async fn shutdown() {
 
 #[cfg(test)]
 mod tests {
+    #[cfg(unix)]
+    #[test]
+    fn the_data_folder_and_database_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let data = tmp.path().join("a/data");
+        super::private_dir(&data).unwrap();
+        assert_eq!(std::fs::metadata(&data).unwrap().permissions().mode() & 0o777, 0o700);
+        let db = data.join("beffroi.db");
+        super::private_file(&db).unwrap();
+        assert_eq!(std::fs::metadata(&db).unwrap().permissions().mode() & 0o777, 0o600);
+        // Again: nothing changes, nothing fails.
+        super::private_dir(&data).unwrap();
+        super::private_file(&db).unwrap();
+    }
+
     #[test]
     fn generated_passwords_are_long_and_differ() {
         let a = super::generated_password();

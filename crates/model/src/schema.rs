@@ -571,6 +571,9 @@ fn validate_value(f: &Field, v: &Value) -> Result<Value, String> {
             if s.contains(['\n', '\r']) {
                 return Err("must be a single line".into());
             }
+            if s.chars().any(char::is_control) {
+                return Err("must not contain control characters".into());
+            }
             let s = s.trim();
             check_len(f, s)?;
             if f.required && s.is_empty() {
@@ -580,6 +583,9 @@ fn validate_value(f: &Field, v: &Value) -> Result<Value, String> {
         }
         FieldKind::Text => {
             let s = as_str()?;
+            if s.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+                return Err("must not contain control characters".into());
+            }
             check_len(f, s)?;
             Ok(s.trim().into())
         }
@@ -814,6 +820,17 @@ mod tests {
         assert_eq!(err.0, vec![FieldError { field: "title".into(), message: "required".into() }]);
         assert!(doc().validate(&obj(json!({"description": "x"})), WriteMode::Update).is_ok());
         assert!(doc().validate(&obj(json!({"title": "   "})), WriteMode::Create).is_err());
+    }
+
+    #[test]
+    fn control_characters_are_refused_in_text() {
+        let err = doc().validate(&obj(json!({"title": "Avis\u{0}"})), WriteMode::Create).unwrap_err();
+        assert_eq!(err.0[0].field, "title");
+        assert!(doc().validate(&obj(json!({"title": "a\u{1b}[31m"})), WriteMode::Create).is_err());
+        let err = doc().validate(&obj(json!({"title": "t", "description": "x\u{7}"})), WriteMode::Create).unwrap_err();
+        assert_eq!(err.0[0].field, "description");
+        // Line breaks and tabs are text in a description.
+        assert!(doc().validate(&obj(json!({"title": "t", "description": "a\n\tb"})), WriteMode::Create).is_ok());
     }
 
     #[test]

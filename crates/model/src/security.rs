@@ -84,6 +84,21 @@ impl Role {
         !self.is_automatic() && self != Role::Owner
     }
 
+    /// Who may hand this role out, or take it back, through sharing: Plone's
+    /// "Sharing page: Delegate <role> role" permissions. Reviewer is never handed out
+    /// by those who merely own or edit the item: that would let them publish without
+    /// review. Roles that are not sharable are delegated by nobody.
+    pub fn delegated_by(self) -> RoleSet {
+        use Role::*;
+        match self {
+            Reader => RoleSet::of(&[Manager, SiteAdministrator, Owner, Editor, Reviewer]),
+            Editor => RoleSet::of(&[Manager, SiteAdministrator, Owner, Editor]),
+            Contributor => RoleSet::of(&[Manager, SiteAdministrator, Owner]),
+            Reviewer => RoleSet::of(&[Manager, SiteAdministrator, Reviewer]),
+            _ => RoleSet::EMPTY,
+        }
+    }
+
     fn bit(self) -> u16 {
         1 << (self as u16)
     }
@@ -399,6 +414,16 @@ pub fn is_allowed(principal: &Principal, lineage: &[Node<'_>], permission: Permi
     *principal == Principal::System || roles_on(principal, lineage).intersects(map.roles_for(permission))
 }
 
+/// The sharable roles `principal` may hand out or take back on the last item of
+/// `lineage` (root first), by the roles it holds there.
+pub fn delegable(principal: &Principal, lineage: &[Node<'_>]) -> Vec<Role> {
+    if *principal == Principal::System {
+        return Role::SHARABLE.to_vec();
+    }
+    let held = roles_on(principal, lineage);
+    Role::SHARABLE.into_iter().filter(|r| r.delegated_by().intersects(held)).collect()
+}
+
 /// Who may View the last item of `lineage`: the tokens to store beside it, so that a
 /// listing can filter in SQL. `viewers ∩ principal.tokens() ≠ ∅` exactly when
 /// [`is_allowed`] grants View.
@@ -436,6 +461,24 @@ mod tests {
 
     fn node<'a>(owner: &'a str, local: &'a LocalRoles, block: bool) -> Node<'a> {
         Node { owner, local, block }
+    }
+
+    #[test]
+    fn roles_are_delegated_as_plone_allows() {
+        let none = LocalRoles::default();
+        let item = [node("jean", &none, false)];
+        let as_ = |p: &Principal| delegable(p, &item);
+        // The creator owns the item: Reader, Editor, Contributor, never Reviewer.
+        assert_eq!(as_(&user("jean", &[])), vec![Role::Contributor, Role::Editor, Role::Reader]);
+        assert_eq!(as_(&user("ed", &[Role::Editor])), vec![Role::Editor, Role::Reader]);
+        assert_eq!(as_(&user("rev", &[Role::Reviewer])), vec![Role::Reader, Role::Reviewer]);
+        assert_eq!(as_(&user("c", &[Role::Contributor])), Vec::<Role>::new());
+        assert_eq!(as_(&user("sa", &[Role::SiteAdministrator])), Role::SHARABLE.to_vec());
+        assert_eq!(as_(&Principal::System), Role::SHARABLE.to_vec());
+        // A local Editor granted above counts as an Editor here.
+        let shared = local(&[("user:marie", &[Role::Editor])]);
+        let lineage = [node("admin", &shared, false), node("jean", &none, false)];
+        assert_eq!(delegable(&user("marie", &[]), &lineage), vec![Role::Editor, Role::Reader]);
     }
 
     #[test]

@@ -1,13 +1,13 @@
 //! Identity and access: who a request acts as, groups, and sharing (local roles).
 
 use argon2::{Argon2, PasswordVerifier};
-use beffroi_model::security::{AUTHENTICATED_USERS, Grantee, Permission, Principal, Role};
+use beffroi_model::security::{AUTHENTICATED_USERS, Grantee, Permission, Principal, Role, delegable};
 use beffroi_model::{ItemPath, Login};
 use beffroi_store::{GroupRow, SiteRow, UserRow};
 
 use serde_json::Value;
 
-use crate::items::{load, refresh_viewers, require};
+use crate::items::{load, node, refresh_viewers, require};
 use crate::sessions::audit_row;
 use crate::users::{MIN_PASSWORD_LEN, hash_password};
 use crate::{Result, ServiceError, Services};
@@ -38,6 +38,9 @@ pub enum RoleOrigin {
 pub struct Sharing {
     pub inherit: bool,
     pub entries: Vec<SharingEntry>,
+    /// The roles the acting principal may hand out or take back here; entries list
+    /// only these.
+    pub available: Vec<Role>,
 }
 
 /// A change to the sharing of an item: for each grantee, roles to set or clear; roles
@@ -46,6 +49,40 @@ pub struct Sharing {
 pub struct SharingChange {
     pub entries: Vec<(Grantee, Vec<(Role, bool)>)>,
     pub inherit: Option<bool>,
+}
+
+/// The credential a request came with: the one kept when users change their own
+/// password (every other session and token of theirs ends).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Credential {
+    #[default]
+    Other,
+    /// A browser session, by its id (as in the cookie).
+    Session(String),
+    /// A token, by its id (`jti`).
+    Token(String),
+}
+
+/// Whether `actor` is a Manager: only Managers make, change or remove Managers (a Site
+/// Administrator holds the same permissions otherwise, as in Plone).
+pub(crate) fn is_manager(actor: &Principal) -> bool {
+    *actor == Principal::System || actor.global_roles().contains(Role::Manager)
+}
+
+fn require_manager_to_grant(actor: &Principal, roles: &[Role]) -> Result<()> {
+    if roles.contains(&Role::Manager) && !is_manager(actor) {
+        return Err(ServiceError::Forbidden("only a Manager may grant the Manager role".into()));
+    }
+    Ok(())
+}
+
+/// Refuses a change that leaves a site which had an enabled Manager without one: its
+/// staff would be locked out of their own site.
+async fn keep_a_manager(db: &mut beffroi_store::Db<'_>, site: &SiteRow, had: bool) -> Result<()> {
+    if had && db.managers(&site.scope()).await?.is_empty() {
+        return Err(ServiceError::Conflict("the site must keep at least one enabled Manager".into()));
+    }
+    Ok(())
 }
 
 impl Services {
@@ -62,6 +99,33 @@ impl Services {
             return Ok(Some(principal_of(user, groups)));
         }
         Ok(c.db().operator(login).await?.filter(|o| o.enabled).map(|o| principal_of(o, Vec::new())))
+    }
+
+    /// The principal a token of generation `gen` with id `jti` stands for: None when
+    /// the user is unknown or disabled, or the token is of an older generation (its
+    /// user's password, roles or status changed since) and not the one kept.
+    pub async fn token_principal(
+        &self,
+        site: &SiteRow,
+        login: &str,
+        generation: i64,
+        jti: &str,
+    ) -> Result<Option<Principal>> {
+        let mut c = self.store.conn().await?;
+        if let Some(user) = c.db().user(&site.scope(), login).await? {
+            if !user.enabled || (user.token_gen != generation && user.kept_jti.as_deref() != Some(jti)) {
+                return Ok(None);
+            }
+            let groups = c.db().groups_of(&site.scope(), login).await?;
+            return Ok(Some(principal_of(user, groups)));
+        }
+        Ok(c.db().operator(login).await?.filter(|o| o.enabled).map(|o| principal_of(o, Vec::new())))
+    }
+
+    /// The generation a token issued now for `login` carries.
+    pub async fn token_generation(&self, site: &SiteRow, login: &str) -> Result<i64> {
+        let mut c = self.store.conn().await?;
+        Ok(c.db().user(&site.scope(), login).await?.map(|u| u.token_gen).unwrap_or(0))
     }
 
     /// Checks a login and password on `site` (a site user, else an operator); the
@@ -113,6 +177,8 @@ impl Services {
             enabled: true,
             created: beffroi_store::now(),
             roles: vec![Role::Manager],
+            token_gen: 0,
+            kept_jti: None,
         };
         let mut tx = self.store.begin().await?;
         tx.db().insert_operator(&row).await.map_err(|e| match e {
@@ -144,18 +210,19 @@ impl Services {
         Ok(())
     }
 
-    /// Changes a user's password: the system, a manager, or the user themself.
+    /// Sets a user's password (the system, a site manager; only a Manager for a
+    /// Manager), ending every session and token of theirs. Users change their own
+    /// password with [`Services::update_user`], which asks for the current one.
     pub async fn set_password(&self, actor: &Principal, site: &SiteRow, login: &str, password: &str) -> Result<()> {
-        if actor.id() != login || *actor == Principal::Anonymous {
-            self.require_on_site(actor, site, Permission::ManagePortal).await?;
-        }
+        self.require_on_site(actor, site, Permission::ManagePortal).await?;
         if password.chars().count() < MIN_PASSWORD_LEN {
             return Err(ServiceError::BadRequest(format!("a password has at least {MIN_PASSWORD_LEN} characters")));
         }
         let hash = hash_password(password.to_owned()).await?;
         let mut tx = self.store.begin().await?;
+        self.require_may_change(actor, &mut tx.db(), site, login).await?;
         tx.db().set_password_hash(&site.scope(), login, &hash).await?;
-        tx.db().delete_sessions_of(&site.scope(), login).await?;
+        tx.db().revoke_credentials(&site.scope(), login, None, None).await?;
         tx.db().audit(&site.scope(), &audit_row(actor.id(), "user.password", login, "", Value::Null)).await?;
         tx.commit().await?;
         tracing::info!(site.id = %site.id, user.id = login, "password changed");
@@ -166,10 +233,16 @@ impl Services {
     /// working).
     pub async fn set_enabled(&self, actor: &Principal, site: &SiteRow, login: &str, enabled: bool) -> Result<()> {
         self.require_on_site(actor, site, Permission::ManagePortal).await?;
+        if !enabled && actor.id() == login {
+            return Err(ServiceError::Conflict("you cannot disable your own account".into()));
+        }
         let mut tx = self.store.begin().await?;
+        self.require_may_change(actor, &mut tx.db(), site, login).await?;
+        let had = !tx.db().managers(&site.scope()).await?.is_empty();
         tx.db().set_enabled(&site.scope(), login, enabled).await?;
         if !enabled {
-            tx.db().delete_sessions_of(&site.scope(), login).await?;
+            tx.db().revoke_credentials(&site.scope(), login, None, None).await?;
+            keep_a_manager(&mut tx.db(), site, had).await?;
         }
         let action = if enabled { "user.enable" } else { "user.disable" };
         tx.db().audit(&site.scope(), &audit_row(actor.id(), action, login, "", Value::Null)).await?;
@@ -216,6 +289,7 @@ impl Services {
         if let Some(r) = roles.iter().find(|r| !r.is_grantable()) {
             return Err(ServiceError::BadRequest(format!("{r} cannot be granted")));
         }
+        require_manager_to_grant(actor, &roles)?;
         let g = GroupRow {
             id: id.to_string(),
             title: title.trim().to_owned(),
@@ -275,14 +349,34 @@ impl Services {
     }
 
     /// Changes a user: name and email (the user themself or a manager), global roles
-    /// (managers only), password.
-    pub async fn update_user(&self, actor: &Principal, site: &SiteRow, login: &str, change: UserChange) -> Result<()> {
+    /// (managers only; Manager itself, and anything of a Manager, only by a Manager),
+    /// password (users give their current one to change their own). A new password
+    /// or a role taken away ends the user's sessions and tokens, but for `keep` when
+    /// users change their own password with it.
+    pub async fn update_user(
+        &self,
+        actor: &Principal,
+        site: &SiteRow,
+        login: &str,
+        change: UserChange,
+        keep: &Credential,
+    ) -> Result<()> {
         let own = matches!(actor, Principal::User { login: l, .. } if l == login);
         if !own || change.roles.is_some() {
             self.require_on_site(actor, site, Permission::ManagePortal).await?;
         }
         if let Some(r) = change.roles.iter().flatten().find(|r| !r.is_grantable()) {
             return Err(ServiceError::BadRequest(format!("{r} cannot be granted as a global role")));
+        }
+        require_manager_to_grant(actor, change.roles.as_deref().unwrap_or_default())?;
+        if own && change.password.is_some() {
+            let current = change.current_password.as_deref().unwrap_or("");
+            if current.is_empty() {
+                return Err(ServiceError::BadRequest("give your current password to change it".into()));
+            }
+            if self.authenticate(site, login, current).await?.is_none() {
+                return Err(ServiceError::Forbidden("the current password is wrong".into()));
+            }
         }
         let hash = match &change.password {
             Some(p) if p.chars().count() < MIN_PASSWORD_LEN => {
@@ -293,16 +387,32 @@ impl Services {
         };
         let scope = site.scope();
         let mut tx = self.store.begin().await?;
+        if !own {
+            self.require_may_change(actor, &mut tx.db(), site, login).await?;
+        }
+        let had = !tx.db().managers(&scope).await?.is_empty();
         let user = tx.db().user(&scope, login).await?.ok_or(ServiceError::NotFound)?;
         let fullname = change.fullname.unwrap_or(user.fullname);
         let email = change.email.unwrap_or(user.email);
         tx.db().update_user_profile(&scope, login, fullname.trim(), email.trim()).await?;
+        let mut revoke = false;
         if let Some(roles) = &change.roles {
             tx.db().set_user_roles(&scope, login, roles).await?;
+            revoke = user.roles.iter().any(|r| !roles.contains(r));
+            keep_a_manager(&mut tx.db(), site, had).await?;
         }
         if let Some(h) = &hash {
             tx.db().set_password_hash(&scope, login, h).await?;
-            tx.db().delete_sessions_of(&scope, login).await?;
+            revoke = true;
+        }
+        if revoke {
+            // Users keep the session or token they changed their own password with.
+            let (session, jti) = match keep {
+                Credential::Session(id) if own => (Some(crate::sessions::hash(id)), None),
+                Credential::Token(jti) if own => (None, Some(jti.as_str())),
+                _ => (None, None),
+            };
+            tx.db().revoke_credentials(&scope, login, session.as_deref(), jti).await?;
         }
         let detail = serde_json::json!({
             "roles": change.roles.as_ref().map(|rs| rs.iter().map(|r| r.name()).collect::<Vec<_>>()),
@@ -325,9 +435,12 @@ impl Services {
         if let Some(r) = change.roles.iter().flatten().find(|r| !r.is_grantable()) {
             return Err(ServiceError::BadRequest(format!("{r} cannot be granted")));
         }
+        require_manager_to_grant(actor, change.roles.as_deref().unwrap_or_default())?;
         let scope = site.scope();
         let mut tx = self.store.begin().await?;
         let group = tx.db().group(&scope, id).await?.ok_or(ServiceError::NotFound)?;
+        require_manager_to_grant(actor, &group.roles)?;
+        let had = !tx.db().managers(&scope).await?.is_empty();
         let title = change.title.unwrap_or(group.title);
         let description = change.description.unwrap_or(group.description);
         tx.db().update_group_info(&scope, id, title.trim(), description.trim()).await?;
@@ -343,6 +456,7 @@ impl Services {
         for login in &change.remove {
             tx.db().remove_member(&scope, id, login).await?;
         }
+        keep_a_manager(&mut tx.db(), site, had).await?;
         let detail = serde_json::json!({"add": change.add, "remove": change.remove});
         tx.db().audit(&scope, &audit_row(actor.id(), "group.update", id, "", detail)).await?;
         tx.commit().await?;
@@ -361,16 +475,25 @@ impl Services {
         let reg = self.workflows(site).await?;
         let scope = site.scope();
         let mut tx = self.store.begin().await?;
+        let had = !tx.db().managers(&scope).await?.is_empty();
         let (action, id) = match &grantee {
             Grantee::User(login) => {
+                if actor.id() == login {
+                    return Err(ServiceError::Conflict("you cannot delete your own account".into()));
+                }
+                self.require_may_change(actor, &mut tx.db(), site, login).await?;
                 tx.db().delete_user(&scope, login).await?;
                 ("user.delete", login)
             }
             Grantee::Group(id) => {
+                if let Some(g) = tx.db().group(&scope, id).await? {
+                    require_manager_to_grant(actor, &g.roles)?;
+                }
                 tx.db().delete_group(&scope, id).await?;
                 ("group.delete", id)
             }
         };
+        keep_a_manager(&mut tx.db(), site, had).await?;
         forget_grantee(&reg, &mut tx.db(), site, &grantee).await?;
         tx.db().audit(&scope, &audit_row(actor.id(), action, id, "", Value::Null)).await?;
         tx.commit().await?;
@@ -401,9 +524,10 @@ impl Services {
         self.require_on_site(actor, site, Permission::ManagePortal).await?;
         let scope = site.scope();
         let mut tx = self.store.begin().await?;
-        if tx.db().group(&scope, group).await?.is_none() {
+        let Some(g) = tx.db().group(&scope, group).await? else {
             return Err(ServiceError::BadRequest(format!("no group {group}")));
-        }
+        };
+        require_manager_to_grant(actor, &g.roles)?;
         if tx.db().user(&scope, login).await?.is_none() {
             return Err(ServiceError::BadRequest(format!("no user {login}")));
         }
@@ -428,6 +552,7 @@ impl Services {
         let mut c = self.store.conn().await?;
         let lineage = load(&mut c.db(), site, path).await?;
         require(&reg, actor, &lineage, Permission::ChangeLocalRoles)?;
+        let available = delegable(actor, &lineage.iter().map(node).collect::<Vec<_>>());
         let (item, ancestors) = lineage.split_last().expect("load returns the item last");
         // Inherited grants: from the ancestors, up to the nearest block (the item's own
         // block cuts them all).
@@ -455,7 +580,7 @@ impl Services {
                 Grantee::Group(g) => c.db().group(&site.scope(), g).await?.map(|g| g.title).unwrap_or_default(),
             };
             let here = item.local_roles.roles_of(&key);
-            let roles = Role::SHARABLE
+            let roles = available
                 .iter()
                 .map(|r| {
                     let origin = if here.contains(*r) {
@@ -470,7 +595,7 @@ impl Services {
                 .collect();
             entries.push(SharingEntry { grantee, title, roles });
         }
-        Ok(Sharing { inherit: !item.block_inheritance, entries })
+        Ok(Sharing { inherit: !item.block_inheritance, entries, available })
     }
 
     /// Changes the sharing of the item at `path` and recomputes who may view it and
@@ -487,6 +612,7 @@ impl Services {
         let mut tx = self.store.begin().await?;
         let lineage = load(&mut tx.db(), site, path).await?;
         require(&reg, actor, &lineage, Permission::ChangeLocalRoles)?;
+        let available = delegable(actor, &lineage.iter().map(node).collect::<Vec<_>>());
         let item = lineage.last().expect("load returns the item last");
         let mut local = item.local_roles.clone();
         for (grantee, roles) in &change.entries {
@@ -507,6 +633,11 @@ impl Services {
             for (role, on) in roles {
                 if !Role::SHARABLE.contains(role) {
                     return Err(ServiceError::BadRequest(format!("{role} cannot be shared")));
+                }
+                // Handing out or taking back a role needs the right to delegate it;
+                // restating what is already there does not.
+                if set.contains(*role) != *on && !available.contains(role) {
+                    return Err(ServiceError::Forbidden(format!("you may not give or take back the {role} role")));
                 }
                 set = if *on { set.with(*role) } else { set.without(*role) };
             }
@@ -561,6 +692,21 @@ impl Services {
         Ok(())
     }
 
+    /// Refuses a Site Administrator (or anyone but a Manager) changing a user who
+    /// holds Manager: their password, status, roles or account.
+    async fn require_may_change(
+        &self,
+        actor: &Principal,
+        db: &mut beffroi_store::Db<'_>,
+        site: &SiteRow,
+        login: &str,
+    ) -> Result<()> {
+        if !is_manager(actor) && db.managers(&site.scope()).await?.iter().any(|m| m == login) {
+            return Err(ServiceError::Forbidden("only a Manager may change a Manager's account".into()));
+        }
+        Ok(())
+    }
+
     /// A deployment-wide secret (for signing tokens), made on first use and shared by
     /// every server process through the database.
     pub async fn secret(&self, name: &str) -> Result<String> {
@@ -592,6 +738,8 @@ pub struct UserChange {
     pub email: Option<String>,
     pub roles: Option<Vec<Role>>,
     pub password: Option<String>,
+    /// Users changing their own password give the current one.
+    pub current_password: Option<String>,
 }
 
 /// A change to a group; None keeps the current value.

@@ -28,7 +28,7 @@ mod users;
 mod versions;
 mod workflow;
 
-pub use access::{GroupChange, RoleOrigin, Sharing, SharingChange, SharingEntry, UserChange};
+pub use access::{Credential, GroupChange, RoleOrigin, Sharing, SharingChange, SharingEntry, UserChange};
 pub use catalog::{MAX_SEARCH_BATCH, entry as catalog_entry, with_text};
 pub use items::{Delta, Found, ItemView, Listing, MAX_BATCH, WriteGuard};
 pub use locks::{DEFAULT_LOCK_TIMEOUT, MAX_LOCK_TIMEOUT};
@@ -46,6 +46,9 @@ pub enum ServiceError {
     NotFound,
     #[error("you are not allowed to do this")]
     Unauthorized,
+    /// Signed in and allowed here, but not to do this particular thing (say which).
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{0}")]
     Invalid(#[from] ValidationErrors),
     #[error("{0}")]
@@ -104,6 +107,10 @@ pub enum EventKind {
     AccessChanged,
 }
 
+/// The default largest rich text: 2 MB, far more than any page a person writes, and
+/// little enough that cleaning it never holds a core for long.
+pub const DEFAULT_RICH_TEXT_LIMIT: usize = 2 * 1024 * 1024;
+
 /// How long a process trusts its copy of the site table before reading it again; a
 /// site created by another process shows up within this delay.
 const SITE_CACHE_TTL: Duration = Duration::from_secs(2);
@@ -142,6 +149,8 @@ pub struct Services {
     upload_limit: u64,
     /// Revisions kept per item (the newest); 0 keeps them all.
     keep_revisions: u32,
+    /// Largest rich text accepted, in bytes as sent.
+    rich_text_limit: usize,
 }
 
 /// Something worked out per site and trusted for [`SITE_CACHE_TTL`]: this process
@@ -188,6 +197,7 @@ impl Services {
             blobs,
             upload_limit: media::DEFAULT_UPLOAD_LIMIT,
             keep_revisions: 0,
+            rich_text_limit: DEFAULT_RICH_TEXT_LIMIT,
         }
     }
 
@@ -199,6 +209,12 @@ impl Services {
     /// Keeps only the `n` newest revisions of each item (0: all of them).
     pub fn with_revision_retention(mut self, n: u32) -> Self {
         self.keep_revisions = n;
+        self
+    }
+
+    /// Sets the largest rich text accepted, in bytes.
+    pub fn with_rich_text_limit(mut self, bytes: usize) -> Self {
+        self.rich_text_limit = bytes;
         self
     }
 

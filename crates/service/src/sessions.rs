@@ -14,8 +14,12 @@ use crate::{Result, ServiceError, Services};
 pub const SESSION_LIFETIME: Duration = Duration::from_secs(8 * 3600);
 /// Failures are counted within this window…
 const FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
-/// …and every this many failures block the key for a while, longer each time.
-const FAILURES_PER_BLOCK: i64 = 5;
+/// …and every this many failures for one login of one site block it for a while,
+/// longer each time…
+const LOGIN_FAILURES_PER_BLOCK: i64 = 5;
+/// …while an address is blocked only after many more, whatever the logins and sites:
+/// every user behind an office's router or a reverse proxy shares one.
+const CLIENT_FAILURES_PER_BLOCK: i64 = 50;
 const FIRST_BLOCK: Duration = Duration::from_secs(60);
 const LONGEST_BLOCK: Duration = Duration::from_secs(15 * 60);
 /// A failed attempt answers this much later for each failure already in its series.
@@ -41,28 +45,31 @@ fn random_hex() -> String {
     format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple())
 }
 
-fn hash(id: &str) -> String {
+pub(crate) fn hash(id: &str) -> String {
     Sha256::digest(id.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn throttle_keys(site: &SiteRow, login: &str, client: &str) -> Vec<String> {
-    let mut keys = vec![format!("login:{}:{}", site.id, login.to_lowercase())];
+/// The counters a login attempt goes to, each with the failures that block it.
+fn throttle_keys(site: &SiteRow, login: &str, client: &str) -> Vec<(String, i64)> {
+    let mut keys = vec![(format!("login:{}:{}", site.id, login.to_lowercase()), LOGIN_FAILURES_PER_BLOCK)];
     if !client.is_empty() {
-        keys.push(format!("client:{client}"));
+        keys.push((format!("client:{client}"), CLIENT_FAILURES_PER_BLOCK));
     }
     keys
 }
 
 impl Services {
     /// Checks a login and password with throttling: each failure in a series answers
-    /// later than the one before, and repeated failures for one login or one client
-    /// address are refused for a while (longer after each series), never for good. Every attempt goes to the audit log.
+    /// later than the one before, and repeated failures for one login of the site (or
+    /// many more from one client address) are refused for a while (longer after each
+    /// series), never for good; a success resets both. Every attempt goes to the audit
+    /// log.
     pub async fn login(&self, site: &SiteRow, login: &str, password: &str, client: &str) -> Result<LoginOutcome> {
         let keys = throttle_keys(site, login, client);
         let now = Utc::now();
         {
             let mut c = self.store.conn().await?;
-            for k in &keys {
+            for (k, _) in &keys {
                 if let Some(f) = c.db().failures(k).await?
                     && let Some(until) = f.blocked_until
                     && until > now
@@ -79,14 +86,17 @@ impl Services {
         let scope = site.scope();
         match outcome {
             Some(p) => {
-                tx.db().clear_failures(&keys[0]).await?;
+                // A success ends the series of its login and of its address.
+                for (k, _) in &keys {
+                    tx.db().clear_failures(k).await?;
+                }
                 tx.db().audit(&scope, &audit_row(login, "login", "", client, Value::Null)).await?;
                 tx.commit().await?;
                 Ok(LoginOutcome::Success(p))
             }
             None => {
                 let mut worst = 0;
-                for k in &keys {
+                for (k, per_block) in &keys {
                     // A series goes on while failures keep coming within the window of
                     // the first one or of the last block; then it is forgotten.
                     let window = chrono::Duration::from_std(FAILURE_WINDOW).unwrap_or_default();
@@ -99,13 +109,13 @@ impl Services {
                         _ => FailureRow { failures: 0, first_failure: now, blocked_until: None },
                     };
                     f.failures += 1;
-                    if f.failures % FAILURES_PER_BLOCK == 0 {
-                        let series = (f.failures / FAILURES_PER_BLOCK - 1).min(10) as u32;
+                    if f.failures % per_block == 0 {
+                        let series = (f.failures / per_block - 1).min(10) as u32;
                         let block = FIRST_BLOCK.saturating_mul(2u32.saturating_pow(series)).min(LONGEST_BLOCK);
                         f.blocked_until = Some(now + chrono::Duration::from_std(block).unwrap_or_default());
                     }
                     tx.db().put_failures(k, &f).await?;
-                    worst = worst.max(f.failures);
+                    worst = worst.max(f.failures * LOGIN_FAILURES_PER_BLOCK / per_block);
                 }
                 tx.db().audit(&scope, &audit_row(login, "login.failure", "", client, Value::Null)).await?;
                 tx.commit().await?;

@@ -50,6 +50,9 @@ impl Services {
         if let Some(r) = new.roles.iter().find(|r| !r.is_grantable()) {
             return Err(ServiceError::BadRequest(format!("{r} cannot be granted as a global role")));
         }
+        if new.roles.contains(&Role::Manager) && !crate::access::is_manager(actor) {
+            return Err(ServiceError::Forbidden("only a Manager may grant the Manager role".into()));
+        }
         let password_hash = hash_password(new.password.0).await?;
         let mut roles = new.roles;
         roles.sort();
@@ -62,6 +65,8 @@ impl Services {
             enabled: true,
             created: beffroi_store::now(),
             roles,
+            token_gen: 0,
+            kept_jti: None,
         };
         let mut tx = self.store.begin().await?;
         let detail = serde_json::json!({"roles": row.roles.iter().map(|r| r.name()).collect::<Vec<_>>()});

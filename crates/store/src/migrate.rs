@@ -39,6 +39,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(11, "summary image", "0011_summary_image.sql"),
     migration!(12, "catalog access marks", "0012_catalog_marks.sql"),
     migration!(13, "catalog find index with facets", "0013_catalog_find_facets.sql"),
+    migration!(14, "token generations", "0014_token_generations.sql"),
 ];
 
 const LOCK_KEY: i64 = 0x0bef_f701;

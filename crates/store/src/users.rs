@@ -18,6 +18,11 @@ pub struct UserRow {
     pub enabled: bool,
     pub created: DateTime<Utc>,
     pub roles: Vec<Role>,
+    /// The generation of tokens still valid for this user (0 for operators).
+    pub token_gen: i64,
+    /// A token of an older generation kept valid: the one its user changed their own
+    /// password with.
+    pub kept_jti: Option<String>,
 }
 
 impl Db<'_> {
@@ -44,10 +49,53 @@ impl Db<'_> {
         self.set_user_roles(scope, &u.login, &u.roles).await
     }
 
+    /// Moves a user's tokens to a new generation (older ones stop working, but for
+    /// `keep_jti`) and ends their sessions (but for the one whose id hashes to
+    /// `keep_session`).
+    pub async fn revoke_credentials(
+        &mut self,
+        scope: &SiteScope,
+        login: &str,
+        keep_session: Option<&str>,
+        keep_jti: Option<&str>,
+    ) -> Result<()> {
+        on_db!(self, |c| {
+            sqlx::query("update users set token_gen = token_gen + 1, kept_jti = $3 where site_id = $1 and login = $2")
+                .bind(scope.key())
+                .bind(login)
+                .bind(keep_jti)
+                .execute(&mut *c)
+                .await?;
+            sqlx::query("delete from sessions where site_id = $1 and login = $2 and id_hash <> $3")
+                .bind(scope.key())
+                .bind(login)
+                .bind(keep_session.unwrap_or(""))
+                .execute(&mut *c)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// The enabled users of the site who hold Manager, directly or through a group.
+    pub async fn managers(&mut self, scope: &SiteScope) -> Result<Vec<String>> {
+        Ok(on_db!(self, |c| {
+            sqlx::query_scalar(
+                "select u.login from users u where u.site_id = $1 and u.enabled = true and (
+                   exists (select 1 from user_roles r where r.site_id = u.site_id and r.login = u.login and r.role = 'Manager')
+                   or exists (select 1 from group_members m join group_roles g on g.site_id = m.site_id and g.group_id = m.group_id
+                              where m.site_id = u.site_id and m.login = u.login and g.role = 'Manager'))
+                 order by u.login",
+            )
+            .bind(scope.key())
+            .fetch_all(&mut *c)
+            .await?
+        }))
+    }
+
     pub async fn user(&mut self, scope: &SiteScope, login: &str) -> Result<Option<UserRow>> {
         on_db!(self, |c| {
             let Some(r) = sqlx::query(
-                "select login, fullname, email, password_hash, enabled, created from users where site_id = $1 and login = $2",
+                "select login, fullname, email, password_hash, enabled, created, token_gen, kept_jti from users where site_id = $1 and login = $2",
             )
             .bind(scope.key())
             .bind(login)
@@ -74,6 +122,8 @@ impl Db<'_> {
                 enabled: r.try_get(4)?,
                 created: r.try_get(5)?,
                 roles,
+                token_gen: r.try_get(6)?,
+                kept_jti: r.try_get(7)?,
             }))
         })
     }
@@ -350,6 +400,8 @@ impl Db<'_> {
                     enabled: r.try_get(4)?,
                     created: r.try_get(5)?,
                     roles: vec![Role::Manager],
+                    token_gen: 0,
+                    kept_jti: None,
                 }),
             })
         })

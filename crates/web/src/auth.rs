@@ -91,10 +91,12 @@ pub(crate) async fn authenticate(
         }
         let principal = app
             .services
-            .principal(site, &claims.sub)
+            .token_principal(site, &claims.sub, claims.generation, &claims.jti)
             .await
             .map_err(err)?
-            .ok_or_else(|| WebError::Unauthenticated("Unknown or disabled user.".into()))?;
+            .ok_or_else(|| {
+                WebError::Unauthenticated("Unknown or disabled user, or a token older than its password.".into())
+            })?;
         Ok(Auth { principal, via: Via::Bearer(claims) })
     } else if scheme.eq_ignore_ascii_case("basic") {
         let decoded = B64.decode(credentials).ok().and_then(|b| String::from_utf8(b).ok());
@@ -109,7 +111,7 @@ pub(crate) async fn authenticate(
 }
 
 /// A fresh token for `login` on `site`.
-pub(crate) fn issue(app: &AppState, site: &SiteRow, login: &str, fullname: &str) -> String {
+pub(crate) fn issue(app: &AppState, site: &SiteRow, login: &str, fullname: &str, generation: i64) -> String {
     let now = chrono::Utc::now().timestamp();
     app.jwt.sign(&Claims {
         sub: login.to_owned(),
@@ -118,6 +120,7 @@ pub(crate) fn issue(app: &AppState, site: &SiteRow, login: &str, fullname: &str)
         iat: now,
         exp: now + TOKEN_LIFETIME_SECS,
         jti: uuid::Uuid::new_v4().simple().to_string(),
+        generation,
     })
 }
 

@@ -108,6 +108,7 @@ impl WebError {
         match e {
             ServiceError::NotFound => WebError::NotFound(url.to_owned()),
             ServiceError::Unauthorized => WebError::Unauthorized,
+            ServiceError::Forbidden(m) => WebError::Forbidden(m),
             ServiceError::Invalid(v) => WebError::BadRequest(v.to_string()),
             ServiceError::BadRequest(m) => WebError::BadRequest(m),
             ServiceError::Conflict(m) => WebError::Conflict(m),

@@ -284,10 +284,7 @@ pub(crate) fn error_page(app: &AppState, err: &WebError, site: Option<(&SiteRow,
     render(app, "error.html", ctx).unwrap_or_else(|_| "<!doctype html><title>Error</title><h1>Error</h1>".into())
 }
 
-pub(crate) fn landing(app: &AppState, base: &str, sites: &[SiteRow]) -> Result<String, WebError> {
-    let sites: Vec<Value> = sites
-        .iter()
-        .map(|s| context! { url => format!("{base}/{}", s.id), title => s.title.clone(), lang => s.language.code() })
-        .collect();
-    render(app, "landing.html", context! { lang => "fr", title => "Beffroi", sites => sites })
+/// The deployment's root page: how to create a first site, or a neutral word.
+pub(crate) fn landing(app: &AppState, empty: bool) -> Result<String, WebError> {
+    render(app, "landing.html", context! { lang => "fr", title => "Beffroi", empty => empty })
 }

@@ -552,7 +552,7 @@ fn sharing_json(sharing: &beffroi_service::Sharing) -> Value {
         Role::Reviewer => "Can review",
         _ => r.name(),
     };
-    let available: Vec<Value> = Role::SHARABLE.iter().map(|r| json!({"id": r.name(), "title": title(*r)})).collect();
+    let available: Vec<Value> = sharing.available.iter().map(|r| json!({"id": r.name(), "title": title(*r)})).collect();
     let entries: Vec<Value> = sharing
         .entries
         .iter()
@@ -600,16 +600,23 @@ pub(crate) async fn post_endpoint(
             let p = crate::auth::outcome(
                 ctx.app.services.login(&ctx.site, &b.login, &b.password, &ctx.client).await.map_err(err)?,
             )?;
-            let fullname =
-                ctx.app.services.user(&ctx.site, p.id()).await.map_err(err)?.map(|u| u.fullname).unwrap_or_default();
+            let (fullname, generation) = ctx
+                .app
+                .services
+                .user(&ctx.site, p.id())
+                .await
+                .map_err(err)?
+                .map(|u| (u.fullname, u.token_gen))
+                .unwrap_or_default();
             tracing::info!(site.id = %ctx.site.id, user.id = p.id(), "login");
-            Ok(token_json(crate::auth::issue(ctx.app, &ctx.site, p.id(), &fullname)))
+            Ok(token_json(crate::auth::issue(ctx.app, &ctx.site, p.id(), &fullname, generation)))
         }
         ("@login-renew", []) => {
             let crate::auth::Via::Bearer(claims) = &ctx.via else {
                 return Err(WebError::Unauthenticated("A bearer token is required.".into()));
             };
-            let token = crate::auth::issue(ctx.app, &ctx.site, &claims.sub, &claims.fullname);
+            let generation = ctx.app.services.token_generation(&ctx.site, &claims.sub).await.map_err(err)?;
+            let token = crate::auth::issue(ctx.app, &ctx.site, &claims.sub, &claims.fullname, generation);
             revoke(ctx, claims).await?;
             Ok(token_json(token))
         }
@@ -732,6 +739,8 @@ struct UserPatch {
     email: Option<String>,
     roles: Option<Vec<String>>,
     password: Option<String>,
+    /// The current password, when users change their own (plone.restapi's name).
+    old_password: Option<String>,
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -791,9 +800,19 @@ pub(crate) async fn patch_delete_endpoint(
         ("@users", [login], &Method::PATCH) => {
             let b: UserPatch = parse_body(body)?;
             let roles = b.roles.as_deref().map(parse_roles).transpose()?;
-            let change =
-                beffroi_service::UserChange { fullname: b.fullname, email: b.email, roles, password: b.password };
-            services.update_user(&ctx.principal, &ctx.site, login, change).await.map_err(err)?;
+            let change = beffroi_service::UserChange {
+                fullname: b.fullname,
+                email: b.email,
+                roles,
+                password: b.password,
+                current_password: b.old_password,
+            };
+            let keep = match &ctx.via {
+                crate::auth::Via::Session { id, .. } => beffroi_service::Credential::Session(id.clone()),
+                crate::auth::Via::Bearer(c) => beffroi_service::Credential::Token(c.jti.clone()),
+                _ => beffroi_service::Credential::Other,
+            };
+            services.update_user(&ctx.principal, &ctx.site, login, change, &keep).await.map_err(err)?;
         }
         ("@users", [login], &Method::DELETE) => {
             services.delete_user(&ctx.principal, &ctx.site, login).await.map_err(err)?

@@ -24,6 +24,10 @@ pub struct Claims {
     pub exp: i64,
     /// Token id, for revocation at logout.
     pub jti: String,
+    /// The user's token generation when it was issued: a password change, a disable
+    /// or a role taken away moves the user's on, and this token stops working.
+    #[serde(default)]
+    pub generation: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -100,7 +104,15 @@ mod tests {
     use super::*;
 
     fn claims(exp: i64) -> Claims {
-        Claims { sub: "admin".into(), site: "demo".into(), fullname: String::new(), iat: 0, exp, jti: "j".into() }
+        Claims {
+            sub: "admin".into(),
+            site: "demo".into(),
+            fullname: String::new(),
+            iat: 0,
+            exp,
+            jti: "j".into(),
+            generation: 0,
+        }
     }
 
     #[test]

@@ -14,6 +14,7 @@ use axum::routing::get;
 use beffroi_service::Services;
 
 mod auth;
+pub mod client;
 mod contents;
 mod edit;
 mod error;
@@ -36,15 +37,31 @@ pub struct AppState {
     pub(crate) templates: minijinja::Environment<'static>,
     pub(crate) i18n: Arc<i18n::I18n>,
     pub(crate) jwt: jwt::Jwt,
+    pub(crate) options: WebOptions,
+}
+
+/// How the HTTP face is set up.
+#[derive(Debug, Clone, Default)]
+pub struct WebOptions {
+    /// Reverse proxies whose `X-Forwarded-For` names the client (none by default: the
+    /// connection's peer is the client).
+    pub trusted_proxies: Vec<client::TrustedProxy>,
 }
 
 impl AppState {
     /// Loads what every request needs: templates, catalogs, the token secret.
     pub async fn load(services: Services) -> Result<Arc<Self>, beffroi_service::ServiceError> {
+        Self::load_with(services, WebOptions::default()).await
+    }
+
+    pub async fn load_with(
+        services: Services,
+        options: WebOptions,
+    ) -> Result<Arc<Self>, beffroi_service::ServiceError> {
         let i18n = Arc::new(i18n::I18n::load());
         let templates = html::environment(i18n.clone());
         let jwt = jwt::Jwt::new(services.secret("jwt").await?.as_bytes());
-        Ok(Arc::new(Self { services, templates, i18n, jwt }))
+        Ok(Arc::new(Self { services, templates, i18n, jwt, options }))
     }
 }
 
@@ -68,13 +85,49 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/@@health", get(health))
         .route("/++resource++beffroi/{*file}", get(resource))
         .fallback(traverse::handle)
+        .layer(middleware::from_fn(security_headers))
         .layer(middleware::from_fn(log_request))
         .with_state(state)
 }
 
 /// Convenience: the router on freshly loaded state.
 pub async fn app(services: Services) -> Result<Router, beffroi_service::ServiceError> {
-    Ok(router(AppState::load(services).await?))
+    app_with(services, WebOptions::default()).await
+}
+
+pub async fn app_with(services: Services, options: WebOptions) -> Result<Router, beffroi_service::ServiceError> {
+    Ok(router(AppState::load_with(services, options).await?))
+}
+
+/// What HTML pages may load: their own scripts and styles only (no inline script, so
+/// injected markup cannot run), images also from other https sites (rich text may
+/// show them), and no framing by other sites.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+img-src 'self' data: https:; font-src 'self' data:; connect-src 'self'; object-src 'none'; \
+base-uri 'self'; form-action 'self'; frame-ancestors 'self'";
+
+/// Headers every response carries: no content sniffing, a referrer policy, the
+/// content security policy on HTML; and a response to a request with credentials is
+/// for that user alone, so shared caches must not keep it.
+async fn security_headers(req: Request, next: Next) -> Response {
+    let credentials = req.headers().contains_key(header::AUTHORIZATION)
+        || auth::cookie(req.headers(), auth::SESSION_COOKIE).is_some();
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("strict-origin-when-cross-origin"));
+    let html = h.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|t| t.starts_with("text/html"));
+    if html && !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
+        h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("SAMEORIGIN"));
+    }
+    if credentials {
+        let cache = h.get(header::CACHE_CONTROL).and_then(|v| v.to_str().ok()).unwrap_or("");
+        if !cache.contains("private") && !cache.contains("no-store") {
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
+        }
+    }
+    res
 }
 
 async fn health(State(app): State<Arc<AppState>>) -> Response {

@@ -147,11 +147,8 @@ pub(crate) async fn handle(State(app): State<Arc<AppState>>, req: axum::extract:
     let (parts, body) = req.into_parts();
     let (method, uri, headers) = (parts.method, parts.uri, parts.headers);
     let json = wants_json(&headers);
-    let client = parts
-        .extensions
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
-        .unwrap_or_default();
+    let peer = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+    let client = crate::client::address(peer, &headers, &app.options.trusted_proxies);
     let mut res = match route(&app, &method, &uri, &headers, json, body, &client).await {
         Ok(r) => r,
         Err(f) => error_response(&app, f, json),
@@ -238,7 +235,7 @@ async fn route(
             } else {
                 MAX_JSON_BODY
             };
-            axum::body::to_bytes(body, limit).await.map_err(|_| with_site(WebError::PayloadTooLarge))?
+            axum::body::to_bytes(body, limit).await.map_err(|e| with_site(body_error(e)))?
         };
         if let Some(expected) = form_csrf {
             let sent = form
@@ -467,17 +464,34 @@ pub(crate) fn finish(
     res
 }
 
+/// A body past its limit is too large (413); one that breaks off or is malformed (a
+/// bad chunk) is a bad request.
+fn body_error(e: axum::Error) -> WebError {
+    if e.into_inner().downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+        WebError::PayloadTooLarge
+    } else {
+        WebError::BadRequest("The request body could not be read.".into())
+    }
+}
+
+/// The deployment's root: nothing to tell who its communes are. One site is the
+/// destination of whoever comes here; several are not listed (operators have
+/// `beffroi site list`); none gets the command that creates one.
 async fn landing(app: &AppState, json: bool, base: &str) -> Result<Response, Failure> {
     let sites = app.services.list_sites().await.map_err(|e| WebError::from_service(e, base))?;
+    if let [only] = sites.as_slice() {
+        let to = format!("{base}/{}", only.id);
+        return Ok((
+            StatusCode::FOUND,
+            [(header::LOCATION, HeaderValue::from_str(&to).map_err(|_| WebError::Internal)?)],
+        )
+            .into_response());
+    }
     if json {
-        let items: Vec<_> = sites
-            .iter()
-            .map(|s| serde_json::json!({"@id": format!("{base}/{}", s.id), "id": s.id.as_str(), "title": s.title, "language": s.language.code()}))
-            .collect();
-        let v = serde_json::json!({"@id": base, "items_total": items.len(), "items": items});
+        let v = serde_json::json!({"@id": base, "title": "Beffroi"});
         return Ok(([(header::CONTENT_TYPE, HeaderValue::from_static(JSON))], json_body(&v)).into_response());
     }
-    let body = html::landing(app, base, &sites)?;
+    let body = html::landing(app, sites.is_empty())?;
     Ok(([(header::CONTENT_TYPE, HeaderValue::from_static(HTML))], body).into_response())
 }
 

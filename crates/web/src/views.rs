@@ -283,16 +283,16 @@ async fn sharing(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) -> Result<
     let item_url = ctx.url(path);
     if let Some(body) = body {
         let pairs = form_pairs(body)?;
+        // Only the roles the form offered are read: the others keep their value.
+        let offered = ctx.app.services.sharing(&ctx.principal, &ctx.site, path).await.map_err(err)?.available;
         let checked: Vec<&str> = pairs.iter().filter(|(k, _)| k == "role").map(|(_, v)| v.as_str()).collect();
         let mut change =
             SharingChange { entries: Vec::new(), inherit: Some(pairs.iter().any(|(k, _)| k == "inherit")) };
         for key in pairs.iter().filter(|(k, _)| k == "entry").map(|(_, v)| v) {
             let grantee =
                 Grantee::from_key(key).ok_or_else(|| WebError::BadRequest(format!("unknown entry {key:?}")))?;
-            let roles = Role::SHARABLE
-                .iter()
-                .map(|r| (*r, checked.contains(&format!("{key}|{}", r.name()).as_str())))
-                .collect();
+            let roles =
+                offered.iter().map(|r| (*r, checked.contains(&format!("{key}|{}", r.name()).as_str()))).collect();
             change.entries.push((grantee, roles));
         }
         ctx.app.services.update_sharing(&ctx.principal, &ctx.site, path, change).await.map_err(err)?;
@@ -326,13 +326,16 @@ async fn sharing(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) -> Result<
                 Grantee::User(l) => ("user", if title.is_empty() { l.clone() } else { format!("{title} ({l})") }),
                 Grantee::Group(id) => ("group", if title.is_empty() { id.clone() } else { title }),
             };
-            let roles: Vec<minijinja::Value> =
-                Role::SHARABLE.iter().map(|r| context! { id => r.name(), here => false, inherited => false }).collect();
+            let roles: Vec<minijinja::Value> = current
+                .available
+                .iter()
+                .map(|r| context! { id => r.name(), here => false, inherited => false })
+                .collect();
             entries.push(context! { key => g.key(), kind => kind, title => title, roles => roles });
         }
     }
     let roles: Vec<minijinja::Value> =
-        Role::SHARABLE.iter().map(|r| context! { title => role_title(ctx, *r) }).collect();
+        current.available.iter().map(|r| context! { title => role_title(ctx, *r) }).collect();
     let title = ctx.app.i18n.t(ctx.site.language, "sharing-title", &[("title", view.item.title.clone().into())]);
     let saved = ctx.query.iter().any(|(k, _)| k == "saved");
     page(

@@ -157,7 +157,16 @@ both_backends! {
         assert!(db.services.authenticate(&s, "marie", "wrong").await.unwrap().is_none());
         assert!(db.services.authenticate(&s, "nobody", "correct horse battery").await.unwrap().is_none());
         let marie = db.services.principal(&s, "marie").await.unwrap().unwrap();
-        db.services.set_password(&marie, &s, "marie", "a new passphrase").await.unwrap();
+        // Users change their own password by giving the current one.
+        assert!(matches!(db.services.set_password(&marie, &s, "marie", "a new passphrase").await, Err(ServiceError::Unauthorized)));
+        let change = |current: &str| beffroi_service::UserChange {
+            password: Some("a new passphrase".into()),
+            current_password: Some(current.into()),
+            ..Default::default()
+        };
+        let keep = beffroi_service::Credential::Other;
+        assert!(matches!(db.services.update_user(&marie, &s, "marie", change("wrong"), &keep).await, Err(ServiceError::Forbidden(_))));
+        db.services.update_user(&marie, &s, "marie", change("correct horse battery"), &keep).await.unwrap();
         assert!(db.services.authenticate(&s, "marie", "a new passphrase").await.unwrap().is_some());
         assert!(matches!(db.services.set_password(&marie, &s, "admin", "a new passphrase").await, Err(ServiceError::Unauthorized)));
         assert!(matches!(db.services.set_password(&sys, &s, "marie", "short").await, Err(ServiceError::BadRequest(_))));
