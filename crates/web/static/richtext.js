@@ -43,8 +43,13 @@
       if (label) editable.setAttribute("aria-label", label.textContent.trim());
     }
     area.hidden = true;
+    // Quill writes every space as "&nbsp;", so paragraphs would never wrap; a
+    // non-breaking space the author typed stays a character and is kept.
+    var html = function () {
+      return quill.getLength() > 1 ? quill.getSemanticHTML().replace(/&nbsp;/g, " ") : "";
+    };
     area.form.addEventListener("submit", function () {
-      area.value = quill.getLength() > 1 ? quill.getSemanticHTML() : "";
+      area.value = html();
     });
   });
 })();

@@ -231,6 +231,44 @@ async fn run(db: TestDb) {
     };
     assert_eq!(titles, ["Fête du village", "Place du village"]);
 
+    // Spaces typed in the editor are saved as spaces, or paragraphs never wrap.
+    assert!(!html.contains("&nbsp;"), "{html}");
+
+    // On a phone, no page scrolls sideways: a news item with a wide lead image, a long
+    // word and a wide table, the page written in the editor, the folder.
+    let wide = {
+        let img = image::RgbImage::from_fn(1200, 500, |x, _| image::Rgb([(x % 256) as u8, 60, 120]));
+        let mut out = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, out.into_inner())
+    };
+    let cells = "<td>Renseignements administratifs complémentaires</td>".repeat(6);
+    db.add(
+        &site,
+        "/vie-communale",
+        "News Item",
+        json!({
+            "title": "Travaux de voirie rue de la Station",
+            "text": format!("<p>Les travaux commencent lundi. Détails sur https://www.commune.example/travaux/voirie/rue-de-la-station/calendrier-detaille-des-interventions-2026</p><table><tr>{cells}</tr></table>"),
+            "image": {"data": wide, "encoding": "base64", "filename": "chantier.png", "content-type": "image/png"},
+        }),
+    )
+    .await;
+    c.set_window_size(390, 844).await.unwrap();
+    for path in
+        ["/vie-communale/travaux-de-voirie-rue-de-la-station", "/vie-communale/fete-du-village", "/vie-communale"]
+    {
+        c.goto(&format!("{base}{path}")).await.unwrap();
+        wait_for(&c, "main").await;
+        let (page, view) = c
+            .execute("return [document.documentElement.scrollWidth, window.innerWidth];", vec![])
+            .await
+            .map(|v| (v[0].as_u64().unwrap_or(0), v[1].as_u64().unwrap_or(0)))
+            .unwrap();
+        assert!(view > 0 && view <= 400, "a phone's width: {view}");
+        assert!(page <= view, "{path} is {page} px wide on a {view} px screen");
+    }
+
     c.close().await.unwrap();
     server.abort();
     db.cleanup().await;
