@@ -95,6 +95,12 @@ pub(crate) fn render(app: &AppState, name: &str, ctx: Value) -> Result<String, W
 }
 
 /// The path part of an absolute URL ("/namur/services").
+/// The login form, coming back here (path and query) after.
+pub(crate) fn login_url(ctx: &Ctx<'_>) -> String {
+    let q = serde_urlencoded::to_string([("came_from", ctx.return_path())]).unwrap_or_default();
+    format!("{}/@@login?{q}", ctx.base)
+}
+
 pub(crate) fn url_path(url: &str) -> String {
     let after = url.find("://").map(|i| i + 3).unwrap_or(0);
     url[after..].find('/').map(|i| url[after + i..].to_owned()).unwrap_or_else(|| "/".to_owned())
@@ -261,7 +267,7 @@ pub(crate) fn item_page(
             wf_state => workflow.and_then(|w| w.state.as_ref()).map(|(_, t)| t.clone()),
             transitions => workflow.map(|w| w.transitions.iter().map(|(id, t)| context! { id => id.clone(), title => t.clone() }).collect::<Vec<_>>()).unwrap_or_default(),
             parts => type_parts(ctx, view),
-            login_url => format!("{}/@@login?{}", ctx.base, serde_urlencoded::to_string([("came_from", url_path(&ctx.request_url))]).unwrap_or_default()),
+            login_url => login_url(ctx),
         },
     )
 }

@@ -56,6 +56,15 @@ impl Ctx<'_> {
     pub fn url(&self, path: &ItemPath) -> String {
         format!("{}{}", self.base, path.as_str())
     }
+
+    /// Where this request came from, path and query, to come back to after logging in.
+    pub fn return_path(&self) -> String {
+        let path = crate::html::url_path(&self.request_url);
+        match serde_urlencoded::to_string(&self.query) {
+            Ok(q) if !q.is_empty() => format!("{path}?{q}"),
+            _ => path,
+        }
+    }
 }
 
 /// Why a request failed, with what is known of the site for the error page.

@@ -93,6 +93,7 @@ pub(crate) fn page(
         site_url => ctx.base.clone(),
         csrf => match &ctx.via { Via::Session { csrf, .. } => Some(csrf.clone()), _ => None },
         user => crate::html::user_name(&ctx.principal),
+        login_url => (template != "login.html").then(|| crate::html::login_url(ctx)),
     };
     let body = crate::html::render(ctx.app, template, context! { ..extra, ..base })?;
     let mut res =
@@ -248,8 +249,7 @@ pub(crate) async fn item_view(
         return Err(WebError::NotFound(ctx.request_url.clone()));
     }
     if ctx.principal == Principal::Anonymous {
-        let path = crate::html::url_path(&ctx.request_url);
-        return Ok(redirect_to_login(ctx, &path));
+        return Ok(redirect_to_login(ctx, &ctx.return_path()));
     }
     match (name, body) {
         ("@@folder_contents", body) => crate::contents::folder_contents(ctx, view, body).await,

@@ -203,6 +203,23 @@ async fn run(db: TestDb) {
     })
     .await;
 
+    // The rename form's id pattern is one the browser accepts (Chromium compiles it
+    // with the v flag), so its own check runs: a bad id is caught before sending.
+    c.goto(&format!("{base}/vie-communale/fete-du-village/@@rename")).await.unwrap();
+    wait_for(&c, "#rename-id").await;
+    let checked = c
+        .execute(
+            "const i = document.querySelector('#rename-id'); \
+             try { new RegExp('^(?:' + i.pattern + ')$', 'v'); } catch (e) { return 'invalid pattern: ' + e; } \
+             i.value = 'Bad Id!'; const bad = i.checkValidity(); \
+             i.value = 'fete-du-village_2.0'; const good = i.checkValidity(); \
+             return bad === false && good === true ? 'ok' : 'bad=' + bad + ' good=' + good;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(checked, "ok");
+
     // Anonymous: the page rendered, listed first in its folder, its image served.
     c.delete_all_cookies().await.unwrap();
     c.goto(&format!("{base}/vie-communale/fete-du-village")).await.unwrap();

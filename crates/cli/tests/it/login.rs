@@ -72,6 +72,27 @@ both_backends! {
         assert_eq!(app.get_with("/namur/interne", &[("cookie", &cookie), ("accept", "application/json")]).await.status, 200);
     }
 
+    async fn a_bookmarked_add_link_survives_the_login(db) {
+        let s = setup(&db, "namur").await;
+        db.services.update_user(&Principal::System, &s, "marie", beffroi_service::UserChange { roles: Some(vec![Role::Editor, Role::Contributor]), ..Default::default() }, &beffroi_service::Credential::Other).await.unwrap();
+        let app = TestApp::new(&db).await;
+        let r = app.get("/namur/@@add?type=News%20Item").await;
+        assert_eq!(r.status, 302);
+        let to = r.header("location").to_owned();
+        assert_eq!(to, "http://localhost/namur/@@login?came_from=%2Fnamur%2F%40%40add%3Ftype%3DNews%2BItem");
+        let form_page = app.get(to.trim_start_matches("http://localhost")).await;
+        assert!(form_page.body.contains("value=\"/namur/@@add?type=News+Item\""), "{}", form_page.body);
+        let came_from = "%2Fnamur%2F%40%40add%3Ftype%3DNews%2BItem";
+        let ok = form(&app, "/namur/@@login", &format!("login=marie&password=correct+horse+battery&came_from={came_from}"), &[]).await;
+        assert_eq!(ok.status, 303);
+        assert_eq!(ok.header("location"), "http://localhost/namur/@@add?type=News+Item");
+        let add = app.get_with("/namur/@@add?type=News+Item", &[("cookie", &session_of(&ok))]).await;
+        assert_eq!(add.status, 200, "{}", add.body);
+        // The header's login link keeps the query too (a search, a listing's page).
+        let search = app.get("/namur/@@search?SearchableText=budget").await;
+        assert!(search.body.contains("came_from=%2Fnamur%2F%40%40search%3FSearchableText%3Dbudget"), "{}", search.body);
+    }
+
     async fn login_never_redirects_off_site(db) {
         setup(&db, "namur").await;
         let app = TestApp::new(&db).await;
