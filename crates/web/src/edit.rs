@@ -198,6 +198,23 @@ fn query_form_rows(v: Option<&Value>) -> Vec<minijinja::Value> {
     rows
 }
 
+/// What the form says of each current file: "remove" clears the field (and drops a
+/// file chosen for it), "keep" or nothing keeps it unless a new file was chosen.
+fn file_actions(
+    schema: &TypeSchema,
+    pairs: &[(String, String)],
+    values: &mut Map<String, Value>,
+    files: &mut Vec<Upload>,
+) {
+    for f in schema.fields.iter().filter(|f| is_file(f.kind) && !f.required) {
+        let action = format!("{}-action", f.name);
+        if pairs.iter().any(|(k, v)| *k == action && v == "remove") {
+            values.insert(f.name.clone(), Value::Null);
+            files.retain(|u| u.field != f.name);
+        }
+    }
+}
+
 /// The values a posted form gives, in the JSON the schema validates.
 fn form_values(schema: &TypeSchema, pairs: &[(String, String)]) -> Map<String, Value> {
     let get = |n: &str| pairs.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
@@ -232,17 +249,51 @@ fn form_values(schema: &TypeSchema, pairs: &[(String, String)]) -> Map<String, V
     m
 }
 
+/// Where a field comes in the form: the main fields first (title, description, then
+/// the text and the type's own), the other groups after, the change note last.
+fn form_rank(f: &beffroi_model::schema::Field) -> (u8, u8) {
+    let group = match f.fieldset.as_deref() {
+        None | Some("default") => 0,
+        Some("contact") => 1,
+        Some("categorization") => 2,
+        Some("dates") => 3,
+        Some("ownership") => 4,
+        Some("settings") => 5,
+        Some(_) => 6,
+    };
+    let within = match (f.name.as_str(), f.kind) {
+        ("changeNote", _) => return (7, 0),
+        ("title", _) => 0,
+        ("description", _) => 1,
+        (_, FieldKind::RichText) => 2,
+        _ => 3,
+    };
+    (group, within)
+}
+
+/// The name of a language in that language, as a language menu shows it.
+fn language_name(code: &str) -> &str {
+    match code {
+        "fr" => "Français",
+        "nl" => "Nederlands",
+        "de" => "Deutsch",
+        "en" => "English",
+        other => other,
+    }
+}
+
 fn form_fields(
     ctx: &Ctx<'_>,
     schema: &TypeSchema,
     values: &Map<String, Value>,
     errors: &[FieldError],
+    item_url: Option<&str>,
 ) -> Vec<minijinja::Value> {
     let lang = ctx.site.language;
-    schema
-        .fields
-        .iter()
-        .filter(|f| supported(f.kind))
+    let mut fields: Vec<&beffroi_model::schema::Field> = schema.fields.iter().filter(|f| supported(f.kind)).collect();
+    fields.sort_by_key(|f| form_rank(f));
+    fields
+        .into_iter()
         .map(|f| {
             let v = values.get(&f.name);
             let text = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or_default().to_owned();
@@ -293,7 +344,27 @@ fn form_fields(
             } else {
                 (Vec::new(), Vec::new())
             };
+            let choices: Vec<minijinja::Value> = f
+                .choices
+                .iter()
+                .map(|c| {
+                    let label = if f.name == "language" { language_name(c) } else { c.as_str() };
+                    context! { value => c.clone(), label => label.to_owned() }
+                })
+                .collect();
+            // The current image, shown small beside "keep / replace / remove".
+            let thumb = (f.kind == FieldKind::Image && v.is_some_and(|x| !x.is_null()))
+                .then_some(item_url)
+                .flatten()
+                .map(|u| format!("{u}/@@images/{}/thumb", f.name));
+            let group = match f.fieldset.as_deref() {
+                None | Some("default") => None,
+                Some(id) => Some(ctx.app.i18n.t(lang, &format!("fieldset-{id}"), &[])),
+            };
             context! {
+                group => group,
+                thumb => thumb,
+                removable => !f.required,
                 indexes => indexes,
                 operations => operations,
                 name => f.name.clone(),
@@ -302,7 +373,7 @@ fn form_fields(
                 required => f.required,
                 widget => widget,
                 value => value,
-                choices => f.choices.clone(),
+                choices => choices,
                 error => error,
             }
         })
@@ -322,6 +393,8 @@ struct Extras {
     lock_held: bool,
     /// What the item would look like with the posted values (nothing saved).
     preview: Option<minijinja::Value>,
+    /// The item being edited (its current images are shown).
+    item_url: Option<String>,
 }
 
 /// The preview of posted values: checked and cleaned as a save would, then shown.
@@ -357,7 +430,7 @@ fn form_page(
             context! { field => e.field.clone(), label => label, message => e.message.clone() }
         })
         .collect();
-    let fields = form_fields(ctx, schema, values, errors);
+    let fields = form_fields(ctx, schema, values, errors, extras.item_url.as_deref());
     page(
         ctx,
         status,
@@ -439,7 +512,8 @@ pub(crate) async fn edit(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) ->
                 }
                 Err(e) => return Err(err(e)),
             };
-            let extras = Extras { seen: Some(seen), notice, lock_held, ..Extras::default() };
+            let extras =
+                Extras { seen: Some(seen), notice, lock_held, item_url: Some(item_url.clone()), ..Extras::default() };
             form_page(
                 ctx,
                 StatusCode::OK,
@@ -453,7 +527,7 @@ pub(crate) async fn edit(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) ->
             )
         }
         Some(body) => {
-            let FormData { pairs, files } = posted(ctx, body)?;
+            let FormData { pairs, mut files } = posted(ctx, body)?;
             let has = |k: &str| pairs.iter().any(|(n, _)| n == k);
             if has("_cancel") {
                 match services.unlock(&ctx.principal, &ctx.site, path, false).await {
@@ -466,13 +540,20 @@ pub(crate) async fn edit(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) ->
                 return Ok(see_other(&action, None));
             }
             let mut values = form_values(schema, &pairs);
+            file_actions(schema, &pairs, &mut values, &mut files);
             let seen_modified = pairs.iter().find(|(k, _)| k == "_seen").and_then(|(_, v)| v.parse::<i64>().ok());
             if has("_preview") {
                 let (preview, errors) = match preview_of(schema, &values) {
                     Ok(p) => (Some(p), Vec::new()),
                     Err(e) => (None, e),
                 };
-                let extras = Extras { seen: seen_modified, lock_held: true, preview, ..Extras::default() };
+                let extras = Extras {
+                    seen: seen_modified,
+                    lock_held: true,
+                    preview,
+                    item_url: Some(item_url.clone()),
+                    ..Extras::default()
+                };
                 let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
                 return form_page(ctx, status, title, action, item_url, schema, &values, &errors, extras);
             }
@@ -488,7 +569,12 @@ pub(crate) async fn edit(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) ->
                     Ok(see_other(&item_url, None))
                 }
                 Err(ServiceError::Invalid(v)) => {
-                    let extras = Extras { seen: seen_modified, lock_held: true, ..Extras::default() };
+                    let extras = Extras {
+                        seen: seen_modified,
+                        lock_held: true,
+                        item_url: Some(item_url.clone()),
+                        ..Extras::default()
+                    };
                     form_page(ctx, StatusCode::BAD_REQUEST, title, action, item_url, schema, &values, &v.0, extras)
                 }
                 Err(ServiceError::Modified(now)) => {
@@ -514,6 +600,7 @@ pub(crate) async fn edit(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) ->
                         conflicts,
                         lock_held: true,
                         preview: None,
+                        item_url: Some(item_url.clone()),
                     };
                     form_page(ctx, StatusCode::CONFLICT, title, action, item_url, schema, &values, &[], extras)
                 }

@@ -8,6 +8,7 @@ mod auth;
 mod browser;
 mod cli;
 mod content;
+mod editor;
 mod hardening;
 mod http;
 mod login;

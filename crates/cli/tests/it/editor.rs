@@ -1,0 +1,95 @@
+//! An editor's day in the HTML forms: the order of the edit form, languages by name,
+//! the current image kept, replaced or removed.
+
+use axum::body::Body;
+use axum::http::Request;
+use base64::Engine;
+use beffroi_model::security::{Principal, Role};
+use serde_json::json;
+
+use crate::both_backends;
+use crate::support::{Reply, TestApp, TestDb, csrf, multipart, path};
+
+fn png(w: u32, h: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 40]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+async fn stored(db: &TestDb, s: &beffroi_service::SiteRow) -> serde_json::Value {
+    let v = db.services.item(&Principal::System, s, &path("/marche-de-noel")).await.unwrap();
+    v.item.fields.get("image").cloned().unwrap_or_default()
+}
+
+async fn post(app: &TestApp, uri: &str, cookie: &str, (ct, body): (String, Vec<u8>)) -> Reply {
+    let req = Request::post(uri)
+        .header("host", "localhost")
+        .header("cookie", cookie)
+        .header("content-type", ct)
+        .body(Body::from(body))
+        .unwrap();
+    app.request(req).await
+}
+
+both_backends! {
+    async fn the_edit_form_puts_the_text_first_and_keeps_replaces_or_removes_the_image(db) {
+        let s = db.site("s").await;
+        db.user(&s, "ed", "editor password", "Éditrice", &[Role::Editor, Role::Contributor]).await;
+        let image = base64::engine::general_purpose::STANDARD.encode(png(600, 300));
+        db.add(&s, "", "News Item", json!({
+            "title": "Marché de Noël",
+            "description": "Sur la place",
+            "text": "<p>Chalets et vin chaud.</p>",
+            "image": {"data": image, "encoding": "base64", "filename": "marche.png", "content-type": "image/png"},
+        })).await;
+        let app = TestApp::new(&db).await;
+        let c = app.session("ed", "editor password").await;
+        let form = app.get_with("/s/marche-de-noel/@@edit", &[("cookie", &c)]).await;
+        assert_eq!(form.status, 200);
+        let at = |needle: &str| form.body.find(needle).unwrap_or_else(|| panic!("{needle} in {}", form.body));
+        // Title, description, then the text; the groups after; the change note last.
+        assert!(at("id=\"field-title\"") < at("id=\"field-description\""));
+        assert!(at("id=\"field-description\"") < at("id=\"field-text\""));
+        assert!(at("id=\"field-text\"") < at("id=\"field-image\""));
+        assert!(at("id=\"field-text\"") < at("id=\"field-subjects\""));
+        assert!(at("<legend>Catégorisation</legend>") < at("id=\"field-language\""));
+        assert!(at("id=\"field-rights\"") < at("id=\"field-changeNote\""));
+        // Languages by their names.
+        assert!(form.body.contains("<option value=\"fr\" selected lang=\"fr\">Français</option>"), "{}", form.body);
+        assert!(form.body.contains(">Nederlands</option>"));
+        // The current image, small, with keep / replace / remove.
+        assert!(form.body.contains("src=\"http://localhost/s/marche-de-noel/@@images/image/thumb\""));
+        for v in ["keep\" checked", "replace\"", "remove\""] {
+            assert!(form.body.contains(&format!("name=\"image-action\" value=\"{v}")), "{v}");
+        }
+        let token = csrf(&form.body);
+        let fields = |action: &'static str| {
+            vec![("_csrf", token.clone()), ("title", "Marché de Noël".into()), ("image-action", action.into())]
+        };
+        let as_refs = |v: &Vec<(&'static str, String)>| v.iter().map(|(k, x)| (*k, x.clone())).collect::<Vec<_>>();
+        let send = |f: Vec<(&'static str, String)>, file: Option<Vec<u8>>| {
+            let app = &app;
+            let c = c.clone();
+            async move {
+                let pairs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                let body = multipart(&pairs, file.as_deref().map(|d| ("image", "nouveau.png", "image/png", d)));
+                post(app, "/s/marche-de-noel/@@edit", &c, body).await
+            }
+        };
+        // Keep: nothing chosen, the image stays.
+        let r = send(as_refs(&fields("keep")), None).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        assert_eq!(stored(&db, &s).await["filename"], "marche.png");
+        // A file chosen replaces it.
+        let r = send(as_refs(&fields("replace")), Some(png(200, 100))).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        assert_eq!(stored(&db, &s).await["filename"], "nouveau.png");
+        // Remove clears it, even with a file chosen.
+        let r = send(as_refs(&fields("remove")), Some(png(200, 100))).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        assert!(stored(&db, &s).await.is_null());
+        let page = app.get("/s/marche-de-noel").await;
+        assert!(!page.body.contains("lead-image"));
+    }
+}
