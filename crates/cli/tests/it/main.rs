@@ -11,6 +11,7 @@ mod content;
 mod http;
 mod login;
 mod media;
+mod publication;
 mod search;
 mod service;
 mod store;
