@@ -10,6 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// A role, as Plone names it.
@@ -424,6 +425,36 @@ pub fn delegable(principal: &Principal, lineage: &[Node<'_>]) -> Vec<Role> {
     Role::SHARABLE.into_iter().filter(|r| r.delegated_by().intersects(held)).collect()
 }
 
+/// The roles that see content outside its publication window anywhere on a site, as
+/// Plone's "Access inactive portal content" does; the catalog's filter rests on these.
+pub const INACTIVE_CONTENT_ROLES: [Role; 4] = [Role::Manager, Role::SiteAdministrator, Role::Editor, Role::Reviewer];
+
+impl Principal {
+    /// Whether this principal sees content that is not yet effective or has expired
+    /// wherever it is (by a role held site-wide, see [`INACTIVE_CONTENT_ROLES`]).
+    pub fn sees_inactive_content(&self) -> bool {
+        let roles = self.global_roles();
+        INACTIVE_CONTENT_ROLES.iter().any(|r| roles.contains(*r))
+    }
+}
+
+/// Whether an item with this publication window is shown to everyone at `now`: its
+/// effective date, if any, has come and its expiry date, if any, has not (the catalog's
+/// rule: effective ≤ now < expires).
+pub fn is_active(effective: Option<DateTime<Utc>>, expires: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+    effective.is_none_or(|e| e <= now) && expires.is_none_or(|x| x > now)
+}
+
+/// Whether `principal` may see the last item of `lineage` (root first, its state giving
+/// `map`) outside its publication window: by a role held site-wide (as the catalog
+/// decides), or because they may change or review that item (its owner, those it is
+/// shared with as editor or reviewer), who must be able to reach it to put it right.
+pub fn sees_inactive(principal: &Principal, lineage: &[Node<'_>], map: &PermissionMap) -> bool {
+    principal.sees_inactive_content()
+        || is_allowed(principal, lineage, Permission::ModifyPortalContent, map)
+        || is_allowed(principal, lineage, Permission::ReviewPortalContent, map)
+}
+
 /// Who may View the last item of `lineage`: the tokens to store beside it, so that a
 /// listing can filter in SQL. `viewers ∩ principal.tokens() ≠ ∅` exactly when
 /// [`is_allowed`] grants View.
@@ -515,6 +546,39 @@ mod tests {
             Permission::ManagePortal,
             &m
         ));
+    }
+
+    #[test]
+    fn the_publication_window_is_open_from_effective_until_expires() {
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        let now = at("2026-05-01T12:00:00Z");
+        assert!(is_active(None, None, now));
+        assert!(is_active(Some(now), None, now), "effective at this very instant");
+        assert!(!is_active(Some(at("2099-01-01T00:00:00Z")), None, now));
+        assert!(!is_active(None, Some(now), now), "expired at this very instant");
+        assert!(!is_active(None, Some(at("2000-01-01T00:00:00Z")), now));
+        assert!(is_active(Some(at("2000-01-01T00:00:00Z")), Some(at("2099-01-01T00:00:00Z")), now));
+    }
+
+    #[test]
+    fn inactive_content_is_seen_by_reviewers_and_by_who_may_change_it() {
+        let m = PermissionMap::public_default();
+        let none = LocalRoles::default();
+        let shared = local(&[("user:eva", &[Role::Editor])]);
+        let l = [node("jean", &none, false)];
+        assert!(!sees_inactive(&Principal::Anonymous, &l, &m));
+        assert!(!sees_inactive(&user("paul", &[Role::Member]), &l, &m));
+        for r in INACTIVE_CONTENT_ROLES {
+            assert!(sees_inactive(&user("paul", &[r]), &l, &m), "{r:?}");
+            assert!(user("paul", &[r]).sees_inactive_content());
+        }
+        assert!(sees_inactive(&Principal::System, &l, &m));
+        assert!(sees_inactive(&user("jean", &[Role::Member]), &l, &m), "the owner, who may change it");
+        let below = [node("system", &shared, false), node("jean", &none, false)];
+        let eva = user("eva", &[Role::Member]);
+        assert!(sees_inactive(&eva, &below, &m), "an editor by sharing");
+        assert!(!eva.sees_inactive_content(), "but only there");
+        assert!(!user("eva", &[Role::Reader]).sees_inactive_content());
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use beffroi_model::catalog::{query_stems, query_words, search_text, sortable_title};
 use beffroi_model::schema::parse_datetime;
-use beffroi_model::security::{Principal, Role};
+use beffroi_model::security::Principal;
 use beffroi_store::{CatalogEntry, CatalogQuery, Db, ItemRow, SearchPage, SiteRow, SiteScope, TypeCount};
 use serde_json::Value;
 
@@ -47,13 +47,6 @@ pub fn entry(item: &ItemRow) -> CatalogEntry {
 pub(crate) async fn index(db: &mut Db<'_>, scope: &SiteScope, item: &ItemRow) -> Result<()> {
     db.index_item(scope, &entry(item)).await?;
     Ok(())
-}
-
-/// Whether `actor` sees content outside its publication window (Plone's "Access
-/// inactive portal content", held site-wide by these roles).
-fn sees_inactive(actor: &Principal) -> bool {
-    let roles = actor.global_roles();
-    [Role::Manager, Role::SiteAdministrator, Role::Editor, Role::Reviewer].iter().any(|r| roles.contains(*r))
 }
 
 /// A query's words and stems from what the user typed.
@@ -170,7 +163,9 @@ impl Services {
 
     fn secure(&self, actor: &Principal, q: &mut CatalogQuery) {
         q.viewer = actor.tokens();
-        q.active_at = (!sees_inactive(actor)).then(chrono::Utc::now);
+        // Search spans the site: only roles held site-wide open the window (a folder's
+        // listing also opens it to who may change that folder).
+        q.active_at = (!actor.sees_inactive_content()).then(chrono::Utc::now);
         q.limit = q.limit.clamp(0, MAX_SEARCH_BATCH);
         q.offset = q.offset.max(0);
     }

@@ -4,7 +4,7 @@
 use std::sync::{Arc, LazyLock};
 
 use beffroi_model::schema::{WriteMode, parse_datetime};
-use beffroi_model::security::{Node, Permission, PermissionMap, Principal, is_allowed, viewers};
+use beffroi_model::security::{Node, Permission, PermissionMap, Principal, is_active, is_allowed, viewers};
 use beffroi_model::workflow::{State, WorkflowRegistry, item_map};
 use beffroi_model::{ItemId, ItemPath, Language, slugify};
 use beffroi_store::{Db, ItemRow, SiteRow, SubtreeMove, Summary};
@@ -59,6 +59,30 @@ pub(crate) fn allowed_on(
     let nodes: Vec<Node<'_>> = rows().map(node).collect();
     let maps = maps(reg, rows());
     is_allowed(actor, &nodes, p, maps.last().expect("one map per row"))
+}
+
+/// Whether `actor` may see `item`, below `ancestors` (root first), outside its
+/// publication window (see `beffroi_model::security::sees_inactive`).
+pub(crate) fn sees_inactive_on(
+    reg: &WorkflowRegistry,
+    actor: &Principal,
+    ancestors: &[ItemRow],
+    item: &ItemRow,
+) -> bool {
+    if actor.sees_inactive_content() {
+        return true;
+    }
+    let rows = || ancestors.iter().chain(std::iter::once(item));
+    let nodes: Vec<Node<'_>> = rows().map(node).collect();
+    let maps = maps(reg, rows());
+    beffroi_model::security::sees_inactive(actor, &nodes, maps.last().expect("one map per row"))
+}
+
+/// Whether `actor` may see `item` (below `ancestors`) now as far as its publication
+/// window goes: it is within it, or they see inactive content there. Permission to
+/// View is decided apart.
+pub(crate) fn in_window_for(reg: &WorkflowRegistry, actor: &Principal, ancestors: &[ItemRow], item: &ItemRow) -> bool {
+    is_active(item.effective, item.expires, chrono::Utc::now()) || sees_inactive_on(reg, actor, ancestors, item)
 }
 
 /// Whether `actor` holds `p` on the last item of `lineage` (root first).
@@ -141,11 +165,16 @@ impl ItemView {
         allowed_on(&self.workflows, actor, &self.lineage, &self.item, p)
     }
 
-    /// The ancestors (root first) that `actor` may view: breadcrumbs never show the
-    /// title of a folder its visitor may not see.
+    /// The ancestors (root first) that `actor` may view, now: breadcrumbs never show
+    /// the title of a folder its visitor may not see, nor of one outside its
+    /// publication window for those who may not see such.
     pub fn visible_ancestors(&self, actor: &Principal) -> Vec<&ItemRow> {
         (0..self.lineage.len())
-            .filter(|&i| allowed_on(&self.workflows, actor, &self.lineage[..i], &self.lineage[i], Permission::View))
+            .filter(|&i| {
+                let (above, row) = (&self.lineage[..i], &self.lineage[i]);
+                allowed_on(&self.workflows, actor, above, row, Permission::View)
+                    && in_window_for(&self.workflows, actor, above, row)
+            })
             .map(|i| &self.lineage[i])
             .collect()
     }
@@ -302,7 +331,9 @@ impl Services {
     }
 
     /// What `path` leads to for `actor`: the item (if they may view it) with its
-    /// ancestors, a redirect if it moved, or nothing.
+    /// ancestors, a redirect if it moved, or nothing. An item outside its publication
+    /// window is nothing to those who may not see such (as the catalog hides it from
+    /// them): not there yet, or no longer, rather than refused.
     pub async fn get(&self, actor: &Principal, site: &SiteRow, path: &ItemPath) -> Result<Found> {
         let reg = self.workflows(site).await?;
         let scope = site.scope();
@@ -311,6 +342,9 @@ impl Services {
         if lineage.last().is_some_and(|i| &i.path == path) {
             require(&reg, actor, &lineage, Permission::View)?;
             let item = lineage.pop().expect("checked above");
+            if !in_window_for(&reg, actor, &lineage, &item) {
+                return Ok(Found::Missing);
+            }
             return Ok(Found::Item(Box::new(ItemView { item, lineage, workflows: reg })));
         }
         Ok(match c.db().find_redirect(&scope, path).await? {
@@ -327,7 +361,9 @@ impl Services {
         }
     }
 
-    /// One batch of the children of `folder` that `actor` may view.
+    /// One batch of the children of `folder` that `actor` may view: for those who may
+    /// not see inactive content in `folder`, only those within their publication
+    /// window.
     pub async fn children(
         &self,
         actor: &Principal,
@@ -343,22 +379,41 @@ impl Services {
         let (start, size) = (b_start.max(0), b_size.clamp(1, MAX_BATCH));
         let scope = site.scope();
         let tokens = actor.tokens();
+        let active_at = (!sees_inactive_on(&reg, actor, &folder.lineage, &folder.item)).then(beffroi_store::now);
         let mut c = self.store.conn().await?;
-        let total = c.db().count_children(&scope, folder.item.uuid, tokens.as_deref()).await?;
+        let total = c.db().count_children(&scope, folder.item.uuid, tokens.as_deref(), active_at).await?;
         let items = if start < total {
-            c.db().children(&scope, folder.item.uuid, tokens.as_deref(), start, size).await?
+            c.db().children(&scope, folder.item.uuid, tokens.as_deref(), active_at, start, size).await?
         } else {
             Vec::new()
         };
         Ok(Listing { items, total })
     }
 
-    /// The site's top-level items shown in the main navigation.
+    /// The site's top-level items shown in the main navigation: for those who may not
+    /// see inactive content at the root, only those within their publication window.
     pub async fn navigation(&self, actor: &Principal, site: &SiteRow, root: &ItemRow) -> Result<Arc<Vec<Summary>>> {
         let reg = self.workflows(site).await?;
         if !allowed_on(&reg, actor, &[], root, Permission::View) {
             return Ok(Arc::new(Vec::new()));
         }
+        let nav = self.navigation_entries(actor, site, root).await?;
+        if sees_inactive_on(&reg, actor, &[], root) {
+            return Ok(nav);
+        }
+        // The cache holds every entry with its window, so that time alone, without a
+        // write, brings an item in or takes it out; a copy only when one is out.
+        let now = beffroi_store::now();
+        let active = |s: &Summary| is_active(s.effective, s.expires, now);
+        if nav.iter().all(active) {
+            return Ok(nav);
+        }
+        Ok(Arc::new(nav.iter().filter(|s| active(s)).cloned().collect()))
+    }
+
+    /// The navigation entries `actor`'s tokens may view, whatever their publication
+    /// window, from the cache when fresh.
+    async fn navigation_entries(&self, actor: &Principal, site: &SiteRow, root: &ItemRow) -> Result<Arc<Vec<Summary>>> {
         let tokens = actor.tokens();
         let key = (site.id.clone(), tokens.clone().unwrap_or_else(|| vec!["system".to_owned()]));
         if let Some((at, nav)) = self.nav_cache.lock().expect("nav cache lock").get(&key)
@@ -367,7 +422,7 @@ impl Services {
             return Ok(nav.clone());
         }
         let mut c = self.store.conn().await?;
-        let items = c.db().children(&site.scope(), root.uuid, tokens.as_deref(), 0, 50).await?;
+        let items = c.db().children(&site.scope(), root.uuid, tokens.as_deref(), None, 0, 50).await?;
         let nav: Arc<Vec<Summary>> = Arc::new(items.into_iter().filter(|s| !s.exclude_from_nav).collect());
         let mut cache = self.nav_cache.lock().expect("nav cache lock");
         if cache.len() >= NAV_CACHE_MAX {

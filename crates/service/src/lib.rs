@@ -31,7 +31,7 @@ mod workflow;
 pub use access::{Credential, GroupChange, RoleOrigin, Sharing, SharingChange, SharingEntry, UserChange};
 pub use catalog::{MAX_SEARCH_BATCH, entry as catalog_entry, with_text};
 pub use items::{Delta, Found, ItemView, Listing, MAX_BATCH, WriteGuard};
-pub use locks::{DEFAULT_LOCK_TIMEOUT, MAX_LOCK_TIMEOUT};
+pub use locks::{DEFAULT_LOCK_TIMEOUT, LockView, MAX_LOCK_TIMEOUT};
 pub use media::{DEFAULT_UPLOAD_LIMIT, ScaleImage, Upload, UploadData, stored_file};
 pub use sessions::{LoginOutcome, OpenSession, SESSION_LIFETIME};
 pub use sites::NewSite;

@@ -6,7 +6,7 @@ use beffroi_model::ItemPath;
 use beffroi_model::security::{Permission, Principal};
 use beffroi_store::{Db, ItemRow, LockRow, SiteRow};
 
-use crate::items::{load, require};
+use crate::items::{allowed, load, require};
 use crate::sessions::audit_row;
 use crate::{Result, ServiceError, Services};
 
@@ -31,24 +31,44 @@ pub(crate) async fn check_lock(db: &mut Db<'_>, item: &ItemRow, actor: &Principa
     }
 }
 
+/// A lock as someone who may view the item sees it.
+#[derive(Debug, Clone)]
+pub enum LockView {
+    /// The whole lock (who holds it, since when, for how long): for those who may
+    /// change the item, who need to know whom to ask or whether to steal it.
+    Full(LockRow),
+    /// Only that the item is locked and whether the lock may be stolen: for the
+    /// others, to whom who works on what, and when, is none of their business.
+    Bare { stealable: bool },
+}
+
+impl LockView {
+    fn of(lock: LockRow, may_modify: bool) -> LockView {
+        if may_modify { LockView::Full(lock) } else { LockView::Bare { stealable: lock.stealable } }
+    }
+}
+
 fn token() -> String {
     format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple())
 }
 
 impl Services {
-    /// The lock on the item at `path`, for those who may view it.
-    pub async fn lock_status(&self, actor: &Principal, site: &SiteRow, path: &ItemPath) -> Result<Option<LockRow>> {
+    /// The lock on the item at `path`, for those who may view it: whole for those who
+    /// may change the item, bare for the others.
+    pub async fn lock_status(&self, actor: &Principal, site: &SiteRow, path: &ItemPath) -> Result<Option<LockView>> {
         let reg = self.workflows(site).await?;
         let mut c = self.store.conn().await?;
         let lineage = load(&mut c.db(), site, path).await?;
         require(&reg, actor, &lineage, Permission::View)?;
-        current_lock(&mut c.db(), lineage.last().expect("load returns the item last")).await
+        let lock = current_lock(&mut c.db(), lineage.last().expect("load returns the item last")).await?;
+        Ok(lock.map(|l| LockView::of(l, allowed(&reg, actor, &lineage, Permission::ModifyPortalContent))))
     }
 
-    /// The lock on an item already read (and viewable by `actor`).
-    pub async fn lock_of(&self, view: &crate::ItemView) -> Result<Option<LockRow>> {
+    /// The lock on an item already read (and viewable by `actor`), as [`Services::lock_status`].
+    pub async fn lock_of(&self, actor: &Principal, view: &crate::ItemView) -> Result<Option<LockView>> {
         let mut c = self.store.conn().await?;
-        current_lock(&mut c.db(), &view.item).await
+        let lock = current_lock(&mut c.db(), &view.item).await?;
+        Ok(lock.map(|l| LockView::of(l, view.allows(actor, Permission::ModifyPortalContent))))
     }
 
     /// Locks the item at `path` for `actor`, or renews their own lock.
@@ -89,8 +109,12 @@ impl Services {
     pub async fn refresh_lock(&self, actor: &Principal, site: &SiteRow, path: &ItemPath) -> Result<LockRow> {
         let current = self.lock_status(actor, site, path).await?;
         match current {
-            Some(l) if l.creator == actor.id() => self.lock(actor, site, path, l.stealable, Some(l.timeout_secs)).await,
-            Some(l) => Err(ServiceError::Locked(l.creator)),
+            Some(LockView::Full(l)) if l.creator == actor.id() => {
+                self.lock(actor, site, path, l.stealable, Some(l.timeout_secs)).await
+            }
+            Some(LockView::Full(l)) => Err(ServiceError::Locked(l.creator)),
+            // Whoever may not change the item may not renew a lock on it either.
+            Some(LockView::Bare { .. }) => Err(ServiceError::Unauthorized),
             None => Err(ServiceError::BadRequest("the item is not locked".into())),
         }
     }

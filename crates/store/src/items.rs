@@ -84,6 +84,9 @@ pub struct Summary {
     pub position: i64,
     /// The stored file of the item's `image` field, if it has one.
     pub image: Option<serde_json::Value>,
+    /// With `effective`, the item's publication window (a cached listing is filtered by
+    /// it when read, as time passes).
+    pub expires: Option<DateTime<Utc>>,
 }
 
 /// A subtree move: the item `uuid` goes from `from` to `to`, under `new_parent`.
@@ -98,7 +101,7 @@ pub struct SubtreeMove<'a> {
 }
 
 pub(crate) const ITEM_COLS: &str = "uuid, parent, id, path, type_name, title, description, language, fields, review_state, exclude_from_nav, creator, created, modified, effective, expires, position, local_roles, block_inheritance";
-pub(crate) const SUMMARY_COLS: &str = "uuid, id, path, type_name, title, description, review_state, exclude_from_nav, creator, created, modified, effective, position, image";
+pub(crate) const SUMMARY_COLS: &str = "uuid, id, path, type_name, title, description, review_state, exclude_from_nav, creator, created, modified, effective, position, image, expires";
 
 /// The stored file of an item's `image` field, as kept in the `image` column.
 fn image_column(item: &ItemRow) -> Option<String> {
@@ -161,6 +164,7 @@ macro_rules! summary_from_row {
             image: r
                 .try_get::<Option<String>, _>(13)?
                 .and_then(|s| ::serde_json::from_str::<::serde_json::Value>(&s).ok()),
+            expires: r.try_get(14)?,
         }
     }};
 }
@@ -177,6 +181,24 @@ fn viewer_filter(viewer: Option<&[String]>, first: usize) -> String {
             placeholders(first, tokens.len())
         ),
     }
+}
+
+/// `and …` restricting items to those within their publication window at `active_at`,
+/// with that time bound as `$first` and `$first+1`; nothing for None. The catalog's
+/// rule (`beffroi_model::security::is_active`), in SQL.
+fn window_filter(active_at: Option<DateTime<Utc>>, first: usize) -> String {
+    match active_at {
+        None => String::new(),
+        Some(_) => format!(
+            "and (effective is null or effective <= ${first}) and (expires is null or expires > ${})",
+            first + 1
+        ),
+    }
+}
+
+/// How many parameters [`window_filter`] takes.
+fn window_params(active_at: Option<DateTime<Utc>>) -> usize {
+    if active_at.is_some() { 2 } else { 0 }
 }
 
 /// Runs a query of summaries whose trailing parameters are the viewer tokens.
@@ -300,33 +322,50 @@ impl Db<'_> {
 
     /// One batch of a folder's children in their order. With `viewer` tokens, only
     /// the children whose stored viewers share one of them (see
-    /// `beffroi_model::security::viewers`); None means everything (the system).
+    /// `beffroi_model::security::viewers`); None means everything (the system). With
+    /// `active_at`, only those within their publication window at that time.
     pub async fn children(
         &mut self,
         scope: &SiteScope,
         parent: Uuid,
         viewer: Option<&[String]>,
+        active_at: Option<DateTime<Utc>>,
         offset: i64,
         limit: i64,
     ) -> Result<Vec<Summary>> {
         let sql = format!(
-            "select {SUMMARY_COLS} from items where site_id = $1 and parent = $2 {} order by position, id limit $3 offset $4",
-            viewer_filter(viewer, 5)
+            "select {SUMMARY_COLS} from items where site_id = $1 and parent = $2 {} {} order by position, id limit $3 offset $4",
+            window_filter(active_at, 5),
+            viewer_filter(viewer, 5 + window_params(active_at))
         );
         on_db!(self, |c| {
-            fetch_summaries!(
-                c,
-                sqlx::query(AssertSqlSafe(sql)).bind(scope.key()).bind(parent).bind(limit).bind(offset),
-                viewer
-            )
+            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(scope.key()).bind(parent).bind(limit).bind(offset);
+            if let Some(now) = active_at {
+                q = q.bind(now).bind(now);
+            }
+            fetch_summaries!(c, q, viewer)
         })
     }
 
-    /// How many children of `parent` the `viewer` tokens may see (all with None).
-    pub async fn count_children(&mut self, scope: &SiteScope, parent: Uuid, viewer: Option<&[String]>) -> Result<i64> {
-        let sql = format!("select count(*) from items where site_id = $1 and parent = $2 {}", viewer_filter(viewer, 3));
+    /// How many children of `parent` the `viewer` tokens may see (all with None), within
+    /// their publication window at `active_at` when given.
+    pub async fn count_children(
+        &mut self,
+        scope: &SiteScope,
+        parent: Uuid,
+        viewer: Option<&[String]>,
+        active_at: Option<DateTime<Utc>>,
+    ) -> Result<i64> {
+        let sql = format!(
+            "select count(*) from items where site_id = $1 and parent = $2 {} {}",
+            window_filter(active_at, 3),
+            viewer_filter(viewer, 3 + window_params(active_at))
+        );
         on_db!(self, |c| {
             let mut q = sqlx::query_scalar(AssertSqlSafe(sql)).bind(scope.key()).bind(parent);
+            if let Some(now) = active_at {
+                q = q.bind(now).bind(now);
+            }
             for t in viewer.unwrap_or_default() {
                 q = q.bind(t);
             }

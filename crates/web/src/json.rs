@@ -4,7 +4,7 @@
 use axum::response::IntoResponse;
 use beffroi_model::schema::{FieldKind, SITE_ROOT_TYPE};
 use beffroi_model::{ItemPath, Language};
-use beffroi_service::{ItemRow, ItemView, Listing, Summary};
+use beffroi_service::{ItemRow, ItemView, Listing, LockView, Summary};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value, json};
 
@@ -118,24 +118,28 @@ pub(crate) fn batching(ctx: &Ctx<'_>, total: i64, start: i64, size: i64) -> Opti
 }
 
 /// The full serialization of an item (GET with `Accept: application/json`).
-/// The lock as a viewer sees it: None for anonymous visitors (who cannot edit), else
-/// the lock in force, if any.
-pub(crate) async fn lock_for(
-    ctx: &Ctx<'_>,
-    view: &ItemView,
-) -> Result<Option<Option<beffroi_service::LockRow>>, WebError> {
+/// The lock as a viewer sees it: None for anonymous visitors (who cannot edit, and
+/// whose page views need no lock query), else the lock in force, if any.
+pub(crate) async fn lock_for(ctx: &Ctx<'_>, view: &ItemView) -> Result<Option<Option<LockView>>, WebError> {
     if ctx.principal == beffroi_model::security::Principal::Anonymous {
         return Ok(None);
     }
-    let l = ctx.app.services.lock_of(view).await.map_err(|e| WebError::from_service(e, &ctx.request_url))?;
+    let l = ctx
+        .app
+        .services
+        .lock_of(&ctx.principal, view)
+        .await
+        .map_err(|e| WebError::from_service(e, &ctx.request_url))?;
     Ok(Some(l))
 }
 
-/// plone.restapi's lock object.
-fn lock_json(ctx: &Ctx<'_>, l: Option<&beffroi_service::LockRow>) -> Value {
+/// plone.restapi's lock object; who holds a lock and since when only for those the
+/// service shows it whole to.
+fn lock_json(ctx: &Ctx<'_>, l: Option<&LockView>) -> Value {
     match l {
         None => json!({"locked": false, "stealable": true}),
-        Some(l) => json!({
+        Some(LockView::Bare { stealable }) => json!({"locked": true, "stealable": stealable}),
+        Some(LockView::Full(l)) => json!({
             "locked": true,
             "stealable": l.stealable,
             "creator": l.creator,
@@ -154,7 +158,7 @@ pub(crate) fn item(
     ctx: &Ctx<'_>,
     view: &ItemView,
     listing: Option<(&Listing, i64, i64)>,
-    lock: Option<&Option<beffroi_service::LockRow>>,
+    lock: Option<&Option<LockView>>,
 ) -> Value {
     let it = &view.item;
     let url = ctx.url(&it.path);
@@ -672,7 +676,7 @@ pub(crate) async fn post_endpoint(
                 .lock(&ctx.principal, &ctx.site, &view.item.path, b.stealable.unwrap_or(true), b.timeout)
                 .await
                 .map_err(err)?;
-            let v = lock_json(ctx, Some(&l));
+            let v = lock_json(ctx, Some(&LockView::Full(l)));
             Ok(([(axum::http::header::CONTENT_TYPE, crate::traverse::JSON)], crate::traverse::json_body(&v))
                 .into_response())
         }
@@ -780,7 +784,7 @@ pub(crate) async fn patch_delete_endpoint(
         }
         ("@lock", [], &Method::PATCH) => {
             let l = services.refresh_lock(&ctx.principal, &ctx.site, &view.item.path).await.map_err(err)?;
-            let v = lock_json(ctx, Some(&l));
+            let v = lock_json(ctx, Some(&LockView::Full(l)));
             return Ok(([(axum::http::header::CONTENT_TYPE, crate::traverse::JSON)], crate::traverse::json_body(&v))
                 .into_response());
         }

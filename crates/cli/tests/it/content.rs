@@ -125,6 +125,35 @@ mod locks {
             let log = db.services.audit_log(&Principal::System, &s, 100).await.unwrap();
             assert_eq!(log.iter().filter(|a| a.action == "lock.steal").count(), 2);
         }
+
+        async fn who_may_not_edit_learns_only_that_a_page_is_locked(db) {
+            let (s, ed) = editor(&db).await;
+            db.user(&s, "eva", "editor password", "", &[Role::Editor]).await;
+            db.user(&s, "paul", "member password", "", &[Role::Member]).await;
+            db.add(&s, "", "Document", json!({"title": "Page"})).await;
+            let app = TestApp::new(&db).await;
+            let eva = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("eva:editor password"));
+            let paul = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("paul:member password"));
+            assert_eq!(send(&app, "POST", "/s/page/@lock", json!({"stealable": false}), &[("authorization", &eva)]).await.status, 200);
+            // Visitors and members: locked or not, stealable or not; not who, since when, nor the token.
+            let r = send(&app, "GET", "/s/page/@lock", json!(null), &[]).await;
+            assert_eq!(r.status, 200, "{}", r.body);
+            assert_eq!(r.json(), json!({"locked": true, "stealable": false}));
+            assert_eq!(send(&app, "GET", "/s/page/@lock", json!(null), &[("authorization", &paul)]).await.json(), json!({"locked": true, "stealable": false}));
+            assert_eq!(send(&app, "GET", "/s/page", json!(null), &[("authorization", &paul)]).await.json()["lock"], json!({"locked": true, "stealable": false}));
+            assert_eq!(send(&app, "PATCH", "/s/page/@lock", json!(null), &[("authorization", &paul)]).await.status, 401, "nor may they renew it");
+            // The holder and the editors: the whole lock (the token to its holder only).
+            let mine = send(&app, "GET", "/s/page/@lock", json!(null), &[("authorization", &eva)]).await.json();
+            assert_eq!((mine["creator"].as_str(), mine["token"].is_string(), mine["created"].is_string()), (Some("eva"), true, true));
+            for who in [&ed, &eva] {
+                for uri in ["/s/page/@lock", "/s/page"] {
+                    let v = send(&app, "GET", uri, json!(null), &[("authorization", who)]).await.json();
+                    let lock = if uri.ends_with("@lock") { &v } else { &v["lock"] };
+                    assert_eq!((lock["creator"].as_str(), lock["creator_name"].as_str(), lock["time"].is_number()), (Some("eva"), Some("eva"), true), "{uri}");
+                }
+            }
+            assert!(send(&app, "GET", "/s/page/@lock", json!(null), &[("authorization", &ed)]).await.json()["token"].is_null());
+        }
     }
 }
 

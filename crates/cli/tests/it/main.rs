@@ -13,6 +13,7 @@ mod hardening;
 mod http;
 mod login;
 mod media;
+mod publication;
 mod search;
 mod service;
 mod store;
