@@ -18,14 +18,20 @@ pub fn site(args: SiteArgs) -> Result<()> {
     runtime()?.block_on(async move {
         let services = open(&args.db, 2).await?;
         match args.command {
-            SiteCommand::Create { id, title, language, hosts } => {
+            SiteCommand::Create { id, title, language, hosts, time_zone } => {
                 let id = SiteId::parse(&id).map_err(|e| anyhow!("invalid site id: {e}"))?;
                 let language = Language::parse(&language)?;
                 let site = services
-                    .create_site(&Principal::System, NewSite { id, title, language, hosts })
+                    .create_site(&Principal::System, NewSite { id, title, language, hosts, time_zone })
                     .await
                     .context("cannot create the site")?;
                 println!("site {} created", site.id);
+            }
+            SiteCommand::TimeZone { site, zone } => {
+                let id = SiteId::parse(&site).map_err(|e| anyhow!("invalid site id: {e}"))?;
+                let site = services.site(&id).await?.ok_or_else(|| anyhow!("no site {id}"))?;
+                services.set_time_zone(&Principal::System, &site, zone).await.context("cannot set the time zone")?;
+                println!("site {} shows date-times in {zone}", site.id);
             }
             SiteCommand::Types { site, type_name, allow, allow_any, global_allow, reset } => {
                 let id = SiteId::parse(&site).map_err(|e| anyhow!("invalid site id: {e}"))?;

@@ -110,6 +110,7 @@ async fn seed(services: &Services, items: u32) -> Result<(String, String)> {
                 title: "Commune de Banc-d'Essai".into(),
                 language: Language::Fr,
                 hosts: vec![],
+                time_zone: Default::default(),
             },
         )
         .await?;

@@ -241,6 +241,7 @@ pub async fn run(
                 title: "Recherche".into(),
                 language: Language::Fr,
                 hosts: vec![],
+                time_zone: Default::default(),
             },
         )
         .await?;

@@ -123,6 +123,16 @@ pub enum SiteCommand {
         /// A host name that serves this site at its root (repeatable).
         #[arg(long = "host")]
         hosts: Vec<String>,
+        /// The time zone in which forms and pages show date-times (an IANA name).
+        #[arg(long, default_value = "Europe/Brussels")]
+        time_zone: beffroi_model::zone::SiteZone,
+    },
+    /// Set the time zone in which a site's forms and pages show date-times.
+    TimeZone {
+        #[arg(long)]
+        site: String,
+        /// An IANA name, e.g. Europe/Brussels or Europe/Paris.
+        zone: beffroi_model::zone::SiteZone,
     },
     /// List the sites.
     List,

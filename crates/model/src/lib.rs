@@ -15,6 +15,7 @@ pub mod richtext;
 pub mod schema;
 pub mod security;
 pub mod workflow;
+pub mod zone;
 
 pub use ids::{ItemId, Login, SiteId, slugify};
 pub use lang::Language;

@@ -23,7 +23,13 @@ fn bench(c: &mut Criterion) {
         let site = s
             .create_site(
                 &sys,
-                NewSite { id: SiteId::parse("b").unwrap(), title: "B".into(), language: Language::Fr, hosts: vec![] },
+                NewSite {
+                    id: SiteId::parse("b").unwrap(),
+                    title: "B".into(),
+                    language: Language::Fr,
+                    hosts: vec![],
+                    time_zone: Default::default(),
+                },
             )
             .await
             .unwrap();

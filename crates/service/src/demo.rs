@@ -104,7 +104,13 @@ pub async fn seed(services: &Services, admin_password: &str) -> Result<bool> {
     let site = services
         .create_site(
             &system,
-            NewSite { id, title: "Commune de Val-d'Ourthe".into(), language: Language::Fr, hosts: Vec::new() },
+            NewSite {
+                id,
+                title: "Commune de Val-d'Ourthe".into(),
+                language: Language::Fr,
+                hosts: Vec::new(),
+                time_zone: Default::default(),
+            },
         )
         .await?;
     let obj = |v: Value| -> Map<String, Value> { v.as_object().cloned().unwrap_or_default() };

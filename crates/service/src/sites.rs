@@ -17,6 +17,8 @@ pub struct NewSite {
     pub title: String,
     pub language: Language,
     pub hosts: Vec<String>,
+    /// Where its people are (Europe/Brussels by default).
+    pub time_zone: beffroi_model::zone::SiteZone,
 }
 
 /// Lower-cases a host name and checks it is one (letters, digits, dots, dashes, an
@@ -67,6 +69,7 @@ impl Services {
             created: now,
             modified: now,
             hosts,
+            time_zone: new.time_zone,
         };
         let mut tx = self.store.begin().await?;
         let scope = tx.db().insert_site(&site).await.map_err(|e| match e {
@@ -85,6 +88,24 @@ impl Services {
         self.invalidate_sites();
         tracing::info!(site.id = %site.id, "site created");
         Ok(site)
+    }
+
+    /// Sets the time zone in which a site's forms and pages show date-times: its
+    /// managers may.
+    pub async fn set_time_zone(
+        &self,
+        actor: &Principal,
+        site: &SiteRow,
+        zone: beffroi_model::zone::SiteZone,
+    ) -> Result<()> {
+        self.require_on_site(actor, site, beffroi_model::security::Permission::ManagePortal).await?;
+        let mut tx = self.store.begin().await?;
+        tx.db().set_site_time_zone(&site.scope(), zone).await?;
+        let detail = serde_json::json!({"time_zone": zone.name()});
+        tx.db().audit(&site.scope(), &crate::sessions::audit_row(actor.id(), "site.time_zone", "", "", detail)).await?;
+        tx.commit().await?;
+        self.invalidate_sites();
+        Ok(())
     }
 
     pub async fn list_sites(&self) -> Result<Vec<SiteRow>> {

@@ -40,6 +40,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(12, "catalog access marks", "0012_catalog_marks.sql"),
     migration!(13, "catalog find index with facets", "0013_catalog_find_facets.sql"),
     migration!(14, "token generations", "0014_token_generations.sql"),
+    migration!(15, "site time zone", "0015_site_time_zone.sql"),
 ];
 
 const LOCK_KEY: i64 = 0x0bef_f701;

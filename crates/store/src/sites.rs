@@ -1,5 +1,6 @@
 //! Sites (tenants) and the host names mapped to them.
 
+use beffroi_model::zone::SiteZone;
 use beffroi_model::{Language, SiteId};
 use chrono::{DateTime, Utc};
 use sqlx::Row;
@@ -15,6 +16,8 @@ pub struct SiteRow {
     pub created: DateTime<Utc>,
     pub modified: DateTime<Utc>,
     pub hosts: Vec<String>,
+    /// Where its people are: forms and pages show date-times in this zone.
+    pub time_zone: SiteZone,
 }
 
 /// Proof that a site exists, required by every query on its content. Only the store
@@ -45,13 +48,8 @@ impl SiteRow {
     }
 }
 
-fn decode(
-    id: String,
-    title: String,
-    language: String,
-    created: DateTime<Utc>,
-    modified: DateTime<Utc>,
-) -> Result<SiteRow> {
+fn decode(r: &impl SiteColumns) -> Result<SiteRow> {
+    let (id, title, language, created, modified, zone) = r.columns()?;
     Ok(SiteRow {
         id: SiteId::parse(&id).map_err(|e| StoreError::Corrupt(format!("site id {id:?}: {e}")))?,
         title,
@@ -59,21 +57,45 @@ fn decode(
         created,
         modified,
         hosts: Vec::new(),
+        time_zone: SiteZone::parse(&zone).map_err(|e| StoreError::Corrupt(e.to_string()))?,
     })
+}
+
+const SITE_COLS: &str = "id, title, language, created, modified, time_zone";
+
+type Columns = (String, String, String, DateTime<Utc>, DateTime<Utc>, String);
+
+/// A site's row on either backend.
+trait SiteColumns {
+    fn columns(&self) -> Result<Columns>;
+}
+
+impl<R: Row> SiteColumns for R
+where
+    usize: sqlx::ColumnIndex<R>,
+    String: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    DateTime<Utc>: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    fn columns(&self) -> Result<Columns> {
+        Ok((self.try_get(0)?, self.try_get(1)?, self.try_get(2)?, self.try_get(3)?, self.try_get(4)?, self.try_get(5)?))
+    }
 }
 
 impl Db<'_> {
     /// Inserts a site; Conflict if its id or one of its host names is taken.
     pub async fn insert_site(&mut self, site: &SiteRow) -> Result<SiteScope> {
         on_db!(self, |c| {
-            sqlx::query("insert into sites (id, title, language, created, modified) values ($1, $2, $3, $4, $5)")
-                .bind(site.id.as_str())
-                .bind(&site.title)
-                .bind(site.language.code())
-                .bind(site.created)
-                .bind(site.modified)
-                .execute(&mut *c)
-                .await?;
+            sqlx::query(
+                "insert into sites (id, title, language, created, modified, time_zone) values ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(site.id.as_str())
+            .bind(&site.title)
+            .bind(site.language.code())
+            .bind(site.created)
+            .bind(site.modified)
+            .bind(site.time_zone.name())
+            .execute(&mut *c)
+            .await?;
             for host in &site.hosts {
                 sqlx::query("insert into site_hosts (host, site_id) values ($1, $2)")
                     .bind(host)
@@ -91,13 +113,13 @@ impl Db<'_> {
 
     pub async fn get_site(&mut self, id: &SiteId) -> Result<Option<SiteRow>> {
         let mut site = on_db!(self, |c| {
-            let row = sqlx::query("select id, title, language, created, modified from sites where id = $1")
+            let row = sqlx::query(sqlx::AssertSqlSafe(format!("select {SITE_COLS} from sites where id = $1")))
                 .bind(id.as_str())
                 .fetch_optional(&mut *c)
                 .await?;
             match row {
                 None => return Ok(None),
-                Some(r) => decode(r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?)?,
+                Some(r) => decode(&r)?,
             }
         });
         site.hosts = on_db!(self, |c| {
@@ -112,13 +134,10 @@ impl Db<'_> {
     /// Every site with its host names, ordered by id.
     pub async fn list_sites(&mut self) -> Result<Vec<SiteRow>> {
         let (rows, hosts): (Vec<SiteRow>, Vec<(String, String)>) = on_db!(self, |c| {
-            let rows = sqlx::query("select id, title, language, created, modified from sites order by id")
+            let rows = sqlx::query(sqlx::AssertSqlSafe(format!("select {SITE_COLS} from sites order by id")))
                 .fetch_all(&mut *c)
                 .await?;
-            let sites = rows
-                .into_iter()
-                .map(|r| decode(r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?))
-                .collect::<Result<Vec<_>>>()?;
+            let sites = rows.iter().map(decode).collect::<Result<Vec<_>>>()?;
             let hosts = sqlx::query_as("select site_id, host from site_hosts order by host").fetch_all(&mut *c).await?;
             (sites, hosts)
         });
@@ -129,5 +148,17 @@ impl Db<'_> {
             }
         }
         Ok(rows)
+    }
+
+    /// Sets the time zone of a site.
+    pub async fn set_site_time_zone(&mut self, scope: &SiteScope, zone: SiteZone) -> Result<()> {
+        on_db!(self, |c| {
+            sqlx::query("update sites set time_zone = $2 where id = $1")
+                .bind(scope.key())
+                .bind(zone.name())
+                .execute(&mut *c)
+                .await?;
+        });
+        Ok(())
     }
 }

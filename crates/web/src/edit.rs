@@ -5,6 +5,7 @@
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use beffroi_model::schema::{FieldError, FieldKind, TypeSchema};
+use beffroi_model::zone::SiteZone;
 use beffroi_service::{ItemRow, ItemView, ServiceError, Upload, UploadData};
 use minijinja::context;
 use serde_json::{Map, Value, json};
@@ -216,7 +217,7 @@ fn file_actions(
 }
 
 /// The values a posted form gives, in the JSON the schema validates.
-fn form_values(schema: &TypeSchema, pairs: &[(String, String)]) -> Map<String, Value> {
+fn form_values(schema: &TypeSchema, pairs: &[(String, String)], zone: SiteZone) -> Map<String, Value> {
     let get = |n: &str| pairs.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
     let mut m = Map::new();
     for f in schema.fields.iter().filter(|f| supported(f.kind) && !is_file(f.kind)) {
@@ -237,6 +238,15 @@ fn form_values(schema: &TypeSchema, pairs: &[(String, String)]) -> Map<String, V
                 Some(t) => serde_json::from_str(t).unwrap_or_else(|_| Value::String(t.to_owned())),
                 None => query_rows(pairs, &f.name),
             },
+            // A browser's date-time has no offset: it is the site's wall-clock time.
+            FieldKind::DateTime if !raw.trim().is_empty() => {
+                match chrono::NaiveDateTime::parse_from_str(raw.trim(), "%Y-%m-%dT%H:%M")
+                    .or_else(|_| chrono::NaiveDateTime::parse_from_str(raw.trim(), "%Y-%m-%dT%H:%M:%S"))
+                {
+                    Ok(local) => Value::String(zone.to_utc(local).to_rfc3339()),
+                    Err(_) => Value::String(raw.to_owned()),
+                }
+            }
             FieldKind::Integer => match raw.trim() {
                 "" => Value::Null,
                 t => t.parse::<i64>().map(Value::from).unwrap_or_else(|_| Value::String(t.to_owned())),
@@ -304,7 +314,14 @@ fn form_fields(
                     ("richtext", v.and_then(|r| r.get("data")).and_then(Value::as_str).unwrap_or_default().into())
                 }
                 FieldKind::Date => ("date", text(v).into()),
-                FieldKind::DateTime => ("datetime-local", text(v).chars().take(16).collect::<String>().into()),
+                FieldKind::DateTime => {
+                    let shown = v
+                        .and_then(Value::as_str)
+                        .and_then(beffroi_model::schema::parse_datetime)
+                        .map(|t| ctx.site.time_zone.local(&t).format("%Y-%m-%dT%H:%M").to_string())
+                        .unwrap_or_else(|| text(v).chars().take(16).collect());
+                    ("datetime-local", shown.into())
+                }
                 FieldKind::Boolean => ("checkbox", v.and_then(Value::as_bool).unwrap_or(false).into()),
                 FieldKind::Integer => {
                     ("number", v.map(|x| x.to_string().trim_matches('"').to_owned()).unwrap_or_default().into())
@@ -539,7 +556,7 @@ pub(crate) async fn edit(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) ->
                 services.unlock(&ctx.principal, &ctx.site, path, true).await.map_err(err)?;
                 return Ok(see_other(&action, None));
             }
-            let mut values = form_values(schema, &pairs);
+            let mut values = form_values(schema, &pairs, ctx.site.time_zone);
             file_actions(schema, &pairs, &mut values, &mut files);
             let seen_modified = pairs.iter().find(|(k, _)| k == "_seen").and_then(|(_, v)| v.parse::<i64>().ok());
             if has("_preview") {
@@ -592,7 +609,7 @@ pub(crate) async fn edit(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) ->
                     let notice = ctx.app.i18n.t(
                         lang,
                         "edit-conflict",
-                        &[("date", crate::html::date_time_text(lang, &now.modified, true).into())],
+                        &[("date", crate::html::date_time_text(lang, ctx.site.time_zone, &now.modified, true).into())],
                     );
                     let extras = Extras {
                         seen: Some(now.modified.timestamp_micros()),
@@ -641,7 +658,7 @@ pub(crate) async fn add(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) -> 
             form_page(ctx, StatusCode::OK, title, action, folder_url, schema, &values, &[], Extras::default())
         }
         Some(_) => {
-            let mut values = form_values(schema, &pairs);
+            let mut values = form_values(schema, &pairs, ctx.site.time_zone);
             if pairs.iter().any(|(k, _)| k == "_preview") {
                 let (preview, errors) = match preview_of(schema, &values) {
                     Ok(p) => (Some(p), Vec::new()),

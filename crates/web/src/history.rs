@@ -121,7 +121,7 @@ pub(crate) async fn history(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>)
                 description => old.description,
                 text => text,
                 version => n,
-                when => crate::html::date_time_text(lang, &rev.at, true),
+                when => crate::html::date_time_text(lang, ctx.site.time_zone, &rev.at, true),
                 actor => rev.actor.clone(),
                 may_revert => may_revert,
                 action => action,
@@ -139,7 +139,7 @@ pub(crate) async fn history(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>)
             r.at.timestamp_micros(),
             context! {
                 kind => "revision",
-                when => crate::html::date_time_text(lang, &r.at, true),
+                when => crate::html::date_time_text(lang, ctx.site.time_zone, &r.at, true),
                 iso => crate::json::iso(&r.at),
                 actor => r.actor.clone(),
                 comment => r.comment.clone(),
@@ -155,7 +155,7 @@ pub(crate) async fn history(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>)
             h.at.timestamp_micros(),
             context! {
                 kind => "workflow",
-                when => crate::html::date_time_text(lang, &h.at, true),
+                when => crate::html::date_time_text(lang, ctx.site.time_zone, &h.at, true),
                 iso => crate::json::iso(&h.at),
                 actor => h.actor.clone(),
                 comment => h.comments.clone(),

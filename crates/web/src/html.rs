@@ -121,11 +121,14 @@ pub(crate) fn date_text(lang: Language, dt: &chrono::DateTime<chrono::Utc>) -> S
     }
 }
 
-/// Where the communes are: event times are shown in this zone (stored in UTC).
-const TIME_ZONE: chrono_tz::Tz = chrono_tz::Europe::Brussels;
-
-pub(crate) fn date_time_text(lang: Language, dt: &chrono::DateTime<chrono::Utc>, with_time: bool) -> String {
-    let local = dt.with_timezone(&TIME_ZONE);
+/// A date (and time) as people of the site read it: in its time zone (stored in UTC).
+pub(crate) fn date_time_text(
+    lang: Language,
+    zone: beffroi_model::zone::SiteZone,
+    dt: &chrono::DateTime<chrono::Utc>,
+    with_time: bool,
+) -> String {
+    let local = dt.with_timezone(&zone.tz());
     let date = match lang {
         Language::En => local.format("%Y-%m-%d"),
         Language::De | Language::Nl | Language::Fr => local.format("%d/%m/%Y"),
@@ -139,6 +142,7 @@ fn type_parts(ctx: &Ctx<'_>, view: &ItemView) -> Value {
     let it = &view.item;
     let url = ctx.url(&it.path);
     let lang = it.language;
+    let zone = ctx.site.time_zone;
     let services = &ctx.app.services;
     let file = beffroi_service::stored_file(services, view, None);
     let image = file.as_ref().filter(|f| f.width.is_some()).map(|f| {
@@ -171,15 +175,15 @@ fn type_parts(ctx: &Ctx<'_>, view: &ItemView) -> Value {
         let occurrences: Vec<Value> = beffroi_model::event::occurrences(f, chrono::Utc::now(), 10)
             .iter()
             .map(|(start, _)| {
-                context! { iso => crate::json::iso(start), text => date_time_text(lang, start, !whole_day) }
+                context! { iso => crate::json::iso(start), text => date_time_text(lang, zone, start, !whole_day) }
             })
             .collect();
         let recurring = !s("recurrence").trim().is_empty();
         context! {
             start_iso => when("start").map(|d| crate::json::iso(&d)),
-            start => when("start").map(|d| date_time_text(lang, &d, !whole_day)),
+            start => when("start").map(|d| date_time_text(lang, zone, &d, !whole_day)),
             end_iso => when("end").filter(|_| !open_end).map(|d| crate::json::iso(&d)),
-            end => when("end").filter(|_| !open_end).map(|d| date_time_text(lang, &d, !whole_day)),
+            end => when("end").filter(|_| !open_end).map(|d| date_time_text(lang, zone, &d, !whole_day)),
             location => s("location"),
             contact_name => s("contact_name"),
             contact_email => s("contact_email"),

@@ -42,6 +42,26 @@ fn site_create_and_list() {
 }
 
 #[test]
+fn a_site_has_a_time_zone() {
+    let d = tempfile::tempdir().unwrap();
+    let (code, _, err) =
+        beffroi(d.path(), &["site", "create", "lille", "--title", "Lille", "--time-zone", "Europe/Paris"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = beffroi(d.path(), &["site", "time-zone", "--site", "lille", "Europe/Brussels"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Europe/Brussels"), "{out}");
+    let (code, _, err) = beffroi(d.path(), &["site", "time-zone", "--site", "lille", "Mars/Olympus"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("unknown time zone"), "{err}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let db = std::fs::metadata(d.path().join("beffroi.db")).unwrap().permissions().mode();
+        assert_eq!(db & 0o077, 0, "the database is readable by its owner only: {db:o}");
+    }
+}
+
+#[test]
 fn failures_exit_1_with_one_clear_line() {
     let d = tempfile::tempdir().unwrap();
     beffroi(d.path(), &["site", "create", "namur", "--title", "Namur"]);

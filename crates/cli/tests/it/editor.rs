@@ -92,4 +92,44 @@ both_backends! {
         let page = app.get("/s/marche-de-noel").await;
         assert!(!page.body.contains("lead-image"));
     }
+
+    async fn event_times_are_typed_and_shown_in_the_site_time_zone(db) {
+        let s = db.site("s").await;
+        db.user(&s, "ed", "editor password", "Éditrice", &[Role::Editor, Role::Contributor]).await;
+        let app = TestApp::new(&db).await;
+        let c = app.session("ed", "editor password").await;
+        let form = app.get_with("/s/@@add?type=Event", &[("cookie", &c)]).await;
+        let token = csrf(&form.body);
+        // The last Sunday of March (summer time from 03:00) and one in October (back
+        // to winter time on the 25th).
+        for (title, start, end, utc_start) in [
+            ("Brocante", "2026-03-29T08:00", "2026-03-29T13:00", "2026-03-29T06:00:00+00:00"),
+            ("Marche", "2026-10-25T08:00", "2026-10-25T13:00", "2026-10-25T07:00:00+00:00"),
+            ("Concert", "2026-01-10T20:30", "2026-01-10T23:00", "2026-01-10T19:30:00+00:00"),
+        ] {
+            let body = serde_urlencoded::to_string([("_csrf", token.as_str()), ("title", title), ("start", start), ("end", end)]).unwrap();
+            let r = app.request(
+                Request::post("/s/@@add?type=Event")
+                    .header("host", "localhost")
+                    .header("cookie", &c)
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(Body::from(body))
+                    .unwrap(),
+            ).await;
+            assert_eq!(r.status, 303, "{}", r.body);
+            let url = r.header("location").trim_start_matches("http://localhost").to_owned();
+            let json = app.get_with(&url, &[("cookie", &c), ("accept", "application/json")]).await.json();
+            assert_eq!(json["start"], utc_start, "JSON keeps the instant, with its offset");
+            let page = app.get_with(&url, &[("cookie", &c)]).await.body;
+            let (day, hours) = (&start[8..10], &start[11..16]);
+            assert!(page.contains(&format!("{day}/{}/2026 {hours}", &start[5..7])), "{title}: {hours} in {page}");
+            assert!(page.contains(&format!("{} {}", &end[8..10], &end[11..16])) || page.contains(&end[11..16]), "{title}: end");
+            let edit = app.get_with(&format!("{url}/@@edit"), &[("cookie", &c)]).await.body;
+            assert!(edit.contains(&format!("value=\"{start}\"")), "{title}: the form shows {start}");
+        }
+        // A site elsewhere shows the same instant at its own hour.
+        db.services.set_time_zone(&Principal::System, &s, "Europe/London".parse().unwrap()).await.unwrap();
+        let page = app.get_with("/s/concert", &[("cookie", &c)]).await.body;
+        assert!(page.contains("10/01/2026 19:30"), "{page}");
+    }
 }

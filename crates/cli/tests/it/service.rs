@@ -219,6 +219,7 @@ both_backends! {
             title: "T".into(),
             language: beffroi_model::Language::Nl,
             hosts,
+            time_zone: Default::default(),
         };
         assert!(matches!(db.services.create_site(&Principal::System, new("namur", vec![])).await, Err(ServiceError::Conflict(_))));
         assert!(matches!(db.services.create_site(&editor(), new("x", vec![])).await, Err(ServiceError::Unauthorized)));

@@ -78,6 +78,7 @@ impl TestDb {
                     title: format!("Commune de {id}"),
                     language: Language::Fr,
                     hosts: hosts.iter().map(|h| h.to_string()).collect(),
+                    time_zone: Default::default(),
                 },
             )
             .await
