@@ -112,8 +112,11 @@ pub(crate) async fn folder_contents(ctx: &Ctx<'_>, view: &ItemView, body: Option
                     }
                 }
                 // What was cut is gone from where it was: the clipboard empties.
-                let cookie = cut.then(|| clipboard_cookie(ctx, None));
-                return Ok(see_other(&back, cookie));
+                let mut res = crate::views::done(&back, crate::views::Status::Pasted);
+                if cut {
+                    res.headers_mut().append(header::SET_COOKIE, clipboard_cookie(ctx, None));
+                }
+                return Ok(res);
             }
             Some("delete") => {
                 let paths = selected(ctx, view, &pairs)?;
@@ -134,7 +137,7 @@ pub(crate) async fn folder_contents(ctx: &Ctx<'_>, view: &ItemView, body: Option
                 for p in selected(ctx, view, &pairs)? {
                     services.delete(&ctx.principal, &ctx.site, &p).await.map_err(err)?;
                 }
-                return Ok(see_other(&back, None));
+                return Ok(crate::views::done(&back, crate::views::Status::Deleted));
             }
             _ => return Err(WebError::BadRequest("unknown action".into())),
         }
@@ -200,7 +203,10 @@ pub(crate) async fn rename(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) 
         match outcome {
             Ok(()) => {
                 let parent = path.parent().unwrap_or_else(ItemPath::root);
-                return Ok(see_other(&format!("{}/@@folder_contents", ctx.url(&parent)), None));
+                return Ok(crate::views::done(
+                    &format!("{}/@@folder_contents", ctx.url(&parent)),
+                    crate::views::Status::Renamed,
+                ));
             }
             Err(e @ (ServiceError::BadRequest(_) | ServiceError::Conflict(_) | ServiceError::Invalid(_))) => {
                 error = Some(e.to_string());

@@ -583,7 +583,7 @@ pub(crate) async fn edit(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) ->
                         Ok(()) | Err(ServiceError::Locked(_)) => {}
                         Err(e) => return Err(err(e)),
                     }
-                    Ok(see_other(&item_url, None))
+                    Ok(crate::views::done(&item_url, crate::views::Status::Saved))
                 }
                 Err(ServiceError::Invalid(v)) => {
                     let extras = Extras {
@@ -673,7 +673,7 @@ pub(crate) async fn add(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) -> 
             let parent = &view.item.path;
             match services.create_with_files(&ctx.principal, &ctx.site, parent, &type_name, None, &values, files).await
             {
-                Ok(item) => Ok(see_other(&ctx.url(&item.path), None)),
+                Ok(item) => Ok(crate::views::done(&ctx.url(&item.path), crate::views::Status::Created)),
                 Err(ServiceError::Invalid(v)) => form_page(
                     ctx,
                     StatusCode::BAD_REQUEST,
@@ -696,7 +696,7 @@ pub(crate) async fn delete(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) 
     let parent_url = view.item.path.parent().map(|p| ctx.url(&p)).unwrap_or_else(|| ctx.base.clone());
     if body.is_some() {
         ctx.app.services.delete(&ctx.principal, &ctx.site, &view.item.path).await.map_err(err)?;
-        return Ok(see_other(&parent_url, None));
+        return Ok(crate::views::done(&parent_url, crate::views::Status::Deleted));
     }
     if view.item.path.is_root() || !view.allows(&ctx.principal, beffroi_model::security::Permission::DeleteObjects) {
         return Err(WebError::Unauthorized);

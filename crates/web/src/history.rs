@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::error::WebError;
 use crate::traverse::Ctx;
-use crate::views::{form_pairs, page, see_other};
+use crate::views::{Status, done, form_pairs, page};
 
 /// A field's value as text to compare (rich text as its words).
 fn text_of(kind: FieldKind, v: Option<&Value>) -> String {
@@ -56,8 +56,18 @@ pub(crate) async fn history(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>)
             .find(|(k, _)| k == "revert")
             .and_then(|(_, v)| v.parse::<i64>().ok())
             .ok_or_else(|| WebError::BadRequest("which version? (revert=n)".into()))?;
+        // Reverting is asked for once more, on a page of its own.
+        if !pairs.iter().any(|(k, v)| k == "confirm" && v == "1") {
+            let title = ctx.app.i18n.t(ctx.site.language, "revert-title", &[("title", view.item.title.clone().into())]);
+            return page(
+                ctx,
+                axum::http::StatusCode::OK,
+                "revert.html",
+                minijinja::context! { title => title, version => n, action => action },
+            );
+        }
         services.revert(&ctx.principal, &ctx.site, path, n).await.map_err(err)?;
-        return Ok(see_other(&item_url, None));
+        return Ok(done(&item_url, Status::Reverted));
     }
     let (revisions, steps, may_revert) = services.history(&ctx.principal, &ctx.site, path).await.map_err(err)?;
     let param = |k: &str| ctx.query.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());

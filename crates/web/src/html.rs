@@ -30,6 +30,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("contents.html", include_str!("../templates/contents.html")),
     ("contents_delete.html", include_str!("../templates/contents_delete.html")),
     ("rename.html", include_str!("../templates/rename.html")),
+    ("revert.html", include_str!("../templates/revert.html")),
     ("history.html", include_str!("../templates/history.html")),
     ("version.html", include_str!("../templates/version.html")),
     ("diff.html", include_str!("../templates/diff.html")),
@@ -272,6 +273,7 @@ pub(crate) fn item_page(
             transitions => workflow.map(|w| w.transitions.iter().map(|(id, t)| context! { id => id.clone(), title => t.clone() }).collect::<Vec<_>>()).unwrap_or_default(),
             parts => type_parts(ctx, view),
             login_url => login_url(ctx),
+            status_message => crate::views::Status::message(ctx),
         },
     )
 }

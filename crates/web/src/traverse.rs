@@ -48,6 +48,8 @@ pub(crate) struct Ctx<'a> {
     pub form: Option<crate::edit::FormData>,
     /// The folder contents clipboard cookie, as sent.
     pub clipboard: Option<String>,
+    /// The confirmation an action left for this page (a cookie), as sent.
+    pub status: Option<String>,
     /// The site's rules of which types go where.
     pub type_rules: Arc<beffroi_model::schema::TypeRules>,
 }
@@ -162,6 +164,18 @@ pub(crate) async fn handle(State(app): State<Arc<AppState>>, req: axum::extract:
         Ok(r) => r,
         Err(f) => error_response(&app, f, json),
     };
+    // A confirmation is shown once: the page that showed it clears it.
+    let html = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/html"));
+    if html && res.status() == StatusCode::OK && crate::auth::cookie(&headers, crate::views::STATUS_COOKIE).is_some() {
+        let clear = format!("{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0", crate::views::STATUS_COOKIE);
+        if let Ok(v) = HeaderValue::from_str(&clear) {
+            res.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
     if method == Method::HEAD {
         *res.body_mut() = axum::body::Body::empty();
     }
@@ -281,6 +295,7 @@ async fn route(
         request_url: request_url.clone(),
         form,
         clipboard: crate::auth::cookie(headers, crate::contents::CLIPBOARD_COOKIE).map(str::to_owned),
+        status: crate::auth::cookie(headers, crate::views::STATUS_COOKIE).map(str::to_owned),
         type_rules: app.services.type_rules(&site).await.map_err(|e| with_site(service_err(e)))?,
     };
 

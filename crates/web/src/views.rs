@@ -71,6 +71,63 @@ pub(crate) fn redirect_to_login(ctx: &Ctx<'_>, came_from: &str) -> Response {
     (StatusCode::FOUND, [(header::LOCATION, HeaderValue::from_str(&location).expect("encoded URL"))]).into_response()
 }
 
+/// The cookie that carries a confirmation across a redirect to the page that shows
+/// it (once: that page clears it).
+pub(crate) const STATUS_COOKIE: &str = "beffroi_status";
+
+/// What an action that went well tells on the next page, as Plone's status messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Status {
+    Saved,
+    Created,
+    StateChanged,
+    Pasted,
+    Renamed,
+    Reverted,
+    SharingSaved,
+    Deleted,
+}
+
+impl Status {
+    const ALL: [Status; 8] = [
+        Status::Saved,
+        Status::Created,
+        Status::StateChanged,
+        Status::Pasted,
+        Status::Renamed,
+        Status::Reverted,
+        Status::SharingSaved,
+        Status::Deleted,
+    ];
+
+    fn key(self) -> &'static str {
+        match self {
+            Status::Saved => "saved",
+            Status::Created => "created",
+            Status::StateChanged => "state-changed",
+            Status::Pasted => "pasted",
+            Status::Renamed => "renamed",
+            Status::Reverted => "reverted",
+            Status::SharingSaved => "sharing-saved",
+            Status::Deleted => "deleted",
+        }
+    }
+
+    /// The message of a status cookie, in the site's language (an unknown value says
+    /// nothing).
+    pub(crate) fn message(ctx: &Ctx<'_>) -> Option<String> {
+        let sent = ctx.status.as_deref()?;
+        let status = Status::ALL.into_iter().find(|s| s.key() == sent)?;
+        Some(ctx.app.i18n.t(ctx.site.language, &format!("status-{}", status.key()), &[]))
+    }
+}
+
+/// A redirect after an action, with its confirmation for the next page.
+pub(crate) fn done(location: &str, status: Status) -> Response {
+    let cookie = format!("{STATUS_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age=120", status.key());
+    see_other(location, HeaderValue::from_str(&cookie).ok())
+}
+
 pub(crate) fn see_other(location: &str, cookie: Option<HeaderValue>) -> Response {
     let mut res = (StatusCode::SEE_OTHER, [(header::LOCATION, HeaderValue::from_str(location).expect("checked URL"))])
         .into_response();
@@ -94,6 +151,7 @@ pub(crate) fn page(
         csrf => match &ctx.via { Via::Session { csrf, .. } => Some(csrf.clone()), _ => None },
         user => crate::html::user_name(&ctx.principal),
         login_url => (template != "login.html").then(|| crate::html::login_url(ctx)),
+        status_message => Status::message(ctx),
     };
     let body = crate::html::render(ctx.app, template, context! { ..extra, ..base })?;
     let mut res =
@@ -267,7 +325,7 @@ pub(crate) async fn item_view(
                 .transition(&ctx.principal, &ctx.site, &view.item.path, &field("transition"), req)
                 .await
                 .map_err(|e| WebError::from_service(e, &ctx.request_url))?;
-            Ok(see_other(&ctx.url(&view.item.path), None))
+            Ok(done(&ctx.url(&view.item.path), Status::StateChanged))
         }
         ("@@review-list", None) => review_list(ctx).await,
         ("@@edit", body) => crate::edit::edit(ctx, view, body).await,
@@ -296,7 +354,7 @@ async fn sharing(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) -> Result<
             change.entries.push((grantee, roles));
         }
         ctx.app.services.update_sharing(&ctx.principal, &ctx.site, path, change).await.map_err(err)?;
-        return Ok(see_other(&format!("{item_url}/@@sharing?saved=1"), None));
+        return Ok(done(&format!("{item_url}/@@sharing"), Status::SharingSaved));
     }
     let current = ctx.app.services.sharing(&ctx.principal, &ctx.site, path).await.map_err(err)?;
     let search = ctx.query.iter().find(|(k, _)| k == "search").map(|(_, v)| v.clone()).unwrap_or_default();
@@ -337,12 +395,11 @@ async fn sharing(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) -> Result<
     let roles: Vec<minijinja::Value> =
         current.available.iter().map(|r| context! { title => role_title(ctx, *r) }).collect();
     let title = ctx.app.i18n.t(ctx.site.language, "sharing-title", &[("title", view.item.title.clone().into())]);
-    let saved = ctx.query.iter().any(|(k, _)| k == "saved");
     page(
         ctx,
         StatusCode::OK,
         "sharing.html",
-        context! { title => title, item_url => item_url, entries => entries, roles => roles, inherit => current.inherit, search => search, saved => saved },
+        context! { title => title, item_url => item_url, entries => entries, roles => roles, inherit => current.inherit, search => search },
     )
 }
 

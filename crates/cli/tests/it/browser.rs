@@ -136,7 +136,7 @@ async fn run(db: TestDb) {
     fill(&c, "#login", "redac").await;
     fill(&c, "#password", "mot de passe du redacteur").await;
     click(&c, "form[action$='@@login'] button[type=submit]").await;
-    wait_for(&c, "a[href$='@@logout']").await;
+    wait_for(&c, "form[action$='@@logout'] button").await;
     assert!(c.source().await.unwrap().contains("redac"));
 
     // A folder.

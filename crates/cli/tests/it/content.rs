@@ -334,6 +334,8 @@ mod forms {
             assert_eq!(app.get_with("/s/reglement/@@history?a=x&b=1", &[("cookie", &c)]).await.status, 400);
             let token = csrf(&page.body);
             let r = post(&app, "/s/reglement/@@history", &c, format!("_csrf={token}&revert=0")).await;
+            assert_eq!(r.status, 200, "asked first");
+            let r = post(&app, "/s/reglement/@@history", &c, format!("_csrf={token}&revert=0&confirm=1")).await;
             assert_eq!(r.status, 303);
             let v = send(&app, "GET", "/s/reglement", json!({}), &h).await.json();
             assert_eq!(v["text"]["data"], "<p>Le conseil se réunit lundi.</p>");
@@ -421,7 +423,9 @@ mod forms {
             let clip = r.header("set-cookie").split(';').next().unwrap().to_owned();
             let r = post(&app, "/s/archives/@@folder_contents", &format!("{c}; {clip}"), format!("_csrf={token}&action=paste")).await;
             assert_eq!(r.status, 303);
-            assert!(r.header("set-cookie").contains("Max-Age=0"));
+            let cookies: Vec<&str> = r.headers.get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).collect();
+            assert!(cookies.iter().any(|c| c.starts_with("beffroi_clipboard=") && c.contains("Max-Age=0")), "{cookies:?}");
+            assert!(cookies.iter().any(|c| c.starts_with("beffroi_status=pasted")), "{cookies:?}");
             assert_eq!(app.get_with("/s/actualites/trois", &[("cookie", &c)]).await.status, 301, "moved away");
             // Rename.
             let r = post(&app, "/s/archives/un/@@rename", &c, format!("_csrf={token}&id=premier&title=Premier")).await;

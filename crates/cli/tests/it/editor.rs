@@ -132,4 +132,53 @@ both_backends! {
         let page = app.get_with("/s/concert", &[("cookie", &c)]).await.body;
         assert!(page.contains("10/01/2026 19:30"), "{page}");
     }
+
+    async fn actions_confirm_on_the_next_page_and_revert_asks_first(db) {
+        let s = db.site("s").await;
+        db.user(&s, "ed", "editor password", "Éditrice", &[Role::Editor, Role::Contributor]).await;
+        db.add(&s, "", "Document", json!({"title": "Horaires", "text": "<p>Lundi</p>"})).await;
+        let app = TestApp::new(&db).await;
+        let c = app.session("ed", "editor password").await;
+        let form = app.get_with("/s/horaires/@@edit", &[("cookie", &c)]).await;
+        let token = csrf(&form.body);
+        // Logging out is one click: a button in the user bar.
+        assert!(form.body.contains("<form class=\"logout\" method=\"post\" action=\"http://localhost/s/@@logout\">"), "{}", form.body);
+        let send = |uri: &'static str, body: String| {
+            let app = &app;
+            let c = c.clone();
+            async move {
+                app.request(
+                    Request::post(uri)
+                        .header("host", "localhost")
+                        .header("cookie", &c)
+                        .header("content-type", "application/x-www-form-urlencoded")
+                        .body(Body::from(body))
+                        .unwrap(),
+                )
+                .await
+            }
+        };
+        let r = send("/s/horaires/@@edit", format!("_csrf={token}&title=Horaires+d%27hiver&text=%3Cp%3EMardi%3C%2Fp%3E")).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let status = r.header("set-cookie").split(';').next().unwrap().to_owned();
+        assert_eq!(status, "beffroi_status=saved");
+        // The next page says so, once, and clears it.
+        let with = format!("{c}; {status}");
+        let page = app.get_with("/s/horaires", &[("cookie", &with)]).await;
+        assert!(page.body.contains("<p class=\"status\" role=\"status\">Modifications enregistrées.</p>"), "{}", page.body);
+        assert!(page.header("set-cookie").starts_with("beffroi_status=;") && page.header("set-cookie").contains("Max-Age=0"));
+        assert!(!app.get_with("/s/horaires", &[("cookie", &c)]).await.body.contains("role=\"status\""));
+        // An unknown value says nothing.
+        let forged = app.get_with("/s/horaires", &[("cookie", &format!("{c}; beffroi_status=%3Cscript%3E"))]).await;
+        assert!(!forged.body.contains("role=\"status\"") && !forged.body.contains("script%3E"));
+        // Reverting asks first; confirmed, it restores and says so.
+        let r = send("/s/horaires/@@history", format!("_csrf={token}&revert=0")).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert!(r.body.contains("name=\"confirm\" value=\"1\"") && r.body.contains("Revenir à la version 0 ?"), "{}", r.body);
+        assert_eq!(db.services.item(&Principal::System, &s, &path("/horaires")).await.unwrap().item.title, "Horaires d'hiver");
+        let r = send("/s/horaires/@@history", format!("_csrf={token}&revert=0&confirm=1")).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        assert!(r.header("set-cookie").starts_with("beffroi_status=reverted"));
+        assert_eq!(db.services.item(&Principal::System, &s, &path("/horaires")).await.unwrap().item.title, "Horaires");
+    }
 }
