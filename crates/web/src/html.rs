@@ -199,6 +199,30 @@ fn type_parts(ctx: &Ctx<'_>, view: &ItemView) -> Value {
     context! { image => image, download => download, event => event, link => link }
 }
 
+/// The main navigation (the site's top folders, the one holding `view` marked) and the
+/// breadcrumbs down to `view`: what every page of the site shows above its content.
+pub(crate) fn site_chrome(ctx: &Ctx<'_>, view: &ItemView, nav: &[Summary]) -> (Vec<Value>, Vec<Value>) {
+    let it = &view.item;
+    let root = it.path.is_root();
+    let top = view.lineage.get(1).map(|a| &a.path).or((!root).then_some(&it.path));
+    let nav: Vec<Value> = nav
+        .iter()
+        .map(|n| {
+            let current = top == Some(&n.path);
+            context! { url => ctx.url(&n.path), title => n.title.clone(), current => current, exact => current && n.path == it.path }
+        })
+        .collect();
+    let mut breadcrumbs: Vec<Value> = Vec::new();
+    if !root {
+        breadcrumbs.push(context! { url => ctx.base.clone(), title => ctx.app.i18n.t(ctx.site.language, "home", &[]) });
+        let visible = view.visible_ancestors(&ctx.principal);
+        for a in visible.into_iter().filter(|a| !a.path.is_root()).chain(std::iter::once(it)) {
+            breadcrumbs.push(context! { url => ctx.url(&a.path), title => a.title.clone() });
+        }
+    }
+    (nav, breadcrumbs)
+}
+
 pub(crate) fn item_page(
     ctx: &Ctx<'_>,
     view: &ItemView,
@@ -210,22 +234,7 @@ pub(crate) fn item_page(
     let lang = it.language;
     let root = it.path.is_root();
     let title = if root { ctx.site.title.clone() } else { it.title.clone() };
-    let top = view.lineage.get(1).map(|a| &a.path).or((!root).then_some(&it.path));
-    let nav: Vec<Value> = nav
-        .iter()
-        .map(|n| {
-            let current = top == Some(&n.path);
-            context! { url => ctx.url(&n.path), title => n.title.clone(), current => current, exact => current && n.path == it.path }
-        })
-        .collect();
-    let mut breadcrumbs: Vec<Value> = Vec::new();
-    if !root {
-        breadcrumbs.push(context! { url => ctx.base.clone(), title => ctx.app.i18n.t(lang, "home", &[]) });
-        let visible = view.visible_ancestors(&ctx.principal);
-        for a in visible.into_iter().filter(|a| !a.path.is_root()).chain(std::iter::once(it)) {
-            breadcrumbs.push(context! { url => ctx.url(&a.path), title => a.title.clone() });
-        }
-    }
+    let (nav, breadcrumbs) = site_chrome(ctx, view, nav);
     let text = it.fields.get("text").and_then(|t| t.get("data")).and_then(|d| d.as_str()).unwrap_or("");
     let (items, total, page, pages, prev_url, next_url) = match listing {
         Some((l, start, size)) => {

@@ -50,6 +50,9 @@ pub(crate) struct Ctx<'a> {
     pub clipboard: Option<String>,
     /// The confirmation an action left for this page (a cookie), as sent.
     pub status: Option<String>,
+    /// The navigation and breadcrumbs of the item an HTML view is about, so that
+    /// editing screens keep them.
+    pub chrome: std::sync::OnceLock<minijinja::Value>,
     /// The site's rules of which types go where.
     pub type_rules: Arc<beffroi_model::schema::TypeRules>,
 }
@@ -296,11 +299,20 @@ async fn route(
         form,
         clipboard: crate::auth::cookie(headers, crate::contents::CLIPBOARD_COOKIE).map(str::to_owned),
         status: crate::auth::cookie(headers, crate::views::STATUS_COOKIE).map(str::to_owned),
+        chrome: std::sync::OnceLock::new(),
         type_rules: app.services.type_rules(&site).await.map_err(|e| with_site(service_err(e)))?,
     };
 
     // The login and logout pages answer on any path, whatever may be viewed there.
     if let Some(view) = endpoint.filter(|e| crate::views::SITE_VIEWS.contains(e)) {
+        // The site's pages (search, review list, users) keep the site's navigation.
+        if !json
+            && body.is_none()
+            && !matches!(view, "@@login" | "@@logout")
+            && let Ok(Found::Item(root)) = app.services.get(&ctx.principal, &site, &ItemPath::root()).await
+        {
+            set_chrome(&ctx, &root).await.map_err(with_site)?;
+        }
         return crate::views::site_view(&ctx, view, body.as_deref())
             .await
             .map(|r| (tag(&site), r).into_response())
@@ -354,6 +366,9 @@ async fn route(
             crate::media::serve(&ctx, &view, name, &rest[1..], headers).await
         }
         (Some(name), body) if name.starts_with("@@") => {
+            if !json {
+                set_chrome(&ctx, &view).await?;
+            }
             crate::views::item_view(&ctx, &view, name, body.as_deref()).await
         }
         (Some(name), Some(body)) if *method == Method::POST => {
@@ -442,6 +457,20 @@ async fn item_view(ctx: &Ctx<'_>, view: &ItemView, json: bool, headers: &HeaderM
     };
     let body = html::item_page(ctx, view, listing.as_ref().map(|l| (l, b_start, b_size)), &nav, workflow.as_ref())?;
     Ok(finish(headers, body, HTML, Some(view.item.modified)))
+}
+
+/// Keeps the navigation and breadcrumbs of `view` for the HTML page about to be made.
+async fn set_chrome(ctx: &Ctx<'_>, view: &ItemView) -> Result<(), WebError> {
+    let root = view.lineage.first().unwrap_or(&view.item);
+    let nav = ctx
+        .app
+        .services
+        .navigation(&ctx.principal, &ctx.site, root)
+        .await
+        .map_err(|e| WebError::from_service(e, &ctx.request_url))?;
+    let (nav, breadcrumbs) = html::site_chrome(ctx, view, &nav);
+    let _ = ctx.chrome.set(minijinja::context! { nav => nav, breadcrumbs => breadcrumbs });
+    Ok(())
 }
 
 /// The weak validator of a representation: a hash of its bytes and type.

@@ -153,7 +153,8 @@ pub(crate) fn page(
         login_url => (template != "login.html").then(|| crate::html::login_url(ctx)),
         status_message => Status::message(ctx),
     };
-    let body = crate::html::render(ctx.app, template, context! { ..extra, ..base })?;
+    let chrome = ctx.chrome.get().cloned().unwrap_or_else(|| context! {});
+    let body = crate::html::render(ctx.app, template, context! { ..extra, ..base, ..chrome })?;
     let mut res =
         (status, [(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"))], body).into_response();
     res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -141,6 +141,15 @@ both_backends! {
         let c = app.session("ed", "editor password").await;
         let form = app.get_with("/s/horaires/@@edit", &[("cookie", &c)]).await;
         let token = csrf(&form.body);
+        // Editing screens keep the site's navigation and the breadcrumbs.
+        db.add(&s, "", "Folder", json!({"title": "Services"})).await;
+        for uri in ["/s/horaires/@@edit", "/s/horaires/@@history", "/s/horaires/@@sharing", "/s/@@folder_contents", "/s/@@search?SearchableText=lundi", "/s/@@add?type=Document"] {
+            let page = app.get_with(uri, &[("cookie", &c)]).await;
+            assert_eq!(page.status, 200, "{uri}");
+            assert!(page.body.contains("class=\"main-nav\"") && page.body.contains(">Services</a>"), "{uri}: {}", page.body);
+        }
+        let edit = app.get_with("/s/horaires/@@edit", &[("cookie", &c)]).await.body;
+        assert!(edit.contains("class=\"breadcrumbs wrap\"") && edit.contains("aria-current=\"page\">Horaires</a>"), "{edit}");
         // Logging out is one click: a button in the user bar.
         assert!(form.body.contains("<form class=\"logout\" method=\"post\" action=\"http://localhost/s/@@logout\">"), "{}", form.body);
         let send = |uri: &'static str, body: String| {
