@@ -37,7 +37,7 @@ pub use sessions::{LoginOutcome, OpenSession, SESSION_LIFETIME};
 pub use sites::NewSite;
 pub use users::{NewUser, Secret};
 pub use versions::apply_snapshot;
-pub use workflow::{TransitionRequest, WorkflowInfo};
+pub use workflow::{ToReview, TransitionRequest, WorkflowInfo};
 
 /// Errors by meaning; the web edge maps each to a status code.
 #[derive(Debug, thiserror::Error)]

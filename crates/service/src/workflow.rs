@@ -212,7 +212,7 @@ impl Services {
     }
 
     /// Items waiting for review that `actor` may review, oldest first.
-    pub async fn review_list(&self, actor: &Principal, site: &SiteRow) -> Result<Vec<beffroi_store::Summary>> {
+    pub async fn review_list(&self, actor: &Principal, site: &SiteRow) -> Result<Vec<ToReview>> {
         let reg = self.workflows(site).await?;
         let tokens = actor.tokens();
         let mut c = self.store.conn().await?;
@@ -221,7 +221,14 @@ impl Services {
         for s in pending {
             let lineage = load(&mut c.db(), site, &s.path).await?;
             if allowed(&reg, actor, &lineage, Permission::ReviewPortalContent) {
-                out.push(s);
+                // Who submitted it and what they said: the step that brought it here.
+                let history = c.db().history(&site.scope(), s.uuid).await?;
+                let submitted = history.into_iter().rev().find(|h| h.review_state == "pending" && h.action.is_some());
+                out.push(ToReview {
+                    submitter: submitted.as_ref().map(|h| h.actor.clone()),
+                    comment: submitted.map(|h| h.comments).unwrap_or_default(),
+                    item: s,
+                });
             }
         }
         Ok(out)
@@ -368,4 +375,12 @@ impl Services {
             .await?;
         Ok(Some(h))
     }
+}
+
+/// An item waiting for review, with who submitted it and their comment.
+#[derive(Debug, Clone)]
+pub struct ToReview {
+    pub item: beffroi_store::Summary,
+    pub submitter: Option<String>,
+    pub comment: String,
 }

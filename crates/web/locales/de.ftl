@@ -27,3 +27,4 @@ status-renamed = Element umbenannt.
 status-reverted = Version wiederhergestellt.
 status-sharing-saved = Freigabe gespeichert.
 status-deleted = Element gelöscht.
+status-moved = Elemente verschoben.

@@ -27,3 +27,4 @@ status-renamed = Item hernoemd.
 status-reverted = Versie hersteld.
 status-sharing-saved = Delen opgeslagen.
 status-deleted = Item verwijderd.
+status-moved = Items verplaatst.

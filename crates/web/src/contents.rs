@@ -84,8 +84,16 @@ pub(crate) async fn folder_contents(ctx: &Ctx<'_>, view: &ItemView, body: Option
         let pairs = form_pairs(body)?;
         let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
         let path = &view.item.path;
-        if let Some(id) = get("up").or(get("down")) {
-            let delta = if get("up").is_some() { Delta::By(-1) } else { Delta::By(1) };
+        if let Some(id) = get("up").or(get("down")).or(get("top")).or(get("bottom")) {
+            let delta = if get("up").is_some() {
+                Delta::By(-1)
+            } else if get("down").is_some() {
+                Delta::By(1)
+            } else if get("top").is_some() {
+                Delta::Top
+            } else {
+                Delta::Bottom
+            };
             services.reorder(&ctx.principal, &ctx.site, path, id, delta).await.map_err(err)?;
             return Ok(see_other(&format!("{back}#row-{id}"), None));
         }
@@ -117,6 +125,20 @@ pub(crate) async fn folder_contents(ctx: &Ctx<'_>, view: &ItemView, body: Option
                     res.headers_mut().append(header::SET_COOKIE, clipboard_cookie(ctx, None));
                 }
                 return Ok(res);
+            }
+            Some("move") => {
+                // "Move to…": the chosen folder, every permission checked as for a paste.
+                let target = get("target")
+                    .filter(|t| !t.is_empty())
+                    .ok_or_else(|| WebError::BadRequest(ctx.app.i18n.t(lang, "contents-move-no-target", &[])))?;
+                let target = ItemPath::parse(target).map_err(|_| WebError::BadRequest("bad target folder".into()))?;
+                for p in selected(ctx, view, &pairs)? {
+                    services.move_item(&ctx.principal, &ctx.site, &p, &target).await.map_err(err)?;
+                }
+                return Ok(crate::views::done(
+                    &format!("{}/@@folder_contents", ctx.url(&target)),
+                    crate::views::Status::Moved,
+                ));
             }
             Some("delete") => {
                 let paths = selected(ctx, view, &pairs)?;
@@ -154,6 +176,7 @@ pub(crate) async fn folder_contents(ctx: &Ctx<'_>, view: &ItemView, body: Option
         .iter()
         .map(|s| {
             context! {
+                folderish => services.types().get(&s.type_name).is_some_and(|t| t.folderish),
                 id => s.id.clone(),
                 url => ctx.url(&s.path),
                 title => s.title.clone(),
@@ -165,6 +188,25 @@ pub(crate) async fn folder_contents(ctx: &Ctx<'_>, view: &ItemView, body: Option
         })
         .collect();
     let clipboard = ctx.clipboard.as_deref().and_then(parse_clipboard).map(|(cut, p)| (cut, p.len()));
+    // The folders to move items to (the site's first 500, by path), other than this one.
+    let q = beffroi_service::CatalogQuery {
+        types: vec!["Folder".into()],
+        sort: beffroi_service::SortOn::Path,
+        limit: 500,
+        ..Default::default()
+    };
+    let found = services.search(&ctx.principal, &ctx.site, q).await.map_err(err)?;
+    let mut targets = vec![context! { path => "/", title => ctx.site.title.clone(), depth => 0 }];
+    targets.extend(found.items.iter().map(|f| {
+        context! { path => f.path.as_str().to_owned(), title => f.title.clone(), depth => f.path.as_str().matches('/').count() }
+    }));
+    let targets: Vec<minijinja::Value> = targets
+        .into_iter()
+        .filter(|t| {
+            t.get_attr("path").ok().and_then(|p| p.as_str().map(str::to_owned)).as_deref()
+                != Some(view.item.path.as_str())
+        })
+        .collect();
     page(
         ctx,
         StatusCode::OK,
@@ -177,6 +219,7 @@ pub(crate) async fn folder_contents(ctx: &Ctx<'_>, view: &ItemView, body: Option
             total => listing.total,
             first => b_start + 1,
             clipboard => clipboard.map(|(cut, n)| context! { cut => cut, count => n }),
+            targets => targets,
         },
     )
 }

@@ -86,10 +86,11 @@ pub(crate) enum Status {
     Reverted,
     SharingSaved,
     Deleted,
+    Moved,
 }
 
 impl Status {
-    const ALL: [Status; 8] = [
+    const ALL: [Status; 9] = [
         Status::Saved,
         Status::Created,
         Status::StateChanged,
@@ -98,6 +99,7 @@ impl Status {
         Status::Reverted,
         Status::SharingSaved,
         Status::Deleted,
+        Status::Moved,
     ];
 
     fn key(self) -> &'static str {
@@ -110,6 +112,7 @@ impl Status {
             Status::Reverted => "reverted",
             Status::SharingSaved => "sharing-saved",
             Status::Deleted => "deleted",
+            Status::Moved => "moved",
         }
     }
 
@@ -492,11 +495,13 @@ async fn review_list(ctx: &Ctx<'_>) -> Result<Response, WebError> {
         .map_err(|e| WebError::from_service(e, &ctx.request_url))?;
     let items: Vec<minijinja::Value> = items
         .iter()
-        .map(|s| {
+        .map(|r| {
+            let s = &r.item;
             context! {
                 url => ctx.url(&s.path),
                 title => s.title.clone(),
-                creator => s.creator.clone(),
+                creator => r.submitter.clone().unwrap_or_else(|| s.creator.clone()),
+                comment => r.comment.clone(),
                 modified_iso => crate::json::iso(&s.modified),
                 modified_text => crate::html::date_text(lang, &s.modified),
             }

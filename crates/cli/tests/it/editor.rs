@@ -190,4 +190,80 @@ both_backends! {
         assert!(r.header("set-cookie").starts_with("beffroi_status=reverted"));
         assert_eq!(db.services.item(&Principal::System, &s, &path("/horaires")).await.unwrap().item.title, "Horaires");
     }
+
+    async fn the_contents_view_moves_items_and_the_review_list_shows_comments(db) {
+        let s = db.site("s").await;
+        db.user(&s, "ed", "editor password", "Éditrice", &[Role::Editor, Role::Contributor, Role::Reviewer]).await;
+        db.add(&s, "", "Folder", json!({"title": "Actualites"})).await;
+        db.add(&s, "", "Folder", json!({"title": "Archives"})).await;
+        for t in ["Un", "Deux", "Trois"] {
+            db.add(&s, "/actualites", "Document", json!({"title": t})).await;
+        }
+        db.add(&s, "/actualites", "Folder", json!({"title": "Dossier"})).await;
+        let app = TestApp::new(&db).await;
+        let c = app.session("ed", "editor password").await;
+        let page = app.get_with("/s/actualites/@@folder_contents", &[("cookie", &c)]).await;
+        assert_eq!(page.status, 200);
+        let token = csrf(&page.body);
+        assert!(page.body.contains("class=\"type-icon folder\""), "folders are told apart");
+        assert!(page.body.contains("class=\"drag-handle\"") && page.body.contains("name=\"top\" value=\"deux\""));
+        assert!(page.body.contains("<option value=\"/archives\">"), "{}", page.body);
+        let send = |uri: &'static str, body: String| {
+            let app = &app;
+            let c = c.clone();
+            async move {
+                app.request(
+                    Request::post(uri)
+                        .header("host", "localhost")
+                        .header("cookie", &c)
+                        .header("content-type", "application/x-www-form-urlencoded")
+                        .body(Body::from(body))
+                        .unwrap(),
+                )
+                .await
+            }
+        };
+        let order = |db: &TestDb| {
+            let s = s.clone();
+            let db = db.services.clone();
+            async move {
+                let v = db.item(&Principal::System, &s, &path("/actualites")).await.unwrap();
+                db.children(&Principal::System, &s, &v, 0, 100).await.unwrap().items.into_iter().map(|i| i.id).collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(send("/s/actualites/@@folder_contents", format!("_csrf={token}&top=trois")).await.status, 303);
+        assert_eq!(order(&db).await, ["trois", "un", "deux", "dossier"]);
+        assert_eq!(send("/s/actualites/@@folder_contents", format!("_csrf={token}&bottom=trois")).await.status, 303);
+        assert_eq!(order(&db).await, ["un", "deux", "dossier", "trois"]);
+        // Move to…: the selection goes to the chosen folder.
+        let r = send("/s/actualites/@@folder_contents", format!("_csrf={token}&sel=un&sel=deux&action=move&target=%2Farchives")).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        assert_eq!(r.header("location"), "http://localhost/s/archives/@@folder_contents");
+        assert_eq!(order(&db).await, ["dossier", "trois"]);
+        let r = send("/s/actualites/@@folder_contents", format!("_csrf={token}&sel=trois&action=move&target=")).await;
+        assert_eq!(r.status, 400);
+        // The review list says who submitted and why.
+        let r = app.request(
+            Request::post("/s/actualites/trois/@workflow/retract")
+                .header("host", "localhost")
+                .header("accept", "application/json")
+                .header("content-type", "application/json")
+                .header("authorization", format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("ed:editor password")))
+                .body(Body::from("{}"))
+                .unwrap(),
+        ).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let r = app.request(
+            Request::post("/s/actualites/trois/@workflow/submit")
+                .header("host", "localhost")
+                .header("accept", "application/json")
+                .header("content-type", "application/json")
+                .header("authorization", format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("ed:editor password")))
+                .body(Body::from(json!({"comment": "Horaires à vérifier avec le service"}).to_string()))
+                .unwrap(),
+        ).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let list = app.get_with("/s/@@review-list", &[("cookie", &c)]).await;
+        assert!(list.body.contains("Horaires à vérifier avec le service") && list.body.contains("ed"), "{}", list.body);
+    }
 }
