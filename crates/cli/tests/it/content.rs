@@ -327,7 +327,7 @@ mod forms {
             assert!(page.body.contains("Jour changé") && page.body.contains("Version 1") && page.body.contains("Version 0"));
             let diff = app.get_with("/s/reglement/@@history?a=0&b=1", &[("cookie", &c)]).await;
             assert_eq!(diff.status, 200, "{}", diff.body);
-            assert!(diff.body.contains("<del>lundi") && diff.body.contains("<ins>communal") && diff.body.contains("<ins>mardi"), "{}", diff.body);
+            assert!(diff.body.contains("supprimé : </span>lundi") && diff.body.contains("ajouté : </span>communal") && diff.body.contains("ajouté : </span>mardi"), "{}", diff.body);
             let old = app.get_with("/s/reglement/@@history?version=0", &[("cookie", &c)]).await;
             assert!(old.body.contains("<p>Le conseil se réunit lundi.</p>"), "{}", old.body);
             assert_eq!(app.get_with("/s/reglement/@@history?version=9", &[("cookie", &c)]).await.status, 404);

@@ -180,6 +180,12 @@ both_backends! {
         // An unknown value says nothing.
         let forged = app.get_with("/s/horaires", &[("cookie", &format!("{c}; beffroi_status=%3Cscript%3E"))]).await;
         assert!(!forged.body.contains("role=\"status\"") && !forged.body.contains("script%3E"));
+        // Any two versions can be compared; changes are marked for screen readers too.
+        let history = app.get_with("/s/horaires/@@history", &[("cookie", &c)]).await.body;
+        assert!(history.contains("<select id=\"cmp-a\" name=\"a\">") && history.contains("<select id=\"cmp-b\" name=\"b\">"), "{history}");
+        let diff = app.get_with("/s/horaires/@@history?a=0&b=1", &[("cookie", &c)]).await.body;
+        assert!(diff.contains("<ins><span class=\"visually-hidden\">[ajouté : </span>"), "{diff}");
+        assert!(diff.contains("<del><span class=\"visually-hidden\">[supprimé : </span>"), "{diff}");
         // Reverting asks first; confirmed, it restores and says so.
         let r = send("/s/horaires/@@history", format!("_csrf={token}&revert=0")).await;
         assert_eq!(r.status, 200, "{}", r.body);
