@@ -1,6 +1,6 @@
 //! `beffroi serve`: open the store, seed the demo if asked, listen, shut down cleanly.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use beffroi_service::{Blobs, Services, StoreOptions, demo};
@@ -84,7 +84,11 @@ pub fn run(args: ServeArgs) -> Result<()> {
             "Beffroi is serving on http://{}",
             args.listen
         );
-        let app = beffroi_web::app(services.clone()).await.context("cannot prepare the web application")?;
+        let options = beffroi_web::WebOptions {
+            request_timeout: (args.request_timeout > 0).then(|| Duration::from_secs(args.request_timeout)),
+        };
+        let app =
+            beffroi_web::app_with(services.clone(), options).await.context("cannot prepare the web application")?;
         axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
             .with_graceful_shutdown(shutdown())
             .await

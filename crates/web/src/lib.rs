@@ -3,7 +3,7 @@
 //! parse the request, call one service action, and render.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -30,9 +30,27 @@ mod views;
 
 pub use error::WebError;
 
+/// The default time budget of a GET or HEAD request.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Settings of the HTTP layer.
+#[derive(Debug, Clone)]
+pub struct WebOptions {
+    /// Longest a GET or HEAD request may take to answer before it is stopped with 503;
+    /// None for no limit. Other methods have none: they may carry large uploads.
+    pub request_timeout: Option<Duration>,
+}
+
+impl Default for WebOptions {
+    fn default() -> Self {
+        Self { request_timeout: Some(DEFAULT_REQUEST_TIMEOUT) }
+    }
+}
+
 /// The shared state of every request.
 pub struct AppState {
     pub services: Services,
+    pub(crate) options: WebOptions,
     pub(crate) templates: minijinja::Environment<'static>,
     pub(crate) i18n: Arc<i18n::I18n>,
     pub(crate) jwt: jwt::Jwt,
@@ -41,10 +59,18 @@ pub struct AppState {
 impl AppState {
     /// Loads what every request needs: templates, catalogs, the token secret.
     pub async fn load(services: Services) -> Result<Arc<Self>, beffroi_service::ServiceError> {
+        Self::load_with(services, WebOptions::default()).await
+    }
+
+    /// Like [`AppState::load`], with the given settings.
+    pub async fn load_with(
+        services: Services,
+        options: WebOptions,
+    ) -> Result<Arc<Self>, beffroi_service::ServiceError> {
         let i18n = Arc::new(i18n::I18n::load());
         let templates = html::environment(i18n.clone());
         let jwt = jwt::Jwt::new(services.secret("jwt").await?.as_bytes());
-        Ok(Arc::new(Self { services, templates, i18n, jwt }))
+        Ok(Arc::new(Self { services, options, templates, i18n, jwt }))
     }
 }
 
@@ -74,7 +100,12 @@ pub fn router(state: Arc<AppState>) -> Router {
 
 /// Convenience: the router on freshly loaded state.
 pub async fn app(services: Services) -> Result<Router, beffroi_service::ServiceError> {
-    Ok(router(AppState::load(services).await?))
+    app_with(services, WebOptions::default()).await
+}
+
+/// The router on freshly loaded state with the given settings.
+pub async fn app_with(services: Services, options: WebOptions) -> Result<Router, beffroi_service::ServiceError> {
+    Ok(router(AppState::load_with(services, options).await?))
 }
 
 async fn health(State(app): State<Arc<AppState>>) -> Response {

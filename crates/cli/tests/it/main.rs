@@ -9,6 +9,7 @@ mod browser;
 mod cli;
 mod content;
 mod http;
+mod limits;
 mod login;
 mod media;
 mod search;

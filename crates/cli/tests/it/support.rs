@@ -191,9 +191,14 @@ impl TestApp {
     }
 
     pub async fn with_services(services: Services) -> TestApp {
+        Self::with_options(services, beffroi_web::WebOptions::default()).await
+    }
+
+    pub async fn with_options(services: Services, options: beffroi_web::WebOptions) -> TestApp {
         // Errors the server logs show in the output of a failing test.
         let _ = tracing_subscriber::fmt().with_env_filter("warn").with_test_writer().try_init();
-        TestApp { router: beffroi_web::router(beffroi_web::AppState::load(services).await.expect("app state")) }
+        let state = beffroi_web::AppState::load_with(services, options).await.expect("app state");
+        TestApp { router: beffroi_web::router(state) }
     }
 
     pub async fn request(&self, req: Request<Body>) -> Reply {
