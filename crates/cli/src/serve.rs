@@ -52,6 +52,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
         let services = open(&args.db, args.db_connections)
             .await?
             .with_upload_limit(args.max_upload_mb.saturating_mul(1024 * 1024))
+            .with_max_image_pixels(args.max_image_pixels.saturating_mul(1_000_000))
             .with_revision_retention(args.keep_revisions);
         services.reconcile_workflows().await.context("cannot apply the workflow definitions to stored content")?;
         let indexed = services.index_missing().await.context("cannot index the content made before the catalog")?;
