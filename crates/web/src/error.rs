@@ -83,7 +83,12 @@ impl WebError {
             WebError::UriTooLong => "The address is too long.".into(),
             WebError::Unavailable => "The service is busy, please try again.".into(),
             WebError::TimedOut(d) => {
-                format!("The request took longer than {} seconds and was stopped; please try again.", d.as_secs())
+                let limit = if d.subsec_millis() == 0 {
+                    format!("{} seconds", d.as_secs())
+                } else {
+                    format!("{} ms", d.as_millis())
+                };
+                format!("The request took longer than {limit} and was stopped; please try again.")
             }
             WebError::Internal => "An internal error occurred.".into(),
         }

@@ -14,7 +14,7 @@ use beffroi_model::security::Role;
 use serde_json::{Value, json};
 
 use crate::both_backends;
-use crate::support::{Reply, TestApp, path};
+use crate::support::{Reply, TestApp, TestDb, path};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
@@ -30,6 +30,15 @@ async fn send(app: &TestApp, method: &str, uri: &str, auth: &str, body: Value) -
             .unwrap(),
     )
     .await
+}
+
+/// Takes every connection of the pool that serves reads.
+async fn hold_all_connections(db: &TestDb) -> Vec<beffroi_store::Conn> {
+    let mut held = Vec::new();
+    while let Ok(Ok(c)) = tokio::time::timeout(Duration::from_millis(200), db.services.store().conn()).await {
+        held.push(c);
+    }
+    held
 }
 
 both_backends! {
@@ -73,21 +82,32 @@ both_backends! {
         db.user(&s, "ed", "editor password", "", &[Role::SiteAdministrator]).await;
         let auth = format!("Basic {}", B64.encode("ed:editor password"));
         db.add(&s, "/", "Document", json!({"title": "Horaires"})).await;
-        // No time at all: any read that waits for the database is over it.
-        let options = beffroi_web::WebOptions { request_timeout: Some(Duration::ZERO) };
+        let options = beffroi_web::WebOptions { request_timeout: Some(Duration::from_millis(300)) };
         let app = TestApp::with_options(db.services.clone(), options).await;
+        // Every connection for reads is taken: a read waits for one (up to the pool's
+        // 5 s) past its budget.
+        let held = hold_all_connections(&db).await;
+        let t = Instant::now();
         let r = app.get_json("/s/horaires").await;
         assert_eq!(r.status, 503, "{}", r.body);
+        assert!(t.elapsed() < Duration::from_secs(3), "stopped at its budget, not the pool's: {:?}", t.elapsed());
         assert_eq!(r.json()["type"], "ServiceUnavailable");
-        assert!(r.json()["message"].as_str().unwrap().contains("took longer"), "{}", r.body);
+        assert!(r.json()["message"].as_str().unwrap().contains("took longer than 300 ms"), "{}", r.body);
         let page = app.get("/s/horaires").await;
         assert_eq!(page.status, 503);
         assert!(page.header("content-type").starts_with("text/html"));
+        drop(held);
+        assert_eq!(app.get("/s/horaires").await.status, 200);
+        // A write has no budget: this one waits past 300 ms for the connections (on
+        // PostgreSQL; SQLite writes on a connection of their own) and is not stopped.
+        let held = hold_all_connections(&db).await;
+        let release = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(600)).await;
+            drop(held);
+        });
         let r = send(&app, "POST", "/s", &auth, json!({"@type": "Document", "title": "Écrit sans limite"})).await;
         assert_eq!(r.status, 201, "{}", r.body);
-        // The default budget lets ordinary reads through.
-        let app = TestApp::new(&db).await;
-        assert_eq!(app.get("/s/horaires").await.status, 200);
+        release.await.unwrap();
     }
 }
 
