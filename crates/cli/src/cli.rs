@@ -76,6 +76,14 @@ pub struct ServeArgs {
     /// Largest file or image upload, in megabytes (larger ones are refused with 413).
     #[arg(long, env = "BEFFROI_MAX_UPLOAD_MB", default_value_t = 50)]
     pub max_upload_mb: u64,
+    /// Largest image accepted, in millions of pixels (16-bit images count double);
+    /// larger ones are refused from their header, before being decoded.
+    #[arg(long, env = "BEFFROI_MAX_IMAGE_PIXELS", default_value_t = 50, value_name = "MEGAPIXELS")]
+    pub max_image_pixels: u64,
+    /// Longest a GET or HEAD request may take, in seconds, before it is stopped with
+    /// 503 (0: no limit). Writes have no limit: they may carry large uploads.
+    #[arg(long, env = "BEFFROI_REQUEST_TIMEOUT", default_value_t = 30, value_name = "SECS")]
+    pub request_timeout: u64,
     /// Revisions kept per item, the newest (0 keeps every revision).
     #[arg(long, env = "BEFFROI_KEEP_REVISIONS", default_value_t = 0)]
     pub keep_revisions: u32,

@@ -1,6 +1,6 @@
 //! `beffroi serve`: open the store, seed the demo if asked, listen, shut down cleanly.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use beffroi_service::{Blobs, Services, StoreOptions, demo};
@@ -85,6 +85,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
             .await?
             .with_upload_limit(args.max_upload_mb.saturating_mul(1024 * 1024))
             .with_rich_text_limit(args.max_rich_text_kb.saturating_mul(1024))
+            .with_max_image_pixels(args.max_image_pixels.saturating_mul(1_000_000))
             .with_revision_retention(args.keep_revisions);
         services.reconcile_workflows().await.context("cannot apply the workflow definitions to stored content")?;
         let indexed = services.index_missing().await.context("cannot index the content made before the catalog")?;
@@ -117,7 +118,10 @@ pub fn run(args: ServeArgs) -> Result<()> {
             "Beffroi is serving on http://{}",
             args.listen
         );
-        let options = beffroi_web::WebOptions { trusted_proxies: args.trusted_proxies };
+        let options = beffroi_web::WebOptions {
+            trusted_proxies: args.trusted_proxies,
+            request_timeout: (args.request_timeout > 0).then(|| Duration::from_secs(args.request_timeout)),
+        };
         let app =
             beffroi_web::app_with(services.clone(), options).await.context("cannot prepare the web application")?;
         axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())

@@ -32,7 +32,7 @@ pub use access::{Credential, GroupChange, RoleOrigin, Sharing, SharingChange, Sh
 pub use catalog::{MAX_SEARCH_BATCH, entry as catalog_entry, with_text};
 pub use items::{Delta, Found, ItemView, Listing, MAX_BATCH, WriteGuard};
 pub use locks::{DEFAULT_LOCK_TIMEOUT, LockView, MAX_LOCK_TIMEOUT};
-pub use media::{DEFAULT_UPLOAD_LIMIT, ScaleImage, Upload, UploadData, stored_file};
+pub use media::{DEFAULT_MAX_IMAGE_PIXELS, DEFAULT_UPLOAD_LIMIT, ScaleImage, Upload, UploadData, stored_file};
 pub use sessions::{LoginOutcome, OpenSession, SESSION_LIFETIME};
 pub use sites::NewSite;
 pub use users::{NewUser, Secret};
@@ -147,6 +147,8 @@ pub struct Services {
     blobs: Blobs,
     /// Largest upload, in bytes.
     upload_limit: u64,
+    /// The largest image accepted and the memory budget of decoding images.
+    images: Arc<media::ImageWork>,
     /// Revisions kept per item (the newest); 0 keeps them all.
     keep_revisions: u32,
     /// Largest rich text accepted, in bytes as sent.
@@ -196,6 +198,7 @@ impl Services {
             languages: PerSite::new(),
             blobs,
             upload_limit: media::DEFAULT_UPLOAD_LIMIT,
+            images: Arc::new(media::ImageWork::new(media::DEFAULT_MAX_IMAGE_PIXELS)),
             keep_revisions: 0,
             rich_text_limit: DEFAULT_RICH_TEXT_LIMIT,
         }
@@ -221,6 +224,13 @@ impl Services {
     /// Sets the largest upload accepted, in bytes.
     pub fn with_upload_limit(mut self, bytes: u64) -> Self {
         self.upload_limit = bytes;
+        self
+    }
+
+    /// Sets the largest image accepted, in pixels (16-bit images count double); the
+    /// images being decoded at once hold about as much memory as the largest one.
+    pub fn with_max_image_pixels(mut self, pixels: u64) -> Self {
+        self.images = Arc::new(media::ImageWork::new(pixels));
         self
     }
 

@@ -2,8 +2,9 @@
 //! (a blob nobody refers to is harmless; an item never refers to a missing blob),
 //! downloads behind the View permission, and image scales made once and kept.
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Cursor, Seek};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use base64::Engine;
 use beffroi_model::ItemPath;
@@ -12,8 +13,9 @@ use beffroi_model::schema::{FieldKind, TypeSchema};
 use beffroi_model::security::Principal;
 use beffroi_store::{BlobRead, SiteRow, Spool, Spooled};
 use bytes::Bytes;
-use image::{ImageFormat, ImageReader, Limits};
+use image::{ImageDecoder, ImageFormat, ImageReader, Limits};
 use serde_json::{Map, Value};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::{ItemView, Result, ServiceError, Services};
 
@@ -24,8 +26,94 @@ pub const EXTRACTED_TEXT: &str = beffroi_model::catalog::EXTRACTED_TEXT;
 /// The default largest upload: 50 MB.
 pub const DEFAULT_UPLOAD_LIMIT: u64 = 50 * 1024 * 1024;
 
-/// Largest image accepted, in pixels (decoding a bigger one could exhaust memory).
-const MAX_PIXELS: u64 = 60_000_000;
+/// The default largest image: 50 million pixels, 200 MB once decoded.
+pub const DEFAULT_MAX_IMAGE_PIXELS: u64 = 50_000_000;
+
+/// Bytes of a decoded pixel as limits count them (8-bit RGBA); images of 16 bits per
+/// channel count double.
+const PIXEL_BYTES: u64 = 4;
+
+const MIB: u64 = 1024 * 1024;
+
+/// Decoding images in bounded memory. The bytes that decodings in flight may hold
+/// (about as many as the largest image accepted) are permits of a semaphore, each
+/// decoding taking its estimate; and one request at a time makes a given scale.
+pub(crate) struct ImageWork {
+    /// The largest image accepted, in pixels.
+    max_pixels: u64,
+    /// Permits are mebibytes.
+    memory: Arc<Semaphore>,
+    budget_mib: u32,
+    /// The scales being made, by blob and scale: whoever holds the lock makes it.
+    making: std::sync::Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>,
+}
+
+impl ImageWork {
+    pub(crate) fn new(max_pixels: u64) -> Self {
+        let budget_mib = u32::try_from((max_pixels.saturating_mul(PIXEL_BYTES) / MIB).max(1)).unwrap_or(u32::MAX);
+        Self {
+            max_pixels,
+            memory: Arc::new(Semaphore::new(budget_mib as usize)),
+            budget_mib,
+            making: std::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Waits until `bytes` more may be decoded (all of the budget at most: the largest
+    /// image is decoded alone).
+    async fn reserve(&self, bytes: u64) -> OwnedSemaphorePermit {
+        let mib = u32::try_from(bytes.div_ceil(MIB)).unwrap_or(u32::MAX).clamp(1, self.budget_mib);
+        self.memory.clone().acquire_many_owned(mib).await.expect("the semaphore is never closed")
+    }
+
+    /// The lock of one scale of one blob, shared by the requests that want it now.
+    fn turn(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut making = self.making.lock().expect("scale lock map");
+        if let Some(turn) = making.get(key).and_then(Weak::upgrade) {
+            return turn;
+        }
+        making.retain(|_, w| w.strong_count() > 0);
+        let turn = Arc::new(tokio::sync::Mutex::new(()));
+        making.insert(key.to_owned(), Arc::downgrade(&turn));
+        turn
+    }
+
+    /// Limits of a decoding: the decoded pixels of the largest image accepted, with
+    /// room for the decoder's own buffers.
+    fn limits(&self) -> Limits {
+        let mut l = Limits::default();
+        l.max_alloc = Some(self.max_pixels.saturating_mul(PIXEL_BYTES).saturating_add(64 * MIB));
+        l
+    }
+}
+
+/// What an image's header declares, read without decoding it.
+struct Header {
+    format: ImageFormat,
+    content_type: &'static str,
+    width: u32,
+    height: u32,
+    /// The size of its decoded pixels.
+    bytes: u64,
+}
+
+impl Header {
+    fn read(r: &mut dyn ReadSeek) -> Option<Header> {
+        let (format, content_type) = image_format(r)?;
+        r.rewind().ok()?;
+        let mut reader = ImageReader::with_format(r, format);
+        // The header only: sizes are judged by the caller.
+        reader.no_limits();
+        let decoder = reader.into_decoder().ok()?;
+        let (width, height) = decoder.dimensions();
+        Some(Header { format, content_type, width, height, bytes: decoder.total_bytes() })
+    }
+
+    /// The pixels it counts as: its own, or more when they are deeper than 8-bit RGBA.
+    fn pixels(&self) -> u64 {
+        (u64::from(self.width) * u64::from(self.height)).max(self.bytes / PIXEL_BYTES)
+    }
+}
 
 /// A file received for a file or image field.
 #[derive(Debug, Clone)]
@@ -95,14 +183,6 @@ fn image_format(reader: &mut dyn ReadSeek) -> Option<(ImageFormat, &'static str)
     }
 }
 
-fn limits() -> Limits {
-    let mut l = Limits::default();
-    l.max_image_width = Some(20_000);
-    l.max_image_height = Some(20_000);
-    l.max_alloc = Some(1 << 30);
-    l
-}
-
 /// Takes the base64 uploads out of validated values.
 fn take_uploads(schema: &TypeSchema, values: &mut Map<String, Value>) -> Result<Vec<Upload>> {
     let mut out = Vec::new();
@@ -160,25 +240,36 @@ impl Services {
             }
             let filename = clean_filename(&up.filename);
             let (content_type, width, height) = if field.kind == FieldKind::Image {
-                let (ct, (w, h)) = up
-                    .data
-                    .read_with(|r| -> Option<(&'static str, (u32, u32))> {
-                        let (format, ct) = image_format(r)?;
-                        r.rewind().ok()?;
-                        // Decoded whole: a truncated or corrupt file is not an image.
+                let not_image =
+                    || ServiceError::BadRequest(format!("{}: not an image in PNG, JPEG, GIF or WebP format", up.field));
+                // The size its header declares is judged before anything is decoded:
+                // a small file may declare billions of pixels.
+                let header = up.data.read_with(Header::read).await.ok_or_else(not_image)?;
+                let (w, h) = (header.width, header.height);
+                if w == 0 || h == 0 {
+                    return Err(not_image());
+                }
+                if header.pixels() > self.images.max_pixels {
+                    return Err(ServiceError::BadRequest(format!(
+                        "{}: the image is too large ({w}×{h}; at most {} million pixels)",
+                        up.field,
+                        self.images.max_pixels / 1_000_000
+                    )));
+                }
+                // Decoded whole, within the memory budget: a truncated or corrupt file
+                // is not an image.
+                let permit = self.images.reserve(header.bytes).await;
+                let (format, limits) = (header.format, self.images.limits());
+                up.data
+                    .read_with(move |r| {
+                        let _permit = permit;
                         let mut reader = ImageReader::with_format(r, format);
-                        reader.limits(limits());
-                        let img = reader.decode().ok()?;
-                        Some((ct, (img.width(), img.height())))
+                        reader.limits(limits);
+                        reader.decode().ok().map(drop)
                     })
                     .await
-                    .ok_or_else(|| {
-                        ServiceError::BadRequest(format!("{}: not an image in PNG, JPEG, GIF or WebP format", up.field))
-                    })?;
-                if w == 0 || h == 0 || u64::from(w) * u64::from(h) > MAX_PIXELS {
-                    return Err(ServiceError::BadRequest(format!("{}: the image is too large ({w}×{h})", up.field)));
-                }
-                (ct.to_owned(), Some(w), Some(h))
+                    .ok_or_else(not_image)?;
+                (header.content_type.to_owned(), Some(w), Some(h))
             } else {
                 let ct = up
                     .content_type
@@ -249,12 +340,46 @@ impl Services {
         if let Some(data) = self.blobs.derived(&file.blob, &derived).await? {
             return Ok(Some(ScaleImage { data, content_type }));
         }
+        // One request makes the scale; the others wait for it, then read what it kept.
+        let turn = self.images.turn(&format!("{}/{derived}", file.blob)).lock_owned().await;
+        if let Some(data) = self.blobs.derived(&file.blob, &derived).await? {
+            return Ok(Some(ScaleImage { data, content_type }));
+        }
+        // In a task of its own, holding the turn: a request that goes away (a client
+        // gone, a timeout) neither drops the work half-way nor lets another start over.
+        let (this, file) = (self.clone(), file.clone());
+        let data = tokio::spawn(async move {
+            let _turn = turn;
+            this.make_scale(&file, &derived, (sw, sh), format).await
+        })
+        .await
+        .map_err(|_| ServiceError::BadRequest("the image could not be scaled".into()))??;
+        Ok(Some(ScaleImage { data, content_type }))
+    }
+
+    /// Decodes `file`, resizes it to `sw`×`sh` and keeps the result as `derived`.
+    async fn make_scale(
+        &self,
+        file: &StoredFile,
+        derived: &str,
+        (sw, sh): (u32, u32),
+        format: ImageFormat,
+    ) -> Result<Bytes> {
+        let (w, h) = (u64::from(file.width.unwrap_or(0)), u64::from(file.height.unwrap_or(0)));
+        // What the work holds at its peak: the file, its decoded pixels (PNGs may have 16
+        // bits per channel) and the resizing's first pass (full width, scaled height, 4
+        // floats a pixel).
+        let depth = if file.content_type == "image/png" { 2 * PIXEL_BYTES } else { PIXEL_BYTES };
+        let permit = self.images.reserve(file.size + w * h * depth + w * u64::from(sh) * 16).await;
         let original = self.blobs.bytes(&file.blob).await?;
+        let limits = self.images.limits();
         let data = tokio::task::spawn_blocking(move || -> Option<Vec<u8>> {
+            let _permit = permit;
             let mut reader = ImageReader::new(Cursor::new(&original[..])).with_guessed_format().ok()?;
-            reader.limits(limits());
+            reader.limits(limits);
             let img = reader.decode().ok()?;
             let small = img.resize_exact(sw, sh, image::imageops::FilterType::CatmullRom);
+            drop(img);
             let small =
                 if format == ImageFormat::Jpeg { image::DynamicImage::ImageRgb8(small.into_rgb8()) } else { small };
             let mut out = Cursor::new(Vec::new());
@@ -266,8 +391,8 @@ impl Services {
         .flatten()
         .ok_or_else(|| ServiceError::BadRequest("the image could not be scaled".into()))?;
         let data = Bytes::from(data);
-        self.blobs.put_derived(&file.blob, &derived, data.clone()).await?;
-        Ok(Some(ScaleImage { data, content_type }))
+        self.blobs.put_derived(&file.blob, derived, data.clone()).await?;
+        Ok(data)
     }
 }
 

@@ -25,6 +25,9 @@ pub enum WebError {
     UriTooLong,
     Conflict(String),
     Unavailable,
+    /// A reading request over its time budget, stopped so that it cannot hold the
+    /// server (answered 503, like a busy server).
+    TimedOut(std::time::Duration),
     Internal,
 }
 
@@ -42,7 +45,7 @@ impl WebError {
             WebError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             WebError::UriTooLong => StatusCode::URI_TOO_LONG,
             WebError::Conflict(_) => StatusCode::CONFLICT,
-            WebError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            WebError::Unavailable | WebError::TimedOut(_) => StatusCode::SERVICE_UNAVAILABLE,
             WebError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -61,7 +64,7 @@ impl WebError {
             WebError::MethodNotAllowed => "MethodNotAllowed",
             WebError::UriTooLong => "BadRequest",
             WebError::Conflict(_) => "Conflict",
-            WebError::Unavailable => "ServiceUnavailable",
+            WebError::Unavailable | WebError::TimedOut(_) => "ServiceUnavailable",
             WebError::Internal => "InternalServerError",
         }
     }
@@ -79,6 +82,14 @@ impl WebError {
             WebError::MethodNotAllowed => "This method is not allowed here.".into(),
             WebError::UriTooLong => "The address is too long.".into(),
             WebError::Unavailable => "The service is busy, please try again.".into(),
+            WebError::TimedOut(d) => {
+                let limit = if d.subsec_millis() == 0 {
+                    format!("{} seconds", d.as_secs())
+                } else {
+                    format!("{} ms", d.as_millis())
+                };
+                format!("The request took longer than {limit} and was stopped; please try again.")
+            }
             WebError::Internal => "An internal error occurred.".into(),
         }
     }
@@ -98,7 +109,7 @@ impl WebError {
             | WebError::PayloadTooLarge
             | WebError::PreconditionFailed
             | WebError::Locked(_) => ("bad-request-title", None),
-            WebError::Unavailable => ("unavailable-title", Some("error-text")),
+            WebError::Unavailable | WebError::TimedOut(_) => ("unavailable-title", Some("error-text")),
             WebError::Internal => ("error-title", Some("error-text")),
         }
     }

@@ -137,9 +137,29 @@ pub(crate) fn date_time_text(
     if with_time { format!("{date} {}", local.format("%H:%M")) } else { date.to_string() }
 }
 
+/// A start and an end.
+pub(crate) type Span = (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>);
+
+/// The next dates of a recurring event, computed on a blocking thread: however cheap
+/// the expansion is bounded to be, the async workers stay free for other requests.
+pub(crate) async fn next_occurrences(view: &ItemView) -> Vec<Span> {
+    let f = &view.item.fields;
+    if view.item.type_name != "Event"
+        || f.get("recurrence").and_then(|r| r.as_str()).is_none_or(|r| r.trim().is_empty())
+    {
+        return Vec::new();
+    }
+    let fields: serde_json::Map<String, serde_json::Value> =
+        ["start", "end", "recurrence"].into_iter().filter_map(|k| Some((k.to_owned(), f.get(k)?.clone()))).collect();
+    tokio::task::spawn_blocking(move || beffroi_model::event::occurrences(&fields, chrono::Utc::now(), 10))
+        .await
+        .unwrap_or_default()
+}
+
 /// What a type shows besides its title, description and text: an image, a file to
-/// download, an event's dates and place, a link.
-fn type_parts(ctx: &Ctx<'_>, view: &ItemView) -> Value {
+/// download, an event's dates (with `occurrences`, those of its recurrence) and place,
+/// a link.
+fn type_parts(ctx: &Ctx<'_>, view: &ItemView, occurrences: &[Span]) -> Value {
     let it = &view.item;
     let url = ctx.url(&it.path);
     let lang = it.language;
@@ -173,13 +193,12 @@ fn type_parts(ctx: &Ctx<'_>, view: &ItemView) -> Value {
         let whole_day = f.get("whole_day").and_then(|v| v.as_bool()).unwrap_or(false);
         let open_end = f.get("open_end").and_then(|v| v.as_bool()).unwrap_or(false);
         let when = |k: &str| f.get(k).and_then(|v| v.as_str()).and_then(beffroi_model::schema::parse_datetime);
-        let occurrences: Vec<Value> = beffroi_model::event::occurrences(f, chrono::Utc::now(), 10)
+        let occurrences: Vec<Value> = occurrences
             .iter()
             .map(|(start, _)| {
                 context! { iso => crate::json::iso(start), text => date_time_text(lang, zone, start, !whole_day) }
             })
             .collect();
-        let recurring = !s("recurrence").trim().is_empty();
         context! {
             start_iso => when("start").map(|d| crate::json::iso(&d)),
             start => when("start").map(|d| date_time_text(lang, zone, &d, !whole_day)),
@@ -190,7 +209,7 @@ fn type_parts(ctx: &Ctx<'_>, view: &ItemView) -> Value {
             contact_email => s("contact_email"),
             contact_phone => s("contact_phone"),
             event_url => s("event_url"),
-            occurrences => if recurring { occurrences } else { Vec::new() },
+            occurrences => occurrences,
         }
     });
     let link = (it.type_name == "Link")
@@ -229,6 +248,7 @@ pub(crate) fn item_page(
     listing: Option<(&Listing, i64, i64)>,
     nav: &[Summary],
     workflow: Option<&beffroi_service::WorkflowInfo>,
+    occurrences: &[Span],
 ) -> Result<String, WebError> {
     let it = &view.item;
     let lang = it.language;
@@ -280,7 +300,7 @@ pub(crate) fn item_page(
             csrf => match &ctx.via { crate::auth::Via::Session { csrf, .. } => Some(csrf.clone()), _ => None },
             wf_state => workflow.and_then(|w| w.state.as_ref()).map(|(_, t)| t.clone()),
             transitions => workflow.map(|w| w.transitions.iter().map(|(id, t)| context! { id => id.clone(), title => t.clone() }).collect::<Vec<_>>()).unwrap_or_default(),
-            parts => type_parts(ctx, view),
+            parts => type_parts(ctx, view, occurrences),
             login_url => login_url(ctx),
             status_message => crate::views::Status::message(ctx),
         },

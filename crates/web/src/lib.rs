@@ -3,7 +3,7 @@
 //! parse the request, call one service action, and render.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -31,6 +31,26 @@ mod views;
 
 pub use error::WebError;
 
+/// The default time budget of a GET or HEAD request.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Settings of the HTTP layer.
+#[derive(Debug, Clone)]
+pub struct WebOptions {
+    /// Longest a GET or HEAD request may take to answer before it is stopped with 503;
+    /// None for no limit. Other methods have none: they may carry large uploads.
+    pub request_timeout: Option<Duration>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (none by default: the
+    /// connection's peer is the client).
+    pub trusted_proxies: Vec<client::TrustedProxy>,
+}
+
+impl Default for WebOptions {
+    fn default() -> Self {
+        Self { request_timeout: Some(DEFAULT_REQUEST_TIMEOUT), trusted_proxies: Vec::new() }
+    }
+}
+
 /// The shared state of every request.
 pub struct AppState {
     pub services: Services,
@@ -40,20 +60,13 @@ pub struct AppState {
     pub(crate) options: WebOptions,
 }
 
-/// How the HTTP face is set up.
-#[derive(Debug, Clone, Default)]
-pub struct WebOptions {
-    /// Reverse proxies whose `X-Forwarded-For` names the client (none by default: the
-    /// connection's peer is the client).
-    pub trusted_proxies: Vec<client::TrustedProxy>,
-}
-
 impl AppState {
     /// Loads what every request needs: templates, catalogs, the token secret.
     pub async fn load(services: Services) -> Result<Arc<Self>, beffroi_service::ServiceError> {
         Self::load_with(services, WebOptions::default()).await
     }
 
+    /// Like [`AppState::load`], with the given settings.
     pub async fn load_with(
         services: Services,
         options: WebOptions,
@@ -95,6 +108,7 @@ pub async fn app(services: Services) -> Result<Router, beffroi_service::ServiceE
     app_with(services, WebOptions::default()).await
 }
 
+/// The router on freshly loaded state with the given settings.
 pub async fn app_with(services: Services, options: WebOptions) -> Result<Router, beffroi_service::ServiceError> {
     Ok(router(AppState::load_with(services, options).await?))
 }

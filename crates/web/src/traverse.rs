@@ -163,7 +163,21 @@ pub(crate) async fn handle(State(app): State<Arc<AppState>>, req: axum::extract:
     let json = wants_json(&headers);
     let peer = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
     let client = crate::client::address(peer, &headers, &app.options.trusted_proxies);
-    let mut res = match route(&app, &method, &uri, &headers, json, body, &client).await {
+    let answer = route(&app, &method, &uri, &headers, json, body, &client);
+    // Reading requests have a time budget (writes may be long uploads). It stops the
+    // handler at its next await; CPU-heavy work runs on blocking threads, so it does
+    // not hold an async worker meanwhile. A body streamed after the headers (a large
+    // download) is not counted.
+    let answer = match app.options.request_timeout {
+        Some(limit) if matches!(method, Method::GET | Method::HEAD) => {
+            tokio::time::timeout(limit, answer).await.unwrap_or_else(|_| {
+                tracing::warn!(method = %method, path = %uri.path(), limit_s = limit.as_secs(), "request over its time budget");
+                Err(WebError::TimedOut(limit).into())
+            })
+        }
+        _ => answer.await,
+    };
+    let mut res = match answer {
         Ok(r) => r,
         Err(f) => error_response(&app, f, json),
     };
@@ -455,7 +469,15 @@ async fn item_view(ctx: &Ctx<'_>, view: &ItemView, json: bool, headers: &HeaderM
         Some(ctx.app.services.workflow_info_of(&ctx.principal, &ctx.site, view).await.map_err(err)?)
             .filter(|w| !w.history.is_empty() || !w.transitions.is_empty())
     };
-    let body = html::item_page(ctx, view, listing.as_ref().map(|l| (l, b_start, b_size)), &nav, workflow.as_ref())?;
+    let occurrences = html::next_occurrences(view).await;
+    let body = html::item_page(
+        ctx,
+        view,
+        listing.as_ref().map(|l| (l, b_start, b_size)),
+        &nav,
+        workflow.as_ref(),
+        &occurrences,
+    )?;
     Ok(finish(headers, body, HTML, Some(view.item.modified)))
 }
 

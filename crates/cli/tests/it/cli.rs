@@ -7,7 +7,7 @@ fn beffroi(data: &std::path::Path, args: &[&str]) -> (i32, String, String) {
     beffroi_stdin(data, args, "")
 }
 
-fn beffroi_stdin(data: &std::path::Path, args: &[&str], stdin: &str) -> (i32, String, String) {
+pub(crate) fn beffroi_stdin(data: &std::path::Path, args: &[&str], stdin: &str) -> (i32, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_beffroi"))
         .args(args)
         .env("BEFFROI_DATA", data)

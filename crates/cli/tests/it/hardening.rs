@@ -392,7 +392,7 @@ mod behind_a_proxy {
         async fn forwarded_addresses_count_only_from_trusted_proxies(db) {
             let s = db.site("namur").await;
             users(&db, &s, &[("marie", &[])]).await;
-            let options = beffroi_web::WebOptions { trusted_proxies: vec!["127.0.0.1".parse().unwrap()] };
+            let options = beffroi_web::WebOptions { trusted_proxies: vec!["127.0.0.1".parse().unwrap()], ..Default::default() };
             let app = TestApp::with_options(db.services.clone(), options).await;
             let attempt = |from: &'static str, xff: &'static str| {
                 let app = &app;

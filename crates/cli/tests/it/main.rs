@@ -11,6 +11,7 @@ mod content;
 mod editor;
 mod hardening;
 mod http;
+mod limits;
 mod login;
 mod media;
 mod publication;
