@@ -13,6 +13,7 @@ use rrule::{Frequency, RRuleSet};
 use serde_json::{Map, Value};
 
 use crate::schema::{FieldError, ValidationErrors, parse_datetime};
+use crate::zone::SiteZone;
 
 /// Most occurrences computed for one event.
 pub const MAX_OCCURRENCES: u16 = 500;
@@ -63,20 +64,21 @@ pub fn check(fields: &Map<String, Value>) -> Result<(), ValidationErrors> {
     }
     if let (Some(s), Some(rule)) = (start, fields.get("recurrence").and_then(Value::as_str))
         && !rule.trim().is_empty()
-        && let Err(message) = rule_set(s, rule).and_then(|set| acceptable(&set, s, rule))
+        && let Err(message) = rule_set(s, rule, SiteZone::default()).and_then(|set| acceptable(&set, rule))
     {
         errors.push(FieldError { field: "recurrence".into(), message });
     }
     if errors.is_empty() { Ok(()) } else { Err(ValidationErrors(errors)) }
 }
 
-/// Parses a recurrence into a set of dates from `start`, with the crate's guard on
-/// periods yielding nothing turned on (100,000 in a row at most).
-fn rule_set(start: DateTime<Utc>, rule: &str) -> Result<RRuleSet, String> {
+/// Parses a recurrence into a set of dates from `start`, repeating at the same
+/// wall-clock time in `zone` (a weekly 08:00 stays 08:00 across daylight saving), with
+/// the crate's guard on periods yielding nothing turned on (100,000 in a row at most).
+fn rule_set(start: DateTime<Utc>, rule: &str, zone: SiteZone) -> Result<RRuleSet, String> {
     if rule.len() > MAX_RECURRENCE {
         return Err(format!("at most {MAX_RECURRENCE} characters"));
     }
-    let mut text = format!("DTSTART:{}\n", start.format("%Y%m%dT%H%M%SZ"));
+    let mut text = format!("DTSTART;TZID={}:{}\n", zone.name(), zone.local(&start).format("%Y%m%dT%H%M%S"));
     for line in rule.lines().map(str::trim).filter(|l| !l.is_empty()) {
         let upper = line.to_ascii_uppercase();
         if upper.starts_with("DTSTART") {
@@ -95,11 +97,11 @@ fn rule_set(start: DateTime<Utc>, rule: &str) -> Result<RRuleSet, String> {
 
 /// What a write must respect besides [`bounded`]: no EXRULE (the rrule crate ignores
 /// it, and RFC 5545 deprecates it), sensible numbers, and a rule that gives a date.
-fn acceptable(set: &RRuleSet, start: DateTime<Utc>, rule: &str) -> Result<(), String> {
+fn acceptable(set: &RRuleSet, rule: &str) -> Result<(), String> {
     if rule.lines().any(|l| l.trim_start().to_ascii_uppercase().starts_with("EXRULE")) {
         return Err("EXRULE is not accepted (use EXDATE)".into());
     }
-    bounded(set, start)?;
+    bounded(set)?;
     for r in set.get_rrule() {
         if r.get_interval() > MAX_INTERVAL {
             return Err(format!("INTERVAL is at most {MAX_INTERVAL}"));
@@ -116,7 +118,8 @@ fn acceptable(set: &RRuleSet, start: DateTime<Utc>, rule: &str) -> Result<(), St
 
 /// The shape of rule every expansion relies on, checked again on stored rules (written
 /// before these checks existed): one RRULE, at most one date a day.
-fn bounded(set: &RRuleSet, start: DateTime<Utc>) -> Result<(), String> {
+fn bounded(set: &RRuleSet) -> Result<(), String> {
+    let start = set.get_dt_start();
     let rules = set.get_rrule();
     if rules.len() > 1 {
         return Err("one RRULE at most".into());
@@ -141,7 +144,7 @@ fn bounded(set: &RRuleSet, start: DateTime<Utc>) -> Result<(), String> {
 /// whose dates do not depend on how many came before (no COUNT) and whose periods all
 /// have one length (days, weeks): walking from there gives the same dates from `after`
 /// on, however old the event.
-fn later_start(set: &RRuleSet, start: DateTime<Utc>, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+fn later_start(set: &RRuleSet, start: DateTime<Utc>, after: DateTime<Utc>, zone: SiteZone) -> Option<DateTime<Utc>> {
     let [r] = set.get_rrule().as_slice() else { return None };
     if r.get_count().is_some() {
         return None;
@@ -152,7 +155,8 @@ fn later_start(set: &RRuleSet, start: DateTime<Utc>, after: DateTime<Utc>) -> Op
         _ => return None,
     } * i64::from(r.get_interval().max(1));
     let steps = (after - start).num_days() / days - 1;
-    (steps > 0).then(|| start + Duration::days(steps * days))
+    // Whole days on the wall clock, so the hour stays the same across daylight saving.
+    (steps > 0).then(|| zone.to_utc(zone.local(&start) + Duration::days(steps * days)))
 }
 
 /// How many periods of its frequency a set's rule steps through between two dates.
@@ -179,6 +183,7 @@ pub fn occurrences(
     fields: &Map<String, Value>,
     from: DateTime<Utc>,
     limit: u16,
+    zone: SiteZone,
 ) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
     let Some(start) = date(fields, "start") else {
         return Vec::new();
@@ -189,14 +194,14 @@ pub fn occurrences(
     if rule.is_empty() {
         return if end >= from { vec![(start, end)] } else { Vec::new() };
     }
-    let Ok(set) = rule_set(start, rule) else {
+    let Ok(set) = rule_set(start, rule, zone) else {
         return Vec::new();
     };
-    if bounded(&set, start).is_err() {
+    if bounded(&set).is_err() {
         return Vec::new();
     }
     let after = from - length;
-    let set = match later_start(&set, start, after).and_then(|s| rule_set(s, rule).ok()) {
+    let set = match later_start(&set, start, after, zone).and_then(|s| rule_set(s, rule, zone).ok()) {
         Some(later) => later,
         None => set,
     };
@@ -245,21 +250,21 @@ mod tests {
         }));
         assert!(check(&f).is_ok());
         let from = parse_datetime("2026-01-01T00:00:00Z").unwrap();
-        let occ = occurrences(&f, from, 100);
+        let occ = occurrences(&f, from, 100, SiteZone::default());
         assert_eq!(occ.len(), 4);
         assert_eq!(occ[1].0, parse_datetime("2026-01-12T18:00:00Z").unwrap());
         assert_eq!(occ[1].1, parse_datetime("2026-01-12T20:00:00Z").unwrap());
         // From a later date, only the rest; an occurrence under way still counts.
         let later = parse_datetime("2026-01-19T19:00:00Z").unwrap();
-        assert_eq!(occurrences(&f, later, 100).len(), 2);
+        assert_eq!(occurrences(&f, later, 100, SiteZone::default()).len(), 2);
         // Without the RRULE: prefix, and an unbounded rule capped by the limit.
         let daily = obj(json!({"start": "2026-01-05T18:00:00+00:00", "recurrence": "FREQ=DAILY"}));
-        assert_eq!(occurrences(&daily, from, 10).len(), 10);
+        assert_eq!(occurrences(&daily, from, 10, SiteZone::default()).len(), 10);
         let bad = obj(json!({"start": "2026-01-05T18:00:00+00:00", "recurrence": "FREQ=SOMETIMES"}));
         assert_eq!(check(&bad).unwrap_err().0[0].field, "recurrence");
         let single = obj(json!({"start": "2026-01-05T18:00:00+00:00"}));
-        assert_eq!(occurrences(&single, from, 10).len(), 1);
-        assert!(occurrences(&single, later, 10).is_empty());
+        assert_eq!(occurrences(&single, from, 10, SiteZone::default()).len(), 1);
+        assert!(occurrences(&single, later, 10, SiteZone::default()).is_empty());
     }
 
     fn refusal(start: &str, rule: &str) -> String {
@@ -272,7 +277,7 @@ mod tests {
     /// the limits (as a reference; slow for old dense rules).
     fn reference(start: DateTime<Utc>, rule: &str, after: DateTime<Utc>, limit: u16) -> Vec<DateTime<Utc>> {
         let end = after + Duration::days(HORIZON_DAYS);
-        rule_set(start, rule)
+        rule_set(start, rule, SiteZone::default())
             .unwrap()
             .after(after.with_timezone(&rrule::Tz::UTC))
             .all(limit)
@@ -290,8 +295,35 @@ mod tests {
         // Stored before the check: the page's expansion gives up at once.
         let stored = obj(json!({"start": "2016-01-01T00:00:00+00:00", "recurrence": "RRULE:FREQ=SECONDLY"}));
         let t = std::time::Instant::now();
-        assert!(occurrences(&stored, Utc::now(), 10).is_empty());
+        assert!(occurrences(&stored, Utc::now(), 10, SiteZone::default()).is_empty());
         assert!(t.elapsed() < std::time::Duration::from_millis(50), "{:?}", t.elapsed());
+    }
+
+    #[test]
+    fn a_weekly_event_keeps_its_hour_across_daylight_saving() {
+        // Mondays at 08:00 in Brussels from March: 07:00 UTC in winter, 06:00 in summer.
+        let f = obj(json!({
+            "start": "2026-03-16T07:00:00+00:00",
+            "end": "2026-03-16T09:00:00+00:00",
+            "recurrence": "RRULE:FREQ=WEEKLY;BYDAY=MO;COUNT=4"
+        }));
+        let from = parse_datetime("2026-03-01T00:00:00Z").unwrap();
+        let starts: Vec<String> =
+            occurrences(&f, from, 10, SiteZone::default()).iter().map(|(s, _)| s.to_rfc3339()).collect();
+        assert_eq!(
+            starts,
+            [
+                "2026-03-16T07:00:00+00:00",
+                "2026-03-23T07:00:00+00:00",
+                "2026-03-30T06:00:00+00:00",
+                "2026-04-06T06:00:00+00:00"
+            ]
+        );
+        // An old rule restarted near today keeps the wall-clock hour too.
+        let old = obj(json!({"start": "2020-01-06T07:00:00+00:00", "recurrence": "FREQ=WEEKLY;BYDAY=MO"}));
+        let july = parse_datetime("2026-07-01T00:00:00Z").unwrap();
+        let next = occurrences(&old, july, 1, SiteZone::default());
+        assert_eq!(next[0].0.to_rfc3339(), "2026-07-06T06:00:00+00:00");
     }
 
     #[test]
@@ -312,8 +344,9 @@ mod tests {
             let message = refusal(start, rule);
             assert!(message.len() < 80, "short: {message}");
         }
-        // The hour of the start itself is what a rule without BYHOUR means anyway.
-        assert!(check(&obj(json!({"start": start, "recurrence": "FREQ=DAILY;BYHOUR=18;COUNT=3"}))).is_ok());
+        // The hour of the start itself (on the site's clock: 19:00 in Brussels) is what a
+        // rule without BYHOUR means anyway.
+        assert!(check(&obj(json!({"start": start, "recurrence": "FREQ=DAILY;BYHOUR=19;COUNT=3"}))).is_ok());
         assert!(check(&obj(json!({"start": start, "recurrence": "FREQ=MONTHLY;BYDAY=1MO;INTERVAL=2"}))).is_ok());
     }
 
@@ -336,7 +369,7 @@ mod tests {
         ] {
             let f = obj(json!({"start": start, "recurrence": rule}));
             let t = std::time::Instant::now();
-            assert!(occurrences(&f, now, 10).is_empty(), "{rule}");
+            assert!(occurrences(&f, now, 10, SiteZone::default()).is_empty(), "{rule}");
             assert!(t.elapsed() < std::time::Duration::from_millis(100), "{rule}: {:?}", t.elapsed());
         }
     }
@@ -350,7 +383,7 @@ mod tests {
             json!({"start": "2001-01-01T18:00:00+00:00", "end": "2001-01-01T20:00:00+00:00", "recurrence": "RRULE:FREQ=WEEKLY;BYDAY=MO,WE"}),
         );
         let t = std::time::Instant::now();
-        let occ = occurrences(&f, from, 4);
+        let occ = occurrences(&f, from, 4, SiteZone::default());
         assert!(t.elapsed() < std::time::Duration::from_millis(20), "{:?}", t.elapsed());
         let starts: Vec<_> = occ.iter().map(|o| o.0).collect();
         assert_eq!(starts, reference(start, "RRULE:FREQ=WEEKLY;BYDAY=MO,WE", from - Duration::hours(2), 4));
@@ -361,10 +394,13 @@ mod tests {
         let rule = "FREQ=DAILY;INTERVAL=3\nEXDATE:20260306T090000Z";
         let f = obj(json!({"start": "1950-01-01T09:00:00+00:00", "recurrence": rule}));
         let start = parse_datetime("1950-01-01T09:00:00Z").unwrap();
-        assert_eq!(occurrences(&f, from, 5).iter().map(|o| o.0).collect::<Vec<_>>(), reference(start, rule, from, 5));
+        assert_eq!(
+            occurrences(&f, from, 5, SiteZone::default()).iter().map(|o| o.0).collect::<Vec<_>>(),
+            reference(start, rule, from, 5)
+        );
         // A yearly rule stops at the horizon, whatever the limit.
         let f = obj(json!({"start": "2020-06-21T10:00:00+00:00", "recurrence": "FREQ=YEARLY"}));
-        assert_eq!(occurrences(&f, from, 100).len(), 10);
+        assert_eq!(occurrences(&f, from, 100, SiteZone::default()).len(), 10);
     }
 
     proptest::proptest! {
@@ -388,7 +424,7 @@ mod tests {
                 rule += &format!(";UNTIL={}", (base + Duration::days(u)).format("%Y%m%dT%H%M%SZ"));
             }
             let f = obj(json!({"start": start.to_rfc3339(), "recurrence": rule}));
-            let got: Vec<_> = occurrences(&f, from, 12).into_iter().map(|o| o.0).collect();
+            let got: Vec<_> = occurrences(&f, from, 12, SiteZone::default()).into_iter().map(|o| o.0).collect();
             proptest::prop_assert_eq!(got, reference(start, &rule, from.max(start), 12).into_iter().filter(|d| *d >= from).collect::<Vec<_>>());
         }
     }

@@ -142,7 +142,7 @@ pub(crate) type Span = (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::
 
 /// The next dates of a recurring event, computed on a blocking thread: however cheap
 /// the expansion is bounded to be, the async workers stay free for other requests.
-pub(crate) async fn next_occurrences(view: &ItemView) -> Vec<Span> {
+pub(crate) async fn next_occurrences(view: &ItemView, zone: beffroi_model::zone::SiteZone) -> Vec<Span> {
     let f = &view.item.fields;
     if view.item.type_name != "Event"
         || f.get("recurrence").and_then(|r| r.as_str()).is_none_or(|r| r.trim().is_empty())
@@ -151,7 +151,7 @@ pub(crate) async fn next_occurrences(view: &ItemView) -> Vec<Span> {
     }
     let fields: serde_json::Map<String, serde_json::Value> =
         ["start", "end", "recurrence"].into_iter().filter_map(|k| Some((k.to_owned(), f.get(k)?.clone()))).collect();
-    tokio::task::spawn_blocking(move || beffroi_model::event::occurrences(&fields, chrono::Utc::now(), 10))
+    tokio::task::spawn_blocking(move || beffroi_model::event::occurrences(&fields, chrono::Utc::now(), 10, zone))
         .await
         .unwrap_or_default()
 }

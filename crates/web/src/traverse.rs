@@ -469,7 +469,7 @@ async fn item_view(ctx: &Ctx<'_>, view: &ItemView, json: bool, headers: &HeaderM
         Some(ctx.app.services.workflow_info_of(&ctx.principal, &ctx.site, view).await.map_err(err)?)
             .filter(|w| !w.history.is_empty() || !w.transitions.is_empty())
     };
-    let occurrences = html::next_occurrences(view).await;
+    let occurrences = html::next_occurrences(view, ctx.site.time_zone).await;
     let body = html::item_page(
         ctx,
         view,
