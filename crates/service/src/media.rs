@@ -10,7 +10,7 @@ use base64::Engine;
 use beffroi_model::ItemPath;
 use beffroi_model::media::{StoredFile, clean_filename, fit, guess_content_type, scale};
 use beffroi_model::schema::{FieldKind, TypeSchema};
-use beffroi_model::security::Principal;
+use beffroi_model::security::{Permission, Principal};
 use beffroi_store::{BlobRead, SiteRow, Spool, Spooled};
 use bytes::Bytes;
 use image::{ImageDecoder, ImageFormat, ImageReader, Limits};
@@ -131,6 +131,10 @@ pub struct Upload {
 pub enum UploadData {
     Memory(Bytes),
     Spooled(Arc<Spooled>),
+    /// A file this same user sent earlier, checked and stored by
+    /// [`Services::keep_uploads`] (a form shown again keeps its files this way; the web
+    /// layer carries it sealed so that nobody can name another's file).
+    Stored(StoredFile),
 }
 
 impl UploadData {
@@ -138,6 +142,7 @@ impl UploadData {
         match self {
             Self::Memory(b) => b.len() as u64,
             Self::Spooled(s) => s.size(),
+            Self::Stored(f) => f.size,
         }
     }
 
@@ -154,6 +159,7 @@ impl UploadData {
         tokio::task::spawn_blocking(move || match data {
             UploadData::Memory(b) => f(&mut Cursor::new(b)),
             UploadData::Spooled(s) => f(&mut BufReader::new(std::fs::File::open(s.path()).ok()?)),
+            UploadData::Stored(_) => None,
         })
         .await
         .ok()
@@ -232,6 +238,18 @@ impl Services {
                 .field(&up.field)
                 .filter(|f| matches!(f.kind, FieldKind::File | FieldKind::Image))
                 .ok_or_else(|| ServiceError::BadRequest(format!("{}: not a file field", up.field)))?;
+            if let UploadData::Stored(file) = &up.data {
+                // Checked when it was kept; a document's words are read again.
+                if field.kind == FieldKind::File {
+                    let bytes = UploadData::Memory(self.blobs.bytes(&file.blob).await?);
+                    let (ct, name) = (file.content_type.clone(), file.filename.clone());
+                    let text = bytes.read_with(move |r| crate::extract::document_text(&ct, &name, r)).await;
+                    values.insert(EXTRACTED_TEXT.into(), text.map(Value::String).unwrap_or(Value::Null));
+                }
+                self.title_from_file(schema, values, titled, &file.filename);
+                values.insert(up.field.clone(), serde_json::to_value(file).expect("serializable"));
+                continue;
+            }
             if up.data.len() > self.upload_limit {
                 return Err(ServiceError::TooLarge(self.upload_limit));
             }
@@ -286,19 +304,64 @@ impl Services {
             let blob = match &up.data {
                 UploadData::Memory(b) => self.blobs.put(b.clone()).await?,
                 UploadData::Spooled(s) => self.blobs.put_spooled(s).await?,
+                UploadData::Stored(_) => continue,
             };
             let stored = StoredFile { blob: blob.hash, filename, content_type, size: blob.size, width, height };
-            // A file's name titles an item without a title (a new file for an item that
-            // has one leaves it).
-            if schema.behaviors.iter().any(|b| b == "namefromfilename")
-                && !(titled && values.get("title").is_none())
-                && values.get("title").and_then(Value::as_str).is_none_or(|t| t.trim().is_empty())
-            {
-                values.insert("title".into(), stored.filename.clone().into());
-            }
+            self.title_from_file(schema, values, titled, &stored.filename);
             values.insert(up.field, serde_json::to_value(stored).expect("serializable"));
         }
         Ok(())
+    }
+
+    /// A file's name titles an item without a title (a new file for an item that has
+    /// one leaves it).
+    fn title_from_file(&self, schema: &TypeSchema, values: &mut Map<String, Value>, titled: bool, filename: &str) {
+        if schema.behaviors.iter().any(|b| b == "namefromfilename")
+            && !(titled && values.get("title").is_none())
+            && values.get("title").and_then(Value::as_str).is_none_or(|t| t.trim().is_empty())
+        {
+            values.insert("title".into(), filename.into());
+        }
+    }
+
+    /// Checks and stores the files of a form that is shown again (a preview, or a
+    /// value in error) so that the next post can refer to them rather than send them
+    /// again: for someone who may add inside, or change, the item at `path`.
+    pub async fn keep_uploads(
+        &self,
+        actor: &Principal,
+        site: &SiteRow,
+        path: &ItemPath,
+        type_name: &str,
+        uploads: Vec<Upload>,
+    ) -> Result<Vec<(String, StoredFile)>> {
+        if uploads.is_empty() {
+            return Ok(Vec::new());
+        }
+        let reg = self.workflows(site).await?;
+        {
+            let mut c = self.store.conn().await?;
+            let lineage = crate::items::load(&mut c.db(), site, path).await?;
+            if !crate::items::allowed(&reg, actor, &lineage, Permission::AddPortalContent)
+                && !crate::items::allowed(&reg, actor, &lineage, Permission::ModifyPortalContent)
+            {
+                return Err(ServiceError::Unauthorized);
+            }
+        }
+        let schema = self
+            .types()
+            .get(type_name)
+            .ok_or_else(|| ServiceError::BadRequest(format!("unknown type {type_name:?}")))?;
+        let fields: Vec<String> = uploads.iter().map(|u| u.field.clone()).collect();
+        let mut values = Map::new();
+        self.store_uploads(schema, &mut values, uploads, true).await?;
+        Ok(fields
+            .into_iter()
+            .filter_map(|f| {
+                let file = serde_json::from_value::<StoredFile>(values.get(&f)?.clone()).ok()?;
+                Some((f, file))
+            })
+            .collect())
     }
 
     /// The file in `field` of the item at `path` (its primary file field when None),

@@ -246,3 +246,4 @@ diff-added = added:
 diff-removed = removed:
 diff-added-legend = added text
 diff-removed-legend = removed text
+kept-file = File chosen, kept for saving:

@@ -246,3 +246,4 @@ diff-added = ajouté :
 diff-removed = supprimé :
 diff-added-legend = texte ajouté
 diff-removed-legend = texte supprimé
+kept-file = Fichier choisi, gardé pour l’enregistrement :

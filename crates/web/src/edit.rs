@@ -4,6 +4,7 @@
 
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
+use beffroi_model::media::StoredFile;
 use beffroi_model::schema::{FieldError, FieldKind, TypeSchema};
 use beffroi_model::zone::SiteZone;
 use beffroi_service::{ItemRow, ItemView, ServiceError, Upload, UploadData};
@@ -199,6 +200,62 @@ fn query_form_rows(v: Option<&Value>) -> Vec<minijinja::Value> {
     rows
 }
 
+/// What seals a file kept from an earlier post of a form.
+const KEPT: &str = "kept-upload";
+/// How long a form shown again may refer to the files it keeps.
+const KEPT_LIFETIME_SECS: i64 = 24 * 3600;
+
+/// The files a form carries back from an earlier post (sealed for this site and user,
+/// still fresh), as uploads of what they were; a new file chosen for a field wins.
+fn with_kept(ctx: &Ctx<'_>, pairs: &[(String, String)], files: &mut Vec<Upload>) {
+    let now = chrono::Utc::now().timestamp();
+    for (k, v) in pairs {
+        let Some(field) = k.strip_prefix("_kept-") else { continue };
+        let Some(sealed) = ctx.app.jwt.open(KEPT, v) else { continue };
+        let fits = sealed["site"] == ctx.site.id.as_str()
+            && sealed["user"] == ctx.principal.id()
+            && sealed["field"] == field
+            && sealed["exp"].as_i64().is_some_and(|e| e > now);
+        let Some(file) = fits.then(|| serde_json::from_value::<StoredFile>(sealed["file"].clone()).ok()).flatten()
+        else {
+            continue;
+        };
+        if !files.iter().any(|u| u.field == field) {
+            files.push(Upload {
+                field: field.to_owned(),
+                filename: file.filename.clone(),
+                content_type: Some(file.content_type.clone()),
+                data: UploadData::Stored(file),
+            });
+        }
+    }
+}
+
+/// Stores the files of a form about to be shown again (a preview, an error) and seals
+/// each for the next post, so that nobody has to choose them twice.
+async fn keep(
+    ctx: &Ctx<'_>,
+    path: &beffroi_model::ItemPath,
+    type_name: &str,
+    files: Vec<Upload>,
+) -> Result<Vec<(String, StoredFile, String)>, WebError> {
+    let kept = ctx
+        .app
+        .services
+        .keep_uploads(&ctx.principal, &ctx.site, path, type_name, files)
+        .await
+        .map_err(|e| WebError::from_service(e, &ctx.request_url))?;
+    let exp = chrono::Utc::now().timestamp() + KEPT_LIFETIME_SECS;
+    Ok(kept
+        .into_iter()
+        .map(|(field, file)| {
+            let v = json!({"site": ctx.site.id.as_str(), "user": ctx.principal.id(), "field": field, "exp": exp, "file": file});
+            let sealed = ctx.app.jwt.seal(KEPT, &v);
+            (field, file, sealed)
+        })
+        .collect())
+}
+
 /// What the form says of each current file: "remove" clears the field (and drops a
 /// file chosen for it), "keep" or nothing keeps it unless a new file was chosen.
 fn file_actions(
@@ -298,6 +355,7 @@ fn form_fields(
     values: &Map<String, Value>,
     errors: &[FieldError],
     item_url: Option<&str>,
+    kept: &[(String, StoredFile, String)],
 ) -> Vec<minijinja::Value> {
     let lang = ctx.site.language;
     let mut fields: Vec<&beffroi_model::schema::Field> = schema.fields.iter().filter(|f| supported(f.kind)).collect();
@@ -378,7 +436,11 @@ fn form_fields(
                 None | Some("default") => None,
                 Some(id) => Some(ctx.app.i18n.t(lang, &format!("fieldset-{id}"), &[])),
             };
+            let kept = kept.iter().find(|(k, _, _)| *k == f.name).map(|(_, file, sealed)| {
+                context! { seal => sealed.clone(), name => format!("{} ({})", file.filename, crate::media::size_text(file.size)) }
+            });
             context! {
+                kept => kept,
                 group => group,
                 thumb => thumb,
                 removable => !f.required,
@@ -412,6 +474,8 @@ struct Extras {
     preview: Option<minijinja::Value>,
     /// The item being edited (its current images are shown).
     item_url: Option<String>,
+    /// Files chosen in an earlier post of this form, kept: field, file, seal.
+    kept: Vec<(String, StoredFile, String)>,
 }
 
 /// The preview of posted values: checked and cleaned as a save would, then shown.
@@ -447,7 +511,7 @@ fn form_page(
             context! { field => e.field.clone(), label => label, message => e.message.clone() }
         })
         .collect();
-    let fields = form_fields(ctx, schema, values, errors, extras.item_url.as_deref());
+    let fields = form_fields(ctx, schema, values, errors, extras.item_url.as_deref(), &extras.kept);
     page(
         ctx,
         status,
@@ -557,6 +621,7 @@ pub(crate) async fn edit(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) ->
                 return Ok(see_other(&action, None));
             }
             let mut values = form_values(schema, &pairs, ctx.site.time_zone);
+            with_kept(ctx, &pairs, &mut files);
             file_actions(schema, &pairs, &mut values, &mut files);
             let seen_modified = pairs.iter().find(|(k, _)| k == "_seen").and_then(|(_, v)| v.parse::<i64>().ok());
             if has("_preview") {
@@ -569,6 +634,7 @@ pub(crate) async fn edit(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) ->
                     lock_held: true,
                     preview,
                     item_url: Some(item_url.clone()),
+                    kept: keep(ctx, path, &view.item.type_name, files).await?,
                     ..Extras::default()
                 };
                 let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
@@ -576,6 +642,7 @@ pub(crate) async fn edit(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) ->
             }
             crate::links::internalize(ctx, &mut values).await?;
             let guard = beffroi_service::WriteGuard { lock_token: None, seen_modified };
+            let retry = files.clone();
             match services.update_with_files(&ctx.principal, &ctx.site, path, &values, files, &guard).await {
                 Ok(_) => {
                     // The save ends the edit: the lock goes (someone else's stays).
@@ -590,6 +657,7 @@ pub(crate) async fn edit(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) ->
                         seen: seen_modified,
                         lock_held: true,
                         item_url: Some(item_url.clone()),
+                        kept: keep(ctx, path, &view.item.type_name, retry).await?,
                         ..Extras::default()
                     };
                     form_page(ctx, StatusCode::BAD_REQUEST, title, action, item_url, schema, &values, &v.0, extras)
@@ -618,6 +686,7 @@ pub(crate) async fn edit(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) ->
                         lock_held: true,
                         preview: None,
                         item_url: Some(item_url.clone()),
+                        kept: Vec::new(),
                     };
                     form_page(ctx, StatusCode::CONFLICT, title, action, item_url, schema, &values, &[], extras)
                 }
@@ -630,7 +699,7 @@ pub(crate) async fn edit(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) ->
 pub(crate) async fn add(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) -> Result<Response, WebError> {
     let lang = ctx.site.language;
     let folder_url = ctx.url(&view.item.path);
-    let FormData { pairs, files } = match body {
+    let FormData { pairs, mut files } = match body {
         Some(b) => posted(ctx, b)?,
         None => FormData::default(),
     };
@@ -659,32 +728,28 @@ pub(crate) async fn add(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) -> 
         }
         Some(_) => {
             let mut values = form_values(schema, &pairs, ctx.site.time_zone);
+            with_kept(ctx, &pairs, &mut files);
             if pairs.iter().any(|(k, _)| k == "_preview") {
                 let (preview, errors) = match preview_of(schema, &values) {
                     Ok(p) => (Some(p), Vec::new()),
                     Err(e) => (None, e),
                 };
                 let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
-                let extras = Extras { preview, ..Extras::default() };
+                let kept = keep(ctx, &view.item.path, &type_name, files).await?;
+                let extras = Extras { preview, kept, ..Extras::default() };
                 return form_page(ctx, status, title, action, folder_url, schema, &values, &errors, extras);
             }
             crate::links::internalize(ctx, &mut values).await?;
             let services = &ctx.app.services;
             let parent = &view.item.path;
+            let retry = files.clone();
             match services.create_with_files(&ctx.principal, &ctx.site, parent, &type_name, None, &values, files).await
             {
                 Ok(item) => Ok(crate::views::done(&ctx.url(&item.path), crate::views::Status::Created)),
-                Err(ServiceError::Invalid(v)) => form_page(
-                    ctx,
-                    StatusCode::BAD_REQUEST,
-                    title,
-                    action,
-                    folder_url,
-                    schema,
-                    &values,
-                    &v.0,
-                    Extras::default(),
-                ),
+                Err(ServiceError::Invalid(v)) => {
+                    let extras = Extras { kept: keep(ctx, parent, &type_name, retry).await?, ..Extras::default() };
+                    form_page(ctx, StatusCode::BAD_REQUEST, title, action, folder_url, schema, &values, &v.0, extras)
+                }
                 Err(e) => Err(WebError::from_service(e, &ctx.request_url)),
             }
         }

@@ -73,6 +73,28 @@ impl Jwt {
         format!("{signing_input}.{}", B64.encode(sig))
     }
 
+    /// Seals a value for one purpose: anyone may read it, nobody can forge or alter it,
+    /// and a seal made for one purpose (or a token) is worth nothing for another.
+    pub fn seal(&self, purpose: &str, value: &serde_json::Value) -> String {
+        let payload = B64.encode(serde_json::to_vec(value).expect("JSON serializes"));
+        let mut mac = self.mac();
+        mac.update(purpose.as_bytes());
+        mac.update(b"\n");
+        mac.update(payload.as_bytes());
+        format!("{payload}.{}", B64.encode(mac.finalize().into_bytes()))
+    }
+
+    /// The value of a seal made by [`Jwt::seal`] for `purpose`, if it holds.
+    pub fn open(&self, purpose: &str, sealed: &str) -> Option<serde_json::Value> {
+        let (payload, sig) = sealed.split_once('.')?;
+        let mut mac = self.mac();
+        mac.update(purpose.as_bytes());
+        mac.update(b"\n");
+        mac.update(payload.as_bytes());
+        mac.verify_slice(&B64.decode(sig).ok()?).ok()?;
+        serde_json::from_slice(&B64.decode(payload).ok()?).ok()
+    }
+
     /// Checks the signature (in constant time) and the expiry against `now`.
     pub fn verify(&self, token: &str, now: i64) -> Result<Claims, JwtError> {
         let mut parts = token.split('.');
@@ -102,6 +124,20 @@ impl Jwt {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn seals_hold_only_for_their_purpose_and_content() {
+        let j = Jwt::new(b"secret");
+        let v = serde_json::json!({"blob": "abc", "user": "marie"});
+        let sealed = j.seal("kept-upload", &v);
+        assert_eq!(j.open("kept-upload", &sealed), Some(v));
+        assert_eq!(j.open("other", &sealed), None);
+        assert_eq!(Jwt::new(b"other secret").open("kept-upload", &sealed), None);
+        let (payload, sig) = sealed.split_once('.').unwrap();
+        let forged = B64.encode(br#"{"blob":"xyz","user":"marie"}"#);
+        assert_eq!(j.open("kept-upload", &format!("{forged}.{sig}")), None);
+        assert_eq!(j.open("kept-upload", payload), None);
+    }
 
     fn claims(exp: i64) -> Claims {
         Claims {

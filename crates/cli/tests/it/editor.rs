@@ -272,4 +272,45 @@ both_backends! {
         let list = app.get_with("/s/@@review-list", &[("cookie", &c)]).await;
         assert!(list.body.contains("Horaires à vérifier avec le service") && list.body.contains("ed"), "{}", list.body);
     }
+
+    async fn a_file_chosen_before_a_preview_or_an_error_is_kept(db) {
+        let s = db.site("s").await;
+        db.user(&s, "ed", "editor password", "Éditrice", &[Role::Editor, Role::Contributor]).await;
+        db.user(&s, "other", "other password", "Autre", &[Role::Editor, Role::Contributor]).await;
+        let app = TestApp::new(&db).await;
+        let c = app.session("ed", "editor password").await;
+        let form = app.get_with("/s/@@add?type=News%20Item", &[("cookie", &c)]).await;
+        let token = csrf(&form.body);
+        let image = png(320, 200);
+        // Preview with a lead image chosen: the page keeps it, sealed.
+        let body = multipart(&[("_csrf", &token), ("title", "Fête"), ("_preview", "1")], Some(("image", "fete.png", "image/png", &image)));
+        let r = post(&app, "/s/@@add?type=News%20Item", &c, body).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert!(r.body.contains("fete.png"), "{}", r.body);
+        let needle = "name=\"_kept-image\" value=\"";
+        let i = r.body.find(needle).expect("a kept file") + needle.len();
+        let seal = r.body[i..].split('"').next().unwrap().to_owned();
+        // Saved without choosing it again: the item has it.
+        let body = multipart(&[("_csrf", &token), ("title", "Fête"), ("_kept-image", &seal)], None);
+        let r = post(&app, "/s/@@add?type=News%20Item", &c, body).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let v = db.services.item(&Principal::System, &s, &path("/fete")).await.unwrap();
+        assert_eq!(v.item.fields["image"]["filename"], "fete.png");
+        // The same after an error (no title): the file survives to the next post.
+        let body = multipart(&[("_csrf", &token), ("title", "")], Some(("image", "sans-titre.png", "image/png", &image)));
+        let r = post(&app, "/s/@@add?type=Image", &c, body).await;
+        assert_eq!(r.status, 303, "an Image takes its title from the file: {}", r.body);
+        let body = multipart(&[("_csrf", &token), ("title", "")], Some(("image", "x.png", "image/png", &image)));
+        let r = post(&app, "/s/@@add?type=Event", &c, body).await;
+        assert_eq!(r.status, 400, "an event has no image field");
+        // A seal altered, or another user's, is worth nothing.
+        let other = app.session("other", "other password").await;
+        let other_token = csrf(&app.get_with("/s/@@add?type=Image", &[("cookie", &other)]).await.body);
+        let body = multipart(&[("_csrf", &other_token), ("title", "Volée"), ("_kept-image", &seal)], None);
+        let r = post(&app, "/s/@@add?type=Image", &other, body).await;
+        assert_eq!(r.status, 400, "the required image is missing: {}", r.body);
+        let forged = format!("{}x", seal);
+        let body = multipart(&[("_csrf", &token), ("title", "Faux"), ("_kept-image", &forged)], None);
+        assert_eq!(post(&app, "/s/@@add?type=Image", &c, body).await.status, 400);
+    }
 }
