@@ -181,7 +181,12 @@ pub(crate) async fn folder_contents(ctx: &Ctx<'_>, view: &ItemView, body: Option
                 url => ctx.url(&s.path),
                 title => s.title.clone(),
                 type_title => crate::json::type_title(ctx, &s.type_name, lang),
-                state => s.review_state.clone(),
+                state => s.review_state.as_deref().map(|id| {
+                    view.workflows
+                        .for_type(&s.type_name)
+                        .and_then(|wf| wf.state(id))
+                        .map_or_else(|| id.to_owned(), |st| st.title.get(lang).to_owned())
+                }),
                 modified => crate::html::date_text(lang, &s.modified),
                 modified_iso => crate::json::iso(&s.modified),
             }

@@ -200,6 +200,37 @@ fn query_form_rows(v: Option<&Value>) -> Vec<minijinja::Value> {
     rows
 }
 
+/// A field's error in the site's language: the checks of the model speak English (as
+/// the JSON API does); the forms say the same in words people read.
+fn field_message(ctx: &Ctx<'_>, message: &str) -> String {
+    let t = |key: &str, args: &[(&str, fluent_bundle::FluentValue<'_>)]| ctx.app.i18n.t(ctx.site.language, key, args);
+    let number = |m: &str| m.chars().filter(char::is_ascii_digit).collect::<String>().parse::<i64>().unwrap_or(0);
+    let key = match message {
+        "required" => "err-required",
+        "unknown field" => "err-unknown-field",
+        "must be a single line" => "err-single-line",
+        "must not contain control characters" => "err-control-characters",
+        "expected a date and time (ISO 8601)" => "err-datetime",
+        "expected an integer" => "err-integer",
+        "expected an email address" => "err-email",
+        "expected an http(s) URL" => "err-url",
+        "the end is before the start" => "err-end-before-start",
+        "the rule gives no date" => "err-rule-no-date",
+        "each value has 1 to 100 characters" => "err-value-length",
+        m if m.starts_with("at most ") && m.ends_with(" characters") => {
+            return t("err-too-long", &[("n", number(m).into())]);
+        }
+        m if m.starts_with("not a valid recurrence rule") => "err-rule-invalid",
+        m if m.contains("one date a day at most") || m == "one RRULE at most" => "err-rule-too-dense",
+        m if m.starts_with("INTERVAL is at most") || m.starts_with("COUNT is at most") => {
+            return t("err-rule-too-large", &[("n", number(m).into())]);
+        }
+        m if m.starts_with("EXRULE") => "err-rule-exrule",
+        other => return other.to_owned(),
+    };
+    t(key, &[])
+}
+
 /// What seals a file kept from an earlier post of a form.
 const KEPT: &str = "kept-upload";
 /// How long a form shown again may refer to the files it keeps.
@@ -405,7 +436,7 @@ fn form_fields(
                 }
                 FieldKind::Relation => ("text", "".into()),
             };
-            let error = errors.iter().find(|e| e.field == f.name).map(|e| e.message.clone());
+            let error = errors.iter().find(|e| e.field == f.name).map(|e| field_message(ctx, &e.message));
             let labelled = |prefix: &str, names: &mut dyn Iterator<Item = &str>| -> Vec<minijinja::Value> {
                 names
                     .map(|n| context! { value => n, label => ctx.app.i18n.t(lang, &format!("{prefix}-{}", n.replace('.', "-")), &[]) })
@@ -508,7 +539,7 @@ fn form_page(
                 .field(&e.field)
                 .map(|f| f.title.get(ctx.site.language).to_owned())
                 .unwrap_or_else(|| e.field.clone());
-            context! { field => e.field.clone(), label => label, message => e.message.clone() }
+            context! { field => e.field.clone(), label => label, message => field_message(ctx, &e.message) }
         })
         .collect();
     let fields = form_fields(ctx, schema, values, errors, extras.item_url.as_deref(), &extras.kept);

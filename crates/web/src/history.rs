@@ -152,7 +152,7 @@ pub(crate) async fn history(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>)
                 when => crate::html::date_time_text(lang, ctx.site.time_zone, &r.at, true),
                 iso => crate::json::iso(&r.at),
                 actor => r.actor.clone(),
-                comment => r.comment.clone(),
+                comment => revision_comment(ctx, &r.comment),
                 version => r.version,
                 view_url => format!("{action}?version={}", r.version),
                 compare_url => previous.map(|p| format!("{action}?a={p}&b={}", r.version)),
@@ -169,7 +169,12 @@ pub(crate) async fn history(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>)
                 iso => crate::json::iso(&h.at),
                 actor => h.actor.clone(),
                 comment => h.comments.clone(),
-                action_title => h.action.clone(),
+                action_title => h.action.as_deref().map(|a| {
+                    view.workflows
+                        .for_type(&view.item.type_name)
+                        .and_then(|wf| wf.transition(a))
+                        .map_or_else(|| a.to_owned(), |t| t.title.get(lang).to_owned())
+                }),
                 state_title => state_title.clone(),
             },
         ));
@@ -186,4 +191,12 @@ pub(crate) async fn history(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>)
             item_url => item_url,
         },
     )
+}
+
+/// A revision's comment; the ones the system writes (a revert) in the site's language.
+fn revision_comment(ctx: &Ctx<'_>, comment: &str) -> String {
+    match comment.strip_prefix("Reverted to revision ").and_then(|n| n.parse::<i64>().ok()) {
+        Some(n) => ctx.app.i18n.t(ctx.site.language, "history-reverted-to", &[("n", n.into())]),
+        None => comment.to_owned(),
+    }
 }

@@ -235,6 +235,12 @@ pub(crate) fn form_pairs(body: &[u8]) -> Result<Vec<(String, String)>, WebError>
     serde_urlencoded::from_bytes(body).map_err(|_| WebError::BadRequest("malformed form".into()))
 }
 
+/// A role's name in the site's language (the users and groups page).
+fn role_name(ctx: &Ctx<'_>, r: Role) -> String {
+    let key = format!("role-name-{}", r.name().to_ascii_lowercase().replace(' ', "-"));
+    ctx.app.i18n.t(ctx.site.language, &key, &[])
+}
+
 fn role_title(ctx: &Ctx<'_>, r: Role) -> String {
     let key = match r {
         Role::Contributor => "role-contributor",
@@ -368,6 +374,9 @@ async fn sharing(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) -> Result<
         .map(|e| {
             let (kind, title) = match &e.grantee {
                 Grantee::User(l) => ("user", if e.title.is_empty() { l.clone() } else { format!("{} ({l})", e.title) }),
+                Grantee::Group(g) if g == beffroi_model::security::AUTHENTICATED_USERS => {
+                    ("group", ctx.app.i18n.t(ctx.site.language, "logged-in-users", &[]))
+                }
                 Grantee::Group(g) => ("group", if e.title.is_empty() { g.clone() } else { e.title.clone() }),
             };
             let roles: Vec<minijinja::Value> = e
@@ -463,18 +472,22 @@ async fn users_groups(ctx: &Ctx<'_>, body: Option<&[u8]>) -> Result<Response, We
     let users: Vec<minijinja::Value> = users
         .iter()
         .map(|u| {
-            let roles: Vec<&str> = u.roles.iter().map(|r| r.name()).collect();
+            let roles: Vec<String> = u.roles.iter().map(|r| role_name(ctx, *r)).collect();
             context! { login => u.login.clone(), fullname => u.fullname.clone(), email => u.email.clone(), roles => roles, enabled => u.enabled }
         })
         .collect();
     let groups: Vec<minijinja::Value> = groups
         .iter()
         .map(|g| {
-            let roles: Vec<&str> = g.roles.iter().map(|r| r.name()).collect();
+            let roles: Vec<String> = g.roles.iter().map(|r| role_name(ctx, *r)).collect();
             context! { id => g.id.clone(), title => g.title.clone(), roles => roles, members => g.members.clone() }
         })
         .collect();
-    let grantable: Vec<&str> = Role::ALL.iter().filter(|r| r.is_grantable()).map(|r| r.name()).collect();
+    let grantable: Vec<minijinja::Value> = Role::ALL
+        .iter()
+        .filter(|r| r.is_grantable())
+        .map(|r| context! { value => r.name(), label => role_name(ctx, *r) })
+        .collect();
     let title = ctx.app.i18n.t(ctx.site.language, "users-groups-title", &[]);
     let saved = ctx.query.iter().any(|(k, _)| k == "saved");
     page(

@@ -34,6 +34,27 @@
         }
       }
     });
+    // The toolbar's names in the page's language (Quill names them in English).
+    var labels = area.dataset;
+    var toolbar = holder.previousSibling;
+    if (toolbar && toolbar.classList && toolbar.classList.contains("ql-toolbar")) {
+      toolbar.setAttribute("role", "toolbar");
+      if (labels.labelToolbar) toolbar.setAttribute("aria-label", labels.labelToolbar);
+      var name = function (selector, label) {
+        Array.prototype.forEach.call(toolbar.querySelectorAll(selector), function (el) {
+          if (label) el.setAttribute("aria-label", label);
+        });
+      };
+      name("button.ql-bold", labels.labelBold);
+      name("button.ql-italic", labels.labelItalic);
+      name("button.ql-link", labels.labelLink);
+      name("button.ql-list[value=ordered]", labels.labelOrdered);
+      name("button.ql-list[value=bullet]", labels.labelBullet);
+      name("button.ql-blockquote", labels.labelBlockquote);
+      name("button.ql-image", labels.labelImage);
+      name("button.ql-clean", labels.labelClean);
+      name(".ql-header .ql-picker-label", labels.labelHeader);
+    }
     quill.clipboard.dangerouslyPasteHTML(area.value);
     var label = document.querySelector("label[for='" + area.id + "']");
     var editable = holder.querySelector(".ql-editor");

@@ -313,4 +313,75 @@ both_backends! {
         let body = multipart(&[("_csrf", &token), ("title", "Faux"), ("_kept-image", &forged)], None);
         assert_eq!(post(&app, "/s/@@add?type=Image", &c, body).await.status, 400);
     }
+
+    async fn french_pages_speak_french_only(db) {
+        let s = db.site("s").await;
+        db.user(&s, "chef", "manager password", "Cheffe", &[Role::Manager]).await;
+        db.user(&s, "ed", "editor password", "Éditrice", &[Role::Editor]).await;
+        db.add(&s, "", "Folder", json!({"title": "Services"})).await;
+        db.add(&s, "/services", "Document", json!({"title": "Horaires", "text": "<p>Lundi</p>"})).await;
+        db.add(&s, "/services", "News Item", json!({"title": "Travaux"})).await;
+        db.add(&s, "/services", "Event", json!({"title": "Brocante", "start": "2026-05-01T08:00:00+02:00", "end": "2026-05-01T12:00:00+02:00", "recurrence": "RRULE:FREQ=WEEKLY;COUNT=3"})).await;
+        db.add(&s, "/services", "Link", json!({"title": "Région", "remoteUrl": "https://www.wallonie.be"})).await;
+        db.add_private(&s, "/services", "Document", json!({"title": "Brouillon"})).await;
+        db.services.update(&Principal::System, &s, &path("/services/horaires"), &crate::support::obj(json!({"text": "<p>Mardi</p>"}))).await.unwrap();
+        db.services.update_sharing(&Principal::System, &s, &path("/services"), beffroi_service::SharingChange {
+            entries: vec![(beffroi_model::security::Grantee::User("ed".into()), vec![(Role::Reader, true)])],
+            inherit: None,
+        }).await.unwrap();
+        let app = TestApp::new(&db).await;
+        let c = app.session("chef", "manager password").await;
+        let keys = beffroi_web::i18n::I18n::keys();
+        // English a French page must not show, as whole words.
+        let english = [
+            "published", "private", "pending", "publish", "submit", "retract", "Member", "Editor", "Reader",
+            "Contributor", "Reviewer", "Manager", "Logged-in", "required", "Reverted", "Heading", "Save", "Cancel",
+            "Delete", "Edit", "Contents", "Sharing", "History", "Search", "Title",
+        ];
+        let pages = [
+            "/s", "/s/services", "/s/services/horaires", "/s/services/travaux", "/s/services/brocante", "/s/services/region",
+            "/s/services/brouillon", "/s/services/horaires/@@edit", "/s/services/brocante/@@edit", "/s/services/@@add?type=News%20Item",
+            "/s/services/@@folder_contents", "/s/services/horaires/@@history", "/s/services/horaires/@@history?a=0&b=1",
+            "/s/services/@@sharing", "/s/@@review-list", "/s/@@users-groups", "/s/@@search?SearchableText=lundi",
+            "/s/services/horaires/@@rename", "/s/services/horaires/@@delete", "/s/nowhere",
+        ];
+        for uri in pages {
+            let page = app.get_with(uri, &[("cookie", &c)]).await;
+            assert!(page.status == 200 || (uri == "/s/nowhere" && page.status == 404), "{uri}: {}", page.status);
+            // The visible text: tags, scripts and attribute values left out.
+            let mut text = String::new();
+            let mut in_tag = false;
+            for ch in page.body.chars() {
+                match ch {
+                    '<' => in_tag = true,
+                    '>' => { in_tag = false; text.push(' '); }
+                    c if !in_tag => text.push(c),
+                    _ => {}
+                }
+            }
+            let words: Vec<&str> = text.split(|c: char| !(c.is_alphanumeric() || c == '-')).filter(|w| !w.is_empty()).collect();
+            for w in &english {
+                assert!(!words.contains(w), "{uri} shows the English {w:?}: {text}");
+            }
+            for k in &keys {
+                assert!(!words.contains(&k.as_str()) || !k.contains('-'), "{uri} shows the message key {k:?}");
+            }
+        }
+        // Field errors too.
+        let form = app.get_with("/s/services/@@add?type=Document", &[("cookie", &c)]).await;
+        let token = csrf(&form.body);
+        let r = app.request(
+            Request::post("/s/services/@@add?type=Document")
+                .header("host", "localhost")
+                .header("cookie", &c)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Body::from(format!("_csrf={token}&title=")))
+                .unwrap(),
+        ).await;
+        assert_eq!(r.status, 400);
+        assert!(r.body.contains("Titre : obligatoire") && !r.body.contains(": required"), "{}", r.body);
+        // The rich-text editor's own names come from the page's language.
+        let edit = app.get_with("/s/services/horaires/@@edit", &[("cookie", &c)]).await.body;
+        assert!(edit.contains("data-label-bold=\"Gras\"") && edit.contains("data-label-link=\"Lien\""));
+    }
 }
