@@ -83,7 +83,8 @@ pub fn weekday_code(d: Weekday) -> &'static str {
     WEEKDAYS[d.num_days_from_monday() as usize].1
 }
 
-fn weekday_of(code: &str) -> Option<Weekday> {
+/// The weekday of an iCalendar code (`mo` or `MO`).
+pub fn weekday_of(code: &str) -> Option<Weekday> {
     WEEKDAYS.iter().find(|(_, c)| c.eq_ignore_ascii_case(code.trim())).map(|(d, _)| *d)
 }
 
