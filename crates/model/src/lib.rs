@@ -11,6 +11,7 @@ pub mod ids;
 pub mod lang;
 pub mod media;
 pub mod path;
+pub mod recurrence;
 pub mod richtext;
 pub mod schema;
 pub mod security;

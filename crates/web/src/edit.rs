@@ -344,7 +344,119 @@ fn form_values(schema: &TypeSchema, pairs: &[(String, String)], zone: SiteZone) 
         };
         m.insert(f.name.clone(), v);
     }
+    if schema.field(RECURRENCE).is_some()
+        && let Some(rule) = recurrence_from_widget(pairs, zone)
+    {
+        m.insert(RECURRENCE.into(), if rule.is_empty() { Value::Null } else { Value::String(rule) });
+    }
     m
+}
+
+/// The field an event's recurrence widget stands for.
+const RECURRENCE: &str = "recurrence";
+
+/// A rule's lines, trimmed, without blank ones: a textarea posts CRLF, a hidden field
+/// what it was given.
+fn rule_lines(rule: &str) -> String {
+    rule.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("\n")
+}
+
+/// The rule the recurrence widget describes, unless the expert's raw rule was changed
+/// (it then wins) or the widget was not shown (a rule it cannot show). The start's
+/// hour, on the site's clock, is that of the exceptions. A number that does not read
+/// becomes 0 and a date that does not read stays as typed in the rule, so that the
+/// event's validation refuses it by name instead of the form guessing.
+fn recurrence_from_widget(pairs: &[(String, String)], zone: SiteZone) -> Option<String> {
+    use beffroi_model::recurrence::{End, Freq, RecurrenceForm, weekday_of};
+    let get = |n: &str| pairs.iter().find(|(k, _)| k == n).map(|(_, v)| v.trim());
+    let freq = Freq::parse(get("recurrence-freq")?);
+    let shown = get("recurrence-shown").unwrap_or_default();
+    if rule_lines(get(RECURRENCE).unwrap_or_default()) != rule_lines(shown) {
+        return None;
+    }
+    let number = |n: &str| get(n).filter(|t| !t.is_empty()).map(|t| t.parse::<u32>().unwrap_or(0));
+    let start = get("start")
+        .and_then(|t| {
+            chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M")
+                .or_else(|_| chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S"))
+                .ok()
+        })
+        .unwrap_or_default();
+    let date = |t: &str| chrono::NaiveDate::parse_from_str(t.trim(), "%Y-%m-%d").ok();
+    // Typed text left as is: no line breaks or separators of its own.
+    let verbatim = |t: &str| t.chars().filter(|c| !matches!(c, '\n' | '\r' | ';' | ',')).collect::<String>();
+    let mut bad_until = None;
+    let end = match get("recurrence-end").unwrap_or("never") {
+        "until" => match get("recurrence-until").and_then(date) {
+            Some(d) => End::Until(d),
+            None => {
+                bad_until = Some(verbatim(get("recurrence-until").unwrap_or_default()));
+                End::Never
+            }
+        },
+        "count" => End::Count(number("recurrence-count").unwrap_or(0)),
+        _ => End::Never,
+    };
+    let mut bad_days = Vec::new();
+    let mut exceptions = Vec::new();
+    for line in get("recurrence-exdates").unwrap_or_default().lines().map(str::trim).filter(|l| !l.is_empty()) {
+        match date(line) {
+            Some(d) => exceptions.push(d),
+            None => bad_days.push(verbatim(line)),
+        }
+    }
+    let form = RecurrenceForm {
+        freq,
+        interval: number("recurrence-interval").map_or(1, |n| u16::try_from(n).unwrap_or(0)),
+        weekdays: pairs.iter().filter(|(k, _)| k == "recurrence-byday").filter_map(|(_, v)| weekday_of(v)).collect(),
+        end,
+        exceptions,
+    };
+    let mut rule = form.to_rule(start, zone);
+    if rule.is_empty() {
+        return Some(rule);
+    }
+    if let Some(t) = bad_until {
+        let first = rule.find('\n').unwrap_or(rule.len());
+        rule.insert_str(first, &format!(";UNTIL={t}"));
+    }
+    for t in bad_days {
+        rule += &format!("\nEXDATE;TZID={}:{t}", zone.name());
+    }
+    Some(rule)
+}
+
+/// What the recurrence widget shows of a rule, or nothing when it cannot (the raw
+/// rule is then offered alone).
+fn recurrence_widget(ctx: &Ctx<'_>, rule: &str) -> Option<minijinja::Value> {
+    use beffroi_model::recurrence::{End, Freq, RecurrenceForm, WEEKDAYS};
+    let lang = ctx.site.language;
+    let t = |k: &str| ctx.app.i18n.t(lang, k, &[]);
+    let form = RecurrenceForm::from_rule(rule, ctx.site.time_zone)?;
+    let freqs: Vec<minijinja::Value> =
+        Freq::ALL.iter().map(|(_, n)| context! { value => *n, label => t(&format!("rec-freq-{n}")) }).collect();
+    let weekdays: Vec<minijinja::Value> = WEEKDAYS
+        .iter()
+        .map(|(d, code)| {
+            context! { code => *code, label => t(&format!("rec-day-{}", code.to_ascii_lowercase())), checked => form.weekdays.contains(d) }
+        })
+        .collect();
+    let (end, until, count) = match form.end {
+        End::Never => ("never", String::new(), String::new()),
+        End::Until(d) => ("until", d.format("%Y-%m-%d").to_string(), String::new()),
+        End::Count(n) => ("count", String::new(), n.to_string()),
+    };
+    let exceptions = form.exceptions.iter().map(|d| d.format("%Y-%m-%d").to_string()).collect::<Vec<_>>().join("\n");
+    Some(context! {
+        freqs => freqs,
+        freq => form.freq.name(),
+        interval => form.interval,
+        weekdays => weekdays,
+        end => end,
+        until => until,
+        count => count,
+        exceptions => exceptions,
+    })
 }
 
 /// Where a field comes in the form: the main fields first (title, description, then
@@ -398,6 +510,9 @@ fn form_fields(
             let text = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or_default().to_owned();
             let (widget, value): (&str, minijinja::Value) = match f.kind {
                 FieldKind::TextLine => ("text", text(v).into()),
+                FieldKind::Text if f.name == RECURRENCE && schema.field("start").is_some() => {
+                    ("recurrence", text(v).into())
+                }
                 FieldKind::Text => ("textarea", text(v).into()),
                 FieldKind::RichText => {
                     ("richtext", v.and_then(|r| r.get("data")).and_then(Value::as_str).unwrap_or_default().into())
@@ -470,7 +585,14 @@ fn form_fields(
             let kept = kept.iter().find(|(k, _, _)| *k == f.name).map(|(_, file, sealed)| {
                 context! { seal => sealed.clone(), name => format!("{} ({})", file.filename, crate::media::size_text(file.size)) }
             });
+            let (rec, help) = if widget == "recurrence" {
+                (recurrence_widget(ctx, &text(v)), Some(ctx.app.i18n.t(lang, "rec-help", &[])))
+            } else {
+                (None, None)
+            };
             context! {
+                rec => rec,
+                help => help,
                 kept => kept,
                 group => group,
                 thumb => thumb,

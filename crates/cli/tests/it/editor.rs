@@ -384,4 +384,134 @@ both_backends! {
         let edit = app.get_with("/s/services/horaires/@@edit", &[("cookie", &c)]).await.body;
         assert!(edit.contains("data-label-bold=\"Gras\"") && edit.contains("data-label-link=\"Lien\""));
     }
+
+    async fn a_recurrence_is_chosen_in_a_form_and_the_raw_rule_stays_for_experts(db) {
+        let s = db.site("s").await;
+        db.user(&s, "ed", "editor password", "Éditrice", &[Role::Editor, Role::Contributor]).await;
+        let app = TestApp::new(&db).await;
+        let c = app.session("ed", "editor password").await;
+        let form = app.get_with("/s/@@add?type=Event", &[("cookie", &c)]).await;
+        assert_eq!(form.status, 200);
+        // The widget: how often, every N, the weekdays labelled, the end, exceptions; the
+        // raw rule folded away for experts.
+        for needle in [
+            "<legend id=\"field-recurrence\" tabindex=\"-1\">Récurrence</legend>",
+            "<label for=\"recurrence-freq\">Répéter</label>",
+            "<option value=\"weekly\">chaque semaine</option>",
+            "name=\"recurrence-interval\" type=\"number\"",
+            "<label class=\"inline\" for=\"recurrence-byday-MO\">lundi</label>",
+            "<label class=\"inline\" for=\"recurrence-byday-SU\">dimanche</label>",
+            "name=\"recurrence-end\" value=\"never\" checked",
+            "name=\"recurrence-exdates\"",
+            "<summary>Règle iCalendar (experts)</summary>",
+            "<textarea id=\"recurrence-raw\" name=\"recurrence\"",
+        ] {
+            assert!(form.body.contains(needle), "{needle} in {}", form.body);
+        }
+        let token = csrf(&form.body);
+        let send = |uri: &'static str, pairs: Vec<(&'static str, String)>| {
+            let app = &app;
+            let c = c.clone();
+            async move {
+                let body = serde_urlencoded::to_string(&pairs).unwrap();
+                app.request(
+                    Request::post(uri)
+                        .header("host", "localhost")
+                        .header("cookie", &c)
+                        .header("content-type", "application/x-www-form-urlencoded")
+                        .body(Body::from(body))
+                        .unwrap(),
+                )
+                .await
+            }
+        };
+        let widget = |title: &str, interval: &str, end: &str, count: &str| {
+            vec![
+                ("_csrf", token.clone()),
+                ("title", title.to_owned()),
+                ("start", "2030-01-07T18:00".to_owned()),
+                ("end", "2030-01-07T20:00".to_owned()),
+                ("recurrence-shown", String::new()),
+                ("recurrence", String::new()),
+                ("recurrence-freq", "weekly".to_owned()),
+                ("recurrence-interval", interval.to_owned()),
+                ("recurrence-byday", "MO".to_owned()),
+                ("recurrence-byday", "WE".to_owned()),
+                ("recurrence-end", end.to_owned()),
+                ("recurrence-count", count.to_owned()),
+                ("recurrence-until", String::new()),
+                ("recurrence-exdates", String::new()),
+            ]
+        };
+        // Every two weeks, Monday and Wednesday, five times.
+        let r = send("/s/@@add?type=Event", widget("Répétition", "2", "count", "5")).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let item = db.services.item(&Principal::System, &s, &path("/repetition")).await.unwrap().item;
+        assert_eq!(item.fields["recurrence"], "RRULE:FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,WE;COUNT=5");
+        let page = app.get_with("/s/repetition", &[("cookie", &c)]).await.body;
+        for day in ["07/01/2030 18:00", "09/01/2030 18:00", "21/01/2030 18:00", "23/01/2030 18:00", "04/02/2030 18:00"] {
+            assert!(page.contains(day), "{day} in {page}");
+        }
+        assert!(!page.contains("06/02/2030") && !page.contains("14/01/2030"), "{page}");
+        // The edit form shows the widget filled in from the rule.
+        let edit = app.get_with("/s/repetition/@@edit", &[("cookie", &c)]).await.body;
+        for needle in [
+            "<option value=\"weekly\" selected>",
+            "name=\"recurrence-interval\" type=\"number\" min=\"1\" max=\"1000\" value=\"2\"",
+            "name=\"recurrence-byday\" value=\"MO\" checked",
+            "name=\"recurrence-byday\" value=\"WE\" checked",
+            "name=\"recurrence-byday\" value=\"TU\">",
+            "name=\"recurrence-end\" value=\"count\" checked",
+            "name=\"recurrence-count\" min=\"1\" max=\"5000\" value=\"5\"",
+            "name=\"recurrence-shown\" value=\"RRULE:FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,WE;COUNT=5\"",
+        ] {
+            assert!(edit.contains(needle), "{needle} in {edit}");
+        }
+        // Until a day, with an exception, changed in the widget.
+        let mut pairs = widget("Répétition", "1", "until", "");
+        pairs.retain(|(k, _)| !["recurrence-shown", "recurrence", "recurrence-until", "recurrence-exdates"].contains(k));
+        let rule = "RRULE:FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,WE;COUNT=5".to_owned();
+        pairs.extend([
+            ("recurrence-shown", rule.clone()),
+            ("recurrence", rule.replace('\n', "\r\n")),
+            ("recurrence-until", "2030-01-16".to_owned()),
+            ("recurrence-exdates", "2030-01-09\r\n".to_owned()),
+        ]);
+        let r = send("/s/repetition/@@edit", pairs).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let item = db.services.item(&Principal::System, &s, &path("/repetition")).await.unwrap().item;
+        assert_eq!(
+            item.fields["recurrence"],
+            "RRULE:FREQ=WEEKLY;BYDAY=MO,WE;UNTIL=20300116T225959Z\nEXDATE;TZID=Europe/Brussels:20300109T180000"
+        );
+        let page = app.get_with("/s/repetition", &[("cookie", &c)]).await.body;
+        assert!(page.contains("14/01/2030 18:00") && page.contains("16/01/2030 18:00"), "{page}");
+        assert!(!page.contains("09/01/2030") && !page.contains("21/01/2030"), "{page}");
+        // An expert's rule, typed in the raw field, wins over the widget.
+        let mut pairs = widget("Répétition", "2", "count", "5");
+        pairs.retain(|(k, _)| *k != "recurrence");
+        pairs.push(("recurrence", "RRULE:FREQ=MONTHLY;BYDAY=1MO;COUNT=3".to_owned()));
+        let r = send("/s/repetition/@@edit", pairs).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let item = db.services.item(&Principal::System, &s, &path("/repetition")).await.unwrap().item;
+        assert_eq!(item.fields["recurrence"], "RRULE:FREQ=MONTHLY;BYDAY=1MO;COUNT=3");
+        let page = app.get_with("/s/repetition", &[("cookie", &c)]).await.body;
+        assert!(page.contains("07/01/2030 18:00") && page.contains("04/02/2030 18:00") && page.contains("04/03/2030 18:00"), "{page}");
+        // A rule the widget cannot show: the raw field alone, open; posting it back keeps it.
+        let edit = app.get_with("/s/repetition/@@edit", &[("cookie", &c)]).await.body;
+        assert!(!edit.contains("name=\"recurrence-freq\"") && edit.contains("<details class=\"expert\" open>"), "{edit}");
+        // Every 0 weeks, or 100000 times: refused, the error beside the widget, its help
+        // still shown.
+        for (interval, count) in [("0", "5"), ("1", "100000")] {
+            let r = send("/s/@@add?type=Event", widget("Trop", interval, "count", count)).await;
+            assert_eq!(r.status, 400, "{}", r.body);
+            let widget_at = r.body.find("<fieldset class=\"recurrence\"").expect("the widget");
+            let error_at = r.body.find("<p class=\"error\" id=\"error-recurrence\">").expect("the error");
+            let help_at = r.body.find("<p class=\"help\" id=\"help-recurrence\">Choisissez comment").expect("the help");
+            assert!(widget_at < error_at && error_at < help_at, "{}", r.body);
+            assert!(r.body.contains("aria-describedby=\"error-recurrence help-recurrence\""), "{}", r.body);
+            // The widget keeps what was chosen.
+            assert!(r.body.contains(&format!("name=\"recurrence-interval\" type=\"number\" min=\"1\" max=\"1000\" value=\"{interval}\"")), "{}", r.body);
+        }
+    }
 }
