@@ -22,6 +22,17 @@ async fn stored(db: &TestDb, s: &beffroi_service::SiteRow) -> serde_json::Value 
     v.item.fields.get("image").cloned().unwrap_or_default()
 }
 
+/// A urlencoded form posted with a session.
+async fn post_form(app: &TestApp, uri: &str, cookie: &str, body: String) -> Reply {
+    let req = Request::post(uri)
+        .header("host", "localhost")
+        .header("cookie", cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(body))
+        .unwrap();
+    app.request(req).await
+}
+
 async fn post(app: &TestApp, uri: &str, cookie: &str, (ct, body): (String, Vec<u8>)) -> Reply {
     let req = Request::post(uri)
         .header("host", "localhost")
@@ -108,14 +119,7 @@ both_backends! {
             ("Concert", "2026-01-10T20:30", "2026-01-10T23:00", "2026-01-10T19:30:00+00:00"),
         ] {
             let body = serde_urlencoded::to_string([("_csrf", token.as_str()), ("title", title), ("start", start), ("end", end)]).unwrap();
-            let r = app.request(
-                Request::post("/s/@@add?type=Event")
-                    .header("host", "localhost")
-                    .header("cookie", &c)
-                    .header("content-type", "application/x-www-form-urlencoded")
-                    .body(Body::from(body))
-                    .unwrap(),
-            ).await;
+            let r = post_form(&app, "/s/@@add?type=Event", &c, body).await;
             assert_eq!(r.status, 303, "{}", r.body);
             let url = r.header("location").trim_start_matches("http://localhost").to_owned();
             let json = app.get_with(&url, &[("cookie", &c), ("accept", "application/json")]).await.json();
@@ -152,21 +156,7 @@ both_backends! {
         assert!(edit.contains("class=\"breadcrumbs wrap\"") && edit.contains("aria-current=\"page\">Horaires</a>"), "{edit}");
         // Logging out is one click: a button in the user bar.
         assert!(form.body.contains("<form class=\"logout\" method=\"post\" action=\"http://localhost/s/@@logout\">"), "{}", form.body);
-        let send = |uri: &'static str, body: String| {
-            let app = &app;
-            let c = c.clone();
-            async move {
-                app.request(
-                    Request::post(uri)
-                        .header("host", "localhost")
-                        .header("cookie", &c)
-                        .header("content-type", "application/x-www-form-urlencoded")
-                        .body(Body::from(body))
-                        .unwrap(),
-                )
-                .await
-            }
-        };
+        let send = |uri: &'static str, body: String| post_form(&app, uri, &c, body);
         let r = send("/s/horaires/@@edit", format!("_csrf={token}&title=Horaires+d%27hiver&text=%3Cp%3EMardi%3C%2Fp%3E")).await;
         assert_eq!(r.status, 303, "{}", r.body);
         let status = r.header("set-cookie").split(';').next().unwrap().to_owned();
@@ -214,21 +204,7 @@ both_backends! {
         assert!(page.body.contains("class=\"type-icon folder\""), "folders are told apart");
         assert!(page.body.contains("class=\"drag-handle\"") && page.body.contains("name=\"top\" value=\"deux\""));
         assert!(page.body.contains("<option value=\"/archives\">"), "{}", page.body);
-        let send = |uri: &'static str, body: String| {
-            let app = &app;
-            let c = c.clone();
-            async move {
-                app.request(
-                    Request::post(uri)
-                        .header("host", "localhost")
-                        .header("cookie", &c)
-                        .header("content-type", "application/x-www-form-urlencoded")
-                        .body(Body::from(body))
-                        .unwrap(),
-                )
-                .await
-            }
-        };
+        let send = |uri: &'static str, body: String| post_form(&app, uri, &c, body);
         let order = |db: &TestDb| {
             let s = s.clone();
             let db = db.services.clone();
@@ -370,14 +346,7 @@ both_backends! {
         // Field errors too.
         let form = app.get_with("/s/services/@@add?type=Document", &[("cookie", &c)]).await;
         let token = csrf(&form.body);
-        let r = app.request(
-            Request::post("/s/services/@@add?type=Document")
-                .header("host", "localhost")
-                .header("cookie", &c)
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(Body::from(format!("_csrf={token}&title=")))
-                .unwrap(),
-        ).await;
+        let r = post_form(&app, "/s/services/@@add?type=Document", &c, format!("_csrf={token}&title=")).await;
         assert_eq!(r.status, 400);
         assert!(r.body.contains("Titre : obligatoire") && !r.body.contains(": required"), "{}", r.body);
         // The rich-text editor's own names come from the page's language.
