@@ -503,9 +503,15 @@ fn form_fields(
     let lang = ctx.site.language;
     let mut fields: Vec<&beffroi_model::schema::Field> = schema.fields.iter().filter(|f| supported(f.kind)).collect();
     fields.sort_by_key(|f| form_rank(f));
+    // Each group of fields in a fieldset of its own: where one opens and where it ends.
+    let group_of = |f: &beffroi_model::schema::Field| f.fieldset.clone().filter(|g| g != "default");
+    let groups: Vec<Option<String>> = fields.iter().map(|f| group_of(f)).collect();
     fields
         .into_iter()
-        .map(|f| {
+        .enumerate()
+        .map(|(i, f)| {
+            let opens = groups[i].is_some() && (i == 0 || groups[i - 1] != groups[i]);
+            let ends = groups[i].is_some() && groups.get(i + 1) != Some(&groups[i]);
             let v = values.get(&f.name);
             let text = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or_default().to_owned();
             let (widget, value): (&str, minijinja::Value) = match f.kind {
@@ -578,10 +584,9 @@ fn form_fields(
                 .then_some(item_url)
                 .flatten()
                 .map(|u| format!("{u}/@@images/{}/thumb", f.name));
-            let group = match f.fieldset.as_deref() {
-                None | Some("default") => None,
-                Some(id) => Some(ctx.app.i18n.t(lang, &format!("fieldset-{id}"), &[])),
-            };
+            let group_start = opens
+                .then(|| groups[i].as_deref().map(|id| ctx.app.i18n.t(lang, &format!("fieldset-{id}"), &[])))
+                .flatten();
             let kept = kept.iter().find(|(k, _, _)| *k == f.name).map(|(_, file, sealed)| {
                 context! { seal => sealed.clone(), name => format!("{} ({})", file.filename, crate::media::size_text(file.size)) }
             });
@@ -594,7 +599,8 @@ fn form_fields(
                 rec => rec,
                 help => help,
                 kept => kept,
-                group => group,
+                group_start => group_start,
+                group_end => ends,
                 thumb => thumb,
                 removable => !f.required,
                 indexes => indexes,

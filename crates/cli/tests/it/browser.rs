@@ -285,6 +285,26 @@ async fn run(db: TestDb) {
         assert!(view > 0 && view <= 400, "a phone's width: {view}");
         assert!(page <= view, "{path} is {page} px wide on a {view} px screen");
     }
+    // The editor's screens too, signed in on the phone.
+    c.goto(&format!("{base}/@@login")).await.unwrap();
+    fill(&c, "#login", "redac").await;
+    fill(&c, "#password", "mot de passe du redacteur").await;
+    click(&c, "form[action$='@@login'] button[type=submit]").await;
+    wait_for(&c, "form[action$='@@logout'] button").await;
+    for path in [
+        "/vie-communale/travaux-de-voirie-rue-de-la-station/@@edit",
+        "/vie-communale/@@folder_contents",
+        "/vie-communale/fete-du-village/@@history",
+    ] {
+        c.goto(&format!("{base}{path}")).await.unwrap();
+        wait_for(&c, "main").await;
+        let (page, view) = c
+            .execute("return [document.documentElement.scrollWidth, window.innerWidth];", vec![])
+            .await
+            .map(|v| (v[0].as_u64().unwrap_or(0), v[1].as_u64().unwrap_or(0)))
+            .unwrap();
+        assert!(page <= view, "{path} is {page} px wide on a {view} px screen");
+    }
 
     c.close().await.unwrap();
     server.abort();

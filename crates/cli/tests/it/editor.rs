@@ -65,6 +65,10 @@ both_backends! {
         assert!(at("id=\"field-text\"") < at("id=\"field-image\""));
         assert!(at("id=\"field-text\"") < at("id=\"field-subjects\""));
         assert!(at("<legend>Catégorisation</legend>") < at("id=\"field-language\""));
+        // One fieldset a group, each closed before the next.
+        let groups: Vec<&str> = form.body.split("<fieldset class=\"group\">").skip(1).collect();
+        assert_eq!(groups.len(), 4, "categorization, dates, ownership, settings");
+        assert!(groups.iter().all(|g| g.find("</fieldset>").is_some()), "every group closes");
         assert!(at("id=\"field-rights\"") < at("id=\"field-changeNote\""));
         // Languages by their names.
         assert!(form.body.contains("<option value=\"fr\" selected lang=\"fr\">Français</option>"), "{}", form.body);
