@@ -67,3 +67,4 @@ rec-end-count = nach
 rec-times = Mal
 rec-exceptions = Außer am
 rec-expert = iCalendar-Regel (Experten)
+search-form-label = Suche verfeinern

@@ -314,3 +314,4 @@ rec-exceptions-help = One date a line, for example 2026-12-24.
 rec-expert = iCalendar rule (experts)
 rec-raw = Rule (RRULE, EXDATE)
 rec-expert-only = This rule cannot be shown in the simple form: edit it below.
+search-form-label = Refine the search

@@ -314,3 +314,4 @@ rec-exceptions-help = Une date par ligne, par exemple 2026-12-24.
 rec-expert = Règle iCalendar (experts)
 rec-raw = Règle (RRULE, EXDATE)
 rec-expert-only = Cette règle ne peut pas s’afficher dans le formulaire simple : modifiez-la ci-dessous.
+search-form-label = Affiner la recherche

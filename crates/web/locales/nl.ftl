@@ -67,3 +67,4 @@ rec-end-count = na
 rec-times = keer
 rec-exceptions = Behalve op
 rec-expert = iCalendar-regel (experts)
+search-form-label = Zoekopdracht verfijnen

@@ -292,6 +292,7 @@ async fn run(db: TestDb) {
     click(&c, "form[action$='@@login'] button[type=submit]").await;
     wait_for(&c, "form[action$='@@logout'] button").await;
     for path in [
+        "",
         "/vie-communale/travaux-de-voirie-rue-de-la-station/@@edit",
         "/vie-communale/@@folder_contents",
         "/vie-communale/fete-du-village/@@history",
