@@ -58,6 +58,16 @@ mod tests {
     }
 
     #[test]
+    fn links_open_in_the_same_tab() {
+        // The editor (Quill) marks every link target="_blank"; a site's own links must
+        // not open a new tab, so the attribute never survives.
+        let clean =
+            sanitize_html(r#"<p><a href="/demo/services" target="_blank" rel="noopener noreferrer">Services</a></p>"#);
+        assert!(!clean.contains("target"), "{clean}");
+        assert!(clean.contains(r#"href="/demo/services""#));
+    }
+
+    #[test]
     fn deserializes_plone_shape() {
         let v: RichText = serde_json::from_str(r#"{"data": "<p>x</p>"}"#).unwrap();
         assert_eq!(v.content_type, "text/html");

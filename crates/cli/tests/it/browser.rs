@@ -115,6 +115,21 @@ where
     }
 }
 
+/// Each page, at the phone's width the window has, scrolls no wider than the screen.
+async fn fits_the_phone(c: &Client, base: &str, paths: &[&str]) {
+    for path in paths {
+        c.goto(&format!("{base}{path}")).await.unwrap();
+        wait_for(c, "main").await;
+        let (page, view) = c
+            .execute("return [document.documentElement.scrollWidth, window.innerWidth];", vec![])
+            .await
+            .map(|v| (v[0].as_u64().unwrap_or(0), v[1].as_u64().unwrap_or(0)))
+            .unwrap();
+        assert!(view > 0 && view <= 400, "a phone's width: {view}");
+        assert!(page <= view, "{path} is {page} px wide on a {view} px screen");
+    }
+}
+
 async fn run(db: TestDb) {
     let Some((_driver, c)) = browser().await else {
         db.cleanup().await;
@@ -272,40 +287,29 @@ async fn run(db: TestDb) {
     )
     .await;
     c.set_window_size(390, 844).await.unwrap();
-    for path in
-        ["/vie-communale/travaux-de-voirie-rue-de-la-station", "/vie-communale/fete-du-village", "/vie-communale"]
-    {
-        c.goto(&format!("{base}{path}")).await.unwrap();
-        wait_for(&c, "main").await;
-        let (page, view) = c
-            .execute("return [document.documentElement.scrollWidth, window.innerWidth];", vec![])
-            .await
-            .map(|v| (v[0].as_u64().unwrap_or(0), v[1].as_u64().unwrap_or(0)))
-            .unwrap();
-        assert!(view > 0 && view <= 400, "a phone's width: {view}");
-        assert!(page <= view, "{path} is {page} px wide on a {view} px screen");
-    }
+    fits_the_phone(
+        &c,
+        &base,
+        &["/vie-communale/travaux-de-voirie-rue-de-la-station", "/vie-communale/fete-du-village", "/vie-communale"],
+    )
+    .await;
     // The editor's screens too, signed in on the phone.
     c.goto(&format!("{base}/@@login")).await.unwrap();
     fill(&c, "#login", "redac").await;
     fill(&c, "#password", "mot de passe du redacteur").await;
     click(&c, "form[action$='@@login'] button[type=submit]").await;
     wait_for(&c, "form[action$='@@logout'] button").await;
-    for path in [
-        "",
-        "/vie-communale/travaux-de-voirie-rue-de-la-station/@@edit",
-        "/vie-communale/@@folder_contents",
-        "/vie-communale/fete-du-village/@@history",
-    ] {
-        c.goto(&format!("{base}{path}")).await.unwrap();
-        wait_for(&c, "main").await;
-        let (page, view) = c
-            .execute("return [document.documentElement.scrollWidth, window.innerWidth];", vec![])
-            .await
-            .map(|v| (v[0].as_u64().unwrap_or(0), v[1].as_u64().unwrap_or(0)))
-            .unwrap();
-        assert!(page <= view, "{path} is {page} px wide on a {view} px screen");
-    }
+    fits_the_phone(
+        &c,
+        &base,
+        &[
+            "",
+            "/vie-communale/travaux-de-voirie-rue-de-la-station/@@edit",
+            "/vie-communale/@@folder_contents",
+            "/vie-communale/fete-du-village/@@history",
+        ],
+    )
+    .await;
 
     c.close().await.unwrap();
     server.abort();

@@ -8,14 +8,7 @@ use beffroi_model::security::{Principal, Role};
 use serde_json::json;
 
 use crate::both_backends;
-use crate::support::{Reply, TestApp, TestDb, csrf, multipart, path};
-
-fn png(w: u32, h: u32) -> Vec<u8> {
-    let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 40]));
-    let mut out = std::io::Cursor::new(Vec::new());
-    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
-    out.into_inner()
-}
+use crate::support::{Reply, TestApp, TestDb, csrf, multipart, path, png};
 
 async fn stored(db: &TestDb, s: &beffroi_service::SiteRow) -> serde_json::Value {
     let v = db.services.item(&Principal::System, s, &path("/marche-de-noel")).await.unwrap();

@@ -7,8 +7,6 @@ use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
-use axum::http::Request;
 use base64::Engine;
 use beffroi_model::security::Role;
 use serde_json::{Value, json};
@@ -19,17 +17,7 @@ use crate::support::{Reply, TestApp, TestDb, path};
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
 async fn send(app: &TestApp, method: &str, uri: &str, auth: &str, body: Value) -> Reply {
-    app.request(
-        Request::builder()
-            .method(method)
-            .uri(uri)
-            .header("host", "localhost")
-            .header("accept", "application/json")
-            .header("authorization", auth)
-            .body(Body::from(body.to_string()))
-            .unwrap(),
-    )
-    .await
+    app.send_json(method, uri, auth, body).await
 }
 
 /// Takes every connection of the pool that serves reads.

@@ -9,7 +9,7 @@ use beffroi_model::security::Role;
 use serde_json::{Value, json};
 
 use crate::both_backends;
-use crate::support::{Reply, TestApp, TestDb};
+use crate::support::{Reply, TestApp, TestDb, png};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
@@ -21,14 +21,6 @@ async fn editor(db: &TestDb) -> beffroi_service::SiteRow {
     let s = db.site("s").await;
     db.user(&s, "ed", "editor password", "", &[Role::SiteAdministrator]).await;
     s
-}
-
-/// A real PNG of `w`×`h` pixels.
-fn png(w: u32, h: u32) -> Vec<u8> {
-    let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 128]));
-    let mut out = std::io::Cursor::new(Vec::new());
-    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
-    out.into_inner()
 }
 
 async fn send(app: &TestApp, method: &str, uri: &str, body: Value) -> Reply {

@@ -285,3 +285,26 @@ pub fn multipart(fields: &[(&str, &str)], file: Option<(&str, &str, &str, &[u8])
     body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
+
+/// A real PNG of `w`×`h` pixels.
+pub fn png(w: u32, h: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 128]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+impl TestApp {
+    /// A JSON request with the given method and `Authorization` header.
+    pub async fn send_json(&self, method: &str, uri: &str, auth: &str, body: Value) -> Reply {
+        let req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("host", "localhost")
+            .header("accept", "application/json")
+            .header("authorization", auth)
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        self.request(req).await
+    }
+}
