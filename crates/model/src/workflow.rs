@@ -251,6 +251,22 @@ impl WorkflowRegistry {
     pub fn for_type(&self, type_name: &str) -> Option<&Workflow> {
         self.chains.get(type_name).and_then(|w| w.as_deref()).and_then(|w| self.get(w))
     }
+
+    /// The title in `lang` of state `id` of the workflow `type_name` follows; the id
+    /// itself when the workflow has no such state.
+    pub fn state_title(&self, type_name: &str, id: &str, lang: crate::Language) -> String {
+        self.for_type(type_name)
+            .and_then(|wf| wf.state(id))
+            .map_or_else(|| id.to_owned(), |s| s.title.get(lang).to_owned())
+    }
+
+    /// The title in `lang` of transition `id` of the workflow `type_name` follows; the
+    /// id itself when unknown (a transition of a workflow since replaced).
+    pub fn transition_title(&self, type_name: &str, id: &str, lang: crate::Language) -> String {
+        self.for_type(type_name)
+            .and_then(|wf| wf.transition(id))
+            .map_or_else(|| id.to_owned(), |t| t.title.get(lang).to_owned())
+    }
 }
 
 #[cfg(test)]

@@ -58,6 +58,15 @@ impl SiteZone {
         }
     }
 
+    /// A wall-clock time as a browser's date-time field sends it (`2026-03-29T08:00`,
+    /// seconds optional), with no zone of its own.
+    pub fn parse_wall_clock(s: &str) -> Option<NaiveDateTime> {
+        let s = s.trim();
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M")
+            .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S"))
+            .ok()
+    }
+
     /// The wall-clock time here of an instant.
     pub fn local(&self, t: &DateTime<Utc>) -> NaiveDateTime {
         t.with_timezone(&self.0).naive_local()

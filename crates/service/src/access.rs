@@ -65,13 +65,22 @@ pub enum Credential {
 
 /// Whether `actor` is a Manager: only Managers make, change or remove Managers (a Site
 /// Administrator holds the same permissions otherwise, as in Plone).
-pub(crate) fn is_manager(actor: &Principal) -> bool {
+fn is_manager(actor: &Principal) -> bool {
     *actor == Principal::System || actor.global_roles().contains(Role::Manager)
 }
 
-fn require_manager_to_grant(actor: &Principal, roles: &[Role]) -> Result<()> {
+pub(crate) fn require_manager_to_grant(actor: &Principal, roles: &[Role]) -> Result<()> {
     if roles.contains(&Role::Manager) && !is_manager(actor) {
         return Err(ServiceError::Forbidden("only a Manager may grant the Manager role".into()));
+    }
+    Ok(())
+}
+
+/// Refuses a Site Administrator (or anyone but a Manager) changing a user among
+/// `managers`: their password, status, roles or account.
+fn require_may_change(actor: &Principal, managers: &[String], login: &str) -> Result<()> {
+    if !is_manager(actor) && managers.iter().any(|m| m == login) {
+        return Err(ServiceError::Forbidden("only a Manager may change a Manager's account".into()));
     }
     Ok(())
 }
@@ -90,9 +99,20 @@ impl Services {
     /// roles, and their groups; or an operator, Manager on every site. None if unknown
     /// or disabled. A site's own user shadows an operator of the same login there.
     pub async fn principal(&self, site: &SiteRow, login: &str) -> Result<Option<Principal>> {
+        self.principal_if(site, login, |_| true).await
+    }
+
+    /// [`Services::principal`] when the site's user row passes `accept` (operators
+    /// always do).
+    async fn principal_if(
+        &self,
+        site: &SiteRow,
+        login: &str,
+        accept: impl FnOnce(&UserRow) -> bool,
+    ) -> Result<Option<Principal>> {
         let mut c = self.store.conn().await?;
         if let Some(user) = c.db().user(&site.scope(), login).await? {
-            if !user.enabled {
+            if !user.enabled || !accept(&user) {
                 return Ok(None);
             }
             let groups = c.db().groups_of(&site.scope(), login).await?;
@@ -111,15 +131,7 @@ impl Services {
         generation: i64,
         jti: &str,
     ) -> Result<Option<Principal>> {
-        let mut c = self.store.conn().await?;
-        if let Some(user) = c.db().user(&site.scope(), login).await? {
-            if !user.enabled || (user.token_gen != generation && user.kept_jti.as_deref() != Some(jti)) {
-                return Ok(None);
-            }
-            let groups = c.db().groups_of(&site.scope(), login).await?;
-            return Ok(Some(principal_of(user, groups)));
-        }
-        Ok(c.db().operator(login).await?.filter(|o| o.enabled).map(|o| principal_of(o, Vec::new())))
+        self.principal_if(site, login, |u| u.token_gen == generation || u.kept_jti.as_deref() == Some(jti)).await
     }
 
     /// The generation a token issued now for `login` carries.
@@ -220,7 +232,7 @@ impl Services {
         }
         let hash = hash_password(password.to_owned()).await?;
         let mut tx = self.store.begin().await?;
-        self.require_may_change(actor, &mut tx.db(), site, login).await?;
+        require_may_change(actor, &tx.db().managers(&site.scope()).await?, login)?;
         tx.db().set_password_hash(&site.scope(), login, &hash).await?;
         tx.db().revoke_credentials(&site.scope(), login, None, None).await?;
         tx.db().audit(&site.scope(), &audit_row(actor.id(), "user.password", login, "", Value::Null)).await?;
@@ -237,12 +249,12 @@ impl Services {
             return Err(ServiceError::Conflict("you cannot disable your own account".into()));
         }
         let mut tx = self.store.begin().await?;
-        self.require_may_change(actor, &mut tx.db(), site, login).await?;
-        let had = !tx.db().managers(&site.scope()).await?.is_empty();
+        let managers = tx.db().managers(&site.scope()).await?;
+        require_may_change(actor, &managers, login)?;
         tx.db().set_enabled(&site.scope(), login, enabled).await?;
         if !enabled {
             tx.db().revoke_credentials(&site.scope(), login, None, None).await?;
-            keep_a_manager(&mut tx.db(), site, had).await?;
+            keep_a_manager(&mut tx.db(), site, !managers.is_empty()).await?;
         }
         let action = if enabled { "user.enable" } else { "user.disable" };
         tx.db().audit(&site.scope(), &audit_row(actor.id(), action, login, "", Value::Null)).await?;
@@ -387,10 +399,11 @@ impl Services {
         };
         let scope = site.scope();
         let mut tx = self.store.begin().await?;
+        let managers = tx.db().managers(&scope).await?;
         if !own {
-            self.require_may_change(actor, &mut tx.db(), site, login).await?;
+            require_may_change(actor, &managers, login)?;
         }
-        let had = !tx.db().managers(&scope).await?.is_empty();
+        let had = !managers.is_empty();
         let user = tx.db().user(&scope, login).await?.ok_or(ServiceError::NotFound)?;
         let fullname = change.fullname.unwrap_or(user.fullname);
         let email = change.email.unwrap_or(user.email);
@@ -475,13 +488,14 @@ impl Services {
         let reg = self.workflows(site).await?;
         let scope = site.scope();
         let mut tx = self.store.begin().await?;
-        let had = !tx.db().managers(&scope).await?.is_empty();
+        let managers = tx.db().managers(&scope).await?;
+        let had = !managers.is_empty();
         let (action, id) = match &grantee {
             Grantee::User(login) => {
                 if actor.id() == login {
                     return Err(ServiceError::Conflict("you cannot delete your own account".into()));
                 }
-                self.require_may_change(actor, &mut tx.db(), site, login).await?;
+                require_may_change(actor, &managers, login)?;
                 tx.db().delete_user(&scope, login).await?;
                 ("user.delete", login)
             }
@@ -689,21 +703,6 @@ impl Services {
             path: path.clone(),
             kind: crate::EventKind::AccessChanged,
         });
-        Ok(())
-    }
-
-    /// Refuses a Site Administrator (or anyone but a Manager) changing a user who
-    /// holds Manager: their password, status, roles or account.
-    async fn require_may_change(
-        &self,
-        actor: &Principal,
-        db: &mut beffroi_store::Db<'_>,
-        site: &SiteRow,
-        login: &str,
-    ) -> Result<()> {
-        if !is_manager(actor) && db.managers(&site.scope()).await?.iter().any(|m| m == login) {
-            return Err(ServiceError::Forbidden("only a Manager may change a Manager's account".into()));
-        }
         Ok(())
     }
 

@@ -293,26 +293,11 @@ async fn unique_id(db: &mut Db<'_>, site: &SiteRow, parent: &ItemRow, base: &Ite
 }
 
 impl Services {
-    /// Checks a site-wide permission (such as Manage portal) on the site root.
-    /// Refuses rich text larger than the limit before it is cleaned (cleaning 20 MB
-    /// of HTML would hold a core for seconds).
-    fn check_rich_text_size(
-        &self,
-        schema: &beffroi_model::schema::TypeSchema,
-        values: &Map<String, Value>,
-    ) -> Result<()> {
-        for f in schema.fields.iter().filter(|f| f.kind == beffroi_model::schema::FieldKind::RichText) {
-            if values.get(&f.name).is_some_and(|v| rich_text_len(v) > self.rich_text_limit) {
-                return Err(ServiceError::TooLarge(self.rich_text_limit as u64));
-            }
-        }
-        Ok(())
-    }
-
-    /// [`Services::check_rich_text_size`] before the item's type is known: any value
-    /// shaped like rich text (a string, or an object with `data` that is not a file)
-    /// counts.
-    fn check_rich_text_size_any(&self, values: &Map<String, Value>) -> Result<()> {
+    /// Refuses rich text (and any other text) larger than the limit before it is
+    /// cleaned, whatever the type: cleaning 20 MB of HTML would hold a core for
+    /// seconds. A value shaped like rich text is a string, or an object with `data`
+    /// that is not a file.
+    fn check_rich_text_size(&self, values: &Map<String, Value>) -> Result<()> {
         let too_large = values.values().any(|v| match v {
             Value::Object(o) if o.contains_key("filename") || o.contains_key("encoding") => false,
             v => rich_text_len(v) > self.rich_text_limit,
@@ -320,6 +305,7 @@ impl Services {
         if too_large { Err(ServiceError::TooLarge(self.rich_text_limit as u64)) } else { Ok(()) }
     }
 
+    /// Checks a site-wide permission (such as Manage portal) on the site root.
     pub async fn require_on_site(&self, actor: &Principal, site: &SiteRow, p: Permission) -> Result<()> {
         let reg = self.workflows(site).await?;
         if *actor == Principal::System {
@@ -468,7 +454,7 @@ impl Services {
         let rules = self.type_rules(site).await?;
         let schema =
             self.types.get(type_name).ok_or_else(|| ServiceError::BadRequest(format!("unknown type {type_name:?}")))?;
-        self.check_rich_text_size(schema, values)?;
+        self.check_rich_text_size(values)?;
         let provided: Vec<&str> = uploads.iter().map(|u| u.field.as_str()).collect();
         let mut values = schema.validate_with(values, WriteMode::Create, &provided)?;
         if !uploads.is_empty() || carries_files(&values) {
@@ -566,7 +552,7 @@ impl Services {
     ) -> Result<ItemRow> {
         let reg = self.workflows(site).await?;
         let scope = site.scope();
-        self.check_rich_text_size_any(values)?;
+        self.check_rich_text_size(values)?;
         // Files are checked and stored before the transaction (never while holding the
         // database's write lock), after the permission check.
         let prepared = if !uploads.is_empty() || carries_files(values) {

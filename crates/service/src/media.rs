@@ -238,90 +238,89 @@ impl Services {
                 .field(&up.field)
                 .filter(|f| matches!(f.kind, FieldKind::File | FieldKind::Image))
                 .ok_or_else(|| ServiceError::BadRequest(format!("{}: not a file field", up.field)))?;
-            if let UploadData::Stored(file) = &up.data {
-                // Checked when it was kept; a document's words are read again.
-                if field.kind == FieldKind::File {
-                    let bytes = UploadData::Memory(self.blobs.bytes(&file.blob).await?);
-                    let (ct, name) = (file.content_type.clone(), file.filename.clone());
-                    let text = bytes.read_with(move |r| crate::extract::document_text(&ct, &name, r)).await;
-                    values.insert(EXTRACTED_TEXT.into(), text.map(Value::String).unwrap_or(Value::Null));
-                }
-                self.title_from_file(schema, values, titled, &file.filename);
-                values.insert(up.field.clone(), serde_json::to_value(file).expect("serializable"));
-                continue;
-            }
-            if up.data.len() > self.upload_limit {
-                return Err(ServiceError::TooLarge(self.upload_limit));
-            }
-            if up.data.is_empty() {
-                return Err(ServiceError::BadRequest(format!("{}: the file is empty", up.field)));
-            }
-            let filename = clean_filename(&up.filename);
-            let (content_type, width, height) = if field.kind == FieldKind::Image {
-                let not_image =
-                    || ServiceError::BadRequest(format!("{}: not an image in PNG, JPEG, GIF or WebP format", up.field));
-                // The size its header declares is judged before anything is decoded:
-                // a small file may declare billions of pixels.
-                let header = up.data.read_with(Header::read).await.ok_or_else(not_image)?;
-                let (w, h) = (header.width, header.height);
-                if w == 0 || h == 0 {
-                    return Err(not_image());
-                }
-                if header.pixels() > self.images.max_pixels {
-                    return Err(ServiceError::BadRequest(format!(
-                        "{}: the image is too large ({w}×{h}; at most {} million pixels)",
-                        up.field,
-                        self.images.max_pixels / 1_000_000
-                    )));
-                }
-                // Decoded whole, within the memory budget: a truncated or corrupt file
-                // is not an image.
-                let permit = self.images.reserve(header.bytes).await;
-                let (format, limits) = (header.format, self.images.limits());
-                up.data
-                    .read_with(move |r| {
-                        let _permit = permit;
-                        let mut reader = ImageReader::with_format(r, format);
-                        reader.limits(limits);
-                        reader.decode().ok().map(drop)
-                    })
-                    .await
-                    .ok_or_else(not_image)?;
-                (header.content_type.to_owned(), Some(w), Some(h))
-            } else {
-                let ct = up
-                    .content_type
-                    .filter(|c| c.len() < 128 && c.contains('/') && !c.contains(['\r', '\n', ';', ' ']))
-                    .unwrap_or_else(|| guess_content_type(&filename).to_owned());
-                (ct, None, None)
+            let stored = match &up.data {
+                // Checked and stored when it was kept (see `keep_uploads`).
+                UploadData::Stored(file) => file.clone(),
+                UploadData::Memory(_) | UploadData::Spooled(_) => self.check_and_store(&up, field.kind).await?,
             };
             if field.kind == FieldKind::File {
                 // The document's words, for search (kept with the item, never sent out).
-                let (ct, name) = (content_type.clone(), filename.clone());
-                let text = up.data.read_with(move |r| crate::extract::document_text(&ct, &name, r)).await;
+                let source = match &up.data {
+                    UploadData::Stored(file) => UploadData::Memory(self.blobs.bytes(&file.blob).await?),
+                    other => other.clone(),
+                };
+                let (ct, name) = (stored.content_type.clone(), stored.filename.clone());
+                let text = source.read_with(move |r| crate::extract::document_text(&ct, &name, r)).await;
                 values.insert(EXTRACTED_TEXT.into(), text.map(Value::String).unwrap_or(Value::Null));
             }
-            let blob = match &up.data {
-                UploadData::Memory(b) => self.blobs.put(b.clone()).await?,
-                UploadData::Spooled(s) => self.blobs.put_spooled(s).await?,
-                UploadData::Stored(_) => continue,
-            };
-            let stored = StoredFile { blob: blob.hash, filename, content_type, size: blob.size, width, height };
-            self.title_from_file(schema, values, titled, &stored.filename);
+            // A file's name titles an item without a title (a new file for an item that
+            // has one leaves it).
+            if schema.behaviors.iter().any(|b| b == "namefromfilename")
+                && !(titled && values.get("title").is_none())
+                && values.get("title").and_then(Value::as_str).is_none_or(|t| t.trim().is_empty())
+            {
+                values.insert("title".into(), stored.filename.clone().into());
+            }
             values.insert(up.field, serde_json::to_value(stored).expect("serializable"));
         }
         Ok(())
     }
 
-    /// A file's name titles an item without a title (a new file for an item that has
-    /// one leaves it).
-    fn title_from_file(&self, schema: &TypeSchema, values: &mut Map<String, Value>, titled: bool, filename: &str) {
-        if schema.behaviors.iter().any(|b| b == "namefromfilename")
-            && !(titled && values.get("title").is_none())
-            && values.get("title").and_then(Value::as_str).is_none_or(|t| t.trim().is_empty())
-        {
-            values.insert("title".into(), filename.into());
+    /// Checks a file just received (its size; an image's declared size, then its whole
+    /// decoding within the memory budget) and stores its bytes.
+    async fn check_and_store(&self, up: &Upload, kind: FieldKind) -> Result<StoredFile> {
+        if up.data.len() > self.upload_limit {
+            return Err(ServiceError::TooLarge(self.upload_limit));
         }
+        if up.data.is_empty() {
+            return Err(ServiceError::BadRequest(format!("{}: the file is empty", up.field)));
+        }
+        let filename = clean_filename(&up.filename);
+        let (content_type, width, height) = if kind == FieldKind::Image {
+            let not_image =
+                || ServiceError::BadRequest(format!("{}: not an image in PNG, JPEG, GIF or WebP format", up.field));
+            // The size its header declares is judged before anything is decoded: a
+            // small file may declare billions of pixels.
+            let header = up.data.read_with(Header::read).await.ok_or_else(not_image)?;
+            let (w, h) = (header.width, header.height);
+            if w == 0 || h == 0 {
+                return Err(not_image());
+            }
+            if header.pixels() > self.images.max_pixels {
+                return Err(ServiceError::BadRequest(format!(
+                    "{}: the image is too large ({w}×{h}; at most {} million pixels)",
+                    up.field,
+                    self.images.max_pixels / 1_000_000
+                )));
+            }
+            // Decoded whole, within the memory budget: a truncated or corrupt file is
+            // not an image.
+            let permit = self.images.reserve(header.bytes).await;
+            let (format, limits) = (header.format, self.images.limits());
+            up.data
+                .read_with(move |r| {
+                    let _permit = permit;
+                    let mut reader = ImageReader::with_format(r, format);
+                    reader.limits(limits);
+                    reader.decode().ok().map(drop)
+                })
+                .await
+                .ok_or_else(not_image)?;
+            (header.content_type.to_owned(), Some(w), Some(h))
+        } else {
+            let ct = up
+                .content_type
+                .clone()
+                .filter(|c| c.len() < 128 && c.contains('/') && !c.contains(['\r', '\n', ';', ' ']))
+                .unwrap_or_else(|| guess_content_type(&filename).to_owned());
+            (ct, None, None)
+        };
+        let blob = match &up.data {
+            UploadData::Memory(b) => self.blobs.put(b.clone()).await?,
+            UploadData::Spooled(s) => self.blobs.put_spooled(s).await?,
+            UploadData::Stored(file) => return Ok(file.clone()),
+        };
+        Ok(StoredFile { blob: blob.hash, filename, content_type, size: blob.size, width, height })
     }
 
     /// Checks and stores the files of a form that is shown again (a preview, or a

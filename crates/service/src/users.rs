@@ -50,9 +50,7 @@ impl Services {
         if let Some(r) = new.roles.iter().find(|r| !r.is_grantable()) {
             return Err(ServiceError::BadRequest(format!("{r} cannot be granted as a global role")));
         }
-        if new.roles.contains(&Role::Manager) && !crate::access::is_manager(actor) {
-            return Err(ServiceError::Forbidden("only a Manager may grant the Manager role".into()));
-        }
+        crate::access::require_manager_to_grant(actor, &new.roles)?;
         let password_hash = hash_password(new.password.0).await?;
         let mut roles = new.roles;
         roles.sort();

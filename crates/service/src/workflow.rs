@@ -33,14 +33,6 @@ pub struct WorkflowInfo {
     pub transitions: Vec<(String, String)>,
 }
 
-fn state_title(row: &ItemRow, state: &str, lang: beffroi_model::Language) -> String {
-    WORKFLOWS
-        .for_type(&row.type_name)
-        .and_then(|wf| wf.state(state))
-        .map(|s| s.title.get(lang).to_owned())
-        .unwrap_or_else(|| state.to_owned())
-}
-
 /// Whether a state shows the item to everybody or every user: publishing it sets the
 /// effective date when none was given.
 fn is_public(state: &beffroi_model::workflow::State) -> bool {
@@ -261,7 +253,7 @@ impl Services {
                 .await?
                 .into_iter()
                 .map(|h| {
-                    let t = state_title(item, &h.review_state, lang);
+                    let t = reg.state_title(&item.type_name, &h.review_state, lang);
                     (h, t)
                 })
                 .collect()

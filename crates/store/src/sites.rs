@@ -3,7 +3,6 @@
 use beffroi_model::zone::SiteZone;
 use beffroi_model::{Language, SiteId};
 use chrono::{DateTime, Utc};
-use sqlx::Row;
 
 use crate::{Db, Result, StoreError, on_db};
 
@@ -48,8 +47,12 @@ impl SiteRow {
     }
 }
 
-fn decode(r: &impl SiteColumns) -> Result<SiteRow> {
-    let (id, title, language, created, modified, zone) = r.columns()?;
+/// A site's columns, as `SITE_COLS` selects them.
+type Columns = (String, String, String, DateTime<Utc>, DateTime<Utc>, String);
+
+const SITE_COLS: &str = "id, title, language, created, modified, time_zone";
+
+fn decode((id, title, language, created, modified, zone): Columns) -> Result<SiteRow> {
     Ok(SiteRow {
         id: SiteId::parse(&id).map_err(|e| StoreError::Corrupt(format!("site id {id:?}: {e}")))?,
         title,
@@ -59,26 +62,6 @@ fn decode(r: &impl SiteColumns) -> Result<SiteRow> {
         hosts: Vec::new(),
         time_zone: SiteZone::parse(&zone).map_err(|e| StoreError::Corrupt(e.to_string()))?,
     })
-}
-
-const SITE_COLS: &str = "id, title, language, created, modified, time_zone";
-
-type Columns = (String, String, String, DateTime<Utc>, DateTime<Utc>, String);
-
-/// A site's row on either backend.
-trait SiteColumns {
-    fn columns(&self) -> Result<Columns>;
-}
-
-impl<R: Row> SiteColumns for R
-where
-    usize: sqlx::ColumnIndex<R>,
-    String: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    DateTime<Utc>: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-{
-    fn columns(&self) -> Result<Columns> {
-        Ok((self.try_get(0)?, self.try_get(1)?, self.try_get(2)?, self.try_get(3)?, self.try_get(4)?, self.try_get(5)?))
-    }
 }
 
 impl Db<'_> {
@@ -113,13 +96,14 @@ impl Db<'_> {
 
     pub async fn get_site(&mut self, id: &SiteId) -> Result<Option<SiteRow>> {
         let mut site = on_db!(self, |c| {
-            let row = sqlx::query(sqlx::AssertSqlSafe(format!("select {SITE_COLS} from sites where id = $1")))
-                .bind(id.as_str())
-                .fetch_optional(&mut *c)
-                .await?;
+            let row: Option<Columns> =
+                sqlx::query_as(sqlx::AssertSqlSafe(format!("select {SITE_COLS} from sites where id = $1")))
+                    .bind(id.as_str())
+                    .fetch_optional(&mut *c)
+                    .await?;
             match row {
                 None => return Ok(None),
-                Some(r) => decode(&r)?,
+                Some(r) => decode(r)?,
             }
         });
         site.hosts = on_db!(self, |c| {
@@ -134,10 +118,11 @@ impl Db<'_> {
     /// Every site with its host names, ordered by id.
     pub async fn list_sites(&mut self) -> Result<Vec<SiteRow>> {
         let (rows, hosts): (Vec<SiteRow>, Vec<(String, String)>) = on_db!(self, |c| {
-            let rows = sqlx::query(sqlx::AssertSqlSafe(format!("select {SITE_COLS} from sites order by id")))
-                .fetch_all(&mut *c)
-                .await?;
-            let sites = rows.iter().map(decode).collect::<Result<Vec<_>>>()?;
+            let rows: Vec<Columns> =
+                sqlx::query_as(sqlx::AssertSqlSafe(format!("select {SITE_COLS} from sites order by id")))
+                    .fetch_all(&mut *c)
+                    .await?;
+            let sites = rows.into_iter().map(decode).collect::<Result<Vec<_>>>()?;
             let hosts = sqlx::query_as("select site_id, host from site_hosts order by host").fetch_all(&mut *c).await?;
             (sites, hosts)
         });

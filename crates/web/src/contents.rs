@@ -84,16 +84,8 @@ pub(crate) async fn folder_contents(ctx: &Ctx<'_>, view: &ItemView, body: Option
         let pairs = form_pairs(body)?;
         let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
         let path = &view.item.path;
-        if let Some(id) = get("up").or(get("down")).or(get("top")).or(get("bottom")) {
-            let delta = if get("up").is_some() {
-                Delta::By(-1)
-            } else if get("down").is_some() {
-                Delta::By(1)
-            } else if get("top").is_some() {
-                Delta::Top
-            } else {
-                Delta::Bottom
-            };
+        let moves = [("up", Delta::By(-1)), ("down", Delta::By(1)), ("top", Delta::Top), ("bottom", Delta::Bottom)];
+        if let Some((id, delta)) = moves.into_iter().find_map(|(button, delta)| Some((get(button)?, delta))) {
             services.reorder(&ctx.principal, &ctx.site, path, id, delta).await.map_err(err)?;
             return Ok(see_other(&format!("{back}#row-{id}"), None));
         }
@@ -181,12 +173,7 @@ pub(crate) async fn folder_contents(ctx: &Ctx<'_>, view: &ItemView, body: Option
                 url => ctx.url(&s.path),
                 title => s.title.clone(),
                 type_title => crate::json::type_title(ctx, &s.type_name, lang),
-                state => s.review_state.as_deref().map(|id| {
-                    view.workflows
-                        .for_type(&s.type_name)
-                        .and_then(|wf| wf.state(id))
-                        .map_or_else(|| id.to_owned(), |st| st.title.get(lang).to_owned())
-                }),
+                state => s.review_state.as_deref().map(|id| view.workflows.state_title(&s.type_name, id, lang)),
                 modified => crate::html::date_text(lang, &s.modified),
                 modified_iso => crate::json::iso(&s.modified),
             }
@@ -201,15 +188,13 @@ pub(crate) async fn folder_contents(ctx: &Ctx<'_>, view: &ItemView, body: Option
         ..Default::default()
     };
     let found = services.search(&ctx.principal, &ctx.site, q).await.map_err(err)?;
-    let mut targets = vec![context! { path => "/", title => ctx.site.title.clone(), depth => 0 }];
-    targets.extend(found.items.iter().map(|f| {
-        context! { path => f.path.as_str().to_owned(), title => f.title.clone(), depth => f.path.as_str().matches('/').count() }
-    }));
-    let targets: Vec<minijinja::Value> = targets
-        .into_iter()
-        .filter(|t| {
-            t.get_attr("path").ok().and_then(|p| p.as_str().map(str::to_owned)).as_deref()
-                != Some(view.item.path.as_str())
+    let root = ItemPath::root();
+    let targets: Vec<minijinja::Value> = std::iter::once((&root, &ctx.site.title))
+        .chain(found.items.iter().map(|f| (&f.path, &f.title)))
+        .filter(|(path, _)| **path != view.item.path)
+        .map(|(path, title)| {
+            let value = if path.is_root() { "/" } else { path.as_str() };
+            context! { path => value.to_owned(), title => title.clone(), depth => path.depth() }
         })
         .collect();
     page(

@@ -4,6 +4,7 @@
 
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
+use beffroi_model::Language;
 use beffroi_model::media::StoredFile;
 use beffroi_model::schema::{FieldError, FieldKind, TypeSchema};
 use beffroi_model::zone::SiteZone;
@@ -327,14 +328,10 @@ fn form_values(schema: &TypeSchema, pairs: &[(String, String)], zone: SiteZone) 
                 None => query_rows(pairs, &f.name),
             },
             // A browser's date-time has no offset: it is the site's wall-clock time.
-            FieldKind::DateTime if !raw.trim().is_empty() => {
-                match chrono::NaiveDateTime::parse_from_str(raw.trim(), "%Y-%m-%dT%H:%M")
-                    .or_else(|_| chrono::NaiveDateTime::parse_from_str(raw.trim(), "%Y-%m-%dT%H:%M:%S"))
-                {
-                    Ok(local) => Value::String(zone.to_utc(local).to_rfc3339()),
-                    Err(_) => Value::String(raw.to_owned()),
-                }
-            }
+            FieldKind::DateTime if !raw.trim().is_empty() => match SiteZone::parse_wall_clock(raw) {
+                Some(local) => Value::String(zone.to_utc(local).to_rfc3339()),
+                None => Value::String(raw.to_owned()),
+            },
             FieldKind::Integer => match raw.trim() {
                 "" => Value::Null,
                 t => t.parse::<i64>().map(Value::from).unwrap_or_else(|_| Value::String(t.to_owned())),
@@ -375,13 +372,7 @@ fn recurrence_from_widget(pairs: &[(String, String)], zone: SiteZone) -> Option<
         return None;
     }
     let number = |n: &str| get(n).filter(|t| !t.is_empty()).map(|t| t.parse::<u32>().unwrap_or(0));
-    let start = get("start")
-        .and_then(|t| {
-            chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M")
-                .or_else(|_| chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S"))
-                .ok()
-        })
-        .unwrap_or_default();
+    let start = get("start").and_then(SiteZone::parse_wall_clock).unwrap_or_default();
     let date = |t: &str| chrono::NaiveDate::parse_from_str(t.trim(), "%Y-%m-%d").ok();
     // Typed text left as is: no line breaks or separators of its own.
     let verbatim = |t: &str| t.chars().filter(|c| !matches!(c, '\n' | '\r' | ';' | ',')).collect::<String>();
@@ -481,17 +472,6 @@ fn form_rank(f: &beffroi_model::schema::Field) -> (u8, u8) {
     (group, within)
 }
 
-/// The name of a language in that language, as a language menu shows it.
-fn language_name(code: &str) -> &str {
-    match code {
-        "fr" => "Français",
-        "nl" => "Nederlands",
-        "de" => "Deutsch",
-        "en" => "English",
-        other => other,
-    }
-}
-
 fn form_fields(
     ctx: &Ctx<'_>,
     schema: &TypeSchema,
@@ -575,7 +555,11 @@ fn form_fields(
                 .choices
                 .iter()
                 .map(|c| {
-                    let label = if f.name == "language" { language_name(c) } else { c.as_str() };
+                    // Languages by their own names, as a language menu shows them.
+                    let label = match Language::parse(c) {
+                        Ok(l) if f.name == "language" => l.native_name(),
+                        _ => c.as_str(),
+                    };
                     context! { value => c.clone(), label => label.to_owned() }
                 })
                 .collect();

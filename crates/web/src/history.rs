@@ -169,12 +169,7 @@ pub(crate) async fn history(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>)
                 iso => crate::json::iso(&h.at),
                 actor => h.actor.clone(),
                 comment => h.comments.clone(),
-                action_title => h.action.as_deref().map(|a| {
-                    view.workflows
-                        .for_type(&view.item.type_name)
-                        .and_then(|wf| wf.transition(a))
-                        .map_or_else(|| a.to_owned(), |t| t.title.get(lang).to_owned())
-                }),
+                action_title => h.action.as_deref().map(|a| view.workflows.transition_title(&view.item.type_name, a, lang)),
                 state_title => state_title.clone(),
             },
         ));

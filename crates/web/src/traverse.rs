@@ -182,12 +182,10 @@ pub(crate) async fn handle(State(app): State<Arc<AppState>>, req: axum::extract:
         Err(f) => error_response(&app, f, json),
     };
     // A confirmation is shown once: the page that showed it clears it.
-    let html = res
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|t| t.starts_with("text/html"));
-    if html && res.status() == StatusCode::OK && crate::auth::cookie(&headers, crate::views::STATUS_COOKIE).is_some() {
+    if crate::is_html(res.headers())
+        && res.status() == StatusCode::OK
+        && crate::auth::cookie(&headers, crate::views::STATUS_COOKIE).is_some()
+    {
         let clear = format!("{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0", crate::views::STATUS_COOKIE);
         if let Ok(v) = HeaderValue::from_str(&clear) {
             res.headers_mut().append(header::SET_COOKIE, v);

@@ -231,15 +231,7 @@ mod user_updates {
     use super::*;
 
     async fn send(app: &TestApp, method: &str, uri: &str, body: Value, auth: &str) -> Reply {
-        let req = Request::builder()
-            .method(method)
-            .uri(uri)
-            .header("host", "localhost")
-            .header("accept", "application/json")
-            .header("authorization", auth)
-            .body(Body::from(body.to_string()))
-            .unwrap();
-        app.request(req).await
+        app.send_json(method, uri, auth, body).await
     }
 
     both_backends! {

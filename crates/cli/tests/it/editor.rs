@@ -15,6 +15,15 @@ async fn stored(db: &TestDb, s: &beffroi_service::SiteRow) -> serde_json::Value 
     v.item.fields.get("image").cloned().unwrap_or_default()
 }
 
+/// Site `s` with an editor who may add, and a session of theirs.
+async fn signed_in(db: &TestDb) -> (beffroi_service::SiteRow, TestApp, String) {
+    let s = db.site("s").await;
+    db.user(&s, "ed", "editor password", "Éditrice", &[Role::Editor, Role::Contributor]).await;
+    let app = TestApp::new(db).await;
+    let c = app.session("ed", "editor password").await;
+    (s, app, c)
+}
+
 /// A urlencoded form posted with a session.
 async fn post_form(app: &TestApp, uri: &str, cookie: &str, body: String) -> Reply {
     let req = Request::post(uri)
@@ -102,10 +111,7 @@ both_backends! {
     }
 
     async fn event_times_are_typed_and_shown_in_the_site_time_zone(db) {
-        let s = db.site("s").await;
-        db.user(&s, "ed", "editor password", "Éditrice", &[Role::Editor, Role::Contributor]).await;
-        let app = TestApp::new(&db).await;
-        let c = app.session("ed", "editor password").await;
+        let (s, app, c) = signed_in(&db).await;
         let form = app.get_with("/s/@@add?type=Event", &[("cookie", &c)]).await;
         let token = csrf(&form.body);
         // The last Sunday of March (summer time from 03:00) and one in October (back
@@ -352,10 +358,7 @@ both_backends! {
     }
 
     async fn a_recurrence_is_chosen_in_a_form_and_the_raw_rule_stays_for_experts(db) {
-        let s = db.site("s").await;
-        db.user(&s, "ed", "editor password", "Éditrice", &[Role::Editor, Role::Contributor]).await;
-        let app = TestApp::new(&db).await;
-        let c = app.session("ed", "editor password").await;
+        let (s, app, c) = signed_in(&db).await;
         let form = app.get_with("/s/@@add?type=Event", &[("cookie", &c)]).await;
         assert_eq!(form.status, 200);
         // The widget: how often, every N, the weekdays labelled, the end, exceptions; the
