@@ -186,6 +186,23 @@ pub enum Permission {
     ManagePortal,
 }
 
+impl Permission {
+    /// Plone's name of the permission ("Modify portal content").
+    pub fn name(self) -> &'static str {
+        match self {
+            Permission::View => "View",
+            Permission::AccessContentsInformation => "Access contents information",
+            Permission::ModifyPortalContent => "Modify portal content",
+            Permission::AddPortalContent => "Add portal content",
+            Permission::DeleteObjects => "Delete objects",
+            Permission::ReviewPortalContent => "Review portal content",
+            Permission::RequestReview => "Request review",
+            Permission::ChangeLocalRoles => "Change local roles",
+            Permission::ManagePortal => "Manage portal",
+        }
+    }
+}
+
 /// Which roles hold each permission on an item (later: one map per workflow state).
 #[derive(Debug, Clone)]
 pub struct PermissionMap {

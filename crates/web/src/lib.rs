@@ -17,6 +17,7 @@ mod auth;
 pub mod client;
 mod contents;
 mod edit;
+mod endpoints;
 mod error;
 mod history;
 mod html;
@@ -25,6 +26,7 @@ mod json;
 pub mod jwt;
 mod links;
 mod media;
+mod routes;
 mod search;
 mod traverse;
 mod views;
@@ -58,6 +60,8 @@ pub struct AppState {
     pub(crate) i18n: Arc<i18n::I18n>,
     pub(crate) jwt: jwt::Jwt,
     pub(crate) options: WebOptions,
+    /// Every named endpoint and view of the server.
+    pub(crate) routes: routes::Routes,
 }
 
 impl AppState {
@@ -74,7 +78,9 @@ impl AppState {
         let i18n = Arc::new(i18n::I18n::load());
         let templates = html::environment(i18n.clone());
         let jwt = jwt::Jwt::new(services.secret("jwt").await?.as_bytes());
-        Ok(Arc::new(Self { services, templates, i18n, jwt, options }))
+        let mut routes = routes::Routes::default();
+        routes.register(endpoints::PLATFORM, endpoints::routes()).map_err(beffroi_service::ServiceError::Conflict)?;
+        Ok(Arc::new(Self { services, templates, i18n, jwt, options, routes }))
     }
 }
 

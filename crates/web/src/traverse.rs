@@ -15,6 +15,7 @@ use percent_encoding::percent_decode_str;
 
 use crate::auth::Via;
 use crate::error::WebError;
+use crate::routes::{Body, Call, Handler, Lookup, Verb};
 use crate::{AppState, SiteTag, html, json};
 
 /// Characters left as they are in a query component: RFC 3986's unreserved ones.
@@ -88,6 +89,11 @@ fn wants_json(headers: &HeaderMap) -> bool {
     headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("application/json"))
 }
 
+/// Whether the path names a JSON endpoint (`/@name`, not an HTML view `/@@name`).
+fn names_endpoint(path: &str) -> bool {
+    path.split('/').find(|s| s.starts_with('@')).is_some_and(|s| !s.starts_with("@@"))
+}
+
 fn request_host(headers: &HeaderMap, uri: &Uri) -> Result<String, WebError> {
     let host = match headers.get(header::HOST) {
         Some(h) => h.to_str().map_err(|_| WebError::BadRequest("invalid Host header".into()))?.to_owned(),
@@ -139,28 +145,11 @@ pub(crate) fn content_body_limit(app: &AppState) -> u64 {
     app.services.upload_limit().saturating_mul(4) / 3 + MAX_JSON_BODY as u64
 }
 
-/// Endpoints whose members take PATCH and DELETE (`@users/<id>`, `@groups/<id>`).
-const PATCH_DELETE_ENDPOINTS: &[&str] = &["@users", "@groups"];
-
-/// Endpoints that take a POST.
-const POST_ENDPOINTS: &[&str] = &[
-    "@login",
-    "@login-renew",
-    "@logout",
-    "@sharing",
-    "@users",
-    "@groups",
-    "@workflow",
-    "@move",
-    "@copy",
-    "@lock",
-    "@querystring-search",
-];
-
 pub(crate) async fn handle(State(app): State<Arc<AppState>>, req: axum::extract::Request) -> Response {
     let (parts, body) = req.into_parts();
     let (method, uri, headers) = (parts.method, parts.uri, parts.headers);
-    let json = wants_json(&headers);
+    // plone.restapi's endpoints answer JSON whatever the Accept header, errors too.
+    let json = wants_json(&headers) || names_endpoint(uri.path());
     let peer = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
     let client = crate::client::address(peer, &headers, &app.options.trusted_proxies);
     let answer = route(&app, &method, &uri, &headers, json, body, &client);
@@ -229,19 +218,23 @@ async fn route(
 
     let split = segs.iter().position(|s| s.starts_with('@')).unwrap_or(segs.len());
     let (content, rest) = segs.split_at(split);
-    let endpoint = rest.first().map(String::as_str);
-    let is_post = (*method == Method::POST
-        && endpoint.is_some_and(|e| POST_ENDPOINTS.contains(&e) || crate::views::POST_VIEWS.contains(&e)))
-        || ((*method == Method::PATCH || *method == Method::DELETE)
-            && endpoint.is_some_and(|e| PATCH_DELETE_ENDPOINTS.contains(&e))
-            && rest.len() == 2)
-        || ((*method == Method::PATCH || *method == Method::DELETE) && endpoint == Some("@lock") && rest.len() == 1)
-        || (*method == Method::PATCH && endpoint == Some("@history") && rest.len() == 1)
-        // Content itself: create inside (POST), change (PATCH), delete (DELETE).
-        || (endpoint.is_none() && matches!(*method, Method::POST | Method::PATCH | Method::DELETE));
-    if *method != Method::GET && *method != Method::HEAD && !is_post {
-        return Err(with_site(WebError::MethodNotAllowed));
-    }
+    // A named endpoint or view comes from the registry: an unknown name is 404, a
+    // known one called with a method it does not take 405.
+    let route = match rest.first() {
+        None => None,
+        Some(name) => match app.routes.lookup(name, method, rest.len() - 1) {
+            Lookup::Found(r) => Some(r),
+            Lookup::WrongMethod => return Err(with_site(WebError::MethodNotAllowed)),
+            Lookup::Unknown => return Err(with_site(WebError::NotFound(request_url.clone()))),
+        },
+    };
+    // Content itself: read (GET), create inside (POST), change (PATCH), delete (DELETE).
+    let is_post = match route {
+        Some(r) => r.verb != Verb::Get,
+        None if matches!(*method, Method::GET | Method::HEAD) => false,
+        None if matches!(*method, Method::POST | Method::PATCH | Method::DELETE) => true,
+        None => return Err(with_site(WebError::MethodNotAllowed)),
+    };
     let auth = crate::auth::authenticate(app, &site, headers, client).await.map_err(with_site)?;
     let origin = format!("{scheme}://{host}");
     let mut form = None;
@@ -255,7 +248,7 @@ async fn route(
         // Content writes and the add and edit forms may carry a file: in a multipart
         // form, spooled to disk as it arrives; or base64 in JSON (4/3 of its size),
         // which is read whole. Nothing past the limit is read.
-        let carries_file = endpoint.is_none() || matches!(endpoint, Some("@@add" | "@@edit"));
+        let carries_file = route.is_none_or(|r| r.body == Body::Upload);
         let header_csrf = headers.get("x-csrf-token").and_then(|v| v.to_str().ok());
         let session_csrf = match &auth.via {
             Via::Session { csrf, .. } => Some(csrf.as_str()),
@@ -315,20 +308,19 @@ async fn route(
         type_rules: app.services.type_rules(&site).await.map_err(|e| with_site(service_err(e)))?,
     };
 
-    // The login and logout pages answer on any path, whatever may be viewed there.
-    if let Some(view) = endpoint.filter(|e| crate::views::SITE_VIEWS.contains(e)) {
-        // The site's pages (search, review list, users) keep the site's navigation.
+    // The site's own views (login, logout, search) answer on any path, whatever may be
+    // viewed there; those with the site's navigation take it from the root.
+    if let Some(r) = route
+        && let Handler::Site(handler) = r.handler
+    {
         if !json
-            && body.is_none()
-            && !matches!(view, "@@login" | "@@logout")
+            && r.chrome
             && let Ok(Found::Item(root)) = app.services.get(&ctx.principal, &site, &ItemPath::root()).await
         {
             set_chrome(&ctx, &root).await.map_err(with_site)?;
         }
-        return crate::views::site_view(&ctx, view, body.as_deref())
-            .await
-            .map(|r| (tag(&site), r).into_response())
-            .map_err(with_site);
+        let call = Call { ctx: &ctx, headers, rest: &rest[1..], body: body.as_deref() };
+        return handler(call).await.map(|r| (tag(&site), r).into_response()).map_err(with_site);
     }
 
     // `…/resolveuid/<uid>[/rest]`: where the item with that UID is now.
@@ -371,24 +363,25 @@ async fn route(
         Err(e) => return Err(with_site(service_err(e))),
     };
 
-    let res = match (endpoint, body) {
+    let res = match (route, body) {
         (None, Some(body)) => json::content_write(&ctx, &view, method, headers, &body).await,
         (None, None) => item_view(&ctx, &view, json, headers).await,
-        (Some(name @ ("@@download" | "@@images")), None) => {
-            crate::media::serve(&ctx, &view, name, &rest[1..], headers).await
-        }
-        (Some(name), body) if name.starts_with("@@") => {
-            if !json {
-                set_chrome(&ctx, &view).await?;
+        (Some(r), body) => {
+            if !r.access.allows(&ctx.principal, Some(&view)) {
+                // An anonymous visitor of a view is sent to the login form, and back after.
+                if ctx.principal == beffroi_model::security::Principal::Anonymous && r.is_view() {
+                    return Ok((tag(&site), crate::views::redirect_to_login(&ctx, &ctx.return_path())).into_response());
+                }
+                return Err(with_site(WebError::Unauthorized));
             }
-            crate::views::item_view(&ctx, &view, name, body.as_deref()).await
-        }
-        (Some(name), Some(body)) if *method == Method::POST => {
-            json::post_endpoint(&ctx, &view, name, &rest[1..], &body).await
-        }
-        (Some(name), Some(body)) => json::patch_delete_endpoint(&ctx, &view, method, name, &rest[1..], &body).await,
-        (Some(name), None) => {
-            json::endpoint(&ctx, &view, name, &rest[1..]).await.map(|v| finish(headers, json_body(&v), JSON, None))
+            if !json && r.chrome {
+                set_chrome(&ctx, &view).await.map_err(with_site)?;
+            }
+            let call = Call { ctx: &ctx, headers, rest: &rest[1..], body: body.as_deref() };
+            match r.handler {
+                Handler::Item(handler) => handler(call, &view).await,
+                Handler::Site(handler) => handler(call).await,
+            }
         }
     };
     res.map(|r| (tag(&site), r).into_response()).map_err(with_site)

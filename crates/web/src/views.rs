@@ -7,29 +7,13 @@ use beffroi_model::Language;
 use beffroi_model::security::Principal;
 use minijinja::context;
 
-use beffroi_model::security::{Grantee, Permission, Role};
+use beffroi_model::security::{Grantee, Role};
 use beffroi_service::{ItemView, RoleOrigin, SharingChange};
 
 use crate::auth::Via;
 use crate::error::WebError;
+use crate::routes::Call;
 use crate::traverse::Ctx;
-
-/// Views answered on any path of a site.
-pub(crate) const SITE_VIEWS: &[&str] = &["@@login", "@@logout", "@@search"];
-/// Views that accept a form post.
-pub(crate) const POST_VIEWS: &[&str] = &[
-    "@@login",
-    "@@logout",
-    "@@sharing",
-    "@@users-groups",
-    "@@workflow",
-    "@@edit",
-    "@@add",
-    "@@delete",
-    "@@folder_contents",
-    "@@rename",
-    "@@history",
-];
 
 #[derive(serde::Deserialize)]
 struct LoginForm {
@@ -175,60 +159,62 @@ fn login_page(
     page(ctx, status, "login.html", context! { title => title, error => error, login => login, came_from => came_from })
 }
 
-pub(crate) async fn site_view(ctx: &Ctx<'_>, view: &str, body: Option<&[u8]>) -> Result<Response, WebError> {
+/// The login form (GET) and logging in (POST): a session cookie, then back to where
+/// the visitor came from.
+pub(crate) async fn login(c: Call<'_>) -> Result<Response, WebError> {
+    let ctx = c.ctx;
     let lang = ctx.site.language;
     let err = |e| WebError::from_service(e, &ctx.request_url);
-    match (view, body) {
-        ("@@search", None) => crate::search::search_page(ctx).await,
-        ("@@login", None) => {
-            let came_from =
-                ctx.query.iter().find(|(k, _)| k == "came_from").map(|(_, v)| v.clone()).unwrap_or_default();
-            login_page(ctx, StatusCode::OK, None, "", &came_from)
-        }
-        ("@@login", Some(body)) => {
-            let form: LoginForm =
-                serde_urlencoded::from_bytes(body).map_err(|_| WebError::BadRequest("malformed form".into()))?;
-            let outcome =
-                ctx.app.services.login(&ctx.site, form.login.trim(), &form.password, &ctx.client).await.map_err(err)?;
-            match outcome {
-                beffroi_service::LoginOutcome::Success(p) => {
-                    // A new session id at every login: a planted cookie is worth nothing.
-                    if let Via::Session { id, .. } = &ctx.via {
-                        ctx.app.services.close_session(&ctx.site, id, p.id(), &ctx.client).await.map_err(err)?;
-                    }
-                    let session = ctx.app.services.open_session(&ctx.site, &p).await.map_err(err)?;
-                    let cookie = crate::auth::session_cookie(Some(&session.id), ctx.secure);
-                    Ok(see_other(&safe_return(ctx, &form.came_from), Some(cookie)))
-                }
-                beffroi_service::LoginOutcome::WrongCredentials => {
-                    let msg = ctx.app.i18n.t(lang, "login-failed", &[]);
-                    login_page(ctx, StatusCode::UNAUTHORIZED, Some(msg), &form.login, &form.came_from)
-                }
-                beffroi_service::LoginOutcome::Throttled(wait) => {
-                    let secs = wait.as_secs().max(1) as i64;
-                    let msg = ctx.app.i18n.t(lang, "login-throttled", &[("seconds", secs.into())]);
-                    let mut res =
-                        login_page(ctx, StatusCode::TOO_MANY_REQUESTS, Some(msg), &form.login, &form.came_from)?;
-                    res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
-                    Ok(res)
-                }
-            }
-        }
-        ("@@logout", None) => {
-            if ctx.principal == Principal::Anonymous {
-                return Ok(see_other(&ctx.base, None));
-            }
-            let title = ctx.app.i18n.t(lang, "logout-title", &[]);
-            page(ctx, StatusCode::OK, "logout.html", context! { title => title })
-        }
-        ("@@logout", Some(_)) => {
+    let Some(body) = c.body else {
+        let came_from = ctx.query.iter().find(|(k, _)| k == "came_from").map(|(_, v)| v.clone()).unwrap_or_default();
+        return login_page(ctx, StatusCode::OK, None, "", &came_from);
+    };
+    let form: LoginForm =
+        serde_urlencoded::from_bytes(body).map_err(|_| WebError::BadRequest("malformed form".into()))?;
+    let outcome =
+        ctx.app.services.login(&ctx.site, form.login.trim(), &form.password, &ctx.client).await.map_err(err)?;
+    match outcome {
+        beffroi_service::LoginOutcome::Success(p) => {
+            // A new session id at every login: a planted cookie is worth nothing.
             if let Via::Session { id, .. } = &ctx.via {
-                ctx.app.services.close_session(&ctx.site, id, ctx.principal.id(), &ctx.client).await.map_err(err)?;
+                ctx.app.services.close_session(&ctx.site, id, p.id(), &ctx.client).await.map_err(err)?;
             }
-            Ok(see_other(&ctx.base, Some(crate::auth::session_cookie(None, ctx.secure))))
+            let session = ctx.app.services.open_session(&ctx.site, &p).await.map_err(err)?;
+            let cookie = crate::auth::session_cookie(Some(&session.id), ctx.secure);
+            Ok(see_other(&safe_return(ctx, &form.came_from), Some(cookie)))
         }
-        _ => Err(WebError::NotFound(ctx.request_url.clone())),
+        beffroi_service::LoginOutcome::WrongCredentials => {
+            let msg = ctx.app.i18n.t(lang, "login-failed", &[]);
+            login_page(ctx, StatusCode::UNAUTHORIZED, Some(msg), &form.login, &form.came_from)
+        }
+        beffroi_service::LoginOutcome::Throttled(wait) => {
+            let secs = wait.as_secs().max(1) as i64;
+            let msg = ctx.app.i18n.t(lang, "login-throttled", &[("seconds", secs.into())]);
+            let mut res = login_page(ctx, StatusCode::TOO_MANY_REQUESTS, Some(msg), &form.login, &form.came_from)?;
+            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            Ok(res)
+        }
     }
+}
+
+/// The logout page (GET: one button) and logging out (POST).
+pub(crate) async fn logout(c: Call<'_>) -> Result<Response, WebError> {
+    let ctx = c.ctx;
+    if c.body.is_some() {
+        if let Via::Session { id, .. } = &ctx.via {
+            ctx.app
+                .services
+                .close_session(&ctx.site, id, ctx.principal.id(), &ctx.client)
+                .await
+                .map_err(|e| WebError::from_service(e, &ctx.request_url))?;
+        }
+        return Ok(see_other(&ctx.base, Some(crate::auth::session_cookie(None, ctx.secure))));
+    }
+    if ctx.principal == Principal::Anonymous {
+        return Ok(see_other(&ctx.base, None));
+    }
+    let title = ctx.app.i18n.t(ctx.site.language, "logout-title", &[]);
+    page(ctx, StatusCode::OK, "logout.html", context! { title => title })
 }
 
 pub(crate) fn form_pairs(body: &[u8]) -> Result<Vec<(String, String)>, WebError> {
@@ -259,93 +245,42 @@ pub(crate) fn actions(ctx: &Ctx<'_>, view: &ItemView) -> Vec<minijinja::Value> {
         return out;
     }
     let lang = ctx.site.language;
-    let url = ctx.url(&view.item.path);
-    if view.allows(&ctx.principal, Permission::ModifyPortalContent)
-        && ctx.app.services.types().get(&view.item.type_name).is_some()
-    {
-        out.push(context! { url => format!("{url}/@@edit"), title => ctx.app.i18n.t(lang, "action-edit", &[]) });
-    }
-    let here = (!view.item.path.is_root()).then_some(view.item.type_name.as_str());
-    if view.allows(&ctx.principal, Permission::AddPortalContent) {
-        let types = ctx.app.services.types();
-        for t in types.all().iter().filter(|t| types.may_contain_with(&ctx.type_rules, here, &t.id)) {
-            let label = format!("{} : {}", ctx.app.i18n.t(lang, "action-add", &[]), t.title.get(lang));
-            out.push(context! { url => format!("{url}/@@add?type={}", t.id), title => label });
+    for route in ctx.app.routes.actions() {
+        let Some(action) = route.action else { continue };
+        if !route.access.allows(&ctx.principal, Some(view)) || !(action.when)(ctx, view) {
+            continue;
         }
-    }
-    if view.allows(&ctx.principal, Permission::ModifyPortalContent) && !view.item.path.is_root() {
-        out.push(context! { url => format!("{url}/@@history"), title => ctx.app.i18n.t(lang, "action-history", &[]) });
-    }
-    if view.is_folderish(ctx.app.services.types()) && view.allows(&ctx.principal, Permission::ModifyPortalContent) {
-        out.push(context! { url => format!("{url}/@@folder_contents"), title => ctx.app.i18n.t(lang, "action-contents", &[]) });
-    }
-    if !view.item.path.is_root() && view.allows(&ctx.principal, Permission::DeleteObjects) {
-        out.push(context! { url => format!("{url}/@@delete"), title => ctx.app.i18n.t(lang, "action-delete", &[]) });
-    }
-    if view.allows(&ctx.principal, Permission::ChangeLocalRoles) {
-        out.push(context! { url => format!("{}/@@sharing", ctx.url(&view.item.path)), title => ctx.app.i18n.t(lang, "action-sharing", &[]) });
-    }
-    if view.allows_on_site(&ctx.principal, Permission::ReviewPortalContent) {
-        out.push(context! { url => format!("{}/@@review-list", ctx.base), title => ctx.app.i18n.t(lang, "action-review-list", &[]) });
-    }
-    if view.allows_on_site(&ctx.principal, Permission::ManagePortal) {
-        out.push(context! { url => format!("{}/@@users-groups", ctx.base), title => ctx.app.i18n.t(lang, "action-users-groups", &[]) });
+        let target = if action.on_site { ctx.base.clone() } else { ctx.url(&view.item.path) };
+        let label = ctx.app.i18n.t(lang, action.label, &[]);
+        if action.per_addable_type {
+            let here = (!view.item.path.is_root()).then_some(view.item.type_name.as_str());
+            let types = ctx.app.services.types();
+            for t in types.all().iter().filter(|t| types.may_contain_with(&ctx.type_rules, here, &t.id)) {
+                let title = format!("{label} : {}", t.title.get(lang));
+                out.push(context! { url => format!("{target}/{}?type={}", route.name, t.id), title => title });
+            }
+        } else {
+            out.push(context! { url => format!("{target}/{}", route.name), title => label });
+        }
     }
     out
 }
 
-/// Views of one item: the sharing form; the users-and-groups panel (site-wide).
-pub(crate) async fn item_view(
-    ctx: &Ctx<'_>,
-    view: &ItemView,
-    name: &str,
-    body: Option<&[u8]>,
-) -> Result<Response, WebError> {
-    if !matches!(
-        name,
-        "@@sharing"
-            | "@@users-groups"
-            | "@@workflow"
-            | "@@review-list"
-            | "@@edit"
-            | "@@add"
-            | "@@delete"
-            | "@@folder_contents"
-            | "@@rename"
-            | "@@history"
-    ) {
-        return Err(WebError::NotFound(ctx.request_url.clone()));
-    }
-    if ctx.principal == Principal::Anonymous {
-        return Ok(redirect_to_login(ctx, &ctx.return_path()));
-    }
-    match (name, body) {
-        ("@@folder_contents", body) => crate::contents::folder_contents(ctx, view, body).await,
-        ("@@rename", body) => crate::contents::rename(ctx, view, body).await,
-        ("@@history", body) => crate::history::history(ctx, view, body).await,
-        ("@@sharing", body) => sharing(ctx, view, body).await,
-        ("@@users-groups", body) => users_groups(ctx, body).await,
-        ("@@workflow", Some(body)) => {
-            let pairs = form_pairs(body)?;
-            let field =
-                |n: &str| pairs.iter().find(|(k, _)| k == n).map(|(_, v)| v.trim().to_owned()).unwrap_or_default();
-            let req = beffroi_service::TransitionRequest { comment: field("comment"), ..Default::default() };
-            ctx.app
-                .services
-                .transition(&ctx.principal, &ctx.site, &view.item.path, &field("transition"), req)
-                .await
-                .map_err(|e| WebError::from_service(e, &ctx.request_url))?;
-            Ok(done(&ctx.url(&view.item.path), Status::StateChanged))
-        }
-        ("@@review-list", None) => review_list(ctx).await,
-        ("@@edit", body) => crate::edit::edit(ctx, view, body).await,
-        ("@@add", body) => crate::edit::add(ctx, view, body).await,
-        ("@@delete", body) => crate::edit::delete(ctx, view, body).await,
-        _ => Err(WebError::MethodNotAllowed),
-    }
+/// A transition chosen on the item page (a form post).
+pub(crate) async fn workflow_form(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) -> Result<Response, WebError> {
+    let pairs = form_pairs(body.unwrap_or_default())?;
+    let field = |n: &str| pairs.iter().find(|(k, _)| k == n).map(|(_, v)| v.trim().to_owned()).unwrap_or_default();
+    let req = beffroi_service::TransitionRequest { comment: field("comment"), ..Default::default() };
+    ctx.app
+        .services
+        .transition(&ctx.principal, &ctx.site, &view.item.path, &field("transition"), req)
+        .await
+        .map_err(|e| WebError::from_service(e, &ctx.request_url))?;
+    Ok(done(&ctx.url(&view.item.path), Status::StateChanged))
 }
 
-async fn sharing(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) -> Result<Response, WebError> {
+/// The sharing form of an item.
+pub(crate) async fn sharing(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) -> Result<Response, WebError> {
     let err = |e| WebError::from_service(e, &ctx.request_url);
     let path = &view.item.path;
     let item_url = ctx.url(path);
@@ -416,7 +351,7 @@ async fn sharing(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) -> Result<
     )
 }
 
-async fn users_groups(ctx: &Ctx<'_>, body: Option<&[u8]>) -> Result<Response, WebError> {
+pub(crate) async fn users_groups(ctx: &Ctx<'_>, body: Option<&[u8]>) -> Result<Response, WebError> {
     let services = &ctx.app.services;
     let err = |e| WebError::from_service(e, &ctx.request_url);
     let mut error = None;
@@ -498,7 +433,7 @@ async fn users_groups(ctx: &Ctx<'_>, body: Option<&[u8]>) -> Result<Response, We
     )
 }
 
-async fn review_list(ctx: &Ctx<'_>) -> Result<Response, WebError> {
+pub(crate) async fn review_list(ctx: &Ctx<'_>) -> Result<Response, WebError> {
     let lang = ctx.site.language;
     let items = ctx
         .app

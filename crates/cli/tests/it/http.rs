@@ -146,6 +146,41 @@ both_backends! {
         }
     }
 
+    // Named endpoints and views come from one registry: an unknown name is 404 with
+    // plone.restapi's error body whatever the Accept header, a known one called with a
+    // method it does not take is 405, and `@components` lists the registry's.
+    async fn endpoints_answer_from_the_registry(db) {
+        commune(&db).await;
+        let app = TestApp::new(&db).await;
+        let r = app.get("/namur/services/@nothing").await;
+        assert_eq!(r.status, 404);
+        assert_eq!(r.header("content-type"), "application/json");
+        assert_eq!(r.json(), json!({"type": "NotFound", "message": "Resource not found: http://localhost/namur/services/@nothing"}));
+        // Known names with segments they do not take name nothing either.
+        assert_eq!(app.get("/namur/@breadcrumbs/extra").await.status, 404);
+        assert_eq!(app.get("/namur/@types/Document/extra").await.json()["type"], "NotFound");
+        // An unknown view is an HTML page.
+        let r = app.get("/namur/@@nothing").await;
+        assert_eq!(r.status, 404);
+        assert!(r.body.contains("<h1>Page introuvable</h1>"));
+        for (method, uri) in [("POST", "/namur/@types"), ("DELETE", "/namur/@breadcrumbs"), ("PATCH", "/namur/@users"), ("POST", "/namur/@@search"), ("GET", "/namur/@@workflow")] {
+            let req = axum::http::Request::builder().method(method).uri(uri).header("host", "localhost").body(axum::body::Body::empty()).unwrap();
+            assert_eq!(app.request(req).await.status, 405, "{method} {uri}");
+        }
+        let item = app.get_json("/namur/services").await.json();
+        let names: Vec<&String> = item["@components"].as_object().unwrap().keys().collect();
+        assert_eq!(names, ["breadcrumbs", "history", "navigation", "types", "workflow"]);
+        assert_eq!(item["@components"]["workflow"]["@id"], "http://localhost/namur/services/@workflow");
+        // An anonymous visitor of a view that needs a permission is sent to log in; of an
+        // endpoint, told so in JSON.
+        let r = app.get("/namur/services/@@edit").await;
+        assert_eq!(r.status, 302);
+        assert!(r.header("location").contains("/namur/@@login?came_from=%2Fnamur%2Fservices%2F%40%40edit"), "{}", r.header("location"));
+        let r = app.get("/namur/services/@sharing").await;
+        assert_eq!(r.status, 401);
+        assert_eq!(r.json()["type"], "Unauthorized");
+    }
+
     async fn malformed_requests_get_clear_4xx(db) {
         commune(&db).await;
         let app = TestApp::new(&db).await;
