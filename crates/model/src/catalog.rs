@@ -177,8 +177,16 @@ pub struct SearchText {
     pub body: String,
 }
 
-/// The searchable text of an item from its values.
-pub fn search_text(title: &str, description: &str, fields: &Map<String, Value>) -> SearchText {
+/// The searchable text of an item from its values: its description, subjects, the
+/// fields its type marks searchable (every rich-text field among them) and the text
+/// extracted from its file. Without a schema (a type no longer known), every rich-text
+/// value is taken.
+pub fn search_text(
+    title: &str,
+    description: &str,
+    fields: &Map<String, Value>,
+    schema: Option<&crate::schema::TypeSchema>,
+) -> SearchText {
     let mut body = String::from(description);
     let mut add = |s: &str| {
         if !s.trim().is_empty() {
@@ -191,15 +199,26 @@ pub fn search_text(title: &str, description: &str, fields: &Map<String, Value>) 
             add(s);
         }
     }
-    for key in ["text"] {
-        if let Some(html) = fields.get(key).and_then(|t| t.get("data")).and_then(Value::as_str) {
-            add(&html_text(html));
+    let rich =
+        |v: &Value| v.get("data").and_then(Value::as_str).filter(|_| v.get("content-type").is_some()).map(html_text);
+    match schema {
+        Some(schema) => {
+            for f in schema.searchable_fields() {
+                match fields.get(&f.name) {
+                    Some(Value::String(s)) => add(s),
+                    Some(v) => add(&rich(v).unwrap_or_default()),
+                    None => {}
+                }
+            }
+        }
+        None => {
+            for v in fields.values() {
+                add(&rich(v).unwrap_or_default());
+            }
         }
     }
-    for key in ["location", "image_caption", "contact_name", "remoteUrl", EXTRACTED_TEXT] {
-        if let Some(s) = fields.get(key).and_then(Value::as_str) {
-            add(s);
-        }
+    if let Some(s) = fields.get(EXTRACTED_TEXT).and_then(Value::as_str) {
+        add(s);
     }
     SearchText { title: title.to_owned(), body }
 }
@@ -299,11 +318,46 @@ mod tests {
     }
 
     #[test]
-    fn search_text_gathers_the_fields() {
-        let f = json!({"subjects": ["urbanisme"], "text": {"data": "<p>Le permis</p>", "content-type": "text/html"}, "location": "Hôtel de ville"});
-        let t = search_text("Titre", "Résumé", f.as_object().unwrap());
+    fn search_text_gathers_the_searchable_fields() {
+        let types = crate::schema::TypeRegistry::builtin();
+        let f = json!({
+            "subjects": ["urbanisme"],
+            "text": {"data": "<p>Le permis</p>", "content-type": "text/html"},
+            "location": "Hôtel de ville",
+            "contact_email": "info@commune.be",
+        });
+        let t = search_text("Titre", "Résumé", f.as_object().unwrap(), types.get("Event"));
         assert_eq!(t.title, "Titre");
-        assert_eq!(t.body, "Résumé\nurbanisme\nLe permis\nHôtel de ville");
+        // The event's searchable place and its rich text (the schema's order), not its
+        // contact's address.
+        assert_eq!(t.body, "Résumé\nurbanisme\nHôtel de ville\nLe permis");
+        // Every rich-text field of a type counts, whatever its name.
+        let schema = crate::schema::TypeSchema::load(
+            "Decision.json",
+            r#"{"id": "Decision", "title": {"fr": "Décision"}, "fields": [
+                {"name": "motivation", "kind": "richtext"},
+                {"name": "decision", "kind": "richtext"},
+                {"name": "reference", "kind": "textline"}]}"#,
+        )
+        .unwrap();
+        let f = json!({
+            "motivation": {"data": "<p>Vu la loi</p>", "content-type": "text/html"},
+            "decision": {"data": "<p>Article 1</p>", "content-type": "text/html"},
+            "reference": "2026/12",
+        });
+        let t = search_text("D", "", f.as_object().unwrap(), Some(&schema));
+        assert_eq!(t.body, "\nVu la loi\nArticle 1");
+        assert_eq!(search_text("D", "", f.as_object().unwrap(), None).body, "\nArticle 1\nVu la loi");
+    }
+
+    #[test]
+    fn only_text_fields_may_be_searchable() {
+        let e = crate::schema::TypeSchema::load(
+            "T.json",
+            r#"{"id": "T", "title": {"fr": "T"}, "fields": [{"name": "n", "kind": "integer", "searchable": true}]}"#,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("T.json") && e.to_string().contains("\"n\" cannot be searchable"), "{e}");
     }
 
     #[test]

@@ -96,6 +96,9 @@ pub struct Field {
     /// The type's main file or image (what `@@download` sends without a field name).
     #[serde(default)]
     pub primary: bool,
+    /// Whether its text goes into the full-text index (rich-text fields always do).
+    #[serde(default)]
+    pub searchable: bool,
     /// Set by the behavior that contributed the field, "" for the type's own.
     #[serde(skip)]
     pub behavior: &'static str,
@@ -203,6 +206,7 @@ fn behavior_fields(name: &str) -> Option<Vec<Field>> {
         choices: Vec::new(),
         fieldset: None,
         primary: false,
+        searchable: false,
         behavior,
     };
     let fields = match name {
@@ -359,6 +363,13 @@ impl TypeSchema {
             if matches!(f.kind, FieldKind::Choice) && f.choices.is_empty() {
                 return Err(err(format!("choice field {:?} has no choices", f.name)));
             }
+            let textual = matches!(
+                f.kind,
+                FieldKind::TextLine | FieldKind::Text | FieldKind::RichText | FieldKind::Email | FieldKind::Url
+            );
+            if f.searchable && !textual {
+                return Err(err(format!("field {:?} cannot be searchable: it holds no text", f.name)));
+            }
         }
         if let Some(c) = t.checks.iter().find(|c| !CHECKS.contains(&c.as_str())) {
             return Err(err(format!("unknown check {c:?}")));
@@ -380,6 +391,17 @@ impl TypeSchema {
             }
         }
         Ok(())
+    }
+
+    /// The rich-text fields, in the schema's order.
+    pub fn rich_text_fields(&self) -> impl Iterator<Item = &Field> {
+        self.fields.iter().filter(|f| f.kind == FieldKind::RichText)
+    }
+
+    /// The fields whose text the full-text index holds: every rich-text field and the
+    /// fields marked searchable, in the schema's order.
+    pub fn searchable_fields(&self) -> impl Iterator<Item = &Field> {
+        self.fields.iter().filter(|f| f.kind == FieldKind::RichText || f.searchable)
     }
 
     pub fn field(&self, name: &str) -> Option<&Field> {
@@ -736,6 +758,18 @@ impl TypeRegistry {
             .map(|(file, json)| TypeSchema::load(file, json).expect("built-in types are valid"))
             .collect();
         Self { types }
+    }
+
+    /// Adds a type an application brings; one whose name another type has is refused.
+    pub fn add(&mut self, file: &str, schema: TypeSchema) -> Result<(), SchemaError> {
+        if self.get(&schema.id).is_some() {
+            return Err(SchemaError::Invalid {
+                file: file.to_owned(),
+                message: format!("type {:?} is already defined", schema.id),
+            });
+        }
+        self.types.push(schema);
+        Ok(())
     }
 
     pub fn get(&self, id: &str) -> Option<&TypeSchema> {

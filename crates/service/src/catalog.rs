@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use beffroi_model::catalog::{query_stems, query_words, search_text, sortable_title};
-use beffroi_model::schema::parse_datetime;
+use beffroi_model::schema::{TypeRegistry, parse_datetime};
 use beffroi_model::security::Principal;
 use beffroi_store::{CatalogEntry, CatalogQuery, Db, ItemRow, SearchPage, SiteRow, SiteScope, TypeCount};
 use serde_json::Value;
@@ -21,9 +21,9 @@ const REINDEX_BATCH: i64 = 500;
 /// Transactions reindexing at once on PostgreSQL.
 const REINDEX_WORKERS: usize = 2;
 
-/// What the catalog keeps of `item`.
-pub fn entry(item: &ItemRow) -> CatalogEntry {
-    let text = search_text(&item.title, &item.description, &item.fields);
+/// What the catalog keeps of `item`; its type says which fields are searchable.
+pub fn entry(item: &ItemRow, types: &TypeRegistry) -> CatalogEntry {
+    let text = search_text(&item.title, &item.description, &item.fields, types.get(&item.type_name));
     let date = |k: &str| item.fields.get(k).and_then(Value::as_str).and_then(parse_datetime);
     let subjects: Vec<String> = item
         .fields
@@ -44,8 +44,8 @@ pub fn entry(item: &ItemRow) -> CatalogEntry {
     }
 }
 
-pub(crate) async fn index(db: &mut Db<'_>, scope: &SiteScope, item: &ItemRow) -> Result<()> {
-    db.index_item(scope, &entry(item)).await?;
+pub(crate) async fn index(db: &mut Db<'_>, scope: &SiteScope, item: &ItemRow, types: &TypeRegistry) -> Result<()> {
+    db.index_item(scope, &entry(item, types)).await?;
     Ok(())
 }
 
@@ -205,7 +205,8 @@ impl Services {
                 if batch.is_empty() {
                     break;
                 }
-                let entries: Vec<_> = batch.iter().map(|(scope, item)| (scope.clone(), entry(item))).collect();
+                let entries: Vec<_> =
+                    batch.iter().map(|(scope, item)| (scope.clone(), entry(item, &self.types))).collect();
                 tx.db().index_items(&entries).await?;
                 tx.commit().await?;
                 let mut d = done.lock().expect("progress lock");
@@ -231,7 +232,7 @@ impl Services {
             if batch.is_empty() {
                 break;
             }
-            let entries: Vec<_> = batch.iter().map(|(scope, item)| (scope.clone(), entry(item))).collect();
+            let entries: Vec<_> = batch.iter().map(|(scope, item)| (scope.clone(), entry(item, &self.types))).collect();
             tx.db().index_items(&entries).await?;
             tx.commit().await?;
             done += batch.len() as u64;

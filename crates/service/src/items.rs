@@ -507,7 +507,8 @@ impl Services {
         let nodes: Vec<Node<'_>> = lineage.iter().map(node).collect();
         let maps = maps(&reg, &lineage);
         let fresh = viewers(&nodes, maps.last().expect("one map per row"));
-        item.position = tx.db().insert_new_item(&scope, &item, &crate::catalog::entry(&item), &fresh).await?;
+        item.position =
+            tx.db().insert_new_item(&scope, &item, &crate::catalog::entry(&item, &self.types), &fresh).await?;
         self.record_birth(&mut tx.db(), site, &item, actor, &change_note).await?;
         tx.db().delete_redirect(&scope, &item.path).await?;
         tx.commit().await?;
@@ -601,7 +602,7 @@ impl Services {
         check_item(&self.types, &item)?;
         item.modified = beffroi_store::now();
         tx.db().update_item(&scope, &item).await?;
-        crate::catalog::index(&mut tx.db(), &scope, &item).await?;
+        crate::catalog::index(&mut tx.db(), &scope, &item, &self.types).await?;
         self.record_revision(&mut tx.db(), site, &item, actor, &change_note).await?;
         tx.commit().await?;
         self.emit(Event { site: site.id.clone(), uuid: item.uuid, path: item.path.clone(), kind: EventKind::Modified });
@@ -721,7 +722,7 @@ impl Services {
             copy.effective = None;
             copy.review_state = reg.for_type(&copy.type_name).map(|wf| wf.initial_state.clone());
             copy.position = tx.db().insert_item(&scope, &copy).await?;
-            crate::catalog::index(&mut tx.db(), &scope, &copy).await?;
+            crate::catalog::index(&mut tx.db(), &scope, &copy, &self.types).await?;
             self.record_birth(&mut tx.db(), site, &copy, actor, "").await?;
             ids.insert(row.uuid, copy.uuid);
             first.get_or_insert(copy);
@@ -842,7 +843,7 @@ impl Services {
                 apply_values(&mut item, values);
                 item.modified = now;
                 tx.db().update_item(&scope, &item).await?;
-                crate::catalog::index(&mut tx.db(), &scope, &item).await?;
+                crate::catalog::index(&mut tx.db(), &scope, &item, &self.types).await?;
                 self.record_revision(&mut tx.db(), site, &item, actor, "").await?;
                 true
             }

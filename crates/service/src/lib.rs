@@ -210,6 +210,19 @@ impl Services {
     }
 
     /// Keeps only the `n` newest revisions of each item (0: all of them).
+    /// Adds content types from their files (name, JSON) besides the built-in ones.
+    pub fn with_types(
+        mut self,
+        files: &[(&str, &str)],
+    ) -> std::result::Result<Self, beffroi_model::schema::SchemaError> {
+        let mut types = (*self.types).clone();
+        for (file, json) in files {
+            types.add(file, beffroi_model::schema::TypeSchema::load(file, json)?)?;
+        }
+        self.types = Arc::new(types);
+        Ok(self)
+    }
+
     pub fn with_revision_retention(mut self, n: u32) -> Self {
         self.keep_revisions = n;
         self

@@ -82,7 +82,7 @@ impl Services {
         let mut root = ItemRow::new(SITE_ROOT_TYPE, site.language, actor.id(), now);
         root.title = site.title.clone();
         tx.db().insert_item(&scope, &root).await?;
-        crate::catalog::index(&mut tx.db(), &scope, &root).await?;
+        crate::catalog::index(&mut tx.db(), &scope, &root, &self.types).await?;
         crate::items::refresh_viewers(&crate::items::WORKFLOWS, &mut tx.db(), &site, &root.path).await?;
         tx.commit().await?;
         self.invalidate_sites();

@@ -125,7 +125,7 @@ impl Services {
         let mut row = apply_snapshot(item, &rev.snapshot);
         row.modified = beffroi_store::now();
         tx.db().update_item(&scope, &row).await?;
-        crate::catalog::index(&mut tx.db(), &scope, &row).await?;
+        crate::catalog::index(&mut tx.db(), &scope, &row, &self.types).await?;
         self.record_revision(&mut tx.db(), site, &row, actor, &format!("Reverted to revision {version}")).await?;
         tx.commit().await?;
         Ok(row)

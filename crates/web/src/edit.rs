@@ -622,13 +622,17 @@ struct Extras {
 }
 
 /// The preview of posted values: checked and cleaned as a save would, then shown.
-fn preview_of(schema: &TypeSchema, values: &Map<String, Value>) -> Result<minijinja::Value, Vec<FieldError>> {
+fn preview_of(
+    ctx: &Ctx<'_>,
+    schema: &TypeSchema,
+    values: &Map<String, Value>,
+) -> Result<minijinja::Value, Vec<FieldError>> {
     let v = schema.validate(values, beffroi_model::schema::WriteMode::Update).map_err(|e| e.0)?;
     let s = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
     Ok(context! {
         title => s("title"),
         description => s("description"),
-        text => v.get("text").and_then(|t| t.get("data")).and_then(Value::as_str).unwrap_or("").to_owned(),
+        rich_texts => crate::html::rich_texts(ctx.app.services.types(), &schema.id, &v, ctx.site.language),
     })
 }
 
@@ -768,7 +772,7 @@ pub(crate) async fn edit(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) ->
             file_actions(schema, &pairs, &mut values, &mut files);
             let seen_modified = pairs.iter().find(|(k, _)| k == "_seen").and_then(|(_, v)| v.parse::<i64>().ok());
             if has("_preview") {
-                let (preview, errors) = match preview_of(schema, &values) {
+                let (preview, errors) = match preview_of(ctx, schema, &values) {
                     Ok(p) => (Some(p), Vec::new()),
                     Err(e) => (None, e),
                 };
@@ -873,7 +877,7 @@ pub(crate) async fn add(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) -> 
             let mut values = form_values(schema, &pairs, ctx.site.time_zone);
             with_kept(ctx, &pairs, &mut files);
             if pairs.iter().any(|(k, _)| k == "_preview") {
-                let (preview, errors) = match preview_of(schema, &values) {
+                let (preview, errors) = match preview_of(ctx, schema, &values) {
                     Ok(p) => (Some(p), Vec::new()),
                     Err(e) => (None, e),
                 };

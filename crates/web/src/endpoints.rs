@@ -349,11 +349,12 @@ async fn history_version(c: &Call<'_>, view: &ItemView) -> Result<Value, WebErro
     let err = |e| WebError::from_service(e, &ctx.request_url);
     let n: i64 = version.parse().map_err(|_| WebError::NotFound(ctx.request_url.clone()))?;
     let rev = ctx.app.services.revision(&ctx.principal, &ctx.site, &view.item.path, n).await.map_err(err)?;
-    let old = ItemView {
+    let mut old = ItemView {
         item: beffroi_service::apply_snapshot(&view.item, &rev.snapshot),
         lineage: view.lineage.clone(),
         workflows: view.workflows.clone(),
     };
+    crate::links::externalize_fields(ctx, &mut old.item.fields).await?;
     let mut v = item(ctx, &old, None, None);
     v["version"] = json!(n);
     Ok(v)

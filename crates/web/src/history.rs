@@ -119,8 +119,9 @@ pub(crate) async fn history(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>)
 
     if let Some(n) = number("version")? {
         let rev = find(n)?;
-        let old = apply_snapshot(&view.item, &rev.snapshot);
-        let text = old.fields.get("text").and_then(|t| t.get("data")).and_then(Value::as_str).unwrap_or("").to_owned();
+        let mut old = apply_snapshot(&view.item, &rev.snapshot);
+        crate::links::externalize_fields(ctx, &mut old.fields).await?;
+        let rich_texts = crate::html::rich_texts(services.types(), &old.type_name, &old.fields, lang);
         return page(
             ctx,
             StatusCode::OK,
@@ -129,7 +130,7 @@ pub(crate) async fn history(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>)
                 title => ctx.app.i18n.t(lang, "history-version-title", &[("n", n.into()), ("title", old.title.clone().into())]),
                 item_title => old.title,
                 description => old.description,
-                text => text,
+                rich_texts => rich_texts,
                 version => n,
                 when => crate::html::date_time_text(lang, ctx.site.time_zone, &rev.at, true),
                 actor => rev.actor.clone(),

@@ -27,6 +27,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("edit.html", include_str!("../templates/edit.html")),
     ("search.html", include_str!("../templates/search.html")),
     ("pagination.html", include_str!("../templates/pagination.html")),
+    ("rich_texts.html", include_str!("../templates/rich_texts.html")),
     ("contents.html", include_str!("../templates/contents.html")),
     ("contents_delete.html", include_str!("../templates/contents_delete.html")),
     ("rename.html", include_str!("../templates/rename.html")),
@@ -255,7 +256,6 @@ pub(crate) fn item_page(
     let root = it.path.is_root();
     let title = if root { ctx.site.title.clone() } else { it.title.clone() };
     let (nav, breadcrumbs) = site_chrome(ctx, view, nav);
-    let text = it.fields.get("text").and_then(|t| t.get("data")).and_then(|d| d.as_str()).unwrap_or("");
     let (items, total, page, pages, prev_url, next_url) = match listing {
         Some((l, start, size)) => {
             let items: Vec<Value> = l
@@ -283,7 +283,7 @@ pub(crate) fn item_page(
             site_url => ctx.base.clone(),
             nav => nav,
             breadcrumbs => breadcrumbs,
-            text => text,
+            rich_texts => rich_texts(ctx.app.services.types(), &it.type_name, &it.fields, lang),
             folderish => listing.is_some(),
             items => items,
             items_total => total,
@@ -305,6 +305,25 @@ pub(crate) fn item_page(
             status_message => crate::views::Status::message(ctx),
         },
     )
+}
+
+/// The rich-text fields of an item that hold something, in its type's order, each with
+/// its label when the type has several (a single one is the page's text).
+pub(crate) fn rich_texts(
+    types: &beffroi_model::schema::TypeRegistry,
+    type_name: &str,
+    fields: &serde_json::Map<String, serde_json::Value>,
+    lang: Language,
+) -> Vec<Value> {
+    let Some(schema) = types.get(type_name) else { return Vec::new() };
+    let several = schema.rich_text_fields().count() > 1;
+    schema
+        .rich_text_fields()
+        .filter_map(|f| {
+            let html = fields.get(&f.name).and_then(crate::links::rich_html).filter(|h| !h.trim().is_empty())?;
+            Some(context! { name => f.name.clone(), label => several.then(|| f.title.get(lang).to_owned()), html => html })
+        })
+        .collect()
 }
 
 pub(crate) fn error_page(app: &AppState, err: &WebError, site: Option<(&SiteRow, &str)>) -> String {

@@ -64,7 +64,7 @@ fn site_path<'a>(ctx: &Ctx<'_>, url: &'a str) -> Option<&'a str> {
 /// Rewrites the internal links of every rich-text value to the `resolveuid` form.
 pub(crate) async fn internalize(ctx: &Ctx<'_>, values: &mut Map<String, Value>) -> Result<(), WebError> {
     for v in values.values_mut() {
-        let Some(data) = v.get("data").and_then(Value::as_str).filter(|_| v.get("content-type").is_some()) else {
+        let Some(data) = rich_html(v) else {
             continue;
         };
         let mut changes = Vec::new();
@@ -137,6 +137,21 @@ pub(crate) async fn externalize(ctx: &Ctx<'_>, html: &str) -> Result<String, Web
         })
         .collect();
     Ok(replace_spans(html, &changes))
+}
+
+/// Rewrites the `resolveuid` links of every rich-text value of `fields` in place.
+pub(crate) async fn externalize_fields(ctx: &Ctx<'_>, fields: &mut Map<String, Value>) -> Result<(), WebError> {
+    for v in fields.values_mut() {
+        if let Some(html) = rich_html(v).filter(|h| h.contains(PREFIX)) {
+            v["data"] = Value::String(externalize(ctx, html).await?);
+        }
+    }
+    Ok(())
+}
+
+/// The HTML of a rich-text value (`{"content-type", "data"}`), if it is one.
+pub(crate) fn rich_html(v: &Value) -> Option<&str> {
+    v.get("data").and_then(Value::as_str).filter(|_| v.get("content-type").is_some())
 }
 
 /// `<site>/…/resolveuid/<uid>[/rest]`: a redirect to the item's current address.

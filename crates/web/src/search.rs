@@ -607,7 +607,7 @@ pub(crate) async fn search_page(ctx: &Ctx<'_>) -> Result<Response, WebError> {
             let row = rows.iter().find(|r| r.uuid == s.uuid);
             let passage = row
                 .map(|r| {
-                    let t = search_text(&r.title, &r.description, &r.fields);
+                    let t = search_text(&r.title, &r.description, &r.fields, services.types().get(&r.type_name));
                     snippet(&t.body, &stems, r.language, 240)
                 })
                 .unwrap_or_default();

@@ -414,17 +414,17 @@ pub(crate) fn int_param(ctx: &Ctx<'_>, name: &str, default: i64) -> Result<i64, 
 }
 
 async fn item_view(ctx: &Ctx<'_>, view: &ItemView, json: bool, headers: &HeaderMap) -> Result<Response, WebError> {
-    // Links stored by UID show the items' current addresses.
+    // Links stored by UID show the items' current addresses, in every rich-text field.
     let resolved;
-    let view = match view.item.fields.get("text").and_then(|t| t.get("data")).and_then(serde_json::Value::as_str) {
-        Some(html) if html.contains("resolveuid/") => {
+    let view =
+        if view.item.fields.values().any(|v| crate::links::rich_html(v).is_some_and(|h| h.contains("resolveuid/"))) {
             let mut v = view.clone();
-            v.item.fields["text"]["data"] = crate::links::externalize(ctx, html).await?.into();
+            crate::links::externalize_fields(ctx, &mut v.item.fields).await?;
             resolved = v;
             &resolved
-        }
-        _ => view,
-    };
+        } else {
+            view
+        };
     let folderish = view.is_folderish(ctx.app.services.types());
     let b_size =
         int_param(ctx, "b_size", if json { JSON_BATCH } else { HTML_BATCH })?.clamp(1, beffroi_service::MAX_BATCH);

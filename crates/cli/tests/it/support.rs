@@ -296,6 +296,18 @@ pub fn png(w: u32, h: u32) -> Vec<u8> {
 
 impl TestApp {
     /// A JSON request with the given method and `Authorization` header.
+    /// `Bearer <token>` from `@login` on `site`.
+    pub async fn bearer(&self, site: &str, login: &str, password: &str) -> String {
+        let req = Request::post(format!("/{site}/@login"))
+            .header("host", "localhost")
+            .header("accept", "application/json")
+            .body(Body::from(serde_json::json!({"login": login, "password": password}).to_string()))
+            .unwrap();
+        let r = self.request(req).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        format!("Bearer {}", r.json()["token"].as_str().unwrap())
+    }
+
     pub async fn send_json(&self, method: &str, uri: &str, auth: &str, body: Value) -> Reply {
         let req = Request::builder()
             .method(method)
