@@ -40,7 +40,7 @@ pub fn site(args: SiteArgs) -> Result<()> {
                     let rule = if reset {
                         beffroi_model::schema::TypeRule::default()
                     } else {
-                        let mut rule = services.type_rules(&site).await?.0.get(&t).cloned().unwrap_or_default();
+                        let mut rule = services.type_rules(&site).await?.by_type.get(&t).cloned().unwrap_or_default();
                         if allow_any {
                             rule.allowed_types = Some(None);
                         } else if let Some(list) = allow {
@@ -61,7 +61,29 @@ pub fn site(args: SiteArgs) -> Result<()> {
             SiteCommand::List => {
                 for s in services.list_sites().await? {
                     let hosts = if s.hosts.is_empty() { String::new() } else { format!("\t{}", s.hosts.join(" ")) };
-                    println!("{}\t{}\t{}{hosts}", s.id, s.language, s.title);
+                    let apps: Vec<&str> =
+                        services.site_apps(&s).into_iter().filter(|(_, on)| *on).map(|(n, _)| n).collect();
+                    println!(
+                        "{}\t{}\t{}\t{}{hosts}",
+                        s.id,
+                        s.language,
+                        s.title,
+                        if apps.is_empty() { "-".to_owned() } else { apps.join(",") }
+                    );
+                }
+            }
+            SiteCommand::Apps { site, enable, disable } => {
+                let id = SiteId::parse(&site).map_err(|e| anyhow!("invalid site id: {e}"))?;
+                let mut site = services.site(&id).await?.ok_or_else(|| anyhow!("no site {id}"))?;
+                if !enable.is_empty() || !disable.is_empty() {
+                    services
+                        .set_site_apps(&Principal::System, &site, &enable, &disable)
+                        .await
+                        .context("cannot change the site's applications")?;
+                    site = services.site(&id).await?.ok_or_else(|| anyhow!("no site {id}"))?;
+                }
+                for (name, on) in services.site_apps(&site) {
+                    println!("{name}\t{}", if on { "enabled" } else { "disabled" });
                 }
             }
         }

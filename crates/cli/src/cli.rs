@@ -142,8 +142,21 @@ pub enum SiteCommand {
         /// An IANA name, e.g. Europe/Brussels or Europe/Paris.
         zone: beffroi_model::zone::SiteZone,
     },
-    /// List the sites.
+    /// List the sites (id, language, title, applications, host names).
     List,
+    /// Enable or disable applications on a site; without options, list them. A disabled
+    /// application's types, endpoints and views are gone from the site (its content
+    /// stays stored).
+    Apps {
+        #[arg(long)]
+        site: String,
+        /// An application to enable (repeatable).
+        #[arg(long)]
+        enable: Vec<String>,
+        /// An application to disable (repeatable).
+        #[arg(long)]
+        disable: Vec<String>,
+    },
     /// Set which types a type holds, or whether it may be added anywhere, on one site
     /// (over the type files). Without options, shows the site's rules.
     Types {

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 mod admin;
+mod apps;
 mod bench;
 mod bench_search;
 mod cli;

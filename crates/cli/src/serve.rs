@@ -38,9 +38,10 @@ pub async fn open(db: &DbArgs, max_connections: u32) -> Result<Services> {
     let opts = StoreOptions { max_connections, ..StoreOptions::default() };
     let blobs = Blobs::local(&db.blobs_dir())
         .with_context(|| format!("cannot open the file folder {}", db.blobs_dir().display()))?;
-    Services::open(&url, &opts, blobs)
+    let services = Services::open(&url, &opts, blobs)
         .await
-        .with_context(|| format!("cannot open the database {}", beffroi_store::redact_url(&url)))
+        .with_context(|| format!("cannot open the database {}", beffroi_store::redact_url(&url)))?;
+    Ok(beffroi_web::assemble(services, crate::apps::APPS)?)
 }
 
 /// Creates the data folder readable by this user alone (its database and files are
@@ -122,8 +123,10 @@ pub fn run(args: ServeArgs) -> Result<()> {
             trusted_proxies: args.trusted_proxies,
             request_timeout: (args.request_timeout > 0).then(|| Duration::from_secs(args.request_timeout)),
         };
-        let app =
-            beffroi_web::app_with(services.clone(), options).await.context("cannot prepare the web application")?;
+        let state = beffroi_web::AppState::load_apps(services.clone(), options, crate::apps::APPS)
+            .await
+            .context("cannot prepare the web application")?;
+        let app = beffroi_web::router(state);
         axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
             .with_graceful_shutdown(shutdown())
             .await

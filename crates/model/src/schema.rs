@@ -787,15 +787,15 @@ impl TypeRegistry {
 
     /// [`TypeRegistry::may_contain`] with a site's own rules over the type files'.
     pub fn may_contain_with(&self, rules: &TypeRules, parent: Option<&str>, child: &str) -> bool {
-        let Some(child_t) = self.get(child) else {
+        let Some(child_t) = self.get(child).filter(|_| rules.has(child)) else {
             return false;
         };
-        let global_allow = rules.0.get(child).and_then(|r| r.global_allow).unwrap_or(child_t.global_allow);
+        let global_allow = rules.by_type.get(child).and_then(|r| r.global_allow).unwrap_or(child_t.global_allow);
         match parent {
             None => global_allow,
             Some(p) => match self.get(p) {
                 Some(pt) if pt.folderish => {
-                    let allowed = match rules.0.get(p).and_then(|r| r.allowed_types.as_ref()) {
+                    let allowed = match rules.by_type.get(p).and_then(|r| r.allowed_types.as_ref()) {
                         Some(site_rule) => site_rule.as_ref(),
                         None => pt.allowed_types.as_ref(),
                     };
@@ -820,9 +820,33 @@ pub struct TypeRule {
     pub global_allow: Option<bool>,
 }
 
-/// A site's rules, by type.
+/// A site's rules, by type (what is stored), and the types it does not have at all
+/// (those of the applications it has not enabled: never stored, worked out).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, Deserialize)]
-pub struct TypeRules(pub BTreeMap<String, TypeRule>);
+#[serde(from = "BTreeMap<String, TypeRule>", into = "BTreeMap<String, TypeRule>")]
+pub struct TypeRules {
+    pub by_type: BTreeMap<String, TypeRule>,
+    pub unavailable: std::collections::BTreeSet<String>,
+}
+
+impl From<BTreeMap<String, TypeRule>> for TypeRules {
+    fn from(by_type: BTreeMap<String, TypeRule>) -> Self {
+        TypeRules { by_type, unavailable: Default::default() }
+    }
+}
+
+impl From<TypeRules> for BTreeMap<String, TypeRule> {
+    fn from(r: TypeRules) -> Self {
+        r.by_type
+    }
+}
+
+impl TypeRules {
+    /// Whether the site has the type (its application is enabled there).
+    pub fn has(&self, type_name: &str) -> bool {
+        !self.unavailable.contains(type_name)
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -985,11 +1009,11 @@ mod tests {
     fn site_rules_override_the_type_files() {
         let reg = TypeRegistry::builtin();
         let mut rules = TypeRules::default();
-        rules.0.insert(
+        rules.by_type.insert(
             "Folder".into(),
             TypeRule { allowed_types: Some(Some(vec!["Document".into()])), global_allow: None },
         );
-        rules.0.insert("Event".into(), TypeRule { allowed_types: None, global_allow: Some(false) });
+        rules.by_type.insert("Event".into(), TypeRule { allowed_types: None, global_allow: Some(false) });
         assert!(reg.may_contain_with(&rules, Some("Folder"), "Document"));
         assert!(!reg.may_contain_with(&rules, Some("Folder"), "News Item"));
         assert!(!reg.may_contain_with(&rules, None, "Event"));

@@ -16,10 +16,6 @@ use crate::{Event, EventKind, NAV_CACHE_MAX, Result, ServiceError, Services};
 /// does not decide.
 pub(crate) static SITE_MAP: LazyLock<PermissionMap> = LazyLock::new(PermissionMap::public_default);
 
-/// The workflows shipped in the binary and the type chain. (Per-site definitions will
-/// be read from the database and cached per site.)
-pub(crate) static WORKFLOWS: LazyLock<WorkflowRegistry> = LazyLock::new(WorkflowRegistry::builtin);
-
 /// Largest batch a listing returns, whatever the client asks.
 pub const MAX_BATCH: i64 = 1000;
 

@@ -16,6 +16,7 @@ use tokio::sync::broadcast;
 use uuid::Uuid;
 
 mod access;
+pub mod apps;
 mod catalog;
 pub mod demo;
 mod extract;
@@ -131,6 +132,12 @@ fn type_rules_key(site: &SiteRow) -> String {
 pub struct Services {
     store: Store,
     types: Arc<TypeRegistry>,
+    /// The workflows and chain of the platform and its applications, before a site's own.
+    base_workflows: Arc<beffroi_model::workflow::WorkflowRegistry>,
+    /// The applications loaded, in order.
+    apps: Arc<Vec<apps::Loaded>>,
+    /// The applications' workflow and chain files (for the definitions' fingerprint).
+    app_files: Vec<(&'static str, &'static str)>,
     sites: Arc<RwLock<SiteCache>>,
     events: broadcast::Sender<Event>,
     /// Main navigation per site and viewer tokens. Cleared by this process's own
@@ -190,6 +197,9 @@ impl Services {
         Self {
             store,
             types: Arc::new(TypeRegistry::builtin()),
+            base_workflows: Arc::new(beffroi_model::workflow::WorkflowRegistry::builtin()),
+            apps: Arc::new(Vec::new()),
+            app_files: Vec::new(),
             sites: Arc::new(RwLock::new(SiteCache::default())),
             events,
             nav_cache: Arc::new(Mutex::new(HashMap::new())),
@@ -209,20 +219,25 @@ impl Services {
         Ok(Self::new(Store::open(url, opts).await?, blobs))
     }
 
-    /// Keeps only the `n` newest revisions of each item (0: all of them).
-    /// Adds content types from their files (name, JSON) besides the built-in ones.
-    pub fn with_types(
-        mut self,
-        files: &[(&str, &str)],
-    ) -> std::result::Result<Self, beffroi_model::schema::SchemaError> {
+    /// Adds an application: its types, workflows and chain join the built-in ones.
+    /// Fails, changing nothing, on a file that does not load or a name already taken.
+    pub fn with_app(mut self, app: &apps::App) -> std::result::Result<Self, apps::AppError> {
         let mut types = (*self.types).clone();
-        for (file, json) in files {
-            types.add(file, beffroi_model::schema::TypeSchema::load(file, json)?)?;
-        }
+        let mut workflows = (*self.base_workflows).clone();
+        let loaded = apps::load(app, &self.apps, &mut types, &mut workflows)?;
         self.types = Arc::new(types);
+        self.base_workflows = Arc::new(workflows);
+        let mut all = (*self.apps).clone();
+        all.push(loaded);
+        self.apps = Arc::new(all);
+        self.app_files.extend(app.workflows.iter().chain(app.chains.iter()).copied());
+        // What was worked out with the definitions before is not this server's.
+        self.wf_cache = PerSite::new();
+        self.type_rules = PerSite::new();
         Ok(self)
     }
 
+    /// Keeps only the `n` newest revisions of each item (0: all of them).
     pub fn with_revision_retention(mut self, n: u32) -> Self {
         self.keep_revisions = n;
         self
@@ -278,16 +293,16 @@ impl Services {
             c.db().site_workflow_files(&site.scope()).await?
         };
         let reg = if files.is_empty() {
-            Arc::new(items::WORKFLOWS.clone())
+            self.base_workflows.clone()
         } else {
             // Files are checked before they are stored; one that no longer loads (a
             // shipped workflow it relied on was removed) is an operator's problem, said
             // loudly, while the site keeps the shipped definitions.
-            match items::WORKFLOWS.with_site(&files) {
+            match self.base_workflows.with_site(&files) {
                 Ok(r) => Arc::new(r),
                 Err(e) => {
                     tracing::error!(site.id = %site.id, error = %e, "the site's workflow definitions do not load");
-                    Arc::new(items::WORKFLOWS.clone())
+                    self.base_workflows.clone()
                 }
             }
         };
@@ -311,7 +326,10 @@ impl Services {
             }),
             None => beffroi_model::schema::TypeRules::default(),
         };
-        let rules = Arc::new(rules);
+        let rules = Arc::new(beffroi_model::schema::TypeRules {
+            unavailable: apps::unavailable_types(&self.apps, site),
+            ..rules
+        });
         self.type_rules.put(&site.id, rules.clone());
         Ok(rules)
     }
@@ -342,9 +360,9 @@ impl Services {
         }
         let mut rules = (*self.type_rules(site).await?).clone();
         if rule == beffroi_model::schema::TypeRule::default() {
-            rules.0.remove(type_name);
+            rules.by_type.remove(type_name);
         } else {
-            rules.0.insert(type_name.to_owned(), rule);
+            rules.by_type.insert(type_name.to_owned(), rule);
         }
         let json = serde_json::to_string(&rules).expect("serializable");
         let mut tx = self.store.begin().await?;

@@ -70,6 +70,7 @@ impl Services {
             modified: now,
             hosts,
             time_zone: new.time_zone,
+            apps: None,
         };
         let mut tx = self.store.begin().await?;
         let scope = tx.db().insert_site(&site).await.map_err(|e| match e {
@@ -83,7 +84,7 @@ impl Services {
         root.title = site.title.clone();
         tx.db().insert_item(&scope, &root).await?;
         crate::catalog::index(&mut tx.db(), &scope, &root, &self.types).await?;
-        crate::items::refresh_viewers(&crate::items::WORKFLOWS, &mut tx.db(), &site, &root.path).await?;
+        crate::items::refresh_viewers(&self.base_workflows, &mut tx.db(), &site, &root.path).await?;
         tx.commit().await?;
         self.invalidate_sites();
         tracing::info!(site.id = %site.id, "site created");
@@ -106,6 +107,63 @@ impl Services {
         tx.commit().await?;
         self.invalidate_sites();
         Ok(())
+    }
+
+    /// The applications loaded in this server, by name, and whether `site` has each.
+    pub fn site_apps(&self, site: &SiteRow) -> Vec<(&'static str, bool)> {
+        let on = crate::apps::enabled(&self.apps, site);
+        self.apps.iter().map(|a| (a.name, on.contains(&a.name))).collect()
+    }
+
+    /// The names of the applications loaded, in order.
+    pub fn app_names(&self) -> Vec<&'static str> {
+        self.apps.iter().map(|a| a.name).collect()
+    }
+
+    /// Whether `site` has enabled the application `name`.
+    pub fn has_app(&self, site: &SiteRow, name: &str) -> bool {
+        crate::apps::enabled(&self.apps, site).contains(&name)
+    }
+
+    /// Enables and disables applications on a site (its managers may; an operator
+    /// through the command line). An unknown name is refused and nothing changes.
+    /// Content of a disabled application stays stored; its types, endpoints and views
+    /// are gone from the site until it is enabled again.
+    pub async fn set_site_apps(
+        &self,
+        actor: &Principal,
+        site: &SiteRow,
+        enable: &[String],
+        disable: &[String],
+    ) -> Result<Vec<String>> {
+        self.require_on_site(actor, site, beffroi_model::security::Permission::ManagePortal).await?;
+        if let Some(unknown) = enable.iter().chain(disable).find(|n| !self.apps.iter().any(|a| a.name == n.as_str())) {
+            let known: Vec<&str> = self.apps.iter().map(|a| a.name).collect();
+            return Err(ServiceError::BadRequest(format!(
+                "unknown application {unknown:?} (this server has: {})",
+                if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+            )));
+        }
+        if let Some(both) = enable.iter().find(|n| disable.contains(n)) {
+            return Err(ServiceError::BadRequest(format!("{both:?} is both enabled and disabled")));
+        }
+        let mut on: Vec<String> = crate::apps::enabled(&self.apps, site).into_iter().map(str::to_owned).collect();
+        on.retain(|n| !disable.contains(n));
+        for n in enable {
+            if !on.contains(n) {
+                on.push(n.clone());
+            }
+        }
+        // In the order they are loaded.
+        on.sort_by_key(|n| self.apps.iter().position(|a| a.name == n.as_str()));
+        let mut tx = self.store.begin().await?;
+        tx.db().set_site_apps(&site.scope(), Some(&on)).await?;
+        let detail = serde_json::json!({"apps": on});
+        tx.db().audit(&site.scope(), &crate::sessions::audit_row(actor.id(), "site.apps", "", "", detail)).await?;
+        tx.commit().await?;
+        self.invalidate_sites();
+        self.type_rules.forget(&site.id);
+        Ok(on)
     }
 
     pub async fn list_sites(&self) -> Result<Vec<SiteRow>> {

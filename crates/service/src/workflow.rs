@@ -8,7 +8,7 @@ use beffroi_model::workflow::{WorkflowRegistry, guard_allows};
 use beffroi_store::{HistoryRow, ItemRow, SiteRow};
 use chrono::{DateTime, Utc};
 
-use crate::items::{ItemView, WORKFLOWS, allowed, load, maps, node, refresh_viewers, state_of};
+use crate::items::{ItemView, allowed, load, maps, node, refresh_viewers, state_of};
 use crate::sessions::audit_row;
 use crate::{Event, EventKind, Result, ServiceError, Services};
 
@@ -93,12 +93,13 @@ async fn remap_states(
 }
 
 /// A fingerprint of the workflow definitions and chain in force.
-fn definitions_hash() -> String {
+fn definitions_hash(app_files: &[(&str, &str)]) -> String {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
     for (name, json) in beffroi_model::workflow::BUILTIN_WORKFLOWS
         .iter()
         .chain(std::iter::once(&beffroi_model::workflow::BUILTIN_CHAINS))
+        .chain(app_files)
     {
         h.update(name.as_bytes());
         h.update(json.as_bytes());
@@ -113,7 +114,7 @@ impl Services {
     /// workflow loses its state, and every stored viewer is recomputed. Returns how
     /// many items changed state; nothing happens when the definitions are unchanged.
     pub async fn reconcile_workflows(&self) -> Result<u64> {
-        let hash = definitions_hash();
+        let hash = definitions_hash(&self.app_files);
         let mut tx = self.store.begin().await?;
         if tx.db().setting("workflows.hash").await?.as_deref() == Some(hash.as_str()) {
             return Ok(0);
@@ -144,7 +145,7 @@ impl Services {
         let mut files = tx.db().site_workflow_files(&scope).await?;
         files.retain(|(n, _)| *n != name);
         files.push((name.clone(), json.to_owned()));
-        let reg = WORKFLOWS.with_site(&files).map_err(|e| ServiceError::BadRequest(e.to_string()))?;
+        let reg = self.base_workflows.with_site(&files).map_err(|e| ServiceError::BadRequest(e.to_string()))?;
         tx.db().put_site_workflow_file(&scope, &name, json).await?;
         let moved = remap_states(&reg, &mut tx.db(), site, None, &BTreeMap::new(), beffroi_store::now()).await?;
         let detail = serde_json::json!({"items_moved": moved});
@@ -183,7 +184,7 @@ impl Services {
         let chain_json = serde_json::to_string(&chain).expect("a map serializes");
         files.retain(|(n, _)| n != chains_name);
         files.push((chains_name.to_owned(), chain_json.clone()));
-        let reg = WORKFLOWS.with_site(&files).map_err(|e| ServiceError::BadRequest(e.to_string()))?;
+        let reg = self.base_workflows.with_site(&files).map_err(|e| ServiceError::BadRequest(e.to_string()))?;
         if let Some(wf) = reg.for_type(type_name)
             && let Some((old, new)) = map.iter().find(|(_, new)| wf.state(new).is_none())
         {

@@ -17,6 +17,8 @@ pub struct SiteRow {
     pub hosts: Vec<String>,
     /// Where its people are: forms and pages show date-times in this zone.
     pub time_zone: SiteZone,
+    /// The applications it has enabled, by name; None: the deployment's defaults.
+    pub apps: Option<Vec<String>>,
 }
 
 /// Proof that a site exists, required by every query on its content. Only the store
@@ -48,11 +50,11 @@ impl SiteRow {
 }
 
 /// A site's columns, as `SITE_COLS` selects them.
-type Columns = (String, String, String, DateTime<Utc>, DateTime<Utc>, String);
+type Columns = (String, String, String, DateTime<Utc>, DateTime<Utc>, String, Option<String>);
 
-const SITE_COLS: &str = "id, title, language, created, modified, time_zone";
+const SITE_COLS: &str = "id, title, language, created, modified, time_zone, apps";
 
-fn decode((id, title, language, created, modified, zone): Columns) -> Result<SiteRow> {
+fn decode((id, title, language, created, modified, zone, apps): Columns) -> Result<SiteRow> {
     Ok(SiteRow {
         id: SiteId::parse(&id).map_err(|e| StoreError::Corrupt(format!("site id {id:?}: {e}")))?,
         title,
@@ -61,6 +63,11 @@ fn decode((id, title, language, created, modified, zone): Columns) -> Result<Sit
         modified,
         hosts: Vec::new(),
         time_zone: SiteZone::parse(&zone).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        apps: apps
+            .map(|a| {
+                serde_json::from_str(&a).map_err(|e| StoreError::Corrupt(format!("site {id:?} applications: {e}")))
+            })
+            .transpose()?,
     })
 }
 
@@ -69,7 +76,7 @@ impl Db<'_> {
     pub async fn insert_site(&mut self, site: &SiteRow) -> Result<SiteScope> {
         on_db!(self, |c| {
             sqlx::query(
-                "insert into sites (id, title, language, created, modified, time_zone) values ($1, $2, $3, $4, $5, $6)",
+                "insert into sites (id, title, language, created, modified, time_zone, apps) values ($1, $2, $3, $4, $5, $6, $7)",
             )
             .bind(site.id.as_str())
             .bind(&site.title)
@@ -77,6 +84,7 @@ impl Db<'_> {
             .bind(site.created)
             .bind(site.modified)
             .bind(site.time_zone.name())
+            .bind(apps_json(site.apps.as_deref()))
             .execute(&mut *c)
             .await?;
             for host in &site.hosts {
@@ -146,4 +154,20 @@ impl Db<'_> {
         });
         Ok(())
     }
+
+    /// Sets the applications a site has enabled (None: the defaults).
+    pub async fn set_site_apps(&mut self, scope: &SiteScope, apps: Option<&[String]>) -> Result<()> {
+        on_db!(self, |c| {
+            sqlx::query("update sites set apps = $2 where id = $1")
+                .bind(scope.key())
+                .bind(apps_json(apps))
+                .execute(&mut *c)
+                .await?;
+        });
+        Ok(())
+    }
+}
+
+fn apps_json(apps: Option<&[String]>) -> Option<String> {
+    apps.map(|a| serde_json::to_string(a).expect("a list of names serializes"))
 }

@@ -12,8 +12,9 @@ use serde_json::{Map, Value, json};
 
 use crate::error::WebError;
 use crate::json::{created, iso, item, lock_json, parse_body, parse_optional_body};
-use crate::routes::{Access, Args, Call, Handler, Route, item_handler, site_handler};
+use crate::routes::{Access, Args, Call, Handler, Route};
 use crate::traverse::Ctx;
+use crate::{item_handler, site_handler};
 
 /// The name of the platform in the registry and in docs/API.md.
 pub(crate) const PLATFORM: &str = "platform";
@@ -240,6 +241,7 @@ async fn types(c: &Call<'_>, view: &ItemView) -> Result<Value, WebError> {
     let list: Vec<Value> = types
         .all()
         .iter()
+        .filter(|t| ctx.type_rules.has(&t.id))
         .map(|t| {
             let addable = types.may_contain_with(&ctx.type_rules, here, &t.id);
             json!({
@@ -259,7 +261,13 @@ async fn type_schema(c: &Call<'_>, view: &ItemView) -> Result<Value, WebError> {
     let [type_name] = c.rest else { return Err(WebError::NotFound(c.ctx.request_url.clone())) };
     let ctx = c.ctx;
     let lang = view.item.language;
-    let t = ctx.app.services.types().get(type_name).ok_or_else(|| WebError::NotFound(ctx.request_url.clone()))?;
+    let t = ctx
+        .app
+        .services
+        .types()
+        .get(type_name)
+        .filter(|_| ctx.type_rules.has(type_name))
+        .ok_or_else(|| WebError::NotFound(ctx.request_url.clone()))?;
     Ok(t.json_schema(lang))
 }
 

@@ -272,9 +272,12 @@ pub(crate) fn item_page(
         }
         None => (Vec::new(), 0, 1, 1, None, None),
     };
+    // A type may have a page of its own (an application's `<Type>.html`).
+    let own = format!("{}.html", it.type_name.replace(' ', ""));
+    let template = if ctx.app.templates.get_template(&own).is_ok() { own.as_str() } else { "item.html" };
     render(
         ctx.app,
-        "item.html",
+        template,
         context! {
             lang => lang.code(),
             title => title,

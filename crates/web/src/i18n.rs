@@ -23,6 +23,13 @@ impl I18n {
     /// Loads the embedded catalogs. A syntax error in one is a programming error,
     /// caught by the tests.
     pub fn load() -> Self {
+        Self::load_with(&[]).expect("the embedded catalogs load")
+    }
+
+    /// The embedded catalogs and applications' messages: (application, language code,
+    /// Fluent source). A syntax error, an unknown language or a message defined twice
+    /// is refused with the application's name.
+    pub fn load_with<'a>(extra: &[(&'a str, &str, &str)]) -> Result<Self, (&'a str, String)> {
         let mut bundles = HashMap::new();
         for (lang, source) in CATALOGS {
             let res = FluentResource::try_new((*source).to_owned()).expect("valid Fluent catalog");
@@ -33,7 +40,15 @@ impl I18n {
             bundle.add_resource(res).expect("no duplicate messages");
             bundles.insert(*lang, bundle);
         }
-        Self { bundles }
+        for (app, code, source) in extra {
+            let lang = Language::parse(code).map_err(|e| (*app, e.to_string()))?;
+            let res = FluentResource::try_new((*source).to_owned()).map_err(|(_, errors)| {
+                (*app, format!("messages in {code}: {}", errors.first().map(|e| e.to_string()).unwrap_or_default()))
+            })?;
+            let bundle = bundles.get_mut(&lang).ok_or((*app, format!("no catalog for {code}")))?;
+            bundle.add_resource(res).map_err(|errors| (*app, format!("messages in {code}: {errors:?}")))?;
+        }
+        Ok(Self { bundles })
     }
 
     fn format(&self, lang: Language, key: &str, args: Option<&FluentArgs>) -> Option<String> {

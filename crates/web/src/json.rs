@@ -154,7 +154,7 @@ pub(crate) fn item(
     let url = ctx.url(&it.path);
     let mut m = Map::new();
     let root = it.path.is_root();
-    m.insert("@components".into(), Value::Object(ctx.app.routes.components(&url)));
+    m.insert("@components".into(), Value::Object(ctx.app.routes.components(&url, |r| ctx.has_route(r))));
     m.insert("@id".into(), url.clone().into());
     m.insert("@type".into(), it.type_name.clone().into());
     m.insert("UID".into(), uid(&it.uuid).into());

@@ -26,12 +26,33 @@ mod json;
 pub mod jwt;
 mod links;
 mod media;
-mod routes;
+pub mod routes;
 mod search;
 mod traverse;
 mod views;
 
 pub use error::WebError;
+pub use minijinja;
+pub use traverse::Ctx;
+
+/// An application's part of the server: its data for the services, its endpoints and
+/// views, templates and messages. The server is assembled from a list of them.
+#[derive(Clone, Copy)]
+pub struct WebApp {
+    pub app: beffroi_service::apps::App,
+    /// Its endpoints and views.
+    pub routes: fn() -> Vec<routes::Route>,
+    /// Templates (name, source). `<Type>.html` (the type's name, spaces removed)
+    /// replaces the generic item page for that type.
+    pub templates: &'static [(&'static str, &'static str)],
+    /// Fluent messages: (language code, source).
+    pub messages: &'static [(&'static str, &'static str)],
+}
+
+/// The services with the data of every application of `apps` loaded.
+pub fn assemble(services: Services, apps: &[WebApp]) -> Result<Services, beffroi_service::apps::AppError> {
+    apps.iter().try_fold(services, |s, a| s.with_app(&a.app))
+}
 
 /// The default time budget of a GET or HEAD request.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -75,11 +96,42 @@ impl AppState {
         services: Services,
         options: WebOptions,
     ) -> Result<Arc<Self>, beffroi_service::ServiceError> {
-        let i18n = Arc::new(i18n::I18n::load());
-        let templates = html::environment(i18n.clone());
-        let jwt = jwt::Jwt::new(services.secret("jwt").await?.as_bytes());
+        Self::load_apps(services, options, &[]).await
+    }
+
+    /// Like [`AppState::load_with`], with the endpoints, views, templates and messages
+    /// of `apps` (whose data `services` holds: see [`assemble`]). A route, template or
+    /// message that clashes with another is refused with one line saying which.
+    pub async fn load_apps(
+        services: Services,
+        options: WebOptions,
+        apps: &[WebApp],
+    ) -> Result<Arc<Self>, beffroi_service::ServiceError> {
+        let bad = |app: &str, message: String| {
+            beffroi_service::ServiceError::BadRequest(format!("application {app}: {message}"))
+        };
+        let messages: Vec<(&str, &str, &str)> =
+            apps.iter().flat_map(|a| a.messages.iter().map(|(l, m)| (a.app.name, *l, *m))).collect();
+        let i18n = Arc::new(i18n::I18n::load_with(&messages).map_err(|(app, e)| bad(app, e))?);
+        let mut templates = html::environment(i18n.clone());
         let mut routes = routes::Routes::default();
         routes.register(endpoints::PLATFORM, endpoints::routes()).map_err(beffroi_service::ServiceError::Conflict)?;
+        for a in apps {
+            let name = a.app.name;
+            if !services.app_names().contains(&name) {
+                return Err(bad(name, "its data is not loaded in the services (beffroi_web::assemble)".into()));
+            }
+            routes.register(name, (a.routes)()).map_err(beffroi_service::ServiceError::BadRequest)?;
+            for (file, source) in a.templates {
+                if templates.get_template(file).is_ok() {
+                    return Err(bad(name, format!("template {file} is already defined")));
+                }
+                templates
+                    .add_template_owned(file.to_string(), source.to_string())
+                    .map_err(|e| bad(name, format!("{file}: {e}")))?;
+            }
+        }
+        let jwt = jwt::Jwt::new(services.secret("jwt").await?.as_bytes());
         Ok(Arc::new(Self { services, templates, i18n, jwt, options, routes }))
     }
 }

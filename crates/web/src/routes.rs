@@ -34,6 +34,50 @@ pub struct Call<'r> {
     pub(crate) body: Option<&'r [u8]>,
 }
 
+impl<'r> Call<'r> {
+    /// The request: site, principal, query, the services.
+    pub fn ctx(&self) -> &'r Ctx<'r> {
+        self.ctx
+    }
+
+    /// The path segments after the route's name.
+    pub fn rest(&self) -> &'r [String] {
+        self.rest
+    }
+
+    /// The body of a POST, PATCH or DELETE (None for GET and HEAD).
+    pub fn body(&self) -> Option<&'r [u8]> {
+        self.body
+    }
+
+    /// A JSON answer; to a GET with validators (304 when the client has it).
+    pub fn json(&self, value: &serde_json::Value) -> Response {
+        let body = crate::traverse::json_body(value);
+        if self.body.is_none() {
+            crate::traverse::finish(self.headers, body, crate::traverse::JSON, None)
+        } else {
+            use axum::response::IntoResponse;
+            ([(axum::http::header::CONTENT_TYPE, crate::traverse::JSON)], body).into_response()
+        }
+    }
+
+    /// An HTML page made from `template` (the application's or the platform's) inside
+    /// the site's layout, with `title` and the values of `extra`.
+    pub fn page(&self, template: &str, extra: minijinja::Value) -> Result<Response, WebError> {
+        crate::views::page(self.ctx, axum::http::StatusCode::OK, template, extra)
+    }
+
+    /// The message `key` in the site's language.
+    pub fn t(&self, key: &str) -> String {
+        self.ctx.app.i18n.t(self.ctx.site.language, key, &[])
+    }
+
+    /// A service's refusal as the HTTP error it means.
+    pub fn error(&self, e: beffroi_service::ServiceError) -> WebError {
+        WebError::from_service(e, &self.ctx.request_url)
+    }
+}
+
 /// A handler: of an item (the one traversal found and the caller may view), or of the
 /// site (answered on any path, whether its item may be viewed or not: login, logout).
 #[derive(Clone, Copy)]
@@ -329,10 +373,15 @@ impl Routes {
         }
     }
 
-    /// The item's `@components`: each listed endpoint's URL under the item.
-    pub fn components(&self, item_url: &str) -> serde_json::Map<String, serde_json::Value> {
+    /// The item's `@components`: each listed endpoint the site has, its URL under the item.
+    pub fn components(
+        &self,
+        item_url: &str,
+        has: impl Fn(&Route) -> bool,
+    ) -> serde_json::Map<String, serde_json::Value> {
         self.list
             .iter()
+            .filter(|r| has(r))
             .filter_map(|r| r.component.map(|k| (k, r.name)))
             .map(|(k, name)| (k.to_owned(), serde_json::json!({"@id": format!("{item_url}/{name}")})))
             .collect()
@@ -391,6 +440,7 @@ impl Routes {
 }
 
 /// A handler from an `async fn(Call, &ItemView) -> Result<Response, WebError>`.
+#[macro_export]
 macro_rules! item_handler {
     ($f:path) => {
         $crate::routes::Handler::Item(|c, v| Box::pin($f(c, v)))
@@ -398,13 +448,12 @@ macro_rules! item_handler {
 }
 
 /// A handler from an `async fn(Call) -> Result<Response, WebError>`.
+#[macro_export]
 macro_rules! site_handler {
     ($f:path) => {
         $crate::routes::Handler::Site(|c| Box::pin($f(c)))
     };
 }
-
-pub(crate) use {item_handler, site_handler};
 
 #[cfg(test)]
 mod tests {
@@ -451,7 +500,8 @@ mod tests {
     fn components_and_doc_come_from_the_routes() {
         let mut r = Routes::default();
         r.register("a", vec![Route::get("@x", Args::None, h()).component("ex").summary("does x")]).unwrap();
-        assert_eq!(r.components("http://h/s")["ex"]["@id"], "http://h/s/@x");
+        assert_eq!(r.components("http://h/s", |_| true)["ex"]["@id"], "http://h/s/@x");
+        assert!(r.components("http://h/s", |r| r.app != "a").is_empty());
         assert!(r.markdown().contains("| `@x` | GET | anyone who may view the item | a | does x |"));
     }
 }

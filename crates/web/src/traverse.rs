@@ -30,35 +30,52 @@ const MAX_PATH_LEN: usize = 2048;
 const JSON_BATCH: i64 = 25;
 const HTML_BATCH: i64 = 20;
 
-/// What every view needs to know about the request.
-pub(crate) struct Ctx<'a> {
+/// What every view needs to know about the request. Applications' handlers read the
+/// public fields; the others are the platform's own.
+pub struct Ctx<'a> {
     pub app: &'a AppState,
     pub site: Arc<SiteRow>,
     /// The site's URL, without a trailing slash.
     pub base: String,
     pub principal: beffroi_model::security::Principal,
     /// How the principal was authenticated (token claims, session and its CSRF token).
-    pub via: Via,
+    pub(crate) via: Via,
     /// The client's address, for throttling and the audit log ("" when unknown).
-    pub client: String,
+    pub(crate) client: String,
     /// Whether the request came over https (cookies then get `Secure`).
-    pub secure: bool,
+    pub(crate) secure: bool,
     pub query: Vec<(String, String)>,
     pub request_url: String,
     /// A posted multipart form, read once: its text fields and its files.
-    pub form: Option<crate::edit::FormData>,
+    pub(crate) form: Option<crate::edit::FormData>,
     /// The folder contents clipboard cookie, as sent.
-    pub clipboard: Option<String>,
+    pub(crate) clipboard: Option<String>,
     /// The confirmation an action left for this page (a cookie), as sent.
-    pub status: Option<String>,
+    pub(crate) status: Option<String>,
     /// The navigation and breadcrumbs of the item an HTML view is about, so that
     /// editing screens keep them.
-    pub chrome: std::sync::OnceLock<minijinja::Value>,
+    pub(crate) chrome: std::sync::OnceLock<minijinja::Value>,
     /// The site's rules of which types go where.
     pub type_rules: Arc<beffroi_model::schema::TypeRules>,
 }
 
 impl Ctx<'_> {
+    /// The services, for the use cases of a handler.
+    pub fn services(&self) -> &beffroi_service::Services {
+        &self.app.services
+    }
+
+    /// Whether the site has this route: the platform's always, an application's where
+    /// the site has enabled it.
+    pub fn has_route(&self, route: &crate::routes::Route) -> bool {
+        route.app == crate::endpoints::PLATFORM || self.app.services.has_app(&self.site, route.app)
+    }
+
+    /// The value of a query parameter.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
     pub fn url(&self, path: &ItemPath) -> String {
         format!("{}{}", self.base, path.as_str())
     }
@@ -223,7 +240,9 @@ async fn route(
     let route = match rest.first() {
         None => None,
         Some(name) => match app.routes.lookup(name, method, rest.len() - 1) {
-            Lookup::Found(r) => Some(r),
+            // An application's routes exist only on the sites that enabled it.
+            Lookup::Found(r) if r.app == crate::endpoints::PLATFORM || app.services.has_app(&site, r.app) => Some(r),
+            Lookup::Found(_) => return Err(with_site(WebError::NotFound(request_url.clone()))),
             Lookup::WrongMethod => return Err(with_site(WebError::MethodNotAllowed)),
             Lookup::Unknown => return Err(with_site(WebError::NotFound(request_url.clone()))),
         },

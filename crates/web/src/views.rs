@@ -247,7 +247,7 @@ pub(crate) fn actions(ctx: &Ctx<'_>, view: &ItemView) -> Vec<minijinja::Value> {
     let lang = ctx.site.language;
     for route in ctx.app.routes.actions() {
         let Some(action) = route.action else { continue };
-        if !route.access.allows(&ctx.principal, Some(view)) || !(action.when)(ctx, view) {
+        if !ctx.has_route(route) || !route.access.allows(&ctx.principal, Some(view)) || !(action.when)(ctx, view) {
             continue;
         }
         let target = if action.on_site { ctx.base.clone() } else { ctx.url(&view.item.path) };

@@ -1,11 +1,108 @@
-//! What an application's types get from the platform without a line of web or service
-//! code: every rich-text field shown, searchable, versioned, its links kept by UID.
+//! Applications plug in: one defined here, in test code and data only, runs on both
+//! backends without a change to web, service or store. What its types get from the
+//! platform: every rich-text field shown, searchable, versioned, its links kept by UID.
 
 use beffroi_model::security::{Principal, Role};
+use beffroi_service::apps::App;
+use beffroi_service::{ItemView, Services};
+use beffroi_web::routes::{Access, Args, Call, Route};
+use beffroi_web::{WebApp, WebError, item_handler, minijinja};
 use serde_json::json;
 
 use crate::both_backends;
-use crate::support::{TestApp, obj, path};
+use crate::support::{TestApp, TestDb, obj, path};
+
+/// "Citizen requests": a type with two rich-text fields, its own workflow, a JSON
+/// endpoint, an HTML view, its own page template and messages.
+const REQUEST_TYPE: &str = r#"{
+  "id": "Citizen Request",
+  "title": {"fr": "Demande citoyenne", "en": "Citizen request"},
+  "behaviors": ["basic", "versioning"],
+  "fields": [
+    {"name": "request", "kind": "richtext", "title": {"fr": "Demande", "en": "Request"}},
+    {"name": "answer", "kind": "richtext", "title": {"fr": "Réponse", "en": "Answer"}},
+    {"name": "district", "kind": "textline", "searchable": true, "title": {"fr": "Quartier"}}
+  ]
+}"#;
+
+const REQUEST_WORKFLOW: &str = r#"{
+  "id": "request_workflow",
+  "title": {"fr": "Traitement des demandes", "en": "Request handling"},
+  "initial_state": "received",
+  "states": [
+    {"id": "received", "title": {"fr": "Reçue", "en": "Received"},
+     "permissions": {"View": {"roles": ["Manager", "Site Administrator", "Owner", "Editor"], "acquire": false}}},
+    {"id": "answered", "title": {"fr": "Répondue", "en": "Answered"},
+     "permissions": {"View": {"roles": ["Anonymous"], "acquire": false}}}
+  ],
+  "transitions": [
+    {"id": "answer", "title": {"fr": "Répondre", "en": "Answer"}, "from": ["received"], "to": "answered",
+     "guard": {"permissions": ["Modify portal content"]}}
+  ]
+}"#;
+
+const REQUEST_CHAIN: &str = r#"{"Citizen Request": "request_workflow"}"#;
+
+/// The item page of a request: its own template.
+const REQUEST_PAGE: &str = r#"{% extends "item.html" %}{% block body %}<div class="citizen-request"><p class="request-label">{{ _("request-page-label") }}</p>{% include "rich_texts.html" %}</div>{% endblock %}"#;
+
+/// The list of requests (the application's HTML view).
+const REQUESTS_PAGE: &str = r#"{% extends "base.html" %}{% block content %}<h1>{{ title }}</h1><ul class="requests">{% for r in requests %}<li>{{ r }}</li>{% endfor %}</ul>{% endblock %}"#;
+
+pub const REQUESTS: WebApp = WebApp {
+    app: App {
+        name: "requests",
+        enabled_by_default: false,
+        types: &[("CitizenRequest.json", REQUEST_TYPE)],
+        workflows: &[("request_workflow.json", REQUEST_WORKFLOW)],
+        chains: Some(("chains.json", REQUEST_CHAIN)),
+    },
+    routes: request_routes,
+    templates: &[("CitizenRequest.html", REQUEST_PAGE), ("requests.html", REQUESTS_PAGE)],
+    messages: &[
+        ("fr", "request-page-label = Demande d'un citoyen\nrequests-title = Demandes citoyennes"),
+        ("en", "request-page-label = A citizen's request\nrequests-title = Citizen requests"),
+    ],
+};
+
+fn request_routes() -> Vec<Route> {
+    vec![
+        Route::get("@request-count", Args::None, item_handler!(request_count))
+            .summary("how many requests the caller sees"),
+        Route::get("@@requests", Args::None, item_handler!(requests_page))
+            .access(Access::SignedIn)
+            .summary("the requests the caller sees")
+            .action("requests-title", 90)
+            .on_site(),
+    ]
+}
+
+/// The requests the caller may see, through the platform's catalog.
+async fn visible_requests(c: &Call<'_>) -> Result<Vec<String>, WebError> {
+    let ctx = c.ctx();
+    let q = beffroi_service::CatalogQuery { types: vec!["Citizen Request".into()], limit: 100, ..Default::default() };
+    let page = ctx.services().search(&ctx.principal, &ctx.site, q).await.map_err(|e| c.error(e))?;
+    Ok(page.items.into_iter().map(|s| s.title).collect())
+}
+
+async fn request_count<'r>(c: Call<'r>, _: &'r ItemView) -> Result<axum::response::Response, WebError> {
+    let n = visible_requests(&c).await?.len();
+    Ok(c.json(&json!({"count": n})))
+}
+
+async fn requests_page<'r>(c: Call<'r>, _: &'r ItemView) -> Result<axum::response::Response, WebError> {
+    let requests = visible_requests(&c).await?;
+    c.page("requests.html", minijinja::context! { title => c.t("requests-title"), requests => requests })
+}
+
+/// The services and the web application with the requests application.
+async fn with_requests(db: &TestDb) -> (Services, TestApp) {
+    let services = beffroi_web::assemble(db.services.clone(), &[REQUESTS]).unwrap();
+    let state = beffroi_web::AppState::load_apps(services.clone(), beffroi_web::WebOptions::default(), &[REQUESTS])
+        .await
+        .unwrap();
+    (services, TestApp::with_state(state))
+}
 
 /// A type with two rich-text fields under other names than `text`.
 const DECISION: &str = r#"{
@@ -20,8 +117,87 @@ const DECISION: &str = r#"{
 }"#;
 
 both_backends! {
+    async fn an_application_runs_where_it_is_enabled(db) {
+        let (services, app) = with_requests(&db).await;
+        let (on, off) = (db.site("on").await, db.site("off").await);
+        for s in [&on, &off] {
+            db.user(s, "admin", "admin password", "Admin", &[Role::Manager]).await;
+        }
+        // Disabled by default: nowhere yet.
+        assert_eq!(services.site_apps(&on), [("requests", false)]);
+        let enabled = services.set_site_apps(&Principal::System, &on, &["requests".into()], &[]).await.unwrap();
+        assert_eq!(enabled, ["requests"]);
+        let e = services.set_site_apps(&Principal::System, &on, &["nope".into()], &[]).await.unwrap_err();
+        assert!(e.to_string().contains("unknown application \"nope\" (this server has: requests)"), "{e}");
+        let on = services.site(&on.id).await.unwrap().unwrap();
+        assert_eq!(services.site_apps(&on), [("requests", true)]);
+
+        let (c_on, c_off) = (app.session_on("on", "admin", "admin password").await, app.session_on("off", "admin", "admin password").await);
+        let auth_on = app.bearer("on", "admin", "admin password").await;
+        let auth_off = app.bearer("off", "admin", "admin password").await;
+
+        // Its type: addable where enabled, absent elsewhere.
+        let types = |site: &str, auth: &str| {
+            let (app, uri, auth) = (&app, format!("/{site}/@types"), auth.to_owned());
+            async move { app.get_with(&uri, &[("authorization", &auth)]).await.json() }
+        };
+        let ids = |v: serde_json::Value| v.as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
+        assert!(ids(types("on", &auth_on).await).contains(&"Citizen Request".to_owned()));
+        assert!(!ids(types("off", &auth_off).await).contains(&"Citizen Request".to_owned()));
+        assert_eq!(app.get_with("/off/@types/Citizen%20Request", &[("authorization", &auth_off)]).await.status, 404);
+        assert_eq!(app.get_with("/on/@types/Citizen%20Request", &[("authorization", &auth_on)]).await.status, 200);
+        let r = app.send_json("POST", "/off", &auth_off, json!({"@type": "Citizen Request", "title": "Nid-de-poule"})).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        let home_off = app.get_with("/off", &[("cookie", &c_off)]).await.body;
+        assert!(!home_off.contains("Demande citoyenne") && !home_off.contains("@@requests"), "no add entry, no view entry");
+
+        // Created where enabled, following its own workflow.
+        let r = app.send_json("POST", "/on", &auth_on, json!({
+            "@type": "Citizen Request",
+            "title": "Nid-de-poule rue Haute",
+            "request": {"content-type": "text/html", "data": "<p>Un trou profond devant le numéro 12</p>"},
+            "district": "Jambes",
+        })).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        assert_eq!(r.json()["review_state"], "received", "{}", r.body);
+        let wf = app.get_with("/on/nid-de-poule-rue-haute/@workflow", &[("authorization", &auth_on)]).await.json();
+        assert_eq!(wf["state"]["title"], "Reçue");
+        assert_eq!(wf["transitions"][0]["title"], "Répondre");
+        assert_eq!(app.get("/on/nid-de-poule-rue-haute").await.status, 302, "private to visitors until answered");
+
+        // Its page: its own template and messages, both rich-text fields under labels.
+        let page = app.get_with("/on/nid-de-poule-rue-haute", &[("cookie", &c_on)]).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(page.body.contains("class=\"citizen-request\"") && page.body.contains("Demande d&#39;un citoyen"), "{}", page.body);
+        assert!(page.body.contains("Un trou profond"));
+        assert!(page.body.contains("/on/@@requests"), "its view is in the toolbar");
+
+        // Its endpoint and view, on the enabled site only.
+        assert_eq!(app.get_with("/on/@request-count", &[("authorization", &auth_on)]).await.json(), json!({"count": 1}));
+        assert_eq!(app.get("/on/@request-count").await.json(), json!({"count": 0}), "the catalog's security filter holds");
+        let view = app.get_with("/on/@@requests", &[("cookie", &c_on)]).await;
+        assert!(view.body.contains("<h1>Demandes citoyennes</h1>") && view.body.contains("<li>Nid-de-poule rue Haute</li>"), "{}", view.body);
+        let r = app.get_with("/off/@request-count", &[("authorization", &auth_off)]).await;
+        assert_eq!((r.status.as_u16(), r.json()["type"].as_str()), (404, Some("NotFound")));
+        assert_eq!(app.get_with("/off/@@requests", &[("cookie", &c_off)]).await.status, 404);
+
+        // Searchable by its fields, answered through its own workflow.
+        let found = app.get_with("/on/@search?SearchableText=jambes", &[("authorization", &auth_on)]).await.json();
+        assert_eq!(found["items_total"], 1);
+        let r = app.send_json("POST", "/on/nid-de-poule-rue-haute/@workflow/answer", &auth_on, json!({})).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(app.get("/on/nid-de-poule-rue-haute").await.status, 200);
+
+        // Disabled again: gone from the site, its content kept.
+        services.set_site_apps(&Principal::System, &on, &[], &["requests".into()]).await.unwrap();
+        assert_eq!(app.get_with("/on/@request-count", &[("authorization", &auth_on)]).await.status, 404);
+        assert!(!ids(types("on", &auth_on).await).contains(&"Citizen Request".to_owned()));
+        assert!(services.item(&Principal::System, &services.site(&on.id).await.unwrap().unwrap(), &path("/nid-de-poule-rue-haute")).await.is_ok());
+    }
+
     async fn every_rich_text_field_is_shown_found_versioned_and_linked_by_uid(db) {
-        let services = db.services.clone().with_types(&[("Decision.json", DECISION)]).unwrap();
+        let decisions = App { name: "decisions", enabled_by_default: true, types: &[("Decision.json", DECISION)], workflows: &[], chains: None };
+        let services = db.services.clone().with_app(&decisions).unwrap();
         let s = db.site("s").await;
         db.user(&s, "admin", "admin password", "Admin", &[Role::Manager]).await;
         let target = db.add(&s, "", "Document", json!({"title": "Règlement de voirie"})).await;

@@ -202,6 +202,11 @@ impl TestApp {
         TestApp { router: beffroi_web::router(state) }
     }
 
+    /// The router on state loaded by the test (with applications).
+    pub fn with_state(state: std::sync::Arc<beffroi_web::AppState>) -> TestApp {
+        TestApp { router: beffroi_web::router(state) }
+    }
+
     pub async fn request(&self, req: Request<Body>) -> Reply {
         let res = self.router.clone().oneshot(req).await.expect("infallible");
         let status = res.status();

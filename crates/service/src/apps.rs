@@ -1,0 +1,177 @@
+//! Applications: what each brings to the platform as data (content types, workflows
+//! and which workflow each type follows), and which ones a site has enabled. The web
+//! layer adds each application's endpoints, views, templates and messages.
+
+use std::collections::BTreeSet;
+
+use beffroi_model::schema::TypeSchema;
+use beffroi_model::workflow::{Workflow, WorkflowRegistry};
+use beffroi_store::SiteRow;
+
+/// An application as data. Every file is named so that a mistake in it stops the
+/// server at start with one line naming the application, the file and the problem.
+#[derive(Debug, Clone, Copy)]
+pub struct App {
+    /// Its name, what `beffroi site apps --enable` takes (lowercase, no spaces).
+    pub name: &'static str,
+    /// Enabled on a site that has not chosen its applications.
+    pub enabled_by_default: bool,
+    /// Content type files: (file name, JSON).
+    pub types: &'static [(&'static str, &'static str)],
+    /// Workflow files: (file name, JSON).
+    pub workflows: &'static [(&'static str, &'static str)],
+    /// Which workflow each of its types follows: (file name, JSON `{"Type": "workflow"
+    /// or null}`); null follows the container's.
+    pub chains: Option<(&'static str, &'static str)>,
+}
+
+/// An application that does not load.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("application {app}: {message}")]
+pub struct AppError {
+    pub app: String,
+    pub message: String,
+}
+
+/// What the services keep of an application.
+#[derive(Debug, Clone)]
+pub(crate) struct Loaded {
+    pub name: &'static str,
+    pub enabled_by_default: bool,
+    pub types: Vec<String>,
+}
+
+/// Whether `name` is fit to name an application.
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 40
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// Loads `app` over what is loaded already: its types join `types`, its workflows and
+/// chain `workflows`. Nothing changes when it fails.
+pub(crate) fn load(
+    app: &App,
+    loaded: &[Loaded],
+    types: &mut beffroi_model::schema::TypeRegistry,
+    workflows: &mut WorkflowRegistry,
+) -> Result<Loaded, AppError> {
+    let err = |message: String| AppError { app: app.name.to_owned(), message };
+    if !valid_name(app.name) {
+        return Err(err("its name must be lowercase letters, digits and dashes".into()));
+    }
+    if loaded.iter().any(|l| l.name == app.name) {
+        return Err(err("loaded twice".into()));
+    }
+    let mut new_types = types.clone();
+    let mut names = Vec::new();
+    for (file, json) in app.types {
+        let schema = TypeSchema::load(file, json).map_err(|e| err(e.to_string()))?;
+        if let Some(owner) = loaded.iter().find(|l| l.types.contains(&schema.id)) {
+            return Err(err(format!("{file}: type {:?} belongs to application {}", schema.id, owner.name)));
+        }
+        names.push(schema.id.clone());
+        new_types.add(file, schema).map_err(|e| err(e.to_string()))?;
+    }
+    let mut files: Vec<(String, String)> = Vec::new();
+    for (file, json) in app.workflows {
+        let wf = Workflow::load(file, json).map_err(|e| err(e.to_string()))?;
+        if workflows.get(&wf.id).is_some() {
+            return Err(err(format!("{file}: workflow {:?} is already defined", wf.id)));
+        }
+        files.push(((*file).to_owned(), (*json).to_owned()));
+    }
+    if let Some((file, json)) = app.chains {
+        let chain: std::collections::BTreeMap<String, Option<String>> =
+            serde_json::from_str(json).map_err(|e| err(format!("{file}: {e}")))?;
+        if let Some(t) = chain.keys().find(|t| new_types.get(t).is_none()) {
+            return Err(err(format!("{file}: unknown type {t:?}")));
+        }
+        files.push((beffroi_model::workflow::BUILTIN_CHAINS.0.to_owned(), (*json).to_owned()));
+    }
+    let new_workflows = workflows.with_site(&files).map_err(|e| err(e.to_string()))?;
+    *types = new_types;
+    *workflows = new_workflows;
+    Ok(Loaded { name: app.name, enabled_by_default: app.enabled_by_default, types: names })
+}
+
+/// The names of the applications `site` has enabled, among those loaded.
+pub(crate) fn enabled<'a>(loaded: &'a [Loaded], site: &SiteRow) -> Vec<&'a str> {
+    loaded
+        .iter()
+        .filter(|l| match &site.apps {
+            Some(list) => list.iter().any(|n| n == l.name),
+            None => l.enabled_by_default,
+        })
+        .map(|l| l.name)
+        .collect()
+}
+
+/// The types of the applications `site` has not enabled.
+pub(crate) fn unavailable_types(loaded: &[Loaded], site: &SiteRow) -> BTreeSet<String> {
+    let on = enabled(loaded, site);
+    loaded.iter().filter(|l| !on.contains(&l.name)).flat_map(|l| l.types.iter().cloned()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn app(types: &'static [(&'static str, &'static str)], chains: Option<(&'static str, &'static str)>) -> App {
+        App { name: "test", enabled_by_default: false, types, workflows: &[], chains }
+    }
+
+    fn load_one(a: &App) -> Result<Loaded, AppError> {
+        let mut types = beffroi_model::schema::TypeRegistry::builtin();
+        let mut workflows = WorkflowRegistry::builtin();
+        load(a, &[], &mut types, &mut workflows)
+    }
+
+    #[test]
+    fn bad_data_is_refused_naming_the_application_and_the_file() {
+        let e = load_one(&app(
+            &[("T.json", r#"{"id": "T", "title": {"fr": "T"}, "fields": [{"name": "x", "kind": "colour"}]}"#)],
+            None,
+        ))
+        .unwrap_err();
+        assert!(e.to_string().starts_with("application test: T.json: unknown variant `colour`"), "{e}");
+        let e = load_one(&app(&[("Page.json", r#"{"id": "Document", "title": {"fr": "P"}}"#)], None)).unwrap_err();
+        assert_eq!(e.to_string(), "application test: Page.json: type \"Document\" is already defined");
+        let e = load_one(&app(&[], Some(("chains.json", r#"{"Nope": "one_state"}"#)))).unwrap_err();
+        assert_eq!(e.to_string(), "application test: chains.json: unknown type \"Nope\"");
+        let e = load_one(&app(
+            &[("T.json", r#"{"id": "T", "title": {"fr": "T"}}"#)],
+            Some(("chains.json", r#"{"T": "nope"}"#)),
+        ))
+        .unwrap_err();
+        assert!(e.to_string().contains("unknown workflow \"nope\""), "{e}");
+        let mut bad = app(&[], None);
+        bad.name = "Bad Name";
+        assert!(load_one(&bad).unwrap_err().to_string().contains("lowercase"));
+    }
+
+    #[test]
+    fn a_failed_load_changes_nothing_and_a_type_has_one_owner() {
+        let mut types = beffroi_model::schema::TypeRegistry::builtin();
+        let mut workflows = WorkflowRegistry::builtin();
+        let first =
+            app(&[("T.json", r#"{"id": "T", "title": {"fr": "T"}}"#)], Some(("chains.json", r#"{"T": "one_state"}"#)));
+        let loaded = load(&first, &[], &mut types, &mut workflows).unwrap();
+        assert_eq!(loaded.types, ["T"]);
+        assert_eq!(workflows.for_type("T").map(|w| w.id.as_str()), Some("one_state"));
+        let mut second = app(
+            &[("U.json", r#"{"id": "U", "title": {"fr": "U"}}"#), ("T2.json", r#"{"id": "T", "title": {"fr": "T"}}"#)],
+            None,
+        );
+        second.name = "second";
+        let e = load(&second, std::slice::from_ref(&loaded), &mut types, &mut workflows).unwrap_err();
+        assert_eq!(e.to_string(), "application second: T2.json: type \"T\" belongs to application test");
+        assert!(types.get("U").is_none(), "nothing of a failed application is kept");
+        assert!(
+            load(&first, std::slice::from_ref(&loaded), &mut types, &mut workflows)
+                .unwrap_err()
+                .to_string()
+                .contains("loaded twice")
+        );
+    }
+}
