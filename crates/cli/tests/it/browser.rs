@@ -185,9 +185,12 @@ async fn run(db: TestDb) {
     editor.send_keys("samedi").await.unwrap();
     click(&c, ".ql-toolbar button.ql-bold").await;
     editor.send_keys(" à 14 heures.").await.unwrap();
+    // The image by its address, typed in the chooser (browser_chooser.rs browses,
+    // searches and uploads).
     click(&c, ".ql-toolbar button.ql-image").await;
-    c.send_alert_text(&image_url).await.unwrap();
-    c.accept_alert().await.unwrap();
+    wait_for(&c, "dialog#chooser[open]").await;
+    fill(&c, "#chooser-url", &image_url).await;
+    click(&c, "dialog#chooser .chooser-insert-button").await;
     click(&c, "form.edit button[type=submit]").await;
     wait_for(&c, "article.item-document").await;
     assert_eq!(c.current_url().await.unwrap().as_str(), format!("{base}/vie-communale/fete-du-village"));

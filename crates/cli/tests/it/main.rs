@@ -9,6 +9,7 @@ mod browser;
 mod cli;
 mod content;
 mod editor;
+mod editor_chooser;
 mod hardening;
 mod http;
 mod limits;
