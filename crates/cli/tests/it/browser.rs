@@ -17,7 +17,7 @@ use crate::support::TestDb;
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
-struct Driver(Child);
+pub(crate) struct Driver(Child);
 
 impl Drop for Driver {
     fn drop(&mut self) {
@@ -30,7 +30,7 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-async fn browser() -> Option<(Driver, Client)> {
+pub(crate) async fn browser() -> Option<(Driver, Client)> {
     if !std::path::Path::new(CHROMEDRIVER).exists() {
         if std::env::var("CI").is_ok_and(|v| v == "true") {
             panic!("CI=true but {CHROMEDRIVER} is missing: install chromium and chromium-driver");
@@ -84,17 +84,17 @@ fn png() -> Vec<u8> {
     out.into_inner()
 }
 
-async fn fill(c: &Client, css: &str, text: &str) {
+pub(crate) async fn fill(c: &Client, css: &str, text: &str) {
     let e = c.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"));
     e.clear().await.ok();
     e.send_keys(text).await.unwrap();
 }
 
-async fn click(c: &Client, css: &str) {
+pub(crate) async fn click(c: &Client, css: &str) {
     c.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).click().await.unwrap();
 }
 
-async fn wait_for(c: &Client, css: &str) {
+pub(crate) async fn wait_for(c: &Client, css: &str) {
     c.wait()
         .at_most(Duration::from_secs(10))
         .for_element(Locator::Css(css))
@@ -103,7 +103,7 @@ async fn wait_for(c: &Client, css: &str) {
 }
 
 /// Waits (up to 10 s) until `check` holds: pages load after a form is submitted.
-async fn eventually<F, Fut>(c: &Client, what: &str, check: F)
+pub(crate) async fn eventually<F, Fut>(c: &Client, what: &str, check: F)
 where
     F: Fn(Client) -> Fut,
     Fut: std::future::Future<Output = bool>,

@@ -6,6 +6,7 @@ mod support;
 mod access;
 mod auth;
 mod browser;
+mod browser_chooser;
 mod cli;
 mod content;
 mod editor;
