@@ -73,6 +73,7 @@ chooser-image-title = Bild einfügen
 chooser-close = Schließen
 chooser-search = Auf der Website suchen
 chooser-place = Ort auf der Website
+chooser-up = Übergeordneter Ordner
 chooser-back = Zurück zum Ordner
 chooser-more = Mehr anzeigen
 chooser-open = Öffnen

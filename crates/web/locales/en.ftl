@@ -320,6 +320,7 @@ chooser-image-title = Insert an image
 chooser-close = Close
 chooser-search = Search the site
 chooser-place = Location in the site
+chooser-up = Parent folder
 chooser-back = Back to the folder
 chooser-more = Show more
 chooser-open = Open

@@ -320,6 +320,7 @@ chooser-image-title = Insérer une image
 chooser-close = Fermer
 chooser-search = Chercher dans le site
 chooser-place = Emplacement dans le site
+chooser-up = Dossier parent
 chooser-back = Revenir au dossier
 chooser-more = Afficher la suite
 chooser-open = Ouvrir

@@ -73,6 +73,7 @@ chooser-image-title = Afbeelding invoegen
 chooser-close = Sluiten
 chooser-search = Zoeken op de site
 chooser-place = Locatie op de site
+chooser-up = Bovenliggende map
 chooser-back = Terug naar de map
 chooser-more = Meer tonen
 chooser-open = Openen

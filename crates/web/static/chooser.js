@@ -19,6 +19,7 @@
     q: find("#chooser-q"),
     path: find(".chooser-path"),
     crumbs: find(".chooser-path ol"),
+    up: find(".chooser-up"),
     back: find(".chooser-back"),
     listLabel: find(".chooser-list-label"),
     list: find(".chooser-items"),
@@ -44,6 +45,7 @@
   var state = {
     mode: "link", // or "image"
     folder: null, // the URL of the folder shown, when browsing
+    parent: null, // the URL of its parent, if it has one
     text: null, // the words searched, when searching
     next: null, // the URL of the next batch
     chosen: null, // the item chosen in the list: {url, title, thumb}
@@ -120,12 +122,16 @@
     load(words.site + "/@search?" + query(params), false);
   }
 
-  // The breadcrumbs of the folder shown: each ancestor a button, the folder itself last.
+  // The breadcrumbs of the folder shown: each ancestor a button, the folder itself
+  // last; and a button to its parent.
   function crumbs(url) {
     var seq = state.seq;
+    el.up.hidden = true;
     getJSON(url + "/@breadcrumbs").then(function (data) {
       if (seq !== state.seq) return;
       var trail = [{ "@id": words.site, title: words.home }].concat(data.items || []);
+      state.parent = trail.length > 1 ? trail[trail.length - 2]["@id"] : null;
+      el.up.hidden = !state.parent;
       el.crumbs.textContent = "";
       trail.forEach(function (c, i) {
         var li = document.createElement("li");
@@ -443,6 +449,10 @@
   });
   el.back.querySelector("button").addEventListener("click", function () {
     browse(state.folder || words.folder);
+    el.q.focus();
+  });
+  el.up.addEventListener("click", function () {
+    if (state.parent) browse(state.parent);
     el.q.focus();
   });
   el.more.querySelector("button").addEventListener("click", function () {

@@ -145,9 +145,14 @@ async fn run(db: TestDb) {
         |c| async move { text(&c, ".chooser-path [aria-current]").await == "Services" },
     )
     .await;
+    screenshot(&c, "link-services-1280").await;
     pick(&c, "Urbanisme", false).await;
     let chosen = js(&c, "return document.querySelector('#chooser-url').value;").await;
     assert_eq!(chosen, json!(format!("{base}/services/urbanisme")));
+    assert_eq!(text(&c, ".chooser-chosen span").await, "Choisi : Urbanisme");
+    // Back up to the parent folder: the choice stays.
+    click(&c, ".chooser-up").await;
+    listed(&c, "Actualités").await;
     assert_eq!(text(&c, ".chooser-chosen span").await, "Choisi : Urbanisme");
     // Changed for a page found by searching, typed with the keyboard alone.
     c.find(Locator::Css("#chooser-q")).await.unwrap().send_keys(&format!("civil{}", Key::Enter)).await.unwrap();
