@@ -619,6 +619,48 @@ struct Extras {
     item_url: Option<String>,
     /// Files chosen in an earlier post of this form, kept: field, file, seal.
     kept: Vec<(String, StoredFile, String)>,
+    /// What the rich-text editor's chooser needs (see [`chooser`]).
+    chooser: Option<minijinja::Value>,
+}
+
+/// What the rich-text editor's chooser of links and images needs: the folder it
+/// starts browsing in and uploads images into (the folder being added into, or the one
+/// holding the item edited, or the item itself when it is a folder), whether the editor
+/// may add an Image there, the folderish types (browsed when choosing an image), the
+/// upload limit. None when the form has no rich text.
+async fn chooser(ctx: &Ctx<'_>, schema: &TypeSchema, here: &ItemView, adding: bool) -> Option<minijinja::Value> {
+    if !schema.fields.iter().any(|f| f.kind == FieldKind::RichText) {
+        return None;
+    }
+    let types = ctx.app.services.types();
+    let loaded;
+    let folder = match here.item.path.parent() {
+        Some(parent) if !adding && !here.is_folderish(types) => {
+            // None when the editor may not view it: browsing then starts at the site
+            // root, and nothing is uploaded.
+            loaded = ctx.app.services.item(&ctx.principal, &ctx.site, &parent).await.ok();
+            loaded.as_ref()
+        }
+        _ => Some(here),
+    };
+    let may_upload = folder.is_some_and(|f| {
+        let inside = (!f.item.path.is_root()).then_some(f.item.type_name.as_str());
+        f.allows(&ctx.principal, beffroi_model::security::Permission::AddPortalContent)
+            && types.may_contain_with(&ctx.type_rules, inside, "Image")
+    });
+    let folderish: Vec<&str> = types.all().iter().filter(|t| t.folderish).map(|t| t.id.as_str()).collect();
+    let limit = ctx.app.services.upload_limit();
+    Some(context! {
+        folder_url => folder.map_or_else(|| ctx.base.clone(), |f| ctx.url(&f.item.path)),
+        folder_title => folder.map_or_else(|| ctx.site.title.clone(), |f| {
+            if f.item.path.is_root() { ctx.site.title.clone() } else { f.item.title.clone() }
+        }),
+        may_upload => may_upload,
+        folderish => folderish.join(" "),
+        max_bytes => limit,
+        // Whole megabytes for the help text; a limit under one shows as one.
+        max_mb => limit.div_ceil(1024 * 1024),
+    })
 }
 
 /// The preview of posted values: checked and cleaned as a save would, then shown.
@@ -676,6 +718,7 @@ fn form_page(
             conflicts => extras.conflicts,
             lock_held => extras.lock_held,
             preview => extras.preview,
+            chooser => extras.chooser,
         },
     )
 }
@@ -740,8 +783,14 @@ pub(crate) async fn edit(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) ->
                 }
                 Err(e) => return Err(err(e)),
             };
-            let extras =
-                Extras { seen: Some(seen), notice, lock_held, item_url: Some(item_url.clone()), ..Extras::default() };
+            let extras = Extras {
+                seen: Some(seen),
+                notice,
+                lock_held,
+                item_url: Some(item_url.clone()),
+                chooser: chooser(ctx, schema, view, false).await,
+                ..Extras::default()
+            };
             form_page(
                 ctx,
                 StatusCode::OK,
@@ -782,6 +831,7 @@ pub(crate) async fn edit(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) ->
                     preview,
                     item_url: Some(item_url.clone()),
                     kept: keep(ctx, path, &view.item.type_name, files).await?,
+                    chooser: chooser(ctx, schema, view, false).await,
                     ..Extras::default()
                 };
                 let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
@@ -805,6 +855,7 @@ pub(crate) async fn edit(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) ->
                         lock_held: true,
                         item_url: Some(item_url.clone()),
                         kept: keep(ctx, path, &view.item.type_name, retry).await?,
+                        chooser: chooser(ctx, schema, view, false).await,
                         ..Extras::default()
                     };
                     form_page(ctx, StatusCode::BAD_REQUEST, title, action, item_url, schema, &values, &v.0, extras)
@@ -834,6 +885,7 @@ pub(crate) async fn edit(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) ->
                         preview: None,
                         item_url: Some(item_url.clone()),
                         kept: Vec::new(),
+                        chooser: chooser(ctx, schema, view, false).await,
                     };
                     form_page(ctx, StatusCode::CONFLICT, title, action, item_url, schema, &values, &[], extras)
                 }
@@ -871,7 +923,8 @@ pub(crate) async fn add(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) -> 
             }
             let mut values = Map::new();
             values.insert("language".into(), view.item.language.code().into());
-            form_page(ctx, StatusCode::OK, title, action, folder_url, schema, &values, &[], Extras::default())
+            let extras = Extras { chooser: chooser(ctx, schema, view, true).await, ..Extras::default() };
+            form_page(ctx, StatusCode::OK, title, action, folder_url, schema, &values, &[], extras)
         }
         Some(_) => {
             let mut values = form_values(schema, &pairs, ctx.site.time_zone);
@@ -883,7 +936,8 @@ pub(crate) async fn add(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) -> 
                 };
                 let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
                 let kept = keep(ctx, &view.item.path, &type_name, files).await?;
-                let extras = Extras { preview, kept, ..Extras::default() };
+                let extras =
+                    Extras { preview, kept, chooser: chooser(ctx, schema, view, true).await, ..Extras::default() };
                 return form_page(ctx, status, title, action, folder_url, schema, &values, &errors, extras);
             }
             crate::links::internalize(ctx, &mut values).await?;
@@ -894,7 +948,11 @@ pub(crate) async fn add(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) -> 
             {
                 Ok(item) => Ok(crate::views::done(&ctx.url(&item.path), crate::views::Status::Created)),
                 Err(ServiceError::Invalid(v)) => {
-                    let extras = Extras { kept: keep(ctx, parent, &type_name, retry).await?, ..Extras::default() };
+                    let extras = Extras {
+                        kept: keep(ctx, parent, &type_name, retry).await?,
+                        chooser: chooser(ctx, schema, view, true).await,
+                        ..Extras::default()
+                    };
                     form_page(ctx, StatusCode::BAD_REQUEST, title, action, folder_url, schema, &values, &v.0, extras)
                 }
                 Err(e) => Err(WebError::from_service(e, &ctx.request_url)),

@@ -17,7 +17,7 @@ use crate::support::TestDb;
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
-struct Driver(Child);
+pub(crate) struct Driver(Child);
 
 impl Drop for Driver {
     fn drop(&mut self) {
@@ -30,7 +30,7 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-async fn browser() -> Option<(Driver, Client)> {
+pub(crate) async fn browser() -> Option<(Driver, Client)> {
     if !std::path::Path::new(CHROMEDRIVER).exists() {
         if std::env::var("CI").is_ok_and(|v| v == "true") {
             panic!("CI=true but {CHROMEDRIVER} is missing: install chromium and chromium-driver");
@@ -84,17 +84,17 @@ fn png() -> Vec<u8> {
     out.into_inner()
 }
 
-async fn fill(c: &Client, css: &str, text: &str) {
+pub(crate) async fn fill(c: &Client, css: &str, text: &str) {
     let e = c.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"));
     e.clear().await.ok();
     e.send_keys(text).await.unwrap();
 }
 
-async fn click(c: &Client, css: &str) {
+pub(crate) async fn click(c: &Client, css: &str) {
     c.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).click().await.unwrap();
 }
 
-async fn wait_for(c: &Client, css: &str) {
+pub(crate) async fn wait_for(c: &Client, css: &str) {
     c.wait()
         .at_most(Duration::from_secs(10))
         .for_element(Locator::Css(css))
@@ -103,7 +103,7 @@ async fn wait_for(c: &Client, css: &str) {
 }
 
 /// Waits (up to 10 s) until `check` holds: pages load after a form is submitted.
-async fn eventually<F, Fut>(c: &Client, what: &str, check: F)
+pub(crate) async fn eventually<F, Fut>(c: &Client, what: &str, check: F)
 where
     F: Fn(Client) -> Fut,
     Fut: std::future::Future<Output = bool>,
@@ -185,9 +185,12 @@ async fn run(db: TestDb) {
     editor.send_keys("samedi").await.unwrap();
     click(&c, ".ql-toolbar button.ql-bold").await;
     editor.send_keys(" à 14 heures.").await.unwrap();
+    // The image by its address, typed in the chooser (browser_chooser.rs browses,
+    // searches and uploads).
     click(&c, ".ql-toolbar button.ql-image").await;
-    c.send_alert_text(&image_url).await.unwrap();
-    c.accept_alert().await.unwrap();
+    wait_for(&c, "dialog#chooser[open]").await;
+    fill(&c, "#chooser-url", &image_url).await;
+    click(&c, "dialog#chooser .chooser-insert-button").await;
     click(&c, "form.edit button[type=submit]").await;
     wait_for(&c, "article.item-document").await;
     assert_eq!(c.current_url().await.unwrap().as_str(), format!("{base}/vie-communale/fete-du-village"));
