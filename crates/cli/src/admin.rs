@@ -60,16 +60,17 @@ pub fn site(args: SiteArgs) -> Result<()> {
             }
             SiteCommand::List => {
                 for s in services.list_sites().await? {
-                    let hosts = if s.hosts.is_empty() { String::new() } else { format!("\t{}", s.hosts.join(" ")) };
-                    let apps: Vec<&str> =
-                        services.site_apps(&s).into_iter().filter(|(_, on)| *on).map(|(n, _)| n).collect();
-                    println!(
-                        "{}\t{}\t{}\t{}{hosts}",
-                        s.id,
-                        s.language,
-                        s.title,
-                        if apps.is_empty() { "-".to_owned() } else { apps.join(",") }
-                    );
+                    let mut line = format!("{}\t{}\t{}", s.id, s.language, s.title);
+                    if !s.hosts.is_empty() {
+                        line.push_str(&format!("\t{}", s.hosts.join(" ")));
+                    }
+                    // The applications it has, last (none when the server has none).
+                    let apps = services.site_apps(&s);
+                    if !apps.is_empty() {
+                        let on: Vec<&str> = apps.into_iter().filter(|(_, on)| *on).map(|(n, _)| n).collect();
+                        line.push_str(&format!("\tapps: {}", on.join(",")));
+                    }
+                    println!("{line}");
                 }
             }
             SiteCommand::Apps { site, enable, disable } => {

@@ -131,7 +131,13 @@ async fn run(db: TestDb) {
         text(&c, ".chooser-list-label").await == "Contenu de « Actualités »"
     })
     .await;
-    assert_eq!(text(&c, ".chooser-items li.chooser-none").await, "Rien à choisir dans ce dossier.");
+    // The list arrives after its label.
+    eventually(&c, "the empty folder is said", |c| async move {
+        js(&c, "const e = document.querySelector('.chooser-items li.chooser-none'); return e ? e.textContent.trim() : null;")
+            .await
+            == json!("Rien à choisir dans ce dossier.")
+    })
+    .await;
     screenshot(&c, "link-1280").await;
     fits(&c).await;
     // Up to the site root by the breadcrumbs, into "Services", and choose a page.
