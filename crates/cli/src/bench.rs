@@ -290,6 +290,7 @@ impl Drop for Server {
 async fn run_backend(backend: &'static str, url: &str, data: &Path, args: &BenchArgs) -> Result<Report> {
     eprintln!("[{backend}] creating {} pages…", args.items);
     let services = Services::open(url, &StoreOptions::default(), Blobs::local(&data.join("blobs"))?).await?;
+    let services = beffroi_web::assemble(services, crate::apps::APPS)?;
     // As `serve` does on a new database: record the workflow definitions in force.
     services.reconcile_workflows().await?;
     let t = Instant::now();

@@ -217,6 +217,7 @@ pub async fn run(
     let (items, queries) = (args.items, args.queries);
     let open = || async {
         let services = Services::open(url, &StoreOptions::default(), Blobs::local(blobs)?).await?;
+        let services = beffroi_web::assemble(services, crate::apps::APPS)?;
         services.reconcile_workflows().await?;
         anyhow::Ok(services)
     };

@@ -319,7 +319,7 @@ mod tests {
 
     #[test]
     fn search_text_gathers_the_searchable_fields() {
-        let types = crate::schema::TypeRegistry::builtin();
+        let types = crate::schema::TypeRegistry::cms();
         let f = json!({
             "subjects": ["urbanisme"],
             "text": {"data": "<p>Le permis</p>", "content-type": "text/html"},

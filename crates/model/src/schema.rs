@@ -11,16 +11,17 @@ use serde_json::{Map, Value, json};
 use crate::lang::Language;
 use crate::richtext::RichText;
 
-/// The built-in type definitions, shipped in the binary.
-pub const BUILTIN_TYPES: &[(&str, &str)] = &[
-    ("Folder.json", include_str!("../types/Folder.json")),
-    ("Document.json", include_str!("../types/Document.json")),
-    ("NewsItem.json", include_str!("../types/NewsItem.json")),
-    ("Event.json", include_str!("../types/Event.json")),
-    ("Link.json", include_str!("../types/Link.json")),
-    ("File.json", include_str!("../types/File.json")),
-    ("Image.json", include_str!("../types/Image.json")),
-    ("Collection.json", include_str!("../types/Collection.json")),
+/// The content application's type files, for the tests of this crate.
+#[cfg(test)]
+pub(crate) const CMS_TYPES: &[(&str, &str)] = &[
+    ("Folder.json", include_str!("../../apps/cms/types/Folder.json")),
+    ("Document.json", include_str!("../../apps/cms/types/Document.json")),
+    ("NewsItem.json", include_str!("../../apps/cms/types/NewsItem.json")),
+    ("Event.json", include_str!("../../apps/cms/types/Event.json")),
+    ("Link.json", include_str!("../../apps/cms/types/Link.json")),
+    ("File.json", include_str!("../../apps/cms/types/File.json")),
+    ("Image.json", include_str!("../../apps/cms/types/Image.json")),
+    ("Collection.json", include_str!("../../apps/cms/types/Collection.json")),
 ];
 
 /// The type of the site root, as Plone names it (clients depend on the literal).
@@ -745,19 +746,27 @@ pub fn parse_datetime(s: &str) -> Option<DateTime<Utc>> {
 }
 
 /// The loaded content types.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct TypeRegistry {
     types: Vec<TypeSchema>,
 }
 
 impl TypeRegistry {
     /// The types shipped in the binary.
-    pub fn builtin() -> Self {
-        let types = BUILTIN_TYPES
-            .iter()
-            .map(|(file, json)| TypeSchema::load(file, json).expect("built-in types are valid"))
-            .collect();
-        Self { types }
+    /// The types of these files, in order; a file that does not load or a type
+    /// defined twice is refused.
+    pub fn from_files(files: &[(&str, &str)]) -> Result<Self, SchemaError> {
+        let mut reg = Self::default();
+        for (file, json) in files {
+            reg.add(file, TypeSchema::load(file, json)?)?;
+        }
+        Ok(reg)
+    }
+
+    /// The content application's types, for the tests of this crate.
+    #[cfg(test)]
+    pub(crate) fn cms() -> Self {
+        Self::from_files(CMS_TYPES).expect("the content types load")
     }
 
     /// Adds a type an application brings; one whose name another type has is refused.
@@ -853,7 +862,7 @@ mod tests {
     use super::*;
 
     fn doc() -> TypeSchema {
-        TypeRegistry::builtin().get("Document").unwrap().clone()
+        TypeRegistry::cms().get("Document").unwrap().clone()
     }
 
     fn obj(v: Value) -> Map<String, Value> {
@@ -862,7 +871,7 @@ mod tests {
 
     #[test]
     fn builtin_types_load_with_behavior_fields() {
-        let reg = TypeRegistry::builtin();
+        let reg = TypeRegistry::cms();
         let d = reg.get("Document").unwrap();
         for name in ["title", "description", "text", "subjects", "exclude_from_nav", "changeNote"] {
             assert!(d.field(name).is_some(), "{name}");
@@ -954,7 +963,7 @@ mod tests {
 
     #[test]
     fn plone_types_are_shipped() {
-        let reg = TypeRegistry::builtin();
+        let reg = TypeRegistry::cms();
         for t in ["Folder", "Document", "News Item", "Event", "Link", "File", "Image", "Collection"] {
             assert!(reg.get(t).is_some(), "{t}");
         }
@@ -972,7 +981,7 @@ mod tests {
 
     #[test]
     fn uploads_and_queries_are_checked_for_shape() {
-        let reg = TypeRegistry::builtin();
+        let reg = TypeRegistry::cms();
         let file = reg.get("File").unwrap();
         let ok =
             json!({"file": {"data": "aGk=", "encoding": "base64", "filename": "a.txt", "content-type": "text/plain"}});
@@ -998,7 +1007,7 @@ mod tests {
 
     #[test]
     fn containment_follows_type_rules() {
-        let reg = TypeRegistry::builtin();
+        let reg = TypeRegistry::cms();
         assert!(reg.may_contain(None, "Document"));
         assert!(reg.may_contain(Some("Folder"), "Document"));
         assert!(!reg.may_contain(Some("Document"), "Document"));
@@ -1007,7 +1016,7 @@ mod tests {
 
     #[test]
     fn site_rules_override_the_type_files() {
-        let reg = TypeRegistry::builtin();
+        let reg = TypeRegistry::cms();
         let mut rules = TypeRules::default();
         rules.by_type.insert(
             "Folder".into(),

@@ -10,13 +10,14 @@ use serde::Deserialize;
 use crate::schema::Translated;
 use crate::security::{Node, Permission, PermissionMap, Principal, Role, RoleSet, is_allowed};
 
-/// The workflows and the chain shipped in the binary.
+/// The workflows shipped in the binary, for any application's types to follow.
 pub const BUILTIN_WORKFLOWS: &[(&str, &str)] = &[
     ("simple_publication.json", include_str!("../workflows/simple_publication.json")),
     ("intranet.json", include_str!("../workflows/intranet.json")),
     ("one_state.json", include_str!("../workflows/one_state.json")),
 ];
-pub const BUILTIN_CHAINS: (&str, &str) = ("chains.json", include_str!("../workflows/chains.json"));
+/// The name of a chain file (which workflow each type follows).
+pub const CHAINS_FILE: &str = "chains.json";
 
 /// The roles of one permission in one state; with `acquire`, the roles the container
 /// gives are added.
@@ -183,13 +184,14 @@ pub struct WorkflowRegistry {
 }
 
 impl WorkflowRegistry {
-    /// The workflows and chain shipped in the binary.
+    /// The workflows shipped in the binary, no type following any yet (applications
+    /// bring their chains).
     pub fn builtin() -> Self {
         let workflows = BUILTIN_WORKFLOWS
             .iter()
             .map(|(f, j)| Workflow::load(f, j).expect("built-in workflows are valid"))
             .collect();
-        Self::new(workflows, BUILTIN_CHAINS.0, BUILTIN_CHAINS.1).expect("built-in chain is valid")
+        Self::new(workflows, CHAINS_FILE, "{}").expect("an empty chain is valid")
     }
 
     /// Checks that the chain names only known workflows.
@@ -214,7 +216,7 @@ impl WorkflowRegistry {
         let mut workflows = self.workflows.clone();
         let mut chain_files = Vec::new();
         for (name, json) in files {
-            if name == BUILTIN_CHAINS.0 {
+            if name == CHAINS_FILE {
                 chain_files.push((name, json));
                 continue;
             }
@@ -231,7 +233,7 @@ impl WorkflowRegistry {
             chains.extend(more);
         }
         let chain_json = serde_json::to_string(&chains).expect("a map serializes");
-        Self::new(workflows, BUILTIN_CHAINS.0, &chain_json)
+        Self::new(workflows, CHAINS_FILE, &chain_json)
     }
 
     /// The chain: which workflow each type follows (None: the container's).
@@ -274,8 +276,10 @@ mod tests {
     use super::*;
     use crate::security::LocalRoles;
 
-    fn reg() -> WorkflowRegistry {
-        WorkflowRegistry::builtin()
+    /// The shipped workflows with the content application's chain.
+    pub(super) fn reg() -> WorkflowRegistry {
+        let chain = include_str!("../../apps/cms/chains.json");
+        WorkflowRegistry::builtin().with_site(&[(CHAINS_FILE.to_owned(), chain.to_owned())]).unwrap()
     }
 
     #[test]
@@ -409,7 +413,7 @@ mod properties {
             wf_index in 0..3usize,
             steps in prop::collection::vec((0..4usize, 0..8usize), 1..40),
         ) {
-            let reg = WorkflowRegistry::builtin();
+            let reg = super::tests::reg();
             let wf = &reg.all()[wf_index];
             let site = PermissionMap::public_default();
             let none = LocalRoles::default();

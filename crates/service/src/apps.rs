@@ -87,7 +87,7 @@ pub(crate) fn load(
         if let Some(t) = chain.keys().find(|t| new_types.get(t).is_none()) {
             return Err(err(format!("{file}: unknown type {t:?}")));
         }
-        files.push((beffroi_model::workflow::BUILTIN_CHAINS.0.to_owned(), (*json).to_owned()));
+        files.push((beffroi_model::workflow::CHAINS_FILE.to_owned(), (*json).to_owned()));
     }
     let new_workflows = workflows.with_site(&files).map_err(|e| err(e.to_string()))?;
     *types = new_types;
@@ -121,8 +121,11 @@ mod tests {
         App { name: "test", enabled_by_default: false, types, workflows: &[], chains }
     }
 
+    /// A type every test server has.
+    const DOCUMENT: (&str, &str) = ("Document.json", r#"{"id": "Document", "title": {"fr": "Page"}}"#);
+
     fn load_one(a: &App) -> Result<Loaded, AppError> {
-        let mut types = beffroi_model::schema::TypeRegistry::builtin();
+        let mut types = beffroi_model::schema::TypeRegistry::from_files(&[DOCUMENT]).unwrap();
         let mut workflows = WorkflowRegistry::builtin();
         load(a, &[], &mut types, &mut workflows)
     }
@@ -152,7 +155,7 @@ mod tests {
 
     #[test]
     fn a_failed_load_changes_nothing_and_a_type_has_one_owner() {
-        let mut types = beffroi_model::schema::TypeRegistry::builtin();
+        let mut types = beffroi_model::schema::TypeRegistry::from_files(&[DOCUMENT]).unwrap();
         let mut workflows = WorkflowRegistry::builtin();
         let first =
             app(&[("T.json", r#"{"id": "T", "title": {"fr": "T"}}"#)], Some(("chains.json", r#"{"T": "one_state"}"#)));

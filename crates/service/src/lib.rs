@@ -196,7 +196,7 @@ impl Services {
         let (events, _) = broadcast::channel(1024);
         Self {
             store,
-            types: Arc::new(TypeRegistry::builtin()),
+            types: Arc::new(TypeRegistry::default()),
             base_workflows: Arc::new(beffroi_model::workflow::WorkflowRegistry::builtin()),
             apps: Arc::new(Vec::new()),
             app_files: Vec::new(),

@@ -96,11 +96,10 @@ async fn remap_states(
 fn definitions_hash(app_files: &[(&str, &str)]) -> String {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
-    for (name, json) in beffroi_model::workflow::BUILTIN_WORKFLOWS
-        .iter()
-        .chain(std::iter::once(&beffroi_model::workflow::BUILTIN_CHAINS))
-        .chain(app_files)
-    {
+    // The shipped workflows, then the applications' files (the content application's
+    // chain first: the fingerprint of a server with only it is the one from before
+    // applications, so upgrading reconciles nothing).
+    for (name, json) in beffroi_model::workflow::BUILTIN_WORKFLOWS.iter().chain(app_files) {
         h.update(name.as_bytes());
         h.update(json.as_bytes());
     }
@@ -174,7 +173,7 @@ impl Services {
         let scope = site.scope();
         let mut tx = self.store.begin().await?;
         let mut files = tx.db().site_workflow_files(&scope).await?;
-        let chains_name = beffroi_model::workflow::BUILTIN_CHAINS.0;
+        let chains_name = beffroi_model::workflow::CHAINS_FILE;
         let mut chain: BTreeMap<String, Option<String>> = files
             .iter()
             .find(|(n, _)| n == chains_name)

@@ -42,7 +42,9 @@ async fn assert_viewers_consistent(db: &TestDb, site: &SiteRow) {
             .map(|r| Node { owner: &r.creator, local: &r.local_roles, block: r.block_inheritance })
             .collect();
         // The permission map from scratch: the site's roles, then each state's map.
-        let reg = beffroi_model::workflow::WorkflowRegistry::builtin();
+        let reg = beffroi_model::workflow::WorkflowRegistry::builtin()
+            .with_site(&[(beffroi_cms::CHAINS.0.to_owned(), beffroi_cms::CHAINS.1.to_owned())])
+            .unwrap();
         let mut map = beffroi_model::security::PermissionMap::public_default();
         for r in lineage.iter().filter(|r| !r.path.is_root()) {
             let state = reg.for_type(&r.type_name).map(|wf| {

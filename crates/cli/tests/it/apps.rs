@@ -124,13 +124,13 @@ both_backends! {
             db.user(s, "admin", "admin password", "Admin", &[Role::Manager]).await;
         }
         // Disabled by default: nowhere yet.
-        assert_eq!(services.site_apps(&on), [("requests", false)]);
+        assert_eq!(services.site_apps(&on), [("cms", true), ("requests", false)]);
         let enabled = services.set_site_apps(&Principal::System, &on, &["requests".into()], &[]).await.unwrap();
-        assert_eq!(enabled, ["requests"]);
+        assert_eq!(enabled, ["cms", "requests"]);
         let e = services.set_site_apps(&Principal::System, &on, &["nope".into()], &[]).await.unwrap_err();
-        assert!(e.to_string().contains("unknown application \"nope\" (this server has: requests)"), "{e}");
+        assert!(e.to_string().contains("unknown application \"nope\" (this server has: cms, requests)"), "{e}");
         let on = services.site(&on.id).await.unwrap().unwrap();
-        assert_eq!(services.site_apps(&on), [("requests", true)]);
+        assert_eq!(services.site_apps(&on), [("cms", true), ("requests", true)]);
 
         let (c_on, c_off) = (app.session_on("on", "admin", "admin password").await, app.session_on("off", "admin", "admin password").await);
         let auth_on = app.bearer("on", "admin", "admin password").await;

@@ -38,7 +38,7 @@ fn site_create_and_list() {
     assert!(out.contains("gent"));
     let (code, out, _) = beffroi(d.path(), &["site", "list"]);
     assert_eq!(code, 0);
-    assert_eq!(out, "gent\tnl\tStad Gent\nnamur\tfr\tVille de Namur\twww.namur.be\n");
+    assert_eq!(out, "gent\tnl\tStad Gent\tapps: cms\nnamur\tfr\tVille de Namur\twww.namur.be\tapps: cms\n");
 }
 
 #[test]

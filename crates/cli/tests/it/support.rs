@@ -25,6 +25,7 @@ impl TestDb {
         let url = format!("sqlite://{}", dir.path().join("test.db").display());
         let blobs = Blobs::local(&dir.path().join("blobs")).expect("blob folder");
         let services = Services::open(&url, &StoreOptions::default(), blobs).await.expect("open sqlite");
+        let services = beffroi_web::assemble(services, &[beffroi_cms::CMS]).expect("the content application loads");
         TestDb { services, url, pg: None, dir }
     }
 
@@ -49,6 +50,7 @@ impl TestDb {
         let dir = tempfile::tempdir().expect("temp dir");
         let blobs = Blobs::local(&dir.path().join("blobs")).expect("blob folder");
         let services = Services::open(&url, &opts, blobs).await.expect("open postgres");
+        let services = beffroi_web::assemble(services, &[beffroi_cms::CMS]).expect("the content application loads");
         Some(TestDb { services, url, pg: Some((admin, name)), dir })
     }
 
@@ -198,7 +200,7 @@ impl TestApp {
     pub async fn with_options(services: Services, options: beffroi_web::WebOptions) -> TestApp {
         // Errors the server logs show in the output of a failing test.
         let _ = tracing_subscriber::fmt().with_env_filter("warn").with_test_writer().try_init();
-        let state = beffroi_web::AppState::load_with(services, options).await.expect("app state");
+        let state = beffroi_web::AppState::load_apps(services, options, &[beffroi_cms::CMS]).await.expect("app state");
         TestApp { router: beffroi_web::router(state) }
     }
 
