@@ -11,17 +11,8 @@ use beffroi_service::{Blobs, NewSite, NewUser, Secret, Services, SharingChange, 
 use criterion::{Criterion, criterion_group, criterion_main};
 use serde_json::json;
 
-/// The content application's folders and pages (its crate depends on this one).
-const CONTENT: beffroi_service::apps::App = beffroi_service::apps::App {
-    name: "cms",
-    enabled_by_default: true,
-    types: &[
-        ("Folder.json", include_str!("../../apps/cms/types/Folder.json")),
-        ("Document.json", include_str!("../../apps/cms/types/Document.json")),
-    ],
-    workflows: &[],
-    chains: Some(("chains.json", r#"{"Folder": "simple_publication", "Document": "simple_publication"}"#)),
-};
+mod common;
+use common::CONTENT;
 
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();

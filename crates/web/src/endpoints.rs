@@ -258,7 +258,7 @@ async fn types(c: &Call<'_>, view: &ItemView) -> Result<Value, WebError> {
 
 /// GET `@types/<type_name>`.
 async fn type_schema(c: &Call<'_>, view: &ItemView) -> Result<Value, WebError> {
-    let [type_name] = c.rest else { return Err(WebError::NotFound(c.ctx.request_url.clone())) };
+    let type_name = c.arg()?;
     let ctx = c.ctx;
     let lang = view.item.language;
     let t = ctx
@@ -289,7 +289,7 @@ async fn breadcrumbs(c: &Call<'_>, view: &ItemView) -> Result<Value, WebError> {
 async fn workflow(c: &Call<'_>, view: &ItemView) -> Result<Value, WebError> {
     let ctx = c.ctx;
     let url = ctx.url(&view.item.path);
-    let err = |e| WebError::from_service(e, &ctx.request_url);
+    let err = |e| c.error(e);
     let info = ctx.app.services.workflow_info_of(&ctx.principal, &ctx.site, view).await.map_err(err)?;
     let history: Vec<Value> = info.history.iter().map(|(h, title)| history_json(h, title)).collect();
     let transitions: Vec<Value> = info
@@ -308,7 +308,7 @@ async fn workflow(c: &Call<'_>, view: &ItemView) -> Result<Value, WebError> {
 async fn history(c: &Call<'_>, view: &ItemView) -> Result<Value, WebError> {
     let ctx = c.ctx;
     let url = ctx.url(&view.item.path);
-    let err = |e| WebError::from_service(e, &ctx.request_url);
+    let err = |e| c.error(e);
     let (revisions, wf, may_revert) =
         ctx.app.services.history(&ctx.principal, &ctx.site, &view.item.path).await.map_err(err)?;
     let actor =
@@ -352,9 +352,9 @@ async fn history(c: &Call<'_>, view: &ItemView) -> Result<Value, WebError> {
 
 /// GET `@history/<version>`.
 async fn history_version(c: &Call<'_>, view: &ItemView) -> Result<Value, WebError> {
-    let [version] = c.rest else { return Err(WebError::NotFound(c.ctx.request_url.clone())) };
+    let version = c.arg()?;
     let ctx = c.ctx;
-    let err = |e| WebError::from_service(e, &ctx.request_url);
+    let err = |e| c.error(e);
     let n: i64 = version.parse().map_err(|_| WebError::NotFound(ctx.request_url.clone()))?;
     let rev = ctx.app.services.revision(&ctx.principal, &ctx.site, &view.item.path, n).await.map_err(err)?;
     let mut old = ItemView {
@@ -371,7 +371,7 @@ async fn history_version(c: &Call<'_>, view: &ItemView) -> Result<Value, WebErro
 /// GET `@lock`.
 async fn lock(c: &Call<'_>, view: &ItemView) -> Result<Value, WebError> {
     let ctx = c.ctx;
-    let err = |e| WebError::from_service(e, &ctx.request_url);
+    let err = |e| c.error(e);
     let l = ctx.app.services.lock_status(&ctx.principal, &ctx.site, &view.item.path).await.map_err(err)?;
     Ok(lock_json(ctx, l.as_ref()))
 }
@@ -379,7 +379,7 @@ async fn lock(c: &Call<'_>, view: &ItemView) -> Result<Value, WebError> {
 /// GET `@users`.
 async fn users(c: &Call<'_>, _: &ItemView) -> Result<Value, WebError> {
     let ctx = c.ctx;
-    let err = |e| WebError::from_service(e, &ctx.request_url);
+    let err = |e| c.error(e);
     let users = ctx.app.services.list_users(&ctx.principal, &ctx.site).await.map_err(err)?;
     let mut items = Vec::with_capacity(users.len());
     for u in users {
@@ -391,9 +391,9 @@ async fn users(c: &Call<'_>, _: &ItemView) -> Result<Value, WebError> {
 
 /// GET `@users/<login>`.
 async fn user(c: &Call<'_>, _: &ItemView) -> Result<Value, WebError> {
-    let [login] = c.rest else { return Err(WebError::NotFound(c.ctx.request_url.clone())) };
+    let login = c.arg()?;
     let ctx = c.ctx;
-    let err = |e| WebError::from_service(e, &ctx.request_url);
+    let err = |e| c.error(e);
     let (u, groups) = ctx.app.services.user_info(&ctx.principal, &ctx.site, login).await.map_err(err)?;
     Ok(user_json(ctx, &u, &groups))
 }
@@ -401,16 +401,16 @@ async fn user(c: &Call<'_>, _: &ItemView) -> Result<Value, WebError> {
 /// GET `@groups`.
 async fn groups(c: &Call<'_>, _: &ItemView) -> Result<Value, WebError> {
     let ctx = c.ctx;
-    let err = |e| WebError::from_service(e, &ctx.request_url);
+    let err = |e| c.error(e);
     let groups = ctx.app.services.list_groups(&ctx.principal, &ctx.site).await.map_err(err)?;
     Ok(Value::Array(groups.iter().map(|g| group_json(ctx, g)).collect()))
 }
 
 /// GET `@groups/<id>`.
 async fn group(c: &Call<'_>, _: &ItemView) -> Result<Value, WebError> {
-    let [id] = c.rest else { return Err(WebError::NotFound(c.ctx.request_url.clone())) };
+    let id = c.arg()?;
     let ctx = c.ctx;
-    let err = |e| WebError::from_service(e, &ctx.request_url);
+    let err = |e| c.error(e);
     let g = ctx.app.services.group(&ctx.principal, &ctx.site, id).await.map_err(err)?;
     Ok(group_json(ctx, &g))
 }
@@ -418,7 +418,7 @@ async fn group(c: &Call<'_>, _: &ItemView) -> Result<Value, WebError> {
 /// GET `@sharing`.
 async fn sharing(c: &Call<'_>, view: &ItemView) -> Result<Value, WebError> {
     let ctx = c.ctx;
-    let err = |e| WebError::from_service(e, &ctx.request_url);
+    let err = |e| c.error(e);
     let sharing = ctx.app.services.sharing(&ctx.principal, &ctx.site, &view.item.path).await.map_err(err)?;
     Ok(sharing_json(&sharing))
 }
@@ -427,7 +427,7 @@ async fn sharing(c: &Call<'_>, view: &ItemView) -> Result<Value, WebError> {
 async fn navigation(c: &Call<'_>, view: &ItemView) -> Result<Value, WebError> {
     let ctx = c.ctx;
     let url = ctx.url(&view.item.path);
-    let err = |e| WebError::from_service(e, &ctx.request_url);
+    let err = |e| c.error(e);
     let lang = view.item.language;
     let root = view.lineage.first().unwrap_or(&view.item);
     let nav = ctx.app.services.navigation(&ctx.principal, &ctx.site, root).await.map_err(err)?;
@@ -457,7 +457,7 @@ async fn querystring_search_post(c: &Call<'_>, view: &ItemView) -> Result<Respon
 /// POST `@login`.
 async fn login(c: &Call<'_>, _: &ItemView) -> Result<Response, WebError> {
     let ctx = c.ctx;
-    let err = |e| WebError::from_service(e, &ctx.request_url);
+    let err = |e| c.error(e);
     let body = c.body.unwrap_or_default();
     let b: LoginBody = parse_body(body)?;
     let p = crate::auth::outcome(
@@ -478,7 +478,7 @@ async fn login(c: &Call<'_>, _: &ItemView) -> Result<Response, WebError> {
 /// POST `@login-renew`.
 async fn login_renew(c: &Call<'_>, _: &ItemView) -> Result<Response, WebError> {
     let ctx = c.ctx;
-    let err = |e| WebError::from_service(e, &ctx.request_url);
+    let err = |e| c.error(e);
     let crate::auth::Via::Bearer(claims) = &ctx.via else {
         return Err(WebError::Unauthenticated("A bearer token is required.".into()));
     };
@@ -501,9 +501,9 @@ async fn logout(c: &Call<'_>, _: &ItemView) -> Result<Response, WebError> {
 
 /// POST `@workflow/<transition>`.
 async fn transition(c: &Call<'_>, view: &ItemView) -> Result<Response, WebError> {
-    let [transition] = c.rest else { return Err(WebError::NotFound(c.ctx.request_url.clone())) };
+    let transition = c.arg()?;
     let ctx = c.ctx;
-    let err = |e| WebError::from_service(e, &ctx.request_url);
+    let err = |e| c.error(e);
     let body = c.body.unwrap_or_default();
     let b: TransitionBody = parse_optional_body(body)?;
     let date = |s: Option<String>, name: &str| -> Result<Option<DateTime<Utc>>, WebError> {
@@ -545,7 +545,7 @@ async fn copy_here(c: &Call<'_>, view: &ItemView) -> Result<Response, WebError> 
 /// POST `@lock`.
 async fn lock_post(c: &Call<'_>, view: &ItemView) -> Result<Response, WebError> {
     let ctx = c.ctx;
-    let err = |e| WebError::from_service(e, &ctx.request_url);
+    let err = |e| c.error(e);
     let body = c.body.unwrap_or_default();
     #[derive(serde::Deserialize, Default)]
     #[serde(deny_unknown_fields)]
@@ -567,7 +567,7 @@ async fn lock_post(c: &Call<'_>, view: &ItemView) -> Result<Response, WebError> 
 /// POST `@users`.
 async fn create_user(c: &Call<'_>, _: &ItemView) -> Result<Response, WebError> {
     let ctx = c.ctx;
-    let err = |e| WebError::from_service(e, &ctx.request_url);
+    let err = |e| c.error(e);
     let body = c.body.unwrap_or_default();
     let b: NewUserBody = parse_body(body)?;
     let login = beffroi_model::Login::parse(&b.username).map_err(|e| WebError::BadRequest(format!("username: {e}")))?;
@@ -588,7 +588,7 @@ async fn create_user(c: &Call<'_>, _: &ItemView) -> Result<Response, WebError> {
 /// POST `@groups`.
 async fn create_group(c: &Call<'_>, _: &ItemView) -> Result<Response, WebError> {
     let ctx = c.ctx;
-    let err = |e| WebError::from_service(e, &ctx.request_url);
+    let err = |e| c.error(e);
     let body = c.body.unwrap_or_default();
     let b: NewGroupBody = parse_body(body)?;
     let roles = parse_roles(&b.roles)?;
@@ -605,7 +605,7 @@ async fn create_group(c: &Call<'_>, _: &ItemView) -> Result<Response, WebError> 
 /// POST `@sharing`.
 async fn update_sharing(c: &Call<'_>, view: &ItemView) -> Result<Response, WebError> {
     let ctx = c.ctx;
-    let err = |e| WebError::from_service(e, &ctx.request_url);
+    let err = |e| c.error(e);
     let body = c.body.unwrap_or_default();
     use beffroi_model::security::{AUTHENTICATED_USERS, Grantee, Role};
     let b: SharingBody = parse_body(body)?;
@@ -632,7 +632,7 @@ async fn update_sharing(c: &Call<'_>, view: &ItemView) -> Result<Response, WebEr
 /// PATCH `@history`.
 async fn revert(c: &Call<'_>, view: &ItemView) -> Result<Response, WebError> {
     let ctx = c.ctx;
-    let err = |e| WebError::from_service(e, &ctx.request_url);
+    let err = |e| c.error(e);
     let services = &ctx.app.services;
     let body = c.body.unwrap_or_default();
     #[derive(serde::Deserialize)]
@@ -649,7 +649,7 @@ async fn revert(c: &Call<'_>, view: &ItemView) -> Result<Response, WebError> {
 /// PATCH `@lock`.
 async fn refresh_lock(c: &Call<'_>, view: &ItemView) -> Result<Response, WebError> {
     let ctx = c.ctx;
-    let err = |e| WebError::from_service(e, &ctx.request_url);
+    let err = |e| c.error(e);
     let services = &ctx.app.services;
     let l = services.refresh_lock(&ctx.principal, &ctx.site, &view.item.path).await.map_err(err)?;
     let v = lock_json(ctx, Some(&LockView::Full(l)));
@@ -659,7 +659,7 @@ async fn refresh_lock(c: &Call<'_>, view: &ItemView) -> Result<Response, WebErro
 /// DELETE `@lock`.
 async fn unlock(c: &Call<'_>, view: &ItemView) -> Result<Response, WebError> {
     let ctx = c.ctx;
-    let err = |e| WebError::from_service(e, &ctx.request_url);
+    let err = |e| c.error(e);
     let services = &ctx.app.services;
     let body = c.body.unwrap_or_default();
     #[derive(serde::Deserialize, Default)]
@@ -676,9 +676,9 @@ async fn unlock(c: &Call<'_>, view: &ItemView) -> Result<Response, WebError> {
 
 /// PATCH `@users/<login>`.
 async fn update_user(c: &Call<'_>, _: &ItemView) -> Result<Response, WebError> {
-    let [login] = c.rest else { return Err(WebError::NotFound(c.ctx.request_url.clone())) };
+    let login = c.arg()?;
     let ctx = c.ctx;
-    let err = |e| WebError::from_service(e, &ctx.request_url);
+    let err = |e| c.error(e);
     let services = &ctx.app.services;
     let body = c.body.unwrap_or_default();
     let b: UserPatch = parse_body(body)?;
@@ -701,9 +701,9 @@ async fn update_user(c: &Call<'_>, _: &ItemView) -> Result<Response, WebError> {
 
 /// DELETE `@users/<login>`.
 async fn delete_user(c: &Call<'_>, _: &ItemView) -> Result<Response, WebError> {
-    let [login] = c.rest else { return Err(WebError::NotFound(c.ctx.request_url.clone())) };
+    let login = c.arg()?;
     let ctx = c.ctx;
-    let err = |e| WebError::from_service(e, &ctx.request_url);
+    let err = |e| c.error(e);
     let services = &ctx.app.services;
     services.delete_user(&ctx.principal, &ctx.site, login).await.map_err(err)?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -711,9 +711,9 @@ async fn delete_user(c: &Call<'_>, _: &ItemView) -> Result<Response, WebError> {
 
 /// PATCH `@groups/<id>`.
 async fn update_group(c: &Call<'_>, _: &ItemView) -> Result<Response, WebError> {
-    let [id] = c.rest else { return Err(WebError::NotFound(c.ctx.request_url.clone())) };
+    let id = c.arg()?;
     let ctx = c.ctx;
-    let err = |e| WebError::from_service(e, &ctx.request_url);
+    let err = |e| c.error(e);
     let services = &ctx.app.services;
     let body = c.body.unwrap_or_default();
     let b: GroupPatch = parse_body(body)?;
@@ -732,9 +732,9 @@ async fn update_group(c: &Call<'_>, _: &ItemView) -> Result<Response, WebError> 
 
 /// DELETE `@groups/<id>`.
 async fn delete_group(c: &Call<'_>, _: &ItemView) -> Result<Response, WebError> {
-    let [id] = c.rest else { return Err(WebError::NotFound(c.ctx.request_url.clone())) };
+    let id = c.arg()?;
     let ctx = c.ctx;
-    let err = |e| WebError::from_service(e, &ctx.request_url);
+    let err = |e| c.error(e);
     let services = &ctx.app.services;
     services.delete_group(&ctx.principal, &ctx.site, id).await.map_err(err)?;
     Ok(StatusCode::NO_CONTENT.into_response())

@@ -45,6 +45,15 @@ impl<'r> Call<'r> {
         self.rest
     }
 
+    /// The one segment after the route's name (`@users/<login>`), for a route
+    /// registered with [`Args::One`].
+    pub fn arg(&self) -> Result<&'r str, WebError> {
+        match self.rest {
+            [one] => Ok(one),
+            _ => Err(WebError::NotFound(self.ctx.request_url.clone())),
+        }
+    }
+
     /// The body of a POST, PATCH or DELETE (None for GET and HEAD).
     pub fn body(&self) -> Option<&'r [u8]> {
         self.body
