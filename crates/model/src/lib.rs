@@ -7,6 +7,7 @@
 pub mod catalog;
 pub mod diff;
 pub mod event;
+pub mod expr;
 pub mod ids;
 pub mod lang;
 pub mod media;

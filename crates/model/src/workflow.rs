@@ -41,7 +41,9 @@ pub struct State {
     pub permissions: BTreeMap<Permission, StatePermission>,
 }
 
-/// Who may take a transition: any of the permissions, and any of the roles, when given.
+/// Who may take a transition: any of the permissions, and any of the roles, when given;
+/// and when the item's values meet the expression, if there is one (see
+/// [`crate::expr`]; it holds for everyone, the system included).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Guard {
@@ -49,6 +51,23 @@ pub struct Guard {
     pub permissions: Vec<Permission>,
     #[serde(default)]
     pub roles: Vec<Role>,
+    /// The condition as written, e.g. `item.answer and container.review_state == 'published'`.
+    #[serde(default)]
+    pub expression: Option<String>,
+    /// The condition parsed at load.
+    #[serde(skip)]
+    pub condition: Option<crate::expr::Expr>,
+}
+
+impl Guard {
+    /// Whether the item's values (and its container's) meet the guard's expression.
+    pub fn condition_holds(
+        &self,
+        item: &serde_json::Map<String, serde_json::Value>,
+        container: Option<&serde_json::Map<String, serde_json::Value>>,
+    ) -> bool {
+        self.condition.as_ref().is_none_or(|c| c.holds(item, container))
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -88,7 +107,14 @@ impl Workflow {
     /// without a target or a source, unreachable states are errors naming the file.
     pub fn load(file: &str, json: &str) -> Result<Workflow, WorkflowError> {
         let err = |message: String| WorkflowError { file: file.to_owned(), message };
-        let wf: Workflow = serde_json::from_str(json).map_err(|e| err(e.to_string()))?;
+        let mut wf: Workflow = serde_json::from_str(json).map_err(|e| err(e.to_string()))?;
+        for t in &mut wf.transitions {
+            if let Some(src) = &t.guard.expression {
+                let parsed = crate::expr::Expr::parse(src)
+                    .map_err(|e| err(format!("transition {:?}: guard expression: {e}", t.id)))?;
+                t.guard.condition = Some(parsed);
+            }
+        }
         let mut ids = HashSet::new();
         for s in &wf.states {
             if !ids.insert(s.id.as_str()) {
@@ -283,6 +309,30 @@ mod tests {
     }
 
     #[test]
+    fn guard_expressions_are_parsed_at_load() {
+        let wf = |expr: &str| {
+            format!(
+                r#"{{"id": "w", "title": {{"fr": "W"}}, "initial_state": "a",
+                "states": [{{"id": "a", "title": {{"fr": "A"}}}}, {{"id": "b", "title": {{"fr": "B"}}}}],
+                "transitions": [{{"id": "go", "title": {{"fr": "Go"}}, "from": ["a"], "to": "b",
+                  "guard": {{"expression": {}}}}}]}}"#,
+                serde_json::to_string(expr).unwrap()
+            )
+        };
+        let ok = Workflow::load("w.json", &wf("item.decision and container.review_state == 'published'")).unwrap();
+        let g = &ok.transition("go").unwrap().guard;
+        let item = serde_json::json!({"decision": {"content-type": "text/html", "data": "<p>Approuvé</p>"}});
+        let published = serde_json::json!({"review_state": "published"});
+        assert!(g.condition_holds(item.as_object().unwrap(), published.as_object()));
+        assert!(!g.condition_holds(item.as_object().unwrap(), None));
+        let e = Workflow::load("w.json", &wf("item.decision and")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "w.json: transition \"go\": guard expression: expected a value at character 17 of \"item.decision and\""
+        );
+    }
+
+    #[test]
     fn builtin_workflows_load_with_plone_states() {
         let r = reg();
         let sp = r.get("simple_publication").unwrap();
@@ -393,7 +443,7 @@ mod tests {
         assert!(!guard_allows(&jean, &lineage, &map, publish));
         assert!(guard_allows(&reviewer, &lineage, &map, publish));
         assert!(!guard_allows(&Principal::Anonymous, &lineage, &map, submit));
-        let by_role = Guard { permissions: vec![], roles: vec![Role::Reviewer] };
+        let by_role = Guard { roles: vec![Role::Reviewer], ..Guard::default() };
         assert!(guard_allows(&reviewer, &lineage, &map, &by_role) && !guard_allows(&jean, &lineage, &map, &by_role));
     }
 }

@@ -264,9 +264,11 @@ impl Services {
         let nodes: Vec<Node<'_>> = rows().map(node).collect();
         let all_maps = maps(reg, rows());
         let map = all_maps.last().expect("one map per row");
+        let (values, container) = guard_values(&view.lineage, item);
         let transitions = wf
             .exits(&state.id)
             .filter(|t| guard_allows(actor, &nodes, map, &t.guard))
+            .filter(|t| t.guard.condition_holds(&values, container.as_ref()))
             .map(|t| (t.id.clone(), t.title.get(lang).to_owned()))
             .collect();
         Ok(WorkflowInfo { state: Some((state.id.clone(), state.title.get(lang).to_owned())), history, transitions })
@@ -338,6 +340,11 @@ impl Services {
         if !guard_allows(actor, &nodes, all_maps.last().expect("one map per row"), &t.guard) {
             return skip(ServiceError::Unauthorized);
         }
+        let (values, container) = guard_values(&lineage[..lineage.len() - 1], item);
+        if !t.guard.condition_holds(&values, container.as_ref()) {
+            let expr = t.guard.expression.as_deref().unwrap_or_default();
+            return skip(ServiceError::BadRequest(format!("transition {id:?} needs {expr}")));
+        }
         let target = wf.state(&t.to).expect("validated at load");
         let mut row = item.clone();
         row.review_state = Some(t.to.clone());
@@ -375,4 +382,24 @@ pub struct ToReview {
     pub item: beffroi_store::Summary,
     pub submitter: Option<String>,
     pub comment: String,
+}
+
+/// What a guard expression reads of an item and of its container (None for the site
+/// root, which has none): its fields with its title, description, id, state, language
+/// and type.
+fn guard_values(
+    ancestors: &[ItemRow],
+    item: &ItemRow,
+) -> (serde_json::Map<String, serde_json::Value>, Option<serde_json::Map<String, serde_json::Value>>) {
+    let values = |row: &ItemRow| {
+        let mut m = row.fields.clone();
+        m.insert("title".into(), row.title.clone().into());
+        m.insert("description".into(), row.description.clone().into());
+        m.insert("id".into(), row.id.clone().into());
+        m.insert("review_state".into(), row.review_state.clone().into());
+        m.insert("language".into(), row.language.code().into());
+        m.insert("type".into(), row.type_name.clone().into());
+        m
+    };
+    (values(item), ancestors.last().map(values))
 }

@@ -37,7 +37,7 @@ const REQUEST_WORKFLOW: &str = r#"{
   ],
   "transitions": [
     {"id": "answer", "title": {"fr": "Répondre", "en": "Answer"}, "from": ["received"], "to": "answered",
-     "guard": {"permissions": ["Modify portal content"]}}
+     "guard": {"permissions": ["Modify portal content"], "expression": "item.answer and container.review_state != 'private'"}}
   ]
 }"#;
 
@@ -162,6 +162,16 @@ both_backends! {
         assert_eq!(r.json()["review_state"], "received", "{}", r.body);
         let wf = app.get_with("/on/nid-de-poule-rue-haute/@workflow", &[("authorization", &auth_on)]).await.json();
         assert_eq!(wf["state"]["title"], "Reçue");
+        // Its guard expression: no answer yet, no "answer" transition.
+        assert_eq!(wf["transitions"], json!([]), "{wf}");
+        let r = app.send_json("POST", "/on/nid-de-poule-rue-haute/@workflow/answer", &auth_on, json!({})).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert!(r.json()["message"].as_str().unwrap().contains("item.answer"), "{}", r.body);
+        let r = app.send_json("PATCH", "/on/nid-de-poule-rue-haute", &auth_on, json!({
+            "answer": {"content-type": "text/html", "data": "<p>Réparé le 12 décembre</p>"},
+        })).await;
+        assert_eq!(r.status, 204, "{}", r.body);
+        let wf = app.get_with("/on/nid-de-poule-rue-haute/@workflow", &[("authorization", &auth_on)]).await.json();
         assert_eq!(wf["transitions"][0]["title"], "Répondre");
         assert_eq!(app.get("/on/nid-de-poule-rue-haute").await.status, 302, "private to visitors until answered");
 
