@@ -3,7 +3,8 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use beffroi_service::{Blobs, Services, StoreOptions, demo};
+use beffroi_cms::demo;
+use beffroi_service::{Blobs, Services, StoreOptions};
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::{DbArgs, ServeArgs};

@@ -138,10 +138,17 @@ fn tokens(src: &str) -> Result<Vec<(usize, Token)>, ExprError> {
     Ok(out)
 }
 
+/// Deepest nesting of `not` and parentheses accepted (a site administrator's file must
+/// not be able to exhaust the stack).
+const MAX_DEPTH: usize = 32;
+/// Longest expression accepted, in words and signs.
+const MAX_TOKENS: usize = 400;
+
 struct Parser<'a> {
     src: &'a str,
     toks: Vec<(usize, Token)>,
     pos: usize,
+    depth: usize,
 }
 
 impl Parser<'_> {
@@ -180,7 +187,23 @@ impl Parser<'_> {
     }
 
     fn not(&mut self) -> Result<Expr, ExprError> {
-        if self.keyword("not") { Ok(Expr::Not(Box::new(self.not()?))) } else { self.cmp() }
+        if self.keyword("not") {
+            let inner = self.nested(Self::not)?;
+            Ok(Expr::Not(Box::new(inner)))
+        } else {
+            self.cmp()
+        }
+    }
+
+    /// Parses a nested part, refusing nesting past [`MAX_DEPTH`].
+    fn nested(&mut self, part: fn(&mut Self) -> Result<Expr, ExprError>) -> Result<Expr, ExprError> {
+        if self.depth >= MAX_DEPTH {
+            return Err(self.err("nested too deeply"));
+        }
+        self.depth += 1;
+        let e = part(self);
+        self.depth -= 1;
+        e
     }
 
     fn cmp(&mut self) -> Result<Expr, ExprError> {
@@ -204,7 +227,7 @@ impl Parser<'_> {
                 Ok(Expr::Literal(serde_json::Number::from_f64(n).map(Value::Number).unwrap_or(Value::Null)))
             }
             Token::Open => {
-                let e = self.or()?;
+                let e = self.nested(Self::or)?;
                 if self.peek() != Some(&Token::Close) {
                     return Err(self.err("expected )"));
                 }
@@ -249,7 +272,15 @@ impl Parser<'_> {
 impl Expr {
     pub fn parse(src: &str) -> Result<Expr, ExprError> {
         let toks = tokens(src)?;
-        let mut p = Parser { src, toks, pos: 0 };
+        // Chains of `and`/`or` nest too when evaluated: a bounded length bounds them.
+        if toks.len() > MAX_TOKENS {
+            return Err(ExprError {
+                message: format!("longer than {MAX_TOKENS} words and signs"),
+                at: 0,
+                text: src.into(),
+            });
+        }
+        let mut p = Parser { src, toks, pos: 0, depth: 0 };
         let e = p.or()?;
         if p.pos != p.toks.len() {
             return Err(p.err("unexpected text after the expression"));
@@ -368,5 +399,13 @@ mod tests {
             let e = Expr::parse(src).unwrap_err();
             assert_eq!((e.message.as_str(), e.at), (message, at), "{src}");
         }
+        let deep = format!("{}item.a{}", "(".repeat(40), ")".repeat(40));
+        assert_eq!(Expr::parse(&deep).unwrap_err().message, "nested too deeply");
+        assert_eq!(Expr::parse(&format!("{}item.a", "not ".repeat(40))).unwrap_err().message, "nested too deeply");
+        let huge = format!("{}item.a{}", "(".repeat(100_000), ")".repeat(100_000));
+        assert!(Expr::parse(&huge).unwrap_err().message.starts_with("longer than"));
+        assert!(Expr::parse(&format!("{}item.a{}", "(".repeat(30), ")".repeat(30))).is_ok());
+        let long = vec!["item.a"; 300].join(" or ");
+        assert!(Expr::parse(&long).unwrap_err().message.starts_with("longer than 400"));
     }
 }

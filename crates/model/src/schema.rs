@@ -94,7 +94,8 @@ pub struct Field {
     pub choices: Vec<String>,
     #[serde(default)]
     pub fieldset: Option<String>,
-    /// The type's main file or image (what `@@download` sends without a field name).
+    /// The type's main value: its file or image (what `@@download` sends without a
+    /// field name), or its address (a Link's).
     #[serde(default)]
     pub primary: bool,
     /// Whether its text goes into the full-text index (rich-text fields always do).
@@ -403,6 +404,26 @@ impl TypeSchema {
     /// fields marked searchable, in the schema's order.
     pub fn searchable_fields(&self) -> impl Iterator<Item = &Field> {
         self.fields.iter().filter(|f| f.kind == FieldKind::RichText || f.searchable)
+    }
+
+    /// The type's main value (its file, its image, its address), if one is marked.
+    pub fn primary(&self) -> Option<&Field> {
+        self.fields.iter().find(|f| f.primary)
+    }
+
+    /// Whether the type's main value is of this kind (an Image type: an image).
+    pub fn primary_is(&self, kind: FieldKind) -> bool {
+        self.primary().is_some_and(|f| f.kind == kind)
+    }
+
+    /// Whether the type is an event: its files ask for the `event_dates` check.
+    pub fn is_event(&self) -> bool {
+        self.checks.iter().any(|c| c == "event_dates")
+    }
+
+    /// Whether the type's items list a stored catalog query (a Collection).
+    pub fn has_query(&self) -> bool {
+        self.fields.iter().any(|f| f.kind == FieldKind::Query)
     }
 
     pub fn field(&self, name: &str) -> Option<&Field> {
@@ -787,6 +808,19 @@ impl TypeRegistry {
 
     pub fn all(&self) -> &[TypeSchema] {
         &self.types
+    }
+
+    /// The type whose items are images (its main value an image), and that field.
+    pub fn image_type(&self) -> Option<(&TypeSchema, &Field)> {
+        self.types
+            .iter()
+            .filter(|t| !t.folderish)
+            .find_map(|t| Some((t, t.primary().filter(|f| f.kind == FieldKind::Image)?)))
+    }
+
+    /// The names of the types that hold others.
+    pub fn folderish(&self) -> Vec<String> {
+        self.types.iter().filter(|t| t.folderish).map(|t| t.id.clone()).collect()
     }
 
     /// Whether `child` may be added inside an item of type `parent` (None: the site root).

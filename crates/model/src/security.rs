@@ -187,7 +187,19 @@ pub enum Permission {
 }
 
 impl Permission {
-    /// Plone's name of the permission ("Modify portal content").
+    pub const ALL: [Permission; 9] = [
+        Permission::View,
+        Permission::AccessContentsInformation,
+        Permission::ModifyPortalContent,
+        Permission::AddPortalContent,
+        Permission::DeleteObjects,
+        Permission::ReviewPortalContent,
+        Permission::RequestReview,
+        Permission::ChangeLocalRoles,
+        Permission::ManagePortal,
+    ];
+
+    /// Plone's name of the permission ("Modify portal content"), as in workflow files.
     pub fn name(self) -> &'static str {
         match self {
             Permission::View => "View",
@@ -494,6 +506,13 @@ pub fn viewers(lineage: &[Node<'_>], map: &PermissionMap) -> BTreeSet<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn permission_names_are_those_of_the_workflow_files() {
+        for p in Permission::ALL {
+            assert_eq!(serde_json::to_value(p).unwrap(), p.name());
+        }
+    }
 
     fn user(login: &str, roles: &[Role]) -> Principal {
         Principal::user(login, roles)

@@ -6,38 +6,19 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use beffroi_model::security::{Grantee, Principal, Role};
-use beffroi_model::{ItemPath, Language, Login, SiteId};
-use beffroi_service::{Blobs, NewSite, NewUser, Secret, Services, SharingChange, StoreOptions, TransitionRequest};
+use beffroi_model::{ItemPath, Login};
+use beffroi_service::{NewUser, Secret, SharingChange, TransitionRequest};
 use criterion::{Criterion, criterion_group, criterion_main};
 use serde_json::json;
 
 mod common;
-use common::CONTENT;
 
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
     let sys = Principal::System;
     let (services, site) = rt.block_on(async {
-        let s = Services::open(&url, &StoreOptions::default(), Blobs::local(&dir.path().join("blobs")).unwrap())
-            .await
-            .unwrap()
-            .with_app(&CONTENT)
-            .unwrap();
-        let site = s
-            .create_site(
-                &sys,
-                NewSite {
-                    id: SiteId::parse("b").unwrap(),
-                    title: "B".into(),
-                    language: Language::Fr,
-                    hosts: vec![],
-                    time_zone: Default::default(),
-                },
-            )
-            .await
-            .unwrap();
+        let (s, site) = common::site(dir.path()).await;
         let values = |t: String| json!({"title": t}).as_object().cloned().unwrap();
         s.create(&sys, &site, &ItemPath::root(), "Folder", None, &values("Dossier".into())).await.unwrap();
         let folder = ItemPath::parse("/dossier").unwrap();

@@ -18,7 +18,6 @@ use uuid::Uuid;
 mod access;
 pub mod apps;
 mod catalog;
-pub mod demo;
 mod extract;
 mod items;
 mod locks;

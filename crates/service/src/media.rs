@@ -463,11 +463,10 @@ pub fn stored_file(services: &Services, view: &ItemView, field: Option<&str>) ->
     let schema = services.types().get(&view.item.type_name)?;
     let f = match field {
         Some(name) => schema.field(name)?,
-        None => schema
-            .fields
-            .iter()
-            .find(|f| f.primary)
-            .or_else(|| schema.fields.iter().find(|f| matches!(f.kind, FieldKind::File | FieldKind::Image)))?,
+        None => {
+            let file = |f: &&beffroi_model::schema::Field| matches!(f.kind, FieldKind::File | FieldKind::Image);
+            schema.primary().filter(file).or_else(|| schema.fields.iter().find(file))?
+        }
     };
     if !matches!(f.kind, FieldKind::File | FieldKind::Image) {
         return None;

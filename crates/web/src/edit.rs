@@ -643,12 +643,14 @@ async fn chooser(ctx: &Ctx<'_>, schema: &TypeSchema, here: &ItemView, adding: bo
         }
         _ => Some(here),
     };
-    let may_upload = folder.is_some_and(|f| {
+    // Images are uploaded as items of the type whose main value is an image.
+    let image = types.image_type();
+    let may_upload = folder.zip(image).is_some_and(|(f, (image_type, _))| {
         let inside = (!f.item.path.is_root()).then_some(f.item.type_name.as_str());
         f.allows(&ctx.principal, beffroi_model::security::Permission::AddPortalContent)
-            && types.may_contain_with(&ctx.type_rules, inside, "Image")
+            && types.may_contain_with(&ctx.type_rules, inside, &image_type.id)
     });
-    let folderish: Vec<&str> = types.all().iter().filter(|t| t.folderish).map(|t| t.id.as_str()).collect();
+    let folderish = types.folderish();
     let limit = ctx.app.services.upload_limit();
     Some(context! {
         folder_url => folder.map_or_else(|| ctx.base.clone(), |f| ctx.url(&f.item.path)),
@@ -656,6 +658,8 @@ async fn chooser(ctx: &Ctx<'_>, schema: &TypeSchema, here: &ItemView, adding: bo
             if f.item.path.is_root() { ctx.site.title.clone() } else { f.item.title.clone() }
         }),
         may_upload => may_upload,
+        image_type => image.map(|(t, _)| t.id.clone()),
+        image_field => image.map(|(_, f)| f.name.clone()),
         folderish => folderish.join(" "),
         max_bytes => limit,
         // Whole megabytes for the help text; a limit under one shows as one.
@@ -761,7 +765,6 @@ fn shown(v: Option<&Value>) -> String {
 /// it carries the version it started from, and a save over a newer one is refused
 /// with both versions shown.
 pub(crate) async fn edit(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) -> Result<Response, WebError> {
-    use beffroi_model::security::Permission;
     let lang = ctx.site.language;
     let item_url = ctx.url(&view.item.path);
     let schema = schema_of(ctx, &view.item.type_name)?;
@@ -772,10 +775,8 @@ pub(crate) async fn edit(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) ->
     let err = |e| WebError::from_service(e, &ctx.request_url);
     let seen = view.item.modified.timestamp_micros();
     match body {
+        // The route lets only those who may modify the item here.
         None => {
-            if !view.allows(&ctx.principal, Permission::ModifyPortalContent) {
-                return Err(WebError::Unauthorized);
-            }
             let (notice, lock_held) = match services.lock(&ctx.principal, &ctx.site, path, true, None).await {
                 Ok(_) => (None, true),
                 Err(ServiceError::Locked(who)) => {
@@ -917,10 +918,8 @@ pub(crate) async fn add(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) -> 
     let title = ctx.app.i18n.t(lang, "add-title", &[("type", schema.title.get(lang).to_owned().into())]);
     let action = format!("{folder_url}/@@add?type={type_name}");
     match body {
+        // The route lets only those who may add here.
         None => {
-            if !view.allows(&ctx.principal, beffroi_model::security::Permission::AddPortalContent) {
-                return Err(WebError::Unauthorized);
-            }
             let mut values = Map::new();
             values.insert("language".into(), view.item.language.code().into());
             let extras = Extras { chooser: chooser(ctx, schema, view, true).await, ..Extras::default() };
@@ -968,7 +967,8 @@ pub(crate) async fn delete(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) 
         ctx.app.services.delete(&ctx.principal, &ctx.site, &view.item.path).await.map_err(err)?;
         return Ok(crate::views::done(&parent_url, crate::views::Status::Deleted));
     }
-    if view.item.path.is_root() || !view.allows(&ctx.principal, beffroi_model::security::Permission::DeleteObjects) {
+    // The route lets only those who may delete it here; the site root never is.
+    if view.item.path.is_root() {
         return Err(WebError::Unauthorized);
     }
     let inside = ctx.app.services.count_descendants(&ctx.site, &view.item).await.map_err(err)?;

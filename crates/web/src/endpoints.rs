@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 use crate::error::WebError;
 use crate::json::{created, iso, item, lock_json, parse_body, parse_optional_body};
 use crate::routes::{Access, Args, Call, Handler, Route};
-use crate::traverse::Ctx;
+use crate::traverse::{Ctx, json_answer};
 use crate::{item_handler, site_handler};
 
 /// The name of the platform in the registry and in docs/API.md.
@@ -25,7 +25,7 @@ macro_rules! json_get {
         Handler::Item(|c, v| {
             Box::pin(async move {
                 let value = $f(&c, v).await?;
-                Ok(crate::traverse::finish(c.headers, crate::traverse::json_body(&value), crate::traverse::JSON, None))
+                Ok(c.json(&value))
             })
         })
     };
@@ -213,11 +213,6 @@ async fn download<'r>(c: Call<'r>, view: &'r ItemView) -> Result<Response, WebEr
 
 async fn images<'r>(c: Call<'r>, view: &'r ItemView) -> Result<Response, WebError> {
     crate::media::serve(c.ctx, view, "@@images", c.rest, c.headers).await
-}
-
-/// A JSON answer to a write.
-fn json_answer(v: &Value) -> Response {
-    ([(axum::http::header::CONTENT_TYPE, crate::traverse::JSON)], crate::traverse::json_body(v)).into_response()
 }
 
 /// GET `@search`.

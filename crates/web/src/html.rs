@@ -1,6 +1,7 @@
 //! Server-rendered HTML: templates embedded in the binary, rendered by minijinja with
 //! HTML auto-escaping; every user-facing string goes through the catalog (`_()`).
 
+use beffroi_model::schema::FieldKind;
 use std::sync::Arc;
 
 use beffroi_model::Language;
@@ -143,9 +144,13 @@ pub(crate) type Span = (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::
 
 /// The next dates of a recurring event, computed on a blocking thread: however cheap
 /// the expansion is bounded to be, the async workers stay free for other requests.
-pub(crate) async fn next_occurrences(view: &ItemView, zone: beffroi_model::zone::SiteZone) -> Vec<Span> {
+pub(crate) async fn next_occurrences(
+    types: &beffroi_model::schema::TypeRegistry,
+    view: &ItemView,
+    zone: beffroi_model::zone::SiteZone,
+) -> Vec<Span> {
     let f = &view.item.fields;
-    if view.item.type_name != "Event"
+    if !types.get(&view.item.type_name).is_some_and(|t| t.is_event())
         || f.get("recurrence").and_then(|r| r.as_str()).is_none_or(|r| r.trim().is_empty())
     {
         return Vec::new();
@@ -166,10 +171,13 @@ fn type_parts(ctx: &Ctx<'_>, view: &ItemView, occurrences: &[Span]) -> Value {
     let lang = it.language;
     let zone = ctx.site.time_zone;
     let services = &ctx.app.services;
+    let schema = services.types().get(&it.type_name);
+    let main_is = |kind| schema.is_some_and(|s| s.primary_is(kind));
     let file = beffroi_service::stored_file(services, view, None);
     let image = file.as_ref().filter(|f| f.width.is_some()).map(|f| {
         let (w, h) = f.width.zip(f.height).unwrap_or((0, 0));
-        let scale = if it.type_name == "Image" { "large" } else { "preview" };
+        // An image item shows its image large; another item's lead image is smaller.
+        let scale = if main_is(FieldKind::Image) { "large" } else { "preview" };
         let (max_w, max_h) = beffroi_model::media::scale(scale).unwrap_or((800, 65536));
         let (sw, sh) = beffroi_model::media::fit(w, h, max_w, max_h);
         context! {
@@ -180,7 +188,7 @@ fn type_parts(ctx: &Ctx<'_>, view: &ItemView, occurrences: &[Span]) -> Value {
             caption => it.fields.get("image_caption").and_then(|c| c.as_str()).unwrap_or("").to_owned(),
         }
     });
-    let download = file.as_ref().filter(|_| it.type_name == "File").map(|f| {
+    let download = file.as_ref().filter(|_| main_is(FieldKind::File)).map(|f| {
         context! {
             url => format!("{url}/@@download/file"),
             filename => f.filename.clone(),
@@ -188,7 +196,7 @@ fn type_parts(ctx: &Ctx<'_>, view: &ItemView, occurrences: &[Span]) -> Value {
             content_type => f.content_type.clone(),
         }
     });
-    let event = (it.type_name == "Event").then(|| {
+    let event = schema.is_some_and(|s| s.is_event()).then(|| {
         let f = &it.fields;
         let s = |k: &str| f.get(k).and_then(|v| v.as_str()).unwrap_or("").to_owned();
         let whole_day = f.get("whole_day").and_then(|v| v.as_bool()).unwrap_or(false);
@@ -213,9 +221,12 @@ fn type_parts(ctx: &Ctx<'_>, view: &ItemView, occurrences: &[Span]) -> Value {
             occurrences => occurrences,
         }
     });
-    let link = (it.type_name == "Link")
-        .then(|| it.fields.get("remoteUrl").and_then(|v| v.as_str()).map(str::to_owned))
-        .flatten();
+    let link = schema
+        .and_then(|s| s.primary())
+        .filter(|f| f.kind == FieldKind::Url)
+        .and_then(|f| it.fields.get(&f.name))
+        .and_then(|v| v.as_str())
+        .map(str::to_owned);
     context! { image => image, download => download, event => event, link => link }
 }
 

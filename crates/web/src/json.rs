@@ -246,12 +246,8 @@ pub(crate) fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<
 /// 201 with the new resource's URL in Location, as plone.restapi answers a creation.
 pub(crate) fn created(v: Value) -> axum::response::Response {
     let location = v["@id"].as_str().unwrap_or_default().to_owned();
-    let mut res = (
-        axum::http::StatusCode::CREATED,
-        [(axum::http::header::CONTENT_TYPE, crate::traverse::JSON)],
-        crate::traverse::json_body(&v),
-    )
-        .into_response();
+    let mut res = crate::traverse::json_answer(&v);
+    *res.status_mut() = axum::http::StatusCode::CREATED;
     if let Ok(l) = axum::http::HeaderValue::from_str(&location) {
         res.headers_mut().insert(axum::http::header::LOCATION, l);
     }

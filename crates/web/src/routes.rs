@@ -61,12 +61,10 @@ impl<'r> Call<'r> {
 
     /// A JSON answer; to a GET with validators (304 when the client has it).
     pub fn json(&self, value: &serde_json::Value) -> Response {
-        let body = crate::traverse::json_body(value);
         if self.body.is_none() {
-            crate::traverse::finish(self.headers, body, crate::traverse::JSON, None)
+            crate::traverse::finish(self.headers, crate::traverse::json_body(value), crate::traverse::JSON, None)
         } else {
-            use axum::response::IntoResponse;
-            ([(axum::http::header::CONTENT_TYPE, crate::traverse::JSON)], body).into_response()
+            crate::traverse::json_answer(value)
         }
     }
 

@@ -68,7 +68,7 @@ impl Ctx<'_> {
     /// Whether the site has this route: the platform's always, an application's where
     /// the site has enabled it.
     pub fn has_route(&self, route: &crate::routes::Route) -> bool {
-        route.app == crate::endpoints::PLATFORM || self.app.services.has_app(&self.site, route.app)
+        site_has_route(self.app, &self.site, route)
     }
 
     /// The value of a query parameter.
@@ -241,7 +241,7 @@ async fn route(
         None => None,
         Some(name) => match app.routes.lookup(name, method, rest.len() - 1) {
             // An application's routes exist only on the sites that enabled it.
-            Lookup::Found(r) if r.app == crate::endpoints::PLATFORM || app.services.has_app(&site, r.app) => Some(r),
+            Lookup::Found(r) if site_has_route(app, &site, r) => Some(r),
             Lookup::Found(_) => return Err(with_site(WebError::NotFound(request_url.clone()))),
             Lookup::WrongMethod => return Err(with_site(WebError::MethodNotAllowed)),
             Lookup::Unknown => return Err(with_site(WebError::NotFound(request_url.clone()))),
@@ -417,6 +417,17 @@ pub(crate) fn json_body(v: &serde_json::Value) -> String {
     serde_json::to_string(v).expect("JSON values serialize")
 }
 
+/// A JSON answer without validators (to a write).
+pub(crate) fn json_answer(v: &serde_json::Value) -> Response {
+    ([(header::CONTENT_TYPE, HeaderValue::from_static(JSON))], json_body(v)).into_response()
+}
+
+/// Whether `site` has `route`: the platform's always, an application's where the site
+/// has enabled it.
+pub(crate) fn site_has_route(app: &AppState, site: &SiteRow, route: &crate::routes::Route) -> bool {
+    route.app == crate::endpoints::PLATFORM || app.services.has_app(site, route.app)
+}
+
 /// Largest value of a numeric query parameter: far beyond any real folder, small enough
 /// that offset arithmetic cannot overflow.
 const MAX_PARAM: i64 = 1_000_000_000;
@@ -452,7 +463,7 @@ async fn item_view(ctx: &Ctx<'_>, view: &ItemView, json: bool, headers: &HeaderM
     let mut b_size = b_size;
     let listing: Option<Listing> = if folderish {
         Some(ctx.app.services.children(&ctx.principal, &ctx.site, view, b_start, b_size).await.map_err(err)?)
-    } else if view.item.type_name == "Collection" {
+    } else if ctx.app.services.types().get(&view.item.type_name).is_some_and(|t| t.has_query()) {
         if let Some(n) = view.item.fields.get("item_count").and_then(serde_json::Value::as_i64)
             && n > 0
             && !json
@@ -479,7 +490,7 @@ async fn item_view(ctx: &Ctx<'_>, view: &ItemView, json: bool, headers: &HeaderM
         Some(ctx.app.services.workflow_info_of(&ctx.principal, &ctx.site, view).await.map_err(err)?)
             .filter(|w| !w.history.is_empty() || !w.transitions.is_empty())
     };
-    let occurrences = html::next_occurrences(view, ctx.site.time_zone).await;
+    let occurrences = html::next_occurrences(ctx.app.services.types(), view, ctx.site.time_zone).await;
     let body = html::item_page(
         ctx,
         view,

@@ -40,7 +40,7 @@
     remove: find(".chooser-remove")
   };
   // Types that hold others: browsed into (the page lists them).
-  var folderish = (words.folderish || "Folder").split(" ");
+  var folderish = (words.folderish || "").split(" ");
   var PAGE = 50;
   var state = {
     mode: "link", // or "image"
@@ -97,7 +97,7 @@
   function listParams() {
     var params = [["b_size", String(PAGE)]];
     if (state.mode === "image") {
-      params.push(["portal_type", "Image"]);
+      params.push(["portal_type", words.imageType]);
       if (!state.text) folderish.forEach(function (t) { params.push(["portal_type", t]); });
     }
     return params;
@@ -252,7 +252,7 @@
   // --- The choice ------------------------------------------------------------------
 
   function imageAddress(url) {
-    return url + "/@@images/image/" + el.size.value;
+    return url + "/@@images/" + words.imageField + "/" + el.size.value;
   }
 
   // An item chosen: its address in the field (a scale of it, for an image), its title
@@ -362,9 +362,10 @@
     };
     reader.onload = function () {
       var data = String(reader.result);
-      var body = {
-        "@type": "Image",
-        image: { data: data.slice(data.indexOf(",") + 1), encoding: "base64", filename: file.name, "content-type": file.type }
+      // An item of the site's image type, its image in the type's image field.
+      var body = { "@type": words.imageType };
+      body[words.imageField] = {
+        data: data.slice(data.indexOf(",") + 1), encoding: "base64", filename: file.name, "content-type": file.type
       };
       // Without a title the server takes the file's name.
       if (el.fileTitle.value.trim()) body.title = el.fileTitle.value.trim();
@@ -385,7 +386,7 @@
         el.upload.reset();
         el.status.textContent = say(words.uploaded, { title: item.title });
         if (!state.text && state.folder === words.folder) browse(words.folder);
-        choose({ url: item["@id"], title: item.title, thumb: item["@id"] + "/@@images/image/thumb" });
+        choose({ url: item["@id"], title: item.title, thumb: item["@id"] + "/@@images/" + words.imageField + "/thumb" });
       }).catch(function (status) {
         el.status.textContent = "";
         fail(uploadError(typeof status === "number" ? status : 0));

@@ -2,8 +2,13 @@
 //! workflow each follows), filling in the same contract as any other application.
 //! Sites have it unless they choose otherwise.
 //!
-//! Still in the platform, to move here: the pages of events (dates, next
-//! occurrences), images, files and links, and the Collection's query (issue 13).
+//! Its demo site (`beffroi serve --demo`) lives here too. Still in the platform, to
+//! move here: the pages of events (dates, next occurrences), images, files and links,
+//! and the Collection's query (issue 13); the platform finds them by what the types
+//! declare (an event's date check, a main image, file or address, a query field), not
+//! by their names.
+
+pub mod demo;
 
 use beffroi_service::apps::App;
 use beffroi_web::WebApp;

@@ -266,3 +266,40 @@ both_backends! {
         assert!(!diff.contains("Dispositif"), "an unchanged field is not in the comparison");
     }
 }
+
+/// Web and service know no application's type by name: each is found by what its type
+/// file declares (a main image or file, an event's date check, a query field). Their
+/// own unit tests (after `#[cfg(test)]`) may name what they make up.
+#[test]
+fn web_and_service_name_no_content_type() {
+    const NAMES: [&str; 8] = ["Folder", "Document", "News Item", "Event", "File", "Image", "Link", "Collection"];
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut offending = Vec::new();
+    let mut dirs = vec![
+        root.join("crates/web/src"),
+        root.join("crates/web/templates"),
+        root.join("crates/web/static"),
+        root.join("crates/service/src"),
+    ];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                if !path.ends_with("vendor") {
+                    dirs.push(path);
+                }
+                continue;
+            }
+            let Ok(text) = std::fs::read_to_string(&path) else { continue };
+            let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+            for (n, line) in code.lines().enumerate() {
+                for name in NAMES {
+                    if line.contains(&format!("\"{name}\"")) || line.contains(&format!("'{name}'")) {
+                        offending.push(format!("{}:{}: {}", path.display(), n + 1, line.trim()));
+                    }
+                }
+            }
+        }
+    }
+    assert!(offending.is_empty(), "built-in type names in web or service:\n{}", offending.join("\n"));
+}

@@ -251,8 +251,8 @@ both_backends! {
     }
 
     async fn demo_seed_is_public_and_runs_once(db) {
-        assert!(beffroi_service::demo::seed(&db.services, "demo-password").await.unwrap());
-        assert!(!beffroi_service::demo::seed(&db.services, "demo-password").await.unwrap());
+        assert!(beffroi_cms::demo::seed(&db.services, "demo-password").await.unwrap());
+        assert!(!beffroi_cms::demo::seed(&db.services, "demo-password").await.unwrap());
         let site = db.services.site(&SiteId::parse("demo").unwrap()).await.unwrap().unwrap();
         let top = ids(&db, &site, "").await;
         assert_eq!(top, ["vie-communale", "services", "actualites"]);

@@ -4,7 +4,7 @@ use beffroi_model::security::{Principal, Role};
 use beffroi_model::{ItemPath, Language, Login, SiteId};
 use serde_json::{Map, Value, json};
 
-use crate::{NewSite, NewUser, Result, Secret, Services, TransitionRequest};
+use beffroi_service::{NewSite, NewUser, Result, Secret, Services, TransitionRequest};
 
 /// (folder title, folder description, [(page title, description, body HTML)])
 type Section = (&'static str, &'static str, &'static [(&'static str, &'static str, &'static str)]);
