@@ -8,6 +8,8 @@ use beffroi_model::schema::TypeSchema;
 use beffroi_model::workflow::{Workflow, WorkflowRegistry};
 use beffroi_store::SiteRow;
 
+use crate::work::{HookFn, TransitionHook, Transitioned, When};
+
 /// An application as data. Every file is named so that a mistake in it stops the
 /// server at start with one line naming the application, the file and the problem.
 #[derive(Debug, Clone, Copy)]
@@ -23,6 +25,8 @@ pub struct App {
     /// Which workflow each of its types follows: (file name, JSON `{"Type": "workflow"
     /// or null}`); null follows the container's.
     pub chains: Option<(&'static str, &'static str)>,
+    /// What it runs before and after workflow transitions, on the sites that enable it.
+    pub hooks: &'static [TransitionHook],
 }
 
 /// An application that does not load.
@@ -39,6 +43,7 @@ pub(crate) struct Loaded {
     pub name: &'static str,
     pub enabled_by_default: bool,
     pub types: Vec<String>,
+    pub hooks: &'static [TransitionHook],
 }
 
 /// Whether `name` is fit to name an application.
@@ -90,9 +95,19 @@ pub(crate) fn load(
         files.push((beffroi_model::workflow::CHAINS_FILE.to_owned(), (*json).to_owned()));
     }
     let new_workflows = workflows.with_site(&files).map_err(|e| err(e.to_string()))?;
+    for hook in app.hooks {
+        let Some(wf) = new_workflows.get(hook.workflow) else {
+            return Err(err(format!("a hook names the unknown workflow {:?}", hook.workflow)));
+        };
+        if let Some(t) = hook.transition
+            && wf.transition(t).is_none()
+        {
+            return Err(err(format!("a hook names {t:?}, which workflow {:?} does not have", hook.workflow)));
+        }
+    }
     *types = new_types;
     *workflows = new_workflows;
-    Ok(Loaded { name: app.name, enabled_by_default: app.enabled_by_default, types: names })
+    Ok(Loaded { name: app.name, enabled_by_default: app.enabled_by_default, types: names, hooks: app.hooks })
 }
 
 /// The names of the applications `site` has enabled, among those loaded.
@@ -113,12 +128,25 @@ pub(crate) fn unavailable_types(loaded: &[Loaded], site: &SiteRow) -> BTreeSet<S
     loaded.iter().filter(|l| !on.contains(&l.name)).flat_map(|l| l.types.iter().cloned()).collect()
 }
 
+/// The hooks of the applications `site` has enabled on transition `t` at `when`, in
+/// the order the applications were loaded.
+pub(crate) fn hooks(loaded: &[Loaded], site: &SiteRow, t: &Transitioned, when: When) -> Vec<HookFn> {
+    let on = enabled(loaded, site);
+    loaded
+        .iter()
+        .filter(|l| on.contains(&l.name))
+        .flat_map(|l| l.hooks.iter())
+        .filter(|h| h.when == when && h.workflow == t.workflow && h.transition.is_none_or(|id| id == t.transition))
+        .map(|h| h.run)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn app(types: &'static [(&'static str, &'static str)], chains: Option<(&'static str, &'static str)>) -> App {
-        App { name: "test", enabled_by_default: false, types, workflows: &[], chains }
+        App { name: "test", enabled_by_default: false, types, workflows: &[], chains, hooks: &[] }
     }
 
     /// A type every test server has.
@@ -151,6 +179,45 @@ mod tests {
         let mut bad = app(&[], None);
         bad.name = "Bad Name";
         assert!(load_one(&bad).unwrap_err().to_string().contains("lowercase"));
+    }
+
+    fn nothing<'a>(
+        _: &'a mut crate::Work<'_>,
+        _: &'a beffroi_store::ItemRow,
+        _: &'a Transitioned,
+    ) -> crate::HookFuture<'a> {
+        Box::pin(async { Ok(()) })
+    }
+
+    #[test]
+    fn a_hook_names_a_workflow_and_transition_that_exist() {
+        const ON_PUBLISH: &[TransitionHook] = &[TransitionHook {
+            workflow: "simple_publication",
+            transition: Some("publish"),
+            when: When::After,
+            run: nothing,
+        }];
+        const ON_NOPE: &[TransitionHook] = &[TransitionHook {
+            workflow: "simple_publication",
+            transition: Some("nope"),
+            when: When::Before,
+            run: nothing,
+        }];
+        const ON_UNKNOWN: &[TransitionHook] =
+            &[TransitionHook { workflow: "unknown", transition: None, when: When::Before, run: nothing }];
+        let mut a = app(&[], None);
+        a.hooks = ON_PUBLISH;
+        assert_eq!(load_one(&a).unwrap().hooks.len(), 1);
+        a.hooks = ON_NOPE;
+        assert_eq!(
+            load_one(&a).unwrap_err().to_string(),
+            "application test: a hook names \"nope\", which workflow \"simple_publication\" does not have"
+        );
+        a.hooks = ON_UNKNOWN;
+        assert_eq!(
+            load_one(&a).unwrap_err().to_string(),
+            "application test: a hook names the unknown workflow \"unknown\""
+        );
     }
 
     #[test]

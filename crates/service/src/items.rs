@@ -212,7 +212,7 @@ pub enum Delta {
 }
 
 /// Splits validated values into the item's columns and its other fields.
-fn apply_values(item: &mut ItemRow, values: Map<String, Value>) {
+pub(crate) fn apply_values(item: &mut ItemRow, values: Map<String, Value>) {
     for (k, v) in values {
         match k.as_str() {
             "title" => item.title = v.as_str().unwrap_or_default().to_owned(),
@@ -265,12 +265,12 @@ impl Services {
 }
 
 /// Whether values hold an upload (an object with data and a file name).
-fn carries_files(values: &Map<String, Value>) -> bool {
+pub(crate) fn carries_files(values: &Map<String, Value>) -> bool {
     values.values().any(|v| v.get("data").is_some() && v.get("filename").is_some())
 }
 
 /// Rules between the fields of one type, checked on the values an item ends up with.
-fn check_item(types: &beffroi_model::schema::TypeRegistry, item: &ItemRow) -> Result<()> {
+pub(crate) fn check_item(types: &beffroi_model::schema::TypeRegistry, item: &ItemRow) -> Result<()> {
     if let Some(schema) = types.get(&item.type_name) {
         schema.check_values(&item.fields)?;
     }
@@ -293,7 +293,7 @@ impl Services {
     /// cleaned, whatever the type: cleaning 20 MB of HTML would hold a core for
     /// seconds. A value shaped like rich text is a string, or an object with `data`
     /// that is not a file.
-    fn check_rich_text_size(&self, values: &Map<String, Value>) -> Result<()> {
+    pub(crate) fn check_rich_text_size(&self, values: &Map<String, Value>) -> Result<()> {
         let too_large = values.values().any(|v| match v {
             Value::Object(o) if o.contains_key("filename") || o.contains_key("encoding") => false,
             v => rich_text_len(v) > self.rich_text_limit,

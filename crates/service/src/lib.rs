@@ -26,6 +26,7 @@ mod sessions;
 mod sites;
 mod users;
 mod versions;
+mod work;
 mod workflow;
 
 pub use access::{Credential, GroupChange, RoleOrigin, Sharing, SharingChange, SharingEntry, UserChange};
@@ -37,6 +38,7 @@ pub use sessions::{LoginOutcome, OpenSession, SESSION_LIFETIME};
 pub use sites::NewSite;
 pub use users::{NewUser, Secret};
 pub use versions::apply_snapshot;
+pub use work::{HookFn, HookFuture, TransitionHook, Transitioned, When, Work};
 pub use workflow::{ToReview, TransitionRequest, WorkflowInfo};
 
 /// Errors by meaning; the web edge maps each to a status code.
@@ -103,8 +105,10 @@ pub enum EventKind {
         from: ItemPath,
     },
     Reordered,
-    /// Sharing or state changed: who may see what.
+    /// Sharing changed: who may see what.
     AccessChanged,
+    /// A workflow transition was taken (who may see the item may have changed too).
+    Transitioned(Transitioned),
 }
 
 /// The default largest rich text: 2 MB, far more than any page a person writes, and
@@ -369,6 +373,11 @@ impl Services {
         tx.commit().await?;
         self.type_rules.forget(&site.id);
         Ok(())
+    }
+
+    /// The hooks of `site`'s applications on a transition.
+    fn hooks(&self, site: &SiteRow, t: &Transitioned, when: When) -> Vec<HookFn> {
+        apps::hooks(&self.apps, site, t, when)
     }
 
     /// Checks that the database answers (for the health endpoint).

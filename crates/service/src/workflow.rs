@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 
 use crate::items::{ItemView, allowed, load, maps, node, refresh_viewers, state_of};
 use crate::sessions::audit_row;
-use crate::{Event, EventKind, Result, ServiceError, Services};
+use crate::{Result, ServiceError, Services};
 
 /// What a transition request carries besides its id.
 #[derive(Debug, Clone, Default)]
@@ -35,7 +35,7 @@ pub struct WorkflowInfo {
 
 /// Whether a state shows the item to everybody or every user: publishing it sets the
 /// effective date when none was given.
-fn is_public(state: &beffroi_model::workflow::State) -> bool {
+pub(crate) fn is_public(state: &beffroi_model::workflow::State) -> bool {
     state
         .permissions
         .get(&Permission::View)
@@ -274,9 +274,10 @@ impl Services {
         Ok(WorkflowInfo { state: Some((state.id.clone(), state.title.get(lang).to_owned())), history, transitions })
     }
 
-    /// Takes transition `id` on the item at `path`: guard → new state and history entry
-    /// → effective date on first publication → the stored viewers of the item and of
-    /// everything below it → event; all in one transaction.
+    /// Takes transition `id` on the item at `path` in a unit of work: guard → the
+    /// applications' hooks before → new state and history entry → effective date on
+    /// first publication → hooks after → the stored viewers of the item and of
+    /// everything below it → events; all in one transaction.
     pub async fn transition(
         &self,
         actor: &Principal,
@@ -285,94 +286,10 @@ impl Services {
         id: &str,
         req: TransitionRequest,
     ) -> Result<HistoryRow> {
-        let reg = self.workflows(site).await?;
-        let scope = site.scope();
-        let now = beffroi_store::now();
-        let mut tx = self.store.begin().await?;
-        let lineage = load(&mut tx.db(), site, path).await?;
-        if !allowed(&reg, actor, &lineage, Permission::View) {
-            return Err(ServiceError::Unauthorized);
-        }
-        let done = self.step(&reg, &mut tx, site, &lineage, actor, id, &req, now, true).await?.expect("strict step");
-        if req.include_children {
-            let below = tx.db().subtree(&scope, path).await?;
-            for row in below.iter().skip(1) {
-                let lineage = load(&mut tx.db(), site, &row.path).await?;
-                self.step(&reg, &mut tx, site, &lineage, actor, id, &req, now, false).await?;
-            }
-        }
-        refresh_viewers(&reg, &mut tx.db(), site, path).await?;
-        tx.commit().await?;
-        let item = lineage.last().expect("load returns the item last");
-        self.emit(Event { site: site.id.clone(), uuid: item.uuid, path: path.clone(), kind: EventKind::AccessChanged });
+        let mut work = self.work(actor, site, path, Permission::View).await?;
+        let done = work.transition(path, id, &req).await?;
+        work.commit().await?;
         Ok(done)
-    }
-
-    /// One transition on the last item of `lineage`. Strict: any reason not to is an
-    /// error; otherwise (children) the item is skipped with None.
-    #[expect(clippy::too_many_arguments, reason = "the parts of one transition")]
-    async fn step(
-        &self,
-        reg: &WorkflowRegistry,
-        tx: &mut beffroi_store::Tx,
-        site: &SiteRow,
-        lineage: &[ItemRow],
-        actor: &Principal,
-        id: &str,
-        req: &TransitionRequest,
-        now: DateTime<Utc>,
-        strict: bool,
-    ) -> Result<Option<HistoryRow>> {
-        let skip = |e: ServiceError| if strict { Err(e) } else { Ok(None) };
-        let item = lineage.last().expect("a lineage ends with its item");
-        let Some(wf) = reg.for_type(&item.type_name) else {
-            return skip(ServiceError::BadRequest(format!("a {} has no workflow", item.type_name)));
-        };
-        let Some(t) = wf.transition(id) else {
-            return skip(ServiceError::BadRequest(format!("{} has no transition {id:?}", wf.id)));
-        };
-        let from = state_of(reg, item).expect("a workflow has a state").id.clone();
-        if !t.from.contains(&from) {
-            return skip(ServiceError::BadRequest(format!("transition {id:?} is not possible from state {from:?}")));
-        }
-        let nodes: Vec<Node<'_>> = lineage.iter().map(node).collect();
-        let all_maps = maps(reg, lineage);
-        if !guard_allows(actor, &nodes, all_maps.last().expect("one map per row"), &t.guard) {
-            return skip(ServiceError::Unauthorized);
-        }
-        let (values, container) = guard_values(&lineage[..lineage.len() - 1], item);
-        if !t.guard.condition_holds(&values, container.as_ref()) {
-            let expr = t.guard.expression.as_deref().unwrap_or_default();
-            return skip(ServiceError::BadRequest(format!("transition {id:?} needs {expr}")));
-        }
-        let target = wf.state(&t.to).expect("validated at load");
-        let mut row = item.clone();
-        row.review_state = Some(t.to.clone());
-        row.modified = now;
-        if let Some(e) = req.effective {
-            row.effective = Some(e);
-        } else if row.effective.is_none() && is_public(target) {
-            row.effective = Some(now);
-        }
-        if req.expires.is_some() {
-            row.expires = req.expires;
-        }
-        let scope = site.scope();
-        tx.db().update_item(&scope, &row).await?;
-        let h = HistoryRow {
-            action: Some(t.id.clone()),
-            actor: actor.id().to_owned(),
-            comments: req.comment.clone(),
-            from_state: Some(from.clone()),
-            review_state: t.to.clone(),
-            at: now,
-        };
-        tx.db().insert_history(&scope, row.uuid, &h).await?;
-        let detail = serde_json::json!({"from": from, "to": t.to, "comment": req.comment});
-        tx.db()
-            .audit(&scope, &audit_row(actor.id(), &format!("workflow.{}", t.id), row.path.as_str(), "", detail))
-            .await?;
-        Ok(Some(h))
     }
 }
 
@@ -387,7 +304,7 @@ pub struct ToReview {
 /// What a guard expression reads of an item and of its container (None for the site
 /// root, which has none): its fields with its title, description, id, state, language
 /// and type.
-fn guard_values(
+pub(crate) fn guard_values(
     ancestors: &[ItemRow],
     item: &ItemRow,
 ) -> (serde_json::Map<String, serde_json::Value>, Option<serde_json::Map<String, serde_json::Value>>) {

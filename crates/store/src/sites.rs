@@ -166,6 +166,22 @@ impl Db<'_> {
         });
         Ok(())
     }
+
+    /// The next number of the site's counter `name` (1 the first time): one statement,
+    /// so two transactions never get the same number; a transaction that rolls back
+    /// gives its number back.
+    pub async fn next_number(&mut self, scope: &SiteScope, name: &str) -> Result<i64> {
+        Ok(on_db!(self, |c| {
+            sqlx::query_scalar(
+                "insert into counters (site_id, name, value) values ($1, $2, 1) \
+                 on conflict (site_id, name) do update set value = counters.value + 1 returning value",
+            )
+            .bind(scope.key())
+            .bind(name)
+            .fetch_one(&mut *c)
+            .await?
+        }))
+    }
 }
 
 fn apps_json(apps: Option<&[String]>) -> Option<String> {

@@ -31,7 +31,7 @@ pub const CHAINS: (&str, &str) = ("chains.json", include_str!("../chains.json"))
 
 /// The application.
 pub const CMS: WebApp = WebApp {
-    app: App { name: "cms", enabled_by_default: true, types: TYPES, workflows: &[], chains: Some(CHAINS) },
+    app: App { name: "cms", enabled_by_default: true, types: TYPES, workflows: &[], chains: Some(CHAINS), hooks: &[] },
     routes: Vec::new,
     templates: &[],
     messages: &[],

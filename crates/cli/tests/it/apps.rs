@@ -4,7 +4,10 @@
 
 use beffroi_model::security::{Principal, Role};
 use beffroi_service::apps::App;
-use beffroi_service::{ItemView, Services};
+use beffroi_service::{
+    EventKind, HookFuture, ItemRow, ItemView, ServiceError, Services, TransitionHook, TransitionRequest, Transitioned,
+    When, Work,
+};
 use beffroi_web::routes::{Access, Args, Call, Route};
 use beffroi_web::{WebApp, WebError, item_handler, minijinja};
 use serde_json::json;
@@ -21,7 +24,8 @@ const REQUEST_TYPE: &str = r#"{
   "fields": [
     {"name": "request", "kind": "richtext", "title": {"fr": "Demande", "en": "Request"}},
     {"name": "answer", "kind": "richtext", "title": {"fr": "Réponse", "en": "Answer"}},
-    {"name": "district", "kind": "textline", "searchable": true, "title": {"fr": "Quartier"}}
+    {"name": "district", "kind": "textline", "searchable": true, "title": {"fr": "Quartier"}},
+    {"name": "number", "kind": "textline", "title": {"fr": "Numéro", "en": "Number"}}
   ]
 }"#;
 
@@ -32,11 +36,15 @@ const REQUEST_WORKFLOW: &str = r#"{
   "states": [
     {"id": "received", "title": {"fr": "Reçue", "en": "Received"},
      "permissions": {"View": {"roles": ["Manager", "Site Administrator", "Owner", "Editor"], "acquire": false}}},
+    {"id": "registered", "title": {"fr": "Enregistrée", "en": "Registered"},
+     "permissions": {"View": {"roles": ["Manager", "Site Administrator", "Owner", "Editor"], "acquire": false}}},
     {"id": "answered", "title": {"fr": "Répondue", "en": "Answered"},
      "permissions": {"View": {"roles": ["Anonymous"], "acquire": false}}}
   ],
   "transitions": [
-    {"id": "answer", "title": {"fr": "Répondre", "en": "Answer"}, "from": ["received"], "to": "answered",
+    {"id": "register", "title": {"fr": "Enregistrer", "en": "Register"}, "from": ["received"], "to": "registered",
+     "guard": {"permissions": ["Modify portal content"]}},
+    {"id": "answer", "title": {"fr": "Répondre", "en": "Answer"}, "from": ["received", "registered"], "to": "answered",
      "guard": {"permissions": ["Modify portal content"], "expression": "item.answer and container.review_state != 'private'"}}
   ]
 }"#;
@@ -56,6 +64,20 @@ pub const REQUESTS: WebApp = WebApp {
         types: &[("CitizenRequest.json", REQUEST_TYPE)],
         workflows: &[("request_workflow.json", REQUEST_WORKFLOW)],
         chains: Some(("chains.json", REQUEST_CHAIN)),
+        hooks: &[
+            TransitionHook {
+                workflow: "request_workflow",
+                transition: Some("register"),
+                when: When::Before,
+                run: needs_a_district,
+            },
+            TransitionHook {
+                workflow: "request_workflow",
+                transition: Some("register"),
+                when: When::After,
+                run: number,
+            },
+        ],
     },
     routes: request_routes,
     templates: &[("CitizenRequest.html", REQUEST_PAGE), ("requests.html", REQUESTS_PAGE)],
@@ -64,6 +86,26 @@ pub const REQUESTS: WebApp = WebApp {
         ("en", "request-page-label = A citizen's request\nrequests-title = Citizen requests"),
     ],
 };
+
+/// Before "register": a request is registered with its district.
+fn needs_a_district<'a>(_: &'a mut Work<'_>, item: &'a ItemRow, _: &'a Transitioned) -> HookFuture<'a> {
+    Box::pin(async move {
+        match item.fields.get("district").and_then(|d| d.as_str()) {
+            Some(d) if !d.trim().is_empty() => Ok(()),
+            _ => Err(ServiceError::BadRequest("a request is registered with its district".into())),
+        }
+    })
+}
+
+/// After "register": the request's number, per year (2026-0001, 2026-0002…).
+fn number<'a>(work: &'a mut Work<'_>, item: &'a ItemRow, _: &'a Transitioned) -> HookFuture<'a> {
+    Box::pin(async move {
+        let year = work.now().format("%Y").to_string();
+        let n = work.next_number(&format!("requests-{year}")).await?;
+        work.set_fields(&item.path, &obj(json!({"number": format!("{year}-{n:04}")}))).await?;
+        Ok(())
+    })
+}
 
 fn request_routes() -> Vec<Route> {
     vec![
@@ -163,7 +205,7 @@ both_backends! {
         let wf = app.get_with("/on/nid-de-poule-rue-haute/@workflow", &[("authorization", &auth_on)]).await.json();
         assert_eq!(wf["state"]["title"], "Reçue");
         // Its guard expression: no answer yet, no "answer" transition.
-        assert_eq!(wf["transitions"], json!([]), "{wf}");
+        assert_eq!(wf["transitions"].as_array().unwrap().iter().map(|t| t["title"].as_str().unwrap()).collect::<Vec<_>>(), ["Enregistrer"], "{wf}");
         let r = app.send_json("POST", "/on/nid-de-poule-rue-haute/@workflow/answer", &auth_on, json!({})).await;
         assert_eq!(r.status, 400, "{}", r.body);
         assert!(r.json()["message"].as_str().unwrap().contains("item.answer"), "{}", r.body);
@@ -172,7 +214,7 @@ both_backends! {
         })).await;
         assert_eq!(r.status, 204, "{}", r.body);
         let wf = app.get_with("/on/nid-de-poule-rue-haute/@workflow", &[("authorization", &auth_on)]).await.json();
-        assert_eq!(wf["transitions"][0]["title"], "Répondre");
+        assert!(wf["transitions"].as_array().unwrap().iter().any(|t| t["title"] == "Répondre"), "{wf}");
         assert_eq!(app.get("/on/nid-de-poule-rue-haute").await.status, 302, "private to visitors until answered");
 
         // Its page: its own template and messages, both rich-text fields under labels.
@@ -205,8 +247,111 @@ both_backends! {
         assert!(services.item(&Principal::System, &services.site(&on.id).await.unwrap().unwrap(), &path("/nid-de-poule-rue-haute")).await.is_ok());
     }
 
+    async fn hooks_refuse_and_number_requests_inside_the_transition(db) {
+        let (services, app) = with_requests(&db).await;
+        let s = db.site("s").await;
+        services.set_site_apps(&Principal::System, &s, &["requests".into()], &[]).await.unwrap();
+        let s = services.site(&s.id).await.unwrap().unwrap();
+        db.user(&s, "clerk", "clerk password", "Clerk", &[Role::Manager]).await;
+        let clerk = Principal::user("clerk", &[Role::Manager]);
+        let request = |id: &'static str, district: &'static str| {
+            let (services, s) = (services.clone(), s.clone());
+            async move {
+                services
+                    .create(&Principal::System, &s, &path(""), "Citizen Request", Some(id), &obj(json!({"title": id, "district": district})))
+                    .await
+                    .unwrap()
+                    .path
+            }
+        };
+        let register = |p: beffroi_model::ItemPath| {
+            let (services, s, clerk) = (services.clone(), s.clone(), clerk.clone());
+            async move { services.transition(&clerk, &s, &p, "register", TransitionRequest::default()).await }
+        };
+        let state_and_number = |p: beffroi_model::ItemPath| {
+            let (services, s) = (services.clone(), s.clone());
+            async move {
+                let item = services.item(&Principal::System, &s, &p).await.unwrap().item;
+                (item.review_state.unwrap(), item.fields.get("number").and_then(|n| n.as_str()).map(str::to_owned))
+            }
+        };
+        let year = chrono::Utc::now().format("%Y").to_string();
+
+        // The hook before refuses, with its message; nothing changes, no number is used.
+        let first = request("first", "").await;
+        let e = register(first.clone()).await.unwrap_err();
+        assert_eq!(e.to_string(), "a request is registered with its district");
+        let auth = app.bearer("s", "clerk", "clerk password").await;
+        let r = app.send_json("POST", "/s/first/@workflow/register", &auth, json!({})).await;
+        assert_eq!((r.status.as_u16(), r.json()["message"].as_str()), (400, Some("a request is registered with its district")), "{}", r.body);
+        assert_eq!(state_and_number(first.clone()).await, ("received".to_owned(), None));
+
+        // The hook after numbers it in the same transaction; the events follow the commit.
+        services.update(&clerk, &s, &first, &obj(json!({"district": "Jambes"}))).await.unwrap();
+        let mut events = services.subscribe();
+        let h = register(first.clone()).await.unwrap();
+        assert_eq!((h.from_state.as_deref(), h.review_state.as_str()), (Some("received"), "registered"));
+        assert_eq!(state_and_number(first.clone()).await, ("registered".to_owned(), Some(format!("{year}-0001"))));
+        let kinds: Vec<EventKind> = std::iter::from_fn(|| events.try_recv().ok()).map(|e| e.kind).collect();
+        assert_eq!(kinds[0], EventKind::Transitioned(Transitioned {
+            workflow: "request_workflow".into(), transition: "register".into(), from: "received".into(), to: "registered".into(),
+        }));
+        assert_eq!(kinds[1..], [EventKind::Modified]);
+        // The number is versioned in the clerk's name, as an edit would be.
+        let (revisions, _, _) = services.history(&clerk, &s, &first).await.unwrap();
+        assert_eq!(revisions.last().map(|r| r.actor.as_str()), Some("clerk"));
+
+        // Registered at once, never the same number twice.
+        let mut paths = Vec::new();
+        for id in ["r2", "r3", "r4", "r5", "r6", "r7"] {
+            paths.push(request(id, "Erpent").await);
+        }
+        let tasks: Vec<_> = paths.iter().map(|p| tokio::spawn(register(p.clone()))).collect();
+        for t in tasks {
+            t.await.unwrap().unwrap();
+        }
+        let mut numbers = Vec::new();
+        for p in &paths {
+            numbers.push(state_and_number(p.clone()).await.1.unwrap());
+        }
+        numbers.sort();
+        assert_eq!(numbers, (2..=7).map(|n| format!("{year}-{n:04}")).collect::<Vec<_>>());
+    }
+
+    async fn a_unit_of_work_checks_rights_and_commits_all_or_nothing(db) {
+        let (services, _app) = with_requests(&db).await;
+        let s = db.site("s").await;
+        let doc = db.add(&s, "", "Document", json!({"title": "Avant"})).await;
+        let manager = Principal::user("boss", &[Role::Manager]);
+        let e = services.work(&Principal::Anonymous, &s, &doc, beffroi_model::security::Permission::ModifyPortalContent).await.err().unwrap();
+        assert!(matches!(e, ServiceError::Unauthorized), "{e:?}");
+        {
+            let mut work = services.work(&manager, &s, &doc, beffroi_model::security::Permission::ModifyPortalContent).await.unwrap();
+            assert_eq!(work.next_number("letters").await.unwrap(), 1);
+            work.set_fields(&doc, &obj(json!({"title": "Pendant"}))).await.unwrap();
+            assert_eq!(work.item().title, "Pendant", "the unit sees its own change");
+            // Dropped without commit.
+        }
+        assert_eq!(services.item(&manager, &s, &doc).await.unwrap().item.title, "Avant");
+        let mut work = services.work(&manager, &s, &doc, beffroi_model::security::Permission::View).await.unwrap();
+        assert_eq!(work.next_number("letters").await.unwrap(), 1, "a unit that did not commit gave its number back");
+        assert_eq!(work.next_number("letters").await.unwrap(), 2);
+        let e = work.set_fields(&doc, &obj(json!({"title": ""}))).await.unwrap_err();
+        assert!(matches!(e, ServiceError::Invalid(_)), "validated as an edit: {e:?}");
+        work.set_fields(&doc, &obj(json!({"title": "Après"}))).await.unwrap();
+        work.commit().await.unwrap();
+        assert_eq!(services.item(&manager, &s, &doc).await.unwrap().item.title, "Après");
+        let mut work = services.work(&manager, &s, &doc, beffroi_model::security::Permission::View).await.unwrap();
+        assert_eq!(work.next_number("letters").await.unwrap(), 3);
+        drop(work);
+        // Those who may only view cannot write through a unit.
+        let reader = Principal::user("reader", &[Role::Reader]);
+        let mut work = services.work(&reader, &s, &doc, beffroi_model::security::Permission::View).await.unwrap();
+        assert!(matches!(work.set_fields(&doc, &obj(json!({"title": "Non"}))).await, Err(ServiceError::Unauthorized)));
+    }
+
     async fn every_rich_text_field_is_shown_found_versioned_and_linked_by_uid(db) {
-        let decisions = App { name: "decisions", enabled_by_default: true, types: &[("Decision.json", DECISION)], workflows: &[], chains: None };
+        let decisions = App { name: "decisions", enabled_by_default: true, types: &[("Decision.json", DECISION)], workflows: &[], chains: None, hooks: &[] };
         let services = db.services.clone().with_app(&decisions).unwrap();
         let s = db.site("s").await;
         db.user(&s, "admin", "admin password", "Admin", &[Role::Manager]).await;

@@ -1,0 +1,333 @@
+//! Units of work: how an application's use case changes content. A unit opens one
+//! transaction on an item the actor holds a permission on; every read and write in it
+//! checks the actor's rights again; the stored viewers of what changed state are
+//! recomputed and the events published once it commits. Dropped without
+//! [`Work::commit`], it changes nothing.
+//!
+//! Workflow transitions taken in a unit run the hooks of the site's applications inside
+//! the same transaction: a hook before the transition may refuse it with a message, a
+//! hook after it may change the item or others (number a request, an agenda's items).
+//! Hooks act with the system's rights, as Plone's event subscribers do; who asked is
+//! still [`Work::actor`], recorded in the history and the revisions.
+
+use std::sync::Arc;
+
+use beffroi_model::ItemPath;
+use beffroi_model::schema::WriteMode;
+use beffroi_model::security::{Node, Permission, Principal};
+use beffroi_model::workflow::{WorkflowRegistry, guard_allows};
+use beffroi_store::{HistoryRow, ItemRow, SiteRow};
+use chrono::{DateTime, Utc};
+use futures_util::future::BoxFuture;
+use serde_json::{Map, Value};
+
+use crate::items::{allowed, apply_values, carries_files, check_item, load, maps, node, refresh_viewers, state_of};
+use crate::sessions::audit_row;
+use crate::workflow::{TransitionRequest, guard_values, is_public};
+use crate::{Event, EventKind, Result, ServiceError, Services};
+
+/// A workflow transition taken: what [`EventKind::Transitioned`] and hooks carry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transitioned {
+    pub workflow: String,
+    pub transition: String,
+    pub from: String,
+    pub to: String,
+}
+
+/// When a hook runs: before the item changes state (it may refuse), or after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    Before,
+    After,
+}
+
+/// What a hook runs: given the unit, the item (as it is before the transition for a
+/// hook before, after it for one after) and the transition. An error refuses the
+/// transition and undoes the whole unit; [`ServiceError::BadRequest`] carries the
+/// message the user reads.
+pub type HookFn = for<'a, 'w> fn(&'a mut Work<'w>, &'a ItemRow, &'a Transitioned) -> HookFuture<'a>;
+
+/// What a hook returns: `Box::pin(async move { … })`.
+pub type HookFuture<'a> = BoxFuture<'a, Result<()>>;
+
+/// A hook of an application on a workflow's transitions.
+#[derive(Clone, Copy)]
+pub struct TransitionHook {
+    /// The workflow's id.
+    pub workflow: &'static str,
+    /// One transition's id, or None for all of the workflow's.
+    pub transition: Option<&'static str>,
+    pub when: When,
+    pub run: HookFn,
+}
+
+impl std::fmt::Debug for TransitionHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TransitionHook")
+            .field("workflow", &self.workflow)
+            .field("transition", &self.transition)
+            .field("when", &self.when)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How deep hooks may take transitions that run hooks.
+const MAX_HOOK_DEPTH: u32 = 8;
+
+/// One use case's transaction. See the module's documentation.
+pub struct Work<'s> {
+    services: &'s Services,
+    site: SiteRow,
+    actor: Principal,
+    /// Whose rights the checks use: the actor's, the system's while a hook runs.
+    acting: Principal,
+    workflows: Arc<WorkflowRegistry>,
+    tx: beffroi_store::Tx,
+    /// The item the unit was opened on, its ancestors first.
+    lineage: Vec<ItemRow>,
+    now: DateTime<Utc>,
+    events: Vec<Event>,
+    /// Where a state changed: the stored viewers there and below are recomputed.
+    access: Vec<ItemPath>,
+    depth: u32,
+}
+
+impl Services {
+    /// Opens a unit of work on the item at `path`, which `actor` must hold `p` on.
+    pub async fn work(&self, actor: &Principal, site: &SiteRow, path: &ItemPath, p: Permission) -> Result<Work<'_>> {
+        let workflows = self.workflows(site).await?;
+        let mut tx = self.store.begin().await?;
+        let lineage = load(&mut tx.db(), site, path).await?;
+        if !allowed(&workflows, actor, &lineage, p) {
+            return Err(ServiceError::Unauthorized);
+        }
+        Ok(Work {
+            services: self,
+            site: site.clone(),
+            actor: actor.clone(),
+            acting: actor.clone(),
+            workflows,
+            tx,
+            lineage,
+            now: beffroi_store::now(),
+            events: Vec::new(),
+            access: Vec::new(),
+            depth: 0,
+        })
+    }
+}
+
+impl Work<'_> {
+    /// Who the unit acts for.
+    pub fn actor(&self) -> &Principal {
+        &self.actor
+    }
+
+    pub fn site(&self) -> &SiteRow {
+        &self.site
+    }
+
+    /// The item the unit was opened on, as it is now in the unit.
+    pub fn item(&self) -> &ItemRow {
+        self.lineage.last().expect("a lineage ends with its item")
+    }
+
+    /// The items above it, the site root first.
+    pub fn ancestors(&self) -> &[ItemRow] {
+        &self.lineage[..self.lineage.len() - 1]
+    }
+
+    /// The time of the unit: every change in it carries this time.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.now
+    }
+
+    /// The item at `path` with its ancestors (root first), which the unit's rights
+    /// must hold `p` on.
+    pub async fn require(&mut self, path: &ItemPath, p: Permission) -> Result<Vec<ItemRow>> {
+        let lineage = load(&mut self.tx.db(), &self.site, path).await?;
+        if !allowed(&self.workflows, &self.acting, &lineage, p) {
+            return Err(ServiceError::Unauthorized);
+        }
+        Ok(lineage)
+    }
+
+    /// Changes fields of the item at `path` as an edit does (plone.restapi PATCH
+    /// semantics, validated by its type): reindexed, a revision recorded in the name
+    /// of the actor. Files go through the edit forms and the API, not here.
+    pub async fn set_fields(&mut self, path: &ItemPath, values: &Map<String, Value>) -> Result<ItemRow> {
+        let services = self.services;
+        services.check_rich_text_size(values)?;
+        if carries_files(values) {
+            return Err(ServiceError::BadRequest("files cannot be set in a unit of work".into()));
+        }
+        let mut lineage = self.require(path, Permission::ModifyPortalContent).await?;
+        let mut item = lineage.pop().expect("a lineage ends with its item");
+        let schema = services.types.get(&item.type_name).ok_or_else(|| {
+            ServiceError::BadRequest(format!("items of type {} cannot be edited here", item.type_name))
+        })?;
+        let values = schema.validate(values, WriteMode::Update)?;
+        let note = values.get("changeNote").and_then(Value::as_str).unwrap_or_default().to_owned();
+        apply_values(&mut item, values);
+        check_item(&services.types, &item)?;
+        item.modified = self.now;
+        let scope = self.site.scope();
+        self.tx.db().update_item(&scope, &item).await?;
+        crate::catalog::index(&mut self.tx.db(), &scope, &item, &services.types).await?;
+        services.record_revision(&mut self.tx.db(), &self.site, &item, &self.actor, &note).await?;
+        self.replace(&item);
+        self.events.push(self.event(&item, EventKind::Modified));
+        Ok(item)
+    }
+
+    /// The next number of the site's counter `name` (1 the first time). Numbers are
+    /// never handed out twice, even by servers numbering at once; a unit that does not
+    /// commit gives its number back.
+    pub async fn next_number(&mut self, name: &str) -> Result<i64> {
+        if name.is_empty() || name.len() > 200 || name.chars().any(char::is_control) {
+            return Err(ServiceError::BadRequest(format!("{name:?} cannot name a counter")));
+        }
+        Ok(self.tx.db().next_number(&self.site.scope(), name).await?)
+    }
+
+    /// Takes transition `id` on the item at `path` (and, if asked, on every item below
+    /// where it applies and is allowed), running the applications' hooks.
+    pub async fn transition(&mut self, path: &ItemPath, id: &str, req: &TransitionRequest) -> Result<HistoryRow> {
+        let lineage = self.require(path, Permission::View).await?;
+        let done = self.step(lineage, id, req, true).await?.expect("a strict step is taken or fails");
+        if req.include_children {
+            let below = self.tx.db().subtree(&self.site.scope(), path).await?;
+            for row in below.iter().skip(1) {
+                let lineage = load(&mut self.tx.db(), &self.site, &row.path).await?;
+                self.step(lineage, id, req, false).await?;
+            }
+        }
+        self.access.push(path.clone());
+        Ok(done)
+    }
+
+    /// Commits: recomputes the stored viewers where a state changed, then publishes
+    /// the unit's events.
+    pub async fn commit(mut self) -> Result<()> {
+        self.access.sort();
+        self.access.dedup();
+        let mut done: Vec<&ItemPath> = Vec::new();
+        for path in &self.access {
+            if done.iter().any(|d| path == *d || path.is_below(d)) {
+                continue;
+            }
+            refresh_viewers(&self.workflows, &mut self.tx.db(), &self.site, path).await?;
+            done.push(path);
+        }
+        self.tx.commit().await?;
+        for event in self.events {
+            self.services.emit(event);
+        }
+        Ok(())
+    }
+
+    fn event(&self, item: &ItemRow, kind: EventKind) -> Event {
+        Event { site: self.site.id.clone(), uuid: item.uuid, path: item.path.clone(), kind }
+    }
+
+    /// Keeps the unit's own item (or an ancestor) as changed in the unit.
+    fn replace(&mut self, item: &ItemRow) {
+        if let Some(row) = self.lineage.iter_mut().find(|r| r.uuid == item.uuid) {
+            *row = item.clone();
+        }
+    }
+
+    /// Runs the site's hooks on `t` at `when`, with the system's rights.
+    async fn run_hooks(&mut self, when: When, item: &ItemRow, t: &Transitioned) -> Result<()> {
+        let hooks = self.services.hooks(&self.site, t, when);
+        if hooks.is_empty() {
+            return Ok(());
+        }
+        if self.depth >= MAX_HOOK_DEPTH {
+            return Err(ServiceError::Conflict(format!("hooks nest deeper than {MAX_HOOK_DEPTH} transitions")));
+        }
+        let acting = std::mem::replace(&mut self.acting, Principal::System);
+        self.depth += 1;
+        let mut outcome = Ok(());
+        for run in hooks {
+            outcome = run(self, item, t).await;
+            if outcome.is_err() {
+                break;
+            }
+        }
+        self.depth -= 1;
+        self.acting = acting;
+        outcome
+    }
+
+    /// One transition on the last item of `lineage`. Strict: any reason not to is an
+    /// error; otherwise (an item below) the item is skipped with None.
+    async fn step(
+        &mut self,
+        lineage: Vec<ItemRow>,
+        id: &str,
+        req: &TransitionRequest,
+        strict: bool,
+    ) -> Result<Option<HistoryRow>> {
+        let skip = |e: ServiceError| if strict { Err(e) } else { Ok(None) };
+        let reg = self.workflows.clone();
+        let item = lineage.last().expect("a lineage ends with its item");
+        let Some(wf) = reg.for_type(&item.type_name) else {
+            return skip(ServiceError::BadRequest(format!("a {} has no workflow", item.type_name)));
+        };
+        let Some(t) = wf.transition(id) else {
+            return skip(ServiceError::BadRequest(format!("{} has no transition {id:?}", wf.id)));
+        };
+        let from = state_of(&reg, item).expect("a workflow has a state").id.clone();
+        if !t.from.contains(&from) {
+            return skip(ServiceError::BadRequest(format!("transition {id:?} is not possible from state {from:?}")));
+        }
+        let nodes: Vec<Node<'_>> = lineage.iter().map(node).collect();
+        let all_maps = maps(&reg, &lineage);
+        if !guard_allows(&self.acting, &nodes, all_maps.last().expect("one map per row"), &t.guard) {
+            return skip(ServiceError::Unauthorized);
+        }
+        let (values, container) = guard_values(&lineage[..lineage.len() - 1], item);
+        if !t.guard.condition_holds(&values, container.as_ref()) {
+            let expr = t.guard.expression.as_deref().unwrap_or_default();
+            return skip(ServiceError::BadRequest(format!("transition {id:?} needs {expr}")));
+        }
+        let change =
+            Transitioned { workflow: wf.id.clone(), transition: t.id.clone(), from: from.clone(), to: t.to.clone() };
+        if let Err(e) = self.run_hooks(When::Before, item, &change).await {
+            return skip(e);
+        }
+        let target = wf.state(&t.to).expect("validated at load");
+        // A hook before may have changed the item: take it as it is now.
+        let scope = self.site.scope();
+        let mut row = load(&mut self.tx.db(), &self.site, &item.path).await?.pop().expect("the item is there");
+        row.review_state = Some(t.to.clone());
+        row.modified = self.now;
+        if let Some(e) = req.effective {
+            row.effective = Some(e);
+        } else if row.effective.is_none() && is_public(target) {
+            row.effective = Some(self.now);
+        }
+        if req.expires.is_some() {
+            row.expires = req.expires;
+        }
+        self.tx.db().update_item(&scope, &row).await?;
+        let h = HistoryRow {
+            action: Some(t.id.clone()),
+            actor: self.actor.id().to_owned(),
+            comments: req.comment.clone(),
+            from_state: Some(from.clone()),
+            review_state: t.to.clone(),
+            at: self.now,
+        };
+        self.tx.db().insert_history(&scope, row.uuid, &h).await?;
+        let detail = serde_json::json!({"from": from, "to": t.to, "comment": req.comment});
+        let audit = audit_row(self.actor.id(), &format!("workflow.{}", t.id), row.path.as_str(), "", detail);
+        self.tx.db().audit(&scope, &audit).await?;
+        self.replace(&row);
+        self.events.push(self.event(&row, EventKind::Transitioned(change.clone())));
+        self.run_hooks(When::After, &row, &change).await?;
+        Ok(Some(h))
+    }
+}
