@@ -91,6 +91,11 @@ pub fn run(args: ServeArgs) -> Result<()> {
             .with_revision_retention(args.keep_revisions);
         services.reconcile_workflows().await.context("cannot apply the workflow definitions to stored content")?;
         let indexed = services.index_missing().await.context("cannot index the content made before the catalog")?;
+        let reindexed =
+            services.reconcile_indexes().await.context("cannot apply the declared indexes to stored content")?;
+        if reindexed > 0 {
+            tracing::info!(items = reindexed, "reindexed content for the declared indexes");
+        }
         if indexed > 0 {
             tracing::info!(items = indexed, "indexed content made before the catalog");
         }

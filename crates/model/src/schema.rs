@@ -101,6 +101,10 @@ pub struct Field {
     /// Whether its text goes into the full-text index (rich-text fields always do).
     #[serde(default)]
     pub searchable: bool,
+    /// For a query field: the indexes applications declare, which its criteria may
+    /// name besides the platform's.
+    #[serde(skip)]
+    pub declared_indexes: Vec<(String, IndexKind)>,
     /// Set by the behavior that contributed the field, "" for the type's own.
     #[serde(skip)]
     pub behavior: &'static str,
@@ -209,6 +213,7 @@ fn behavior_fields(name: &str) -> Option<Vec<Field>> {
         fieldset: None,
         primary: false,
         searchable: false,
+        declared_indexes: Vec::new(),
         behavior,
     };
     let fields = match name {
@@ -724,8 +729,13 @@ fn validate_value(f: &Field, v: &Value) -> Result<Value, String> {
                 else {
                     return Err("each criterion has an index \"i\" and an operation \"o\"".into());
                 };
-                if !crate::catalog::querystring::fits(i, o) {
-                    let o = o.strip_prefix(crate::catalog::querystring::PREFIX).unwrap_or(o);
+                let short = o.strip_prefix(crate::catalog::querystring::PREFIX).unwrap_or(o);
+                let fits = match f.declared_indexes.iter().find(|(name, _)| name == i) {
+                    Some((_, kind)) => kind.operations().contains(&short),
+                    None => crate::catalog::querystring::fits(i, o),
+                };
+                if !fits {
+                    let o = short;
                     return Err(format!("criterion {}: {o} does not apply to {i}", n + 1));
                 }
             }
@@ -770,7 +780,97 @@ pub fn parse_datetime(s: &str) -> Option<DateTime<Utc>> {
 #[derive(Debug, Clone, Default)]
 pub struct TypeRegistry {
     types: Vec<TypeSchema>,
+    indexes: Vec<IndexDecl>,
 }
+
+/// What a catalog index keeps of its field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IndexKind {
+    /// Each value (a text line, a choice, each of a list's), found exactly.
+    Keyword,
+    /// A date or date-time, found by ranges.
+    Date,
+    /// An integer, found by ranges.
+    Number,
+    /// True or false (an item without the value: false).
+    Boolean,
+    /// Its words join the full text.
+    Text,
+}
+
+impl IndexKind {
+    /// The plone.app.querystring operations (short names) a criterion on such an index
+    /// takes.
+    pub fn operations(self) -> &'static [&'static str] {
+        match self {
+            IndexKind::Keyword => &["selection.any", "selection.all", "selection.is", "string.is"],
+            IndexKind::Boolean => &["boolean.isTrue", "boolean.isFalse"],
+            IndexKind::Number => &["int.is", "int.lessThan", "int.largerThan", "int.between"],
+            IndexKind::Date => crate::catalog::querystring::DATE_OPERATIONS,
+            IndexKind::Text => &[],
+        }
+    }
+
+    /// Whether a field of `kind` can be indexed so.
+    fn fits(self, kind: FieldKind) -> bool {
+        use FieldKind as F;
+        match self {
+            IndexKind::Keyword => matches!(kind, F::TextLine | F::Choice | F::MultiChoice | F::Email | F::Url),
+            IndexKind::Date => matches!(kind, F::Date | F::DateTime),
+            IndexKind::Number => kind == F::Integer,
+            IndexKind::Boolean => kind == F::Boolean,
+            IndexKind::Text => matches!(kind, F::TextLine | F::Text | F::RichText),
+        }
+    }
+}
+
+/// A catalog index an application declares: queries name it (`@search?district=…`,
+/// a Collection's criterion) and it reads the field of the same name (or `field`) of
+/// every type that has one.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndexDecl {
+    #[serde(skip)]
+    pub name: String,
+    pub kind: IndexKind,
+    /// The field it reads; its own name when absent.
+    #[serde(default)]
+    pub field: String,
+    #[serde(default)]
+    pub title: Translated,
+}
+
+/// The names queries already give a meaning to (the platform's own indexes and
+/// parameters): no declared index takes one.
+pub const RESERVED_INDEX_NAMES: &[&str] = &[
+    "SearchableText",
+    "portal_type",
+    "review_state",
+    "Subject",
+    "Creator",
+    "path",
+    "Language",
+    "created",
+    "modified",
+    "effective",
+    "expires",
+    "start",
+    "end",
+    "UID",
+    "getId",
+    "id",
+    "sortable_title",
+    "getObjPositionInParent",
+    "sort_on",
+    "sort_order",
+    "sort_limit",
+    "b_start",
+    "b_size",
+    "metadata_fields",
+    "fullobjects",
+    "query",
+];
 
 impl TypeRegistry {
     /// The types shipped in the binary.
@@ -798,12 +898,80 @@ impl TypeRegistry {
                 message: format!("type {:?} is already defined", schema.id),
             });
         }
+        let mut schema = schema;
+        let declared: Vec<(String, IndexKind)> = self.indexes.iter().map(|d| (d.name.clone(), d.kind)).collect();
+        for f in schema.fields.iter_mut().filter(|f| f.kind == FieldKind::Query) {
+            f.declared_indexes = declared.clone();
+        }
         self.types.push(schema);
         Ok(())
     }
 
     pub fn get(&self, id: &str) -> Option<&TypeSchema> {
         self.types.iter().find(|t| t.id == id)
+    }
+
+    /// Adds the catalog indexes of an index file (`{"name": {"kind": …, "field": …}}`):
+    /// a name already taken, a field no type has, or a field of a kind the index
+    /// cannot read is refused, naming the file. A text index makes its field
+    /// searchable in every type that has it.
+    pub fn add_indexes(&mut self, file: &str, json: &str) -> Result<(), SchemaError> {
+        let err = |message: String| SchemaError::Invalid { file: file.to_owned(), message };
+        let decls: BTreeMap<String, IndexDecl> = serde_json::from_str(json).map_err(|e| err(e.to_string()))?;
+        let mut added = Vec::new();
+        for (name, mut decl) in decls {
+            let fit = !name.is_empty()
+                && name.len() <= 64
+                && name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !fit {
+                return Err(err(format!("{name:?} cannot name an index (letters, digits and _)")));
+            }
+            if RESERVED_INDEX_NAMES.contains(&name.as_str()) || self.index(&name).is_some() {
+                return Err(err(format!("index {name:?} is already defined")));
+            }
+            if decl.field.is_empty() {
+                decl.field = name.clone();
+            }
+            let mut holders = self.types.iter().filter_map(|t| Some((t, t.field(&decl.field)?))).peekable();
+            if holders.peek().is_none() {
+                return Err(err(format!("index {name:?} is on field {:?}, which no type has", decl.field)));
+            }
+            if let Some((t, f)) = holders.find(|(_, f)| !decl.kind.fits(f.kind)) {
+                return Err(err(format!(
+                    "index {name:?} cannot read field {:?} of {}: a {:?} index on a {:?} field",
+                    f.name, t.id, decl.kind, f.kind
+                )));
+            }
+            decl.name = name;
+            added.push(decl);
+        }
+        for t in &mut self.types {
+            for f in t.fields.iter_mut().filter(|f| f.kind == FieldKind::Query) {
+                f.declared_indexes.extend(added.iter().map(|d| (d.name.clone(), d.kind)));
+            }
+        }
+        for decl in &added {
+            if decl.kind == IndexKind::Text {
+                for t in &mut self.types {
+                    for f in t.fields.iter_mut().filter(|f| f.name == decl.field) {
+                        f.searchable = true;
+                    }
+                }
+            }
+        }
+        self.indexes.extend(added);
+        Ok(())
+    }
+
+    /// The declared catalog indexes.
+    pub fn indexes(&self) -> &[IndexDecl] {
+        &self.indexes
+    }
+
+    /// The declared index named `name`.
+    pub fn index(&self, name: &str) -> Option<&IndexDecl> {
+        self.indexes.iter().find(|i| i.name == name)
     }
 
     pub fn all(&self) -> &[TypeSchema] {
@@ -893,6 +1061,43 @@ impl TypeRules {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn indexes_are_declared_on_fields_that_exist_and_fit() {
+        let mut reg = TypeRegistry::from_files(&[(
+            "R.json",
+            r#"{"id": "R", "title": {"fr": "R"}, "fields": [
+                {"name": "district", "kind": "textline"}, {"name": "urgent", "kind": "boolean"},
+                {"name": "due", "kind": "date"}, {"name": "count", "kind": "integer"},
+                {"name": "note", "kind": "text"}]}"#,
+        )])
+        .unwrap();
+        let bad =
+            |reg: &TypeRegistry, json: &str| reg.clone().add_indexes("indexes.json", json).unwrap_err().to_string();
+        assert_eq!(
+            bad(&reg, r#"{"x": {"kind": "keyword"}}"#),
+            "indexes.json: index \"x\" is on field \"x\", which no type has"
+        );
+        assert_eq!(
+            bad(&reg, r#"{"due_k": {"kind": "keyword", "field": "due"}}"#),
+            "indexes.json: index \"due_k\" cannot read field \"due\" of R: a Keyword index on a Date field"
+        );
+        assert_eq!(
+            bad(&reg, r#"{"review_state": {"kind": "keyword"}}"#),
+            "indexes.json: index \"review_state\" is already defined"
+        );
+        assert!(bad(&reg, r#"{"a b": {"kind": "keyword"}}"#).contains("cannot name an index"));
+        assert!(bad(&reg, r#"{"district": {"kind": "colour"}}"#).contains("unknown variant `colour`"));
+        reg.add_indexes(
+            "indexes.json",
+            r#"{"district": {"kind": "keyword"}, "urgent": {"kind": "boolean"}, "due": {"kind": "date"},
+                "count": {"kind": "number"}, "note": {"kind": "text"}}"#,
+        )
+        .unwrap();
+        assert_eq!(reg.index("due").map(|i| i.kind), Some(IndexKind::Date));
+        assert!(reg.get("R").unwrap().field("note").unwrap().searchable, "a text index makes its field searchable");
+        assert!(bad(&reg, r#"{"district": {"kind": "keyword"}}"#).contains("already defined"));
+    }
     use super::*;
 
     fn doc() -> TypeSchema {

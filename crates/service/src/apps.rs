@@ -25,6 +25,9 @@ pub struct App {
     /// Which workflow each of its types follows: (file name, JSON `{"Type": "workflow"
     /// or null}`); null follows the container's.
     pub chains: Option<(&'static str, &'static str)>,
+    /// The catalog indexes it declares: (file name, JSON `{"name": {"kind": "keyword" |
+    /// "date" | "number" | "boolean" | "text", "field": …}}`).
+    pub indexes: Option<(&'static str, &'static str)>,
     /// What it runs before and after workflow transitions, on the sites that enable it.
     pub hooks: &'static [TransitionHook],
 }
@@ -77,6 +80,9 @@ pub(crate) fn load(
         }
         names.push(schema.id.clone());
         new_types.add(file, schema).map_err(|e| err(e.to_string()))?;
+    }
+    if let Some((file, json)) = app.indexes {
+        new_types.add_indexes(file, json).map_err(|e| err(e.to_string()))?;
     }
     let mut files: Vec<(String, String)> = Vec::new();
     for (file, json) in app.workflows {
@@ -146,7 +152,7 @@ mod tests {
     use super::*;
 
     fn app(types: &'static [(&'static str, &'static str)], chains: Option<(&'static str, &'static str)>) -> App {
-        App { name: "test", enabled_by_default: false, types, workflows: &[], chains, hooks: &[] }
+        App { name: "test", enabled_by_default: false, types, workflows: &[], chains, indexes: None, hooks: &[] }
     }
 
     /// A type every test server has.

@@ -5,9 +5,9 @@
 use std::collections::BTreeSet;
 
 use beffroi_model::catalog::{query_stems, query_words, search_text, sortable_title};
-use beffroi_model::schema::{TypeRegistry, parse_datetime};
+use beffroi_model::schema::{IndexKind, TypeRegistry, parse_datetime};
 use beffroi_model::security::Principal;
-use beffroi_store::{CatalogEntry, CatalogQuery, Db, ItemRow, SearchPage, SiteRow, SiteScope, TypeCount};
+use beffroi_store::{CatalogEntry, CatalogQuery, Db, IndexValue, ItemRow, SearchPage, SiteRow, SiteScope, TypeCount};
 use serde_json::Value;
 
 use crate::{Result, Services};
@@ -41,7 +41,62 @@ pub fn entry(item: &ItemRow, types: &TypeRegistry) -> CatalogEntry {
         subjects,
         event_start: date("start"),
         event_end: date("end"),
+        indexed: indexed(item, types),
     }
+}
+
+/// The values of the declared indexes that `item`'s type has the field of.
+fn indexed(item: &ItemRow, types: &TypeRegistry) -> Vec<(String, IndexValue)> {
+    let Some(schema) = types.get(&item.type_name) else { return Vec::new() };
+    let mut out = Vec::new();
+    for decl in types.indexes() {
+        if schema.field(&decl.field).is_none() {
+            continue;
+        }
+        let value = item.fields.get(&decl.field);
+        let mut push = |v: IndexValue| out.push((decl.name.clone(), v));
+        match decl.kind {
+            IndexKind::Keyword => {
+                let words: Vec<&str> = match value {
+                    Some(Value::String(s)) => vec![s.as_str()],
+                    Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
+                    _ => Vec::new(),
+                };
+                let words: BTreeSet<&str> = words.into_iter().map(str::trim).filter(|w| !w.is_empty()).collect();
+                for w in words {
+                    push(IndexValue::Word(w.to_owned()));
+                }
+            }
+            IndexKind::Boolean => {
+                let on = value.and_then(Value::as_bool).unwrap_or(false);
+                push(IndexValue::Word(on.to_string()));
+            }
+            IndexKind::Number => {
+                if let Some(n) = value.and_then(Value::as_f64) {
+                    push(IndexValue::Number(n));
+                }
+            }
+            IndexKind::Date => {
+                if let Some(d) = value.and_then(Value::as_str).and_then(query_date) {
+                    push(IndexValue::Date(d));
+                }
+            }
+            // Its words are in the full text (the field is searchable).
+            IndexKind::Text => {}
+        }
+    }
+    out
+}
+
+/// A date or date-time as queries and date fields give it ("2026-12-07" is midnight
+/// UTC that day).
+pub fn query_date(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    let s = s.trim();
+    parse_datetime(s).or_else(|| {
+        chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .ok()
+            .map(|d| d.and_hms_opt(0, 0, 0).expect("midnight").and_utc())
+    })
 }
 
 pub(crate) async fn index(db: &mut Db<'_>, scope: &SiteScope, item: &ItemRow, types: &TypeRegistry) -> Result<()> {
@@ -219,6 +274,34 @@ impl Services {
         futures_util::future::try_join_all((0..workers).map(|_| worker())).await?;
         self.store.tidy_catalog().await?;
         let n = done.lock().expect("progress lock").0;
+        Ok(n)
+    }
+
+    /// Reindexes every item when the indexes the applications declare changed since
+    /// the last run (a fingerprint in the settings), so that a new index finds the
+    /// content made before it. Returns how many items were reindexed.
+    pub async fn reconcile_indexes(&self) -> Result<u64> {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        for d in self.types.indexes() {
+            h.update(format!("{}\0{:?}\0{}\n", d.name, d.kind, d.field).as_bytes());
+        }
+        let hash: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        let stored = {
+            let mut c = self.store.conn().await?;
+            c.db().setting("indexes.hash").await?
+        };
+        // A database from before declared indexes had none.
+        let unchanged = match &stored {
+            Some(s) => *s == hash,
+            None => self.types.indexes().is_empty(),
+        };
+        let n = if unchanged { 0 } else { self.reindex(None, |_, _| {}).await? };
+        if stored.as_deref() != Some(hash.as_str()) {
+            let mut tx = self.store.begin().await?;
+            tx.db().set_setting("indexes.hash", &hash).await?;
+            tx.commit().await?;
+        }
         Ok(n)
     }
 

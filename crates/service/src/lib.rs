@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 use beffroi_model::schema::{TypeRegistry, ValidationErrors};
 use beffroi_model::{ItemPath, SiteId};
 pub use beffroi_store::{
-    AuditRow, Backend, BlobRead, Blobs, CatalogQuery, DateIndex, GroupRow, HistoryRow, ItemRow, LockRow, PathQuery,
-    RevisionRow, SearchPage, SiteRow, SiteScope, SortOn, Store, StoreError, StoreOptions, Summary, TypeCount, UserRow,
+    AuditRow, Backend, BlobRead, Blobs, CatalogQuery, DateIndex, GroupRow, HistoryRow, IndexFilter, IndexValue,
+    ItemRow, LockRow, PathQuery, RevisionRow, SearchPage, SiteRow, SiteScope, SortOn, Store, StoreError, StoreOptions,
+    Summary, TypeCount, UserRow,
 };
 use tokio::sync::broadcast;
 use uuid::Uuid;
@@ -22,6 +23,7 @@ mod extract;
 mod items;
 mod locks;
 mod media;
+pub mod query;
 mod sessions;
 mod sites;
 mod users;
@@ -30,7 +32,7 @@ mod work;
 mod workflow;
 
 pub use access::{Credential, GroupChange, RoleOrigin, Sharing, SharingChange, SharingEntry, UserChange};
-pub use catalog::{MAX_SEARCH_BATCH, entry as catalog_entry, with_text};
+pub use catalog::{MAX_SEARCH_BATCH, entry as catalog_entry, query_date, with_text};
 pub use items::{Delta, Found, ItemView, Listing, MAX_BATCH, WriteGuard};
 pub use locks::{DEFAULT_LOCK_TIMEOUT, LockView, MAX_LOCK_TIMEOUT};
 pub use media::{DEFAULT_MAX_IMAGE_PIXELS, DEFAULT_UPLOAD_LIMIT, ScaleImage, Upload, UploadData, stored_file};

@@ -28,6 +28,29 @@ pub struct CatalogEntry {
     pub subjects: Vec<String>,
     pub event_start: Option<DateTime<Utc>>,
     pub event_end: Option<DateTime<Utc>>,
+    /// The values of the declared indexes: (index, value).
+    pub indexed: Vec<(String, IndexValue)>,
+}
+
+/// A value of a declared index: a keyword (booleans are "true" and "false"), a number
+/// or a date.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IndexValue {
+    Word(String),
+    Number(f64),
+    Date(DateTime<Utc>),
+}
+
+/// One row of a declared index: the item's site and entry, the index, the value.
+type IndexRow<'a> = (&'a SiteScope, &'a CatalogEntry, &'a String, &'a IndexValue);
+
+/// A criterion on a declared index.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IndexFilter {
+    /// Items with one of these keywords.
+    AnyOf { index: String, words: Vec<String> },
+    /// Items with a value between the bounds (both included; numbers or dates).
+    Between { index: String, from: Option<IndexValue>, to: Option<IndexValue> },
 }
 
 /// The date indexes a query may take a range of.
@@ -98,6 +121,8 @@ pub struct CatalogQuery {
     pub uids: Vec<Uuid>,
     pub languages: Vec<String>,
     pub ranges: Vec<DateRange>,
+    /// Criteria on the declared indexes, all of which must hold.
+    pub index_filters: Vec<IndexFilter>,
     /// Hide what is not yet effective or has expired at this instant.
     pub active_at: Option<DateTime<Utc>>,
     /// Viewer tokens of the security filter; None only for the system.
@@ -157,6 +182,7 @@ enum Param {
     Time(DateTime<Utc>),
     Id(Uuid),
     Int(i64),
+    Float(f64),
 }
 
 /// [`on_db!`] for a catalog read, with words when `$words`: then, on PostgreSQL, in a
@@ -196,6 +222,7 @@ macro_rules! bind_all {
                 Param::Time(t) => q.bind(*t),
                 Param::Id(u) => q.bind(*u),
                 Param::Int(i) => q.bind(*i),
+                Param::Float(f) => q.bind(*f),
             };
         }
         q
@@ -459,6 +486,33 @@ fn build(
             conds.push(format!("{col} <= {p}"));
         }
     }
+    for f in &q.index_filters {
+        match f {
+            IndexFilter::AnyOf { index, words } => {
+                let i = next(&mut params, Param::Text(index.clone()));
+                let ps: Vec<String> = words.iter().map(|w| next(&mut params, Param::Text(w.clone()))).collect();
+                let within = if ps.is_empty() { "1 = 0".to_owned() } else { format!("x.word in ({})", ps.join(", ")) };
+                conds.push(format!(
+                    "exists (select 1 from item_index x where x.item_uuid = items.uuid and x.idx = {i} and {within})"
+                ));
+            }
+            IndexFilter::Between { index, from, to } => {
+                let i = next(&mut params, Param::Text(index.clone()));
+                let mut c = format!("x.item_uuid = items.uuid and x.idx = {i}");
+                for (bound, op) in [(from, ">="), (to, "<=")] {
+                    let (col, p) = match bound {
+                        None => continue,
+                        Some(IndexValue::Number(n)) => ("x.num", Param::Float(*n)),
+                        Some(IndexValue::Date(d)) => ("x.at", Param::Time(*d)),
+                        Some(IndexValue::Word(w)) => ("x.word", Param::Text(w.clone())),
+                    };
+                    let p = next(&mut params, p);
+                    c.push_str(&format!(" and {col} {op} {p}"));
+                }
+                conds.push(format!("exists (select 1 from item_index x where {c})"));
+            }
+        }
+    }
     if let Some(now) = q.active_at {
         let a = next(&mut params, Param::Time(now));
         let b = next(&mut params, Param::Time(now));
@@ -530,6 +584,7 @@ fn by_words_alone(q: &CatalogQuery) -> bool {
         && q.uids.is_empty()
         && q.languages.is_empty()
         && q.ranges.is_empty()
+        && q.index_filters.is_empty()
         && q.paths.iter().all(|p| p.path.is_root() && p.depth.is_none())
         && !q.nothing
 }
@@ -591,6 +646,8 @@ impl Db<'_> {
         let position = self.insert_item_with(scope, item, Some(e)).await?;
         let subjects: Vec<(&CatalogEntry, &SiteScope, &String)> = e.subjects.iter().map(|s| (e, scope, s)).collect();
         self.insert_subjects(&subjects).await?;
+        let indexed: Vec<IndexRow<'_>> = e.indexed.iter().map(|(i, v)| (scope, e, i, v)).collect();
+        self.insert_indexed(&indexed).await?;
         // The viewers first: the access mark written with the text is made from them.
         self.add_viewers(item.uuid, viewers).await?;
         match self {
@@ -630,6 +687,35 @@ impl Db<'_> {
             }
         }
         Ok(position)
+    }
+
+    /// Rows of the declared indexes (whose old rows are gone).
+    async fn insert_indexed(&mut self, rows: &[IndexRow<'_>]) -> Result<()> {
+        on_db!(self, |c| {
+            for chunk in rows.chunks(INDEX_CHUNK) {
+                let values: Vec<String> = (0..chunk.len())
+                    .map(|i| {
+                        let b = 6 * i;
+                        format!("(${}, ${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6)
+                    })
+                    .collect();
+                let sql = format!(
+                    "insert into item_index (item_uuid, site_id, idx, word, num, at) values {}",
+                    values.join(", ")
+                );
+                let mut q = sqlx::query(AssertSqlSafe(sql));
+                for (sc, e, index, value) in chunk {
+                    let (word, num, at) = match value {
+                        IndexValue::Word(w) => (Some(w.as_str()), None, None),
+                        IndexValue::Number(n) => (None, Some(*n), None),
+                        IndexValue::Date(d) => (None, None, Some(*d)),
+                    };
+                    q = q.bind(e.uuid).bind(sc.key()).bind(index.as_str()).bind(word).bind(num).bind(at);
+                }
+                q.execute(&mut *c).await?;
+            }
+        });
+        Ok(())
     }
 
     async fn insert_subjects(&mut self, subjects: &[(&CatalogEntry, &SiteScope, &String)]) -> Result<()> {
@@ -700,6 +786,16 @@ impl Db<'_> {
             q.execute(&mut *c).await?;
         });
         self.insert_subjects(&subjects).await?;
+        on_db!(self, |c| {
+            let mut q = sqlx::query(AssertSqlSafe(format!("delete from item_index where item_uuid in ({uuids})")));
+            for (_, e) in entries {
+                q = q.bind(e.uuid);
+            }
+            q.execute(&mut *c).await?;
+        });
+        let indexed: Vec<IndexRow<'_>> =
+            entries.iter().flat_map(|(sc, e)| e.indexed.iter().map(move |(i, v)| (sc, e, i, v))).collect();
+        self.insert_indexed(&indexed).await?;
         match self {
             Db::Sqlite(c) => {
                 let c: &mut sqlx::SqliteConnection = c;

@@ -43,6 +43,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(15, "site time zone", "0015_site_time_zone.sql"),
     migration!(16, "site applications", "0016_site_apps.sql"),
     migration!(17, "counters", "0017_counters.sql"),
+    migration!(18, "declared indexes", "0018_declared_indexes.sql"),
 ];
 
 const LOCK_KEY: i64 = 0x0bef_f701;

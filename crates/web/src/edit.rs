@@ -544,10 +544,25 @@ fn form_fields(
                     .collect()
             };
             let (indexes, operations) = if f.kind == FieldKind::Query {
-                (
-                    labelled("qs-index", &mut beffroi_model::catalog::querystring::INDEXES.iter().copied()),
-                    labelled("qs-op", &mut beffroi_model::catalog::querystring::operations()),
-                )
+                // The platform's indexes, then those the applications declare (under
+                // their own titles), with every operation any of them takes.
+                let mut indexes =
+                    labelled("qs-index", &mut beffroi_model::catalog::querystring::INDEXES.iter().copied());
+                let types = ctx.app.services.types();
+                indexes.extend(
+                    types
+                        .indexes()
+                        .iter()
+                        .filter(|d| !d.kind.operations().is_empty())
+                        .map(|d| context! { value => d.name.as_str(), label => d.title.get(lang) }),
+                );
+                let mut ops: Vec<&str> = beffroi_model::catalog::querystring::operations().collect();
+                for op in types.indexes().iter().flat_map(|d| d.kind.operations()) {
+                    if !ops.contains(op) {
+                        ops.push(op);
+                    }
+                }
+                (indexes, labelled("qs-op", &mut ops.into_iter()))
             } else {
                 (Vec::new(), Vec::new())
             };

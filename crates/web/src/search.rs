@@ -4,11 +4,12 @@
 
 use axum::http::StatusCode;
 use axum::response::Response;
-use beffroi_model::ItemPath;
 use beffroi_model::catalog::{query_stems, search_text, snippet};
-use beffroi_model::schema::parse_datetime;
+use beffroi_service::query::{
+    MAX_DEPTH, QueryBase, criterion_values, date_arg, date_index, index_params, site_path, sort_on,
+};
 use beffroi_service::{CatalogQuery, DateIndex, ItemRow, ItemView, PathQuery, SearchPage, SortOn, Summary, with_text};
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, Utc};
 use minijinja::context;
 use serde_json::{Map, Value, json};
 
@@ -19,10 +20,6 @@ use crate::traverse::Ctx;
 const DEFAULT_BATCH: i64 = 25;
 /// Largest `b_start` (beyond any real result set, far from overflowing arithmetic).
 const MAX_START: i64 = 1_000_000_000;
-/// Deepest `path.depth` that means anything (deeper is the whole subtree).
-const MAX_DEPTH: i64 = 100;
-/// Largest number of days in a relative date criterion (a century).
-const MAX_DAYS: i64 = 36_500;
 
 /// How results are shown beyond the summary.
 #[derive(Debug, Default)]
@@ -35,55 +32,9 @@ fn bad(m: impl Into<String>) -> WebError {
     WebError::BadRequest(m.into())
 }
 
-/// A date or date-time given in a query.
-fn when(s: &str) -> Result<DateTime<Utc>, WebError> {
-    parse_datetime(s.trim())
-        .or_else(|| {
-            NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-                .ok()
-                .map(|d| d.and_hms_opt(0, 0, 0).expect("midnight").and_utc())
-        })
-        .ok_or_else(|| bad(format!("{s:?} is not a date")))
-}
-
-fn sort_on(name: &str) -> Result<SortOn, WebError> {
-    Ok(match name {
-        "" | "relevance" => SortOn::Relevance,
-        "sortable_title" | "Title" | "getId" | "id" => SortOn::Title,
-        "created" | "CreationDate" => SortOn::Created,
-        "modified" | "ModificationDate" => SortOn::Modified,
-        "effective" | "EffectiveDate" => SortOn::Effective,
-        "start" => SortOn::Start,
-        "end" => SortOn::End,
-        "getObjPositionInParent" => SortOn::Position,
-        "path" => SortOn::Path,
-        other => return Err(bad(format!("cannot sort on {other:?}"))),
-    })
-}
-
-fn date_index(name: &str) -> Option<DateIndex> {
-    Some(match name {
-        "created" => DateIndex::Created,
-        "modified" => DateIndex::Modified,
-        "effective" => DateIndex::Effective,
-        "expires" => DateIndex::Expires,
-        "start" => DateIndex::Start,
-        "end" => DateIndex::End,
-        _ => return None,
-    })
-}
-
-/// A path as a client names it: absolute with the site's id ("/commune/a/b"), or from
-/// the site root ("/a/b").
-fn site_path(ctx: &Ctx<'_>, raw: &str) -> Result<ItemPath, WebError> {
-    let raw = raw.trim().trim_end_matches('/');
-    let raw = raw.strip_prefix(&ctx.base).unwrap_or(raw);
-    let id = format!("/{}", ctx.site.id);
-    let rel = match raw.strip_prefix(&id) {
-        Some(rest) if rest.is_empty() || rest.starts_with('/') => rest,
-        _ => raw,
-    };
-    ItemPath::parse(rel).map_err(|_| bad(format!("{raw:?} is not a path of this site")))
+/// A query the services refused, as the 400 it is.
+fn svc(e: beffroi_service::ServiceError) -> WebError {
+    WebError::BadRequest(e.to_string())
 }
 
 fn params_of(ctx: &Ctx<'_>) -> Vec<(String, String)> {
@@ -130,6 +81,12 @@ pub(crate) fn from_params(ctx: &Ctx<'_>, view: &ItemView) -> Result<(CatalogQuer
     for u in all("UID") {
         q.uids.push(uuid::Uuid::try_parse(&u).map_err(|_| bad(format!("{u:?} is not a UID")))?);
     }
+    for decl in ctx.app.services.types().indexes() {
+        let name = &decl.name;
+        let filters = index_params(decl, &all(name), &all(&format!("{name}.query")), one(&format!("{name}.range")))
+            .map_err(svc)?;
+        q.index_filters.extend(filters);
+    }
     let depth = match one("path.depth") {
         None => None,
         Some(d) => Some(d.trim().parse::<i64>().map_err(|_| bad("path.depth must be an integer"))?)
@@ -142,7 +99,7 @@ pub(crate) fn from_params(ctx: &Ctx<'_>, view: &ItemView) -> Result<(CatalogQuer
         q.paths.push(PathQuery { path: view.item.path.clone(), depth });
     } else {
         for p in paths {
-            q.paths.push(PathQuery { path: site_path(ctx, &p)?, depth });
+            q.paths.push(PathQuery { path: site_path(&ctx.site, &ctx.base, &p).map_err(svc)?, depth });
         }
     }
     for name in ["created", "modified", "effective", "expires", "start", "end"] {
@@ -152,7 +109,7 @@ pub(crate) fn from_params(ctx: &Ctx<'_>, view: &ItemView) -> Result<(CatalogQuer
         }
         let index = date_index(name).expect("listed");
         let range = one(&format!("{name}.range")).unwrap_or("min:max");
-        let dates: Vec<DateTime<Utc>> = values.iter().map(|v| when(v)).collect::<Result<_, _>>()?;
+        let dates: Vec<DateTime<Utc>> = values.iter().map(|v| date_arg(v)).collect::<Result<_, _>>().map_err(svc)?;
         let r = match (range, dates.as_slice()) {
             ("min", [a, ..]) => (index, Some(*a), None),
             ("max", [a, ..]) => (index, None, Some(*a)),
@@ -161,7 +118,7 @@ pub(crate) fn from_params(ctx: &Ctx<'_>, view: &ItemView) -> Result<(CatalogQuer
         };
         q.ranges.push(r);
     }
-    q.sort = sort_on(one("sort_on").unwrap_or(""))?;
+    q.sort = sort_on(one("sort_on").unwrap_or("")).map_err(svc)?;
     q.descending = match one("sort_order").unwrap_or("ascending") {
         "ascending" | "" => false,
         "descending" | "reverse" => true,
@@ -175,133 +132,21 @@ pub(crate) fn from_params(ctx: &Ctx<'_>, view: &ItemView) -> Result<(CatalogQuer
     Ok((q, shape))
 }
 
-use beffroi_model::catalog::querystring::PREFIX as QS;
-
-/// The values of a criterion, at most 100 (50 criteria × 100 values stay far below the
-/// databases' limits on bound parameters).
-fn values(v: &Value) -> Vec<String> {
-    match v {
-        Value::Array(a) => a.iter().filter_map(|x| x.as_str().map(str::to_owned)).take(100).collect(),
-        Value::String(s) => vec![s.clone()],
-        _ => Vec::new(),
-    }
-}
-
 /// plone.app.querystring criteria as a catalog query, relative to `view`.
 pub(crate) async fn from_criteria(
     ctx: &Ctx<'_>,
     view: &ItemView,
     criteria: &[Value],
 ) -> Result<CatalogQuery, WebError> {
-    // Paths may be given by the UID of their folder, as Plone's path widget stores them.
-    let uids: Vec<uuid::Uuid> = criteria
-        .iter()
-        .filter(|c| c.get("i").and_then(Value::as_str) == Some("path"))
-        .flat_map(|c| values(c.get("v").unwrap_or(&Value::Null)))
-        .filter_map(|raw| uuid::Uuid::try_parse(raw.split_once("::").map_or(raw.as_str(), |(p, _)| p)).ok())
-        .collect();
-    let by_uid = if uids.is_empty() {
-        Default::default()
-    } else {
-        ctx.app.services.paths_of(&ctx.site, &uids).await.map_err(|e| WebError::from_service(e, &ctx.request_url))?
-    };
-    let mut q = CatalogQuery::default();
-    let now = Utc::now();
-    let today = now.date_naive().and_hms_opt(0, 0, 0).expect("midnight").and_utc();
-    for c in criteria {
-        let index = c.get("i").and_then(Value::as_str).ok_or_else(|| bad("a criterion without \"i\""))?;
-        let op = c.get("o").and_then(Value::as_str).ok_or_else(|| bad("a criterion without \"o\""))?;
-        let op = op.strip_prefix(QS).unwrap_or(op);
-        let v = c.get("v").unwrap_or(&Value::Null);
-        match (index, op) {
-            ("SearchableText", _) => {
-                let text = values(v).join(" ");
-                q = with_text(q, &text);
-            }
-            ("portal_type", "selection.any" | "selection.is" | "string.is") => q.types.extend(values(v)),
-            ("review_state", "selection.any" | "selection.is" | "string.is") => q.states.extend(values(v)),
-            ("Subject", "selection.any" | "selection.all" | "selection.is" | "string.is") => {
-                q.subjects.extend(values(v))
-            }
-            ("Creator", "string.is" | "selection.any" | "string.currentUser") => {
-                if op == "string.currentUser" {
-                    q.creators.push(ctx.principal.id().to_owned());
-                } else {
-                    q.creators.extend(values(v));
-                }
-            }
-            ("Language", _) => q.languages.extend(values(v)),
-            ("path", "string.absolutePath" | "string.relativePath" | "string.path") => {
-                let mut unknown = false;
-                let before = q.paths.len();
-                for raw in values(v) {
-                    let (p, depth) = match raw.split_once("::") {
-                        Some((p, d)) => {
-                            (p.to_owned(), d.parse::<i64>().ok().filter(|d| *d >= 0).map(|d| d.min(MAX_DEPTH)))
-                        }
-                        None => (raw.clone(), None),
-                    };
-                    let path = if op == "string.relativePath" {
-                        let mut base = view.item.path.clone();
-                        for seg in p.split('/').filter(|s| !s.is_empty() && *s != ".") {
-                            base = if seg == ".." {
-                                base.parent().unwrap_or_else(ItemPath::root)
-                            } else {
-                                ItemPath::parse(&format!("{}/{seg}", base.as_str()))
-                                    .map_err(|_| bad("bad relative path"))?
-                            };
-                        }
-                        base
-                    } else if let Ok(uid) = uuid::Uuid::try_parse(&p) {
-                        // An item that is gone (or of another site) holds nothing.
-                        match by_uid.get(&uid) {
-                            Some(path) => path.clone(),
-                            None => {
-                                unknown = true;
-                                continue;
-                            }
-                        }
-                    } else {
-                        site_path(ctx, &p)?
-                    };
-                    q.paths.push(PathQuery { path, depth });
-                }
-                if unknown && q.paths.len() == before {
-                    // Only folders that are gone: nothing can match.
-                    q.nothing = true;
-                }
-            }
-            (i, op) if date_index(i).is_some() => {
-                let index = date_index(i).expect("checked");
-                let list = values(v);
-                let days = || -> Result<Duration, WebError> {
-                    list.first()
-                        .and_then(|d| d.parse::<i64>().ok())
-                        .or(v.as_i64())
-                        .filter(|d| d.abs() <= MAX_DAYS)
-                        .map(Duration::days)
-                        .ok_or_else(|| bad(format!("a number of days, at most {MAX_DAYS}")))
-                };
-                let r = match op {
-                    "date.lessThan" => (None, Some(when(list.first().ok_or_else(|| bad("a date"))?)?)),
-                    "date.largerThan" => (Some(when(list.first().ok_or_else(|| bad("a date"))?)?), None),
-                    "date.between" => match list.as_slice() {
-                        [a, b] => (Some(when(a)?), Some(when(b)?)),
-                        _ => return Err(bad("date.between takes two dates")),
-                    },
-                    "date.today" => (Some(today), Some(today + Duration::days(1))),
-                    "date.afterToday" => (Some(now), None),
-                    "date.beforeToday" => (None, Some(now)),
-                    "date.lessThanRelativeDate" => (Some(now), Some(now + days()?)),
-                    "date.largerThanRelativeDate" => (Some(now - days()?), Some(now)),
-                    other => return Err(bad(format!("unknown operation {other:?} on {i}"))),
-                };
-                q.ranges.push((index, r.0, r.1));
-            }
-            (i, o) => return Err(bad(format!("unsupported criterion {i} / {o}"))),
-        }
-    }
-    Ok(q)
+    ctx.app
+        .services
+        .criteria_query(&ctx.principal, query_base(ctx, view), criteria)
+        .await
+        .map_err(|e| WebError::from_service(e, &ctx.request_url))
+}
+
+fn query_base<'a>(ctx: &'a Ctx<'_>, view: &'a ItemView) -> QueryBase<'a> {
+    QueryBase { site: &ctx.site, item: &view.item.path, url_base: &ctx.base }
 }
 
 /// The metadata fields a result may carry beyond the summary.
@@ -453,11 +298,8 @@ pub(crate) async fn querystring_search(ctx: &Ctx<'_>, view: &ItemView, body: Opt
             None => QuerystringBody::default(),
         },
     };
-    if b.query.len() > 50 {
-        return Err(bad("at most 50 criteria"));
-    }
     let mut q = from_criteria(ctx, view, &b.query).await?;
-    q.sort = sort_on(b.sort_on.as_deref().unwrap_or(""))?;
+    q.sort = sort_on(b.sort_on.as_deref().unwrap_or("")).map_err(svc)?;
     q.descending = matches!(b.sort_order.as_deref(), Some("descending" | "reverse"));
     let size = b.b_size.unwrap_or(DEFAULT_BATCH).clamp(1, beffroi_service::MAX_SEARCH_BATCH);
     let start = b.b_start.unwrap_or(0).clamp(0, MAX_START);
@@ -468,7 +310,7 @@ pub(crate) async fn querystring_search(ctx: &Ctx<'_>, view: &ItemView, body: Opt
         q.limit = size.min((limit - start).max(0));
     }
     let shape = Shape {
-        metadata: b.metadata_fields.as_ref().map(values).unwrap_or_default(),
+        metadata: b.metadata_fields.as_ref().map(criterion_values).unwrap_or_default(),
         fullobjects: b.fullobjects.as_ref().is_some_and(|v| matches!(v, Value::Bool(true)) || v.as_i64() == Some(1)),
     };
     let mut page = ctx
@@ -485,15 +327,11 @@ pub(crate) async fn querystring_search(ctx: &Ctx<'_>, view: &ItemView, body: Opt
 
 /// The stored query of a Collection, with its sort; None when it has no criteria.
 pub(crate) async fn collection_query(ctx: &Ctx<'_>, view: &ItemView) -> Result<Option<CatalogQuery>, WebError> {
-    let f = &view.item.fields;
-    let criteria = match f.get("query") {
-        Some(Value::Array(a)) if !a.is_empty() => a.clone(),
-        _ => return Ok(None),
-    };
-    let mut q = from_criteria(ctx, view, &criteria).await?;
-    q.sort = f.get("sort_on").and_then(Value::as_str).map(sort_on).transpose()?.unwrap_or(SortOn::Relevance);
-    q.descending = f.get("sort_reversed").and_then(Value::as_bool).unwrap_or(false);
-    Ok(Some(q))
+    ctx.app
+        .services
+        .stored_query(&ctx.principal, query_base(ctx, view), &view.item)
+        .await
+        .map_err(|e| WebError::from_service(e, &ctx.request_url))
 }
 
 /// One page of a Collection's results, `limit` applied.

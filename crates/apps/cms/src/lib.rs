@@ -31,7 +31,15 @@ pub const CHAINS: (&str, &str) = ("chains.json", include_str!("../chains.json"))
 
 /// The application.
 pub const CMS: WebApp = WebApp {
-    app: App { name: "cms", enabled_by_default: true, types: TYPES, workflows: &[], chains: Some(CHAINS), hooks: &[] },
+    app: App {
+        name: "cms",
+        enabled_by_default: true,
+        types: TYPES,
+        workflows: &[],
+        chains: Some(CHAINS),
+        indexes: None,
+        hooks: &[],
+    },
     routes: Vec::new,
     templates: &[],
     messages: &[],

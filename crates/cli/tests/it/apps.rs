@@ -25,7 +25,10 @@ const REQUEST_TYPE: &str = r#"{
     {"name": "request", "kind": "richtext", "title": {"fr": "Demande", "en": "Request"}},
     {"name": "answer", "kind": "richtext", "title": {"fr": "Réponse", "en": "Answer"}},
     {"name": "district", "kind": "textline", "searchable": true, "title": {"fr": "Quartier"}},
-    {"name": "number", "kind": "textline", "title": {"fr": "Numéro", "en": "Number"}}
+    {"name": "number", "kind": "textline", "title": {"fr": "Numéro", "en": "Number"}},
+    {"name": "urgent", "kind": "boolean", "title": {"fr": "Urgente", "en": "Urgent"}},
+    {"name": "noticed", "kind": "date", "title": {"fr": "Constaté le", "en": "Noticed on"}},
+    {"name": "households", "kind": "integer", "title": {"fr": "Ménages concernés", "en": "Households"}}
   ]
 }"#;
 
@@ -49,6 +52,14 @@ const REQUEST_WORKFLOW: &str = r#"{
   ]
 }"#;
 
+/// Its catalog indexes: the district as a keyword, urgency, the date of the facts.
+const REQUEST_INDEXES: &str = r#"{
+  "district": {"kind": "keyword", "title": {"fr": "Quartier", "en": "District"}},
+  "urgent": {"kind": "boolean", "title": {"fr": "Urgente", "en": "Urgent"}},
+  "noticed": {"kind": "date", "title": {"fr": "Constaté le", "en": "Noticed on"}},
+  "households": {"kind": "number", "title": {"fr": "Ménages concernés", "en": "Households"}}
+}"#;
+
 const REQUEST_CHAIN: &str = r#"{"Citizen Request": "request_workflow"}"#;
 
 /// The item page of a request: its own template.
@@ -64,6 +75,7 @@ pub const REQUESTS: WebApp = WebApp {
         types: &[("CitizenRequest.json", REQUEST_TYPE)],
         workflows: &[("request_workflow.json", REQUEST_WORKFLOW)],
         chains: Some(("chains.json", REQUEST_CHAIN)),
+        indexes: Some(("indexes.json", REQUEST_INDEXES)),
         hooks: &[
             TransitionHook {
                 workflow: "request_workflow",
@@ -137,12 +149,18 @@ async fn requests_page<'r>(c: Call<'r>, _: &'r ItemView) -> Result<axum::respons
     c.page("requests.html", minijinja::context! { title => c.t("requests-title"), requests => requests })
 }
 
+/// The requests application as it was before it declared indexes.
+const REQUESTS_WITHOUT_INDEXES: WebApp = WebApp { app: App { indexes: None, ..REQUESTS.app }, ..REQUESTS };
+
 /// The services and the web application with the requests application.
 async fn with_requests(db: &TestDb) -> (Services, TestApp) {
-    let services = beffroi_web::assemble(db.services.clone(), &[REQUESTS]).unwrap();
-    let state = beffroi_web::AppState::load_apps(services.clone(), beffroi_web::WebOptions::default(), &[REQUESTS])
-        .await
-        .unwrap();
+    with(db, REQUESTS).await
+}
+
+async fn with(db: &TestDb, app: WebApp) -> (Services, TestApp) {
+    let services = beffroi_web::assemble(db.services.clone(), &[app]).unwrap();
+    let state =
+        beffroi_web::AppState::load_apps(services.clone(), beffroi_web::WebOptions::default(), &[app]).await.unwrap();
     (services, TestApp::with_state(state))
 }
 
@@ -318,6 +336,96 @@ both_backends! {
         assert_eq!(numbers, (2..=7).map(|n| format!("{year}-{n:04}")).collect::<Vec<_>>());
     }
 
+    async fn declared_indexes_answer_search_querystrings_and_collections(db) {
+        // Requests made before the application declared its indexes…
+        let (before, _) = with(&db, REQUESTS_WITHOUT_INDEXES).await;
+        let s = db.site("s").await;
+        before.set_site_apps(&Principal::System, &s, &["requests".into()], &[]).await.unwrap();
+        let s = before.site(&s.id).await.unwrap().unwrap();
+        db.user(&s, "admin", "admin password", "Admin", &[Role::Manager]).await;
+        for (id, district, urgent, noticed, households) in [
+            ("a", "Jambes", Some(true), "2026-11-02", 3),
+            ("b", "Erpent", Some(false), "2026-12-01", 40),
+            ("c", "Jambes", None, "2026-12-05", 12),
+        ] {
+            let mut v = json!({"title": format!("Demande {id}"), "district": district, "noticed": noticed, "households": households});
+            if let Some(u) = urgent {
+                v["urgent"] = json!(u);
+            }
+            before.create(&Principal::System, &s, &path(""), "Citizen Request", Some(id), &obj(v)).await.unwrap();
+        }
+        // …are found by them once the server that declares them has reconciled.
+        let (services, app) = with_requests(&db).await;
+        let auth = app.bearer("s", "admin", "admin password").await;
+        let search = |q: &str| {
+            let (app, uri, auth) = (&app, format!("/s/@search?{q}"), auth.clone());
+            async move {
+                let r = app.get_with(&uri, &[("authorization", &auth)]).await;
+                (r.status.as_u16(), r.json())
+            }
+        };
+        let ids = |v: &serde_json::Value| {
+            let mut ids: Vec<String> = v["items"].as_array().unwrap().iter().map(|i| i["@id"].as_str().unwrap().rsplit('/').next().unwrap().to_owned()).collect();
+            ids.sort();
+            ids
+        };
+        assert_eq!(search("district=Jambes").await.1["items_total"], 0, "not indexed yet");
+        assert_eq!(services.reconcile_indexes().await.unwrap(), 4, "the site root and three requests");
+        assert_eq!(services.reconcile_indexes().await.unwrap(), 0, "nothing changed since");
+        for (q, want) in [
+            ("district=Jambes", vec!["a", "c"]),
+            ("district=Jambes&district=Erpent", vec!["a", "b", "c"]),
+            ("urgent=true", vec!["a"]),
+            ("urgent:boolean=False", vec!["b", "c"]),
+            ("noticed.query=2026-11-30&noticed.range=min", vec!["b", "c"]),
+            ("noticed=2026-12-01", vec!["b"]),
+            ("households.query:list=10&households.query:list=50&households.range=min:max", vec!["b", "c"]),
+            ("households.query=12&households.range=max&district=Jambes", vec!["a", "c"]),
+        ] {
+            let (status, v) = search(q).await;
+            assert_eq!(status, 200, "{q}: {v}");
+            assert_eq!(ids(&v), want, "{q}: {v}");
+        }
+        for q in ["households.query=beaucoup", "urgent=peut-être", "district.query=a", "noticed.query=hier"] {
+            let (status, v) = search(q).await;
+            assert_eq!(status, 400, "{q}: {v}");
+        }
+        // Kept up to date by edits, behind the security filter.
+        services.update(&Principal::System, &s, &path("/a"), &obj(json!({"district": "Erpent"}))).await.unwrap();
+        assert_eq!(ids(&search("district=Jambes").await.1), ["c"]);
+        assert_eq!(app.get("/s/@search?district=Erpent").await.json()["items_total"], 0, "requests are private to visitors");
+
+        // plone.app.querystring criteria on them, as @querystring-search and a Collection take.
+        let qs = |criteria: serde_json::Value| {
+            let (app, auth) = (&app, auth.clone());
+            async move {
+                let r = app.send_json("POST", "/s/@querystring-search", &auth, json!({"query": criteria})).await;
+                (r.status.as_u16(), r.json())
+            }
+        };
+        let op = |o: &str| format!("plone.app.querystring.operation.{o}");
+        let (status, v) = qs(json!([{"i": "district", "o": op("selection.any"), "v": ["Erpent"]}, {"i": "households", "o": op("int.largerThan"), "v": "5"}])).await;
+        assert_eq!((status, ids(&v)), (200, vec!["b".to_owned()]), "{v}");
+        let (_, v) = qs(json!([{"i": "urgent", "o": op("boolean.isTrue")}])).await;
+        assert_eq!(ids(&v), ["a"]);
+        let (_, v) = qs(json!([{"i": "noticed", "o": op("date.between"), "v": ["2026-11-01", "2026-12-02"]}])).await;
+        assert_eq!(ids(&v), ["a", "b"]);
+        let (status, v) = qs(json!([{"i": "nope", "o": op("selection.any"), "v": ["x"]}])).await;
+        assert_eq!((status, v["message"].as_str()), (400, Some("unsupported criterion nope / selection.any")), "{v}");
+        let (status, _) = qs(json!([{"i": "urgent", "o": op("int.is"), "v": "1"}])).await;
+        assert_eq!(status, 400);
+        let r = app.send_json("POST", "/s", &auth, json!({"@type": "Collection", "title": "Erpent", "query": [{"i": "district", "o": op("selection.any"), "v": ["Erpent"]}]})).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let v = app.get_with("/s/erpent", &[("authorization", &auth), ("accept", "application/json")]).await.json();
+        assert_eq!(ids(&v), ["a", "b"], "{v}");
+        let r = app.send_json("POST", "/s", &auth, json!({"@type": "Collection", "title": "Mauvaise", "query": [{"i": "district", "o": op("boolean.isTrue")}]})).await;
+        assert_eq!(r.status, 400, "an operation the index does not take is refused: {}", r.body);
+        // The Collection form offers them under their titles.
+        let c = app.session("admin", "admin password").await;
+        let form = app.get_with("/s/erpent/@@edit", &[("cookie", &c)]).await.body;
+        assert!(form.contains(">Quartier</option>") && form.contains(">est vrai</option>"), "{form}");
+    }
+
     async fn a_unit_of_work_checks_rights_and_commits_all_or_nothing(db) {
         let (services, _app) = with_requests(&db).await;
         let s = db.site("s").await;
@@ -351,7 +459,7 @@ both_backends! {
     }
 
     async fn every_rich_text_field_is_shown_found_versioned_and_linked_by_uid(db) {
-        let decisions = App { name: "decisions", enabled_by_default: true, types: &[("Decision.json", DECISION)], workflows: &[], chains: None, hooks: &[] };
+        let decisions = App { name: "decisions", enabled_by_default: true, types: &[("Decision.json", DECISION)], workflows: &[], chains: None, indexes: None, hooks: &[] };
         let services = db.services.clone().with_app(&decisions).unwrap();
         let s = db.site("s").await;
         db.user(&s, "admin", "admin password", "Admin", &[Role::Manager]).await;

@@ -14,6 +14,7 @@ const CONTENT: beffroi_service::apps::App = beffroi_service::apps::App {
     ],
     workflows: &[],
     chains: Some(("chains.json", r#"{"Folder": "simple_publication", "Document": "simple_publication"}"#)),
+    indexes: None,
     hooks: &[],
 };
 
