@@ -9,12 +9,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::sync::{Arc, LazyLock, RwLock};
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// A role, as Plone names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+/// A role, as Plone names it: Plone's own, or one an application declares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Role {
     Anonymous,
     Authenticated,
@@ -24,9 +25,10 @@ pub enum Role {
     Contributor,
     Editor,
     Reviewer,
-    #[serde(rename = "Site Administrator")]
     SiteAdministrator,
     Manager,
+    /// A role an application declares (see [`declare`]), by its rank.
+    App(u8),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -62,16 +64,32 @@ impl Role {
             Role::Reviewer => "Reviewer",
             Role::SiteAdministrator => "Site Administrator",
             Role::Manager => "Manager",
+            Role::App(i) => declared().roles.get(usize::from(i)).map_or("?", |r| r.name),
         }
     }
 
-    /// Parses Plone's role names; "SiteAdministrator" is accepted for shells.
+    /// Parses role names, Plone's and the declared ones; "SiteAdministrator" is
+    /// accepted for shells.
     pub fn parse(s: &str) -> Result<Role, UnknownRole> {
         let key = s.replace(' ', "");
-        Role::ALL
+        Role::every()
             .into_iter()
             .find(|r| r.name().replace(' ', "").eq_ignore_ascii_case(&key))
             .ok_or_else(|| UnknownRole(s.to_owned()))
+    }
+
+    /// Plone's roles and those the applications declared.
+    pub fn every() -> Vec<Role> {
+        let n = declared().roles.len();
+        Role::ALL.into_iter().chain((0..n).map(|i| Role::App(i as u8))).collect()
+    }
+
+    /// The roles a sharing form offers: Plone's four, and the declared roles marked
+    /// sharable.
+    pub fn sharable() -> Vec<Role> {
+        let d = declared();
+        let apps = d.roles.iter().enumerate().filter(|(_, r)| r.sharable).map(|(i, _)| Role::App(i as u8));
+        Role::SHARABLE.into_iter().chain(apps).collect()
     }
 
     /// Roles that are derived from who the principal is and cannot be granted.
@@ -96,12 +114,49 @@ impl Role {
             Editor => RoleSet::of(&[Manager, SiteAdministrator, Owner, Editor]),
             Contributor => RoleSet::of(&[Manager, SiteAdministrator, Owner]),
             Reviewer => RoleSet::of(&[Manager, SiteAdministrator, Reviewer]),
+            App(i) => declared().roles.get(usize::from(i)).map_or(RoleSet::EMPTY, |r| r.delegated_by),
             _ => RoleSet::EMPTY,
         }
     }
 
-    fn bit(self) -> u16 {
-        1 << (self as u16)
+    fn rank(self) -> u32 {
+        match self {
+            Role::Anonymous => 0,
+            Role::Authenticated => 1,
+            Role::Member => 2,
+            Role::Owner => 3,
+            Role::Reader => 4,
+            Role::Contributor => 5,
+            Role::Editor => 6,
+            Role::Reviewer => 7,
+            Role::SiteAdministrator => 8,
+            Role::Manager => 9,
+            Role::App(i) => Role::ALL.len() as u32 + u32::from(i),
+        }
+    }
+
+    fn bit(self) -> u64 {
+        1 << self.rank()
+    }
+
+    fn of_rank(rank: u32) -> Role {
+        match Role::ALL.get(rank as usize) {
+            Some(r) => *r,
+            None => Role::App((rank - Role::ALL.len() as u32) as u8),
+        }
+    }
+}
+
+impl Serialize for Role {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for Role {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        Role::parse(&name).map_err(serde::de::Error::custom)
     }
 }
 
@@ -111,9 +166,9 @@ impl fmt::Display for Role {
     }
 }
 
-/// A set of roles, one bit each.
+/// A set of roles, one bit each (Plone's ten, then the declared ones).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
-pub struct RoleSet(u16);
+pub struct RoleSet(u64);
 
 impl RoleSet {
     pub const EMPTY: RoleSet = RoleSet(0);
@@ -123,7 +178,7 @@ impl RoleSet {
     }
 
     pub fn all() -> RoleSet {
-        RoleSet::of(&Role::ALL)
+        RoleSet::of(&Role::every())
     }
 
     #[must_use]
@@ -154,7 +209,7 @@ impl RoleSet {
     }
 
     pub fn iter(self) -> impl Iterator<Item = Role> {
-        Role::ALL.into_iter().filter(move |r| self.contains(*r))
+        (0..64).filter(move |b| self.0 & (1 << b) != 0).map(Role::of_rank)
     }
 }
 
@@ -164,26 +219,20 @@ impl FromIterator<Role> for RoleSet {
     }
 }
 
-/// A named capability.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+/// A named capability: Plone's, or one an application declares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Permission {
     View,
-    #[serde(rename = "Access contents information")]
     AccessContentsInformation,
-    #[serde(rename = "Modify portal content")]
     ModifyPortalContent,
-    #[serde(rename = "Add portal content")]
     AddPortalContent,
-    #[serde(rename = "Delete objects")]
     DeleteObjects,
-    #[serde(rename = "Review portal content")]
     ReviewPortalContent,
-    #[serde(rename = "Request review")]
     RequestReview,
-    #[serde(rename = "Change local roles")]
     ChangeLocalRoles,
-    #[serde(rename = "Manage portal")]
     ManagePortal,
+    /// A permission an application declares (see [`declare`]), by its rank.
+    App(u8),
 }
 
 impl Permission {
@@ -211,8 +260,172 @@ impl Permission {
             Permission::RequestReview => "Request review",
             Permission::ChangeLocalRoles => "Change local roles",
             Permission::ManagePortal => "Manage portal",
+            Permission::App(i) => declared().permissions.get(usize::from(i)).map_or("?", |p| p.name),
         }
     }
+
+    /// The permission of that name, Plone's or a declared one.
+    pub fn parse(name: &str) -> Option<Permission> {
+        if let Some(p) = Permission::ALL.into_iter().find(|p| p.name() == name) {
+            return Some(p);
+        }
+        declared().permissions.iter().position(|p| p.name == name).map(|i| Permission::App(i as u8))
+    }
+}
+
+impl Serialize for Permission {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for Permission {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        Permission::parse(&name).ok_or_else(|| serde::de::Error::custom(format!("unknown permission {name:?}")))
+    }
+}
+
+/// A role an application declares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct DeclaredRole {
+    name: &'static str,
+    /// Offered on the sharing page.
+    sharable: bool,
+    /// Who may hand it out through sharing.
+    delegated_by: RoleSet,
+}
+
+/// A permission an application declares, with the roles holding it at the site root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct DeclaredPermission {
+    name: &'static str,
+    roles: RoleSet,
+}
+
+#[derive(Default)]
+struct Declared {
+    roles: Vec<DeclaredRole>,
+    permissions: Vec<DeclaredPermission>,
+    /// The site root's map: Plone's, with the declared permissions.
+    site: Option<Arc<PermissionMap>>,
+}
+
+/// The roles and permissions applications declared, for the whole process: the role
+/// bitset and the permission maps take them by rank, so the decision costs the same.
+static DECLARED: LazyLock<RwLock<Declared>> = LazyLock::new(|| RwLock::new(Declared::default()));
+
+fn declared() -> std::sync::RwLockReadGuard<'static, Declared> {
+    DECLARED.read().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Most roles and permissions the applications of one server may declare.
+const MAX_DECLARED: usize = 54;
+
+/// A roles file: `{"roles": {"Request Handler": {"sharable": true, "delegated_by":
+/// ["Manager", …]}}, "permissions": {"Handle requests": {"roles": ["Manager", …]}}}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RolesFile {
+    #[serde(default)]
+    roles: BTreeMap<String, RoleDecl>,
+    #[serde(default)]
+    permissions: BTreeMap<String, PermissionDecl>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RoleDecl {
+    #[serde(default)]
+    sharable: bool,
+    #[serde(default)]
+    delegated_by: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PermissionDecl {
+    #[serde(default)]
+    roles: Vec<String>,
+}
+
+/// Declares the roles and permissions of a roles file for this process, so that
+/// workflow files, stored grants and users may name them. Declaring the same again
+/// (another server in the same process) changes nothing; a name Plone or another
+/// declaration uses differently is refused.
+pub fn declare(json: &str) -> Result<(), String> {
+    let file: RolesFile = serde_json::from_str(json).map_err(|e| e.to_string())?;
+    let mut d = DECLARED.write().unwrap_or_else(|e| e.into_inner());
+    let fit = |name: &str| {
+        !name.trim().is_empty() && name.len() <= 64 && name.chars().all(|c| c.is_alphanumeric() || " -_".contains(c))
+    };
+    // Roles first: the permissions and delegations may name them.
+    let mut roles = d.roles.clone();
+    for (name, decl) in &file.roles {
+        if !fit(name)
+            || Role::ALL.iter().any(|r| r.name().replace(' ', "").eq_ignore_ascii_case(&name.replace(' ', "")))
+        {
+            return Err(format!("role {name:?} cannot be declared"));
+        }
+        let rank = roles.iter().position(|r| r.name == name);
+        let resolve = |n: &String, roles: &[DeclaredRole]| {
+            Role::ALL
+                .into_iter()
+                .find(|r| r.name() == n)
+                .or_else(|| roles.iter().position(|r| r.name == n).map(|i| Role::App(i as u8)))
+                .or_else(|| (n == name).then(|| Role::App(rank.unwrap_or(roles.len()) as u8)))
+                .ok_or_else(|| format!("role {name:?}: unknown role {n:?}"))
+        };
+        let delegated_by = decl.delegated_by.iter().map(|n| resolve(n, &roles)).collect::<Result<RoleSet, _>>()?;
+        match rank {
+            Some(i) => {
+                if roles[i].sharable != decl.sharable || roles[i].delegated_by != delegated_by {
+                    return Err(format!("role {name:?} is already declared otherwise"));
+                }
+            }
+            None => {
+                if roles.len() >= MAX_DECLARED {
+                    return Err(format!("more than {MAX_DECLARED} roles"));
+                }
+                roles.push(DeclaredRole {
+                    name: Box::leak(name.clone().into_boxed_str()),
+                    sharable: decl.sharable,
+                    delegated_by,
+                });
+            }
+        }
+    }
+    let role_of = |n: &str| {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.name() == n)
+            .or_else(|| roles.iter().position(|r| r.name == n).map(|i| Role::App(i as u8)))
+    };
+    let mut permissions = d.permissions.clone();
+    for (name, decl) in &file.permissions {
+        if !fit(name) || Permission::ALL.iter().any(|p| p.name() == name) {
+            return Err(format!("permission {name:?} cannot be declared"));
+        }
+        let holders = decl
+            .roles
+            .iter()
+            .map(|n| role_of(n).ok_or_else(|| format!("permission {name:?}: unknown role {n:?}")))
+            .collect::<Result<RoleSet, _>>()?;
+        match permissions.iter().find(|p| p.name == name) {
+            Some(p) if p.roles != holders => return Err(format!("permission {name:?} is already declared otherwise")),
+            Some(_) => {}
+            None => {
+                if permissions.len() >= MAX_DECLARED {
+                    return Err(format!("more than {MAX_DECLARED} permissions"));
+                }
+                permissions.push(DeclaredPermission { name: Box::leak(name.clone().into_boxed_str()), roles: holders });
+            }
+        }
+    }
+    d.roles = roles;
+    d.permissions = permissions;
+    d.site = None;
+    Ok(())
 }
 
 /// Which roles hold each permission on an item (later: one map per workflow state).
@@ -244,6 +457,22 @@ impl PermissionMap {
             (ChangeLocalRoles, with(&[Owner, Editor])),
             (ManagePortal, with(&[])),
         ])
+    }
+
+    /// The site root's map: Plone's role map with the permissions applications
+    /// declared, held by the roles they name.
+    pub fn site() -> Arc<PermissionMap> {
+        if let Some(m) = &declared().site {
+            return m.clone();
+        }
+        let mut d = DECLARED.write().unwrap_or_else(|e| e.into_inner());
+        let mut map = PermissionMap::public_default();
+        for (i, p) in d.permissions.iter().enumerate() {
+            map.set(Permission::App(i as u8), p.roles);
+        }
+        let map = Arc::new(map);
+        d.site = Some(map.clone());
+        map
     }
 
     /// Plone's "private" state: only the owner, those it is shared with and the
@@ -448,10 +677,10 @@ pub fn is_allowed(principal: &Principal, lineage: &[Node<'_>], permission: Permi
 /// `lineage` (root first), by the roles it holds there.
 pub fn delegable(principal: &Principal, lineage: &[Node<'_>]) -> Vec<Role> {
     if *principal == Principal::System {
-        return Role::SHARABLE.to_vec();
+        return Role::sharable();
     }
     let held = roles_on(principal, lineage);
-    Role::SHARABLE.into_iter().filter(|r| r.delegated_by().intersects(held)).collect()
+    Role::sharable().into_iter().filter(|r| r.delegated_by().intersects(held)).collect()
 }
 
 /// The roles that see content outside its publication window anywhere on a site, as
@@ -506,6 +735,42 @@ pub fn viewers(lineage: &[Node<'_>], map: &PermissionMap) -> BTreeSet<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn declared_roles_and_permissions_join_the_bitset_and_the_site_map() {
+        // Not sharable: the delegation tests of this module see Plone's four only.
+        let file = r#"{"roles": {"Unit Clerk": {"delegated_by": ["Manager"]}},
+                       "permissions": {"Stamp letters": {"roles": ["Manager", "Unit Clerk"]}}}"#;
+        declare(file).unwrap();
+        declare(file).unwrap();
+        let clerk = Role::parse("Unit Clerk").unwrap();
+        assert!(matches!(clerk, Role::App(_)));
+        assert_eq!(Role::parse("unitclerk"), Ok(clerk));
+        let set = RoleSet::of(&[Role::Manager, clerk]);
+        assert_eq!(set.iter().collect::<Vec<_>>(), [Role::Manager, clerk]);
+        assert!(!RoleSet::of(&Role::ALL).contains(clerk));
+        assert_eq!(serde_json::to_string(&clerk).unwrap(), "\"Unit Clerk\"");
+        assert_eq!(serde_json::from_str::<Role>("\"Unit Clerk\"").unwrap(), clerk);
+        let stamp = Permission::parse("Stamp letters").unwrap();
+        assert_eq!(serde_json::from_str::<Permission>("\"Stamp letters\"").unwrap(), stamp);
+        assert!(PermissionMap::site().roles_for(stamp).contains(clerk));
+        assert!(!PermissionMap::site().roles_for(stamp).contains(Role::Editor));
+        assert_eq!(clerk.delegated_by(), RoleSet::of(&[Role::Manager]));
+        // Decided as Plone's are.
+        let user = Principal::user("u", &[clerk]);
+        assert!(is_allowed(&user, &[], stamp, &PermissionMap::site()));
+        assert!(!is_allowed(&Principal::user("e", &[Role::Editor]), &[], stamp, &PermissionMap::site()));
+        // Declared otherwise, or under Plone's names: refused.
+        assert!(
+            declare(r#"{"roles": {"Unit Clerk": {"sharable": true}}}"#)
+                .unwrap_err()
+                .contains("already declared otherwise")
+        );
+        assert!(declare(r#"{"roles": {"Site Administrator": {}}}"#).unwrap_err().contains("cannot be declared"));
+        assert!(declare(r#"{"permissions": {"View": {}}}"#).unwrap_err().contains("cannot be declared"));
+        assert!(declare(r#"{"permissions": {"X": {"roles": ["Nobody"]}}}"#).unwrap_err().contains("unknown role"));
+        assert!(serde_json::from_str::<Permission>("\"Nothing\"").is_err());
+    }
 
     #[test]
     fn permission_names_are_those_of_the_workflow_files() {

@@ -645,7 +645,7 @@ impl Services {
             }
             let mut set = local.roles_of(&grantee.key());
             for (role, on) in roles {
-                if !Role::SHARABLE.contains(role) {
+                if !Role::sharable().contains(role) {
                     return Err(ServiceError::BadRequest(format!("{role} cannot be shared")));
                 }
                 // Handing out or taking back a role needs the right to delegate it;

@@ -18,6 +18,10 @@ pub struct App {
     pub name: &'static str,
     /// Enabled on a site that has not chosen its applications.
     pub enabled_by_default: bool,
+    /// The roles and permissions it adds: (file name, JSON `{"roles": {"Name":
+    /// {"sharable": bool, "delegated_by": [roles]}}, "permissions": {"Name": {"roles":
+    /// [roles holding it at the site root]}}}`); workflow files may then name them.
+    pub roles: Option<(&'static str, &'static str)>,
     /// Content type files: (file name, JSON).
     pub types: &'static [(&'static str, &'static str)],
     /// Workflow files: (file name, JSON).
@@ -70,6 +74,9 @@ pub(crate) fn load(
     }
     if loaded.iter().any(|l| l.name == app.name) {
         return Err(err("loaded twice".into()));
+    }
+    if let Some((file, json)) = app.roles {
+        beffroi_model::security::declare(json).map_err(|e| err(format!("{file}: {e}")))?;
     }
     let mut new_types = types.clone();
     let mut names = Vec::new();
@@ -152,7 +159,16 @@ mod tests {
     use super::*;
 
     fn app(types: &'static [(&'static str, &'static str)], chains: Option<(&'static str, &'static str)>) -> App {
-        App { name: "test", enabled_by_default: false, types, workflows: &[], chains, indexes: None, hooks: &[] }
+        App {
+            name: "test",
+            enabled_by_default: false,
+            roles: None,
+            types,
+            workflows: &[],
+            chains,
+            indexes: None,
+            hooks: &[],
+        }
     }
 
     /// A type every test server has.

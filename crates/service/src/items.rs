@@ -1,7 +1,7 @@
 //! The content tree's use cases: read, list, create, update, delete, move, rename,
 //! reorder.
 
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 
 use beffroi_model::schema::{WriteMode, parse_datetime};
 use beffroi_model::security::{Node, Permission, PermissionMap, Principal, is_active, is_allowed, viewers};
@@ -11,10 +11,6 @@ use beffroi_store::{Db, ItemRow, SiteRow, SubtreeMove, Summary};
 use serde_json::{Map, Value};
 
 use crate::{Event, EventKind, NAV_CACHE_MAX, Result, ServiceError, Services};
-
-/// The roles of the site root (Plone's rolemap): what items acquire where their state
-/// does not decide.
-pub(crate) static SITE_MAP: LazyLock<PermissionMap> = LazyLock::new(PermissionMap::public_default);
 
 /// Largest batch a listing returns, whatever the client asks.
 pub const MAX_BATCH: i64 = 1000;
@@ -30,10 +26,11 @@ pub(crate) fn state_of<'a>(reg: &'a WorkflowRegistry, row: &ItemRow) -> Option<&
 /// The permission map of each of `rows` (root first): each state's map over its
 /// container's.
 pub(crate) fn maps<'a>(reg: &WorkflowRegistry, rows: impl IntoIterator<Item = &'a ItemRow>) -> Vec<PermissionMap> {
+    let rolemap = PermissionMap::site();
     let mut out: Vec<PermissionMap> = Vec::new();
     for row in rows {
-        let container = out.last().unwrap_or(&SITE_MAP);
-        let m = if row.path.is_root() { SITE_MAP.clone() } else { item_map(container, state_of(reg, row)) };
+        let container = out.last().unwrap_or(&rolemap);
+        let m = if row.path.is_root() { (*rolemap).clone() } else { item_map(container, state_of(reg, row)) };
         out.push(m);
     }
     out
@@ -111,6 +108,7 @@ pub(crate) async fn refresh_viewers(
     let mut ancestors = load(db, site, path).await?;
     ancestors.pop();
     let ancestor_maps = maps(reg, &ancestors);
+    let rolemap = PermissionMap::site();
     let subtree = db.subtree_for_access(&scope, path).await?;
     let stored = db.subtree_viewers(&scope, path).await?;
     let mut stack: Vec<(&ItemRow, PermissionMap)> = Vec::new();
@@ -119,8 +117,8 @@ pub(crate) async fn refresh_viewers(
         while stack.last().is_some_and(|(top, _)| !row.path.is_below(&top.path)) {
             stack.pop();
         }
-        let container = stack.last().map(|(_, m)| m).or(ancestor_maps.last()).unwrap_or(&SITE_MAP);
-        let map = if row.path.is_root() { SITE_MAP.clone() } else { item_map(container, state_of(reg, row)) };
+        let container = stack.last().map(|(_, m)| m).or(ancestor_maps.last()).unwrap_or(&rolemap);
+        let map = if row.path.is_root() { (*rolemap).clone() } else { item_map(container, state_of(reg, row)) };
         let chain: Vec<Node<'_>> =
             ancestors.iter().chain(stack.iter().map(|(r, _)| *r)).chain(std::iter::once(row)).map(node).collect();
         let fresh = viewers(&chain, &map);

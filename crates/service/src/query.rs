@@ -193,12 +193,7 @@ fn index_criterion(decl: &IndexDecl, op: &str, v: &Value, now: DateTime<Utc>) ->
 type Bounds = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
 
 /// The bounds of a date criterion (plone.app.querystring's date operations).
-fn date_range(
-    op: &str,
-    list: &[String],
-    v: &Value,
-    now: DateTime<Utc>,
-) -> Result<Bounds> {
+fn date_range(op: &str, list: &[String], v: &Value, now: DateTime<Utc>) -> Result<Bounds> {
     let today = now.date_naive().and_hms_opt(0, 0, 0).expect("midnight").and_utc();
     let days = || -> Result<Duration> {
         list.first()

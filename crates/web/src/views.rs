@@ -222,9 +222,12 @@ pub(crate) fn form_pairs(body: &[u8]) -> Result<Vec<(String, String)>, WebError>
 }
 
 /// A role's name in the site's language (the users and groups page).
+/// A role's name in the site's language: an application's role by its own messages
+/// (`role-name-request-handler`), else as declared.
 fn role_name(ctx: &Ctx<'_>, r: Role) -> String {
     let key = format!("role-name-{}", r.name().to_ascii_lowercase().replace(' ', "-"));
-    ctx.app.i18n.t(ctx.site.language, &key, &[])
+    let text = ctx.app.i18n.t(ctx.site.language, &key, &[]);
+    if text == key { r.name().to_owned() } else { text }
 }
 
 fn role_title(ctx: &Ctx<'_>, r: Role) -> String {
@@ -233,7 +236,7 @@ fn role_title(ctx: &Ctx<'_>, r: Role) -> String {
         Role::Editor => "role-editor",
         Role::Reader => "role-reader",
         Role::Reviewer => "role-reviewer",
-        other => return other.name().to_owned(),
+        other => return role_name(ctx, other),
     };
     ctx.app.i18n.t(ctx.site.language, key, &[])
 }
@@ -418,7 +421,7 @@ pub(crate) async fn users_groups(ctx: &Ctx<'_>, body: Option<&[u8]>) -> Result<R
             context! { id => g.id.clone(), title => g.title.clone(), roles => roles, members => g.members.clone() }
         })
         .collect();
-    let grantable: Vec<minijinja::Value> = Role::ALL
+    let grantable: Vec<minijinja::Value> = Role::every()
         .iter()
         .filter(|r| r.is_grantable())
         .map(|r| context! { value => r.name(), label => role_name(ctx, *r) })

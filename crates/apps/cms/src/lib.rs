@@ -34,6 +34,7 @@ pub const CMS: WebApp = WebApp {
     app: App {
         name: "cms",
         enabled_by_default: true,
+        roles: None,
         types: TYPES,
         workflows: &[],
         chains: Some(CHAINS),

@@ -38,15 +38,17 @@ const REQUEST_WORKFLOW: &str = r#"{
   "initial_state": "received",
   "states": [
     {"id": "received", "title": {"fr": "Reçue", "en": "Received"},
-     "permissions": {"View": {"roles": ["Manager", "Site Administrator", "Owner", "Editor"], "acquire": false}}},
+     "permissions": {"View": {"roles": ["Manager", "Site Administrator", "Owner", "Editor", "Request Handler"], "acquire": false},
+                     "Modify portal content": {"roles": ["Request Handler"], "acquire": true}}},
     {"id": "registered", "title": {"fr": "Enregistrée", "en": "Registered"},
-     "permissions": {"View": {"roles": ["Manager", "Site Administrator", "Owner", "Editor"], "acquire": false}}},
+     "permissions": {"View": {"roles": ["Manager", "Site Administrator", "Owner", "Editor", "Request Handler"], "acquire": false},
+                     "Modify portal content": {"roles": ["Request Handler"], "acquire": true}}},
     {"id": "answered", "title": {"fr": "Répondue", "en": "Answered"},
      "permissions": {"View": {"roles": ["Anonymous"], "acquire": false}}}
   ],
   "transitions": [
     {"id": "register", "title": {"fr": "Enregistrer", "en": "Register"}, "from": ["received"], "to": "registered",
-     "guard": {"permissions": ["Modify portal content"]}},
+     "guard": {"permissions": ["Handle requests"]}},
     {"id": "answer", "title": {"fr": "Répondre", "en": "Answer"}, "from": ["received", "registered"], "to": "answered",
      "guard": {"permissions": ["Modify portal content"], "expression": "item.answer and container.review_state != 'private'"}}
   ]
@@ -58,6 +60,13 @@ const REQUEST_INDEXES: &str = r#"{
   "urgent": {"kind": "boolean", "title": {"fr": "Urgente", "en": "Urgent"}},
   "noticed": {"kind": "date", "title": {"fr": "Constaté le", "en": "Noticed on"}},
   "households": {"kind": "number", "title": {"fr": "Ménages concernés", "en": "Households"}}
+}"#;
+
+/// Its role and permission: request handlers handle requests (and may be given the
+/// role on a folder by its managers).
+const REQUEST_ROLES: &str = r#"{
+  "roles": {"Request Handler": {"sharable": true, "delegated_by": ["Manager", "Site Administrator"]}},
+  "permissions": {"Handle requests": {"roles": ["Manager", "Site Administrator", "Request Handler"]}}
 }"#;
 
 const REQUEST_CHAIN: &str = r#"{"Citizen Request": "request_workflow"}"#;
@@ -72,6 +81,7 @@ pub const REQUESTS: WebApp = WebApp {
     app: App {
         name: "requests",
         enabled_by_default: false,
+        roles: Some(("roles.json", REQUEST_ROLES)),
         types: &[("CitizenRequest.json", REQUEST_TYPE)],
         workflows: &[("request_workflow.json", REQUEST_WORKFLOW)],
         chains: Some(("chains.json", REQUEST_CHAIN)),
@@ -94,7 +104,10 @@ pub const REQUESTS: WebApp = WebApp {
     routes: request_routes,
     templates: &[("CitizenRequest.html", REQUEST_PAGE), ("requests.html", REQUESTS_PAGE)],
     messages: &[
-        ("fr", "request-page-label = Demande d'un citoyen\nrequests-title = Demandes citoyennes"),
+        (
+            "fr",
+            "request-page-label = Demande d'un citoyen\nrequests-title = Demandes citoyennes\nrole-name-request-handler = Agent traitant",
+        ),
         ("en", "request-page-label = A citizen's request\nrequests-title = Citizen requests"),
     ],
 };
@@ -426,6 +439,50 @@ both_backends! {
         assert!(form.contains(">Quartier</option>") && form.contains(">est vrai</option>"), "{form}");
     }
 
+    async fn an_application_declares_its_role_and_permission(db) {
+        let (services, app) = with_requests(&db).await;
+        let s = db.site("s").await;
+        services.set_site_apps(&Principal::System, &s, &["requests".into()], &[]).await.unwrap();
+        let s = services.site(&s.id).await.unwrap().unwrap();
+        let handler_role = Role::parse("Request Handler").unwrap();
+        assert_eq!(handler_role.name(), "Request Handler");
+        db.user(&s, "admin", "admin password", "Admin", &[Role::Manager]).await;
+        db.user(&s, "hana", "hana password", "Hana", &[handler_role]).await;
+        db.user(&s, "max", "max password", "Max", &[Role::Member]).await;
+        for id in ["r1", "r2"] {
+            services.create(&Principal::System, &s, &path(""), "Citizen Request", Some(id), &obj(json!({"title": id, "district": "Bouge"}))).await.unwrap();
+        }
+        let (hana, max) = (app.bearer("s", "hana", "hana password").await, app.bearer("s", "max", "max password").await);
+        // Stored by name, read back from the database, holding what the workflow gives it.
+        assert_eq!(app.get_with("/s/@users/hana", &[("authorization", &hana)]).await.json()["roles"], json!(["Request Handler"]));
+        assert_eq!(app.get_with("/s/@request-count", &[("authorization", &hana)]).await.json(), json!({"count": 2}));
+        assert_eq!(app.get_with("/s/@request-count", &[("authorization", &max)]).await.json(), json!({"count": 0}));
+        let wf = app.get_with("/s/r1/@workflow", &[("authorization", &hana)]).await.json();
+        assert_eq!(wf["transitions"][0]["@id"].as_str().map(|u| u.ends_with("/register")), Some(true), "{wf}");
+        let r = app.send_json("POST", "/s/r1/@workflow/register", &hana, json!({})).await;
+        assert_eq!(r.status, 200, "the declared permission, held at the site root by the declared role: {}", r.body);
+        // A member sees no request and may take no transition.
+        let r = app.send_json("POST", "/s/r2/@workflow/register", &max, json!({})).await;
+        assert!(matches!(r.status.as_u16(), 401 | 403 | 404), "{} {}", r.status, r.body);
+        // Given on one item through sharing, by those it names as delegating it.
+        let admin = app.bearer("s", "admin", "admin password").await;
+        let sharing = app.get_with("/s/r2/@sharing", &[("authorization", &admin)]).await.json();
+        assert!(sharing["available_roles"].as_array().unwrap().iter().any(|r| r["id"] == "Request Handler"), "{sharing}");
+        let r = app.send_json("POST", "/s/r2/@sharing", &admin, json!({"entries": [{"id": "max", "type": "user", "roles": {"Request Handler": true}}]})).await;
+        assert_eq!(r.status, 204, "{}", r.body);
+        assert_eq!(app.get_with("/s/@request-count", &[("authorization", &max)]).await.json(), json!({"count": 1}), "the stored viewers know the declared role");
+        let r = app.send_json("POST", "/s/r2/@workflow/register", &max, json!({})).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        // The sharing page names it with the application's messages.
+        let c = app.session("admin", "admin password").await;
+        let page = app.get_with("/s/r1/@@sharing", &[("cookie", &c)]).await;
+        assert!(page.body.contains("Agent traitant"), "{}", page.body);
+        // A roles file naming what does not exist stops the server.
+        let bad = App { name: "bad", roles: Some(("roles.json", r#"{"permissions": {"Do things": {"roles": ["Nobody"]}}}"#)), ..REQUESTS.app };
+        let e = db.services.clone().with_app(&bad).err().unwrap();
+        assert_eq!(e.to_string(), "application bad: roles.json: permission \"Do things\": unknown role \"Nobody\"");
+    }
+
     async fn a_unit_of_work_checks_rights_and_commits_all_or_nothing(db) {
         let (services, _app) = with_requests(&db).await;
         let s = db.site("s").await;
@@ -459,7 +516,7 @@ both_backends! {
     }
 
     async fn every_rich_text_field_is_shown_found_versioned_and_linked_by_uid(db) {
-        let decisions = App { name: "decisions", enabled_by_default: true, types: &[("Decision.json", DECISION)], workflows: &[], chains: None, indexes: None, hooks: &[] };
+        let decisions = App { name: "decisions", enabled_by_default: true, roles: None, types: &[("Decision.json", DECISION)], workflows: &[], chains: None, indexes: None, hooks: &[] };
         let services = db.services.clone().with_app(&decisions).unwrap();
         let s = db.site("s").await;
         db.user(&s, "admin", "admin password", "Admin", &[Role::Manager]).await;

@@ -8,6 +8,7 @@ use beffroi_service::{Blobs, NewSite, Services, SiteRow, StoreOptions};
 const CONTENT: beffroi_service::apps::App = beffroi_service::apps::App {
     name: "cms",
     enabled_by_default: true,
+    roles: None,
     types: &[
         ("Folder.json", include_str!("../../../apps/cms/types/Folder.json")),
         ("Document.json", include_str!("../../../apps/cms/types/Document.json")),
