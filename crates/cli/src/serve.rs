@@ -42,7 +42,9 @@ pub async fn open(db: &DbArgs, max_connections: u32) -> Result<Services> {
     let services = Services::open(&url, &opts, blobs)
         .await
         .with_context(|| format!("cannot open the database {}", beffroi_store::redact_url(&url)))?;
-    Ok(beffroi_web::assemble(services, crate::apps::APPS)?)
+    let services = beffroi_web::assemble(services, crate::apps::APPS)?;
+    services.migrate_apps().await.context("cannot apply the applications' migrations")?;
+    Ok(services)
 }
 
 /// Creates the data folder readable by this user alone (its database and files are

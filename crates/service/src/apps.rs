@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use beffroi_model::schema::TypeSchema;
 use beffroi_model::workflow::{Workflow, WorkflowRegistry};
-use beffroi_store::SiteRow;
+use beffroi_store::{AppMigration, SiteRow};
 
 use crate::work::{HookFn, TransitionHook, Transitioned, When};
 
@@ -34,6 +34,9 @@ pub struct App {
     pub indexes: Option<(&'static str, &'static str)>,
     /// What it runs before and after workflow transitions, on the sites that enable it.
     pub hooks: &'static [TransitionHook],
+    /// Its own tables, in both dialects, in increasing versions; every table and index
+    /// it creates is named after it (`requests_…` for "requests").
+    pub migrations: &'static [AppMigration],
 }
 
 /// An application that does not load.
@@ -51,6 +54,7 @@ pub(crate) struct Loaded {
     pub enabled_by_default: bool,
     pub types: Vec<String>,
     pub hooks: &'static [TransitionHook],
+    pub migrations: &'static [AppMigration],
 }
 
 /// Whether `name` is fit to name an application.
@@ -120,7 +124,65 @@ pub(crate) fn load(
     }
     *types = new_types;
     *workflows = new_workflows;
-    Ok(Loaded { name: app.name, enabled_by_default: app.enabled_by_default, types: names, hooks: app.hooks })
+    check_migrations(app).map_err(err)?;
+    Ok(Loaded {
+        name: app.name,
+        enabled_by_default: app.enabled_by_default,
+        types: names,
+        hooks: app.hooks,
+        migrations: app.migrations,
+    })
+}
+
+/// Checks an application's migrations: versions increasing from 1, and every table
+/// or index they create, alter or drop named after the application, so that two
+/// applications never touch the same table, nor the platform's.
+fn check_migrations(app: &App) -> Result<(), String> {
+    let prefix = format!("{}_", app.name.replace('-', "_"));
+    let mut last = 0;
+    for m in app.migrations {
+        if m.version <= last {
+            return Err(format!("migration {}: versions must increase from 1", m.version));
+        }
+        last = m.version;
+        for (dialect, sql) in [("sqlite", m.sqlite), ("postgres", m.postgres)] {
+            for name in touched_names(sql) {
+                if !name.starts_with(&prefix) {
+                    return Err(format!("migration {} ({dialect}): {name:?} is not named {prefix}…", m.version));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The tables and indexes a migration creates, alters or drops, and the tables its
+/// indexes are on.
+fn touched_names(sql: &str) -> Vec<String> {
+    let lower = sql.to_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| c.is_whitespace() || c == '(' || c == ';' || c == ',')
+        .filter(|w| !w.is_empty())
+        .collect();
+    let mut out = Vec::new();
+    let skip = ["if", "not", "exists", "unique", "concurrently", "temporary", "temp"];
+    for (i, w) in words.iter().enumerate() {
+        let object = match *w {
+            "table" | "index" | "view" | "trigger" | "sequence" => {
+                i > 0
+                    && matches!(
+                        words[i - 1],
+                        "create" | "alter" | "drop" | "unique" | "temporary" | "temp" | "or" | "replace"
+                    )
+            }
+            "on" => words[..i].iter().rev().take(6).any(|p| *p == "index"),
+            _ => false,
+        };
+        if object && let Some(name) = words[i + 1..].iter().find(|n| !skip.contains(n)) {
+            out.push(name.trim_matches('"').to_owned());
+        }
+    }
+    out
 }
 
 /// The names of the applications `site` has enabled, among those loaded.
@@ -168,6 +230,7 @@ mod tests {
             chains,
             indexes: None,
             hooks: &[],
+            migrations: &[],
         }
     }
 
@@ -240,6 +303,44 @@ mod tests {
             load_one(&a).unwrap_err().to_string(),
             "application test: a hook names the unknown workflow \"unknown\""
         );
+    }
+
+    #[test]
+    fn migrations_touch_only_the_tables_named_after_their_application() {
+        const GOOD: &[AppMigration] = &[AppMigration {
+            version: 1,
+            description: "notes",
+            sqlite: "create table test_notes (id integer primary key, note text);\ncreate index if not exists test_notes_note on test_notes(note);",
+            postgres: "CREATE TABLE test_notes (id bigint primary key, note text); CREATE UNIQUE INDEX test_notes_note ON test_notes (note);",
+        }];
+        const BAD: &[AppMigration] = &[AppMigration {
+            version: 1,
+            description: "steals",
+            sqlite: "create table test_x (id integer);",
+            postgres: "alter table items add column x text;",
+        }];
+        const INDEX_ON_ITEMS: &[AppMigration] = &[AppMigration {
+            version: 1,
+            description: "i",
+            sqlite: "create index test_i on items(title);",
+            postgres: "",
+        }];
+        const BACKWARDS: &[AppMigration] = &[
+            AppMigration { version: 2, description: "a", sqlite: "", postgres: "" },
+            AppMigration { version: 1, description: "b", sqlite: "", postgres: "" },
+        ];
+        let mut a = app(&[], None);
+        a.migrations = GOOD;
+        assert!(load_one(&a).is_ok());
+        a.migrations = BAD;
+        assert_eq!(
+            load_one(&a).unwrap_err().to_string(),
+            "application test: migration 1 (postgres): \"items\" is not named test_…"
+        );
+        a.migrations = INDEX_ON_ITEMS;
+        assert!(load_one(&a).unwrap_err().to_string().contains("\"items\" is not named"));
+        a.migrations = BACKWARDS;
+        assert!(load_one(&a).unwrap_err().to_string().contains("versions must increase"));
     }
 
     #[test]

@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 use beffroi_model::schema::{TypeRegistry, ValidationErrors};
 use beffroi_model::{ItemPath, SiteId};
 pub use beffroi_store::{
-    AuditRow, Backend, BlobRead, Blobs, CatalogQuery, DateIndex, GroupRow, HistoryRow, IndexFilter, IndexValue,
-    ItemRow, LockRow, PathQuery, RevisionRow, SearchPage, SiteRow, SiteScope, SortOn, Store, StoreError, StoreOptions,
-    Summary, TypeCount, UserRow,
+    AppMigration, AuditRow, Backend, BlobRead, Blobs, CatalogQuery, DateIndex, GroupRow, HistoryRow, IndexFilter,
+    IndexValue, ItemRow, LockRow, PathQuery, RevisionRow, SearchPage, SiteRow, SiteScope, SortOn, Store, StoreError,
+    StoreOptions, Summary, TypeCount, UserRow,
 };
 use tokio::sync::broadcast;
 use uuid::Uuid;
@@ -375,6 +375,16 @@ impl Services {
         tx.commit().await?;
         self.type_rules.forget(&site.id);
         Ok(())
+    }
+
+    /// Applies the migrations the loaded applications have not applied yet (at start,
+    /// before serving); returns how many ran.
+    pub async fn migrate_apps(&self) -> Result<u32> {
+        let mut ran = 0;
+        for app in self.apps.iter() {
+            ran += self.store.migrate_app(app.name, app.migrations).await?;
+        }
+        Ok(ran)
     }
 
     /// The hooks of `site`'s applications on a transition.

@@ -20,6 +20,7 @@ mod catalog;
 mod history;
 mod items;
 mod migrate;
+pub use migrate::AppMigration;
 mod sessions;
 mod sites;
 mod users;
@@ -221,6 +222,11 @@ impl Store {
         };
         migrate::run(&store).await?;
         Ok(store)
+    }
+
+    /// Applies an application's migrations it has not applied yet; returns how many ran.
+    pub async fn migrate_app(&self, app: &str, migrations: &[AppMigration]) -> Result<u32> {
+        migrate::run_app(self, app, migrations).await
     }
 
     pub fn backend(&self) -> Backend {

@@ -44,6 +44,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(16, "site applications", "0016_site_apps.sql"),
     migration!(17, "counters", "0017_counters.sql"),
     migration!(18, "declared indexes", "0018_declared_indexes.sql"),
+    migration!(19, "applications' migrations", "0019_app_migrations.sql"),
 ];
 
 const LOCK_KEY: i64 = 0x0bef_f701;
@@ -89,4 +90,58 @@ pub(crate) async fn run(store: &Store) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A migration an application brings: its tables, named after the application.
+#[derive(Debug, Clone, Copy)]
+pub struct AppMigration {
+    pub version: i64,
+    pub description: &'static str,
+    pub sqlite: &'static str,
+    pub postgres: &'static str,
+}
+
+/// Applies the migrations of application `app` it has not applied yet, each in its own
+/// transaction with its row in `app_migrations`; returns how many ran.
+pub(crate) async fn run_app(store: &Store, app: &str, migrations: &[AppMigration]) -> Result<u32> {
+    let mut ran = 0;
+    for m in migrations {
+        let mut tx = store.begin().await?;
+        let mut db = tx.db();
+        if let Db::Postgres(c) = &mut db {
+            sqlx::query("select pg_advisory_xact_lock($1)").bind(LOCK_KEY).execute(&mut **c).await?;
+        }
+        let sql = match &db {
+            Db::Sqlite(_) => m.sqlite,
+            Db::Postgres(_) => m.postgres,
+        };
+        let applied = on_db!(&mut db, |c| {
+            let done: Option<i64> =
+                sqlx::query_scalar("select version from app_migrations where app = $1 and version = $2")
+                    .bind(app)
+                    .bind(m.version)
+                    .fetch_optional(&mut *c)
+                    .await?;
+            if done.is_none() {
+                let fail = |source| StoreError::Migration { version: m.version, source };
+                sqlx::raw_sql(sql).execute(&mut *c).await.map_err(fail)?;
+                sqlx::query(
+                    "insert into app_migrations (app, version, description, applied_at) values ($1, $2, $3, $4)",
+                )
+                .bind(app)
+                .bind(m.version)
+                .bind(m.description)
+                .bind(crate::now())
+                .execute(&mut *c)
+                .await?;
+            }
+            done.is_none()
+        });
+        tx.commit().await?;
+        if applied {
+            tracing::info!(app, version = m.version, description = m.description, "application migration applied");
+            ran += 1;
+        }
+    }
+    Ok(ran)
 }

@@ -5,8 +5,8 @@
 use beffroi_model::security::{Principal, Role};
 use beffroi_service::apps::App;
 use beffroi_service::{
-    EventKind, HookFuture, ItemRow, ItemView, ServiceError, Services, TransitionHook, TransitionRequest, Transitioned,
-    When, Work,
+    AppMigration, EventKind, HookFuture, ItemRow, ItemView, ServiceError, Services, TransitionHook, TransitionRequest,
+    Transitioned, When, Work,
 };
 use beffroi_web::routes::{Access, Args, Call, Route};
 use beffroi_web::{WebApp, WebError, item_handler, minijinja};
@@ -100,6 +100,12 @@ pub const REQUESTS: WebApp = WebApp {
                 run: number,
             },
         ],
+        migrations: &[AppMigration {
+            version: 1,
+            description: "notes on requests",
+            sqlite: "create table requests_notes (request blob not null, note text not null); create index requests_notes_request on requests_notes(request);",
+            postgres: "create table requests_notes (request uuid not null, note text not null); create index requests_notes_request on requests_notes(request);",
+        }],
     },
     routes: request_routes,
     templates: &[("CitizenRequest.html", REQUEST_PAGE), ("requests.html", REQUESTS_PAGE)],
@@ -172,6 +178,7 @@ async fn with_requests(db: &TestDb) -> (Services, TestApp) {
 
 async fn with(db: &TestDb, app: WebApp) -> (Services, TestApp) {
     let services = beffroi_web::assemble(db.services.clone(), &[app]).unwrap();
+    services.migrate_apps().await.unwrap();
     let state =
         beffroi_web::AppState::load_apps(services.clone(), beffroi_web::WebOptions::default(), &[app]).await.unwrap();
     (services, TestApp::with_state(state))
@@ -483,6 +490,22 @@ both_backends! {
         assert_eq!(e.to_string(), "application bad: roles.json: permission \"Do things\": unknown role \"Nobody\"");
     }
 
+    async fn an_application_migrates_its_own_tables_once(db) {
+        let (services, _) = with_requests(&db).await;
+        assert_eq!(services.migrate_apps().await.unwrap(), 0, "applied when the server was assembled, once");
+        let mut c = db.services.store().conn().await.unwrap();
+        let rows: Vec<(String, i64)> = match c.db() {
+            beffroi_store::Db::Sqlite(c) => sqlx::query_as("select app, version from app_migrations").fetch_all(&mut *c).await.unwrap(),
+            beffroi_store::Db::Postgres(c) => sqlx::query_as("select app, version from app_migrations").fetch_all(&mut *c).await.unwrap(),
+        };
+        assert_eq!(rows, [("requests".to_owned(), 1)]);
+        let n: i64 = match c.db() {
+            beffroi_store::Db::Sqlite(c) => sqlx::query_scalar("select count(*) from requests_notes").fetch_one(&mut *c).await.unwrap(),
+            beffroi_store::Db::Postgres(c) => sqlx::query_scalar("select count(*) from requests_notes").fetch_one(&mut *c).await.unwrap(),
+        };
+        assert_eq!(n, 0, "its table exists");
+    }
+
     async fn a_unit_of_work_checks_rights_and_commits_all_or_nothing(db) {
         let (services, _app) = with_requests(&db).await;
         let s = db.site("s").await;
@@ -516,7 +539,7 @@ both_backends! {
     }
 
     async fn every_rich_text_field_is_shown_found_versioned_and_linked_by_uid(db) {
-        let decisions = App { name: "decisions", enabled_by_default: true, roles: None, types: &[("Decision.json", DECISION)], workflows: &[], chains: None, indexes: None, hooks: &[] };
+        let decisions = App { name: "decisions", enabled_by_default: true, roles: None, types: &[("Decision.json", DECISION)], workflows: &[], chains: None, indexes: None, hooks: &[], migrations: &[] };
         let services = db.services.clone().with_app(&decisions).unwrap();
         let s = db.site("s").await;
         db.user(&s, "admin", "admin password", "Admin", &[Role::Manager]).await;
