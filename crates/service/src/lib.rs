@@ -21,6 +21,7 @@ pub mod apps;
 mod catalog;
 mod extract;
 mod items;
+pub mod links;
 mod locks;
 mod media;
 pub mod query;
@@ -39,7 +40,7 @@ pub use media::{DEFAULT_MAX_IMAGE_PIXELS, DEFAULT_UPLOAD_LIMIT, ScaleImage, Uplo
 pub use sessions::{LoginOutcome, OpenSession, SESSION_LIFETIME};
 pub use sites::NewSite;
 pub use users::{NewUser, Secret};
-pub use versions::apply_snapshot;
+pub use versions::{Moment, Timeline, apply_snapshot};
 pub use work::{HookFn, HookFuture, TransitionHook, Transitioned, When, Work};
 pub use workflow::{ToReview, TransitionRequest, WorkflowInfo};
 

@@ -2,7 +2,8 @@
 //! a snapshot of the values); old versions can be read and reverted to.
 
 use beffroi_model::ItemPath;
-use beffroi_model::schema::parse_datetime;
+use beffroi_model::diff::{Part, words};
+use beffroi_model::schema::{FieldKind, parse_datetime};
 use beffroi_model::security::{Permission, Principal};
 use beffroi_store::{Db, HistoryRow, ItemRow, RevisionRow, SiteRow};
 use serde_json::{Value, json};
@@ -130,4 +131,93 @@ impl Services {
         tx.commit().await?;
         Ok(row)
     }
+
+    /// An item's history, newest first: its revisions and its workflow steps merged.
+    pub async fn timeline(&self, actor: &Principal, site: &SiteRow, path: &ItemPath) -> Result<Timeline> {
+        let (revisions, steps, may_revert) = self.history(actor, site, path).await?;
+        let latest = revisions.iter().map(|r| r.version).max();
+        let mut moments: Vec<Moment> = Vec::new();
+        for r in &revisions {
+            let previous = revisions.iter().filter(|p| p.version < r.version).map(|p| p.version).max();
+            moments.push(Moment::Revision { revision: r.clone(), previous, latest: Some(r.version) == latest });
+        }
+        moments.extend(steps.into_iter().map(|(step, state_title)| Moment::Step { step, state_title }));
+        moments.sort_by_key(|m| std::cmp::Reverse(m.at()));
+        Ok(Timeline { moments, revisions, may_revert })
+    }
+
+    /// The fields whose values differ between revisions `a` and `b` of `item`, in the
+    /// schema's order, with their words kept, removed and added (rich text as its
+    /// words, files by their names).
+    pub fn compare(&self, item: &ItemRow, a: &RevisionRow, b: &RevisionRow) -> Vec<(String, Vec<Part>)> {
+        let (old, new) = (apply_snapshot(item, &a.snapshot), apply_snapshot(item, &b.snapshot));
+        let (va, vb) = (values_of(&old), values_of(&new));
+        let Some(schema) = self.types.get(&item.type_name) else { return Vec::new() };
+        schema
+            .fields
+            .iter()
+            .filter(|f| f.name != "changeNote")
+            .filter_map(|f| {
+                let (x, y) = (text_of(f.kind, va.get(&f.name)), text_of(f.kind, vb.get(&f.name)));
+                (x != y).then(|| (f.name.clone(), words(&x, &y)))
+            })
+            .collect()
+    }
+}
+
+/// One moment of an item's history.
+#[derive(Debug, Clone)]
+pub enum Moment {
+    /// A revision, with the one before it (to compare) and whether it is the latest.
+    Revision { revision: RevisionRow, previous: Option<i64>, latest: bool },
+    /// A workflow step, with the title of the state it led to.
+    Step { step: HistoryRow, state_title: String },
+}
+
+impl Moment {
+    pub fn at(&self) -> chrono::DateTime<chrono::Utc> {
+        match self {
+            Moment::Revision { revision, .. } => revision.at,
+            Moment::Step { step, .. } => step.at,
+        }
+    }
+}
+
+/// An item's history as its viewer may see it.
+#[derive(Debug, Clone)]
+pub struct Timeline {
+    /// Newest first.
+    pub moments: Vec<Moment>,
+    /// The revisions, oldest first.
+    pub revisions: Vec<RevisionRow>,
+    /// Whether the viewer may put an old version back.
+    pub may_revert: bool,
+}
+
+/// A field's value as text to compare (rich text as its words).
+fn text_of(kind: FieldKind, v: Option<&Value>) -> String {
+    match (kind, v) {
+        (_, None | Some(Value::Null)) => String::new(),
+        (FieldKind::RichText, Some(v)) => {
+            beffroi_model::catalog::html_text(v.get("data").and_then(Value::as_str).unwrap_or(""))
+        }
+        (_, Some(Value::String(s))) => s.clone(),
+        (_, Some(Value::Array(a))) => a
+            .iter()
+            .map(|x| x.as_str().map(str::to_owned).unwrap_or_else(|| x.to_string()))
+            .collect::<Vec<_>>()
+            .join(", "),
+        (FieldKind::File | FieldKind::Image, Some(v)) => {
+            v.get("filename").and_then(Value::as_str).unwrap_or("").to_owned()
+        }
+        (_, Some(other)) => other.to_string(),
+    }
+}
+
+fn values_of(item: &ItemRow) -> serde_json::Map<String, Value> {
+    let mut m = item.fields.clone();
+    m.insert("title".into(), item.title.clone().into());
+    m.insert("description".into(), item.description.clone().into());
+    m.insert("language".into(), item.language.code().into());
+    m
 }

@@ -4,43 +4,13 @@
 
 use axum::http::StatusCode;
 use axum::response::Response;
-use beffroi_model::diff::{Part, words};
-use beffroi_model::schema::FieldKind;
-use beffroi_service::{ItemView, apply_snapshot};
+use beffroi_model::diff::Part;
+use beffroi_service::{ItemView, Moment, apply_snapshot};
 use minijinja::context;
-use serde_json::Value;
 
 use crate::error::WebError;
 use crate::traverse::Ctx;
 use crate::views::{Status, done, form_pairs, page};
-
-/// A field's value as text to compare (rich text as its words).
-fn text_of(kind: FieldKind, v: Option<&Value>) -> String {
-    match (kind, v) {
-        (_, None | Some(Value::Null)) => String::new(),
-        (FieldKind::RichText, Some(v)) => {
-            beffroi_model::catalog::html_text(v.get("data").and_then(Value::as_str).unwrap_or(""))
-        }
-        (_, Some(Value::String(s))) => s.clone(),
-        (_, Some(Value::Array(a))) => a
-            .iter()
-            .map(|x| x.as_str().map(str::to_owned).unwrap_or_else(|| x.to_string()))
-            .collect::<Vec<_>>()
-            .join(", "),
-        (FieldKind::File | FieldKind::Image, Some(v)) => {
-            v.get("filename").and_then(Value::as_str).unwrap_or("").to_owned()
-        }
-        (_, Some(other)) => other.to_string(),
-    }
-}
-
-fn values_of(item: &beffroi_service::ItemRow) -> serde_json::Map<String, Value> {
-    let mut m = item.fields.clone();
-    m.insert("title".into(), item.title.clone().into());
-    m.insert("description".into(), item.description.clone().into());
-    m.insert("language".into(), item.language.code().into());
-    m
-}
 
 pub(crate) async fn history(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) -> Result<Response, WebError> {
     let services = &ctx.app.services;
@@ -69,7 +39,8 @@ pub(crate) async fn history(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>)
         services.revert(&ctx.principal, &ctx.site, path, n).await.map_err(err)?;
         return Ok(done(&item_url, Status::Reverted));
     }
-    let (revisions, steps, may_revert) = services.history(&ctx.principal, &ctx.site, path).await.map_err(err)?;
+    let timeline = services.timeline(&ctx.principal, &ctx.site, path).await.map_err(err)?;
+    let (revisions, may_revert) = (&timeline.revisions, timeline.may_revert);
     let param = |k: &str| ctx.query.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     let number = |k: &str| -> Result<Option<i64>, WebError> {
         param(k)
@@ -83,26 +54,21 @@ pub(crate) async fn history(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>)
 
     if let (Some(a), Some(b)) = (number("a")?, number("b")?) {
         let (ra, rb) = (find(a)?, find(b)?);
-        let (old, new) = (apply_snapshot(&view.item, &ra.snapshot), apply_snapshot(&view.item, &rb.snapshot));
-        let (va, vb) = (values_of(&old), values_of(&new));
-        let rows: Vec<minijinja::Value> = schema
-            .map(|s| s.fields.as_slice())
-            .unwrap_or_default()
-            .iter()
-            .filter(|f| f.name != "changeNote")
-            .filter_map(|f| {
-                let (x, y) = (text_of(f.kind, va.get(&f.name)), text_of(f.kind, vb.get(&f.name)));
-                (x != y).then(|| {
-                    let parts: Vec<minijinja::Value> = words(&x, &y)
-                        .into_iter()
-                        .map(|p| match p {
-                            Part::Same(t) => context! { kind => "same", text => t },
-                            Part::Removed(t) => context! { kind => "removed", text => t },
-                            Part::Added(t) => context! { kind => "added", text => t },
-                        })
-                        .collect();
-                    context! { label => f.title.get(lang).to_owned(), parts => parts }
-                })
+        let label =
+            |name: &str| schema.and_then(|s| s.field(name)).map(|f| f.title.get(lang).to_owned()).unwrap_or_default();
+        let rows: Vec<minijinja::Value> = services
+            .compare(&view.item, ra, rb)
+            .into_iter()
+            .map(|(name, parts)| {
+                let parts: Vec<minijinja::Value> = parts
+                    .into_iter()
+                    .map(|p| match p {
+                        Part::Same(t) => context! { kind => "same", text => t },
+                        Part::Removed(t) => context! { kind => "removed", text => t },
+                        Part::Added(t) => context! { kind => "added", text => t },
+                    })
+                    .collect();
+                context! { label => label(&name), parts => parts }
             })
             .collect();
         return page(
@@ -142,47 +108,40 @@ pub(crate) async fn history(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>)
     }
 
     // Newest first, revisions and workflow steps together.
-    let mut entries: Vec<(i64, minijinja::Value)> = Vec::new();
-    let latest = revisions.iter().map(|r| r.version).max();
-    for r in &revisions {
-        let previous = revisions.iter().filter(|p| p.version < r.version).map(|p| p.version).max();
-        entries.push((
-            r.at.timestamp_micros(),
-            context! {
+    let when = |at: &chrono::DateTime<chrono::Utc>| crate::html::date_time_text(lang, ctx.site.time_zone, at, true);
+    let entries: Vec<minijinja::Value> = timeline
+        .moments
+        .iter()
+        .map(|m| match m {
+            Moment::Revision { revision: r, previous, latest } => context! {
                 kind => "revision",
-                when => crate::html::date_time_text(lang, ctx.site.time_zone, &r.at, true),
+                when => when(&r.at),
                 iso => crate::json::iso(&r.at),
                 actor => r.actor.clone(),
                 comment => revision_comment(ctx, &r.comment),
                 version => r.version,
                 view_url => format!("{action}?version={}", r.version),
                 compare_url => previous.map(|p| format!("{action}?a={p}&b={}", r.version)),
-                may_revert => may_revert && Some(r.version) != latest,
+                may_revert => may_revert && !latest,
             },
-        ));
-    }
-    for (h, state_title) in &steps {
-        entries.push((
-            h.at.timestamp_micros(),
-            context! {
+            Moment::Step { step: h, state_title } => context! {
                 kind => "workflow",
-                when => crate::html::date_time_text(lang, ctx.site.time_zone, &h.at, true),
+                when => when(&h.at),
                 iso => crate::json::iso(&h.at),
                 actor => h.actor.clone(),
                 comment => h.comments.clone(),
                 action_title => h.action.as_deref().map(|a| view.workflows.transition_title(&view.item.type_name, a, lang)),
                 state_title => state_title.clone(),
             },
-        ));
-    }
-    entries.sort_by_key(|e| std::cmp::Reverse(e.0));
+        })
+        .collect();
     page(
         ctx,
         StatusCode::OK,
         "history.html",
         context! {
             title => title,
-            entries => entries.into_iter().map(|(_, v)| v).collect::<Vec<_>>(),
+            entries => entries,
             action => action,
             item_url => item_url,
         },
