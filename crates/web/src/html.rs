@@ -125,7 +125,7 @@ pub(crate) fn date_text(lang: Language, dt: &chrono::DateTime<chrono::Utc>) -> S
 }
 
 /// A date (and time) as people of the site read it: in its time zone (stored in UTC).
-pub(crate) fn date_time_text(
+pub fn date_time_text(
     lang: Language,
     zone: beffroi_model::zone::SiteZone,
     dt: &chrono::DateTime<chrono::Utc>,
@@ -139,37 +139,11 @@ pub(crate) fn date_time_text(
     if with_time { format!("{date} {}", local.format("%H:%M")) } else { date.to_string() }
 }
 
-/// A start and an end.
-pub(crate) type Span = (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>);
-
-/// The next dates of a recurring event, computed on a blocking thread: however cheap
-/// the expansion is bounded to be, the async workers stay free for other requests.
-pub(crate) async fn next_occurrences(
-    types: &beffroi_model::schema::TypeRegistry,
-    view: &ItemView,
-    zone: beffroi_model::zone::SiteZone,
-) -> Vec<Span> {
-    let f = &view.item.fields;
-    if !types.get(&view.item.type_name).is_some_and(|t| t.is_event())
-        || f.get("recurrence").and_then(|r| r.as_str()).is_none_or(|r| r.trim().is_empty())
-    {
-        return Vec::new();
-    }
-    let fields: serde_json::Map<String, serde_json::Value> =
-        ["start", "end", "recurrence"].into_iter().filter_map(|k| Some((k.to_owned(), f.get(k)?.clone()))).collect();
-    tokio::task::spawn_blocking(move || beffroi_model::event::occurrences(&fields, chrono::Utc::now(), 10, zone))
-        .await
-        .unwrap_or_default()
-}
-
-/// What a type shows besides its title, description and text: an image, a file to
-/// download, an event's dates (with `occurrences`, those of its recurrence) and place,
-/// a link.
-fn type_parts(ctx: &Ctx<'_>, view: &ItemView, occurrences: &[Span]) -> Value {
+/// What a type shows besides its title, description and text, by what its type
+/// declares: an image, a file to download, a link.
+fn type_parts(ctx: &Ctx<'_>, view: &ItemView) -> Value {
     let it = &view.item;
     let url = ctx.url(&it.path);
-    let lang = it.language;
-    let zone = ctx.site.time_zone;
     let services = &ctx.app.services;
     let schema = services.types().get(&it.type_name);
     let main_is = |kind| schema.is_some_and(|s| s.primary_is(kind));
@@ -196,38 +170,13 @@ fn type_parts(ctx: &Ctx<'_>, view: &ItemView, occurrences: &[Span]) -> Value {
             content_type => f.content_type.clone(),
         }
     });
-    let event = schema.is_some_and(|s| s.is_event()).then(|| {
-        let f = &it.fields;
-        let s = |k: &str| f.get(k).and_then(|v| v.as_str()).unwrap_or("").to_owned();
-        let whole_day = f.get("whole_day").and_then(|v| v.as_bool()).unwrap_or(false);
-        let open_end = f.get("open_end").and_then(|v| v.as_bool()).unwrap_or(false);
-        let when = |k: &str| f.get(k).and_then(|v| v.as_str()).and_then(beffroi_model::schema::parse_datetime);
-        let occurrences: Vec<Value> = occurrences
-            .iter()
-            .map(|(start, _)| {
-                context! { iso => crate::json::iso(start), text => date_time_text(lang, zone, start, !whole_day) }
-            })
-            .collect();
-        context! {
-            start_iso => when("start").map(|d| crate::json::iso(&d)),
-            start => when("start").map(|d| date_time_text(lang, zone, &d, !whole_day)),
-            end_iso => when("end").filter(|_| !open_end).map(|d| crate::json::iso(&d)),
-            end => when("end").filter(|_| !open_end).map(|d| date_time_text(lang, zone, &d, !whole_day)),
-            location => s("location"),
-            contact_name => s("contact_name"),
-            contact_email => s("contact_email"),
-            contact_phone => s("contact_phone"),
-            event_url => s("event_url"),
-            occurrences => occurrences,
-        }
-    });
     let link = schema
         .and_then(|s| s.primary())
         .filter(|f| f.kind == FieldKind::Url)
         .and_then(|f| it.fields.get(&f.name))
         .and_then(|v| v.as_str())
         .map(str::to_owned);
-    context! { image => image, download => download, event => event, link => link }
+    context! { image => image, download => download, link => link }
 }
 
 /// The main navigation (the site's top folders, the one holding `view` marked) and the
@@ -260,7 +209,7 @@ pub(crate) fn item_page(
     listing: Option<(&Listing, i64, i64)>,
     nav: &[Summary],
     workflow: Option<&beffroi_service::WorkflowInfo>,
-    occurrences: &[Span],
+    own: Option<Value>,
 ) -> Result<String, WebError> {
     let it = &view.item;
     let lang = it.language;
@@ -284,8 +233,9 @@ pub(crate) fn item_page(
         None => (Vec::new(), 0, 1, 1, None, None),
     };
     // A type may have a page of its own (an application's `<Type>.html`).
-    let own = format!("{}.html", it.type_name.replace(' ', ""));
-    let template = if ctx.app.templates.get_template(&own).is_ok() { own.as_str() } else { "item.html" };
+    let own_template = format!("{}.html", it.type_name.replace(' ', ""));
+    let template =
+        if ctx.app.templates.get_template(&own_template).is_ok() { own_template.as_str() } else { "item.html" };
     render(
         ctx.app,
         template,
@@ -314,7 +264,8 @@ pub(crate) fn item_page(
             csrf => match &ctx.via { crate::auth::Via::Session { csrf, .. } => Some(csrf.clone()), _ => None },
             wf_state => workflow.and_then(|w| w.state.as_ref()).map(|(_, t)| t.clone()),
             transitions => workflow.map(|w| w.transitions.iter().map(|(id, t)| context! { id => id.clone(), title => t.clone() }).collect::<Vec<_>>()).unwrap_or_default(),
-            parts => type_parts(ctx, view, occurrences),
+            parts => type_parts(ctx, view),
+            own => own,
             login_url => login_url(ctx),
             status_message => crate::views::Status::message(ctx),
         },

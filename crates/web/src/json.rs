@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 use crate::error::WebError;
 use crate::traverse::Ctx;
 
-pub(crate) fn iso(dt: &DateTime<Utc>) -> String {
+pub fn iso(dt: &DateTime<Utc>) -> String {
     dt.to_rfc3339_opts(SecondsFormat::Secs, false)
 }
 

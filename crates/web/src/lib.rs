@@ -32,6 +32,9 @@ mod traverse;
 mod views;
 
 pub use error::WebError;
+pub use futures_util::future::BoxFuture;
+pub use html::date_time_text;
+pub use json::iso;
 pub use minijinja;
 pub use traverse::Ctx;
 
@@ -47,7 +50,24 @@ pub struct WebApp {
     pub templates: &'static [(&'static str, &'static str)],
     /// Fluent messages: (language code, source).
     pub messages: &'static [(&'static str, &'static str)],
+    /// What its types' pages show besides the generic parts (their `<Type>.html`
+    /// templates read it as `own`).
+    pub pages: &'static [TypePage],
 }
+
+/// The part of a type's page its application works out: given the request and the
+/// item, a value the type's template reads as `own`.
+#[derive(Clone, Copy)]
+pub struct TypePage {
+    pub type_name: &'static str,
+    pub parts: PageParts,
+}
+
+/// See [`TypePage`]; returns `Box::pin(async move { … })`.
+pub type PageParts = for<'a, 'c> fn(
+    &'a Ctx<'c>,
+    &'a beffroi_service::ItemView,
+) -> futures_util::future::BoxFuture<'a, Result<minijinja::Value, WebError>>;
 
 /// The services with the data of every application of `apps` loaded.
 pub fn assemble(services: Services, apps: &[WebApp]) -> Result<Services, beffroi_service::apps::AppError> {
@@ -83,6 +103,9 @@ pub struct AppState {
     pub(crate) options: WebOptions,
     /// Every named endpoint and view of the server.
     pub(crate) routes: routes::Routes,
+    /// The types whose application works out part of their page: by type, the
+    /// application's name and its function.
+    pub(crate) pages: std::collections::HashMap<&'static str, (&'static str, PageParts)>,
 }
 
 impl AppState {
@@ -115,6 +138,7 @@ impl AppState {
         let i18n = Arc::new(i18n::I18n::load_with(&messages).map_err(|(app, e)| bad(app, e))?);
         let mut templates = html::environment(i18n.clone());
         let mut routes = routes::Routes::default();
+        let mut pages = std::collections::HashMap::new();
         routes.register(endpoints::PLATFORM, endpoints::routes()).map_err(beffroi_service::ServiceError::Conflict)?;
         for a in apps {
             let name = a.app.name;
@@ -122,6 +146,11 @@ impl AppState {
                 return Err(bad(name, "its data is not loaded in the services (beffroi_web::assemble)".into()));
             }
             routes.register(name, (a.routes)()).map_err(beffroi_service::ServiceError::BadRequest)?;
+            for p in a.pages {
+                if services.types().get(p.type_name).is_none() || pages.insert(p.type_name, (name, p.parts)).is_some() {
+                    return Err(bad(name, format!("the page of {:?}: no such type, or one page already", p.type_name)));
+                }
+            }
             for (file, source) in a.templates {
                 if templates.get_template(file).is_ok() {
                     return Err(bad(name, format!("template {file} is already defined")));
@@ -132,7 +161,7 @@ impl AppState {
             }
         }
         let jwt = jwt::Jwt::new(services.secret("jwt").await?.as_bytes());
-        Ok(Arc::new(Self { services, templates, i18n, jwt, options, routes }))
+        Ok(Arc::new(Self { services, templates, i18n, jwt, options, routes, pages }))
     }
 }
 

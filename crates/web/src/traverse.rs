@@ -490,15 +490,13 @@ async fn item_view(ctx: &Ctx<'_>, view: &ItemView, json: bool, headers: &HeaderM
         Some(ctx.app.services.workflow_info_of(&ctx.principal, &ctx.site, view).await.map_err(err)?)
             .filter(|w| !w.history.is_empty() || !w.transitions.is_empty())
     };
-    let occurrences = html::next_occurrences(ctx.app.services.types(), view, ctx.site.time_zone).await;
-    let body = html::item_page(
-        ctx,
-        view,
-        listing.as_ref().map(|l| (l, b_start, b_size)),
-        &nav,
-        workflow.as_ref(),
-        &occurrences,
-    )?;
+    // What the type's application shows on its page.
+    let own = match ctx.app.pages.get(view.item.type_name.as_str()) {
+        Some((app, parts)) if ctx.app.services.has_app(&ctx.site, app) => Some(parts(ctx, view).await?),
+        _ => None,
+    };
+    let body =
+        html::item_page(ctx, view, listing.as_ref().map(|l| (l, b_start, b_size)), &nav, workflow.as_ref(), own)?;
     Ok(finish(headers, body, HTML, Some(view.item.modified)))
 }
 

@@ -2,13 +2,13 @@
 //! workflow each follows), filling in the same contract as any other application.
 //! Sites have it unless they choose otherwise.
 //!
-//! Its demo site (`beffroi serve --demo`) lives here too. Still in the platform, to
-//! move here: the pages of events (dates, next occurrences), images, files and links,
-//! and the Collection's query (issue 13); the platform finds them by what the types
-//! declare (an event's date check, a main image, file or address, a query field), not
-//! by their names.
+//! Its demo site (`beffroi serve --demo`) lives here too, and the page of events
+//! (dates, place, next occurrences). The platform draws images, files, links and
+//! Collections by what their types declare (a main image, file or address, a query
+//! field), not by their names.
 
 pub mod demo;
+mod pages;
 
 use beffroi_service::apps::App;
 use beffroi_web::WebApp;
@@ -43,6 +43,12 @@ pub const CMS: WebApp = WebApp {
         migrations: &[],
     },
     routes: Vec::new,
-    templates: &[],
-    messages: &[],
+    templates: &[("Event.html", include_str!("../templates/Event.html"))],
+    messages: &[
+        ("fr", include_str!("../locales/fr.ftl")),
+        ("nl", include_str!("../locales/nl.ftl")),
+        ("de", include_str!("../locales/de.ftl")),
+        ("en", include_str!("../locales/en.ftl")),
+    ],
+    pages: pages::PAGES,
 };

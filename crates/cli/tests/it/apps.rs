@@ -116,6 +116,7 @@ pub const REQUESTS: WebApp = WebApp {
         ),
         ("en", "request-page-label = A citizen's request\nrequests-title = Citizen requests"),
     ],
+    pages: &[],
 };
 
 /// Before "register": a request is registered with its district.

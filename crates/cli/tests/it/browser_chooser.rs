@@ -92,7 +92,11 @@ async fn run(db: TestDb) {
     let civil = db.add(&site, "/services", "Document", json!({"title": "État civil"})).await;
     db.add(&site, "/services", "Document", json!({"title": "Urbanisme"})).await;
     db.add(&site, "", "Folder", json!({"title": "Actualités"})).await;
-    let app = beffroi_web::app(db.services.clone()).await.unwrap();
+    let app = beffroi_web::router(
+        beffroi_web::AppState::load_apps(db.services.clone(), beffroi_web::WebOptions::default(), &[beffroi_cms::CMS])
+            .await
+            .unwrap(),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}/commune", listener.local_addr().unwrap());
     let server = tokio::spawn(async move {
