@@ -3,4 +3,4 @@
 //! (`beffroi site apps`).
 
 /// Every application of the server.
-pub const APPS: &[beffroi_web::WebApp] = &[beffroi_cms::CMS];
+pub const APPS: &[beffroi_web::WebApp] = &[beffroi_cms::CMS, beffroi_meetings::MEETINGS];

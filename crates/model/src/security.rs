@@ -357,7 +357,7 @@ pub fn declare(json: &str) -> Result<(), String> {
     let file: RolesFile = serde_json::from_str(json).map_err(|e| e.to_string())?;
     let mut d = DECLARED.write().unwrap_or_else(|e| e.into_inner());
     let fit = |name: &str| {
-        !name.trim().is_empty() && name.len() <= 64 && name.chars().all(|c| c.is_alphanumeric() || " -_".contains(c))
+        !name.trim().is_empty() && name.len() <= 64 && name.chars().all(|c| c.is_alphanumeric() || " -_:".contains(c))
     };
     // Roles first: the permissions and delegations may name them.
     let mut roles = d.roles.clone();

@@ -153,6 +153,17 @@ impl Work<'_> {
         Ok(lineage)
     }
 
+    /// The items a catalog query finds, as the unit's rights see them (every item in a
+    /// hook), with their full rows, in the query's order. It reads what is committed:
+    /// not the unit's own changes.
+    pub async fn find(&self, mut q: beffroi_store::CatalogQuery) -> Result<Vec<ItemRow>> {
+        if q.limit <= 0 {
+            q.limit = crate::MAX_SEARCH_BATCH;
+        }
+        let page = self.services.search(&self.acting, &self.site, q).await?;
+        self.services.result_rows(&self.site, &page.items).await
+    }
+
     /// Changes fields of the item at `path` as an edit does (plone.restapi PATCH
     /// semantics, validated by its type): reindexed, a revision recorded in the name
     /// of the actor. Files go through the edit forms and the API, not here.

@@ -17,6 +17,7 @@ mod http;
 mod limits;
 mod login;
 mod media;
+mod meetings;
 mod publication;
 mod search;
 mod service;

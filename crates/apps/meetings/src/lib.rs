@@ -1,0 +1,273 @@
+//! Meetings and deliberations (PloneMeeting's model, iA.Delib's states and transition
+//! ids): a decision body (a college, a council) holds its meetings and its items; an
+//! item goes `itemcreated → proposed → validated → presented → itemfrozen → accepted |
+//! accepted_but_modified | refused | delayed`, a meeting `created → frozen → decided →
+//! closed`. Everything is data (types, workflows, the MeetingManager role and the
+//! "Meetings: manage meetings" permission, catalog indexes) except what the hooks do:
+//!
+//! - presenting an item puts it on its preferred meeting (or the body's next meeting
+//!   not yet frozen), numbers it on that meeting's agenda and gives it a reference in
+//!   the body's format (`{body}/{year}/{number}`); taking it back clears both;
+//! - freezing a meeting freezes every item presented to it; closing it accepts every
+//!   item still undecided (which needs its decision text);
+//! - a decision is taken only on or after the meeting's date.
+//!
+//! Not yet (issue 14): the organisation (services and their groups, validation levels
+//! from the body's configuration), advices, attendance and votes, secret items'
+//! masking, the role screens, the demo.
+
+use beffroi_model::ItemPath;
+use beffroi_model::security::Permission;
+use beffroi_service::apps::App;
+use beffroi_service::{
+    CatalogQuery, HookFuture, IndexFilter, ItemRow, ItemView, ServiceError, SortOn, TransitionHook, TransitionRequest,
+    Transitioned, When, Work,
+};
+use beffroi_web::routes::{Args, Call, Route};
+use beffroi_web::{WebApp, WebError, item_handler};
+use chrono::{Datelike, Utc};
+use serde_json::{Value, json};
+
+/// The item workflow's and the meeting workflow's ids.
+const ITEM_WORKFLOW: &str = "meetingitem_workflow";
+const MEETING_WORKFLOW: &str = "meeting_workflow";
+/// The type of meetings.
+const MEETING: &str = "Meeting";
+
+/// The application.
+pub const MEETINGS: WebApp = WebApp {
+    app: App {
+        name: "meetings",
+        enabled_by_default: false,
+        roles: Some(("roles.json", include_str!("../roles.json"))),
+        types: &[
+            ("DecisionBody.json", include_str!("../types/DecisionBody.json")),
+            ("Meeting.json", include_str!("../types/Meeting.json")),
+            ("MeetingItem.json", include_str!("../types/MeetingItem.json")),
+        ],
+        workflows: &[
+            ("meetingitem_workflow.json", include_str!("../workflows/meetingitem_workflow.json")),
+            ("meeting_workflow.json", include_str!("../workflows/meeting_workflow.json")),
+        ],
+        chains: Some(("chains.json", include_str!("../chains.json"))),
+        indexes: Some(("indexes.json", include_str!("../indexes.json"))),
+        hooks: HOOKS,
+        migrations: &[],
+    },
+    routes,
+    templates: &[],
+    messages: &[],
+    pages: &[],
+};
+
+const HOOKS: &[TransitionHook] = &[
+    TransitionHook { workflow: ITEM_WORKFLOW, transition: Some("present"), when: When::Before, run: check_meeting },
+    TransitionHook { workflow: ITEM_WORKFLOW, transition: Some("present"), when: When::After, run: put_on_agenda },
+    TransitionHook {
+        workflow: ITEM_WORKFLOW,
+        transition: Some("backToValidated"),
+        when: When::After,
+        run: take_off_agenda,
+    },
+    TransitionHook { workflow: ITEM_WORKFLOW, transition: Some("accept"), when: When::Before, run: meeting_held },
+    TransitionHook {
+        workflow: ITEM_WORKFLOW,
+        transition: Some("accept_but_modify"),
+        when: When::Before,
+        run: meeting_held,
+    },
+    TransitionHook { workflow: ITEM_WORKFLOW, transition: Some("refuse"), when: When::Before, run: meeting_held },
+    TransitionHook { workflow: MEETING_WORKFLOW, transition: Some("freeze"), when: When::After, run: freeze_items },
+    TransitionHook { workflow: MEETING_WORKFLOW, transition: Some("close"), when: When::After, run: accept_undecided },
+];
+
+fn refuse(message: impl Into<String>) -> ServiceError {
+    ServiceError::BadRequest(message.into())
+}
+
+fn text<'a>(item: &'a ItemRow, field: &str) -> &'a str {
+    item.fields.get(field).and_then(Value::as_str).unwrap_or("").trim()
+}
+
+fn meeting_date(meeting: &ItemRow) -> Option<chrono::DateTime<Utc>> {
+    beffroi_model::schema::parse_datetime(text(meeting, "date"))
+}
+
+/// The meeting an item being presented goes to: its preferred one in its body, else
+/// the body's earliest meeting still open to items.
+async fn target_meeting(work: &mut Work<'_>, item: &ItemRow) -> Result<ItemRow, ServiceError> {
+    let body = item.path.parent().ok_or_else(|| refuse("an item is presented from its decision body"))?;
+    let preferred = text(item, "preferred_meeting");
+    if !preferred.is_empty() {
+        let path = ItemPath::parse(&format!("{}/{preferred}", body.as_str()))
+            .map_err(|_| refuse(format!("{preferred:?} is not a meeting of this body")))?;
+        let meeting = work
+            .require(&path, Permission::View)
+            .await
+            .map_err(|_| refuse(format!("{preferred:?} is not a meeting of this body")))?
+            .pop()
+            .expect("a lineage ends with its item");
+        if meeting.type_name != MEETING {
+            return Err(refuse(format!("{preferred:?} is not a meeting of this body")));
+        }
+        if !matches!(meeting.review_state.as_deref(), Some("created" | "frozen")) {
+            return Err(refuse(format!("the meeting {:?} takes no more items", meeting.title)));
+        }
+        return Ok(meeting);
+    }
+    let q = CatalogQuery {
+        types: vec![MEETING.into()],
+        states: vec!["created".into()],
+        paths: vec![beffroi_service::PathQuery { path: body, depth: Some(1) }],
+        ..Default::default()
+    };
+    let mut open = work.find(q).await?;
+    open.sort_by_key(meeting_date);
+    open.into_iter().next().ok_or_else(|| refuse("the body has no meeting open to items: create one first"))
+}
+
+/// Before "present": there is a meeting to present the item to.
+fn check_meeting<'a>(work: &'a mut Work<'_>, item: &'a ItemRow, _: &'a Transitioned) -> HookFuture<'a> {
+    Box::pin(async move { target_meeting(work, item).await.map(|_| ()) })
+}
+
+/// After "present": on the meeting's agenda, numbered, with its reference.
+fn put_on_agenda<'a>(work: &'a mut Work<'_>, item: &'a ItemRow, _: &'a Transitioned) -> HookFuture<'a> {
+    Box::pin(async move {
+        let meeting = target_meeting(work, item).await?;
+        let uid = meeting.uuid.simple().to_string();
+        let number = work.next_number(&format!("agenda:{uid}")).await?;
+        let body_path = meeting.path.parent().expect("a meeting is in its body");
+        let body = work.require(&body_path, Permission::View).await?.pop().expect("a lineage ends with its item");
+        let year = meeting_date(&meeting).unwrap_or_else(|| work.now()).year();
+        let serial = work.next_number(&format!("reference:{}:{year}", body.uuid.simple())).await?;
+        let code = match text(&body, "code") {
+            "" => body.id.clone(),
+            c => c.to_owned(),
+        };
+        let format = match text(&body, "reference_format") {
+            "" => "{body}/{year}/{number}",
+            f => f,
+        };
+        let reference = format
+            .replace("{body}", &code)
+            .replace("{year}", &year.to_string())
+            .replace("{number}", &serial.to_string());
+        let values = json!({"meeting": uid, "item_number": number, "reference": reference});
+        work.set_fields(&item.path, values.as_object().expect("an object")).await?;
+        Ok(())
+    })
+}
+
+/// After "backToValidated": off the agenda.
+fn take_off_agenda<'a>(work: &'a mut Work<'_>, item: &'a ItemRow, _: &'a Transitioned) -> HookFuture<'a> {
+    Box::pin(async move {
+        let values = json!({"meeting": null, "item_number": null});
+        work.set_fields(&item.path, values.as_object().expect("an object")).await?;
+        Ok(())
+    })
+}
+
+/// The meeting an item is on.
+async fn meeting_of(work: &Work<'_>, item: &ItemRow) -> Result<ItemRow, ServiceError> {
+    let uid = uuid_of(text(item, "meeting")).ok_or_else(|| refuse("the item is on no meeting"))?;
+    let q = CatalogQuery { uids: vec![uid], types: vec![MEETING.into()], ..Default::default() };
+    work.find(q).await?.into_iter().next().ok_or_else(|| refuse("the item's meeting is gone"))
+}
+
+fn uuid_of(s: &str) -> Option<uuid::Uuid> {
+    uuid::Uuid::try_parse(s).ok()
+}
+
+/// Before a decision: the meeting has been held (its date has come).
+fn meeting_held<'a>(work: &'a mut Work<'_>, item: &'a ItemRow, _: &'a Transitioned) -> HookFuture<'a> {
+    Box::pin(async move {
+        let meeting = meeting_of(work, item).await?;
+        match meeting_date(&meeting) {
+            Some(d) if d > work.now() => Err(refuse(format!(
+                "a decision is recorded on or after the meeting's date ({})",
+                d.format("%Y-%m-%d %H:%M UTC")
+            ))),
+            _ => Ok(()),
+        }
+    })
+}
+
+/// The items on `meeting` in `state`.
+async fn items_on(work: &Work<'_>, meeting: &ItemRow, state: &str) -> Result<Vec<ItemRow>, ServiceError> {
+    let q = CatalogQuery {
+        states: vec![state.into()],
+        index_filters: vec![IndexFilter::AnyOf {
+            index: "meeting".into(),
+            words: vec![meeting.uuid.simple().to_string()],
+        }],
+        sort: SortOn::Path,
+        ..Default::default()
+    };
+    work.find(q).await
+}
+
+/// Takes `transition` on every item of `meeting` in `state`, naming the item that
+/// cannot.
+async fn move_items(work: &mut Work<'_>, meeting: &ItemRow, state: &str, transition: &str) -> Result<(), ServiceError> {
+    for it in items_on(work, meeting, state).await? {
+        let req = TransitionRequest { comment: format!("{} ({})", meeting.title, transition), ..Default::default() };
+        work.transition(&it.path, transition, &req).await.map_err(|e| match e {
+            ServiceError::BadRequest(m) => refuse(format!("{}: {m}", it.title)),
+            other => other,
+        })?;
+    }
+    Ok(())
+}
+
+/// After a meeting's "freeze": its presented items are frozen.
+fn freeze_items<'a>(work: &'a mut Work<'_>, meeting: &'a ItemRow, _: &'a Transitioned) -> HookFuture<'a> {
+    Box::pin(async move { move_items(work, meeting, "presented", "itemfreeze").await })
+}
+
+/// After a meeting's "close": its undecided items are accepted.
+fn accept_undecided<'a>(work: &'a mut Work<'_>, meeting: &'a ItemRow, _: &'a Transitioned) -> HookFuture<'a> {
+    Box::pin(async move { move_items(work, meeting, "itemfrozen", "accept").await })
+}
+
+fn routes() -> Vec<Route> {
+    vec![Route::get("@agenda", Args::None, item_handler!(agenda)).summary("a meeting's items in order, numbered")]
+}
+
+/// `@agenda` on a meeting: the items the caller may see, by number.
+async fn agenda<'r>(c: Call<'r>, view: &'r ItemView) -> Result<axum::response::Response, WebError> {
+    let ctx = c.ctx();
+    if view.item.type_name != MEETING {
+        return Err(WebError::NotFound(ctx.url(&view.item.path)));
+    }
+    let q = CatalogQuery {
+        index_filters: vec![IndexFilter::AnyOf {
+            index: "meeting".into(),
+            words: vec![view.item.uuid.simple().to_string()],
+        }],
+        limit: beffroi_service::MAX_SEARCH_BATCH,
+        ..Default::default()
+    };
+    let services = ctx.services();
+    let page = services.search(&ctx.principal, &ctx.site, q).await.map_err(|e| c.error(e))?;
+    let mut rows = services.result_rows(&ctx.site, &page.items).await.map_err(|e| c.error(e))?;
+    let number = |r: &ItemRow| r.fields.get("item_number").and_then(Value::as_i64).unwrap_or(i64::MAX);
+    rows.sort_by_key(|r| (number(r), r.path.clone()));
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            json!({
+                "@id": ctx.url(&r.path),
+                "title": r.title,
+                "number": r.fields.get("item_number"),
+                "reference": r.fields.get("reference"),
+                "review_state": r.review_state,
+                "proposing_group": r.fields.get("proposing_group"),
+                "privacy": r.fields.get("privacy").cloned().unwrap_or_else(|| json!("public")),
+            })
+        })
+        .collect();
+    Ok(c.json(
+        &json!({"@id": format!("{}/@agenda", ctx.url(&view.item.path)), "items": items, "items_total": items.len()}),
+    ))
+}

@@ -1,0 +1,157 @@
+//! The meetings application, first slice: an item through its validation chain to a
+//! meeting's agenda and a decision, the meeting driving its items, by HTTP on both
+//! backends.
+
+use beffroi_model::security::Role;
+use beffroi_service::Services;
+use serde_json::{Value, json};
+
+use crate::both_backends;
+use crate::support::{TestApp, TestDb};
+
+async fn with_meetings(db: &TestDb) -> (Services, TestApp) {
+    let services = beffroi_web::assemble(db.services.clone(), &[beffroi_meetings::MEETINGS]).unwrap();
+    services.migrate_apps().await.unwrap();
+    let apps = [beffroi_cms::CMS, beffroi_meetings::MEETINGS];
+    let state =
+        beffroi_web::AppState::load_apps(services.clone(), beffroi_web::WebOptions::default(), &apps).await.unwrap();
+    (services, TestApp::with_state(state))
+}
+
+both_backends! {
+    async fn an_item_goes_through_validation_to_the_agenda_and_a_decision(db) {
+        let (services, app) = with_meetings(&db).await;
+        let s = db.site("s").await;
+        services.set_site_apps(&beffroi_model::security::Principal::System, &s, &["cms".into(), "meetings".into()], &[]).await.unwrap();
+        for (login, roles) in [("admin", vec![Role::Manager]), ("agent", vec![Role::Member]), ("chef", vec![Role::Member]), ("secretaire", vec![Role::Member])] {
+            db.user(&s, login, &format!("{login} password"), login, &roles).await;
+        }
+        let mut auth = std::collections::HashMap::new();
+        for login in ["admin", "agent", "chef", "secretaire"] {
+            auth.insert(login, app.bearer("s", login, &format!("{login} password")).await);
+        }
+        let send = |who: &str, method: &'static str, uri: String, body: Value| {
+            let (app, auth) = (&app, auth[who].clone());
+            async move { app.send_json(method, &uri, &auth, body).await }
+        };
+        let state = |uri: String| {
+            let (app, auth) = (&app, auth["admin"].clone());
+            async move { app.get_with(&uri, &[("authorization", &auth), ("accept", "application/json")]).await.json() }
+        };
+
+        // A college, shared with its agent (creator), its head of service (reviewer)
+        // and its secretary (meeting manager).
+        let r = send("admin", "POST", "/s".into(), json!({"@type": "Decision Body", "title": "Collège communal", "code": "CC"})).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let r = send("admin", "POST", "/s/college-communal/@sharing".into(), json!({"entries": [
+            {"id": "agent", "type": "user", "roles": {"Contributor": true}},
+            {"id": "chef", "type": "user", "roles": {"Reviewer": true, "Reader": true}},
+            {"id": "secretaire", "type": "user", "roles": {"MeetingManager": true, "Contributor": true}},
+        ]})).await;
+        assert_eq!(r.status, 204, "{}", r.body);
+
+        // The secretary plans a meeting held yesterday, and one next week.
+        let yesterday = (chrono::Utc::now() - chrono::Duration::days(1)).format("%Y-%m-%dT10:00:00+00:00").to_string();
+        let next_week = (chrono::Utc::now() + chrono::Duration::days(7)).format("%Y-%m-%dT10:00:00+00:00").to_string();
+        let year = (chrono::Utc::now() - chrono::Duration::days(1)).format("%Y").to_string();
+        let r = send("secretaire", "POST", "/s/college-communal".into(), json!({"@type": "Meeting", "title": "Séance d'hier", "date": yesterday, "place": "Salle du collège"})).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        assert_eq!(r.json()["review_state"], "created");
+        let r = send("secretaire", "POST", "/s/college-communal".into(), json!({"@type": "Meeting", "title": "Séance prochaine", "date": next_week})).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        // An item's type is added only in a body.
+        let r = send("admin", "POST", "/s".into(), json!({"@type": "Meeting Item", "title": "Égaré"})).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+
+        // The agent writes two items for yesterday's meeting and proposes them.
+        let body = "/s/college-communal";
+        for (id, title) in [("voirie", "Marché de voirie"), ("eclairage", "Éclairage public")] {
+            let r = send("agent", "POST", body.into(), json!({"@type": "Meeting Item", "id": id, "title": title,
+                "motivation": {"content-type": "text/html", "data": "<p>Vu la loi communale</p>"},
+                "proposing_group": "Travaux", "preferred_meeting": "seance-d-hier"})).await;
+            assert_eq!(r.status, 201, "{}", r.body);
+            assert_eq!(r.json()["review_state"], "itemcreated");
+            // Only its creator's hierarchy validates it.
+            let r = send("agent", "POST", format!("{body}/{id}/@workflow/validate"), json!({})).await;
+            assert_eq!(r.status, 400, "not from itemcreated: {}", r.body);
+            let r = send("agent", "POST", format!("{body}/{id}/@workflow/propose"), json!({"comment": "à valider"})).await;
+            assert_eq!(r.status, 200, "{}", r.body);
+            // Creators lose their edit rights once they propose.
+            let r = send("agent", "PATCH", format!("{body}/{id}"), json!({"title": "Autre"})).await;
+            assert!(matches!(r.status.as_u16(), 401 | 403), "{} {}", r.status, r.body);
+            let r = send("agent", "POST", format!("{body}/{id}/@workflow/validate"), json!({})).await;
+            assert!(matches!(r.status.as_u16(), 401 | 403), "the agent may not validate: {} {}", r.status, r.body);
+            let r = send("chef", "POST", format!("{body}/{id}/@workflow/validate"), json!({})).await;
+            assert_eq!(r.status, 200, "{}", r.body);
+            let r = send("chef", "POST", format!("{body}/{id}/@workflow/present"), json!({})).await;
+            assert!(matches!(r.status.as_u16(), 401 | 403), "only meeting managers present: {} {}", r.status, r.body);
+            let r = send("secretaire", "POST", format!("{body}/{id}/@workflow/present"), json!({})).await;
+            assert_eq!(r.status, 200, "{}", r.body);
+        }
+        // Numbered on the agenda in the order presented, with the body's references.
+        let v = state(format!("{body}/eclairage")).await;
+        assert_eq!((v["review_state"].as_str(), v["item_number"].as_i64(), v["reference"].as_str()), (Some("presented"), Some(2), Some(format!("CC/{year}/2").as_str())), "{v}");
+        let agenda = app.get_with(&format!("{body}/seance-d-hier/@agenda"), &[("authorization", &auth["secretaire"])]).await.json();
+        let numbers: Vec<(i64, &str)> = agenda["items"].as_array().unwrap().iter().map(|i| (i["number"].as_i64().unwrap(), i["title"].as_str().unwrap())).collect();
+        assert_eq!(numbers, [(1, "Marché de voirie"), (2, "Éclairage public")], "{agenda}");
+        let r = app.get_with(&format!("{body}/seance-d-hier/@agenda"), &[]).await;
+        assert_eq!(r.status, 401, "visitors see neither the meeting nor its items: {}", r.body);
+
+        // Freezing the meeting freezes its items.
+        let r = send("secretaire", "POST", format!("{body}/seance-d-hier/@workflow/freeze"), json!({})).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(state(format!("{body}/voirie")).await["review_state"], "itemfrozen");
+        assert_eq!(state(format!("{body}/eclairage")).await["review_state"], "itemfrozen");
+
+        // A decision needs its text.
+        let r = send("secretaire", "POST", format!("{body}/voirie/@workflow/accept"), json!({})).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        let r = send("secretaire", "PATCH", format!("{body}/voirie"), json!({"decision": {"content-type": "text/html", "data": "<p>Le collège attribue le marché</p>"}})).await;
+        assert_eq!(r.status, 204, "{}", r.body);
+        let r = send("secretaire", "POST", format!("{body}/voirie/@workflow/accept"), json!({})).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+
+        // Closing accepts what is undecided, all or nothing: an item without its
+        // decision text stops it, naming the item.
+        let r = send("secretaire", "POST", format!("{body}/seance-d-hier/@workflow/decide"), json!({})).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let r = send("secretaire", "POST", format!("{body}/seance-d-hier/@workflow/close"), json!({})).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert!(r.json()["message"].as_str().unwrap().starts_with("Éclairage public: "), "{}", r.body);
+        assert_eq!(state(format!("{body}/seance-d-hier")).await["review_state"], "decided");
+        assert_eq!(state(format!("{body}/eclairage")).await["review_state"], "itemfrozen");
+        let r = send("secretaire", "PATCH", format!("{body}/eclairage"), json!({"decision": {"content-type": "text/html", "data": "<p>Approuvé</p>"}})).await;
+        assert_eq!(r.status, 204, "{}", r.body);
+        let r = send("secretaire", "POST", format!("{body}/seance-d-hier/@workflow/close"), json!({})).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(state(format!("{body}/eclairage")).await["review_state"], "accepted");
+        let history = state(format!("{body}/eclairage/@history")).await;
+        assert!(history.as_array().unwrap().iter().any(|h| h["action"] == "accept" && h["actor"]["id"] == "secretaire"), "{history}");
+
+        // A closed meeting takes no more items; with none preferred, an item goes to the
+        // next open meeting, where nothing is decided before its date.
+        let r = send("agent", "POST", body.into(), json!({"@type": "Meeting Item", "id": "tard", "title": "Trop tard", "preferred_meeting": "seance-d-hier"})).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        send("agent", "POST", format!("{body}/tard/@workflow/propose"), json!({})).await;
+        send("chef", "POST", format!("{body}/tard/@workflow/validate"), json!({})).await;
+        let r = send("secretaire", "POST", format!("{body}/tard/@workflow/present"), json!({})).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert!(r.body.contains("takes no more items"), "{}", r.body);
+        assert_eq!(state(format!("{body}/tard")).await["review_state"], "validated", "nothing changed");
+        let r = send("secretaire", "PATCH", format!("{body}/tard"), json!({"preferred_meeting": null, "decision": {"content-type": "text/html", "data": "<p>Oui</p>"}})).await;
+        assert_eq!(r.status, 204, "{}", r.body);
+        let r = send("secretaire", "POST", format!("{body}/tard/@workflow/present"), json!({})).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let v = state(format!("{body}/tard")).await;
+        assert_eq!((v["item_number"].as_i64(), v["reference"].as_str().map(|r| r.ends_with("/3"))), (Some(1), Some(true)), "{v}");
+        send("secretaire", "POST", format!("{body}/seance-prochaine/@workflow/freeze"), json!({})).await;
+        let r = send("secretaire", "POST", format!("{body}/tard/@workflow/accept"), json!({})).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert!(r.body.contains("on or after the meeting's date"), "{}", r.body);
+        // Taken back off the agenda, it loses its number.
+        send("secretaire", "POST", format!("{body}/tard/@workflow/backToPresented"), json!({})).await;
+        let r = send("secretaire", "POST", format!("{body}/tard/@workflow/backToValidated"), json!({})).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(state(format!("{body}/tard")).await["item_number"], Value::Null);
+    }
+}
