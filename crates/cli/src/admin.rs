@@ -88,7 +88,7 @@ pub fn site(args: SiteArgs) -> Result<()> {
                 }
             }
         }
-        services.store().close().await;
+        services.close().await;
         Ok(())
     })
 }
@@ -119,7 +119,7 @@ pub fn reindex(args: ReindexArgs) -> Result<()> {
         bar.finish_and_clear();
         let secs = started.elapsed().as_secs_f64();
         println!("{n} items reindexed in {secs:.1} s ({:.0} items/s)", n as f64 / secs.max(1e-9));
-        services.store().close().await;
+        services.close().await;
         Ok(())
     })
 }
@@ -159,7 +159,7 @@ pub fn user(args: UserArgs) -> Result<()> {
                     .await
                     .context("cannot create the user")?;
                 println!("user {login} created on site {}", site.id);
-                services.store().close().await;
+                services.close().await;
             }
             UserCommand::Passwd { site, login, password_stdin } => {
                 if !password_stdin {
@@ -170,7 +170,7 @@ pub fn user(args: UserArgs) -> Result<()> {
                 let site = site_of(&services, &site).await?;
                 services.set_password(&system, &site, &login, &password).await.context("cannot change the password")?;
                 println!("password of {login} changed");
-                services.store().close().await;
+                services.close().await;
             }
             UserCommand::List { site } => {
                 let services = open(&args.db, 2).await?;
@@ -180,7 +180,7 @@ pub fn user(args: UserArgs) -> Result<()> {
                     let state = if u.enabled { "enabled" } else { "disabled" };
                     println!("{}\t{state}\t{}\t{}", u.login, roles.join(","), u.fullname);
                 }
-                services.store().close().await;
+                services.close().await;
             }
             UserCommand::Disable { site, login } | UserCommand::Enable { site, login } => {
                 let services = open(&args.db, 2).await?;
@@ -190,7 +190,7 @@ pub fn user(args: UserArgs) -> Result<()> {
                     .await
                     .with_context(|| format!("cannot change user {login}"))?;
                 println!("user {login} {}", if enable { "enabled" } else { "disabled" });
-                services.store().close().await;
+                services.close().await;
             }
         }
         Ok(())
@@ -221,7 +221,7 @@ pub fn group(args: GroupArgs) -> Result<()> {
                 }
             }
         }
-        services.store().close().await;
+        services.close().await;
         Ok(())
     })
 }
@@ -243,7 +243,7 @@ pub fn operator(args: OperatorArgs) -> Result<()> {
                     .await
                     .context("cannot create the operator")?;
                 println!("operator {login} created");
-                services.store().close().await;
+                services.close().await;
             }
             OperatorCommand::List => {
                 let services = open(&args.db, 2).await?;
@@ -251,7 +251,7 @@ pub fn operator(args: OperatorArgs) -> Result<()> {
                     let state = if o.enabled { "enabled" } else { "disabled" };
                     println!("{}\t{state}\t{}", o.login, o.fullname);
                 }
-                services.store().close().await;
+                services.close().await;
             }
             OperatorCommand::Disable { login } | OperatorCommand::Enable { login } => {
                 let services = open(&args.db, 2).await?;
@@ -260,7 +260,7 @@ pub fn operator(args: OperatorArgs) -> Result<()> {
                     .await
                     .with_context(|| format!("cannot change operator {login}"))?;
                 println!("operator {login} {}", if enable { "enabled" } else { "disabled" });
-                services.store().close().await;
+                services.close().await;
             }
         }
         Ok(())
@@ -307,7 +307,7 @@ pub fn workflow(args: WorkflowArgs) -> Result<()> {
                 println!("{type_name} follows {workflow} on site {}; {moved} items changed state", site.id);
             }
         }
-        services.store().close().await;
+        services.close().await;
         Ok(())
     })
 }

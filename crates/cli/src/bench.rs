@@ -296,7 +296,7 @@ async fn run_backend(backend: &'static str, url: &str, data: &Path, args: &Bench
     let t = Instant::now();
     let (page, folder) = seed(&services, args.items).await?;
     let seed_seconds = t.elapsed().as_secs_f64();
-    services.store().close().await;
+    services.close().await;
     drop(services);
 
     let addr = free_port()?;

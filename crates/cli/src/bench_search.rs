@@ -230,7 +230,7 @@ pub async fn run(
     if reuse {
         let site = services.site(&SiteId::parse("recherche")?).await?.context("no site made by an earlier run")?;
         let mut report = queries_on(services, &site, queries, &fr, &nl, &mut rng).await?;
-        services.store().close().await;
+        services.close().await;
         report.backend = backend;
         return Ok(report);
     }
@@ -285,7 +285,7 @@ pub async fn run(
     }
     let create_per_s = items as f64 / started.elapsed().as_secs_f64();
     eprintln!("[{backend}] created and indexed {items} pages at {create_per_s:.0}/s; reindexing…");
-    services.store().close().await;
+    services.close().await;
     let (n, reindex_s) = if args.no_reindex {
         (0, 0.0)
     } else {
@@ -312,7 +312,7 @@ pub async fn run(
     };
     let services = &open().await?;
     let mut report = queries_on(services, &site, queries, &fr, &nl, &mut rng).await?;
-    services.store().close().await;
+    services.close().await;
     report.backend = backend;
     report.items = items;
     report.create_per_s = create_per_s;

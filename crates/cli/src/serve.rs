@@ -139,7 +139,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
             .with_graceful_shutdown(shutdown())
             .await
             .context("server error")?;
-        services.store().close().await;
+        services.close().await;
         tracing::info!("stopped");
         Ok(())
     })

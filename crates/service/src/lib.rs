@@ -268,8 +268,14 @@ impl Services {
         self
     }
 
-    pub fn store(&self) -> &Store {
-        &self.store
+    /// Which database the services run on.
+    pub fn backend(&self) -> Backend {
+        self.store.backend()
+    }
+
+    /// Closes the database's connections (at the end of a command).
+    pub async fn close(&self) {
+        self.store.close().await
     }
 
     pub fn types(&self) -> &TypeRegistry {

@@ -237,7 +237,7 @@ pub(crate) fn is_html(headers: &axum::http::HeaderMap) -> bool {
 }
 
 async fn health(State(app): State<Arc<AppState>>) -> Response {
-    let backend = match app.services.store().backend() {
+    let backend = match app.services.backend() {
         beffroi_service::Backend::Sqlite => "sqlite",
         beffroi_service::Backend::Postgres => "postgresql",
     };

@@ -33,7 +33,7 @@ async fn listed(db: &TestDb, site: &SiteRow, p: &Principal, folder: &str) -> Vec
 /// The stored viewers of every item equal a recomputation from scratch.
 async fn assert_viewers_consistent(db: &TestDb, site: &SiteRow) {
     let sys = Principal::System;
-    let mut c = db.services.store().conn().await.unwrap();
+    let mut c = db.store.conn().await.unwrap();
     let all = c.db().subtree(&site.scope(), &ItemPath::root()).await.unwrap();
     for item in &all {
         let lineage = c.db().lineage(&site.scope(), &item.path).await.unwrap();
@@ -204,7 +204,7 @@ both_backends! {
             };
             let grantees = [Grantee::User("anne".into()), Grantee::User("marc".into()), Grantee::Group("g".into()), Grantee::Group("AuthenticatedUsers".into())];
             for _ in 0..40 {
-                let mut c = db.services.store().conn().await.unwrap();
+                let mut c = db.store.conn().await.unwrap();
                 let all: Vec<ItemPath> = c.db().subtree(&s.scope(), &ItemPath::root()).await.unwrap().into_iter().map(|r| r.path).filter(|p| !p.is_root()).collect();
                 drop(c);
                 let target = all[next(all.len())].clone();

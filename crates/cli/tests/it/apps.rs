@@ -494,7 +494,7 @@ both_backends! {
     async fn an_application_migrates_its_own_tables_once(db) {
         let (services, _) = with_requests(&db).await;
         assert_eq!(services.migrate_apps().await.unwrap(), 0, "applied when the server was assembled, once");
-        let mut c = db.services.store().conn().await.unwrap();
+        let mut c = db.store.conn().await.unwrap();
         let rows: Vec<(String, i64)> = match c.db() {
             beffroi_store::Db::Sqlite(c) => sqlx::query_as("select app, version from app_migrations").fetch_all(&mut *c).await.unwrap(),
             beffroi_store::Db::Postgres(c) => sqlx::query_as("select app, version from app_migrations").fetch_all(&mut *c).await.unwrap(),

@@ -23,7 +23,7 @@ async fn send(app: &TestApp, method: &str, uri: &str, auth: &str, body: Value) -
 /// Takes every connection of the pool that serves reads.
 async fn hold_all_connections(db: &TestDb) -> Vec<beffroi_store::Conn> {
     let mut held = Vec::new();
-    while let Ok(Ok(c)) = tokio::time::timeout(Duration::from_millis(200), db.services.store().conn()).await {
+    while let Ok(Ok(c)) = tokio::time::timeout(Duration::from_millis(200), db.store.conn()).await {
         held.push(c);
     }
     held
@@ -51,7 +51,7 @@ both_backends! {
         // A rule stored before the checks existed (written around them, in the store):
         // its page is still quick, and lists no date rather than stalling.
         let p = path("/permanence");
-        let mut tx = db.services.store().begin().await.unwrap();
+        let mut tx = db.store.begin().await.unwrap();
         let mut row = tx.db().item_by_path(&s.scope(), &p).await.unwrap().unwrap();
         row.fields.insert("recurrence".into(), json!("RRULE:FREQ=SECONDLY"));
         tx.db().update_item(&s.scope(), &row).await.unwrap();

@@ -19,7 +19,7 @@ both_backends! {
 
     async fn sites_round_trip_with_hosts(db) {
         let site = db.site_with_hosts("namur", &["www.namur.be", "namur.be"]).await;
-        let mut c = db.services.store().conn().await.unwrap();
+        let mut c = db.store.conn().await.unwrap();
         let got = c.db().get_site(&SiteId::parse("namur").unwrap()).await.unwrap().unwrap();
         assert_eq!(got.title, "Commune de namur");
         assert_eq!(got.language, Language::Fr);
@@ -32,7 +32,7 @@ both_backends! {
         let a = db.site("a").await;
         let b = db.site("b").await;
         db.add(&a, "", "Document", serde_json::json!({"title": "Secret de A"})).await;
-        let mut c = db.services.store().conn().await.unwrap();
+        let mut c = db.store.conn().await.unwrap();
         assert!(c.db().item_by_path(&a.scope(), &path("/secret-de-a")).await.unwrap().is_some());
         assert!(c.db().item_by_path(&b.scope(), &path("/secret-de-a")).await.unwrap().is_none());
         let item = c.db().item_by_path(&a.scope(), &path("/secret-de-a")).await.unwrap().unwrap();
@@ -49,7 +49,7 @@ both_backends! {
         db.add(&s, "/ab", "Document", serde_json::json!({"title": "Other"})).await;
         db.add(&s, "", "Folder", serde_json::json!({"title": "Target"})).await;
         db.services.move_item(&beffroi_model::security::Principal::System, &s, &path("/a"), &path("/target")).await.unwrap();
-        let mut c = db.services.store().conn().await.unwrap();
+        let mut c = db.store.conn().await.unwrap();
         for p in ["/target/a", "/target/a/b", "/target/a/b/c", "/ab", "/ab/other"] {
             assert!(c.db().item_by_path(&s.scope(), &path(p)).await.unwrap().is_some(), "{p} missing");
         }

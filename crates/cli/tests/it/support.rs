@@ -5,7 +5,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
 use beffroi_model::security::Principal;
 use beffroi_model::{ItemPath, Language, SiteId};
-use beffroi_service::{Blobs, NewSite, Services, SiteRow, StoreOptions};
+use beffroi_service::{Blobs, NewSite, Services, SiteRow, Store, StoreOptions};
 use beffroi_store::pg_admin;
 use serde_json::{Map, Value};
 use tower::ServiceExt;
@@ -14,6 +14,9 @@ use tower::ServiceExt;
 /// created for this test on the server of BEFFROI_TEST_DATABASE_URL and dropped after.
 pub struct TestDb {
     pub services: Services,
+    /// The database itself, for tests that look under the services (the services
+    /// hand out no store).
+    pub store: Store,
     pub url: String,
     pg: Option<(String, String)>,
     dir: tempfile::TempDir,
@@ -24,9 +27,10 @@ impl TestDb {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("test.db").display());
         let blobs = Blobs::local(&dir.path().join("blobs")).expect("blob folder");
-        let services = Services::open(&url, &StoreOptions::default(), blobs).await.expect("open sqlite");
+        let store = Store::open(&url, &StoreOptions::default()).await.expect("open sqlite");
+        let services = Services::new(store.clone(), blobs);
         let services = beffroi_web::assemble(services, &[beffroi_cms::CMS]).expect("the content application loads");
-        TestDb { services, url, pg: None, dir }
+        TestDb { services, store, url, pg: None, dir }
     }
 
     /// None when no PostgreSQL is configured outside CI; under CI=true a missing
@@ -49,9 +53,10 @@ impl TestDb {
         let opts = StoreOptions { max_connections: 4, ..StoreOptions::default() };
         let dir = tempfile::tempdir().expect("temp dir");
         let blobs = Blobs::local(&dir.path().join("blobs")).expect("blob folder");
-        let services = Services::open(&url, &opts, blobs).await.expect("open postgres");
+        let store = Store::open(&url, &opts).await.expect("open postgres");
+        let services = Services::new(store.clone(), blobs);
         let services = beffroi_web::assemble(services, &[beffroi_cms::CMS]).expect("the content application loads");
-        Some(TestDb { services, url, pg: Some((admin, name)), dir })
+        Some(TestDb { services, store, url, pg: Some((admin, name)), dir })
     }
 
     /// The files of uploads being received (spooled beside the blobs).
@@ -60,7 +65,7 @@ impl TestDb {
     }
 
     pub async fn cleanup(self) {
-        self.services.store().close().await;
+        self.store.close().await;
         if let Some((admin, name)) = &self.pg {
             pg_admin::drop_database(admin, name).await.expect("drop test database");
         }

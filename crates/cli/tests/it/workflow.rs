@@ -207,7 +207,7 @@ mod reconcile {
             let p = db.add(&s, "", "Document", json!({"title": "Ancienne"})).await;
             assert_eq!(db.services.reconcile_workflows().await.unwrap(), 0, "a valid state is left alone");
             {
-                let mut tx = db.services.store().begin().await.unwrap();
+                let mut tx = db.store.begin().await.unwrap();
                 let mut row = tx.db().item_by_path(&s.scope(), &p).await.unwrap().unwrap();
                 row.review_state = Some("archived".into());
                 tx.db().update_item(&s.scope(), &row).await.unwrap();
