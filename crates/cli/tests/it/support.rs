@@ -59,6 +59,28 @@ impl TestDb {
         std::fs::read_dir(self.dir.path().join("blobs/spool")).map(|d| d.count()).unwrap_or(0)
     }
 
+    /// The bytes written so far to the files of uploads being received.
+    pub fn spooled_bytes(&self) -> u64 {
+        let Ok(dir) = std::fs::read_dir(self.dir.path().join("blobs/spool")) else { return 0 };
+        dir.filter_map(|e| e.ok()?.metadata().ok()).map(|m| m.len()).sum()
+    }
+
+    /// The files kept in the blob store (uploads and their scales), the spool aside.
+    pub fn blob_files(&self) -> usize {
+        fn count(dir: &std::path::Path) -> usize {
+            let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+            entries
+                .filter_map(Result::ok)
+                .map(|e| match e.file_type() {
+                    Ok(t) if t.is_dir() && e.file_name() != "spool" => count(&e.path()),
+                    Ok(t) if t.is_file() => 1,
+                    _ => 0,
+                })
+                .sum()
+        }
+        count(&self.dir.path().join("blobs"))
+    }
+
     pub async fn cleanup(self) {
         self.services.store().close().await;
         if let Some((admin, name)) = &self.pg {
