@@ -40,7 +40,10 @@ impl TestDb {
                         "CI=true but BEFFROI_TEST_DATABASE_URL is not set: PostgreSQL tests cannot be skipped in CI"
                     );
                 }
-                eprintln!("skipping a PostgreSQL test: BEFFROI_TEST_DATABASE_URL is not set");
+                skipped(
+                    "PostgreSQL",
+                    "BEFFROI_TEST_DATABASE_URL is not set: the postgres:: half of every store, service and HTTP test returns at once and shows as ok (run under scripts/with-postgres.sh, or with CI=true to fail instead)",
+                );
                 return None;
             }
         };
@@ -146,6 +149,21 @@ impl TestDb {
             .expect("create item")
             .path
     }
+}
+
+/// Says, once per kind and test binary, that tests of that kind are skipped and why.
+/// Written to the process's standard error directly: the test harness captures only
+/// `print!` and `eprint!`, and hides what a passing test printed through them, so a
+/// skipped half would otherwise look like one that ran.
+pub fn skipped(kind: &'static str, why: &str) {
+    use std::io::Write;
+    static SAID: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+    let mut said = SAID.lock().unwrap_or_else(|e| e.into_inner());
+    if said.contains(&kind) {
+        return;
+    }
+    said.push(kind);
+    let _ = writeln!(std::io::stderr().lock(), "\nNOTE: {kind} tests skipped: {why}");
 }
 
 /// Runs each test body once on SQLite and once on PostgreSQL, in modules `sqlite` and
