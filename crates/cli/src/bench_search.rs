@@ -386,30 +386,29 @@ pub async fn run(
             "text": {"content-type": "text/html", "data": text(&mut rng, vocab, 280)},
         });
         let folder = n as usize % folders.len();
-        let page = match corpus {
-            Corpus::AllPublic => {
-                services.create(&system, &site, &folders[folder], "Document", None, &crate::bench::obj(values)).await?;
-                continue;
+        if corpus == Corpus::AllPublic {
+            services.create(&system, &site, &folders[folder], "Document", None, &crate::bench::obj(values)).await?;
+        } else {
+            let page = fate(fates.unit());
+            match page {
+                Fate::NotYet => values["effective"] = FUTURE.into(),
+                Fate::Expired => values["expires"] = PAST.into(),
+                Fate::PublishedUntil => values["expires"] = FUTURE.into(),
+                _ => {}
             }
-            Corpus::Realistic => fate(fates.unit()),
-        };
-        match page {
-            Fate::NotYet => values["effective"] = FUTURE.into(),
-            Fate::Expired => values["expires"] = PAST.into(),
-            Fate::PublishedUntil => values["expires"] = FUTURE.into(),
-            _ => {}
+            let author = &authors[[folder % WRITERS, (folder + 3) % WRITERS][(n as usize / folders.len()) % 2]];
+            let p =
+                services.create(author, &site, &folders[folder], "Document", None, &crate::bench::obj(values)).await?;
+            let transition = match page {
+                Fate::Private => None,
+                Fate::Pending => Some("submit"),
+                _ => Some("publish"),
+            };
+            if let Some(t) = transition {
+                services.transition(&system, &site, &p.path, t, TransitionRequest::default()).await?;
+            }
+            *made.entry(page).or_default() += 1;
         }
-        let author = &authors[[folder % WRITERS, (folder + 3) % WRITERS][(n as usize / folders.len()) % 2]];
-        let p = services.create(author, &site, &folders[folder], "Document", None, &crate::bench::obj(values)).await?;
-        let transition = match page {
-            Fate::Private => None,
-            Fate::Pending => Some("submit"),
-            _ => Some("publish"),
-        };
-        if let Some(t) = transition {
-            services.transition(&system, &site, &p.path, t, TransitionRequest::default()).await?;
-        }
-        *made.entry(page).or_default() += 1;
         if n > 0 && n % 10_000 == 0 {
             eprintln!("[{backend}]   {n} pages, {:.0}/s", n as f64 / started.elapsed().as_secs_f64());
         }
