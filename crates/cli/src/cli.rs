@@ -363,7 +363,13 @@ pub struct BenchArgs {
     /// pages, reindex them, and time two-word queries.
     #[arg(long)]
     pub search: bool,
-    /// Number of queries timed by --search.
+    /// With --search: make every page public (one-state workflow, no dates), the
+    /// best case, where the security filter and the publication window exclude
+    /// nothing; by default a fifth of the pages are private or pending and a tenth
+    /// have publication dates.
+    #[arg(long, requires = "search")]
+    pub all_public: bool,
+    /// Number of queries timed by --search, per kind and reader.
     #[arg(long, default_value_t = 1000)]
     pub queries: usize,
     /// With --search: query the site an earlier run left rather than making a new one

@@ -453,43 +453,109 @@ mod properties {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::security::LocalRoles;
+    use crate::security::{Grantee, LocalRoles, RoleSet};
+
+    /// The item of the walks (owned by "owner") in a folder that grants Editor to lea
+    /// and Contributor to the group "redaction", as a lineage.
+    fn folder_grants() -> LocalRoles {
+        let mut l = LocalRoles::default();
+        l.set(&Grantee::User("lea".into()), [Role::Editor]);
+        l.set(&Grantee::Group("redaction".into()), [Role::Contributor]);
+        l
+    }
+
+    /// The principals of the walks, each with the roles it holds on the item, written
+    /// out by hand: an oracle that does not call the decision it checks.
+    fn cast() -> Vec<(Principal, RoleSet)> {
+        use Role::*;
+        let user = |login: &str, roles: &[Role], groups: &[&str]| Principal::User {
+            login: login.into(),
+            roles: roles.to_vec(),
+            groups: groups.iter().map(|g| (*g).to_owned()).collect(),
+        };
+        vec![
+            (Principal::Anonymous, RoleSet::of(&[Anonymous])),
+            (user("owner", &[Member], &[]), RoleSet::of(&[Anonymous, Authenticated, Member, Owner])),
+            (user("paul", &[Member], &[]), RoleSet::of(&[Anonymous, Authenticated, Member])),
+            (user("rita", &[Reviewer], &[]), RoleSet::of(&[Anonymous, Authenticated, Reviewer])),
+            (user("admin", &[Manager], &[]), RoleSet::of(&[Anonymous, Authenticated, Manager])),
+            (user("lea", &[], &[]), RoleSet::of(&[Anonymous, Authenticated, Editor])),
+            (user("gil", &[], &["redaction"]), RoleSet::of(&[Anonymous, Authenticated, Contributor])),
+        ]
+    }
+
+    /// What a guard should decide for someone holding `held`: one of its permissions
+    /// (when it names any) through a role the state's map gives it, and one of its
+    /// roles (when it names any).
+    fn expected(held: RoleSet, map: &PermissionMap, guard: &Guard) -> bool {
+        let perms =
+            guard.permissions.is_empty() || guard.permissions.iter().any(|p| map.roles_for(*p).intersects(held));
+        let roles = guard.roles.is_empty() || guard.roles.iter().any(|r| held.contains(*r));
+        perms && roles
+    }
 
     proptest! {
-        /// Random transitions by random principals never reach an undefined state and
-        /// never pass a failing guard; the map always equals the state's map.
+        /// Random transitions by random principals, some with a role required on top
+        /// of the workflow's guard: each is taken exactly when the principal holds a
+        /// guard permission and role (by the oracle above), and the walk never
+        /// reaches an undefined state.
         #[test]
-        fn random_walks_stay_in_defined_states(
+        fn random_walks_follow_guards_and_stay_in_defined_states(
             wf_index in 0..3usize,
-            steps in prop::collection::vec((0..4usize, 0..8usize), 1..40),
+            steps in prop::collection::vec((0..7usize, 0..8usize, prop::option::of(0..10usize)), 1..40),
         ) {
             let reg = super::tests::reg();
             let wf = &reg.all()[wf_index];
             let site = PermissionMap::public_default();
-            let none = LocalRoles::default();
-            let lineage = [Node { owner: "owner", local: &none, block: false }];
-            let principals = [
-                Principal::Anonymous,
-                Principal::user("owner", &[Role::Member]),
-                Principal::user("rita", &[Role::Reviewer]),
-                Principal::user("admin", &[Role::Manager]),
-            ];
+            let (grants, none) = (folder_grants(), LocalRoles::default());
+            let lineage = [Node { owner: "system", local: &grants, block: false }, Node { owner: "owner", local: &none, block: false }];
+            let cast = cast();
             let mut state = wf.initial_state.clone();
-            for (who, which) in steps {
-                let p = &principals[who];
+            for (who, which, role) in steps {
+                let (p, held) = &cast[who];
                 let map = item_map(&site, wf.state(&state));
-                let candidates: Vec<&Transition> = wf.transitions.iter().collect();
-                if candidates.is_empty() {
+                if wf.transitions.is_empty() {
                     break;
                 }
-                let t = candidates[which % candidates.len()];
-                let allowed = t.from.contains(&state) && guard_allows(p, &lineage, &map, &t.guard);
-                if allowed {
-                    prop_assert!(t.guard.permissions.is_empty() || t.guard.permissions.iter().any(|perm| is_allowed(p, &lineage, *perm, &map)));
+                let t = &wf.transitions[which % wf.transitions.len()];
+                let mut guard = t.guard.clone();
+                guard.roles.extend(role.map(|r| Role::ALL[r]));
+                let passes = guard_allows(p, &lineage, &map, &guard);
+                prop_assert_eq!(passes, expected(*held, &map, &guard), "{:?} on {} in {}: {:?}", p, t.id, state, guard);
+                if !guard.permissions.is_empty() && !guard.permissions.iter().any(|perm| map.roles_for(*perm).intersects(*held)) {
+                    prop_assert!(!passes, "{:?} lacks every permission of {}", p, t.id);
+                }
+                prop_assert!(guard_allows(&Principal::System, &lineage, &map, &guard), "the system passes every guard");
+                if t.from.contains(&state) && passes {
                     state = t.to.clone();
                 }
                 prop_assert!(wf.state(&state).is_some(), "undefined state {}", state);
             }
+        }
+
+        /// Any guard of permissions and roles, in any state of any workflow, admits
+        /// exactly who holds one of its permissions and one of its roles.
+        #[test]
+        fn guards_admit_exactly_who_holds_a_permission_and_a_role(
+            wf_index in 0..3usize,
+            state_index in 0..8usize,
+            who in 0..7usize,
+            perms in prop::collection::vec(0..Permission::ALL.len(), 0..3),
+            roles in prop::collection::vec(0..Role::ALL.len(), 0..3),
+        ) {
+            let reg = super::tests::reg();
+            let wf = &reg.all()[wf_index];
+            let state = &wf.states[state_index % wf.states.len()];
+            let map = item_map(&PermissionMap::public_default(), Some(state));
+            let (grants, none) = (folder_grants(), LocalRoles::default());
+            let lineage = [Node { owner: "system", local: &grants, block: false }, Node { owner: "owner", local: &none, block: false }];
+            let guard = Guard {
+                permissions: perms.iter().map(|i| Permission::ALL[*i]).collect(),
+                roles: roles.iter().map(|i| Role::ALL[*i]).collect(),
+                ..Guard::default()
+            };
+            let (p, held) = &cast()[who];
+            prop_assert_eq!(guard_allows(p, &lineage, &map, &guard), expected(*held, &map, &guard), "{:?} in {}: {:?}", p, state.id, guard);
         }
     }
 }

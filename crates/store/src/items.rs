@@ -373,12 +373,13 @@ impl Db<'_> {
         })
     }
 
-    /// The item at `path` and everything below it, parents before children.
+    /// The item at `path` and everything below it, in [`tree_order`].
     pub async fn subtree(&mut self, scope: &SiteScope, path: &ItemPath) -> Result<Vec<ItemRow>> {
         let (lo, hi) = path.descendant_bounds();
-        let sql = format!(
-            "select {ITEM_COLS} from items where site_id = $1 and (path = $2 or (path > $3 and path < $4)) order by path"
-        );
+        // Sorted here, not by the SQL: ordered by path, SQLite reads the whole site
+        // in path order rather than the two ranges, and byte order is not tree order.
+        let sql =
+            format!("select {ITEM_COLS} from items where site_id = $1 and (path = $2 or (path > $3 and path < $4))");
         on_db!(self, |c| {
             let rows = sqlx::query(AssertSqlSafe(sql))
                 .bind(scope.key())
@@ -391,11 +392,12 @@ impl Db<'_> {
             for r in rows {
                 out.push(item_from_row!(r));
             }
+            tree_order(&mut out);
             Ok(out)
         })
     }
 
-    /// The item at `path` and everything below it, parents first, with only what access
+    /// The item at `path` and everything below it, in [`tree_order`], with only what access
     /// decisions need: title, description and field values are left empty. Never write
     /// these rows back.
     pub async fn subtree_for_access(&mut self, scope: &SiteScope, path: &ItemPath) -> Result<Vec<ItemRow>> {
@@ -403,7 +405,7 @@ impl Db<'_> {
         on_db!(self, |c| {
             let rows = sqlx::query(
                 "select uuid, parent, id, path, type_name, language, review_state, creator, created, modified, local_roles, block_inheritance
-                 from items where site_id = $1 and (path = $2 or (path > $3 and path < $4)) order by path",
+                 from items where site_id = $1 and (path = $2 or (path > $3 and path < $4))",
             )
             .bind(scope.key())
             .bind(path.as_str())
@@ -437,6 +439,7 @@ impl Db<'_> {
                     block_inheritance: r.try_get(11)?,
                 });
             }
+            tree_order(&mut out);
             Ok(out)
         })
     }
@@ -783,4 +786,12 @@ impl Db<'_> {
         let best = found.into_iter().max_by_key(|(old, _)| old.len());
         Ok(best.and_then(|(old, now)| path.rebase(&ItemPath::from_stored(old), &ItemPath::from_stored(now))))
     }
+}
+
+/// Sorts rows of a subtree parents first, each item followed by all of its
+/// descendants before its next sibling (a depth-first walk), as the callers that keep a
+/// stack of ancestors need. Byte order of paths is not that: "/a/b-c" falls between
+/// "/a/b" and "/a/b/d".
+fn tree_order(rows: &mut [ItemRow]) {
+    rows.sort_by(|a, b| a.path.as_str().split('/').cmp(b.path.as_str().split('/')));
 }

@@ -4,7 +4,7 @@ use beffroi_model::security::Principal;
 use serde_json::json;
 
 use crate::both_backends;
-use crate::support::{TestApp, TestDb, path};
+use crate::support::{TestApp, TestDb, obj, path};
 
 /// A small commune: a folder with two pages, one nested folder.
 async fn commune(db: &TestDb) -> beffroi_service::SiteRow {
@@ -233,6 +233,23 @@ both_backends! {
         assert_eq!(r4.status, 200, "If-None-Match wins over If-Modified-Since");
         let j = app.get_with("/namur/services/etat-civil", &[("accept", "application/json"), ("if-none-match", &etag)]).await;
         assert_eq!(j.status, 200, "the JSON face has its own validator");
+        let json_etag = j.header("etag").to_owned();
+        assert!(json_etag.starts_with("W/\"") && json_etag != etag, "{json_etag}");
+        let j2 = app.get_with("/namur/services/etat-civil", &[("accept", "application/json"), ("if-none-match", &json_etag)]).await;
+        assert_eq!(j2.status, 304, "and answers 304 to it");
+        assert!(j2.body.is_empty());
+        // An edit makes both validators stale: a full answer with a new one.
+        let s = db.services.site(&beffroi_model::SiteId::parse("namur").unwrap()).await.unwrap().unwrap();
+        db.services.update(&Principal::System, &s, &path("/services/etat-civil"), &obj(json!({"title": "État civil et population"}))).await.unwrap();
+        let r5 = app.get_with("/namur/services/etat-civil", &[("if-none-match", &etag)]).await;
+        assert_eq!(r5.status, 200);
+        assert!(r5.body.contains("État civil et population"));
+        assert!(r5.header("etag").starts_with("W/\"") && r5.header("etag") != etag, "a new ETag: {}", r5.header("etag"));
+        assert_eq!(app.get_with("/namur/services/etat-civil", &[("if-none-match", r5.header("etag"))]).await.status, 304);
+        let j3 = app.get_with("/namur/services/etat-civil", &[("accept", "application/json"), ("if-none-match", &json_etag)]).await;
+        assert_eq!(j3.status, 200);
+        assert_eq!(j3.json()["title"], "État civil et population");
+        assert!(j3.header("etag") != json_etag && j3.header("etag") != r5.header("etag"), "{}", j3.header("etag"));
     }
 
     async fn mapped_host_serves_site_at_root(db) {

@@ -27,6 +27,29 @@ async fn form(app: &TestApp, uri: &str, body: &str, headers: &[(&str, &str)]) ->
     app.request(b.body(Body::from(body.to_owned())).unwrap()).await
 }
 
+/// A form posted from the client address `from`.
+async fn form_from(app: &TestApp, uri: &str, body: &str, from: &str) -> Reply {
+    let mut req = Request::post(uri)
+        .header("host", "localhost")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(body.to_owned()))
+        .unwrap();
+    let peer: std::net::SocketAddr = format!("{from}:40000").parse().unwrap();
+    req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+    app.request(req).await
+}
+
+/// Moves the failure series under `key` `seconds` into the past, as if that much
+/// time had gone by.
+async fn pass_time(db: &TestDb, key: &str, seconds: i64) {
+    let mut c = db.store.conn().await.unwrap();
+    let mut f = c.db().failures(key).await.unwrap().expect("a series of failures");
+    let ago = chrono::Duration::seconds(seconds);
+    f.first_failure -= ago;
+    f.blocked_until = f.blocked_until.map(|u| u - ago);
+    c.db().put_failures(key, &f).await.unwrap();
+}
+
 fn session_of(r: &Reply) -> String {
     let c = r.header("set-cookie");
     assert!(c.contains("HttpOnly") && c.contains("SameSite=Lax") && c.contains("Path=/"), "{c}");
@@ -157,25 +180,52 @@ both_backends! {
     async fn repeated_failures_are_throttled_and_audited(db) {
         let s = setup(&db, "namur").await;
         let app = TestApp::new(&db).await;
+        // The failures come from two addresses: the series is the login's, wherever
+        // its attempts come from.
         for n in 1..=5 {
             let started = std::time::Instant::now();
-            assert_eq!(form(&app, "/namur/@@login", "login=marie&password=nope", &[]).await.status, 401);
+            let from = if n % 2 == 0 { "192.0.2.1" } else { "198.51.100.2" };
+            assert_eq!(form_from(&app, "/namur/@@login", "login=marie&password=nope", from).await.status, 401);
             // Each failure of the series answers later than the one before.
             assert!(started.elapsed() >= std::time::Duration::from_millis(100 * n), "failure {n} was not slowed");
         }
-        let r = form(&app, "/namur/@@login", "login=marie&password=correct+horse+battery", &[]).await;
-        assert_eq!(r.status, 429, "blocked even with the right password, for a while");
-        assert!(r.header("retry-after").parse::<u64>().unwrap() > 0);
+        let r = form_from(&app, "/namur/@@login", "login=marie&password=correct+horse+battery", "203.0.113.3").await;
+        assert_eq!(r.status, 429, "blocked even with the right password, from a third address too, for a while");
+        let first_block: u64 = r.header("retry-after").parse().unwrap();
+        assert!((55..=60).contains(&first_block), "a first block of a minute: {first_block}");
         let j = app
             .request(Request::post("/namur/@login").header("host", "localhost").header("accept", "application/json")
                 .body(Body::from(json!({"login": "MARIE", "password": "correct horse battery"}).to_string())).unwrap())
             .await;
         assert_eq!(j.status, 429);
         assert_eq!(j.json()["type"], "TooManyRequests");
+        // The end of the block (its time moved into the past rather than waited for):
+        // the series goes on, and five more failures block it again, for longer.
+        let key = "login:namur:marie";
+        pass_time(&db, key, 61).await;
+        for _ in 0..5 {
+            assert_eq!(form_from(&app, "/namur/@@login", "login=marie&password=nope", "192.0.2.1").await.status, 401);
+        }
+        let r = form_from(&app, "/namur/@@login", "login=marie&password=correct+horse+battery", "192.0.2.1").await;
+        assert_eq!(r.status, 429);
+        let second_block: u64 = r.header("retry-after").parse().unwrap();
+        assert!((115..=120).contains(&second_block), "the second series blocks for two minutes: {second_block}");
+        // Once that block is over, the right password opens a session and ends the series.
+        pass_time(&db, key, 121).await;
+        let r = form_from(&app, "/namur/@@login", "login=marie&password=correct+horse+battery", "192.0.2.1").await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let mut c = db.store.conn().await.unwrap();
+        assert!(c.db().failures(key).await.unwrap().is_none(), "a success forgets the series");
+        drop(c);
+        let r = form_from(&app, "/namur/@@login", "login=marie&password=nope", "192.0.2.1").await;
+        assert_eq!(r.status, 401, "a new series starts from nothing");
         let log = db.services.audit_log(&Principal::System, &s, 50).await.unwrap();
         let actions: Vec<&str> = log.iter().map(|a| a.action.as_str()).collect();
-        assert_eq!(actions.iter().filter(|a| **a == "login.failure").count(), 5);
-        assert!(actions.contains(&"login.throttled"));
+        assert_eq!(actions.iter().filter(|a| **a == "login.failure").count(), 11);
+        assert_eq!(actions.iter().filter(|a| **a == "login.throttled").count(), 3);
+        assert!(actions.contains(&"login"));
+        let clients: std::collections::BTreeSet<&str> = log.iter().filter(|a| a.action == "login.failure").map(|a| a.client.as_str()).collect();
+        assert_eq!(clients.into_iter().collect::<Vec<_>>(), ["192.0.2.1", "198.51.100.2"], "each attempt logged with its address");
         assert!(actions.contains(&"user.create"));
         let other = db.services.site(&SiteId::parse("namur").unwrap()).await.unwrap().unwrap();
         assert!(db.services.audit_log(&Principal::user("marie", &[Role::Editor]), &other, 10).await.is_err(), "managers only");

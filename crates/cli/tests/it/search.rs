@@ -241,16 +241,40 @@ both_backends! {
     async fn hostile_queries_never_error_nor_inject(db) {
         let s = corpus(&db).await;
         let anon = Principal::Anonymous;
-        for q in ["\"", "école\"", "(école", "école)", "NEAR(école repas)", "école*", "* OR 1=1", "title:école",
-                  "école AND", "-école", "^école", "'; drop table items; --", "\u{0}", "{}", "école NOT repas"] {
+        let sorted = |mut v: Vec<String>| {
+            v.sort();
+            v
+        };
+        // Operators and quotes are plain text around the words: a hostile string that
+        // holds a real word finds the pages holding it, as the word alone does (a
+        // search that found nothing at all would fail here), and never the private one.
+        let ecole = sorted(find(&db, &s, &anon, "école").await);
+        assert_eq!(ecole, ["L'école communale", "Repas chauds"]);
+        for q in ["école\"", "(école", "école)", "école*", "-école", "^école", "{école}", "école\u{0}", "\"école\"", "école;--"] {
             let r = find(&db, &s, &anon, q).await;
-            assert!(!r.iter().any(|t| t.contains("confidentiel")), "{q}");
+            assert_eq!(sorted(r), ecole, "{q}");
         }
-        let long = "école ".repeat(5000);
-        assert!(!find(&db, &s, &anon, &long).await.is_empty());
+        assert_eq!(find(&db, &s, &anon, "\"école\" (repas").await, ["Repas chauds"]);
         assert_eq!(find(&db, &s, &anon, "NEAR(école repas)").await, find(&db, &s, &anon, "near école repas").await);
+        // Words the operators would have been, AND-ed with the others: nothing holds them.
+        for q in ["* OR 1=1", "école AND", "école NOT repas", "'; drop table items; --", "NEAR(école repas)"] {
+            assert!(find(&db, &s, &anon, q).await.is_empty(), "{q}");
+        }
         // "title:école" is two plain words, not a column filter: no item has "title".
         assert!(find(&db, &s, &anon, "title:école").await.is_empty());
+        // No word at all: everything the visitor may see, as an empty query.
+        let everything = sorted(find(&db, &s, &anon, "").await);
+        assert_eq!(everything.len(), 6, "{everything:?}");
+        for q in ["\"", "\u{0}", "{}", "*"] {
+            let r = sorted(find(&db, &s, &anon, q).await);
+            assert_eq!(r, everything, "{q}");
+        }
+        assert!(!everything.iter().any(|t| t.contains("confidentiel")));
+        let long = "école ".repeat(5000);
+        assert_eq!(sorted(find(&db, &s, &anon, &long).await), ecole);
+        // The injection attempt left the tables as they were.
+        assert_eq!(find(&db, &s, &anon, "repas").await, ["Repas chauds"]);
+        assert_eq!(find(&db, &s, &Principal::System, "confidentiel").await, ["École : dossier confidentiel"]);
     }
 
     async fn the_catalog_follows_writes_in_their_transaction(db) {
@@ -340,7 +364,12 @@ both_backends! {
         assert_eq!(v["items"][0]["text"]["data"], "<p>Les repas sont servis dans toutes les écoles de l'entité.</p>");
         // Thousands of values of one parameter: answered, not a database error.
         let many: String = (0..3000).map(|i| format!("portal_type=T{i}&")).collect();
-        assert_eq!(app.get_json(&format!("/s/@search?{many}")).await.status, 200);
+        let r = app.get_json(&format!("/s/@search?{many}")).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!((r.json()["items_total"].as_i64(), r.json()["items"].as_array().map(Vec::len)), (Some(0), Some(0)), "no such type");
+        // Only the first 100 values of a parameter count.
+        let r = app.get_json(&format!("/s/@search?portal_type=Event&{many}")).await;
+        assert_eq!(r.json()["items_total"], 1, "the first of the values is a real type");
         for bad in ["/s/@search?sort_on=nope", "/s/@search?b_size=x", "/s/@search?created.query=hier", "/s/@search?path.query=/../x", "/s/@search?UID=zz"] {
             let r = app.get_json(bad).await;
             assert_eq!(r.status, 400, "{bad}: {}", r.body);
@@ -353,10 +382,15 @@ both_backends! {
         assert_eq!(v["items_total"], 1);
 
         // Extreme numbers are bounded, never an overflow.
-        assert_eq!(app.get_json("/s/enseignement/@search?path.depth=9223372036854775807").await.status, 200);
+        let r = app.get_json("/s/enseignement/@search?path.depth=9223372036854775807").await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.json()["items_total"], 2, "everything below the folder: {}", r.body);
         let r = app.request(axum::http::Request::post("/s/@querystring-search").header("host", "localhost").header("accept", "application/json")
             .header("authorization", &auth).body(axum::body::Body::from(json!({"query": [], "b_start": i64::MAX, "b_size": 1}).to_string())).unwrap()).await;
         assert_eq!(r.status, 200, "{}", r.body);
+        // Past the end: no item, and the total of everything the editor sees (the
+        // private page and the event included).
+        assert_eq!((r.json()["items_total"].as_i64(), r.json()["items"].as_array().map(Vec::len)), (Some(8), Some(0)), "{}", r.body);
         let far = json!({"query": [{"i": "modified", "o": "plone.app.querystring.operation.date.lessThanRelativeDate", "v": "99999999999"}]});
         let r = app.request(axum::http::Request::post("/s/@querystring-search").header("host", "localhost").header("accept", "application/json")
             .header("authorization", &auth).body(axum::body::Body::from(far.to_string())).unwrap()).await;
@@ -378,6 +412,7 @@ both_backends! {
         let r = app.request(axum::http::Request::post("/s/@querystring-search").header("host", "localhost").header("accept", "application/json")
             .header("authorization", &auth).body(axum::body::Body::from(json!({"query": huge}).to_string())).unwrap()).await;
         assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!((r.json()["items_total"].as_i64(), r.json()["items"].as_array().map(Vec::len)), (Some(0), Some(0)), "no such subject: {}", r.body);
         let bad = json!({"query": [{"i": "portal_type", "o": "plone.app.querystring.operation.nope", "v": "x"}]});
         let r = app.request(axum::http::Request::post("/s/@querystring-search").header("host", "localhost").header("accept", "application/json")
             .header("authorization", &auth).body(axum::body::Body::from(bad.to_string())).unwrap()).await;

@@ -73,9 +73,11 @@ both_backends! {
         let after = db.services.update(&editor(), &s, &p, &obj(json!({"title": "Après", "subjects": ["voirie"]}))).await.unwrap();
         assert_eq!(after.title, "Après");
         assert_eq!(after.description, "d", "absent fields keep their value");
-        assert!(after.modified >= before.modified);
+        assert!(after.modified > before.modified, "an edit moves the modification date on: {} then {}", before.modified, after.modified);
         let read = db.services.item(&Principal::Anonymous, &s, &p).await.unwrap().item;
         assert_eq!(read.fields["subjects"], json!(["voirie"]));
+        assert_eq!(read.modified, after.modified, "the date returned is the date stored");
+        assert_eq!(read.created, before.created);
         let err = db.services.update(&editor(), &s, &p, &obj(json!({"title": ""}))).await.unwrap_err();
         assert!(matches!(err, ServiceError::Invalid(_)));
         assert_eq!(db.services.item(&Principal::Anonymous, &s, &p).await.unwrap().item.title, "Après");

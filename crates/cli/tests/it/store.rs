@@ -8,13 +8,29 @@ use crate::both_backends;
 use crate::support::path;
 
 both_backends! {
-    async fn migrations_are_idempotent(db) {
-        // Opening the same database again applies nothing and fails nothing.
-        let again = Store::open(&db.url, &StoreOptions::default()).await.expect("reopen");
-        let mut c = again.conn().await.unwrap();
-        assert!(c.db().list_sites().await.unwrap().is_empty());
-        drop(c);
-        again.close().await;
+    async fn migrations_are_idempotent_and_keep_the_data(db) {
+        let s = db.site("namur").await;
+        db.add(&s, "", "Document", serde_json::json!({"title": "Avant la réouverture"})).await;
+        db.user(&s, "marie", "correct horse battery", "Marie", &[]).await;
+        // Every migration of the source tree is recorded once, by version.
+        let migrations = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../store/migrations/sqlite")).unwrap().count();
+        let recorded = "select cast(count(*) as text) || ' ' || cast(max(version) as text) || ' ' || cast(max(applied_at) as text) from schema_migrations";
+        let before = text_of(&db.store, recorded.into()).await;
+        assert!(before.starts_with(&format!("{migrations} {migrations} ")), "{before}");
+        // Opening the same database again, twice, applies nothing, fails nothing and
+        // loses nothing.
+        for _ in 0..2 {
+            let again = Store::open(&db.url, &StoreOptions::default()).await.expect("reopen");
+            assert_eq!(text_of(&again, recorded.into()).await, before, "no migration applied again");
+            let mut c = again.conn().await.unwrap();
+            let sites = c.db().list_sites().await.unwrap();
+            assert_eq!(sites.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), ["namur"]);
+            let item = c.db().item_by_path(&s.scope(), &path("/avant-la-reouverture")).await.unwrap().expect("the page survives");
+            assert_eq!(item.title, "Avant la réouverture");
+            drop(c);
+            again.close().await;
+        }
+        assert!(db.services.authenticate(&s, "marie", "correct horse battery").await.unwrap().is_some(), "the user survives");
     }
 
     async fn sites_round_trip_with_hosts(db) {
@@ -65,19 +81,24 @@ both_backends! {
     }
 }
 
-/// Opens the store at `url` as Beffroi does, runs `sql` (statements separated by `;`)
-/// on one of its connections, closes it, and gives the first column of the last row.
-async fn on_fresh_store(url: &str, sql: String) -> String {
+/// Runs `sql` (statements separated by `;`) on one of the store's connections and
+/// gives the first column of the last row.
+async fn text_of(store: &Store, sql: String) -> String {
     use sqlx::Row;
-    let store = Store::open(url, &StoreOptions::default()).await.unwrap();
     let mut c = store.conn().await.unwrap();
     // The statements are the tests' own.
     let raw = sqlx::raw_sql(sqlx::AssertSqlSafe(sql));
-    let value: String = match c.db() {
+    match c.db() {
         beffroi_store::Db::Sqlite(c) => raw.fetch_all(&mut *c).await.unwrap().last().unwrap().get(0),
         beffroi_store::Db::Postgres(c) => raw.fetch_all(&mut *c).await.unwrap().last().unwrap().get(0),
-    };
-    drop(c);
+    }
+}
+
+/// Opens the store at `url` as Beffroi does, runs `sql` as [`text_of`] does, and
+/// closes it.
+async fn on_fresh_store(url: &str, sql: String) -> String {
+    let store = Store::open(url, &StoreOptions::default()).await.unwrap();
+    let value = text_of(&store, sql).await;
     store.close().await;
     value
 }
