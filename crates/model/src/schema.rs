@@ -841,22 +841,9 @@ pub struct IndexDecl {
     pub title: Translated,
 }
 
-/// The names queries already give a meaning to (the platform's own indexes and
-/// parameters): no declared index takes one.
+/// The names queries give a meaning to besides the platform's indexes
+/// (`catalog::querystring::INDEXES`): no declared index takes one of either.
 pub const RESERVED_INDEX_NAMES: &[&str] = &[
-    "SearchableText",
-    "portal_type",
-    "review_state",
-    "Subject",
-    "Creator",
-    "path",
-    "Language",
-    "created",
-    "modified",
-    "effective",
-    "expires",
-    "start",
-    "end",
     "UID",
     "getId",
     "id",
@@ -927,7 +914,10 @@ impl TypeRegistry {
             if !fit {
                 return Err(err(format!("{name:?} cannot name an index (letters, digits and _)")));
             }
-            if RESERVED_INDEX_NAMES.contains(&name.as_str()) || self.index(&name).is_some() {
+            if RESERVED_INDEX_NAMES.contains(&name.as_str())
+                || crate::catalog::querystring::INDEXES.contains(&name.as_str())
+                || self.index(&name).is_some()
+            {
                 return Err(err(format!("index {name:?} is already defined")));
             }
             if decl.field.is_empty() {

@@ -51,45 +51,76 @@ const LOCK_KEY: i64 = 0x0bef_f701;
 
 pub(crate) async fn run(store: &Store) -> Result<()> {
     for m in MIGRATIONS {
-        let mut tx = store.begin().await?;
-        let mut db = tx.db();
-        let (table, sql) = match &db {
-            Db::Sqlite(_) => (
-                "create table if not exists schema_migrations (version integer primary key, description text not null, applied_at text not null)",
-                m.sqlite,
-            ),
-            Db::Postgres(_) => (
-                "create table if not exists schema_migrations (version bigint primary key, description text not null, applied_at timestamptz not null)",
-                m.postgres,
-            ),
-        };
-        if let Db::Postgres(c) = &mut db {
-            sqlx::query("select pg_advisory_xact_lock($1)").bind(LOCK_KEY).execute(&mut **c).await?;
-        }
-        let applied = on_db!(&mut db, |c| {
-            sqlx::raw_sql(table).execute(&mut *c).await?;
-            let done: Option<i64> = sqlx::query_scalar("select version from schema_migrations where version = $1")
-                .bind(m.version)
-                .fetch_optional(&mut *c)
-                .await?;
-            if done.is_none() {
-                let fail = |source| StoreError::Migration { version: m.version, source };
-                sqlx::raw_sql(sql).execute(&mut *c).await.map_err(fail)?;
-                sqlx::query("insert into schema_migrations (version, description, applied_at) values ($1, $2, $3)")
-                    .bind(m.version)
-                    .bind(m.description)
-                    .bind(crate::now())
-                    .execute(&mut *c)
-                    .await?;
-            }
-            done.is_none()
-        });
-        tx.commit().await?;
-        if applied {
+        if apply_once(store, None, m.version, m.description, m.sqlite, m.postgres).await? {
             tracing::info!(version = m.version, description = m.description, "migration applied");
         }
     }
     Ok(())
+}
+
+/// Applies one migration unless it is recorded, in its own transaction with its record
+/// (under the advisory lock on PostgreSQL): the platform's (`app` None, recorded in
+/// `schema_migrations`) or an application's (`app_migrations`). Returns whether it ran.
+async fn apply_once(
+    store: &Store,
+    app: Option<&str>,
+    version: i64,
+    description: &str,
+    sqlite: &'static str,
+    postgres: &'static str,
+) -> Result<bool> {
+    let mut tx = store.begin().await?;
+    let mut db = tx.db();
+    let (table, sql) = match &db {
+        Db::Sqlite(_) => (
+            "create table if not exists schema_migrations (version integer primary key, description text not null, applied_at text not null)",
+            sqlite,
+        ),
+        Db::Postgres(_) => (
+            "create table if not exists schema_migrations (version bigint primary key, description text not null, applied_at timestamptz not null)",
+            postgres,
+        ),
+    };
+    if let Db::Postgres(c) = &mut db {
+        sqlx::query("select pg_advisory_xact_lock($1)").bind(LOCK_KEY).execute(&mut **c).await?;
+    }
+    let applied = on_db!(&mut db, |c| {
+        sqlx::raw_sql(table).execute(&mut *c).await?;
+        let done: Option<i64> = match app {
+            None => {
+                sqlx::query_scalar("select version from schema_migrations where version = $1")
+                    .bind(version)
+                    .fetch_optional(&mut *c)
+                    .await?
+            }
+            Some(app) => {
+                sqlx::query_scalar("select version from app_migrations where app = $1 and version = $2")
+                    .bind(app)
+                    .bind(version)
+                    .fetch_optional(&mut *c)
+                    .await?
+            }
+        };
+        if done.is_none() {
+            let fail = |source| StoreError::Migration { version, source };
+            sqlx::raw_sql(sql).execute(&mut *c).await.map_err(fail)?;
+            let record = match app {
+                None => {
+                    sqlx::query("insert into schema_migrations (version, description, applied_at) values ($1, $2, $3)")
+                        .bind(version)
+                }
+                Some(app) => sqlx::query(
+                    "insert into app_migrations (app, version, description, applied_at) values ($1, $2, $3, $4)",
+                )
+                .bind(app)
+                .bind(version),
+            };
+            record.bind(description).bind(crate::now()).execute(&mut *c).await?;
+        }
+        done.is_none()
+    });
+    tx.commit().await?;
+    Ok(applied)
 }
 
 /// A migration an application brings: its tables, named after the application.
@@ -106,39 +137,7 @@ pub struct AppMigration {
 pub(crate) async fn run_app(store: &Store, app: &str, migrations: &[AppMigration]) -> Result<u32> {
     let mut ran = 0;
     for m in migrations {
-        let mut tx = store.begin().await?;
-        let mut db = tx.db();
-        if let Db::Postgres(c) = &mut db {
-            sqlx::query("select pg_advisory_xact_lock($1)").bind(LOCK_KEY).execute(&mut **c).await?;
-        }
-        let sql = match &db {
-            Db::Sqlite(_) => m.sqlite,
-            Db::Postgres(_) => m.postgres,
-        };
-        let applied = on_db!(&mut db, |c| {
-            let done: Option<i64> =
-                sqlx::query_scalar("select version from app_migrations where app = $1 and version = $2")
-                    .bind(app)
-                    .bind(m.version)
-                    .fetch_optional(&mut *c)
-                    .await?;
-            if done.is_none() {
-                let fail = |source| StoreError::Migration { version: m.version, source };
-                sqlx::raw_sql(sql).execute(&mut *c).await.map_err(fail)?;
-                sqlx::query(
-                    "insert into app_migrations (app, version, description, applied_at) values ($1, $2, $3, $4)",
-                )
-                .bind(app)
-                .bind(m.version)
-                .bind(m.description)
-                .bind(crate::now())
-                .execute(&mut *c)
-                .await?;
-            }
-            done.is_none()
-        });
-        tx.commit().await?;
-        if applied {
+        if apply_once(store, Some(app), m.version, m.description, m.sqlite, m.postgres).await? {
             tracing::info!(app, version = m.version, description = m.description, "application migration applied");
             ran += 1;
         }
