@@ -278,8 +278,9 @@ impl Services {
     }
 
     /// Reindexes every item when the indexes the applications declare changed since
-    /// the last run (a fingerprint in the settings), so that a new index finds the
-    /// content made before it. Returns how many items were reindexed.
+    /// the last run (a fingerprint in the settings) and some content has a field they
+    /// read, so that a new index finds the content made before it. Returns how many
+    /// items were reindexed.
     pub async fn reconcile_indexes(&self) -> Result<u64> {
         use sha2::{Digest, Sha256};
         let mut h = Sha256::new();
@@ -296,7 +297,22 @@ impl Services {
             Some(s) => *s == hash,
             None => self.types.indexes().is_empty(),
         };
-        let n = if unchanged { 0 } else { self.reindex(None, |_, _| {}).await? };
+        // Only content of a type with an indexed field can gain or lose values: a
+        // deployment that adds an application no site uses yet reindexes nothing.
+        let indexed_types: Vec<String> = self
+            .types
+            .all()
+            .iter()
+            .filter(|t| self.types.indexes().iter().any(|d| t.field(&d.field).is_some()))
+            .map(|t| t.id.clone())
+            .collect();
+        let concerned = if unchanged {
+            0
+        } else {
+            let mut c = self.store.conn().await?;
+            c.db().count_items_of_types(&indexed_types).await?
+        };
+        let n = if concerned == 0 { 0 } else { self.reindex(None, |_, _| {}).await? };
         if stored.as_deref() != Some(hash.as_str()) {
             let mut tx = self.store.begin().await?;
             tx.db().set_setting("indexes.hash", &hash).await?;

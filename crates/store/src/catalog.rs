@@ -1218,6 +1218,21 @@ impl Db<'_> {
                 .await?)
         })
     }
+
+    /// How many items of any site are of one of `types`.
+    pub async fn count_items_of_types(&mut self, types: &[String]) -> Result<i64> {
+        if types.is_empty() {
+            return Ok(0);
+        }
+        let sql = format!("select count(*) from items where type_name in ({})", placeholders(1, types.len()));
+        on_db!(self, |c| {
+            let mut q = sqlx::query_scalar(AssertSqlSafe(sql));
+            for t in types {
+                q = q.bind(t);
+            }
+            Ok(q.fetch_one(&mut *c).await?)
+        })
+    }
 }
 
 #[cfg(test)]

@@ -22,6 +22,8 @@ both_backends! {
     async fn an_item_goes_through_validation_to_the_agenda_and_a_decision(db) {
         let (services, app) = with_meetings(&db).await;
         let s = db.site("s").await;
+        db.add(&s, "", "Document", json!({"title": "Avant les séances"})).await;
+        assert_eq!(services.reconcile_indexes().await.unwrap(), 0, "no content of its types yet: nothing to reindex at start");
         services.set_site_apps(&beffroi_model::security::Principal::System, &s, &["cms".into(), "meetings".into()], &[]).await.unwrap();
         for (login, roles) in [("admin", vec![Role::Manager]), ("agent", vec![Role::Member]), ("chef", vec![Role::Member]), ("secretaire", vec![Role::Member])] {
             db.user(&s, login, &format!("{login} password"), login, &roles).await;
