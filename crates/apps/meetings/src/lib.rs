@@ -24,7 +24,7 @@ use beffroi_service::{
     Transitioned, When, Work,
 };
 use beffroi_web::routes::{Args, Call, Route};
-use beffroi_web::{WebApp, WebError, item_handler};
+use beffroi_web::{BoxFuture, Ctx, TypePage, WebApp, WebError, item_handler, minijinja};
 use chrono::{Datelike, Utc};
 use serde_json::{Value, json};
 
@@ -55,10 +55,29 @@ pub const MEETINGS: WebApp = WebApp {
         migrations: &[],
     },
     routes,
-    templates: &[],
-    messages: &[],
-    pages: &[],
+    templates: &[("MeetingItem.html", include_str!("../templates/MeetingItem.html"))],
+    messages: &[
+        ("fr", include_str!("../locales/fr.ftl")),
+        ("nl", include_str!("../locales/nl.ftl")),
+        ("de", include_str!("../locales/de.ftl")),
+        ("en", include_str!("../locales/en.ftl")),
+    ],
+    pages: &[TypePage { type_name: "Meeting Item", parts: item_facts }],
 };
+
+/// Where an item stands, for its page.
+fn item_facts<'a>(_: &'a Ctx<'_>, view: &'a ItemView) -> BoxFuture<'a, Result<minijinja::Value, WebError>> {
+    Box::pin(async move {
+        let it = &view.item;
+        Ok(minijinja::context! {
+            reference => text(it, "reference"),
+            number => it.fields.get("item_number").and_then(Value::as_i64),
+            proposing_group => text(it, "proposing_group"),
+            category => text(it, "category"),
+            secret => text(it, "privacy") == "secret",
+        })
+    })
+}
 
 const HOOKS: &[TransitionHook] = &[
     TransitionHook { workflow: ITEM_WORKFLOW, transition: Some("present"), when: When::Before, run: check_meeting },

@@ -93,6 +93,9 @@ both_backends! {
         // Numbered on the agenda in the order presented, with the body's references.
         let v = state(format!("{body}/eclairage")).await;
         assert_eq!((v["review_state"].as_str(), v["item_number"].as_i64(), v["reference"].as_str()), (Some("presented"), Some(2), Some(format!("CC/{year}/2").as_str())), "{v}");
+        let c = app.session("secretaire", "secretaire password").await;
+        let page = app.get_with(&format!("{body}/eclairage"), &[("cookie", &c)]).await.body;
+        assert!(page.contains(&format!("<dd>CC/{year}/2</dd>")) && page.contains("<dd>Travaux</dd>") && page.contains(">Motivation</h2>"), "{page}");
         let agenda = app.get_with(&format!("{body}/seance-d-hier/@agenda"), &[("authorization", &auth["secretaire"])]).await.json();
         let numbers: Vec<(i64, &str)> = agenda["items"].as_array().unwrap().iter().map(|i| (i["number"].as_i64().unwrap(), i["title"].as_str().unwrap())).collect();
         assert_eq!(numbers, [(1, "Marché de voirie"), (2, "Éclairage public")], "{agenda}");
