@@ -235,10 +235,10 @@ mod tests {
     }
 
     /// A type every test server has.
-    const DOCUMENT: (&str, &str) = ("Document.json", r#"{"id": "Document", "title": {"fr": "Page"}}"#);
+    const NOTICE: (&str, &str) = ("Notice.json", r#"{"id": "Notice", "title": {"fr": "Avis"}}"#);
 
     fn load_one(a: &App) -> Result<Loaded, AppError> {
-        let mut types = beffroi_model::schema::TypeRegistry::from_files(&[DOCUMENT]).unwrap();
+        let mut types = beffroi_model::schema::TypeRegistry::from_files(&[NOTICE]).unwrap();
         let mut workflows = WorkflowRegistry::builtin();
         load(a, &[], &mut types, &mut workflows)
     }
@@ -251,8 +251,8 @@ mod tests {
         ))
         .unwrap_err();
         assert!(e.to_string().starts_with("application test: T.json: unknown variant `colour`"), "{e}");
-        let e = load_one(&app(&[("Page.json", r#"{"id": "Document", "title": {"fr": "P"}}"#)], None)).unwrap_err();
-        assert_eq!(e.to_string(), "application test: Page.json: type \"Document\" is already defined");
+        let e = load_one(&app(&[("Avis.json", r#"{"id": "Notice", "title": {"fr": "A"}}"#)], None)).unwrap_err();
+        assert_eq!(e.to_string(), "application test: Avis.json: type \"Notice\" is already defined");
         let e = load_one(&app(&[], Some(("chains.json", r#"{"Nope": "one_state"}"#)))).unwrap_err();
         assert_eq!(e.to_string(), "application test: chains.json: unknown type \"Nope\"");
         let e = load_one(&app(
@@ -345,7 +345,7 @@ mod tests {
 
     #[test]
     fn a_failed_load_changes_nothing_and_a_type_has_one_owner() {
-        let mut types = beffroi_model::schema::TypeRegistry::from_files(&[DOCUMENT]).unwrap();
+        let mut types = beffroi_model::schema::TypeRegistry::from_files(&[NOTICE]).unwrap();
         let mut workflows = WorkflowRegistry::builtin();
         let first =
             app(&[("T.json", r#"{"id": "T", "title": {"fr": "T"}}"#)], Some(("chains.json", r#"{"T": "one_state"}"#)));

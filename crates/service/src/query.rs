@@ -346,16 +346,4 @@ impl Services {
         q.descending = f.get("sort_reversed").and_then(Value::as_bool).unwrap_or(false);
         Ok(Some(q))
     }
-
-    /// The indexes a query may name, with the operations each takes (short names):
-    /// the platform's and those the applications declare.
-    pub fn query_indexes(&self) -> Vec<(String, Vec<&'static str>)> {
-        use beffroi_model::catalog::querystring::{INDEXES, fits, operations};
-        let mut out: Vec<(String, Vec<&'static str>)> =
-            INDEXES.iter().map(|i| ((*i).to_owned(), operations().filter(|o| fits(i, o)).collect())).collect();
-        for decl in self.types.indexes().iter().filter(|d| d.kind != IndexKind::Text) {
-            out.push((decl.name.clone(), decl.kind.operations().to_vec()));
-        }
-        out
-    }
 }
