@@ -8,7 +8,7 @@ use beffroi_model::schema::TypeSchema;
 use beffroi_model::workflow::{Workflow, WorkflowRegistry};
 use beffroi_store::{AppMigration, SiteRow};
 
-use crate::work::{HookFn, TransitionHook, Transitioned, When};
+use crate::work::{Change, HookFn, ItemHook, ItemHookFn, TransitionHook, Transitioned, When};
 
 /// An application as data. Every file is named so that a mistake in it stops the
 /// server at start with one line naming the application, the file and the problem.
@@ -34,6 +34,8 @@ pub struct App {
     pub indexes: Option<(&'static str, &'static str)>,
     /// What it runs before and after workflow transitions, on the sites that enable it.
     pub hooks: &'static [TransitionHook],
+    /// What it runs when someone adds or edits an item of one of its types.
+    pub item_hooks: &'static [ItemHook],
     /// Its own tables, in both dialects, in increasing versions; every table and index
     /// it creates is named after it (`requests_…` for "requests").
     pub migrations: &'static [AppMigration],
@@ -54,6 +56,7 @@ pub(crate) struct Loaded {
     pub enabled_by_default: bool,
     pub types: Vec<String>,
     pub hooks: &'static [TransitionHook],
+    pub item_hooks: &'static [ItemHook],
     pub migrations: &'static [AppMigration],
 }
 
@@ -122,6 +125,9 @@ pub(crate) fn load(
             return Err(err(format!("a hook names {t:?}, which workflow {:?} does not have", hook.workflow)));
         }
     }
+    if let Some(h) = app.item_hooks.iter().find(|h| new_types.get(h.type_name).is_none()) {
+        return Err(err(format!("an item hook names the unknown type {:?}", h.type_name)));
+    }
     *types = new_types;
     *workflows = new_workflows;
     check_migrations(app).map_err(err)?;
@@ -130,6 +136,7 @@ pub(crate) fn load(
         enabled_by_default: app.enabled_by_default,
         types: names,
         hooks: app.hooks,
+        item_hooks: app.item_hooks,
         migrations: app.migrations,
     })
 }
@@ -216,6 +223,18 @@ pub(crate) fn hooks(loaded: &[Loaded], site: &SiteRow, t: &Transitioned, when: W
         .collect()
 }
 
+/// The item hooks of the applications `site` has enabled on `on` for `type_name`.
+pub(crate) fn item_hooks(loaded: &[Loaded], site: &SiteRow, type_name: &str, on: Change) -> Vec<ItemHookFn> {
+    let enabled = enabled(loaded, site);
+    loaded
+        .iter()
+        .filter(|l| enabled.contains(&l.name))
+        .flat_map(|l| l.item_hooks.iter())
+        .filter(|h| h.on == on && h.type_name == type_name)
+        .map(|h| h.run)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,6 +249,7 @@ mod tests {
             chains,
             indexes: None,
             hooks: &[],
+            item_hooks: &[],
             migrations: &[],
         }
     }

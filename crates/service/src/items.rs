@@ -505,8 +505,20 @@ impl Services {
             tx.db().insert_new_item(&scope, &item, &crate::catalog::entry(&item, &self.types), &fresh).await?;
         self.record_birth(&mut tx.db(), site, &item, actor, &change_note).await?;
         tx.db().delete_redirect(&scope, &item.path).await?;
-        tx.commit().await?;
-        self.emit(Event { site: site.id.clone(), uuid: item.uuid, path: item.path.clone(), kind: EventKind::Created });
+        let created =
+            Event { site: site.id.clone(), uuid: item.uuid, path: item.path.clone(), kind: EventKind::Created };
+        let hooks = self.item_hooks(site, type_name, crate::Change::Added);
+        if hooks.is_empty() {
+            tx.commit().await?;
+            self.emit(created);
+            return Ok(item);
+        }
+        *lineage.last_mut().expect("the new item is last") = item.clone();
+        let mut work = crate::Work::open(self, site, actor, reg.clone(), tx, lineage);
+        work.push_event(created);
+        work.run_item_hooks(&hooks, &item).await?;
+        let item = work.item().clone();
+        work.commit().await?;
         Ok(item)
     }
 
@@ -598,8 +610,20 @@ impl Services {
         tx.db().update_item(&scope, &item).await?;
         crate::catalog::index(&mut tx.db(), &scope, &item, &self.types).await?;
         self.record_revision(&mut tx.db(), site, &item, actor, &change_note).await?;
-        tx.commit().await?;
-        self.emit(Event { site: site.id.clone(), uuid: item.uuid, path: item.path.clone(), kind: EventKind::Modified });
+        let modified =
+            Event { site: site.id.clone(), uuid: item.uuid, path: item.path.clone(), kind: EventKind::Modified };
+        let hooks = self.item_hooks(site, &item.type_name, crate::Change::Edited);
+        if hooks.is_empty() {
+            tx.commit().await?;
+            self.emit(modified);
+            return Ok(item);
+        }
+        lineage.push(item.clone());
+        let mut work = crate::Work::open(self, site, actor, reg.clone(), tx, lineage);
+        work.push_event(modified);
+        work.run_item_hooks(&hooks, &item).await?;
+        let item = work.item().clone();
+        work.commit().await?;
         Ok(item)
     }
 

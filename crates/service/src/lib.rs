@@ -41,7 +41,7 @@ pub use sessions::{LoginOutcome, OpenSession, SESSION_LIFETIME};
 pub use sites::NewSite;
 pub use users::{NewUser, Secret};
 pub use versions::{Moment, Timeline, apply_snapshot};
-pub use work::{HookFn, HookFuture, TransitionHook, Transitioned, When, Work};
+pub use work::{Change, HookFn, HookFuture, ItemHook, ItemHookFn, TransitionHook, Transitioned, When, Work};
 pub use workflow::{ToReview, TransitionRequest, WorkflowInfo};
 
 /// Errors by meaning; the web edge maps each to a status code.
@@ -397,6 +397,10 @@ impl Services {
     /// The hooks of `site`'s applications on a transition.
     fn hooks(&self, site: &SiteRow, t: &Transitioned, when: When) -> Vec<HookFn> {
         apps::hooks(&self.apps, site, t, when)
+    }
+
+    fn item_hooks(&self, site: &SiteRow, type_name: &str, on: work::Change) -> Vec<work::ItemHookFn> {
+        apps::item_hooks(&self.apps, site, type_name, on)
     }
 
     /// Checks that the database answers (for the health endpoint).

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use beffroi_model::ItemPath;
 use beffroi_model::schema::WriteMode;
-use beffroi_model::security::{Node, Permission, Principal};
+use beffroi_model::security::{Grantee, Node, Permission, Principal, Role, RoleSet};
 use beffroi_model::workflow::{WorkflowRegistry, guard_allows};
 use beffroi_store::{HistoryRow, ItemRow, SiteRow};
 use chrono::{DateTime, Utc};
@@ -35,9 +35,14 @@ pub struct Transitioned {
     pub to: String,
 }
 
-/// When a hook runs: before the item changes state (it may refuse), or after.
+/// When a hook runs: before the item changes state (it may refuse), or after; or, as
+/// DCWorkflow's guard expressions calling a script, whenever the transition's guard is
+/// checked: when the transitions open to someone are listed (an error hides it there)
+/// and before it is taken (an error refuses it). A guard hook only reads: what it
+/// changes is undone when the transitions are listed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum When {
+    Guard,
     Before,
     After,
 }
@@ -50,6 +55,35 @@ pub type HookFn = for<'a, 'w> fn(&'a mut Work<'w>, &'a ItemRow, &'a Transitioned
 
 /// What a hook returns: `Box::pin(async move { … })`.
 pub type HookFuture<'a> = BoxFuture<'a, Result<()>>;
+
+/// What happened to an item that an application's [`ItemHook`] follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// Created by someone (the API, a form, a copy is not one).
+    Added,
+    /// Edited by someone through the API or a form (not by a unit of work's
+    /// [`Work::set_fields`], so that hooks do not chase their own changes).
+    Edited,
+}
+
+/// What an item hook runs: given the unit and the item as it is stored now. An error
+/// refuses the whole change (nothing is stored).
+pub type ItemHookFn = for<'a, 'w> fn(&'a mut Work<'w>, &'a ItemRow) -> HookFuture<'a>;
+
+/// A hook of an application on the items of one of its types, run inside the change's
+/// transaction with the system's rights, on the sites that enable the application.
+#[derive(Clone, Copy)]
+pub struct ItemHook {
+    pub type_name: &'static str,
+    pub on: Change,
+    pub run: ItemHookFn,
+}
+
+impl std::fmt::Debug for ItemHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ItemHook").field("type_name", &self.type_name).field("on", &self.on).finish_non_exhaustive()
+    }
+}
 
 /// A hook of an application on a workflow's transitions.
 #[derive(Clone, Copy)]
@@ -102,8 +136,23 @@ impl Services {
         if !allowed(&workflows, actor, &lineage, p) {
             return Err(ServiceError::Unauthorized);
         }
-        Ok(Work {
-            services: self,
+        Ok(Work::open(self, site, actor, workflows, tx, lineage))
+    }
+}
+
+impl<'s> Work<'s> {
+    /// A unit on a transaction a use case has opened, on an item whose lineage it has
+    /// read and checked.
+    pub(crate) fn open(
+        services: &'s Services,
+        site: &SiteRow,
+        actor: &Principal,
+        workflows: Arc<WorkflowRegistry>,
+        tx: beffroi_store::Tx,
+        lineage: Vec<ItemRow>,
+    ) -> Self {
+        Work {
+            services,
             site: site.clone(),
             actor: actor.clone(),
             acting: actor.clone(),
@@ -114,7 +163,7 @@ impl Services {
             events: Vec::new(),
             access: Vec::new(),
             depth: 0,
-        })
+        }
     }
 }
 
@@ -202,6 +251,65 @@ impl Work<'_> {
         Ok(self.tx.db().next_number(&self.site.scope(), name).await?)
     }
 
+    /// Whether the actor (not the system's rights a hook runs with) holds `p` on the
+    /// item at `path`.
+    pub async fn actor_may(&mut self, path: &ItemPath, p: Permission) -> Result<bool> {
+        let lineage = load(&mut self.tx.db(), &self.site, path).await?;
+        Ok(allowed(&self.workflows, &self.actor, &lineage, p))
+    }
+
+    /// Gives `grantee` exactly `roles` on the item at `path` (none: takes back what it
+    /// held there), as the sharing screen does; who may view it and what is below is
+    /// recomputed when the unit commits. Needs the right to change local roles there.
+    pub async fn share(&mut self, path: &ItemPath, grantee: &Grantee, roles: &[Role]) -> Result<()> {
+        if let Some(r) = roles.iter().find(|r| !Role::sharable().contains(r)) {
+            return Err(ServiceError::BadRequest(format!("{r} cannot be shared")));
+        }
+        let mut item =
+            self.require(path, Permission::ChangeLocalRoles).await?.pop().expect("a lineage ends with its item");
+        let before = item.local_roles.roles_of(&grantee.key());
+        if before == RoleSet::of(roles) {
+            return Ok(());
+        }
+        item.local_roles.set(grantee, roles.iter().copied());
+        self.tx.db().set_sharing(&self.site.scope(), item.uuid, &item.local_roles, item.block_inheritance).await?;
+        self.replace(&item);
+        self.access.push(path.clone());
+        self.events.push(self.event(&item, EventKind::AccessChanged));
+        Ok(())
+    }
+
+    /// The logins of the members of the site's group `id` (none when there is no such
+    /// group).
+    pub async fn group_members(&mut self, id: &str) -> Result<Vec<String>> {
+        Ok(self.tx.db().group(&self.site.scope(), id).await?.map(|g| g.members).unwrap_or_default())
+    }
+
+    /// Creates the site's group `id` with its title and global roles unless it exists;
+    /// says whether it did. Needs the right to manage the site.
+    pub async fn ensure_group(&mut self, id: &str, title: &str, roles: &[Role]) -> Result<bool> {
+        self.require(&ItemPath::root(), Permission::ManagePortal).await?;
+        let login = beffroi_model::Login::parse(id).map_err(|e| ServiceError::BadRequest(format!("group id: {e}")))?;
+        if let Some(r) = roles.iter().find(|r| !r.is_grantable()) {
+            return Err(ServiceError::BadRequest(format!("{r} cannot be granted")));
+        }
+        let scope = self.site.scope();
+        if self.tx.db().group(&scope, login.as_str()).await?.is_some() {
+            return Ok(false);
+        }
+        let g = beffroi_store::GroupRow {
+            id: login.to_string(),
+            title: title.trim().to_owned(),
+            description: String::new(),
+            roles: roles.to_vec(),
+            members: Vec::new(),
+        };
+        self.tx.db().insert_group(&scope, &g, self.now).await?;
+        let detail = serde_json::json!({"roles": roles.iter().map(|r| r.name()).collect::<Vec<_>>()});
+        self.tx.db().audit(&scope, &audit_row(self.actor.id(), "group.create", &g.id, "", detail)).await?;
+        Ok(true)
+    }
+
     /// Takes transition `id` on the item at `path` (and, if asked, on every item below
     /// where it applies and is allowed), running the applications' hooks.
     pub async fn transition(&mut self, path: &ItemPath, id: &str, req: &TransitionRequest) -> Result<HistoryRow> {
@@ -238,6 +346,11 @@ impl Work<'_> {
         Ok(())
     }
 
+    /// Publishes `e` with the unit's own events once it commits.
+    pub(crate) fn push_event(&mut self, e: Event) {
+        self.events.push(e);
+    }
+
     fn event(&self, item: &ItemRow, kind: EventKind) -> Event {
         Event { site: self.site.id.clone(), uuid: item.uuid, path: item.path.clone(), kind }
     }
@@ -250,16 +363,12 @@ impl Work<'_> {
     }
 
     /// Runs the site's hooks on `t` at `when`, with the system's rights.
-    async fn run_hooks(&mut self, when: When, item: &ItemRow, t: &Transitioned) -> Result<()> {
+    pub(crate) async fn run_hooks(&mut self, when: When, item: &ItemRow, t: &Transitioned) -> Result<()> {
         let hooks = self.services.hooks(&self.site, t, when);
         if hooks.is_empty() {
             return Ok(());
         }
-        if self.depth >= MAX_HOOK_DEPTH {
-            return Err(ServiceError::Conflict(format!("hooks nest deeper than {MAX_HOOK_DEPTH} transitions")));
-        }
-        let acting = std::mem::replace(&mut self.acting, Principal::System);
-        self.depth += 1;
+        let acting = self.enter_hooks()?;
         let mut outcome = Ok(());
         for run in hooks {
             outcome = run(self, item, t).await;
@@ -267,9 +376,35 @@ impl Work<'_> {
                 break;
             }
         }
+        self.leave_hooks(acting);
+        outcome
+    }
+
+    /// Runs item hooks on `item`, with the system's rights.
+    pub(crate) async fn run_item_hooks(&mut self, hooks: &[ItemHookFn], item: &ItemRow) -> Result<()> {
+        let acting = self.enter_hooks()?;
+        let mut outcome = Ok(());
+        for run in hooks {
+            outcome = run(self, item).await;
+            if outcome.is_err() {
+                break;
+            }
+        }
+        self.leave_hooks(acting);
+        outcome
+    }
+
+    fn enter_hooks(&mut self) -> Result<Principal> {
+        if self.depth >= MAX_HOOK_DEPTH {
+            return Err(ServiceError::Conflict(format!("hooks nest deeper than {MAX_HOOK_DEPTH} transitions")));
+        }
+        self.depth += 1;
+        Ok(std::mem::replace(&mut self.acting, Principal::System))
+    }
+
+    fn leave_hooks(&mut self, acting: Principal) {
         self.depth -= 1;
         self.acting = acting;
-        outcome
     }
 
     /// One transition on the last item of `lineage`. Strict: any reason not to is an
@@ -306,8 +441,10 @@ impl Work<'_> {
         }
         let change =
             Transitioned { workflow: wf.id.clone(), transition: t.id.clone(), from: from.clone(), to: t.to.clone() };
-        if let Err(e) = self.run_hooks(When::Before, item, &change).await {
-            return skip(e);
+        for when in [When::Guard, When::Before] {
+            if let Err(e) = self.run_hooks(when, item, &change).await {
+                return skip(e);
+            }
         }
         let target = wf.state(&t.to).expect("validated at load");
         // A hook before may have changed the item: take it as it is now.

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 
 use crate::items::{ItemView, allowed, load, maps, node, refresh_viewers, state_of};
 use crate::sessions::audit_row;
-use crate::{Result, ServiceError, Services};
+use crate::{Result, ServiceError, Services, Transitioned, When};
 
 /// What a transition request carries besides its id.
 #[derive(Debug, Clone, Default)]
@@ -265,12 +265,36 @@ impl Services {
         let all_maps = maps(reg, rows());
         let map = all_maps.last().expect("one map per row");
         let (values, container) = guard_values(&view.lineage, item);
-        let transitions = wf
+        let open: Vec<_> = wf
             .exits(&state.id)
             .filter(|t| guard_allows(actor, &nodes, map, &t.guard))
             .filter(|t| t.guard.condition_holds(&values, container.as_ref()))
-            .map(|t| (t.id.clone(), t.title.get(lang).to_owned()))
             .collect();
+        // The applications' guard hooks, in one read-only unit opened only if needed.
+        let mut unit: Option<crate::Work<'_>> = None;
+        let mut transitions = Vec::new();
+        for t in open {
+            let change = Transitioned {
+                workflow: wf.id.clone(),
+                transition: t.id.clone(),
+                from: state.id.clone(),
+                to: t.to.clone(),
+            };
+            if !self.hooks(site, &change, When::Guard).is_empty() {
+                let work = match &mut unit {
+                    Some(w) => w,
+                    None => {
+                        let tx = self.store.begin_read().await?;
+                        let lineage = rows().cloned().collect();
+                        unit.insert(crate::Work::open(self, site, actor, view.workflows.clone(), tx, lineage))
+                    }
+                };
+                if work.run_hooks(When::Guard, item, &change).await.is_err() {
+                    continue;
+                }
+            }
+            transitions.push((t.id.clone(), t.title.get(lang).to_owned()));
+        }
         Ok(WorkflowInfo { state: Some((state.id.clone(), state.title.get(lang).to_owned())), history, transitions })
     }
 

@@ -126,6 +126,8 @@ pub enum Conn {
 /// One transaction: every use case that writes runs in exactly one.
 pub enum Tx {
     Sqlite(Transaction<'static, Sqlite>, tokio::sync::OwnedMutexGuard<()>),
+    /// A read-only transaction on one of SQLite's reader connections.
+    SqliteRead(Transaction<'static, Sqlite>),
     Postgres(Transaction<'static, Postgres>),
 }
 
@@ -256,6 +258,19 @@ impl Store {
         })
     }
 
+    /// A transaction that only reads: on SQLite one of the reader connections, which
+    /// never waits for the write lock; on PostgreSQL `read only`. A write in it fails.
+    pub async fn begin_read(&self) -> Result<Tx> {
+        Ok(match self {
+            Store::Sqlite { readers, .. } => Tx::SqliteRead(readers.begin().await?),
+            Store::Postgres(p) => {
+                let mut t = p.begin().await?;
+                sqlx::query("set transaction read only").execute(&mut *t).await?;
+                Tx::Postgres(t)
+            }
+        })
+    }
+
     /// After rewriting much of the catalog (a reindex): PostgreSQL's vacuum and
     /// statistics for the tables queries read, so that searches right after need not
     /// skip dead row versions nor fetch rows an index could answer; SQLite's full-text
@@ -313,14 +328,14 @@ impl Conn {
 impl Tx {
     pub fn db(&mut self) -> Db<'_> {
         match self {
-            Tx::Sqlite(t, _) => Db::Sqlite(t),
+            Tx::Sqlite(t, _) | Tx::SqliteRead(t) => Db::Sqlite(t),
             Tx::Postgres(t) => Db::Postgres(t),
         }
     }
 
     pub async fn commit(self) -> Result<()> {
         match self {
-            Tx::Sqlite(t, _) => t.commit().await?,
+            Tx::Sqlite(t, _) | Tx::SqliteRead(t) => t.commit().await?,
             Tx::Postgres(t) => t.commit().await?,
         }
         Ok(())

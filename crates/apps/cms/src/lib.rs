@@ -40,6 +40,7 @@ pub const CMS: WebApp = WebApp {
         chains: Some(CHAINS),
         indexes: None,
         hooks: &[],
+        item_hooks: &[],
         migrations: &[],
     },
     routes: Vec::new,

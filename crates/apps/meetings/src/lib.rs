@@ -12,16 +12,20 @@
 //!   item still undecided (which needs its decision text);
 //! - a decision is taken only on or after the meeting's date.
 //!
-//! Not yet (issue 14): the organisation (services and their groups, validation levels
-//! from the body's configuration), advices, attendance and votes, secret items'
-//! masking, the role screens, the demo.
+//! The organisation (services and their groups) and the validation chain are in
+//! [`organisation`].
+//!
+//! Not yet (issue 14): advices, attendance and votes, secret items' masking, the role
+//! screens.
+
+mod organisation;
 
 use beffroi_model::ItemPath;
 use beffroi_model::security::Permission;
 use beffroi_service::apps::App;
 use beffroi_service::{
-    CatalogQuery, HookFuture, IndexFilter, ItemRow, ItemView, ServiceError, SortOn, TransitionHook, TransitionRequest,
-    Transitioned, When, Work,
+    CatalogQuery, Change, HookFuture, IndexFilter, ItemHook, ItemRow, ItemView, ServiceError, SortOn, TransitionHook,
+    TransitionRequest, Transitioned, When, Work,
 };
 use beffroi_web::routes::{Args, Call, Route};
 use beffroi_web::{BoxFuture, Ctx, TypePage, WebApp, WebError, item_handler, minijinja};
@@ -29,10 +33,14 @@ use chrono::{Datelike, Utc};
 use serde_json::{Value, json};
 
 /// The item workflow's and the meeting workflow's ids.
-const ITEM_WORKFLOW: &str = "meetingitem_workflow";
+pub(crate) const ITEM_WORKFLOW: &str = "meetingitem_workflow";
 const MEETING_WORKFLOW: &str = "meeting_workflow";
 /// The type of meetings.
 const MEETING: &str = "Meeting";
+/// The type of items.
+const ITEM: &str = "Meeting Item";
+/// The permission of meeting managers.
+pub(crate) const MANAGE_MEETINGS: &str = "Meetings: manage meetings";
 
 /// The application.
 pub const MEETINGS: WebApp = WebApp {
@@ -41,6 +49,8 @@ pub const MEETINGS: WebApp = WebApp {
         enabled_by_default: false,
         roles: Some(("roles.json", include_str!("../roles.json"))),
         types: &[
+            ("Organisation.json", include_str!("../types/Organisation.json")),
+            ("Service.json", include_str!("../types/Service.json")),
             ("DecisionBody.json", include_str!("../types/DecisionBody.json")),
             ("Meeting.json", include_str!("../types/Meeting.json")),
             ("MeetingItem.json", include_str!("../types/MeetingItem.json")),
@@ -48,10 +58,13 @@ pub const MEETINGS: WebApp = WebApp {
         workflows: &[
             ("meetingitem_workflow.json", include_str!("../workflows/meetingitem_workflow.json")),
             ("meeting_workflow.json", include_str!("../workflows/meeting_workflow.json")),
+            ("meetingbody_workflow.json", include_str!("../workflows/meetingbody_workflow.json")),
+            ("meetingorganisation_workflow.json", include_str!("../workflows/meetingorganisation_workflow.json")),
         ],
         chains: Some(("chains.json", include_str!("../chains.json"))),
         indexes: Some(("indexes.json", include_str!("../indexes.json"))),
         hooks: HOOKS,
+        item_hooks: ITEM_HOOKS,
         migrations: &[],
     },
     routes,
@@ -79,7 +92,16 @@ fn item_facts<'a>(_: &'a Ctx<'_>, view: &'a ItemView) -> BoxFuture<'a, Result<mi
     })
 }
 
+const ITEM_HOOKS: &[ItemHook] = &[
+    ItemHook { type_name: organisation::SERVICE, on: Change::Added, run: organisation::service_added },
+    ItemHook { type_name: ITEM, on: Change::Added, run: organisation::item_changed },
+    ItemHook { type_name: ITEM, on: Change::Edited, run: organisation::item_changed },
+    ItemHook { type_name: MEETING, on: Change::Added, run: organisation::meeting_added },
+];
+
 const HOOKS: &[TransitionHook] = &[
+    TransitionHook { workflow: ITEM_WORKFLOW, transition: None, when: When::Guard, run: organisation::chain_guard },
+    TransitionHook { workflow: ITEM_WORKFLOW, transition: None, when: When::After, run: organisation::transitioned },
     TransitionHook { workflow: ITEM_WORKFLOW, transition: Some("present"), when: When::Before, run: check_meeting },
     TransitionHook { workflow: ITEM_WORKFLOW, transition: Some("present"), when: When::After, run: put_on_agenda },
     TransitionHook {
@@ -100,11 +122,11 @@ const HOOKS: &[TransitionHook] = &[
     TransitionHook { workflow: MEETING_WORKFLOW, transition: Some("close"), when: When::After, run: accept_undecided },
 ];
 
-fn refuse(message: impl Into<String>) -> ServiceError {
+pub(crate) fn refuse(message: impl Into<String>) -> ServiceError {
     ServiceError::BadRequest(message.into())
 }
 
-fn text<'a>(item: &'a ItemRow, field: &str) -> &'a str {
+pub(crate) fn text<'a>(item: &'a ItemRow, field: &str) -> &'a str {
     item.fields.get(field).and_then(Value::as_str).unwrap_or("").trim()
 }
 

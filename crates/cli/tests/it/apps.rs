@@ -100,6 +100,7 @@ pub const REQUESTS: WebApp = WebApp {
                 run: number,
             },
         ],
+        item_hooks: &[],
         migrations: &[AppMigration {
             version: 1,
             description: "notes on requests",
@@ -540,7 +541,7 @@ both_backends! {
     }
 
     async fn every_rich_text_field_is_shown_found_versioned_and_linked_by_uid(db) {
-        let decisions = App { name: "decisions", enabled_by_default: true, roles: None, types: &[("Decision.json", DECISION)], workflows: &[], chains: None, indexes: None, hooks: &[], migrations: &[] };
+        let decisions = App { name: "decisions", enabled_by_default: true, roles: None, types: &[("Decision.json", DECISION)], workflows: &[], chains: None, indexes: None, hooks: &[], item_hooks: &[], migrations: &[] };
         let services = db.services.clone().with_app(&decisions).unwrap();
         let s = db.site("s").await;
         db.user(&s, "admin", "admin password", "Admin", &[Role::Manager]).await;

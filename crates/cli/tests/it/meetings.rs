@@ -41,14 +41,20 @@ both_backends! {
             async move { app.get_with(&uri, &[("authorization", &auth), ("accept", "application/json")]).await.json() }
         };
 
-        // A college, shared with its agent (creator), its head of service (reviewer)
-        // and its secretary (meeting manager).
+        // The organisation: the public works service, whose groups come with it; its
+        // agent writes, its head validates. A college whose secretary manages meetings.
+        let r = send("admin", "POST", "/s".into(), json!({"@type": "Organisation", "id": "organisation", "title": "Organisation"})).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let r = send("admin", "POST", "/s/organisation".into(), json!({"@type": "Service", "id": "travaux", "title": "Travaux"})).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        for (group, login) in [("travaux_creators", "agent"), ("travaux_reviewers", "chef")] {
+            let r = send("admin", "PATCH", format!("/s/@groups/{group}"), json!({"users": {login: true}})).await;
+            assert_eq!(r.status, 204, "{}", r.body);
+        }
         let r = send("admin", "POST", "/s".into(), json!({"@type": "Decision Body", "title": "Collège communal", "code": "CC"})).await;
         assert_eq!(r.status, 201, "{}", r.body);
         let r = send("admin", "POST", "/s/college-communal/@sharing".into(), json!({"entries": [
-            {"id": "agent", "type": "user", "roles": {"Contributor": true}},
-            {"id": "chef", "type": "user", "roles": {"Reviewer": true, "Reader": true}},
-            {"id": "secretaire", "type": "user", "roles": {"MeetingManager": true, "Contributor": true}},
+            {"id": "secretaire", "type": "user", "roles": {"MeetingManager": true}},
         ]})).await;
         assert_eq!(r.status, 204, "{}", r.body);
 
@@ -70,7 +76,7 @@ both_backends! {
         for (id, title) in [("voirie", "Marché de voirie"), ("eclairage", "Éclairage public")] {
             let r = send("agent", "POST", body.into(), json!({"@type": "Meeting Item", "id": id, "title": title,
                 "motivation": {"content-type": "text/html", "data": "<p>Vu la loi communale</p>"},
-                "proposing_group": "Travaux", "preferred_meeting": "seance-d-hier"})).await;
+                "proposing_group": "travaux", "preferred_meeting": "seance-d-hier"})).await;
             assert_eq!(r.status, 201, "{}", r.body);
             assert_eq!(r.json()["review_state"], "itemcreated");
             // Only its creator's hierarchy validates it.
@@ -95,7 +101,7 @@ both_backends! {
         assert_eq!((v["review_state"].as_str(), v["item_number"].as_i64(), v["reference"].as_str()), (Some("presented"), Some(2), Some(format!("CC/{year}/2").as_str())), "{v}");
         let c = app.session("secretaire", "secretaire password").await;
         let page = app.get_with(&format!("{body}/eclairage"), &[("cookie", &c)]).await.body;
-        assert!(page.contains(&format!("<dd>CC/{year}/2</dd>")) && page.contains("<dd>Travaux</dd>") && page.contains(">Motivation</h2>"), "{page}");
+        assert!(page.contains(&format!("<dd>CC/{year}/2</dd>")) && page.contains("<dd>travaux</dd>") && page.contains(">Motivation</h2>"), "{page}");
         let agenda = app.get_with(&format!("{body}/seance-d-hier/@agenda"), &[("authorization", &auth["secretaire"])]).await.json();
         let numbers: Vec<(i64, &str)> = agenda["items"].as_array().unwrap().iter().map(|i| (i["number"].as_i64().unwrap(), i["title"].as_str().unwrap())).collect();
         assert_eq!(numbers, [(1, "Marché de voirie"), (2, "Éclairage public")], "{agenda}");
@@ -135,7 +141,7 @@ both_backends! {
 
         // A closed meeting takes no more items; with none preferred, an item goes to the
         // next open meeting, where nothing is decided before its date.
-        let r = send("agent", "POST", body.into(), json!({"@type": "Meeting Item", "id": "tard", "title": "Trop tard", "preferred_meeting": "seance-d-hier"})).await;
+        let r = send("agent", "POST", body.into(), json!({"@type": "Meeting Item", "id": "tard", "title": "Trop tard", "proposing_group": "travaux", "preferred_meeting": "seance-d-hier"})).await;
         assert_eq!(r.status, 201, "{}", r.body);
         send("agent", "POST", format!("{body}/tard/@workflow/propose"), json!({})).await;
         send("chef", "POST", format!("{body}/tard/@workflow/validate"), json!({})).await;
@@ -158,5 +164,133 @@ both_backends! {
         let r = send("secretaire", "POST", format!("{body}/tard/@workflow/backToValidated"), json!({})).await;
         assert_eq!(r.status, 200, "{}", r.body);
         assert_eq!(state(format!("{body}/tard")).await["item_number"], Value::Null);
+    }
+
+    async fn services_groups_decide_who_writes_validates_and_reads_and_empty_levels_are_skipped(db) {
+        let (services, app) = with_meetings(&db).await;
+        let s = db.site("s").await;
+        services.set_site_apps(&beffroi_model::security::Principal::System, &s, &["cms".into(), "meetings".into()], &[]).await.unwrap();
+        let people = ["admin", "agent", "chef", "dg", "secretaire", "echevin", "voisin", "seul"];
+        for login in people {
+            let roles = if login == "admin" { vec![Role::Manager] } else { vec![Role::Member] };
+            db.user(&s, login, &format!("{login} password"), login, &roles).await;
+        }
+        let mut auth = std::collections::HashMap::new();
+        for login in people {
+            auth.insert(login, app.bearer("s", login, &format!("{login} password")).await);
+        }
+        let send = |who: &str, method: &'static str, uri: String, body: Value| {
+            let (app, auth) = (&app, auth[who].clone());
+            async move { app.send_json(method, &uri, &auth, body).await }
+        };
+        let get = |who: &str, uri: String| {
+            let (app, auth) = (&app, auth[who].clone());
+            async move { app.get_with(&uri, &[("authorization", &auth), ("accept", "application/json")]).await }
+        };
+        let offered = |who: &str, uri: String| {
+            let get = &get;
+            let who = who.to_owned();
+            async move {
+                let v = get(&who, format!("{uri}/@workflow")).await.json();
+                let mut ids: Vec<String> = v["transitions"].as_array().unwrap().iter().map(|t| t["@id"].as_str().unwrap().rsplit('/').next().unwrap().to_owned()).collect();
+                ids.sort();
+                ids
+            }
+        };
+
+        // Three services; a second one called "travaux" anywhere in the tree is refused.
+        assert_eq!(send("admin", "POST", "/s".into(), json!({"@type": "Organisation", "id": "org", "title": "Organisation"})).await.status, 201);
+        for (id, title) in [("travaux", "Travaux"), ("population", "Population"), ("finances", "Finances")] {
+            let r = send("admin", "POST", "/s/org".into(), json!({"@type": "Service", "id": id, "title": title})).await;
+            assert_eq!(r.status, 201, "{}", r.body);
+        }
+        let r = send("admin", "POST", "/s/org/finances".into(), json!({"@type": "Service", "id": "travaux", "title": "Travaux bis"})).await;
+        assert_eq!(r.status, 409, "{}", r.body);
+        let r = get("admin", "/s/@groups/travaux_level2reviewers".into()).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.json()["title"], "Travaux — valideurs niveau 3");
+        for (group, login) in [
+            ("travaux_creators", "agent"), ("travaux_reviewers", "chef"), ("travaux_level2reviewers", "dg"),
+            ("travaux_observers", "echevin"), ("finances_creators", "voisin"), ("population_creators", "seul"),
+        ] {
+            let r = send("admin", "PATCH", format!("/s/@groups/{group}"), json!({"users": {login: true}})).await;
+            assert_eq!(r.status, 204, "{}", r.body);
+        }
+        // The college has three levels on; travaux's second has nobody in it.
+        let r = send("admin", "POST", "/s".into(), json!({"@type": "Decision Body", "id": "college", "title": "Collège",
+            "validation_levels": ["proposed", "proposedToValidationLevel1", "proposedToValidationLevel2"]})).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        assert_eq!(send("admin", "POST", "/s/college/@sharing".into(), json!({"entries": [{"id": "secretaire", "type": "user", "roles": {"MeetingManager": true}}]})).await.status, 204);
+
+        // Creators write for their own service only; meetings are the secretary's.
+        let item = |service: &str, id: &str| json!({"@type": "Meeting Item", "id": id, "title": format!("Point {id}"), "proposing_group": service});
+        let r = send("agent", "POST", "/s/college".into(), item("finances", "faux")).await;
+        assert_eq!(r.status, 403, "{}", r.body);
+        let r = send("agent", "POST", "/s/college".into(), item("nulle-part", "faux")).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert!(r.body.contains("not a service"), "{}", r.body);
+        let r = send("agent", "POST", "/s/college".into(), json!({"@type": "Meeting", "title": "Séance", "date": "2030-01-01T10:00:00+00:00"})).await;
+        assert_eq!(r.status, 403, "{}", r.body);
+        let r = send("echevin", "POST", "/s/college".into(), item("travaux", "faux")).await;
+        assert!(matches!(r.status.as_u16(), 401 | 403), "observers do not write: {} {}", r.status, r.body);
+        let r = send("agent", "POST", "/s/college".into(), item("travaux", "voirie")).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let p = "/s/college/voirie".to_owned();
+
+        // Being written: the service's creators and nobody else below the managers.
+        assert!(matches!(get("chef", p.clone()).await.status.as_u16(), 401 | 403), "reviewers see an item once proposed");
+        assert!(matches!(get("voisin", p.clone()).await.status.as_u16(), 401 | 403), "another service's creators never see it");
+        assert_eq!(get("echevin", p.clone()).await.status, 200, "the service's observers read it");
+        assert_eq!(offered("agent", p.clone()).await, ["propose"]);
+        let r = send("agent", "POST", format!("{p}/@workflow/validate"), json!({})).await;
+        assert_eq!(r.status, 400, "the chain goes through the reviewers: {}", r.body);
+
+        // Proposed: the head reviews; the empty second level is skipped.
+        assert_eq!(send("agent", "POST", format!("{p}/@workflow/propose"), json!({})).await.status, 200);
+        assert_eq!(offered("agent", p.clone()).await, Vec::<String>::new());
+        assert_eq!(offered("chef", p.clone()).await, ["backToItemCreated", "proposeToValidationLevel2"]);
+        assert_eq!(offered("dg", p.clone()).await, Vec::<String>::new(), "the third level reads but does not act yet");
+        assert_eq!(get("dg", p.clone()).await.status, 200);
+        let r = send("chef", "POST", format!("{p}/@workflow/proposeToValidationLevel1"), json!({})).await;
+        assert_eq!(r.status, 400, "an empty level is skipped: {}", r.body);
+        let r = send("chef", "POST", format!("{p}/@workflow/validate"), json!({})).await;
+        assert_eq!(r.status, 400, "the last level is not skipped: {}", r.body);
+        assert_eq!(send("chef", "POST", format!("{p}/@workflow/proposeToValidationLevel2"), json!({})).await.status, 200);
+        assert_eq!(get("agent", p.clone()).await.json()["review_state"], "proposedToValidationLevel2");
+        let r = send("chef", "PATCH", p.clone(), json!({"title": "Changé"})).await;
+        assert!(matches!(r.status.as_u16(), 401 | 403), "the previous level no longer edits: {} {}", r.status, r.body);
+        assert_eq!(offered("dg", p.clone()).await, ["backToProposed", "validate"]);
+        assert_eq!(send("dg", "POST", format!("{p}/@workflow/validate"), json!({})).await.status, 200);
+
+        // Validated: the secretary may send it back to the last level only.
+        assert_eq!(offered("secretaire", p.clone()).await, ["backToProposedToValidationLevel2", "present"]);
+        let r = send("secretaire", "POST", format!("{p}/@workflow/backToProposed"), json!({})).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert_eq!(send("secretaire", "POST", format!("{p}/@workflow/backToProposedToValidationLevel2"), json!({"comment": "montant ?"})).await.status, 200);
+        assert_eq!(offered("dg", p.clone()).await, ["backToProposed", "validate"]);
+
+        // A secret item is hidden from the service's observers, in search too.
+        assert_eq!(send("agent", "POST", "/s/college".into(), json!({"@type": "Meeting Item", "id": "personnel", "title": "Nomination", "proposing_group": "travaux", "privacy": "secret"})).await.status, 201);
+        assert!(matches!(get("echevin", "/s/college/personnel".into()).await.status.as_u16(), 401 | 403));
+        let found = get("echevin", "/s/@search?portal_type=Meeting%20Item".into()).await.json();
+        let ids: Vec<&str> = found["items"].as_array().unwrap().iter().map(|i| i["@id"].as_str().unwrap().rsplit('/').next().unwrap()).collect();
+        assert_eq!(ids, ["voirie"], "{found}");
+        let found = get("voisin", "/s/@search?portal_type=Meeting%20Item".into()).await.json();
+        assert_eq!(found["items_total"], 0, "{found}");
+
+        // A service without reviewers: its creator validates himself.
+        assert_eq!(send("seul", "POST", "/s/college".into(), item("population", "etat-civil")).await.status, 201);
+        assert_eq!(offered("seul", "/s/college/etat-civil".into()).await, ["validate"]);
+        let r = send("seul", "POST", "/s/college/etat-civil/@workflow/propose".into(), json!({})).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert_eq!(send("seul", "POST", "/s/college/etat-civil/@workflow/validate".into(), json!({})).await.status, 200);
+
+        // Moving an item to another service takes the old service's groups off it.
+        assert_eq!(send("admin", "PATCH", "/s/college/personnel".into(), json!({"proposing_group": "finances"})).await.status, 204);
+        let sharing = get("admin", "/s/college/personnel/@sharing".into()).await.json();
+        let holders: Vec<&str> = sharing["entries"].as_array().unwrap().iter().filter(|e| e["roles"].as_object().unwrap().values().any(|v| v == true)).map(|e| e["id"].as_str().unwrap()).collect();
+        assert!(holders.contains(&"finances_creators") && !holders.iter().any(|h| h.starts_with("travaux_")), "{sharing}");
+        assert_eq!(get("voisin", "/s/college/personnel".into()).await.status, 200);
+        assert_eq!(get("agent", "/s/college/personnel".into()).await.status, 200, "its creator keeps ownership");
     }
 }

@@ -17,6 +17,7 @@ const CONTENT: beffroi_service::apps::App = beffroi_service::apps::App {
     chains: Some(("chains.json", r#"{"Folder": "simple_publication", "Document": "simple_publication"}"#)),
     indexes: None,
     hooks: &[],
+    item_hooks: &[],
     migrations: &[],
 };
 

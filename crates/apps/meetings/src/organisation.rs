@@ -1,0 +1,239 @@
+//! The commune's organisation and the validation chain (PloneMeeting's
+//! collective.contact.plonegroup model): each service is a content item whose
+//! functional groups are groups of the site, made with it and named
+//! `<service id>_<suffix>` — its creators, its reviewers at each validation level, its
+//! observers and its advisers. An item's proposing service decides who holds which
+//! local role on it, recomputed at every change and transition; the body's
+//! configuration decides which validation levels are on, and a level whose group has
+//! nobody in it is skipped.
+
+use beffroi_model::ItemPath;
+use beffroi_model::security::{Grantee, Permission, Principal, Role};
+use beffroi_service::{CatalogQuery, HookFuture, ItemRow, ServiceError, Transitioned, Work};
+use serde_json::Value;
+
+use crate::{ITEM_WORKFLOW, MANAGE_MEETINGS, refuse, text};
+
+/// The type of services.
+pub(crate) const SERVICE: &str = "Service";
+
+/// The states of the validation chain, in order, each with the suffix of the service's
+/// group that validates there.
+pub(crate) const LEVELS: [(&str, &str); 5] = [
+    ("proposed", "reviewers"),
+    ("proposedToValidationLevel1", "level1reviewers"),
+    ("proposedToValidationLevel2", "level2reviewers"),
+    ("proposedToValidationLevel3", "level3reviewers"),
+    ("proposedToValidationLevel4", "level4reviewers"),
+];
+
+const CREATED: &str = "itemcreated";
+const VALIDATED: &str = "validated";
+
+/// A service's groups: suffix, the global role its members hold (they see the bodies
+/// and meetings; creators also add items), and its name in the four languages.
+const GROUPS: [(&str, &str, [&str; 4]); 8] = [
+    ("creators", "MeetingMember", ["rédacteurs", "opstellers", "Verfasser", "creators"]),
+    ("reviewers", "MeetingObserver", ["valideurs", "valideerders", "Prüfer", "reviewers"]),
+    (
+        "level1reviewers",
+        "MeetingObserver",
+        ["valideurs niveau 2", "valideerders niveau 2", "Prüfer Stufe 2", "reviewers level 2"],
+    ),
+    (
+        "level2reviewers",
+        "MeetingObserver",
+        ["valideurs niveau 3", "valideerders niveau 3", "Prüfer Stufe 3", "reviewers level 3"],
+    ),
+    (
+        "level3reviewers",
+        "MeetingObserver",
+        ["valideurs niveau 4", "valideerders niveau 4", "Prüfer Stufe 4", "reviewers level 4"],
+    ),
+    (
+        "level4reviewers",
+        "MeetingObserver",
+        ["valideurs niveau 5", "valideerders niveau 5", "Prüfer Stufe 5", "reviewers level 5"],
+    ),
+    ("observers", "MeetingObserver", ["observateurs", "waarnemers", "Beobachter", "observers"]),
+    ("advisers", "MeetingObserver", ["conseillers", "adviseurs", "Berater", "advisers"]),
+];
+
+/// The site group of `service`'s function `suffix`.
+pub(crate) fn group_id(service: &str, suffix: &str) -> String {
+    format!("{service}_{suffix}")
+}
+
+fn role(name: &str) -> Result<Role, ServiceError> {
+    Role::parse(name).map_err(|e| ServiceError::BadRequest(e.to_string()))
+}
+
+/// The services of the site, every level of the tree.
+async fn services(work: &Work<'_>) -> Result<Vec<ItemRow>, ServiceError> {
+    work.find(CatalogQuery { types: vec![SERVICE.into()], ..Default::default() }).await
+}
+
+/// After a service is added: its id is unique among the site's services (it names its
+/// groups and items name it), and its groups exist.
+pub(crate) fn service_added<'a>(work: &'a mut Work<'_>, service: &'a ItemRow) -> HookFuture<'a> {
+    Box::pin(async move {
+        if services(work).await?.iter().any(|s| s.id == service.id && s.uuid != service.uuid) {
+            return Err(ServiceError::Conflict(format!("another service is already called {:?}", service.id)));
+        }
+        let lang = work.site().language.code();
+        let i = ["fr", "nl", "de", "en"].iter().position(|l| *l == lang).unwrap_or(0);
+        for (suffix, global, names) in GROUPS {
+            let title = format!("{} — {}", service.title, names[i]);
+            work.ensure_group(&group_id(&service.id, suffix), &title, &[role(global)?]).await?;
+        }
+        Ok(())
+    })
+}
+
+/// The service an item names, which must exist.
+async fn service_of(work: &Work<'_>, item: &ItemRow) -> Result<ItemRow, ServiceError> {
+    let id = text(item, "proposing_group");
+    services(work)
+        .await?
+        .into_iter()
+        .find(|s| s.id == id)
+        .ok_or_else(|| refuse(format!("{id:?} is not a service of the organisation")))
+}
+
+/// Whether the actor may manage the meetings of the body holding `item`.
+async fn manages(work: &mut Work<'_>, item: &ItemRow) -> Result<bool, ServiceError> {
+    let body = item.path.parent().unwrap_or_else(ItemPath::root);
+    let p = Permission::parse(MANAGE_MEETINGS).expect("the application declares it");
+    work.actor_may(&body, p).await
+}
+
+fn in_group(actor: &Principal, group: &str) -> bool {
+    match actor {
+        Principal::System => true,
+        Principal::User { groups, .. } => groups.iter().any(|g| g == group),
+        Principal::Anonymous => false,
+    }
+}
+
+/// After an item is added or edited: its service exists and the actor writes for it
+/// (a creator of the service, or a meeting manager of the body); then its local roles.
+pub(crate) fn item_changed<'a>(work: &'a mut Work<'_>, item: &'a ItemRow) -> HookFuture<'a> {
+    Box::pin(async move {
+        let service = service_of(work, item).await?;
+        let creators = group_id(&service.id, "creators");
+        if !in_group(work.actor(), &creators) && !manages(work, item).await? {
+            return Err(ServiceError::Forbidden(format!(
+                "only the creators of {} propose items in its name",
+                service.title
+            )));
+        }
+        assign_roles(work, item).await
+    })
+}
+
+/// After any transition of an item: its local roles follow its new state.
+pub(crate) fn transitioned<'a>(work: &'a mut Work<'_>, item: &'a ItemRow, _: &'a Transitioned) -> HookFuture<'a> {
+    Box::pin(assign_roles(work, item))
+}
+
+/// Who holds what on an item, from its service's groups (PloneMeeting's
+/// `update_local_roles`): creators edit it while it is being written and read it
+/// after; the group of the level it waits at reviews it; the other levels' groups read
+/// it once proposed; observers read it unless it is secret. Grants to another
+/// service's groups (the item changed service) are taken back.
+async fn assign_roles(work: &mut Work<'_>, item: &ItemRow) -> Result<(), ServiceError> {
+    let service = text(item, "proposing_group").to_owned();
+    let state = item.review_state.clone().unwrap_or_default();
+    let secret = text(item, "privacy") == "secret";
+    let mine = |suffix: &str| group_id(&service, suffix);
+    let mut grants: Vec<(String, Vec<Role>)> = Vec::new();
+    let created = state == CREATED;
+    grants.push((mine("creators"), if created { vec![Role::Editor, Role::Reader] } else { vec![Role::Reader] }));
+    for (level, suffix) in LEVELS {
+        let roles = if state == level {
+            vec![Role::Reviewer, Role::Reader]
+        } else if created {
+            Vec::new()
+        } else {
+            vec![Role::Reader]
+        };
+        grants.push((mine(suffix), roles));
+    }
+    grants.push((mine("observers"), if secret { Vec::new() } else { vec![Role::Reader] }));
+    // Another service's groups that still hold roles here lose them.
+    let stale: Vec<String> = item
+        .local_roles
+        .0
+        .keys()
+        .filter_map(|k| k.strip_prefix("group:"))
+        .filter(|g| {
+            GROUPS
+                .iter()
+                .any(|(s, _, _)| g.strip_suffix(s).and_then(|p| p.strip_suffix('_')).is_some_and(|p| p != service))
+        })
+        .map(str::to_owned)
+        .collect();
+    grants.extend(stale.into_iter().map(|g| (g, Vec::new())));
+    for (group, roles) in grants {
+        work.share(&item.path, &Grantee::Group(group), &roles).await?;
+    }
+    Ok(())
+}
+
+/// The states of the chain an item goes through: created, the body's levels that are
+/// on and have someone in the service's group, validated.
+async fn chain(work: &mut Work<'_>, item: &ItemRow) -> Result<Vec<&'static str>, ServiceError> {
+    let body_path = item.path.parent().ok_or_else(|| refuse("an item lives in its decision body"))?;
+    let body = work.require(&body_path, Permission::View).await?.pop().expect("a lineage ends with its item");
+    let on: Vec<String> = match body.fields.get("validation_levels") {
+        Some(Value::Array(levels)) => levels.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+        _ => vec![LEVELS[0].0.to_owned()],
+    };
+    let service = text(item, "proposing_group").to_owned();
+    let mut states = vec![CREATED];
+    for (level, suffix) in LEVELS {
+        if on.iter().any(|l| l == level) && !work.group_members(&group_id(&service, suffix)).await?.is_empty() {
+            states.push(level);
+        }
+    }
+    states.push(VALIDATED);
+    Ok(states)
+}
+
+/// Where a state stands in the full chain (created, the five levels, validated).
+fn rank(state: &str) -> Option<usize> {
+    std::iter::once(CREATED).chain(LEVELS.iter().map(|(l, _)| *l)).chain([VALIDATED]).position(|s| s == state)
+}
+
+/// Guard of the validation chain's transitions: forward only to the next level in
+/// force, back only to the previous one (levels off or with nobody are skipped).
+pub(crate) fn chain_guard<'a>(work: &'a mut Work<'_>, item: &'a ItemRow, t: &'a Transitioned) -> HookFuture<'a> {
+    Box::pin(async move {
+        if t.workflow != ITEM_WORKFLOW {
+            return Ok(());
+        }
+        let (Some(from), Some(to)) = (rank(&t.from), rank(&t.to)) else { return Ok(()) };
+        let states = chain(work, item).await?;
+        let expected = if to > from {
+            states.iter().find(|s| rank(s).is_some_and(|r| r > from))
+        } else {
+            states.iter().rev().find(|s| rank(s).is_some_and(|r| r < from))
+        };
+        match expected {
+            Some(s) if *s == t.to => Ok(()),
+            Some(s) => Err(refuse(format!("the item goes to {s:?} next, not {:?}", t.to))),
+            None => Err(refuse("the item has nowhere to go from here")),
+        }
+    })
+}
+
+/// After a meeting is added: only the body's meeting managers plan meetings.
+pub(crate) fn meeting_added<'a>(work: &'a mut Work<'_>, meeting: &'a ItemRow) -> HookFuture<'a> {
+    Box::pin(async move {
+        if manages(work, meeting).await? {
+            Ok(())
+        } else {
+            Err(ServiceError::Forbidden("only the body's meeting managers plan its meetings".into()))
+        }
+    })
+}
