@@ -108,6 +108,9 @@ pub fn run(args: ServeArgs) -> Result<()> {
                 _ => (generated_password(), true),
             };
             demo::seed(&services, &password).await.context("cannot create the demo site")?;
+            beffroi_meetings::demo::seed(&services, demo::DEMO_SITE, &password)
+                .await
+                .context("cannot add the meetings to the demo site")?;
             if generated {
                 println!("Demo site created. Log in as admin with the password: {password}");
                 println!("(This password is shown once; set BEFFROI_ADMIN_PASSWORD to choose it.)");

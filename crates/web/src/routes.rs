@@ -74,6 +74,16 @@ impl<'r> Call<'r> {
         crate::views::page(self.ctx, axum::http::StatusCode::OK, template, extra)
     }
 
+    /// The fields of a form the view was posted (URL-encoded), in order.
+    pub fn form(&self) -> Result<Vec<(String, String)>, WebError> {
+        crate::views::form_pairs(self.body.unwrap_or_default())
+    }
+
+    /// After a form changed workflow states: back to `url` (303), which then says so.
+    pub fn state_changed(&self, url: &str) -> Response {
+        crate::views::done(url, crate::views::Status::StateChanged)
+    }
+
     /// The message `key` in the site's language.
     pub fn t(&self, key: &str) -> String {
         self.ctx.app.i18n.t(self.ctx.site.language, key, &[])

@@ -18,7 +18,9 @@
 //! Not yet (issue 14): advices, attendance and votes, secret items' masking, the role
 //! screens.
 
+pub mod demo;
 mod organisation;
+mod pages;
 
 use beffroi_model::ItemPath;
 use beffroi_model::security::Permission;
@@ -27,8 +29,8 @@ use beffroi_service::{
     CatalogQuery, Change, HookFuture, IndexFilter, ItemHook, ItemRow, ItemView, ServiceError, SortOn, TransitionHook,
     TransitionRequest, Transitioned, When, Work,
 };
-use beffroi_web::routes::{Args, Call, Route};
-use beffroi_web::{BoxFuture, Ctx, TypePage, WebApp, WebError, item_handler, minijinja};
+use beffroi_web::routes::{Access, Args, Call, Route};
+use beffroi_web::{WebApp, WebError, item_handler};
 use chrono::{Datelike, Utc};
 use serde_json::{Value, json};
 
@@ -36,9 +38,9 @@ use serde_json::{Value, json};
 pub(crate) const ITEM_WORKFLOW: &str = "meetingitem_workflow";
 const MEETING_WORKFLOW: &str = "meeting_workflow";
 /// The type of meetings.
-const MEETING: &str = "Meeting";
+pub(crate) const MEETING: &str = "Meeting";
 /// The type of items.
-const ITEM: &str = "Meeting Item";
+pub(crate) const ITEM: &str = "Meeting Item";
 /// The permission of meeting managers.
 pub(crate) const MANAGE_MEETINGS: &str = "Meetings: manage meetings";
 
@@ -68,29 +70,19 @@ pub const MEETINGS: WebApp = WebApp {
         migrations: &[],
     },
     routes,
-    templates: &[("MeetingItem.html", include_str!("../templates/MeetingItem.html"))],
+    templates: &[
+        ("MeetingItem.html", include_str!("../templates/MeetingItem.html")),
+        ("Meeting.html", include_str!("../templates/Meeting.html")),
+        ("DecisionBody.html", include_str!("../templates/DecisionBody.html")),
+    ],
     messages: &[
         ("fr", include_str!("../locales/fr.ftl")),
         ("nl", include_str!("../locales/nl.ftl")),
         ("de", include_str!("../locales/de.ftl")),
         ("en", include_str!("../locales/en.ftl")),
     ],
-    pages: &[TypePage { type_name: "Meeting Item", parts: item_facts }],
+    pages: pages::PAGES,
 };
-
-/// Where an item stands, for its page.
-fn item_facts<'a>(_: &'a Ctx<'_>, view: &'a ItemView) -> BoxFuture<'a, Result<minijinja::Value, WebError>> {
-    Box::pin(async move {
-        let it = &view.item;
-        Ok(minijinja::context! {
-            reference => text(it, "reference"),
-            number => it.fields.get("item_number").and_then(Value::as_i64),
-            proposing_group => text(it, "proposing_group"),
-            category => text(it, "category"),
-            secret => text(it, "privacy") == "secret",
-        })
-    })
-}
 
 const ITEM_HOOKS: &[ItemHook] = &[
     ItemHook { type_name: organisation::SERVICE, on: Change::Added, run: organisation::service_added },
@@ -130,7 +122,7 @@ pub(crate) fn text<'a>(item: &'a ItemRow, field: &str) -> &'a str {
     item.fields.get(field).and_then(Value::as_str).unwrap_or("").trim()
 }
 
-fn meeting_date(meeting: &ItemRow) -> Option<chrono::DateTime<Utc>> {
+pub(crate) fn meeting_date(meeting: &ItemRow) -> Option<chrono::DateTime<Utc>> {
     beffroi_model::schema::parse_datetime(text(meeting, "date"))
 }
 
@@ -272,7 +264,12 @@ fn accept_undecided<'a>(work: &'a mut Work<'_>, meeting: &'a ItemRow, _: &'a Tra
 }
 
 fn routes() -> Vec<Route> {
-    vec![Route::get("@agenda", Args::None, item_handler!(agenda)).summary("a meeting's items in order, numbered")]
+    vec![
+        Route::get("@agenda", Args::None, item_handler!(agenda)).summary("a meeting's items in order, numbered"),
+        Route::post("@@present", Args::None, item_handler!(pages::present))
+            .access(Access::SignedIn)
+            .summary("puts a validated item (form field item: its UID) on this meeting's agenda"),
+    ]
 }
 
 /// `@agenda` on a meeting: the items the caller may see, by number.

@@ -6,7 +6,11 @@ use beffroi_model::security::Role;
 use beffroi_service::Services;
 use serde_json::{Value, json};
 
+use axum::body::Body;
+use axum::http::Request;
+
 use crate::both_backends;
+use crate::support::csrf;
 use crate::support::{TestApp, TestDb};
 
 async fn with_meetings(db: &TestDb) -> (Services, TestApp) {
@@ -292,5 +296,82 @@ both_backends! {
         assert!(holders.contains(&"finances_creators") && !holders.iter().any(|h| h.starts_with("travaux_")), "{sharing}");
         assert_eq!(get("voisin", "/s/college/personnel".into()).await.status, 200);
         assert_eq!(get("agent", "/s/college/personnel".into()).await.status, 200, "its creator keeps ownership");
+    }
+
+    async fn the_demo_shows_each_role_what_waits_for_them_and_the_secretary_presents_from_the_meeting(db) {
+        let (services, app) = with_meetings(&db).await;
+        let pw = "demo password";
+        assert!(beffroi_cms::demo::seed(&services, pw).await.unwrap());
+        assert!(beffroi_meetings::demo::seed(&services, "demo", pw).await.unwrap());
+        assert!(!beffroi_meetings::demo::seed(&services, "demo", pw).await.unwrap(), "seeding twice adds nothing");
+        let page = |login: &'static str, uri: &'static str| {
+            let app = &app;
+            async move {
+                let c = app.session_on("demo", login, pw).await;
+                let r = app.get_with(uri, &[("cookie", &c)]).await;
+                assert_eq!(r.status, 200, "{login} {uri}: {}", r.body);
+                (r.body, c)
+            }
+        };
+        let section = |body: &str, title: &str| -> String {
+            body.split(&format!(">{title}</h2>")).nth(1).map(|rest| rest.split("</section>").next().unwrap().to_owned()).unwrap_or_default()
+        };
+
+        // The body's page: meetings to come and past for everyone in it; what waits for
+        // each reader.
+        let (body, _) = page("agent", "/demo/college").await;
+        assert!(section(&body, "Séances à venir").contains("Séance du collège (semaine prochaine)"), "{body}");
+        assert!(section(&body, "Séances passées").contains("Séance du collège (semaine passée)"), "{body}");
+        let mine = section(&body, "Mes points");
+        assert_eq!(mine.matches("<tr><td>").count(), 8, "{mine}");
+        assert!(mine.contains("Parking vélos couvert") && mine.contains("Travaux") && mine.contains("En création"), "{mine}");
+        let (body, _) = page("chef", "/demo/college").await;
+        let todo = section(&body, "Points à valider");
+        assert!(todo.contains("Abattage de deux tilleuls") && !todo.contains("Trottoirs"), "{todo}");
+        let (body, _) = page("dg", "/demo/college").await;
+        let todo = section(&body, "Points à valider");
+        assert!(todo.contains("Trottoirs aux abords") && !todo.contains("Abattage"), "{todo}");
+        assert!(!body.contains("Points validés, pas encore en séance"), "only managers present");
+        let (body, _) = page("secretaire", "/demo/college").await;
+        assert!(section(&body, "Points validés, pas encore en séance").contains("épandage hivernal"), "{body}");
+        assert!(!body.contains("Parking vélos"), "an item being written is its service's business");
+        let r = app.get("/demo/college").await;
+        assert_ne!(r.status, 200, "visitors do not see the bodies");
+
+        // The meeting's page: its agenda in order, then the validated items, each with
+        // a button that presents it here.
+        let (body, cookie) = page("secretaire", "/demo/college/seance-en-preparation").await;
+        let agenda = section(&body, "Ordre du jour");
+        let first = agenda.find("Plaine de jeux").unwrap();
+        let second = agenda.find("Égouttage de la rue Haute").unwrap();
+        assert!(first < second && agenda.contains("<td>1</td>") && agenda.contains("<td>2</td>"), "{agenda}");
+        let available = section(&body, "Points validés à présenter");
+        assert!(available.contains("épandage hivernal"), "{body}");
+        let uid = available.split("name=\"item\" value=\"").nth(1).unwrap()[..32].to_owned();
+        let form = |cookie: &str, token: &str, uid: &str| {
+            Request::post("/demo/college/seance-en-preparation/@@present")
+                .header("host", "localhost")
+                .header("cookie", cookie)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Body::from(format!("_csrf={token}&item={uid}")))
+                .unwrap()
+        };
+        let r = app.request(form(&cookie, "wrong", &uid)).await;
+        assert_eq!(r.status, 403, "a form without its token is refused: {}", r.body);
+        let (agent_page, agent_cookie) = page("agent", "/demo/college/seance-en-preparation").await;
+        assert!(!agent_page.contains("Points validés à présenter"), "only its managers see what to present");
+        let r = app.request(form(&agent_cookie, &csrf(&agent_page), &uid)).await;
+        assert!(matches!(r.status.as_u16(), 401 | 403), "{} {}", r.status, r.body);
+        let r = app.request(form(&cookie, &csrf(&body), &uid)).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let (body, _) = page("secretaire", "/demo/college/seance-en-preparation").await;
+        let agenda = section(&body, "Ordre du jour");
+        assert!(agenda.contains("épandage hivernal") && agenda.contains("<td>3</td>"), "{agenda}");
+        assert!(!body.contains("Points validés à présenter"), "nothing left to present");
+        let (item, _) = page("agent", "/demo/college/salage-hiver").await;
+        assert!(item.contains("Séance du collège (semaine prochaine)</a>") && item.contains("<dd>3</dd>") && item.contains("<dd>Travaux</dd>"), "{item}");
+        // The past meeting's items were decided when it closed.
+        let (body, _) = page("echevin", "/demo/college/seance-precedente").await;
+        assert_eq!(section(&body, "Ordre du jour").matches("Accepté").count(), 2, "{body}");
     }
 }

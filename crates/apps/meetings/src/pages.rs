@@ -1,0 +1,258 @@
+//! The pages of the application's types, each for the people who use it:
+//!
+//! - a decision body: its meetings to come and past, then what waits for the reader —
+//!   the items they wrote, those waiting at a validation level they review, and for
+//!   its meeting managers the validated items not yet on an agenda;
+//! - a meeting: its date and place, its agenda in order (number, reference, service,
+//!   state, privacy), and for its managers while it takes items, the validated items
+//!   of the body with a button that puts each on this agenda (`@@present`);
+//! - an item: its reference, number, meeting, service, category and privacy.
+//!
+//! Every list comes from the catalog with the reader's rights: nobody sees an item
+//! here they could not open.
+
+use beffroi_model::security::{Permission, Principal};
+use beffroi_model::{ItemPath, Language};
+use beffroi_service::{CatalogQuery, IndexFilter, ItemRow, ItemView, PathQuery, SortOn, TransitionRequest};
+use beffroi_web::minijinja::{Value, context};
+use beffroi_web::routes::Call;
+use beffroi_web::{BoxFuture, Ctx, TypePage, WebError, date_time_text, iso};
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use crate::organisation::{LEVELS, SERVICE};
+use crate::{ITEM, MANAGE_MEETINGS, MEETING, meeting_date, text};
+
+pub(crate) const PAGES: &[TypePage] = &[
+    TypePage { type_name: ITEM, parts: item_page },
+    TypePage { type_name: MEETING, parts: meeting_page },
+    TypePage { type_name: "Decision Body", parts: body_page },
+];
+
+/// How many entries a list of the body's page shows.
+const LIST: i64 = 50;
+
+fn manage() -> Permission {
+    Permission::parse(MANAGE_MEETINGS).expect("the application declares it")
+}
+
+/// The items (or meetings) a query finds, with the reader's rights.
+async fn rows(ctx: &Ctx<'_>, mut q: CatalogQuery) -> Result<Vec<ItemRow>, WebError> {
+    if q.limit <= 0 {
+        q.limit = beffroi_service::MAX_SEARCH_BATCH;
+    }
+    let err = |e| WebError::from_service(e, &ctx.request_url);
+    let services = ctx.services();
+    let page = services.search(&ctx.principal, &ctx.site, q).await.map_err(err)?;
+    services.result_rows(&ctx.site, &page.items).await.map_err(err)
+}
+
+fn when(lang: Language, ctx: &Ctx<'_>, d: &DateTime<Utc>) -> String {
+    date_time_text(lang, ctx.site.time_zone, d, true)
+}
+
+/// The titles of the site's services by id, to name an item's service.
+type Titles = std::collections::HashMap<String, String>;
+
+async fn service_titles(ctx: &Ctx<'_>) -> Result<Titles, WebError> {
+    let q =
+        CatalogQuery { types: vec![SERVICE.into()], limit: beffroi_service::MAX_SEARCH_BATCH, ..Default::default() };
+    let page = ctx
+        .services()
+        .search(&ctx.principal, &ctx.site, q)
+        .await
+        .map_err(|e| WebError::from_service(e, &ctx.request_url))?;
+    Ok(page.items.into_iter().map(|s| (s.id, s.title)).collect())
+}
+
+/// One line of a list: an item or a meeting.
+fn line(ctx: &Ctx<'_>, view: &ItemView, titles: &Titles, row: &ItemRow) -> Value {
+    let lang = view.item.language;
+    let state = row.review_state.clone().unwrap_or_default();
+    let date = meeting_date(row);
+    context! {
+        url => ctx.url(&row.path),
+        uid => row.uuid.simple().to_string(),
+        title => row.title.clone(),
+        number => row.fields.get("item_number").and_then(serde_json::Value::as_i64),
+        reference => text(row, "reference"),
+        service => titles.get(text(row, "proposing_group")).cloned().unwrap_or_else(|| text(row, "proposing_group").to_owned()),
+        category => text(row, "category"),
+        secret => text(row, "privacy") == "secret",
+        state => state.clone(),
+        state_title => view.workflows.state_title(&row.type_name, &state, lang),
+        date_iso => date.map(|d| iso(&d)),
+        date => date.map(|d| when(lang, ctx, &d)),
+        place => text(row, "place"),
+    }
+}
+
+fn in_body(body: ItemPath) -> Vec<PathQuery> {
+    vec![PathQuery { path: body, depth: Some(1) }]
+}
+
+/// Where an item stands, for its page.
+fn item_page<'a>(ctx: &'a Ctx<'_>, view: &'a ItemView) -> BoxFuture<'a, Result<Value, WebError>> {
+    Box::pin(async move {
+        let it = &view.item;
+        let titles = service_titles(ctx).await?;
+        let meeting = match uuid::Uuid::try_parse(text(it, "meeting")) {
+            Ok(uid) => {
+                let q = CatalogQuery { uids: vec![uid], types: vec![MEETING.into()], ..Default::default() };
+                rows(ctx, q).await?.first().map(|m| line(ctx, view, &titles, m))
+            }
+            Err(_) => None,
+        };
+        Ok(context! {
+            reference => text(it, "reference"),
+            number => it.fields.get("item_number").and_then(serde_json::Value::as_i64),
+            meeting => meeting,
+            proposing_group => titles.get(text(it, "proposing_group")).cloned().unwrap_or_else(|| text(it, "proposing_group").to_owned()),
+            category => text(it, "category"),
+            secret => text(it, "privacy") == "secret",
+        })
+    })
+}
+
+/// A meeting's date, place, agenda and, for its managers, the items it may take.
+fn meeting_page<'a>(ctx: &'a Ctx<'_>, view: &'a ItemView) -> BoxFuture<'a, Result<Value, WebError>> {
+    Box::pin(async move {
+        let meeting = &view.item;
+        let titles = service_titles(ctx).await?;
+        let q = CatalogQuery {
+            index_filters: vec![IndexFilter::AnyOf {
+                index: "meeting".into(),
+                words: vec![meeting.uuid.simple().to_string()],
+            }],
+            limit: beffroi_service::MAX_SEARCH_BATCH,
+            ..Default::default()
+        };
+        let mut agenda = rows(ctx, q).await?;
+        let number = |r: &ItemRow| r.fields.get("item_number").and_then(serde_json::Value::as_i64).unwrap_or(i64::MAX);
+        agenda.sort_by_key(|r| (number(r), r.path.clone()));
+        let open = matches!(meeting.review_state.as_deref(), Some("created" | "frozen"));
+        let available = if open && view.allows(&ctx.principal, manage()) {
+            let body = meeting.path.parent().expect("a meeting is in its body");
+            let q = CatalogQuery {
+                types: vec![ITEM.into()],
+                states: vec!["validated".into()],
+                paths: in_body(body),
+                sort: SortOn::Created,
+                limit: beffroi_service::MAX_SEARCH_BATCH,
+                ..Default::default()
+            };
+            rows(ctx, q).await?.iter().map(|r| line(ctx, view, &titles, r)).collect()
+        } else {
+            Vec::new()
+        };
+        let date = meeting_date(meeting);
+        Ok(context! {
+            date => date.map(|d| when(meeting.language, ctx, &d)),
+            date_iso => date.map(|d| iso(&d)),
+            place => text(meeting, "place"),
+            agenda => agenda.iter().map(|r| line(ctx, view, &titles, r)).collect::<Vec<_>>(),
+            available => available,
+            present_url => format!("{}/@@present", ctx.url(&meeting.path)),
+        })
+    })
+}
+
+/// A body's meetings and what waits for the reader in it.
+fn body_page<'a>(ctx: &'a Ctx<'_>, view: &'a ItemView) -> BoxFuture<'a, Result<Value, WebError>> {
+    Box::pin(async move {
+        let body = &view.item;
+        let titles = service_titles(ctx).await?;
+        let q = CatalogQuery {
+            types: vec![MEETING.into()],
+            paths: in_body(body.path.clone()),
+            limit: beffroi_service::MAX_SEARCH_BATCH,
+            ..Default::default()
+        };
+        let mut meetings = rows(ctx, q).await?;
+        meetings.sort_by_key(meeting_date);
+        let now = Utc::now();
+        let (past, upcoming): (Vec<_>, Vec<_>) =
+            meetings.iter().partition(|m| meeting_date(m).is_some_and(|d| d < now));
+        let item_query = |states: Vec<String>| CatalogQuery {
+            types: vec![ITEM.into()],
+            states,
+            paths: in_body(body.path.clone()),
+            sort: SortOn::Modified,
+            descending: true,
+            limit: LIST,
+            ..Default::default()
+        };
+        let mut mine = Vec::new();
+        let mut to_validate = Vec::new();
+        if let Principal::User { login, groups, .. } = &ctx.principal {
+            let q = CatalogQuery { creators: vec![login.clone()], ..item_query(Vec::new()) };
+            mine = rows(ctx, q).await?;
+            // At each level, the items of the services whose group of that level the
+            // reader is in.
+            for (level, suffix) in LEVELS {
+                let services: Vec<String> = groups
+                    .iter()
+                    .filter_map(|g| g.strip_suffix(suffix).and_then(|s| s.strip_suffix('_')))
+                    .map(str::to_owned)
+                    .collect();
+                if services.is_empty() {
+                    continue;
+                }
+                let q = CatalogQuery {
+                    index_filters: vec![IndexFilter::AnyOf { index: "proposing_group".into(), words: services }],
+                    ..item_query(vec![level.into()])
+                };
+                to_validate.extend(rows(ctx, q).await?);
+            }
+        }
+        let to_present = if view.allows(&ctx.principal, manage()) {
+            rows(ctx, item_query(vec!["validated".into()])).await?
+        } else {
+            Vec::new()
+        };
+        let lines = |v: &[&ItemRow]| v.iter().map(|r| line(ctx, view, &titles, r)).collect::<Vec<_>>();
+        let mut past: Vec<&ItemRow> = past;
+        past.reverse();
+        Ok(context! {
+            upcoming => lines(&upcoming),
+            past => lines(&past.into_iter().take(10).collect::<Vec<_>>()),
+            mine => lines(&mine.iter().collect::<Vec<_>>()),
+            to_validate => lines(&to_validate.iter().collect::<Vec<_>>()),
+            to_present => lines(&to_present.iter().collect::<Vec<_>>()),
+            signed_in => ctx.principal != Principal::Anonymous,
+        })
+    })
+}
+
+/// `@@present` on a meeting (POST, a form with `item`, an item's UID): the item goes
+/// on this meeting's agenda, in one unit: its preferred meeting becomes this one and it
+/// takes "present", whose hooks number it.
+pub(crate) async fn present<'r>(c: Call<'r>, view: &'r ItemView) -> Result<axum::response::Response, WebError> {
+    let ctx = c.ctx();
+    let meeting = &view.item;
+    if meeting.type_name != MEETING {
+        return Err(WebError::NotFound(ctx.url(&meeting.path)));
+    }
+    let form = c.form()?;
+    let uid = form
+        .iter()
+        .find(|(k, _)| k == "item")
+        .and_then(|(_, v)| uuid::Uuid::try_parse(v.trim()).ok())
+        .ok_or_else(|| WebError::BadRequest("which item? (item: its UID)".into()))?;
+    let q = CatalogQuery { uids: vec![uid], types: vec![ITEM.into()], ..Default::default() };
+    let item = rows(ctx, q).await?.pop().ok_or_else(|| WebError::BadRequest("no such item here".into()))?;
+    if item.path.parent() != meeting.path.parent() {
+        return Err(WebError::BadRequest("the item belongs to another body".into()));
+    }
+    let services = ctx.services();
+    let run = async {
+        let mut work = services.work(&ctx.principal, &ctx.site, &item.path, Permission::View).await?;
+        let values = json!({"preferred_meeting": meeting.id});
+        work.set_fields(&item.path, values.as_object().expect("an object")).await?;
+        let req = TransitionRequest { comment: meeting.title.clone(), ..Default::default() };
+        work.transition(&item.path, "present", &req).await?;
+        work.commit().await
+    };
+    run.await.map_err(|e| c.error(e))?;
+    Ok(c.state_changed(&ctx.url(&meeting.path)))
+}
