@@ -568,8 +568,8 @@ pub fn run(args: BenchArgs) -> Result<()> {
             None => (std::env::temp_dir().join(format!("beffroi-bench-{}", std::process::id())), true),
         };
         std::fs::create_dir_all(&data)?;
-        if args.search {
-            let result = search(&data, &args).await;
+        if args.search || args.meetings {
+            let result = if args.search { search(&data, &args).await } else { meetings(&data, &args).await };
             if temporary {
                 let _ = std::fs::remove_dir_all(&data);
             }
@@ -616,6 +616,31 @@ async fn done_with_database(admin: &str, name: &str, keep: bool) -> Result<()> {
     } else {
         pg_admin::drop_database(admin, name).await?;
     }
+    Ok(())
+}
+
+/// `--meetings`: the meetings application on SQLite and, when given a server, on
+/// PostgreSQL.
+async fn meetings(data: &Path, args: &BenchArgs) -> Result<()> {
+    let mut reports = Vec::new();
+    let blobs = data.join("blobs");
+    if !args.no_sqlite {
+        let db = data.join("meetings.db");
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+        }
+        let url = format!("sqlite://{}", db.display());
+        reports.push(crate::bench_meetings::run("SQLite", &url, &blobs, args.items).await?);
+    }
+    if let Some(admin) = &args.postgres {
+        let name = format!("beffroi_bench_meetings_{}", std::process::id());
+        let url =
+            pg_admin::create_database(admin, &name).await.context("cannot create the PostgreSQL bench database")?;
+        let pg = crate::bench_meetings::run("PostgreSQL", &url, &blobs, args.items).await;
+        done_with_database(admin, &name, args.keep).await?;
+        reports.push(pg?);
+    }
+    crate::bench_meetings::print(&reports);
     Ok(())
 }
 

@@ -363,6 +363,11 @@ pub struct BenchArgs {
     /// pages, reindex them, and time two-word queries.
     #[arg(long)]
     pub search: bool,
+    /// Measure the meetings application instead of HTTP: a service with --items
+    /// items and a meeting of 300 (presenting, freezing, the agenda's page and JSON,
+    /// "my items" and "to validate"), in the process.
+    #[arg(long, conflicts_with = "search")]
+    pub meetings: bool,
     /// With --search: make every page public (one-state workflow, no dates), the
     /// best case, where the security filter and the publication window exclude
     /// nothing; by default a fifth of the pages are private or pending and a tenth

@@ -7,6 +7,7 @@ use clap::Parser;
 mod admin;
 mod apps;
 mod bench;
+mod bench_meetings;
 mod bench_search;
 mod cli;
 mod serve;

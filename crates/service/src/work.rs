@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use beffroi_model::ItemPath;
 use beffroi_model::schema::WriteMode;
-use beffroi_model::security::{Grantee, Node, Permission, Principal, Role, RoleSet};
+use beffroi_model::security::{Grantee, Node, Permission, Principal, Role};
 use beffroi_model::workflow::{WorkflowRegistry, guard_allows};
 use beffroi_store::{HistoryRow, ItemRow, SiteRow};
 use chrono::{DateTime, Utc};
@@ -258,20 +258,23 @@ impl Work<'_> {
         Ok(allowed(&self.workflows, &self.actor, &lineage, p))
     }
 
-    /// Gives `grantee` exactly `roles` on the item at `path` (none: takes back what it
-    /// held there), as the sharing screen does; who may view it and what is below is
-    /// recomputed when the unit commits. Needs the right to change local roles there.
-    pub async fn share(&mut self, path: &ItemPath, grantee: &Grantee, roles: &[Role]) -> Result<()> {
-        if let Some(r) = roles.iter().find(|r| !Role::sharable().contains(r)) {
+    /// Gives each grantee exactly its roles on the item at `path` (none: takes back
+    /// what it held there), as the sharing screen does; who may view it and what is
+    /// below is recomputed when the unit commits, if anything changed. Needs the
+    /// right to change local roles there.
+    pub async fn share(&mut self, path: &ItemPath, grants: &[(Grantee, Vec<Role>)]) -> Result<()> {
+        if let Some(r) = grants.iter().flat_map(|(_, roles)| roles).find(|r| !Role::sharable().contains(r)) {
             return Err(ServiceError::BadRequest(format!("{r} cannot be shared")));
         }
         let mut item =
             self.require(path, Permission::ChangeLocalRoles).await?.pop().expect("a lineage ends with its item");
-        let before = item.local_roles.roles_of(&grantee.key());
-        if before == RoleSet::of(roles) {
+        let before = item.local_roles.clone();
+        for (grantee, roles) in grants {
+            item.local_roles.set(grantee, roles.iter().copied());
+        }
+        if item.local_roles == before {
             return Ok(());
         }
-        item.local_roles.set(grantee, roles.iter().copied());
         self.tx.db().set_sharing(&self.site.scope(), item.uuid, &item.local_roles, item.block_inheritance).await?;
         self.replace(&item);
         self.access.push(path.clone());

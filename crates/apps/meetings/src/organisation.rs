@@ -174,10 +174,8 @@ async fn assign_roles(work: &mut Work<'_>, item: &ItemRow) -> Result<(), Service
         .map(str::to_owned)
         .collect();
     grants.extend(stale.into_iter().map(|g| (g, Vec::new())));
-    for (group, roles) in grants {
-        work.share(&item.path, &Grantee::Group(group), &roles).await?;
-    }
-    Ok(())
+    let grants: Vec<(Grantee, Vec<Role>)> = grants.into_iter().map(|(g, roles)| (Grantee::Group(g), roles)).collect();
+    work.share(&item.path, &grants).await
 }
 
 /// The states of the chain an item goes through: created, the body's levels that are
