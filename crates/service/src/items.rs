@@ -445,7 +445,6 @@ impl Services {
         uploads: Vec<crate::Upload>,
     ) -> Result<ItemRow> {
         let reg = self.workflows(site).await?;
-        let rules = self.type_rules(site).await?;
         let schema =
             self.types.get(type_name).ok_or_else(|| ServiceError::BadRequest(format!("unknown type {type_name:?}")))?;
         self.check_rich_text_size(values)?;
@@ -460,11 +459,47 @@ impl Services {
             self.store_uploads(schema, &mut values, uploads, false).await?;
         }
         let values = values;
-        let wanted = id.map(ItemId::parse).transpose().map_err(|e| ServiceError::BadRequest(format!("id: {e}")))?;
-        let scope = site.scope();
         let mut tx = self.store.begin().await?;
         let mut lineage = load(&mut tx.db(), site, parent).await?;
         require(&reg, actor, &lineage, Permission::AddPortalContent)?;
+        let item = self.insert_item(&mut tx.db(), site, actor, &reg, &lineage, type_name, id, values, None).await?;
+        lineage.push(item.clone());
+        let created =
+            Event { site: site.id.clone(), uuid: item.uuid, path: item.path.clone(), kind: EventKind::Created };
+        let hooks = self.item_hooks(site, type_name, crate::Change::Added);
+        if hooks.is_empty() {
+            tx.commit().await?;
+            self.emit(created);
+            return Ok(item);
+        }
+        let mut work = crate::Work::open(self, site, actor, reg.clone(), tx, lineage);
+        work.push_event(created);
+        work.run_item_hooks(&hooks, &item).await?;
+        let item = work.item().clone();
+        work.commit().await?;
+        Ok(item)
+    }
+
+    /// Inserts a new item of `type_name` below the last of `lineage` (whose rights the
+    /// caller has checked) with validated `values`, in `state` or its workflow's
+    /// initial one: its id (asked for or made from its title, unique in the folder),
+    /// catalog entry, viewers, first revision and history.
+    #[expect(clippy::too_many_arguments, reason = "one argument per part of a new item")]
+    pub(crate) async fn insert_item(
+        &self,
+        db: &mut Db<'_>,
+        site: &SiteRow,
+        actor: &Principal,
+        reg: &WorkflowRegistry,
+        lineage: &[ItemRow],
+        type_name: &str,
+        id: Option<&str>,
+        values: Map<String, Value>,
+        state: Option<&str>,
+    ) -> Result<ItemRow> {
+        let rules = self.type_rules(site).await?;
+        let wanted = id.map(ItemId::parse).transpose().map_err(|e| ServiceError::BadRequest(format!("id: {e}")))?;
+        let scope = site.scope();
         let container = lineage.last().expect("load returns the item last").clone();
         let container_type = (!container.path.is_root()).then_some(container.type_name.as_str());
         if !self.types.may_contain_with(&rules, container_type, type_name) {
@@ -473,14 +508,17 @@ impl Services {
         let now = beffroi_store::now();
         let mut item = ItemRow::new(type_name, container.language, actor.id(), now);
         item.parent = Some(container.uuid);
-        item.review_state = reg.for_type(type_name).map(|wf| wf.initial_state.clone());
+        item.review_state = match (reg.for_type(type_name), state) {
+            (Some(wf), Some(s)) if wf.state(s).is_some() => Some(s.to_owned()),
+            (_, Some(s)) => return Err(ServiceError::BadRequest(format!("a {type_name} has no state {s:?}"))),
+            (wf, None) => wf.map(|wf| wf.initial_state.clone()),
+        };
         let change_note = values.get("changeNote").and_then(Value::as_str).unwrap_or_default().to_owned();
         apply_values(&mut item, values);
         check_item(&self.types, &item)?;
         let id = match wanted {
             Some(id) => {
-                if !tx
-                    .db()
+                if !db
                     .sibling_ids_like(&scope, container.uuid, &container.path, id.as_str())
                     .await?
                     .iter()
@@ -493,32 +531,18 @@ impl Services {
                 }
                 id
             }
-            None => unique_id(&mut tx.db(), site, &container, &slugify(&item.title)).await?,
+            None => unique_id(db, site, &container, &slugify(&item.title)).await?,
         };
         item.path = container.path.child(&id);
         item.id = id.to_string();
-        lineage.push(item.clone());
-        let nodes: Vec<Node<'_>> = lineage.iter().map(node).collect();
-        let maps = maps(&reg, &lineage);
+        let mut rows: Vec<ItemRow> = lineage.to_vec();
+        rows.push(item.clone());
+        let nodes: Vec<Node<'_>> = rows.iter().map(node).collect();
+        let maps = maps(reg, &rows);
         let fresh = viewers(&nodes, maps.last().expect("one map per row"));
-        item.position =
-            tx.db().insert_new_item(&scope, &item, &crate::catalog::entry(&item, &self.types), &fresh).await?;
-        self.record_birth(&mut tx.db(), site, &item, actor, &change_note).await?;
-        tx.db().delete_redirect(&scope, &item.path).await?;
-        let created =
-            Event { site: site.id.clone(), uuid: item.uuid, path: item.path.clone(), kind: EventKind::Created };
-        let hooks = self.item_hooks(site, type_name, crate::Change::Added);
-        if hooks.is_empty() {
-            tx.commit().await?;
-            self.emit(created);
-            return Ok(item);
-        }
-        *lineage.last_mut().expect("the new item is last") = item.clone();
-        let mut work = crate::Work::open(self, site, actor, reg.clone(), tx, lineage);
-        work.push_event(created);
-        work.run_item_hooks(&hooks, &item).await?;
-        let item = work.item().clone();
-        work.commit().await?;
+        item.position = db.insert_new_item(&scope, &item, &crate::catalog::entry(&item, &self.types), &fresh).await?;
+        self.record_birth(db, site, &item, actor, &change_note).await?;
+        db.delete_redirect(&scope, &item.path).await?;
         Ok(item)
     }
 

@@ -241,6 +241,50 @@ impl Work<'_> {
         Ok(item)
     }
 
+    /// Creates an item of `type_name` in the folder at `parent`, as an add form does
+    /// (validated by its type, indexed, its first revision in the actor's name; the
+    /// actor owns it), with the unit's rights to add there. Inside a hook it may be
+    /// born in `state` rather than its workflow's initial one (a delayed item's copy,
+    /// born validated); elsewhere that is refused. Item hooks do not run for it.
+    pub async fn create(
+        &mut self,
+        parent: &ItemPath,
+        type_name: &str,
+        values: &Map<String, Value>,
+        state: Option<&str>,
+    ) -> Result<ItemRow> {
+        if state.is_some() && self.acting != Principal::System {
+            return Err(ServiceError::Forbidden("only a hook makes an item in a chosen state".into()));
+        }
+        let services = self.services;
+        let schema = services
+            .types
+            .get(type_name)
+            .ok_or_else(|| ServiceError::BadRequest(format!("unknown type {type_name:?}")))?;
+        services.check_rich_text_size(values)?;
+        if carries_files(values) {
+            return Err(ServiceError::BadRequest("files cannot be set in a unit of work".into()));
+        }
+        let values = schema.validate(values, WriteMode::Create)?;
+        let lineage = self.require(parent, Permission::AddPortalContent).await?;
+        let workflows = self.workflows.clone();
+        let item = services
+            .insert_item(
+                &mut self.tx.db(),
+                &self.site,
+                &self.actor,
+                &workflows,
+                &lineage,
+                type_name,
+                None,
+                values,
+                state,
+            )
+            .await?;
+        self.events.push(self.event(&item, EventKind::Created));
+        Ok(item)
+    }
+
     /// The next number of the site's counter `name` (1 the first time). Numbers are
     /// never handed out twice, even by servers numbering at once; a unit that does not
     /// commit gives its number back.

@@ -22,3 +22,7 @@ meetings-mine = Meine Punkte
 meetings-to-validate = Zu prüfende Punkte
 meetings-to-present = Validierte Punkte, noch in keiner Sitzung
 meetings-nothing = Derzeit nichts.
+meetings-order = Reihenfolge
+meetings-up = Nach oben
+meetings-down = Nach unten
+meetings-late = Zusatzpunkt

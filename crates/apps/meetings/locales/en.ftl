@@ -22,3 +22,7 @@ meetings-mine = My items
 meetings-to-validate = Items to validate
 meetings-to-present = Validated items not yet on an agenda
 meetings-nothing = Nothing for now.
+meetings-order = Order
+meetings-up = Move up
+meetings-down = Move down
+meetings-late = late item

@@ -22,3 +22,7 @@ meetings-mine = Mes points
 meetings-to-validate = Points à valider
 meetings-to-present = Points validés, pas encore en séance
 meetings-nothing = Rien pour l'instant.
+meetings-order = Ordre
+meetings-up = Monter
+meetings-down = Descendre
+meetings-late = point supplémentaire

@@ -22,3 +22,7 @@ meetings-mine = Mijn punten
 meetings-to-validate = Te valideren punten
 meetings-to-present = Gevalideerde punten, nog niet op een zitting
 meetings-nothing = Voorlopig niets.
+meetings-order = Volgorde
+meetings-up = Omhoog
+meetings-down = Omlaag
+meetings-late = bijkomend punt

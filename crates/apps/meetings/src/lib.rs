@@ -18,6 +18,7 @@
 //! Not yet (issue 14): advices, attendance and votes, secret items' masking, the role
 //! screens.
 
+mod agenda;
 pub mod demo;
 mod organisation;
 mod pages;
@@ -31,7 +32,7 @@ use beffroi_service::{
 };
 use beffroi_web::routes::{Access, Args, Call, Route};
 use beffroi_web::{WebApp, WebError, item_handler};
-use chrono::{Datelike, Utc};
+use chrono::Utc;
 use serde_json::{Value, json};
 
 /// The item workflow's and the meeting workflow's ids.
@@ -95,12 +96,17 @@ const HOOKS: &[TransitionHook] = &[
     TransitionHook { workflow: ITEM_WORKFLOW, transition: None, when: When::Guard, run: organisation::chain_guard },
     TransitionHook { workflow: ITEM_WORKFLOW, transition: None, when: When::After, run: organisation::transitioned },
     TransitionHook { workflow: ITEM_WORKFLOW, transition: Some("present"), when: When::Before, run: check_meeting },
-    TransitionHook { workflow: ITEM_WORKFLOW, transition: Some("present"), when: When::After, run: put_on_agenda },
+    TransitionHook {
+        workflow: ITEM_WORKFLOW,
+        transition: Some("present"),
+        when: When::After,
+        run: agenda::put_on_agenda,
+    },
     TransitionHook {
         workflow: ITEM_WORKFLOW,
         transition: Some("backToValidated"),
         when: When::After,
-        run: take_off_agenda,
+        run: agenda::take_off_agenda,
     },
     TransitionHook { workflow: ITEM_WORKFLOW, transition: Some("accept"), when: When::Before, run: meeting_held },
     TransitionHook {
@@ -110,6 +116,8 @@ const HOOKS: &[TransitionHook] = &[
         run: meeting_held,
     },
     TransitionHook { workflow: ITEM_WORKFLOW, transition: Some("refuse"), when: When::Before, run: meeting_held },
+    TransitionHook { workflow: ITEM_WORKFLOW, transition: Some("delay"), when: When::Before, run: meeting_held },
+    TransitionHook { workflow: ITEM_WORKFLOW, transition: Some("delay"), when: When::After, run: agenda::copy_delayed },
     TransitionHook { workflow: MEETING_WORKFLOW, transition: Some("freeze"), when: When::After, run: freeze_items },
     TransitionHook { workflow: MEETING_WORKFLOW, transition: Some("close"), when: When::After, run: accept_undecided },
 ];
@@ -128,7 +136,7 @@ pub(crate) fn meeting_date(meeting: &ItemRow) -> Option<chrono::DateTime<Utc>> {
 
 /// The meeting an item being presented goes to: its preferred one in its body, else
 /// the body's earliest meeting still open to items.
-async fn target_meeting(work: &mut Work<'_>, item: &ItemRow) -> Result<ItemRow, ServiceError> {
+pub(crate) async fn target_meeting(work: &mut Work<'_>, item: &ItemRow) -> Result<ItemRow, ServiceError> {
     let body = item.path.parent().ok_or_else(|| refuse("an item is presented from its decision body"))?;
     let preferred = text(item, "preferred_meeting");
     if !preferred.is_empty() {
@@ -164,45 +172,8 @@ fn check_meeting<'a>(work: &'a mut Work<'_>, item: &'a ItemRow, _: &'a Transitio
     Box::pin(async move { target_meeting(work, item).await.map(|_| ()) })
 }
 
-/// After "present": on the meeting's agenda, numbered, with its reference.
-fn put_on_agenda<'a>(work: &'a mut Work<'_>, item: &'a ItemRow, _: &'a Transitioned) -> HookFuture<'a> {
-    Box::pin(async move {
-        let meeting = target_meeting(work, item).await?;
-        let uid = meeting.uuid.simple().to_string();
-        let number = work.next_number(&format!("agenda:{uid}")).await?;
-        let body_path = meeting.path.parent().expect("a meeting is in its body");
-        let body = work.require(&body_path, Permission::View).await?.pop().expect("a lineage ends with its item");
-        let year = meeting_date(&meeting).unwrap_or_else(|| work.now()).year();
-        let serial = work.next_number(&format!("reference:{}:{year}", body.uuid.simple())).await?;
-        let code = match text(&body, "code") {
-            "" => body.id.clone(),
-            c => c.to_owned(),
-        };
-        let format = match text(&body, "reference_format") {
-            "" => "{body}/{year}/{number}",
-            f => f,
-        };
-        let reference = format
-            .replace("{body}", &code)
-            .replace("{year}", &year.to_string())
-            .replace("{number}", &serial.to_string());
-        let values = json!({"meeting": uid, "item_number": number, "reference": reference});
-        work.set_fields(&item.path, values.as_object().expect("an object")).await?;
-        Ok(())
-    })
-}
-
-/// After "backToValidated": off the agenda.
-fn take_off_agenda<'a>(work: &'a mut Work<'_>, item: &'a ItemRow, _: &'a Transitioned) -> HookFuture<'a> {
-    Box::pin(async move {
-        let values = json!({"meeting": null, "item_number": null});
-        work.set_fields(&item.path, values.as_object().expect("an object")).await?;
-        Ok(())
-    })
-}
-
 /// The meeting an item is on.
-async fn meeting_of(work: &Work<'_>, item: &ItemRow) -> Result<ItemRow, ServiceError> {
+pub(crate) async fn meeting_of(work: &Work<'_>, item: &ItemRow) -> Result<ItemRow, ServiceError> {
     let uid = uuid_of(text(item, "meeting")).ok_or_else(|| refuse("the item is on no meeting"))?;
     let q = CatalogQuery { uids: vec![uid], types: vec![MEETING.into()], ..Default::default() };
     work.find(q).await?.into_iter().next().ok_or_else(|| refuse("the item's meeting is gone"))
@@ -227,7 +198,7 @@ fn meeting_held<'a>(work: &'a mut Work<'_>, item: &'a ItemRow, _: &'a Transition
 }
 
 /// The items on `meeting` in `state`.
-async fn items_on(work: &Work<'_>, meeting: &ItemRow, state: &str) -> Result<Vec<ItemRow>, ServiceError> {
+async fn items_in_state(work: &Work<'_>, meeting: &ItemRow, state: &str) -> Result<Vec<ItemRow>, ServiceError> {
     let q = CatalogQuery {
         states: vec![state.into()],
         index_filters: vec![IndexFilter::AnyOf {
@@ -243,7 +214,7 @@ async fn items_on(work: &Work<'_>, meeting: &ItemRow, state: &str) -> Result<Vec
 /// Takes `transition` on every item of `meeting` in `state`, naming the item that
 /// cannot.
 async fn move_items(work: &mut Work<'_>, meeting: &ItemRow, state: &str, transition: &str) -> Result<(), ServiceError> {
-    for it in items_on(work, meeting, state).await? {
+    for it in items_in_state(work, meeting, state).await? {
         let req = TransitionRequest { comment: format!("{} ({})", meeting.title, transition), ..Default::default() };
         work.transition(&it.path, transition, &req).await.map_err(|e| match e {
             ServiceError::BadRequest(m) => refuse(format!("{}: {m}", it.title)),
@@ -266,6 +237,9 @@ fn accept_undecided<'a>(work: &'a mut Work<'_>, meeting: &'a ItemRow, _: &'a Tra
 fn routes() -> Vec<Route> {
     vec![
         Route::get("@agenda", Args::None, item_handler!(agenda)).summary("a meeting's items in order, numbered"),
+        Route::post("@@move-item", Args::None, item_handler!(pages::move_item))
+            .access(Access::SignedIn)
+            .summary("moves an item (form fields item: its UID, direction: up or down) on this meeting's agenda"),
         Route::post("@@present", Args::None, item_handler!(pages::present))
             .access(Access::SignedIn)
             .summary("puts a validated item (form field item: its UID) on this meeting's agenda"),
@@ -297,7 +271,9 @@ async fn agenda<'r>(c: Call<'r>, view: &'r ItemView) -> Result<axum::response::R
             json!({
                 "@id": ctx.url(&r.path),
                 "title": r.title,
-                "number": r.fields.get("item_number"),
+                "number": agenda::number_of(r).map(agenda::number_text),
+                "item_number": agenda::number_of(r),
+                "late": text(r, "list_type") == "late",
                 "reference": r.fields.get("reference"),
                 "review_state": r.review_state,
                 "proposing_group": r.fields.get("proposing_group"),

@@ -141,7 +141,7 @@ pub(crate) fn transitioned<'a>(work: &'a mut Work<'_>, item: &'a ItemRow, _: &'a
 /// after; the group of the level it waits at reviews it; the other levels' groups read
 /// it once proposed; observers read it unless it is secret. Grants to another
 /// service's groups (the item changed service) are taken back.
-async fn assign_roles(work: &mut Work<'_>, item: &ItemRow) -> Result<(), ServiceError> {
+pub(crate) async fn assign_roles(work: &mut Work<'_>, item: &ItemRow) -> Result<(), ServiceError> {
     let service = text(item, "proposing_group").to_owned();
     let state = item.review_state.clone().unwrap_or_default();
     let secret = text(item, "privacy") == "secret";

@@ -20,6 +20,7 @@ use beffroi_web::{BoxFuture, Ctx, TypePage, WebError, date_time_text, iso};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
+use crate::agenda::{number_of, number_text};
 use crate::organisation::{LEVELS, SERVICE};
 use crate::{ITEM, MANAGE_MEETINGS, MEETING, meeting_date, text};
 
@@ -74,7 +75,8 @@ fn line(ctx: &Ctx<'_>, view: &ItemView, titles: &Titles, row: &ItemRow) -> Value
         url => ctx.url(&row.path),
         uid => row.uuid.simple().to_string(),
         title => row.title.clone(),
-        number => row.fields.get("item_number").and_then(serde_json::Value::as_i64),
+        number => number_of(row).map(number_text),
+        late => text(row, "list_type") == "late",
         reference => text(row, "reference"),
         service => titles.get(text(row, "proposing_group")).cloned().unwrap_or_else(|| text(row, "proposing_group").to_owned()),
         category => text(row, "category"),
@@ -105,7 +107,7 @@ fn item_page<'a>(ctx: &'a Ctx<'_>, view: &'a ItemView) -> BoxFuture<'a, Result<V
         };
         Ok(context! {
             reference => text(it, "reference"),
-            number => it.fields.get("item_number").and_then(serde_json::Value::as_i64),
+            number => number_of(it).map(number_text),
             meeting => meeting,
             proposing_group => titles.get(text(it, "proposing_group")).cloned().unwrap_or_else(|| text(it, "proposing_group").to_owned()),
             category => text(it, "category"),
@@ -131,7 +133,8 @@ fn meeting_page<'a>(ctx: &'a Ctx<'_>, view: &'a ItemView) -> BoxFuture<'a, Resul
         let number = |r: &ItemRow| r.fields.get("item_number").and_then(serde_json::Value::as_i64).unwrap_or(i64::MAX);
         agenda.sort_by_key(|r| (number(r), r.path.clone()));
         let open = matches!(meeting.review_state.as_deref(), Some("created" | "frozen"));
-        let available = if open && view.allows(&ctx.principal, manage()) {
+        let manager = view.allows(&ctx.principal, manage());
+        let available = if open && manager {
             let body = meeting.path.parent().expect("a meeting is in its body");
             let q = CatalogQuery {
                 types: vec![ITEM.into()],
@@ -153,6 +156,8 @@ fn meeting_page<'a>(ctx: &'a Ctx<'_>, view: &'a ItemView) -> BoxFuture<'a, Resul
             agenda => agenda.iter().map(|r| line(ctx, view, &titles, r)).collect::<Vec<_>>(),
             available => available,
             present_url => format!("{}/@@present", ctx.url(&meeting.path)),
+            move_url => (manager && !matches!(meeting.review_state.as_deref(), Some("closed")))
+                .then(|| format!("{}/@@move-item", ctx.url(&meeting.path))),
         })
     })
 }
@@ -222,6 +227,37 @@ fn body_page<'a>(ctx: &'a Ctx<'_>, view: &'a ItemView) -> BoxFuture<'a, Result<V
             signed_in => ctx.principal != Principal::Anonymous,
         })
     })
+}
+
+/// `@@move-item` on a meeting (POST, a form with `item`, an item's UID, and
+/// `direction`, `up` or `down`): the keyboard's and the screen reader's way to order
+/// the agenda, which is then numbered 1, 2, 3… in its new order; for its managers.
+pub(crate) async fn move_item<'r>(c: Call<'r>, view: &'r ItemView) -> Result<axum::response::Response, WebError> {
+    let ctx = c.ctx();
+    let meeting = &view.item;
+    if meeting.type_name != MEETING {
+        return Err(WebError::NotFound(ctx.url(&meeting.path)));
+    }
+    let form = c.form()?;
+    let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim().to_owned());
+    let uid = field("item")
+        .and_then(|v| uuid::Uuid::try_parse(&v).ok())
+        .ok_or_else(|| WebError::BadRequest("which item? (item: its UID)".into()))?;
+    let by = match field("direction").as_deref() {
+        Some("up") => -1,
+        Some("down") => 1,
+        _ => return Err(WebError::BadRequest("direction: up or down".into())),
+    };
+    let services = ctx.services();
+    let run = async {
+        let mut work = services.work(&ctx.principal, &ctx.site, &meeting.path, manage()).await?;
+        let q = CatalogQuery { uids: vec![uid], types: vec![ITEM.into()], ..Default::default() };
+        let item = work.find(q).await?.pop().ok_or_else(|| crate::refuse("no such item here"))?;
+        crate::agenda::move_item(&mut work, meeting, &item, by).await?;
+        work.commit().await
+    };
+    run.await.map_err(|e| c.error(e))?;
+    Ok(c.state_changed(&format!("{}#agenda-title", ctx.url(&meeting.path))))
 }
 
 /// `@@present` on a meeting (POST, a form with `item`, an item's UID): the item goes

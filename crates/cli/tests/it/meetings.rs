@@ -102,13 +102,13 @@ both_backends! {
         }
         // Numbered on the agenda in the order presented, with the body's references.
         let v = state(format!("{body}/eclairage")).await;
-        assert_eq!((v["review_state"].as_str(), v["item_number"].as_i64(), v["reference"].as_str()), (Some("presented"), Some(2), Some(format!("CC/{year}/2").as_str())), "{v}");
+        assert_eq!((v["review_state"].as_str(), v["item_number"].as_i64(), v["reference"].as_str()), (Some("presented"), Some(200), Some(format!("CC/{year}/2").as_str())), "{v}");
         let c = app.session("secretaire", "secretaire password").await;
         let page = app.get_with(&format!("{body}/eclairage"), &[("cookie", &c)]).await.body;
         assert!(page.contains(&format!("<dd>CC/{year}/2</dd>")) && page.contains("<dd>travaux</dd>") && page.contains(">Motivation</h2>"), "{page}");
         let agenda = app.get_with(&format!("{body}/seance-d-hier/@agenda"), &[("authorization", &auth["secretaire"])]).await.json();
-        let numbers: Vec<(i64, &str)> = agenda["items"].as_array().unwrap().iter().map(|i| (i["number"].as_i64().unwrap(), i["title"].as_str().unwrap())).collect();
-        assert_eq!(numbers, [(1, "Marché de voirie"), (2, "Éclairage public")], "{agenda}");
+        let numbers: Vec<(&str, &str)> = agenda["items"].as_array().unwrap().iter().map(|i| (i["number"].as_str().unwrap(), i["title"].as_str().unwrap())).collect();
+        assert_eq!(numbers, [("1", "Marché de voirie"), ("2", "Éclairage public")], "{agenda}");
         let r = app.get_with(&format!("{body}/seance-d-hier/@agenda"), &[]).await;
         assert_eq!(r.status, 401, "visitors see neither the meeting nor its items: {}", r.body);
 
@@ -117,6 +117,33 @@ both_backends! {
         assert_eq!(r.status, 200, "{}", r.body);
         assert_eq!(state(format!("{body}/voirie")).await["review_state"], "itemfrozen");
         assert_eq!(state(format!("{body}/eclairage")).await["review_state"], "itemfrozen");
+
+        // An item presented to a frozen meeting is a late item: the next sub-number,
+        // frozen at once. Delayed, it is copied, validated, for a later meeting.
+        let r = send("agent", "POST", body.into(), json!({"@type": "Meeting Item", "id": "urgent", "title": "Point urgent",
+            "proposing_group": "travaux", "preferred_meeting": "seance-d-hier",
+            "motivation": {"content-type": "text/html", "data": "<p>Vu l'urgence</p>"}})).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        send("agent", "POST", format!("{body}/urgent/@workflow/propose"), json!({})).await;
+        send("chef", "POST", format!("{body}/urgent/@workflow/validate"), json!({})).await;
+        let r = send("secretaire", "POST", format!("{body}/urgent/@workflow/present"), json!({})).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let v = state(format!("{body}/urgent")).await;
+        assert_eq!((v["review_state"].as_str(), v["item_number"].as_i64(), v["list_type"].as_str()), (Some("itemfrozen"), Some(201), Some("late")), "{v}");
+        let agenda = app.get_with(&format!("{body}/seance-d-hier/@agenda"), &[("authorization", &auth["secretaire"])]).await.json();
+        let numbers: Vec<&str> = agenda["items"].as_array().unwrap().iter().map(|i| i["number"].as_str().unwrap()).collect();
+        assert_eq!(numbers, ["1", "2", "2.1"], "{agenda}");
+        let r = send("secretaire", "POST", format!("{body}/urgent/@workflow/delay"), json!({"comment": "dossier incomplet"})).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let found = state(format!("/s/@search?portal_type=Meeting%20Item&SearchableText=urgent&metadata_fields=review_state")).await;
+        let mut states: Vec<(&str, &str)> = found["items"].as_array().unwrap().iter().map(|i| (i["@id"].as_str().unwrap().rsplit('/').next().unwrap(), i["review_state"].as_str().unwrap())).collect();
+        states.sort();
+        assert_eq!(states, [("point-urgent", "validated"), ("urgent", "delayed")], "{found}");
+        let copy = state(format!("{body}/point-urgent")).await;
+        assert_eq!((copy["predecessor"].as_str(), copy["meeting"].as_str(), copy["proposing_group"].as_str()), (v["UID"].as_str(), None, Some("travaux")), "{copy}");
+        assert!(copy["motivation"]["data"].as_str().unwrap().contains("urgence"), "{copy}");
+        let r = app.get_with(&format!("{body}/point-urgent"), &[("authorization", &auth["agent"]), ("accept", "application/json")]).await;
+        assert_eq!(r.status, 200, "its service still reads the copy: {}", r.body);
 
         // A decision needs its text.
         let r = send("secretaire", "POST", format!("{body}/voirie/@workflow/accept"), json!({})).await;
@@ -158,7 +185,7 @@ both_backends! {
         let r = send("secretaire", "POST", format!("{body}/tard/@workflow/present"), json!({})).await;
         assert_eq!(r.status, 200, "{}", r.body);
         let v = state(format!("{body}/tard")).await;
-        assert_eq!((v["item_number"].as_i64(), v["reference"].as_str().map(|r| r.ends_with("/3"))), (Some(1), Some(true)), "{v}");
+        assert_eq!((v["item_number"].as_i64(), v["reference"].as_str().map(|r| r.ends_with("/4"))), (Some(100), Some(true)), "{v}");
         send("secretaire", "POST", format!("{body}/seance-prochaine/@workflow/freeze"), json!({})).await;
         let r = send("secretaire", "POST", format!("{body}/tard/@workflow/accept"), json!({})).await;
         assert_eq!(r.status, 400, "{}", r.body);
@@ -364,12 +391,33 @@ both_backends! {
         assert!(matches!(r.status.as_u16(), 401 | 403), "{} {}", r.status, r.body);
         let r = app.request(form(&cookie, &csrf(&body), &uid)).await;
         assert_eq!(r.status, 303, "{}", r.body);
-        let (body, _) = page("secretaire", "/demo/college/seance-en-preparation").await;
+        let (body, cookie) = page("secretaire", "/demo/college/seance-en-preparation").await;
         let agenda = section(&body, "Ordre du jour");
         assert!(agenda.contains("épandage hivernal") && agenda.contains("<td>3</td>"), "{agenda}");
         assert!(!body.contains("Points validés à présenter"), "nothing left to present");
+        // Moved up by hand (a form, for the keyboard), the agenda is renumbered.
+        let move_form = |token: &str, direction: &str| {
+            Request::post("/demo/college/seance-en-preparation/@@move-item")
+                .header("host", "localhost")
+                .header("cookie", &cookie)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Body::from(format!("_csrf={token}&item={uid}&direction={direction}")))
+                .unwrap()
+        };
+        let r = app.request(move_form(&csrf(&body), "sideways")).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        let r = app.request(move_form(&csrf(&body), "up")).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let (body, _) = page("secretaire", "/demo/college/seance-en-preparation").await;
+        let agenda = section(&body, "Ordre du jour");
+        let (salage, egout) = (agenda.find("épandage hivernal").unwrap(), agenda.find("Égouttage").unwrap());
+        assert!(salage < egout, "{agenda}");
         let (item, _) = page("agent", "/demo/college/salage-hiver").await;
-        assert!(item.contains("Séance du collège (semaine prochaine)</a>") && item.contains("<dd>3</dd>") && item.contains("<dd>Travaux</dd>"), "{item}");
+        assert!(item.contains("<dd>2</dd>"), "{item}");
+        let (item, _) = page("agent", "/demo/college/egouttage-rue-haute").await;
+        assert!(item.contains("<dd>3</dd>"), "{item}");
+        let (item, _) = page("agent", "/demo/college/salage-hiver").await;
+        assert!(item.contains("Séance du collège (semaine prochaine)</a>") && item.contains("<dd>Travaux</dd>"), "{item}");
         // The past meeting's items were decided when it closed.
         let (body, _) = page("echevin", "/demo/college/seance-precedente").await;
         assert_eq!(section(&body, "Ordre du jour").matches("Accepté").count(), 2, "{body}");

@@ -1,0 +1,166 @@
+//! A meeting's agenda: its items numbered in order. As in PloneMeeting, a number is
+//! stored times 100: `200` is item 2, `201` its first sub-item (2.1). An item presented
+//! while the meeting is still being prepared takes the next whole number; one presented
+//! once the agenda is frozen is a late item: the next sub-number after the last item,
+//! so that the agenda already sent keeps its numbers, and it is frozen at once. An item
+//! taken off closes the gap; moving an item by hand renumbers the agenda 1, 2, 3… in
+//! its new order. A delayed item is copied, validated, for a later meeting.
+
+use beffroi_model::ItemPath;
+use beffroi_model::security::Permission;
+use beffroi_service::{
+    CatalogQuery, HookFuture, IndexFilter, ItemRow, ServiceError, SortOn, TransitionRequest, Transitioned, Work,
+};
+use chrono::Datelike;
+use serde_json::{Value, json};
+
+use crate::{meeting_date, refuse, target_meeting, text};
+
+/// Whole numbers are stored times this.
+const STEP: i64 = 100;
+
+/// How an agenda number reads: `2`, or `2.1` for a late item.
+pub(crate) fn number_text(n: i64) -> String {
+    if n % STEP == 0 { (n / STEP).to_string() } else { format!("{}.{}", n / STEP, n % STEP) }
+}
+
+pub(crate) fn number_of(item: &ItemRow) -> Option<i64> {
+    item.fields.get("item_number").and_then(Value::as_i64)
+}
+
+/// The items on `meeting` as committed, in agenda order.
+pub(crate) async fn items_on(work: &Work<'_>, meeting: &ItemRow) -> Result<Vec<ItemRow>, ServiceError> {
+    let q = CatalogQuery {
+        index_filters: vec![IndexFilter::AnyOf {
+            index: "meeting".into(),
+            words: vec![meeting.uuid.simple().to_string()],
+        }],
+        sort: SortOn::Path,
+        ..Default::default()
+    };
+    let mut items = work.find(q).await?;
+    items.sort_by_key(|i| (number_of(i).unwrap_or(i64::MAX), i.path.clone()));
+    Ok(items)
+}
+
+fn set<'a>(work: &'a mut Work<'_>, path: &'a ItemPath, values: Value) -> HookFuture<'a> {
+    Box::pin(async move {
+        work.set_fields(path, values.as_object().expect("an object")).await?;
+        Ok(())
+    })
+}
+
+/// After "present": on the meeting's agenda, numbered, with its reference; late (and
+/// frozen at once) when the meeting is frozen.
+pub(crate) fn put_on_agenda<'a>(work: &'a mut Work<'_>, item: &'a ItemRow, _: &'a Transitioned) -> HookFuture<'a> {
+    Box::pin(async move {
+        let meeting = target_meeting(work, item).await?;
+        let uid = meeting.uuid.simple().to_string();
+        // The agenda's counter serializes those who present to one meeting at once: the
+        // second waits for the first to commit, then sees its item.
+        work.next_number(&format!("agenda:{uid}")).await?;
+        let last = items_on(work, &meeting).await?.iter().filter_map(number_of).max().unwrap_or(0);
+        let late = meeting.review_state.as_deref() == Some("frozen");
+        let number = if late { last + 1 } else { (last / STEP + 1) * STEP };
+        let body_path = meeting.path.parent().expect("a meeting is in its body");
+        let body = work.require(&body_path, Permission::View).await?.pop().expect("a lineage ends with its item");
+        let year = meeting_date(&meeting).unwrap_or_else(|| work.now()).year();
+        let serial = work.next_number(&format!("reference:{}:{year}", body.uuid.simple())).await?;
+        let code = match text(&body, "code") {
+            "" => body.id.clone(),
+            c => c.to_owned(),
+        };
+        let format = match text(&body, "reference_format") {
+            "" => "{body}/{year}/{number}",
+            f => f,
+        };
+        let reference = format
+            .replace("{body}", &code)
+            .replace("{year}", &year.to_string())
+            .replace("{number}", &serial.to_string());
+        let list = if late { "late" } else { "normal" };
+        set(
+            work,
+            &item.path,
+            json!({"meeting": uid, "item_number": number, "reference": reference, "list_type": list}),
+        )
+        .await?;
+        if late {
+            let req = TransitionRequest { comment: format!("{} (late item)", meeting.title), ..Default::default() };
+            work.transition(&item.path, "itemfreeze", &req).await?;
+        }
+        Ok(())
+    })
+}
+
+/// After "backToValidated": off the agenda, whose later items move up.
+pub(crate) fn take_off_agenda<'a>(work: &'a mut Work<'_>, item: &'a ItemRow, _: &'a Transitioned) -> HookFuture<'a> {
+    Box::pin(async move {
+        let meeting = crate::meeting_of(work, item).await?;
+        set(work, &item.path, json!({"meeting": null, "item_number": null, "list_type": null})).await?;
+        let rest: Vec<ItemRow> = items_on(work, &meeting).await?.into_iter().filter(|i| i.uuid != item.uuid).collect();
+        // Whole numbers follow each other again; sub-items stay under their item.
+        let (mut whole, mut sub) = (0, 0);
+        for it in rest {
+            let n = number_of(&it).unwrap_or(0);
+            let wanted = if n % STEP == 0 || whole == 0 {
+                whole += 1;
+                sub = 0;
+                whole * STEP
+            } else {
+                sub += 1;
+                whole * STEP + sub
+            };
+            if Some(wanted) != number_of(&it) {
+                set(work, &it.path, json!({"item_number": wanted})).await?;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Moves `item` one place up (`-1`) or down (`1`) on its meeting's agenda; the agenda is
+/// then numbered 1, 2, 3… in its new order. The meeting must not be closed.
+pub(crate) async fn move_item(
+    work: &mut Work<'_>,
+    meeting: &ItemRow,
+    item: &ItemRow,
+    by: i32,
+) -> Result<(), ServiceError> {
+    if matches!(meeting.review_state.as_deref(), Some("closed")) {
+        return Err(refuse("the agenda of a closed meeting does not change"));
+    }
+    let mut items = items_on(work, meeting).await?;
+    let at = items.iter().position(|i| i.uuid == item.uuid).ok_or_else(|| refuse("the item is not on this agenda"))?;
+    let to = at as i64 + i64::from(by);
+    if to < 0 || to >= items.len() as i64 {
+        return Err(refuse("the item cannot move further"));
+    }
+    items.swap(at, to as usize);
+    for (i, it) in items.iter().enumerate() {
+        let wanted = (i as i64 + 1) * STEP;
+        if Some(wanted) != number_of(it) {
+            set(work, &it.path, json!({"item_number": wanted})).await?;
+        }
+    }
+    Ok(())
+}
+
+/// After "delay": a copy of the item, validated, off any meeting, for a later one; it
+/// names the item it continues.
+pub(crate) fn copy_delayed<'a>(work: &'a mut Work<'_>, item: &'a ItemRow, _: &'a Transitioned) -> HookFuture<'a> {
+    Box::pin(async move {
+        let body = item.path.parent().ok_or_else(|| refuse("an item lives in its decision body"))?;
+        let mut values = serde_json::Map::new();
+        values.insert("title".into(), json!(item.title));
+        values.insert("description".into(), json!(item.description));
+        for field in ["motivation", "decision", "proposing_group", "category", "privacy", "to_discuss"] {
+            if let Some(v) = item.fields.get(field).filter(|v| !v.is_null()) {
+                values.insert(field.into(), v.clone());
+            }
+        }
+        values.insert("predecessor".into(), json!(item.uuid.simple().to_string()));
+        let copy = work.create(&body, crate::ITEM, &values, Some("validated")).await?;
+        crate::organisation::assign_roles(work, &copy).await
+    })
+}
