@@ -135,7 +135,7 @@ both_backends! {
         assert_eq!(numbers, ["1", "2", "2.1"], "{agenda}");
         let r = send("secretaire", "POST", format!("{body}/urgent/@workflow/delay"), json!({"comment": "dossier incomplet"})).await;
         assert_eq!(r.status, 200, "{}", r.body);
-        let found = state(format!("/s/@search?portal_type=Meeting%20Item&SearchableText=urgent&metadata_fields=review_state")).await;
+        let found = state("/s/@search?portal_type=Meeting%20Item&SearchableText=urgent&metadata_fields=review_state".into()).await;
         let mut states: Vec<(&str, &str)> = found["items"].as_array().unwrap().iter().map(|i| (i["@id"].as_str().unwrap().rsplit('/').next().unwrap(), i["review_state"].as_str().unwrap())).collect();
         states.sort();
         assert_eq!(states, [("point-urgent", "validated"), ("urgent", "delayed")], "{found}");
