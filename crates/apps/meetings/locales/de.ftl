@@ -26,3 +26,22 @@ meetings-order = Reihenfolge
 meetings-up = Nach oben
 meetings-down = Nach unten
 meetings-late = Zusatzpunkt
+meetings-advices = Stellungnahmen
+meetings-to-advise = Abzugebende Stellungnahmen
+meetings-advice-service = Dienststelle
+meetings-advice-type = Stellungnahme
+meetings-advice-due = Fällig am
+meetings-advice-left = Verbleibende Frist
+meetings-advice-days = { $days ->
+    [one] 1 Arbeitstag
+   *[other] { $days } Arbeitstage
+}
+meetings-advice-late = { $days ->
+    [one] 1 Arbeitstag überfällig
+   *[other] { $days } Arbeitstage überfällig
+}
+meetings-advice-positive = positiv
+meetings-advice-positive_with_remarks = positiv mit Bemerkungen
+meetings-advice-negative = negativ
+meetings-advice-nil = gegenstandslos
+meetings-advice-outdated = überholt: der Punkt wurde seither geändert

@@ -26,3 +26,22 @@ meetings-order = Order
 meetings-up = Move up
 meetings-down = Move down
 meetings-late = late item
+meetings-advices = Advices
+meetings-to-advise = Advices to give
+meetings-advice-service = Service
+meetings-advice-type = Advice
+meetings-advice-due = Due
+meetings-advice-left = Time left
+meetings-advice-days = { $days ->
+    [one] 1 working day
+   *[other] { $days } working days
+}
+meetings-advice-late = { $days ->
+    [one] 1 working day late
+   *[other] { $days } working days late
+}
+meetings-advice-positive = positive
+meetings-advice-positive_with_remarks = positive with remarks
+meetings-advice-negative = negative
+meetings-advice-nil = nil
+meetings-advice-outdated = outdated: the item changed since

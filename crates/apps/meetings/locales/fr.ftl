@@ -26,3 +26,22 @@ meetings-order = Ordre
 meetings-up = Monter
 meetings-down = Descendre
 meetings-late = point supplémentaire
+meetings-advices = Avis
+meetings-to-advise = Avis à rendre
+meetings-advice-service = Service
+meetings-advice-type = Avis
+meetings-advice-due = À rendre pour le
+meetings-advice-left = Délai restant
+meetings-advice-days = { $days ->
+    [one] 1 jour ouvrable
+   *[other] { $days } jours ouvrables
+}
+meetings-advice-late = { $days ->
+    [one] en retard d'1 jour ouvrable
+   *[other] en retard de { $days } jours ouvrables
+}
+meetings-advice-positive = favorable
+meetings-advice-positive_with_remarks = favorable avec remarques
+meetings-advice-negative = défavorable
+meetings-advice-nil = sans objet
+meetings-advice-outdated = dépassé : le point a changé depuis

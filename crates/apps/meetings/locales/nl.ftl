@@ -26,3 +26,22 @@ meetings-order = Volgorde
 meetings-up = Omhoog
 meetings-down = Omlaag
 meetings-late = bijkomend punt
+meetings-advices = Adviezen
+meetings-to-advise = Te geven adviezen
+meetings-advice-service = Dienst
+meetings-advice-type = Advies
+meetings-advice-due = Uiterlijk op
+meetings-advice-left = Resterende termijn
+meetings-advice-days = { $days ->
+    [one] 1 werkdag
+   *[other] { $days } werkdagen
+}
+meetings-advice-late = { $days ->
+    [one] 1 werkdag te laat
+   *[other] { $days } werkdagen te laat
+}
+meetings-advice-positive = gunstig
+meetings-advice-positive_with_remarks = gunstig met opmerkingen
+meetings-advice-negative = ongunstig
+meetings-advice-nil = zonder voorwerp
+meetings-advice-outdated = achterhaald: het punt is sindsdien gewijzigd

@@ -18,6 +18,7 @@
 //! Not yet (issue 14): advices, attendance and votes, secret items' masking, the role
 //! screens.
 
+mod advices;
 mod agenda;
 pub mod demo;
 mod organisation;
@@ -57,11 +58,13 @@ pub const MEETINGS: WebApp = WebApp {
             ("DecisionBody.json", include_str!("../types/DecisionBody.json")),
             ("Meeting.json", include_str!("../types/Meeting.json")),
             ("MeetingItem.json", include_str!("../types/MeetingItem.json")),
+            ("MeetingAdvice.json", include_str!("../types/MeetingAdvice.json")),
         ],
         workflows: &[
             ("meetingitem_workflow.json", include_str!("../workflows/meetingitem_workflow.json")),
             ("meeting_workflow.json", include_str!("../workflows/meeting_workflow.json")),
             ("meetingbody_workflow.json", include_str!("../workflows/meetingbody_workflow.json")),
+            ("meetingadvice_workflow.json", include_str!("../workflows/meetingadvice_workflow.json")),
             ("meetingorganisation_workflow.json", include_str!("../workflows/meetingorganisation_workflow.json")),
         ],
         chains: Some(("chains.json", include_str!("../chains.json"))),
@@ -89,12 +92,15 @@ const ITEM_HOOKS: &[ItemHook] = &[
     ItemHook { type_name: organisation::SERVICE, on: Change::Added, run: organisation::service_added },
     ItemHook { type_name: ITEM, on: Change::Added, run: organisation::item_changed },
     ItemHook { type_name: ITEM, on: Change::Edited, run: organisation::item_changed },
+    ItemHook { type_name: ITEM, on: Change::Edited, run: advices::outdate },
+    ItemHook { type_name: advices::ADVICE, on: Change::Added, run: advices::added_by_hand },
     ItemHook { type_name: MEETING, on: Change::Added, run: organisation::meeting_added },
 ];
 
 const HOOKS: &[TransitionHook] = &[
     TransitionHook { workflow: ITEM_WORKFLOW, transition: None, when: When::Guard, run: organisation::chain_guard },
     TransitionHook { workflow: ITEM_WORKFLOW, transition: None, when: When::After, run: organisation::transitioned },
+    TransitionHook { workflow: ITEM_WORKFLOW, transition: None, when: When::After, run: advices::ask },
     TransitionHook { workflow: ITEM_WORKFLOW, transition: Some("present"), when: When::Before, run: check_meeting },
     TransitionHook {
         workflow: ITEM_WORKFLOW,

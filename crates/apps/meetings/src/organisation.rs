@@ -69,7 +69,7 @@ fn role(name: &str) -> Result<Role, ServiceError> {
 }
 
 /// The services of the site, every level of the tree.
-async fn services(work: &Work<'_>) -> Result<Vec<ItemRow>, ServiceError> {
+pub(crate) async fn services(work: &Work<'_>) -> Result<Vec<ItemRow>, ServiceError> {
     work.find(CatalogQuery { types: vec![SERVICE.into()], ..Default::default() }).await
 }
 
@@ -115,13 +115,17 @@ fn in_group(actor: &Principal, group: &str) -> bool {
     }
 }
 
-/// After an item is added or edited: its service exists and the actor writes for it
-/// (a creator of the service, or a meeting manager of the body); then its local roles.
+/// After an item is added or edited: its service exists and, when the change names it,
+/// the actor writes for it (a creator of the service, or a meeting manager of the
+/// body); then its local roles.
 pub(crate) fn item_changed<'a>(work: &'a mut Work<'_>, item: &'a ItemRow) -> HookFuture<'a> {
     Box::pin(async move {
         let service = service_of(work, item).await?;
         let creators = group_id(&service.id, "creators");
-        if !in_group(work.actor(), &creators) && !manages(work, item).await? {
+        // Whoever may edit it edits it; naming a service (at creation, or another one
+        // later) is for its creators and the meeting managers.
+        let named = !item.local_roles.0.contains_key(&Grantee::Group(creators.clone()).key());
+        if named && !in_group(work.actor(), &creators) && !manages(work, item).await? {
             return Err(ServiceError::Forbidden(format!(
                 "only the creators of {} propose items in its name",
                 service.title
@@ -160,12 +164,19 @@ pub(crate) async fn assign_roles(work: &mut Work<'_>, item: &ItemRow) -> Result<
         grants.push((mine(suffix), roles));
     }
     grants.push((mine("observers"), if secret { Vec::new() } else { vec![Role::Reader] }));
+    // The services whose advice it asks read it once it has left its service.
+    let advisers: Vec<String> =
+        crate::advices::advisers(work, item).await?.iter().map(|a| group_id(a, "advisers")).collect();
+    for g in &advisers {
+        grants.push((g.clone(), if created { Vec::new() } else { vec![Role::Reader] }));
+    }
     // Another service's groups that still hold roles here lose them.
     let stale: Vec<String> = item
         .local_roles
         .0
         .keys()
         .filter_map(|k| k.strip_prefix("group:"))
+        .filter(|g| !advisers.iter().any(|a| a == g))
         .filter(|g| {
             GROUPS
                 .iter()

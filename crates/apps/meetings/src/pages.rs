@@ -11,6 +11,7 @@
 //! Every list comes from the catalog with the reader's rights: nobody sees an item
 //! here they could not open.
 
+use beffroi_model::schema::parse_datetime;
 use beffroi_model::security::{Permission, Principal};
 use beffroi_model::{ItemPath, Language};
 use beffroi_service::{CatalogQuery, IndexFilter, ItemRow, ItemView, PathQuery, SortOn, TransitionRequest};
@@ -20,6 +21,7 @@ use beffroi_web::{BoxFuture, Ctx, TypePage, WebError, date_time_text, iso};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
+use crate::advices::{ADVICE, working_days_left};
 use crate::agenda::{number_of, number_text};
 use crate::organisation::{LEVELS, SERVICE};
 use crate::{ITEM, MANAGE_MEETINGS, MEETING, meeting_date, text};
@@ -93,6 +95,28 @@ fn in_body(body: ItemPath) -> Vec<PathQuery> {
     vec![PathQuery { path: body, depth: Some(1) }]
 }
 
+/// One advice: its service, type, state, due date and the working days left.
+fn advice_line(ctx: &Ctx<'_>, view: &ItemView, titles: &Titles, advice: &ItemRow) -> Value {
+    let lang = view.item.language;
+    let service = text(advice, "advice_group");
+    let due = parse_datetime(text(advice, "due"));
+    let state = advice.review_state.clone().unwrap_or_default();
+    let item = advice.path.parent().map(|p| ctx.url(&p));
+    context! {
+        url => ctx.url(&advice.path),
+        item_url => item,
+        title => advice.title.clone(),
+        service => titles.get(service).cloned().unwrap_or_else(|| service.to_owned()),
+        advice_type => text(advice, "advice_type"),
+        given => state == "advice_given",
+        state_title => view.workflows.state_title(&advice.type_name, &state, lang),
+        outdated => advice.fields.get("outdated").and_then(serde_json::Value::as_bool) == Some(true),
+        due => due.map(|d| date_time_text(lang, ctx.site.time_zone, &d, false)),
+        due_iso => due.map(|d| iso(&d)),
+        days_left => due.map(|d| working_days_left(Utc::now().date_naive(), d.date_naive())),
+    }
+}
+
 /// Where an item stands, for its page.
 fn item_page<'a>(ctx: &'a Ctx<'_>, view: &'a ItemView) -> BoxFuture<'a, Result<Value, WebError>> {
     Box::pin(async move {
@@ -105,7 +129,14 @@ fn item_page<'a>(ctx: &'a Ctx<'_>, view: &'a ItemView) -> BoxFuture<'a, Result<V
             }
             Err(_) => None,
         };
+        let q = CatalogQuery {
+            types: vec![ADVICE.into()],
+            paths: vec![PathQuery { path: it.path.clone(), depth: Some(1) }],
+            ..Default::default()
+        };
+        let advices: Vec<Value> = rows(ctx, q).await?.iter().map(|a| advice_line(ctx, view, &titles, a)).collect();
         Ok(context! {
+            advices => advices,
             reference => text(it, "reference"),
             number => number_of(it).map(number_text),
             meeting => meeting,
@@ -189,6 +220,7 @@ fn body_page<'a>(ctx: &'a Ctx<'_>, view: &'a ItemView) -> BoxFuture<'a, Result<V
         };
         let mut mine = Vec::new();
         let mut to_validate = Vec::new();
+        let mut to_advise = Vec::new();
         if let Principal::User { login, groups, .. } = &ctx.principal {
             let q = CatalogQuery { creators: vec![login.clone()], ..item_query(Vec::new()) };
             mine = rows(ctx, q).await?;
@@ -209,6 +241,22 @@ fn body_page<'a>(ctx: &'a Ctx<'_>, view: &'a ItemView) -> BoxFuture<'a, Result<V
                 };
                 to_validate.extend(rows(ctx, q).await?);
             }
+            // The advices the reader's services are to give.
+            let advising: Vec<String> =
+                groups.iter().filter_map(|g| g.strip_suffix("_advisers")).map(str::to_owned).collect();
+            if !advising.is_empty() {
+                let q = CatalogQuery {
+                    types: vec![ADVICE.into()],
+                    states: vec!["advice_under_edit".into()],
+                    paths: vec![PathQuery { path: body.path.clone(), depth: None }],
+                    index_filters: vec![IndexFilter::AnyOf { index: "advice_group".into(), words: advising }],
+                    limit: LIST,
+                    ..Default::default()
+                };
+                let mut found = rows(ctx, q).await?;
+                found.sort_by_key(|a| parse_datetime(text(a, "due")));
+                to_advise = found.iter().map(|a| advice_line(ctx, view, &titles, a)).collect();
+            }
         }
         let to_present = if view.allows(&ctx.principal, manage()) {
             rows(ctx, item_query(vec!["validated".into()])).await?
@@ -224,6 +272,7 @@ fn body_page<'a>(ctx: &'a Ctx<'_>, view: &'a ItemView) -> BoxFuture<'a, Result<V
             mine => lines(&mine.iter().collect::<Vec<_>>()),
             to_validate => lines(&to_validate.iter().collect::<Vec<_>>()),
             to_present => lines(&to_present.iter().collect::<Vec<_>>()),
+            to_advise => to_advise,
             signed_in => ctx.principal != Principal::Anonymous,
         })
     })

@@ -422,4 +422,90 @@ both_backends! {
         let (body, _) = page("echevin", "/demo/college/seance-precedente").await;
         assert_eq!(section(&body, "Ordre du jour").matches("Accepté").count(), 2, "{body}");
     }
+
+    async fn advices_are_asked_when_an_item_leaves_its_service_given_by_advisers_and_outdated_by_edits(db) {
+        let (services, app) = with_meetings(&db).await;
+        let s = db.site("s").await;
+        services.set_site_apps(&beffroi_model::security::Principal::System, &s, &["cms".into(), "meetings".into()], &[]).await.unwrap();
+        let people = ["admin", "agent", "chef", "df", "secretaire"];
+        for login in people {
+            let roles = if login == "admin" { vec![Role::Manager] } else { vec![Role::Member] };
+            db.user(&s, login, &format!("{login} password"), login, &roles).await;
+        }
+        let mut auth = std::collections::HashMap::new();
+        for login in people {
+            auth.insert(login, app.bearer("s", login, &format!("{login} password")).await);
+        }
+        let send = |who: &str, method: &'static str, uri: String, body: Value| {
+            let (app, auth) = (&app, auth[who].clone());
+            async move { app.send_json(method, &uri, &auth, body).await }
+        };
+        let get = |who: &str, uri: String| {
+            let (app, auth) = (&app, auth[who].clone());
+            async move { app.get_with(&uri, &[("authorization", &auth), ("accept", "application/json")]).await }
+        };
+        assert_eq!(send("admin", "POST", "/s".into(), json!({"@type": "Organisation", "id": "org", "title": "Organisation"})).await.status, 201);
+        for (id, title) in [("travaux", "Travaux"), ("finances", "Finances")] {
+            assert_eq!(send("admin", "POST", "/s/org".into(), json!({"@type": "Service", "id": id, "title": title})).await.status, 201);
+        }
+        for (group, login) in [("travaux_creators", "agent"), ("travaux_reviewers", "chef"), ("finances_advisers", "df")] {
+            assert_eq!(send("admin", "PATCH", format!("/s/@groups/{group}"), json!({"users": {login: true}})).await.status, 204);
+        }
+        let r = send("admin", "POST", "/s".into(), json!({"@type": "Decision Body", "id": "college", "title": "Collège", "advice_delay": 5, "budget_adviser": "finances"})).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+
+        // A budget impact asks the finance service, once the item leaves its service.
+        let r = send("agent", "POST", "/s/college".into(), json!({"@type": "Meeting Item", "id": "achat", "title": "Achat d'un camion", "proposing_group": "travaux", "budget_impact": true})).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let advices = |who: &'static str| {
+            let get = &get;
+            async move { get(who, "/s/@search?portal_type=Meeting%20Advice&metadata_fields=review_state".into()).await.json() }
+        };
+        assert_eq!(advices("admin").await["items_total"], 0);
+        assert!(matches!(get("df", "/s/college/achat".into()).await.status.as_u16(), 401 | 403));
+        let r = send("admin", "POST", "/s/college/achat".into(), json!({"@type": "Meeting Advice", "title": "À la main", "advice_group": "finances"})).await;
+        assert_eq!(r.status, 400, "advices are not added by hand: {}", r.body);
+        assert_eq!(send("agent", "POST", "/s/college/achat/@workflow/propose".into(), json!({})).await.status, 200);
+        let found = advices("admin").await;
+        assert_eq!(found["items_total"], 1, "{found}");
+        let advice = found["items"][0]["@id"].as_str().unwrap().trim_start_matches("http://localhost").to_owned();
+        assert!(advice.starts_with("/s/college/achat/"), "the advice lives in its item: {advice}");
+        let a = get("df", advice.clone()).await;
+        assert_eq!(a.status, 200, "{}", a.body);
+        let a = a.json();
+        assert_eq!((a["advice_group"].as_str(), a["review_state"].as_str()), (Some("finances"), Some("advice_under_edit")), "{a}");
+        let due = chrono::DateTime::parse_from_rfc3339(a["due"].as_str().unwrap()).unwrap().date_naive();
+        let today = chrono::Utc::now().date_naive();
+        assert!(due >= today + chrono::Duration::days(7) && due <= today + chrono::Duration::days(15), "5 working days: {due}");
+        assert_eq!(get("df", "/s/college/achat".into()).await.status, 200, "advisers read the item");
+        let c = app.session("df", "df password").await;
+        let page = app.get_with("/s/college", &[("cookie", &c)]).await.body;
+        assert!(page.contains(">Avis à rendre</h2>") && page.contains("Finances — Achat d&#39;un camion") && page.contains("5 jours ouvrables"), "{page}");
+
+        // The item's service cannot write it; the adviser gives it with its type.
+        let r = send("agent", "PATCH", advice.clone(), json!({"advice_type": "negative"})).await;
+        assert!(matches!(r.status.as_u16(), 401 | 403), "{} {}", r.status, r.body);
+        let r = send("df", "POST", format!("{advice}/@workflow/giveAdvice"), json!({})).await;
+        assert_eq!(r.status, 400, "an advice is given with its type: {}", r.body);
+        let r = send("df", "PATCH", advice.clone(), json!({"advice_type": "positive_with_remarks", "comment": {"content-type": "text/html", "data": "<p>Crédit disponible à l'article 421/743-52.</p>"}})).await;
+        assert_eq!(r.status, 204, "{}", r.body);
+        assert_eq!(send("df", "POST", format!("{advice}/@workflow/giveAdvice"), json!({})).await.status, 200);
+        let r = send("df", "PATCH", advice.clone(), json!({"advice_type": "negative"})).await;
+        assert!(matches!(r.status.as_u16(), 401 | 403), "a given advice is closed: {} {}", r.status, r.body);
+
+        // An edit of the item afterwards outdates it, on the item's page too.
+        assert_eq!(send("chef", "PATCH", "/s/college/achat".into(), json!({"title": "Achat d'un camion-benne"})).await.status, 204);
+        assert_eq!(get("admin", advice.clone()).await.json()["outdated"], true);
+        let c = app.session("chef", "chef password").await;
+        let page = app.get_with("/s/college/achat", &[("cookie", &c)]).await.body;
+        assert!(page.contains(">Avis</h2>") && page.contains("favorable avec remarques (dépassé"), "{page}");
+
+        // An adviser that is no service stops the proposal, which changes nothing.
+        let r = send("agent", "POST", "/s/college".into(), json!({"@type": "Meeting Item", "id": "autre", "title": "Autre", "proposing_group": "travaux", "optional_advisers": ["nulle-part"]})).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let r = send("agent", "POST", "/s/college/autre/@workflow/propose".into(), json!({})).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert!(r.body.contains("nulle-part"), "{}", r.body);
+        assert_eq!(get("agent", "/s/college/autre".into()).await.json()["review_state"], "itemcreated");
+    }
 }
