@@ -14,7 +14,7 @@
 use beffroi_model::ItemPath;
 use beffroi_model::security::{Grantee, Principal, Role};
 use beffroi_model::{Login, SiteId};
-use beffroi_service::{Found, NewUser, Result, Secret, ServiceError, Services, SharingChange, TransitionRequest};
+use beffroi_service::{CatalogQuery, Found, NewUser, PathQuery, SiteRow, Result, Secret, ServiceError, Services, SharingChange, TransitionRequest};
 use chrono::{Duration, Utc};
 use serde_json::{Map, Value, json};
 
@@ -87,7 +87,7 @@ pub async fn seed(services: &Services, site_id: &str, password: &str) -> Result<
     }
     let levels = json!(["proposed", "proposedToValidationLevel1"]);
     for (id, title, code) in [("college", "Collège communal", "CC"), ("conseil", "Conseil communal", "CONS")] {
-        let values = json!({"title": title, "code": code, "validation_levels": levels,
+        let values = json!({"title": title, "code": code, "validation_levels": levels, "budget_adviser": "finances",
             "description": format!("Les séances et les points du {}.", title.to_lowercase())});
         let body = services.create(&system, &site, &root, "Decision Body", Some(id), &obj(values)).await?;
         let change = SharingChange {
@@ -105,6 +105,7 @@ pub async fn seed(services: &Services, site_id: &str, password: &str) -> Result<
     };
     let (agent, chef, dg, secretaire) =
         (who("agent").await?, who("chef").await?, who("dg").await?, who("secretaire").await?);
+    let df = who("df").await?;
     let college = ItemPath::parse("/college").expect("a path");
     let day = |days: i64, hour: u32| {
         let d = Utc::now().date_naive() + Duration::days(days);
@@ -190,6 +191,9 @@ pub async fn seed(services: &Services, site_id: &str, password: &str) -> Result<
         if !for_meeting.is_empty() {
             values["preferred_meeting"] = json!(for_meeting);
         }
+        if ["eclairage-led", "salage-hiver", "trottoirs-ecole"].contains(&id) {
+            values["budget_impact"] = json!(true);
+        }
         let item = services.create(&agent, &site, &college, "Meeting Item", Some(id), &obj(values)).await?;
         let steps: &[(&Principal, &str)] =
             &[(&agent, "propose"), (&chef, "proposeToValidationLevel1"), (&dg, "validate"), (&secretaire, "present")];
@@ -200,9 +204,13 @@ pub async fn seed(services: &Services, site_id: &str, password: &str) -> Result<
             "validated" => 3,
             _ => 4,
         };
-        for (actor, transition) in &steps[..upto] {
+        for (n, (actor, transition)) in steps[..upto].iter().enumerate() {
             let req = TransitionRequest { comment: String::new(), ..Default::default() };
             services.transition(actor, &site, &item.path, transition, req).await?;
+            // The finance director gives the advices asked on the way, but one.
+            if n == 0 && id != "trottoirs-ecole" {
+                give_advices(services, &site, &df, &item.path).await?;
+            }
         }
     }
     // The past meeting was held: frozen, decided, closed (its items accepted).
@@ -210,4 +218,20 @@ pub async fn seed(services: &Services, site_id: &str, password: &str) -> Result<
         services.transition(&secretaire, &site, &past.path, t, TransitionRequest::default()).await?;
     }
     Ok(true)
+}
+
+/// The advices asked on the item at `path`, given favourably by `adviser`.
+async fn give_advices(services: &Services, site: &SiteRow, adviser: &Principal, path: &ItemPath) -> Result<()> {
+    let q = CatalogQuery {
+        types: vec!["Meeting Advice".into()],
+        paths: vec![PathQuery { path: path.clone(), depth: Some(1) }],
+        limit: 10,
+        ..Default::default()
+    };
+    for advice in services.search(adviser, site, q).await?.items {
+        let values = obj(json!({"advice_type": "positive", "comment": html("<p>Les crédits sont inscrits au budget.</p>")}));
+        services.update(adviser, site, &advice.path, &values).await?;
+        services.transition(adviser, site, &advice.path, "giveAdvice", TransitionRequest::default()).await?;
+    }
+    Ok(())
 }

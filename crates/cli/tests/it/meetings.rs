@@ -359,6 +359,11 @@ both_backends! {
         let todo = section(&body, "Points à valider");
         assert!(todo.contains("Trottoirs aux abords") && !todo.contains("Abattage"), "{todo}");
         assert!(!body.contains("Points validés, pas encore en séance"), "only managers present");
+        let (body, _) = page("df", "/demo/college").await;
+        let advise = section(&body, "Avis à rendre");
+        assert!(advise.contains("Trottoirs aux abords") && !advise.contains("épandage"), "{body}");
+        let (item, _) = page("df", "/demo/college/salage-hiver").await;
+        assert!(section(&item, "Avis").contains("favorable"), "{item}");
         let (body, _) = page("secretaire", "/demo/college").await;
         assert!(section(&body, "Points validés, pas encore en séance").contains("épandage hivernal"), "{body}");
         assert!(!body.contains("Parking vélos"), "an item being written is its service's business");
