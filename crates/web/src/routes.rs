@@ -89,6 +89,14 @@ impl<'r> Call<'r> {
         self.ctx.app.i18n.t(self.ctx.site.language, key, &[])
     }
 
+    /// The message `key` in the site's language with numbers for its variables
+    /// (which its plural forms select on).
+    pub fn t_numbers(&self, key: &str, args: &[(&str, i64)]) -> String {
+        let args: Vec<(&str, fluent_bundle::FluentValue<'_>)> =
+            args.iter().map(|(k, n)| (*k, fluent_bundle::FluentValue::from(*n))).collect();
+        self.ctx.app.i18n.t(self.ctx.site.language, key, &args)
+    }
+
     /// A service's refusal as the HTTP error it means.
     pub fn error(&self, e: beffroi_service::ServiceError) -> WebError {
         WebError::from_service(e, &self.ctx.request_url)

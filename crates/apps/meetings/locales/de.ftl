@@ -45,3 +45,15 @@ meetings-advice-positive_with_remarks = positiv mit Bemerkungen
 meetings-advice-negative = negativ
 meetings-advice-nil = gegenstandslos
 meetings-advice-outdated = überholt: der Punkt wurde seither geändert
+meetings-attendance = Anwesenheit
+meetings-excused = Entschuldigt
+meetings-absent = Abwesend
+meetings-signatory = Unterzeichner
+meetings-vote = Abstimmung
+meetings-vote-secret = geheime Abstimmung
+meetings-vote-unanimous = einstimmig ({ $yes } Stimmen)
+meetings-vote-sentence = mit { $yes } Ja-Stimmen, { $no } Nein-Stimmen und { $abstain ->
+    [0] keiner Enthaltung
+    [one] 1 Enthaltung
+   *[other] { $abstain } Enthaltungen
+}

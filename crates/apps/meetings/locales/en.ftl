@@ -45,3 +45,15 @@ meetings-advice-positive_with_remarks = positive with remarks
 meetings-advice-negative = negative
 meetings-advice-nil = nil
 meetings-advice-outdated = outdated: the item changed since
+meetings-attendance = Attendance
+meetings-excused = Excused
+meetings-absent = Absent
+meetings-signatory = signatory
+meetings-vote = Vote
+meetings-vote-secret = secret vote
+meetings-vote-unanimous = unanimously ({ $yes } votes)
+meetings-vote-sentence = by { $yes } votes for, { $no } against and { $abstain ->
+    [0] no abstention
+    [one] 1 abstention
+   *[other] { $abstain } abstentions
+}

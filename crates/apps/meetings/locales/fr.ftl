@@ -45,3 +45,15 @@ meetings-advice-positive_with_remarks = favorable avec remarques
 meetings-advice-negative = défavorable
 meetings-advice-nil = sans objet
 meetings-advice-outdated = dépassé : le point a changé depuis
+meetings-attendance = Présences
+meetings-excused = Excusés
+meetings-absent = Absents
+meetings-signatory = signataire
+meetings-vote = Vote
+meetings-vote-secret = vote secret
+meetings-vote-unanimous = à l'unanimité ({ $yes } voix)
+meetings-vote-sentence = par { $yes } voix pour, { $no } contre et { $abstain ->
+    [0] aucune abstention
+    [one] 1 abstention
+   *[other] { $abstain } abstentions
+}

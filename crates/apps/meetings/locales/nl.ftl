@@ -45,3 +45,15 @@ meetings-advice-positive_with_remarks = gunstig met opmerkingen
 meetings-advice-negative = ongunstig
 meetings-advice-nil = zonder voorwerp
 meetings-advice-outdated = achterhaald: het punt is sindsdien gewijzigd
+meetings-attendance = Aanwezigheden
+meetings-excused = Verontschuldigd
+meetings-absent = Afwezig
+meetings-signatory = ondertekenaar
+meetings-vote = Stemming
+meetings-vote-secret = geheime stemming
+meetings-vote-unanimous = eenparig ({ $yes } stemmen)
+meetings-vote-sentence = met { $yes } stemmen voor, { $no } tegen en { $abstain ->
+    [0] geen onthoudingen
+    [one] 1 onthouding
+   *[other] { $abstain } onthoudingen
+}

@@ -14,11 +14,24 @@
 use beffroi_model::ItemPath;
 use beffroi_model::security::{Grantee, Principal, Role};
 use beffroi_model::{Login, SiteId};
-use beffroi_service::{CatalogQuery, Found, NewUser, PathQuery, SiteRow, Result, Secret, ServiceError, Services, SharingChange, TransitionRequest};
+use beffroi_service::{
+    CatalogQuery, Found, NewUser, PathQuery, Result, Secret, ServiceError, Services, SharingChange, SiteRow,
+    TransitionRequest,
+};
 use chrono::{Duration, Utc};
 use serde_json::{Map, Value, json};
 
 const SERVICES: [(&str, &str); 3] = [("travaux", "Travaux"), ("finances", "Finances"), ("population", "Population")];
+
+/// The persons: id, name, gender, position, the bodies they sit in.
+const PERSONS: [(&str, &str, &str, &str, &[&str]); 6] = [
+    ("marc-dupont", "Marc Dupont", "M", "bourgmestre", &["college", "conseil"]),
+    ("emilie-lambert", "Émilie Lambert", "F", "echevin", &["college", "conseil"]),
+    ("jean-collard", "Jean Collard", "M", "echevin", &["college", "conseil"]),
+    ("sophie-renard", "Sophie Renard", "F", "conseiller", &["conseil"]),
+    ("luc-martin", "Luc Martin", "M", "conseiller", &["conseil"]),
+    ("denise-dubois", "Denise Dubois", "F", "directeur_general", &["college", "conseil"]),
+];
 
 /// The users: login, full name, the groups they are in.
 const PEOPLE: [(&str, &str, &[&str]); 6] = [
@@ -71,6 +84,10 @@ pub async fn seed(services: &Services, site_id: &str, password: &str) -> Result<
         .await?;
     for (id, title) in SERVICES {
         services.create(&system, &site, &org.path, "Service", Some(id), &obj(json!({"title": title}))).await?;
+    }
+    for (id, title, gender, position, bodies) in PERSONS {
+        let values = json!({"title": title, "gender": gender, "position": position, "bodies": bodies, "position_start": "2024-12-02"});
+        services.create(&system, &site, &org.path, "Person", Some(id), &obj(values)).await?;
     }
     for (login, fullname, groups) in PEOPLE {
         let new = NewUser {
@@ -213,6 +230,23 @@ pub async fn seed(services: &Services, site_id: &str, password: &str) -> Result<
             }
         }
     }
+    // The past meeting was held: its attendance and a vote recorded, then frozen,
+    // decided, closed (its items accepted).
+    let attendance = obj(json!({
+        "attendees": ["marc-dupont", "emilie-lambert", "denise-dubois"],
+        "excused": ["jean-collard"],
+        "signatories": ["marc-dupont", "denise-dubois"],
+    }));
+    services.update(&secretaire, &site, &past.path, &attendance).await?;
+    let vote = obj(json!({"votes_yes": ["marc-dupont"], "votes_abstain": ["emilie-lambert"]}));
+    services
+        .update(
+            &secretaire,
+            &site,
+            &college.child(&beffroi_model::ItemId::parse("marche-voiries").expect("an id")),
+            &vote,
+        )
+        .await?;
     // The past meeting was held: frozen, decided, closed (its items accepted).
     for t in ["freeze", "decide", "close"] {
         services.transition(&secretaire, &site, &past.path, t, TransitionRequest::default()).await?;
@@ -229,7 +263,8 @@ async fn give_advices(services: &Services, site: &SiteRow, adviser: &Principal, 
         ..Default::default()
     };
     for advice in services.search(adviser, site, q).await?.items {
-        let values = obj(json!({"advice_type": "positive", "comment": html("<p>Les crédits sont inscrits au budget.</p>")}));
+        let values =
+            obj(json!({"advice_type": "positive", "comment": html("<p>Les crédits sont inscrits au budget.</p>")}));
         services.update(adviser, site, &advice.path, &values).await?;
         services.transition(adviser, site, &advice.path, "giveAdvice", TransitionRequest::default()).await?;
     }

@@ -20,6 +20,7 @@
 
 mod advices;
 mod agenda;
+mod assembly;
 pub mod demo;
 mod organisation;
 mod pages;
@@ -59,6 +60,7 @@ pub const MEETINGS: WebApp = WebApp {
             ("Meeting.json", include_str!("../types/Meeting.json")),
             ("MeetingItem.json", include_str!("../types/MeetingItem.json")),
             ("MeetingAdvice.json", include_str!("../types/MeetingAdvice.json")),
+            ("Person.json", include_str!("../types/Person.json")),
         ],
         workflows: &[
             ("meetingitem_workflow.json", include_str!("../workflows/meetingitem_workflow.json")),
@@ -93,6 +95,8 @@ const ITEM_HOOKS: &[ItemHook] = &[
     ItemHook { type_name: ITEM, on: Change::Added, run: organisation::item_changed },
     ItemHook { type_name: ITEM, on: Change::Edited, run: organisation::item_changed },
     ItemHook { type_name: ITEM, on: Change::Edited, run: advices::outdate },
+    ItemHook { type_name: ITEM, on: Change::Edited, run: assembly::check_votes },
+    ItemHook { type_name: MEETING, on: Change::Edited, run: assembly::check_attendance },
     ItemHook { type_name: advices::ADVICE, on: Change::Added, run: advices::added_by_hand },
     ItemHook { type_name: MEETING, on: Change::Added, run: organisation::meeting_added },
 ];
@@ -243,6 +247,10 @@ fn accept_undecided<'a>(work: &'a mut Work<'_>, meeting: &'a ItemRow, _: &'a Tra
 fn routes() -> Vec<Route> {
     vec![
         Route::get("@agenda", Args::None, item_handler!(agenda)).summary("a meeting's items in order, numbered"),
+        Route::get("@attendees", Args::None, item_handler!(pages::attendees))
+            .summary("a meeting's persons and whether they are present (on an item: less those absent for it)"),
+        Route::get("@votes", Args::None, item_handler!(pages::votes))
+            .summary("an item's vote with the minutes' sentence (on a meeting: those of its items)"),
         Route::post("@@move-item", Args::None, item_handler!(pages::move_item))
             .access(Access::SignedIn)
             .summary("moves an item (form fields item: its UID, direction: up or down) on this meeting's agenda"),

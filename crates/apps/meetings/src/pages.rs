@@ -23,6 +23,7 @@ use serde_json::json;
 
 use crate::advices::{ADVICE, working_days_left};
 use crate::agenda::{number_of, number_text};
+use crate::assembly::{PERSON, Vote, meeting_day, person_label, sits};
 use crate::organisation::{LEVELS, SERVICE};
 use crate::{ITEM, MANAGE_MEETINGS, MEETING, meeting_date, text};
 
@@ -135,7 +136,9 @@ fn item_page<'a>(ctx: &'a Ctx<'_>, view: &'a ItemView) -> BoxFuture<'a, Result<V
             ..Default::default()
         };
         let advices: Vec<Value> = rows(ctx, q).await?.iter().map(|a| advice_line(ctx, view, &titles, a)).collect();
+        let vote = Vote::of(it).map(|v| context! { yes => v.yes, no => v.no, abstain => v.abstain, secret => v.secret, unanimous => v.no == 0 && v.abstain == 0 });
         Ok(context! {
+            vote => vote,
             advices => advices,
             reference => text(it, "reference"),
             number => number_of(it).map(number_text),
@@ -180,7 +183,19 @@ fn meeting_page<'a>(ctx: &'a Ctx<'_>, view: &'a ItemView) -> BoxFuture<'a, Resul
             Vec::new()
         };
         let date = meeting_date(meeting);
+        let people = attendance(ctx, meeting, meeting.language).await?;
+        let with = |status: &str| -> Vec<Value> {
+            let s = |p: &serde_json::Value, k: &str| p[k].as_str().unwrap_or_default().to_owned();
+            people
+                .iter()
+                .filter(|p| p["status"] == status)
+                .map(|p| context! { title => s(p, "title"), position => s(p, "position"), signatory => p["signatory"] == true })
+                .collect()
+        };
         Ok(context! {
+            present => with("present"),
+            excused => with("excused"),
+            absent => with("absent"),
             date => date.map(|d| when(meeting.language, ctx, &d)),
             date_iso => date.map(|d| iso(&d)),
             place => text(meeting, "place"),
@@ -340,4 +355,146 @@ pub(crate) async fn present<'r>(c: Call<'r>, view: &'r ItemView) -> Result<axum:
     };
     run.await.map_err(|e| c.error(e))?;
     Ok(c.state_changed(&ctx.url(&meeting.path)))
+}
+
+/// The persons the caller may see, by id.
+async fn persons_by_id(ctx: &Ctx<'_>) -> Result<std::collections::HashMap<String, ItemRow>, WebError> {
+    let q = CatalogQuery { types: vec![PERSON.into()], ..Default::default() };
+    Ok(rows(ctx, q).await?.into_iter().map(|p| (p.id.clone(), p)).collect())
+}
+
+fn field_list(item: &ItemRow, field: &str) -> Vec<String> {
+    match item.fields.get(field) {
+        Some(serde_json::Value::Array(a)) => {
+            a.iter().filter_map(serde_json::Value::as_str).map(str::to_owned).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// A meeting's attendance: every person sitting in its body on its date, with whether
+/// they are present, excused or absent (unknown until recorded), and signatories.
+async fn attendance(
+    ctx: &Ctx<'_>,
+    meeting: &ItemRow,
+    lang: beffroi_model::Language,
+) -> Result<Vec<serde_json::Value>, WebError> {
+    let persons = persons_by_id(ctx).await?;
+    let body = meeting.path.parent().and_then(|p| p.last().map(str::to_owned)).unwrap_or_default();
+    let day = meeting_day(meeting);
+    let status_of = |id: &str| {
+        ["attendees", "excused", "absents"]
+            .into_iter()
+            .find(|f| field_list(meeting, f).iter().any(|a| a == id))
+            .map(|f| match f {
+                "attendees" => "present",
+                "excused" => "excused",
+                _ => "absent",
+            })
+            .unwrap_or("unknown")
+    };
+    let mut out: Vec<(String, serde_json::Value)> = persons
+        .values()
+        .filter(|p| sits(p, &body, day) || status_of(&p.id) != "unknown")
+        .map(|p| {
+            let (name, position) = person_label(p, lang);
+            let v = json!({
+                "id": p.id, "@id": ctx.url(&p.path), "title": name, "position": position,
+                "status": status_of(&p.id),
+                "signatory": field_list(meeting, "signatories").contains(&p.id),
+            });
+            (p.title.clone(), v)
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(out.into_iter().map(|(_, v)| v).collect())
+}
+
+/// An item's vote as the API gives it, with the minutes' sentence.
+fn vote_json(c: &Call<'_>, item: &ItemRow) -> serde_json::Value {
+    match Vote::of(item) {
+        None => serde_json::Value::Null,
+        Some(v) => {
+            let sentence = vote_sentence(c, &v);
+            let mut out =
+                json!({"secret": v.secret, "yes": v.yes, "no": v.no, "abstain": v.abstain, "sentence": sentence});
+            if !v.secret {
+                out["voters"] = json!({"yes": v.voters[0], "no": v.voters[1], "abstain": v.voters[2]});
+            }
+            out
+        }
+    }
+}
+
+fn vote_sentence(c: &Call<'_>, v: &Vote) -> String {
+    if v.no == 0 && v.abstain == 0 {
+        c.t_numbers("meetings-vote-unanimous", &[("yes", v.yes)])
+    } else {
+        c.t_numbers("meetings-vote-sentence", &[("yes", v.yes), ("no", v.no), ("abstain", v.abstain)])
+    }
+}
+
+/// `@attendees` on a meeting (every person of its body with their status) or an item
+/// (its meeting's, less those absent for it).
+pub(crate) async fn attendees<'r>(c: Call<'r>, view: &'r ItemView) -> Result<axum::response::Response, WebError> {
+    let ctx = c.ctx();
+    let it = &view.item;
+    let lang = ctx.site.language;
+    let url = format!("{}/@attendees", ctx.url(&it.path));
+    match it.type_name.as_str() {
+        MEETING => {
+            let items = attendance(ctx, it, lang).await?;
+            Ok(c.json(&json!({"@id": url, "items": items, "items_total": items.len()})))
+        }
+        ITEM => {
+            let meeting = match uuid::Uuid::try_parse(text(it, "meeting")) {
+                Ok(uid) => {
+                    rows(ctx, CatalogQuery { uids: vec![uid], types: vec![MEETING.into()], ..Default::default() })
+                        .await?
+                        .pop()
+                }
+                Err(_) => None,
+            };
+            let Some(meeting) = meeting else {
+                return Ok(c.json(&json!({"@id": url, "items": [], "items_total": 0})));
+            };
+            let out = field_list(it, "item_absents");
+            let mut items = attendance(ctx, &meeting, lang).await?;
+            for p in &mut items {
+                if p["status"] == "present" && out.iter().any(|o| p["id"] == o.as_str()) {
+                    p["status"] = json!("absent_for_item");
+                }
+            }
+            Ok(c.json(&json!({"@id": url, "items": items, "items_total": items.len()})))
+        }
+        _ => Err(WebError::NotFound(ctx.url(&it.path))),
+    }
+}
+
+/// `@votes` on an item (its vote and the sentence for the minutes) or a meeting (those
+/// of its items, in agenda order).
+pub(crate) async fn votes<'r>(c: Call<'r>, view: &'r ItemView) -> Result<axum::response::Response, WebError> {
+    let ctx = c.ctx();
+    let it = &view.item;
+    let url = format!("{}/@votes", ctx.url(&it.path));
+    match it.type_name.as_str() {
+        ITEM => Ok(c.json(&json!({"@id": url, "vote": vote_json(&c, it)}))),
+        MEETING => {
+            let q = CatalogQuery {
+                index_filters: vec![IndexFilter::AnyOf {
+                    index: "meeting".into(),
+                    words: vec![it.uuid.simple().to_string()],
+                }],
+                ..Default::default()
+            };
+            let mut items = rows(ctx, q).await?;
+            items.sort_by_key(|r| (number_of(r).unwrap_or(i64::MAX), r.path.clone()));
+            let out: Vec<serde_json::Value> = items
+                .iter()
+                .map(|r| json!({"@id": ctx.url(&r.path), "title": r.title, "number": number_of(r).map(number_text), "vote": vote_json(&c, r)}))
+                .collect();
+            Ok(c.json(&json!({"@id": url, "items": out, "items_total": out.len()})))
+        }
+        _ => Err(WebError::NotFound(ctx.url(&it.path))),
+    }
 }

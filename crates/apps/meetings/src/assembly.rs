@@ -1,0 +1,232 @@
+//! Who sits and who votes: the persons of the organisation with the position they hold
+//! (gendered labels, validity dates, the bodies they sit in), a meeting's attendance
+//! (present, excused, absent, signatories), and an item's votes: public (who voted
+//! what) or secret (counts only), by those present less those absent for the item (a
+//! conflict of interest), with the sentence the minutes carry ("par 12 voix pour,
+//! 3 contre et 2 abstentions"). What is stored is checked at every edit: an unknown
+//! person, someone listed twice, a voter who is not there, counts beyond those who
+//! may vote are refused with the reason, and nothing changes.
+
+use std::collections::BTreeSet;
+
+use beffroi_model::Language;
+use beffroi_service::{CatalogQuery, HookFuture, ItemRow, ServiceError, Work};
+use chrono::{NaiveDate, Utc};
+use serde_json::Value;
+
+use crate::{meeting_date, refuse, text};
+
+/// The type of persons.
+pub(crate) const PERSON: &str = "Person";
+
+/// The label of a position for a gender, in a language.
+pub(crate) fn position_label(position: &str, gender: &str, lang: Language) -> String {
+    let f = gender == "F";
+    let l = match lang {
+        Language::Nl => match position {
+            "bourgmestre" => "Burgemeester",
+            "echevin" => "Schepen",
+            "conseiller" => "Gemeenteraadslid",
+            "president_cpas" => "Voorzitter van het OCMW",
+            "directeur_general" => "Algemeen directeur",
+            "directeur_financier" => "Financieel directeur",
+            other => other,
+        },
+        Language::De => match (position, f) {
+            ("bourgmestre", true) => "Bürgermeisterin",
+            ("bourgmestre", false) => "Bürgermeister",
+            ("echevin", true) => "Schöffin",
+            ("echevin", false) => "Schöffe",
+            ("conseiller", true) => "Ratsmitglied",
+            ("conseiller", false) => "Ratsmitglied",
+            ("president_cpas", true) => "ÖSHZ-Präsidentin",
+            ("president_cpas", false) => "ÖSHZ-Präsident",
+            ("directeur_general", true) => "Generaldirektorin",
+            ("directeur_general", false) => "Generaldirektor",
+            ("directeur_financier", true) => "Finanzdirektorin",
+            ("directeur_financier", false) => "Finanzdirektor",
+            (other, _) => other,
+        },
+        Language::En => match position {
+            "bourgmestre" => "Mayor",
+            "echevin" => "Alderman",
+            "conseiller" => "Councillor",
+            "president_cpas" => "President of the social welfare centre",
+            "directeur_general" => "Director general",
+            "directeur_financier" => "Finance director",
+            other => other,
+        },
+        _ => match (position, f) {
+            ("bourgmestre", _) => "Bourgmestre",
+            ("echevin", true) => "Échevine",
+            ("echevin", false) => "Échevin",
+            ("conseiller", true) => "Conseillère communale",
+            ("conseiller", false) => "Conseiller communal",
+            ("president_cpas", true) => "Présidente du CPAS",
+            ("president_cpas", false) => "Président du CPAS",
+            ("directeur_general", true) => "Directrice générale",
+            ("directeur_general", false) => "Directeur général",
+            ("directeur_financier", true) => "Directrice financière",
+            ("directeur_financier", false) => "Directeur financier",
+            (other, _) => other,
+        },
+    };
+    l.to_owned()
+}
+
+fn list(item: &ItemRow, field: &str) -> Vec<String> {
+    match item.fields.get(field) {
+        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn date(item: &ItemRow, field: &str) -> Option<NaiveDate> {
+    let s = text(item, field);
+    NaiveDate::parse_from_str(s.get(..10).unwrap_or(s), "%Y-%m-%d").ok()
+}
+
+/// Whether `person` holds a position in `body` on `day`.
+pub(crate) fn sits(person: &ItemRow, body: &str, day: NaiveDate) -> bool {
+    list(person, "bodies").iter().any(|b| b == body)
+        && date(person, "position_start").is_none_or(|s| s <= day)
+        && date(person, "position_end").is_none_or(|e| day <= e)
+}
+
+/// The site's persons.
+pub(crate) async fn persons(work: &Work<'_>) -> Result<Vec<ItemRow>, ServiceError> {
+    work.find(CatalogQuery { types: vec![PERSON.into()], ..Default::default() }).await
+}
+
+/// After a meeting is edited: its attendance names persons of its body, each once.
+pub(crate) fn check_attendance<'a>(work: &'a mut Work<'_>, meeting: &'a ItemRow) -> HookFuture<'a> {
+    Box::pin(async move {
+        let lists = ["attendees", "excused", "absents"];
+        if lists.iter().chain(&["signatories"]).all(|f| list(meeting, f).is_empty()) {
+            return Ok(());
+        }
+        let body = meeting.path.parent().and_then(|p| p.last().map(str::to_owned)).unwrap_or_default();
+        let day = meeting_date(meeting).unwrap_or_else(|| work.now()).date_naive();
+        let persons = persons(work).await?;
+        let mut seen = BTreeSet::new();
+        for field in lists {
+            for id in list(meeting, field) {
+                let Some(p) = persons.iter().find(|p| p.id == id) else {
+                    return Err(refuse(format!("{field}: {id:?} is not a person of the organisation")));
+                };
+                if !sits(p, &body, day) {
+                    return Err(refuse(format!(
+                        "{field}: {} does not sit in this body on the meeting's date",
+                        p.title
+                    )));
+                }
+                if !seen.insert(id.clone()) {
+                    return Err(refuse(format!("{} is listed twice in the attendance", p.title)));
+                }
+            }
+        }
+        for id in list(meeting, "signatories") {
+            if !list(meeting, "attendees").contains(&id) {
+                return Err(refuse(format!("signatories: {id:?} is not among those present")));
+            }
+        }
+        Ok(())
+    })
+}
+
+/// An item's vote, as the minutes record it.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct Vote {
+    pub secret: bool,
+    pub yes: i64,
+    pub no: i64,
+    pub abstain: i64,
+    pub voters: [Vec<String>; 3],
+}
+
+impl Vote {
+    pub(crate) fn of(item: &ItemRow) -> Option<Vote> {
+        let count = |f: &str| item.fields.get(f).and_then(Value::as_i64).unwrap_or(0);
+        let secret = item.fields.get("vote_secret").and_then(Value::as_bool) == Some(true);
+        let voters = [list(item, "votes_yes"), list(item, "votes_no"), list(item, "votes_abstain")];
+        let v = if secret {
+            Vote {
+                secret,
+                yes: count("vote_count_yes"),
+                no: count("vote_count_no"),
+                abstain: count("vote_count_abstain"),
+                voters,
+            }
+        } else {
+            let n = |i: usize| voters[i].len() as i64;
+            Vote { secret, yes: n(0), no: n(1), abstain: n(2), voters }
+        };
+        (v.yes + v.no + v.abstain > 0).then_some(v)
+    }
+}
+
+/// Those who may vote on `item`: present at its meeting and not absent for it.
+pub(crate) fn voters(meeting: &ItemRow, item: &ItemRow) -> Vec<String> {
+    let out = list(item, "item_absents");
+    list(meeting, "attendees").into_iter().filter(|a| !out.contains(a)).collect()
+}
+
+/// After an item is edited: its vote is by those who may vote, each once, and its
+/// counts do not exceed them.
+pub(crate) fn check_votes<'a>(work: &'a mut Work<'_>, item: &'a ItemRow) -> HookFuture<'a> {
+    Box::pin(async move {
+        let Some(vote) = Vote::of(item) else {
+            return Ok(());
+        };
+        let meeting =
+            crate::meeting_of(work, item).await.map_err(|_| refuse("a vote is taken on an item of a meeting"))?;
+        let may = voters(&meeting, item);
+        if may.is_empty() {
+            return Err(refuse("record the meeting's attendance before its votes"));
+        }
+        if vote.secret {
+            if vote.voters.iter().any(|v| !v.is_empty()) {
+                return Err(refuse("a secret vote records counts, not who voted what"));
+            }
+        } else {
+            let mut seen = BTreeSet::new();
+            for id in vote.voters.iter().flatten() {
+                if !may.contains(id) {
+                    return Err(refuse(format!("{id:?} does not vote on this item (not present, or absent for it)")));
+                }
+                if !seen.insert(id) {
+                    return Err(refuse(format!("{id:?} voted twice")));
+                }
+            }
+        }
+        let total = vote.yes + vote.no + vote.abstain;
+        if total > may.len() as i64 {
+            return Err(refuse(format!("the vote counts {total} voters but only {} may vote on this item", may.len())));
+        }
+        Ok(())
+    })
+}
+
+/// The date a meeting's persons are looked at.
+pub(crate) fn meeting_day(meeting: &ItemRow) -> NaiveDate {
+    meeting_date(meeting).unwrap_or_else(Utc::now).date_naive()
+}
+
+/// A person's name and position's label, for pages and the API.
+pub(crate) fn person_label(p: &ItemRow, lang: Language) -> (String, String) {
+    (p.title.clone(), position_label(text(p, "position"), text(p, "gender"), lang))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_are_named_for_the_person() {
+        assert_eq!(position_label("echevin", "F", Language::Fr), "Échevine");
+        assert_eq!(position_label("echevin", "M", Language::Fr), "Échevin");
+        assert_eq!(position_label("directeur_general", "F", Language::Fr), "Directrice générale");
+        assert_eq!(position_label("bourgmestre", "F", Language::De), "Bürgermeisterin");
+        assert_eq!(position_label("conseiller", "X", Language::Nl), "Gemeenteraadslid");
+    }
+}
