@@ -374,6 +374,24 @@ mod tests {
     }
 }
 
+/// The metadata columns (plone.restapi's `metadata_fields`) the platform fills from
+/// every item; types' fields declare more (`"metadata": "location"`).
+pub const METADATA: &[&str] = &[
+    "created",
+    "modified",
+    "effective",
+    "expires",
+    "Creator",
+    "UID",
+    "getId",
+    "id",
+    "exclude_from_nav",
+    "getObjPositionInParent",
+    "portal_type",
+    "Subject",
+    "Language",
+];
+
 /// plone.app.querystring, as far as Beffroi answers it: the prefix of operation names,
 /// the indexes and operations the Collection form offers (short operation names), and
 /// which go together.
