@@ -637,3 +637,99 @@ fn web_and_service_name_no_content_type() {
     }
     assert!(offending.is_empty(), "built-in type names in web or service:\n{}", offending.join("\n"));
 }
+
+/// Nor any field of the content application's types: web and service find each by
+/// what its field declares (`"metadata": "location"`, `"widget": "recurrence"`,
+/// `"query": "batch_size"`, its kind), so another application's type gets the same
+/// behaviour by declaring it. The names are read from `crates/apps/cms/types/*.json`;
+/// Dublin Core's and plone.restapi's envelope (which every type has) are not among
+/// them. Some names are also words of the platform's own vocabulary, allowed in the
+/// files below only and for the reason given; comments and unit tests are not
+/// looked at. Templates and scripts may not read them from an item (`fields.x`).
+#[test]
+fn web_and_service_name_no_content_field() {
+    const EVERY_TYPE: [&str; 11] = [
+        "title",
+        "description",
+        "subjects",
+        "language",
+        "effective",
+        "expires",
+        "creators",
+        "contributors",
+        "rights",
+        "id",
+        "exclude_from_nav",
+    ];
+    const ALLOWED: [(&str, &str, &str); 11] = [
+        ("crates/web/src/edit.rs", "text", "the HTML input type of a text line's widget"),
+        ("crates/web/src/edit.rs", "file", "the widget of a file field; the key of a sealed upload"),
+        ("crates/web/src/edit.rs", "image", "the widget of an image field"),
+        ("crates/web/src/json.rs", "text", "the site root's own field in plone.restapi's envelope of a Plone Site"),
+        (
+            "crates/web/src/media.rs",
+            "image",
+            "plone.restapi's `image_field` of a listing: the lead-image behavior's field",
+        ),
+        ("crates/web/src/endpoints.rs", "location", "a user's `location` in plone.restapi's @users envelope"),
+        ("crates/web/src/search.rs", "sort_on", "the sort parameter of @search and @@search"),
+        ("crates/web/src/search.rs", "query", "the criteria parameter of GET @querystring-search"),
+        ("crates/service/src/query.rs", "start", "a sort and date index name of plone.restapi's queries"),
+        ("crates/service/src/query.rs", "end", "a sort and date index name of plone.restapi's queries"),
+        ("crates/service/src/apps.rs", "text", "an index kind"),
+    ];
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut names = std::collections::BTreeSet::new();
+    for entry in std::fs::read_dir(root.join("crates/apps/cms/types")).unwrap() {
+        let t: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap()).unwrap();
+        for f in t["fields"].as_array().unwrap() {
+            let name = f["name"].as_str().unwrap();
+            if !EVERY_TYPE.contains(&name) {
+                names.insert(name.to_owned());
+            }
+        }
+    }
+    assert!(names.contains("remoteUrl") && names.contains("item_count"), "{names:?}");
+    let mut offending = Vec::new();
+    let mut dirs = vec![
+        root.join("crates/web/src"),
+        root.join("crates/web/templates"),
+        root.join("crates/web/static"),
+        root.join("crates/service/src"),
+    ];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                if !path.ends_with("vendor") {
+                    dirs.push(path);
+                }
+                continue;
+            }
+            let Ok(text) = std::fs::read_to_string(&path) else { continue };
+            let rel = path.strip_prefix(&root).unwrap().to_string_lossy().into_owned();
+            let rust = rel.ends_with(".rs");
+            let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+            for (n, line) in code.lines().enumerate() {
+                if rust && line.trim_start().starts_with("//") {
+                    continue;
+                }
+                for name in &names {
+                    let named = if rust {
+                        line.contains(&format!("\"{name}\""))
+                            && !ALLOWED.iter().any(|(file, allowed, _)| *file == rel && allowed == name)
+                    } else {
+                        [format!("fields.{name}"), format!("fields[\"{name}\"]"), format!("fields['{name}']")]
+                            .iter()
+                            .any(|p| line.contains(p.as_str()))
+                    };
+                    if named {
+                        offending.push(format!("{rel}:{}: {name}: {}", n + 1, line.trim()));
+                    }
+                }
+            }
+        }
+    }
+    assert!(offending.is_empty(), "content fields named in web or service:\n{}", offending.join("\n"));
+}
