@@ -197,6 +197,51 @@ const DECISION: &str = r#"{
   ]
 }"#;
 
+/// "Agenda": types of another application that get by declaration what the content
+/// application's Event and Collection get, under field names of their own.
+const HEARING: &str = r#"{
+  "id": "Hearing",
+  "title": {"fr": "Audience", "en": "Hearing"},
+  "behaviors": ["basic"],
+  "fields": [
+    {"name": "opens", "kind": "datetime", "metadata": "start", "title": {"fr": "Ouverture"}},
+    {"name": "closes", "kind": "datetime", "metadata": "end", "title": {"fr": "Clôture"}},
+    {"name": "hall", "kind": "textline", "metadata": "hall", "title": {"fr": "Salle"}},
+    {"name": "sessions", "kind": "text", "widget": "recurrence", "title": {"fr": "Séances"}}
+  ]
+}"#;
+
+const HEARING_ROLL: &str = r#"{
+  "id": "Hearing Roll",
+  "title": {"fr": "Rôle des audiences", "en": "Hearing roll"},
+  "behaviors": ["basic"],
+  "fields": [
+    {"name": "which", "kind": "query", "title": {"fr": "Critères"}},
+    {"name": "order", "kind": "choice", "choices": ["sortable_title", "start"], "query": "sort_on", "title": {"fr": "Ordre"}},
+    {"name": "latest_first", "kind": "boolean", "query": "sort_reversed", "title": {"fr": "Les dernières d'abord"}},
+    {"name": "at_most", "kind": "integer", "query": "limit", "title": {"fr": "Au plus"}},
+    {"name": "per_page", "kind": "integer", "query": "batch_size", "title": {"fr": "Par page"}}
+  ]
+}"#;
+
+const AGENDA: WebApp = WebApp {
+    app: App {
+        name: "agenda",
+        enabled_by_default: true,
+        roles: None,
+        types: &[("Hearing.json", HEARING), ("HearingRoll.json", HEARING_ROLL)],
+        workflows: &[],
+        chains: Some(("chains.json", r#"{"Hearing": "one_state", "Hearing Roll": "one_state"}"#)),
+        indexes: None,
+        hooks: &[],
+        migrations: &[],
+    },
+    routes: Vec::new,
+    templates: &[],
+    messages: &[],
+    pages: &[],
+};
+
 both_backends! {
     async fn an_application_runs_where_it_is_enabled(db) {
         let (services, app) = with_requests(&db).await;
@@ -445,6 +490,78 @@ both_backends! {
         let c = app.session("admin", "admin password").await;
         let form = app.get_with("/s/erpent/@@edit", &[("cookie", &c)]).await.body;
         assert!(form.contains(">Quartier</option>") && form.contains(">est vrai</option>"), "{form}");
+    }
+
+    async fn an_application_type_gets_dates_metadata_recurrence_and_a_listing_by_declaring_them(db) {
+        let (services, app) = with(&db, AGENDA).await;
+        let s = db.site("s").await;
+        db.user(&s, "admin", "admin password", "Admin", &[Role::Manager]).await;
+        for (id, hall, opens) in [("h1", "Salle A", "2030-03-02T09:00:00+00:00"), ("h2", "Salle B", "2030-03-01T09:00:00+00:00"), ("h3", "Salle C", "2030-03-03T09:00:00+00:00")] {
+            let v = json!({"title": format!("Audience {id}"), "opens": opens, "closes": opens, "hall": hall});
+            services.create(&Principal::System, &s, &path(""), "Hearing", Some(id), &obj(v)).await.unwrap();
+        }
+        let auth = app.bearer("s", "admin", "admin password").await;
+        let get = |uri: &str| {
+            let (app, uri, auth) = (&app, uri.to_owned(), auth.clone());
+            async move {
+                let r = app.get_with(&uri, &[("authorization", &auth), ("accept", "application/json")]).await;
+                assert_eq!(r.status, 200, "{uri}: {}", r.body);
+                r.json()
+            }
+        };
+        let ids = |v: &serde_json::Value| v["items"].as_array().unwrap().iter().map(|i| i["title"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
+        // The catalog's start and end, and the metadata columns, from the declared fields.
+        let v = get("/s/@search?portal_type=Hearing&start.query=2030-03-01T12:00:00Z&start.range=min&sort_on=start&metadata_fields=hall&metadata_fields=start&metadata_fields=end").await;
+        assert_eq!(ids(&v), ["Audience h1", "Audience h3"], "{v}");
+        assert_eq!((v["items"][0]["hall"].as_str(), v["items"][0]["start"].as_str()), (Some("Salle A"), Some("2030-03-02T09:00:00+00:00")), "{v}");
+        assert_eq!(v["items"][0]["end"], "2030-03-02T09:00:00+00:00");
+        let v = get("/s/@search?portal_type=Hearing&sort_on=end&sort_order=reverse&metadata_fields=_all").await;
+        assert_eq!(ids(&v), ["Audience h3", "Audience h1", "Audience h2"], "{v}");
+        assert_eq!((v["items"][2]["hall"].as_str(), v["items"][2]["location"].clone()), (Some("Salle B"), serde_json::Value::Null), "{v}");
+
+        // A roll lists its stored query sorted, reversed, capped and paged as its fields say.
+        let roll = json!({"title": "Rôle", "which": [{"i": "portal_type", "o": "plone.app.querystring.operation.selection.any", "v": ["Hearing"]}],
+                          "order": "start", "latest_first": true, "at_most": 2, "per_page": 1});
+        services.create(&Principal::System, &s, &path(""), "Hearing Roll", Some("role"), &obj(roll)).await.unwrap();
+        let v = get("/s/role").await;
+        assert_eq!((ids(&v), v["items_total"].as_i64()), (vec!["Audience h3".to_owned(), "Audience h1".to_owned()], Some(2)), "{v}");
+        let c = app.session("admin", "admin password").await;
+        let page = app.get_with("/s/role", &[("cookie", &c)]).await.body;
+        let listed = page.split("<ul class=\"items\">").nth(1).and_then(|l| l.split("</ul>").next()).unwrap_or_default();
+        assert!(listed.contains(">Audience h3</a>") && !listed.contains("Audience h1"), "one a page: {page}");
+
+        // The recurrence widget, reading the hour from the field that fills `start`.
+        let form = app.get_with("/s/@@add?type=Hearing", &[("cookie", &c)]).await.body;
+        assert!(form.contains("name=\"recurrence-freq\"") && form.contains("name=\"sessions\""), "{form}");
+        let pairs = [
+            ("_csrf", crate::support::csrf(&form)),
+            ("title", "Audience hebdomadaire".to_owned()),
+            ("opens", "2030-01-07T18:00".to_owned()),
+            ("closes", "2030-01-07T20:00".to_owned()),
+            ("recurrence-shown", String::new()),
+            ("sessions", String::new()),
+            ("recurrence-freq", "weekly".to_owned()),
+            ("recurrence-interval", "1".to_owned()),
+            ("recurrence-byday", "MO".to_owned()),
+            ("recurrence-end", "count".to_owned()),
+            ("recurrence-count", "3".to_owned()),
+            ("recurrence-until", String::new()),
+            ("recurrence-exdates", String::new()),
+        ];
+        let r = app
+            .request(
+                axum::http::Request::post("/s/@@add?type=Hearing")
+                    .header("host", "localhost")
+                    .header("cookie", &c)
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(axum::body::Body::from(serde_urlencoded::to_string(pairs).unwrap()))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let item = services.item(&Principal::System, &s, &path("/audience-hebdomadaire")).await.unwrap().item;
+        let rule = item.fields["sessions"].as_str().unwrap_or_default();
+        assert!(rule.starts_with("RRULE:FREQ=WEEKLY") && rule.contains("BYDAY=MO") && rule.contains("COUNT=3"), "{rule}");
     }
 
     async fn an_application_declares_its_role_and_permission(db) {
