@@ -392,6 +392,10 @@ pub const METADATA: &[&str] = &[
     "Language",
 ];
 
+/// The keys of plone.restapi's summary of a result besides `@id` and `@type`, which
+/// no metadata column may replace.
+pub const SUMMARY: &[&str] = &["description", "image_field", "image_scales", "review_state", "title", "type_title"];
+
 /// plone.app.querystring, as far as Beffroi answers it: the prefix of operation names,
 /// the indexes and operations the Collection form offers (short operation names), and
 /// which go together.

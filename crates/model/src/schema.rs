@@ -229,7 +229,8 @@ fn check_declarations(fields: &[Field]) -> Result<(), String> {
                     "field {name:?}: {column:?} cannot name a metadata column (letters, digits and _)"
                 ));
             }
-            if crate::catalog::METADATA.contains(&column.as_str()) {
+            if crate::catalog::METADATA.contains(&column.as_str()) || crate::catalog::SUMMARY.contains(&column.as_str())
+            {
                 return Err(format!("field {name:?} cannot fill metadata column {column:?}: the platform fills it"));
             }
             if matches!(f.kind, K::File | K::Image) {
@@ -1484,6 +1485,7 @@ mod tests {
             "X.json: field \"a\" cannot fill metadata column \"start\": it holds no date"
         );
         assert!(bad(r#"{"name": "a", "kind": "textline", "metadata": "UID"}"#).contains("the platform fills it"));
+        assert!(bad(r#"{"name": "a", "kind": "textline", "metadata": "title"}"#).contains("the platform fills it"));
         assert!(
             bad(r#"{"name": "a", "kind": "textline", "metadata": "a b"}"#).contains("cannot name a metadata column")
         );
