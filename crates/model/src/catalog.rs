@@ -374,6 +374,28 @@ mod tests {
     }
 }
 
+/// The metadata columns (plone.restapi's `metadata_fields`) the platform fills from
+/// every item; types' fields declare more (`"metadata": "location"`).
+pub const METADATA: &[&str] = &[
+    "created",
+    "modified",
+    "effective",
+    "expires",
+    "Creator",
+    "UID",
+    "getId",
+    "id",
+    "exclude_from_nav",
+    "getObjPositionInParent",
+    "portal_type",
+    "Subject",
+    "Language",
+];
+
+/// The keys of plone.restapi's summary of a result besides `@id` and `@type`, which
+/// no metadata column may replace.
+pub const SUMMARY: &[&str] = &["description", "image_field", "image_scales", "review_state", "title", "type_title"];
+
 /// plone.app.querystring, as far as Beffroi answers it: the prefix of operation names,
 /// the indexes and operations the Collection form offers (short operation names), and
 /// which go together.

@@ -75,8 +75,59 @@ pub enum FieldKind {
     Query,
 }
 
+/// A widget a field may ask the edit form for, instead of its kind's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Widget {
+    /// A text field holding an iCalendar recurrence (RRULE, EXDATE…), edited as
+    /// "every week on Monday, 10 times" from the type's `start` date; the type needs a
+    /// field filling the `start` metadata column.
+    Recurrence,
+}
+
+impl Widget {
+    /// Its name in type files and templates.
+    pub fn name(self) -> &'static str {
+        match self {
+            Widget::Recurrence => "recurrence",
+        }
+    }
+}
+
+/// A setting of a stored query (a Collection's), held by a field of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueryPart {
+    /// What the results are sorted on, by plone.restapi's names (choice or text line).
+    SortOn,
+    /// Whether that order is reversed (boolean).
+    SortReversed,
+    /// How many results there are at most (integer).
+    Limit,
+    /// How many results a page of the item's listing shows (integer).
+    BatchSize,
+}
+
+impl QueryPart {
+    /// Its name in type files.
+    pub fn name(self) -> &'static str {
+        match self {
+            QueryPart::SortOn => "sort_on",
+            QueryPart::SortReversed => "sort_reversed",
+            QueryPart::Limit => "limit",
+            QueryPart::BatchSize => "batch_size",
+        }
+    }
+}
+
+/// The metadata column whose field gives the catalog an item's start.
+pub const START_COLUMN: &str = "start";
+/// The metadata column whose field gives the catalog an item's end.
+pub const END_COLUMN: &str = "end";
+
 /// One field of a schema.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Field {
     pub name: String,
     pub kind: FieldKind,
@@ -101,6 +152,17 @@ pub struct Field {
     /// Whether its text goes into the full-text index (rich-text fields always do).
     #[serde(default)]
     pub searchable: bool,
+    /// The catalog metadata column it fills in search results (plone.restapi's
+    /// `metadata_fields`: `location`, `getRemoteUrl`…); the fields filling `start`
+    /// and `end` also give the catalog the item's dates (`start.query`, `sort_on=start`).
+    #[serde(default)]
+    pub metadata: Option<String>,
+    /// The widget the edit form draws instead of its kind's.
+    #[serde(default)]
+    pub widget: Option<Widget>,
+    /// Which setting of the type's stored query it holds (beside a field of kind query).
+    #[serde(default)]
+    pub query: Option<QueryPart>,
     /// For a query field: the indexes applications declare, which its criteria may
     /// name besides the platform's.
     #[serde(skip)]
@@ -142,6 +204,83 @@ const CHECKS: &[&str] = &["event_dates"];
 
 fn yes() -> bool {
     true
+}
+
+/// Checks what fields declare beyond their kind (`metadata`, `widget`, `query`): each
+/// declared once in the type, on a field of a kind that can hold it.
+fn check_declarations(fields: &[Field]) -> Result<(), String> {
+    use FieldKind as K;
+    let once = |what: &str, same: &dyn Fn(&Field) -> bool| {
+        let mut holders = fields.iter().filter(|f| same(f));
+        match (holders.next(), holders.next()) {
+            (Some(a), Some(b)) => Err(format!("fields {:?} and {:?} both declare {what}", a.name, b.name)),
+            _ => Ok(()),
+        }
+    };
+    for f in fields {
+        let name = &f.name;
+        if let Some(column) = &f.metadata {
+            let fit = !column.is_empty()
+                && column.len() <= 64
+                && column.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+                && column.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !fit {
+                return Err(format!(
+                    "field {name:?}: {column:?} cannot name a metadata column (letters, digits and _)"
+                ));
+            }
+            if crate::catalog::METADATA.contains(&column.as_str()) || crate::catalog::SUMMARY.contains(&column.as_str())
+            {
+                return Err(format!("field {name:?} cannot fill metadata column {column:?}: the platform fills it"));
+            }
+            if matches!(f.kind, K::File | K::Image) {
+                return Err(format!("field {name:?} cannot fill a metadata column: it holds a file"));
+            }
+            let dated = column == START_COLUMN || column == END_COLUMN;
+            if dated && !matches!(f.kind, K::Date | K::DateTime) {
+                return Err(format!("field {name:?} cannot fill metadata column {column:?}: it holds no date"));
+            }
+            once(&format!("metadata column {column:?}"), &|g| g.metadata == f.metadata)?;
+        }
+        if let Some(w) = f.widget {
+            match w {
+                Widget::Recurrence => {
+                    if f.kind != K::Text {
+                        return Err(format!(
+                            "field {name:?} cannot have the recurrence widget: it is not a text field"
+                        ));
+                    }
+                    if !fields.iter().any(|g| g.metadata.as_deref() == Some(START_COLUMN)) {
+                        return Err(format!(
+                            "field {name:?} cannot have the recurrence widget: no field fills metadata column \"start\""
+                        ));
+                    }
+                }
+            }
+            once(&format!("widget {:?}", w.name()), &|g| g.widget == Some(w))?;
+        }
+        if let Some(part) = f.query {
+            let fits = match part {
+                QueryPart::SortOn => matches!(f.kind, K::Choice | K::TextLine),
+                QueryPart::SortReversed => f.kind == K::Boolean,
+                QueryPart::Limit | QueryPart::BatchSize => f.kind == K::Integer,
+            };
+            if !fits {
+                return Err(format!("field {name:?} cannot hold the query's {}: a {:?} field", part.name(), f.kind));
+            }
+            match fields.iter().filter(|g| g.kind == K::Query).count() {
+                1 => {}
+                0 => return Err(format!("field {name:?} holds a setting of a query, but no field is of kind query")),
+                _ => {
+                    return Err(format!(
+                        "field {name:?} holds a setting of a query, but several fields are of kind query"
+                    ));
+                }
+            }
+            once(&format!("the query's {}", part.name()), &|g| g.query == Some(part))?;
+        }
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -213,6 +352,9 @@ fn behavior_fields(name: &str) -> Option<Vec<Field>> {
         fieldset: None,
         primary: false,
         searchable: false,
+        metadata: None,
+        widget: None,
+        query: None,
         declared_indexes: Vec::new(),
         behavior,
     };
@@ -378,6 +520,7 @@ impl TypeSchema {
                 return Err(err(format!("field {:?} cannot be searchable: it holds no text", f.name)));
             }
         }
+        check_declarations(&all).map_err(err)?;
         if let Some(c) = t.checks.iter().find(|c| !CHECKS.contains(&c.as_str())) {
             return Err(err(format!("unknown check {c:?}")));
         }
@@ -388,6 +531,38 @@ impl TypeSchema {
         }
         t.fields = all;
         Ok(t)
+    }
+
+    /// The field that fills metadata column `column`.
+    pub fn metadata_field(&self, column: &str) -> Option<&Field> {
+        self.fields.iter().find(|f| f.metadata.as_deref() == Some(column))
+    }
+
+    /// An item's start and end, as the catalog keeps them: the values of the fields
+    /// filling the `start` and `end` metadata columns (a date at midnight UTC).
+    pub fn date_range(&self, fields: &Map<String, Value>) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
+        let at = |column: &str| {
+            let s = fields.get(&self.metadata_field(column)?.name)?.as_str()?;
+            parse_datetime(s)
+                .or_else(|| Some(NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?.and_hms_opt(0, 0, 0)?.and_utc()))
+        };
+        (at(START_COLUMN), at(END_COLUMN))
+    }
+
+    /// The field the edit form draws with widget `w`.
+    pub fn widget_field(&self, w: Widget) -> Option<&Field> {
+        self.fields.iter().find(|f| f.widget == Some(w))
+    }
+
+    /// The field holding the type's stored query (its criteria), if it has one.
+    pub fn query_field(&self) -> Option<&Field> {
+        self.fields.iter().find(|f| f.kind == FieldKind::Query)
+    }
+
+    /// The value an item gives to a setting of its stored query, if its type holds it.
+    pub fn query_setting<'a>(&self, fields: &'a Map<String, Value>, part: QueryPart) -> Option<&'a Value> {
+        let f = self.fields.iter().find(|f| f.query == Some(part))?;
+        fields.get(&f.name).filter(|v| !v.is_null())
     }
 
     /// Runs the type's `checks` on an item's merged values.
@@ -428,7 +603,7 @@ impl TypeSchema {
 
     /// Whether the type's items list a stored catalog query (a Collection).
     pub fn has_query(&self) -> bool {
-        self.fields.iter().any(|f| f.kind == FieldKind::Query)
+        self.query_field().is_some()
     }
 
     pub fn field(&self, name: &str) -> Option<&Field> {
@@ -954,6 +1129,14 @@ impl TypeRegistry {
         Ok(())
     }
 
+    /// The metadata columns the types' fields fill (`location`, `start`…), besides the
+    /// platform's (`catalog::METADATA`), sorted.
+    pub fn metadata_columns(&self) -> Vec<&str> {
+        let columns: std::collections::BTreeSet<&str> =
+            self.types.iter().flat_map(|t| t.fields.iter().filter_map(|f| f.metadata.as_deref())).collect();
+        columns.into_iter().collect()
+    }
+
     /// The declared catalog indexes.
     pub fn indexes(&self) -> &[IndexDecl] {
         &self.indexes
@@ -1257,6 +1440,78 @@ mod tests {
         assert!(!reg.may_contain_with(&rules, None, "Event"));
         assert!(reg.may_contain_with(&rules, None, "News Item"));
         assert!(reg.may_contain(Some("Folder"), "News Item"));
+    }
+
+    #[test]
+    fn fields_declare_what_the_platform_does_with_them() {
+        let reg = TypeRegistry::cms();
+        let event = reg.get("Event").unwrap();
+        assert_eq!(event.metadata_field("location").map(|f| f.name.as_str()), Some("location"));
+        assert_eq!(event.widget_field(Widget::Recurrence).map(|f| f.name.as_str()), Some("recurrence"));
+        let (start, end) = event.date_range(&obj(json!({"start": "2026-05-01T10:00:00+00:00", "end": "garbage"})));
+        assert_eq!(start.map(|d| d.to_rfc3339()), Some("2026-05-01T10:00:00+00:00".into()));
+        assert_eq!(end, None);
+        assert_eq!(reg.metadata_columns(), ["end", "getRemoteUrl", "location", "start"]);
+        let coll = reg.get("Collection").unwrap();
+        let values = obj(json!({"item_count": 5, "limit": null}));
+        assert_eq!(coll.query_setting(&values, QueryPart::BatchSize), Some(&json!(5)));
+        assert_eq!(coll.query_setting(&values, QueryPart::Limit), None);
+        assert_eq!(reg.get("Document").unwrap().query_setting(&values, QueryPart::BatchSize), None);
+
+        // Any type gets the same by declaring it, a date filling `start` included.
+        let t = TypeSchema::load(
+            "Hearing.json",
+            r#"{"id": "Hearing", "title": {}, "fields": [
+                {"name": "day", "kind": "date", "metadata": "start"},
+                {"name": "rule", "kind": "text", "widget": "recurrence"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            t.date_range(&obj(json!({"day": "2026-05-01"}))).0.map(|d| d.to_rfc3339()),
+            Some("2026-05-01T00:00:00+00:00".into())
+        );
+        let bad = |fields: &str| {
+            let json = format!(r#"{{"id": "X", "title": {{}}, "fields": [{fields}]}}"#);
+            TypeSchema::load("X.json", &json).unwrap_err().to_string()
+        };
+        assert_eq!(
+            bad(r#"{"name": "a", "kind": "text", "widget": "recurrence"}"#),
+            "X.json: field \"a\" cannot have the recurrence widget: no field fills metadata column \"start\""
+        );
+        assert!(bad(r#"{"name": "a", "kind": "text", "widget": "calendar"}"#).contains("unknown variant `calendar`"));
+        assert!(bad(r#"{"name": "a", "kind": "text", "metdata": "x"}"#).contains("unknown field `metdata`"));
+        assert_eq!(
+            bad(r#"{"name": "a", "kind": "textline", "metadata": "start"}"#),
+            "X.json: field \"a\" cannot fill metadata column \"start\": it holds no date"
+        );
+        assert!(bad(r#"{"name": "a", "kind": "textline", "metadata": "UID"}"#).contains("the platform fills it"));
+        assert!(bad(r#"{"name": "a", "kind": "textline", "metadata": "title"}"#).contains("the platform fills it"));
+        assert!(
+            bad(r#"{"name": "a", "kind": "textline", "metadata": "a b"}"#).contains("cannot name a metadata column")
+        );
+        assert!(bad(r#"{"name": "a", "kind": "file", "metadata": "a"}"#).contains("it holds a file"));
+        assert_eq!(
+            bad(
+                r#"{"name": "a", "kind": "textline", "metadata": "m"}, {"name": "b", "kind": "text", "metadata": "m"}"#
+            ),
+            "X.json: fields \"a\" and \"b\" both declare metadata column \"m\""
+        );
+        assert_eq!(
+            bad(r#"{"name": "n", "kind": "integer", "query": "limit"}"#),
+            "X.json: field \"n\" holds a setting of a query, but no field is of kind query"
+        );
+        assert_eq!(
+            bad(r#"{"name": "q", "kind": "query"}, {"name": "n", "kind": "textline", "query": "limit"}"#),
+            "X.json: field \"n\" cannot hold the query's limit: a TextLine field"
+        );
+        assert!(
+            bad(r#"{"name": "q", "kind": "query"}, {"name": "r", "kind": "query"}, {"name": "n", "kind": "integer", "query": "limit"}"#)
+                .contains("several fields are of kind query")
+        );
+        assert!(
+            bad(r#"{"name": "q", "kind": "query"}, {"name": "n", "kind": "integer", "query": "page"}"#)
+                .contains("unknown variant `page`")
+        );
     }
 
     #[test]

@@ -24,7 +24,7 @@ const REINDEX_WORKERS: usize = 2;
 /// What the catalog keeps of `item`; its type says which fields are searchable.
 pub fn entry(item: &ItemRow, types: &TypeRegistry) -> CatalogEntry {
     let text = search_text(&item.title, &item.description, &item.fields, types.get(&item.type_name));
-    let date = |k: &str| item.fields.get(k).and_then(Value::as_str).and_then(parse_datetime);
+    let (event_start, event_end) = types.get(&item.type_name).map(|t| t.date_range(&item.fields)).unwrap_or_default();
     let subjects: Vec<String> = item
         .fields
         .get("subjects")
@@ -39,8 +39,8 @@ pub fn entry(item: &ItemRow, types: &TypeRegistry) -> CatalogEntry {
         body: text.body,
         sortable_title: sortable_title(&item.title),
         subjects,
-        event_start: date("start"),
-        event_end: date("end"),
+        event_start,
+        event_end,
         indexed: indexed(item, types),
     }
 }

@@ -5,7 +5,7 @@
 
 use beffroi_model::ItemPath;
 use beffroi_model::catalog::querystring::PREFIX as QS;
-use beffroi_model::schema::{FieldKind, IndexDecl, IndexKind};
+use beffroi_model::schema::{IndexDecl, IndexKind, QueryPart};
 use beffroi_model::security::Principal;
 use beffroi_store::{CatalogQuery, DateIndex, IndexFilter, IndexValue, ItemRow, PathQuery, SiteRow, SortOn};
 use chrono::{DateTime, Duration, Utc};
@@ -46,17 +46,20 @@ pub fn sort_on(name: &str) -> Result<SortOn> {
     })
 }
 
+/// The platform's date indexes, by plone.restapi's names (`start` and `end` hold what
+/// the fields filling those metadata columns say).
+pub const DATE_INDEXES: &[(&str, DateIndex)] = &[
+    ("created", DateIndex::Created),
+    ("modified", DateIndex::Modified),
+    ("effective", DateIndex::Effective),
+    ("expires", DateIndex::Expires),
+    ("start", DateIndex::Start),
+    ("end", DateIndex::End),
+];
+
 /// The platform's date index of that name.
 pub fn date_index(name: &str) -> Option<DateIndex> {
-    Some(match name {
-        "created" => DateIndex::Created,
-        "modified" => DateIndex::Modified,
-        "effective" => DateIndex::Effective,
-        "expires" => DateIndex::Expires,
-        "start" => DateIndex::Start,
-        "end" => DateIndex::End,
-        _ => return None,
-    })
+    DATE_INDEXES.iter().find(|(n, _)| *n == name).map(|(_, i)| *i)
 }
 
 /// A path as a client names it: a URL under `url_base`, absolute with the site's id
@@ -324,26 +327,26 @@ impl Services {
     }
 
     /// The stored query of an item whose type has a query field (a Collection), with
-    /// its sort; None when it has no criteria.
+    /// the sort its type's fields declare; None when it has no criteria. The limit is
+    /// the caller's to apply (it caps the total a page reports).
     pub async fn stored_query(
         &self,
         actor: &Principal,
         base: QueryBase<'_>,
         item: &ItemRow,
     ) -> Result<Option<CatalogQuery>> {
-        let Some(field) =
-            self.types.get(&item.type_name).and_then(|t| t.fields.iter().find(|f| f.kind == FieldKind::Query))
-        else {
-            return Ok(None);
-        };
+        let Some(t) = self.types.get(&item.type_name) else { return Ok(None) };
+        let Some(field) = t.query_field() else { return Ok(None) };
         let f = &item.fields;
         let criteria = match f.get(&field.name) {
             Some(Value::Array(a)) if !a.is_empty() => a,
             _ => return Ok(None),
         };
         let mut q = self.criteria_query(actor, base, criteria).await?;
-        q.sort = f.get("sort_on").and_then(Value::as_str).map(sort_on).transpose()?.unwrap_or(SortOn::Relevance);
-        q.descending = f.get("sort_reversed").and_then(Value::as_bool).unwrap_or(false);
+        let setting = |part| t.query_setting(f, part);
+        q.sort =
+            setting(QueryPart::SortOn).and_then(Value::as_str).map(sort_on).transpose()?.unwrap_or(SortOn::Relevance);
+        q.descending = setting(QueryPart::SortReversed).and_then(Value::as_bool).unwrap_or(false);
         Ok(Some(q))
     }
 }

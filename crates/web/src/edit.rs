@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use beffroi_model::Language;
 use beffroi_model::media::StoredFile;
-use beffroi_model::schema::{FieldError, FieldKind, TypeSchema};
+use beffroi_model::schema::{FieldError, FieldKind, START_COLUMN, TypeSchema, Widget};
 use beffroi_model::zone::SiteZone;
 use beffroi_service::{ItemRow, ItemView, ServiceError, Upload, UploadData};
 use minijinja::context;
@@ -341,16 +341,15 @@ fn form_values(schema: &TypeSchema, pairs: &[(String, String)], zone: SiteZone) 
         };
         m.insert(f.name.clone(), v);
     }
-    if schema.field(RECURRENCE).is_some()
-        && let Some(rule) = recurrence_from_widget(pairs, zone)
+    // The type's load made sure a field with the recurrence widget has a start.
+    if let Some(field) = schema.widget_field(Widget::Recurrence)
+        && let Some(start) = schema.metadata_field(START_COLUMN)
+        && let Some(rule) = recurrence_from_widget(pairs, &field.name, &start.name, zone)
     {
-        m.insert(RECURRENCE.into(), if rule.is_empty() { Value::Null } else { Value::String(rule) });
+        m.insert(field.name.clone(), if rule.is_empty() { Value::Null } else { Value::String(rule) });
     }
     m
 }
-
-/// The field an event's recurrence widget stands for.
-const RECURRENCE: &str = "recurrence";
 
 /// A rule's lines, trimmed, without blank ones: a textarea posts CRLF, a hidden field
 /// what it was given.
@@ -362,17 +361,23 @@ fn rule_lines(rule: &str) -> String {
 /// (it then wins) or the widget was not shown (a rule it cannot show). The start's
 /// hour, on the site's clock, is that of the exceptions. A number that does not read
 /// becomes 0 and a date that does not read stays as typed in the rule, so that the
-/// event's validation refuses it by name instead of the form guessing.
-fn recurrence_from_widget(pairs: &[(String, String)], zone: SiteZone) -> Option<String> {
+/// event's validation refuses it by name instead of the form guessing. `field` is the
+/// rule's field (its raw text), `start_field` the start's.
+fn recurrence_from_widget(
+    pairs: &[(String, String)],
+    field: &str,
+    start_field: &str,
+    zone: SiteZone,
+) -> Option<String> {
     use beffroi_model::recurrence::{End, Freq, RecurrenceForm, weekday_of};
     let get = |n: &str| pairs.iter().find(|(k, _)| k == n).map(|(_, v)| v.trim());
     let freq = Freq::parse(get("recurrence-freq")?);
     let shown = get("recurrence-shown").unwrap_or_default();
-    if rule_lines(get(RECURRENCE).unwrap_or_default()) != rule_lines(shown) {
+    if rule_lines(get(field).unwrap_or_default()) != rule_lines(shown) {
         return None;
     }
     let number = |n: &str| get(n).filter(|t| !t.is_empty()).map(|t| t.parse::<u32>().unwrap_or(0));
-    let start = get("start").and_then(SiteZone::parse_wall_clock).unwrap_or_default();
+    let start = get(start_field).and_then(SiteZone::parse_wall_clock).unwrap_or_default();
     let date = |t: &str| chrono::NaiveDate::parse_from_str(t.trim(), "%Y-%m-%d").ok();
     // Typed text left as is: no line breaks or separators of its own.
     let verbatim = |t: &str| t.chars().filter(|c| !matches!(c, '\n' | '\r' | ';' | ',')).collect::<String>();
@@ -496,9 +501,7 @@ fn form_fields(
             let text = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or_default().to_owned();
             let (widget, value): (&str, minijinja::Value) = match f.kind {
                 FieldKind::TextLine => ("text", text(v).into()),
-                FieldKind::Text if f.name == RECURRENCE && schema.field("start").is_some() => {
-                    ("recurrence", text(v).into())
-                }
+                FieldKind::Text if f.widget == Some(Widget::Recurrence) => (Widget::Recurrence.name(), text(v).into()),
                 FieldKind::Text => ("textarea", text(v).into()),
                 FieldKind::RichText => {
                     ("richtext", v.and_then(|r| r.get("data")).and_then(Value::as_str).unwrap_or_default().into())
@@ -589,7 +592,7 @@ fn form_fields(
             let kept = kept.iter().find(|(k, _, _)| *k == f.name).map(|(_, file, sealed)| {
                 context! { seal => sealed.clone(), name => format!("{} ({})", file.filename, crate::media::size_text(file.size)) }
             });
-            let (rec, help) = if widget == "recurrence" {
+            let (rec, help) = if f.widget == Some(Widget::Recurrence) {
                 (recurrence_widget(ctx, &text(v)), Some(ctx.app.i18n.t(lang, "rec-help", &[])))
             } else {
                 (None, None)

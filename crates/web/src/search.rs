@@ -4,9 +4,10 @@
 
 use axum::http::StatusCode;
 use axum::response::Response;
-use beffroi_model::catalog::{query_stems, search_text, snippet};
+use beffroi_model::catalog::{METADATA, query_stems, search_text, snippet};
+use beffroi_model::schema::QueryPart;
 use beffroi_service::query::{
-    MAX_DEPTH, QueryBase, criterion_values, date_arg, date_index, index_params, site_path, sort_on,
+    DATE_INDEXES, MAX_DEPTH, QueryBase, criterion_values, date_arg, index_params, site_path, sort_on,
 };
 use beffroi_service::{CatalogQuery, DateIndex, ItemRow, ItemView, PathQuery, SearchPage, SortOn, Summary, with_text};
 use chrono::{DateTime, Duration, Utc};
@@ -102,12 +103,11 @@ pub(crate) fn from_params(ctx: &Ctx<'_>, view: &ItemView) -> Result<(CatalogQuer
             q.paths.push(PathQuery { path: site_path(&ctx.site, &ctx.base, &p).map_err(svc)?, depth });
         }
     }
-    for name in ["created", "modified", "effective", "expires", "start", "end"] {
+    for &(name, index) in DATE_INDEXES {
         let values = all(&format!("{name}.query"));
         if values.is_empty() {
             continue;
         }
-        let index = date_index(name).expect("listed");
         let range = one(&format!("{name}.range")).unwrap_or("min:max");
         let dates: Vec<DateTime<Utc>> = values.iter().map(|v| date_arg(v)).collect::<Result<_, _>>().map_err(svc)?;
         let r = match (range, dates.as_slice()) {
@@ -149,30 +149,10 @@ fn query_base<'a>(ctx: &'a Ctx<'_>, view: &'a ItemView) -> QueryBase<'a> {
     QueryBase { site: &ctx.site, item: &view.item.path, url_base: &ctx.base }
 }
 
-/// The metadata fields a result may carry beyond the summary.
-const METADATA: &[&str] = &[
-    "created",
-    "modified",
-    "effective",
-    "expires",
-    "Creator",
-    "UID",
-    "getId",
-    "id",
-    "exclude_from_nav",
-    "getObjPositionInParent",
-    "portal_type",
-    "Subject",
-    "start",
-    "end",
-    "Language",
-    "getRemoteUrl",
-    "location",
-];
-
+/// The value of metadata column `name` of a result: the platform's columns from the
+/// summary, the others from the field of the item's type that declares it.
 fn metadata_value(ctx: &Ctx<'_>, name: &str, s: &Summary, row: Option<&ItemRow>) -> Value {
     let iso = |d: &DateTime<Utc>| Value::String(crate::json::iso(d));
-    let field = |k: &str| row.and_then(|r| r.fields.get(k).cloned()).unwrap_or(Value::Null);
     match name {
         "created" => iso(&s.created),
         "modified" => iso(&s.modified),
@@ -184,17 +164,17 @@ fn metadata_value(ctx: &Ctx<'_>, name: &str, s: &Summary, row: Option<&ItemRow>)
         "exclude_from_nav" => s.exclude_from_nav.into(),
         "getObjPositionInParent" => s.position.into(),
         "portal_type" => s.type_name.clone().into(),
-        "Subject" => match field("subjects") {
-            Value::Null => json!([]),
-            v => v,
+        "Subject" => match row.and_then(|r| r.fields.get("subjects")) {
+            None | Some(Value::Null) => json!([]),
+            Some(v) => v.clone(),
         },
         "Language" => row.map(|r| Value::String(r.language.code().to_owned())).unwrap_or(Value::Null),
-        "getRemoteUrl" => field("remoteUrl"),
-        "start" | "end" | "location" => field(name),
-        _ => {
-            let _ = ctx;
-            Value::Null
-        }
+        _ => row
+            .and_then(|r| {
+                let field = ctx.app.services.types().get(&r.type_name)?.metadata_field(name)?;
+                r.fields.get(&field.name).cloned()
+            })
+            .unwrap_or(Value::Null),
     }
 }
 
@@ -215,10 +195,11 @@ pub(crate) async fn results_json(
             items.push(crate::json::item(ctx, &v, None, None));
         }
     } else {
+        let declared = ctx.app.services.types().metadata_columns();
         let names: Vec<&str> = if shape.metadata.iter().any(|m| m == "_all") {
-            METADATA.to_vec()
+            METADATA.iter().copied().chain(declared).collect()
         } else {
-            shape.metadata.iter().map(String::as_str).filter(|m| METADATA.contains(m)).collect()
+            shape.metadata.iter().map(String::as_str).filter(|m| METADATA.contains(m) || declared.contains(m)).collect()
         };
         let rows = if names.is_empty() {
             Vec::new()
@@ -334,7 +315,7 @@ pub(crate) async fn collection_query(ctx: &Ctx<'_>, view: &ItemView) -> Result<O
         .map_err(|e| WebError::from_service(e, &ctx.request_url))
 }
 
-/// One page of a Collection's results, `limit` applied.
+/// One page of a Collection's results, the limit its type's field declares applied.
 pub(crate) async fn collection_page(
     ctx: &Ctx<'_>,
     view: &ItemView,
@@ -344,7 +325,14 @@ pub(crate) async fn collection_page(
     let Some(mut q) = collection_query(ctx, view).await? else {
         return Ok(SearchPage { items: Vec::new(), total: 0 });
     };
-    let limit = view.item.fields.get("limit").and_then(Value::as_i64).filter(|l| *l > 0);
+    let limit = ctx
+        .app
+        .services
+        .types()
+        .get(&view.item.type_name)
+        .and_then(|t| t.query_setting(&view.item.fields, QueryPart::Limit))
+        .and_then(Value::as_i64)
+        .filter(|l| *l > 0);
     q.offset = start;
     q.limit = match limit {
         Some(l) => size.min((l - start).max(0)),

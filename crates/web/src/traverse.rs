@@ -8,6 +8,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use beffroi_model::path::PathError;
+use beffroi_model::schema::QueryPart;
 use beffroi_model::{ItemPath, SiteId};
 use beffroi_service::{Found, ItemView, Listing, SiteRow};
 use chrono::{DateTime, Utc};
@@ -463,8 +464,8 @@ async fn item_view(ctx: &Ctx<'_>, view: &ItemView, json: bool, headers: &HeaderM
     let mut b_size = b_size;
     let listing: Option<Listing> = if folderish {
         Some(ctx.app.services.children(&ctx.principal, &ctx.site, view, b_start, b_size).await.map_err(err)?)
-    } else if ctx.app.services.types().get(&view.item.type_name).is_some_and(|t| t.has_query()) {
-        if let Some(n) = view.item.fields.get("item_count").and_then(serde_json::Value::as_i64)
+    } else if let Some(t) = ctx.app.services.types().get(&view.item.type_name).filter(|t| t.has_query()) {
+        if let Some(n) = t.query_setting(&view.item.fields, QueryPart::BatchSize).and_then(serde_json::Value::as_i64)
             && n > 0
             && !json
             && int_param(ctx, "b_size", 0)? == 0

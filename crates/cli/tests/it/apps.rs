@@ -198,6 +198,51 @@ const DECISION: &str = r#"{
   ]
 }"#;
 
+/// "Agenda": types of another application that get by declaration what the content
+/// application's Event and Collection get, under field names of their own.
+const HEARING: &str = r#"{
+  "id": "Hearing",
+  "title": {"fr": "Audience", "en": "Hearing"},
+  "behaviors": ["basic"],
+  "fields": [
+    {"name": "opens", "kind": "datetime", "metadata": "start", "title": {"fr": "Ouverture"}},
+    {"name": "closes", "kind": "datetime", "metadata": "end", "title": {"fr": "Clôture"}},
+    {"name": "hall", "kind": "textline", "metadata": "hall", "title": {"fr": "Salle"}},
+    {"name": "sessions", "kind": "text", "widget": "recurrence", "title": {"fr": "Séances"}}
+  ]
+}"#;
+
+const HEARING_ROLL: &str = r#"{
+  "id": "Hearing Roll",
+  "title": {"fr": "Rôle des audiences", "en": "Hearing roll"},
+  "behaviors": ["basic"],
+  "fields": [
+    {"name": "which", "kind": "query", "title": {"fr": "Critères"}},
+    {"name": "order", "kind": "choice", "choices": ["sortable_title", "start"], "query": "sort_on", "title": {"fr": "Ordre"}},
+    {"name": "latest_first", "kind": "boolean", "query": "sort_reversed", "title": {"fr": "Les dernières d'abord"}},
+    {"name": "at_most", "kind": "integer", "query": "limit", "title": {"fr": "Au plus"}},
+    {"name": "per_page", "kind": "integer", "query": "batch_size", "title": {"fr": "Par page"}}
+  ]
+}"#;
+
+const AGENDA: WebApp = WebApp {
+    app: App {
+        name: "agenda",
+        enabled_by_default: true,
+        roles: None,
+        types: &[("Hearing.json", HEARING), ("HearingRoll.json", HEARING_ROLL)],
+        workflows: &[],
+        chains: Some(("chains.json", r#"{"Hearing": "one_state", "Hearing Roll": "one_state"}"#)),
+        indexes: None,
+        hooks: &[],
+        migrations: &[],
+    },
+    routes: Vec::new,
+    templates: &[],
+    messages: &[],
+    pages: &[],
+};
+
 both_backends! {
     async fn an_application_runs_where_it_is_enabled(db) {
         let (services, app) = with_requests(&db).await;
@@ -448,6 +493,78 @@ both_backends! {
         assert!(form.contains(">Quartier</option>") && form.contains(">est vrai</option>"), "{form}");
     }
 
+    async fn an_application_type_gets_dates_metadata_recurrence_and_a_listing_by_declaring_them(db) {
+        let (services, app) = with(&db, AGENDA).await;
+        let s = db.site("s").await;
+        db.user(&s, "admin", "admin password", "Admin", &[Role::Manager]).await;
+        for (id, hall, opens) in [("h1", "Salle A", "2030-03-02T09:00:00+00:00"), ("h2", "Salle B", "2030-03-01T09:00:00+00:00"), ("h3", "Salle C", "2030-03-03T09:00:00+00:00")] {
+            let v = json!({"title": format!("Audience {id}"), "opens": opens, "closes": opens, "hall": hall});
+            services.create(&Principal::System, &s, &path(""), "Hearing", Some(id), &obj(v)).await.unwrap();
+        }
+        let auth = app.bearer("s", "admin", "admin password").await;
+        let get = |uri: &str| {
+            let (app, uri, auth) = (&app, uri.to_owned(), auth.clone());
+            async move {
+                let r = app.get_with(&uri, &[("authorization", &auth), ("accept", "application/json")]).await;
+                assert_eq!(r.status, 200, "{uri}: {}", r.body);
+                r.json()
+            }
+        };
+        let ids = |v: &serde_json::Value| v["items"].as_array().unwrap().iter().map(|i| i["title"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
+        // The catalog's start and end, and the metadata columns, from the declared fields.
+        let v = get("/s/@search?portal_type=Hearing&start.query=2030-03-01T12:00:00Z&start.range=min&sort_on=start&metadata_fields=hall&metadata_fields=start&metadata_fields=end").await;
+        assert_eq!(ids(&v), ["Audience h1", "Audience h3"], "{v}");
+        assert_eq!((v["items"][0]["hall"].as_str(), v["items"][0]["start"].as_str()), (Some("Salle A"), Some("2030-03-02T09:00:00+00:00")), "{v}");
+        assert_eq!(v["items"][0]["end"], "2030-03-02T09:00:00+00:00");
+        let v = get("/s/@search?portal_type=Hearing&sort_on=end&sort_order=reverse&metadata_fields=_all").await;
+        assert_eq!(ids(&v), ["Audience h3", "Audience h1", "Audience h2"], "{v}");
+        assert_eq!((v["items"][2]["hall"].as_str(), v["items"][2]["location"].clone()), (Some("Salle B"), serde_json::Value::Null), "{v}");
+
+        // A roll lists its stored query sorted, reversed, capped and paged as its fields say.
+        let roll = json!({"title": "Rôle", "which": [{"i": "portal_type", "o": "plone.app.querystring.operation.selection.any", "v": ["Hearing"]}],
+                          "order": "start", "latest_first": true, "at_most": 2, "per_page": 1});
+        services.create(&Principal::System, &s, &path(""), "Hearing Roll", Some("role"), &obj(roll)).await.unwrap();
+        let v = get("/s/role").await;
+        assert_eq!((ids(&v), v["items_total"].as_i64()), (vec!["Audience h3".to_owned(), "Audience h1".to_owned()], Some(2)), "{v}");
+        let c = app.session("admin", "admin password").await;
+        let page = app.get_with("/s/role", &[("cookie", &c)]).await.body;
+        let listed = page.split("<ul class=\"items\">").nth(1).and_then(|l| l.split("</ul>").next()).unwrap_or_default();
+        assert!(listed.contains(">Audience h3</a>") && !listed.contains("Audience h1"), "one a page: {page}");
+
+        // The recurrence widget, reading the hour from the field that fills `start`.
+        let form = app.get_with("/s/@@add?type=Hearing", &[("cookie", &c)]).await.body;
+        assert!(form.contains("name=\"recurrence-freq\"") && form.contains("name=\"sessions\""), "{form}");
+        let pairs = [
+            ("_csrf", crate::support::csrf(&form)),
+            ("title", "Audience hebdomadaire".to_owned()),
+            ("opens", "2030-01-07T18:00".to_owned()),
+            ("closes", "2030-01-07T20:00".to_owned()),
+            ("recurrence-shown", String::new()),
+            ("sessions", String::new()),
+            ("recurrence-freq", "weekly".to_owned()),
+            ("recurrence-interval", "1".to_owned()),
+            ("recurrence-byday", "MO".to_owned()),
+            ("recurrence-end", "count".to_owned()),
+            ("recurrence-count", "3".to_owned()),
+            ("recurrence-until", String::new()),
+            ("recurrence-exdates", String::new()),
+        ];
+        let r = app
+            .request(
+                axum::http::Request::post("/s/@@add?type=Hearing")
+                    .header("host", "localhost")
+                    .header("cookie", &c)
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(axum::body::Body::from(serde_urlencoded::to_string(pairs).unwrap()))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let item = services.item(&Principal::System, &s, &path("/audience-hebdomadaire")).await.unwrap().item;
+        let rule = item.fields["sessions"].as_str().unwrap_or_default();
+        assert!(rule.starts_with("RRULE:FREQ=WEEKLY") && rule.contains("BYDAY=MO") && rule.contains("COUNT=3"), "{rule}");
+    }
+
     async fn an_application_declares_its_role_and_permission(db) {
         let (services, app) = with_requests(&db).await;
         let s = db.site("s").await;
@@ -637,4 +754,100 @@ fn web_and_service_name_no_content_type() {
         }
     }
     assert!(offending.is_empty(), "built-in type names in web or service:\n{}", offending.join("\n"));
+}
+
+/// Nor any field of the content application's types: web and service find each by
+/// what its field declares (`"metadata": "location"`, `"widget": "recurrence"`,
+/// `"query": "batch_size"`, its kind), so another application's type gets the same
+/// behaviour by declaring it. The names are read from `crates/apps/cms/types/*.json`;
+/// Dublin Core's and plone.restapi's envelope (which every type has) are not among
+/// them. Some names are also words of the platform's own vocabulary, allowed in the
+/// files below only and for the reason given; comments and unit tests are not
+/// looked at. Templates and scripts may not read them from an item (`fields.x`).
+#[test]
+fn web_and_service_name_no_content_field() {
+    const EVERY_TYPE: [&str; 11] = [
+        "title",
+        "description",
+        "subjects",
+        "language",
+        "effective",
+        "expires",
+        "creators",
+        "contributors",
+        "rights",
+        "id",
+        "exclude_from_nav",
+    ];
+    const ALLOWED: [(&str, &str, &str); 11] = [
+        ("crates/web/src/edit.rs", "text", "the HTML input type of a text line's widget"),
+        ("crates/web/src/edit.rs", "file", "the widget of a file field; the key of a sealed upload"),
+        ("crates/web/src/edit.rs", "image", "the widget of an image field"),
+        ("crates/web/src/json.rs", "text", "the site root's own field in plone.restapi's envelope of a Plone Site"),
+        (
+            "crates/web/src/media.rs",
+            "image",
+            "plone.restapi's `image_field` of a listing: the lead-image behavior's field",
+        ),
+        ("crates/web/src/endpoints.rs", "location", "a user's `location` in plone.restapi's @users envelope"),
+        ("crates/web/src/search.rs", "sort_on", "the sort parameter of @search and @@search"),
+        ("crates/web/src/search.rs", "query", "the criteria parameter of GET @querystring-search"),
+        ("crates/service/src/query.rs", "start", "a sort and date index name of plone.restapi's queries"),
+        ("crates/service/src/query.rs", "end", "a sort and date index name of plone.restapi's queries"),
+        ("crates/service/src/apps.rs", "text", "an index kind"),
+    ];
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut names = std::collections::BTreeSet::new();
+    for entry in std::fs::read_dir(root.join("crates/apps/cms/types")).unwrap() {
+        let t: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap()).unwrap();
+        for f in t["fields"].as_array().unwrap() {
+            let name = f["name"].as_str().unwrap();
+            if !EVERY_TYPE.contains(&name) {
+                names.insert(name.to_owned());
+            }
+        }
+    }
+    assert!(names.contains("remoteUrl") && names.contains("item_count"), "{names:?}");
+    let mut offending = Vec::new();
+    let mut dirs = vec![
+        root.join("crates/web/src"),
+        root.join("crates/web/templates"),
+        root.join("crates/web/static"),
+        root.join("crates/service/src"),
+    ];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                if !path.ends_with("vendor") {
+                    dirs.push(path);
+                }
+                continue;
+            }
+            let Ok(text) = std::fs::read_to_string(&path) else { continue };
+            let rel = path.strip_prefix(&root).unwrap().to_string_lossy().into_owned();
+            let rust = rel.ends_with(".rs");
+            let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+            for (n, line) in code.lines().enumerate() {
+                if rust && line.trim_start().starts_with("//") {
+                    continue;
+                }
+                for name in &names {
+                    let named = if rust {
+                        line.contains(&format!("\"{name}\""))
+                            && !ALLOWED.iter().any(|(file, allowed, _)| *file == rel && allowed == name)
+                    } else {
+                        [format!("fields.{name}"), format!("fields[\"{name}\"]"), format!("fields['{name}']")]
+                            .iter()
+                            .any(|p| line.contains(p.as_str()))
+                    };
+                    if named {
+                        offending.push(format!("{rel}:{}: {name}: {}", n + 1, line.trim()));
+                    }
+                }
+            }
+        }
+    }
+    assert!(offending.is_empty(), "content fields named in web or service:\n{}", offending.join("\n"));
 }

@@ -332,7 +332,7 @@ both_backends! {
     async fn search_endpoints_speak_plone_restapi(db) {
         let s = corpus(&db).await;
         db.user(&s, "ed", "editor password", "", &[Role::SiteAdministrator]).await;
-        db.add(&s, "/", "Event", json!({"title": "Fête de l'école", "start": "2030-06-20T14:00:00+00:00", "end": "2030-06-20T18:00:00+00:00"})).await;
+        db.add(&s, "/", "Event", json!({"title": "Fête de l'école", "start": "2030-06-20T14:00:00+00:00", "end": "2030-06-20T18:00:00+00:00", "location": "Préau"})).await;
         let app = TestApp::new(&db).await;
         let r = app.get_json("/s/@search?SearchableText=%C3%A9cole").await;
         assert_eq!(r.status, 200, "{}", r.body);
@@ -357,9 +357,11 @@ both_backends! {
         assert!(v["batching"]["next"].as_str().unwrap().contains("b_start=2"));
         let v = app.get_json("/s/enseignement/@search?Subject=enfance").await.json();
         assert_eq!(v["items_total"], 2);
-        let v = app.get_json("/s/@search?start.query=2030-06-01&start.range=min").await.json();
+        let v = app.get_json("/s/@search?start.query=2030-06-01&start.range=min&metadata_fields=start&metadata_fields=end&metadata_fields=location&metadata_fields=getRemoteUrl").await.json();
         assert_eq!(v["items_total"], 1);
         assert_eq!(v["items"][0]["title"], "Fête de l'école");
+        let columns = ["start", "end", "location", "getRemoteUrl"].map(|c| v["items"][0][c].clone());
+        assert_eq!(columns, [json!("2030-06-20T14:00:00+00:00"), json!("2030-06-20T18:00:00+00:00"), json!("Préau"), Value::Null], "{v}");
         let v = app.get_json("/s/@search?SearchableText=repas&fullobjects=1").await.json();
         assert_eq!(v["items"][0]["text"]["data"], "<p>Les repas sont servis dans toutes les écoles de l'entité.</p>");
         // Thousands of values of one parameter: answered, not a database error.
@@ -417,6 +419,13 @@ both_backends! {
         let r = app.request(axum::http::Request::post("/s/@querystring-search").header("host", "localhost").header("accept", "application/json")
             .header("authorization", &auth).body(axum::body::Body::from(bad.to_string())).unwrap()).await;
         assert_eq!(r.status, 400);
+        // A Link's address as plone.restapi's getRemoteUrl, with every column in `_all`.
+        db.add(&s, "/", "Link", json!({"title": "Portail régional", "remoteUrl": "https://example.org/portail"})).await;
+        let v = app.get_json("/s/@search?portal_type=Link&metadata_fields=_all").await.json();
+        assert_eq!(v["items"][0]["getRemoteUrl"], "https://example.org/portail", "{v}");
+        for column in ["start", "end", "location", "UID", "Subject", "Language", "getObjPositionInParent"] {
+            assert!(v["items"][0].get(column).is_some(), "{column} in {v}");
+        }
     }
 
     async fn collections_list_their_query(db) {
@@ -433,6 +442,13 @@ both_backends! {
         let r = db.services.update(&Principal::System, &s, &path("/tout-sur-l-enfance"), &obj(json!({"limit": 1}))).await;
         assert!(r.is_ok());
         assert_eq!(app.get_json("/s/tout-sur-l-enfance").await.json()["items_total"], 1);
+        // Its page shows as many items as it says (its JSON, plone.restapi's batch).
+        let r = db.services.update(&Principal::System, &s, &path("/tout-sur-l-enfance"), &obj(json!({"limit": null, "item_count": 1}))).await;
+        assert!(r.is_ok());
+        let page = app.get("/s/tout-sur-l-enfance").await.body;
+        let listed = page.split("<ul class=\"items\">").nth(1).and_then(|l| l.split("</ul>").next()).unwrap_or_default();
+        assert!(listed.contains(">Repas chauds</a>") && !listed.contains("école communale"), "{page}");
+        assert_eq!(app.get_json("/s/tout-sur-l-enfance").await.json()["items"].as_array().map(Vec::len), Some(2));
         // A path given by its folder's UID, as Plone's path widget stores it; a folder
         // that is gone holds nothing.
         let folder = db.services.item(&Principal::System, &s, &path("/enseignement")).await.unwrap().item.uuid;
