@@ -403,7 +403,7 @@ async fn attendance(
                 "status": status_of(&p.id),
                 "signatory": field_list(meeting, "signatories").contains(&p.id),
             });
-            (p.title.clone(), v)
+            (p.id.clone(), v)
         })
         .collect();
     out.sort_by(|a, b| a.0.cmp(&b.0));

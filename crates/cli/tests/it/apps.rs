@@ -235,6 +235,7 @@ const AGENDA: WebApp = WebApp {
         chains: Some(("chains.json", r#"{"Hearing": "one_state", "Hearing Roll": "one_state"}"#)),
         indexes: None,
         hooks: &[],
+        item_hooks: &[],
         migrations: &[],
     },
     routes: Vec::new,

@@ -105,7 +105,7 @@ both_backends! {
         assert_eq!((v["review_state"].as_str(), v["item_number"].as_i64(), v["reference"].as_str()), (Some("presented"), Some(200), Some(format!("CC/{year}/2").as_str())), "{v}");
         let c = app.session("secretaire", "secretaire password").await;
         let page = app.get_with(&format!("{body}/eclairage"), &[("cookie", &c)]).await.body;
-        assert!(page.contains(&format!("<dd>CC/{year}/2</dd>")) && page.contains("<dd>travaux</dd>") && page.contains(">Motivation</h2>"), "{page}");
+        assert!(page.contains(&format!("<dd>CC/{year}/2</dd>")) && page.contains("<dd>Travaux</dd>") && page.contains(">Motivation</h2>"), "{page}");
         let agenda = app.get_with(&format!("{body}/seance-d-hier/@agenda"), &[("authorization", &auth["secretaire"])]).await.json();
         let numbers: Vec<(&str, &str)> = agenda["items"].as_array().unwrap().iter().map(|i| (i["number"].as_str().unwrap(), i["title"].as_str().unwrap())).collect();
         assert_eq!(numbers, [("1", "Marché de voirie"), ("2", "Éclairage public")], "{agenda}");
@@ -512,5 +512,79 @@ both_backends! {
         assert_eq!(r.status, 400, "{}", r.body);
         assert!(r.body.contains("nulle-part"), "{}", r.body);
         assert_eq!(get("agent", "/s/college/autre".into()).await.json()["review_state"], "itemcreated");
+    }
+
+    async fn attendance_and_votes_are_checked_and_read_for_the_minutes(db) {
+        let (services, app) = with_meetings(&db).await;
+        let pw = "demo password";
+        assert!(beffroi_cms::demo::seed(&services, pw).await.unwrap());
+        assert!(beffroi_meetings::demo::seed(&services, "demo", pw).await.unwrap());
+        let auth = app.bearer("demo", "secretaire", pw).await;
+        let get = |uri: String| {
+            let (app, auth) = (&app, auth.clone());
+            async move { app.get_with(&uri, &[("authorization", &auth), ("accept", "application/json")]).await.json() }
+        };
+        let patch = |uri: &str, body: Value| {
+            let (app, auth, uri) = (&app, auth.clone(), uri.to_owned());
+            async move { app.send_json("PATCH", &uri, &auth, body).await }
+        };
+
+        // The past meeting: who sat, in what position, who signed; its vote's sentence.
+        let a = get("/demo/college/seance-precedente/@attendees".into()).await;
+        let people: Vec<(&str, &str, &str, bool)> = a["items"].as_array().unwrap().iter().map(|p| (p["id"].as_str().unwrap(), p["position"].as_str().unwrap(), p["status"].as_str().unwrap(), p["signatory"].as_bool().unwrap())).collect();
+        assert_eq!(people, [
+            ("denise-dubois", "Directrice générale", "present", true),
+            ("emilie-lambert", "Échevine", "present", false),
+            ("jean-collard", "Échevin", "excused", false),
+            ("marc-dupont", "Bourgmestre", "present", true),
+        ], "{a}");
+        let v = get("/demo/college/marche-voiries/@votes".into()).await;
+        assert_eq!(v["vote"]["sentence"], "par 1 voix pour, 0 contre et 1 abstention", "{v}");
+        assert_eq!(v["vote"]["voters"]["abstain"], json!(["emilie-lambert"]));
+        let c = app.session_on("demo", "secretaire", pw).await;
+        let page = app.get_with("/demo/college/seance-precedente", &[("cookie", &c)]).await.body;
+        assert!(page.contains(">Présences</h2>") && page.contains("Marc Dupont (Bourgmestre), signataire"), "{page}");
+        let page = app.get_with("/demo/college/marche-voiries", &[("cookie", &c)]).await.body;
+        assert!(page.contains("par 1 voix pour, 0 contre et 1 abstention"), "{page}");
+
+        // Attendance names persons of the body, each once; signatories are present.
+        let m = "/demo/college/seance-en-preparation";
+        for (bad, why) in [
+            (json!({"attendees": ["personne"]}), "not a person"),
+            (json!({"attendees": ["sophie-renard"]}), "does not sit"),
+            (json!({"attendees": ["marc-dupont"], "excused": ["marc-dupont"]}), "twice"),
+            (json!({"attendees": ["marc-dupont"], "signatories": ["jean-collard"]}), "not among those present"),
+        ] {
+            let r = patch(m, bad.clone()).await;
+            assert_eq!(r.status, 400, "{bad}: {}", r.body);
+            assert!(r.body.contains(why), "{bad}: {}", r.body);
+        }
+        assert_eq!(get(format!("{m}/@attendees")).await["items"].as_array().unwrap().iter().filter(|p| p["status"] != "unknown").count(), 0, "nothing changed");
+        let r = patch(m, json!({"attendees": ["marc-dupont", "emilie-lambert", "jean-collard"], "signatories": ["marc-dupont"]})).await;
+        assert_eq!(r.status, 204, "{}", r.body);
+
+        // Votes: by those present and not absent for the item, counts within them.
+        let item = "/demo/college/plaine-de-jeux";
+        let r = patch(item, json!({"vote_secret": true, "vote_count_yes": 3, "vote_count_no": 1})).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert!(r.body.contains("counts 4 voters but only 3"), "{}", r.body);
+        let r = patch(item, json!({"item_absents": ["emilie-lambert"], "votes_yes": ["emilie-lambert"]})).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        let r = patch(item, json!({"votes_yes": ["marc-dupont"], "votes_no": ["marc-dupont"]})).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert!(r.body.contains("voted twice"), "{}", r.body);
+        let r = patch(item, json!({"item_absents": ["emilie-lambert"], "votes_yes": ["marc-dupont"], "votes_no": ["jean-collard"]})).await;
+        assert_eq!(r.status, 204, "{}", r.body);
+        assert_eq!(get(format!("{item}/@votes")).await["vote"]["sentence"], "par 1 voix pour, 1 contre et aucune abstention");
+        let a = get(format!("{item}/@attendees")).await;
+        assert!(a["items"].as_array().unwrap().iter().any(|p| p["id"] == "emilie-lambert" && p["status"] == "absent_for_item"), "{a}");
+        let r = patch(item, json!({"vote_secret": true, "vote_count_yes": 2})).await;
+        assert_eq!(r.status, 400, "a secret vote keeps no names: {}", r.body);
+        let r = patch(item, json!({"vote_secret": true, "votes_yes": [], "votes_no": [], "vote_count_yes": 2})).await;
+        assert_eq!(r.status, 204, "{}", r.body);
+        let v = get(format!("{item}/@votes")).await;
+        assert_eq!((v["vote"]["sentence"].as_str(), v["vote"].get("voters")), (Some("à l'unanimité (2 voix)"), None), "{v}");
+        let votes = get(format!("{m}/@votes")).await;
+        assert!(votes["items"].as_array().unwrap().iter().any(|i| i["title"].as_str().unwrap().starts_with("Plaine de jeux") && i["vote"]["yes"] == 2), "{votes}");
     }
 }
