@@ -213,6 +213,14 @@ impl Work<'_> {
         self.services.result_rows(&self.site, &page.items).await
     }
 
+    /// How many items a catalog query finds, as the unit's rights see them (what is
+    /// committed), without reading them.
+    pub async fn count(&self, mut q: beffroi_store::CatalogQuery) -> Result<i64> {
+        q.limit = 1;
+        q.offset = 0;
+        Ok(self.services.search(&self.acting, &self.site, q).await?.total)
+    }
+
     /// Changes fields of the item at `path` as an edit does (plone.restapi PATCH
     /// semantics, validated by its type): reindexed, a revision recorded in the name
     /// of the actor. Files go through the edit forms and the API, not here.

@@ -3,8 +3,8 @@
 //! while the meeting is still being prepared takes the next whole number; one presented
 //! once the agenda is frozen is a late item: the next sub-number after the last item,
 //! so that the agenda already sent keeps its numbers, and it is frozen at once. An item
-//! taken off closes the gap; moving an item by hand renumbers the agenda 1, 2, 3… in
-//! its new order. A delayed item is copied, validated, for a later meeting.
+//! taken off closes the gap; moving an item by hand renumbers the agenda in its new
+//! order (a late item keeps a sub-number of the item before it). A delayed item is copied, validated, for a later meeting.
 
 use beffroi_model::ItemPath;
 use beffroi_model::security::Permission;
@@ -59,9 +59,21 @@ pub(crate) fn put_on_agenda<'a>(work: &'a mut Work<'_>, item: &'a ItemRow, _: &'
         // The agenda's counter serializes those who present to one meeting at once: the
         // second waits for the first to commit, then sees its item.
         work.next_number(&format!("agenda:{uid}")).await?;
-        let last = items_on(work, &meeting).await?.iter().filter_map(number_of).max().unwrap_or(0);
         let late = meeting.review_state.as_deref() == Some("frozen");
-        let number = if late { last + 1 } else { (last / STEP + 1) * STEP };
+        let number = if late {
+            items_on(work, &meeting).await?.iter().filter_map(number_of).max().unwrap_or(0) + 1
+        } else {
+            // The whole numbers run 1, 2, 3… over the items of the normal list: counting
+            // them (an index, no row read) gives the next one.
+            let q = CatalogQuery {
+                index_filters: vec![
+                    IndexFilter::AnyOf { index: "meeting".into(), words: vec![uid.clone()] },
+                    IndexFilter::AnyOf { index: "list_type".into(), words: vec!["normal".into()] },
+                ],
+                ..Default::default()
+            };
+            (work.count(q).await? + 1) * STEP
+        };
         let body_path = meeting.path.parent().expect("a meeting is in its body");
         let body = work.require(&body_path, Permission::View).await?.pop().expect("a lineage ends with its item");
         let year = meeting_date(&meeting).unwrap_or_else(|| work.now()).year();
@@ -100,22 +112,7 @@ pub(crate) fn take_off_agenda<'a>(work: &'a mut Work<'_>, item: &'a ItemRow, _: 
         set(work, &item.path, json!({"meeting": null, "item_number": null, "list_type": null})).await?;
         let rest: Vec<ItemRow> = items_on(work, &meeting).await?.into_iter().filter(|i| i.uuid != item.uuid).collect();
         // Whole numbers follow each other again; sub-items stay under their item.
-        let (mut whole, mut sub) = (0, 0);
-        for it in rest {
-            let n = number_of(&it).unwrap_or(0);
-            let wanted = if n % STEP == 0 || whole == 0 {
-                whole += 1;
-                sub = 0;
-                whole * STEP
-            } else {
-                sub += 1;
-                whole * STEP + sub
-            };
-            if Some(wanted) != number_of(&it) {
-                set(work, &it.path, json!({"item_number": wanted})).await?;
-            }
-        }
-        Ok(())
+        renumber(work, &rest).await
     })
 }
 
@@ -137,10 +134,26 @@ pub(crate) async fn move_item(
         return Err(refuse("the item cannot move further"));
     }
     items.swap(at, to as usize);
-    for (i, it) in items.iter().enumerate() {
-        let wanted = (i as i64 + 1) * STEP;
-        if Some(wanted) != number_of(it) {
-            set(work, &it.path, json!({"item_number": wanted})).await?;
+    renumber(work, &items).await
+}
+
+/// Numbers `items` in this order: the normal list's items 1, 2, 3…, each late item the
+/// next sub-number of the item before it (a late item with none before it joins the
+/// normal list).
+async fn renumber(work: &mut Work<'_>, items: &[ItemRow]) -> Result<(), ServiceError> {
+    let (mut whole, mut sub) = (0, 0);
+    for it in items {
+        let late = text(it, "list_type") == "late";
+        let (wanted, list) = if late && whole > 0 {
+            sub += 1;
+            (whole * STEP + sub, "late")
+        } else {
+            whole += 1;
+            sub = 0;
+            (whole * STEP, "normal")
+        };
+        if Some(wanted) != number_of(it) || text(it, "list_type") != list {
+            set(work, &it.path, json!({"item_number": wanted, "list_type": list})).await?;
         }
     }
     Ok(())

@@ -421,6 +421,14 @@ both_backends! {
         assert!(item.contains("<dd>2</dd>"), "{item}");
         let (item, _) = page("agent", "/demo/college/egouttage-rue-haute").await;
         assert!(item.contains("<dd>3</dd>"), "{item}");
+        // Taken off the agenda, an item leaves no gap.
+        let token = app.bearer("demo", "secretaire", pw).await;
+        let r = app.send_json("POST", "/demo/college/plaine-de-jeux/@workflow/backToValidated", &token, json!({})).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let agenda = app.get_with("/demo/college/seance-en-preparation/@agenda", &[("authorization", &token)]).await.json();
+        let numbers: Vec<(&str, &str)> = agenda["items"].as_array().unwrap().iter().map(|i| (i["number"].as_str().unwrap(), i["title"].as_str().unwrap())).collect();
+        assert_eq!(numbers.iter().map(|n| n.0).collect::<Vec<_>>(), ["1", "2"], "{agenda}");
+        assert!(numbers[0].1.contains("épandage") && numbers[1].1.starts_with("Égouttage"), "{agenda}");
         let (item, _) = page("agent", "/demo/college/salage-hiver").await;
         assert!(item.contains("Séance du collège (semaine prochaine)</a>") && item.contains("<dd>Travaux</dd>"), "{item}");
         // The past meeting's items were decided when it closed.
