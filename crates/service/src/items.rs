@@ -467,14 +467,32 @@ impl Services {
         let created =
             Event { site: site.id.clone(), uuid: item.uuid, path: item.path.clone(), kind: EventKind::Created };
         let hooks = self.item_hooks(site, type_name, crate::Change::Added);
+        self.finish_change(site, actor, &reg, tx, lineage, created, &hooks).await
+    }
+
+    /// Commits a creation or an edit (the item last in `lineage`) and publishes its
+    /// event; with the applications' item hooks, first runs them in a unit on the same
+    /// transaction. Returns the item as the hooks left it.
+    #[expect(clippy::too_many_arguments, reason = "the parts of a change being committed")]
+    async fn finish_change(
+        &self,
+        site: &SiteRow,
+        actor: &Principal,
+        reg: &Arc<WorkflowRegistry>,
+        tx: beffroi_store::Tx,
+        lineage: Vec<ItemRow>,
+        event: Event,
+        hooks: &[crate::ItemHookFn],
+    ) -> Result<ItemRow> {
+        let item = lineage.last().expect("the changed item is last").clone();
         if hooks.is_empty() {
             tx.commit().await?;
-            self.emit(created);
+            self.emit(event);
             return Ok(item);
         }
         let mut work = crate::Work::open(self, site, actor, reg.clone(), tx, lineage);
-        work.push_event(created);
-        work.run_item_hooks(&hooks, &item).await?;
+        work.push_event(event);
+        work.run_item_hooks(hooks, &item).await?;
         let item = work.item().clone();
         work.commit().await?;
         Ok(item)
@@ -637,18 +655,8 @@ impl Services {
         let modified =
             Event { site: site.id.clone(), uuid: item.uuid, path: item.path.clone(), kind: EventKind::Modified };
         let hooks = self.item_hooks(site, &item.type_name, crate::Change::Edited);
-        if hooks.is_empty() {
-            tx.commit().await?;
-            self.emit(modified);
-            return Ok(item);
-        }
-        lineage.push(item.clone());
-        let mut work = crate::Work::open(self, site, actor, reg.clone(), tx, lineage);
-        work.push_event(modified);
-        work.run_item_hooks(&hooks, &item).await?;
-        let item = work.item().clone();
-        work.commit().await?;
-        Ok(item)
+        lineage.push(item);
+        self.finish_change(site, actor, &reg, tx, lineage, modified, &hooks).await
     }
 
     /// Deletes the item at `path` and everything inside it; returns how many items went.

@@ -28,18 +28,28 @@ pub(crate) fn number_of(item: &ItemRow) -> Option<i64> {
     item.fields.get("item_number").and_then(Value::as_i64)
 }
 
-/// The items on `meeting` as committed, in agenda order.
-pub(crate) async fn items_on(work: &Work<'_>, meeting: &ItemRow) -> Result<Vec<ItemRow>, ServiceError> {
-    let q = CatalogQuery {
+/// The query of the items on `meeting` (in any order: [`in_agenda_order`] sorts them).
+pub(crate) fn on_meeting(meeting: &ItemRow) -> CatalogQuery {
+    CatalogQuery {
         index_filters: vec![IndexFilter::AnyOf {
             index: "meeting".into(),
             words: vec![meeting.uuid.simple().to_string()],
         }],
         sort: SortOn::Path,
+        limit: beffroi_service::MAX_SEARCH_BATCH,
         ..Default::default()
-    };
-    let mut items = work.find(q).await?;
+    }
+}
+
+/// Sorts items by their number on the agenda.
+pub(crate) fn in_agenda_order(items: &mut [ItemRow]) {
     items.sort_by_key(|i| (number_of(i).unwrap_or(i64::MAX), i.path.clone()));
+}
+
+/// The items on `meeting` as committed, in agenda order.
+pub(crate) async fn items_on(work: &Work<'_>, meeting: &ItemRow) -> Result<Vec<ItemRow>, ServiceError> {
+    let mut items = work.find(on_meeting(meeting)).await?;
+    in_agenda_order(&mut items);
     Ok(items)
 }
 

@@ -266,19 +266,11 @@ async fn agenda<'r>(c: Call<'r>, view: &'r ItemView) -> Result<axum::response::R
     if view.item.type_name != MEETING {
         return Err(WebError::NotFound(ctx.url(&view.item.path)));
     }
-    let q = CatalogQuery {
-        index_filters: vec![IndexFilter::AnyOf {
-            index: "meeting".into(),
-            words: vec![view.item.uuid.simple().to_string()],
-        }],
-        limit: beffroi_service::MAX_SEARCH_BATCH,
-        ..Default::default()
-    };
     let services = ctx.services();
-    let page = services.search(&ctx.principal, &ctx.site, q).await.map_err(|e| c.error(e))?;
+    let page =
+        services.search(&ctx.principal, &ctx.site, agenda::on_meeting(&view.item)).await.map_err(|e| c.error(e))?;
     let mut rows = services.result_rows(&ctx.site, &page.items).await.map_err(|e| c.error(e))?;
-    let number = |r: &ItemRow| r.fields.get("item_number").and_then(Value::as_i64).unwrap_or(i64::MAX);
-    rows.sort_by_key(|r| (number(r), r.path.clone()));
+    agenda::in_agenda_order(&mut rows);
     let items: Vec<Value> = rows
         .iter()
         .map(|r| {

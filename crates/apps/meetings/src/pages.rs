@@ -22,7 +22,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use crate::advices::{ADVICE, working_days_left};
-use crate::agenda::{number_of, number_text};
+use crate::agenda::{in_agenda_order, number_of, number_text, on_meeting};
 use crate::assembly::{PERSON, Vote, meeting_day, person_label, sits};
 use crate::organisation::{LEVELS, SERVICE};
 use crate::{ITEM, MANAGE_MEETINGS, MEETING, meeting_date, text};
@@ -155,17 +155,8 @@ fn meeting_page<'a>(ctx: &'a Ctx<'_>, view: &'a ItemView) -> BoxFuture<'a, Resul
     Box::pin(async move {
         let meeting = &view.item;
         let titles = service_titles(ctx).await?;
-        let q = CatalogQuery {
-            index_filters: vec![IndexFilter::AnyOf {
-                index: "meeting".into(),
-                words: vec![meeting.uuid.simple().to_string()],
-            }],
-            limit: beffroi_service::MAX_SEARCH_BATCH,
-            ..Default::default()
-        };
-        let mut agenda = rows(ctx, q).await?;
-        let number = |r: &ItemRow| r.fields.get("item_number").and_then(serde_json::Value::as_i64).unwrap_or(i64::MAX);
-        agenda.sort_by_key(|r| (number(r), r.path.clone()));
+        let mut agenda = rows(ctx, on_meeting(meeting)).await?;
+        in_agenda_order(&mut agenda);
         let open = matches!(meeting.review_state.as_deref(), Some("created" | "frozen"));
         let manager = view.allows(&ctx.principal, manage());
         let available = if open && manager {
@@ -293,20 +284,28 @@ fn body_page<'a>(ctx: &'a Ctx<'_>, view: &'a ItemView) -> BoxFuture<'a, Result<V
     })
 }
 
+/// The fields of a form posted to a meeting's view, and the UID of the item it names.
+fn meeting_form(c: &Call<'_>, meeting: &ItemRow) -> Result<(Vec<(String, String)>, uuid::Uuid), WebError> {
+    if meeting.type_name != MEETING {
+        return Err(WebError::NotFound(c.ctx().url(&meeting.path)));
+    }
+    let form = c.form()?;
+    let uid = form
+        .iter()
+        .find(|(k, _)| k == "item")
+        .and_then(|(_, v)| uuid::Uuid::try_parse(v.trim()).ok())
+        .ok_or_else(|| WebError::BadRequest("which item? (item: its UID)".into()))?;
+    Ok((form, uid))
+}
+
 /// `@@move-item` on a meeting (POST, a form with `item`, an item's UID, and
 /// `direction`, `up` or `down`): the keyboard's and the screen reader's way to order
-/// the agenda, which is then numbered 1, 2, 3… in its new order; for its managers.
+/// the agenda, which is then numbered in its new order; for its managers.
 pub(crate) async fn move_item<'r>(c: Call<'r>, view: &'r ItemView) -> Result<axum::response::Response, WebError> {
     let ctx = c.ctx();
     let meeting = &view.item;
-    if meeting.type_name != MEETING {
-        return Err(WebError::NotFound(ctx.url(&meeting.path)));
-    }
-    let form = c.form()?;
+    let (form, uid) = meeting_form(&c, meeting)?;
     let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim().to_owned());
-    let uid = field("item")
-        .and_then(|v| uuid::Uuid::try_parse(&v).ok())
-        .ok_or_else(|| WebError::BadRequest("which item? (item: its UID)".into()))?;
     let by = match field("direction").as_deref() {
         Some("up") => -1,
         Some("down") => 1,
@@ -330,15 +329,7 @@ pub(crate) async fn move_item<'r>(c: Call<'r>, view: &'r ItemView) -> Result<axu
 pub(crate) async fn present<'r>(c: Call<'r>, view: &'r ItemView) -> Result<axum::response::Response, WebError> {
     let ctx = c.ctx();
     let meeting = &view.item;
-    if meeting.type_name != MEETING {
-        return Err(WebError::NotFound(ctx.url(&meeting.path)));
-    }
-    let form = c.form()?;
-    let uid = form
-        .iter()
-        .find(|(k, _)| k == "item")
-        .and_then(|(_, v)| uuid::Uuid::try_parse(v.trim()).ok())
-        .ok_or_else(|| WebError::BadRequest("which item? (item: its UID)".into()))?;
+    let (_, uid) = meeting_form(&c, meeting)?;
     let q = CatalogQuery { uids: vec![uid], types: vec![ITEM.into()], ..Default::default() };
     let item = rows(ctx, q).await?.pop().ok_or_else(|| WebError::BadRequest("no such item here".into()))?;
     if item.path.parent() != meeting.path.parent() {
@@ -480,15 +471,8 @@ pub(crate) async fn votes<'r>(c: Call<'r>, view: &'r ItemView) -> Result<axum::r
     match it.type_name.as_str() {
         ITEM => Ok(c.json(&json!({"@id": url, "vote": vote_json(&c, it)}))),
         MEETING => {
-            let q = CatalogQuery {
-                index_filters: vec![IndexFilter::AnyOf {
-                    index: "meeting".into(),
-                    words: vec![it.uuid.simple().to_string()],
-                }],
-                ..Default::default()
-            };
-            let mut items = rows(ctx, q).await?;
-            items.sort_by_key(|r| (number_of(r).unwrap_or(i64::MAX), r.path.clone()));
+            let mut items = rows(ctx, on_meeting(it)).await?;
+            in_agenda_order(&mut items);
             let out: Vec<serde_json::Value> = items
                 .iter()
                 .map(|r| json!({"@id": ctx.url(&r.path), "title": r.title, "number": number_of(r).map(number_text), "vote": vote_json(&c, r)}))

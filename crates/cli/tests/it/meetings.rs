@@ -22,6 +22,23 @@ async fn with_meetings(db: &TestDb) -> (Services, TestApp) {
     (services, TestApp::with_state(state))
 }
 
+/// Users of site `s` (admin a Manager, the others Members), each with the password
+/// "<login> password", and their bearer tokens.
+async fn users<'a>(
+    db: &TestDb,
+    app: &TestApp,
+    s: &beffroi_store::SiteRow,
+    people: &[&'a str],
+) -> std::collections::HashMap<&'a str, String> {
+    let mut auth = std::collections::HashMap::new();
+    for login in people {
+        let roles = if *login == "admin" { vec![Role::Manager] } else { vec![Role::Member] };
+        db.user(s, login, &format!("{login} password"), login, &roles).await;
+        auth.insert(*login, app.bearer("s", login, &format!("{login} password")).await);
+    }
+    auth
+}
+
 both_backends! {
     async fn an_item_goes_through_validation_to_the_agenda_and_a_decision(db) {
         let (services, app) = with_meetings(&db).await;
@@ -202,14 +219,7 @@ both_backends! {
         let s = db.site("s").await;
         services.set_site_apps(&beffroi_model::security::Principal::System, &s, &["cms".into(), "meetings".into()], &[]).await.unwrap();
         let people = ["admin", "agent", "chef", "dg", "secretaire", "echevin", "voisin", "seul"];
-        for login in people {
-            let roles = if login == "admin" { vec![Role::Manager] } else { vec![Role::Member] };
-            db.user(&s, login, &format!("{login} password"), login, &roles).await;
-        }
-        let mut auth = std::collections::HashMap::new();
-        for login in people {
-            auth.insert(login, app.bearer("s", login, &format!("{login} password")).await);
-        }
+        let auth = users(&db, &app, &s, &people).await;
         let send = |who: &str, method: &'static str, uri: String, body: Value| {
             let (app, auth) = (&app, auth[who].clone());
             async move { app.send_json(method, &uri, &auth, body).await }
@@ -441,14 +451,7 @@ both_backends! {
         let s = db.site("s").await;
         services.set_site_apps(&beffroi_model::security::Principal::System, &s, &["cms".into(), "meetings".into()], &[]).await.unwrap();
         let people = ["admin", "agent", "chef", "df", "secretaire"];
-        for login in people {
-            let roles = if login == "admin" { vec![Role::Manager] } else { vec![Role::Member] };
-            db.user(&s, login, &format!("{login} password"), login, &roles).await;
-        }
-        let mut auth = std::collections::HashMap::new();
-        for login in people {
-            auth.insert(login, app.bearer("s", login, &format!("{login} password")).await);
-        }
+        let auth = users(&db, &app, &s, &people).await;
         let send = |who: &str, method: &'static str, uri: String, body: Value| {
             let (app, auth) = (&app, auth[who].clone());
             async move { app.send_json(method, &uri, &auth, body).await }
