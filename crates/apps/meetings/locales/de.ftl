@@ -46,8 +46,6 @@ meetings-advice-negative = negativ
 meetings-advice-nil = gegenstandslos
 meetings-advice-outdated = überholt: der Punkt wurde seither geändert
 meetings-attendance = Anwesenheit
-meetings-excused = Entschuldigt
-meetings-absent = Abwesend
 meetings-signatory = Unterzeichner
 meetings-vote = Abstimmung
 meetings-vote-secret = geheime Abstimmung
@@ -57,3 +55,6 @@ meetings-vote-sentence = mit { $yes } Ja-Stimmen, { $no } Nein-Stimmen und { $ab
     [one] 1 Enthaltung
    *[other] { $abstain } Enthaltungen
 }
+meetings-attendance-present = Anwesend
+meetings-attendance-excused = Entschuldigt
+meetings-attendance-absent = Abwesend

@@ -46,8 +46,6 @@ meetings-advice-negative = negative
 meetings-advice-nil = nil
 meetings-advice-outdated = outdated: the item changed since
 meetings-attendance = Attendance
-meetings-excused = Excused
-meetings-absent = Absent
 meetings-signatory = signatory
 meetings-vote = Vote
 meetings-vote-secret = secret vote
@@ -57,3 +55,6 @@ meetings-vote-sentence = by { $yes } votes for, { $no } against and { $abstain -
     [one] 1 abstention
    *[other] { $abstain } abstentions
 }
+meetings-attendance-present = Present
+meetings-attendance-excused = Excused
+meetings-attendance-absent = Absent

@@ -46,8 +46,6 @@ meetings-advice-negative = défavorable
 meetings-advice-nil = sans objet
 meetings-advice-outdated = dépassé : le point a changé depuis
 meetings-attendance = Présences
-meetings-excused = Excusés
-meetings-absent = Absents
 meetings-signatory = signataire
 meetings-vote = Vote
 meetings-vote-secret = vote secret
@@ -57,3 +55,6 @@ meetings-vote-sentence = par { $yes } voix pour, { $no } contre et { $abstain ->
     [one] 1 abstention
    *[other] { $abstain } abstentions
 }
+meetings-attendance-present = Présents
+meetings-attendance-excused = Excusés
+meetings-attendance-absent = Absents

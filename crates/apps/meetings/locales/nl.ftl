@@ -46,8 +46,6 @@ meetings-advice-negative = ongunstig
 meetings-advice-nil = zonder voorwerp
 meetings-advice-outdated = achterhaald: het punt is sindsdien gewijzigd
 meetings-attendance = Aanwezigheden
-meetings-excused = Verontschuldigd
-meetings-absent = Afwezig
 meetings-signatory = ondertekenaar
 meetings-vote = Stemming
 meetings-vote-secret = geheime stemming
@@ -57,3 +55,6 @@ meetings-vote-sentence = met { $yes } stemmen voor, { $no } tegen en { $abstain 
     [one] 1 onthouding
    *[other] { $abstain } onthoudingen
 }
+meetings-attendance-present = Aanwezig
+meetings-attendance-excused = Verontschuldigd
+meetings-attendance-absent = Afwezig

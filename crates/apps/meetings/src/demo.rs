@@ -79,7 +79,7 @@ pub async fn seed(services: &Services, site_id: &str, password: &str) -> Result<
             &root,
             "Organisation",
             Some("organisation"),
-            &obj(json!({"title": "Organisation communale"})),
+            &obj(json!({"title": "Organisation communale", "exclude_from_nav": true})),
         )
         .await?;
     for (id, title) in SERVICES {

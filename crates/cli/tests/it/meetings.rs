@@ -554,7 +554,8 @@ both_backends! {
         assert_eq!(v["vote"]["voters"]["abstain"], json!(["emilie-lambert"]));
         let c = app.session_on("demo", "secretaire", pw).await;
         let page = app.get_with("/demo/college/seance-precedente", &[("cookie", &c)]).await.body;
-        assert!(page.contains(">Présences</h2>") && page.contains("Marc Dupont (Bourgmestre), signataire"), "{page}");
+        assert!(page.contains(">Présences</h2>") && page.contains("<dt>Présents</dt><dd>Denise Dubois (Directrice générale), signataire ; Émilie Lambert (Échevine) ; Marc Dupont (Bourgmestre), signataire</dd>"), "{page}");
+        assert!(!page.contains(">Organisation communale</a>"), "the organisation is out of the navigation");
         let page = app.get_with("/demo/college/marche-voiries", &[("cookie", &c)]).await.body;
         assert!(page.contains("par 1 voix pour, 0 contre et 1 abstention"), "{page}");
 
