@@ -8,6 +8,7 @@ mod apps;
 mod auth;
 mod browser;
 mod browser_chooser;
+mod browser_meetings;
 mod cli;
 mod content;
 mod editor;
