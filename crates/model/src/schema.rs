@@ -187,6 +187,10 @@ pub struct TypeSchema {
     /// Types addable inside this one; None means every globally allowed type.
     #[serde(default)]
     pub allowed_types: Option<Vec<String>>,
+    /// People add it through the forms and the API; false: only its application makes
+    /// it (in a hook), though it may live where `allowed_types` says.
+    #[serde(default = "yes")]
+    pub addable: bool,
     #[serde(default)]
     pub layouts: Vec<String>,
     #[serde(default)]
@@ -1167,6 +1171,12 @@ impl TypeRegistry {
     /// Whether `child` may be added inside an item of type `parent` (None: the site root).
     pub fn may_contain(&self, parent: Option<&str>, child: &str) -> bool {
         self.may_contain_with(&TypeRules::default(), parent, child)
+    }
+
+    /// Whether people may add a `child` in a `parent`: it may live there and is not
+    /// made only by its application.
+    pub fn may_add_with(&self, rules: &TypeRules, parent: Option<&str>, child: &str) -> bool {
+        self.get(child).is_some_and(|t| t.addable) && self.may_contain_with(rules, parent, child)
     }
 
     /// [`TypeRegistry::may_contain`] with a site's own rules over the type files'.

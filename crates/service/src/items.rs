@@ -447,6 +447,9 @@ impl Services {
         let reg = self.workflows(site).await?;
         let schema =
             self.types.get(type_name).ok_or_else(|| ServiceError::BadRequest(format!("unknown type {type_name:?}")))?;
+        if !schema.addable && *actor != Principal::System {
+            return Err(ServiceError::BadRequest(format!("a {type_name} is made by its application, not added")));
+        }
         self.check_rich_text_size(values)?;
         let provided: Vec<&str> = uploads.iter().map(|u| u.field.as_str()).collect();
         let mut values = schema.validate_with(values, WriteMode::Create, &provided)?;

@@ -349,7 +349,7 @@ impl Services {
     /// Whether a `child` may be added in an item of type `container` (None: the root).
     pub async fn may_add(&self, site: &SiteRow, container: Option<&str>, child: &str) -> Result<bool> {
         let rules = self.type_rules(site).await?;
-        Ok(self.types.may_contain_with(&rules, container, child))
+        Ok(self.types.may_add_with(&rules, container, child))
     }
 
     /// Sets the site's own rule for `type_name` (site managers only).

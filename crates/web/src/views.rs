@@ -258,7 +258,7 @@ pub(crate) fn actions(ctx: &Ctx<'_>, view: &ItemView) -> Vec<minijinja::Value> {
         if action.per_addable_type {
             let here = (!view.item.path.is_root()).then_some(view.item.type_name.as_str());
             let types = ctx.app.services.types();
-            for t in types.all().iter().filter(|t| types.may_contain_with(&ctx.type_rules, here, &t.id)) {
+            for t in types.all().iter().filter(|t| types.may_add_with(&ctx.type_rules, here, &t.id)) {
                 let title = format!("{label} : {}", t.title.get(lang));
                 out.push(context! { url => format!("{target}/{}?type={}", route.name, t.id), title => title });
             }

@@ -5,7 +5,7 @@
 //! (`holidays.json`, per year) do not count. The adviser service's `_advisers` group
 //! writes it and gives it (`giveAdvice`, which needs its type) and reads the item; an
 //! edit of the item after an advice was given marks that advice outdated. Advices are
-//! only ever asked this way, never added by hand.
+//! only ever asked this way: their type is not addable by hand.
 
 use std::collections::BTreeSet;
 use std::sync::LazyLock;
@@ -147,15 +147,6 @@ pub(crate) fn outdate<'a>(work: &'a mut Work<'_>, item: &'a ItemRow) -> HookFutu
             }
         }
         Ok(())
-    })
-}
-
-/// Before an advice is added by hand: refused; advices are asked by their items.
-pub(crate) fn added_by_hand<'a>(_: &'a mut Work<'_>, _: &'a ItemRow) -> HookFuture<'a> {
-    Box::pin(async {
-        Err(ServiceError::BadRequest(
-            "advices are asked by their item (its advisers or a budget impact), not added by hand".into(),
-        ))
     })
 }
 

@@ -97,7 +97,6 @@ const ITEM_HOOKS: &[ItemHook] = &[
     ItemHook { type_name: ITEM, on: Change::Edited, run: advices::outdate },
     ItemHook { type_name: ITEM, on: Change::Edited, run: assembly::check_votes },
     ItemHook { type_name: MEETING, on: Change::Edited, run: assembly::check_attendance },
-    ItemHook { type_name: advices::ADVICE, on: Change::Added, run: advices::added_by_hand },
     ItemHook { type_name: MEETING, on: Change::Added, run: organisation::meeting_added },
 ];
 

@@ -374,6 +374,8 @@ both_backends! {
         assert!(advise.contains("Trottoirs aux abords") && !advise.contains("épandage"), "{body}");
         let (item, _) = page("df", "/demo/college/salage-hiver").await;
         assert!(section(&item, "Avis").contains("favorable"), "{item}");
+        let (item, _) = page("secretaire", "/demo/college/salage-hiver").await;
+        assert!(item.contains("/@@edit\">") && !item.contains("type=Meeting Advice"), "advices are not offered to add by hand: {item}");
         let (body, _) = page("secretaire", "/demo/college").await;
         assert!(section(&body, "Points validés, pas encore en séance").contains("épandage hivernal"), "{body}");
         assert!(!body.contains("Parking vélos"), "an item being written is its service's business");
