@@ -9,7 +9,7 @@
 //! | `dg` | director general, last validation level of every service | `*_level1reviewers` |
 //! | `secretaire` | secretary of both bodies | MeetingManager on the college and the council |
 //! | `df` | finance director, adviser | `finances_advisers` |
-//! | `echevin` | alderman, observer of every service | `*_observers` |
+//! | `echevin` | alderman, observer of every service and of both bodies | `*_observers`, `college_powerobservers`, `conseil_powerobservers` |
 
 use beffroi_model::ItemPath;
 use beffroi_model::security::{Grantee, Principal, Role};
@@ -115,6 +115,8 @@ pub async fn seed(services: &Services, site_id: &str, password: &str) -> Result<
             inherit: None,
         };
         services.update_sharing(&system, &site, &body.path, change).await?;
+        // The alderman observes what goes on the body's agendas.
+        services.add_member(&system, &site, &format!("{id}_powerobservers"), "echevin").await?;
     }
     let who = |login: &'static str| {
         let site = site.clone();

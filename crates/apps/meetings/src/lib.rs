@@ -92,6 +92,7 @@ pub const MEETINGS: WebApp = WebApp {
 
 const ITEM_HOOKS: &[ItemHook] = &[
     ItemHook { type_name: organisation::SERVICE, on: Change::Added, run: organisation::service_added },
+    ItemHook { type_name: "Decision Body", on: Change::Added, run: organisation::body_added },
     ItemHook { type_name: ITEM, on: Change::Added, run: organisation::item_changed },
     ItemHook { type_name: ITEM, on: Change::Edited, run: organisation::item_changed },
     ItemHook { type_name: ITEM, on: Change::Edited, run: advices::outdate },

@@ -164,6 +164,14 @@ pub(crate) async fn assign_roles(work: &mut Work<'_>, item: &ItemRow) -> Result<
         grants.push((mine(suffix), roles));
     }
     grants.push((mine("observers"), if secret { Vec::new() } else { vec![Role::Reader] }));
+    // The body's observers (its aldermen, say) read what is on an agenda, unless secret.
+    if let Some(body) = item.path.parent().and_then(|b| b.last().map(str::to_owned)) {
+        let on_agenda = !created && !LEVELS.iter().any(|(l, _)| *l == state) && state != VALIDATED;
+        grants.push((
+            group_id(&body, "powerobservers"),
+            if on_agenda && !secret { vec![Role::Reader] } else { Vec::new() },
+        ));
+    }
     // The services whose advice it asks read it once it has left its service.
     let advisers: Vec<String> =
         crate::advices::advisers(work, item).await?.iter().map(|a| group_id(a, "advisers")).collect();
@@ -233,6 +241,25 @@ pub(crate) fn chain_guard<'a>(work: &'a mut Work<'_>, item: &'a ItemRow, t: &'a 
             Some(s) => Err(refuse(format!("the item goes to {s:?} next, not {:?}", t.to))),
             None => Err(refuse("the item has nowhere to go from here")),
         }
+    })
+}
+
+/// After a decision body is added: its groups, `<body>_meetingmanagers` (holding the
+/// MeetingManager role on the body) and `<body>_powerobservers` (who read its items
+/// once on an agenda, secret ones excepted), as PloneMeeting's configuration groups.
+pub(crate) fn body_added<'a>(work: &'a mut Work<'_>, body: &'a ItemRow) -> HookFuture<'a> {
+    Box::pin(async move {
+        let lang = work.site().language.code();
+        let i = ["fr", "nl", "de", "en"].iter().position(|l| *l == lang).unwrap_or(0);
+        let managers = ["gestionnaires des séances", "zittingsbeheerders", "Sitzungsverwaltung", "meeting managers"][i];
+        let observers = ["observateurs", "waarnemers", "Beobachter", "observers"][i];
+        let manager_role = role("MeetingManager")?;
+        let managers_group = group_id(&body.id, "meetingmanagers");
+        work.ensure_group(&managers_group, &format!("{} — {managers}", body.title), &[]).await?;
+        let observer_role = role("MeetingObserver")?;
+        let title = format!("{} — {observers}", body.title);
+        work.ensure_group(&group_id(&body.id, "powerobservers"), &title, &[observer_role]).await?;
+        work.share(&body.path, &[(Grantee::Group(managers_group), vec![manager_role])]).await
     })
 }
 

@@ -46,13 +46,7 @@ both_backends! {
         db.add(&s, "", "Document", json!({"title": "Avant les séances"})).await;
         assert_eq!(services.reconcile_indexes().await.unwrap(), 0, "no content of its types yet: nothing to reindex at start");
         services.set_site_apps(&beffroi_model::security::Principal::System, &s, &["cms".into(), "meetings".into()], &[]).await.unwrap();
-        for (login, roles) in [("admin", vec![Role::Manager]), ("agent", vec![Role::Member]), ("chef", vec![Role::Member]), ("secretaire", vec![Role::Member])] {
-            db.user(&s, login, &format!("{login} password"), login, &roles).await;
-        }
-        let mut auth = std::collections::HashMap::new();
-        for login in ["admin", "agent", "chef", "secretaire"] {
-            auth.insert(login, app.bearer("s", login, &format!("{login} password")).await);
-        }
+        let auth = users(&db, &app, &s, &["admin", "agent", "chef", "secretaire", "observateur"]).await;
         let send = |who: &str, method: &'static str, uri: String, body: Value| {
             let (app, auth) = (&app, auth[who].clone());
             async move { app.send_json(method, &uri, &auth, body).await }
@@ -74,10 +68,11 @@ both_backends! {
         }
         let r = send("admin", "POST", "/s".into(), json!({"@type": "Decision Body", "title": "Collège communal", "code": "CC"})).await;
         assert_eq!(r.status, 201, "{}", r.body);
-        let r = send("admin", "POST", "/s/college-communal/@sharing".into(), json!({"entries": [
-            {"id": "secretaire", "type": "user", "roles": {"MeetingManager": true}},
-        ]})).await;
-        assert_eq!(r.status, 204, "{}", r.body);
+        // The body's own groups: its meeting managers, its observers.
+        for (group, login) in [("college-communal_meetingmanagers", "secretaire"), ("college-communal_powerobservers", "observateur")] {
+            let r = send("admin", "PATCH", format!("/s/@groups/{group}"), json!({"users": {login: true}})).await;
+            assert_eq!(r.status, 204, "{}", r.body);
+        }
 
         // The secretary plans a meeting held yesterday, and one next week.
         let yesterday = (chrono::Utc::now() - chrono::Duration::days(1)).format("%Y-%m-%dT10:00:00+00:00").to_string();
@@ -114,8 +109,11 @@ both_backends! {
             assert_eq!(r.status, 200, "{}", r.body);
             let r = send("chef", "POST", format!("{body}/{id}/@workflow/present"), json!({})).await;
             assert!(matches!(r.status.as_u16(), 401 | 403), "only meeting managers present: {} {}", r.status, r.body);
+            let seen = |who| { let send = &send; let uri = format!("{body}/{id}"); async move { send(who, "GET", uri, Value::Null).await.status.as_u16() } };
+            assert!(matches!(seen("observateur").await, 401 | 403), "the body's observers see items once on an agenda");
             let r = send("secretaire", "POST", format!("{body}/{id}/@workflow/present"), json!({})).await;
             assert_eq!(r.status, 200, "{}", r.body);
+            assert_eq!(seen("observateur").await, 200);
         }
         // Numbered on the agenda in the order presented, with the body's references.
         let v = state(format!("{body}/eclairage")).await;
@@ -212,6 +210,18 @@ both_backends! {
         let r = send("secretaire", "POST", format!("{body}/tard/@workflow/backToValidated"), json!({})).await;
         assert_eq!(r.status, 200, "{}", r.body);
         assert_eq!(state(format!("{body}/tard")).await["item_number"], Value::Null);
+
+        // A secret item on an agenda stays hidden from the body's observers, in search too.
+        let r = send("agent", "POST", body.into(), json!({"@type": "Meeting Item", "id": "huis-clos", "title": "Nomination", "proposing_group": "travaux", "privacy": "secret", "preferred_meeting": "seance-prochaine"})).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        send("agent", "POST", format!("{body}/huis-clos/@workflow/propose"), json!({})).await;
+        send("chef", "POST", format!("{body}/huis-clos/@workflow/validate"), json!({})).await;
+        assert_eq!(send("secretaire", "POST", format!("{body}/huis-clos/@workflow/present"), json!({})).await.status, 200);
+        let r = send("observateur", "GET", format!("{body}/huis-clos"), Value::Null).await;
+        assert!(matches!(r.status.as_u16(), 401 | 403), "{} {}", r.status, r.body);
+        let found = send("observateur", "GET", "/s/@search?portal_type=Meeting%20Item".into(), Value::Null).await.json();
+        let ids: Vec<&str> = found["items"].as_array().unwrap().iter().map(|i| i["@id"].as_str().unwrap().rsplit('/').next().unwrap()).collect();
+        assert!(ids.contains(&"voirie") && !ids.contains(&"huis-clos"), "{found}");
     }
 
     async fn services_groups_decide_who_writes_validates_and_reads_and_empty_levels_are_skipped(db) {
