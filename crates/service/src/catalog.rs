@@ -142,6 +142,24 @@ impl Services {
         Ok(SearchPage { items, total })
     }
 
+    /// The results of `q` on `site` as `actor` sees them, as [`Services::search`] finds
+    /// them, without counting them all: for lists that show their first results and no
+    /// total (the count is often the dearer half of a query).
+    pub async fn search_first(
+        &self,
+        actor: &Principal,
+        site: &SiteRow,
+        mut q: CatalogQuery,
+    ) -> Result<Vec<beffroi_store::Summary>> {
+        self.secure(actor, &mut q);
+        self.narrow_languages(site, &mut q).await?;
+        let mut c = self.store.conn().await?;
+        let Some(text) = c.db().text_query(&q).await? else {
+            return Ok(Vec::new());
+        };
+        Ok(c.db().search_page(&site.scope(), &q, &text).await?)
+    }
+
     /// Counts of the results of `q` by type (whatever its filter on types), each with
     /// how many were modified since each of `since`.
     pub async fn type_counts(

@@ -209,8 +209,8 @@ impl Work<'_> {
         if q.limit <= 0 {
             q.limit = crate::MAX_SEARCH_BATCH;
         }
-        let page = self.services.search(&self.acting, &self.site, q).await?;
-        self.services.result_rows(&self.site, &page.items).await
+        let found = self.services.search_first(&self.acting, &self.site, q).await?;
+        self.services.result_rows(&self.site, &found).await
     }
 
     /// How many items a catalog query finds, as the unit's rights see them (what is

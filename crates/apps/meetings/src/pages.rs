@@ -47,8 +47,8 @@ async fn rows(ctx: &Ctx<'_>, mut q: CatalogQuery) -> Result<Vec<ItemRow>, WebErr
     }
     let err = |e| WebError::from_service(e, &ctx.request_url);
     let services = ctx.services();
-    let page = services.search(&ctx.principal, &ctx.site, q).await.map_err(err)?;
-    services.result_rows(&ctx.site, &page.items).await.map_err(err)
+    let found = services.search_first(&ctx.principal, &ctx.site, q).await.map_err(err)?;
+    services.result_rows(&ctx.site, &found).await.map_err(err)
 }
 
 fn when(lang: Language, ctx: &Ctx<'_>, d: &DateTime<Utc>) -> String {
@@ -61,12 +61,12 @@ type Titles = std::collections::HashMap<String, String>;
 async fn service_titles(ctx: &Ctx<'_>) -> Result<Titles, WebError> {
     let q =
         CatalogQuery { types: vec![SERVICE.into()], limit: beffroi_service::MAX_SEARCH_BATCH, ..Default::default() };
-    let page = ctx
+    let found = ctx
         .services()
-        .search(&ctx.principal, &ctx.site, q)
+        .search_first(&ctx.principal, &ctx.site, q)
         .await
         .map_err(|e| WebError::from_service(e, &ctx.request_url))?;
-    Ok(page.items.into_iter().map(|s| (s.id, s.title)).collect())
+    Ok(found.into_iter().map(|s| (s.id, s.title)).collect())
 }
 
 /// One line of a list: an item or a meeting.
