@@ -61,6 +61,9 @@ pub struct WebApp {
 pub struct TypePage {
     pub type_name: &'static str,
     pub parts: PageParts,
+    /// Whether its template lists the item's contents as the generic page does; when
+    /// not, the page of a folderish item does not read them.
+    pub contents: bool,
 }
 
 /// See [`TypePage`]; returns `Box::pin(async move { … })`.
@@ -105,7 +108,7 @@ pub struct AppState {
     pub(crate) routes: routes::Routes,
     /// The types whose application works out part of their page: by type, the
     /// application's name and its function.
-    pub(crate) pages: std::collections::HashMap<&'static str, (&'static str, PageParts)>,
+    pub(crate) pages: std::collections::HashMap<&'static str, (&'static str, TypePage)>,
 }
 
 impl AppState {
@@ -147,7 +150,7 @@ impl AppState {
             }
             routes.register(name, (a.routes)()).map_err(beffroi_service::ServiceError::BadRequest)?;
             for p in a.pages {
-                if services.types().get(p.type_name).is_none() || pages.insert(p.type_name, (name, p.parts)).is_some() {
+                if services.types().get(p.type_name).is_none() || pages.insert(p.type_name, (name, *p)).is_some() {
                     return Err(bad(name, format!("the page of {:?}: no such type, or one page already", p.type_name)));
                 }
             }

@@ -462,7 +462,11 @@ async fn item_view(ctx: &Ctx<'_>, view: &ItemView, json: bool, headers: &HeaderM
     let b_start = int_param(ctx, "b_start", 0)?;
     let err = |e| WebError::from_service(e, &ctx.request_url);
     let mut b_size = b_size;
-    let listing: Option<Listing> = if folderish {
+    // A type's own page may show no contents: then they are not read.
+    let page =
+        ctx.app.pages.get(view.item.type_name.as_str()).filter(|(app, _)| ctx.app.services.has_app(&ctx.site, app));
+    let contents_shown = json || page.is_none_or(|(_, p)| p.contents);
+    let listing: Option<Listing> = if folderish && contents_shown {
         Some(ctx.app.services.children(&ctx.principal, &ctx.site, view, b_start, b_size).await.map_err(err)?)
     } else if let Some(t) = ctx.app.services.types().get(&view.item.type_name).filter(|t| t.has_query()) {
         if let Some(n) = t.query_setting(&view.item.fields, QueryPart::BatchSize).and_then(serde_json::Value::as_i64)
@@ -492,9 +496,9 @@ async fn item_view(ctx: &Ctx<'_>, view: &ItemView, json: bool, headers: &HeaderM
             .filter(|w| !w.history.is_empty() || !w.transitions.is_empty())
     };
     // What the type's application shows on its page.
-    let own = match ctx.app.pages.get(view.item.type_name.as_str()) {
-        Some((app, parts)) if ctx.app.services.has_app(&ctx.site, app) => Some(parts(ctx, view).await?),
-        _ => None,
+    let own = match page {
+        Some((_, p)) => Some((p.parts)(ctx, view).await?),
+        None => None,
     };
     let body =
         html::item_page(ctx, view, listing.as_ref().map(|l| (l, b_start, b_size)), &nav, workflow.as_ref(), own)?;

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 /// How many next dates a recurring event's page lists.
 const NEXT_DATES: u16 = 10;
 
-pub const PAGES: &[TypePage] = &[TypePage { type_name: "Event", parts: event }];
+pub const PAGES: &[TypePage] = &[TypePage { type_name: "Event", parts: event, contents: true }];
 
 /// An event's details for `Event.html`.
 fn event<'a>(ctx: &'a Ctx<'_>, view: &'a ItemView) -> BoxFuture<'a, Result<Value, WebError>> {

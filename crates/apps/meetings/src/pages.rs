@@ -28,9 +28,9 @@ use crate::organisation::{LEVELS, SERVICE};
 use crate::{ITEM, MANAGE_MEETINGS, MEETING, meeting_date, text};
 
 pub(crate) const PAGES: &[TypePage] = &[
-    TypePage { type_name: ITEM, parts: item_page },
-    TypePage { type_name: MEETING, parts: meeting_page },
-    TypePage { type_name: "Decision Body", parts: body_page },
+    TypePage { type_name: ITEM, parts: item_page, contents: false },
+    TypePage { type_name: MEETING, parts: meeting_page, contents: false },
+    TypePage { type_name: "Decision Body", parts: body_page, contents: false },
 ];
 
 /// How many entries a list of the body's page shows.
