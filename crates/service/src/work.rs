@@ -125,6 +125,9 @@ pub struct Work<'s> {
     /// Where a state changed: the stored viewers there and below are recomputed.
     access: Vec<ItemPath>,
     depth: u32,
+    /// Groups' members read in the unit (no unit changes them): a guard hook asked for
+    /// every transition an item's menu lists reads them once.
+    members: std::collections::HashMap<String, Vec<String>>,
 }
 
 impl Services {
@@ -163,6 +166,7 @@ impl<'s> Work<'s> {
             events: Vec::new(),
             access: Vec::new(),
             depth: 0,
+            members: std::collections::HashMap::new(),
         }
     }
 }
@@ -337,7 +341,12 @@ impl Work<'_> {
     /// The logins of the members of the site's group `id` (none when there is no such
     /// group).
     pub async fn group_members(&mut self, id: &str) -> Result<Vec<String>> {
-        Ok(self.tx.db().group(&self.site.scope(), id).await?.map(|g| g.members).unwrap_or_default())
+        if let Some(known) = self.members.get(id) {
+            return Ok(known.clone());
+        }
+        let members = self.tx.db().group(&self.site.scope(), id).await?.map(|g| g.members).unwrap_or_default();
+        self.members.insert(id.to_owned(), members.clone());
+        Ok(members)
     }
 
     /// Creates the site's group `id` with its title and global roles unless it exists;

@@ -71,10 +71,7 @@ pub(crate) fn working_days_left(today: NaiveDate, due: NaiveDate) -> i64 {
 /// The services whose advice `item` asks: those chosen on it, and the body's finance
 /// service when it has a budget impact.
 pub(crate) async fn advisers(work: &mut Work<'_>, item: &ItemRow) -> Result<Vec<String>, ServiceError> {
-    let mut out: Vec<String> = match item.fields.get("optional_advisers") {
-        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
-        _ => Vec::new(),
-    };
+    let mut out = crate::list(item, "optional_advisers");
     if item.fields.get("budget_impact").and_then(Value::as_bool) == Some(true)
         && let Some(body) = item.path.parent()
     {

@@ -70,18 +70,16 @@ pub(crate) fn put_on_agenda<'a>(work: &'a mut Work<'_>, item: &'a ItemRow, _: &'
         // second waits for the first to commit, then sees its item.
         work.next_number(&format!("agenda:{uid}")).await?;
         let late = meeting.review_state.as_deref() == Some("frozen");
-        let number = if late {
-            items_on(work, &meeting).await?.iter().filter_map(number_of).max().unwrap_or(0) + 1
+        // After a frozen agenda's last item, as its next sub-number; on an empty one,
+        // item 1 of the normal list.
+        let last = if late { items_on(work, &meeting).await?.iter().filter_map(number_of).max() } else { None };
+        let number = if let Some(last) = last {
+            last + 1
         } else {
             // The whole numbers run 1, 2, 3… over the items of the normal list: counting
             // them (an index, no row read) gives the next one.
-            let q = CatalogQuery {
-                index_filters: vec![
-                    IndexFilter::AnyOf { index: "meeting".into(), words: vec![uid.clone()] },
-                    IndexFilter::AnyOf { index: "list_type".into(), words: vec!["normal".into()] },
-                ],
-                ..Default::default()
-            };
+            let mut q = on_meeting(&meeting);
+            q.index_filters.push(IndexFilter::AnyOf { index: "list_type".into(), words: vec!["normal".into()] });
             (work.count(q).await? + 1) * STEP
         };
         let body_path = meeting.path.parent().expect("a meeting is in its body");
@@ -100,7 +98,7 @@ pub(crate) fn put_on_agenda<'a>(work: &'a mut Work<'_>, item: &'a ItemRow, _: &'
             .replace("{body}", &code)
             .replace("{year}", &year.to_string())
             .replace("{number}", &serial.to_string());
-        let list = if late { "late" } else { "normal" };
+        let list = if last.is_some() { "late" } else { "normal" };
         set(
             work,
             &item.path,

@@ -14,7 +14,7 @@ use beffroi_service::{CatalogQuery, HookFuture, ItemRow, ServiceError, Work};
 use chrono::{NaiveDate, Utc};
 use serde_json::Value;
 
-use crate::{meeting_date, refuse, text};
+use crate::{list, meeting_date, refuse, text};
 
 /// The type of persons.
 pub(crate) const PERSON: &str = "Person";
@@ -74,13 +74,6 @@ pub(crate) fn position_label(position: &str, gender: &str, lang: Language) -> St
     l.to_owned()
 }
 
-fn list(item: &ItemRow, field: &str) -> Vec<String> {
-    match item.fields.get(field) {
-        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
-        _ => Vec::new(),
-    }
-}
-
 fn date(item: &ItemRow, field: &str) -> Option<NaiveDate> {
     let s = text(item, field);
     NaiveDate::parse_from_str(s.get(..10).unwrap_or(s), "%Y-%m-%d").ok()
@@ -106,7 +99,7 @@ pub(crate) fn check_attendance<'a>(work: &'a mut Work<'_>, meeting: &'a ItemRow)
             return Ok(());
         }
         let body = meeting.path.parent().and_then(|p| p.last().map(str::to_owned)).unwrap_or_default();
-        let day = meeting_date(meeting).unwrap_or_else(|| work.now()).date_naive();
+        let day = meeting_day(meeting);
         let persons = persons(work).await?;
         let mut seen = BTreeSet::new();
         for field in lists {

@@ -106,7 +106,7 @@ pub async fn seed(services: &Services, site_id: &str, password: &str) -> Result<
     for (id, title, code) in [("college", "Collège communal", "CC"), ("conseil", "Conseil communal", "CONS")] {
         let values = json!({"title": title, "code": code, "validation_levels": levels, "budget_adviser": "finances",
             "description": format!("Les séances et les points du {}.", title.to_lowercase())});
-        let body = services.create(&system, &site, &root, "Decision Body", Some(id), &obj(values)).await?;
+        let body = services.create(&system, &site, &root, crate::BODY, Some(id), &obj(values)).await?;
         let change = SharingChange {
             entries: vec![(
                 Grantee::User("secretaire".into()),

@@ -29,8 +29,8 @@ use beffroi_model::ItemPath;
 use beffroi_model::security::Permission;
 use beffroi_service::apps::App;
 use beffroi_service::{
-    CatalogQuery, Change, HookFuture, IndexFilter, ItemHook, ItemRow, ItemView, ServiceError, SortOn, TransitionHook,
-    TransitionRequest, Transitioned, When, Work,
+    CatalogQuery, Change, HookFuture, ItemHook, ItemRow, ItemView, ServiceError, TransitionHook, TransitionRequest,
+    Transitioned, When, Work,
 };
 use beffroi_web::routes::{Access, Args, Call, Route};
 use beffroi_web::{WebApp, WebError, item_handler};
@@ -44,6 +44,8 @@ const MEETING_WORKFLOW: &str = "meeting_workflow";
 pub(crate) const MEETING: &str = "Meeting";
 /// The type of items.
 pub(crate) const ITEM: &str = "Meeting Item";
+/// The type of decision bodies.
+pub(crate) const BODY: &str = "Decision Body";
 /// The permission of meeting managers.
 pub(crate) const MANAGE_MEETINGS: &str = "Meetings: manage meetings";
 
@@ -92,7 +94,7 @@ pub const MEETINGS: WebApp = WebApp {
 
 const ITEM_HOOKS: &[ItemHook] = &[
     ItemHook { type_name: organisation::SERVICE, on: Change::Added, run: organisation::service_added },
-    ItemHook { type_name: "Decision Body", on: Change::Added, run: organisation::body_added },
+    ItemHook { type_name: BODY, on: Change::Added, run: organisation::body_added },
     ItemHook { type_name: ITEM, on: Change::Added, run: organisation::item_changed },
     ItemHook { type_name: ITEM, on: Change::Edited, run: organisation::item_changed },
     ItemHook { type_name: ITEM, on: Change::Edited, run: advices::outdate },
@@ -134,6 +136,20 @@ const HOOKS: &[TransitionHook] = &[
 
 pub(crate) fn refuse(message: impl Into<String>) -> ServiceError {
     ServiceError::BadRequest(message.into())
+}
+
+/// The strings of a list field (a multi-choice of ids: services, persons…).
+pub(crate) fn list(item: &ItemRow, field: &str) -> Vec<String> {
+    match item.fields.get(field) {
+        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The query of the meeting `item` is on (None when it is on none).
+pub(crate) fn meeting_query(item: &ItemRow) -> Option<CatalogQuery> {
+    let uid = uuid::Uuid::try_parse(text(item, "meeting")).ok()?;
+    Some(CatalogQuery { uids: vec![uid], types: vec![MEETING.into()], ..Default::default() })
 }
 
 pub(crate) fn text<'a>(item: &'a ItemRow, field: &str) -> &'a str {
@@ -184,13 +200,8 @@ fn check_meeting<'a>(work: &'a mut Work<'_>, item: &'a ItemRow, _: &'a Transitio
 
 /// The meeting an item is on.
 pub(crate) async fn meeting_of(work: &Work<'_>, item: &ItemRow) -> Result<ItemRow, ServiceError> {
-    let uid = uuid_of(text(item, "meeting")).ok_or_else(|| refuse("the item is on no meeting"))?;
-    let q = CatalogQuery { uids: vec![uid], types: vec![MEETING.into()], ..Default::default() };
+    let q = meeting_query(item).ok_or_else(|| refuse("the item is on no meeting"))?;
     work.find(q).await?.into_iter().next().ok_or_else(|| refuse("the item's meeting is gone"))
-}
-
-fn uuid_of(s: &str) -> Option<uuid::Uuid> {
-    uuid::Uuid::try_parse(s).ok()
 }
 
 /// Before a decision: the meeting has been held (its date has come).
@@ -209,16 +220,7 @@ fn meeting_held<'a>(work: &'a mut Work<'_>, item: &'a ItemRow, _: &'a Transition
 
 /// The items on `meeting` in `state`.
 async fn items_in_state(work: &Work<'_>, meeting: &ItemRow, state: &str) -> Result<Vec<ItemRow>, ServiceError> {
-    let q = CatalogQuery {
-        states: vec![state.into()],
-        index_filters: vec![IndexFilter::AnyOf {
-            index: "meeting".into(),
-            words: vec![meeting.uuid.simple().to_string()],
-        }],
-        sort: SortOn::Path,
-        ..Default::default()
-    };
-    work.find(q).await
+    work.find(CatalogQuery { states: vec![state.into()], ..agenda::on_meeting(meeting) }).await
 }
 
 /// Takes `transition` on every item of `meeting` in `state`, naming the item that

@@ -25,12 +25,12 @@ use crate::advices::{ADVICE, working_days_left};
 use crate::agenda::{in_agenda_order, number_of, number_text, on_meeting};
 use crate::assembly::{PERSON, Vote, meeting_day, person_label, sits};
 use crate::organisation::{LEVELS, SERVICE};
-use crate::{ITEM, MANAGE_MEETINGS, MEETING, meeting_date, text};
+use crate::{BODY, ITEM, MANAGE_MEETINGS, MEETING, list, meeting_date, meeting_query, text};
 
 pub(crate) const PAGES: &[TypePage] = &[
     TypePage { type_name: ITEM, parts: item_page, contents: false },
     TypePage { type_name: MEETING, parts: meeting_page, contents: false },
-    TypePage { type_name: "Decision Body", parts: body_page, contents: false },
+    TypePage { type_name: BODY, parts: body_page, contents: false },
 ];
 
 /// How many entries a list of the body's page shows.
@@ -123,12 +123,9 @@ fn item_page<'a>(ctx: &'a Ctx<'_>, view: &'a ItemView) -> BoxFuture<'a, Result<V
     Box::pin(async move {
         let it = &view.item;
         let titles = service_titles(ctx).await?;
-        let meeting = match uuid::Uuid::try_parse(text(it, "meeting")) {
-            Ok(uid) => {
-                let q = CatalogQuery { uids: vec![uid], types: vec![MEETING.into()], ..Default::default() };
-                rows(ctx, q).await?.first().map(|m| line(ctx, view, &titles, m))
-            }
-            Err(_) => None,
+        let meeting = match meeting_query(it) {
+            Some(q) => rows(ctx, q).await?.first().map(|m| line(ctx, view, &titles, m)),
+            None => None,
         };
         let q = CatalogQuery {
             types: vec![ADVICE.into()],
@@ -354,15 +351,6 @@ async fn persons_by_id(ctx: &Ctx<'_>) -> Result<std::collections::HashMap<String
     Ok(rows(ctx, q).await?.into_iter().map(|p| (p.id.clone(), p)).collect())
 }
 
-fn field_list(item: &ItemRow, field: &str) -> Vec<String> {
-    match item.fields.get(field) {
-        Some(serde_json::Value::Array(a)) => {
-            a.iter().filter_map(serde_json::Value::as_str).map(str::to_owned).collect()
-        }
-        _ => Vec::new(),
-    }
-}
-
 /// A meeting's attendance: every person sitting in its body on its date, with whether
 /// they are present, excused or absent (unknown until recorded), and signatories.
 async fn attendance(
@@ -376,7 +364,7 @@ async fn attendance(
     let status_of = |id: &str| {
         ["attendees", "excused", "absents"]
             .into_iter()
-            .find(|f| field_list(meeting, f).iter().any(|a| a == id))
+            .find(|f| list(meeting, f).iter().any(|a| a == id))
             .map(|f| match f {
                 "attendees" => "present",
                 "excused" => "excused",
@@ -392,7 +380,7 @@ async fn attendance(
             let v = json!({
                 "id": p.id, "@id": ctx.url(&p.path), "title": name, "position": position,
                 "status": status_of(&p.id),
-                "signatory": field_list(meeting, "signatories").contains(&p.id),
+                "signatory": list(meeting, "signatories").contains(&p.id),
             });
             (p.id.clone(), v)
         })
@@ -438,18 +426,14 @@ pub(crate) async fn attendees<'r>(c: Call<'r>, view: &'r ItemView) -> Result<axu
             Ok(c.json(&json!({"@id": url, "items": items, "items_total": items.len()})))
         }
         ITEM => {
-            let meeting = match uuid::Uuid::try_parse(text(it, "meeting")) {
-                Ok(uid) => {
-                    rows(ctx, CatalogQuery { uids: vec![uid], types: vec![MEETING.into()], ..Default::default() })
-                        .await?
-                        .pop()
-                }
-                Err(_) => None,
+            let meeting = match meeting_query(it) {
+                Some(q) => rows(ctx, q).await?.pop(),
+                None => None,
             };
             let Some(meeting) = meeting else {
                 return Ok(c.json(&json!({"@id": url, "items": [], "items_total": 0})));
             };
-            let out = field_list(it, "item_absents");
+            let out = list(it, "item_absents");
             let mut items = attendance(ctx, &meeting, lang).await?;
             for p in &mut items {
                 if p["status"] == "present" && out.iter().any(|o| p["id"] == o.as_str()) {

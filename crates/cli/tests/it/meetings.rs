@@ -11,7 +11,7 @@ use axum::http::Request;
 
 use crate::both_backends;
 use crate::support::csrf;
-use crate::support::{TestApp, TestDb};
+use crate::support::{Reply, TestApp, TestDb};
 
 async fn with_meetings(db: &TestDb) -> (Services, TestApp) {
     let services = beffroi_web::assemble(db.services.clone(), &[beffroi_meetings::MEETINGS]).unwrap();
@@ -22,21 +22,35 @@ async fn with_meetings(db: &TestDb) -> (Services, TestApp) {
     (services, TestApp::with_state(state))
 }
 
-/// Users of site `s` (admin a Manager, the others Members), each with the password
-/// "<login> password", and their bearer tokens.
-async fn users<'a>(
-    db: &TestDb,
-    app: &TestApp,
-    s: &beffroi_store::SiteRow,
-    people: &[&'a str],
-) -> std::collections::HashMap<&'a str, String> {
-    let mut auth = std::collections::HashMap::new();
-    for login in people {
-        let roles = if *login == "admin" { vec![Role::Manager] } else { vec![Role::Member] };
-        db.user(s, login, &format!("{login} password"), login, &roles).await;
-        auth.insert(*login, app.bearer("s", login, &format!("{login} password")).await);
+/// The staff of site `s` by HTTP: each user (admin a Manager, the others Members,
+/// with the password "<login> password") and their bearer token.
+struct Staff<'a> {
+    app: &'a TestApp,
+    auth: std::collections::HashMap<&'a str, String>,
+}
+
+impl<'a> Staff<'a> {
+    async fn new(db: &TestDb, app: &'a TestApp, s: &beffroi_store::SiteRow, people: &[&'a str]) -> Staff<'a> {
+        let mut auth = std::collections::HashMap::new();
+        for login in people {
+            let roles = if *login == "admin" { vec![Role::Manager] } else { vec![Role::Member] };
+            db.user(s, login, &format!("{login} password"), login, &roles).await;
+            auth.insert(*login, app.bearer("s", login, &format!("{login} password")).await);
+        }
+        Staff { app, auth }
     }
-    auth
+
+    /// A request of `who` (the future holds their token, not the name).
+    fn send(&self, who: &str, method: &'static str, uri: String, body: Value) -> impl Future<Output = Reply> + use<'a> {
+        let (app, token) = (self.app, self.auth[who].clone());
+        async move { app.send_json(method, &uri, &token, body).await }
+    }
+
+    /// A JSON GET of `who`.
+    fn get(&self, who: &str, uri: String) -> impl Future<Output = Reply> + use<'a> {
+        let (app, token) = (self.app, self.auth[who].clone());
+        async move { app.get_with(&uri, &[("authorization", &token), ("accept", "application/json")]).await }
+    }
 }
 
 both_backends! {
@@ -46,11 +60,9 @@ both_backends! {
         db.add(&s, "", "Document", json!({"title": "Avant les séances"})).await;
         assert_eq!(services.reconcile_indexes().await.unwrap(), 0, "no content of its types yet: nothing to reindex at start");
         services.set_site_apps(&beffroi_model::security::Principal::System, &s, &["cms".into(), "meetings".into()], &[]).await.unwrap();
-        let auth = users(&db, &app, &s, &["admin", "agent", "chef", "secretaire", "observateur"]).await;
-        let send = |who: &str, method: &'static str, uri: String, body: Value| {
-            let (app, auth) = (&app, auth[who].clone());
-            async move { app.send_json(method, &uri, &auth, body).await }
-        };
+        let staff = Staff::new(&db, &app, &s, &["admin", "agent", "chef", "secretaire", "observateur"]).await;
+        let auth = &staff.auth;
+        let send = |who: &str, method, uri, body| staff.send(who, method, uri, body);
         let state = |uri: String| {
             let (app, auth) = (&app, auth["admin"].clone());
             async move { app.get_with(&uri, &[("authorization", &auth), ("accept", "application/json")]).await.json() }
@@ -217,6 +229,8 @@ both_backends! {
         send("agent", "POST", format!("{body}/huis-clos/@workflow/propose"), json!({})).await;
         send("chef", "POST", format!("{body}/huis-clos/@workflow/validate"), json!({})).await;
         assert_eq!(send("secretaire", "POST", format!("{body}/huis-clos/@workflow/present"), json!({})).await.status, 200);
+        let v = state(format!("{body}/huis-clos")).await;
+        assert_eq!((v["review_state"].as_str(), v["item_number"].as_i64(), v["list_type"].as_str()), (Some("itemfrozen"), Some(100), Some("normal")), "on a frozen but empty agenda, item 1, not 0.1: {v}");
         let r = send("observateur", "GET", format!("{body}/huis-clos"), Value::Null).await;
         assert!(matches!(r.status.as_u16(), 401 | 403), "{} {}", r.status, r.body);
         let found = send("observateur", "GET", "/s/@search?portal_type=Meeting%20Item".into(), Value::Null).await.json();
@@ -229,15 +243,9 @@ both_backends! {
         let s = db.site("s").await;
         services.set_site_apps(&beffroi_model::security::Principal::System, &s, &["cms".into(), "meetings".into()], &[]).await.unwrap();
         let people = ["admin", "agent", "chef", "dg", "secretaire", "echevin", "voisin", "seul"];
-        let auth = users(&db, &app, &s, &people).await;
-        let send = |who: &str, method: &'static str, uri: String, body: Value| {
-            let (app, auth) = (&app, auth[who].clone());
-            async move { app.send_json(method, &uri, &auth, body).await }
-        };
-        let get = |who: &str, uri: String| {
-            let (app, auth) = (&app, auth[who].clone());
-            async move { app.get_with(&uri, &[("authorization", &auth), ("accept", "application/json")]).await }
-        };
+        let staff = Staff::new(&db, &app, &s, &people).await;
+        let send = |who: &str, method, uri, body| staff.send(who, method, uri, body);
+        let get = |who: &str, uri| staff.get(who, uri);
         let offered = |who: &str, uri: String| {
             let get = &get;
             let who = who.to_owned();
@@ -463,15 +471,9 @@ both_backends! {
         let s = db.site("s").await;
         services.set_site_apps(&beffroi_model::security::Principal::System, &s, &["cms".into(), "meetings".into()], &[]).await.unwrap();
         let people = ["admin", "agent", "chef", "df", "secretaire"];
-        let auth = users(&db, &app, &s, &people).await;
-        let send = |who: &str, method: &'static str, uri: String, body: Value| {
-            let (app, auth) = (&app, auth[who].clone());
-            async move { app.send_json(method, &uri, &auth, body).await }
-        };
-        let get = |who: &str, uri: String| {
-            let (app, auth) = (&app, auth[who].clone());
-            async move { app.get_with(&uri, &[("authorization", &auth), ("accept", "application/json")]).await }
-        };
+        let staff = Staff::new(&db, &app, &s, &people).await;
+        let send = |who: &str, method, uri, body| staff.send(who, method, uri, body);
+        let get = |who: &str, uri| staff.get(who, uri);
         assert_eq!(send("admin", "POST", "/s".into(), json!({"@type": "Organisation", "id": "org", "title": "Organisation"})).await.status, 201);
         for (id, title) in [("travaux", "Travaux"), ("finances", "Finances")] {
             assert_eq!(send("admin", "POST", "/s/org".into(), json!({"@type": "Service", "id": id, "title": title})).await.status, 201);
