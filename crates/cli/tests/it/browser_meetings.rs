@@ -28,12 +28,15 @@ async fn take(c: &Client, transition: &str) {
     let menu = c.find(Locator::Css("select#transition")).await.unwrap();
     menu.select_by_value(transition).await.unwrap_or_else(|e| panic!("{transition} is not offered: {e}"));
     click(c, "form.workflow button[type=submit]").await;
-    // The page the form leads to no longer offers it (an error page neither: what
-    // follows checks the state).
+    // The page the form leads to says the state changed and no longer offers it (a
+    // page still loading is blank: it would pass without the message, and the next
+    // `goto` would cancel the form's request).
     let option = format!("<option value=\"{transition}\"");
     let option = &option;
     eventually(c, &format!("{transition} is taken"), |c| async move {
-        c.source().await.is_ok_and(|s| s.contains("</html>") && !s.contains(option.as_str()))
+        c.source().await.is_ok_and(|s| {
+            s.contains("</html>") && s.contains("class=\"status\" role=\"status\"") && !s.contains(option.as_str())
+        })
     })
     .await;
 }
