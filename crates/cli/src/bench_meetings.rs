@@ -98,7 +98,7 @@ pub async fn run(backend: &'static str, url: &str, blobs: &Path, background: u32
             &root,
             "Decision Body",
             Some("conseil"),
-            &obj(json!({"title": "Conseil", "code": "CONS"})),
+            &obj(json!({"title": "Conseil", "code": "CONS", "categories": "Travaux publics\nMobilité\nEnvironnement"})),
         )
         .await?;
     let manager = Role::parse("MeetingManager")?;

@@ -143,6 +143,17 @@ pub struct Field {
     /// Allowed values of a choice or multi-choice field.
     #[serde(default)]
     pub choices: Vec<String>,
+    /// The named vocabulary (an application's) whose terms are its allowed values,
+    /// computed where the item is (a body's categories, a site's services): instead of
+    /// `choices`, on a text line, choice or multi-choice field. Its values are checked
+    /// against the terms when they change, and the edit form offers the terms.
+    #[serde(default)]
+    pub vocabulary: Option<String>,
+    /// Set by its application only (an item's number on an agenda): the forms do not
+    /// draw it and what people send for it is ignored, as plone.restapi ignores a
+    /// read-only field.
+    #[serde(default)]
+    pub readonly: bool,
     #[serde(default)]
     pub fieldset: Option<String>,
     /// The type's main value: its file or image (what `@@download` sends without a
@@ -263,6 +274,20 @@ fn check_declarations(fields: &[Field]) -> Result<(), String> {
             }
             once(&format!("widget {:?}", w.name()), &|g| g.widget == Some(w))?;
         }
+        if let Some(v) = &f.vocabulary {
+            let fit = !v.is_empty()
+                && v.len() <= 100
+                && v.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+            if !fit {
+                return Err(format!("field {name:?}: {v:?} cannot name a vocabulary (letters, digits, . _ -)"));
+            }
+            if !matches!(f.kind, K::TextLine | K::Choice | K::MultiChoice) {
+                return Err(format!("field {name:?} cannot take its values from a vocabulary: a {:?} field", f.kind));
+            }
+            if !f.choices.is_empty() {
+                return Err(format!("field {name:?} has both choices and a vocabulary"));
+            }
+        }
         if let Some(part) = f.query {
             let fits = match part {
                 QueryPart::SortOn => matches!(f.kind, K::Choice | K::TextLine),
@@ -353,6 +378,8 @@ fn behavior_fields(name: &str) -> Option<Vec<Field>> {
         required: false,
         max_length: None,
         choices: Vec::new(),
+        vocabulary: None,
+        readonly: false,
         fieldset: None,
         primary: false,
         searchable: false,
@@ -499,6 +526,20 @@ fn behavior_fields(name: &str) -> Option<Vec<Field>> {
 }
 
 impl TypeSchema {
+    /// Whether `values` name a field only the type's application sets.
+    pub fn names_readonly(&self, values: &Map<String, Value>) -> bool {
+        values.keys().any(|k| self.field(k).is_some_and(|f| f.readonly))
+    }
+
+    /// `values` without the fields only the type's application sets.
+    pub fn without_readonly(&self, values: &Map<String, Value>) -> Map<String, Value> {
+        values
+            .iter()
+            .filter(|(k, _)| self.field(k).is_none_or(|f| !f.readonly))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
     /// Parses a type file and expands its behaviors into fields.
     pub fn load(file: &str, json: &str) -> Result<Self, SchemaError> {
         let err = |message: String| SchemaError::Invalid { file: file.to_owned(), message };
@@ -513,8 +554,8 @@ impl TypeSchema {
             if !seen.insert(f.name.clone()) {
                 return Err(err(format!("field {:?} is defined twice", f.name)));
             }
-            if matches!(f.kind, FieldKind::Choice) && f.choices.is_empty() {
-                return Err(err(format!("choice field {:?} has no choices", f.name)));
+            if matches!(f.kind, FieldKind::Choice) && f.choices.is_empty() && f.vocabulary.is_none() {
+                return Err(err(format!("choice field {:?} has neither choices nor a vocabulary", f.name)));
             }
             let textual = matches!(
                 f.kind,
@@ -769,12 +810,28 @@ fn field_schema(f: &Field, lang: Language) -> Value {
     if let Some(max) = f.max_length {
         m.insert("maxLength".into(), max.into());
     }
+    if f.readonly {
+        m.insert("readonly".into(), true.into());
+    }
+    // A vocabulary by its name: the web layer makes it the URL of its `@vocabularies`.
+    let vocabulary = f.vocabulary.as_ref().map(|v| json!({ "@id": v }));
     if f.kind == FieldKind::Choice {
-        m.insert("enum".into(), f.choices.clone().into());
+        match &vocabulary {
+            Some(v) => m.insert("vocabulary".into(), v.clone()),
+            None => m.insert("enum".into(), f.choices.clone().into()),
+        };
+    }
+    if f.kind == FieldKind::TextLine
+        && let Some(v) = &vocabulary
+    {
+        m.insert("vocabulary".into(), v.clone());
     }
     if f.kind == FieldKind::MultiChoice {
-        let items =
-            if f.choices.is_empty() { json!({"type": "string"}) } else { json!({"type": "string", "enum": f.choices}) };
+        let items = match (&vocabulary, f.choices.is_empty()) {
+            (Some(v), _) => json!({"type": "string", "vocabulary": v}),
+            (None, true) => json!({"type": "string"}),
+            (None, false) => json!({"type": "string", "enum": f.choices}),
+        };
         m.insert("items".into(), items);
         m.insert("uniqueItems".into(), true.into());
     }
@@ -852,7 +909,8 @@ fn validate_value(f: &Field, v: &Value) -> Result<Value, String> {
         FieldKind::Integer => v.as_i64().map(Value::from).ok_or_else(|| "expected an integer".into()),
         FieldKind::Choice => {
             let s = as_str()?;
-            if f.choices.iter().any(|c| c == s) {
+            // A vocabulary's terms are checked where they are known (the services).
+            if f.choices.iter().any(|c| c == s) || (f.vocabulary.is_some() && !s.is_empty() && s.len() <= 200) {
                 Ok(s.into())
             } else {
                 Err(format!("{s:?} is not one of {:?}", f.choices))

@@ -36,6 +36,9 @@ pub struct App {
     pub hooks: &'static [TransitionHook],
     /// What it runs when someone adds or edits an item of one of its types.
     pub item_hooks: &'static [ItemHook],
+    /// Its named vocabularies, which its types' fields may name (and those of the
+    /// applications loaded after it).
+    pub vocabularies: &'static [crate::Vocabulary],
     /// Its own tables, in both dialects, in increasing versions; every table and index
     /// it creates is named after it (`requests_…` for "requests").
     pub migrations: &'static [AppMigration],
@@ -57,6 +60,7 @@ pub(crate) struct Loaded {
     pub types: Vec<String>,
     pub hooks: &'static [TransitionHook],
     pub item_hooks: &'static [ItemHook],
+    pub vocabularies: &'static [crate::Vocabulary],
     pub migrations: &'static [AppMigration],
 }
 
@@ -128,6 +132,24 @@ pub(crate) fn load(
     if let Some(h) = app.item_hooks.iter().find(|h| new_types.get(h.type_name).is_none()) {
         return Err(err(format!("an item hook names the unknown type {:?}", h.type_name)));
     }
+    let known =
+        |name: &str| app.vocabularies.iter().chain(loaded.iter().flat_map(|l| l.vocabularies)).any(|v| v.name == name);
+    for (i, v) in app.vocabularies.iter().enumerate() {
+        if !v.name.starts_with(&format!("{}.", app.name)) {
+            return Err(err(format!("vocabulary {:?} is not named {}.…", v.name, app.name)));
+        }
+        if app.vocabularies[..i].iter().any(|w| w.name == v.name) {
+            return Err(err(format!("vocabulary {:?} is declared twice", v.name)));
+        }
+    }
+    for t in &names {
+        let schema = new_types.get(t).expect("just added");
+        if let Some((f, v)) =
+            schema.fields.iter().filter_map(|f| Some((f, f.vocabulary.as_deref()?))).find(|(_, v)| !known(v))
+        {
+            return Err(err(format!("type {t:?}: field {:?} names the unknown vocabulary {v:?}", f.name)));
+        }
+    }
     *types = new_types;
     *workflows = new_workflows;
     check_migrations(app).map_err(err)?;
@@ -137,6 +159,7 @@ pub(crate) fn load(
         types: names,
         hooks: app.hooks,
         item_hooks: app.item_hooks,
+        vocabularies: app.vocabularies,
         migrations: app.migrations,
     })
 }
@@ -223,6 +246,12 @@ pub(crate) fn hooks(loaded: &[Loaded], site: &SiteRow, t: &Transitioned, when: W
         .collect()
 }
 
+/// The vocabularies of the applications `site` has enabled.
+pub(crate) fn vocabularies<'a>(loaded: &'a [Loaded], site: &SiteRow) -> impl Iterator<Item = &'a crate::Vocabulary> {
+    let on = enabled(loaded, site);
+    loaded.iter().filter(move |l| on.contains(&l.name)).flat_map(|l| l.vocabularies.iter())
+}
+
 /// The item hooks of the applications `site` has enabled on `on` for `type_name`.
 pub(crate) fn item_hooks(loaded: &[Loaded], site: &SiteRow, type_name: &str, on: Change) -> Vec<ItemHookFn> {
     let enabled = enabled(loaded, site);
@@ -250,6 +279,7 @@ mod tests {
             indexes: None,
             hooks: &[],
             item_hooks: &[],
+            vocabularies: &[],
             migrations: &[],
         }
     }
@@ -284,6 +314,35 @@ mod tests {
         let mut bad = app(&[], None);
         bad.name = "Bad Name";
         assert!(load_one(&bad).unwrap_err().to_string().contains("lowercase"));
+    }
+
+    fn no_terms<'a>(_: &'a mut crate::Work<'_>, _: &'a beffroi_store::ItemRow) -> crate::VocabularyFuture<'a> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
+    #[test]
+    fn a_field_names_a_vocabulary_its_application_or_an_earlier_one_declares() {
+        const WITH_VOCABULARY: (&str, &str) = (
+            "T.json",
+            r#"{"id": "T", "title": {"fr": "T"}, "fields": [{"name": "x", "kind": "choice", "vocabulary": "test.colours"}]}"#,
+        );
+        let e = load_one(&app(&[WITH_VOCABULARY], None)).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "application test: type \"T\": field \"x\" names the unknown vocabulary \"test.colours\""
+        );
+        let mut declared = app(&[WITH_VOCABULARY], None);
+        declared.vocabularies = &[crate::Vocabulary { name: "test.colours", terms: no_terms }];
+        assert!(load_one(&declared).is_ok());
+        let mut foreign = app(&[], None);
+        foreign.vocabularies = &[crate::Vocabulary { name: "other.colours", terms: no_terms }];
+        assert!(load_one(&foreign).unwrap_err().to_string().contains("is not named test."));
+        let e = load_one(&app(
+            &[("T.json", r#"{"id": "T", "title": {"fr": "T"}, "fields": [{"name": "x", "kind": "date", "vocabulary": "test.colours"}]}"#)],
+            None,
+        ))
+        .unwrap_err();
+        assert!(e.to_string().contains("cannot take its values from a vocabulary"), "{e}");
     }
 
     fn nothing<'a>(

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use beffroi_model::schema::{WriteMode, parse_datetime};
+use beffroi_model::schema::{TypeSchema, WriteMode, parse_datetime};
 use beffroi_model::security::{Node, Permission, PermissionMap, Principal, is_active, is_allowed, viewers};
 use beffroi_model::workflow::{State, WorkflowRegistry, item_map};
 use beffroi_model::{ItemId, ItemPath, Language, slugify};
@@ -452,7 +452,7 @@ impl Services {
         }
         self.check_rich_text_size(values)?;
         let provided: Vec<&str> = uploads.iter().map(|u| u.field.as_str()).collect();
-        let mut values = schema.validate_with(values, WriteMode::Create, &provided)?;
+        let mut values = schema.validate_with(&people_values(schema, actor, values), WriteMode::Create, &provided)?;
         if !uploads.is_empty() || carries_files(&values) {
             // Permission first, so nobody can fill the blob store without the right to add.
             let mut c = self.store.conn().await?;
@@ -462,6 +462,7 @@ impl Services {
             self.store_uploads(schema, &mut values, uploads, false).await?;
         }
         let values = values;
+        let changed: Vec<String> = values.keys().cloned().collect();
         let mut tx = self.store.begin().await?;
         let mut lineage = load(&mut tx.db(), site, parent).await?;
         require(&reg, actor, &lineage, Permission::AddPortalContent)?;
@@ -470,12 +471,14 @@ impl Services {
         let created =
             Event { site: site.id.clone(), uuid: item.uuid, path: item.path.clone(), kind: EventKind::Created };
         let hooks = self.item_hooks(site, type_name, crate::Change::Added);
-        self.finish_change(site, actor, &reg, tx, lineage, created, &hooks).await
+        self.finish_change(site, actor, &reg, tx, lineage, created, &hooks, &changed).await
     }
 
     /// Commits a creation or an edit (the item last in `lineage`) and publishes its
-    /// event; with the applications' item hooks, first runs them in a unit on the same
-    /// transaction. Returns the item as the hooks left it.
+    /// event; first, in a unit on the same transaction, checks the `changed` fields
+    /// that take their values from a vocabulary (in the context of the folder for a
+    /// creation, of the item for an edit), then runs the applications' item hooks.
+    /// Returns the item as the hooks left it.
     #[expect(clippy::too_many_arguments, reason = "the parts of a change being committed")]
     async fn finish_change(
         &self,
@@ -486,14 +489,25 @@ impl Services {
         lineage: Vec<ItemRow>,
         event: Event,
         hooks: &[crate::ItemHookFn],
+        changed: &[String],
     ) -> Result<ItemRow> {
         let item = lineage.last().expect("the changed item is last").clone();
-        if hooks.is_empty() {
+        let schema = self.types.get(&item.type_name);
+        let vocabularies =
+            schema.is_some_and(|s| s.fields.iter().any(|f| f.vocabulary.is_some() && changed.contains(&f.name)));
+        if hooks.is_empty() && !vocabularies {
             tx.commit().await?;
             self.emit(event);
             return Ok(item);
         }
+        let context = match event.kind {
+            EventKind::Created => lineage.len().checked_sub(2).map(|i| lineage[i].clone()),
+            _ => Some(item.clone()),
+        };
         let mut work = crate::Work::open(self, site, actor, reg.clone(), tx, lineage);
+        if let (true, Some(schema), Some(context)) = (vocabularies, schema, context) {
+            work.check_vocabularies(schema, &context, &item, changed).await?;
+        }
         work.push_event(event);
         work.run_item_hooks(hooks, &item).await?;
         let item = work.item().clone();
@@ -615,7 +629,7 @@ impl Services {
             let schema = self.types.get(&item.type_name).ok_or_else(|| {
                 ServiceError::BadRequest(format!("items of type {} cannot be edited here", item.type_name))
             })?;
-            let mut values = schema.validate(values, WriteMode::Update)?;
+            let mut values = schema.validate(&people_values(schema, actor, values), WriteMode::Update)?;
             drop(c);
             self.store_uploads(schema, &mut values, uploads, !item.title.trim().is_empty()).await?;
             Some(values)
@@ -628,13 +642,12 @@ impl Services {
         let mut item = lineage.pop().expect("load returns the item last");
         let mut values = match prepared {
             Some(v) => v,
-            None => self
-                .types
-                .get(&item.type_name)
-                .ok_or_else(|| {
+            None => {
+                let schema = self.types.get(&item.type_name).ok_or_else(|| {
                     ServiceError::BadRequest(format!("items of type {} cannot be edited here", item.type_name))
-                })?
-                .validate(values, WriteMode::Update)?,
+                })?;
+                schema.validate(&people_values(schema, actor, values), WriteMode::Update)?
+            }
         };
         crate::locks::check_lock(&mut tx.db(), &item, actor, guard.lock_token).await?;
         if let Some(seen) = guard.seen_modified
@@ -649,6 +662,8 @@ impl Services {
             values.remove("title");
         }
         let change_note = values.get("changeNote").and_then(Value::as_str).unwrap_or_default().to_owned();
+        let changed: Vec<String> =
+            values.iter().filter(|(k, v)| item.fields.get(*k) != Some(*v)).map(|(k, _)| k.clone()).collect();
         apply_values(&mut item, values);
         check_item(&self.types, &item)?;
         item.modified = beffroi_store::now();
@@ -659,7 +674,7 @@ impl Services {
             Event { site: site.id.clone(), uuid: item.uuid, path: item.path.clone(), kind: EventKind::Modified };
         let hooks = self.item_hooks(site, &item.type_name, crate::Change::Edited);
         lineage.push(item);
-        self.finish_change(site, actor, &reg, tx, lineage, modified, &hooks).await
+        self.finish_change(site, actor, &reg, tx, lineage, modified, &hooks, &changed).await
     }
 
     /// Deletes the item at `path` and everything inside it; returns how many items went.
@@ -954,5 +969,19 @@ fn rich_text_len(v: &Value) -> usize {
         Value::String(s) => s.len(),
         Value::Object(o) => o.get("data").and_then(Value::as_str).map_or(0, str::len),
         _ => 0,
+    }
+}
+
+/// What people write of `values`: the fields only the type's application sets are
+/// ignored, as plone.restapi ignores read-only fields (the system writes them all).
+fn people_values<'v>(
+    schema: &TypeSchema,
+    actor: &Principal,
+    values: &'v Map<String, Value>,
+) -> std::borrow::Cow<'v, Map<String, Value>> {
+    if *actor == Principal::System || !schema.names_readonly(values) {
+        std::borrow::Cow::Borrowed(values)
+    } else {
+        std::borrow::Cow::Owned(schema.without_readonly(values))
     }
 }

@@ -29,6 +29,7 @@ mod sessions;
 mod sites;
 mod users;
 mod versions;
+mod vocabularies;
 mod work;
 mod workflow;
 
@@ -41,6 +42,7 @@ pub use sessions::{LoginOutcome, OpenSession, SESSION_LIFETIME};
 pub use sites::NewSite;
 pub use users::{NewUser, Secret};
 pub use versions::{Moment, Timeline, apply_snapshot};
+pub use vocabularies::{Term, Vocabulary, VocabularyFn, VocabularyFuture};
 pub use work::{Change, HookFn, HookFuture, ItemHook, ItemHookFn, TransitionHook, Transitioned, When, Work};
 pub use workflow::{ToReview, TransitionRequest, WorkflowInfo};
 

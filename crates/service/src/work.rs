@@ -411,6 +411,10 @@ impl Work<'_> {
     }
 
     /// Publishes `e` with the unit's own events once it commits.
+    pub(crate) fn services(&self) -> &Services {
+        self.services
+    }
+
     pub(crate) fn push_event(&mut self, e: Event) {
         self.events.push(e);
     }

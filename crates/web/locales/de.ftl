@@ -112,3 +112,4 @@ chooser-err-refused = Sie dürfen diesem Ordner kein Bild hinzufügen.
 chooser-err-session = Ihre Sitzung ist abgelaufen: Melden Sie sich in einem anderen Tab erneut an und versuchen Sie es dann noch einmal.
 chooser-err-failed = Das Hochladen ist fehlgeschlagen. Bitte versuchen Sie es später erneut.
 cancel = Abbrechen
+no-choices = Hier gibt es noch nichts zur Auswahl.

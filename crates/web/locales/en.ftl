@@ -86,6 +86,7 @@ submitted-by = Created by { $name }
 action-review-list = Review list
 form-has-errors = The form has errors:
 required = required
+no-choices = Nothing to choose from here yet.
 cancel = Cancel
 delete = Delete
 delete-title = Delete “{ $title }”

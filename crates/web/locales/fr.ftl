@@ -86,6 +86,7 @@ submitted-by = Créé par { $name }
 action-review-list = À relire
 form-has-errors = Le formulaire contient des erreurs :
 required = obligatoire
+no-choices = Rien à choisir ici pour le moment.
 cancel = Annuler
 delete = Supprimer
 delete-title = Supprimer « { $title } »

@@ -112,3 +112,4 @@ chooser-err-refused = U mag geen afbeelding toevoegen aan deze map.
 chooser-err-session = Uw sessie is verlopen: meld u opnieuw aan in een ander tabblad en probeer het dan opnieuw.
 chooser-err-failed = Het uploaden is mislukt. Probeer het later opnieuw.
 cancel = Annuleren
+no-choices = Hier is nog niets te kiezen.

@@ -4,10 +4,10 @@
 
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
-use beffroi_model::Language;
 use beffroi_model::media::StoredFile;
 use beffroi_model::schema::{FieldError, FieldKind, START_COLUMN, TypeSchema, Widget};
 use beffroi_model::zone::SiteZone;
+use beffroi_model::{ItemPath, Language};
 use beffroi_service::{ItemRow, ItemView, ServiceError, Upload, UploadData};
 use minijinja::context;
 use serde_json::{Map, Value, json};
@@ -16,8 +16,9 @@ use crate::error::WebError;
 use crate::traverse::Ctx;
 use crate::views::{form_pairs, page, see_other};
 
-fn supported(kind: FieldKind) -> bool {
-    !matches!(kind, FieldKind::Relation)
+/// Whether the forms draw field `f` (not relations, nor what only its application sets).
+fn drawn(f: &beffroi_model::schema::Field) -> bool {
+    !matches!(f.kind, FieldKind::Relation) && !f.readonly
 }
 
 fn is_file(kind: FieldKind) -> bool {
@@ -309,13 +310,17 @@ fn file_actions(
 fn form_values(schema: &TypeSchema, pairs: &[(String, String)], zone: SiteZone) -> Map<String, Value> {
     let get = |n: &str| pairs.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
     let mut m = Map::new();
-    for f in schema.fields.iter().filter(|f| supported(f.kind) && !is_file(f.kind)) {
+    for f in schema.fields.iter().filter(|f| drawn(f) && !is_file(f.kind)) {
         let raw = get(&f.name).unwrap_or_default();
         let v = match f.kind {
             FieldKind::Boolean => Value::Bool(get(&f.name).is_some()),
             FieldKind::RichText => json!({"content-type": "text/html", "data": raw}),
+            // Boxes ticked (one pair each) or values typed apart by commas or lines.
             FieldKind::MultiChoice => Value::Array(
-                raw.split([',', '\n'])
+                pairs
+                    .iter()
+                    .filter(|(k, _)| *k == f.name)
+                    .flat_map(|(_, v)| v.split([',', '\n']))
                     .map(str::trim)
                     .filter(|s| !s.is_empty())
                     .map(|s| Value::String(s.to_owned()))
@@ -477,6 +482,28 @@ fn form_rank(f: &beffroi_model::schema::Field) -> (u8, u8) {
     (group, within)
 }
 
+/// The terms of the vocabularies `schema`'s fields take their values from, by field, in
+/// the form's context (the item edited, or the folder an item is added to).
+async fn form_terms(
+    ctx: &Ctx<'_>,
+    context: &ItemPath,
+    schema: &TypeSchema,
+) -> Result<std::collections::HashMap<String, Vec<beffroi_service::Term>>, WebError> {
+    let mut terms = std::collections::HashMap::new();
+    for f in schema.fields.iter().filter(|f| drawn(f)) {
+        if let Some(name) = &f.vocabulary {
+            let found = ctx
+                .app
+                .services
+                .vocabulary(&ctx.principal, &ctx.site, context, name)
+                .await
+                .map_err(|e| WebError::from_service(e, &ctx.request_url))?;
+            terms.insert(f.name.clone(), found);
+        }
+    }
+    Ok(terms)
+}
+
 fn form_fields(
     ctx: &Ctx<'_>,
     schema: &TypeSchema,
@@ -484,9 +511,10 @@ fn form_fields(
     errors: &[FieldError],
     item_url: Option<&str>,
     kept: &[(String, StoredFile, String)],
+    terms: &std::collections::HashMap<String, Vec<beffroi_service::Term>>,
 ) -> Vec<minijinja::Value> {
     let lang = ctx.site.language;
-    let mut fields: Vec<&beffroi_model::schema::Field> = schema.fields.iter().filter(|f| supported(f.kind)).collect();
+    let mut fields: Vec<&beffroi_model::schema::Field> = schema.fields.iter().filter(|f| drawn(f)).collect();
     fields.sort_by_key(|f| form_rank(f));
     // Each group of fields in a fieldset of its own: where one opens and where it ends.
     let group_of = |f: &beffroi_model::schema::Field| f.fieldset.clone().filter(|g| g != "default");
@@ -499,7 +527,17 @@ fn form_fields(
             let ends = groups[i].is_some() && groups.get(i + 1) != Some(&groups[i]);
             let v = values.get(&f.name);
             let text = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or_default().to_owned();
+            let listed = |v: Option<&Value>| -> Vec<String> {
+                v.and_then(Value::as_array)
+                    .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+                    .unwrap_or_default()
+            };
+            let offered = terms.get(&f.name);
             let (widget, value): (&str, minijinja::Value) = match f.kind {
+                FieldKind::TextLine | FieldKind::Choice if offered.is_some() => ("select", text(v).into()),
+                FieldKind::MultiChoice if offered.is_some() || !f.choices.is_empty() => {
+                    ("checkboxes", listed(v).into())
+                }
                 FieldKind::TextLine => ("text", text(v).into()),
                 FieldKind::Text if f.widget == Some(Widget::Recurrence) => (Widget::Recurrence.name(), text(v).into()),
                 FieldKind::Text => ("textarea", text(v).into()),
@@ -569,18 +607,37 @@ fn form_fields(
             } else {
                 (Vec::new(), Vec::new())
             };
-            let choices: Vec<minijinja::Value> = f
-                .choices
-                .iter()
-                .map(|c| {
-                    // Languages by their own names, as a language menu shows them.
-                    let label = match Language::parse(c) {
-                        Ok(l) if f.name == "language" => l.native_name(),
-                        _ => c.as_str(),
+            let mut choices: Vec<minijinja::Value> = match offered {
+                Some(terms) => {
+                    // A value the vocabulary no longer offers stays chosen, under its
+                    // token, until the editor changes it.
+                    let mut current: Vec<String> = match v {
+                        Some(Value::Array(_)) => listed(v),
+                        _ => vec![text(v)],
                     };
-                    context! { value => c.clone(), label => label.to_owned() }
-                })
-                .collect();
+                    current.retain(|c| !c.is_empty() && !terms.iter().any(|t| &t.token == c));
+                    terms
+                        .iter()
+                        .map(|t| context! { value => t.token.clone(), label => t.title.clone() })
+                        .chain(current.into_iter().map(|c| context! { value => c.clone(), label => c }))
+                        .collect()
+                }
+                None => f
+                    .choices
+                    .iter()
+                    .map(|c| {
+                        // Languages by their own names, as a language menu shows them.
+                        let label = match Language::parse(c) {
+                            Ok(l) if f.name == "language" => l.native_name(),
+                            _ => c.as_str(),
+                        };
+                        context! { value => c.clone(), label => label.to_owned() }
+                    })
+                    .collect(),
+            };
+            if offered.is_some() && widget == "select" && !f.required {
+                choices.insert(0, context! { value => "", label => "—" });
+            }
             // The current image, shown small beside "keep / replace / remove".
             let thumb = (f.kind == FieldKind::Image && v.is_some_and(|x| !x.is_null()))
                 .then_some(item_url)
@@ -701,8 +758,9 @@ fn preview_of(
 }
 
 #[expect(clippy::too_many_arguments, reason = "the parts of one form page")]
-fn form_page(
+async fn form_page(
     ctx: &Ctx<'_>,
+    context: &ItemPath,
     status: StatusCode,
     title: String,
     action: String,
@@ -722,7 +780,8 @@ fn form_page(
             context! { field => e.field.clone(), label => label, message => field_message(ctx, &e.message) }
         })
         .collect();
-    let fields = form_fields(ctx, schema, values, errors, extras.item_url.as_deref(), &extras.kept);
+    let terms = form_terms(ctx, context, schema).await?;
+    let fields = form_fields(ctx, schema, values, errors, extras.item_url.as_deref(), &extras.kept, &terms);
     page(
         ctx,
         status,
@@ -812,6 +871,7 @@ pub(crate) async fn edit(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) ->
             };
             form_page(
                 ctx,
+                &view.item.path,
                 StatusCode::OK,
                 title,
                 action,
@@ -821,6 +881,7 @@ pub(crate) async fn edit(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) ->
                 &[],
                 extras,
             )
+            .await
         }
         Some(body) => {
             let FormData { pairs, mut files } = posted(ctx, body)?;
@@ -854,7 +915,19 @@ pub(crate) async fn edit(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) ->
                     ..Extras::default()
                 };
                 let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
-                return form_page(ctx, status, title, action, item_url, schema, &values, &errors, extras);
+                return form_page(
+                    ctx,
+                    &view.item.path,
+                    status,
+                    title,
+                    action,
+                    item_url,
+                    schema,
+                    &values,
+                    &errors,
+                    extras,
+                )
+                .await;
             }
             crate::links::internalize(ctx, &mut values).await?;
             let guard = beffroi_service::WriteGuard { lock_token: None, seen_modified };
@@ -877,14 +950,26 @@ pub(crate) async fn edit(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) ->
                         chooser: chooser(ctx, schema, view, false).await,
                         ..Extras::default()
                     };
-                    form_page(ctx, StatusCode::BAD_REQUEST, title, action, item_url, schema, &values, &v.0, extras)
+                    form_page(
+                        ctx,
+                        &view.item.path,
+                        StatusCode::BAD_REQUEST,
+                        title,
+                        action,
+                        item_url,
+                        schema,
+                        &values,
+                        &v.0,
+                        extras,
+                    )
+                    .await
                 }
                 Err(ServiceError::Modified(now)) => {
                     let theirs = item_values(&now);
                     let conflicts: Vec<minijinja::Value> = schema
                         .fields
                         .iter()
-                        .filter(|f| supported(f.kind) && !is_file(f.kind) && f.name != "changeNote")
+                        .filter(|f| drawn(f) && !is_file(f.kind) && f.name != "changeNote")
                         .filter_map(|f| {
                             let (a, b) = (shown(theirs.get(&f.name)), shown(values.get(&f.name)));
                             (a.trim() != b.trim())
@@ -906,7 +991,19 @@ pub(crate) async fn edit(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) ->
                         kept: Vec::new(),
                         chooser: chooser(ctx, schema, view, false).await,
                     };
-                    form_page(ctx, StatusCode::CONFLICT, title, action, item_url, schema, &values, &[], extras)
+                    form_page(
+                        ctx,
+                        &view.item.path,
+                        StatusCode::CONFLICT,
+                        title,
+                        action,
+                        item_url,
+                        schema,
+                        &values,
+                        &[],
+                        extras,
+                    )
+                    .await
                 }
                 Err(e) => Err(err(e)),
             }
@@ -941,7 +1038,8 @@ pub(crate) async fn add(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) -> 
             let mut values = Map::new();
             values.insert("language".into(), view.item.language.code().into());
             let extras = Extras { chooser: chooser(ctx, schema, view, true).await, ..Extras::default() };
-            form_page(ctx, StatusCode::OK, title, action, folder_url, schema, &values, &[], extras)
+            form_page(ctx, &view.item.path, StatusCode::OK, title, action, folder_url, schema, &values, &[], extras)
+                .await
         }
         Some(_) => {
             let mut values = form_values(schema, &pairs, ctx.site.time_zone);
@@ -955,7 +1053,19 @@ pub(crate) async fn add(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) -> 
                 let kept = keep(ctx, &view.item.path, &type_name, files).await?;
                 let extras =
                     Extras { preview, kept, chooser: chooser(ctx, schema, view, true).await, ..Extras::default() };
-                return form_page(ctx, status, title, action, folder_url, schema, &values, &errors, extras);
+                return form_page(
+                    ctx,
+                    &view.item.path,
+                    status,
+                    title,
+                    action,
+                    folder_url,
+                    schema,
+                    &values,
+                    &errors,
+                    extras,
+                )
+                .await;
             }
             crate::links::internalize(ctx, &mut values).await?;
             let services = &ctx.app.services;
@@ -970,7 +1080,19 @@ pub(crate) async fn add(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) -> 
                         chooser: chooser(ctx, schema, view, true).await,
                         ..Extras::default()
                     };
-                    form_page(ctx, StatusCode::BAD_REQUEST, title, action, folder_url, schema, &values, &v.0, extras)
+                    form_page(
+                        ctx,
+                        &view.item.path,
+                        StatusCode::BAD_REQUEST,
+                        title,
+                        action,
+                        folder_url,
+                        schema,
+                        &values,
+                        &v.0,
+                        extras,
+                    )
+                    .await
                 }
                 Err(e) => Err(WebError::from_service(e, &ctx.request_url)),
             }

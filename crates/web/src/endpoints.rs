@@ -86,6 +86,10 @@ pub(crate) fn routes() -> Vec<Route> {
             .summary("the types, with what may be added here")
             .component("types"),
         Route::get("@types", One, json_get!(type_schema)).summary("a type's JSON Schema"),
+        Route::get("@vocabularies", Bare, json_get!(vocabularies))
+            .summary("the named vocabularies of the site's applications"),
+        Route::get("@vocabularies", One, json_get!(vocabulary))
+            .summary("a vocabulary's terms here (`title`, `token` filter; `b_start`, `b_size`, -1 for all)"),
         Route::get("@breadcrumbs", Bare, json_get!(breadcrumbs))
             .summary("the way from the site root")
             .component("breadcrumbs"),
@@ -263,7 +267,75 @@ async fn type_schema(c: &Call<'_>, view: &ItemView) -> Result<Value, WebError> {
         .get(type_name)
         .filter(|_| ctx.type_rules.has(type_name))
         .ok_or_else(|| WebError::NotFound(ctx.request_url.clone()))?;
-    Ok(t.json_schema(lang))
+    let mut schema = t.json_schema(lang);
+    // Vocabularies by the URL of their terms, as plone.restapi names them.
+    if let Some(props) = schema.get_mut("properties").and_then(Value::as_object_mut) {
+        for p in props.values_mut() {
+            let url = |v: &mut Value| {
+                if let Some(id) = v.get_mut("vocabulary").and_then(|v| v.get_mut("@id"))
+                    && let Some(name) = id.as_str().map(str::to_owned)
+                {
+                    *id = format!("{}/@vocabularies/{name}", ctx.base).into();
+                }
+            };
+            url(p);
+            if let Some(items) = p.get_mut("items") {
+                url(items);
+            }
+        }
+    }
+    Ok(schema)
+}
+
+/// GET `@vocabularies`: the vocabularies the site's applications name.
+async fn vocabularies(c: &Call<'_>, _: &ItemView) -> Result<Value, WebError> {
+    let ctx = c.ctx;
+    let list: Vec<Value> = ctx
+        .app
+        .services
+        .vocabulary_names(&ctx.site)
+        .into_iter()
+        .map(|name| json!({"@id": format!("{}/@vocabularies/{name}", ctx.base), "title": name}))
+        .collect();
+    Ok(Value::Array(list))
+}
+
+/// GET `@vocabularies/<name>`: its terms in the context of this item, as the caller
+/// may see them; `title` keeps the terms whose title holds it (any case), `token`
+/// the one with that token.
+async fn vocabulary(c: &Call<'_>, view: &ItemView) -> Result<Value, WebError> {
+    let ctx = c.ctx;
+    let name = c.arg()?;
+    let param = |k: &str| ctx.query.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    let mut terms = ctx
+        .app
+        .services
+        .vocabulary(&ctx.principal, &ctx.site, &view.item.path, name)
+        .await
+        .map_err(|e| WebError::from_service(e, &ctx.request_url))?;
+    if let Some(t) = param("title").map(str::to_lowercase) {
+        terms.retain(|term| term.title.to_lowercase().contains(&t));
+    }
+    if let Some(token) = param("token") {
+        terms.retain(|term| term.token == token);
+    }
+    let total = terms.len() as i64;
+    let start = crate::traverse::int_param(ctx, "b_start", 0)?;
+    let size = match param("b_size") {
+        Some("-1") => total.max(1),
+        _ => crate::traverse::int_param(ctx, "b_size", 25)?.max(1),
+    };
+    let items: Vec<Value> = terms
+        .into_iter()
+        .skip(start as usize)
+        .take(size as usize)
+        .map(|t| json!({"title": t.title, "token": t.token}))
+        .collect();
+    let mut out = json!({"@id": format!("{}/@vocabularies/{name}", ctx.url(&view.item.path)), "items": items, "items_total": total});
+    if let Some(b) = crate::json::batching(ctx, total, start, size) {
+        out["batching"] = b;
+    }
+    Ok(out)
 }
 
 /// GET `@breadcrumbs`.

@@ -41,6 +41,7 @@ pub const CMS: WebApp = WebApp {
         indexes: None,
         hooks: &[],
         item_hooks: &[],
+        vocabularies: &[],
         migrations: &[],
     },
     routes: Vec::new,

@@ -58,3 +58,7 @@ meetings-vote-sentence = mit { $yes } Ja-Stimmen, { $no } Nein-Stimmen und { $ab
 meetings-attendance-present = Anwesend
 meetings-attendance-excused = Entschuldigt
 meetings-attendance-absent = Abwesend
+
+fieldset-votes = Abstimmung
+fieldset-advices = Stellungnahmen
+fieldset-attendance = Anwesenheit

@@ -58,3 +58,7 @@ meetings-vote-sentence = by { $yes } votes for, { $no } against and { $abstain -
 meetings-attendance-present = Present
 meetings-attendance-excused = Excused
 meetings-attendance-absent = Absent
+
+fieldset-votes = Vote
+fieldset-advices = Advice
+fieldset-attendance = Attendance

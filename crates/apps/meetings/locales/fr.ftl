@@ -58,3 +58,7 @@ meetings-vote-sentence = par { $yes } voix pour, { $no } contre et { $abstain ->
 meetings-attendance-present = Présents
 meetings-attendance-excused = Excusés
 meetings-attendance-absent = Absents
+
+fieldset-votes = Vote
+fieldset-advices = Avis
+fieldset-attendance = Présences

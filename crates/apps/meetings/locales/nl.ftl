@@ -58,3 +58,7 @@ meetings-vote-sentence = met { $yes } stemmen voor, { $no } tegen en { $abstain 
 meetings-attendance-present = Aanwezig
 meetings-attendance-excused = Verontschuldigd
 meetings-attendance-absent = Afwezig
+
+fieldset-votes = Stemming
+fieldset-advices = Adviezen
+fieldset-attendance = Aanwezigheden

@@ -59,6 +59,17 @@ fn html(s: &str) -> Value {
     json!({"content-type": "text/html", "data": s})
 }
 
+/// The bodies' categories, in their agendas' order.
+const CATEGORIES: [&str; 7] = [
+    "Travaux publics",
+    "Mobilité",
+    "Environnement",
+    "Finances communales",
+    "Personnel",
+    "Population et état civil",
+    "Divers",
+];
+
 /// Adds the meetings application to the demo site `site_id` (made by the content
 /// application's demo just before). Does nothing when its organisation exists.
 pub async fn seed(services: &Services, site_id: &str, password: &str) -> Result<bool> {
@@ -85,10 +96,6 @@ pub async fn seed(services: &Services, site_id: &str, password: &str) -> Result<
     for (id, title) in SERVICES {
         services.create(&system, &site, &org.path, "Service", Some(id), &obj(json!({"title": title}))).await?;
     }
-    for (id, title, gender, position, bodies) in PERSONS {
-        let values = json!({"title": title, "gender": gender, "position": position, "bodies": bodies, "position_start": "2024-12-02"});
-        services.create(&system, &site, &org.path, "Person", Some(id), &obj(values)).await?;
-    }
     for (login, fullname, groups) in PEOPLE {
         let new = NewUser {
             login: Login::parse(login).expect("a valid login"),
@@ -105,6 +112,7 @@ pub async fn seed(services: &Services, site_id: &str, password: &str) -> Result<
     let levels = json!(["proposed", "proposedToValidationLevel1"]);
     for (id, title, code) in [("college", "Collège communal", "CC"), ("conseil", "Conseil communal", "CONS")] {
         let values = json!({"title": title, "code": code, "validation_levels": levels, "budget_adviser": "finances",
+            "categories": CATEGORIES.join("\n"),
             "description": format!("Les séances et les points du {}.", title.to_lowercase())});
         let body = services.create(&system, &site, &root, crate::BODY, Some(id), &obj(values)).await?;
         let change = SharingChange {
@@ -117,6 +125,11 @@ pub async fn seed(services: &Services, site_id: &str, password: &str) -> Result<
         services.update_sharing(&system, &site, &body.path, change).await?;
         // The alderman observes what goes on the body's agendas.
         services.add_member(&system, &site, &format!("{id}_powerobservers"), "echevin").await?;
+    }
+    // Persons after the bodies they sit in.
+    for (id, title, gender, position, bodies) in PERSONS {
+        let values = json!({"title": title, "gender": gender, "position": position, "bodies": bodies, "position_start": "2024-12-02"});
+        services.create(&system, &site, &org.path, "Person", Some(id), &obj(values)).await?;
     }
     let who = |login: &'static str| {
         let site = site.clone();

@@ -24,6 +24,7 @@ mod assembly;
 pub mod demo;
 mod organisation;
 mod pages;
+mod vocabularies;
 
 use beffroi_model::ItemPath;
 use beffroi_model::security::Permission;
@@ -75,6 +76,7 @@ pub const MEETINGS: WebApp = WebApp {
         indexes: Some(("indexes.json", include_str!("../indexes.json"))),
         hooks: HOOKS,
         item_hooks: ITEM_HOOKS,
+        vocabularies: vocabularies::VOCABULARIES,
         migrations: &[],
     },
     routes,

@@ -5,8 +5,8 @@
 use beffroi_model::security::{Principal, Role};
 use beffroi_service::apps::App;
 use beffroi_service::{
-    AppMigration, EventKind, HookFuture, ItemRow, ItemView, ServiceError, Services, TransitionHook, TransitionRequest,
-    Transitioned, When, Work,
+    AppMigration, EventKind, HookFuture, ItemRow, ItemView, ServiceError, Services, Term, TransitionHook,
+    TransitionRequest, Transitioned, Vocabulary, VocabularyFuture, When, Work,
 };
 use beffroi_web::routes::{Access, Args, Call, Route};
 use beffroi_web::{WebApp, WebError, item_handler, minijinja};
@@ -25,7 +25,9 @@ const REQUEST_TYPE: &str = r#"{
     {"name": "request", "kind": "richtext", "title": {"fr": "Demande", "en": "Request"}},
     {"name": "answer", "kind": "richtext", "title": {"fr": "Réponse", "en": "Answer"}},
     {"name": "district", "kind": "textline", "searchable": true, "title": {"fr": "Quartier"}},
-    {"name": "number", "kind": "textline", "title": {"fr": "Numéro", "en": "Number"}},
+    {"name": "number", "kind": "textline", "readonly": true, "title": {"fr": "Numéro", "en": "Number"}},
+    {"name": "channel", "kind": "choice", "vocabulary": "requests.channels", "title": {"fr": "Reçue par", "en": "Received through"}},
+    {"name": "copies", "kind": "multichoice", "vocabulary": "requests.channels", "title": {"fr": "Copies par", "en": "Copies through"}},
     {"name": "urgent", "kind": "boolean", "title": {"fr": "Urgente", "en": "Urgent"}},
     {"name": "noticed", "kind": "date", "title": {"fr": "Constaté le", "en": "Noticed on"}},
     {"name": "households", "kind": "integer", "title": {"fr": "Ménages concernés", "en": "Households"}}
@@ -101,6 +103,7 @@ pub const REQUESTS: WebApp = WebApp {
             },
         ],
         item_hooks: &[],
+        vocabularies: &[Vocabulary { name: "requests.channels", terms: channels }],
         migrations: &[AppMigration {
             version: 1,
             description: "notes on requests",
@@ -119,6 +122,20 @@ pub const REQUESTS: WebApp = WebApp {
     ],
     pages: &[],
 };
+
+/// The ways a request comes in: the desk and e-mail anywhere; the phone too in a
+/// folder that says so (its description), and only for request handlers.
+fn channels<'a>(work: &'a mut Work<'_>, context: &'a ItemRow) -> VocabularyFuture<'a> {
+    Box::pin(async move {
+        let term = |t: &str, title: &str| Term { token: t.into(), title: title.into() };
+        let mut terms = vec![term("desk", "Guichet"), term("mail", "Courriel")];
+        let handles = beffroi_model::security::Permission::parse("Handle requests").expect("declared");
+        if context.description.contains("phone") && work.actor_may(&context.path, handles).await? {
+            terms.push(term("phone", "Téléphone"));
+        }
+        Ok(terms)
+    })
+}
 
 /// Before "register": a request is registered with its district.
 fn needs_a_district<'a>(_: &'a mut Work<'_>, item: &'a ItemRow, _: &'a Transitioned) -> HookFuture<'a> {
@@ -236,6 +253,7 @@ const AGENDA: WebApp = WebApp {
         indexes: None,
         hooks: &[],
         item_hooks: &[],
+        vocabularies: &[],
         migrations: &[],
     },
     routes: Vec::new,
@@ -610,6 +628,95 @@ both_backends! {
         assert_eq!(e.to_string(), "application bad: roles.json: permission \"Do things\": unknown role \"Nobody\"");
     }
 
+    async fn a_vocabulary_offers_checks_and_serves_the_values_of_a_field_where_it_is(db) {
+        let (services, app) = with_requests(&db).await;
+        let s = db.site("s").await;
+        services.set_site_apps(&Principal::System, &s, &["requests".into()], &[]).await.unwrap();
+        let s = services.site(&s.id).await.unwrap().unwrap();
+        db.user(&s, "admin", "admin password", "Admin", &[Role::Manager]).await;
+        db.user(&s, "clerk", "clerk password", "Clerk", &[Role::Member]).await;
+        let admin = app.bearer("s", "admin", "admin password").await;
+        let clerk = app.bearer("s", "clerk", "clerk password").await;
+        let send = |token: &str, method: &'static str, url: &str, body: serde_json::Value| {
+            let (app, token, url) = (&app, token.to_owned(), url.to_owned());
+            async move { app.send_json(method, &url, &token, body).await }
+        };
+        for (id, description) in [("desk", "counter only"), ("phones", "also by phone")] {
+            let r = send(&admin, "POST", "/s", json!({"@type": "Folder", "id": id, "title": id, "description": description})).await;
+            assert_eq!(r.status, 201, "{}", r.body);
+        }
+        let r = send(&admin, "POST", "/s/phones/@sharing", json!({"entries": [{"id": "clerk", "type": "user", "roles": {"Contributor": true}}]})).await;
+        assert_eq!(r.status, 204, "{}", r.body);
+        let r = send(&admin, "POST", "/s/desk/@sharing", json!({"entries": [{"id": "clerk", "type": "user", "roles": {"Contributor": true}}]})).await;
+        assert_eq!(r.status, 204, "{}", r.body);
+
+        // Its terms depend on where and who: the phone only in the folder that takes
+        // calls, for those who handle requests.
+        let tokens = |v: serde_json::Value| -> Vec<String> {
+            v["items"].as_array().unwrap().iter().map(|t| t["token"].as_str().unwrap().to_owned()).collect()
+        };
+        let r = send(&admin, "GET", "/s/phones/@vocabularies/requests.channels", json!(null)).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.json()["@id"], format!("{}/s/phones/@vocabularies/requests.channels", "http://localhost"));
+        assert_eq!(tokens(r.json()), ["desk", "mail", "phone"]);
+        assert_eq!(r.json()["items"][2], json!({"title": "Téléphone", "token": "phone"}));
+        assert_eq!(tokens(send(&admin, "GET", "/s/desk/@vocabularies/requests.channels", json!(null)).await.json()), ["desk", "mail"]);
+        assert_eq!(tokens(send(&clerk, "GET", "/s/phones/@vocabularies/requests.channels", json!(null)).await.json()), ["desk", "mail"]);
+        let r = send(&admin, "GET", "/s/phones/@vocabularies/requests.channels?title=COUR&b_size=1", json!(null)).await;
+        assert_eq!((tokens(r.json()), r.json()["items_total"].clone()), (vec!["mail".to_owned()], json!(1)));
+        let r = send(&admin, "GET", "/s/phones/@vocabularies/requests.channels?b_size=2", json!(null)).await;
+        assert_eq!(r.json()["items_total"], 3);
+        assert!(r.json()["batching"]["next"].as_str().unwrap().contains("b_start=2"), "{}", r.body);
+        let list = send(&admin, "GET", "/s/@vocabularies", json!(null)).await.json();
+        assert_eq!(list, json!([{"@id": format!("{}/s/@vocabularies/requests.channels", "http://localhost"), "title": "requests.channels"}]));
+        assert_eq!(send(&admin, "GET", "/s/@vocabularies/requests.nope", json!(null)).await.status, 404);
+        let other = db.site("other").await;
+        db.user(&other, "admin", "admin password", "Admin", &[Role::Manager]).await;
+        let elsewhere = app.bearer("other", "admin", "admin password").await;
+        let r = send(&elsewhere, "GET", "/other/@vocabularies/requests.channels", json!(null)).await;
+        assert_eq!(r.status, 404, "no vocabulary where its application is off: {}", r.body);
+        let schema = send(&admin, "GET", "/s/@types/Citizen%20Request", json!(null)).await.json();
+        let url = format!("{}/s/@vocabularies/requests.channels", "http://localhost");
+        assert_eq!(schema["properties"]["channel"]["vocabulary"]["@id"], url, "{schema}");
+        assert_eq!(schema["properties"]["copies"]["items"]["vocabulary"]["@id"], url);
+        assert_eq!(schema["properties"]["number"]["readonly"], true);
+
+        // A value is checked against the terms where the item is, for whoever writes.
+        let new = |id: &str, channel: &str| json!({"@type": "Citizen Request", "id": id, "title": id, "channel": channel});
+        assert_eq!(send(&admin, "POST", "/s/phones", new("a", "phone")).await.status, 201);
+        let r = send(&admin, "POST", "/s/desk", new("b", "phone")).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert!(r.body.contains("channel") && r.body.contains("not one of the values offered"), "{}", r.body);
+        assert_eq!(send(&clerk, "POST", "/s/phones", new("c", "phone")).await.status, 400, "the clerk handles no requests");
+        let r = send(&clerk, "POST", "/s/phones", json!({"@type": "Citizen Request", "id": "c", "title": "c", "channel": "mail", "copies": ["desk", "fax"]})).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert!(r.body.contains("fax") && !r.body.contains("desk\\\""), "{}", r.body);
+        assert_eq!(send(&clerk, "GET", "/s/phones/c", json!(null)).await.status, 404, "nothing was made");
+        // What the application alone sets is ignored when people send it.
+        let r = send(&clerk, "POST", "/s/phones", json!({"@type": "Citizen Request", "id": "c", "title": "c", "channel": "mail", "copies": ["desk"], "number": "2026-9999"})).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        assert_eq!(r.json()["number"], json!(null), "{}", r.body);
+        // An edit is checked on what it changes: a value no longer offered stays.
+        let r = send(&admin, "PATCH", "/s/phones/a", json!({"description": "moved on", "number": "1"})).await;
+        assert_eq!(r.status, 204, "{}", r.body);
+        let r = send(&admin, "PATCH", "/s/phones", json!({"description": "counter only now"})).await;
+        assert_eq!(r.status, 204, "{}", r.body);
+        assert_eq!(send(&admin, "PATCH", "/s/phones/a", json!({"title": "A"})).await.status, 204, "the phone stays");
+        let r = send(&admin, "PATCH", "/s/phones/a", json!({"channel": "phone", "copies": ["phone"]})).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        let a = send(&admin, "GET", "/s/phones/a", json!(null)).await.json();
+        assert_eq!((a["channel"].clone(), a["number"].clone()), (json!("phone"), json!(null)), "{a}");
+
+        // The forms offer the terms: a list for a choice, boxes for several.
+        let cookie = app.session("admin", "admin password").await;
+        let form = app.get_with("/s/desk/@@add?type=Citizen%20Request", &[("cookie", &cookie)]).await.body;
+        assert!(form.contains(r#"<option value="desk""#) && form.contains(r#"<option value="mail""#) && !form.contains(r#"value="phone""#), "{form}");
+        assert!(form.contains(r#"<input type="checkbox" id="field-copies-1" name="copies" value="desk">"#), "{form}");
+        assert!(!form.contains(r#"name="number""#), "what the application sets is not in the form");
+        let edit = app.get_with("/s/phones/a/@@edit", &[("cookie", &cookie)]).await.body;
+        assert!(edit.contains(r#"<option value="phone" selected>phone</option>"#), "a value no longer offered shows as it is: {edit}");
+    }
+
     async fn an_application_migrates_its_own_tables_once(db) {
         let (services, _) = with_requests(&db).await;
         assert_eq!(services.migrate_apps().await.unwrap(), 0, "applied when the server was assembled, once");
@@ -659,7 +766,7 @@ both_backends! {
     }
 
     async fn every_rich_text_field_is_shown_found_versioned_and_linked_by_uid(db) {
-        let decisions = App { name: "decisions", enabled_by_default: true, roles: None, types: &[("Decision.json", DECISION)], workflows: &[], chains: None, indexes: None, hooks: &[], item_hooks: &[], migrations: &[] };
+        let decisions = App { name: "decisions", enabled_by_default: true, roles: None, types: &[("Decision.json", DECISION)], workflows: &[], chains: None, indexes: None, hooks: &[], item_hooks: &[], vocabularies: &[], migrations: &[] };
         let services = db.services.clone().with_app(&decisions).unwrap();
         let s = db.site("s").await;
         db.user(&s, "admin", "admin password", "Admin", &[Role::Manager]).await;

@@ -23,6 +23,19 @@ async fn log_in(c: &Client, base: &str, login: &str) {
     wait_for(c, "form[action$='@@logout'] button").await;
 }
 
+/// Chooses `value` in the form's list `css`.
+async fn choose(c: &Client, css: &str, value: &str) {
+    let list = c.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"));
+    list.select_by_value(value).await.unwrap_or_else(|e| panic!("{value} is not offered in {css}: {e}"));
+}
+
+/// Ticks the boxes of `values` among those of field `name`.
+async fn tick(c: &Client, name: &str, values: &[&str]) {
+    for v in values {
+        click(c, &format!("input[type=checkbox][name={name}][value={v}]")).await;
+    }
+}
+
 /// Takes `transition` from the item's state menu.
 async fn take(c: &Client, transition: &str) {
     let menu = c.find(Locator::Css("select#transition")).await.unwrap();
@@ -88,8 +101,9 @@ async fn run(db: TestDb) {
     log_in(&c, &base, "agent").await;
     c.goto(&format!("{base}/college/@@add?type=Meeting%20Item")).await.unwrap();
     fill(&c, "#field-title", "Convention de déneigement").await;
-    fill(&c, "#field-proposing_group", "travaux").await;
-    fill(&c, "#field-preferred_meeting", "ce-matin").await;
+    choose(&c, "#field-proposing_group", "travaux").await;
+    choose(&c, "#field-category", "Travaux publics").await;
+    choose(&c, "#field-preferred_meeting", "ce-matin").await;
     click(&c, "form.edit button[type=submit]").await;
     arrive(&c, "article.item-meeting-item").await;
     let item = c.current_url().await.unwrap().to_string();
@@ -129,14 +143,14 @@ async fn run(db: TestDb) {
 
     // Attendance, then the vote and the decision on the item's form.
     c.goto(&format!("{base}/college/ce-matin/@@edit")).await.unwrap();
-    fill(&c, "#field-attendees", "marc-dupont, emilie-lambert, jean-collard").await;
-    fill(&c, "#field-signatories", "marc-dupont").await;
+    tick(&c, "attendees", &["marc-dupont", "emilie-lambert", "jean-collard"]).await;
+    tick(&c, "signatories", &["marc-dupont"]).await;
     click(&c, "form.edit button[type=submit]").await;
     arrive(&c, "section.attendance").await;
     assert!(page(&c).await.contains("Jean Collard (Échevin)"));
     c.goto(&format!("{item}/@@edit")).await.unwrap();
-    fill(&c, "#field-votes_yes", "marc-dupont, emilie-lambert").await;
-    fill(&c, "#field-votes_no", "jean-collard").await;
+    tick(&c, "votes_yes", &["marc-dupont", "emilie-lambert"]).await;
+    tick(&c, "votes_no", &["jean-collard"]).await;
     wait_for(&c, ".ql-editor").await;
     let editors = c.find_all(Locator::Css(".ql-editor")).await.unwrap();
     let decision = editors.last().unwrap();

@@ -18,6 +18,7 @@ const CONTENT: beffroi_service::apps::App = beffroi_service::apps::App {
     indexes: None,
     hooks: &[],
     item_hooks: &[],
+    vocabularies: &[],
     migrations: &[],
 };
 

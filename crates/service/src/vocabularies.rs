@@ -1,0 +1,115 @@
+//! Vocabularies: the values a field may take when they depend on where the item is and
+//! who writes it (the services a clerk proposes for, a body's categories, its meetings
+//! still open), as Plone's named vocabularies. An application declares each by name
+//! with the function that computes its terms in a read-only unit of work; a field names
+//! it in its type file (`"vocabulary": "meetings.categories"`). The terms are offered
+//! by the edit form, served by `@vocabularies/<name>`, and a value that changes is
+//! checked against them in the change's own transaction.
+
+use beffroi_model::ItemPath;
+use beffroi_model::schema::{FieldError, FieldKind, TypeSchema, ValidationErrors};
+use beffroi_model::security::{Permission, Principal};
+use beffroi_store::{ItemRow, SiteRow};
+use futures_util::future::BoxFuture;
+use serde_json::Value;
+
+use crate::items::{allowed, load};
+use crate::{Result, ServiceError, Services, Work};
+
+/// One value a vocabulary offers: what is stored, and what people read.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Term {
+    pub token: String,
+    pub title: String,
+}
+
+/// What computes a vocabulary's terms: given a unit with the asker's rights and the
+/// context — the item being edited, or the folder an item is being added to. The unit
+/// only reads.
+pub type VocabularyFn = for<'a, 'w> fn(&'a mut Work<'w>, &'a ItemRow) -> VocabularyFuture<'a>;
+
+/// What a vocabulary's function returns: `Box::pin(async move { … })`.
+pub type VocabularyFuture<'a> = BoxFuture<'a, Result<Vec<Term>>>;
+
+/// A named vocabulary of an application.
+#[derive(Clone, Copy)]
+pub struct Vocabulary {
+    /// Its name, prefixed with the application's (`meetings.categories`).
+    pub name: &'static str,
+    pub terms: VocabularyFn,
+}
+
+impl std::fmt::Debug for Vocabulary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vocabulary").field("name", &self.name).finish_non_exhaustive()
+    }
+}
+
+impl Services {
+    /// The names of the vocabularies of the applications `site` enables.
+    pub fn vocabulary_names(&self, site: &SiteRow) -> Vec<&'static str> {
+        crate::apps::vocabularies(&self.apps, site).map(|v| v.name).collect()
+    }
+
+    /// The terms of vocabulary `name` in the context of the item at `path`, which
+    /// `actor` must be allowed to view: not found when no application the site enables
+    /// declares it.
+    pub async fn vocabulary(
+        &self,
+        actor: &Principal,
+        site: &SiteRow,
+        path: &ItemPath,
+        name: &str,
+    ) -> Result<Vec<Term>> {
+        let vocabulary =
+            crate::apps::vocabularies(&self.apps, site).find(|v| v.name == name).ok_or(ServiceError::NotFound)?;
+        let workflows = self.workflows(site).await?;
+        let mut tx = self.store.begin_read().await?;
+        let lineage = load(&mut tx.db(), site, path).await?;
+        if !allowed(&workflows, actor, &lineage, Permission::View) {
+            return Err(ServiceError::Unauthorized);
+        }
+        let mut work = Work::open(self, site, actor, workflows, tx, lineage);
+        let context = work.item().clone();
+        (vocabulary.terms)(&mut work, &context).await
+    }
+}
+
+impl Work<'_> {
+    /// Checks the values of `item`'s fields named in `changed` that take their values
+    /// from a vocabulary against its terms in `context`, with the actor's rights.
+    pub(crate) async fn check_vocabularies(
+        &mut self,
+        schema: &TypeSchema,
+        context: &ItemRow,
+        item: &ItemRow,
+        changed: &[String],
+    ) -> Result<()> {
+        let mut errors = Vec::new();
+        let site = self.site().clone();
+        for f in schema.fields.iter().filter(|f| changed.contains(&f.name)) {
+            let Some(name) = &f.vocabulary else { continue };
+            let values: Vec<&str> = match item.fields.get(&f.name) {
+                Some(Value::String(s)) if !s.is_empty() => vec![s.as_str()],
+                Some(Value::Array(a)) if f.kind == FieldKind::MultiChoice => {
+                    a.iter().filter_map(Value::as_str).collect()
+                }
+                _ => continue,
+            };
+            if values.is_empty() {
+                continue;
+            }
+            let vocabulary = crate::apps::vocabularies(&self.services().apps, &site)
+                .find(|v| v.name == name)
+                .ok_or_else(|| ServiceError::BadRequest(format!("the vocabulary {name:?} is not enabled here")))?;
+            let terms = (vocabulary.terms)(self, context).await?;
+            for v in values.into_iter().filter(|v| !terms.iter().any(|t| t.token == *v)) {
+                errors.push(FieldError {
+                    field: f.name.clone(),
+                    message: format!("{v:?} is not one of the values offered here"),
+                });
+            }
+        }
+        if errors.is_empty() { Ok(()) } else { Err(ServiceError::Invalid(ValidationErrors(errors))) }
+    }
+}
