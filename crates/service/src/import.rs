@@ -742,3 +742,24 @@ fn has_script(html: &str) -> bool {
     let lower = html.to_ascii_lowercase();
     ["<script", "javascript:", " onerror=", " onload=", " onclick=", " onmouseover="].iter().any(|p| lower.contains(p))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{is_foreign_hash, verify_foreign_hash};
+
+    #[test]
+    fn plone_password_hashes_are_checked() {
+        // From the Plone 6.2 export of shared/fixtures (password Secret-123456).
+        let ssha = "{SSHA}eKN1YYvuLGx5p16bROHmiXaXdPbQH61WU+XI";
+        assert!(is_foreign_hash(ssha));
+        assert!(verify_foreign_hash("Secret-123456", ssha));
+        assert!(!verify_foreign_hash("Secret-1234567", ssha));
+        // {SHA}: SHA-1 of the password alone.
+        let sha = "{SHA}qUqP5cyxm6YcTAhz05Hph5gvu9M=";
+        assert!(verify_foreign_hash("test", sha));
+        assert!(!verify_foreign_hash("Test", sha));
+        assert!(!verify_foreign_hash("x", "{SSHA}not base64!"));
+        assert!(!verify_foreign_hash("x", "{SSHA}"));
+        assert!(!is_foreign_hash("$argon2id$v=19$m=19456,t=2,p=1$abc$def"));
+    }
+}
