@@ -104,6 +104,9 @@ struct PloneMember {
     groups: Vec<String>,
 }
 
+/// The UID plone.exportimport gives the site root.
+const ROOT_UID: &str = "plone_site_root";
+
 /// What the first pass keeps of an item: enough to import parents first.
 #[derive(Debug)]
 struct ItemFile {
@@ -160,6 +163,7 @@ impl Export {
             bail!("{}: format version {} is not supported (1.x is)", meta_path.display(), metadata.version);
         }
         let mut items = Vec::new();
+        let mut root_skipped = false;
         for rel in &metadata.data_files {
             let file = inside(&content, rel)
                 .ok_or_else(|| anyhow!("{}: data file {rel:?} is not inside the export", meta_path.display()))?;
@@ -168,6 +172,12 @@ impl Export {
             let (Some(id), Some(_), Some(uid)) = (id, v.get("@type").and_then(Value::as_str), v.get("UID")) else {
                 bail!("{}: not an item of plone.exportimport (no @id, @type or UID)", file.display());
             };
+            // The site root (plone.exportimport names its UID so): its own values are
+            // the site's, not an item's.
+            if id == "/" || uid.as_str() == Some(ROOT_UID) {
+                root_skipped = true;
+                continue;
+            }
             if uid.as_str().and_then(|u| Uuid::try_parse(u).ok()).is_none() {
                 bail!("{}: UID {uid} is not a UID", file.display());
             }
@@ -181,6 +191,9 @@ impl Export {
         let redirects: BTreeMap<String, String> =
             read_optional(&dir.join("redirects.json"), "a map of old paths to new paths").await?;
         let mut not_imported = Vec::new();
+        if root_skipped {
+            not_imported.push(("the site root's fields (content/plone_site_root)", 1));
+        }
         for name in ["relations.json", "translations.json", "discussions.json", "portlets.json"] {
             let v: Value = read_optional(&dir.join(name), "JSON").await?;
             let n = match &v {

@@ -265,12 +265,20 @@ both_backends! {
         });
         edit_json(&content.join("ef19a4106bd84a35b09ef3a486879ba6/data.json"), |v| v["@type"] = "Lien externe".into());
         edit_json(&content.join("3ce2ead6317c4f978db22ceaaa21d29c/data.json"), |v| v["review_state"] = "archived".into());
+        // A whole-site export holds the site root, under the UID plone.exportimport gives it.
+        std::fs::create_dir(content.join("plone_site_root")).unwrap();
+        let root = json!({"@id": "/", "@type": "Plone Site", "UID": "plone_site_root", "title": "Plone"});
+        std::fs::write(content.join("plone_site_root/data.json"), root.to_string()).unwrap();
+        edit_json(&content.join("__metadata__.json"), |v| {
+            v["_data_files_"].as_array_mut().unwrap().push("plone_site_root/data.json".into());
+        });
         let (code, out, err) = import(&db, dir.path(), &["--create", "--title", "T"]);
         assert_eq!(code, 0, "{out}\n{err}");
         assert!(out.contains("/migration/services/urbanisme/plan.png: image: blob path \"../../../../etc/passwd\" leaves the export's folder"), "{out}");
         assert!(out.contains("/migration/portail-wallonie: type Lien externe is not known here"), "{out}");
         assert!(out.contains("/migration/services/ancienne-page: state \"archived\" is not in workflow simple_publication: now private"), "{out}");
         assert!(out.contains("15 items imported"), "{out}");
+        assert!(out.contains("not imported yet: the site root's fields"), "{out}");
         let site = db.services.site(&beffroi_model::SiteId::parse("s").unwrap()).await.unwrap().unwrap();
         assert!(!visible(&db, &Principal::System, &site, "/migration/portail-wallonie").await);
         // Mapped, the type comes across, as does the state.
