@@ -29,6 +29,8 @@ pub enum Command {
     Workflow(WorkflowArgs),
     /// Rebuild the search catalog of one site or of all.
     Reindex(ReindexArgs),
+    /// Import a site from another system's export.
+    Import(ImportArgs),
     /// Measure the server under load on SQLite and PostgreSQL.
     Bench(BenchArgs),
 }
@@ -97,6 +99,48 @@ pub struct ServeArgs {
     pub trusted_proxies: Vec<beffroi_web::client::TrustedProxy>,
     #[command(flatten)]
     pub db: DbArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    #[command(subcommand)]
+    pub command: ImportCommand,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Import a Plone 6 export (plone.exportimport's folder: content/, principals.json,
+    /// redirects.json…) into a site, as one transaction: all of it or nothing. Items
+    /// are matched by UID, so running it again changes nothing.
+    Plone(PloneImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PloneImportArgs {
+    /// The export's folder (the one holding content/ and principals.json).
+    pub dir: PathBuf,
+    /// The site to import into.
+    #[arg(long)]
+    pub site: String,
+    /// Create the site (it must not exist yet), in the same transaction.
+    #[arg(long)]
+    pub create: bool,
+    /// The new site's title (with --create).
+    #[arg(long, requires = "create")]
+    pub title: Option<String>,
+    /// The new site's language (with --create): fr, nl, de or en.
+    #[arg(long, default_value = "fr")]
+    pub language: String,
+    /// Import items of Plone type OLD as type NEW (repeatable), e.g.
+    /// --map-type "Plone Site=Folder".
+    #[arg(long = "map-type", value_name = "OLD=NEW")]
+    pub map_types: Vec<String>,
+    /// Put items in state OLD in state NEW (repeatable); states the workflow lacks
+    /// otherwise become its initial state (said in the report).
+    #[arg(long = "map-state", value_name = "OLD=NEW")]
+    pub map_states: Vec<String>,
 }
 
 #[derive(Debug, Args)]

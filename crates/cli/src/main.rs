@@ -10,6 +10,7 @@ mod bench;
 mod bench_meetings;
 mod bench_search;
 mod cli;
+mod import_plone;
 mod serve;
 
 fn main() -> ExitCode {
@@ -22,6 +23,7 @@ fn main() -> ExitCode {
         cli::Command::Operator(a) => admin::operator(a),
         cli::Command::Workflow(a) => admin::workflow(a),
         cli::Command::Reindex(a) => admin::reindex(a),
+        cli::Command::Import(a) => import_plone::run(a),
         cli::Command::Bench(a) => bench::run(a),
     };
     match result {

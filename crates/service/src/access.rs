@@ -155,12 +155,28 @@ impl Services {
             }
         };
         let hash = user.as_ref().map(|u| u.password_hash.clone()).unwrap_or_else(|| DUMMY_HASH.to_owned());
-        let password = password.to_owned();
+        // A user imported from Plone keeps Plone's hash until the first login succeeds.
+        let foreign = user.is_some() && crate::import::is_foreign_hash(&hash);
+        let typed = password.to_owned();
         let ok = tokio::task::spawn_blocking(move || {
-            Argon2::default().verify_password(password.as_bytes(), hash.as_str()).is_ok()
+            if foreign {
+                crate::import::verify_foreign_hash(&typed, &hash)
+            } else {
+                Argon2::default().verify_password(typed.as_bytes(), hash.as_str()).is_ok()
+            }
         })
         .await
         .map_err(|_| ServiceError::Unavailable)?;
+        if ok
+            && foreign
+            && let Some(u) = user.as_ref().filter(|u| u.enabled)
+        {
+            let argon = hash_password(password.to_owned()).await?;
+            let mut tx = self.store.begin().await?;
+            tx.db().set_password_hash(&site.scope(), &u.login, &argon).await?;
+            tx.commit().await?;
+            tracing::info!(site.id = %site.id, user.id = %u.login, "imported password hash replaced by argon2id");
+        }
         Ok(match user {
             Some(u) if ok && u.enabled => Some(principal_of(u, groups)),
             _ => None,

@@ -20,6 +20,7 @@ mod access;
 pub mod apps;
 mod catalog;
 mod extract;
+mod import;
 mod items;
 pub mod links;
 mod locks;
@@ -35,6 +36,10 @@ mod workflow;
 
 pub use access::{Credential, GroupChange, RoleOrigin, Sharing, SharingChange, SharingEntry, UserChange};
 pub use catalog::{MAX_SEARCH_BATCH, entry as catalog_entry, query_date, with_text};
+pub use import::{
+    DEFAULT_PAGE, ImportGroup, ImportItem, ImportOptions, ImportReport, ImportRevision, ImportStep, ImportTarget,
+    ImportUser, Importer, ItemOutcome,
+};
 pub use items::{Delta, Found, ItemView, Listing, MAX_BATCH, WriteGuard};
 pub use locks::{DEFAULT_LOCK_TIMEOUT, LockView, MAX_LOCK_TIMEOUT};
 pub use media::{DEFAULT_MAX_IMAGE_PIXELS, DEFAULT_UPLOAD_LIMIT, ScaleImage, Upload, UploadData, stored_file};

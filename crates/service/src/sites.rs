@@ -171,7 +171,7 @@ impl Services {
         Ok(c.db().list_sites().await?)
     }
 
-    fn invalidate_sites(&self) {
+    pub(crate) fn invalidate_sites(&self) {
         self.sites.write().expect("site cache lock").loaded = None;
     }
 

@@ -40,6 +40,18 @@ impl Db<'_> {
         Ok(())
     }
 
+    /// Forgets an item's workflow history (an import writes it again as exported).
+    pub async fn delete_history(&mut self, scope: &SiteScope, item: Uuid) -> Result<()> {
+        on_db!(self, |c| {
+            sqlx::query("delete from workflow_history where site_id = $1 and item_uuid = $2")
+                .bind(scope.key())
+                .bind(item)
+                .execute(&mut *c)
+                .await?;
+        });
+        Ok(())
+    }
+
     /// An item's history, oldest first.
     pub async fn history(&mut self, scope: &SiteScope, item: Uuid) -> Result<Vec<HistoryRow>> {
         on_db!(self, |c| {
@@ -212,6 +224,18 @@ impl Db<'_> {
             .await?;
             Ok(next)
         })
+    }
+
+    /// Forgets an item's revisions (an import writes them again as exported).
+    pub async fn delete_revisions(&mut self, scope: &SiteScope, item: Uuid) -> Result<()> {
+        on_db!(self, |c| {
+            sqlx::query("delete from revisions where site_id = $1 and item_uuid = $2")
+                .bind(scope.key())
+                .bind(item)
+                .execute(&mut *c)
+                .await?;
+        });
+        Ok(())
     }
 
     /// An item's revisions, oldest first.

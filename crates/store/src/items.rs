@@ -544,6 +544,16 @@ impl Db<'_> {
         self.refresh_marks(&uuids).await
     }
 
+    /// The site whose item has this uuid, if any: uuids are unique across sites.
+    pub async fn site_of_uuid(&mut self, uuid: Uuid) -> Result<Option<String>> {
+        on_db!(self, |c| {
+            Ok(sqlx::query_scalar("select site_id from items where uuid = $1")
+                .bind(uuid)
+                .fetch_optional(&mut *c)
+                .await?)
+        })
+    }
+
     /// The stored "who may View" tokens of an item.
     pub async fn viewers(&mut self, uuid: Uuid) -> Result<BTreeSet<String>> {
         on_db!(self, |c| {

@@ -15,6 +15,7 @@ mod editor;
 mod editor_chooser;
 mod hardening;
 mod http;
+mod import;
 mod limits;
 mod login;
 mod media;

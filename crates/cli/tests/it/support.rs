@@ -62,6 +62,11 @@ impl TestDb {
         Some(TestDb { services, store, url, pg: Some((admin, name)), dir })
     }
 
+    /// The folder of the blob store (for a command run on this database).
+    pub fn blobs_dir(&self) -> std::path::PathBuf {
+        self.dir.path().join("blobs")
+    }
+
     /// The files of uploads being received (spooled beside the blobs).
     pub fn spooled_files(&self) -> usize {
         std::fs::read_dir(self.dir.path().join("blobs/spool")).map(|d| d.count()).unwrap_or(0)
