@@ -61,7 +61,9 @@ fn set<'a>(work: &'a mut Work<'_>, path: &'a ItemPath, values: Value) -> HookFut
 }
 
 /// After "present": on the meeting's agenda, numbered, with its reference; late (and
-/// frozen at once) when the meeting is frozen.
+/// frozen at once) when the meeting is frozen. On a meeting being prepared, a body
+/// with insertion rules puts it after the items that come before or with it by those
+/// rules (the agenda is renumbered); otherwise it comes last.
 pub(crate) fn put_on_agenda<'a>(work: &'a mut Work<'_>, item: &'a ItemRow, _: &'a Transitioned) -> HookFuture<'a> {
     Box::pin(async move {
         let meeting = target_meeting(work, item).await?;
@@ -69,21 +71,24 @@ pub(crate) fn put_on_agenda<'a>(work: &'a mut Work<'_>, item: &'a ItemRow, _: &'
         // The agenda's counter serializes those who present to one meeting at once: the
         // second waits for the first to commit, then sees its item.
         work.next_number(&format!("agenda:{uid}")).await?;
+        let body_path = meeting.path.parent().expect("a meeting is in its body");
+        let body = work.require(&body_path, Permission::View).await?.pop().expect("a lineage ends with its item");
         let late = meeting.review_state.as_deref() == Some("frozen");
+        let rules = crate::list(&body, "insertion_order");
         // After a frozen agenda's last item, as its next sub-number; on an empty one,
         // item 1 of the normal list.
         let last = if late { items_on(work, &meeting).await?.iter().filter_map(number_of).max() } else { None };
         let number = if let Some(last) = last {
-            last + 1
-        } else {
+            Some(last + 1)
+        } else if rules.is_empty() || late {
             // The whole numbers run 1, 2, 3… over the items of the normal list: counting
             // them (an index, no row read) gives the next one.
             let mut q = on_meeting(&meeting);
             q.index_filters.push(IndexFilter::AnyOf { index: "list_type".into(), words: vec!["normal".into()] });
-            (work.count(q).await? + 1) * STEP
+            Some((work.count(q).await? + 1) * STEP)
+        } else {
+            None
         };
-        let body_path = meeting.path.parent().expect("a meeting is in its body");
-        let body = work.require(&body_path, Permission::View).await?.pop().expect("a lineage ends with its item");
         let year = meeting_date(&meeting).unwrap_or_else(|| work.now()).year();
         let serial = work.next_number(&format!("reference:{}:{year}", body.uuid.simple())).await?;
         let code = match text(&body, "code") {
@@ -99,18 +104,54 @@ pub(crate) fn put_on_agenda<'a>(work: &'a mut Work<'_>, item: &'a ItemRow, _: &'
             .replace("{year}", &year.to_string())
             .replace("{number}", &serial.to_string());
         let list = if last.is_some() { "late" } else { "normal" };
-        set(
-            work,
-            &item.path,
-            json!({"meeting": uid, "item_number": number, "reference": reference, "list_type": list}),
-        )
-        .await?;
+        let values = json!({"meeting": uid, "item_number": number, "reference": reference, "list_type": list});
+        let placed = work.set_fields(&item.path, values.as_object().expect("an object")).await?;
+        if number.is_none() {
+            insert_by_rules(work, &meeting, &body, &rules, placed).await?;
+        }
         if late {
             let req = TransitionRequest { comment: format!("{} (late item)", meeting.title), ..Default::default() };
             work.transition(&item.path, "itemfreeze", &req).await?;
         }
         Ok(())
     })
+}
+
+/// Puts `item` on `meeting`'s agenda after the items that come before it or with it by
+/// the body's `rules` (category: the body's order of categories; proposing_group: the
+/// services by name; privacy: public, then secret), and renumbers the agenda.
+async fn insert_by_rules(
+    work: &mut Work<'_>,
+    meeting: &ItemRow,
+    body: &ItemRow,
+    rules: &[String],
+    item: ItemRow,
+) -> Result<(), ServiceError> {
+    let categories = crate::vocabularies::category_list(body);
+    let services = crate::organisation::services(work).await?;
+    let key = |it: &ItemRow| -> Vec<String> {
+        rules
+            .iter()
+            .map(|rule| match rule.as_str() {
+                "category" => {
+                    let at = categories.iter().position(|c| c == text(it, "category")).unwrap_or(categories.len());
+                    format!("{at:06}")
+                }
+                "proposing_group" => services
+                    .iter()
+                    .find(|s| s.id == text(it, "proposing_group"))
+                    .map(|s| s.title.to_lowercase())
+                    .unwrap_or_default(),
+                "privacy" => (text(it, "privacy") == "secret").to_string(),
+                _ => String::new(),
+            })
+            .collect()
+    };
+    let mut items: Vec<ItemRow> = items_on(work, meeting).await?.into_iter().filter(|i| i.uuid != item.uuid).collect();
+    let mine = key(&item);
+    let at = items.iter().rposition(|i| key(i) <= mine).map_or(0, |p| p + 1);
+    items.insert(at, item);
+    renumber(work, &items).await
 }
 
 /// After "backToValidated": off the agenda, whose later items move up.
@@ -184,4 +225,49 @@ pub(crate) fn copy_delayed<'a>(work: &'a mut Work<'_>, item: &'a ItemRow, _: &'a
         let copy = work.create(&body, crate::ITEM, &values, Some("validated")).await?;
         crate::organisation::assign_roles(work, &copy).await
     })
+}
+
+/// The recurring items of a body's configuration: (title, service) a line, "Title |
+/// service"; a line that does not say so is named in the error.
+pub(crate) fn recurring(body: &ItemRow) -> Result<Vec<(String, String)>, ServiceError> {
+    let mut out = Vec::new();
+    for line in text(body, "recurring_items").lines().map(str::trim).filter(|l| !l.is_empty()) {
+        match line.rsplit_once('|').map(|(t, s)| (t.trim(), s.trim())) {
+            Some((title, service)) if !title.is_empty() && !service.is_empty() => {
+                out.push((title.to_owned(), service.to_owned()));
+            }
+            _ => return Err(refuse(format!("recurring items: {line:?} is not \"Title | service\""))),
+        }
+    }
+    Ok(out)
+}
+
+/// After a body is added or edited: its recurring items name services that exist.
+pub(crate) fn check_recurring<'a>(work: &'a mut Work<'_>, body: &'a ItemRow) -> HookFuture<'a> {
+    Box::pin(async move {
+        let items = recurring(body)?;
+        if items.is_empty() {
+            return Ok(());
+        }
+        let services = crate::organisation::services(work).await?;
+        match items.iter().find(|(_, s)| !services.iter().any(|x| &x.id == s)) {
+            Some((title, s)) => Err(refuse(format!("recurring items: {title:?} names {s:?}, which is not a service"))),
+            None => Ok(()),
+        }
+    })
+}
+
+/// A new meeting's recurring items: each written for its service, validated and
+/// presented to the meeting, so that its agenda starts with them.
+pub(crate) async fn add_recurring(work: &mut Work<'_>, meeting: &ItemRow) -> Result<(), ServiceError> {
+    let body = crate::body_of(work, meeting).await?;
+    for (title, service) in recurring(&body)? {
+        let values = json!({"title": title, "proposing_group": service, "preferred_meeting": meeting.id});
+        let values = values.as_object().expect("an object");
+        let item = work.create(&body.path, crate::ITEM, values, Some("validated")).await?;
+        crate::organisation::assign_roles(work, &item).await?;
+        let req = TransitionRequest { comment: format!("{} (recurring item)", meeting.title), ..Default::default() };
+        work.transition(&item.path, "present", &req).await?;
+    }
+    Ok(())
 }

@@ -97,6 +97,8 @@ pub const MEETINGS: WebApp = WebApp {
 const ITEM_HOOKS: &[ItemHook] = &[
     ItemHook { type_name: organisation::SERVICE, on: Change::Added, run: organisation::service_added },
     ItemHook { type_name: BODY, on: Change::Added, run: organisation::body_added },
+    ItemHook { type_name: BODY, on: Change::Added, run: agenda::check_recurring },
+    ItemHook { type_name: BODY, on: Change::Edited, run: agenda::check_recurring },
     ItemHook { type_name: ITEM, on: Change::Added, run: organisation::item_changed },
     ItemHook { type_name: ITEM, on: Change::Edited, run: organisation::item_changed },
     ItemHook { type_name: ITEM, on: Change::Edited, run: advices::outdate },
@@ -131,6 +133,33 @@ const HOOKS: &[TransitionHook] = &[
     },
     TransitionHook { workflow: ITEM_WORKFLOW, transition: Some("refuse"), when: When::Before, run: meeting_held },
     TransitionHook { workflow: ITEM_WORKFLOW, transition: Some("delay"), when: When::Before, run: meeting_held },
+    TransitionHook {
+        workflow: ITEM_WORKFLOW,
+        transition: Some("accept_but_modify"),
+        when: When::Guard,
+        run: decision_offered,
+    },
+    TransitionHook { workflow: ITEM_WORKFLOW, transition: Some("refuse"), when: When::Guard, run: decision_offered },
+    TransitionHook { workflow: ITEM_WORKFLOW, transition: Some("delay"), when: When::Guard, run: decision_offered },
+    TransitionHook {
+        workflow: ITEM_WORKFLOW,
+        transition: Some("return_to_proposing_group"),
+        when: When::Guard,
+        run: decision_offered,
+    },
+    TransitionHook {
+        workflow: ITEM_WORKFLOW,
+        transition: Some("backTo_presented_from_returned_to_proposing_group"),
+        when: When::Guard,
+        run: back_on_agenda,
+    },
+    TransitionHook {
+        workflow: ITEM_WORKFLOW,
+        transition: Some("backTo_itemfrozen_from_returned_to_proposing_group"),
+        when: When::Guard,
+        run: back_on_agenda,
+    },
+    TransitionHook { workflow: MEETING_WORKFLOW, transition: Some("close"), when: When::Before, run: none_returned },
     TransitionHook { workflow: ITEM_WORKFLOW, transition: Some("delay"), when: When::After, run: agenda::copy_delayed },
     TransitionHook { workflow: MEETING_WORKFLOW, transition: Some("freeze"), when: When::After, run: freeze_items },
     TransitionHook { workflow: MEETING_WORKFLOW, transition: Some("close"), when: When::After, run: accept_undecided },
@@ -216,6 +245,53 @@ fn meeting_held<'a>(work: &'a mut Work<'_>, item: &'a ItemRow, _: &'a Transition
                 d.format("%Y-%m-%d %H:%M UTC")
             ))),
             _ => Ok(()),
+        }
+    })
+}
+
+/// The decision body an item (or a meeting) is in.
+pub(crate) async fn body_of(work: &mut Work<'_>, item: &ItemRow) -> Result<ItemRow, ServiceError> {
+    let path = item.path.parent().ok_or_else(|| refuse("it lives in a decision body"))?;
+    let body = work.require(&path, Permission::View).await?.pop().expect("a lineage ends with its item");
+    if body.type_name != BODY {
+        return Err(refuse("it lives in a decision body"));
+    }
+    Ok(body)
+}
+
+/// Guard of the optional decisions: those the body has on (all when it names none).
+fn decision_offered<'a>(work: &'a mut Work<'_>, item: &'a ItemRow, t: &'a Transitioned) -> HookFuture<'a> {
+    Box::pin(async move {
+        let on = list(&body_of(work, item).await?, "decided_states");
+        if on.is_empty() || on.contains(&t.to) {
+            Ok(())
+        } else {
+            Err(refuse(format!("this body does not take the decision {:?}", t.to)))
+        }
+    })
+}
+
+/// Guard of an item's way back from its service: to "presented" while its meeting is
+/// being prepared, to "frozen" once the meeting is frozen.
+fn back_on_agenda<'a>(work: &'a mut Work<'_>, item: &'a ItemRow, t: &'a Transitioned) -> HookFuture<'a> {
+    Box::pin(async move {
+        let meeting = meeting_of(work, item).await?;
+        let wanted = if meeting.review_state.as_deref() == Some("created") { "presented" } else { "itemfrozen" };
+        if t.to == wanted { Ok(()) } else { Err(refuse(format!("the item goes back as {wanted:?}"))) }
+    })
+}
+
+/// Before a meeting's "close": no item of it is still with its service.
+fn none_returned<'a>(work: &'a mut Work<'_>, meeting: &'a ItemRow, _: &'a Transitioned) -> HookFuture<'a> {
+    Box::pin(async move {
+        let out = items_in_state(work, meeting, "returned_to_proposing_group").await?;
+        match out.first() {
+            None => Ok(()),
+            Some(it) => Err(refuse(format!(
+                "{} item(s) are still returned to their service, {:?} first: bring them back or take them off",
+                out.len(),
+                it.title
+            ))),
         }
     })
 }

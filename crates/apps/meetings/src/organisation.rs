@@ -29,6 +29,8 @@ pub(crate) const LEVELS: [(&str, &str); 5] = [
 
 const CREATED: &str = "itemcreated";
 const VALIDATED: &str = "validated";
+/// Returned by the body to its service, which changes it again.
+const RETURNED: &str = "returned_to_proposing_group";
 
 /// A service's groups: suffix, the global role its members hold (they see the bodies
 /// and meetings; creators also add items), and its name in the four languages.
@@ -152,7 +154,9 @@ pub(crate) async fn assign_roles(work: &mut Work<'_>, item: &ItemRow) -> Result<
     let mine = |suffix: &str| group_id(&service, suffix);
     let mut grants: Vec<(String, Vec<Role>)> = Vec::new();
     let created = state == CREATED;
-    grants.push((mine("creators"), if created { vec![Role::Editor, Role::Reader] } else { vec![Role::Reader] }));
+    // Its service writes it, and again when the body returns it to the service.
+    let writing = created || state == RETURNED;
+    grants.push((mine("creators"), if writing { vec![Role::Editor, Role::Reader] } else { vec![Role::Reader] }));
     for (level, suffix) in LEVELS {
         let roles = if state == level {
             vec![Role::Reviewer, Role::Reader]
@@ -263,13 +267,13 @@ pub(crate) fn body_added<'a>(work: &'a mut Work<'_>, body: &'a ItemRow) -> HookF
     })
 }
 
-/// After a meeting is added: only the body's meeting managers plan meetings.
+/// After a meeting is added: only the body's meeting managers plan meetings; the
+/// body's recurring items go on its agenda.
 pub(crate) fn meeting_added<'a>(work: &'a mut Work<'_>, meeting: &'a ItemRow) -> HookFuture<'a> {
     Box::pin(async move {
-        if manages(work, meeting).await? {
-            Ok(())
-        } else {
-            Err(ServiceError::Forbidden("only the body's meeting managers plan its meetings".into()))
+        if !manages(work, meeting).await? {
+            return Err(ServiceError::Forbidden("only the body's meeting managers plan its meetings".into()));
         }
+        crate::agenda::add_recurring(work, meeting).await
     })
 }

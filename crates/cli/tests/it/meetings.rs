@@ -617,4 +617,99 @@ both_backends! {
         let votes = get(format!("{m}/@votes")).await;
         assert!(votes["items"].as_array().unwrap().iter().any(|i| i["title"].as_str().unwrap().starts_with("Plaine de jeux") && i["vote"]["yes"] == 2), "{votes}");
     }
+
+    async fn a_body_chooses_its_decisions_agenda_order_and_recurring_items(db) {
+        let (services, app) = with_meetings(&db).await;
+        let pw = "demo password";
+        assert!(beffroi_cms::demo::seed(&services, pw).await.unwrap());
+        assert!(beffroi_meetings::demo::seed(&services, "demo", pw).await.unwrap());
+        let mut auth = std::collections::HashMap::new();
+        for login in ["admin", "agent", "chef", "dg", "secretaire"] {
+            auth.insert(login, app.bearer("demo", login, pw).await);
+        }
+        let send = |who: &str, method: &'static str, uri: String, body: Value| {
+            let (app, token) = (&app, auth[who].clone());
+            async move { app.send_json(method, &uri, &token, body).await }
+        };
+        let body = "/demo/conseil";
+
+        // The council's settings, checked: recurring items name their service.
+        for (bad, why) in [("Sans service", "is not \\\"Title | service\\\""), ("Motion | nulle-part", "not a service")] {
+            let r = send("admin", "PATCH", body.into(), json!({"recurring_items": bad})).await;
+            assert_eq!(r.status, 400, "{bad}: {}", r.body);
+            assert!(r.body.contains(why), "{bad}: {}", r.body);
+        }
+        let r = send("admin", "PATCH", body.into(), json!({
+            "insertion_order": ["category", "privacy"],
+            "decided_states": ["refused", "returned_to_proposing_group"],
+            "recurring_items": "Approbation du procès-verbal de la séance précédente | population",
+        })).await;
+        assert_eq!(r.status, 204, "{}", r.body);
+
+        // A new meeting starts with the recurring item on its agenda.
+        let held = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
+        let r = send("secretaire", "POST", body.into(), json!({"@type": "Meeting", "id": "extra", "title": "Conseil extraordinaire", "date": held})).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let agenda = |who: &'static str| {
+            let send = &send;
+            async move {
+                let a = send(who, "GET", format!("{body}/extra/@agenda"), json!(null)).await.json();
+                a["items"].as_array().unwrap().iter().map(|i| (i["number"].as_str().unwrap().to_owned(), i["title"].as_str().unwrap().to_owned())).collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(agenda("secretaire").await, [("1".to_owned(), "Approbation du procès-verbal de la séance précédente".to_owned())]);
+
+        // Items presented take their place by category (the body's order), then privacy.
+        for (id, category, privacy) in [("kermesse", "Divers", "public"), ("huis-clos", "Travaux publics", "secret"), ("voirie", "Travaux publics", "public")] {
+            let r = send("agent", "POST", body.into(), json!({"@type": "Meeting Item", "id": id, "title": id, "proposing_group": "travaux",
+                "category": category, "privacy": privacy, "preferred_meeting": "extra",
+                "decision": {"content-type": "text/html", "data": "<p>Décide.</p>"}})).await;
+            assert_eq!(r.status, 201, "{}", r.body);
+            for (who, t) in [("agent", "propose"), ("chef", "proposeToValidationLevel1"), ("dg", "validate"), ("secretaire", "present")] {
+                let r = send(who, "POST", format!("{body}/{id}/@workflow/{t}"), json!({})).await;
+                assert_eq!(r.status, 200, "{who} {t} {id}: {}", r.body);
+            }
+        }
+        let numbered: Vec<(String, String)> = agenda("secretaire").await;
+        let order: Vec<&str> = numbered.iter().map(|(_, t)| t.as_str()).collect();
+        assert_eq!(order, ["voirie", "huis-clos", "kermesse", "Approbation du procès-verbal de la séance précédente"], "{numbered:?}");
+        assert_eq!(numbered.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(), ["1", "2", "3", "4"]);
+
+        // Only the decisions the body takes are offered, and taken.
+        assert_eq!(send("secretaire", "POST", format!("{body}/extra/@workflow/freeze"), json!({})).await.status, 200);
+        let offered = send("secretaire", "GET", format!("{body}/voirie/@workflow"), json!(null)).await.json();
+        let ids: Vec<&str> = offered["transitions"].as_array().unwrap().iter().map(|t| t["@id"].as_str().unwrap().rsplit('/').next().unwrap()).collect();
+        assert!(ids.contains(&"accept") && ids.contains(&"refuse") && ids.contains(&"return_to_proposing_group"), "{ids:?}");
+        assert!(!ids.contains(&"delay") && !ids.contains(&"accept_but_modify"), "{ids:?}");
+        let r = send("secretaire", "POST", format!("{body}/voirie/@workflow/delay"), json!({})).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert!(r.body.contains("does not take the decision"), "{}", r.body);
+
+        // Returned to its service, the item is written again by its creators; the
+        // meeting is not closed while it is away; it comes back frozen.
+        assert!(matches!(send("agent", "PATCH", format!("{body}/voirie"), json!({"description": "précisé"})).await.status.as_u16(), 401 | 403));
+        let r = send("secretaire", "POST", format!("{body}/voirie/@workflow/return_to_proposing_group"), json!({"comment": "Compléter le métré"})).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(send("agent", "PATCH", format!("{body}/voirie"), json!({"description": "précisé"})).await.status, 204);
+        assert_eq!(send("secretaire", "POST", format!("{body}/extra/@workflow/decide"), json!({})).await.status, 200);
+        let r = send("secretaire", "POST", format!("{body}/extra/@workflow/close"), json!({})).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert!(r.body.contains("still returned") && r.body.contains("voirie"), "{}", r.body);
+        let offered = send("secretaire", "GET", format!("{body}/voirie/@workflow"), json!(null)).await.json();
+        let ids: Vec<&str> = offered["transitions"].as_array().unwrap().iter().map(|t| t["@id"].as_str().unwrap().rsplit('/').next().unwrap()).collect();
+        assert_eq!(ids, ["backTo_itemfrozen_from_returned_to_proposing_group"], "the meeting is frozen: the item comes back frozen");
+        let r = send("secretaire", "POST", format!("{body}/voirie/@workflow/backTo_itemfrozen_from_returned_to_proposing_group"), json!({})).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert!(matches!(send("agent", "PATCH", format!("{body}/voirie"), json!({"description": "encore"})).await.status.as_u16(), 401 | 403));
+        let r = send("secretaire", "POST", format!("{body}/extra/@workflow/close"), json!({})).await;
+        assert_eq!(r.status, 400, "an item without its decision text is not accepted: {}", r.body);
+        assert!(r.body.contains("Approbation du procès-verbal"), "{}", r.body);
+        let pv = format!("{body}/approbation-du-proces-verbal-de-la-seance-precedente");
+        let r = send("secretaire", "PATCH", pv, json!({"decision": {"content-type": "text/html", "data": "<p>Approuve le procès-verbal.</p>"}})).await;
+        assert_eq!(r.status, 204, "{}", r.body);
+        let r = send("secretaire", "POST", format!("{body}/extra/@workflow/close"), json!({})).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let v = send("secretaire", "GET", format!("{body}/voirie"), json!(null)).await.json();
+        assert_eq!((v["review_state"].as_str(), v["description"].as_str()), (Some("accepted"), Some("précisé")), "{v}");
+    }
 }
