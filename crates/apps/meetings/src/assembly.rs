@@ -18,6 +18,8 @@ use crate::{list, meeting_date, refuse, text};
 
 /// The type of persons.
 pub(crate) const PERSON: &str = "Person";
+/// The type of an item's further votes (an amendment, a part of the item).
+pub(crate) const VOTE: &str = "Meeting Vote";
 
 /// The label of a position for a gender, in a language.
 pub(crate) fn position_label(position: &str, gender: &str, lang: Language) -> String {
@@ -164,13 +166,43 @@ pub(crate) fn voters(meeting: &ItemRow, item: &ItemRow) -> Vec<String> {
     list(meeting, "attendees").into_iter().filter(|a| !out.contains(a)).collect()
 }
 
-/// After an item is edited: its vote is by those who may vote, each once, and its
-/// counts do not exceed them.
-pub(crate) fn check_votes<'a>(work: &'a mut Work<'_>, item: &'a ItemRow) -> HookFuture<'a> {
+/// The item a vote is on: the item itself, or the one holding a further vote.
+pub(crate) async fn voted_item(work: &mut Work<'_>, vote: &ItemRow) -> Result<ItemRow, ServiceError> {
+    if vote.type_name != VOTE {
+        return Ok(vote.clone());
+    }
+    let path = vote.path.parent().ok_or_else(|| refuse("a vote is on an item"))?;
+    Ok(work
+        .require(&path, beffroi_model::security::Permission::View)
+        .await?
+        .pop()
+        .expect("a lineage ends with its item"))
+}
+
+/// After a further vote is added: the body's meeting managers record it, on an item
+/// of a meeting; then it is checked as any vote.
+pub(crate) fn vote_added<'a>(work: &'a mut Work<'_>, vote: &'a ItemRow) -> HookFuture<'a> {
     Box::pin(async move {
-        let Some(vote) = Vote::of(item) else {
+        let item = voted_item(work, vote).await?;
+        let body = crate::body_of(work, &item).await?;
+        let manage = beffroi_model::security::Permission::parse(crate::MANAGE_MEETINGS).expect("declared");
+        if !work.actor_may(&body.path, manage).await? {
+            return Err(ServiceError::Forbidden("only the body's meeting managers record votes".into()));
+        }
+        crate::meeting_of(work, &item).await.map_err(|_| refuse("a vote is taken on an item of a meeting"))?;
+        check_votes(work, vote).await
+    })
+}
+
+/// After an item or a further vote is edited: its vote is by those who may vote, each
+/// once, and its counts do not exceed them.
+pub(crate) fn check_votes<'a>(work: &'a mut Work<'_>, voted: &'a ItemRow) -> HookFuture<'a> {
+    Box::pin(async move {
+        let Some(vote) = Vote::of(voted) else {
             return Ok(());
         };
+        let item = voted_item(work, voted).await?;
+        let item = &item;
         let meeting =
             crate::meeting_of(work, item).await.map_err(|_| refuse("a vote is taken on an item of a meeting"))?;
         let may = voters(&meeting, item);

@@ -63,6 +63,7 @@ pub const MEETINGS: WebApp = WebApp {
             ("Meeting.json", include_str!("../types/Meeting.json")),
             ("MeetingItem.json", include_str!("../types/MeetingItem.json")),
             ("MeetingAdvice.json", include_str!("../types/MeetingAdvice.json")),
+            ("MeetingVote.json", include_str!("../types/MeetingVote.json")),
             ("Person.json", include_str!("../types/Person.json")),
         ],
         workflows: &[
@@ -103,6 +104,8 @@ const ITEM_HOOKS: &[ItemHook] = &[
     ItemHook { type_name: ITEM, on: Change::Edited, run: organisation::item_changed },
     ItemHook { type_name: ITEM, on: Change::Edited, run: advices::outdate },
     ItemHook { type_name: ITEM, on: Change::Edited, run: assembly::check_votes },
+    ItemHook { type_name: assembly::VOTE, on: Change::Added, run: assembly::vote_added },
+    ItemHook { type_name: assembly::VOTE, on: Change::Edited, run: assembly::check_votes },
     ItemHook { type_name: MEETING, on: Change::Edited, run: assembly::check_attendance },
     ItemHook { type_name: MEETING, on: Change::Added, run: organisation::meeting_added },
 ];

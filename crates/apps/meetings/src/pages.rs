@@ -23,7 +23,7 @@ use serde_json::json;
 
 use crate::advices::{ADVICE, working_days_left};
 use crate::agenda::{in_agenda_order, number_of, number_text, on_meeting};
-use crate::assembly::{PERSON, Vote, meeting_day, person_label, sits};
+use crate::assembly::{PERSON, VOTE, Vote, meeting_day, person_label, sits};
 use crate::organisation::{LEVELS, SERVICE};
 use crate::{BODY, ITEM, MANAGE_MEETINGS, MEETING, list, meeting_date, meeting_query, text};
 
@@ -128,14 +128,29 @@ fn item_page<'a>(ctx: &'a Ctx<'_>, view: &'a ItemView) -> BoxFuture<'a, Result<V
             None => None,
         };
         let q = CatalogQuery {
-            types: vec![ADVICE.into()],
+            types: vec![ADVICE.into(), VOTE.into()],
             paths: vec![PathQuery { path: it.path.clone(), depth: Some(1) }],
+            sort: SortOn::Created,
             ..Default::default()
         };
-        let advices: Vec<Value> = rows(ctx, q).await?.iter().map(|a| advice_line(ctx, view, &titles, a)).collect();
-        let vote = Vote::of(it).map(|v| context! { yes => v.yes, no => v.no, abstain => v.abstain, secret => v.secret, unanimous => v.no == 0 && v.abstain == 0 });
+        let (further, advices): (Vec<ItemRow>, Vec<ItemRow>) =
+            rows(ctx, q).await?.into_iter().partition(|r| r.type_name == VOTE);
+        let advices: Vec<Value> = advices.iter().map(|a| advice_line(ctx, view, &titles, a)).collect();
+        // Its own vote first, then the further ones under their titles.
+        let votes: Vec<Value> = std::iter::once((None, it))
+            .chain(further.iter().map(|v| (Some(v), v)))
+            .filter_map(|(further, r)| {
+                let v = Vote::of(r)?;
+                Some(context! {
+                    title => further.map(|f| f.title.clone()),
+                    url => further.map(|f| ctx.url(&f.path)),
+                    yes => v.yes, no => v.no, abstain => v.abstain, secret => v.secret,
+                    unanimous => v.no == 0 && v.abstain == 0,
+                })
+            })
+            .collect();
         Ok(context! {
-            vote => vote,
+            votes => votes,
             advices => advices,
             reference => text(it, "reference"),
             number => number_of(it).map(number_text),
@@ -446,20 +461,54 @@ pub(crate) async fn attendees<'r>(c: Call<'r>, view: &'r ItemView) -> Result<axu
     }
 }
 
-/// `@votes` on an item (its vote and the sentence for the minutes) or a meeting (those
-/// of its items, in agenda order).
+/// The further votes on `items` the caller may see, by item, in the order they were
+/// recorded, each with its title and sentence.
+async fn further_votes(
+    c: &Call<'_>,
+    items: &[ItemRow],
+) -> Result<std::collections::HashMap<ItemPath, Vec<serde_json::Value>>, WebError> {
+    let mut out: std::collections::HashMap<ItemPath, Vec<serde_json::Value>> = std::collections::HashMap::new();
+    if items.is_empty() {
+        return Ok(out);
+    }
+    let ctx = c.ctx();
+    let q = CatalogQuery {
+        types: vec![VOTE.into()],
+        paths: items.iter().map(|i| PathQuery { path: i.path.clone(), depth: Some(1) }).collect(),
+        sort: SortOn::Created,
+        ..Default::default()
+    };
+    for v in rows(ctx, q).await? {
+        let Some(parent) = v.path.parent() else { continue };
+        let mut entry = vote_json(c, &v);
+        if entry.is_null() {
+            entry = json!({});
+        }
+        entry["@id"] = json!(ctx.url(&v.path));
+        entry["title"] = json!(v.title);
+        out.entry(parent).or_default().push(entry);
+    }
+    Ok(out)
+}
+
+/// `@votes` on an item (its vote and the sentence for the minutes, and its further
+/// votes) or a meeting (those of its items, in agenda order).
 pub(crate) async fn votes<'r>(c: Call<'r>, view: &'r ItemView) -> Result<axum::response::Response, WebError> {
     let ctx = c.ctx();
     let it = &view.item;
     let url = format!("{}/@votes", ctx.url(&it.path));
     match it.type_name.as_str() {
-        ITEM => Ok(c.json(&json!({"@id": url, "vote": vote_json(&c, it)}))),
+        ITEM => {
+            let further = further_votes(&c, std::slice::from_ref(it)).await?;
+            Ok(c.json(&json!({"@id": url, "vote": vote_json(&c, it), "votes": further.get(&it.path).cloned().unwrap_or_default()})))
+        }
         MEETING => {
             let mut items = rows(ctx, on_meeting(it)).await?;
             in_agenda_order(&mut items);
+            let mut further = further_votes(&c, &items).await?;
             let out: Vec<serde_json::Value> = items
                 .iter()
-                .map(|r| json!({"@id": ctx.url(&r.path), "title": r.title, "number": number_of(r).map(number_text), "vote": vote_json(&c, r)}))
+                .map(|r| json!({"@id": ctx.url(&r.path), "title": r.title, "number": number_of(r).map(number_text), "vote": vote_json(&c, r), "votes": further.remove(&r.path).unwrap_or_default()}))
                 .collect();
             Ok(c.json(&json!({"@id": url, "items": out, "items_total": out.len()})))
         }

@@ -122,6 +122,8 @@ fn open_meetings<'a>(work: &'a mut Work<'_>, context: &'a ItemRow) -> Vocabulary
 fn persons<'a>(work: &'a mut Work<'_>, context: &'a ItemRow) -> VocabularyFuture<'a> {
     Box::pin(async move {
         let body = body_of(work, context).await?;
+        // A further vote's persons are those of the item it is on.
+        let context = &assembly::voted_item(work, context).await?;
         let meeting = if context.type_name == MEETING {
             Some(context.clone())
         } else if crate::meeting_query(context).is_some() {

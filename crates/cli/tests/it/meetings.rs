@@ -616,6 +616,24 @@ both_backends! {
         assert_eq!((v["vote"]["sentence"].as_str(), v["vote"].get("voters")), (Some("à l'unanimité (2 voix)"), None), "{v}");
         let votes = get(format!("{m}/@votes")).await;
         assert!(votes["items"].as_array().unwrap().iter().any(|i| i["title"].as_str().unwrap().starts_with("Plaine de jeux") && i["vote"]["yes"] == 2), "{votes}");
+
+        // Several votes on one item: an amendment, voted apart by those who may vote,
+        // recorded by the body's meeting managers only.
+        let amendment = json!({"@type": "Meeting Vote", "id": "amendement", "title": "Amendement : clôture du parc", "votes_yes": ["marc-dupont"], "votes_no": ["jean-collard"]});
+        let agent = app.bearer("demo", "agent", pw).await;
+        let r = app.send_json("POST", item, &agent, amendment.clone()).await;
+        assert!(matches!(r.status.as_u16(), 401 | 403), "{} {}", r.status, r.body);
+        let r = app.send_json("POST", item, &auth, json!({"@type": "Meeting Vote", "title": "Amendement", "votes_yes": ["emilie-lambert"]})).await;
+        assert_eq!(r.status, 400, "she is absent for this item: {}", r.body);
+        let r = app.send_json("POST", item, &auth, amendment).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let v = get(format!("{item}/@votes")).await;
+        assert_eq!(v["vote"]["sentence"], "à l'unanimité (2 voix)", "the item's own vote is unchanged: {v}");
+        assert_eq!((v["votes"][0]["title"].as_str(), v["votes"][0]["sentence"].as_str()), (Some("Amendement : clôture du parc"), Some("par 1 voix pour, 1 contre et aucune abstention")), "{v}");
+        let votes = get(format!("{m}/@votes")).await;
+        assert!(votes["items"].as_array().unwrap().iter().any(|i| i["votes"][0]["title"] == "Amendement : clôture du parc"), "{votes}");
+        let page = app.get_with(item, &[("cookie", &c)]).await.body;
+        assert!(page.contains("Amendement : clôture du parc</a></dt><dd>par 1 voix pour, 1 contre et aucune abstention</dd>"), "{page}");
     }
 
     async fn a_body_chooses_its_decisions_agenda_order_and_recurring_items(db) {
