@@ -31,6 +31,8 @@ pub enum Command {
     Reindex(ReindexArgs),
     /// Import a site from another system's export.
     Import(ImportArgs),
+    /// Export a site in another system's format.
+    Export(ExportArgs),
     /// Measure the server under load on SQLite and PostgreSQL.
     Bench(BenchArgs),
 }
@@ -141,6 +143,31 @@ pub struct PloneImportArgs {
     /// otherwise become its initial state (said in the report).
     #[arg(long = "map-state", value_name = "OLD=NEW")]
     pub map_states: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(subcommand)]
+    pub command: ExportCommand,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// Export a site as Plone 6's plone.exportimport writes one (content/ with each
+    /// item's data.json and files, principals.json with the password hashes as stored,
+    /// redirects.json…), which `beffroi import plone` and Plone read back.
+    Plone(PloneExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PloneExportArgs {
+    /// The site to export.
+    #[arg(long)]
+    pub site: String,
+    /// The folder to write: a new one, or an empty one.
+    pub dir: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -10,6 +10,7 @@ mod bench;
 mod bench_meetings;
 mod bench_search;
 mod cli;
+mod export_plone;
 mod import_plone;
 mod serve;
 
@@ -24,6 +25,7 @@ fn main() -> ExitCode {
         cli::Command::Workflow(a) => admin::workflow(a),
         cli::Command::Reindex(a) => admin::reindex(a),
         cli::Command::Import(a) => import_plone::run(a),
+        cli::Command::Export(a) => export_plone::run(a),
         cli::Command::Bench(a) => bench::run(a),
     };
     match result {

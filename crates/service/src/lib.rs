@@ -19,6 +19,7 @@ use uuid::Uuid;
 mod access;
 pub mod apps;
 mod catalog;
+mod export;
 mod extract;
 mod import;
 mod items;
@@ -36,6 +37,7 @@ mod workflow;
 
 pub use access::{Credential, GroupChange, RoleOrigin, Sharing, SharingChange, SharingEntry, UserChange};
 pub use catalog::{MAX_SEARCH_BATCH, entry as catalog_entry, query_date, with_text};
+pub use export::Exporter;
 pub use import::{
     DEFAULT_PAGE, ImportGroup, ImportItem, ImportOptions, ImportReport, ImportRevision, ImportStep, ImportTarget,
     ImportUser, Importer, ItemOutcome,

@@ -774,6 +774,21 @@ impl Db<'_> {
         Ok(())
     }
 
+    /// Every redirect of the site: the old path and the current path of its item, by
+    /// old path (for an export).
+    pub async fn redirects(&mut self, scope: &SiteScope) -> Result<Vec<(ItemPath, ItemPath)>> {
+        let rows: Vec<(String, String)> = on_db!(self, |c| {
+            sqlx::query_as(
+                "select r.old_path, i.path from redirects r join items i on i.uuid = r.item_uuid
+                 where r.site_id = $1 order by r.old_path",
+            )
+            .bind(scope.key())
+            .fetch_all(&mut *c)
+            .await?
+        });
+        Ok(rows.into_iter().map(|(old, now)| (ItemPath::from_stored(old), ItemPath::from_stored(now))).collect())
+    }
+
     /// Where a request for a vanished `path` should go now: the current path of the
     /// item recorded for the longest recorded prefix of `path`, plus the rest.
     pub async fn find_redirect(&mut self, scope: &SiteScope, path: &ItemPath) -> Result<Option<ItemPath>> {

@@ -444,7 +444,41 @@ pub(crate) fn int_param(ctx: &Ctx<'_>, name: &str, default: i64) -> Result<i64, 
     }
 }
 
+/// An item's page or JSON. A folder with a default page (Plone's `default_page`) shows
+/// that page in its HTML, as Plone does; its JSON stays the folder's own, as
+/// plone.restapi serves it.
 async fn item_view(ctx: &Ctx<'_>, view: &ItemView, json: bool, headers: &HeaderMap) -> Result<Response, WebError> {
+    if !json && let Some(page) = default_page(ctx, view).await? {
+        return item_response(ctx, &page, false, headers).await;
+    }
+    item_response(ctx, view, json, headers).await
+}
+
+/// The default page `view` shows in its place: the child its `default_page` names by
+/// UID, when still there and visible to the visitor (else the folder shows itself).
+async fn default_page(ctx: &Ctx<'_>, view: &ItemView) -> Result<Option<ItemView>, WebError> {
+    let Some(uid) = view.item.fields.get(beffroi_service::DEFAULT_PAGE).and_then(serde_json::Value::as_str) else {
+        return Ok(None);
+    };
+    let Ok(uuid) = uuid::Uuid::try_parse(uid) else { return Ok(None) };
+    let err = |e| WebError::from_service(e, &ctx.request_url);
+    let paths = ctx.app.services.paths_of(&ctx.site, &[uuid]).await.map_err(err)?;
+    let Some(path) = paths.get(&uuid).filter(|p| p.parent().as_ref() == Some(&view.item.path)) else {
+        return Ok(None);
+    };
+    match ctx.app.services.get(&ctx.principal, &ctx.site, path).await {
+        Ok(Found::Item(page)) => Ok(Some(*page)),
+        Ok(_) | Err(beffroi_service::ServiceError::Unauthorized) => Ok(None),
+        Err(e) => Err(err(e)),
+    }
+}
+
+async fn item_response(
+    ctx: &Ctx<'_>,
+    view: &ItemView,
+    json: bool,
+    headers: &HeaderMap,
+) -> Result<Response, WebError> {
     // Links stored by UID show the items' current addresses, in every rich-text field.
     let resolved;
     let view =

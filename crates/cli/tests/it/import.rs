@@ -8,6 +8,7 @@ use std::process::Command;
 use beffroi_model::Language;
 use beffroi_model::security::{Permission, Principal};
 use beffroi_service::{Found, SiteRow};
+use futures_util::StreamExt;
 use serde_json::{Value, json};
 
 use crate::both_backends;
@@ -128,6 +129,41 @@ async fn dump(db: &TestDb, site: &SiteRow) -> Value {
     json!({"items": out, "users": users, "groups": groups})
 }
 
+/// Runs `beffroi export plone --site s DIR` on the test database; returns the exit
+/// code, standard output and standard error.
+fn export(db: &TestDb, dir: &Path, site: &str) -> (i32, String, String) {
+    let data = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_beffroi"))
+        .args(["export", "plone", "--site", site])
+        .arg(dir)
+        .arg("--database")
+        .arg(&db.url)
+        .arg("--blobs")
+        .arg(db.blobs_dir())
+        .arg("--data")
+        .arg(data.path())
+        .env_remove("BEFFROI_DATABASE_URL")
+        .output()
+        .expect("run beffroi");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A second, empty database on the same backend as `db`: UIDs are unique across the
+/// sites of one database, so a site's export comes back whole only into another one
+/// (as when a commune moves to a new server).
+async fn another_database(db: &TestDb) -> TestDb {
+    if db.url.starts_with("postgres") { TestDb::postgres().await.expect("PostgreSQL") } else { TestDb::sqlite().await }
+}
+
+/// The bytes of a stored file.
+async fn blob_bytes(db: &TestDb, file: &beffroi_model::media::StoredFile) -> Vec<u8> {
+    db.services.read_blob(file, None).await.unwrap().body.map(|c| c.unwrap()).collect::<Vec<_>>().await.concat()
+}
+
 both_backends! {
     async fn every_item_comes_across_at_its_path_with_its_uid(db) {
         let (site, out) = import_fixture(&db).await;
@@ -245,6 +281,130 @@ both_backends! {
             app.session(login, "Secret-123456").await;
         }
         assert!(db.services.authenticate(&site, "secretaire", "wrong-password").await.unwrap().is_none());
+    }
+
+    async fn a_folder_with_a_default_page_shows_it_and_its_json_stays_the_folders(db) {
+        let (site, _) = import_fixture(&db).await;
+        let app = TestApp::new(&db).await;
+        // The HTML page of the folder is its default page's: title and text.
+        let page = app.get("/s/migration/services").await;
+        assert_eq!(page.status, 200);
+        assert!(page.body.contains("<h1>Horaires des guichets communaux</h1>"), "{}", page.body);
+        assert!(page.body.contains("le mardi jusqu"), "{}", page.body);
+        // The breadcrumbs end at the folder, as in Plone (the page is its view).
+        assert!(page.body.contains("aria-current=\"page\">Services communaux</a>"), "{}", page.body);
+        assert!(!page.body.contains(">Urbanisme et permis<"), "no listing of the folder's contents");
+        // At its own address, the page is itself, its breadcrumbs still ending at the folder.
+        let own = app.get("/s/migration/services/horaires").await;
+        assert!(own.body.contains("<h1>Horaires des guichets communaux</h1>"));
+        assert!(own.body.contains("aria-current=\"page\">Services communaux</a>"), "{}", own.body);
+        // plone.restapi serves the folder itself: its JSON is unchanged, with the page
+        // among its items and no default_page key.
+        let folder = app.get_json("/s/migration/services").await.json();
+        assert_eq!(folder["@type"], "Folder");
+        assert_eq!(folder["title"], "Services communaux");
+        assert!(folder.get("default_page").is_none(), "{folder}");
+        assert!(folder.get("text").is_none(), "{folder}");
+        let ids: Vec<&str> = folder["items"].as_array().unwrap().iter().map(|i| i["@id"].as_str().unwrap()).collect();
+        assert!(ids.contains(&"http://localhost/s/migration/services/horaires"), "{ids:?}");
+        // A visitor who may not see the default page sees the folder's own listing.
+        db.services
+            .transition(&Principal::System, &site, &path("/migration/services/horaires"), "retract", beffroi_service::TransitionRequest::default())
+            .await
+            .unwrap();
+        let page = app.get("/s/migration/services").await;
+        assert_eq!(page.status, 200);
+        assert!(page.body.contains("<h1>Services communaux</h1>"), "{}", page.body);
+        assert!(page.body.contains(">Urbanisme et permis<"), "{}", page.body);
+        // (retracting made the page private)
+        let mut c = db.store.conn().await.unwrap();
+        let horaires = c.db().item_by_path(&site.scope(), &path("/migration/services/horaires")).await.unwrap().unwrap();
+        assert_eq!(horaires.review_state.as_deref(), Some("private"));
+    }
+
+    async fn a_site_round_trips_through_its_plone_export(db) {
+        let (a, _) = import_fixture(&db).await;
+        // Something made here too: an edit with its note, recorded as a revision.
+        let edit = json!({"description": "Mis à jour ici", "changeNote": "Depuis Beffroi"});
+        db.services.update(&Principal::System, &a, &path("/migration/welkom"), edit.as_object().unwrap()).await.unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let dir = out.path().join("export");
+        let (code, stdout, err) = export(&db, &dir, "s");
+        assert_eq!(code, 0, "{stdout}\n{err}");
+        assert!(stdout.contains("site s: 17 items, 3 files"), "{stdout}");
+
+        // The layout of plone.exportimport.
+        let read = |rel: &str| -> Value { serde_json::from_slice(&std::fs::read(dir.join(rel)).unwrap()).unwrap() };
+        let meta = read("content/__metadata__.json");
+        assert_eq!(meta["_data_files_"].as_array().unwrap().len(), 17);
+        assert_eq!(meta["default_page"]["88ba61d447ae4b4781fba3a439e84e5a"], json!({"default_page": "horaires", "default_page_uuid": "39f9a224c959431f87145fe814176167"}));
+        assert_eq!(meta["local_roles"]["48ea7884c44249998ff183bbe659fd3d"], json!({"block": 1, "local_roles": {"admin": ["Owner"], "agent.urbanisme": ["Editor"]}}));
+        let image = read("content/f542fa17efe8456bb15e49ef117d77c2/data.json");
+        assert_eq!(image["image"]["blob_path"], "f542fa17efe8456bb15e49ef117d77c2/image/hotel-de-ville.png");
+        let png = std::fs::read(fixture().join("content/f542fa17efe8456bb15e49ef117d77c2/image/hotel-de-ville.png")).unwrap();
+        assert_eq!(std::fs::read(dir.join("content/f542fa17efe8456bb15e49ef117d77c2/image/hotel-de-ville.png")).unwrap(), png);
+        let horaires = read("content/39f9a224c959431f87145fe814176167/data.json");
+        assert_eq!(horaires["exportimport.versions"].as_object().unwrap().len(), 4);
+        assert_eq!(horaires["changeNote"], "Titre précisé");
+        assert_eq!(horaires["workflow_history"]["simple_publication"][1]["action"], "publish");
+        let principals = read("principals.json");
+        let hashes: Vec<&str> = principals["members"].as_array().unwrap().iter().map(|m| m["password"].as_str().unwrap()).collect();
+        assert!(hashes.len() == 3 && hashes.iter().all(|h| h.starts_with("{SSHA}")), "the hashes as stored: {hashes:?}");
+        assert_eq!(read("redirects.json"), json!({"/s/migration/ancienne-page": "/s/migration/services/ancienne-page"}));
+        for f in ["relations.json", "translations.json", "discussions.json", "portlets.json"] {
+            assert!(dir.join(f).is_file(), "{f}");
+        }
+        // A folder that is not empty is refused, and is left as it was.
+        let (code, _, err) = export(&db, &dir, "s");
+        assert_eq!(code, 1, "{err}");
+        assert!(err.contains("not empty (export into a new or empty folder)"), "{err}");
+        let (code, _, err) = export(&db, &out.path().join("other"), "nosuchsite");
+        assert_eq!((code, err.lines().count()), (1, 1), "{err}");
+        assert!(err.contains("no site nosuchsite"), "{err}");
+
+        // Imported into an empty site of another database, everything is as it was.
+        let other = another_database(&db).await;
+        let (code, stdout, err) = import(&other, &dir, &["--create", "--title", "Commune de test"]);
+        assert_eq!(code, 0, "{stdout}\n{err}");
+        assert!(stdout.contains("17 items imported") && stdout.contains("skipped: 0"), "{stdout}");
+        let b = other.services.site(&beffroi_model::SiteId::parse("s").unwrap()).await.unwrap().unwrap();
+        let (mut ca, mut cb) = (db.store.conn().await.unwrap(), other.store.conn().await.unwrap());
+        let (sa, sb) = (a.scope(), b.scope());
+        let items_a = ca.db().subtree(&sa, &path("/")).await.unwrap();
+        let items_b = cb.db().subtree(&sb, &path("/")).await.unwrap();
+        assert_eq!(items_a.len(), items_b.len());
+        let mut files = 0;
+        for (ia, ib) in items_a.iter().zip(&items_b).skip(1) {
+            let p = &ia.path;
+            // Path, UID, type, every field (files by hash), dates, state, sharing, order.
+            assert_eq!(ia, ib, "{p}");
+            assert_eq!(ca.db().history(&sa, ia.uuid).await.unwrap(), cb.db().history(&sb, ib.uuid).await.unwrap(), "{p}: history");
+            assert_eq!(ca.db().revisions(&sa, ia.uuid).await.unwrap(), cb.db().revisions(&sb, ib.uuid).await.unwrap(), "{p}: revisions");
+            assert_eq!(ca.db().viewers(ia.uuid).await.unwrap(), cb.db().viewers(ib.uuid).await.unwrap(), "{p}: who may see it");
+            for (name, v) in &ib.fields {
+                let Ok(file) = serde_json::from_value::<beffroi_model::media::StoredFile>(v.clone()) else { continue };
+                // The same hash on both sides (the rows are equal), and the same bytes under it.
+                let bytes = blob_bytes(&other, &file).await;
+                assert_eq!(bytes.len() as u64, file.size, "{p}: {name}");
+                assert!(bytes == blob_bytes(&db, &file).await, "{p}: {name}'s bytes");
+                files += 1;
+            }
+        }
+        assert_eq!(files, 3);
+        let horaires = items_b.iter().find(|i| i.path.as_str() == "/migration/services/horaires").unwrap();
+        assert_eq!(cb.db().revisions(&sb, horaires.uuid).await.unwrap().len(), 5);
+        let welkom = items_b.iter().find(|i| i.path.as_str() == "/migration/welkom").unwrap();
+        assert_eq!(cb.db().revisions(&sb, welkom.uuid).await.unwrap().last().unwrap().comment, "Depuis Beffroi");
+        let (ua, ub) = (ca.db().list_users(&sa).await.unwrap(), cb.db().list_users(&sb).await.unwrap());
+        let users = |u: Vec<beffroi_service::UserRow>| -> Vec<_> {
+            u.into_iter().map(|u| (u.login, u.fullname, u.email, u.password_hash, u.roles, u.enabled)).collect()
+        };
+        assert_eq!(users(ua), users(ub), "users with their hashes");
+        assert_eq!(ca.db().list_groups(&sa).await.unwrap(), cb.db().list_groups(&sb).await.unwrap());
+        assert_eq!(ca.db().redirects(&sa).await.unwrap(), cb.db().redirects(&sb).await.unwrap());
+        assert_eq!(cb.db().redirects(&sb).await.unwrap().len(), 1);
+        drop((ca, cb));
+        other.cleanup().await;
     }
 
     async fn a_second_import_changes_nothing(db) {
