@@ -131,8 +131,11 @@ async fn export(services: &Services, args: &PloneExportArgs) -> Result<(Report, 
                 continue;
             };
             let rel = format!("{uid}/{name}/{}", file_name(&file.filename, name));
-            tokio::fs::create_dir(dir.join(name)).await.with_context(|| format!("cannot create {}/{name}", dir.display()))?;
-            report.blob_bytes += copy_blob(&ex, &file, &content.join(&rel)).await.with_context(|| format!("{}: {name}", it.path))?;
+            tokio::fs::create_dir(dir.join(name))
+                .await
+                .with_context(|| format!("cannot create {}/{name}", dir.display()))?;
+            report.blob_bytes +=
+                copy_blob(&ex, &file, &content.join(&rel)).await.with_context(|| format!("{}: {name}", it.path))?;
             report.blobs += 1;
             let mut v = json!({
                 "filename": file.filename,
@@ -263,9 +266,12 @@ async fn export(services: &Services, args: &PloneExportArgs) -> Result<(Report, 
         .collect();
     report.redirects = redirects.len() as u64;
     write_json(&args.dir.join("redirects.json"), &Value::Object(redirects)).await?;
-    for (name, empty) in
-        [("relations.json", json!([])), ("translations.json", json!([])), ("discussions.json", json!({})), ("portlets.json", json!([]))]
-    {
+    for (name, empty) in [
+        ("relations.json", json!([])),
+        ("translations.json", json!([])),
+        ("discussions.json", json!({})),
+        ("portlets.json", json!([])),
+    ] {
         write_json(&args.dir.join(name), &empty).await?;
     }
     Ok((report, started.elapsed().as_secs_f64()))

@@ -197,8 +197,9 @@ pub(crate) fn site_chrome(ctx: &Ctx<'_>, view: &ItemView, nav: &[Summary]) -> (V
         breadcrumbs.push(context! { url => ctx.base.clone(), title => ctx.app.i18n.t(ctx.site.language, "home", &[]) });
         let visible = view.visible_ancestors(&ctx.principal);
         // A folder's default page is the folder's view: not a step of its own (Plone).
-        let is_default_page = view.parent().and_then(|p| p.fields.get(beffroi_service::DEFAULT_PAGE)).and_then(|v| v.as_str())
-            == Some(it.uuid.simple().to_string().as_str());
+        let is_default_page =
+            view.parent().and_then(|p| p.fields.get(beffroi_service::DEFAULT_PAGE)).and_then(|v| v.as_str())
+                == Some(it.uuid.simple().to_string().as_str());
         let last = (!is_default_page).then_some(it);
         for a in visible.into_iter().filter(|a| !a.path.is_root()).chain(last) {
             breadcrumbs.push(context! { url => ctx.url(&a.path), title => a.title.clone() });

@@ -473,12 +473,7 @@ async fn default_page(ctx: &Ctx<'_>, view: &ItemView) -> Result<Option<ItemView>
     }
 }
 
-async fn item_response(
-    ctx: &Ctx<'_>,
-    view: &ItemView,
-    json: bool,
-    headers: &HeaderMap,
-) -> Result<Response, WebError> {
+async fn item_response(ctx: &Ctx<'_>, view: &ItemView, json: bool, headers: &HeaderMap) -> Result<Response, WebError> {
     // Links stored by UID show the items' current addresses, in every rich-text field.
     let resolved;
     let view =
