@@ -559,6 +559,10 @@ fn print(reports: &[Report], args: &BenchArgs) {
 }
 
 pub fn run(args: BenchArgs) -> Result<()> {
+    // Quiet unless asked: `BEFFROI_LOG=sqlx::query=debug` times each statement.
+    if std::env::var_os("BEFFROI_LOG").is_some() {
+        crate::serve::init_logs();
+    }
     // The load generator runs on one thread so that the server keeps the other core.
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     rt.block_on(async {

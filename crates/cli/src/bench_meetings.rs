@@ -155,11 +155,13 @@ pub async fn run(backend: &'static str, url: &str, blobs: &Path, background: u32
     progress.finish_and_clear();
     let seed = started.elapsed();
 
+    tracing::info!("bench: presenting");
     let t = Instant::now();
     for path in &agenda {
         services.transition(&secretaire, &site, path, "present", TransitionRequest::default()).await?;
     }
     let present = t.elapsed();
+    tracing::info!("bench: presented");
     let t = Instant::now();
     services.transition(&secretaire, &site, &meeting.path, "freeze", TransitionRequest::default()).await?;
     let freeze = t.elapsed();

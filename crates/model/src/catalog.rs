@@ -199,8 +199,17 @@ pub fn search_text(
             add(s);
         }
     }
-    let rich =
-        |v: &Value| v.get("data").and_then(Value::as_str).filter(|_| v.get("content-type").is_some()).map(html_text);
+    // Personal data marked in a rich text is never indexed: a search for a name must
+    // not find the item for those who may not read the name.
+    let rich = |v: &Value| {
+        v.get("data").and_then(Value::as_str).filter(|_| v.get("content-type").is_some()).map(|html| {
+            if html.contains(crate::richtext::PERSONAL_DATA) {
+                html_text(&crate::richtext::mask_personal_data(html))
+            } else {
+                html_text(html)
+            }
+        })
+    };
     match schema {
         Some(schema) => {
             for f in schema.searchable_fields() {

@@ -154,6 +154,12 @@ pub struct Field {
     /// read-only field.
     #[serde(default)]
     pub readonly: bool,
+    /// Rich text only: the permission (by name, an application's) that lets a reader see
+    /// the personal data marked in it (`[[Jean Dupont]]`, kept as a span of class
+    /// `personal-data`); others read `[…]` in its place, and the full-text index never
+    /// holds it.
+    #[serde(default)]
+    pub personal_data: Option<String>,
     #[serde(default)]
     pub fieldset: Option<String>,
     /// The type's main value: its file or image (what `@@download` sends without a
@@ -288,6 +294,9 @@ fn check_declarations(fields: &[Field]) -> Result<(), String> {
                 return Err(format!("field {name:?} has both choices and a vocabulary"));
             }
         }
+        if f.personal_data.is_some() && f.kind != K::RichText {
+            return Err(format!("field {name:?} cannot mark personal data: a {:?} field", f.kind));
+        }
         if let Some(part) = f.query {
             let fits = match part {
                 QueryPart::SortOn => matches!(f.kind, K::Choice | K::TextLine),
@@ -380,6 +389,7 @@ fn behavior_fields(name: &str) -> Option<Vec<Field>> {
         choices: Vec::new(),
         vocabulary: None,
         readonly: false,
+        personal_data: None,
         fieldset: None,
         primary: false,
         searchable: false,
@@ -875,8 +885,13 @@ fn validate_value(f: &Field, v: &Value) -> Result<Value, String> {
             Ok(s.trim().into())
         }
         FieldKind::RichText => {
+            // The writer's marks of personal data become spans, then the HTML is cleaned.
+            let marked = |html: &str| match f.personal_data {
+                Some(_) => crate::richtext::mark_personal_data(html),
+                None => html.to_owned(),
+            };
             let rt: RichText = match v {
-                Value::String(s) => RichText::html(s),
+                Value::String(s) => RichText::html(&marked(s)),
                 Value::Object(_) => {
                     let raw: RichText = serde_json::from_value(v.clone())
                         .map_err(|_| "expected {\"data\": …, \"content-type\": …}".to_owned())?;
@@ -885,9 +900,9 @@ fn validate_value(f: &Field, v: &Value) -> Result<Value, String> {
                     }
                     if raw.content_type == "text/plain" {
                         let escaped = raw.data.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
-                        RichText::html(&format!("<p>{escaped}</p>"))
+                        RichText::html(&marked(&format!("<p>{escaped}</p>")))
                     } else {
-                        RichText::html(&raw.data)
+                        RichText::html(&marked(&raw.data))
                     }
                 }
                 _ => return Err("expected rich text".into()),

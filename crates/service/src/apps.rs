@@ -149,6 +149,14 @@ pub(crate) fn load(
         {
             return Err(err(format!("type {t:?}: field {:?} names the unknown vocabulary {v:?}", f.name)));
         }
+        if let Some((f, p)) = schema
+            .fields
+            .iter()
+            .filter_map(|f| Some((f, f.personal_data.as_deref()?)))
+            .find(|(_, p)| beffroi_model::security::Permission::parse(p).is_none())
+        {
+            return Err(err(format!("type {t:?}: field {:?} names the unknown permission {p:?}", f.name)));
+        }
     }
     *types = new_types;
     *workflows = new_workflows;
@@ -343,6 +351,30 @@ mod tests {
         ))
         .unwrap_err();
         assert!(e.to_string().contains("cannot take its values from a vocabulary"), "{e}");
+    }
+
+    #[test]
+    fn personal_data_is_read_with_a_known_permission_and_only_in_rich_text() {
+        let e = load_one(&app(
+            &[("T.json", r#"{"id": "T", "title": {"fr": "T"}, "fields": [{"name": "x", "kind": "richtext", "personal_data": "No such permission"}]}"#)],
+            None,
+        ))
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "application test: type \"T\": field \"x\" names the unknown permission \"No such permission\""
+        );
+        let e = load_one(&app(
+            &[("T.json", r#"{"id": "T", "title": {"fr": "T"}, "fields": [{"name": "x", "kind": "text", "personal_data": "View"}]}"#)],
+            None,
+        ))
+        .unwrap_err();
+        assert!(e.to_string().contains("cannot mark personal data"), "{e}");
+        assert!(load_one(&app(
+            &[("T.json", r#"{"id": "T", "title": {"fr": "T"}, "fields": [{"name": "x", "kind": "richtext", "personal_data": "View"}]}"#)],
+            None,
+        ))
+        .is_ok());
     }
 
     fn nothing<'a>(

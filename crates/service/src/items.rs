@@ -268,6 +268,39 @@ pub(crate) fn carries_files(values: &Map<String, Value>) -> bool {
 }
 
 /// Rules between the fields of one type, checked on the values an item ends up with.
+/// The rich-text fields of `item` whose personal data `actor` may not read here.
+pub(crate) fn hidden_personal_data(
+    types: &beffroi_model::schema::TypeRegistry,
+    reg: &WorkflowRegistry,
+    actor: &Principal,
+    above: &[ItemRow],
+    item: &ItemRow,
+) -> Vec<String> {
+    let Some(schema) = types.get(&item.type_name) else { return Vec::new() };
+    schema
+        .fields
+        .iter()
+        .filter(|f| {
+            f.personal_data.as_deref().is_some_and(|p| {
+                // An unknown permission (refused at load) hides, never shows.
+                Permission::parse(p).is_none_or(|p| !allowed_on(reg, actor, above, item, p))
+            })
+        })
+        .map(|f| f.name.clone())
+        .collect()
+}
+
+/// Masks the personal data of the rich-text `fields` named in `hidden`.
+pub(crate) fn mask_fields(fields: &mut serde_json::Map<String, serde_json::Value>, hidden: &[String]) {
+    for name in hidden {
+        if let Some(data) = fields.get_mut(name).and_then(|v| v.get_mut("data"))
+            && let Some(html) = data.as_str()
+        {
+            *data = beffroi_model::richtext::mask_personal_data(html).into();
+        }
+    }
+}
+
 pub(crate) fn check_item(types: &beffroi_model::schema::TypeRegistry, item: &ItemRow) -> Result<()> {
     if let Some(schema) = types.get(&item.type_name) {
         schema.check_values(&item.fields)?;
@@ -321,10 +354,12 @@ impl Services {
         let mut lineage = c.db().lineage(&scope, path).await?;
         if lineage.last().is_some_and(|i| &i.path == path) {
             require(&reg, actor, &lineage, Permission::View)?;
-            let item = lineage.pop().expect("checked above");
+            let mut item = lineage.pop().expect("checked above");
             if !in_window_for(&reg, actor, &lineage, &item) {
                 return Ok(Found::Missing);
             }
+            let hidden = hidden_personal_data(&self.types, &reg, actor, &lineage, &item);
+            mask_fields(&mut item.fields, &hidden);
             return Ok(Found::Item(Box::new(ItemView { item, lineage, workflows: reg })));
         }
         Ok(match c.db().find_redirect(&scope, path).await? {

@@ -89,8 +89,17 @@ impl Services {
         }
         let may_revert = allowed(&reg, actor, &lineage, Permission::ModifyPortalContent);
         let item = lineage.last().expect("load returns the item last");
-        let revisions = c.db().revisions(&site.scope(), item.uuid).await?;
+        let mut revisions = c.db().revisions(&site.scope(), item.uuid).await?;
         drop(c);
+        // Old versions hide personal data as the current one does.
+        let hidden = crate::items::hidden_personal_data(&self.types, &reg, actor, &lineage[..lineage.len() - 1], item);
+        if !hidden.is_empty() {
+            for r in &mut revisions {
+                if let Some(fields) = r.snapshot.get_mut("fields").and_then(|f| f.as_object_mut()) {
+                    crate::items::mask_fields(fields, &hidden);
+                }
+            }
+        }
         let wf = self.workflow_info(actor, site, path).await?;
         Ok((revisions, wf.history, may_revert))
     }

@@ -317,9 +317,13 @@ impl Work<'_> {
     /// Gives each grantee exactly its roles on the item at `path` (none: takes back
     /// what it held there), as the sharing screen does; who may view it and what is
     /// below is recomputed when the unit commits, if anything changed. Needs the
-    /// right to change local roles there.
+    /// right to change local roles there. Hooks may also give an application's roles
+    /// that people do not hand out (not Owner, which comes from creating).
     pub async fn share(&mut self, path: &ItemPath, grants: &[(Grantee, Vec<Role>)]) -> Result<()> {
-        if let Some(r) = grants.iter().flat_map(|(_, roles)| roles).find(|r| !Role::sharable().contains(r)) {
+        let sharable = Role::sharable();
+        let system = self.acting == Principal::System;
+        let refused = |r: &Role| if system { !r.is_grantable() } else { !sharable.contains(r) };
+        if let Some(r) = grants.iter().flat_map(|(_, roles)| roles).find(|r| refused(r)) {
             return Err(ServiceError::BadRequest(format!("{r} cannot be shared")));
         }
         let mut item =

@@ -542,7 +542,13 @@ fn form_fields(
                 FieldKind::Text if f.widget == Some(Widget::Recurrence) => (Widget::Recurrence.name(), text(v).into()),
                 FieldKind::Text => ("textarea", text(v).into()),
                 FieldKind::RichText => {
-                    ("richtext", v.and_then(|r| r.get("data")).and_then(Value::as_str).unwrap_or_default().into())
+                    let html = v.and_then(|r| r.get("data")).and_then(Value::as_str).unwrap_or_default();
+                    // The editor keeps no classes: personal data comes back as its marks.
+                    let html = match f.personal_data {
+                        Some(_) => beffroi_model::richtext::unmark_personal_data(html),
+                        None => html.to_owned(),
+                    };
+                    ("richtext", html.into())
                 }
                 FieldKind::Date => ("date", text(v).into()),
                 FieldKind::DateTime => {

@@ -223,6 +223,13 @@ pub async fn seed(services: &Services, site_id: &str, password: &str) -> Result<
         if !for_meeting.is_empty() {
             values["preferred_meeting"] = json!(for_meeting);
         }
+        // A citizen's name, read by the service and the managers only.
+        if id == "abattage-tilleuls" {
+            values["motivation"] = html(
+                "<p>Vu la demande introduite par [[Mme Claire Lambert, place communale 4]] ;</p>\
+                 <p>Considérant l'avis de l'expert forestier ;</p>",
+            );
+        }
         if ["eclairage-led", "salage-hiver", "trottoirs-ecole"].contains(&id) {
             values["budget_impact"] = json!(true);
         }

@@ -31,6 +31,8 @@ const CREATED: &str = "itemcreated";
 const VALIDATED: &str = "validated";
 /// Returned by the body to its service, which changes it again.
 const RETURNED: &str = "returned_to_proposing_group";
+/// The local role of an item's service and advisers: they read its personal data.
+const STAFF: &str = "MeetingStaff";
 
 /// A service's groups: suffix, the global role its members hold (they see the bodies
 /// and meetings; creators also add items), and its name in the four languages.
@@ -154,16 +156,21 @@ pub(crate) async fn assign_roles(work: &mut Work<'_>, item: &ItemRow) -> Result<
     let mine = |suffix: &str| group_id(&service, suffix);
     let mut grants: Vec<(String, Vec<Role>)> = Vec::new();
     let created = state == CREATED;
+    // Its service and advisers also read the personal data in it; observers do not.
+    let staff = role(STAFF)?;
     // Its service writes it, and again when the body returns it to the service.
     let writing = created || state == RETURNED;
-    grants.push((mine("creators"), if writing { vec![Role::Editor, Role::Reader] } else { vec![Role::Reader] }));
+    grants.push((
+        mine("creators"),
+        if writing { vec![Role::Editor, Role::Reader, staff] } else { vec![Role::Reader, staff] },
+    ));
     for (level, suffix) in LEVELS {
         let roles = if state == level {
-            vec![Role::Reviewer, Role::Reader]
+            vec![Role::Reviewer, Role::Reader, staff]
         } else if created {
             Vec::new()
         } else {
-            vec![Role::Reader]
+            vec![Role::Reader, staff]
         };
         grants.push((mine(suffix), roles));
     }
@@ -180,7 +187,7 @@ pub(crate) async fn assign_roles(work: &mut Work<'_>, item: &ItemRow) -> Result<
     let advisers: Vec<String> =
         crate::advices::advisers(work, item).await?.iter().map(|a| group_id(a, "advisers")).collect();
     for g in &advisers {
-        grants.push((g.clone(), if created { Vec::new() } else { vec![Role::Reader] }));
+        grants.push((g.clone(), if created { Vec::new() } else { vec![Role::Reader, staff] }));
     }
     // Another service's groups that still hold roles here lose them.
     let stale: Vec<String> = item

@@ -730,4 +730,74 @@ both_backends! {
         let v = send("secretaire", "GET", format!("{body}/voirie"), json!(null)).await.json();
         assert_eq!((v["review_state"].as_str(), v["description"].as_str()), (Some("accepted"), Some("précisé")), "{v}");
     }
+
+    async fn personal_data_in_a_decision_is_read_only_by_the_service_its_advisers_and_managers(db) {
+        let (services, app) = with_meetings(&db).await;
+        let pw = "demo password";
+        assert!(beffroi_cms::demo::seed(&services, pw).await.unwrap());
+        assert!(beffroi_meetings::demo::seed(&services, "demo", pw).await.unwrap());
+        let mut auth = std::collections::HashMap::new();
+        for login in ["agent", "chef", "dg", "secretaire", "echevin", "df"] {
+            auth.insert(login, app.bearer("demo", login, pw).await);
+        }
+        let send = |who: &str, method: &'static str, uri: String, body: Value| {
+            let (app, token) = (&app, auth[who].clone());
+            async move { app.send_json(method, &uri, &token, body).await }
+        };
+        let html = |who: &str, uri: String| {
+            let (app, token) = (&app, auth[who].clone());
+            async move { app.get_with(&uri, &[("authorization", &token)]).await }
+        };
+        let p = "/demo/college/permis-lilas".to_owned();
+        let r = send("agent", "POST", "/demo/college".into(), json!({"@type": "Meeting Item", "id": "permis-lilas",
+            "title": "Permis d'urbanisme rue des Lilas", "proposing_group": "travaux", "budget_impact": true,
+            "motivation": "<p>Demande introduite par [[Jean Vanderlinden]], domicilié [[rue des Lilas 3]].</p>",
+            "decision": {"content-type": "text/plain", "data": "Le permis est accordé à [[Jean Vanderlinden]] pour la véranda."}})).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let decision = |v: &Value| v["decision"]["data"].as_str().unwrap().to_owned();
+
+        // Its writer reads it whole, marked; the editor gets the marks back.
+        let mine = send("agent", "GET", p.clone(), json!(null)).await.json();
+        assert_eq!(decision(&mine), "<p>Le permis est accordé à <span class=\"personal-data\">Jean Vanderlinden</span> pour la véranda.</p>");
+        let form = html("agent", format!("{p}/@@edit")).await;
+        assert_eq!(form.status, 200);
+        assert!(form.body.contains("[[Jean Vanderlinden]]") && form.body.contains("[[rue des Lilas 3]]"), "{}", form.body);
+
+        // The service's observers read the item, not the names: in JSON, on its page, in
+        // search results with their full objects.
+        let seen = send("echevin", "GET", p.clone(), json!(null)).await;
+        assert_eq!(seen.status, 200, "{}", seen.body);
+        assert!(!seen.body.contains("Vanderlinden") && !seen.body.contains("Lilas 3"), "{}", seen.body);
+        assert!(decision(&seen.json()).contains("<span class=\"personal-data\">[…]</span> pour la véranda"), "{}", seen.body);
+        let page = html("echevin", p.clone()).await;
+        assert_eq!(page.status, 200);
+        assert!(!page.body.contains("Vanderlinden") && page.body.contains("pour la véranda"), "{}", page.body);
+        let found = send("echevin", "GET", "/demo/@search?portal_type=Meeting%20Item&fullobjects=1&b_size=100".into(), json!(null)).await;
+        assert!(found.body.contains("permis-lilas") && !found.body.contains("Vanderlinden"), "{}", found.body);
+        // A name is never in the full-text index; the rest of the text is.
+        for who in ["echevin", "agent"] {
+            let r = send(who, "GET", "/demo/@search?SearchableText=Vanderlinden".into(), json!(null)).await.json();
+            assert_eq!(r["items_total"], 0, "{who}: {r}");
+        }
+        let r = send("echevin", "GET", "/demo/@search?SearchableText=v%C3%A9randa".into(), json!(null)).await.json();
+        assert_eq!(r["items_total"], 1, "{r}");
+
+        // Once proposed: its reviewers and the finance director asked for advice read the
+        // names; the meeting managers too; observers still do not.
+        assert_eq!(send("agent", "POST", format!("{p}/@workflow/propose"), json!({})).await.status, 200);
+        for who in ["chef", "dg", "df", "secretaire"] {
+            let r = send(who, "GET", p.clone(), json!(null)).await;
+            assert_eq!(r.status, 200, "{who}: {}", r.body);
+            assert!(decision(&r.json()).contains("Jean Vanderlinden"), "{who}: {}", r.body);
+        }
+        assert!(!send("echevin", "GET", p.clone(), json!(null)).await.body.contains("Vanderlinden"));
+        // The body's power observers read items on an agenda, masked as well.
+        for (who, t) in [("chef", "proposeToValidationLevel1"), ("dg", "validate"), ("secretaire", "present")] {
+            let r = send(who, "POST", format!("{p}/@workflow/{t}"), json!({})).await;
+            assert_eq!(r.status, 200, "{who} {t}: {}", r.body);
+        }
+        let seen = send("echevin", "GET", p.clone(), json!(null)).await;
+        assert_eq!(seen.status, 200);
+        assert!(!seen.body.contains("Vanderlinden") && seen.body.contains("[…]"), "{}", seen.body);
+    }
 }
