@@ -143,6 +143,10 @@ pub struct Field {
     /// Allowed values of a choice or multi-choice field.
     #[serde(default)]
     pub choices: Vec<String>,
+    /// What people read for each of `choices`, in their language (the value itself
+    /// when it has none here).
+    #[serde(default)]
+    pub choice_titles: BTreeMap<String, Translated>,
     /// The named vocabulary (an application's) whose terms are its allowed values,
     /// computed where the item is (a body's categories, a site's services): instead of
     /// `choices`, on a text line, choice or multi-choice field. Its values are checked
@@ -187,6 +191,16 @@ pub struct Field {
     /// Set by the behavior that contributed the field, "" for the type's own.
     #[serde(skip)]
     pub behavior: &'static str,
+}
+
+impl Field {
+    /// What people read for the choice `value` in `lang`: its title, or itself.
+    pub fn choice_title<'a>(&'a self, value: &'a str, lang: Language) -> &'a str {
+        match self.choice_titles.get(value).map(|t| t.get(lang)) {
+            Some(t) if !t.is_empty() => t,
+            _ => value,
+        }
+    }
 }
 
 /// A content type.
@@ -294,6 +308,9 @@ fn check_declarations(fields: &[Field]) -> Result<(), String> {
                 return Err(format!("field {name:?} has both choices and a vocabulary"));
             }
         }
+        if let Some(c) = f.choice_titles.keys().find(|c| !f.choices.contains(c)) {
+            return Err(format!("field {name:?} names a title for {c:?}, which is not one of its choices"));
+        }
         if f.personal_data.is_some() && f.kind != K::RichText {
             return Err(format!("field {name:?} cannot mark personal data: a {:?} field", f.kind));
         }
@@ -387,6 +404,7 @@ fn behavior_fields(name: &str) -> Option<Vec<Field>> {
         required: false,
         max_length: None,
         choices: Vec::new(),
+        choice_titles: BTreeMap::new(),
         vocabulary: None,
         readonly: false,
         personal_data: None,
@@ -825,11 +843,19 @@ fn field_schema(f: &Field, lang: Language) -> Value {
     }
     // A vocabulary by its name: the web layer makes it the URL of its `@vocabularies`.
     let vocabulary = f.vocabulary.as_ref().map(|v| json!({ "@id": v }));
+    // Titled choices as plone.restapi gives a static vocabulary's: tokens and titles.
+    let titles: Vec<&str> = f.choices.iter().map(|c| f.choice_title(c, lang)).collect();
+    let titled = !f.choice_titles.is_empty();
     if f.kind == FieldKind::Choice {
         match &vocabulary {
             Some(v) => m.insert("vocabulary".into(), v.clone()),
             None => m.insert("enum".into(), f.choices.clone().into()),
         };
+        if titled {
+            m.insert("enumNames".into(), json!(titles));
+            let pairs: Vec<Value> = f.choices.iter().zip(&titles).map(|(c, t)| json!([c, t])).collect();
+            m.insert("choices".into(), pairs.into());
+        }
     }
     if f.kind == FieldKind::TextLine
         && let Some(v) = &vocabulary
@@ -840,6 +866,7 @@ fn field_schema(f: &Field, lang: Language) -> Value {
         let items = match (&vocabulary, f.choices.is_empty()) {
             (Some(v), _) => json!({"type": "string", "vocabulary": v}),
             (None, true) => json!({"type": "string"}),
+            (None, false) if titled => json!({"type": "string", "enum": f.choices, "enumNames": titles}),
             (None, false) => json!({"type": "string", "enum": f.choices}),
         };
         m.insert("items".into(), items);
@@ -1605,5 +1632,25 @@ mod tests {
         assert!(e.to_string().contains("unknown check"), "{e}");
         let e = TypeSchema::load("Y.json", "{").unwrap_err();
         assert!(e.to_string().starts_with("Y.json"));
+    }
+
+    #[test]
+    fn choices_have_titles_in_each_language() {
+        let json = r#"{"id":"V","title":{"fr":"V"},"fields":[
+            {"name":"vote","kind":"choice","choices":["yes","no"],
+             "choice_titles":{"yes":{"fr":"Pour","nl":"Voor"}}},
+            {"name":"votes","kind":"multichoice","choices":["yes","no"],
+             "choice_titles":{"no":{"fr":"Contre"}}}]}"#;
+        let t = TypeSchema::load("V.json", json).unwrap();
+        let f = t.field("vote").unwrap();
+        assert_eq!((f.choice_title("yes", Language::Nl), f.choice_title("yes", Language::De)), ("Voor", "Pour"));
+        assert_eq!(f.choice_title("no", Language::Fr), "no", "untitled: the value itself");
+        let s = t.json_schema(Language::Fr);
+        assert_eq!(s["properties"]["vote"]["choices"], json!([["yes", "Pour"], ["no", "no"]]));
+        assert_eq!(s["properties"]["vote"]["enumNames"], json!(["Pour", "no"]));
+        assert_eq!(s["properties"]["votes"]["items"]["enumNames"], json!(["yes", "Contre"]));
+        let bad = json.replace(r#"{"no":{"fr":"Contre"}}"#, r#"{"maybe":{"fr":"Peut-être"}}"#);
+        let e = TypeSchema::load("V.json", &bad).unwrap_err();
+        assert!(e.to_string().contains("names a title for \"maybe\", which is not one of its choices"), "{e}");
     }
 }

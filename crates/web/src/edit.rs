@@ -635,7 +635,7 @@ fn form_fields(
                         // Languages by their own names, as a language menu shows them.
                         let label = match Language::parse(c) {
                             Ok(l) if f.name == "language" => l.native_name(),
-                            _ => c.as_str(),
+                            _ => f.choice_title(c, lang),
                         };
                         context! { value => c.clone(), label => label.to_owned() }
                     })

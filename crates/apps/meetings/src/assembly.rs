@@ -205,6 +205,19 @@ pub(crate) fn check_votes<'a>(work: &'a mut Work<'_>, voted: &'a ItemRow) -> Hoo
         let item = &item;
         let meeting =
             crate::meeting_of(work, item).await.map_err(|_| refuse("a vote is taken on an item of a meeting"))?;
+        // The body's vote settings: the kinds of vote it holds and the votes it counts.
+        let body = crate::body_of(work, &meeting).await?;
+        let kind = if vote.secret { "secret" } else { "public" };
+        let kinds = list(&body, "poll_types");
+        if !kinds.is_empty() && !kinds.iter().any(|k| k == kind) {
+            return Err(refuse(format!("{} holds no {kind} vote", body.title)));
+        }
+        let values = list(&body, "vote_values");
+        for (value, n) in [("yes", vote.yes), ("no", vote.no), ("abstain", vote.abstain)] {
+            if n > 0 && !values.is_empty() && !values.iter().any(|v| v == value) {
+                return Err(refuse(format!("{} does not count {value:?} votes", body.title)));
+            }
+        }
         let may = voters(&meeting, item);
         if may.is_empty() {
             return Err(refuse("record the meeting's attendance before its votes"));

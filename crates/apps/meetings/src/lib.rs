@@ -64,6 +64,7 @@ pub const MEETINGS: WebApp = WebApp {
             ("MeetingItem.json", include_str!("../types/MeetingItem.json")),
             ("MeetingAdvice.json", include_str!("../types/MeetingAdvice.json")),
             ("MeetingVote.json", include_str!("../types/MeetingVote.json")),
+            ("MeetingAnnex.json", include_str!("../types/MeetingAnnex.json")),
             ("Person.json", include_str!("../types/Person.json")),
         ],
         workflows: &[
@@ -71,6 +72,7 @@ pub const MEETINGS: WebApp = WebApp {
             ("meeting_workflow.json", include_str!("../workflows/meeting_workflow.json")),
             ("meetingbody_workflow.json", include_str!("../workflows/meetingbody_workflow.json")),
             ("meetingadvice_workflow.json", include_str!("../workflows/meetingadvice_workflow.json")),
+            ("meetingannex_workflow.json", include_str!("../workflows/meetingannex_workflow.json")),
             ("meetingorganisation_workflow.json", include_str!("../workflows/meetingorganisation_workflow.json")),
         ],
         chains: Some(("chains.json", include_str!("../chains.json"))),
@@ -108,7 +110,33 @@ const ITEM_HOOKS: &[ItemHook] = &[
     ItemHook { type_name: assembly::VOTE, on: Change::Edited, run: assembly::check_votes },
     ItemHook { type_name: MEETING, on: Change::Edited, run: assembly::check_attendance },
     ItemHook { type_name: MEETING, on: Change::Added, run: organisation::meeting_added },
+    ItemHook { type_name: ANNEX, on: Change::Added, run: annex_changed },
+    ItemHook { type_name: ANNEX, on: Change::Edited, run: annex_changed },
 ];
+
+/// An item's annex (a file typed by the body).
+pub(crate) const ANNEX: &str = "Meeting Annex";
+
+/// After an annex is added or edited: it is on an item, and its state follows its
+/// `confidential` flag (a confidential annex is read by the item's service, reviewers,
+/// advisers and meeting managers only, in search too).
+fn annex_changed<'a>(work: &'a mut Work<'_>, annex: &'a ItemRow) -> HookFuture<'a> {
+    Box::pin(async move {
+        let item = annex.path.parent().ok_or_else(|| refuse("an annex is on an item"))?;
+        let parent = work.require(&item, Permission::View).await?.pop().expect("a lineage ends with its item");
+        if parent.type_name != ITEM {
+            return Err(refuse("an annex is on an item"));
+        }
+        let confidential = annex.fields.get("confidential").and_then(Value::as_bool).unwrap_or(false);
+        let step = match (annex.review_state.as_deref(), confidential) {
+            (Some("annex"), true) => "make_confidential",
+            (Some("confidential_annex"), false) => "make_unconfidential",
+            _ => return Ok(()),
+        };
+        work.transition(&annex.path, step, &TransitionRequest::default()).await?;
+        Ok(())
+    })
+}
 
 const HOOKS: &[TransitionHook] = &[
     TransitionHook { workflow: ITEM_WORKFLOW, transition: None, when: When::Guard, run: organisation::chain_guard },
@@ -216,13 +244,11 @@ pub(crate) async fn target_meeting(work: &mut Work<'_>, item: &ItemRow) -> Resul
         }
         return Ok(meeting);
     }
-    let q = CatalogQuery {
-        types: vec![MEETING.into()],
-        states: vec!["created".into()],
-        paths: vec![beffroi_service::PathQuery { path: body, depth: Some(1) }],
-        ..Default::default()
-    };
+    // The site's open meetings are few: found by type and state (a query under the
+    // body would read its thousands of items), then those of this body kept.
+    let q = CatalogQuery { types: vec![MEETING.into()], states: vec!["created".into()], ..Default::default() };
     let mut open = work.find(q).await?;
+    open.retain(|m| m.path.parent().as_ref() == Some(&body));
     open.sort_by_key(meeting_date);
     open.into_iter().next().ok_or_else(|| refuse("the body has no meeting open to items: create one first"))
 }

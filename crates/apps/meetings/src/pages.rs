@@ -25,7 +25,7 @@ use crate::advices::{ADVICE, working_days_left};
 use crate::agenda::{in_agenda_order, number_of, number_text, on_meeting};
 use crate::assembly::{PERSON, VOTE, Vote, meeting_day, person_label, sits};
 use crate::organisation::{LEVELS, SERVICE};
-use crate::{BODY, ITEM, MANAGE_MEETINGS, MEETING, list, meeting_date, meeting_query, text};
+use crate::{ANNEX, BODY, ITEM, MANAGE_MEETINGS, MEETING, list, meeting_date, meeting_query, text};
 
 pub(crate) const PAGES: &[TypePage] = &[
     TypePage { type_name: ITEM, parts: item_page, contents: false },
@@ -128,13 +128,30 @@ fn item_page<'a>(ctx: &'a Ctx<'_>, view: &'a ItemView) -> BoxFuture<'a, Result<V
             None => None,
         };
         let q = CatalogQuery {
-            types: vec![ADVICE.into(), VOTE.into()],
+            types: vec![ADVICE.into(), VOTE.into(), ANNEX.into()],
             paths: vec![PathQuery { path: it.path.clone(), depth: Some(1) }],
             sort: SortOn::Created,
             ..Default::default()
         };
-        let (further, advices): (Vec<ItemRow>, Vec<ItemRow>) =
-            rows(ctx, q).await?.into_iter().partition(|r| r.type_name == VOTE);
+        let (annexes, inside): (Vec<ItemRow>, Vec<ItemRow>) =
+            rows(ctx, q).await?.into_iter().partition(|r| r.type_name == ANNEX);
+        let (further, advices): (Vec<ItemRow>, Vec<ItemRow>) = inside.into_iter().partition(|r| r.type_name == VOTE);
+        // Its annexes the reader may see (a confidential one is not found by observers).
+        let flag = |r: &ItemRow, f: &str| r.fields.get(f).and_then(serde_json::Value::as_bool).unwrap_or(false);
+        let annexes: Vec<Value> = annexes
+            .iter()
+            .map(|a| {
+                context! {
+                    title => a.title.clone(),
+                    url => ctx.url(&a.path),
+                    download => format!("{}/@@download/file", ctx.url(&a.path)),
+                    annex_type => text(a, "annex_type"),
+                    to_print => flag(a, "to_print"),
+                    confidential => flag(a, "confidential"),
+                    publishable => flag(a, "publishable"),
+                }
+            })
+            .collect();
         let advices: Vec<Value> = advices.iter().map(|a| advice_line(ctx, view, &titles, a)).collect();
         // Its own vote first, then the further ones under their titles.
         let votes: Vec<Value> = std::iter::once((None, it))
@@ -152,6 +169,7 @@ fn item_page<'a>(ctx: &'a Ctx<'_>, view: &'a ItemView) -> BoxFuture<'a, Result<V
         Ok(context! {
             votes => votes,
             advices => advices,
+            annexes => annexes,
             reference => text(it, "reference"),
             number => number_of(it).map(number_text),
             meeting => meeting,

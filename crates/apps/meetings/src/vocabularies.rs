@@ -16,6 +16,7 @@ pub(crate) const VOCABULARIES: &[Vocabulary] = &[
     Vocabulary { name: "meetings.proposing_services", terms: proposing_services },
     Vocabulary { name: "meetings.services", terms: all_services },
     Vocabulary { name: "meetings.categories", terms: categories },
+    Vocabulary { name: "meetings.annex_types", terms: annex_types },
     Vocabulary { name: "meetings.open_meetings", terms: open_meetings },
     Vocabulary { name: "meetings.persons", terms: persons },
     Vocabulary { name: "meetings.bodies", terms: bodies },
@@ -77,13 +78,26 @@ fn all_services<'a>(work: &'a mut Work<'_>, _: &'a ItemRow) -> VocabularyFuture<
 
 /// A body's categories: one a line of its `categories` field, in its order.
 pub(crate) fn category_list(body: &ItemRow) -> Vec<String> {
+    lines(body, "categories")
+}
+
+/// The distinct lines of a text field, in their order.
+fn lines(body: &ItemRow, field: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    for line in text(body, "categories").lines().map(str::trim).filter(|l| !l.is_empty()) {
+    for line in text(body, field).lines().map(str::trim).filter(|l| !l.is_empty()) {
         if !out.iter().any(|c| c == line) {
             out.push(line.to_owned());
         }
     }
     out
+}
+
+/// The kinds of annex the body's items carry: one a line of its `annex_types` field.
+fn annex_types<'a>(work: &'a mut Work<'_>, context: &'a ItemRow) -> VocabularyFuture<'a> {
+    Box::pin(async move {
+        let body = body_of(work, context).await?;
+        Ok(body.iter().flat_map(|b| lines(b, "annex_types")).map(|c| term(&c, c.clone())).collect())
+    })
 }
 
 fn categories<'a>(work: &'a mut Work<'_>, context: &'a ItemRow) -> VocabularyFuture<'a> {
@@ -98,13 +112,14 @@ fn categories<'a>(work: &'a mut Work<'_>, context: &'a ItemRow) -> VocabularyFut
 fn open_meetings<'a>(work: &'a mut Work<'_>, context: &'a ItemRow) -> VocabularyFuture<'a> {
     Box::pin(async move {
         let Some(body) = body_of(work, context).await? else { return Ok(Vec::new()) };
+        // Found by type and state (few in the site), not under the body (thousands).
         let q = CatalogQuery {
             types: vec![MEETING.into()],
             states: vec!["created".into(), "frozen".into()],
-            paths: vec![beffroi_service::PathQuery { path: body.path.clone(), depth: Some(1) }],
             ..Default::default()
         };
         let mut meetings = work.find(q).await?;
+        meetings.retain(|m| m.path.parent().as_ref() == Some(&body.path));
         meetings.sort_by_key(meeting_date);
         let zone = work.site().time_zone;
         Ok(meetings

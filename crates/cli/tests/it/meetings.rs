@@ -634,6 +634,20 @@ both_backends! {
         assert!(votes["items"].as_array().unwrap().iter().any(|i| i["votes"][0]["title"] == "Amendement : clôture du parc"), "{votes}");
         let page = app.get_with(item, &[("cookie", &c)]).await.body;
         assert!(page.contains("Amendement : clôture du parc</a></dt><dd>par 1 voix pour, 1 contre et aucune abstention</dd>"), "{page}");
+
+        // The body's vote settings: the college votes in public, for or against.
+        let admin = app.bearer("demo", "admin", pw).await;
+        let r = app.send_json("PATCH", "/demo/college", &admin, json!({"poll_types": ["public"], "vote_values": ["yes", "no"]})).await;
+        assert_eq!(r.status, 204, "{}", r.body);
+        let r = patch(item, json!({"vote_count_yes": 1})).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert!(r.body.contains("Collège communal holds no secret vote"), "{}", r.body);
+        let r = patch(item, json!({"vote_secret": false, "vote_count_yes": null, "votes_yes": ["marc-dupont"], "votes_abstain": ["jean-collard"]})).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert!(r.body.contains("does not count"), "{}", r.body);
+        let r = patch(item, json!({"vote_secret": false, "vote_count_yes": null, "votes_yes": ["marc-dupont", "jean-collard"]})).await;
+        assert_eq!(r.status, 204, "{}", r.body);
+        assert_eq!(get(format!("{item}/@votes")).await["vote"]["sentence"], "à l'unanimité (2 voix)");
     }
 
     async fn a_body_chooses_its_decisions_agenda_order_and_recurring_items(db) {
@@ -799,5 +813,69 @@ both_backends! {
         let seen = send("echevin", "GET", p.clone(), json!(null)).await;
         assert_eq!(seen.status, 200);
         assert!(!seen.body.contains("Vanderlinden") && seen.body.contains("[…]"), "{}", seen.body);
+    }
+
+    async fn annexes_are_typed_by_the_body_and_confidential_ones_read_by_the_service_only(db) {
+        use base64::Engine;
+        let (services, app) = with_meetings(&db).await;
+        let pw = "demo password";
+        assert!(beffroi_cms::demo::seed(&services, pw).await.unwrap());
+        assert!(beffroi_meetings::demo::seed(&services, "demo", pw).await.unwrap());
+        let mut auth = std::collections::HashMap::new();
+        for login in ["admin", "agent", "echevin", "secretaire"] {
+            auth.insert(login, app.bearer("demo", login, pw).await);
+        }
+        let send = |who: &str, method: &'static str, uri: String, body: Value| {
+            let (app, token) = (&app, auth[who].clone());
+            async move { app.send_json(method, &uri, &token, body).await }
+        };
+        let page = |who: &str, uri: String| {
+            let (app, token) = (&app, auth[who].clone());
+            async move { app.get_with(&uri, &[("authorization", &token)]).await }
+        };
+        let r = send("admin", "PATCH", "/demo/college".into(), json!({"annex_types": "Plan\nDevis\nRapport"})).await;
+        assert_eq!(r.status, 204, "{}", r.body);
+        let item = "/demo/college/parking-velos";
+        let file = |name: &str| json!({"data": base64::engine::general_purpose::STANDARD.encode(format!("%PDF-1.4 {name}")), "encoding": "base64", "filename": name, "content-type": "application/pdf"});
+        let annex = |id: &str, title: &str, kind: &str, confidential: bool| json!({"@type": "Meeting Annex", "id": id, "title": title,
+            "file": file(&format!("{id}.pdf")), "annex_type": kind, "to_print": true, "confidential": confidential});
+
+        // Its kind is one of the body's.
+        let r = send("agent", "POST", item.into(), annex("photo", "Photo", "Photo", false)).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert!(r.body.contains("annex_type") && r.body.contains("not one of the values offered"), "{}", r.body);
+        let terms = send("agent", "GET", format!("{item}/@vocabularies/meetings.annex_types"), json!(null)).await.json();
+        assert_eq!(terms["items_total"], 3, "{terms}");
+        // Annexes go on items only.
+        let r = send("admin", "POST", "/demo/college".into(), annex("perdue", "Perdue", "Plan", false)).await;
+        assert!(r.status.is_client_error(), "{} {}", r.status, r.body);
+        for (id, title, kind, confidential) in [("plan", "Plan du parking", "Plan", false), ("devis", "Devis du fournisseur", "Devis", true)] {
+            let r = send("agent", "POST", item.into(), annex(id, title, kind, confidential)).await;
+            assert_eq!(r.status, 201, "{}", r.body);
+        }
+        let devis = send("agent", "GET", format!("{item}/devis"), json!(null)).await.json();
+        assert_eq!((devis["review_state"].as_str(), devis["confidential"].as_bool()), (Some("confidential_annex"), Some(true)), "{devis}");
+
+        // The service reads both, on the item's page; an observer only the one not
+        // confidential, which search does not give him either.
+        let mine = page("agent", item.into()).await;
+        assert!(mine.body.contains(">Plan du parking</a> — Plan (à imprimer)") && mine.body.contains(">Devis du fournisseur</a> — Devis (à imprimer, confidentielle)"), "{}", mine.body);
+        assert!(mine.body.contains(&format!("href=\"http://localhost{item}/plan/@@download/file\"")), "{}", mine.body);
+        let seen = page("echevin", item.into()).await;
+        assert_eq!(seen.status, 200);
+        assert!(seen.body.contains(">Plan du parking</a>") && !seen.body.contains("Devis du fournisseur"), "{}", seen.body);
+        let r = send("echevin", "GET", format!("{item}/devis"), json!(null)).await;
+        assert!(matches!(r.status.as_u16(), 401 | 403), "{} {}", r.status, r.body);
+        let r = app.get_with(&format!("{item}/devis/@@download/file"), &[("authorization", &auth["echevin"])]).await;
+        assert!(matches!(r.status.as_u16(), 401 | 403), "{}", r.status);
+        let found = send("echevin", "GET", "/demo/@search?portal_type=Meeting%20Annex".into(), json!(null)).await.json();
+        assert_eq!(found["items_total"], 1, "{found}");
+        assert_eq!(send("secretaire", "GET", format!("{item}/devis"), json!(null)).await.status, 200, "meeting managers read it");
+        // No longer confidential: read as its item is.
+        let r = send("agent", "PATCH", format!("{item}/devis"), json!({"confidential": false})).await;
+        assert_eq!(r.status, 204, "{}", r.body);
+        assert_eq!(send("echevin", "GET", format!("{item}/devis"), json!(null)).await.status, 200);
+        let found = send("echevin", "GET", "/demo/@search?portal_type=Meeting%20Annex".into(), json!(null)).await.json();
+        assert_eq!(found["items_total"], 2, "{found}");
     }
 }
