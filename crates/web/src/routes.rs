@@ -84,6 +84,11 @@ impl<'r> Call<'r> {
         crate::views::done(url, crate::views::Status::StateChanged)
     }
 
+    /// After a form made an item: to `url` (its edit form, say), saying it was made.
+    pub fn created(&self, url: &str) -> Response {
+        crate::views::done(url, crate::views::Status::Created)
+    }
+
     /// The message `key` in the site's language.
     pub fn t(&self, key: &str) -> String {
         self.ctx.app.i18n.t(self.ctx.site.language, key, &[])

@@ -67,3 +67,5 @@ meetings-annex-to_print = zu drucken
 meetings-annex-confidential = vertraulich
 meetings-annex-publishable = veröffentlichbar
 meetings-annex-details = Details
+meetings-templates = Neuer Punkt aus einer Vorlage
+meetings-use-template = Von dieser Vorlage ausgehen

@@ -67,3 +67,5 @@ meetings-annex-to_print = to print
 meetings-annex-confidential = confidential
 meetings-annex-publishable = publishable
 meetings-annex-details = details
+meetings-templates = New item from a template
+meetings-use-template = Start from this template

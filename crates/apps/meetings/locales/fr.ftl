@@ -67,3 +67,5 @@ meetings-annex-to_print = à imprimer
 meetings-annex-confidential = confidentielle
 meetings-annex-publishable = publiable
 meetings-annex-details = détails
+meetings-templates = Nouveau point à partir d'un modèle
+meetings-use-template = Partir de ce modèle

@@ -67,3 +67,5 @@ meetings-annex-to_print = af te drukken
 meetings-annex-confidential = vertrouwelijk
 meetings-annex-publishable = publiceerbaar
 meetings-annex-details = details
+meetings-templates = Nieuw punt vanuit een sjabloon
+meetings-use-template = Van dit sjabloon vertrekken

@@ -166,6 +166,20 @@ pub async fn seed(services: &Services, site_id: &str, password: &str) -> Result<
             &meeting("Séance du collège (semaine prochaine)".into(), day(5, 9)),
         )
         .await?;
+    // A template the services start from, and the kinds of annex the college takes.
+    let template = obj(json!({
+        "title": "Marché public de travaux — approbation des conditions et du mode de passation",
+        "description": "Pour tout marché de travaux de moins de 140 000 € HTVA.",
+        "category": "Travaux publics",
+        "budget_impact": true,
+        "motivation": html("<p>Vu le Code de la démocratie locale et de la décentralisation, notamment l'article L1222-3 ;</p><p>Vu la loi du 17 juin 2016 relative aux marchés publics ;</p><p>Considérant le cahier des charges établi par le service des travaux ;</p>"),
+        "decision": html("<p><strong>Décide</strong> d'approuver le cahier des charges et le montant estimé du marché, et de choisir la procédure négociée sans publication préalable comme mode de passation.</p>"),
+    }));
+    services
+        .create(&secretaire, &site, &college, "Meeting Item Template", Some("modele-marche-travaux"), &template)
+        .await?;
+    let annexes = obj(json!({"annex_types": "Cahier des charges\nPlan\nDevis\nRapport\nPhoto"}));
+    services.update(&system, &site, &college, &annexes).await?;
     let conseil = ItemPath::parse("/conseil").expect("a path");
     let council_meeting =
         obj(json!({"title": "Conseil communal du mois prochain", "date": day(30, 19), "place": "Salle du conseil"}));

@@ -24,6 +24,7 @@ mod assembly;
 pub mod demo;
 mod organisation;
 mod pages;
+mod templates;
 mod vocabularies;
 
 use beffroi_model::ItemPath;
@@ -65,6 +66,7 @@ pub const MEETINGS: WebApp = WebApp {
             ("MeetingAdvice.json", include_str!("../types/MeetingAdvice.json")),
             ("MeetingVote.json", include_str!("../types/MeetingVote.json")),
             ("MeetingAnnex.json", include_str!("../types/MeetingAnnex.json")),
+            ("MeetingItemTemplate.json", include_str!("../types/MeetingItemTemplate.json")),
             ("Person.json", include_str!("../types/Person.json")),
         ],
         workflows: &[
@@ -112,6 +114,8 @@ const ITEM_HOOKS: &[ItemHook] = &[
     ItemHook { type_name: MEETING, on: Change::Added, run: organisation::meeting_added },
     ItemHook { type_name: ANNEX, on: Change::Added, run: annex_changed },
     ItemHook { type_name: ANNEX, on: Change::Edited, run: annex_changed },
+    ItemHook { type_name: templates::TEMPLATE, on: Change::Added, run: templates::template_changed },
+    ItemHook { type_name: templates::TEMPLATE, on: Change::Edited, run: templates::template_changed },
 ];
 
 /// An item's annex (a file typed by the body).
@@ -366,6 +370,9 @@ fn routes() -> Vec<Route> {
         Route::post("@@present", Args::None, item_handler!(pages::present))
             .access(Access::SignedIn)
             .summary("puts a validated item (form field item: its UID) on this meeting's agenda"),
+        Route::post("@@from-template", Args::None, item_handler!(templates::from_template))
+            .access(Access::SignedIn)
+            .summary("a new item of the caller's from a body's item template (form field template: its id)"),
     ]
 }
 

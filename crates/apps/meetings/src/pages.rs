@@ -299,6 +299,19 @@ fn body_page<'a>(ctx: &'a Ctx<'_>, view: &'a ItemView) -> BoxFuture<'a, Result<V
         } else {
             Vec::new()
         };
+        // The templates a writer of items may start from.
+        let writes = ctx.principal != Principal::Anonymous && view.allows(&ctx.principal, Permission::AddPortalContent);
+        let templates: Vec<Value> = if writes {
+            crate::templates::of_body(ctx, body)
+                .await?
+                .iter()
+                .map(
+                    |t| context! { id => t.id.clone(), title => t.title.clone(), description => t.description.clone() },
+                )
+                .collect()
+        } else {
+            Vec::new()
+        };
         let lines = |v: &[&ItemRow]| v.iter().map(|r| line(ctx, view, &titles, r)).collect::<Vec<_>>();
         let mut past: Vec<&ItemRow> = past;
         past.reverse();
@@ -309,6 +322,8 @@ fn body_page<'a>(ctx: &'a Ctx<'_>, view: &'a ItemView) -> BoxFuture<'a, Result<V
             to_validate => lines(&to_validate.iter().collect::<Vec<_>>()),
             to_present => lines(&to_present.iter().collect::<Vec<_>>()),
             to_advise => to_advise,
+            templates => templates,
+            from_template_url => format!("{}/@@from-template", ctx.url(&body.path)),
             signed_in => ctx.principal != Principal::Anonymous,
         })
     })

@@ -878,4 +878,49 @@ both_backends! {
         let found = send("echevin", "GET", "/demo/@search?portal_type=Meeting%20Annex".into(), json!(null)).await.json();
         assert_eq!(found["items_total"], 2, "{found}");
     }
+
+    async fn a_service_starts_an_item_from_a_template_its_body_managers_wrote(db) {
+        let (services, app) = with_meetings(&db).await;
+        let pw = "demo password";
+        assert!(beffroi_cms::demo::seed(&services, pw).await.unwrap());
+        assert!(beffroi_meetings::demo::seed(&services, "demo", pw).await.unwrap());
+        let token = app.bearer("demo", "agent", pw).await;
+        // Templates are the meeting managers': a service's writer adds none.
+        let r = app.send_json("POST", "/demo/college", &token, json!({"@type": "Meeting Item Template", "title": "Le mien"})).await;
+        assert_eq!(r.status, 403, "{}", r.body);
+        assert!(r.body.contains("only the body's meeting managers write item templates"), "{}", r.body);
+
+        // The body's page offers the demo's template to the agent, not to an observer.
+        let cookie = app.session_on("demo", "agent", pw).await;
+        let page = app.get_with("/demo/college", &[("cookie", &cookie)]).await.body;
+        assert!(page.contains(">Nouveau point à partir d&#39;un modèle</h2>") && page.contains("<strong>Marché public de travaux — approbation des conditions et du mode de passation</strong>"), "{page}");
+        let observer = app.session_on("demo", "echevin", pw).await;
+        let seen = app.get_with("/demo/college", &[("cookie", &observer)]).await.body;
+        assert!(seen.contains("<h1>Collège communal</h1>") && !seen.contains("à partir d&#39;un modèle"), "{seen}");
+        let post = |template: &str, token: &str| {
+            Request::post("/demo/college/@@from-template")
+                .header("host", "localhost")
+                .header("cookie", &cookie)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Body::from(format!("_csrf={token}&template={template}")))
+                .unwrap()
+        };
+        let r = app.request(post("nulle-part", &csrf(&page))).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        let r = app.request(post("modele-marche-travaux", &csrf(&page))).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let to = r.header("location").to_owned();
+        assert!(to.starts_with("http://localhost/demo/college/") && to.contains("/@@edit"), "{to}");
+
+        // The new item is the agent's, for his service, with the template's texts.
+        let path = to.trim_start_matches("http://localhost").split("/@@edit").next().unwrap().to_owned();
+        let item = app.get_with(&path, &[("authorization", &token), ("accept", "application/json")]).await.json();
+        assert_eq!(item["@type"], "Meeting Item");
+        assert_eq!(item["title"], "Marché public de travaux — approbation des conditions et du mode de passation");
+        assert_eq!((item["proposing_group"].as_str(), item["category"].as_str(), item["budget_impact"].as_bool()), (Some("travaux"), Some("Travaux publics"), Some(true)), "{item}");
+        assert!(item["motivation"]["data"].as_str().unwrap().contains("loi du 17 juin 2016"), "{item}");
+        assert_eq!((item["review_state"].as_str(), item["creators"][0].as_str()), (Some("itemcreated"), Some("agent")), "{item}");
+        let edit = app.get_with(&to, &[("cookie", &cookie)]).await;
+        assert_eq!(edit.status, 200, "{}", edit.body);
+    }
 }
