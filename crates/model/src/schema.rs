@@ -222,6 +222,11 @@ pub struct TypeSchema {
     /// it (in a hook), though it may live where `allowed_types` says.
     #[serde(default = "yes")]
     pub addable: bool,
+    /// The permission (by name, an application's) people also need to add one, beside
+    /// "Add portal content" where it goes (Plone's add permission of a type): a meeting
+    /// is added by meeting managers only, though writers add items in the same body.
+    #[serde(default)]
+    pub add_permission: Option<String>,
     #[serde(default)]
     pub layouts: Vec<String>,
     #[serde(default)]
@@ -1277,6 +1282,13 @@ impl TypeRegistry {
     /// made only by its application.
     pub fn may_add_with(&self, rules: &TypeRules, parent: Option<&str>, child: &str) -> bool {
         self.get(child).is_some_and(|t| t.addable) && self.may_contain_with(rules, parent, child)
+    }
+
+    /// The permission people need, beside "Add portal content", to add a `child`.
+    pub fn add_permission(&self, child: &str) -> Option<crate::security::Permission> {
+        let name = self.get(child)?.add_permission.as_deref()?;
+        // An unknown name is refused at load; were it not, nobody would add one.
+        Some(crate::security::Permission::parse(name).unwrap_or(crate::security::Permission::ManagePortal))
     }
 
     /// [`TypeRegistry::may_contain`] with a site's own rules over the type files'.

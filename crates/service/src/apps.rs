@@ -157,6 +157,11 @@ pub(crate) fn load(
         {
             return Err(err(format!("type {t:?}: field {:?} names the unknown permission {p:?}", f.name)));
         }
+        if let Some(p) = schema.add_permission.as_deref()
+            && beffroi_model::security::Permission::parse(p).is_none()
+        {
+            return Err(err(format!("type {t:?}: its add permission {p:?} is unknown")));
+        }
     }
     *types = new_types;
     *workflows = new_workflows;
@@ -370,6 +375,9 @@ mod tests {
         ))
         .unwrap_err();
         assert!(e.to_string().contains("cannot mark personal data"), "{e}");
+        let e = load_one(&app(&[("T.json", r#"{"id": "T", "title": {"fr": "T"}, "add_permission": "Nope"}"#)], None))
+            .unwrap_err();
+        assert_eq!(e.to_string(), "application test: type \"T\": its add permission \"Nope\" is unknown");
         assert!(load_one(&app(
             &[("T.json", r#"{"id": "T", "title": {"fr": "T"}, "fields": [{"name": "x", "kind": "richtext", "personal_data": "View"}]}"#)],
             None,

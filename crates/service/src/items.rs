@@ -501,6 +501,9 @@ impl Services {
         let mut tx = self.store.begin().await?;
         let mut lineage = load(&mut tx.db(), site, parent).await?;
         require(&reg, actor, &lineage, Permission::AddPortalContent)?;
+        if let Some(p) = self.types.add_permission(type_name) {
+            require(&reg, actor, &lineage, p)?;
+        }
         let item = self.insert_item(&mut tx.db(), site, actor, &reg, &lineage, type_name, id, values, None).await?;
         lineage.push(item.clone());
         let created =

@@ -242,7 +242,8 @@ async fn types(c: &Call<'_>, view: &ItemView) -> Result<Value, WebError> {
         .iter()
         .filter(|t| ctx.type_rules.has(&t.id))
         .map(|t| {
-            let addable = types.may_add_with(&ctx.type_rules, here, &t.id);
+            let addable = types.may_add_with(&ctx.type_rules, here, &t.id)
+                && types.add_permission(&t.id).is_none_or(|p| view.allows(&ctx.principal, p));
             json!({
                 "@id": format!("{}/@types/{}", ctx.base, t.id),
                 "addable": addable,

@@ -258,7 +258,8 @@ pub(crate) fn actions(ctx: &Ctx<'_>, view: &ItemView) -> Vec<minijinja::Value> {
         if action.per_addable_type {
             let here = (!view.item.path.is_root()).then_some(view.item.type_name.as_str());
             let types = ctx.app.services.types();
-            for t in types.all().iter().filter(|t| types.may_add_with(&ctx.type_rules, here, &t.id)) {
+            let may = |t: &str| types.add_permission(t).is_none_or(|p| view.allows(&ctx.principal, p));
+            for t in types.all().iter().filter(|t| types.may_add_with(&ctx.type_rules, here, &t.id) && may(&t.id)) {
                 let title = format!("{label} : {}", t.title.get(lang));
                 out.push(context! { url => format!("{target}/{}?type={}", route.name, t.id), title => title });
             }
