@@ -157,6 +157,10 @@ pub struct Importer<'s> {
     /// Folders that received imported items (their order is set at the end).
     folders: BTreeSet<Uuid>,
     wanted_positions: HashMap<Uuid, i64>,
+    /// Items taken so far, and the count at which the planner's statistics are next
+    /// refreshed (doubling: a few times in all).
+    taken: u64,
+    next_statistics: u64,
 }
 
 /// Whether a stored password hash is one of the other system's that login checks.
@@ -264,6 +268,8 @@ impl Services {
             report: ImportReport::default(),
             folders: BTreeSet::new(),
             wanted_positions: HashMap::new(),
+            taken: 0,
+            next_statistics: 100,
         })
     }
 }
@@ -297,6 +303,11 @@ impl Importer<'_> {
             Err(Skip::Item(reason)) => ItemOutcome::Skipped(reason),
             Err(Skip::Fatal(e)) => return Err(e),
         };
+        self.taken += 1;
+        if self.taken >= self.next_statistics {
+            self.tx.db().refresh_statistics().await?;
+            self.next_statistics *= 2;
+        }
         match &outcome {
             ItemOutcome::Created => *self.report.created.entry(it.type_name.clone()).or_default() += 1,
             ItemOutcome::Updated => *self.report.updated.entry(it.type_name.clone()).or_default() += 1,
