@@ -225,26 +225,8 @@ impl Services {
                         new.id
                     )));
                 }
-                let title = new.title.trim();
-                if title.is_empty() || title.chars().count() > 255 {
-                    return Err(ServiceError::BadRequest("a site title has 1 to 255 characters".into()));
-                }
-                let now = beffroi_store::now();
-                let site = SiteRow {
-                    id: new.id.clone(),
-                    title: title.to_owned(),
-                    language: new.language,
-                    created: now,
-                    modified: now,
-                    hosts: Vec::new(),
-                    time_zone: new.time_zone,
-                    apps: None,
-                };
-                let scope = tx.db().insert_site(&site).await?;
-                let mut root = ItemRow::new(beffroi_model::schema::SITE_ROOT_TYPE, site.language, actor.id(), now);
-                root.title = site.title.clone();
-                tx.db().insert_item(&scope, &root).await?;
-                crate::catalog::index(&mut tx.db(), &scope, &root, &self.types).await?;
+                let site = crate::sites::site_row(&new)?;
+                self.insert_site(&mut tx.db(), actor, &site).await?;
                 (site, true)
             }
         };

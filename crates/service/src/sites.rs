@@ -44,51 +44,70 @@ pub fn normalize_host(host: &str) -> Option<String> {
     })
 }
 
+/// A new site's row, its title and host names checked.
+pub(crate) fn site_row(new: &NewSite) -> Result<SiteRow> {
+    let title = new.title.trim();
+    if title.is_empty() || title.chars().count() > 255 {
+        return Err(ServiceError::BadRequest("a site title has 1 to 255 characters".into()));
+    }
+    let mut hosts = Vec::new();
+    for h in &new.hosts {
+        let n = normalize_host(h).ok_or_else(|| ServiceError::BadRequest(format!("{h:?} is not a host name")))?;
+        if !hosts.contains(&n) {
+            hosts.push(n);
+        }
+    }
+    let now = beffroi_store::now();
+    Ok(SiteRow {
+        id: new.id.clone(),
+        title: title.to_owned(),
+        language: new.language,
+        created: now,
+        modified: now,
+        hosts,
+        time_zone: new.time_zone,
+        apps: None,
+    })
+}
+
 impl Services {
     /// Creates a site and its root. Only the system (an operator at the CLI) may.
     pub async fn create_site(&self, actor: &Principal, new: NewSite) -> Result<SiteRow> {
         if *actor != Principal::System {
             return Err(ServiceError::Unauthorized);
         }
-        let title = new.title.trim();
-        if title.is_empty() || title.chars().count() > 255 {
-            return Err(ServiceError::BadRequest("a site title has 1 to 255 characters".into()));
-        }
-        let mut hosts = Vec::new();
-        for h in &new.hosts {
-            let n = normalize_host(h).ok_or_else(|| ServiceError::BadRequest(format!("{h:?} is not a host name")))?;
-            if !hosts.contains(&n) {
-                hosts.push(n);
-            }
-        }
-        let now = beffroi_store::now();
-        let site = SiteRow {
-            id: new.id.clone(),
-            title: title.to_owned(),
-            language: new.language,
-            created: now,
-            modified: now,
-            hosts,
-            time_zone: new.time_zone,
-            apps: None,
-        };
+        let site = site_row(&new)?;
         let mut tx = self.store.begin().await?;
-        let scope = tx.db().insert_site(&site).await.map_err(|e| match e {
-            beffroi_store::StoreError::Conflict(what) if what.starts_with("host") => {
-                ServiceError::Conflict(format!("{what} is already mapped to a site"))
-            }
-            beffroi_store::StoreError::Conflict(_) => ServiceError::Conflict(format!("site {} already exists", new.id)),
-            other => other.into(),
-        })?;
-        let mut root = ItemRow::new(SITE_ROOT_TYPE, site.language, actor.id(), now);
-        root.title = site.title.clone();
-        tx.db().insert_item(&scope, &root).await?;
-        crate::catalog::index(&mut tx.db(), &scope, &root, &self.types).await?;
-        crate::items::refresh_viewers(&self.base_workflows, &mut tx.db(), &site, &root.path).await?;
+        self.insert_site(&mut tx.db(), actor, &site).await?;
         tx.commit().await?;
         self.invalidate_sites();
         tracing::info!(site.id = %site.id, "site created");
         Ok(site)
+    }
+
+    /// Inserts a new site with its root, indexed and visible, in the caller's
+    /// transaction (a site's creation, or an import that makes its site).
+    pub(crate) async fn insert_site(
+        &self,
+        db: &mut beffroi_store::Db<'_>,
+        actor: &Principal,
+        site: &SiteRow,
+    ) -> Result<()> {
+        let scope = db.insert_site(site).await.map_err(|e| match e {
+            beffroi_store::StoreError::Conflict(what) if what.starts_with("host") => {
+                ServiceError::Conflict(format!("{what} is already mapped to a site"))
+            }
+            beffroi_store::StoreError::Conflict(_) => {
+                ServiceError::Conflict(format!("site {} already exists", site.id))
+            }
+            other => other.into(),
+        })?;
+        let mut root = ItemRow::new(SITE_ROOT_TYPE, site.language, actor.id(), site.created);
+        root.title = site.title.clone();
+        db.insert_item(&scope, &root).await?;
+        crate::catalog::index(db, &scope, &root, &self.types).await?;
+        crate::items::refresh_viewers(&self.base_workflows, db, site, &root.path).await?;
+        Ok(())
     }
 
     /// Sets the time zone in which a site's forms and pages show date-times: its

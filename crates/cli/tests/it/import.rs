@@ -19,14 +19,11 @@ fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/plone-export")
 }
 
-/// Runs `beffroi import plone DIR --site s ARGS…` on the test database; returns the
-/// exit code, standard output and standard error.
-fn import(db: &TestDb, dir: &Path, args: &[&str]) -> (i32, String, String) {
+/// Runs the binary with `args` on the test database (its files in the test's blob
+/// folder); returns the exit code, standard output and standard error.
+fn beffroi(db: &TestDb, args: &[&std::ffi::OsStr]) -> (i32, String, String) {
     let data = tempfile::tempdir().unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_beffroi"))
-        .args(["import", "plone"])
-        .arg(dir)
-        .args(["--site", "s"])
         .args(args)
         .arg("--database")
         .arg(&db.url)
@@ -42,6 +39,14 @@ fn import(db: &TestDb, dir: &Path, args: &[&str]) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// Runs `beffroi import plone DIR --site s ARGS…` on the test database.
+fn import(db: &TestDb, dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let mut all: Vec<&std::ffi::OsStr> =
+        vec!["import".as_ref(), "plone".as_ref(), dir.as_os_str(), "--site".as_ref(), "s".as_ref()];
+    all.extend(args.iter().map(|a| std::ffi::OsStr::new(a)));
+    beffroi(db, &all)
 }
 
 /// Imports the fixture into a new site `s`; fails the test when the command fails.
@@ -129,27 +134,9 @@ async fn dump(db: &TestDb, site: &SiteRow) -> Value {
     json!({"items": out, "users": users, "groups": groups})
 }
 
-/// Runs `beffroi export plone --site s DIR` on the test database; returns the exit
-/// code, standard output and standard error.
+/// Runs `beffroi export plone --site SITE DIR` on the test database.
 fn export(db: &TestDb, dir: &Path, site: &str) -> (i32, String, String) {
-    let data = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_beffroi"))
-        .args(["export", "plone", "--site", site])
-        .arg(dir)
-        .arg("--database")
-        .arg(&db.url)
-        .arg("--blobs")
-        .arg(db.blobs_dir())
-        .arg("--data")
-        .arg(data.path())
-        .env_remove("BEFFROI_DATABASE_URL")
-        .output()
-        .expect("run beffroi");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    beffroi(db, &["export".as_ref(), "plone".as_ref(), "--site".as_ref(), site.as_ref(), dir.as_os_str()])
 }
 
 /// A second, empty database on the same backend as `db`: UIDs are unique across the

@@ -51,6 +51,26 @@ impl<'a> Staff<'a> {
         let (app, token) = (self.app, self.auth[who].clone());
         async move { app.get_with(&uri, &[("authorization", &token), ("accept", "application/json")]).await }
     }
+
+    /// A page (HTML) as `who` sees it.
+    fn page(&self, who: &str, uri: String) -> impl Future<Output = Reply> + use<'a> {
+        let (app, token) = (self.app, self.auth[who].clone());
+        async move { app.get_with(&uri, &[("authorization", &token)]).await }
+    }
+}
+
+/// The demo's password.
+const DEMO_PW: &str = "demo password";
+
+/// The demo site with the meetings, and its users `people` by HTTP.
+async fn demo<'a>(app: &'a TestApp, services: &Services, people: &[&'a str]) -> Staff<'a> {
+    assert!(beffroi_cms::demo::seed(services, DEMO_PW).await.unwrap());
+    assert!(beffroi_meetings::demo::seed(services, "demo", DEMO_PW).await.unwrap());
+    let mut auth = std::collections::HashMap::new();
+    for login in people {
+        auth.insert(*login, app.bearer("demo", login, DEMO_PW).await);
+    }
+    Staff { app, auth }
 }
 
 both_backends! {
@@ -747,21 +767,9 @@ both_backends! {
 
     async fn personal_data_in_a_decision_is_read_only_by_the_service_its_advisers_and_managers(db) {
         let (services, app) = with_meetings(&db).await;
-        let pw = "demo password";
-        assert!(beffroi_cms::demo::seed(&services, pw).await.unwrap());
-        assert!(beffroi_meetings::demo::seed(&services, "demo", pw).await.unwrap());
-        let mut auth = std::collections::HashMap::new();
-        for login in ["agent", "chef", "dg", "secretaire", "echevin", "df"] {
-            auth.insert(login, app.bearer("demo", login, pw).await);
-        }
-        let send = |who: &str, method: &'static str, uri: String, body: Value| {
-            let (app, token) = (&app, auth[who].clone());
-            async move { app.send_json(method, &uri, &token, body).await }
-        };
-        let html = |who: &str, uri: String| {
-            let (app, token) = (&app, auth[who].clone());
-            async move { app.get_with(&uri, &[("authorization", &token)]).await }
-        };
+        let staff = demo(&app, &services, &["agent", "chef", "dg", "secretaire", "echevin", "df"]).await;
+        let send = |who: &str, method, uri, body| staff.send(who, method, uri, body);
+        let html = |who: &str, uri| staff.page(who, uri);
         let p = "/demo/college/permis-lilas".to_owned();
         let r = send("agent", "POST", "/demo/college".into(), json!({"@type": "Meeting Item", "id": "permis-lilas",
             "title": "Permis d'urbanisme rue des Lilas", "proposing_group": "travaux", "budget_impact": true,
@@ -818,21 +826,9 @@ both_backends! {
     async fn annexes_are_typed_by_the_body_and_confidential_ones_read_by_the_service_only(db) {
         use base64::Engine;
         let (services, app) = with_meetings(&db).await;
-        let pw = "demo password";
-        assert!(beffroi_cms::demo::seed(&services, pw).await.unwrap());
-        assert!(beffroi_meetings::demo::seed(&services, "demo", pw).await.unwrap());
-        let mut auth = std::collections::HashMap::new();
-        for login in ["admin", "agent", "echevin", "secretaire"] {
-            auth.insert(login, app.bearer("demo", login, pw).await);
-        }
-        let send = |who: &str, method: &'static str, uri: String, body: Value| {
-            let (app, token) = (&app, auth[who].clone());
-            async move { app.send_json(method, &uri, &token, body).await }
-        };
-        let page = |who: &str, uri: String| {
-            let (app, token) = (&app, auth[who].clone());
-            async move { app.get_with(&uri, &[("authorization", &token)]).await }
-        };
+        let staff = demo(&app, &services, &["admin", "agent", "echevin", "secretaire"]).await;
+        let send = |who: &str, method, uri, body| staff.send(who, method, uri, body);
+        let page = |who: &str, uri| staff.page(who, uri);
         let r = send("admin", "PATCH", "/demo/college".into(), json!({"annex_types": "Plan\nDevis\nRapport"})).await;
         assert_eq!(r.status, 204, "{}", r.body);
         let item = "/demo/college/parking-velos";
@@ -866,7 +862,7 @@ both_backends! {
         assert!(seen.body.contains(">Plan du parking</a>") && !seen.body.contains("Devis du fournisseur"), "{}", seen.body);
         let r = send("echevin", "GET", format!("{item}/devis"), json!(null)).await;
         assert!(matches!(r.status.as_u16(), 401 | 403), "{} {}", r.status, r.body);
-        let r = app.get_with(&format!("{item}/devis/@@download/file"), &[("authorization", &auth["echevin"])]).await;
+        let r = staff.page("echevin", format!("{item}/devis/@@download/file")).await;
         assert!(matches!(r.status.as_u16(), 401 | 403), "{}", r.status);
         let found = send("echevin", "GET", "/demo/@search?portal_type=Meeting%20Annex".into(), json!(null)).await.json();
         assert_eq!(found["items_total"], 1, "{found}");
