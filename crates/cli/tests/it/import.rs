@@ -45,7 +45,7 @@ fn beffroi(db: &TestDb, args: &[&std::ffi::OsStr]) -> (i32, String, String) {
 fn import(db: &TestDb, dir: &Path, args: &[&str]) -> (i32, String, String) {
     let mut all: Vec<&std::ffi::OsStr> =
         vec!["import".as_ref(), "plone".as_ref(), dir.as_os_str(), "--site".as_ref(), "s".as_ref()];
-    all.extend(args.iter().map(|a| std::ffi::OsStr::new(a)));
+    all.extend(args.iter().map(std::ffi::OsStr::new));
     beffroi(db, &all)
 }
 
