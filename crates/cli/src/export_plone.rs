@@ -71,6 +71,9 @@ fn check_target(dir: &Path) -> Result<()> {
     }
 }
 
+/// Items whose values are read at once.
+const EXPORT_BATCH: usize = 200;
+
 #[derive(Debug, Default)]
 struct Report {
     items: u64,
@@ -104,6 +107,8 @@ async fn export(services: &Services, args: &PloneExportArgs) -> Result<(Report, 
     let content = args.dir.join("content");
     tokio::fs::create_dir_all(&content).await.with_context(|| format!("cannot create {}", content.display()))?;
 
+    // The list of items is light (ids and paths); their values are read a batch at a
+    // time, so memory does not grow with the site.
     let items = ex.items().await?;
     let ids: HashMap<uuid::Uuid, &str> = items.iter().map(|i| (i.uuid, i.id.as_str())).collect();
     let mut data_files = Vec::with_capacity(items.len());
@@ -111,90 +116,93 @@ async fn export(services: &Services, args: &PloneExportArgs) -> Result<(Report, 
     let mut default_pages = Map::new();
     let mut local_roles = Map::new();
     let mut ordering = Map::new();
-    for it in &items {
-        let uid = it.uuid.simple().to_string();
-        let dir = content.join(&uid);
-        tokio::fs::create_dir(&dir).await.with_context(|| format!("cannot create {}", dir.display()))?;
-        let schema = services.types().get(&it.type_name);
-        let mut data = base_values(it);
-        for (name, value) in &it.fields {
-            // What the item keeps for itself (a document's words, its default page).
-            if name.starts_with('_') || name == DEFAULT_PAGE || value.is_null() {
-                continue;
+    for batch in items.chunks(EXPORT_BATCH) {
+        let uuids: Vec<uuid::Uuid> = batch.iter().map(|i| i.uuid).collect();
+        for it in &ex.rows(&uuids).await? {
+            let uid = it.uuid.simple().to_string();
+            let dir = content.join(&uid);
+            tokio::fs::create_dir(&dir).await.with_context(|| format!("cannot create {}", dir.display()))?;
+            let schema = services.types().get(&it.type_name);
+            let mut data = base_values(it);
+            for (name, value) in &it.fields {
+                // What the item keeps for itself (a document's words, its default page).
+                if name.starts_with('_') || name == DEFAULT_PAGE || value.is_null() {
+                    continue;
+                }
+                if !is_file(schema, name) {
+                    data.insert(name.clone(), value.clone());
+                    continue;
+                }
+                let Ok(file) = serde_json::from_value::<StoredFile>(value.clone()) else {
+                    report.notes.push((it.path.to_string(), format!("{name}: not a stored file, left out")));
+                    continue;
+                };
+                let rel = format!("{uid}/{name}/{}", file_name(&file.filename, name));
+                tokio::fs::create_dir(dir.join(name))
+                    .await
+                    .with_context(|| format!("cannot create {}/{name}", dir.display()))?;
+                report.blob_bytes +=
+                    copy_blob(&ex, &file, &content.join(&rel)).await.with_context(|| format!("{}: {name}", it.path))?;
+                report.blobs += 1;
+                let mut v = json!({
+                    "filename": file.filename,
+                    "content-type": file.content_type,
+                    "size": file.size,
+                    "blob_path": rel,
+                });
+                if let (Some(w), Some(h)) = (file.width, file.height) {
+                    v["width"] = w.into();
+                    v["height"] = h.into();
+                }
+                data.insert(name.clone(), v);
+                blob_files.push(Value::String(rel));
             }
-            if !is_file(schema, name) {
-                data.insert(name.clone(), value.clone());
-                continue;
-            }
-            let Ok(file) = serde_json::from_value::<StoredFile>(value.clone()) else {
-                report.notes.push((it.path.to_string(), format!("{name}: not a stored file, left out")));
-                continue;
-            };
-            let rel = format!("{uid}/{name}/{}", file_name(&file.filename, name));
-            tokio::fs::create_dir(dir.join(name))
-                .await
-                .with_context(|| format!("cannot create {}/{name}", dir.display()))?;
-            report.blob_bytes +=
-                copy_blob(&ex, &file, &content.join(&rel)).await.with_context(|| format!("{}: {name}", it.path))?;
-            report.blobs += 1;
-            let mut v = json!({
-                "filename": file.filename,
-                "content-type": file.content_type,
-                "size": file.size,
-                "blob_path": rel,
-            });
-            if let (Some(w), Some(h)) = (file.width, file.height) {
-                v["width"] = w.into();
-                v["height"] = h.into();
-            }
-            data.insert(name.clone(), v);
-            blob_files.push(Value::String(rel));
-        }
 
-        let history = ex.history(it.uuid).await?;
-        if !history.is_empty() {
-            let steps: Vec<Value> = history
-                .iter()
-                .map(|h| {
-                    json!({
-                        "action": h.action,
-                        "actor": h.actor,
-                        "comments": h.comments,
-                        "review_state": h.review_state,
-                        "time": iso(&h.at),
+            let history = ex.history(it.uuid).await?;
+            if !history.is_empty() {
+                let steps: Vec<Value> = history
+                    .iter()
+                    .map(|h| {
+                        json!({
+                            "action": h.action,
+                            "actor": h.actor,
+                            "comments": h.comments,
+                            "review_state": h.review_state,
+                            "time": iso(&h.at),
+                        })
                     })
-                })
-                .collect();
-            let wf = ex.workflow_of(&it.type_name).unwrap_or_else(|| "workflow".into());
-            let mut by_workflow = Map::new();
-            by_workflow.insert(wf, Value::Array(steps));
-            data.insert("workflow_history".into(), Value::Object(by_workflow));
-        }
-
-        let mut revisions = ex.revisions(it.uuid).await?;
-        // The last revision holds the current values: its note is the item's.
-        if let Some(current) = revisions.pop() {
-            data.insert("changeNote".into(), current.comment.into());
-            data.insert("changeActor".into(), current.actor.into());
-            let versions: Map<String, Value> =
-                revisions.iter().enumerate().map(|(n, r)| (n.to_string(), version_values(schema, r))).collect();
-            if !versions.is_empty() {
-                data.insert("exportimport.versions".into(), Value::Object(versions));
+                    .collect();
+                let wf = ex.workflow_of(&it.type_name).unwrap_or_else(|| "workflow".into());
+                let mut by_workflow = Map::new();
+                by_workflow.insert(wf, Value::Array(steps));
+                data.insert("workflow_history".into(), Value::Object(by_workflow));
             }
-        }
 
-        if let Some(page) = it.fields.get(DEFAULT_PAGE).and_then(Value::as_str)
-            && let Ok(page_uuid) = uuid::Uuid::try_parse(page)
-            && let Some(page_id) = ids.get(&page_uuid)
-        {
-            default_pages.insert(uid.clone(), json!({"default_page": page_id, "default_page_uuid": page}));
-        }
-        local_roles.insert(uid.clone(), roles_entry(it));
-        ordering.insert(uid.clone(), it.position.into());
+            let mut revisions = ex.revisions(it.uuid).await?;
+            // The last revision holds the current values: its note is the item's.
+            if let Some(current) = revisions.pop() {
+                data.insert("changeNote".into(), current.comment.into());
+                data.insert("changeActor".into(), current.actor.into());
+                let versions: Map<String, Value> =
+                    revisions.iter().enumerate().map(|(n, r)| (n.to_string(), version_values(schema, r))).collect();
+                if !versions.is_empty() {
+                    data.insert("exportimport.versions".into(), Value::Object(versions));
+                }
+            }
 
-        write_json(&dir.join("data.json"), &Value::Object(data)).await?;
-        data_files.push(Value::String(format!("{uid}/data.json")));
-        report.items += 1;
+            if let Some(page) = it.fields.get(DEFAULT_PAGE).and_then(Value::as_str)
+                && let Ok(page_uuid) = uuid::Uuid::try_parse(page)
+                && let Some(page_id) = ids.get(&page_uuid)
+            {
+                default_pages.insert(uid.clone(), json!({"default_page": page_id, "default_page_uuid": page}));
+            }
+            local_roles.insert(uid.clone(), roles_entry(it));
+            ordering.insert(uid.clone(), it.position.into());
+
+            write_json(&dir.join("data.json"), &Value::Object(data)).await?;
+            data_files.push(Value::String(format!("{uid}/data.json")));
+            report.items += 1;
+        }
     }
     let metadata = json!({
         "__version__": "1.0",

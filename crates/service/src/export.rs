@@ -49,11 +49,19 @@ impl Exporter<'_> {
     }
 
     /// The site's items, parents before their children, the root left out (its values
-    /// are the site's).
+    /// are the site's): each with its UID, id and path only, whatever the site's size
+    /// (read them whole in batches with [`Exporter::rows`]).
     pub async fn items(&mut self) -> Result<Vec<ItemRow>> {
-        let mut items = self.tx.db().subtree(&self.site.scope(), &ItemPath::root()).await?;
+        let mut items = self.tx.db().subtree_for_access(&self.site.scope(), &ItemPath::root()).await?;
         items.retain(|i| !i.path.is_root());
         Ok(items)
+    }
+
+    /// The whole rows of `uuids`, in that order (a batch of an export).
+    pub async fn rows(&mut self, uuids: &[Uuid]) -> Result<Vec<ItemRow>> {
+        let mut rows = self.tx.db().items_by_uuids(&self.site.scope(), uuids).await?;
+        rows.sort_by_key(|r| uuids.iter().position(|u| *u == r.uuid));
+        Ok(rows)
     }
 
     /// An item's workflow history, oldest first.
