@@ -146,7 +146,6 @@ const HOOKS: &[TransitionHook] = &[
     TransitionHook { workflow: ITEM_WORKFLOW, transition: None, when: When::Guard, run: organisation::chain_guard },
     TransitionHook { workflow: ITEM_WORKFLOW, transition: None, when: When::After, run: organisation::transitioned },
     TransitionHook { workflow: ITEM_WORKFLOW, transition: None, when: When::After, run: advices::ask },
-    TransitionHook { workflow: ITEM_WORKFLOW, transition: Some("present"), when: When::Before, run: check_meeting },
     TransitionHook {
         workflow: ITEM_WORKFLOW,
         transition: Some("present"),
@@ -255,11 +254,6 @@ pub(crate) async fn target_meeting(work: &mut Work<'_>, item: &ItemRow) -> Resul
     open.retain(|m| m.path.parent().as_ref() == Some(&body));
     open.sort_by_key(meeting_date);
     open.into_iter().next().ok_or_else(|| refuse("the body has no meeting open to items: create one first"))
-}
-
-/// Before "present": there is a meeting to present the item to.
-fn check_meeting<'a>(work: &'a mut Work<'_>, item: &'a ItemRow, _: &'a Transitioned) -> HookFuture<'a> {
-    Box::pin(async move { target_meeting(work, item).await.map(|_| ()) })
 }
 
 /// The meeting an item is on.
