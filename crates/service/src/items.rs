@@ -159,6 +159,21 @@ impl ItemView {
         allowed_on(&self.workflows, actor, &self.lineage, &self.item, p)
     }
 
+    /// Whether `actor` may add a `type_name` here, as far as types go (the type may
+    /// live here, people add it, the site has it) and the type's own add permission,
+    /// if it names one: what menus offer. "Add portal content" is the route's to check.
+    pub fn may_add(
+        &self,
+        types: &beffroi_model::schema::TypeRegistry,
+        rules: &beffroi_model::schema::TypeRules,
+        actor: &Principal,
+        type_name: &str,
+    ) -> bool {
+        let here = (!self.item.path.is_root()).then_some(self.item.type_name.as_str());
+        types.may_add_with(rules, here, type_name)
+            && types.add_permission(type_name).is_none_or(|p| self.allows(actor, p))
+    }
+
     /// The ancestors (root first) that `actor` may view, now: breadcrumbs never show
     /// the title of a folder its visitor may not see, nor of one outside its
     /// publication window for those who may not see such.
@@ -267,7 +282,6 @@ pub(crate) fn carries_files(values: &Map<String, Value>) -> bool {
     values.values().any(|v| v.get("data").is_some() && v.get("filename").is_some())
 }
 
-/// Rules between the fields of one type, checked on the values an item ends up with.
 /// The rich-text fields of `item` whose personal data `actor` may not read here.
 pub(crate) fn hidden_personal_data(
     types: &beffroi_model::schema::TypeRegistry,
@@ -301,6 +315,23 @@ pub(crate) fn mask_fields(fields: &mut serde_json::Map<String, serde_json::Value
     }
 }
 
+/// That `actor` may add a `type_name` into the last of `lineage`: "Add portal content"
+/// there, and the type's own add permission if it names one.
+fn require_add(
+    types: &beffroi_model::schema::TypeRegistry,
+    reg: &WorkflowRegistry,
+    actor: &Principal,
+    lineage: &[ItemRow],
+    type_name: &str,
+) -> Result<()> {
+    require(reg, actor, lineage, Permission::AddPortalContent)?;
+    match types.add_permission(type_name) {
+        Some(p) => require(reg, actor, lineage, p),
+        None => Ok(()),
+    }
+}
+
+/// Rules between the fields of one type, checked on the values an item ends up with.
 pub(crate) fn check_item(types: &beffroi_model::schema::TypeRegistry, item: &ItemRow) -> Result<()> {
     if let Some(schema) = types.get(&item.type_name) {
         schema.check_values(&item.fields)?;
@@ -500,10 +531,7 @@ impl Services {
         let changed: Vec<String> = values.keys().cloned().collect();
         let mut tx = self.store.begin().await?;
         let mut lineage = load(&mut tx.db(), site, parent).await?;
-        require(&reg, actor, &lineage, Permission::AddPortalContent)?;
-        if let Some(p) = self.types.add_permission(type_name) {
-            require(&reg, actor, &lineage, p)?;
-        }
+        require_add(&self.types, &reg, actor, &lineage, type_name)?;
         let item = self.insert_item(&mut tx.db(), site, actor, &reg, &lineage, type_name, id, values, None).await?;
         lineage.push(item.clone());
         let created =
@@ -785,9 +813,9 @@ impl Services {
         let lineage = load(&mut tx.db(), site, path).await?;
         require(&reg, actor, &lineage, Permission::View)?;
         let target_lineage = load(&mut tx.db(), site, target).await?;
-        require(&reg, actor, &target_lineage, Permission::AddPortalContent)?;
-        let container = target_lineage.last().expect("load returns the item last").clone();
         let top = lineage.last().expect("load returns the item last");
+        require_add(&self.types, &reg, actor, &target_lineage, &top.type_name)?;
+        let container = target_lineage.last().expect("load returns the item last").clone();
         let container_type = (!container.path.is_root()).then_some(container.type_name.as_str());
         if !self.types.may_contain_with(&rules, container_type, &top.type_name) {
             return Err(ServiceError::BadRequest(format!(
@@ -888,7 +916,7 @@ impl Services {
         let moving = *target_path != old_parent;
         if moving {
             require(&reg, actor, &lineage, Permission::DeleteObjects)?;
-            require(&reg, actor, &target_lineage, Permission::AddPortalContent)?;
+            require_add(&self.types, &reg, actor, &target_lineage, &item.type_name)?;
             let target_type = (!target.path.is_root()).then_some(target.type_name.as_str());
             if !self.types.may_contain_with(&rules, target_type, &item.type_name) {
                 return Err(ServiceError::BadRequest(format!(

@@ -1033,8 +1033,13 @@ pub(crate) async fn add(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) -> 
         .ok_or_else(|| WebError::BadRequest("which type? (?type=…)".into()))?;
     let schema = schema_of(ctx, &type_name)?;
     let here = (!view.item.path.is_root()).then_some(view.item.type_name.as_str());
-    if !ctx.app.services.types().may_add_with(&ctx.type_rules, here, &type_name) {
+    let types = ctx.app.services.types();
+    if !types.may_add_with(&ctx.type_rules, here, &type_name) {
         return Err(WebError::BadRequest(format!("a {type_name} cannot be added here")));
+    }
+    // The route checked "Add portal content"; the type may want more of its own.
+    if !view.may_add(types, &ctx.type_rules, &ctx.principal, &type_name) {
+        return Err(WebError::Unauthorized);
     }
     let title = ctx.app.i18n.t(lang, "add-title", &[("type", schema.title.get(lang).to_owned().into())]);
     let action = format!("{folder_url}/@@add?type={type_name}");

@@ -235,15 +235,13 @@ async fn querystring_search_get(c: &Call<'_>, view: &ItemView) -> Result<Value, 
 async fn types(c: &Call<'_>, view: &ItemView) -> Result<Value, WebError> {
     let ctx = c.ctx;
     let lang = view.item.language;
-    let here = (!view.item.path.is_root()).then_some(view.item.type_name.as_str());
     let types = ctx.app.services.types();
     let list: Vec<Value> = types
         .all()
         .iter()
         .filter(|t| ctx.type_rules.has(&t.id))
         .map(|t| {
-            let addable = types.may_add_with(&ctx.type_rules, here, &t.id)
-                && types.add_permission(&t.id).is_none_or(|p| view.allows(&ctx.principal, p));
+            let addable = view.may_add(types, &ctx.type_rules, &ctx.principal, &t.id);
             json!({
                 "@id": format!("{}/@types/{}", ctx.base, t.id),
                 "addable": addable,

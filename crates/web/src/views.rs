@@ -256,10 +256,8 @@ pub(crate) fn actions(ctx: &Ctx<'_>, view: &ItemView) -> Vec<minijinja::Value> {
         let target = if action.on_site { ctx.base.clone() } else { ctx.url(&view.item.path) };
         let label = ctx.app.i18n.t(lang, action.label, &[]);
         if action.per_addable_type {
-            let here = (!view.item.path.is_root()).then_some(view.item.type_name.as_str());
             let types = ctx.app.services.types();
-            let may = |t: &str| types.add_permission(t).is_none_or(|p| view.allows(&ctx.principal, p));
-            for t in types.all().iter().filter(|t| types.may_add_with(&ctx.type_rules, here, &t.id) && may(&t.id)) {
+            for t in types.all().iter().filter(|t| view.may_add(types, &ctx.type_rules, &ctx.principal, &t.id)) {
                 let title = format!("{label} : {}", t.title.get(lang));
                 out.push(context! { url => format!("{target}/{}?type={}", route.name, t.id), title => title });
             }

@@ -247,13 +247,27 @@ pub(crate) async fn target_meeting(work: &mut Work<'_>, item: &ItemRow) -> Resul
         }
         return Ok(meeting);
     }
-    // The site's open meetings are few: found by type and state (a query under the
-    // body would read its thousands of items), then those of this body kept.
-    let q = CatalogQuery { types: vec![MEETING.into()], states: vec!["created".into()], ..Default::default() };
-    let mut open = work.find(q).await?;
-    open.retain(|m| m.path.parent().as_ref() == Some(&body));
-    open.sort_by_key(meeting_date);
+    let open = meetings_in(work, &body, &["created"]).await?;
     open.into_iter().next().ok_or_else(|| refuse("the body has no meeting open to items: create one first"))
+}
+
+/// The meetings of the body at `body` in one of `states`, soonest first. The site's
+/// meetings in those states are few: found by type and state, then those of the body
+/// kept (a query under the body would read its thousands of items).
+pub(crate) async fn meetings_in(
+    work: &Work<'_>,
+    body: &ItemPath,
+    states: &[&str],
+) -> Result<Vec<ItemRow>, ServiceError> {
+    let q = CatalogQuery {
+        types: vec![MEETING.into()],
+        states: states.iter().map(|s| (*s).to_owned()).collect(),
+        ..Default::default()
+    };
+    let mut found = work.find(q).await?;
+    found.retain(|m| m.path.parent().as_ref() == Some(body));
+    found.sort_by_key(meeting_date);
+    Ok(found)
 }
 
 /// The meeting an item is on.

@@ -29,17 +29,19 @@ pub(crate) fn template_changed<'a>(work: &'a mut Work<'_>, template: &'a ItemRow
     })
 }
 
-/// The body's templates the reader may see, by title.
+/// The body's templates the reader may see, by title: the site's few templates found by
+/// type, those of the body kept (a query under the body would read all its items, and
+/// this runs on every body page).
 pub(crate) async fn of_body(ctx: &Ctx<'_>, body: &ItemRow) -> Result<Vec<ItemRow>, WebError> {
     let q = CatalogQuery {
         types: vec![TEMPLATE.into()],
-        paths: vec![beffroi_service::PathQuery { path: body.path.clone(), depth: Some(1) }],
         sort: beffroi_service::SortOn::Title,
         limit: beffroi_service::MAX_SEARCH_BATCH,
         ..Default::default()
     };
     let err = |e| WebError::from_service(e, &ctx.request_url);
-    let found = ctx.services().search_first(&ctx.principal, &ctx.site, q).await.map_err(err)?;
+    let mut found = ctx.services().search_first(&ctx.principal, &ctx.site, q).await.map_err(err)?;
+    found.retain(|t| t.path.parent().as_ref() == Some(&body.path));
     ctx.services().result_rows(&ctx.site, &found).await.map_err(err)
 }
 

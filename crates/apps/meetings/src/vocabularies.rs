@@ -112,15 +112,7 @@ fn categories<'a>(work: &'a mut Work<'_>, context: &'a ItemRow) -> VocabularyFut
 fn open_meetings<'a>(work: &'a mut Work<'_>, context: &'a ItemRow) -> VocabularyFuture<'a> {
     Box::pin(async move {
         let Some(body) = body_of(work, context).await? else { return Ok(Vec::new()) };
-        // Found by type and state (few in the site), not under the body (thousands).
-        let q = CatalogQuery {
-            types: vec![MEETING.into()],
-            states: vec!["created".into(), "frozen".into()],
-            ..Default::default()
-        };
-        let mut meetings = work.find(q).await?;
-        meetings.retain(|m| m.path.parent().as_ref() == Some(&body.path));
-        meetings.sort_by_key(meeting_date);
+        let meetings = crate::meetings_in(work, &body.path, &["created", "frozen"]).await?;
         let zone = work.site().time_zone;
         Ok(meetings
             .iter()

@@ -24,17 +24,6 @@ async fn signed_in(db: &TestDb) -> (beffroi_service::SiteRow, TestApp, String) {
     (s, app, c)
 }
 
-/// A urlencoded form posted with a session.
-async fn post_form(app: &TestApp, uri: &str, cookie: &str, body: String) -> Reply {
-    let req = Request::post(uri)
-        .header("host", "localhost")
-        .header("cookie", cookie)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(Body::from(body))
-        .unwrap();
-    app.request(req).await
-}
-
 async fn post(app: &TestApp, uri: &str, cookie: &str, (ct, body): (String, Vec<u8>)) -> Reply {
     let req = Request::post(uri)
         .header("host", "localhost")
@@ -122,7 +111,7 @@ both_backends! {
             ("Concert", "2026-01-10T20:30", "2026-01-10T23:00", "2026-01-10T19:30:00+00:00"),
         ] {
             let body = serde_urlencoded::to_string([("_csrf", token.as_str()), ("title", title), ("start", start), ("end", end)]).unwrap();
-            let r = post_form(&app, "/s/@@add?type=Event", &c, body).await;
+            let r = app.post_form("/s/@@add?type=Event", &c, body).await;
             assert_eq!(r.status, 303, "{}", r.body);
             let url = r.header("location").trim_start_matches("http://localhost").to_owned();
             let json = app.get_with(&url, &[("cookie", &c), ("accept", "application/json")]).await.json();
@@ -159,7 +148,7 @@ both_backends! {
         assert!(edit.contains("class=\"breadcrumbs wrap\"") && edit.contains("aria-current=\"page\">Horaires</a>"), "{edit}");
         // Logging out is one click: a button in the user bar.
         assert!(form.body.contains("<form class=\"logout\" method=\"post\" action=\"http://localhost/s/@@logout\">"), "{}", form.body);
-        let send = |uri: &'static str, body: String| post_form(&app, uri, &c, body);
+        let send = |uri: &'static str, body: String| app.post_form(uri, &c, body);
         let r = send("/s/horaires/@@edit", format!("_csrf={token}&title=Horaires+d%27hiver&text=%3Cp%3EMardi%3C%2Fp%3E")).await;
         assert_eq!(r.status, 303, "{}", r.body);
         let status = r.header("set-cookie").split(';').next().unwrap().to_owned();
@@ -207,7 +196,7 @@ both_backends! {
         assert!(page.body.contains("class=\"type-icon folder\""), "folders are told apart");
         assert!(page.body.contains("class=\"drag-handle\"") && page.body.contains("name=\"top\" value=\"deux\""));
         assert!(page.body.contains("<option value=\"/archives\">"), "{}", page.body);
-        let send = |uri: &'static str, body: String| post_form(&app, uri, &c, body);
+        let send = |uri: &'static str, body: String| app.post_form(uri, &c, body);
         let order = |db: &TestDb| {
             let s = s.clone();
             let db = db.services.clone();
@@ -349,7 +338,7 @@ both_backends! {
         // Field errors too.
         let form = app.get_with("/s/services/@@add?type=Document", &[("cookie", &c)]).await;
         let token = csrf(&form.body);
-        let r = post_form(&app, "/s/services/@@add?type=Document", &c, format!("_csrf={token}&title=")).await;
+        let r = app.post_form("/s/services/@@add?type=Document", &c, format!("_csrf={token}&title=")).await;
         assert_eq!(r.status, 400);
         assert!(r.body.contains("Titre : obligatoire") && !r.body.contains(": required"), "{}", r.body);
         // The rich-text editor's own names come from the page's language.

@@ -6,9 +6,6 @@ use beffroi_model::security::Role;
 use beffroi_service::Services;
 use serde_json::{Value, json};
 
-use axum::body::Body;
-use axum::http::Request;
-
 use crate::both_backends;
 use crate::support::csrf;
 use crate::support::{Reply, TestApp, TestDb};
@@ -436,38 +433,28 @@ both_backends! {
         let available = section(&body, "Points validés à présenter");
         assert!(available.contains("épandage hivernal"), "{body}");
         let uid = available.split("name=\"item\" value=\"").nth(1).unwrap()[..32].to_owned();
-        let form = |cookie: &str, token: &str, uid: &str| {
-            Request::post("/demo/college/seance-en-preparation/@@present")
-                .header("host", "localhost")
-                .header("cookie", cookie)
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(Body::from(format!("_csrf={token}&item={uid}")))
-                .unwrap()
-        };
-        let r = app.request(form(&cookie, "wrong", &uid)).await;
+        let present = "/demo/college/seance-en-preparation/@@present";
+        let form = |token: &str, uid: &str| format!("_csrf={token}&item={uid}");
+        let r = app.post_form(present, &cookie, form("wrong", &uid)).await;
         assert_eq!(r.status, 403, "a form without its token is refused: {}", r.body);
         let (agent_page, agent_cookie) = page("agent", "/demo/college/seance-en-preparation").await;
         assert!(!agent_page.contains("Points validés à présenter"), "only its managers see what to present");
-        let r = app.request(form(&agent_cookie, &csrf(&agent_page), &uid)).await;
+        let r = app.post_form(present, &agent_cookie, form(&csrf(&agent_page), &uid)).await;
         assert!(matches!(r.status.as_u16(), 401 | 403), "{} {}", r.status, r.body);
-        let r = app.request(form(&cookie, &csrf(&body), &uid)).await;
+        let r = app.post_form(present, &cookie, form(&csrf(&body), &uid)).await;
         assert_eq!(r.status, 303, "{}", r.body);
         let (body, cookie) = page("secretaire", "/demo/college/seance-en-preparation").await;
         let agenda = section(&body, "Ordre du jour");
         assert!(agenda.contains("épandage hivernal") && agenda.contains("<td>3</td>"), "{agenda}");
         assert!(!body.contains("Points validés à présenter"), "nothing left to present");
         // Moved up by hand (a form, for the keyboard), the agenda is renumbered.
-        let move_form = |token: &str, direction: &str| {
-            Request::post("/demo/college/seance-en-preparation/@@move-item")
-                .header("host", "localhost")
-                .header("cookie", &cookie)
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(Body::from(format!("_csrf={token}&item={uid}&direction={direction}")))
-                .unwrap()
+        let move_item = |token: &str, direction: &str| {
+            let body = format!("_csrf={token}&item={uid}&direction={direction}");
+            app.post_form("/demo/college/seance-en-preparation/@@move-item", &cookie, body)
         };
-        let r = app.request(move_form(&csrf(&body), "sideways")).await;
+        let r = move_item(&csrf(&body), "sideways").await;
         assert_eq!(r.status, 400, "{}", r.body);
-        let r = app.request(move_form(&csrf(&body), "up")).await;
+        let r = move_item(&csrf(&body), "up").await;
         assert_eq!(r.status, 303, "{}", r.body);
         let (body, _) = page("secretaire", "/demo/college/seance-en-preparation").await;
         let agenda = section(&body, "Ordre du jour");
@@ -893,20 +880,17 @@ both_backends! {
         let cookie = app.session_on("demo", "agent", pw).await;
         let page = app.get_with("/demo/college", &[("cookie", &cookie)]).await.body;
         assert!(page.contains(">Nouveau point à partir d&#39;un modèle</h2>") && page.contains("<strong>Marché public de travaux — approbation des conditions et du mode de passation</strong>"), "{page}");
+        let form = app.get_with("/demo/college/@@add?type=Meeting%20Item%20Template", &[("cookie", &cookie)]).await;
+        assert!(matches!(form.status.as_u16(), 401 | 403), "nor its add form: {}", form.status);
         let observer = app.session_on("demo", "echevin", pw).await;
         let seen = app.get_with("/demo/college", &[("cookie", &observer)]).await.body;
         assert!(seen.contains("<h1>Collège communal</h1>") && !seen.contains("à partir d&#39;un modèle"), "{seen}");
         let post = |template: &str, token: &str| {
-            Request::post("/demo/college/@@from-template")
-                .header("host", "localhost")
-                .header("cookie", &cookie)
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(Body::from(format!("_csrf={token}&template={template}")))
-                .unwrap()
+            app.post_form("/demo/college/@@from-template", &cookie, format!("_csrf={token}&template={template}"))
         };
-        let r = app.request(post("nulle-part", &csrf(&page))).await;
+        let r = post("nulle-part", &csrf(&page)).await;
         assert_eq!(r.status, 400, "{}", r.body);
-        let r = app.request(post("modele-marche-travaux", &csrf(&page))).await;
+        let r = post("modele-marche-travaux", &csrf(&page)).await;
         assert_eq!(r.status, 303, "{}", r.body);
         let to = r.header("location").to_owned();
         assert!(to.starts_with("http://localhost/demo/college/") && to.contains("/@@edit"), "{to}");

@@ -317,6 +317,19 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// A URL-encoded form (`body`) posted with a session cookie.
+    pub async fn post_form(&self, uri: &str, cookie: &str, body: String) -> Reply {
+        let req = Request::post(uri)
+            .header("host", "localhost")
+            .header("cookie", cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap();
+        self.request(req).await
+    }
+}
+
 /// The CSRF token of the first form of a page.
 pub fn csrf(body: &str) -> String {
     let i = body.find("name=\"_csrf\" value=\"").expect("a CSRF field") + 20;

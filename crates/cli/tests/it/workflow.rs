@@ -151,18 +151,6 @@ mod html {
         r.body[i..i + 64].to_owned()
     }
 
-    async fn post_form(app: &TestApp, uri: &str, cookie: &str, body: String) -> Reply {
-        app.request(
-            axum::http::Request::post(uri)
-                .header("host", "localhost")
-                .header("cookie", cookie)
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(axum::body::Body::from(body))
-                .unwrap(),
-        )
-        .await
-    }
-
     both_backends! {
         async fn state_menu_and_review_list(db) {
             let s = db.site("s").await;
@@ -175,10 +163,10 @@ mod html {
             assert!(page.body.contains("État : <strong>Privé</strong>"), "{}", page.body);
             assert!(page.body.contains("<option value=\"submit\">") && !page.body.contains("<option value=\"publish\">"));
             assert!(page.body.contains("<label for=\"wf-comment\">Commentaire (facultatif)</label>"));
-            let r = post_form(&app, "/s/projet-d-avis/@@workflow", &j, format!("_csrf={}&transition=submit&comment=merci", csrf(&page))).await;
+            let r = app.post_form("/s/projet-d-avis/@@workflow", &j, format!("_csrf={}&transition=submit&comment=merci", csrf(&page))).await;
             assert_eq!(r.status, 303, "{}", r.body);
             assert_eq!(r.header("location"), "http://localhost/s/projet-d-avis");
-            let r2 = post_form(&app, "/s/projet-d-avis/@@workflow", &j, format!("_csrf={}&transition=publish", csrf(&page))).await;
+            let r2 = app.post_form("/s/projet-d-avis/@@workflow", &j, format!("_csrf={}&transition=publish", csrf(&page))).await;
             assert_eq!(r2.status, 401, "a contributor may not publish");
             let rita = session(&app, "rita").await;
             let list = app.get_with("/s/@@review-list", &[("cookie", &rita)]).await;
@@ -190,7 +178,7 @@ mod html {
             let home = app.get_with("/s", &[("cookie", &rita)]).await;
             assert!(home.body.contains("/s/@@review-list\">À relire</a>"));
             let page = app.get_with("/s/projet-d-avis", &[("cookie", &rita)]).await;
-            let r = post_form(&app, "/s/projet-d-avis/@@workflow", &rita, format!("_csrf={}&transition=publish", csrf(&page))).await;
+            let r = app.post_form("/s/projet-d-avis/@@workflow", &rita, format!("_csrf={}&transition=publish", csrf(&page))).await;
             assert_eq!(r.status, 303);
             assert_eq!(app.get("/s/projet-d-avis").await.status, 200, "public now");
             assert_eq!(app.get("/s/@@review-list").await.status, 302, "anonymous → login");
