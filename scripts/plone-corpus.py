@@ -92,26 +92,19 @@ def main():
         base = {"UID": u, "created": date, "modified": later, "creators": ["admin"],
                 "language": "##DEFAULT##", "workflow_history": history, "review_state": "published",
                 "description": text(n, 12)}
-        if n % 20 == 1:
-            name = "image-%d.png" % n
-            item = dict(base, **{"@id": "%s/%s" % (folder_path, name), "@type": "Image", "id": name,
-                                 "title": "Image %d" % n,
-                                 "image": {"filename": name, "content-type": "image/png",
-                                           "blob_path": "%s/image/%s" % (u, name)}})
-            os.makedirs(os.path.join(content, u, "image"))
-            with open(os.path.join(content, u, "image", name), "wb") as f:
-                f.write(png(n))
-            blob_files.append("%s/image/%s" % (u, name))
-        elif n % 20 == 2:
-            name = "document-%d.txt" % n
-            item = dict(base, **{"@id": "%s/%s" % (folder_path, name), "@type": "File", "id": name,
-                                 "title": "Document %d" % n,
-                                 "file": {"filename": name, "content-type": "text/plain",
-                                          "blob_path": "%s/file/%s" % (u, name)}})
-            os.makedirs(os.path.join(content, u, "file"))
-            with open(os.path.join(content, u, "file", name), "w") as f:
-                f.write(text(n, 800))
-            blob_files.append("%s/file/%s" % (u, name))
+        if n % 20 in (1, 2):
+            # An image or a file: its blob beside its data.json.
+            kind, field, name, mime, data = (
+                ("Image", "image", "image-%d.png" % n, "image/png", png(n)) if n % 20 == 1
+                else ("File", "file", "document-%d.txt" % n, "text/plain", text(n, 800).encode()))
+            blob = "%s/%s/%s" % (u, field, name)
+            item = dict(base, **{"@id": "%s/%s" % (folder_path, name), "@type": kind, "id": name,
+                                 "title": "%s %d" % ("Image" if kind == "Image" else "Document", n),
+                                 field: {"filename": name, "content-type": mime, "blob_path": blob}})
+            os.makedirs(os.path.join(content, u, field))
+            with open(os.path.join(content, blob), "wb") as f:
+                f.write(data)
+            blob_files.append(blob)
         else:
             page_id = "page-%d" % n
             html = "<h2>%s</h2><p>%s</p><p>%s</p>" % (text(n, 4), text(n + 1, 60), text(n + 2, 60))
