@@ -121,7 +121,8 @@ async fn run(db: TestDb) {
     take(&c, "proposeToValidationLevel1").await;
     log_in(&c, &base, "dg").await;
     c.goto(&format!("{base}/college")).await.unwrap();
-    assert!(page(&c).await.contains("Convention de déneigement"), "on the director's list to validate");
+    let list = page(&c).await;
+    assert!(list.contains("Convention de déneigement"), "on the director's list to validate: {list}");
     c.goto(&item).await.unwrap();
     take(&c, "validate").await;
 
