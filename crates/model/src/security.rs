@@ -643,7 +643,7 @@ pub struct Node<'a> {
 
 /// The local grants in force on the last node of `lineage` (root first), each with
 /// its key: the item's own and those inherited until a blocking item.
-fn effective_grants<'a>(lineage: &'a [Node<'a>]) -> impl Iterator<Item = (&'a String, &'a BTreeSet<Role>)> {
+pub fn effective_grants<'a>(lineage: &'a [Node<'a>]) -> impl Iterator<Item = (&'a String, &'a BTreeSet<Role>)> {
     let upto = lineage.iter().rposition(|n| n.block).unwrap_or(0);
     lineage[upto..].iter().flat_map(|n| n.local.0.iter())
 }

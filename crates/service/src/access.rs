@@ -3,14 +3,14 @@
 use argon2::{Argon2, PasswordVerifier};
 use beffroi_model::security::{AUTHENTICATED_USERS, Grantee, Permission, Principal, Role, delegable};
 use beffroi_model::{ItemPath, Login};
-use beffroi_store::{GroupRow, SiteRow, UserRow};
+use beffroi_store::{GroupRow, SiteRow, Tx, UserRow};
 
 use serde_json::Value;
 
 use crate::items::{load, node, refresh_viewers, require};
 use crate::sessions::audit_row;
 use crate::users::{MIN_PASSWORD_LEN, hash_password};
-use crate::{Result, ServiceError, Services};
+use crate::{Result, ServiceError, Services, Work};
 
 /// A hash checked when the login is unknown, so that a wrong login costs the same time
 /// as a wrong password and does not reveal which logins exist.
@@ -95,6 +95,33 @@ async fn keep_a_manager(db: &mut beffroi_store::Db<'_>, site: &SiteRow, had: boo
 }
 
 impl Services {
+    /// What the applications `site` enables find wrong with its access, as `tx` sees it
+    /// (see [`crate::AccessCheckFn`]). Nothing is read when none checks anything.
+    async fn access_problems(&self, site: &SiteRow, mut tx: Tx) -> Result<(Tx, Vec<String>)> {
+        let checks = crate::apps::access_checks(&self.apps, site);
+        if checks.is_empty() {
+            return Ok((tx, Vec::new()));
+        }
+        let workflows = self.workflows(site).await?;
+        let lineage = load(&mut tx.db(), site, &ItemPath::root()).await?;
+        let mut work = Work::open(self, site, &Principal::System, workflows, tx, lineage);
+        let mut problems = Vec::new();
+        for check in checks {
+            problems.extend(check(&mut work).await?);
+        }
+        Ok((work.into_tx(), problems))
+    }
+
+    /// Refuses the change made in `tx` when the applications find a problem with the
+    /// site's access that was not there `before` it.
+    async fn keep_access(&self, site: &SiteRow, tx: Tx, before: &[String]) -> Result<Tx> {
+        let (tx, after) = self.access_problems(site, tx).await?;
+        match after.into_iter().find(|p| !before.contains(p)) {
+            Some(problem) => Err(ServiceError::Conflict(problem)),
+            None => Ok(tx),
+        }
+    }
+
     /// The principal a user of `site` acts as: their own and their groups' global
     /// roles, and their groups; or an operator, Manager on every site. None if unknown
     /// or disabled. A site's own user shadows an operator of the same login there.
@@ -264,7 +291,7 @@ impl Services {
         if !enabled && actor.id() == login {
             return Err(ServiceError::Conflict("you cannot disable your own account".into()));
         }
-        let mut tx = self.store.begin().await?;
+        let (mut tx, before) = self.access_problems(site, self.store.begin().await?).await?;
         let managers = tx.db().managers(&site.scope()).await?;
         require_may_change(actor, &managers, login)?;
         tx.db().set_enabled(&site.scope(), login, enabled).await?;
@@ -272,6 +299,7 @@ impl Services {
             tx.db().revoke_credentials(&site.scope(), login, None, None).await?;
             keep_a_manager(&mut tx.db(), site, !managers.is_empty()).await?;
         }
+        let mut tx = self.keep_access(site, tx, &before).await?;
         let action = if enabled { "user.enable" } else { "user.disable" };
         tx.db().audit(&site.scope(), &audit_row(actor.id(), action, login, "", Value::Null)).await?;
         tx.commit().await?;
@@ -414,7 +442,7 @@ impl Services {
             None => None,
         };
         let scope = site.scope();
-        let mut tx = self.store.begin().await?;
+        let (mut tx, before) = self.access_problems(site, self.store.begin().await?).await?;
         let managers = tx.db().managers(&scope).await?;
         if !own {
             require_may_change(actor, &managers, login)?;
@@ -429,6 +457,7 @@ impl Services {
             tx.db().set_user_roles(&scope, login, roles).await?;
             revoke = user.roles.iter().any(|r| !roles.contains(r));
             keep_a_manager(&mut tx.db(), site, had).await?;
+            tx = self.keep_access(site, tx, &before).await?;
         }
         if let Some(h) = &hash {
             tx.db().set_password_hash(&scope, login, h).await?;
@@ -466,7 +495,7 @@ impl Services {
         }
         require_manager_to_grant(actor, change.roles.as_deref().unwrap_or_default())?;
         let scope = site.scope();
-        let mut tx = self.store.begin().await?;
+        let (mut tx, before) = self.access_problems(site, self.store.begin().await?).await?;
         let group = tx.db().group(&scope, id).await?.ok_or(ServiceError::NotFound)?;
         require_manager_to_grant(actor, &group.roles)?;
         let had = !tx.db().managers(&scope).await?.is_empty();
@@ -486,6 +515,7 @@ impl Services {
             tx.db().remove_member(&scope, id, login).await?;
         }
         keep_a_manager(&mut tx.db(), site, had).await?;
+        let mut tx = self.keep_access(site, tx, &before).await?;
         let detail = serde_json::json!({"add": change.add, "remove": change.remove});
         tx.db().audit(&scope, &audit_row(actor.id(), "group.update", id, "", detail)).await?;
         tx.commit().await?;
@@ -503,7 +533,7 @@ impl Services {
         self.require_on_site(actor, site, Permission::ManagePortal).await?;
         let reg = self.workflows(site).await?;
         let scope = site.scope();
-        let mut tx = self.store.begin().await?;
+        let (mut tx, before) = self.access_problems(site, self.store.begin().await?).await?;
         let managers = tx.db().managers(&scope).await?;
         let had = !managers.is_empty();
         let (action, id) = match &grantee {
@@ -525,6 +555,7 @@ impl Services {
         };
         keep_a_manager(&mut tx.db(), site, had).await?;
         forget_grantee(&reg, &mut tx.db(), site, &grantee).await?;
+        let mut tx = self.keep_access(site, tx, &before).await?;
         tx.db().audit(&scope, &audit_row(actor.id(), action, id, "", Value::Null)).await?;
         tx.commit().await?;
         self.nav_cache.lock().expect("nav cache lock").clear();
@@ -642,6 +673,7 @@ impl Services {
         let mut tx = self.store.begin().await?;
         let lineage = load(&mut tx.db(), site, path).await?;
         require(&reg, actor, &lineage, Permission::ChangeLocalRoles)?;
+        let (mut tx, before) = self.access_problems(site, tx).await?;
         let available = delegable(actor, &lineage.iter().map(node).collect::<Vec<_>>());
         let item = lineage.last().expect("load returns the item last");
         let mut local = item.local_roles.clone();
@@ -676,6 +708,7 @@ impl Services {
         let block = change.inherit.map(|i| !i).unwrap_or(item.block_inheritance);
         tx.db().set_sharing(&scope, item.uuid, &local, block).await?;
         refresh_viewers(&reg, &mut tx.db(), site, path).await?;
+        let mut tx = self.keep_access(site, tx, &before).await?;
         let detail = serde_json::json!({"local_roles": local, "inherit": !block});
         tx.db().audit(&scope, &audit_row(actor.id(), "sharing", path.as_str(), "", detail)).await?;
         tx.commit().await?;

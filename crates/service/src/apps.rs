@@ -8,7 +8,7 @@ use beffroi_model::schema::TypeSchema;
 use beffroi_model::workflow::{Workflow, WorkflowRegistry};
 use beffroi_store::{AppMigration, SiteRow};
 
-use crate::work::{Change, HookFn, ItemHook, ItemHookFn, TransitionHook, Transitioned, When};
+use crate::work::{AccessCheckFn, Change, HookFn, ItemHook, ItemHookFn, TransitionHook, Transitioned, When};
 
 /// An application as data. Every file is named so that a mistake in it stops the
 /// server at start with one line naming the application, the file and the problem.
@@ -42,6 +42,9 @@ pub struct App {
     /// Its own tables, in both dialects, in increasing versions; every table and index
     /// it creates is named after it (`requests_…` for "requests").
     pub migrations: &'static [AppMigration],
+    /// What it finds wrong with a site's access (a decision body nobody manages); a
+    /// change of users, groups or sharing that brings a new problem is refused.
+    pub access_checks: &'static [AccessCheckFn],
 }
 
 /// An application that does not load.
@@ -62,6 +65,7 @@ pub(crate) struct Loaded {
     pub item_hooks: &'static [ItemHook],
     pub vocabularies: &'static [crate::Vocabulary],
     pub migrations: &'static [AppMigration],
+    pub access_checks: &'static [AccessCheckFn],
 }
 
 /// Whether `name` is fit to name an application.
@@ -174,6 +178,7 @@ pub(crate) fn load(
         item_hooks: app.item_hooks,
         vocabularies: app.vocabularies,
         migrations: app.migrations,
+        access_checks: app.access_checks,
     })
 }
 
@@ -259,6 +264,12 @@ pub(crate) fn hooks(loaded: &[Loaded], site: &SiteRow, t: &Transitioned, when: W
         .collect()
 }
 
+/// The access checks of the applications `site` has enabled.
+pub(crate) fn access_checks(loaded: &[Loaded], site: &SiteRow) -> Vec<AccessCheckFn> {
+    let on = enabled(loaded, site);
+    loaded.iter().filter(|l| on.contains(&l.name)).flat_map(|l| l.access_checks.iter().copied()).collect()
+}
+
 /// The vocabularies of the applications `site` has enabled.
 pub(crate) fn vocabularies<'a>(loaded: &'a [Loaded], site: &SiteRow) -> impl Iterator<Item = &'a crate::Vocabulary> {
     let on = enabled(loaded, site);
@@ -294,6 +305,7 @@ mod tests {
             item_hooks: &[],
             vocabularies: &[],
             migrations: &[],
+            access_checks: &[],
         }
     }
 

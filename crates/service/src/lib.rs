@@ -50,7 +50,10 @@ pub use sites::NewSite;
 pub use users::{NewUser, Secret};
 pub use versions::{Moment, Timeline, apply_snapshot};
 pub use vocabularies::{Term, Vocabulary, VocabularyFn, VocabularyFuture};
-pub use work::{Change, HookFn, HookFuture, ItemHook, ItemHookFn, TransitionHook, Transitioned, When, Work};
+pub use work::{
+    AccessCheckFn, AccessCheckFuture, Change, HookFn, HookFuture, ItemHook, ItemHookFn, TransitionHook, Transitioned,
+    When, Work,
+};
 pub use workflow::{ToReview, TransitionRequest, WorkflowInfo};
 
 /// Errors by meaning; the web edge maps each to a status code.

@@ -7,7 +7,9 @@ use beffroi_model::ItemPath;
 use beffroi_model::catalog::querystring::PREFIX as QS;
 use beffroi_model::schema::{IndexDecl, IndexKind, QueryPart};
 use beffroi_model::security::Principal;
-use beffroi_store::{CatalogQuery, DateIndex, IndexFilter, IndexValue, ItemRow, PathQuery, SiteRow, SortOn};
+use beffroi_store::{
+    CatalogQuery, DateIndex, IndexColumn, IndexFilter, IndexValue, ItemRow, PathQuery, SiteRow, SortOn,
+};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 
@@ -30,8 +32,9 @@ pub fn date_arg(s: &str) -> Result<DateTime<Utc>> {
     query_date(s).ok_or_else(|| bad(format!("{s:?} is not a date")))
 }
 
-/// What results are sorted on, by plone.restapi's names.
-pub fn sort_on(name: &str) -> Result<SortOn> {
+/// What results are sorted on, by plone.restapi's names or a declared index's (not a
+/// full-text one).
+pub fn sort_on(indexes: &[IndexDecl], name: &str) -> Result<SortOn> {
     Ok(match name {
         "" | "relevance" => SortOn::Relevance,
         "sortable_title" | "Title" | "getId" | "id" => SortOn::Title,
@@ -42,7 +45,18 @@ pub fn sort_on(name: &str) -> Result<SortOn> {
         "end" => SortOn::End,
         "getObjPositionInParent" => SortOn::Position,
         "path" => SortOn::Path,
-        other => return Err(bad(format!("cannot sort on {other:?}"))),
+        other => {
+            let Some(decl) = indexes.iter().find(|d| d.name == other) else {
+                return Err(bad(format!("cannot sort on {other:?}")));
+            };
+            let column = match decl.kind {
+                IndexKind::Keyword | IndexKind::Boolean => IndexColumn::Word,
+                IndexKind::Number => IndexColumn::Number,
+                IndexKind::Date => IndexColumn::Date,
+                IndexKind::Text => return Err(bad(format!("cannot sort on {other:?}: a full-text index"))),
+            };
+            SortOn::Index { index: decl.name.clone(), column }
+        }
     })
 }
 
@@ -344,8 +358,8 @@ impl Services {
         };
         let mut q = self.criteria_query(actor, base, criteria).await?;
         let setting = |part| t.query_setting(f, part);
-        q.sort =
-            setting(QueryPart::SortOn).and_then(Value::as_str).map(sort_on).transpose()?.unwrap_or(SortOn::Relevance);
+        let sort = setting(QueryPart::SortOn).and_then(Value::as_str).unwrap_or("");
+        q.sort = sort_on(self.types.indexes(), sort)?;
         q.descending = setting(QueryPart::SortReversed).and_then(Value::as_bool).unwrap_or(false);
         Ok(Some(q))
     }

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use beffroi_model::ItemPath;
 use beffroi_model::schema::WriteMode;
-use beffroi_model::security::{Grantee, Node, Permission, Principal, Role};
+use beffroi_model::security::{AUTHENTICATED_USERS, Grantee, Node, Permission, Principal, Role, effective_grants};
 use beffroi_model::workflow::{WorkflowRegistry, guard_allows};
 use beffroi_store::{HistoryRow, ItemRow, SiteRow};
 use chrono::{DateTime, Utc};
@@ -55,6 +55,16 @@ pub type HookFn = for<'a, 'w> fn(&'a mut Work<'w>, &'a ItemRow, &'a Transitioned
 
 /// What a hook returns: `Box::pin(async move { … })`.
 pub type HookFuture<'a> = BoxFuture<'a, Result<()>>;
+
+/// What an application finds wrong with a site's access, one message per problem
+/// (`"Collège communal would have no meeting manager"`), given a read-only unit on the
+/// site root with the system's rights. The platform asks before and after every
+/// change of users, groups and sharing, in the change's transaction, and refuses
+/// (409, with the message) a change that brings a problem that was not there before.
+pub type AccessCheckFn = for<'a, 'w> fn(&'a mut Work<'w>) -> AccessCheckFuture<'a>;
+
+/// What an access check returns: `Box::pin(async move { … })`.
+pub type AccessCheckFuture<'a> = BoxFuture<'a, Result<Vec<String>>>;
 
 /// What happened to an item that an application's [`ItemHook`] follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -353,6 +363,45 @@ impl Work<'_> {
         Ok(members)
     }
 
+    /// The enabled users who hold `role` on the item at `path` (which the unit's
+    /// rights must see): by a global role of theirs or of a group of theirs, by a local
+    /// one granted there or above it (to them, a group of theirs or every logged-in
+    /// user), or as its creator for Owner.
+    pub async fn holders(&mut self, path: &ItemPath, role: Role) -> Result<Vec<String>> {
+        let lineage = self.require(path, Permission::View).await?;
+        let nodes: Vec<Node<'_>> = lineage.iter().map(node).collect();
+        let (mut logins, mut groups) = (Vec::new(), Vec::new());
+        for (key, granted) in effective_grants(&nodes) {
+            match Grantee::from_key(key) {
+                Some(Grantee::User(l)) if granted.contains(&role) => logins.push(l),
+                Some(Grantee::Group(g)) if granted.contains(&role) => groups.push(g),
+                _ => {}
+            }
+        }
+        if role == Role::Owner {
+            logins.extend(lineage.last().map(|i| i.creator.clone()));
+        }
+        let scope = self.site.scope();
+        let mut db = self.tx.db();
+        let mut out = db.global_holders(&scope, role.name()).await?;
+        for g in groups {
+            if g == AUTHENTICATED_USERS {
+                logins.extend(db.list_users(&scope).await?.into_iter().map(|u| u.login));
+            } else if let Some(g) = db.group(&scope, &g).await? {
+                logins.extend(g.members);
+            }
+        }
+        logins.sort();
+        logins.dedup();
+        for l in logins {
+            if !out.contains(&l) && db.user(&scope, &l).await?.is_some_and(|u| u.enabled) {
+                out.push(l);
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
     /// Creates the site's group `id` with its title and global roles unless it exists;
     /// says whether it did. Needs the right to manage the site.
     pub async fn ensure_group(&mut self, id: &str, title: &str, roles: &[Role]) -> Result<bool> {
@@ -414,11 +463,17 @@ impl Work<'_> {
         Ok(())
     }
 
-    /// Publishes `e` with the unit's own events once it commits.
+    /// The unit's transaction, for a use case that opened the unit only to let
+    /// applications read in it (its events and access changes are the use case's).
+    pub(crate) fn into_tx(self) -> beffroi_store::Tx {
+        self.tx
+    }
+
     pub(crate) fn services(&self) -> &Services {
         self.services
     }
 
+    /// Publishes `e` with the unit's own events once it commits.
     pub(crate) fn push_event(&mut self, e: Event) {
         self.events.push(e);
     }

@@ -81,7 +81,7 @@ impl DateIndex {
 pub type DateRange = (DateIndex, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
 
 /// What results are sorted on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum SortOn {
     /// Best match first with a text query; most recently modified first otherwise.
     #[default]
@@ -94,6 +94,21 @@ pub enum SortOn {
     End,
     Position,
     Path,
+    /// A declared index, by the column its values are kept in (an item without a value
+    /// comes last either way; of several values, the least counts).
+    Index {
+        index: String,
+        column: IndexColumn,
+    },
+}
+
+/// Where `item_index` keeps a declared index's values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndexColumn {
+    /// Keywords and booleans.
+    Word,
+    Number,
+    Date,
 }
 
 /// A path and how deep below it to look (None: the whole subtree).
@@ -542,9 +557,9 @@ fn build(
     Built { from_where: format!("{from}{join} where {}", conds.join(" and ")), rank, params }
 }
 
-fn order_by(q: &CatalogQuery, rank: Option<&str>) -> String {
+fn order_by(q: &CatalogQuery, rank: Option<&str>, params: &mut Vec<Param>) -> String {
     let dir = if q.descending { "desc" } else { "asc" };
-    let col = match q.sort {
+    let col = match &q.sort {
         SortOn::Relevance => {
             return match rank {
                 Some(r) => format!("order by {r} {}, items.path", if q.descending { "desc" } else { "asc" }),
@@ -559,6 +574,19 @@ fn order_by(q: &CatalogQuery, rank: Option<&str>) -> String {
         SortOn::End => "items.event_end",
         SortOn::Position => "items.position",
         SortOn::Path => "items.path",
+        SortOn::Index { index, column } => {
+            let col = match column {
+                IndexColumn::Word => "x.word",
+                IndexColumn::Number => "x.num",
+                IndexColumn::Date => "x.at",
+            };
+            params.push(Param::Text(index.clone()));
+            let i = params.len();
+            return format!(
+                "order by (select min({col}) from item_index x where x.item_uuid = items.uuid and x.idx = ${i}) \
+                 {dir} nulls last, items.path"
+            );
+        }
     };
     format!("order by {col} {dir} nulls last, items.path")
 }
@@ -948,16 +976,11 @@ impl Db<'_> {
             let page: Vec<Uuid> = uuids.into_iter().skip(q.offset.min(in_leads) as usize).collect();
             return self.summaries_by_uuids(scope, &page).await;
         }
-        let b = build(self, scope, q, None, Some(&text.0), Shape::Unordered, Part::All);
+        let mut b = build(self, scope, q, None, Some(&text.0), Shape::Unordered, Part::All);
         let cols: String = SUMMARY_COLS.split(", ").map(|c| format!("items.{c}")).collect::<Vec<_>>().join(", ");
+        let order = order_by(q, b.rank.as_deref(), &mut b.params);
         let n = b.params.len();
-        let sql = format!(
-            "select {cols} {} {} limit ${} offset ${}",
-            b.from_where,
-            order_by(q, b.rank.as_deref()),
-            n + 1,
-            n + 2
-        );
+        let sql = format!("select {cols} {} {order} limit ${} offset ${}", b.from_where, n + 1, n + 2);
         on_text_db!(self, q.has_text(), |c| {
             // Not kept prepared: a plan made for one query's words (PostgreSQL's generic
             // plan after five runs) can be a hundred times too slow for another's.

@@ -27,8 +27,8 @@ mod users;
 
 pub use blobs::{BlobRead, BlobRef, Blobs, Spool, Spooled, hex};
 pub use catalog::{
-    CatalogEntry, CatalogQuery, DateIndex, IndexFilter, IndexValue, PathQuery, SearchPage, SortOn, TextQuery,
-    TypeCount, page_total,
+    CatalogEntry, CatalogQuery, DateIndex, IndexColumn, IndexFilter, IndexValue, PathQuery, SearchPage, SortOn,
+    TextQuery, TypeCount, page_total,
 };
 pub use history::{HistoryRow, LockRow, RevisionRow};
 pub use items::{ItemRow, SubtreeMove, Summary};

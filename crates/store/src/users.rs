@@ -78,15 +78,23 @@ impl Db<'_> {
 
     /// The enabled users of the site who hold Manager, directly or through a group.
     pub async fn managers(&mut self, scope: &SiteScope) -> Result<Vec<String>> {
+        self.global_holders(scope, "Manager").await
+    }
+
+    /// The enabled users of the site who hold the global role `role`, directly or
+    /// through a group.
+    pub async fn global_holders(&mut self, scope: &SiteScope, role: &str) -> Result<Vec<String>> {
         Ok(on_db!(self, |c| {
             sqlx::query_scalar(
                 "select u.login from users u where u.site_id = $1 and u.enabled = true and (
-                   exists (select 1 from user_roles r where r.site_id = u.site_id and r.login = u.login and r.role = 'Manager')
+                   exists (select 1 from user_roles r where r.site_id = u.site_id and r.login = u.login and r.role = $2)
                    or exists (select 1 from group_members m join group_roles g on g.site_id = m.site_id and g.group_id = m.group_id
-                              where m.site_id = u.site_id and m.login = u.login and g.role = 'Manager'))
+                              where m.site_id = u.site_id and m.login = u.login and g.role = $3))
                  order by u.login",
             )
             .bind(scope.key())
+            .bind(role)
+            .bind(role)
             .fetch_all(&mut *c)
             .await?
         }))

@@ -118,7 +118,7 @@ pub(crate) fn from_params(ctx: &Ctx<'_>, view: &ItemView) -> Result<(CatalogQuer
         };
         q.ranges.push(r);
     }
-    q.sort = sort_on(one("sort_on").unwrap_or("")).map_err(svc)?;
+    q.sort = sort_on(ctx.app.services.types().indexes(), one("sort_on").unwrap_or("")).map_err(svc)?;
     q.descending = match one("sort_order").unwrap_or("ascending") {
         "ascending" | "" => false,
         "descending" | "reverse" => true,
@@ -280,7 +280,7 @@ pub(crate) async fn querystring_search(ctx: &Ctx<'_>, view: &ItemView, body: Opt
         },
     };
     let mut q = from_criteria(ctx, view, &b.query).await?;
-    q.sort = sort_on(b.sort_on.as_deref().unwrap_or("")).map_err(svc)?;
+    q.sort = sort_on(ctx.app.services.types().indexes(), b.sort_on.as_deref().unwrap_or("")).map_err(svc)?;
     q.descending = matches!(b.sort_order.as_deref(), Some("descending" | "reverse"));
     let size = b.b_size.unwrap_or(DEFAULT_BATCH).clamp(1, beffroi_service::MAX_SEARCH_BATCH);
     let start = b.b_start.unwrap_or(0).clamp(0, MAX_START);

@@ -43,6 +43,7 @@ pub const CMS: WebApp = WebApp {
         item_hooks: &[],
         vocabularies: &[],
         migrations: &[],
+        access_checks: &[],
     },
     routes: Vec::new,
     templates: &[("Event.html", include_str!("../templates/Event.html"))],

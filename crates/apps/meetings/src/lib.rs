@@ -83,6 +83,7 @@ pub const MEETINGS: WebApp = WebApp {
         item_hooks: ITEM_HOOKS,
         vocabularies: vocabularies::VOCABULARIES,
         migrations: &[],
+        access_checks: &[organisation::bodies_keep_a_manager],
     },
     routes,
     templates: &[

@@ -9,7 +9,7 @@
 
 use beffroi_model::ItemPath;
 use beffroi_model::security::{Grantee, Permission, Principal, Role};
-use beffroi_service::{CatalogQuery, HookFuture, ItemRow, ServiceError, Transitioned, Work};
+use beffroi_service::{AccessCheckFuture, CatalogQuery, HookFuture, ItemRow, ServiceError, Transitioned, Work};
 use serde_json::Value;
 
 use crate::{ITEM_WORKFLOW, MANAGE_MEETINGS, refuse, text};
@@ -271,6 +271,24 @@ pub(crate) fn body_added<'a>(work: &'a mut Work<'_>, body: &'a ItemRow) -> HookF
         let title = format!("{} — {observers}", body.title);
         work.ensure_group(&group_id(&body.id, "powerobservers"), &title, &[observer_role]).await?;
         work.share(&body.path, &[(Grantee::Group(managers_group), vec![manager_role])]).await
+    })
+}
+
+/// Asked by the platform on every change of users, groups and sharing: each decision
+/// body keeps someone who manages its meetings. A change that would take a body's
+/// last meeting manager away is refused; a new body, whose group is still empty, is
+/// not a change's doing and is not held against the next one.
+pub(crate) fn bodies_keep_a_manager<'a>(work: &'a mut Work<'_>) -> AccessCheckFuture<'a> {
+    Box::pin(async move {
+        let bodies = work.find(CatalogQuery { types: vec![crate::BODY.into()], ..Default::default() }).await?;
+        let manager = role("MeetingManager")?;
+        let mut problems = Vec::new();
+        for body in bodies {
+            if work.holders(&body.path, manager).await?.is_empty() {
+                problems.push(format!("{} would have no meeting manager", body.title));
+            }
+        }
+        Ok(problems)
     })
 }
 

@@ -110,6 +110,7 @@ pub const REQUESTS: WebApp = WebApp {
             sqlite: "create table requests_notes (request blob not null, note text not null); create index requests_notes_request on requests_notes(request);",
             postgres: "create table requests_notes (request uuid not null, note text not null); create index requests_notes_request on requests_notes(request);",
         }],
+        access_checks: &[],
     },
     routes: request_routes,
     templates: &[("CitizenRequest.html", REQUEST_PAGE), ("requests.html", REQUESTS_PAGE)],
@@ -255,6 +256,7 @@ const AGENDA: WebApp = WebApp {
         item_hooks: &[],
         vocabularies: &[],
         migrations: &[],
+        access_checks: &[],
     },
     routes: Vec::new,
     templates: &[],
@@ -476,6 +478,25 @@ both_backends! {
             let (status, v) = search(q).await;
             assert_eq!(status, 400, "{q}: {v}");
         }
+        // Sorted on them (a request not marked urgent is not urgent), ties by path.
+        let in_order = |v: &serde_json::Value| v["items"].as_array().unwrap().iter().map(|i| i["@id"].as_str().unwrap().rsplit('/').next().unwrap().to_owned()).collect::<Vec<_>>();
+        for (q, want) in [
+            ("sort_on=households", ["a", "c", "b"]),
+            ("sort_on=households&sort_order=descending", ["b", "c", "a"]),
+            ("sort_on=noticed&sort_order=reverse", ["c", "b", "a"]),
+            ("sort_on=district", ["b", "a", "c"]),
+            ("sort_on=urgent", ["b", "c", "a"]),
+            ("sort_on=urgent&sort_order=descending", ["a", "b", "c"]),
+        ] {
+            let (status, v) = search(&format!("portal_type=Citizen+Request&{q}")).await;
+            assert_eq!((status, in_order(&v)), (200, want.map(String::from).to_vec()), "{q}: {v}");
+        }
+        let types = json!([{"i": "portal_type", "o": "plone.app.querystring.operation.selection.any", "v": ["Citizen Request"]}]);
+        let r = app.send_json("POST", "/s/@querystring-search", &auth, json!({"query": types, "sort_on": "households", "sort_order": "descending"})).await;
+        assert_eq!(in_order(&r.json()), ["b", "c", "a"], "{}", r.body);
+        let (status, v) = search("sort_on=nowhere").await;
+        assert_eq!((status, v["message"].as_str()), (400, Some("cannot sort on \"nowhere\"")), "{v}");
+
         // Kept up to date by edits, behind the security filter.
         services.update(&Principal::System, &s, &path("/a"), &obj(json!({"district": "Erpent"}))).await.unwrap();
         assert_eq!(ids(&search("district=Jambes").await.1), ["c"]);
@@ -766,7 +787,7 @@ both_backends! {
     }
 
     async fn every_rich_text_field_is_shown_found_versioned_and_linked_by_uid(db) {
-        let decisions = App { name: "decisions", enabled_by_default: true, roles: None, types: &[("Decision.json", DECISION)], workflows: &[], chains: None, indexes: None, hooks: &[], item_hooks: &[], vocabularies: &[], migrations: &[] };
+        let decisions = App { name: "decisions", enabled_by_default: true, roles: None, types: &[("Decision.json", DECISION)], workflows: &[], chains: None, indexes: None, hooks: &[], item_hooks: &[], vocabularies: &[], migrations: &[], access_checks: &[] };
         let services = db.services.clone().with_app(&decisions).unwrap();
         let s = db.site("s").await;
         db.user(&s, "admin", "admin password", "Admin", &[Role::Manager]).await;

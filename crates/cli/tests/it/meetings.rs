@@ -906,4 +906,54 @@ both_backends! {
         let edit = app.get_with(&to, &[("cookie", &cookie)]).await;
         assert_eq!(edit.status, 200, "{}", edit.body);
     }
+
+    async fn a_body_keeps_a_meeting_manager_whatever_changes_users_groups_and_sharing(db) {
+        let (services, app) = with_meetings(&db).await;
+        let staff = demo(&app, &services, &["admin", "dg"]).await;
+        let send = |method: &'static str, uri: &str, body: Value| staff.send("admin", method, uri.to_owned(), body);
+        let no_manager = Some("Collège communal would have no meeting manager");
+        // The secretary is the college's only meeting manager, by sharing: taking it back is refused…
+        let take_back = json!({"entries": [{"id": "secretaire", "type": "user", "roles": {"MeetingManager": false}}]});
+        let r = send("POST", "/demo/college/@sharing", take_back.clone()).await;
+        assert_eq!((r.status.as_u16(), r.json()["message"].as_str()), (409, no_manager), "{}", r.body);
+        // …and nothing changed: she still plans the college's meetings.
+        let sharing = staff.get("admin", "/demo/college/@sharing".into()).await.json();
+        let secretary = sharing["entries"].as_array().unwrap().iter().find(|e| e["id"] == "secretaire").cloned();
+        assert_eq!(secretary.map(|e| e["roles"]["MeetingManager"].clone()), Some(json!(true)), "{sharing}");
+        let r = send("DELETE", "/demo/@users/secretaire", json!({})).await;
+        assert_eq!((r.status.as_u16(), r.json()["message"].as_str()), (409, no_manager), "{}", r.body);
+        let c = app.session_on("demo", "admin", DEMO_PW).await;
+        let form = app.get_with("/demo/@@users-groups", &[("cookie", &c)]).await.body;
+        let r = app.post_form("/demo/@@users-groups", &c, format!("_csrf={}&action=disable&login=secretaire", csrf(&form))).await;
+        assert!(r.status == 409 && r.body.contains("Collège communal would have no meeting manager"), "{} {}", r.status, r.body);
+        assert_eq!(staff.get("admin", "/demo/@users/secretaire".into()).await.json()["enabled"], true);
+
+        // With the director in the college's managers group, the secretary may go.
+        let r = send("PATCH", "/demo/@groups/college_meetingmanagers", json!({"users": {"dg": true}})).await;
+        assert_eq!(r.status, 204, "{}", r.body);
+        let r = send("POST", "/demo/college/@sharing", take_back).await;
+        assert_eq!(r.status, 204, "{}", r.body);
+        // The council keeps its own: the secretary is still its meeting manager.
+        let r = send("DELETE", "/demo/@users/secretaire", json!({})).await;
+        assert_eq!((r.status.as_u16(), r.json()["message"].as_str()), (409, Some("Conseil communal would have no meeting manager")), "{}", r.body);
+        // Now the director is the college's last one, through the group.
+        for (method, uri, body) in [
+            ("PATCH", "/demo/@groups/college_meetingmanagers", json!({"users": {"dg": false}})),
+            ("DELETE", "/demo/@groups/college_meetingmanagers", json!({})),
+            ("DELETE", "/demo/@users/dg", json!({})),
+            ("POST", "/demo/college/@sharing", json!({"entries": [{"id": "college_meetingmanagers", "type": "group", "roles": {"MeetingManager": false}}]})),
+        ] {
+            let r = send(method, uri, body).await;
+            assert_eq!((r.status.as_u16(), r.json()["message"].as_str()), (409, no_manager), "{method} {uri}: {}", r.body);
+        }
+        // A body that never had one (just added, its group empty) does not stop other changes.
+        let r = send("POST", "/demo", json!({"@type": "Decision Body", "title": "CPAS", "code": "CPAS"})).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let r = send("PATCH", "/demo/@groups/college_meetingmanagers", json!({"users": {"agent": true}})).await;
+        assert_eq!(r.status, 204, "{}", r.body);
+        let r = send("PATCH", "/demo/@groups/college_meetingmanagers", json!({"users": {"agent": false}})).await;
+        assert_eq!(r.status, 204, "{}", r.body);
+        let dg = staff.get("dg", "/demo/college".into()).await;
+        assert_eq!(dg.status, 200, "the director still manages the college: {}", dg.body);
+    }
 }

@@ -20,6 +20,7 @@ const CONTENT: beffroi_service::apps::App = beffroi_service::apps::App {
     item_hooks: &[],
     vocabularies: &[],
     migrations: &[],
+    access_checks: &[],
 };
 
 /// Services on an SQLite database in `dir` with the content types, and site "b".
