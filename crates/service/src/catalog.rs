@@ -142,6 +142,15 @@ impl Services {
         Ok(SearchPage { items, total })
     }
 
+    /// How many results `q` finds on `site` as `actor` sees them, without reading any.
+    pub async fn count(&self, actor: &Principal, site: &SiteRow, mut q: CatalogQuery) -> Result<i64> {
+        self.secure(actor, &mut q);
+        self.narrow_languages(site, &mut q).await?;
+        let mut c = self.store.conn().await?;
+        let Some(text) = c.db().text_query(&q).await? else { return Ok(0) };
+        Ok(c.db().search_count(&site.scope(), &q, &text).await?)
+    }
+
     /// The results of `q` on `site` as `actor` sees them, as [`Services::search`] finds
     /// them, without counting them all: for lists that show their first results and no
     /// total (the count is often the dearer half of a query).

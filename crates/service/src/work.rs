@@ -138,6 +138,10 @@ pub struct Work<'s> {
     /// Groups' members read in the unit (no unit changes them): a guard hook asked for
     /// every transition an item's menu lists reads them once.
     members: std::collections::HashMap<String, Vec<String>>,
+    /// Lineages read in the unit, by the item's path; every change the unit makes to an
+    /// item forgets those that hold it (see [`Work::replace`]). A hook that looks at the
+    /// item, its body and the item again reads each once.
+    lineages: std::collections::HashMap<ItemPath, Vec<ItemRow>>,
 }
 
 impl Services {
@@ -164,6 +168,7 @@ impl<'s> Work<'s> {
         tx: beffroi_store::Tx,
         lineage: Vec<ItemRow>,
     ) -> Self {
+        let path = lineage.last().expect("a lineage ends with its item").path.clone();
         Work {
             services,
             site: site.clone(),
@@ -171,6 +176,7 @@ impl<'s> Work<'s> {
             acting: actor.clone(),
             workflows,
             tx,
+            lineages: std::collections::HashMap::from([(path, lineage.clone())]),
             lineage,
             now: beffroi_store::now(),
             events: Vec::new(),
@@ -209,7 +215,7 @@ impl Work<'_> {
     /// The item at `path` with its ancestors (root first), which the unit's rights
     /// must hold `p` on.
     pub async fn require(&mut self, path: &ItemPath, p: Permission) -> Result<Vec<ItemRow>> {
-        let lineage = load(&mut self.tx.db(), &self.site, path).await?;
+        let lineage = self.lineage_of(path).await?;
         if !allowed(&self.workflows, &self.acting, &lineage, p) {
             return Err(ServiceError::Unauthorized);
         }
@@ -229,10 +235,8 @@ impl Work<'_> {
 
     /// How many items a catalog query finds, as the unit's rights see them (what is
     /// committed), without reading them.
-    pub async fn count(&self, mut q: beffroi_store::CatalogQuery) -> Result<i64> {
-        q.limit = 1;
-        q.offset = 0;
-        Ok(self.services.search(&self.acting, &self.site, q).await?.total)
+    pub async fn count(&self, q: beffroi_store::CatalogQuery) -> Result<i64> {
+        self.services.count(&self.acting, &self.site, q).await
     }
 
     /// Changes fields of the item at `path` as an edit does (plone.restapi PATCH
@@ -303,6 +307,7 @@ impl Work<'_> {
                 state,
             )
             .await?;
+        self.lineages.retain(|path, _| !(path == parent || path.is_below(parent)));
         self.events.push(self.event(&item, EventKind::Created));
         Ok(item)
     }
@@ -320,7 +325,7 @@ impl Work<'_> {
     /// Whether the actor (not the system's rights a hook runs with) holds `p` on the
     /// item at `path`.
     pub async fn actor_may(&mut self, path: &ItemPath, p: Permission) -> Result<bool> {
-        let lineage = load(&mut self.tx.db(), &self.site, path).await?;
+        let lineage = self.lineage_of(path).await?;
         Ok(allowed(&self.workflows, &self.actor, &lineage, p))
     }
 
@@ -482,8 +487,29 @@ impl Work<'_> {
         Event { site: self.site.id.clone(), uuid: item.uuid, path: item.path.clone(), kind }
     }
 
-    /// Keeps the unit's own item (or an ancestor) as changed in the unit.
+    /// The item at `path` with its ancestors (root first), as the unit has it: a
+    /// lineage read before holds those of its ancestors too.
+    async fn lineage_of(&mut self, path: &ItemPath) -> Result<Vec<ItemRow>> {
+        if let Some(known) = self.lineages.get(path) {
+            return Ok(known.clone());
+        }
+        for known in self.lineages.values() {
+            if let Some(at) = known.iter().position(|row| &row.path == path) {
+                return Ok(known[..=at].to_vec());
+            }
+        }
+        let lineage = load(&mut self.tx.db(), &self.site, path).await?;
+        self.lineages.insert(path.clone(), lineage.clone());
+        Ok(lineage)
+    }
+
+    /// Keeps an item as the unit has just written it, in its own lineage and in those
+    /// read before that hold it. Every change the unit makes to an item comes through
+    /// here.
     fn replace(&mut self, item: &ItemRow) {
+        for row in self.lineages.values_mut().flatten().filter(|r| r.uuid == item.uuid) {
+            *row = item.clone();
+        }
         if let Some(row) = self.lineage.iter_mut().find(|r| r.uuid == item.uuid) {
             *row = item.clone();
         }
@@ -576,7 +602,7 @@ impl Work<'_> {
         let target = wf.state(&t.to).expect("validated at load");
         // A hook before may have changed the item: take it as it is now.
         let scope = self.site.scope();
-        let mut row = load(&mut self.tx.db(), &self.site, &item.path).await?.pop().expect("the item is there");
+        let mut row = self.lineage_of(&item.path).await?.pop().expect("a lineage ends with its item");
         row.review_state = Some(t.to.clone());
         row.modified = self.now;
         if let Some(e) = req.effective {
