@@ -254,6 +254,21 @@ pub(crate) fn created(v: Value) -> axum::response::Response {
     res
 }
 
+/// 201 with the item just made at `path`, as a GET would give it.
+pub(crate) async fn created_item(
+    ctx: &Ctx<'_>,
+    path: &beffroi_model::ItemPath,
+) -> Result<axum::response::Response, WebError> {
+    let new_view = ctx
+        .app
+        .services
+        .item(&beffroi_model::security::Principal::System, &ctx.site, path)
+        .await
+        .map_err(|e| WebError::from_service(e, &ctx.request_url))?;
+    let lock = lock_for(ctx, &new_view).await?;
+    Ok(created(item(ctx, &new_view, None, lock.as_ref())))
+}
+
 #[derive(serde::Deserialize)]
 struct Ordering {
     obj_id: String,
@@ -319,11 +334,7 @@ pub(crate) async fn content_write(
                 .create(&ctx.principal, &ctx.site, path, &type_name, id.as_deref(), &values)
                 .await
                 .map_err(err)?;
-            let new_view =
-                services.item(&beffroi_model::security::Principal::System, &ctx.site, &item.path).await.map_err(err)?;
-            let lock = lock_for(ctx, &new_view).await?;
-            let v = self::item(ctx, &new_view, None, lock.as_ref());
-            Ok(created(v))
+            created_item(ctx, &item.path).await
         }
         Method::PATCH => {
             let mut values: Map<String, Value> = parse_body(body)?;

@@ -89,6 +89,12 @@ impl<'r> Call<'r> {
         crate::views::done(url, crate::views::Status::Created)
     }
 
+    /// After a JSON call made an item: 201 with the item at `path` as plone.restapi
+    /// answers a creation (its URL in Location, the item as a GET gives it).
+    pub async fn created_json(&self, path: &beffroi_model::ItemPath) -> Result<Response, WebError> {
+        crate::json::created_item(self.ctx, path).await
+    }
+
     /// The message `key` in the site's language.
     pub fn t(&self, key: &str) -> String {
         self.ctx.app.i18n.t(self.ctx.site.language, key, &[])

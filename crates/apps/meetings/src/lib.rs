@@ -379,9 +379,12 @@ fn routes() -> Vec<Route> {
         Route::post("@@present", Args::None, item_handler!(pages::present))
             .access(Access::SignedIn)
             .summary("puts a validated item (form field item: its UID) on this meeting's agenda"),
-        Route::post("@@from-template", Args::None, item_handler!(templates::from_template))
+        Route::post("@@from-template", Args::None, item_handler!(templates::from_template_form))
             .access(Access::SignedIn)
             .summary("a new item of the caller's from a body's item template (form field template: its id)"),
+        Route::post("@from-template", Args::None, item_handler!(templates::from_template_json))
+            .access(Access::SignedIn)
+            .summary("the same for API clients (JSON {\"template\": its id}): 201 with the new item"),
     ]
 }
 

@@ -1,7 +1,8 @@
 //! Item templates (PloneMeeting's "item templates"): model items a body's meeting
 //! managers write inside the body (a public contract, an appointment…), which the
 //! services start from. `@@from-template` on the body makes a new item of the reader's
-//! from one, in the reader's name and service, then opens its edit form.
+//! from one, in the reader's name and service, then opens its edit form;
+//! `@from-template` does the same for API clients.
 
 use beffroi_model::security::Permission;
 use beffroi_service::{CatalogQuery, HookFuture, ItemRow, ServiceError, Work};
@@ -46,24 +47,41 @@ pub(crate) async fn of_body(ctx: &Ctx<'_>, body: &ItemRow) -> Result<Vec<ItemRow
 }
 
 /// `@@from-template` on a body (POST, a form with `template`: its id): a new item of
-/// the reader's, with the template's title, texts and settings, for the template's
-/// service or else the first the reader writes for; then its edit form.
-pub(crate) async fn from_template<'r>(
+/// the reader's from it (see [`from_template`]); then its edit form.
+pub(crate) async fn from_template_form<'r>(
     c: Call<'r>,
     view: &'r beffroi_service::ItemView,
 ) -> Result<axum::response::Response, WebError> {
+    let form = c.form()?;
+    let id = form.iter().find(|(k, _)| k == "template").map(|(_, v)| v.trim().to_owned()).unwrap_or_default();
+    let item = from_template(&c, view, &id).await?;
+    Ok(c.created(&format!("{}/@@edit", c.ctx().url(&item.path))))
+}
+
+/// `@from-template` on a body (POST, JSON `{"template": "<its id>"}`): the same for
+/// API clients; 201 with the new item, as a creation answers.
+pub(crate) async fn from_template_json<'r>(
+    c: Call<'r>,
+    view: &'r beffroi_service::ItemView,
+) -> Result<axum::response::Response, WebError> {
+    let body: Value = serde_json::from_slice(c.body().unwrap_or_default())
+        .map_err(|e| WebError::BadRequest(format!("invalid JSON body: {e}")))?;
+    let id = body.get("template").and_then(Value::as_str).unwrap_or_default().trim().to_owned();
+    let item = from_template(&c, view, &id).await?;
+    c.created_json(&item.path).await
+}
+
+/// A new item of the caller's from the body's template `id`, with its title, texts and
+/// settings, for the template's service or else the first the caller writes for.
+async fn from_template(c: &Call<'_>, view: &beffroi_service::ItemView, id: &str) -> Result<ItemRow, WebError> {
     let ctx = c.ctx();
     let body = &view.item;
     if body.type_name != BODY {
         return Err(WebError::NotFound(ctx.url(&body.path)));
     }
-    let form = c.form()?;
-    let id = form
-        .iter()
-        .find(|(k, _)| k == "template")
-        .map(|(_, v)| v.trim().to_owned())
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| WebError::BadRequest("which template? (template: its id)".into()))?;
+    if id.is_empty() {
+        return Err(WebError::BadRequest("which template? (template: its id)".into()));
+    }
     let services = ctx.services();
     let template = of_body(ctx, body)
         .await?
@@ -89,7 +107,5 @@ pub(crate) async fn from_template<'r>(
         s => s.to_owned(),
     };
     values.insert("proposing_group".into(), Value::String(service));
-    let item =
-        services.create(&ctx.principal, &ctx.site, &body.path, ITEM, None, &values).await.map_err(|e| c.error(e))?;
-    Ok(c.created(&format!("{}/@@edit", ctx.url(&item.path))))
+    services.create(&ctx.principal, &ctx.site, &body.path, ITEM, None, &values).await.map_err(|e| c.error(e))
 }

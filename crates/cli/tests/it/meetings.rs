@@ -905,6 +905,21 @@ both_backends! {
         assert_eq!((item["review_state"].as_str(), item["creators"][0].as_str()), (Some("itemcreated"), Some("agent")), "{item}");
         let edit = app.get_with(&to, &[("cookie", &cookie)]).await;
         assert_eq!(edit.status, 200, "{}", edit.body);
+
+        // API clients do the same with @from-template: 201 with the new item.
+        let r = app.send_json("POST", "/demo/college/@from-template", &token, json!({"template": "modele-marche-travaux"})).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let made = r.json();
+        assert_eq!(r.header("location"), made["@id"].as_str().unwrap());
+        assert_eq!((made["@type"].as_str(), made["proposing_group"].as_str(), made["creators"][0].as_str()), (Some("Meeting Item"), Some("travaux"), Some("agent")), "{made}");
+        assert_ne!(made["@id"].as_str(), Some(format!("http://localhost{path}").as_str()), "a second item");
+        for (body, status) in [(json!({"template": "nulle-part"}), 400), (json!({}), 400)] {
+            let r = app.send_json("POST", "/demo/college/@from-template", &token, body).await;
+            assert_eq!(r.status, status, "{}", r.body);
+        }
+        let observer = app.bearer("demo", "echevin", pw).await;
+        let r = app.send_json("POST", "/demo/college/@from-template", &observer, json!({"template": "modele-marche-travaux"})).await;
+        assert!(matches!(r.status.as_u16(), 401 | 403), "an observer writes no item: {} {}", r.status, r.body);
     }
 
     async fn a_body_keeps_a_meeting_manager_whatever_changes_users_groups_and_sharing(db) {
