@@ -1,5 +1,8 @@
-//! Who sits and who votes: the persons of the organisation with the position they hold
-//! (gendered labels, validity dates, the bodies they sit in), a meeting's attendance
+//! Who sits and who votes: the persons of the organisation with the positions they hold
+//! (gendered labels, validity dates, the bodies they sit in: the position on a person's
+//! own record and the held positions inside it, as PloneMeeting's held_position
+//! objects: a councillor who chairs the CPAS sits in the council as one and in the
+//! college as the other), a meeting's attendance
 //! (present, excused, absent, signatories), and an item's votes: public (who voted
 //! what) or secret (counts only), by those present less those absent for the item (a
 //! conflict of interest), with the sentence the minutes carry ("par 12 voix pour,
@@ -7,9 +10,9 @@
 //! person, someone listed twice, a voter who is not there, counts beyond those who
 //! may vote are refused with the reason, and nothing changes.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
-use beffroi_model::Language;
+use beffroi_model::{ItemPath, Language};
 use beffroi_service::{CatalogQuery, HookFuture, ItemRow, ServiceError, Work};
 use chrono::{NaiveDate, Utc};
 use serde_json::Value;
@@ -18,6 +21,8 @@ use crate::{list, meeting_date, refuse, text};
 
 /// The type of persons.
 pub(crate) const PERSON: &str = "Person";
+/// The type of a position a person holds besides the one on their own record.
+pub(crate) const HELD_POSITION: &str = "Held Position";
 /// The type of an item's further votes (an amendment, a part of the item).
 pub(crate) const VOTE: &str = "Meeting Vote";
 
@@ -81,16 +86,58 @@ fn date(item: &ItemRow, field: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(s.get(..10).unwrap_or(s), "%Y-%m-%d").ok()
 }
 
-/// Whether `person` holds a position in `body` on `day`.
-pub(crate) fn sits(person: &ItemRow, body: &str, day: NaiveDate) -> bool {
-    list(person, "bodies").iter().any(|b| b == body)
-        && date(person, "position_start").is_none_or(|s| s <= day)
-        && date(person, "position_end").is_none_or(|e| day <= e)
+/// Whether a position (a person's own record, or a held position) sits in `body` on `day`.
+fn holds(position: &ItemRow, body: &str, day: NaiveDate) -> bool {
+    list(position, "bodies").iter().any(|b| b == body)
+        && date(position, "position_start").is_none_or(|s| s <= day)
+        && date(position, "position_end").is_none_or(|e| day <= e)
+}
+
+/// The persons of the site with their held positions.
+pub(crate) struct Persons {
+    pub list: Vec<ItemRow>,
+    held: HashMap<ItemPath, Vec<ItemRow>>,
+}
+
+impl Persons {
+    /// The query of persons and held positions ([`Persons::from_rows`] sorts them out).
+    pub(crate) fn query() -> CatalogQuery {
+        CatalogQuery { types: vec![PERSON.into(), HELD_POSITION.into()], ..Default::default() }
+    }
+
+    pub(crate) fn from_rows(rows: Vec<ItemRow>) -> Persons {
+        let (list, positions): (Vec<ItemRow>, Vec<ItemRow>) = rows.into_iter().partition(|r| r.type_name == PERSON);
+        let mut held: HashMap<ItemPath, Vec<ItemRow>> = HashMap::new();
+        for p in positions {
+            if let Some(person) = p.path.parent() {
+                held.entry(person).or_default().push(p);
+            }
+        }
+        Persons { list, held }
+    }
+
+    /// The position `person` sits in `body` with on `day`: their own record's, or else
+    /// the first of their held positions that does.
+    pub(crate) fn seat<'a>(&'a self, person: &'a ItemRow, body: &str, day: NaiveDate) -> Option<&'a ItemRow> {
+        std::iter::once(person).chain(self.held.get(&person.path).into_iter().flatten()).find(|p| holds(p, body, day))
+    }
+
+    /// Whether `person` sits in `body` on `day`.
+    pub(crate) fn sits(&self, person: &ItemRow, body: &str, day: NaiveDate) -> bool {
+        self.seat(person, body, day).is_some()
+    }
+
+    /// A person's name and the label of the position they sit in `body` with on `day`
+    /// (their own record's when they do not sit there), for pages and the API.
+    pub(crate) fn label(&self, person: &ItemRow, body: &str, day: NaiveDate, lang: Language) -> (String, String) {
+        let seat = self.seat(person, body, day).unwrap_or(person);
+        (person.title.clone(), position_label(text(seat, "position"), text(person, "gender"), lang))
+    }
 }
 
 /// The site's persons.
-pub(crate) async fn persons(work: &Work<'_>) -> Result<Vec<ItemRow>, ServiceError> {
-    work.find(CatalogQuery { types: vec![PERSON.into()], ..Default::default() }).await
+pub(crate) async fn persons(work: &Work<'_>) -> Result<Persons, ServiceError> {
+    Ok(Persons::from_rows(work.find(Persons::query()).await?))
 }
 
 /// After a meeting is edited: its attendance names persons of its body, each once.
@@ -106,10 +153,10 @@ pub(crate) fn check_attendance<'a>(work: &'a mut Work<'_>, meeting: &'a ItemRow)
         let mut seen = BTreeSet::new();
         for field in lists {
             for id in list(meeting, field) {
-                let Some(p) = persons.iter().find(|p| p.id == id) else {
+                let Some(p) = persons.list.iter().find(|p| p.id == id) else {
                     return Err(refuse(format!("{field}: {id:?} is not a person of the organisation")));
                 };
-                if !sits(p, &body, day) {
+                if !persons.sits(p, &body, day) {
                     return Err(refuse(format!(
                         "{field}: {} does not sit in this body on the meeting's date",
                         p.title
@@ -248,11 +295,6 @@ pub(crate) fn check_votes<'a>(work: &'a mut Work<'_>, voted: &'a ItemRow) -> Hoo
 /// The date a meeting's persons are looked at.
 pub(crate) fn meeting_day(meeting: &ItemRow) -> NaiveDate {
     meeting_date(meeting).unwrap_or_else(Utc::now).date_naive()
-}
-
-/// A person's name and position's label, for pages and the API.
-pub(crate) fn person_label(p: &ItemRow, lang: Language) -> (String, String) {
-    (p.title.clone(), position_label(text(p, "position"), text(p, "gender"), lang))
 }
 
 #[cfg(test)]

@@ -68,6 +68,7 @@ pub const MEETINGS: WebApp = WebApp {
             ("MeetingAnnex.json", include_str!("../types/MeetingAnnex.json")),
             ("MeetingItemTemplate.json", include_str!("../types/MeetingItemTemplate.json")),
             ("Person.json", include_str!("../types/Person.json")),
+            ("HeldPosition.json", include_str!("../types/HeldPosition.json")),
         ],
         workflows: &[
             ("meetingitem_workflow.json", include_str!("../workflows/meetingitem_workflow.json")),

@@ -23,7 +23,7 @@ use serde_json::json;
 
 use crate::advices::{ADVICE, working_days_left};
 use crate::agenda::{in_agenda_order, number_of, number_text, on_meeting};
-use crate::assembly::{PERSON, VOTE, Vote, meeting_day, person_label, sits};
+use crate::assembly::{Persons, VOTE, Vote, meeting_day};
 use crate::organisation::{LEVELS, SERVICE};
 use crate::{ANNEX, BODY, ITEM, MANAGE_MEETINGS, MEETING, list, meeting_date, meeting_query, text};
 
@@ -393,10 +393,9 @@ pub(crate) async fn present<'r>(c: Call<'r>, view: &'r ItemView) -> Result<axum:
     Ok(c.state_changed(&ctx.url(&meeting.path)))
 }
 
-/// The persons the caller may see, by id.
-async fn persons_by_id(ctx: &Ctx<'_>) -> Result<std::collections::HashMap<String, ItemRow>, WebError> {
-    let q = CatalogQuery { types: vec![PERSON.into()], ..Default::default() };
-    Ok(rows(ctx, q).await?.into_iter().map(|p| (p.id.clone(), p)).collect())
+/// The persons the caller may see, with their held positions.
+async fn persons(ctx: &Ctx<'_>) -> Result<Persons, WebError> {
+    Ok(Persons::from_rows(rows(ctx, Persons::query()).await?))
 }
 
 /// A meeting's attendance: every person sitting in its body on its date, with whether
@@ -406,7 +405,7 @@ async fn attendance(
     meeting: &ItemRow,
     lang: beffroi_model::Language,
 ) -> Result<Vec<serde_json::Value>, WebError> {
-    let persons = persons_by_id(ctx).await?;
+    let persons = persons(ctx).await?;
     let body = meeting.path.parent().and_then(|p| p.last().map(str::to_owned)).unwrap_or_default();
     let day = meeting_day(meeting);
     let status_of = |id: &str| {
@@ -421,10 +420,11 @@ async fn attendance(
             .unwrap_or("unknown")
     };
     let mut out: Vec<(String, serde_json::Value)> = persons
-        .values()
-        .filter(|p| sits(p, &body, day) || status_of(&p.id) != "unknown")
+        .list
+        .iter()
+        .filter(|p| persons.sits(p, &body, day) || status_of(&p.id) != "unknown")
         .map(|p| {
-            let (name, position) = person_label(p, lang);
+            let (name, position) = persons.label(p, &body, day, lang);
             let v = json!({
                 "id": p.id, "@id": ctx.url(&p.path), "title": name, "position": position,
                 "status": status_of(&p.id),

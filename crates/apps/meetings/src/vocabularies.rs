@@ -8,7 +8,7 @@ use beffroi_model::ItemPath;
 use beffroi_model::security::Permission;
 use beffroi_service::{CatalogQuery, ItemRow, ServiceError, Term, Vocabulary, VocabularyFuture, Work};
 
-use crate::assembly::{self, PERSON};
+use crate::assembly;
 use crate::organisation::{self, group_id};
 use crate::{BODY, MANAGE_MEETINGS, MEETING, meeting_date, text};
 
@@ -143,13 +143,15 @@ fn persons<'a>(work: &'a mut Work<'_>, context: &'a ItemRow) -> VocabularyFuture
             None => chrono::Utc::now().date_naive(),
         };
         let lang = work.site().language;
-        let mut all = assembly::persons(work).await?;
-        all.sort_by(|a, b| a.title.cmp(&b.title));
-        Ok(all
+        let mut persons = assembly::persons(work).await?;
+        persons.list.sort_by(|a, b| a.title.cmp(&b.title));
+        let body = body.as_ref().map(|b| b.id.as_str());
+        Ok(persons
+            .list
             .iter()
-            .filter(|p| p.type_name == PERSON && body.as_ref().is_none_or(|b| assembly::sits(p, &b.id, day)))
+            .filter(|p| body.is_none_or(|b| persons.sits(p, b, day)))
             .map(|p| {
-                let (name, position) = assembly::person_label(p, lang);
+                let (name, position) = persons.label(p, body.unwrap_or_default(), day, lang);
                 term(&p.id, if position.is_empty() { name } else { format!("{name} ({position})") })
             })
             .collect())

@@ -597,6 +597,27 @@ both_backends! {
             assert!(r.body.contains(why), "{bad}: {}", r.body);
         }
         assert_eq!(get(format!("{m}/@attendees")).await["items"].as_array().unwrap().iter().filter(|p| p["status"] != "unknown").count(), 0, "nothing changed");
+
+        // A person holds several positions: the councillor who chairs the CPAS since
+        // yesterday sits in the college as its chair, from then on only.
+        let admin = app.bearer("demo", "admin", pw).await;
+        let since = (chrono::Utc::now() - chrono::Duration::days(1)).format("%Y-%m-%d").to_string();
+        let chair = json!({"@type": "Held Position", "title": "Présidente du CPAS", "position": "president_cpas", "bodies": ["college"], "position_start": since});
+        let r = app.send_json("POST", "/demo/organisation/sophie-renard", &admin, chair).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let seated = |a: &Value| a["items"].as_array().unwrap().iter().map(|p| (p["id"].as_str().unwrap().to_owned(), p["position"].as_str().unwrap().to_owned())).collect::<Vec<_>>();
+        let now = seated(&get(format!("{m}/@attendees")).await);
+        assert!(now.contains(&("sophie-renard".to_owned(), "Présidente du CPAS".to_owned())), "{now:?}");
+        let before = seated(&get("/demo/college/seance-precedente/@attendees".into()).await);
+        assert!(!before.iter().any(|(id, _)| id == "sophie-renard"), "not before she held it: {before:?}");
+        let terms = get(format!("{m}/@vocabularies/meetings.persons")).await;
+        assert!(terms["items"].as_array().unwrap().iter().any(|t| t["title"] == "Sophie Renard (Présidente du CPAS)"), "{terms}");
+        let terms = get("/demo/conseil/@vocabularies/meetings.persons".into()).await;
+        assert!(terms["items"].as_array().unwrap().iter().any(|t| t["title"] == "Sophie Renard (Conseillère communale)"), "in the council, her own record's: {terms}");
+        let r = patch(m, json!({"excused": ["sophie-renard"]})).await;
+        assert_eq!(r.status, 204, "{}", r.body);
+        let r = patch(m, json!({"excused": []})).await;
+        assert_eq!(r.status, 204, "{}", r.body);
         let r = patch(m, json!({"attendees": ["marc-dupont", "emilie-lambert", "jean-collard"], "signatories": ["marc-dupont"]})).await;
         assert_eq!(r.status, 204, "{}", r.body);
 
