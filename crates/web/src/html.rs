@@ -304,10 +304,16 @@ pub(crate) fn error_page(app: &AppState, err: &WebError, site: Option<(&SiteRow,
         (Some(k), _) => app.i18n.t(lang, k, &[]),
         (None, e) => e.message(),
     };
+    // A refusal that says what was refused says it under the general text.
+    let detail = match err {
+        WebError::Forbidden(m) if !m.is_empty() => Some(m.clone()),
+        _ => None,
+    };
     let ctx = context! {
         lang => lang.code(),
         title => title,
         message => message,
+        detail => detail,
         site_title => site.map(|(s, _)| s.title.clone()),
         site_url => site.map(|(_, b)| b.to_owned()),
     };

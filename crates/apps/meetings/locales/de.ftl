@@ -69,3 +69,7 @@ meetings-annex-publishable = veröffentlichbar
 meetings-annex-details = Details
 meetings-templates = Neuer Punkt aus einer Vorlage
 meetings-use-template = Von dieser Vorlage ausgehen
+meetings-batch-select = Auswählen
+meetings-batch-forward = Auswahl freigeben
+meetings-batch-back = Auswahl an die vorige Stufe zurückschicken
+meetings-batch-none = Kreuzen Sie mindestens einen Punkt an.

@@ -69,3 +69,7 @@ meetings-annex-publishable = publishable
 meetings-annex-details = details
 meetings-templates = New item from a template
 meetings-use-template = Start from this template
+meetings-batch-select = Select
+meetings-batch-forward = Validate the selection
+meetings-batch-back = Send the selection back a level
+meetings-batch-none = Tick at least one item.

@@ -69,3 +69,7 @@ meetings-annex-publishable = publiable
 meetings-annex-details = détails
 meetings-templates = Nouveau point à partir d'un modèle
 meetings-use-template = Partir de ce modèle
+meetings-batch-select = Sélectionner
+meetings-batch-forward = Valider la sélection
+meetings-batch-back = Renvoyer la sélection au niveau précédent
+meetings-batch-none = Cochez au moins un point.

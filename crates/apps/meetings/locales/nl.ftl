@@ -69,3 +69,7 @@ meetings-annex-publishable = publiceerbaar
 meetings-annex-details = details
 meetings-templates = Nieuw punt vanuit een sjabloon
 meetings-use-template = Van dit sjabloon vertrekken
+meetings-batch-select = Selecteren
+meetings-batch-forward = Selectie valideren
+meetings-batch-back = Selectie terugsturen naar het vorige niveau
+meetings-batch-none = Vink minstens één punt aan.

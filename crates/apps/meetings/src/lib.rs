@@ -380,6 +380,9 @@ fn routes() -> Vec<Route> {
         Route::post("@@present", Args::None, item_handler!(pages::present))
             .access(Access::SignedIn)
             .summary("puts a validated item (form field item: its UID) on this meeting's agenda"),
+        Route::post("@@validate-items", Args::None, item_handler!(pages::validate_items))
+            .access(Access::SignedIn)
+            .summary("a reviewer's batch action on a body's items to validate (form fields item: UIDs, action: forward or back)"),
         Route::post("@@from-template", Args::None, item_handler!(templates::from_template_form))
             .access(Access::SignedIn)
             .summary("a new item of the caller's from a body's item template (form field template: its id)"),

@@ -228,6 +228,33 @@ async fn chain(work: &mut Work<'_>, item: &ItemRow) -> Result<Vec<&'static str>,
     Ok(states)
 }
 
+/// The transition of the validation chain that takes `item` one step forward (to the
+/// next level in force, or validated) or back (to the previous one); None at either end.
+pub(crate) async fn chain_step(
+    work: &mut Work<'_>,
+    item: &ItemRow,
+    forward: bool,
+) -> Result<Option<String>, ServiceError> {
+    let Some(from) = item.review_state.as_deref().and_then(rank) else { return Ok(None) };
+    let states = chain(work, item).await?;
+    let to = if forward {
+        states.iter().find(|s| rank(s).is_some_and(|r| r > from))
+    } else {
+        states.iter().rev().find(|s| rank(s).is_some_and(|r| r < from))
+    };
+    Ok(to.map(|to| match (*to, forward) {
+        (VALIDATED, _) => "validate".to_owned(),
+        (CREATED, _) => "backToItemCreated".to_owned(),
+        (level, true) => level.replacen("proposed", "propose", 1),
+        (level, false) => {
+            let mut t = String::from("backTo");
+            t.push_str(&level[..1].to_uppercase());
+            t.push_str(&level[1..]);
+            t
+        }
+    }))
+}
+
 /// Where a state stands in the full chain (created, the five levels, validated).
 fn rank(state: &str) -> Option<usize> {
     std::iter::once(CREATED).chain(LEVELS.iter().map(|(l, _)| *l)).chain([VALIDATED]).position(|s| s == state)

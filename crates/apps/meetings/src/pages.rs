@@ -320,6 +320,7 @@ fn body_page<'a>(ctx: &'a Ctx<'_>, view: &'a ItemView) -> BoxFuture<'a, Result<V
             past => lines(&past.into_iter().take(10).collect::<Vec<_>>()),
             mine => lines(&mine.iter().collect::<Vec<_>>()),
             to_validate => lines(&to_validate.iter().collect::<Vec<_>>()),
+            validate_url => format!("{}/@@validate-items", ctx.url(&body.path)),
             to_present => lines(&to_present.iter().collect::<Vec<_>>()),
             to_advise => to_advise,
             templates => templates,
@@ -366,6 +367,60 @@ pub(crate) async fn move_item<'r>(c: Call<'r>, view: &'r ItemView) -> Result<axu
     };
     run.await.map_err(|e| c.error(e))?;
     Ok(c.state_changed(&format!("{}#agenda-title", ctx.url(&meeting.path))))
+}
+
+/// `@@validate-items` on a body (POST, a form with `item` (UIDs, one or more),
+/// `action` (`forward` or `back`) and an optional `comment`): a reviewer's batch
+/// action on their "to validate" list. Each item takes the step of its validation
+/// chain the body's levels give (the next level in force or validated; back, the
+/// previous one), with the reader's rights, all in one unit: if one cannot, none does
+/// and the message names it.
+pub(crate) async fn validate_items<'r>(c: Call<'r>, view: &'r ItemView) -> Result<axum::response::Response, WebError> {
+    let ctx = c.ctx();
+    let body = &view.item;
+    if body.type_name != BODY {
+        return Err(WebError::NotFound(ctx.url(&body.path)));
+    }
+    let form = c.form()?;
+    let mut uids = Vec::new();
+    for (_, v) in form.iter().filter(|(k, _)| k == "item") {
+        uids.push(uuid::Uuid::try_parse(v.trim()).map_err(|_| WebError::BadRequest(format!("{v:?} is not a UID")))?);
+    }
+    if uids.is_empty() {
+        return Err(WebError::BadRequest(c.t("meetings-batch-none")));
+    }
+    let forward = match form.iter().find(|(k, _)| k == "action").map(|(_, v)| v.as_str()) {
+        Some("forward") => true,
+        Some("back") => false,
+        _ => return Err(WebError::BadRequest("action: forward or back".into())),
+    };
+    let comment = form.iter().find(|(k, _)| k == "comment").map(|(_, v)| v.trim().to_owned()).unwrap_or_default();
+    let services = ctx.services();
+    let run = async {
+        let mut work = services.work(&ctx.principal, &ctx.site, &body.path, Permission::View).await?;
+        let q = CatalogQuery { uids: uids.clone(), types: vec![ITEM.into()], ..Default::default() };
+        let items = work.find(q).await?;
+        for uid in &uids {
+            let item = items
+                .iter()
+                .find(|i| i.uuid == *uid && i.path.parent().as_ref() == Some(&body.path))
+                .ok_or_else(|| crate::refuse(format!("{uid} is not an item of this body you may see")))?;
+            let named = |e: beffroi_service::ServiceError| match e {
+                beffroi_service::ServiceError::Unauthorized | beffroi_service::ServiceError::Forbidden(_) => {
+                    beffroi_service::ServiceError::Forbidden(format!("{}: {e}", item.title))
+                }
+                e => crate::refuse(format!("{}: {e}", item.title)),
+            };
+            let step = crate::organisation::chain_step(&mut work, item, forward)
+                .await?
+                .ok_or_else(|| named(crate::refuse("it has no step that way")))?;
+            let req = TransitionRequest { comment: comment.clone(), ..Default::default() };
+            work.transition(&item.path, &step, &req).await.map_err(named)?;
+        }
+        work.commit().await
+    };
+    run.await.map_err(|e| c.error(e))?;
+    Ok(c.state_changed(&format!("{}#validate-title", ctx.url(&body.path))))
 }
 
 /// `@@present` on a meeting (POST, a form with `item`, an item's UID): the item goes

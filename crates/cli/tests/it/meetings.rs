@@ -992,4 +992,60 @@ both_backends! {
         let dg = staff.get("dg", "/demo/college".into()).await;
         assert_eq!(dg.status, 200, "the director still manages the college: {}", dg.body);
     }
+
+    async fn a_reviewer_validates_or_sends_back_a_selection_of_items_at_once(db) {
+        let (services, app) = with_meetings(&db).await;
+        let staff = demo(&app, &services, &["agent", "chef", "dg"]).await;
+        let body = "/demo/college";
+        let mut uids = Vec::new();
+        for (id, title) in [("preau", "Réfection du préau"), ("bancs", "Bancs du parc")] {
+            let r = staff.send("agent", "POST", body.into(), json!({"@type": "Meeting Item", "id": id, "title": title, "proposing_group": "travaux"})).await;
+            assert_eq!(r.status, 201, "{}", r.body);
+            uids.push(r.json()["UID"].as_str().unwrap().to_owned());
+            let r = staff.send("agent", "POST", format!("{body}/{id}/@workflow/propose"), json!({})).await;
+            assert_eq!(r.status, 200, "{}", r.body);
+        }
+        let state = |id: &str| {
+            let uri = format!("{body}/{id}");
+            let get = staff.get("dg", uri);
+            async move { get.await.json()["review_state"].as_str().unwrap().to_owned() }
+        };
+        // The head of service's list has a checkbox per item and the two batch actions.
+        let c = app.session_on("demo", "chef", DEMO_PW).await;
+        let page = app.get_with(body, &[("cookie", &c)]).await.body;
+        let todo = page.split(">Points à valider</h2>").nth(1).unwrap_or_default();
+        assert!(todo.contains("action=\"http://localhost/demo/college/@@validate-items\"") && todo.contains("aria-label=\"Sélectionner : Réfection du préau\"") && todo.contains(">Valider la sélection</button>"), "{page}");
+        let post = |fields: String| app.post_form("/demo/college/@@validate-items", &c, format!("_csrf={}&{fields}", csrf(&page)));
+        // Both go forward at once, to the next level in force (the director's).
+        let r = post(format!("item={}&item={}&action=forward&comment=ok", uids[0], uids[1])).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        assert_eq!((state("preau").await, state("bancs").await), ("proposedToValidationLevel1".into(), "proposedToValidationLevel1".into()));
+        let history = staff.get("dg", format!("{body}/preau/@history")).await.json();
+        assert!(history.as_array().unwrap().iter().any(|h| h["action"] == "proposeToValidationLevel1" && h["comments"] == "ok" && h["actor"]["id"] == "chef"), "{history}");
+        // All or nothing: the head may not send back what is no longer at his level.
+        let r = post(format!("item={}&action=back", uids[0])).await;
+        assert_eq!(r.status, 403, "{}", r.body);
+        assert!(r.body.contains("Réfection du préau"), "the message names the item: {}", r.body);
+        // The director sends one back; a selection with it and the other is refused
+        // whole (the other stays where it was); alone, the other is validated.
+        let d = app.session_on("demo", "dg", DEMO_PW).await;
+        let page = app.get_with(body, &[("cookie", &d)]).await.body;
+        let post = |fields: String| app.post_form("/demo/college/@@validate-items", &d, format!("_csrf={}&{fields}", csrf(&page)));
+        assert_eq!(post(format!("item={}&action=back", uids[1])).await.status, 303);
+        let r = post(format!("item={}&item={}&action=forward", uids[0], uids[1])).await;
+        assert!(matches!(r.status.as_u16(), 400 | 403) && r.body.contains("Bancs du parc"), "{} {}", r.status, r.body);
+        assert_eq!((state("preau").await, state("bancs").await), ("proposedToValidationLevel1".into(), "proposed".into()), "nothing half-done");
+        assert_eq!(post(format!("item={}&action=forward", uids[0])).await.status, 303);
+        assert_eq!((state("preau").await, state("bancs").await), ("validated".into(), "proposed".into()));
+        // Validated is the end of the chain; a selection needs an item and an action.
+        for fields in [
+            format!("item={}&action=forward", uids[0]),
+            "action=forward".to_owned(),
+            format!("item={}&action=sideways", uids[1]),
+            "item=pas-un-uid&action=forward".to_owned(),
+        ] {
+            let r = post(fields.clone()).await;
+            assert_eq!(r.status, 400, "{fields}: {}", r.body);
+        }
+    }
 }
