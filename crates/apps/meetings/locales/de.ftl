@@ -73,3 +73,16 @@ meetings-batch-select = Auswählen
 meetings-batch-forward = Auswahl freigeben
 meetings-batch-back = Auswahl an die vorige Stufe zurückschicken
 meetings-batch-none = Kreuzen Sie mindestens einen Punkt an.
+meetings-action-search = Punkte suchen
+meetings-search-title = Punkte suchen
+meetings-search-any = (alle)
+meetings-search-words = Wörter
+meetings-search-submit = Suchen
+meetings-search-found = { $count ->
+    [0] Keine Punkte gefunden
+    [one] 1 Punkt gefunden
+   *[other] { $count } Punkte gefunden
+}
+meetings-search-none = Kein Punkt entspricht diesen Kriterien.
+meetings-search-capped = Nur die 100 neuesten werden aufgeführt: verfeinern Sie die Suche.
+meetings-search-back = Zurück zu { $body }

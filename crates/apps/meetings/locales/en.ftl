@@ -73,3 +73,16 @@ meetings-batch-select = Select
 meetings-batch-forward = Validate the selection
 meetings-batch-back = Send the selection back a level
 meetings-batch-none = Tick at least one item.
+meetings-action-search = Search items
+meetings-search-title = Search items
+meetings-search-any = (any)
+meetings-search-words = Words
+meetings-search-submit = Search
+meetings-search-found = { $count ->
+    [0] No items found
+    [one] 1 item found
+   *[other] { $count } items found
+}
+meetings-search-none = No item meets these criteria.
+meetings-search-capped = Only the 100 most recent are listed: narrow the search.
+meetings-search-back = Back to { $body }

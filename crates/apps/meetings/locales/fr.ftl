@@ -73,3 +73,16 @@ meetings-batch-select = Sélectionner
 meetings-batch-forward = Valider la sélection
 meetings-batch-back = Renvoyer la sélection au niveau précédent
 meetings-batch-none = Cochez au moins un point.
+meetings-action-search = Rechercher des points
+meetings-search-title = Rechercher des points
+meetings-search-any = (tous)
+meetings-search-words = Mots
+meetings-search-submit = Rechercher
+meetings-search-found = { $count ->
+    [0] Aucun point trouvé
+    [one] 1 point trouvé
+   *[other] { $count } points trouvés
+}
+meetings-search-none = Aucun point ne répond à ces critères.
+meetings-search-capped = Seuls les 100 plus récents sont listés : précisez la recherche.
+meetings-search-back = Retour à { $body }

@@ -73,3 +73,16 @@ meetings-batch-select = Selecteren
 meetings-batch-forward = Selectie valideren
 meetings-batch-back = Selectie terugsturen naar het vorige niveau
 meetings-batch-none = Vink minstens één punt aan.
+meetings-action-search = Punten zoeken
+meetings-search-title = Punten zoeken
+meetings-search-any = (alle)
+meetings-search-words = Woorden
+meetings-search-submit = Zoeken
+meetings-search-found = { $count ->
+    [0] Geen punten gevonden
+    [one] 1 punt gevonden
+   *[other] { $count } punten gevonden
+}
+meetings-search-none = Geen enkel punt voldoet aan deze criteria.
+meetings-search-capped = Alleen de 100 recentste worden getoond: verfijn de zoekopdracht.
+meetings-search-back = Terug naar { $body }

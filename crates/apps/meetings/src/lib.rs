@@ -91,6 +91,7 @@ pub const MEETINGS: WebApp = WebApp {
         ("MeetingItem.html", include_str!("../templates/MeetingItem.html")),
         ("Meeting.html", include_str!("../templates/Meeting.html")),
         ("DecisionBody.html", include_str!("../templates/DecisionBody.html")),
+        ("meetings_search.html", include_str!("../templates/meetings_search.html")),
     ],
     messages: &[
         ("fr", include_str!("../locales/fr.ftl")),
@@ -380,6 +381,9 @@ fn routes() -> Vec<Route> {
         Route::post("@@present", Args::None, item_handler!(pages::present))
             .access(Access::SignedIn)
             .summary("puts a validated item (form field item: its UID) on this meeting's agenda"),
+        Route::get("@@items-search", Args::None, item_handler!(pages::items_search))
+            .action_when("meetings-action-search", 35, |_, v| v.item.type_name == BODY)
+            .summary("a body's items by state, meeting, service, category and words"),
         Route::post("@@validate-items", Args::None, item_handler!(pages::validate_items))
             .access(Access::SignedIn)
             .summary("a reviewer's batch action on a body's items to validate (form fields item: UIDs, action: forward or back)"),

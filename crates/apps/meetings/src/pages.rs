@@ -369,6 +369,115 @@ pub(crate) async fn move_item<'r>(c: Call<'r>, view: &'r ItemView) -> Result<axu
     Ok(c.state_changed(&format!("{}#agenda-title", ctx.url(&meeting.path))))
 }
 
+/// How many items a search of a body's items lists.
+const FOUND: i64 = 100;
+
+/// `@@items-search` on a body (GET): its items by state, meeting, service, category
+/// and words (`state`, `meeting`: a meeting's id, `service`, `category`,
+/// `SearchableText`), newest first, with the reader's rights; the form offers the
+/// body's own values.
+pub(crate) async fn items_search<'r>(c: Call<'r>, view: &'r ItemView) -> Result<axum::response::Response, WebError> {
+    let ctx = c.ctx();
+    let body = &view.item;
+    if body.type_name != BODY {
+        return Err(WebError::NotFound(ctx.url(&body.path)));
+    }
+    let lang = body.language;
+    let param = |k: &str| ctx.param(k).map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+    let (state, meeting, service, category, words) =
+        (param("state"), param("meeting"), param("service"), param("category"), param("SearchableText"));
+    let titles = service_titles(ctx).await?;
+    let q = CatalogQuery { types: vec![MEETING.into()], paths: in_body(body.path.clone()), ..Default::default() };
+    let mut meetings = rows(ctx, q).await?;
+    meetings.sort_by_key(meeting_date);
+    meetings.reverse();
+    let states: Vec<(String, String)> = view
+        .workflows
+        .for_type(ITEM)
+        .map(|wf| wf.states.iter().map(|st| (st.id.clone(), st.title.get(lang).to_owned())).collect())
+        .unwrap_or_default();
+    let categories = crate::vocabularies::category_list(body);
+    let mut services: Vec<(String, String)> = titles.iter().map(|(id, t)| (id.clone(), t.clone())).collect();
+    services.sort_by(|a, b| a.1.cmp(&b.1));
+    let unknown = |what: &str, v: &str| WebError::BadRequest(format!("{what}: {v:?} is not one of this body's"));
+    let mut q = CatalogQuery {
+        types: vec![ITEM.into()],
+        paths: in_body(body.path.clone()),
+        sort: SortOn::Modified,
+        descending: true,
+        limit: FOUND,
+        ..Default::default()
+    };
+    if let Some(s) = &state {
+        if !states.iter().any(|(id, _)| id == s) {
+            return Err(unknown("state", s));
+        }
+        q.states = vec![s.clone()];
+    }
+    if let Some(m) = &meeting {
+        let m = meetings.iter().find(|x| x.id == *m).ok_or_else(|| unknown("meeting", m))?;
+        q.index_filters.push(IndexFilter::AnyOf { index: "meeting".into(), words: vec![m.uuid.simple().to_string()] });
+    }
+    if let Some(sv) = &service {
+        if !titles.contains_key(sv) {
+            return Err(unknown("service", sv));
+        }
+        q.index_filters.push(IndexFilter::AnyOf { index: "proposing_group".into(), words: vec![sv.clone()] });
+    }
+    if let Some(cat) = &category {
+        q.index_filters.push(IndexFilter::AnyOf { index: "category".into(), words: vec![cat.clone()] });
+    }
+    if let Some(w) = &words {
+        if w.len() > 200 {
+            return Err(WebError::BadRequest("the words are too long".into()));
+        }
+        q = beffroi_service::with_text(q, w);
+    }
+    let searched = [&state, &meeting, &service, &category, &words].iter().any(|v| v.is_some());
+    let (found, total) = if searched {
+        let err = |e| WebError::from_service(e, &ctx.request_url);
+        let services = ctx.services();
+        let page = services.search(&ctx.principal, &ctx.site, q).await.map_err(err)?;
+        let found = services.result_rows(&ctx.site, &page.items).await.map_err(err)?;
+        let lines: Vec<Value> = found.iter().map(|r| line(ctx, view, &titles, r)).collect();
+        (lines, page.total)
+    } else {
+        (Vec::new(), 0)
+    };
+    let choice = |list: Vec<(String, String)>, chosen: &Option<String>| -> Vec<Value> {
+        list.into_iter()
+            .map(
+                |(id, title)| context! { selected => chosen.as_deref() == Some(id.as_str()), id => id, title => title },
+            )
+            .collect()
+    };
+    let meetings: Vec<(String, String)> = meetings
+        .iter()
+        .map(|m| {
+            let date = meeting_date(m).map(|d| format!(" — {}", when(lang, ctx, &d))).unwrap_or_default();
+            (m.id.clone(), format!("{}{date}", m.title))
+        })
+        .collect();
+    c.page(
+        "meetings_search.html",
+        context! {
+            title => c.t("meetings-search-title"),
+            body_title => body.title.clone(),
+            body_url => ctx.url(&body.path),
+            action => format!("{}/@@items-search", ctx.url(&body.path)),
+            states => choice(states, &state),
+            meetings => choice(meetings, &meeting),
+            services => choice(services, &service),
+            categories => choice(categories.iter().map(|c| (c.clone(), c.clone())).collect(), &category),
+            words => words,
+            searched => searched,
+            found => found,
+            total => total,
+            capped => total > FOUND,
+        },
+    )
+}
+
 /// `@@validate-items` on a body (POST, a form with `item` (UIDs, one or more),
 /// `action` (`forward` or `back`) and an optional `comment`): a reviewer's batch
 /// action on their "to validate" list. Each item takes the step of its validation

@@ -1048,4 +1048,49 @@ both_backends! {
             assert_eq!(r.status, 400, "{fields}: {}", r.body);
         }
     }
+
+    async fn a_bodys_items_are_searched_by_state_meeting_service_category_and_words(db) {
+        let (services, app) = with_meetings(&db).await;
+        assert!(beffroi_cms::demo::seed(&services, DEMO_PW).await.unwrap());
+        assert!(beffroi_meetings::demo::seed(&services, "demo", DEMO_PW).await.unwrap());
+        let c = app.session_on("demo", "secretaire", DEMO_PW).await;
+        let search = |q: &str| {
+            let (app, c, uri) = (&app, c.clone(), format!("/demo/college/@@items-search{q}"));
+            async move { app.get_with(&uri, &[("cookie", &c)]).await }
+        };
+        let found = |page: &str| -> Vec<String> {
+            page.split("<tbody>").nth(1).unwrap_or_default().split("<tr><td><a href=\"").skip(1).map(|r| r.split('"').next().unwrap().rsplit('/').next().unwrap().to_owned()).collect()
+        };
+        // The body's page links the search; the form offers the body's own values.
+        let body = app.get_with("/demo/college", &[("cookie", &c)]).await.body;
+        assert!(body.contains("/demo/college/@@items-search\">Rechercher des points</a>"), "{body}");
+        let r = search("").await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert!(r.body.contains("<option value=\"seance-en-preparation\">") && r.body.contains("<option value=\"Mobilité\">Mobilité</option>") && r.body.contains(">Présenté</option>") && !r.body.contains("found-title"), "{}", r.body);
+        for (q, want) in [
+            ("?meeting=seance-en-preparation", vec!["egouttage-rue-haute", "plaine-de-jeux"]),
+            ("?category=Mobilit%C3%A9&service=travaux", vec!["parking-velos", "trottoirs-ecole"]),
+            ("?state=validated", vec!["salage-hiver"]),
+            ("?SearchableText=tilleuls", vec!["abattage-tilleuls"]),
+            ("?state=accepted&meeting=seance-en-preparation", vec![]),
+        ] {
+            let r = search(q).await;
+            assert_eq!(r.status, 200, "{q}: {}", r.body);
+            let mut got = found(&r.body);
+            got.sort();
+            assert_eq!(got, want, "{q}: {}", r.body);
+        }
+        assert!(search("?state=validated").await.body.contains(">1 point trouvé</h2>"));
+        assert!(search("?state=accepted&meeting=seance-en-preparation").await.body.contains("Aucun point ne répond à ces critères."));
+        for q in ["?state=nulle-part", "?meeting=autre", "?service=inconnu"] {
+            assert_eq!(search(q).await.status, 400, "{q}");
+        }
+        // With the reader's rights: the finance director, asked for advices only, finds
+        // fewer of the college's items than its secretary.
+        let df = app.session_on("demo", "df", DEMO_PW).await;
+        let all = found(&search("?service=travaux").await.body);
+        let page = app.get_with("/demo/college/@@items-search?service=travaux", &[("cookie", &df)]).await.body;
+        let seen = found(&page);
+        assert!(seen.len() < all.len() && seen.iter().all(|i| all.contains(i)), "{seen:?} of {all:?}");
+    }
 }
