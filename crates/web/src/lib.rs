@@ -177,6 +177,7 @@ const RESOURCES: &[(&str, &str, &[u8])] = &[
     ("beffroi.css", "text/css; charset=utf-8", include_bytes!("../static/beffroi.css")),
     ("contents.js", "text/javascript; charset=utf-8", include_bytes!("../static/contents.js")),
     ("chooser.js", "text/javascript; charset=utf-8", include_bytes!("../static/chooser.js")),
+    ("move-rows.js", "text/javascript; charset=utf-8", include_bytes!("../static/move-rows.js")),
     ("richtext.js", "text/javascript; charset=utf-8", include_bytes!("../static/richtext.js")),
     ("vendor/quill/quill.js", "text/javascript; charset=utf-8", include_bytes!("../static/vendor/quill/quill.js")),
     ("vendor/quill/quill.snow.css", "text/css; charset=utf-8", include_bytes!("../static/vendor/quill/quill.snow.css")),

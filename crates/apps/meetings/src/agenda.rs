@@ -182,7 +182,8 @@ pub(crate) async fn move_item(
     if to < 0 || to >= items.len() as i64 {
         return Err(refuse("the item cannot move further"));
     }
-    items.swap(at, to as usize);
+    let moved = items.remove(at);
+    items.insert(to as usize, moved);
     renumber(work, &items).await
 }
 

@@ -345,17 +345,23 @@ fn meeting_form(c: &Call<'_>, meeting: &ItemRow) -> Result<(Vec<(String, String)
 }
 
 /// `@@move-item` on a meeting (POST, a form with `item`, an item's UID, and
-/// `direction`, `up` or `down`): the keyboard's and the screen reader's way to order
-/// the agenda, which is then numbered in its new order; for its managers.
+/// `direction`, `up` or `down` — the keyboard's and the screen reader's way — or `by`,
+/// how many places, as a drag and drop posts it): the agenda is then numbered in its
+/// new order; for its managers.
 pub(crate) async fn move_item<'r>(c: Call<'r>, view: &'r ItemView) -> Result<axum::response::Response, WebError> {
     let ctx = c.ctx();
     let meeting = &view.item;
     let (form, uid) = meeting_form(&c, meeting)?;
     let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim().to_owned());
-    let by = match field("direction").as_deref() {
-        Some("up") => -1,
-        Some("down") => 1,
-        _ => return Err(WebError::BadRequest("direction: up or down".into())),
+    let by = match (field("direction").as_deref(), field("by")) {
+        (Some("up"), _) => -1,
+        (Some("down"), _) => 1,
+        (None, Some(by)) => by
+            .parse::<i32>()
+            .ok()
+            .filter(|b| *b != 0)
+            .ok_or_else(|| WebError::BadRequest("by: how many places, not 0 (negative: up)".into()))?,
+        _ => return Err(WebError::BadRequest("direction: up or down (or by: how many places)".into())),
     };
     let services = ctx.services();
     let run = async {

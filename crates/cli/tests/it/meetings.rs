@@ -464,6 +464,25 @@ both_backends! {
         assert!(item.contains("<dd>2</dd>"), "{item}");
         let (item, _) = page("agent", "/demo/college/egouttage-rue-haute").await;
         assert!(item.contains("<dd>3</dd>"), "{item}");
+        // Dragged and dropped (the page's script posts how many places it moved), the
+        // first item goes straight to the bottom.
+        let (body, mover) = page("secretaire", "/demo/college/seance-en-preparation").await;
+        assert!(body.contains("data-move-url=\"http://localhost/demo/college/seance-en-preparation/@@move-item\"") && body.contains("draggable=\"true\"") && body.contains("move-rows.js"), "{body}");
+        let first = body.split("data-item=\"").nth(1).and_then(|r| r.split('"').next()).unwrap().to_owned();
+        let drag = |token: &str, by: &str| {
+            let form = format!("_csrf={token}&item={first}&by={by}");
+            app.post_form("/demo/college/seance-en-preparation/@@move-item", &mover, form)
+        };
+        for by in ["0", "-1", "beaucoup"] {
+            let r = drag(&csrf(&body), by).await;
+            assert_eq!(r.status, 400, "{by}: {}", r.body);
+        }
+        let r = drag(&csrf(&body), "2").await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let (item, _) = page("agent", "/demo/college/plaine-de-jeux").await;
+        assert!(item.contains("<dd>3</dd>"), "{item}");
+        let (item, _) = page("agent", "/demo/college/salage-hiver").await;
+        assert!(item.contains("<dd>1</dd>"), "{item}");
         // Taken off the agenda, an item leaves no gap.
         let token = app.bearer("demo", "secretaire", pw).await;
         let r = app.send_json("POST", "/demo/college/plaine-de-jeux/@workflow/backToValidated", &token, json!({})).await;
