@@ -566,14 +566,17 @@ fn order_by(q: &CatalogQuery, rank: Option<&str>, params: &mut Vec<Param>) -> St
                 None => "order by items.modified desc, items.path".to_owned(),
             };
         }
-        SortOn::Title => "items.sortable_title",
-        SortOn::Created => "items.created",
-        SortOn::Modified => "items.modified",
+        // Columns that are never null are sorted without `nulls last`: PostgreSQL reads
+        // an index backwards only in its own null order (descending: nulls first), and
+        // would otherwise sort every match to return the first page.
+        SortOn::Title => return format!("order by items.sortable_title {dir}, items.path"),
+        SortOn::Created => return format!("order by items.created {dir}, items.path"),
+        SortOn::Modified => return format!("order by items.modified {dir}, items.path"),
+        SortOn::Position => return format!("order by items.position {dir}, items.path"),
+        SortOn::Path => return format!("order by items.path {dir}"),
         SortOn::Effective => "items.effective",
         SortOn::Start => "items.event_start",
         SortOn::End => "items.event_end",
-        SortOn::Position => "items.position",
-        SortOn::Path => "items.path",
         SortOn::Index { index, column } => {
             let col = match column {
                 IndexColumn::Word => "x.word",
