@@ -175,7 +175,6 @@ pub(crate) struct SiteTag(pub String);
 /// Static files baked into the binary: name, media type, bytes.
 const RESOURCES: &[(&str, &str, &[u8])] = &[
     ("beffroi.css", "text/css; charset=utf-8", include_bytes!("../static/beffroi.css")),
-    ("contents.js", "text/javascript; charset=utf-8", include_bytes!("../static/contents.js")),
     ("chooser.js", "text/javascript; charset=utf-8", include_bytes!("../static/chooser.js")),
     ("move-rows.js", "text/javascript; charset=utf-8", include_bytes!("../static/move-rows.js")),
     ("richtext.js", "text/javascript; charset=utf-8", include_bytes!("../static/richtext.js")),

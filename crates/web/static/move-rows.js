@@ -1,8 +1,10 @@
 // Drag-and-drop for a table whose rows can be moved: `table[data-move-url]`, its rows
-// `tr[data-item]` (marked draggable). A dropped row posts `item` (the row's
-// data-item), `by` (how many places it moved, negative upwards) and the table's
-// data-csrf to data-move-url, so the server decides as for its buttons, which do the
-// same without this script (and for keyboards and screen readers).
+// `tr[data-item]` (marked draggable). A dropped row posts the row's data-item, how
+// many places it moved (negative upwards) and the table's data-csrf to data-move-url,
+// under the names data-move-item and data-move-by give (default `item` and `by`), so
+// the server decides as for the page's buttons, which do the same without this script
+// (and for keyboards and screen readers). Used by a folder's contents and a meeting's
+// agenda.
 // SPDX-License-Identifier: EUPL-1.2
 (function () {
   "use strict";
@@ -25,8 +27,8 @@
       e.preventDefault();
       var data = new URLSearchParams();
       data.set("_csrf", table.dataset.csrf || "");
-      data.set("item", dragged.dataset.item);
-      data.set("by", String(rows().indexOf(target) - rows().indexOf(dragged)));
+      data.set(table.dataset.moveItem || "item", dragged.dataset.item);
+      data.set(table.dataset.moveBy || "by", String(rows().indexOf(target) - rows().indexOf(dragged)));
       fetch(table.dataset.moveUrl, { method: "POST", body: data, credentials: "same-origin" })
         .then(function (r) { if (r.ok || r.redirected) window.location.reload(); });
     });

@@ -224,7 +224,7 @@ async fn run(db: TestDb) {
     click(&c, "button[name=up][value=fete-du-village]").await;
     eventually(&c, "the page comes first", |c| async move {
         match c.find(Locator::Css("table.contents tbody tr")).await {
-            Ok(e) => e.attr("data-id").await.ok().flatten().as_deref() == Some("fete-du-village"),
+            Ok(e) => e.attr("data-item").await.ok().flatten().as_deref() == Some("fete-du-village"),
             Err(_) => false,
         }
     })

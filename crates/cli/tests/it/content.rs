@@ -396,7 +396,7 @@ mod forms {
             assert!(page.body.contains("name=\"sel\" value=\"deux\""));
             let token = csrf(&page.body);
             let order = |body: &str| -> Vec<String> {
-                body.match_indices("data-id=\"").map(|(i, _)| body[i + 9..].split('"').next().unwrap().to_owned()).collect()
+                body.match_indices("data-item=\"").map(|(i, _)| body[i + 11..].split('"').next().unwrap().to_owned()).collect()
             };
             assert_eq!(order(&page.body), ["un", "deux", "trois"]);
             // Keyboard reordering: "down" on the first.
