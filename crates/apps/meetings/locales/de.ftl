@@ -86,3 +86,4 @@ meetings-search-found = { $count ->
 meetings-search-none = Kein Punkt entspricht diesen Kriterien.
 meetings-search-capped = Nur die 100 neuesten werden aufgeführt: verfeinern Sie die Suche.
 meetings-search-back = Zurück zu { $body }
+meetings-in-charge = Zuständig

@@ -86,3 +86,4 @@ meetings-search-found = { $count ->
 meetings-search-none = Aucun point ne répond à ces critères.
 meetings-search-capped = Seuls les 100 plus récents sont listés : précisez la recherche.
 meetings-search-back = Retour à { $body }
+meetings-in-charge = En charge

@@ -86,3 +86,4 @@ meetings-search-found = { $count ->
 meetings-search-none = Geen enkel punt voldoet aan deze criteria.
 meetings-search-capped = Alleen de 100 recentste worden getoond: verfijn de zoekopdracht.
 meetings-search-back = Terug naar { $body }
+meetings-in-charge = Bevoegd

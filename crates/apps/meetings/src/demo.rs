@@ -126,10 +126,16 @@ pub async fn seed(services: &Services, site_id: &str, password: &str) -> Result<
         // The alderman observes what goes on the body's agendas.
         services.add_member(&system, &site, &format!("{id}_powerobservers"), "echevin").await?;
     }
-    // Persons after the bodies they sit in.
+    // Persons after the bodies they sit in; then the aldermen in charge of the services.
     for (id, title, gender, position, bodies) in PERSONS {
         let values = json!({"title": title, "gender": gender, "position": position, "bodies": bodies, "position_start": "2024-12-02"});
         services.create(&system, &site, &org.path, "Person", Some(id), &obj(values)).await?;
+    }
+    for (service, alderman) in
+        [("travaux", "jean-collard"), ("finances", "emilie-lambert"), ("population", "marc-dupont")]
+    {
+        let path = ItemPath::parse(&format!("{}/{service}", org.path.as_str())).expect("a path");
+        services.update(&system, &site, &path, &obj(json!({"in_charge": alderman}))).await?;
     }
     let who = |login: &'static str| {
         let site = site.clone();

@@ -135,6 +135,13 @@ pub(crate) fn item_changed<'a>(work: &'a mut Work<'_>, item: &'a ItemRow) -> Hoo
                 service.title
             )));
         }
+        // The service's alderman is the item's group in charge (PloneMeeting's
+        // groupsInCharge), as the item is written or edited.
+        let in_charge = text(&service, "in_charge");
+        if text(item, "in_charge") != in_charge {
+            work.set_fields(&item.path, serde_json::json!({"in_charge": in_charge}).as_object().expect("an object"))
+                .await?;
+        }
         assign_roles(work, item).await
     })
 }

@@ -153,6 +153,18 @@ fn item_page<'a>(ctx: &'a Ctx<'_>, view: &'a ItemView) -> BoxFuture<'a, Result<V
             })
             .collect();
         let advices: Vec<Value> = advices.iter().map(|a| advice_line(ctx, view, &titles, a)).collect();
+        let in_charge = match text(it, "in_charge") {
+            "" => None,
+            id => {
+                let persons = persons(ctx).await?;
+                let day = Utc::now().date_naive();
+                let body = it.path.parent().and_then(|p| p.last().map(str::to_owned)).unwrap_or_default();
+                persons.list.iter().find(|p| p.id == id).map(|p| {
+                    let (name, position) = persons.label(p, &body, day, it.language);
+                    if position.is_empty() { name } else { format!("{name} ({position})") }
+                })
+            }
+        };
         // Its own vote first, then the further ones under their titles.
         let votes: Vec<Value> = std::iter::once((None, it))
             .chain(further.iter().map(|v| (Some(v), v)))
@@ -174,6 +186,7 @@ fn item_page<'a>(ctx: &'a Ctx<'_>, view: &'a ItemView) -> BoxFuture<'a, Result<V
             number => number_of(it).map(number_text),
             meeting => meeting,
             proposing_group => titles.get(text(it, "proposing_group")).cloned().unwrap_or_else(|| text(it, "proposing_group").to_owned()),
+            in_charge => in_charge,
             category => text(it, "category"),
             secret => text(it, "privacy") == "secret",
         })

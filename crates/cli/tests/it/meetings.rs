@@ -493,6 +493,10 @@ both_backends! {
         assert!(numbers[0].1.contains("épandage") && numbers[1].1.starts_with("Égouttage"), "{agenda}");
         let (item, _) = page("agent", "/demo/college/salage-hiver").await;
         assert!(item.contains("Séance du collège (semaine prochaine)</a>") && item.contains("<dd>Travaux</dd>"), "{item}");
+        // Its group in charge is the service's alderman.
+        assert!(item.contains("<dt>En charge</dt><dd>Jean Collard (Échevin)</dd>"), "{item}");
+        let json = app.get_with("/demo/college/salage-hiver", &[("authorization", &token), ("accept", "application/json")]).await.json();
+        assert_eq!(json["in_charge"], "jean-collard", "{json}");
         // The past meeting's items were decided when it closed.
         let (body, _) = page("echevin", "/demo/college/seance-precedente").await;
         assert_eq!(section(&body, "Ordre du jour").matches("Accepté").count(), 2, "{body}");
