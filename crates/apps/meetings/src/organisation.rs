@@ -333,6 +333,14 @@ pub(crate) fn meeting_added<'a>(work: &'a mut Work<'_>, meeting: &'a ItemRow) ->
         if !manages(work, meeting).await? {
             return Err(ServiceError::Forbidden("only the body's meeting managers plan its meetings".into()));
         }
+        // Without a place, the body's usual one (the first of its places).
+        if text(meeting, "place").trim().is_empty() {
+            let body = crate::body_of(work, meeting).await?;
+            if let Some(place) = text(&body, "places").lines().map(str::trim).find(|l| !l.is_empty()) {
+                let values = serde_json::json!({"place": place});
+                work.set_fields(&meeting.path, values.as_object().expect("an object")).await?;
+            }
+        }
         crate::agenda::add_recurring(work, meeting).await
     })
 }

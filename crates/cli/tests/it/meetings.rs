@@ -726,13 +726,17 @@ both_backends! {
             "insertion_order": ["category", "privacy"],
             "decided_states": ["refused", "returned_to_proposing_group"],
             "recurring_items": "Approbation du procès-verbal de la séance précédente | population",
+            "places": "\nSalle du conseil, hôtel de ville\nSalle des fêtes",
         })).await;
         assert_eq!(r.status, 204, "{}", r.body);
 
-        // A new meeting starts with the recurring item on its agenda.
+        // A new meeting starts with the recurring item on its agenda, in the body's usual place.
         let held = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
         let r = send("secretaire", "POST", body.into(), json!({"@type": "Meeting", "id": "extra", "title": "Conseil extraordinaire", "date": held})).await;
         assert_eq!(r.status, 201, "{}", r.body);
+        assert_eq!(send("secretaire", "GET", format!("{body}/extra"), json!(null)).await.json()["place"], "Salle du conseil, hôtel de ville");
+        let r = send("secretaire", "POST", body.into(), json!({"@type": "Meeting", "id": "fetes", "title": "Conseil décentralisé", "date": held, "place": "Salle des fêtes"})).await;
+        assert_eq!(r.json()["place"], "Salle des fêtes", "a place given is kept: {}", r.body);
         let agenda = |who: &'static str| {
             let send = &send;
             async move {
