@@ -164,6 +164,12 @@ pub struct Field {
     /// holds it.
     #[serde(default)]
     pub personal_data: Option<String>,
+    /// An optional field that the container chooses to use: the name of the
+    /// container's multi-choice field listing the optional fields its items use (a
+    /// decision body's `item_fields`, as PloneMeeting's usedItemAttributes). Until the
+    /// container sets that list, its items use every field.
+    #[serde(default)]
+    pub optional_in: Option<String>,
     #[serde(default)]
     pub fieldset: Option<String>,
     /// The type's main value: its file or image (what `@@download` sends without a
@@ -316,6 +322,14 @@ fn check_declarations(fields: &[Field]) -> Result<(), String> {
         if let Some(c) = f.choice_titles.keys().find(|c| !f.choices.contains(c)) {
             return Err(format!("field {name:?} names a title for {c:?}, which is not one of its choices"));
         }
+        if let Some(list) = &f.optional_in
+            && (list.is_empty() || !list.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        {
+            return Err(format!("field {name:?}: {list:?} cannot name a field of the container"));
+        }
+        if f.optional_in.is_some() && f.required {
+            return Err(format!("field {name:?} is required: it cannot be optional in its container"));
+        }
         if f.personal_data.is_some() && f.kind != K::RichText {
             return Err(format!("field {name:?} cannot mark personal data: a {:?} field", f.kind));
         }
@@ -413,6 +427,7 @@ fn behavior_fields(name: &str) -> Option<Vec<Field>> {
         vocabulary: None,
         readonly: false,
         personal_data: None,
+        optional_in: None,
         fieldset: None,
         primary: false,
         searchable: false,
@@ -559,6 +574,33 @@ fn behavior_fields(name: &str) -> Option<Vec<Field>> {
 }
 
 impl TypeSchema {
+    /// Whether an item inside a container with these field values uses `f` (see
+    /// [`Field::optional_in`]).
+    pub fn uses(f: &Field, container: &Map<String, Value>) -> bool {
+        match f.optional_in.as_ref().and_then(|list| container.get(list)) {
+            Some(Value::Array(used)) => used.iter().any(|u| u.as_str() == Some(f.name.as_str())),
+            _ => true,
+        }
+    }
+
+    /// The schema as items inside a container with these field values use it: without
+    /// the optional fields it leaves out (the forms then neither draw nor read them).
+    pub fn in_container(&self, container: &Map<String, Value>) -> std::borrow::Cow<'_, TypeSchema> {
+        if self.fields.iter().all(|f| Self::uses(f, container)) {
+            return std::borrow::Cow::Borrowed(self);
+        }
+        let mut t = self.clone();
+        t.fields.retain(|f| Self::uses(f, container));
+        std::borrow::Cow::Owned(t)
+    }
+
+    /// The first field given a value in `values` that items inside a container with
+    /// these field values do not use.
+    pub fn unused_in(&self, container: &Map<String, Value>, values: &Map<String, Value>) -> Option<&Field> {
+        let given = |v: &Value| !(v.is_null() || v == "" || v == &Value::Array(Vec::new()) || v == &Value::Bool(false));
+        self.fields.iter().find(|f| !Self::uses(f, container) && values.get(&f.name).is_some_and(given))
+    }
+
     /// Whether `values` name a field only the type's application sets.
     pub fn names_readonly(&self, values: &Map<String, Value>) -> bool {
         values.keys().any(|k| self.field(k).is_some_and(|f| f.readonly))
@@ -1356,6 +1398,37 @@ impl TypeRules {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_container_chooses_the_optional_fields_its_items_use() {
+        use super::TypeSchema;
+        let t = TypeSchema::load(
+            "P.json",
+            r#"{"id": "P", "title": {"fr": "P"}, "fields": [
+                {"name": "always", "kind": "textline"},
+                {"name": "a", "kind": "textline", "optional_in": "used"},
+                {"name": "b", "kind": "boolean", "optional_in": "used"}]}"#,
+        )
+        .unwrap();
+        let names = |c: serde_json::Value| -> Vec<String> {
+            t.in_container(c.as_object().unwrap()).fields.iter().map(|f| f.name.clone()).collect()
+        };
+        assert_eq!(names(serde_json::json!({})), ["always", "a", "b"], "until the container chooses");
+        assert_eq!(names(serde_json::json!({"used": null})), ["always", "a", "b"]);
+        assert_eq!(names(serde_json::json!({"used": ["b"]})), ["always", "b"]);
+        assert_eq!(names(serde_json::json!({"used": []})), ["always"]);
+        let container = serde_json::json!({"used": ["b"]});
+        let unused = |v: serde_json::Value| {
+            t.unused_in(container.as_object().unwrap(), v.as_object().unwrap()).map(|f| f.name.clone())
+        };
+        assert_eq!(unused(serde_json::json!({"a": "x", "b": true})), Some("a".into()));
+        assert_eq!(unused(serde_json::json!({"a": "", "always": "x"})), None, "an empty value is no value");
+        let bad = |json: &str| TypeSchema::load("P.json", json).unwrap_err().to_string();
+        assert!(bad(r#"{"id": "P", "title": {"fr": "P"}, "fields": [{"name": "a", "kind": "textline", "required": true, "optional_in": "used"}]}"#)
+            .contains("is required: it cannot be optional"));
+        assert!(bad(r#"{"id": "P", "title": {"fr": "P"}, "fields": [{"name": "a", "kind": "textline", "optional_in": "a b"}]}"#)
+            .contains("cannot name a field of the container"));
+    }
 
     #[test]
     fn indexes_are_declared_on_fields_that_exist_and_fit() {

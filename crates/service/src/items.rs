@@ -558,6 +558,20 @@ impl Services {
         changed: &[String],
     ) -> Result<ItemRow> {
         let item = lineage.last().expect("the changed item is last").clone();
+        // Fields the container leaves out of its items' (a body's unused item fields)
+        // take no value.
+        if let [.., parent, _] = lineage.as_slice()
+            && let Some(schema) = self.types.get(&item.type_name)
+        {
+            let given: Map<String, Value> =
+                changed.iter().filter_map(|k| Some((k.clone(), item.fields.get(k)?.clone()))).collect();
+            if let Some(f) = schema.unused_in(&parent.fields, &given) {
+                return Err(ServiceError::BadRequest(format!(
+                    "{} is not used here: {} leaves it out",
+                    f.name, parent.title
+                )));
+            }
+        }
         let schema = self.types.get(&item.type_name);
         let vocabularies =
             schema.is_some_and(|s| s.fields.iter().any(|f| f.vocabulary.is_some() && changed.contains(&f.name)));

@@ -850,7 +850,12 @@ fn shown(v: Option<&Value>) -> String {
 pub(crate) async fn edit(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) -> Result<Response, WebError> {
     let lang = ctx.site.language;
     let item_url = ctx.url(&view.item.path);
-    let schema = schema_of(ctx, &view.item.type_name)?;
+    // The fields its container lets its items use.
+    let schema = match view.lineage.last() {
+        Some(parent) => schema_of(ctx, &view.item.type_name)?.in_container(&parent.fields),
+        None => std::borrow::Cow::Borrowed(schema_of(ctx, &view.item.type_name)?),
+    };
+    let schema = schema.as_ref();
     let title = ctx.app.i18n.t(lang, "edit-title", &[("title", view.item.title.clone().into())]);
     let action = format!("{item_url}/@@edit");
     let services = &ctx.app.services;
@@ -1031,7 +1036,9 @@ pub(crate) async fn add(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>) -> 
         .find(|(k, _)| k == "type")
         .map(|(_, v)| v.clone())
         .ok_or_else(|| WebError::BadRequest("which type? (?type=…)".into()))?;
-    let schema = schema_of(ctx, &type_name)?;
+    // The fields this folder lets its items use.
+    let schema = schema_of(ctx, &type_name)?.in_container(&view.item.fields);
+    let schema = schema.as_ref();
     let here = (!view.item.path.is_root()).then_some(view.item.type_name.as_str());
     let types = ctx.app.services.types();
     if !types.may_add_with(&ctx.type_rules, here, &type_name) {

@@ -1120,4 +1120,33 @@ both_backends! {
         let seen = found(&page);
         assert!(seen.len() < all.len() && seen.iter().all(|i| all.contains(i)), "{seen:?} of {all:?}");
     }
+
+    async fn a_body_chooses_the_optional_fields_its_items_use(db) {
+        let (services, app) = with_meetings(&db).await;
+        let staff = demo(&app, &services, &["admin", "agent"]).await;
+        let r = staff.send("admin", "PATCH", "/demo/college".into(), json!({"item_fields": ["motivation", "category", "privacy"]})).await;
+        assert_eq!(r.status, 204, "{}", r.body);
+        // The add form draws only the fields the college uses; the council's, every one.
+        let c = app.session_on("demo", "agent", DEMO_PW).await;
+        let form = app.get_with("/demo/college/@@add?type=Meeting%20Item", &[("cookie", &c)]).await.body;
+        assert!(form.contains("name=\"category\"") && form.contains("name=\"motivation\"") && !form.contains("name=\"budget_impact\"") && !form.contains("name=\"to_discuss\""), "{form}");
+        let form = app.get_with("/demo/conseil/@@add?type=Meeting%20Item", &[("cookie", &c)]).await.body;
+        assert!(form.contains("name=\"budget_impact\"") && form.contains("name=\"to_discuss\""), "{form}");
+        // A value for a field the body leaves out is refused, by the API as by a form.
+        let item = json!({"@type": "Meeting Item", "title": "Subside au club de football", "proposing_group": "travaux", "budget_impact": true});
+        let r = staff.send("agent", "POST", "/demo/college".into(), item.clone()).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert!(r.body.contains("budget_impact is not used here: Collège communal leaves it out"), "{}", r.body);
+        let r = staff.send("agent", "POST", "/demo/conseil".into(), item).await;
+        assert_eq!(r.status, 201, "the council uses it: {}", r.body);
+        let r = staff.send("agent", "POST", "/demo/college".into(), json!({"@type": "Meeting Item", "id": "subside", "title": "Subside au club de football", "proposing_group": "travaux", "category": "Divers"})).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let r = staff.send("agent", "PATCH", "/demo/college/subside".into(), json!({"to_discuss": true})).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        // Once the body chooses none again, its items have every field.
+        let r = staff.send("admin", "PATCH", "/demo/college".into(), json!({"item_fields": null})).await;
+        assert_eq!(r.status, 204, "{}", r.body);
+        let r = staff.send("agent", "PATCH", "/demo/college/subside".into(), json!({"to_discuss": true})).await;
+        assert_eq!(r.status, 204, "every field once the body chooses none: {}", r.body);
+    }
 }
