@@ -87,3 +87,4 @@ meetings-search-none = Kein Punkt entspricht diesen Kriterien.
 meetings-search-capped = Nur die 100 neuesten werden aufgeführt: verfeinern Sie die Suche.
 meetings-search-back = Zurück zu { $body }
 meetings-in-charge = Zuständig
+meetings-meeting-number = Nummer der Sitzung

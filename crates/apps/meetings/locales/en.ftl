@@ -87,3 +87,4 @@ meetings-search-none = No item meets these criteria.
 meetings-search-capped = Only the 100 most recent are listed: narrow the search.
 meetings-search-back = Back to { $body }
 meetings-in-charge = In charge
+meetings-meeting-number = Meeting number

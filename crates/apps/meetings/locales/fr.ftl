@@ -87,3 +87,4 @@ meetings-search-none = Aucun point ne répond à ces critères.
 meetings-search-capped = Seuls les 100 plus récents sont listés : précisez la recherche.
 meetings-search-back = Retour à { $body }
 meetings-in-charge = En charge
+meetings-meeting-number = Numéro de la séance

@@ -87,3 +87,4 @@ meetings-search-none = Geen enkel punt voldoet aan deze criteria.
 meetings-search-capped = Alleen de 100 recentste worden getoond: verfijn de zoekopdracht.
 meetings-search-back = Terug naar { $body }
 meetings-in-charge = Bevoegd
+meetings-meeting-number = Nummer van de zitting

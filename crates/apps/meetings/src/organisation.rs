@@ -10,6 +10,7 @@
 use beffroi_model::ItemPath;
 use beffroi_model::security::{Grantee, Permission, Principal, Role};
 use beffroi_service::{AccessCheckFuture, CatalogQuery, HookFuture, ItemRow, ServiceError, Transitioned, Work};
+use chrono::Datelike;
 use serde_json::Value;
 
 use crate::{ITEM_WORKFLOW, MANAGE_MEETINGS, refuse, text};
@@ -333,14 +334,18 @@ pub(crate) fn meeting_added<'a>(work: &'a mut Work<'_>, meeting: &'a ItemRow) ->
         if !manages(work, meeting).await? {
             return Err(ServiceError::Forbidden("only the body's meeting managers plan its meetings".into()));
         }
-        // Without a place, the body's usual one (the first of its places).
-        if text(meeting, "place").trim().is_empty() {
-            let body = crate::body_of(work, meeting).await?;
-            if let Some(place) = text(&body, "places").lines().map(str::trim).find(|l| !l.is_empty()) {
-                let values = serde_json::json!({"place": place});
-                work.set_fields(&meeting.path, values.as_object().expect("an object")).await?;
-            }
+        // Its number, 1, 2, 3… per body and year; without a place, the body's usual one
+        // (the first of its places).
+        let body = crate::body_of(work, meeting).await?;
+        let year = crate::meeting_date(meeting).unwrap_or_else(|| work.now()).year();
+        let number = work.next_number(&format!("meeting:{}:{year}", body.uuid.simple())).await?;
+        let mut values = serde_json::json!({"meeting_number": number});
+        if text(meeting, "place").trim().is_empty()
+            && let Some(place) = text(&body, "places").lines().map(str::trim).find(|l| !l.is_empty())
+        {
+            values["place"] = place.into();
         }
+        work.set_fields(&meeting.path, values.as_object().expect("an object")).await?;
         crate::agenda::add_recurring(work, meeting).await
     })
 }

@@ -233,6 +233,7 @@ fn meeting_page<'a>(ctx: &'a Ctx<'_>, view: &'a ItemView) -> BoxFuture<'a, Resul
             date => date.map(|d| when(meeting.language, ctx, &d)),
             date_iso => date.map(|d| iso(&d)),
             place => text(meeting, "place"),
+            meeting_number => meeting.fields.get("meeting_number").and_then(serde_json::Value::as_i64),
             agenda => agenda.iter().map(|r| line(ctx, view, &titles, r)).collect::<Vec<_>>(),
             available => available,
             present_url => format!("{}/@@present", ctx.url(&meeting.path)),

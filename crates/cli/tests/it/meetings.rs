@@ -734,9 +734,16 @@ both_backends! {
         let held = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
         let r = send("secretaire", "POST", body.into(), json!({"@type": "Meeting", "id": "extra", "title": "Conseil extraordinaire", "date": held})).await;
         assert_eq!(r.status, 201, "{}", r.body);
-        assert_eq!(send("secretaire", "GET", format!("{body}/extra"), json!(null)).await.json()["place"], "Salle du conseil, hôtel de ville");
+        let extra = send("secretaire", "GET", format!("{body}/extra"), json!(null)).await.json();
+        assert_eq!(extra["place"], "Salle du conseil, hôtel de ville");
         let r = send("secretaire", "POST", body.into(), json!({"@type": "Meeting", "id": "fetes", "title": "Conseil décentralisé", "date": held, "place": "Salle des fêtes"})).await;
         assert_eq!(r.json()["place"], "Salle des fêtes", "a place given is kept: {}", r.body);
+        // Meetings are numbered per body and year; a number sent is not taken.
+        let first = extra["meeting_number"].as_i64().unwrap();
+        assert_eq!(r.json()["meeting_number"].as_i64(), Some(first + 1), "{}", r.body);
+        let next_year = (chrono::Utc::now() + chrono::Duration::days(400)).to_rfc3339();
+        let r = send("secretaire", "POST", body.into(), json!({"@type": "Meeting", "title": "Conseil de l'an prochain", "date": next_year, "meeting_number": 99})).await;
+        assert_eq!(r.json()["meeting_number"], 1, "{}", r.body);
         let agenda = |who: &'static str| {
             let send = &send;
             async move {
