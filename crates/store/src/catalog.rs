@@ -612,17 +612,23 @@ fn by_keywords_alone(q: &CatalogQuery) -> bool {
     q.viewer.is_none()
         && q.active_at.is_none()
         && !q.has_text()
-        && q.types.is_empty()
-        && q.states.is_empty()
         && q.paths.is_empty()
+        && no_column_filter(q)
+        && !q.index_filters.is_empty()
+        && q.index_filters.iter().all(|f| matches!(f, IndexFilter::AnyOf { .. }))
+}
+
+/// Whether a query filters on none of the catalog's own columns (type, state, subject,
+/// creator, UID, language, dates) and can find something.
+fn no_column_filter(q: &CatalogQuery) -> bool {
+    q.types.is_empty()
+        && q.states.is_empty()
         && q.subjects.is_empty()
         && q.creators.is_empty()
         && q.uids.is_empty()
         && q.languages.is_empty()
         && q.ranges.is_empty()
         && !q.nothing
-        && !q.index_filters.is_empty()
-        && q.index_filters.iter().all(|f| matches!(f, IndexFilter::AnyOf { .. }))
 }
 
 /// Whether a query asks for words and nothing else an access mark does not tell: no
@@ -631,16 +637,9 @@ fn by_keywords_alone(q: &CatalogQuery) -> bool {
 fn by_words_alone(q: &CatalogQuery) -> bool {
     q.has_text()
         && q.viewer.as_ref().is_some_and(|v| v.iter().any(|t| t == EVERYONE))
-        && q.types.is_empty()
-        && q.states.is_empty()
-        && q.subjects.is_empty()
-        && q.creators.is_empty()
-        && q.uids.is_empty()
-        && q.languages.is_empty()
-        && q.ranges.is_empty()
+        && no_column_filter(q)
         && q.index_filters.is_empty()
         && q.paths.iter().all(|p| p.path.is_root() && p.depth.is_none())
-        && !q.nothing
 }
 
 impl Db<'_> {
