@@ -166,8 +166,9 @@ pub struct Field {
     pub personal_data: Option<String>,
     /// An optional field that the container chooses to use: the name of the
     /// container's multi-choice field listing the optional fields its items use (a
-    /// decision body's `item_fields`, as PloneMeeting's usedItemAttributes). Until the
-    /// container sets that list, its items use every field.
+    /// decision body's `item_fields`, as PloneMeeting's usedItemAttributes). While the
+    /// container's list is unset or empty (a form with nothing ticked), its items use
+    /// every field.
     #[serde(default)]
     pub optional_in: Option<String>,
     #[serde(default)]
@@ -578,7 +579,7 @@ impl TypeSchema {
     /// [`Field::optional_in`]).
     pub fn uses(f: &Field, container: &Map<String, Value>) -> bool {
         match f.optional_in.as_ref().and_then(|list| container.get(list)) {
-            Some(Value::Array(used)) => used.iter().any(|u| u.as_str() == Some(f.name.as_str())),
+            Some(Value::Array(used)) if !used.is_empty() => used.iter().any(|u| u.as_str() == Some(f.name.as_str())),
             _ => true,
         }
     }
@@ -1416,7 +1417,7 @@ mod tests {
         assert_eq!(names(serde_json::json!({})), ["always", "a", "b"], "until the container chooses");
         assert_eq!(names(serde_json::json!({"used": null})), ["always", "a", "b"]);
         assert_eq!(names(serde_json::json!({"used": ["b"]})), ["always", "b"]);
-        assert_eq!(names(serde_json::json!({"used": []})), ["always"]);
+        assert_eq!(names(serde_json::json!({"used": []})), ["always", "a", "b"], "nothing ticked is no choice");
         let container = serde_json::json!({"used": ["b"]});
         let unused = |v: serde_json::Value| {
             t.unused_in(container.as_object().unwrap(), v.as_object().unwrap()).map(|f| f.name.clone())

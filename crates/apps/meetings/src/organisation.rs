@@ -320,7 +320,7 @@ pub(crate) fn bodies_keep_a_manager<'a>(work: &'a mut Work<'_>) -> AccessCheckFu
         let mut problems = Vec::new();
         for body in bodies {
             if work.holders(&body.path, manager).await?.is_empty() {
-                problems.push(format!("{} would have no meeting manager", body.title));
+                problems.push(format!("{} ({}) would have no meeting manager", body.title, body.path));
             }
         }
         Ok(problems)

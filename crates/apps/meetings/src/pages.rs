@@ -515,6 +515,8 @@ pub(crate) async fn validate_items<'r>(c: Call<'r>, view: &'r ItemView) -> Resul
     for (_, v) in form.iter().filter(|(k, _)| k == "item") {
         uids.push(uuid::Uuid::try_parse(v.trim()).map_err(|_| WebError::BadRequest(format!("{v:?} is not a UID")))?);
     }
+    uids.sort();
+    uids.dedup();
     if uids.is_empty() {
         return Err(WebError::BadRequest(c.t("meetings-batch-none")));
     }

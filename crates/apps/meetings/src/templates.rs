@@ -90,7 +90,12 @@ async fn from_template(c: &Call<'_>, view: &beffroi_service::ItemView, id: &str)
         .ok_or_else(|| WebError::BadRequest(format!("{id:?} is not a template of this body")))?;
     let mut values = Map::new();
     values.insert("title".into(), template.title.clone().into());
-    for field in COPIED {
+    // What the template says, of the fields the body's items use.
+    let item_schema = services.types().get(ITEM);
+    let used = |name: &str| {
+        item_schema.and_then(|t| t.field(name)).is_none_or(|f| beffroi_model::schema::TypeSchema::uses(f, &body.fields))
+    };
+    for field in COPIED.into_iter().filter(|f| used(f)) {
         if let Some(v) = template.fields.get(field).filter(|v| !v.is_null() && *v != "") {
             values.insert(field.into(), v.clone());
         }

@@ -981,7 +981,7 @@ both_backends! {
         let (services, app) = with_meetings(&db).await;
         let staff = demo(&app, &services, &["admin", "dg"]).await;
         let send = |method: &'static str, uri: &str, body: Value| staff.send("admin", method, uri.to_owned(), body);
-        let no_manager = Some("Collège communal would have no meeting manager");
+        let no_manager = Some("Collège communal (/college) would have no meeting manager");
         // The secretary is the college's only meeting manager, by sharing: taking it back is refused…
         let take_back = json!({"entries": [{"id": "secretaire", "type": "user", "roles": {"MeetingManager": false}}]});
         let r = send("POST", "/demo/college/@sharing", take_back.clone()).await;
@@ -995,7 +995,7 @@ both_backends! {
         let c = app.session_on("demo", "admin", DEMO_PW).await;
         let form = app.get_with("/demo/@@users-groups", &[("cookie", &c)]).await.body;
         let r = app.post_form("/demo/@@users-groups", &c, format!("_csrf={}&action=disable&login=secretaire", csrf(&form))).await;
-        assert!(r.status == 409 && r.body.contains("Collège communal would have no meeting manager"), "{} {}", r.status, r.body);
+        assert!(r.status == 409 && r.body.contains("Collège communal (/college) would have no meeting manager"), "{} {}", r.status, r.body);
         assert_eq!(staff.get("admin", "/demo/@users/secretaire".into()).await.json()["enabled"], true);
 
         // With the director in the college's managers group, the secretary may go.
@@ -1005,7 +1005,7 @@ both_backends! {
         assert_eq!(r.status, 204, "{}", r.body);
         // The council keeps its own: the secretary is still its meeting manager.
         let r = send("DELETE", "/demo/@users/secretaire", json!({})).await;
-        assert_eq!((r.status.as_u16(), r.json()["message"].as_str()), (409, Some("Conseil communal would have no meeting manager")), "{}", r.body);
+        assert_eq!((r.status.as_u16(), r.json()["message"].as_str()), (409, Some("Conseil communal (/conseil) would have no meeting manager")), "{}", r.body);
         // Now the director is the college's last one, through the group.
         for (method, uri, body) in [
             ("PATCH", "/demo/@groups/college_meetingmanagers", json!({"users": {"dg": false}})),
@@ -1023,8 +1023,13 @@ both_backends! {
         assert_eq!(r.status, 204, "{}", r.body);
         let r = send("PATCH", "/demo/@groups/college_meetingmanagers", json!({"users": {"agent": false}})).await;
         assert_eq!(r.status, 204, "{}", r.body);
-        let dg = staff.get("dg", "/demo/college".into()).await;
-        assert_eq!(dg.status, 200, "the director still manages the college: {}", dg.body);
+        // The refused changes changed nothing: the director is still in the group, which
+        // still holds the role on the college.
+        let group = staff.get("admin", "/demo/@groups/college_meetingmanagers".into()).await.json();
+        assert!(group["members"]["items"].as_array().unwrap().iter().any(|u| u == "dg"), "{group}");
+        let sharing = staff.get("admin", "/demo/college/@sharing".into()).await.json();
+        let managers = sharing["entries"].as_array().unwrap().iter().find(|e| e["id"] == "college_meetingmanagers").cloned();
+        assert_eq!(managers.map(|e| e["roles"]["MeetingManager"].clone()), Some(json!(true)), "{sharing}");
     }
 
     async fn a_reviewer_validates_or_sends_back_a_selection_of_items_at_once(db) {
@@ -1150,9 +1155,25 @@ both_backends! {
         assert_eq!(r.status, 201, "{}", r.body);
         let r = staff.send("agent", "PATCH", "/demo/college/subside".into(), json!({"to_discuss": true})).await;
         assert_eq!(r.status, 400, "{}", r.body);
-        // Once the body chooses none again, its items have every field.
-        let r = staff.send("admin", "PATCH", "/demo/college".into(), json!({"item_fields": null})).await;
+        // An item made from a template takes what the template says of the fields used.
+        let r = staff.send("agent", "POST", "/demo/college/@from-template".into(), json!({"template": "modele-marche-travaux"})).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let made = r.json();
+        assert!(made["budget_impact"].is_null() && made["motivation"]["data"].as_str().is_some_and(|m| m.contains("loi du 17 juin 2016")), "{made}");
+        // An item written before the body left a field out keeps its value and is edited
+        // as before.
+        let r = staff.send("admin", "PATCH", "/demo/college/salage-hiver".into(), json!({"title": "Plan d'épandage hivernal — reconduction 2027"})).await;
         assert_eq!(r.status, 204, "{}", r.body);
+        let kept = staff.get("admin", "/demo/college/salage-hiver".into()).await.json();
+        assert_eq!(kept["budget_impact"], true, "{kept}");
+        // Once the body chooses none again (or saves its form with nothing ticked), its
+        // items have every field.
+        for none in [json!(null), json!([])] {
+            let r = staff.send("admin", "PATCH", "/demo/college".into(), json!({"item_fields": none})).await;
+            assert_eq!(r.status, 204, "{}", r.body);
+            let form = app.get_with("/demo/college/@@add?type=Meeting%20Item", &[("cookie", &c)]).await.body;
+            assert!(form.contains("name=\"budget_impact\""), "{none}: {form}");
+        }
         let r = staff.send("agent", "PATCH", "/demo/college/subside".into(), json!({"to_discuss": true})).await;
         assert_eq!(r.status, 204, "every field once the body chooses none: {}", r.body);
     }
