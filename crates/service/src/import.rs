@@ -91,7 +91,7 @@ pub struct ImportUser {
     pub login: String,
     pub fullname: String,
     pub email: String,
-    /// `{SSHA}…`, `{SHA}…` (Plone) or an argon2 PHC string.
+    /// `{SSHA}…`, `{SHA}…`, `{BCRYPT}…` (Plone) or an argon2 PHC string.
     pub password_hash: String,
     pub roles: Vec<String>,
 }
@@ -165,11 +165,12 @@ pub struct Importer<'s> {
 
 /// Whether a stored password hash is one of the other system's that login checks.
 pub fn is_foreign_hash(hash: &str) -> bool {
-    hash.starts_with("{SSHA}") || hash.starts_with("{SHA}")
+    hash.starts_with("{SSHA}") || hash.starts_with("{SHA}") || hash.starts_with("{BCRYPT}")
 }
 
 /// Checks a password against a Plone (Zope AuthEncoding) hash: `{SHA}` is the base64
-/// of SHA-1(password), `{SSHA}` that of SHA-1(password + salt) followed by the salt.
+/// of SHA-1(password), `{SSHA}` that of SHA-1(password + salt) followed by the salt,
+/// `{BCRYPT}` a bcrypt hash (`$2b$12$…`, its cost and salt inside).
 pub fn verify_foreign_hash(password: &str, hash: &str) -> bool {
     use base64::Engine;
     use sha1::{Digest, Sha1};
@@ -188,6 +189,9 @@ pub fn verify_foreign_hash(password: &str, hash: &str) -> bool {
     if let Some(rest) = hash.strip_prefix("{SHA}") {
         let Some(raw) = decode(rest) else { return false };
         return constant_time_eq(&Sha1::digest(password.as_bytes()), &raw);
+    }
+    if let Some(rest) = hash.strip_prefix("{BCRYPT}") {
+        return bcrypt::verify(password, rest.trim()).unwrap_or(false);
     }
     false
 }
@@ -752,6 +756,13 @@ mod tests {
         assert!(verify_foreign_hash("test", sha));
         assert!(!verify_foreign_hash("Test", sha));
         assert!(!verify_foreign_hash("x", "{SSHA}not base64!"));
+        // Plone's bcrypt scheme (Zope AuthEncoding's BCRYPTHashingScheme); the hash made by
+        // another implementation (libxcrypt, through Python's crypt module).
+        let bcrypted = "{BCRYPT}$2b$04$Zw5B2S8S4QWdZ1D9Z1VxH.MV9S7LDUuEuw/P8/3kPb45EqkmaMX8O";
+        assert!(is_foreign_hash(bcrypted));
+        assert!(verify_foreign_hash("Secret-123456", bcrypted));
+        assert!(!verify_foreign_hash("Secret-1234567", bcrypted));
+        assert!(!verify_foreign_hash("x", "{BCRYPT}$2b$04$short"));
         assert!(!verify_foreign_hash("x", "{SSHA}"));
         assert!(!is_foreign_hash("$argon2id$v=19$m=19456,t=2,p=1$abc$def"));
     }

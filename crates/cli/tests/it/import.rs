@@ -409,6 +409,27 @@ both_backends! {
         assert_eq!(dump(&db, &site).await, before);
     }
 
+    async fn a_user_with_a_plone_bcrypt_hash_logs_in_with_their_password(db) {
+        let dir = fixture_copy();
+        // Plone's {BCRYPT} scheme; the hash made by another implementation (libxcrypt).
+        edit_json(&dir.path().join("principals.json"), |v| {
+            let members = v["members"].as_array_mut().unwrap();
+            let redacteur = members.iter_mut().find(|m| m["login_name"] == "redacteur").unwrap();
+            redacteur["password"] = "{BCRYPT}$2b$04$Zw5B2S8S4QWdZ1D9Z1VxH.MV9S7LDUuEuw/P8/3kPb45EqkmaMX8O".into();
+        });
+        let (code, out, err) = import(&db, dir.path(), &["--create", "--title", "T"]);
+        assert_eq!(code, 0, "{out}\n{err}");
+        let site = db.services.site(&beffroi_model::SiteId::parse("s").unwrap()).await.unwrap().unwrap();
+        let hash = db.services.user(&site, "redacteur").await.unwrap().unwrap().password_hash;
+        assert!(hash.starts_with("{BCRYPT}$2b$"), "Plone's hash is kept: {hash}");
+        assert!(db.services.authenticate(&site, "redacteur", "Secret-1234567").await.unwrap().is_none());
+        let app = TestApp::new(&db).await;
+        app.session("redacteur", "Secret-123456").await;
+        let hash = db.services.user(&site, "redacteur").await.unwrap().unwrap().password_hash;
+        assert!(hash.starts_with("$argon2id$"), "re-hashed at the first login: {hash}");
+        assert!(db.services.authenticate(&site, "redacteur", "Secret-123456").await.unwrap().is_some());
+    }
+
     async fn a_bad_item_is_skipped_and_reported_by_path(db) {
         let dir = fixture_copy();
         let content = dir.path().join("content");
