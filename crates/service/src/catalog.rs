@@ -169,6 +169,18 @@ impl Services {
         Ok(c.db().search_page(&site.scope(), &q, &text).await?)
     }
 
+    /// The results of `q` on `site` as `actor` sees them, as [`Services::search_first`]
+    /// finds them, as full item rows (in one query when `q` has no words).
+    pub async fn search_rows(&self, actor: &Principal, site: &SiteRow, mut q: CatalogQuery) -> Result<Vec<ItemRow>> {
+        self.secure(actor, &mut q);
+        self.narrow_languages(site, &mut q).await?;
+        let mut c = self.store.conn().await?;
+        let Some(text) = c.db().text_query(&q).await? else {
+            return Ok(Vec::new());
+        };
+        Ok(c.db().search_rows(&site.scope(), &q, &text).await?)
+    }
+
     /// Counts of the results of `q` by type (whatever its filter on types), each with
     /// how many were modified since each of `since`.
     pub async fn type_counts(

@@ -229,8 +229,7 @@ impl Work<'_> {
         if q.limit <= 0 {
             q.limit = crate::MAX_SEARCH_BATCH;
         }
-        let found = self.services.search_first(&self.acting, &self.site, q).await?;
-        self.services.result_rows(&self.site, &found).await
+        self.services.search_rows(&self.acting, &self.site, q).await
     }
 
     /// How many items a catalog query finds, as the unit's rights see them (what is

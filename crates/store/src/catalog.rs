@@ -1019,6 +1019,36 @@ impl Db<'_> {
         })
     }
 
+    /// One page of a catalog query as full item rows, in the query's order: for those
+    /// who read the items themselves (an application's lists and hooks), in one query
+    /// when it has no words (with words, its page, then the rows of those results).
+    pub async fn search_rows(&mut self, scope: &SiteScope, q: &CatalogQuery, text: &TextQuery) -> Result<Vec<ItemRow>> {
+        if q.has_text() {
+            let page = self.search_page(scope, q, text).await?;
+            let uuids: Vec<Uuid> = page.iter().map(|s| s.uuid).collect();
+            let mut rows = self.items_by_uuids(scope, &uuids).await?;
+            rows.sort_by_key(|r| uuids.iter().position(|u| *u == r.uuid));
+            return Ok(rows);
+        }
+        let mut b = build(self, scope, q, None, Some(&text.0), Shape::Unordered, Part::All);
+        let cols: String = ITEM_COLS.split(", ").map(|c| format!("items.{c}")).collect::<Vec<_>>().join(", ");
+        let order = order_by(q, None, &mut b.params);
+        let n = b.params.len();
+        let sql = format!("select {cols} {} {order} limit ${} offset ${}", b.from_where, n + 1, n + 2);
+        on_db!(self, |c| {
+            let rows = bind_all!(sqlx::query(AssertSqlSafe(sql)).persistent(false), &b.params)
+                .bind(q.limit)
+                .bind(q.offset)
+                .fetch_all(&mut *c)
+                .await?;
+            let mut items = Vec::with_capacity(rows.len());
+            for r in &rows {
+                items.push(item_from_row!(r));
+            }
+            Ok(items)
+        })
+    }
+
     /// The uids of `limit` results after `offset` of a part of a query's matches, best
     /// first.
     async fn ranked_uuids(

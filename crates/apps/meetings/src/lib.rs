@@ -403,11 +403,10 @@ async fn agenda<'r>(c: Call<'r>, view: &'r ItemView) -> Result<axum::response::R
         return Err(WebError::NotFound(ctx.url(&view.item.path)));
     }
     let services = ctx.services();
-    let found = services
-        .search_first(&ctx.principal, &ctx.site, agenda::on_meeting(&view.item))
+    let mut rows = services
+        .search_rows(&ctx.principal, &ctx.site, agenda::on_meeting(&view.item))
         .await
         .map_err(|e| c.error(e))?;
-    let mut rows = services.result_rows(&ctx.site, &found).await.map_err(|e| c.error(e))?;
     agenda::in_agenda_order(&mut rows);
     let items: Vec<Value> = rows
         .iter()

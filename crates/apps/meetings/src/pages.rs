@@ -45,10 +45,10 @@ async fn rows(ctx: &Ctx<'_>, mut q: CatalogQuery) -> Result<Vec<ItemRow>, WebErr
     if q.limit <= 0 {
         q.limit = beffroi_service::MAX_SEARCH_BATCH;
     }
-    let err = |e| WebError::from_service(e, &ctx.request_url);
-    let services = ctx.services();
-    let found = services.search_first(&ctx.principal, &ctx.site, q).await.map_err(err)?;
-    services.result_rows(&ctx.site, &found).await.map_err(err)
+    ctx.services()
+        .search_rows(&ctx.principal, &ctx.site, q)
+        .await
+        .map_err(|e| WebError::from_service(e, &ctx.request_url))
 }
 
 fn when(lang: Language, ctx: &Ctx<'_>, d: &DateTime<Utc>) -> String {

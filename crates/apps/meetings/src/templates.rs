@@ -40,10 +40,13 @@ pub(crate) async fn of_body(ctx: &Ctx<'_>, body: &ItemRow) -> Result<Vec<ItemRow
         limit: beffroi_service::MAX_SEARCH_BATCH,
         ..Default::default()
     };
-    let err = |e| WebError::from_service(e, &ctx.request_url);
-    let mut found = ctx.services().search_first(&ctx.principal, &ctx.site, q).await.map_err(err)?;
+    let mut found = ctx
+        .services()
+        .search_rows(&ctx.principal, &ctx.site, q)
+        .await
+        .map_err(|e| WebError::from_service(e, &ctx.request_url))?;
     found.retain(|t| t.path.parent().as_ref() == Some(&body.path));
-    ctx.services().result_rows(&ctx.site, &found).await.map_err(err)
+    Ok(found)
 }
 
 /// `@@from-template` on a body (POST, a form with `template`: its id): a new item of
