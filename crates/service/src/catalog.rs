@@ -143,12 +143,24 @@ impl Services {
     }
 
     /// How many results `q` finds on `site` as `actor` sees them, without reading any.
-    pub async fn count(&self, actor: &Principal, site: &SiteRow, mut q: CatalogQuery) -> Result<i64> {
+    pub async fn count(&self, actor: &Principal, site: &SiteRow, q: CatalogQuery) -> Result<i64> {
+        let Some((q, mut c, text)) = self.ready(actor, site, q).await? else { return Ok(0) };
+        Ok(c.db().search_count(&site.scope(), &q, &text).await?)
+    }
+
+    /// `q` as `actor` runs it on `site` (its security filter, publication window and
+    /// the site's languages), with a connection and its words as the database takes
+    /// them; None when its words can match nothing.
+    async fn ready(
+        &self,
+        actor: &Principal,
+        site: &SiteRow,
+        mut q: CatalogQuery,
+    ) -> Result<Option<(CatalogQuery, beffroi_store::Conn, beffroi_store::TextQuery)>> {
         self.secure(actor, &mut q);
         self.narrow_languages(site, &mut q).await?;
         let mut c = self.store.conn().await?;
-        let Some(text) = c.db().text_query(&q).await? else { return Ok(0) };
-        Ok(c.db().search_count(&site.scope(), &q, &text).await?)
+        Ok(c.db().text_query(&q).await?.map(|text| (q, c, text)))
     }
 
     /// The results of `q` on `site` as `actor` sees them, as [`Services::search`] finds
@@ -158,26 +170,16 @@ impl Services {
         &self,
         actor: &Principal,
         site: &SiteRow,
-        mut q: CatalogQuery,
+        q: CatalogQuery,
     ) -> Result<Vec<beffroi_store::Summary>> {
-        self.secure(actor, &mut q);
-        self.narrow_languages(site, &mut q).await?;
-        let mut c = self.store.conn().await?;
-        let Some(text) = c.db().text_query(&q).await? else {
-            return Ok(Vec::new());
-        };
+        let Some((q, mut c, text)) = self.ready(actor, site, q).await? else { return Ok(Vec::new()) };
         Ok(c.db().search_page(&site.scope(), &q, &text).await?)
     }
 
     /// The results of `q` on `site` as `actor` sees them, as [`Services::search_first`]
     /// finds them, as full item rows (in one query when `q` has no words).
-    pub async fn search_rows(&self, actor: &Principal, site: &SiteRow, mut q: CatalogQuery) -> Result<Vec<ItemRow>> {
-        self.secure(actor, &mut q);
-        self.narrow_languages(site, &mut q).await?;
-        let mut c = self.store.conn().await?;
-        let Some(text) = c.db().text_query(&q).await? else {
-            return Ok(Vec::new());
-        };
+    pub async fn search_rows(&self, actor: &Principal, site: &SiteRow, q: CatalogQuery) -> Result<Vec<ItemRow>> {
+        let Some((q, mut c, text)) = self.ready(actor, site, q).await? else { return Ok(Vec::new()) };
         Ok(c.db().search_rows(&site.scope(), &q, &text).await?)
     }
 

@@ -998,15 +998,11 @@ impl Db<'_> {
             let page: Vec<Uuid> = uuids.into_iter().skip(q.offset.min(in_leads) as usize).collect();
             return self.summaries_by_uuids(scope, &page).await;
         }
-        let mut b = build(self, scope, q, None, Some(&text.0), Shape::Unordered, Part::All);
-        let cols: String = SUMMARY_COLS.split(", ").map(|c| format!("items.{c}")).collect::<Vec<_>>().join(", ");
-        let order = order_by(q, b.rank.as_deref(), &mut b.params);
-        let n = b.params.len();
-        let sql = format!("select {cols} {} {order} limit ${} offset ${}", b.from_where, n + 1, n + 2);
+        let (sql, params) = self.page_sql(scope, q, text, SUMMARY_COLS);
         on_text_db!(self, q.has_text(), |c| {
             // Not kept prepared: a plan made for one query's words (PostgreSQL's generic
             // plan after five runs) can be a hundred times too slow for another's.
-            let rows = bind_all!(sqlx::query(AssertSqlSafe(sql)).persistent(false), &b.params)
+            let rows = bind_all!(sqlx::query(AssertSqlSafe(sql)).persistent(false), &params)
                 .bind(q.limit)
                 .bind(q.offset)
                 .fetch_all(&mut *c)
@@ -1017,6 +1013,16 @@ impl Db<'_> {
             }
             Ok(items)
         })
+    }
+
+    /// The SQL of a page of a query's matches in its order (limit and offset its last
+    /// two parameters, to bind after `params`), reading `cols` of the items.
+    fn page_sql(&self, scope: &SiteScope, q: &CatalogQuery, text: &TextQuery, cols: &str) -> (String, Vec<Param>) {
+        let mut b = build(self, scope, q, None, Some(&text.0), Shape::Unordered, Part::All);
+        let cols: String = cols.split(", ").map(|c| format!("items.{c}")).collect::<Vec<_>>().join(", ");
+        let order = order_by(q, b.rank.as_deref(), &mut b.params);
+        let n = b.params.len();
+        (format!("select {cols} {} {order} limit ${} offset ${}", b.from_where, n + 1, n + 2), b.params)
     }
 
     /// One page of a catalog query as full item rows, in the query's order: for those
@@ -1030,13 +1036,9 @@ impl Db<'_> {
             rows.sort_by_key(|r| uuids.iter().position(|u| *u == r.uuid));
             return Ok(rows);
         }
-        let mut b = build(self, scope, q, None, Some(&text.0), Shape::Unordered, Part::All);
-        let cols: String = ITEM_COLS.split(", ").map(|c| format!("items.{c}")).collect::<Vec<_>>().join(", ");
-        let order = order_by(q, None, &mut b.params);
-        let n = b.params.len();
-        let sql = format!("select {cols} {} {order} limit ${} offset ${}", b.from_where, n + 1, n + 2);
+        let (sql, params) = self.page_sql(scope, q, text, ITEM_COLS);
         on_db!(self, |c| {
-            let rows = bind_all!(sqlx::query(AssertSqlSafe(sql)).persistent(false), &b.params)
+            let rows = bind_all!(sqlx::query(AssertSqlSafe(sql)).persistent(false), &params)
                 .bind(q.limit)
                 .bind(q.offset)
                 .fetch_all(&mut *c)
