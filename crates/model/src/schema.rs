@@ -201,6 +201,15 @@ pub struct Field {
 }
 
 impl Field {
+    /// Whether an item inside a container with these field values uses the field (see
+    /// [`Field::optional_in`]).
+    pub fn used_in(&self, container: &Map<String, Value>) -> bool {
+        match self.optional_in.as_ref().and_then(|list| container.get(list)) {
+            Some(Value::Array(used)) if !used.is_empty() => used.iter().any(|u| u.as_str() == Some(self.name.as_str())),
+            _ => true,
+        }
+    }
+
     /// What people read for the choice `value` in `lang`: its title, or itself.
     pub fn choice_title<'a>(&'a self, value: &'a str, lang: Language) -> &'a str {
         match self.choice_titles.get(value).map(|t| t.get(lang)) {
@@ -575,23 +584,14 @@ fn behavior_fields(name: &str) -> Option<Vec<Field>> {
 }
 
 impl TypeSchema {
-    /// Whether an item inside a container with these field values uses `f` (see
-    /// [`Field::optional_in`]).
-    pub fn uses(f: &Field, container: &Map<String, Value>) -> bool {
-        match f.optional_in.as_ref().and_then(|list| container.get(list)) {
-            Some(Value::Array(used)) if !used.is_empty() => used.iter().any(|u| u.as_str() == Some(f.name.as_str())),
-            _ => true,
-        }
-    }
-
     /// The schema as items inside a container with these field values use it: without
     /// the optional fields it leaves out (the forms then neither draw nor read them).
     pub fn in_container(&self, container: &Map<String, Value>) -> std::borrow::Cow<'_, TypeSchema> {
-        if self.fields.iter().all(|f| Self::uses(f, container)) {
+        if self.fields.iter().all(|f| f.used_in(container)) {
             return std::borrow::Cow::Borrowed(self);
         }
         let mut t = self.clone();
-        t.fields.retain(|f| Self::uses(f, container));
+        t.fields.retain(|f| f.used_in(container));
         std::borrow::Cow::Owned(t)
     }
 
@@ -599,7 +599,7 @@ impl TypeSchema {
     /// these field values do not use.
     pub fn unused_in(&self, container: &Map<String, Value>, values: &Map<String, Value>) -> Option<&Field> {
         let given = |v: &Value| !(v.is_null() || v == "" || v == &Value::Array(Vec::new()) || v == &Value::Bool(false));
-        self.fields.iter().find(|f| !Self::uses(f, container) && values.get(&f.name).is_some_and(given))
+        self.fields.iter().find(|f| !f.used_in(container) && values.get(&f.name).is_some_and(given))
     }
 
     /// Whether `values` name a field only the type's application sets.

@@ -57,7 +57,8 @@ pub type HookFn = for<'a, 'w> fn(&'a mut Work<'w>, &'a ItemRow, &'a Transitioned
 pub type HookFuture<'a> = BoxFuture<'a, Result<()>>;
 
 /// What an application finds wrong with a site's access, one message per problem
-/// (`"Collège communal would have no meeting manager"`), given a read-only unit on the
+/// (`"Collège communal (/college) would have no meeting manager"`, naming what it is
+/// about so that two problems never read alike), given a read-only unit on the
 /// site root with the system's rights. The platform asks before and after every
 /// change of users, groups and sharing, in the change's transaction, and refuses
 /// (409, with the message) a change that brings a problem that was not there before.
@@ -128,8 +129,8 @@ pub struct Work<'s> {
     acting: Principal,
     workflows: Arc<WorkflowRegistry>,
     tx: beffroi_store::Tx,
-    /// The item the unit was opened on, its ancestors first.
-    lineage: Vec<ItemRow>,
+    /// The item the unit was opened on (its lineage is the first of `lineages`).
+    path: ItemPath,
     now: DateTime<Utc>,
     events: Vec<Event>,
     /// Where a state changed: the stored viewers there and below are recomputed.
@@ -138,9 +139,9 @@ pub struct Work<'s> {
     /// Groups' members read in the unit (no unit changes them): a guard hook asked for
     /// every transition an item's menu lists reads them once.
     members: std::collections::HashMap<String, Vec<String>>,
-    /// Lineages read in the unit, by the item's path; every change the unit makes to an
-    /// item forgets those that hold it (see [`Work::replace`]). A hook that looks at the
-    /// item, its body and the item again reads each once.
+    /// Lineages read in the unit, by the item's path, kept as the unit writes their
+    /// rows (see [`Work::replace`]): a hook that looks at the item, its body and the item
+    /// again reads each once.
     lineages: std::collections::HashMap<ItemPath, Vec<ItemRow>>,
 }
 
@@ -176,8 +177,8 @@ impl<'s> Work<'s> {
             acting: actor.clone(),
             workflows,
             tx,
-            lineages: std::collections::HashMap::from([(path, lineage.clone())]),
-            lineage,
+            lineages: std::collections::HashMap::from([(path.clone(), lineage)]),
+            path,
             now: beffroi_store::now(),
             events: Vec::new(),
             access: Vec::new(),
@@ -199,12 +200,17 @@ impl Work<'_> {
 
     /// The item the unit was opened on, as it is now in the unit.
     pub fn item(&self) -> &ItemRow {
-        self.lineage.last().expect("a lineage ends with its item")
+        self.ancestors_and_item().last().expect("a lineage ends with its item")
     }
 
     /// The items above it, the site root first.
     pub fn ancestors(&self) -> &[ItemRow] {
-        &self.lineage[..self.lineage.len() - 1]
+        let lineage = self.ancestors_and_item();
+        &lineage[..lineage.len() - 1]
+    }
+
+    fn ancestors_and_item(&self) -> &[ItemRow] {
+        &self.lineages[&self.path]
     }
 
     /// The time of the unit: every change in it carries this time.
@@ -306,7 +312,6 @@ impl Work<'_> {
                 state,
             )
             .await?;
-        self.lineages.retain(|path, _| !(path == parent || path.is_below(parent)));
         self.events.push(self.event(&item, EventKind::Created));
         Ok(item)
     }
@@ -509,9 +514,14 @@ impl Work<'_> {
         for row in self.lineages.values_mut().flatten().filter(|r| r.uuid == item.uuid) {
             *row = item.clone();
         }
-        if let Some(row) = self.lineage.iter_mut().find(|r| r.uuid == item.uuid) {
-            *row = item.clone();
-        }
+    }
+
+    /// The transition of `item`'s workflow that takes it from its state to `to`, if
+    /// there is one (whether it may be taken is decided when it is).
+    pub fn transition_to(&self, item: &ItemRow, to: &str) -> Option<String> {
+        let wf = self.workflows.for_type(&item.type_name)?;
+        let from = state_of(&self.workflows, item)?.id.clone();
+        wf.exits(&from).find(|t| t.to == to).map(|t| t.id.clone())
     }
 
     /// Runs the site's hooks on `t` at `when`, with the system's rights.

@@ -133,6 +133,14 @@ impl Persons {
         let seat = self.seat(person, body, day).unwrap_or(person);
         (person.title.clone(), position_label(text(seat, "position"), text(person, "gender"), lang))
     }
+
+    /// "Name (Position)", or the name alone, as lists and vocabularies show a person.
+    pub(crate) fn titled(&self, person: &ItemRow, body: &str, day: NaiveDate, lang: Language) -> String {
+        match self.label(person, body, day, lang) {
+            (name, position) if position.is_empty() => name,
+            (name, position) => format!("{name} ({position})"),
+        }
+    }
 }
 
 /// The site's persons.
@@ -147,7 +155,7 @@ pub(crate) fn check_attendance<'a>(work: &'a mut Work<'_>, meeting: &'a ItemRow)
         if lists.iter().chain(&["signatories"]).all(|f| list(meeting, f).is_empty()) {
             return Ok(());
         }
-        let body = meeting.path.parent().and_then(|p| p.last().map(str::to_owned)).unwrap_or_default();
+        let body = crate::body_id(meeting);
         let day = meeting_day(meeting);
         let persons = persons(work).await?;
         let mut seen = BTreeSet::new();

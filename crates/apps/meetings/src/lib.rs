@@ -206,6 +206,11 @@ pub(crate) fn refuse(message: impl Into<String>) -> ServiceError {
     ServiceError::BadRequest(message.into())
 }
 
+/// The id of the decision body an item or a meeting is in (its parent's).
+pub(crate) fn body_id(item: &ItemRow) -> String {
+    item.path.parent().and_then(|p| p.last().map(str::to_owned)).unwrap_or_default()
+}
+
 /// The strings of a list field (a multi-choice of ids: services, persons…).
 pub(crate) fn list(item: &ItemRow, field: &str) -> Vec<String> {
     match item.fields.get(field) {

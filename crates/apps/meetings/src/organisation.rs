@@ -250,17 +250,7 @@ pub(crate) async fn chain_step(
     } else {
         states.iter().rev().find(|s| rank(s).is_some_and(|r| r < from))
     };
-    Ok(to.map(|to| match (*to, forward) {
-        (VALIDATED, _) => "validate".to_owned(),
-        (CREATED, _) => "backToItemCreated".to_owned(),
-        (level, true) => level.replacen("proposed", "propose", 1),
-        (level, false) => {
-            let mut t = String::from("backTo");
-            t.push_str(&level[..1].to_uppercase());
-            t.push_str(&level[1..]);
-            t
-        }
-    }))
+    Ok(to.and_then(|to| work.transition_to(item, to)))
 }
 
 /// Where a state stands in the full chain (created, the five levels, validated).

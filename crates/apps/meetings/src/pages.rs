@@ -158,11 +158,8 @@ fn item_page<'a>(ctx: &'a Ctx<'_>, view: &'a ItemView) -> BoxFuture<'a, Result<V
             id => {
                 let persons = persons(ctx).await?;
                 let day = Utc::now().date_naive();
-                let body = it.path.parent().and_then(|p| p.last().map(str::to_owned)).unwrap_or_default();
-                persons.list.iter().find(|p| p.id == id).map(|p| {
-                    let (name, position) = persons.label(p, &body, day, it.language);
-                    if position.is_empty() { name } else { format!("{name} ({position})") }
-                })
+                let body = crate::body_id(it);
+                persons.list.iter().find(|p| p.id == id).map(|p| persons.titled(p, &body, day, it.language))
             }
         };
         // Its own vote first, then the further ones under their titles.
@@ -592,7 +589,7 @@ async fn attendance(
     lang: beffroi_model::Language,
 ) -> Result<Vec<serde_json::Value>, WebError> {
     let persons = persons(ctx).await?;
-    let body = meeting.path.parent().and_then(|p| p.last().map(str::to_owned)).unwrap_or_default();
+    let body = crate::body_id(meeting);
     let day = meeting_day(meeting);
     let status_of = |id: &str| {
         ["attendees", "excused", "absents"]

@@ -95,9 +95,7 @@ async fn from_template(c: &Call<'_>, view: &beffroi_service::ItemView, id: &str)
     values.insert("title".into(), template.title.clone().into());
     // What the template says, of the fields the body's items use.
     let item_schema = services.types().get(ITEM);
-    let used = |name: &str| {
-        item_schema.and_then(|t| t.field(name)).is_none_or(|f| beffroi_model::schema::TypeSchema::uses(f, &body.fields))
-    };
+    let used = |name: &str| item_schema.and_then(|t| t.field(name)).is_none_or(|f| f.used_in(&body.fields));
     for field in COPIED.into_iter().filter(|f| used(f)) {
         if let Some(v) = template.fields.get(field).filter(|v| !v.is_null() && *v != "") {
             values.insert(field.into(), v.clone());

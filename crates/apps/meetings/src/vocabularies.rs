@@ -150,10 +150,7 @@ fn persons<'a>(work: &'a mut Work<'_>, context: &'a ItemRow) -> VocabularyFuture
             .list
             .iter()
             .filter(|p| body.is_none_or(|b| persons.sits(p, b, day)))
-            .map(|p| {
-                let (name, position) = persons.label(p, body.unwrap_or_default(), day, lang);
-                term(&p.id, if position.is_empty() { name } else { format!("{name} ({position})") })
-            })
+            .map(|p| term(&p.id, persons.titled(p, body.unwrap_or_default(), day, lang)))
             .collect())
     })
 }
