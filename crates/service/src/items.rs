@@ -104,10 +104,22 @@ pub(crate) async fn refresh_viewers(
     site: &SiteRow,
     path: &ItemPath,
 ) -> Result<()> {
-    let scope = site.scope();
     let mut ancestors = load(db, site, path).await?;
     ancestors.pop();
-    let ancestor_maps = maps(reg, &ancestors);
+    refresh_viewers_under(reg, db, site, &ancestors, path).await
+}
+
+/// [`refresh_viewers`] with the items above `path` (root first) already in hand, as
+/// the transaction has them.
+pub(crate) async fn refresh_viewers_under(
+    reg: &WorkflowRegistry,
+    db: &mut Db<'_>,
+    site: &SiteRow,
+    ancestors: &[ItemRow],
+    path: &ItemPath,
+) -> Result<()> {
+    let scope = site.scope();
+    let ancestor_maps = maps(reg, ancestors);
     let rolemap = PermissionMap::site();
     let subtree = db.subtree_for_access(&scope, path).await?;
     let stored = db.subtree_viewers(&scope, path).await?;
@@ -127,7 +139,7 @@ pub(crate) async fn refresh_viewers(
         }
         stack.push((row, map));
     }
-    db.set_viewers_many(&changed).await?;
+    db.set_viewers_many(&changed, &stored).await?;
     Ok(())
 }
 

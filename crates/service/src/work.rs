@@ -21,7 +21,9 @@ use chrono::{DateTime, Utc};
 use futures_util::future::BoxFuture;
 use serde_json::{Map, Value};
 
-use crate::items::{allowed, apply_values, carries_files, check_item, load, maps, node, refresh_viewers, state_of};
+use crate::items::{
+    allowed, apply_values, carries_files, check_item, load, maps, node, refresh_viewers_under, state_of,
+};
 use crate::sessions::audit_row;
 use crate::workflow::{TransitionRequest, guard_values, is_public};
 use crate::{Event, EventKind, Result, ServiceError, Services};
@@ -255,6 +257,7 @@ impl Work<'_> {
         }
         let mut lineage = self.require(path, Permission::ModifyPortalContent).await?;
         let mut item = lineage.pop().expect("a lineage ends with its item");
+        let before = item.clone();
         let schema = services.types.get(&item.type_name).ok_or_else(|| {
             ServiceError::BadRequest(format!("items of type {} cannot be edited here", item.type_name))
         })?;
@@ -264,8 +267,11 @@ impl Work<'_> {
         check_item(&services.types, &item)?;
         item.modified = self.now;
         let scope = self.site.scope();
-        self.tx.db().update_item(&scope, &item).await?;
-        crate::catalog::index(&mut self.tx.db(), &scope, &item, &services.types).await?;
+        self.write(&before, &item).await?;
+        // The unit's row is as the catalog last had it: only what changed is written.
+        let types = &services.types;
+        let (old, new) = (crate::catalog::entry(&before, types), crate::catalog::entry(&item, types));
+        self.tx.db().reindex_item(&scope, &old, &new).await?;
         services.record_revision(&mut self.tx.db(), &self.site, &item, &self.actor, &note).await?;
         self.replace(&item);
         self.events.push(self.event(&item, EventKind::Modified));
@@ -455,14 +461,18 @@ impl Work<'_> {
     /// Commits: recomputes the stored viewers where a state changed, then publishes
     /// the unit's events.
     pub async fn commit(mut self) -> Result<()> {
-        self.access.sort();
-        self.access.dedup();
+        let mut access = std::mem::take(&mut self.access);
+        access.sort();
+        access.dedup();
         let mut done: Vec<&ItemPath> = Vec::new();
-        for path in &self.access {
+        for path in &access {
             if done.iter().any(|d| path == *d || path.is_below(d)) {
                 continue;
             }
-            refresh_viewers(&self.workflows, &mut self.tx.db(), &self.site, path).await?;
+            // The unit's lineages hold the ancestors as it wrote them.
+            let mut lineage = self.lineage_of(path).await?;
+            lineage.pop();
+            refresh_viewers_under(&self.workflows, &mut self.tx.db(), &self.site, &lineage, path).await?;
             done.push(path);
         }
         self.tx.commit().await?;
@@ -505,6 +515,19 @@ impl Work<'_> {
         let lineage = load(&mut self.tx.db(), &self.site, path).await?;
         self.lineages.insert(path.clone(), lineage.clone());
         Ok(lineage)
+    }
+
+    /// Writes the unit's change of an item (`before` as the unit had it): marked again
+    /// in the catalog only when its publication dates changed.
+    async fn write(&mut self, before: &ItemRow, item: &ItemRow) -> Result<()> {
+        let scope = self.site.scope();
+        let mut db = self.tx.db();
+        if (before.effective, before.expires) == (item.effective, item.expires) {
+            db.update_item_same_dates(&scope, item).await?;
+        } else {
+            db.update_item(&scope, item).await?;
+        }
+        Ok(())
     }
 
     /// Keeps an item as the unit has just written it, in its own lineage and in those
@@ -611,7 +634,8 @@ impl Work<'_> {
         let target = wf.state(&t.to).expect("validated at load");
         // A hook before may have changed the item: take it as it is now.
         let scope = self.site.scope();
-        let mut row = self.lineage_of(&item.path).await?.pop().expect("a lineage ends with its item");
+        let before = self.lineage_of(&item.path).await?.pop().expect("a lineage ends with its item");
+        let mut row = before.clone();
         row.review_state = Some(t.to.clone());
         row.modified = self.now;
         if let Some(e) = req.effective {
@@ -622,7 +646,7 @@ impl Work<'_> {
         if req.expires.is_some() {
             row.expires = req.expires;
         }
-        self.tx.db().update_item(&scope, &row).await?;
+        self.write(&before, &row).await?;
         let h = HistoryRow {
             action: Some(t.id.clone()),
             actor: self.actor.id().to_owned(),

@@ -16,7 +16,7 @@ use crate::sites::SiteScope;
 use crate::{Backend, Db, ItemRow, Result, Summary, on_db};
 
 /// What the catalog keeps of one item, besides its own columns.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CatalogEntry {
     pub uuid: Uuid,
     pub language: Language,
@@ -264,7 +264,7 @@ fn fts_words(stems: &[BTreeSet<String>]) -> String {
 }
 
 /// The viewer token of everyone (every principal but the system holds it).
-const EVERYONE: &str = "role:Anonymous";
+pub(crate) const EVERYONE: &str = "role:Anonymous";
 
 /// Which of a site's items a full-text match is narrowed to, by the access mark each
 /// item carries in its catalog entry: "pub" when everyone may see it whenever asked
@@ -794,8 +794,35 @@ impl Db<'_> {
         if entries.is_empty() {
             return Ok(());
         }
-        let uuids = placeholders(1, entries.len());
-        // The columns kept on items, in one statement.
+        self.index_columns(entries).await?;
+        self.index_subjects(entries).await?;
+        self.index_declared(entries).await?;
+        self.index_texts(entries).await
+    }
+
+    /// Writes again what changed between an item's catalog entry as it was written
+    /// (`old`) and as it is now: an edit that touches one field rewrites one part.
+    pub async fn reindex_item(&mut self, scope: &SiteScope, old: &CatalogEntry, new: &CatalogEntry) -> Result<()> {
+        let entries = [(scope.clone(), new.clone())];
+        if (&old.sortable_title, old.event_start, old.event_end)
+            != (&new.sortable_title, new.event_start, new.event_end)
+        {
+            self.index_columns(&entries).await?;
+        }
+        if old.subjects != new.subjects {
+            self.index_subjects(&entries).await?;
+        }
+        if old.indexed != new.indexed {
+            self.index_declared(&entries).await?;
+        }
+        if (old.language, &old.title, &old.lead, &old.body) != (new.language, &new.title, &new.lead, &new.body) {
+            self.index_texts(&entries).await?;
+        }
+        Ok(())
+    }
+
+    /// The catalog's columns on the items' rows, in one statement on PostgreSQL.
+    async fn index_columns(&mut self, entries: &[(SiteScope, CatalogEntry)]) -> Result<()> {
         let rows: Vec<String> = (0..entries.len())
             .map(|i| format!("(${}, ${}, ${}, ${})", 4 * i + 1, 4 * i + 2, 4 * i + 3, 4 * i + 4))
             .collect();
@@ -803,8 +830,6 @@ impl Db<'_> {
             "update items set sortable_title = v.st, event_start = v.es::timestamptz, event_end = v.ee::timestamptz from (values {}) as v(u, st, es, ee) where items.uuid = v.u::uuid",
             rows.join(", ")
         );
-        let subjects: Vec<(&CatalogEntry, &SiteScope, &String)> =
-            entries.iter().flat_map(|(sc, e)| e.subjects.iter().map(move |s| (e, sc, s))).collect();
         match self {
             // SQLite would join the whole items table to the VALUES list: one prepared
             // statement per item is faster there.
@@ -831,6 +856,14 @@ impl Db<'_> {
                 q.execute(&mut *c).await?;
             }
         }
+        Ok(())
+    }
+
+    /// The items' subjects, replacing those they had.
+    async fn index_subjects(&mut self, entries: &[(SiteScope, CatalogEntry)]) -> Result<()> {
+        let uuids = placeholders(1, entries.len());
+        let subjects: Vec<(&CatalogEntry, &SiteScope, &String)> =
+            entries.iter().flat_map(|(sc, e)| e.subjects.iter().map(move |s| (e, sc, s))).collect();
         on_db!(self, |c| {
             let mut q = sqlx::query(AssertSqlSafe(format!("delete from item_subjects where item_uuid in ({uuids})")));
             for (_, e) in entries {
@@ -838,7 +871,12 @@ impl Db<'_> {
             }
             q.execute(&mut *c).await?;
         });
-        self.insert_subjects(&subjects).await?;
+        self.insert_subjects(&subjects).await
+    }
+
+    /// The items' rows in the declared indexes, replacing those they had.
+    async fn index_declared(&mut self, entries: &[(SiteScope, CatalogEntry)]) -> Result<()> {
+        let uuids = placeholders(1, entries.len());
         on_db!(self, |c| {
             let mut q = sqlx::query(AssertSqlSafe(format!("delete from item_index where item_uuid in ({uuids})")));
             for (_, e) in entries {
@@ -848,7 +886,12 @@ impl Db<'_> {
         });
         let indexed: Vec<IndexRow<'_>> =
             entries.iter().flat_map(|(sc, e)| e.indexed.iter().map(move |(i, v)| (sc, e, i, v))).collect();
-        self.insert_indexed(&indexed).await?;
+        self.insert_indexed(&indexed).await
+    }
+
+    /// The items' full text and leads, with their access marks, replacing what they had.
+    async fn index_texts(&mut self, entries: &[(SiteScope, CatalogEntry)]) -> Result<()> {
+        let uuids = placeholders(1, entries.len());
         match self {
             Db::Sqlite(c) => {
                 let c: &mut sqlx::SqliteConnection = c;

@@ -503,9 +503,15 @@ impl Db<'_> {
         Ok(())
     }
 
-    /// Replaces the stored viewers of many items, in batches that stay below the
-    /// backends' limits on bound parameters.
-    pub async fn set_viewers_many(&mut self, changes: &[(Uuid, BTreeSet<String>)]) -> Result<()> {
+    /// Replaces the stored viewers of many items (`before`: those stored, as
+    /// [`Db::subtree_viewers`] read them), in batches that stay below the backends'
+    /// limits on bound parameters. Only the items that everyone may now see, or no
+    /// longer, are marked again in the catalog.
+    pub async fn set_viewers_many(
+        &mut self,
+        changes: &[(Uuid, BTreeSet<String>)],
+        before: &std::collections::HashMap<Uuid, BTreeSet<String>>,
+    ) -> Result<()> {
         const MAX_PARAMS: usize = 20_000;
         let mut start = 0;
         while start < changes.len() {
@@ -540,7 +546,12 @@ impl Db<'_> {
                 }
             });
         }
-        let uuids: Vec<Uuid> = changes.iter().map(|(u, _)| *u).collect();
+        let everyone = |tokens: Option<&BTreeSet<String>>| tokens.is_some_and(|t| t.contains(crate::catalog::EVERYONE));
+        let uuids: Vec<Uuid> = changes
+            .iter()
+            .filter(|(u, after)| everyone(before.get(u)) != everyone(Some(after)))
+            .map(|(u, _)| *u)
+            .collect();
         self.refresh_marks(&uuids).await
     }
 
@@ -626,6 +637,14 @@ impl Db<'_> {
 
     /// Writes an item's mutable columns (not its place in the tree).
     pub async fn update_item(&mut self, scope: &SiteScope, item: &ItemRow) -> Result<()> {
+        self.update_item_same_dates(scope, item).await?;
+        // Its publication dates may have changed, and with them who may see it.
+        self.refresh_marks(&[item.uuid]).await
+    }
+
+    /// Writes an item's mutable columns, its publication dates (effective, expires)
+    /// being those stored: its access mark holds as it is.
+    pub async fn update_item_same_dates(&mut self, scope: &SiteScope, item: &ItemRow) -> Result<()> {
         let n = on_db!(self, |c| {
             sqlx::query(
                 "update items set title = $1, description = $2, language = $3, fields = $4, review_state = $5,
@@ -648,9 +667,7 @@ impl Db<'_> {
             .await?
             .rows_affected()
         });
-        crate::found(n)?;
-        // Its publication dates may have changed, and with them who may see it.
-        self.refresh_marks(&[item.uuid]).await
+        crate::found(n)
     }
 
     /// Deletes the item at `path` and everything below it; returns how many went.

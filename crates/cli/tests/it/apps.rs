@@ -5,7 +5,7 @@
 use beffroi_model::security::{Principal, Role};
 use beffroi_service::apps::App;
 use beffroi_service::{
-    AppMigration, EventKind, HookFuture, ItemRow, ItemView, ServiceError, Services, Term, TransitionHook,
+    AppMigration, CatalogQuery, EventKind, HookFuture, ItemRow, ItemView, ServiceError, Services, Term, TransitionHook,
     TransitionRequest, Transitioned, Vocabulary, VocabularyFuture, When, Work,
 };
 use beffroi_web::routes::{Access, Args, Call, Route};
@@ -784,6 +784,41 @@ both_backends! {
         let reader = Principal::user("reader", &[Role::Reader]);
         let mut work = services.work(&reader, &s, &doc, beffroi_model::security::Permission::View).await.unwrap();
         assert!(matches!(work.set_fields(&doc, &obj(json!({"title": "Non"}))).await, Err(ServiceError::Unauthorized)));
+    }
+
+    async fn a_unit_of_work_writes_to_the_catalog_what_its_changes_change(db) {
+        let s = db.site("s").await;
+        let doc = db.add(&s, "", "Document", json!({"title": "Voirie communale", "description": "Entretien des trottoirs"})).await;
+        let found = |words: &'static str, subject: Option<&'static str>| {
+            let (services, s) = (db.services.clone(), s.clone());
+            async move {
+                let all = CatalogQuery { limit: 50, ..Default::default() };
+                let mut q = if words.is_empty() { all } else { beffroi_service::with_text(all, words) };
+                q.subjects = subject.map(|w| vec![w.to_owned()]).unwrap_or_default();
+                services.search(&Principal::Anonymous, &s, q).await.unwrap().items.iter().map(|i| i.title.clone()).collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(found("trottoirs", None).await, ["Voirie communale"]);
+        assert!(found("", Some("mobilité")).await.is_empty());
+        let manager = Principal::user("boss", &[Role::Manager]);
+        // Only the subjects change: the text and the public mark stay as written.
+        let mut work = db.services.work(&manager, &s, &doc, beffroi_model::security::Permission::ModifyPortalContent).await.unwrap();
+        work.set_fields(&doc, &obj(json!({"subjects": ["mobilité"]}))).await.unwrap();
+        work.commit().await.unwrap();
+        assert_eq!(found("", Some("mobilité")).await, ["Voirie communale"]);
+        assert_eq!(found("trottoirs", None).await, ["Voirie communale"], "anonymous still finds it by its words");
+        // The title changes: the old words go, the new ones are found, subjects kept.
+        let mut work = db.services.work(&manager, &s, &doc, beffroi_model::security::Permission::ModifyPortalContent).await.unwrap();
+        work.set_fields(&doc, &obj(json!({"title": "Pistes cyclables"}))).await.unwrap();
+        work.commit().await.unwrap();
+        assert!(found("voirie", None).await.is_empty());
+        assert_eq!(found("cyclables", None).await, ["Pistes cyclables"]);
+        assert_eq!(found("", Some("mobilité")).await, ["Pistes cyclables"]);
+        // Its expiry date changes: anonymous no longer finds it by its words.
+        let mut work = db.services.work(&manager, &s, &doc, beffroi_model::security::Permission::ModifyPortalContent).await.unwrap();
+        work.set_fields(&doc, &obj(json!({"expires": "2020-01-01T00:00:00+00:00"}))).await.unwrap();
+        work.commit().await.unwrap();
+        assert!(found("cyclables", None).await.is_empty(), "expired");
     }
 
     async fn every_rich_text_field_is_shown_found_versioned_and_linked_by_uid(db) {
