@@ -196,6 +196,22 @@ pub(crate) fn routes() -> Vec<Route> {
         Route::get("@@images", Any, item_handler!(images))
             .bare()
             .summary("an image field or its scale: `/<field>[/<scale>]`"),
+        // Documents for programs.
+        Route::get("@@rss", Bare, item_handler!(crate::feeds::rss))
+            .document()
+            .summary("an RSS 2.0 feed of a folder or a Collection"),
+        Route::get("@@atom", Bare, item_handler!(crate::feeds::atom))
+            .document()
+            .summary("an Atom feed of a folder or a Collection"),
+        Route::get("@@ics_view", Bare, item_handler!(crate::feeds::ics_view))
+            .document()
+            .summary("an iCalendar file of an event, or of a folder's or a Collection's events"),
+        Route::get("@@sitemap.xml", Bare, site_handler!(crate::feeds::sitemap))
+            .document()
+            .summary("the site's sitemap (`/sitemap.xml` at its root)"),
+        Route::get("@@robots.txt", Bare, site_handler!(crate::feeds::robots))
+            .document()
+            .summary("the site's robots.txt (at its root)"),
     ]
 }
 

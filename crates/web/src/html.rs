@@ -37,6 +37,9 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("version.html", include_str!("../templates/version.html")),
     ("diff.html", include_str!("../templates/diff.html")),
     ("delete.html", include_str!("../templates/delete.html")),
+    ("rss.xml", include_str!("../templates/rss.xml")),
+    ("atom.xml", include_str!("../templates/atom.xml")),
+    ("sitemap.xml", include_str!("../templates/sitemap.xml")),
 ];
 
 /// The template environment with the `_` translation function.
@@ -137,6 +140,82 @@ pub fn date_time_text(
         Language::De | Language::Nl | Language::Fr => local.format("%d/%m/%Y"),
     };
     if with_time { format!("{date} {}", local.format("%H:%M")) } else { date.to_string() }
+}
+
+/// What the page's head says of the item to programs: its canonical address, its
+/// feeds (a folder or a Collection) or calendar file (an event), OpenGraph's card, and
+/// schema.org's description as JSON-LD (the site: a GovernmentOrganization; an event:
+/// an Event; another page: an Article).
+fn head_meta(ctx: &Ctx<'_>, view: &ItemView) -> Value {
+    let it = &view.item;
+    let url = ctx.url(&it.path);
+    let services = &ctx.app.services;
+    let schema = services.types().get(&it.type_name);
+    let root = it.path.is_root();
+    let title = if root { ctx.site.title.clone() } else { it.title.clone() };
+    let mut feeds = Vec::new();
+    if crate::feeds::has_feeds(ctx, view) {
+        feeds.push(context! { kind => "application/rss+xml", title => format!("{title} (RSS)"), url => format!("{url}/@@rss") });
+        feeds.push(context! { kind => "application/atom+xml", title => format!("{title} (Atom)"), url => format!("{url}/@@atom") });
+    }
+    let (start, end) = schema.map(|s| s.date_range(&it.fields)).unwrap_or_default();
+    if start.is_some() || schema.is_some_and(|s| s.has_query()) {
+        feeds.push(context! { kind => "text/calendar", title => format!("{title} (iCalendar)"), url => format!("{url}/@@ics_view") });
+    }
+    let image = beffroi_service::stored_file(services, view, None)
+        .filter(|f| f.width.is_some())
+        .map(|_| format!("{url}/@@images/image/preview"));
+    let folderish = view.is_folderish(services.types());
+    let og_type = if root || folderish { "website" } else { "article" };
+    let publisher = serde_json::json!({"@type": "GovernmentOrganization", "name": ctx.site.title, "url": ctx.base});
+    let mut ld = if root {
+        let mut o = publisher.clone();
+        if !it.description.is_empty() {
+            o["description"] = it.description.clone().into();
+        }
+        Some(o)
+    } else if let Some(start) = start {
+        let mut o = serde_json::json!({"@type": "Event", "name": it.title, "url": url, "startDate": crate::json::iso(&start), "organizer": publisher});
+        if let Some(end) = end {
+            o["endDate"] = crate::json::iso(&end).into();
+        }
+        if let Some(place) = it.fields.get("location").and_then(|v| v.as_str()).filter(|p| !p.trim().is_empty()) {
+            o["location"] = serde_json::json!({"@type": "Place", "name": place, "address": place});
+        }
+        Some(o)
+    } else if !folderish {
+        let mut o = serde_json::json!({"@type": "Article", "headline": it.title.chars().take(110).collect::<String>(), "url": url, "dateModified": crate::json::iso(&it.modified), "publisher": publisher, "inLanguage": it.language.code()});
+        if let Some(e) = it.effective {
+            o["datePublished"] = crate::json::iso(&e).into();
+        }
+        Some(o)
+    } else {
+        None
+    };
+    if let Some(o) = ld.as_mut() {
+        o["@context"] = "https://schema.org".into();
+        if !root && !it.description.is_empty() {
+            o["description"] = it.description.clone().into();
+        }
+        if let Some(i) = &image {
+            o["image"] = i.clone().into();
+        }
+    }
+    // Inside <script>, "</" would end it: JSON may write "<" as \u003c.
+    let json_ld = ld.map(|o| Value::from_safe_string(o.to_string().replace('<', "\\u003c")));
+    context! {
+        canonical => url.clone(),
+        feeds => feeds,
+        og => context! {
+            kind => og_type,
+            title => title,
+            description => it.description.clone(),
+            url => url,
+            image => image,
+            site_name => ctx.site.title.clone(),
+        },
+        json_ld => json_ld,
+    }
 }
 
 /// What a type shows besides its title, description and text, by what its type
@@ -270,6 +349,7 @@ pub(crate) fn item_page(
             wf_state => workflow.and_then(|w| w.state.as_ref()).map(|(_, t)| t.clone()),
             transitions => workflow.map(|w| w.transitions.iter().map(|(id, t)| context! { id => id.clone(), title => t.clone() }).collect::<Vec<_>>()).unwrap_or_default(),
             parts => type_parts(ctx, view),
+            head => head_meta(ctx, view),
             own => own,
             login_url => login_url(ctx),
             status_message => crate::views::Status::message(ctx),

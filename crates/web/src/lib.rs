@@ -19,6 +19,7 @@ mod contents;
 mod edit;
 mod endpoints;
 mod error;
+mod feeds;
 mod history;
 mod html;
 pub mod i18n;
@@ -89,11 +90,18 @@ pub struct WebOptions {
     /// Reverse proxies whose `X-Forwarded-For` names the client (none by default: the
     /// connection's peer is the client).
     pub trusted_proxies: Vec<client::TrustedProxy>,
+    /// How many addresses one sitemap file lists before `sitemap.xml` becomes an index
+    /// of numbered files (the protocol's limit, 50,000, unless a test wants fewer).
+    pub sitemap_size: i64,
 }
 
 impl Default for WebOptions {
     fn default() -> Self {
-        Self { request_timeout: Some(DEFAULT_REQUEST_TIMEOUT), trusted_proxies: Vec::new() }
+        Self {
+            request_timeout: Some(DEFAULT_REQUEST_TIMEOUT),
+            trusted_proxies: Vec::new(),
+            sitemap_size: feeds::SITEMAP_SIZE,
+        }
     }
 }
 

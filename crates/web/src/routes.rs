@@ -253,6 +253,9 @@ pub struct Route {
     pub action: Option<Action>,
     /// Whether an HTML view keeps the site's navigation and breadcrumbs.
     pub chrome: bool,
+    /// Whether it answers a document programs read (a feed, a calendar, a sitemap)
+    /// rather than a page: an anonymous caller refused gets 401, not the login form.
+    pub document: bool,
     pub handler: Handler,
 }
 
@@ -273,6 +276,7 @@ impl Route {
             component: None,
             action: None,
             chrome: name.starts_with("@@"),
+            document: false,
             handler,
         }
     }
@@ -343,6 +347,13 @@ impl Route {
 
     /// An HTML view without the site's navigation (login, logout, downloads).
     pub fn bare(mut self) -> Self {
+        self.chrome = false;
+        self
+    }
+
+    /// A document for programs (see [`Route::document`]), without the site's navigation.
+    pub fn document(mut self) -> Self {
+        self.document = true;
         self.chrome = false;
         self
     }

@@ -163,6 +163,10 @@ pub(crate) fn content_body_limit(app: &AppState) -> u64 {
     app.services.upload_limit().saturating_mul(4) / 3 + MAX_JSON_BODY as u64
 }
 
+/// The names at a site's root that are its files for crawlers, not items (an item
+/// cannot take them there).
+const ROOT_FILES: [&str; 2] = ["sitemap.xml", "robots.txt"];
+
 pub(crate) async fn handle(State(app): State<Arc<AppState>>, req: axum::extract::Request) -> Response {
     let (parts, body) = req.into_parts();
     let (method, uri, headers) = (parts.method, parts.uri, parts.headers);
@@ -234,6 +238,15 @@ async fn route(
     };
     let with_site = |err: WebError| Failure { err, site: Some((site.clone(), base.clone())) };
 
+    // The site's files for crawlers answer at its root, as the views named after them.
+    let root_file;
+    let segs = match segs {
+        [name] if ROOT_FILES.contains(&name.as_str()) => {
+            root_file = [format!("@@{name}")];
+            &root_file[..]
+        }
+        _ => segs,
+    };
     let split = segs.iter().position(|s| s.starts_with('@')).unwrap_or(segs.len());
     let (content, rest) = segs.split_at(split);
     // A named endpoint or view comes from the registry: an unknown name is 404, a
@@ -372,7 +385,10 @@ async fn route(
         Ok(Found::Missing) => return Err(with_site(WebError::NotFound(request_url.clone()))),
         // An anonymous visitor of a page is sent to the login form, and back after.
         Err(beffroi_service::ServiceError::Unauthorized)
-            if !json && ctx.principal == beffroi_model::security::Principal::Anonymous && !is_post =>
+            if !json
+                && ctx.principal == beffroi_model::security::Principal::Anonymous
+                && !is_post
+                && !route.is_some_and(|r| r.document) =>
         {
             let came_from = match uri.query() {
                 Some(q) => format!("{}?{q}", uri.path()),
@@ -389,7 +405,7 @@ async fn route(
         (Some(r), body) => {
             if !r.access.allows(&ctx.principal, Some(&view)) {
                 // An anonymous visitor of a view is sent to the login form, and back after.
-                if ctx.principal == beffroi_model::security::Principal::Anonymous && r.is_view() {
+                if ctx.principal == beffroi_model::security::Principal::Anonymous && r.is_view() && !r.document {
                     return Ok((tag(&site), crate::views::redirect_to_login(&ctx, &ctx.return_path())).into_response());
                 }
                 return Err(with_site(WebError::Unauthorized));

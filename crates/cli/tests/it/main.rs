@@ -13,6 +13,7 @@ mod cli;
 mod content;
 mod editor;
 mod editor_chooser;
+mod feeds;
 mod hardening;
 mod http;
 mod import;
