@@ -752,7 +752,8 @@ impl TypeSchema {
         let mut out = Map::new();
         let mut errors = Vec::new();
         for (key, value) in input {
-            if READ_ONLY_KEYS.contains(&key.as_str()) {
+            // A type may make one of them its own field (a folder's "layout").
+            if READ_ONLY_KEYS.contains(&key.as_str()) && self.field(key).is_none() {
                 continue;
             }
             let Some(field) = self.field(key) else {

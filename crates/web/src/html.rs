@@ -287,10 +287,18 @@ pub(crate) fn site_chrome(ctx: &Ctx<'_>, view: &ItemView, nav: &[Summary]) -> (V
     (nav, breadcrumbs)
 }
 
+/// What an item's page lists: a page of its contents or results (with the batch's
+/// start and size), in its listing view, or its events by month.
+pub(crate) struct Shown<'a> {
+    pub listing: Option<(&'a Listing, i64, i64)>,
+    pub layout: &'a str,
+    pub events: Option<Value>,
+}
+
 pub(crate) fn item_page(
     ctx: &Ctx<'_>,
     view: &ItemView,
-    listing: Option<(&Listing, i64, i64)>,
+    shown: Shown<'_>,
     nav: &[Summary],
     workflow: Option<&beffroi_service::WorkflowInfo>,
     own: Option<Value>,
@@ -300,13 +308,10 @@ pub(crate) fn item_page(
     let root = it.path.is_root();
     let title = if root { ctx.site.title.clone() } else { it.title.clone() };
     let (nav, breadcrumbs) = site_chrome(ctx, view, nav);
+    let listing = shown.listing;
     let (items, total, page, pages, prev_url, next_url) = match listing {
         Some((l, start, size)) => {
-            let items: Vec<Value> = l
-                .items
-                .iter()
-                .map(|s| context! { url => ctx.url(&s.path), title => s.title.clone(), description => s.description.clone() })
-                .collect();
+            let items: Vec<Value> = l.items.iter().map(|s| crate::listing::entry(ctx, lang, s)).collect();
             let pages = (l.total + size - 1) / size;
             let page = start / size + 1;
             let url = ctx.url(&it.path);
@@ -333,6 +338,8 @@ pub(crate) fn item_page(
             breadcrumbs => breadcrumbs,
             rich_texts => rich_texts(ctx.app.services.types(), &it.type_name, &it.fields, lang),
             folderish => listing.is_some(),
+            layout => shown.layout,
+            events => shown.events,
             items => items,
             items_total => total,
             page => page,

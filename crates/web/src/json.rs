@@ -199,7 +199,7 @@ pub(crate) fn item(
         m.insert("next_item".into(), json!({}));
         m.insert("previous_item".into(), json!({}));
         if let Some(s) = schema {
-            m.insert("layout".into(), s.layouts.first().cloned().unwrap_or_else(|| "view".into()).into());
+            m.insert("layout".into(), layout(s, &it.fields).into());
             if s.behaviors.iter().any(|b| b == "versioning") {
                 m.insert("changeNote".into(), "".into());
                 m.insert("versioning_enabled".into(), true.into());
@@ -370,4 +370,16 @@ pub(crate) async fn content_write(
         }
         _ => Err(WebError::MethodNotAllowed),
     }
+}
+
+/// The view an item is shown with: the one its `layout` field chose among its type's,
+/// else its type's first (Plone's default view).
+pub(crate) fn layout(schema: &beffroi_model::schema::TypeSchema, fields: &serde_json::Map<String, Value>) -> String {
+    fields
+        .get("layout")
+        .and_then(Value::as_str)
+        .filter(|l| schema.layouts.iter().any(|x| x == l))
+        .map(str::to_owned)
+        .or_else(|| schema.layouts.first().cloned())
+        .unwrap_or_else(|| "view".into())
 }

@@ -26,6 +26,7 @@ pub mod i18n;
 mod json;
 pub mod jwt;
 mod links;
+mod listing;
 mod media;
 pub mod routes;
 mod search;

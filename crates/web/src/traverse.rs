@@ -511,7 +511,19 @@ async fn item_response(ctx: &Ctx<'_>, view: &ItemView, json: bool, headers: &Hea
     let page =
         ctx.app.pages.get(view.item.type_name.as_str()).filter(|(app, _)| ctx.app.services.has_app(&ctx.site, app));
     let contents_shown = json || page.is_none_or(|(_, p)| p.contents);
-    let listing: Option<Listing> = if folderish && contents_shown {
+    let layout = ctx.app.services.types().get(&view.item.type_name).map(|s| crate::json::layout(s, &view.item.fields));
+    let layout = layout.as_deref().unwrap_or("view");
+    // The event listing reads its events itself, and shows them by month.
+    let events = if !json && layout == crate::listing::EVENTS && contents_shown {
+        Some(crate::listing::events(ctx, view, ctx.param("past").is_some()).await?)
+    } else {
+        None
+    };
+    let listing: Option<Listing> = if events.is_some() {
+        None
+    } else if folderish && contents_shown && !json && layout == crate::listing::NEWS {
+        Some(crate::listing::newest_first(ctx, view, b_start, b_size).await?)
+    } else if folderish && contents_shown {
         Some(ctx.app.services.children(&ctx.principal, &ctx.site, view, b_start, b_size).await.map_err(err)?)
     } else if let Some(t) = ctx.app.services.types().get(&view.item.type_name).filter(|t| t.has_query()) {
         if let Some(n) = t.query_setting(&view.item.fields, QueryPart::BatchSize).and_then(serde_json::Value::as_i64)
@@ -545,8 +557,8 @@ async fn item_response(ctx: &Ctx<'_>, view: &ItemView, json: bool, headers: &Hea
         Some((_, p)) => Some((p.parts)(ctx, view).await?),
         None => None,
     };
-    let body =
-        html::item_page(ctx, view, listing.as_ref().map(|l| (l, b_start, b_size)), &nav, workflow.as_ref(), own)?;
+    let shown = html::Shown { listing: listing.as_ref().map(|l| (l, b_start, b_size)), layout, events };
+    let body = html::item_page(ctx, view, shown, &nav, workflow.as_ref(), own)?;
     Ok(finish(headers, body, HTML, Some(view.item.modified)))
 }
 

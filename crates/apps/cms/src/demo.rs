@@ -9,6 +9,58 @@ use beffroi_service::{NewSite, NewUser, Result, Secret, Services, TransitionRequ
 /// (folder title, folder description, [(page title, description, body HTML)])
 type Section = (&'static str, &'static str, &'static [(&'static str, &'static str, &'static str)]);
 
+/// The news: (title, description, body HTML, published how many days ago, the
+/// illustration's two colours).
+type News = (&'static str, &'static str, &'static str, i64, [[u8; 3]; 2]);
+
+const NEWS: &[News] = &[
+    (
+        "Travaux rue de la Station",
+        "La rue de la Station sera fermée à la circulation pendant trois semaines.",
+        "<p>Des travaux d'égouttage débutent le 4 mars rue de la Station. Une déviation est mise en place par la rue des Écoles. Les riverains gardent l'accès à leur domicile.</p>",
+        2,
+        [[233, 138, 21], [122, 62, 10]],
+    ),
+    (
+        "Collecte des sapins de Noël",
+        "Les sapins sont ramassés le deuxième lundi de janvier.",
+        "<p>Déposez votre sapin, sans décoration ni pot, devant votre habitation la veille au soir. Les sapins sont broyés et compostés.</p>",
+        9,
+        [[46, 125, 50], [12, 60, 30]],
+    ),
+    (
+        "Nouvelle plaine de jeux au parc communal",
+        "Une plaine de jeux accessible à tous les enfants ouvre au parc.",
+        "<p>La nouvelle plaine de jeux du parc communal est accessible aux enfants à mobilité réduite. Elle a été conçue avec les écoles et le conseil communal des enfants.</p>",
+        16,
+        [[2, 136, 209], [106, 27, 154]],
+    ),
+    (
+        "Nouveaux horaires d'été à l'administration",
+        "Du 1er juillet au 31 août, les guichets ferment à 15 heures.",
+        "<p>Pendant les vacances scolaires, les guichets de l'état civil et de la population sont ouverts de 8 h 30 à 15 h.</p>",
+        30,
+        [[0, 121, 107], [0, 60, 90]],
+    ),
+];
+
+/// A demo illustration: a soft diagonal gradient between two colours with a light
+/// disc, as a PNG.
+fn illustration(colours: [[u8; 3]; 2]) -> Vec<u8> {
+    let (w, h) = (800u32, 500u32);
+    let img = image::RgbImage::from_fn(w, h, |x, y| {
+        let t = (x + y) as f32 / (w + h) as f32;
+        let mix = |i: usize| (colours[0][i] as f32 * (1.0 - t) + colours[1][i] as f32 * t) as u8;
+        let (dx, dy) = (x as f32 - 600.0, y as f32 - 140.0);
+        let disc = dx * dx + dy * dy < 90.0 * 90.0;
+        let lift = |c: u8| if disc { c.saturating_add(60) } else { c };
+        image::Rgb([lift(mix(0)), lift(mix(1)), lift(mix(2))])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).expect("a PNG is written to memory");
+    out.into_inner()
+}
+
 const SECTIONS: &[Section] = &[
     (
         "Vie communale",
@@ -67,27 +119,6 @@ const SECTIONS: &[Section] = &[
             ),
         ],
     ),
-    (
-        "Actualités",
-        "Les nouvelles de la commune.",
-        &[
-            (
-                "Travaux rue de la Station",
-                "La rue de la Station sera fermée à la circulation pendant trois semaines.",
-                "<p>Des travaux d'égouttage débutent le 4 mars rue de la Station. Une déviation est mise en place par la rue des Écoles. Les riverains gardent l'accès à leur domicile.</p>",
-            ),
-            (
-                "Collecte des sapins de Noël",
-                "Les sapins sont ramassés le deuxième lundi de janvier.",
-                "<p>Déposez votre sapin, sans décoration ni pot, devant votre habitation la veille au soir. Les sapins sont broyés et compostés.</p>",
-            ),
-            (
-                "Nouvelle plaine de jeux au parc communal",
-                "Une plaine de jeux accessible à tous les enfants ouvre au parc.",
-                "<p>La nouvelle plaine de jeux du parc communal est accessible aux enfants à mobilité réduite. Elle a été conçue avec les écoles et le conseil communal des enfants.</p>",
-            ),
-        ],
-    ),
 ];
 
 /// The id of the demo site.
@@ -140,44 +171,111 @@ pub async fn seed(services: &Services, admin_password: &str) -> Result<bool> {
             services.transition(&system, &site, &page.path, "publish", TransitionRequest::default()).await?;
         }
     }
-    // The other types in the news section: an agenda, news and a listing of both.
-    let extra = [
-        (
-            "Event",
-            json!({
-                "title": "Conseil communal",
-                "description": "Séance publique du conseil communal, chaque premier lundi du mois.",
-                "start": "2027-01-04T19:00:00+00:00",
-                "end": "2027-01-04T21:00:00+00:00",
-                "location": "Salle du conseil, place communale 1",
-                "recurrence": "RRULE:FREQ=MONTHLY;BYDAY=1MO;COUNT=12",
-                "contact_email": "secretariat@val-d-ourthe.example",
-                "subjects": ["conseil communal"],
-            }),
-        ),
-        (
-            "News Item",
-            json!({
-                "title": "Nouveaux horaires d'été à l'administration",
-                "description": "Du 1er juillet au 31 août, les guichets ferment à 15 heures.",
-                "text": {"content-type": "text/html", "data": "<p>Pendant les vacances scolaires, les guichets de l'état civil et de la population sont ouverts de 8 h 30 à 15 h.</p>"},
-                "subjects": ["administration"],
-            }),
-        ),
-        (
-            "Collection",
-            json!({
-                "title": "Toutes les actualités",
-                "query": [{"i": "portal_type", "o": "plone.app.querystring.operation.selection.any", "v": ["News Item", "Event"]}],
-                "sort_on": "modified",
-                "sort_reversed": true,
-            }),
-        ),
+    let (system_ref, site_ref) = (&system, &site);
+    let publish = |path: ItemPath| async move {
+        services.transition(system_ref, site_ref, &path, "publish", TransitionRequest::default()).await
+    };
+    // The news, with their illustrations, newest first.
+    let news = services
+        .create(
+            &system,
+            &site,
+            &ItemPath::root(),
+            "Folder",
+            None,
+            &obj(
+                json!({"title": "Actualités", "description": "Les nouvelles de la commune.", "layout": "news_listing"}),
+            ),
+        )
+        .await?;
+    publish(news.path.clone()).await?;
+    let now = chrono::Utc::now();
+    for (title, description, body, days_ago, colours) in NEWS {
+        use base64::Engine;
+        let png = base64::engine::general_purpose::STANDARD.encode(illustration(*colours));
+        let values = json!({
+            "title": title,
+            "description": description,
+            "text": {"content-type": "text/html", "data": body},
+            "image": {"data": png, "encoding": "base64", "filename": "illustration.png", "content-type": "image/png"},
+            "effective": (now - chrono::Duration::days(*days_ago)).to_rfc3339(),
+        });
+        let item = services.create(&system, &site, &news.path, "News Item", None, &obj(values)).await?;
+        publish(item.path).await?;
+    }
+    let collection = json!({
+        "title": "Toutes les actualités",
+        "description": "Les actualités et les événements de la commune.",
+        "query": [{"i": "portal_type", "o": "plone.app.querystring.operation.selection.any", "v": ["News Item", "Event"]}],
+        "sort_on": "modified",
+        "sort_reversed": true,
+        "layout": "summary_view",
+        "effective": (now - chrono::Duration::days(60)).to_rfc3339(),
+    });
+    let item = services.create(&system, &site, &news.path, "Collection", None, &obj(collection)).await?;
+    publish(item.path).await?;
+    // The agenda: events to come (one every month, one every week, a day-long one) and
+    // one past, shown by month.
+    let agenda = services
+        .create(
+            &system,
+            &site,
+            &ItemPath::root(),
+            "Folder",
+            None,
+            &obj(json!({"title": "Agenda", "description": "Les événements de la commune.", "layout": "event_listing"})),
+        )
+        .await?;
+    publish(agenda.path.clone()).await?;
+    let day = |days: i64, hour: u32| {
+        let d = now.date_naive() + chrono::Duration::days(days);
+        d.and_hms_opt(hour, 0, 0).expect("a valid hour").and_utc().to_rfc3339()
+    };
+    let events = [
+        json!({
+            "title": "Conseil communal",
+            "description": "Séance publique du conseil communal, chaque premier lundi du mois.",
+            "start": "2027-01-04T19:00:00+00:00",
+            "end": "2027-01-04T21:00:00+00:00",
+            "location": "Salle du conseil, place communale 1",
+            "recurrence": "RRULE:FREQ=MONTHLY;BYDAY=1MO;COUNT=12",
+            "contact_email": "secretariat@val-d-ourthe.example",
+            "subjects": ["conseil communal"],
+        }),
+        json!({
+            "title": "Marché hebdomadaire",
+            "description": "Producteurs locaux et artisans sur la place communale.",
+            "start": "2026-01-08T07:00:00+00:00",
+            "end": "2026-01-08T12:00:00+00:00",
+            "location": "Place communale",
+            "recurrence": "RRULE:FREQ=WEEKLY;BYDAY=TH",
+        }),
+        json!({
+            "title": "Concert de fin d'année",
+            "description": "L'harmonie communale joue à l'église Saint-Martin. Entrée libre.",
+            "start": day(12, 19),
+            "end": day(12, 21),
+            "location": "Église Saint-Martin",
+        }),
+        json!({
+            "title": "Journée propreté",
+            "description": "Habitants et écoles nettoient les chemins de la commune.",
+            "start": day(40, 8),
+            "end": day(40, 17),
+            "whole_day": true,
+            "location": "Départ de la maison communale",
+        }),
+        json!({
+            "title": "Brocante du village",
+            "description": "La brocante annuelle des habitants.",
+            "start": day(-60, 7),
+            "end": day(-60, 16),
+            "location": "Rue de la Station",
+        }),
     ];
-    for (type_name, values) in extra {
-        let news = ItemPath::parse("/actualites").expect("valid path");
-        let item = services.create(&system, &site, &news, type_name, None, &obj(values)).await?;
-        services.transition(&system, &site, &item.path, "publish", TransitionRequest::default()).await?;
+    for values in events {
+        let item = services.create(&system, &site, &agenda.path, "Event", None, &obj(values)).await?;
+        publish(item.path).await?;
     }
     services
         .create_user(

@@ -18,6 +18,7 @@ mod hardening;
 mod http;
 mod import;
 mod limits;
+mod listings;
 mod login;
 mod media;
 mod meetings;
