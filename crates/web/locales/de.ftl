@@ -155,3 +155,5 @@ month-short-9 = Sep.
 month-short-10 = Okt.
 month-short-11 = Nov.
 month-short-12 = Dez.
+action-more = Weitere Aktionen
+action-add = Hinzufügen

@@ -404,3 +404,4 @@ month-short-9 = sept.
 month-short-10 = oct.
 month-short-11 = nov.
 month-short-12 = déc.
+action-more = Plus d'actions

@@ -155,3 +155,5 @@ month-short-9 = sep.
 month-short-10 = okt.
 month-short-11 = nov.
 month-short-12 = dec.
+action-more = Meer acties
+action-add = Toevoegen

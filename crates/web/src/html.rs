@@ -339,6 +339,8 @@ pub(crate) fn item_page(
             rich_texts => rich_texts(ctx.app.services.types(), &it.type_name, &it.fields, lang),
             folderish => listing.is_some(),
             layout => shown.layout,
+            // A news item or a page says when it was published; a folder does not.
+            published => it.effective.filter(|_| !root && listing.is_none() && shown.events.is_none()).map(|e| context! { iso => crate::json::iso(&e), text => crate::listing::long_date(ctx, lang, &e, false) }),
             events => shown.events,
             items => items,
             items_total => total,

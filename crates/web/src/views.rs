@@ -242,6 +242,12 @@ fn role_title(ctx: &Ctx<'_>, r: Role) -> String {
 }
 
 /// The actions an item page offers the principal in its toolbar.
+/// The views the toolbar shows as they are; the others go in its "More" menu, and what
+/// may be added here in its "Add" menu.
+const MAIN_ACTIONS: &[&str] = &["@@edit", "@@folder_contents", "@@history", "@@sharing"];
+
+/// The toolbar's actions on `view` for the caller, each with its group: "main", "add"
+/// (one per type that may be added here) or "more".
 pub(crate) fn actions(ctx: &Ctx<'_>, view: &ItemView) -> Vec<minijinja::Value> {
     let mut out = Vec::new();
     if ctx.principal == Principal::Anonymous {
@@ -258,11 +264,12 @@ pub(crate) fn actions(ctx: &Ctx<'_>, view: &ItemView) -> Vec<minijinja::Value> {
         if action.per_addable_type {
             let types = ctx.app.services.types();
             for t in types.all().iter().filter(|t| view.may_add(types, &ctx.type_rules, &ctx.principal, &t.id)) {
-                let title = format!("{label} : {}", t.title.get(lang));
-                out.push(context! { url => format!("{target}/{}?type={}", route.name, t.id), title => title });
+                let url = format!("{target}/{}?type={}", route.name, t.id);
+                out.push(context! { url => url, title => t.title.get(lang), group => "add" });
             }
         } else {
-            out.push(context! { url => format!("{target}/{}", route.name), title => label });
+            let group = if MAIN_ACTIONS.contains(&route.name) { "main" } else { "more" };
+            out.push(context! { url => format!("{target}/{}", route.name), title => label, group => group });
         }
     }
     out

@@ -226,7 +226,7 @@ mod forms {
             assert_eq!(app.get("/s/@@add?type=Document").await.status, 302, "anonymous → login");
             let c = session(&app).await;
             let home = app.get_with("/s", &[("cookie", &c)]).await.body;
-            assert!(home.contains("/s/@@add?type=Document\">Ajouter : Page</a>") && home.contains("Ajouter : Dossier"));
+            assert!(home.contains("<summary>Ajouter</summary>") && home.contains("/s/@@add?type=Document\">Page</a>") && home.contains("?type=Folder\">Dossier</a>"), "{home}");
             let form = app.get_with("/s/@@add?type=Document", &[("cookie", &c)]).await;
             assert_eq!(form.status, 200);
             assert!(form.body.contains("<label for=\"field-title\">Titre <span class=\"required\">(obligatoire)</span></label>"), "{}", form.body);
