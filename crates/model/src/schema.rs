@@ -124,6 +124,12 @@ impl QueryPart {
 pub const START_COLUMN: &str = "start";
 /// The metadata column whose field gives the catalog an item's end.
 pub const END_COLUMN: &str = "end";
+/// The metadata column whose field gives an event's place.
+pub const LOCATION_COLUMN: &str = "location";
+/// The metadata column whose field says an event takes whole days (its times unused).
+pub const WHOLE_DAY_COLUMN: &str = "whole_day";
+/// The metadata column whose field says an event has no end time.
+pub const OPEN_END_COLUMN: &str = "open_end";
 
 /// One field of a schema.
 #[derive(Debug, Clone, Deserialize)]
@@ -253,6 +259,10 @@ pub struct TypeSchema {
     /// partial update merges them): `event_dates` (end after start, a valid RRULE).
     #[serde(default)]
     pub checks: Vec<String>,
+    /// What schema.org calls its items (`Event`, `NewsArticle`, `Article`…): the
+    /// description of their pages for search engines. None: not described.
+    #[serde(default)]
+    pub schema_org: Option<String>,
 }
 
 /// The rules a type file may name in `checks`.
@@ -668,6 +678,16 @@ impl TypeSchema {
                 .or_else(|| Some(NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?.and_hms_opt(0, 0, 0)?.and_utc()))
         };
         (at(START_COLUMN), at(END_COLUMN))
+    }
+
+    /// The value an item's fields give to a metadata column (see [`START_COLUMN`]).
+    pub fn column_value<'a>(&self, fields: &'a Map<String, Value>, column: &str) -> Option<&'a Value> {
+        fields.get(&self.metadata_field(column)?.name)
+    }
+
+    /// Whether the fields an item has say yes to a metadata column (a boolean one).
+    pub fn column_flag(&self, fields: &Map<String, Value>, column: &str) -> bool {
+        self.column_value(fields, column).and_then(Value::as_bool).unwrap_or(false)
     }
 
     /// The field the edit form draws with widget `w`.

@@ -8,7 +8,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use beffroi_model::ItemPath;
-use beffroi_model::schema::{START_COLUMN, TypeRegistry, Widget};
+use beffroi_model::schema::{LOCATION_COLUMN, OPEN_END_COLUMN, START_COLUMN, TypeRegistry, WHOLE_DAY_COLUMN, Widget};
 use beffroi_model::security::Principal;
 use beffroi_service::{CatalogQuery, DateIndex, ItemRow, ItemView, PathQuery, SortOn, Summary};
 use chrono::{DateTime, Datelike, Duration, NaiveDateTime, Offset, TimeZone, Utc};
@@ -233,8 +233,7 @@ fn calendar(ctx: &Ctx<'_>, name: &str, events: &[ItemRow], host: &str) -> String
     for e in events {
         let Some(schema) = types.get(&e.type_name) else { continue };
         let (Some(start), end) = schema.date_range(&e.fields) else { continue };
-        let flag = |k: &str| e.fields.get(k).and_then(|v| v.as_bool()).unwrap_or(false);
-        let field = |k: &str| e.fields.get(k).and_then(|v| v.as_str()).unwrap_or("").trim().to_owned();
+        let flag = |column: &str| schema.column_flag(&e.fields, column);
         let url = ctx.url(&e.path);
         line(&mut out, "BEGIN:VEVENT");
         line(&mut out, &format!("UID:{}@{host}", e.uuid.simple()));
@@ -246,7 +245,7 @@ fn calendar(ctx: &Ctx<'_>, name: &str, events: &[ItemRow], host: &str) -> String
             line(&mut out, &format!("DESCRIPTION:{}", text(&e.description)));
         }
         let local = |d: &DateTime<Utc>| d.with_timezone(&tz);
-        if flag("whole_day") {
+        if flag(WHOLE_DAY_COLUMN) {
             let first = local(&start).date_naive();
             let last = end.map(|d| local(&d).date_naive()).filter(|d| *d >= first).unwrap_or(first);
             line(&mut out, &format!("DTSTART;VALUE=DATE:{}", first.format("%Y%m%d")));
@@ -254,7 +253,7 @@ fn calendar(ctx: &Ctx<'_>, name: &str, events: &[ItemRow], host: &str) -> String
             line(&mut out, &format!("DTEND;VALUE=DATE:{}", (last + Duration::days(1)).format("%Y%m%d")));
         } else {
             line(&mut out, &format!("DTSTART;TZID={zone}:{}", local(&start).format("%Y%m%dT%H%M%S")));
-            if let Some(end) = end.filter(|d| *d >= start && !flag("open_end")) {
+            if let Some(end) = end.filter(|d| *d >= start && !flag(OPEN_END_COLUMN)) {
                 line(&mut out, &format!("DTEND;TZID={zone}:{}", local(&end).format("%Y%m%dT%H%M%S")));
             }
         }
@@ -268,17 +267,9 @@ fn calendar(ctx: &Ctx<'_>, name: &str, events: &[ItemRow], host: &str) -> String
                 line(&mut out, l);
             }
         }
-        let location = field("location");
+        let location = schema.column_value(&e.fields, LOCATION_COLUMN).and_then(|v| v.as_str()).unwrap_or("").trim();
         if !location.is_empty() {
-            line(&mut out, &format!("LOCATION:{}", text(&location)));
-        }
-        let contact: Vec<String> = ["contact_name", "contact_email", "contact_phone"]
-            .iter()
-            .map(|k| field(k))
-            .filter(|v| !v.is_empty())
-            .collect();
-        if !contact.is_empty() {
-            line(&mut out, &format!("CONTACT:{}", text(&contact.join(", "))));
+            line(&mut out, &format!("LOCATION:{}", text(location)));
         }
         line(&mut out, &format!("URL:{url}"));
         line(&mut out, "END:VEVENT");

@@ -1,7 +1,7 @@
 //! Server-rendered HTML: templates embedded in the binary, rendered by minijinja with
 //! HTML auto-escaping; every user-facing string goes through the catalog (`_()`).
 
-use beffroi_model::schema::FieldKind;
+use beffroi_model::schema::{FieldKind, LOCATION_COLUMN};
 use std::sync::Arc;
 
 use beffroi_model::Language;
@@ -168,29 +168,37 @@ fn head_meta(ctx: &Ctx<'_>, view: &ItemView) -> Value {
     let folderish = view.is_folderish(services.types());
     let og_type = if root || folderish { "website" } else { "article" };
     let publisher = serde_json::json!({"@type": "GovernmentOrganization", "name": ctx.site.title, "url": ctx.base});
+    // The site is its commune; an item is what its type file says it is for schema.org.
     let mut ld = if root {
         let mut o = publisher.clone();
         if !it.description.is_empty() {
             o["description"] = it.description.clone().into();
         }
         Some(o)
-    } else if let Some(start) = start {
-        let mut o = serde_json::json!({"@type": "Event", "name": it.title, "url": url, "startDate": crate::json::iso(&start), "organizer": publisher});
-        if let Some(end) = end {
-            o["endDate"] = crate::json::iso(&end).into();
-        }
-        if let Some(place) = it.fields.get("location").and_then(|v| v.as_str()).filter(|p| !p.trim().is_empty()) {
-            o["location"] = serde_json::json!({"@type": "Place", "name": place, "address": place});
-        }
-        Some(o)
-    } else if !folderish {
-        let mut o = serde_json::json!({"@type": "Article", "headline": it.title.chars().take(110).collect::<String>(), "url": url, "dateModified": crate::json::iso(&it.modified), "publisher": publisher, "inLanguage": it.language.code()});
-        if let Some(e) = it.effective {
-            o["datePublished"] = crate::json::iso(&e).into();
-        }
-        Some(o)
     } else {
-        None
+        schema.and_then(|s| Some((s, s.schema_org.clone()?))).map(|(s, kind)| {
+            let mut o = serde_json::json!({"@type": kind, "url": url, "inLanguage": it.language.code()});
+            if let Some(start) = start {
+                o["name"] = it.title.clone().into();
+                o["startDate"] = crate::json::iso(&start).into();
+                o["organizer"] = publisher.clone();
+                if let Some(end) = end {
+                    o["endDate"] = crate::json::iso(&end).into();
+                }
+                let place = s.column_value(&it.fields, LOCATION_COLUMN).and_then(|v| v.as_str()).unwrap_or("");
+                if !place.trim().is_empty() {
+                    o["location"] = serde_json::json!({"@type": "Place", "name": place, "address": place});
+                }
+            } else {
+                o["headline"] = it.title.chars().take(110).collect::<String>().into();
+                o["dateModified"] = crate::json::iso(&it.modified).into();
+                o["publisher"] = publisher.clone();
+                if let Some(e) = it.effective {
+                    o["datePublished"] = crate::json::iso(&e).into();
+                }
+            }
+            o
+        })
     };
     if let Some(o) = ld.as_mut() {
         o["@context"] = "https://schema.org".into();

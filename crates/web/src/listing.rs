@@ -4,7 +4,7 @@
 //! site's time zone.
 
 use beffroi_model::Language;
-use beffroi_model::schema::{START_COLUMN, Widget};
+use beffroi_model::schema::{LOCATION_COLUMN, START_COLUMN, WHOLE_DAY_COLUMN, Widget};
 use beffroi_service::{CatalogQuery, DateIndex, ItemRow, ItemView, Listing, PathQuery, SortOn, Summary};
 use chrono::{DateTime, Datelike, TimeZone, Utc};
 use fluent_bundle::FluentValue;
@@ -122,6 +122,9 @@ pub(crate) async fn events(ctx: &Ctx<'_>, view: &ItemView, past: bool) -> Result
     let zone = ctx.site.time_zone;
     // Each event at the date it is listed at: its next one (to come), its last (past).
     let mut dated: Vec<(DateTime<Utc>, DateTime<Utc>, ItemRow)> = Vec::new();
+    let column = |row: &ItemRow, column: &str| {
+        types.get(&row.type_name).and_then(|t| t.column_value(&row.fields, column)).cloned()
+    };
     for row in rows {
         let Some(schema) = types.get(&row.type_name).filter(|t| t.metadata_field(START_COLUMN).is_some()) else {
             continue;
@@ -156,10 +159,10 @@ pub(crate) async fn events(ctx: &Ctx<'_>, view: &ItemView, past: bool) -> Result
     let mut months: Vec<Value> = Vec::new();
     let mut current: Option<(String, Vec<Value>)> = None;
     for (start, end, row) in &dated {
-        let whole_day = row.fields.get("whole_day").and_then(|v| v.as_bool()).unwrap_or(false);
+        let whole_day = column(row, WHOLE_DAY_COLUMN).and_then(|v| v.as_bool()).unwrap_or(false);
         let heading = month_year(ctx, lang, start);
         let url = ctx.url(&row.path);
-        let place = row.fields.get("location").and_then(|v| v.as_str()).unwrap_or("").to_owned();
+        let place = column(row, LOCATION_COLUMN).and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
         let same_day = start.with_timezone(&zone.tz()).date_naive() == end.with_timezone(&zone.tz()).date_naive();
         let local = |d: &DateTime<Utc>| d.with_timezone(&zone.tz());
         let event = context! {

@@ -943,7 +943,10 @@ fn web_and_service_name_no_content_field() {
         "id",
         "exclude_from_nav",
     ];
-    const ALLOWED: [(&str, &str, &str); 11] = [
+    const ALLOWED: [(&str, &str, &str); 14] = [
+        ("crates/web/src/json.rs", "layout", "plone.restapi's `layout` of an item: the view it is shown with"),
+        ("crates/web/src/html.rs", "image", "schema.org's `image` property in a page's JSON-LD"),
+        ("crates/web/src/html.rs", "location", "schema.org's `location` property of an Event in JSON-LD"),
         ("crates/web/src/edit.rs", "text", "the HTML input type of a text line's widget"),
         ("crates/web/src/edit.rs", "file", "the widget of a file field; the key of a sealed upload"),
         ("crates/web/src/edit.rs", "image", "the widget of an image field"),

@@ -102,7 +102,7 @@ both_backends! {
         let ld = news.split("<script type=\"application/ld+json\">").nth(1).and_then(|s| s.split("</script>").next()).expect("JSON-LD");
         assert!(!ld.contains('<'), "no markup inside the script: {ld}");
         let ld: serde_json::Value = serde_json::from_str(ld).unwrap();
-        assert_eq!(ld["@type"], "Article");
+        assert_eq!(ld["@type"], "NewsArticle", "as its type file says");
         assert_eq!(ld["headline"], "Travaux rue Haute & place");
         assert_eq!(ld["description"], "Circulation <alternée>");
         assert_eq!(ld["datePublished"], "2026-12-01T09:00:00+00:00");

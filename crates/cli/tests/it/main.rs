@@ -7,6 +7,7 @@ mod access;
 mod apps;
 mod auth;
 mod browser;
+mod browser_a11y;
 mod browser_chooser;
 mod browser_meetings;
 mod cli;

@@ -257,7 +257,7 @@ both_backends! {
         assert!(!beffroi_cms::demo::seed(&db.services, "demo-password").await.unwrap());
         let site = db.services.site(&SiteId::parse("demo").unwrap()).await.unwrap().unwrap();
         let top = ids(&db, &site, "").await;
-        assert_eq!(top, ["vie-communale", "services", "actualites"]);
+        assert_eq!(top, ["vie-communale", "services", "actualites", "agenda"]);
         let mut pages = 0;
         for f in &top {
             for id in ids(&db, &site, &format!("/{f}")).await {
