@@ -3,12 +3,14 @@
 //! a folder in each listing view, a page, a news item, an event, an image, a file,
 //! search with results, a missing page, the login form) and on the editor's main
 //! screens (edit and add forms, contents, sharing, history), and must find no
-//! violation of WCAG 2.1 A and AA; then the public pages again on a Dutch site.
+//! violation of WCAG 2.1 A and AA; then the public pages again on a Dutch site; then a
+//! journey with the keyboard alone.
 
 use beffroi_model::security::{Principal, Role};
 use beffroi_model::{Language, SiteId};
 use beffroi_service::NewSite;
 use fantoccini::Client;
+use fantoccini::key::Key;
 use serde_json::{Value, json};
 
 use crate::browser::{browser, click, fill, wait_for};
@@ -85,9 +87,13 @@ async fn run(db: TestDb) {
     let base = format!("{root}/demo");
     // The harness finds what is wrong: a page with an image without text and a field
     // without a label fails.
-    let bad = "data:text/html,<!doctype html><html lang=fr><title>x</title><main><img src=a.png><input id=q></main></html>";
+    let bad =
+        "data:text/html,<!doctype html><html lang=fr><title>x</title><main><img src=a.png><input id=q></main></html>";
     let found = violations(&c, bad).await;
-    assert!(found.iter().any(|v| v.starts_with("image-alt")) && found.iter().any(|v| v.starts_with("label")), "{found:?}");
+    assert!(
+        found.iter().any(|v| v.starts_with("image-alt")) && found.iter().any(|v| v.starts_with("label")),
+        "{found:?}"
+    );
     let public = [
         "",
         "/services",
@@ -166,12 +172,87 @@ async fn run(db: TestDb) {
     check_all(&c, &format!("{root}/gemeente"), &dutch, &mut failures).await;
 
     assert!(failures.is_empty(), "WCAG 2.1 AA violations found by axe:\n{}", failures.join("\n"));
+    keyboard_journey(&c, &base).await;
     c.close().await.unwrap();
     server.abort();
     db.cleanup().await;
 }
 
+/// What has the keyboard's focus: `#id|TAG|class|text`.
+async fn focused(c: &Client) -> String {
+    let script = "const e = document.activeElement; return (e.id ? '#' + e.id : '') + '|' + e.tagName + '|' + (e.getAttribute('class') || '') + '|' + (e.textContent || '').trim().slice(0, 60);";
+    c.execute(script, vec![]).await.unwrap().as_str().unwrap_or_default().to_owned()
+}
+
+async fn press(c: &Client, keys: &str) {
+    c.active_element().await.unwrap().send_keys(keys).await.unwrap();
+}
+
+/// Tabs forward until the focus is on what `wanted` says (at most 60 times).
+async fn tab_to(c: &Client, wanted: impl Fn(&str) -> bool) -> String {
+    for _ in 0..60 {
+        press(c, &Key::Tab.to_string()).await;
+        let f = focused(c).await;
+        if wanted(&f) {
+            return f;
+        }
+    }
+    panic!("the keyboard never reached it; the focus is on {}", focused(c).await);
+}
+
+/// A visitor, then an editor, with the keyboard alone: the skip link, the search box,
+/// the main menu, a form with an error and its correction, the toolbar's "Add" menu.
+async fn keyboard_journey(c: &Client, base: &str) {
+    c.goto(&format!("{base}/services")).await.unwrap();
+    wait_for(c, "main").await;
+    let f = tab_to(c, |_| true).await;
+    assert!(f.contains("skip-link"), "the first stop is the skip link: {f}");
+    press(c, &Key::Enter.to_string()).await;
+    assert!(focused(c).await.starts_with("#content|MAIN"), "the skip link takes the focus to the content");
+
+    c.goto(base).await.unwrap();
+    wait_for(c, "main").await;
+    tab_to(c, |f| f.starts_with("#site-search|")).await;
+    press(c, &format!("conseil{}", Key::Enter)).await;
+    wait_for(c, "main").await;
+    assert!(c.current_url().await.unwrap().as_str().contains("@@search?SearchableText=conseil"));
+    assert!(c.source().await.unwrap().contains("Conseil communal"));
+
+    c.goto(base).await.unwrap();
+    wait_for(c, "main").await;
+    tab_to(c, |f| f.ends_with("|A||Agenda")).await;
+    press(c, &Key::Enter.to_string()).await;
+    wait_for(c, "section.event-listing").await;
+    assert_eq!(c.current_url().await.unwrap().as_str(), format!("{base}/agenda"));
+
+    // A form with an error, then corrected.
+    c.goto(&format!("{base}/@@login")).await.unwrap();
+    wait_for(c, "main").await;
+    tab_to(c, |f| f.starts_with("#login|")).await;
+    press(c, "admin").await;
+    press(c, &Key::Tab.to_string()).await;
+    assert!(focused(c).await.starts_with("#password|"));
+    press(c, &format!("faux{}", Key::Enter)).await;
+    wait_for(c, "#login-error").await;
+    let login = c.find(fantoccini::Locator::Css("#login")).await.unwrap();
+    assert_eq!(login.prop("value").await.unwrap().as_deref(), Some("admin"), "what was typed is kept");
+    assert_eq!(login.attr("aria-describedby").await.unwrap().as_deref(), Some("login-error"));
+    tab_to(c, |f| f.starts_with("#password|")).await;
+    press(c, &format!("{PASSWORD}{}", Key::Enter)).await;
+    wait_for(c, "form[action$='@@logout'] button").await;
+
+    // The toolbar's "Add" menu opens and is followed with the keyboard.
+    c.goto(&format!("{base}/actualites")).await.unwrap();
+    wait_for(c, "main").await;
+    tab_to(c, |f| f.contains("|SUMMARY||Ajouter")).await;
+    press(c, &Key::Enter.to_string()).await;
+    tab_to(c, |f| f.ends_with("|A||Page")).await;
+    press(c, &Key::Enter.to_string()).await;
+    wait_for(c, "form.edit").await;
+    assert!(c.current_url().await.unwrap().as_str().ends_with("/actualites/@@add?type=Document"));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_page_type_passes_axe_at_wcag_2_1_aa() {
+async fn every_page_type_passes_axe_at_wcag_2_1_aa_and_the_keyboard_alone_goes_everywhere() {
     run(TestDb::sqlite().await).await;
 }
