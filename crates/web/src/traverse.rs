@@ -112,22 +112,77 @@ fn names_endpoint(path: &str) -> bool {
     path.split('/').find(|s| s.starts_with('@')).is_some_and(|s| !s.starts_with("@@"))
 }
 
-fn request_host(headers: &HeaderMap, uri: &Uri) -> Result<String, WebError> {
-    let host = match headers.get(header::HOST) {
+/// The host the client asked for: a trusted proxy's `X-Forwarded-Host`, else `Host`.
+fn request_host(headers: &HeaderMap, uri: &Uri, via_proxy: bool) -> Result<String, WebError> {
+    let forwarded = via_proxy.then(|| headers.get("x-forwarded-host")).flatten();
+    let host = match forwarded.or_else(|| headers.get(header::HOST)) {
         Some(h) => h.to_str().map_err(|_| WebError::BadRequest("invalid Host header".into()))?.to_owned(),
         None => uri.authority().map(|a| a.to_string()).unwrap_or_else(|| "localhost".into()),
     };
+    let host = host.split(',').next().unwrap_or_default().trim().to_owned();
+    valid_host(&host).ok_or_else(|| WebError::BadRequest("invalid Host header".into()))
+}
+
+/// A host name with its port, lowercased, if it is one.
+fn valid_host(host: &str) -> Option<String> {
     let ok = !host.is_empty()
         && host.len() <= 255
         && host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'));
-    if ok { Ok(host.to_ascii_lowercase()) } else { Err(WebError::BadRequest("invalid Host header".into())) }
+    ok.then(|| host.to_ascii_lowercase())
 }
 
-fn scheme(headers: &HeaderMap) -> &'static str {
-    match headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) {
+/// The scheme the client used: a trusted proxy's `X-Forwarded-Proto`, else http.
+fn scheme(headers: &HeaderMap, via_proxy: bool) -> &'static str {
+    match headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).filter(|_| via_proxy) {
         Some(p) if p.eq_ignore_ascii_case("https") => "https",
         _ => "http",
     }
+}
+
+/// The traversal segment of plone.rest that makes a request an API call (JSON whatever
+/// the Accept header): `/<site>/++api++/<path>`.
+const API_SEGMENT: &str = "++api++";
+
+/// Zope's virtual hosting, as a proxy in front of the server writes it:
+/// `/VirtualHostBase/<scheme>/<host:port>/<site path>/VirtualHostRoot/[_vh_<prefix>/…]<path>`.
+struct VirtualHost {
+    /// The public address of the virtual root (scheme, host, the `_vh_` prefix).
+    base: String,
+    /// The path inside the server up to the virtual root (the site id, `++api++`).
+    physical: Vec<String>,
+    /// The path below the virtual root.
+    rest: Vec<String>,
+}
+
+/// Reads a virtual-hosting path; None when the segments are not one (an error when
+/// they start as one but are malformed).
+fn virtual_host(segs: &[String]) -> Result<Option<VirtualHost>, WebError> {
+    if segs.first().map(String::as_str) != Some("VirtualHostBase") {
+        return Ok(None);
+    }
+    let bad = || {
+        WebError::BadRequest(
+            "malformed virtual hosting path (VirtualHostBase/<scheme>/<host:port>/…/VirtualHostRoot/…)".into(),
+        )
+    };
+    let scheme = match segs.get(1).map(String::as_str) {
+        Some(s) if s.eq_ignore_ascii_case("http") => "http",
+        Some(s) if s.eq_ignore_ascii_case("https") => "https",
+        _ => return Err(bad()),
+    };
+    let host = segs.get(2).and_then(|h| valid_host(h)).ok_or_else(bad)?;
+    let root = segs.iter().position(|s| s == "VirtualHostRoot").filter(|i| *i >= 3).ok_or_else(bad)?;
+    let after = &segs[root + 1..];
+    let prefix: Vec<&str> = after.iter().map_while(|s| s.strip_prefix("_vh_")).collect();
+    if prefix.iter().any(|p| p.is_empty()) {
+        return Err(bad());
+    }
+    let mut base = format!("{scheme}://{host}");
+    for p in &prefix {
+        base.push('/');
+        base.push_str(&percent_encoding::utf8_percent_encode(p, SEGMENT_ENCODE).to_string());
+    }
+    Ok(Some(VirtualHost { base, physical: segs[3..root].to_vec(), rest: after[prefix.len()..].to_vec() }))
 }
 
 /// The path's segments, percent-decoded. A trailing slash is ignored; an empty segment
@@ -171,10 +226,11 @@ pub(crate) async fn handle(State(app): State<Arc<AppState>>, req: axum::extract:
     let (parts, body) = req.into_parts();
     let (method, uri, headers) = (parts.method, parts.uri, parts.headers);
     // plone.restapi's endpoints answer JSON whatever the Accept header, errors too.
-    let json = wants_json(&headers) || names_endpoint(uri.path());
+    let json = wants_json(&headers) || names_endpoint(uri.path()) || uri.path().split('/').any(|s| s == API_SEGMENT);
     let peer = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
     let client = crate::client::address(peer, &headers, &app.options.trusted_proxies);
-    let answer = route(&app, &method, &uri, &headers, json, body, &client);
+    let via_proxy = peer.is_some_and(|p| app.options.trusted_proxies.iter().any(|t| t.contains(p)));
+    let answer = route(&app, &method, &uri, &headers, json, body, &client, via_proxy);
     // Reading requests have a time budget (writes may be long uploads). It stops the
     // handler at its next await; CPU-heavy work runs on blocking threads, so it does
     // not hold an async worker meanwhile. A body streamed after the headers (a large
@@ -208,6 +264,7 @@ pub(crate) async fn handle(State(app): State<Arc<AppState>>, req: axum::extract:
     res
 }
 
+#[expect(clippy::too_many_arguments, reason = "one request's parts, read once in handle")]
 async fn route(
     app: &AppState,
     method: &Method,
@@ -216,26 +273,53 @@ async fn route(
     json: bool,
     body: axum::body::Body,
     client: &str,
+    via_proxy: bool,
 ) -> Result<Response, Failure> {
-    let host = request_host(headers, uri)?;
-    let scheme = scheme(headers);
-    let request_url = format!("{scheme}://{host}{}", uri.path());
+    let host = request_host(headers, uri, via_proxy)?;
+    let scheme = scheme(headers, via_proxy);
+    let mut request_url = format!("{scheme}://{host}{}", uri.path());
     let segs = decode_segments(uri.path(), &request_url)?;
+    let vhost = virtual_host(&segs)?;
+    // Only a proxy the server trusts may say under which address it is seen: anyone
+    // else could have pages link (and forms post) to a host of their choosing.
+    if vhost.is_some() && !via_proxy {
+        return Err(WebError::Forbidden("virtual hosting paths are taken from a trusted proxy only".into()).into());
+    }
+    if let Some(v) = &vhost {
+        request_url = format!("{}/{}", v.base, v.rest.join("/"));
+    }
     let service_err = |e| WebError::from_service(e, &request_url);
+    let not_found = || WebError::NotFound(request_url.clone());
 
-    let mapped = app.services.site_for_host(&host).await.map_err(service_err)?;
-    let (site, base, segs) = match mapped {
-        Some(site) => (site, format!("{scheme}://{host}"), segs.as_slice()),
-        None => {
-            let Some(first) = segs.first() else {
-                return landing(app, json, &format!("{scheme}://{host}")).await;
-            };
-            let not_found = || WebError::NotFound(request_url.clone());
-            let id = SiteId::parse(first).map_err(|_| not_found())?;
+    let (site, base, segs): (_, String, Vec<String>) = match vhost {
+        // The site is the first segment of the path inside the server.
+        Some(v) => {
+            let mut physical = v.physical.iter().filter(|s| *s != API_SEGMENT);
+            let id = physical.next().ok_or_else(not_found)?;
+            let id = SiteId::parse(id).map_err(|_| not_found())?;
             let site = app.services.site(&id).await.map_err(service_err)?.ok_or_else(not_found)?;
-            (site, format!("{scheme}://{host}/{id}"), &segs[1..])
+            let segs = physical.chain(v.rest.iter()).cloned().collect();
+            (site, v.base, segs)
         }
+        None => match app.services.site_for_host(&host).await.map_err(service_err)? {
+            Some(site) => (site, format!("{scheme}://{host}"), segs),
+            None => {
+                let Some(first) = segs.first() else {
+                    return landing(app, json, &format!("{scheme}://{host}")).await;
+                };
+                let id = SiteId::parse(first).map_err(|_| not_found())?;
+                let site = app.services.site(&id).await.map_err(service_err)?.ok_or_else(not_found)?;
+                (site, format!("{scheme}://{host}/{id}"), segs[1..].to_vec())
+            }
+        },
     };
+    // `++api++` makes the request an API call and names nothing; twice is refused
+    // (plone.rest: a traversal loop).
+    if segs.iter().filter(|s| *s == API_SEGMENT).count() > 1 {
+        return Err(not_found().into());
+    }
+    let segs: Vec<String> = segs.into_iter().filter(|s| s != API_SEGMENT).collect();
+    let segs = segs.as_slice();
     let with_site = |err: WebError| Failure { err, site: Some((site.clone(), base.clone())) };
 
     // The site's files for crawlers answer at its root, as the views named after them.

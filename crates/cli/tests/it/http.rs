@@ -258,9 +258,56 @@ both_backends! {
         let r = app.get_with("/services/etat-civil", &[("host", "www.namur.be"), ("accept", "application/json")]).await;
         assert_eq!(r.status, 200);
         assert_eq!(r.json()["@id"], "http://www.namur.be/services/etat-civil");
+        // The scheme a proxy says it was reached with counts only from a trusted proxy.
         let r = app.get_with("/", &[("host", "WWW.NAMUR.BE"), ("x-forwarded-proto", "https")]).await;
         assert_eq!(r.status, 200);
-        assert!(r.body.contains("<a class=\"site-title\" href=\"https://www.namur.be\">"));
+        assert!(r.body.contains("<a class=\"site-title\" href=\"http://www.namur.be\">"), "{}", r.body);
+        let options = beffroi_web::WebOptions { trusted_proxies: vec!["127.0.0.1".parse().unwrap()], ..Default::default() };
+        let behind = TestApp::with_options(db.services.clone(), options).await;
+        let r = behind.request(from_proxy("/", &[("host", "WWW.NAMUR.BE"), ("x-forwarded-proto", "https")])).await;
+        assert!(r.body.contains("<a class=\"site-title\" href=\"https://www.namur.be\">"), "{}", r.body);
+    }
+
+    async fn volto_reaches_the_api_through_plus_plus_api_and_virtual_hosting(db) {
+        commune(&db).await;
+        let options = beffroi_web::WebOptions { trusted_proxies: vec!["127.0.0.1".parse().unwrap()], ..Default::default() };
+        let app = TestApp::with_options(db.services.clone(), options).await;
+        // ++api++: JSON whatever the Accept header, the addresses without it.
+        let r = app.get("/namur/++api++/services").await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert!(r.header("content-type").starts_with("application/json"), "{}", r.header("content-type"));
+        assert_eq!(r.json()["@id"], "http://localhost/namur/services");
+        assert_eq!(r.json()["items"][0]["@id"], "http://localhost/namur/services/etat-civil");
+        assert_eq!(app.get("/namur/++api++/services/@breadcrumbs").await.json()["items"][0]["@id"], "http://localhost/namur/services");
+        // Twice is a loop plone.rest refuses.
+        assert_eq!(app.get("/namur/++api++/services/++api++").await.status, 404);
+
+        // Volto's proxy: the public address is its own, the site and ++api++ inside.
+        let vh = "/VirtualHostBase/http/localhost:3000/namur/++api++/VirtualHostRoot";
+        let r = app.request(from_proxy(&format!("{vh}/services"), &[])).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let v = r.json();
+        assert_eq!(v["@id"], "http://localhost:3000/services");
+        assert_eq!(v["parent"]["@id"], "http://localhost:3000");
+        assert_eq!(v["items"][0]["@id"], "http://localhost:3000/services/etat-civil");
+        let root = app.request(from_proxy(&format!("{vh}/@navigation"), &[])).await.json();
+        assert!(root["items"].as_array().unwrap().iter().any(|i| i["@id"] == "http://localhost:3000/services"), "{root}");
+        // `_vh_` segments put the site under a path of the public host.
+        let r = app.request(from_proxy("/VirtualHostBase/https/www.commune.be/namur/VirtualHostRoot/_vh_site/services", &[("accept", "application/json")])).await;
+        assert_eq!(r.json()["@id"], "https://www.commune.be/site/services");
+        // A missing item is a 404 under the public address.
+        let r = app.request(from_proxy(&format!("{vh}/nulle-part"), &[])).await;
+        assert_eq!(r.status, 404);
+        // Malformed: 400; from anyone but a trusted proxy: 403, whatever the path.
+        assert_eq!(app.request(from_proxy("/VirtualHostBase/http/localhost:3000/namur/services", &[])).await.status, 400);
+        assert_eq!(app.request(from_proxy("/VirtualHostBase/gopher/localhost:3000/namur/VirtualHostRoot/services", &[])).await.status, 400);
+        let r = app.get(&format!("{vh}/services")).await;
+        assert_eq!(r.status, 403, "{}", r.body);
+        // X-Forwarded-Host from the trusted proxy names the public host too.
+        let r = app.request(from_proxy("/namur/++api++/services", &[("x-forwarded-host", "portail.namur.be"), ("x-forwarded-proto", "https")])).await;
+        assert_eq!(r.json()["@id"], "https://portail.namur.be/namur/services");
+        let r = app.get_with("/namur/++api++/services", &[("x-forwarded-host", "evil.example")]).await;
+        assert_eq!(r.json()["@id"], "http://localhost/namur/services", "not from anyone");
     }
 
     async fn sites_are_walls(db) {
@@ -339,4 +386,18 @@ both_backends! {
         db.services.force_state(&Principal::System, &s, &path("/deuxieme"), "private").await.unwrap();
         assert!(!app.get("/s").await.body.contains(">Deuxième</a></li>"), "a private folder leaves the anonymous menu");
     }
+}
+
+/// A GET as a proxy on 127.0.0.1 sends it.
+fn from_proxy(uri: &str, headers: &[(&str, &str)]) -> axum::http::Request<axum::body::Body> {
+    let mut b = axum::http::Request::get(uri);
+    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+        b = b.header("host", "localhost:8080");
+    }
+    for (k, v) in headers {
+        b = b.header(*k, *v);
+    }
+    let mut req = b.body(axum::body::Body::empty()).unwrap();
+    req.extensions_mut().insert(axum::extract::ConnectInfo("127.0.0.1:40000".parse::<std::net::SocketAddr>().unwrap()));
+    req
 }
