@@ -111,8 +111,11 @@ mod tests {
         assert_eq!(i.t(Language::Fr, "items-count", &[("count", 3.into())]), "3 éléments");
         assert_eq!(i.t(Language::En, "items-count", &[("count", 0.into())]), "No items");
         assert_eq!(i.t(Language::Nl, "skip-to-content", &[]), "Naar de inhoud");
-        // Not yet translated into Dutch: French is shown rather than a key.
-        assert_eq!(i.t(Language::Nl, "folder-empty", &[]), "Ce dossier est vide.");
+        assert_eq!(i.t(Language::Nl, "items-count", &[("count", 3.into())]), "3 items");
+        // A message a language lacks shows in French rather than as a key (an
+        // application's catalogs may be behind); an unknown key shows as itself.
+        let app = I18n::load_with(&[("test", "fr", "only-here = Seulement ici\n")]).unwrap();
+        assert_eq!(app.t(Language::De, "only-here", &[]), "Seulement ici");
         assert_eq!(i.t(Language::De, "no-such-key", &[]), "no-such-key");
     }
 }

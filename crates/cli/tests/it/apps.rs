@@ -1018,3 +1018,75 @@ fn web_and_service_name_no_content_field() {
     }
     assert!(offending.is_empty(), "content fields named in web or service:\n{}", offending.join("\n"));
 }
+
+/// Every interface message is in the four languages (French, Dutch, German, English),
+/// in the platform's catalogs and in each application's; and every title, description
+/// and choice a type or workflow file carries too.
+#[test]
+fn every_message_and_title_is_in_four_languages() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let keys = |path: &std::path::Path| -> std::collections::BTreeSet<String> {
+        std::fs::read_to_string(path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            .lines()
+            .filter_map(|l| l.split_once(" =").map(|(k, _)| k))
+            .filter(|k| !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+            .map(str::to_owned)
+            .collect()
+    };
+    let mut missing = Vec::new();
+    for dir in ["crates/web/locales", "crates/apps/cms/locales", "crates/apps/meetings/locales"] {
+        let french = keys(&root.join(dir).join("fr.ftl"));
+        assert!(!french.is_empty(), "{dir}");
+        for lang in ["nl", "de", "en"] {
+            let other = keys(&root.join(dir).join(format!("{lang}.ftl")));
+            for k in french.difference(&other) {
+                missing.push(format!("{dir}/{lang}.ftl: {k}"));
+            }
+            for k in other.difference(&french) {
+                missing.push(format!("{dir}/{lang}.ftl: {k} (not in fr.ftl)"));
+            }
+        }
+    }
+    fn walk(v: &serde_json::Value, at: &str, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(o) => {
+                let translation = o.contains_key("fr")
+                    && o.iter().all(|(k, v)| ["fr", "nl", "de", "en"].contains(&k.as_str()) && v.is_string());
+                if translation {
+                    for lang in ["nl", "de", "en"] {
+                        if !o.contains_key(lang) {
+                            out.push(format!("{at}: no {lang}"));
+                        }
+                    }
+                    return;
+                }
+                for (k, v) in o {
+                    walk(v, &format!("{at}.{k}"), out);
+                }
+            }
+            serde_json::Value::Array(a) => {
+                for (i, v) in a.iter().enumerate() {
+                    walk(v, &format!("{at}[{i}]"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut files = 0;
+    for dir in [
+        "crates/model/workflows",
+        "crates/apps/cms/types",
+        "crates/apps/meetings/types",
+        "crates/apps/meetings/workflows",
+    ] {
+        for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            walk(&v, &path.strip_prefix(&root).unwrap().display().to_string(), &mut missing);
+            files += 1;
+        }
+    }
+    assert!(files >= 20, "{files}");
+    assert!(missing.is_empty(), "untranslated:\n{}", missing.join("\n"));
+}
