@@ -29,6 +29,7 @@ mod media;
 pub mod query;
 mod sessions;
 mod sites;
+mod translations;
 mod users;
 mod versions;
 mod vocabularies;

@@ -23,6 +23,7 @@ mod migrate;
 pub use migrate::AppMigration;
 mod sessions;
 mod sites;
+mod translations;
 mod users;
 
 pub use blobs::{BlobRead, BlobRef, Blobs, Spool, Spooled, hex};
@@ -34,6 +35,7 @@ pub use history::{HistoryRow, LockRow, RevisionRow};
 pub use items::{ItemRow, SubtreeMove, Summary};
 pub use sessions::{AuditRow, FailureRow, SessionRow};
 pub use sites::{SiteRow, SiteScope};
+pub use translations::Translation;
 pub use users::{GroupRow, UserRow};
 
 /// Which database engine a store runs on.

@@ -408,3 +408,4 @@ qs-op-int-is = ist gleich
 qs-op-int-lessThan = ist höchstens
 qs-op-int-largerThan = ist mindestens
 qs-op-int-between = liegt zwischen
+language-switcher = Sprachen

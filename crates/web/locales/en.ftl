@@ -405,3 +405,4 @@ month-short-10 = Oct
 month-short-11 = Nov
 month-short-12 = Dec
 action-more = More actions
+language-switcher = Languages

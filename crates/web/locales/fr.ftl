@@ -405,3 +405,4 @@ month-short-10 = oct.
 month-short-11 = nov.
 month-short-12 = déc.
 action-more = Plus d'actions
+language-switcher = Langues

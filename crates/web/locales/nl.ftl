@@ -408,3 +408,4 @@ qs-op-int-is = is gelijk aan
 qs-op-int-lessThan = is hoogstens
 qs-op-int-largerThan = is minstens
 qs-op-int-between = ligt tussen
+language-switcher = Talen

@@ -133,6 +133,13 @@ pub(crate) fn routes() -> Vec<Route> {
         Route::get("@querystring-search", Bare, json_get!(querystring_search_get))
             .summary("the catalog by Collection criteria"),
         Route::post("@querystring-search", Bare, json_write!(querystring_search_post)),
+        Route::get("@translations", Bare, json_get!(translations))
+            .summary("the item's translations the caller may see")
+            .component("translations"),
+        Route::post("@translations", Bare, json_write!(link_translation))
+            .access(Access::Item(MODIFY))
+            .summary("links a translation (`id`: its URL, path or UID); DELETE unlinks one (`language`)"),
+        Route::delete("@translations", Bare, json_write!(unlink_translation)).access(Access::Item(MODIFY)),
         Route::post("@move", Bare, json_write!(move_here)).summary("moves items into this folder"),
         Route::post("@copy", Bare, json_write!(copy_here)).summary("copies items into this folder"),
         // HTML views.
@@ -568,6 +575,74 @@ async fn login_renew(c: &Call<'_>, _: &ItemView) -> Result<Response, WebError> {
     let token = crate::auth::issue(ctx.app, &ctx.site, &claims.sub, &claims.fullname, generation);
     revoke(ctx, claims).await?;
     Ok(token_json(token))
+}
+
+/// GET `@translations`: plone.restapi's shape, each translation's address and language.
+async fn translations(c: &Call<'_>, view: &ItemView) -> Result<Value, WebError> {
+    let ctx = c.ctx;
+    let found =
+        ctx.app.services.translations(&ctx.principal, &ctx.site, &view.item.path).await.map_err(|e| c.error(e))?;
+    let items: Vec<Value> = found.iter().map(|(p, lang)| json!({"@id": ctx.url(p), "language": lang.code()})).collect();
+    Ok(json!({"@id": format!("{}/@translations", ctx.url(&view.item.path)), "items": items}))
+}
+
+/// The item an API body names by its address (absolute, under this site), its path
+/// in the site, or its UID.
+async fn named_item(ctx: &Ctx<'_>, reference: &str) -> Result<ItemPath, WebError> {
+    let not_here = || WebError::BadRequest(format!("{reference:?} is not an item of this site"));
+    if let Ok(uuid) = uuid::Uuid::try_parse(reference) {
+        let paths = ctx
+            .app
+            .services
+            .paths_of(&ctx.site, &[uuid])
+            .await
+            .map_err(|e| WebError::from_service(e, &ctx.request_url))?;
+        return paths.get(&uuid).cloned().ok_or_else(not_here);
+    }
+    let rel = match reference.strip_prefix(&ctx.base) {
+        Some(rel) => rel,
+        None if reference.starts_with('/') => reference,
+        None => return Err(not_here()),
+    };
+    ItemPath::parse(rel.trim_end_matches('/')).map_err(|_| not_here())
+}
+
+/// POST `@translations` `{"id": …}`: 201 with the item's address, as plone.restapi.
+async fn link_translation(c: &Call<'_>, view: &ItemView) -> Result<Response, WebError> {
+    #[derive(serde::Deserialize)]
+    struct Link {
+        id: String,
+    }
+    let ctx = c.ctx;
+    let b: Link = parse_body(c.body.unwrap_or_default())?;
+    let target = named_item(ctx, &b.id).await?;
+    ctx.app
+        .services
+        .link_translation(&ctx.principal, &ctx.site, &view.item.path, &target)
+        .await
+        .map_err(|e| c.error(e))?;
+    let mut res = json_answer(&json!({}));
+    *res.status_mut() = StatusCode::CREATED;
+    if let Ok(v) = axum::http::HeaderValue::from_str(&ctx.url(&view.item.path)) {
+        res.headers_mut().insert(axum::http::header::LOCATION, v);
+    }
+    Ok(res)
+}
+
+/// DELETE `@translations` `{"language": …}`: 204.
+async fn unlink_translation(c: &Call<'_>, view: &ItemView) -> Result<Response, WebError> {
+    #[derive(serde::Deserialize)]
+    struct Unlink {
+        language: String,
+    }
+    let ctx = c.ctx;
+    let b: Unlink = parse_body(c.body.unwrap_or_default())?;
+    ctx.app
+        .services
+        .unlink_translation(&ctx.principal, &ctx.site, &view.item.path, &b.language)
+        .await
+        .map_err(|e| c.error(e))?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// POST `@logout`.

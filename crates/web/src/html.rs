@@ -301,6 +301,8 @@ pub(crate) struct Shown<'a> {
     pub listing: Option<(&'a Listing, i64, i64)>,
     pub layout: &'a str,
     pub events: Option<Value>,
+    /// The item's translations the visitor may see: (path, language).
+    pub translations: Vec<(beffroi_model::ItemPath, Language)>,
 }
 
 pub(crate) fn item_page(
@@ -367,6 +369,13 @@ pub(crate) fn item_page(
             transitions => workflow.map(|w| w.transitions.iter().map(|(id, t)| context! { id => id.clone(), title => t.clone() }).collect::<Vec<_>>()).unwrap_or_default(),
             parts => type_parts(ctx, view),
             head => head_meta(ctx, view),
+            // The language switcher: this page's language, then its translations.
+            languages => (!shown.translations.is_empty()).then(|| {
+                let here = context! { lang => lang.code(), name => lang.native_name(), url => ctx.url(&it.path), current => true };
+                std::iter::once(here)
+                    .chain(shown.translations.iter().map(|(p, l)| context! { lang => l.code(), name => l.native_name(), url => ctx.url(p), current => false }))
+                    .collect::<Vec<_>>()
+            }),
             own => own,
             login_url => login_url(ctx),
             status_message => crate::views::Status::message(ctx),

@@ -641,7 +641,8 @@ async fn item_response(ctx: &Ctx<'_>, view: &ItemView, json: bool, headers: &Hea
         Some((_, p)) => Some((p.parts)(ctx, view).await?),
         None => None,
     };
-    let shown = html::Shown { listing: listing.as_ref().map(|l| (l, b_start, b_size)), layout, events };
+    let translations = ctx.app.services.translations_of(&ctx.principal, &ctx.site, view).await.map_err(err)?;
+    let shown = html::Shown { listing: listing.as_ref().map(|l| (l, b_start, b_size)), layout, events, translations };
     let body = html::item_page(ctx, view, shown, &nav, workflow.as_ref(), own)?;
     Ok(finish(headers, body, HTML, Some(view.item.modified)))
 }

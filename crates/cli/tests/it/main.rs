@@ -27,4 +27,5 @@ mod publication;
 mod search;
 mod service;
 mod store;
+mod translations;
 mod workflow;

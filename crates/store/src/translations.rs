@@ -1,0 +1,67 @@
+//! Translation groups (plone.app.multilingual): the items of a site that say the same
+//! thing in other languages share a group.
+
+use beffroi_model::ItemPath;
+use uuid::Uuid;
+
+use crate::sites::SiteScope;
+use crate::{Db, Result, on_db};
+
+/// One item of a translation group: its uuid, path and language code.
+pub type Translation = (Uuid, ItemPath, String);
+
+impl Db<'_> {
+    /// The translation group of an item, if it is in one.
+    pub async fn translation_group(&mut self, scope: &SiteScope, item: Uuid) -> Result<Option<Uuid>> {
+        on_db!(self, |c| {
+            Ok(sqlx::query_scalar("select tgroup from item_translations where site_id = $1 and item_uuid = $2")
+                .bind(scope.key())
+                .bind(item)
+                .fetch_optional(&mut *c)
+                .await?)
+        })
+    }
+
+    /// The items of a translation group, by path.
+    pub async fn translation_members(&mut self, scope: &SiteScope, group: Uuid) -> Result<Vec<Translation>> {
+        let rows: Vec<(Uuid, String, String)> = on_db!(self, |c| {
+            sqlx::query_as(
+                "select i.uuid, i.path, i.language from item_translations t join items i on i.uuid = t.item_uuid
+                 where t.site_id = $1 and t.tgroup = $2 order by i.path",
+            )
+            .bind(scope.key())
+            .bind(group)
+            .fetch_all(&mut *c)
+            .await?
+        });
+        Ok(rows.into_iter().filter_map(|(u, p, l)| Some((u, ItemPath::parse(&p).ok()?, l))).collect())
+    }
+
+    /// Puts an item in a translation group (out of any other).
+    pub async fn join_translation_group(&mut self, scope: &SiteScope, item: Uuid, group: Uuid) -> Result<()> {
+        on_db!(self, |c| {
+            sqlx::query(
+                "insert into item_translations (item_uuid, site_id, tgroup) values ($1, $2, $3)
+                 on conflict (item_uuid) do update set tgroup = excluded.tgroup",
+            )
+            .bind(item)
+            .bind(scope.key())
+            .bind(group)
+            .execute(&mut *c)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Takes an item out of its translation group.
+    pub async fn leave_translation_group(&mut self, scope: &SiteScope, item: Uuid) -> Result<()> {
+        on_db!(self, |c| {
+            sqlx::query("delete from item_translations where site_id = $1 and item_uuid = $2")
+                .bind(scope.key())
+                .bind(item)
+                .execute(&mut *c)
+                .await?;
+        });
+        Ok(())
+    }
+}
