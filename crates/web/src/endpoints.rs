@@ -1159,6 +1159,6 @@ mod tests {
         labels.dedup();
         assert_eq!(labels.len(), n);
         let comps: Vec<&str> = list.iter().filter_map(|r| r.component).collect();
-        assert_eq!(comps, ["types", "breadcrumbs", "navigation", "workflow", "history"]);
+        assert_eq!(comps, ["types", "breadcrumbs", "navigation", "workflow", "history", "translations"]);
     }
 }
