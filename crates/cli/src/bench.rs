@@ -24,6 +24,9 @@ struct Scenario {
     name: &'static str,
     path: String,
     accept: &'static str,
+    /// Whether the anonymous page cache may answer (the others ask for a fresh answer
+    /// with `Cache-Control: no-cache`, so they measure the page being made).
+    cached: bool,
 }
 
 struct Measure {
@@ -227,13 +230,14 @@ async fn exchange(stream: &mut TcpStream, request: &[u8], buf: &mut Vec<u8>) -> 
     Ok(status)
 }
 
-fn request_bytes(path: &str, accept: &str) -> Vec<u8> {
-    format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: {accept}\r\nUser-Agent: beffroi-bench\r\n\r\n")
+fn request_bytes(path: &str, accept: &str, cached: bool) -> Vec<u8> {
+    let fresh = if cached { "" } else { "Cache-Control: no-cache\r\n" };
+    format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: {accept}\r\nUser-Agent: beffroi-bench\r\n{fresh}\r\n")
         .into_bytes()
 }
 
 async fn load(addr: SocketAddr, s: &Scenario, connections: usize, duration: Duration) -> Result<Measure> {
-    let req: Arc<[u8]> = request_bytes(&s.path, s.accept).into();
+    let req: Arc<[u8]> = request_bytes(&s.path, s.accept, s.cached).into();
     let start = Instant::now();
     let deadline = start + duration;
     let mut tasks = Vec::new();
@@ -311,7 +315,7 @@ async fn run_backend(backend: &'static str, url: &str, data: &Path, args: &Bench
         .spawn()
         .context("cannot start the server")?;
     let server = Server(child);
-    let probe = request_bytes(&format!("/bench{page}"), "text/html");
+    let probe = request_bytes(&format!("/bench{page}"), "text/html", false);
     let first_response_ms = loop {
         if started.elapsed() > Duration::from_secs(20) {
             bail!("the server did not answer within 20 s");
@@ -331,13 +335,25 @@ async fn run_backend(backend: &'static str, url: &str, data: &Path, args: &Bench
         upload.mb, upload.seconds, upload.rss_before_mb, upload.rss_after_mb
     );
     let scenarios = [
-        Scenario { name: "HTML page view", path: format!("/bench{page}"), accept: "text/html" },
-        Scenario { name: "JSON view", path: format!("/bench{page}"), accept: "application/json" },
-        Scenario { name: "folder listing (HTML, 100 items)", path: format!("/bench{folder}"), accept: "text/html" },
+        Scenario { name: "HTML page view", path: format!("/bench{page}"), accept: "text/html", cached: false },
+        Scenario { name: "JSON view", path: format!("/bench{page}"), accept: "application/json", cached: false },
+        Scenario {
+            name: "folder listing (HTML, 100 items)",
+            path: format!("/bench{folder}"),
+            accept: "text/html",
+            cached: false,
+        },
         Scenario {
             name: "folder listing (JSON, 100 items)",
             path: format!("/bench{folder}"),
             accept: "application/json",
+            cached: false,
+        },
+        Scenario {
+            name: "HTML page view, page cache",
+            path: format!("/bench{page}"),
+            accept: "text/html",
+            cached: true,
         },
     ];
     let mut rows = Vec::new();

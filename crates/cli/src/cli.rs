@@ -88,6 +88,10 @@ pub struct ServeArgs {
     /// 503 (0: no limit). Writes have no limit: they may carry large uploads.
     #[arg(long, env = "BEFFROI_REQUEST_TIMEOUT", default_value_t = 30, value_name = "SECS")]
     pub request_timeout: u64,
+    /// Memory for the pages anonymous visitors read, kept as answered and dropped when
+    /// their site changes, in megabytes (0: no cache).
+    #[arg(long, env = "BEFFROI_PAGE_CACHE_MB", default_value_t = 64, value_name = "MB")]
+    pub page_cache_mb: usize,
     /// Revisions kept per item, the newest (0 keeps every revision).
     #[arg(long, env = "BEFFROI_KEEP_REVISIONS", default_value_t = 0)]
     pub keep_revisions: u32,

@@ -133,6 +133,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
         let options = beffroi_web::WebOptions {
             trusted_proxies: args.trusted_proxies,
             request_timeout: (args.request_timeout > 0).then(|| Duration::from_secs(args.request_timeout)),
+            page_cache_bytes: args.page_cache_mb.saturating_mul(1024 * 1024),
             ..Default::default()
         };
         let state = beffroi_web::AppState::load_apps(services.clone(), options, crate::apps::APPS)

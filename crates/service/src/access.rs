@@ -559,6 +559,7 @@ impl Services {
         tx.db().audit(&scope, &audit_row(actor.id(), action, id, "", Value::Null)).await?;
         tx.commit().await?;
         self.nav_cache.lock().expect("nav cache lock").clear();
+        self.note_change(None);
         Ok(())
     }
 

@@ -474,11 +474,15 @@ impl Services {
     async fn navigation_entries(&self, actor: &Principal, site: &SiteRow, root: &ItemRow) -> Result<Arc<Vec<Summary>>> {
         let tokens = actor.tokens();
         let key = (site.id.clone(), tokens.clone().unwrap_or_else(|| vec!["system".to_owned()]));
-        if let Some((at, nav)) = self.nav_cache.lock().expect("nav cache lock").get(&key)
+        if let Some((at, seen, nav)) = self.nav_cache.lock().expect("nav cache lock").get(&key)
             && at.elapsed() < crate::SITE_CACHE_TTL
+            && self.unchanged_since(&site.id, *seen)
         {
             return Ok(nav.clone());
         }
+        // Read before the entries: what a change committed meanwhile makes stale is
+        // not used (see `Services::unchanged_since`).
+        let seen = self.change_clock();
         let mut c = self.store.conn().await?;
         let items = c.db().children(&site.scope(), root.uuid, tokens.as_deref(), None, 0, 50).await?;
         let nav: Arc<Vec<Summary>> = Arc::new(items.into_iter().filter(|s| !s.exclude_from_nav).collect());
@@ -486,7 +490,7 @@ impl Services {
         if cache.len() >= NAV_CACHE_MAX {
             cache.clear();
         }
-        cache.insert(key, (std::time::Instant::now(), nav.clone()));
+        cache.insert(key, (std::time::Instant::now(), seen, nav.clone()));
         Ok(nav)
     }
 

@@ -179,6 +179,18 @@ pub struct Services {
     keep_revisions: u32,
     /// Largest rich text accepted, in bytes as sent.
     rich_text_limit: usize,
+    /// When each site last changed in this process (see [`Services::unchanged_since`]).
+    changes: Arc<ChangeClock>,
+}
+
+/// A clock that ticks at every change this process makes, with the tick of each site's
+/// last change (and of the last change that concerns every site): what was read after
+/// a tick is still true while its site has not changed since.
+#[derive(Default)]
+struct ChangeClock {
+    clock: std::sync::atomic::AtomicU64,
+    every_site: std::sync::atomic::AtomicU64,
+    sites: Mutex<HashMap<SiteId, u64>>,
 }
 
 /// Something worked out per site and trusted for [`SITE_CACHE_TTL`]: this process
@@ -205,7 +217,9 @@ impl<T: Clone> PerSite<T> {
     }
 }
 
-type NavCache = HashMap<(SiteId, Vec<String>), (Instant, Arc<Vec<Summary>>)>;
+/// Navigation entries by site and viewer tokens: when read, the change clock before
+/// reading, the entries.
+type NavCache = HashMap<(SiteId, Vec<String>), (Instant, u64, Arc<Vec<Summary>>)>;
 
 /// Most navigation entries kept; past that the cache starts afresh.
 const NAV_CACHE_MAX: usize = 1024;
@@ -230,6 +244,7 @@ impl Services {
             images: Arc::new(media::ImageWork::new(media::DEFAULT_MAX_IMAGE_PIXELS)),
             keep_revisions: 0,
             rich_text_limit: DEFAULT_RICH_TEXT_LIMIT,
+            changes: Arc::default(),
         }
     }
 
@@ -300,7 +315,38 @@ impl Services {
         self.events.subscribe()
     }
 
+    /// The change clock now: take it before reading what may be kept, and ask
+    /// [`Services::unchanged_since`] with it before using what was kept.
+    pub fn change_clock(&self) -> u64 {
+        self.changes.clock.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Whether nothing of `site` (nor of every site: workflows, users, groups) changed
+    /// in this process after the clock read `seen`. Changes made by another process
+    /// (another server on the same PostgreSQL, a command) are not seen here: what is
+    /// kept from them must also expire.
+    pub fn unchanged_since(&self, site: &SiteId, seen: u64) -> bool {
+        let c = &self.changes;
+        c.every_site.load(std::sync::atomic::Ordering::SeqCst) <= seen
+            && c.sites.lock().expect("change clock lock").get(site).is_none_or(|t| *t <= seen)
+    }
+
+    /// Ticks the change clock for `site`, or for every site with None. Called after
+    /// the change committed.
+    pub(crate) fn note_change(&self, site: Option<&SiteId>) {
+        let c = &self.changes;
+        let mut sites = c.sites.lock().expect("change clock lock");
+        let tick = c.clock.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        match site {
+            Some(s) => {
+                sites.insert(s.clone(), tick);
+            }
+            None => c.every_site.store(tick, std::sync::atomic::Ordering::SeqCst),
+        }
+    }
+
     fn emit(&self, event: Event) {
+        self.note_change(Some(&event.site));
         self.nav_cache.lock().expect("nav cache lock").retain(|(site, _), _| *site != event.site);
         self.languages.forget(&event.site);
         // No receiver is fine: nobody is listening yet.
@@ -394,6 +440,7 @@ impl Services {
         tx.db().set_setting(&type_rules_key(site), &json).await?;
         tx.commit().await?;
         self.type_rules.forget(&site.id);
+        self.note_change(Some(&site.id));
         Ok(())
     }
 

@@ -191,6 +191,7 @@ impl Services {
     }
 
     pub(crate) fn invalidate_sites(&self) {
+        self.note_change(None);
         self.sites.write().expect("site cache lock").loaded = None;
     }
 

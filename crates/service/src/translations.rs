@@ -121,6 +121,7 @@ impl Services {
         tx.db().join_translation_group(&scope, item.uuid, group).await?;
         tx.db().join_translation_group(&scope, other.uuid, group).await?;
         tx.commit().await?;
+        self.note_change(Some(&site.id));
         Ok(())
     }
 
@@ -153,6 +154,7 @@ impl Services {
             tx.db().leave_translation_group(&scope, item.uuid).await?;
         }
         tx.commit().await?;
+        self.note_change(Some(&site.id));
         Ok(())
     }
 }

@@ -138,6 +138,12 @@ impl Services {
         crate::catalog::index(&mut tx.db(), &scope, &row, &self.types).await?;
         self.record_revision(&mut tx.db(), site, &row, actor, &format!("Reverted to revision {version}")).await?;
         tx.commit().await?;
+        self.emit(crate::Event {
+            site: site.id.clone(),
+            uuid: row.uuid,
+            path: row.path.clone(),
+            kind: crate::EventKind::Modified,
+        });
         Ok(row)
     }
 

@@ -127,6 +127,7 @@ impl Services {
         tx.db().set_setting("workflows.hash", &hash).await?;
         tx.commit().await?;
         self.nav_cache.lock().expect("nav cache lock").clear();
+        self.note_change(None);
         tracing::info!(items = changed, "workflow definitions reconciled with stored content");
         Ok(changed)
     }
@@ -199,6 +200,7 @@ impl Services {
     }
 
     fn forget_site_caches(&self, site: &SiteRow) {
+        self.note_change(Some(&site.id));
         self.wf_cache.forget(&site.id);
         self.nav_cache.lock().expect("nav cache lock").retain(|(s, _), _| *s != site.id);
     }

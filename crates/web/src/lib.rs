@@ -28,6 +28,7 @@ pub mod jwt;
 mod links;
 mod listing;
 mod media;
+mod page_cache;
 pub mod routes;
 mod search;
 mod traverse;
@@ -94,7 +95,15 @@ pub struct WebOptions {
     /// How many addresses one sitemap file lists before `sitemap.xml` becomes an index
     /// of numbered files (the protocol's limit, 50,000, unless a test wants fewer).
     pub sitemap_size: i64,
+    /// Memory for the anonymous page cache, in bytes (0: no cache).
+    pub page_cache_bytes: usize,
+    /// How long a cached page may be used at most: what this process cannot see
+    /// (another server's changes, a publication date passing) shows within it.
+    pub page_cache_ttl: Duration,
 }
+
+/// The anonymous page cache's memory by default.
+pub const DEFAULT_PAGE_CACHE_BYTES: usize = 64 * 1024 * 1024;
 
 impl Default for WebOptions {
     fn default() -> Self {
@@ -102,6 +111,8 @@ impl Default for WebOptions {
             request_timeout: Some(DEFAULT_REQUEST_TIMEOUT),
             trusted_proxies: Vec::new(),
             sitemap_size: feeds::SITEMAP_SIZE,
+            page_cache_bytes: DEFAULT_PAGE_CACHE_BYTES,
+            page_cache_ttl: Duration::from_secs(2),
         }
     }
 }
@@ -118,6 +129,8 @@ pub struct AppState {
     /// The types whose application works out part of their page: by type, the
     /// application's name and its function.
     pub(crate) pages: std::collections::HashMap<&'static str, (&'static str, TypePage)>,
+    /// Pages anonymous visitors asked for, as answered (None: no cache).
+    pub(crate) page_cache: Option<page_cache::PageCache>,
 }
 
 impl AppState {
@@ -173,7 +186,9 @@ impl AppState {
             }
         }
         let jwt = jwt::Jwt::new(services.secret("jwt").await?.as_bytes());
-        Ok(Arc::new(Self { services, templates, i18n, jwt, options, routes, pages }))
+        let page_cache = (options.page_cache_bytes > 0)
+            .then(|| page_cache::PageCache::new(options.page_cache_bytes, options.page_cache_ttl));
+        Ok(Arc::new(Self { services, templates, i18n, jwt, options, routes, pages, page_cache }))
     }
 }
 

@@ -230,6 +230,20 @@ pub(crate) async fn handle(State(app): State<Arc<AppState>>, req: axum::extract:
     let peer = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
     let client = crate::client::address(peer, &headers, &app.options.trusted_proxies);
     let via_proxy = peer.is_some_and(|p| app.options.trusted_proxies.iter().any(|t| t.contains(p)));
+    // What anonymous visitors read may come from the page cache, and go to it.
+    let cached = app
+        .page_cache
+        .as_ref()
+        .and_then(|cache| Some((cache, crate::page_cache::key(&method, uri.path(), uri.query(), &headers, json)?)));
+    if let Some((cache, key)) = &cached
+        && let Some(mut res) = cache.get(key, &headers, |site, seen| app.services.unchanged_since(site, seen))
+    {
+        if method == Method::HEAD {
+            *res.body_mut() = axum::body::Body::empty();
+        }
+        return res;
+    }
+    let seen = app.services.change_clock();
     let answer = route(&app, &method, &uri, &headers, json, body, &client, via_proxy);
     // Reading requests have a time budget (writes may be long uploads). It stops the
     // handler at its next await; CPU-heavy work runs on blocking threads, so it does
@@ -257,6 +271,11 @@ pub(crate) async fn handle(State(app): State<Arc<AppState>>, req: axum::extract:
         if let Ok(v) = HeaderValue::from_str(&clear) {
             res.headers_mut().append(header::SET_COOKIE, v);
         }
+    }
+    if let Some((cache, key)) = cached
+        && let Some(site) = res.extensions().get::<SiteTag>().and_then(|t| SiteId::parse(&t.0).ok())
+    {
+        res = cache.keep(key, site, seen, res).await;
     }
     if method == Method::HEAD {
         *res.body_mut() = axum::body::Body::empty();
@@ -670,15 +689,10 @@ pub(crate) fn etag_of(body: &str, content_type: &str) -> String {
 }
 
 /// Adds validators and answers 304 when the client's copy is current.
-pub(crate) fn finish(
-    headers: &HeaderMap,
-    body: String,
-    content_type: &'static str,
-    modified: Option<DateTime<Utc>>,
-) -> Response {
-    let etag = etag_of(&body, content_type);
-    let last_modified = modified.map(|m| m.format("%a, %d %b %Y %H:%M:%S GMT").to_string());
-    let not_modified = match headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
+/// Whether a conditional GET's client holds the answer already: its If-None-Match
+/// names `etag` (weak or not), or else its If-Modified-Since is not before `modified`.
+pub(crate) fn not_modified(headers: &HeaderMap, etag: &str, modified: Option<DateTime<Utc>>) -> bool {
+    match headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
         Some(inm) => inm.split(',').any(|t| {
             let t = t.trim();
             t == "*" || t.trim_start_matches("W/") == etag.trim_start_matches("W/")
@@ -689,8 +703,18 @@ pub(crate) fn finish(
             }
             _ => false,
         },
-    };
-    let mut res = if not_modified {
+    }
+}
+
+pub(crate) fn finish(
+    headers: &HeaderMap,
+    body: String,
+    content_type: &'static str,
+    modified: Option<DateTime<Utc>>,
+) -> Response {
+    let etag = etag_of(&body, content_type);
+    let last_modified = modified.map(|m| m.format("%a, %d %b %Y %H:%M:%S GMT").to_string());
+    let mut res = if not_modified(headers, &etag, modified) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
         ([(header::CONTENT_TYPE, HeaderValue::from_static(content_type))], body).into_response()

@@ -23,6 +23,7 @@ mod listings;
 mod login;
 mod media;
 mod meetings;
+mod page_cache;
 mod publication;
 mod search;
 mod service;
