@@ -1668,7 +1668,7 @@ mod tests {
         let (start, end) = event.date_range(&obj(json!({"start": "2026-05-01T10:00:00+00:00", "end": "garbage"})));
         assert_eq!(start.map(|d| d.to_rfc3339()), Some("2026-05-01T10:00:00+00:00".into()));
         assert_eq!(end, None);
-        assert_eq!(reg.metadata_columns(), ["end", "getRemoteUrl", "location", "start"]);
+        assert_eq!(reg.metadata_columns(), ["end", "getRemoteUrl", "location", "open_end", "start", "whole_day"]);
         let coll = reg.get("Collection").unwrap();
         let values = obj(json!({"item_count": 5, "limit": null}));
         assert_eq!(coll.query_setting(&values, QueryPart::BatchSize), Some(&json!(5)));
