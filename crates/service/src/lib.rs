@@ -169,6 +169,9 @@ pub struct Services {
     type_rules: Arc<PerSite<Arc<beffroi_model::schema::TypeRules>>>,
     /// The languages each site's content is in (to stem queries only in those).
     languages: Arc<PerSite<Vec<beffroi_model::Language>>>,
+    /// Whether each site has translation groups at all (most have none: their pages
+    /// then look for no translations).
+    translated: Arc<PerSite<bool>>,
     /// File and image bytes.
     blobs: Blobs,
     /// Largest upload, in bytes.
@@ -239,6 +242,7 @@ impl Services {
             wf_cache: PerSite::new(),
             type_rules: PerSite::new(),
             languages: PerSite::new(),
+            translated: PerSite::new(),
             blobs,
             upload_limit: media::DEFAULT_UPLOAD_LIMIT,
             images: Arc::new(media::ImageWork::new(media::DEFAULT_MAX_IMAGE_PIXELS)),

@@ -31,8 +31,18 @@ impl Services {
     ) -> Result<Vec<(ItemPath, Language)>> {
         let item = &view.item;
         let scope = site.scope();
+        if self.translated.fresh(&site.id) == Some(false) {
+            return Ok(Vec::new());
+        }
         let members = {
             let mut c = self.store.conn().await?;
+            if self.translated.fresh(&site.id).is_none() {
+                let translated = c.db().has_translations(&scope).await?;
+                self.translated.put(&site.id, translated);
+                if !translated {
+                    return Ok(Vec::new());
+                }
+            }
             match c.db().translation_group(&scope, item.uuid).await? {
                 Some(group) => c.db().translation_members(&scope, group).await?,
                 None => Vec::new(),
@@ -121,6 +131,7 @@ impl Services {
         tx.db().join_translation_group(&scope, item.uuid, group).await?;
         tx.db().join_translation_group(&scope, other.uuid, group).await?;
         tx.commit().await?;
+        self.translated.forget(&site.id);
         self.note_change(Some(&site.id));
         Ok(())
     }
@@ -154,6 +165,7 @@ impl Services {
             tx.db().leave_translation_group(&scope, item.uuid).await?;
         }
         tx.commit().await?;
+        self.translated.forget(&site.id);
         self.note_change(Some(&site.id));
         Ok(())
     }

@@ -22,6 +22,17 @@ impl Db<'_> {
         })
     }
 
+    /// Whether any item of the site is in a translation group.
+    pub async fn has_translations(&mut self, scope: &SiteScope) -> Result<bool> {
+        let found: Option<i32> = on_db!(self, |c| {
+            sqlx::query_scalar("select 1 from item_translations where site_id = $1 limit 1")
+                .bind(scope.key())
+                .fetch_optional(&mut *c)
+                .await?
+        });
+        Ok(found.is_some())
+    }
+
     /// The items of a translation group, by path.
     pub async fn translation_members(&mut self, scope: &SiteScope, group: Uuid) -> Result<Vec<Translation>> {
         let rows: Vec<(Uuid, String, String)> = on_db!(self, |c| {
