@@ -53,14 +53,7 @@ async fn feed_entries(ctx: &Ctx<'_>, view: &ItemView) -> Result<Vec<Summary>, We
     if !view.is_folderish(types) {
         return Err(WebError::NotFound(ctx.request_url.clone()));
     }
-    let q = CatalogQuery {
-        paths: vec![PathQuery { path: view.item.path.clone(), depth: Some(1) }],
-        sort: SortOn::Effective,
-        descending: true,
-        limit: FEED_SIZE,
-        ..Default::default()
-    };
-    Ok(ctx.app.services.search(&ctx.principal, &ctx.site, q).await.map_err(err(ctx))?.items)
+    Ok(crate::listing::newest_first(ctx, view, 0, FEED_SIZE).await?.items)
 }
 
 /// Whether `view` has feeds (a folder or a Collection): its page links them.

@@ -145,18 +145,19 @@ pub async fn seed(services: &Services, admin_password: &str) -> Result<bool> {
         )
         .await?;
     let obj = |v: Value| -> Map<String, Value> { v.as_object().cloned().unwrap_or_default() };
+    let (system_ref, site_ref) = (&system, &site);
+    let publish = |path: ItemPath| async move {
+        services.transition(system_ref, site_ref, &path, "publish", TransitionRequest::default()).await
+    };
+    // A published folder at the root, shown in the listing view `layout`.
+    let folder = |title: &'static str, description: &'static str, layout: &'static str| async move {
+        let values = json!({"title": title, "description": description, "layout": layout});
+        let f = services.create(system_ref, site_ref, &ItemPath::root(), "Folder", None, &obj(values)).await?;
+        publish(f.path.clone()).await?;
+        Ok::<_, beffroi_service::ServiceError>(f)
+    };
     for (title, description, pages) in SECTIONS {
-        let folder = services
-            .create(
-                &system,
-                &site,
-                &ItemPath::root(),
-                "Folder",
-                None,
-                &obj(json!({"title": title, "description": description})),
-            )
-            .await?;
-        services.transition(&system, &site, &folder.path, "publish", TransitionRequest::default()).await?;
+        let folder = folder(title, description, "listing_view").await?;
         for (title, description, body) in pages.iter() {
             let page = services
                 .create(
@@ -171,24 +172,8 @@ pub async fn seed(services: &Services, admin_password: &str) -> Result<bool> {
             services.transition(&system, &site, &page.path, "publish", TransitionRequest::default()).await?;
         }
     }
-    let (system_ref, site_ref) = (&system, &site);
-    let publish = |path: ItemPath| async move {
-        services.transition(system_ref, site_ref, &path, "publish", TransitionRequest::default()).await
-    };
     // The news, with their illustrations, newest first.
-    let news = services
-        .create(
-            &system,
-            &site,
-            &ItemPath::root(),
-            "Folder",
-            None,
-            &obj(
-                json!({"title": "Actualités", "description": "Les nouvelles de la commune.", "layout": "news_listing"}),
-            ),
-        )
-        .await?;
-    publish(news.path.clone()).await?;
+    let news = folder("Actualités", "Les nouvelles de la commune.", "news_listing").await?;
     let now = chrono::Utc::now();
     for (title, description, body, days_ago, colours) in NEWS {
         use base64::Engine;
@@ -216,17 +201,7 @@ pub async fn seed(services: &Services, admin_password: &str) -> Result<bool> {
     publish(item.path).await?;
     // The agenda: events to come (one every month, one every week, a day-long one) and
     // one past, shown by month.
-    let agenda = services
-        .create(
-            &system,
-            &site,
-            &ItemPath::root(),
-            "Folder",
-            None,
-            &obj(json!({"title": "Agenda", "description": "Les événements de la commune.", "layout": "event_listing"})),
-        )
-        .await?;
-    publish(agenda.path.clone()).await?;
+    let agenda = folder("Agenda", "Les événements de la commune.", "event_listing").await?;
     let day = |days: i64, hour: u32| {
         let d = now.date_naive() + chrono::Duration::days(days);
         d.and_hms_opt(hour, 0, 0).expect("a valid hour").and_utc().to_rfc3339()
