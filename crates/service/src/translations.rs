@@ -81,14 +81,7 @@ impl Services {
                 }
                 e => e,
             })?;
-            if !allowed(&reg, actor, &lineage, Permission::View) {
-                return Err(ServiceError::Unauthorized);
-            }
-            if !allowed(&reg, actor, &lineage, Permission::ModifyPortalContent) {
-                return Err(ServiceError::Forbidden(
-                    "linking translations needs the right to change both items".into(),
-                ));
-            }
+            may_change(&reg, actor, &lineage, "linking translations needs the right to change both items")?;
             lineages.push(lineage.pop().expect("a lineage ends with its item"));
         }
         let (item, other) = (&lineages[0], &lineages[1]);
@@ -131,8 +124,7 @@ impl Services {
         tx.db().join_translation_group(&scope, item.uuid, group).await?;
         tx.db().join_translation_group(&scope, other.uuid, group).await?;
         tx.commit().await?;
-        self.translated.forget(&site.id);
-        self.note_change(Some(&site.id));
+        self.translations_changed(site);
         Ok(())
     }
 
@@ -149,12 +141,7 @@ impl Services {
         let scope = site.scope();
         let mut tx = self.store.begin().await?;
         let lineage = load(&mut tx.db(), site, path).await?;
-        if !allowed(&reg, actor, &lineage, Permission::View) {
-            return Err(ServiceError::Unauthorized);
-        }
-        if !allowed(&reg, actor, &lineage, Permission::ModifyPortalContent) {
-            return Err(ServiceError::Forbidden("unlinking translations needs the right to change the item".into()));
-        }
+        may_change(&reg, actor, &lineage, "unlinking translations needs the right to change the item")?;
         let item = lineage.last().expect("a lineage ends with its item");
         let none = || ServiceError::BadRequest(format!("the item has no translation in {language:?}"));
         let group = tx.db().translation_group(&scope, item.uuid).await?.ok_or_else(none)?;
@@ -165,8 +152,30 @@ impl Services {
             tx.db().leave_translation_group(&scope, item.uuid).await?;
         }
         tx.commit().await?;
-        self.translated.forget(&site.id);
-        self.note_change(Some(&site.id));
+        self.translations_changed(site);
         Ok(())
     }
+
+    /// After a change of a site's translation groups: the caches that know them forget.
+    fn translations_changed(&self, site: &SiteRow) {
+        self.translated.forget(&site.id);
+        self.note_change(Some(&site.id));
+    }
+}
+
+/// Refuses an actor who may not change the last item of `lineage`: unauthorized when
+/// they may not even see it, forbidden with `refusal` otherwise.
+fn may_change(
+    reg: &beffroi_model::workflow::WorkflowRegistry,
+    actor: &Principal,
+    lineage: &[beffroi_store::ItemRow],
+    refusal: &str,
+) -> Result<()> {
+    if !allowed(reg, actor, lineage, Permission::View) {
+        return Err(ServiceError::Unauthorized);
+    }
+    if !allowed(reg, actor, lineage, Permission::ModifyPortalContent) {
+        return Err(ServiceError::Forbidden(refusal.into()));
+    }
+    Ok(())
 }

@@ -8,13 +8,14 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use beffroi_model::ItemPath;
-use beffroi_model::schema::{LOCATION_COLUMN, OPEN_END_COLUMN, START_COLUMN, TypeRegistry, WHOLE_DAY_COLUMN, Widget};
+use beffroi_model::schema::{LOCATION_COLUMN, OPEN_END_COLUMN, TypeRegistry, WHOLE_DAY_COLUMN, Widget};
 use beffroi_model::security::Principal;
-use beffroi_service::{CatalogQuery, DateIndex, ItemRow, ItemView, PathQuery, SortOn, Summary};
+use beffroi_service::{CatalogQuery, ItemRow, ItemView, SortOn, Summary};
 use chrono::{DateTime, Datelike, Duration, NaiveDateTime, Offset, TimeZone, Utc};
 use minijinja::context;
 
 use crate::error::WebError;
+use crate::listing::is_event;
 use crate::routes::Call;
 use crate::traverse::Ctx;
 
@@ -25,10 +26,6 @@ const FEED_SIZE: i64 = 20;
 pub(crate) const SITEMAP_SIZE: i64 = 50_000;
 /// How many events one calendar file lists.
 const CALENDAR_SIZE: i64 = 1000;
-
-fn err<'a>(ctx: &'a Ctx<'_>) -> impl Fn(beffroi_service::ServiceError) -> WebError + 'a {
-    |e| WebError::from_service(e, &ctx.request_url)
-}
 
 fn answer(content_type: &'static str, body: String) -> Response {
     let mut res =
@@ -62,11 +59,6 @@ pub(crate) fn has_feeds(ctx: &Ctx<'_>, view: &ItemView) -> bool {
     has_query(types, &view.item) || view.is_folderish(types)
 }
 
-/// The title a feed of `view` carries: the site's for its root.
-fn feed_title(ctx: &Ctx<'_>, view: &ItemView) -> String {
-    if view.item.path.is_root() { ctx.site.title.clone() } else { view.item.title.clone() }
-}
-
 fn feed_context(ctx: &Ctx<'_>, view: &ItemView, entries: &[Summary], format: &str) -> minijinja::Value {
     let published = |s: &Summary| s.effective.unwrap_or(s.created);
     let items: Vec<minijinja::Value> = entries
@@ -86,7 +78,7 @@ fn feed_context(ctx: &Ctx<'_>, view: &ItemView, entries: &[Summary], format: &st
     let updated = entries.iter().map(|s| s.modified).max().unwrap_or(view.item.modified);
     let url = ctx.url(&view.item.path);
     context! {
-        title => feed_title(ctx, view),
+        title => crate::html::item_title(ctx, &view.item),
         description => view.item.description.clone(),
         url => url.clone(),
         self_url => format!("{url}/@@{format}"),
@@ -115,11 +107,6 @@ pub(crate) async fn atom<'r>(call: Call<'r>, view: &'r ItemView) -> Result<Respo
     Ok(answer("application/atom+xml; charset=utf-8", body))
 }
 
-/// Whether items of this type are events: their type fills the `start` column.
-fn is_event(types: &TypeRegistry, item: &ItemRow) -> bool {
-    types.get(&item.type_name).is_some_and(|t| t.metadata_field(START_COLUMN).is_some())
-}
-
 /// `@@ics_view`: an iCalendar file of an event, or of the events a folder holds or a
 /// Collection finds (soonest first), importable in a calendar application: local
 /// times in the site's time zone, described by a VTIMEZONE, and recurrence rules as
@@ -129,31 +116,13 @@ pub(crate) async fn ics_view<'r>(call: Call<'r>, view: &'r ItemView) -> Result<R
     let types = ctx.app.services.types();
     let events: Vec<ItemRow> = if is_event(types, &view.item) {
         vec![view.item.clone()]
+    } else if has_query(types, &view.item) || view.is_folderish(types) {
+        crate::listing::event_rows(ctx, view, false, CALENDAR_SIZE).await?
     } else {
-        let mut q = if has_query(types, &view.item) {
-            match crate::search::collection_query(ctx, view).await? {
-                Some(q) => q,
-                None => CatalogQuery { nothing: true, ..Default::default() },
-            }
-        } else if view.is_folderish(types) {
-            CatalogQuery {
-                paths: vec![PathQuery { path: view.item.path.clone(), depth: Some(1) }],
-                ..Default::default()
-            }
-        } else {
-            return Err(WebError::NotFound(ctx.request_url.clone()));
-        };
-        let ever = Utc.with_ymd_and_hms(1900, 1, 1, 0, 0, 0).single();
-        q.ranges.push((DateIndex::Start, ever, None));
-        q.sort = SortOn::Start;
-        q.descending = false;
-        q.offset = 0;
-        q.limit = CALENDAR_SIZE;
-        let rows = ctx.app.services.search_rows(&ctx.principal, &ctx.site, q).await.map_err(err(ctx))?;
-        rows.into_iter().filter(|r| is_event(types, r)).collect()
+        return Err(WebError::NotFound(ctx.request_url.clone()));
     };
     let host = ctx.base.split("://").nth(1).and_then(|h| h.split('/').next()).unwrap_or("localhost").to_owned();
-    let body = calendar(ctx, &feed_title(ctx, view), &events, &host);
+    let body = calendar(ctx, &crate::html::item_title(ctx, &view.item), &events, &host);
     let mut res = answer("text/calendar; charset=utf-8", body);
     let filename =
         format!("attachment; filename=\"{}.ics\"", if view.item.path.is_root() { "calendar" } else { &view.item.id });
@@ -334,7 +303,7 @@ pub(crate) async fn sitemap(call: Call<'_>) -> Result<Response, WebError> {
     let ctx = call.ctx();
     let services = &ctx.app.services;
     let everyone = CatalogQuery { sort: SortOn::Path, ..Default::default() };
-    let total = services.count(&Principal::Anonymous, &ctx.site, everyone.clone()).await.map_err(err(ctx))?;
+    let total = services.count(&Principal::Anonymous, &ctx.site, everyone.clone()).await.map_err(|e| call.error(e))?;
     let size = ctx.app.options.sitemap_size.clamp(1, SITEMAP_SIZE);
     let pages = ((total + size - 1) / size).max(1);
     let page = match ctx.param("page") {
@@ -358,7 +327,7 @@ pub(crate) async fn sitemap(call: Call<'_>) -> Result<Response, WebError> {
     while offset < (first + size).min(total) {
         let limit = beffroi_service::MAX_SEARCH_BATCH.min(first + size - offset);
         let q = CatalogQuery { offset, limit, ..everyone.clone() };
-        let found = services.search(&Principal::Anonymous, &ctx.site, q).await.map_err(err(ctx))?.items;
+        let found = services.search(&Principal::Anonymous, &ctx.site, q).await.map_err(|e| call.error(e))?.items;
         if found.is_empty() {
             break;
         }

@@ -146,13 +146,18 @@ pub fn date_time_text(
 /// feeds (a folder or a Collection) or calendar file (an event), OpenGraph's card, and
 /// schema.org's description as JSON-LD (the site: a GovernmentOrganization; an event:
 /// an Event; another page: an Article).
-fn head_meta(ctx: &Ctx<'_>, view: &ItemView) -> Value {
+/// An item's title as its page and feeds show it: the site's for the site root.
+pub(crate) fn item_title(ctx: &Ctx<'_>, item: &beffroi_service::ItemRow) -> String {
+    if item.path.is_root() { ctx.site.title.clone() } else { item.title.clone() }
+}
+
+fn head_meta(ctx: &Ctx<'_>, view: &ItemView, has_image: bool) -> Value {
     let it = &view.item;
     let url = ctx.url(&it.path);
     let services = &ctx.app.services;
     let schema = services.types().get(&it.type_name);
     let root = it.path.is_root();
-    let title = if root { ctx.site.title.clone() } else { it.title.clone() };
+    let title = item_title(ctx, it);
     let mut feeds = Vec::new();
     if crate::feeds::has_feeds(ctx, view) {
         feeds.push(context! { kind => "application/rss+xml", title => format!("{title} (RSS)"), url => format!("{url}/@@rss") });
@@ -162,9 +167,7 @@ fn head_meta(ctx: &Ctx<'_>, view: &ItemView) -> Value {
     if start.is_some() || schema.is_some_and(|s| s.has_query()) {
         feeds.push(context! { kind => "text/calendar", title => format!("{title} (iCalendar)"), url => format!("{url}/@@ics_view") });
     }
-    let image = beffroi_service::stored_file(services, view, None)
-        .filter(|f| f.width.is_some())
-        .map(|_| format!("{url}/@@images/image/preview"));
+    let image = has_image.then(|| format!("{url}/@@images/image/preview"));
     let folderish = view.is_folderish(services.types());
     let og_type = if root || folderish { "website" } else { "article" };
     let publisher = serde_json::json!({"@type": "GovernmentOrganization", "name": ctx.site.title, "url": ctx.base});
@@ -228,14 +231,12 @@ fn head_meta(ctx: &Ctx<'_>, view: &ItemView) -> Value {
 
 /// What a type shows besides its title, description and text, by what its type
 /// declares: an image, a file to download, a link.
-fn type_parts(ctx: &Ctx<'_>, view: &ItemView) -> Value {
+fn type_parts(ctx: &Ctx<'_>, view: &ItemView, file: Option<&beffroi_model::media::StoredFile>) -> Value {
     let it = &view.item;
     let url = ctx.url(&it.path);
-    let services = &ctx.app.services;
-    let schema = services.types().get(&it.type_name);
+    let schema = ctx.app.services.types().get(&it.type_name);
     let main_is = |kind| schema.is_some_and(|s| s.primary_is(kind));
-    let file = beffroi_service::stored_file(services, view, None);
-    let image = file.as_ref().filter(|f| f.width.is_some()).map(|f| {
+    let image = file.filter(|f| f.width.is_some()).map(|f| {
         let (w, h) = f.width.zip(f.height).unwrap_or((0, 0));
         // An image item shows its image large; another item's lead image is smaller.
         let scale = if main_is(FieldKind::Image) { "large" } else { "preview" };
@@ -249,7 +250,7 @@ fn type_parts(ctx: &Ctx<'_>, view: &ItemView) -> Value {
             caption => it.fields.get("image_caption").and_then(|c| c.as_str()).unwrap_or("").to_owned(),
         }
     });
-    let download = file.as_ref().filter(|_| main_is(FieldKind::File)).map(|f| {
+    let download = file.filter(|_| main_is(FieldKind::File)).map(|f| {
         context! {
             url => format!("{url}/@@download/file"),
             filename => f.filename.clone(),
@@ -316,12 +317,15 @@ pub(crate) fn item_page(
     let it = &view.item;
     let lang = it.language;
     let root = it.path.is_root();
-    let title = if root { ctx.site.title.clone() } else { it.title.clone() };
+    let title = item_title(ctx, it);
+    // The item's main or lead file: its page shows it, its head announces an image.
+    let file = beffroi_service::stored_file(&ctx.app.services, view, None);
     let (nav, breadcrumbs) = site_chrome(ctx, view, nav);
     let listing = shown.listing;
     let (items, total, page, pages, prev_url, next_url) = match listing {
         Some((l, start, size)) => {
-            let items: Vec<Value> = l.items.iter().map(|s| crate::listing::entry(ctx, lang, s)).collect();
+            let details = crate::listing::shows_details(shown.layout);
+            let items: Vec<Value> = l.items.iter().map(|s| crate::listing::entry(ctx, lang, s, details)).collect();
             let pages = (l.total + size - 1) / size;
             let page = start / size + 1;
             let url = ctx.url(&it.path);
@@ -367,8 +371,8 @@ pub(crate) fn item_page(
             csrf => match &ctx.via { crate::auth::Via::Session { csrf, .. } => Some(csrf.clone()), _ => None },
             wf_state => workflow.and_then(|w| w.state.as_ref()).map(|(_, t)| t.clone()),
             transitions => workflow.map(|w| w.transitions.iter().map(|(id, t)| context! { id => id.clone(), title => t.clone() }).collect::<Vec<_>>()).unwrap_or_default(),
-            parts => type_parts(ctx, view),
-            head => head_meta(ctx, view),
+            parts => type_parts(ctx, view, file.as_ref()),
+            head => head_meta(ctx, view, file.as_ref().is_some_and(|f| f.width.is_some())),
             // The language switcher: this page's language, then its translations.
             languages => (!shown.translations.is_empty()).then(|| {
                 let here = context! { lang => lang.code(), name => lang.native_name(), url => ctx.url(&it.path), current => true };

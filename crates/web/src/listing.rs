@@ -4,7 +4,7 @@
 //! site's time zone.
 
 use beffroi_model::Language;
-use beffroi_model::schema::{LOCATION_COLUMN, START_COLUMN, WHOLE_DAY_COLUMN, Widget};
+use beffroi_model::schema::{LOCATION_COLUMN, START_COLUMN, TypeRegistry, WHOLE_DAY_COLUMN, Widget};
 use beffroi_service::{CatalogQuery, DateIndex, ItemRow, ItemView, Listing, PathQuery, SortOn, Summary};
 use chrono::{DateTime, Datelike, TimeZone, Utc};
 use fluent_bundle::FluentValue;
@@ -65,44 +65,53 @@ pub(crate) async fn newest_first(ctx: &Ctx<'_>, view: &ItemView, start: i64, siz
         limit: size,
         ..Default::default()
     };
-    let page = ctx
-        .app
-        .services
-        .search(&ctx.principal, &ctx.site, q)
-        .await
-        .map_err(|e| WebError::from_service(e, &ctx.request_url))?;
+    let page = crate::search::run(ctx, q).await?;
     Ok(Listing { items: page.items, total: page.total })
 }
 
-/// One listed item as the listing templates take it: its address, title, description,
-/// type, date written out (publication, else last change), author and thumbnail.
-pub(crate) fn entry(ctx: &Ctx<'_>, lang: Language, s: &Summary) -> Value {
+/// The listing views that show each item's date, type and author (the others show
+/// its title, description and image only).
+pub(crate) fn shows_details(layout: &str) -> bool {
+    matches!(layout, "summary_view" | "news_listing" | "tabular_view")
+}
+
+/// One listed item as the listing templates take it: its address, title, description
+/// and thumbnail, and with `details` its type, date written out (publication, else last
+/// change) and author.
+pub(crate) fn entry(ctx: &Ctx<'_>, lang: Language, s: &Summary, details: bool) -> Value {
     let url = ctx.url(&s.path);
-    let dated = s.effective.unwrap_or(s.modified);
     let image = s.image.as_ref().map(|_| {
         context! { thumb => format!("{url}/@@images/image/thumb"), preview => format!("{url}/@@images/image/preview") }
     });
+    let base = context! { url => url, title => s.title.clone(), description => s.description.clone(), image => image };
+    if !details {
+        return base;
+    }
+    let dated = s.effective.unwrap_or(s.modified);
     context! {
-        url => url,
-        title => s.title.clone(),
-        description => s.description.clone(),
         type_title => crate::json::type_title(ctx, &s.type_name, lang),
-        kind => s.type_name.to_ascii_lowercase().replace(' ', "-"),
         date_iso => crate::json::iso(&dated),
         date => long_date(ctx, lang, &dated, false),
         creator => s.creator.clone(),
-        image => image,
+        ..base
     }
 }
 
-/// The event listing of a folder or a Collection: its events still to come (or, with
-/// `past`, those over, latest first), grouped by month. A recurring event is listed at
-/// its next date, with its place and time.
-pub(crate) async fn events(ctx: &Ctx<'_>, view: &ItemView, past: bool) -> Result<Value, WebError> {
-    let services = &ctx.app.services;
-    let types = services.types();
-    let lang = view.item.language;
-    let err = |e| WebError::from_service(e, &ctx.request_url);
+/// Whether items of this type are events: their type fills the `start` column.
+pub(crate) fn is_event(types: &TypeRegistry, item: &ItemRow) -> bool {
+    types.get(&item.type_name).is_some_and(|t| t.metadata_field(START_COLUMN).is_some())
+}
+
+/// The events (full rows) a Collection finds or a folder holds, by start (latest first
+/// when `descending`), at most `limit`: what the event listing and the calendar file
+/// of a folder or a Collection show.
+pub(crate) async fn event_rows(
+    ctx: &Ctx<'_>,
+    view: &ItemView,
+    descending: bool,
+    limit: i64,
+) -> Result<Vec<ItemRow>, WebError> {
+    let types = ctx.app.services.types();
     let mut q = if types.get(&view.item.type_name).is_some_and(|t| t.has_query()) {
         match crate::search::collection_query(ctx, view).await? {
             Some(q) => q,
@@ -111,13 +120,28 @@ pub(crate) async fn events(ctx: &Ctx<'_>, view: &ItemView, past: bool) -> Result
     } else {
         CatalogQuery { paths: vec![PathQuery { path: view.item.path.clone(), depth: Some(1) }], ..Default::default() }
     };
-    let ever = Utc.with_ymd_and_hms(1900, 1, 1, 0, 0, 0).single();
-    q.ranges.push((DateIndex::Start, ever, None));
+    // Any start at all: the items that have one.
+    q.ranges.push((DateIndex::Start, Utc.with_ymd_and_hms(1900, 1, 1, 0, 0, 0).single(), None));
     q.sort = SortOn::Start;
-    q.descending = past;
+    q.descending = descending;
     q.offset = 0;
-    q.limit = beffroi_service::MAX_SEARCH_BATCH;
-    let rows = services.search_rows(&ctx.principal, &ctx.site, q).await.map_err(err)?;
+    q.limit = limit;
+    let rows = ctx
+        .app
+        .services
+        .search_rows(&ctx.principal, &ctx.site, q)
+        .await
+        .map_err(|e| WebError::from_service(e, &ctx.request_url))?;
+    Ok(rows.into_iter().filter(|r| is_event(types, r)).collect())
+}
+
+/// The event listing of a folder or a Collection: its events still to come (or, with
+/// `past`, those over, latest first), grouped by month. A recurring event is listed at
+/// its next date, with its place and time.
+pub(crate) async fn events(ctx: &Ctx<'_>, view: &ItemView, past: bool) -> Result<Value, WebError> {
+    let types = ctx.app.services.types();
+    let lang = view.item.language;
+    let rows = event_rows(ctx, view, past, beffroi_service::MAX_SEARCH_BATCH).await?;
     let now = Utc::now();
     let zone = ctx.site.time_zone;
     // Each event at the date it is listed at: its next one (to come), its last (past).
@@ -126,9 +150,7 @@ pub(crate) async fn events(ctx: &Ctx<'_>, view: &ItemView, past: bool) -> Result
         types.get(&row.type_name).and_then(|t| t.column_value(&row.fields, column)).cloned()
     };
     for row in rows {
-        let Some(schema) = types.get(&row.type_name).filter(|t| t.metadata_field(START_COLUMN).is_some()) else {
-            continue;
-        };
+        let Some(schema) = types.get(&row.type_name) else { continue };
         let (Some(start), end) = schema.date_range(&row.fields) else { continue };
         let end = end.filter(|e| *e >= start).unwrap_or(start);
         let recurs = schema
@@ -159,7 +181,7 @@ pub(crate) async fn events(ctx: &Ctx<'_>, view: &ItemView, past: bool) -> Result
     let mut months: Vec<Value> = Vec::new();
     let mut current: Option<(String, Vec<Value>)> = None;
     for (start, end, row) in &dated {
-        let whole_day = column(row, WHOLE_DAY_COLUMN).and_then(|v| v.as_bool()).unwrap_or(false);
+        let whole_day = types.get(&row.type_name).is_some_and(|t| t.column_flag(&row.fields, WHOLE_DAY_COLUMN));
         let heading = month_year(ctx, lang, start);
         let url = ctx.url(&row.path);
         let place = column(row, LOCATION_COLUMN).and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();

@@ -240,12 +240,7 @@ fn self_url(ctx: &Ctx<'_>) -> String {
 pub(crate) async fn search_json(ctx: &Ctx<'_>, view: &ItemView) -> Result<Value, WebError> {
     let (q, shape) = from_params(ctx, view)?;
     let (start, size) = (q.offset, q.limit);
-    let page = ctx
-        .app
-        .services
-        .search(&ctx.principal, &ctx.site, q)
-        .await
-        .map_err(|e| WebError::from_service(e, &ctx.request_url))?;
+    let page = run(ctx, q).await?;
     results_json(ctx, self_url(ctx), &page, &shape, start, size).await
 }
 
@@ -294,16 +289,17 @@ pub(crate) async fn querystring_search(ctx: &Ctx<'_>, view: &ItemView, body: Opt
         metadata: b.metadata_fields.as_ref().map(criterion_values).unwrap_or_default(),
         fullobjects: b.fullobjects.as_ref().is_some_and(|v| matches!(v, Value::Bool(true)) || v.as_i64() == Some(1)),
     };
-    let mut page = ctx
-        .app
-        .services
-        .search(&ctx.principal, &ctx.site, q)
-        .await
-        .map_err(|e| WebError::from_service(e, &ctx.request_url))?;
+    let mut page = run(ctx, q).await?;
     if let Some(limit) = b.limit.filter(|l| *l > 0) {
         page.total = page.total.min(limit);
     }
     results_json(ctx, self_url(ctx), &page, &shape, start, size).await
+}
+
+/// Runs a catalog query as the caller (what they may see), a refusal as the HTTP error
+/// it means.
+pub(crate) async fn run(ctx: &Ctx<'_>, q: CatalogQuery) -> Result<SearchPage, WebError> {
+    ctx.app.services.search(&ctx.principal, &ctx.site, q).await.map_err(|e| WebError::from_service(e, &ctx.request_url))
 }
 
 /// The stored query of a Collection, with its sort; None when it has no criteria.
@@ -338,12 +334,7 @@ pub(crate) async fn collection_page(
         Some(l) => size.min((l - start).max(0)),
         None => size,
     };
-    let mut page = ctx
-        .app
-        .services
-        .search(&ctx.principal, &ctx.site, q)
-        .await
-        .map_err(|e| WebError::from_service(e, &ctx.request_url))?;
+    let mut page = run(ctx, q).await?;
     if let Some(l) = limit {
         page.total = page.total.min(l);
     }

@@ -99,6 +99,17 @@ pub(crate) async fn click(c: &Client, css: &str) {
     c.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).click().await.unwrap();
 }
 
+/// Signs in through the login form of the site at `base` (a fresh session: the
+/// browser's cookies go first), and waits for the page that says so.
+pub(crate) async fn log_in(c: &Client, base: &str, login: &str, password: &str) {
+    c.delete_all_cookies().await.unwrap();
+    c.goto(&format!("{base}/@@login")).await.unwrap();
+    fill(c, "#login", login).await;
+    fill(c, "#password", password).await;
+    click(c, "form[action$='@@login'] button[type=submit]").await;
+    wait_for(c, "form[action$='@@logout'] button").await;
+}
+
 pub(crate) async fn wait_for(c: &Client, css: &str) {
     c.wait()
         .at_most(Duration::from_secs(10))
@@ -156,11 +167,7 @@ async fn run(db: TestDb) {
     std::fs::write(image_file.path(), png()).unwrap();
 
     // Log in.
-    c.goto(&format!("{base}/@@login")).await.unwrap();
-    fill(&c, "#login", "redac").await;
-    fill(&c, "#password", "mot de passe du redacteur").await;
-    click(&c, "form[action$='@@login'] button[type=submit]").await;
-    wait_for(&c, "form[action$='@@logout'] button").await;
+    log_in(&c, &base, "redac", "mot de passe du redacteur").await;
     assert!(c.source().await.unwrap().contains("redac"));
 
     // A folder.
@@ -306,11 +313,7 @@ async fn run(db: TestDb) {
     )
     .await;
     // The editor's screens too, signed in on the phone.
-    c.goto(&format!("{base}/@@login")).await.unwrap();
-    fill(&c, "#login", "redac").await;
-    fill(&c, "#password", "mot de passe du redacteur").await;
-    click(&c, "form[action$='@@login'] button[type=submit]").await;
-    wait_for(&c, "form[action$='@@logout'] button").await;
+    log_in(&c, &base, "redac", "mot de passe du redacteur").await;
     fits_the_phone(
         &c,
         &base,

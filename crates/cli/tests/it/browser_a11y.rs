@@ -13,7 +13,7 @@ use fantoccini::Client;
 use fantoccini::key::Key;
 use serde_json::{Value, json};
 
-use crate::browser::{browser, click, fill, wait_for};
+use crate::browser::{browser, log_in, wait_for};
 use crate::support::{TestDb, obj, path};
 
 const AXE: &str = include_str!("../fixtures/axe/axe.min.js");
@@ -117,11 +117,7 @@ async fn run(db: TestDb) {
     check_all(&c, &base, &public, &mut failures).await;
 
     // The editor's screens, signed in.
-    c.goto(&format!("{base}/@@login")).await.unwrap();
-    fill(&c, "#login", "admin").await;
-    fill(&c, "#password", PASSWORD).await;
-    click(&c, "form[action$='@@login'] button[type=submit]").await;
-    wait_for(&c, "form[action$='@@logout'] button").await;
+    log_in(&c, &base, "admin", PASSWORD).await;
     let editor = [
         "/actualites",
         "/actualites/@@edit",

@@ -10,7 +10,7 @@ use fantoccini::key::Key;
 use fantoccini::{Client, Locator};
 use serde_json::json;
 
-use crate::browser::{browser, click, eventually, fill, wait_for};
+use crate::browser::{browser, click, eventually, fill, log_in, wait_for};
 use crate::support::{TestDb, path, png};
 
 /// The text of the first element matching `css` (read in the page: the chooser
@@ -110,11 +110,7 @@ async fn run(db: TestDb) {
     let text_file = tempfile::Builder::new().prefix("notes").suffix(".txt").tempfile().unwrap();
     std::fs::write(text_file.path(), b"des notes").unwrap();
 
-    c.goto(&format!("{base}/@@login")).await.unwrap();
-    fill(&c, "#login", "redac").await;
-    fill(&c, "#password", "mot de passe du redacteur").await;
-    click(&c, "form[action$='@@login'] button[type=submit]").await;
-    wait_for(&c, "form[action$='@@logout'] button").await;
+    log_in(&c, &base, "redac", "mot de passe du redacteur").await;
 
     // A page added in "Actualités", written in the editor.
     c.goto(&format!("{base}/actualites/@@add?type=Document")).await.unwrap();

@@ -15,12 +15,7 @@ use crate::support::{TestDb, obj};
 const PASSWORD: &str = "mot de passe de la démo";
 
 async fn log_in(c: &Client, base: &str, login: &str) {
-    c.delete_all_cookies().await.unwrap();
-    c.goto(&format!("{base}/@@login")).await.unwrap();
-    fill(c, "#login", login).await;
-    fill(c, "#password", PASSWORD).await;
-    click(c, "form[action$='@@login'] button[type=submit]").await;
-    wait_for(c, "form[action$='@@logout'] button").await;
+    crate::browser::log_in(c, base, login, PASSWORD).await;
 }
 
 /// Chooses `value` in the form's list `css`.
