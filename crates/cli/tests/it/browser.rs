@@ -99,6 +99,23 @@ pub(crate) async fn click(c: &Client, css: &str) {
     c.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).click().await.unwrap();
 }
 
+/// The real server with `apps` on `services`, listening on a free loopback port: its
+/// address (`http://127.0.0.1:<port>`) and its task (abort it when done).
+pub(crate) async fn serve(
+    services: &beffroi_service::Services,
+    apps: &[beffroi_web::WebApp],
+) -> (String, tokio::task::JoinHandle<()>) {
+    let state =
+        beffroi_web::AppState::load_apps(services.clone(), beffroi_web::WebOptions::default(), apps).await.unwrap();
+    let app = beffroi_web::router(state);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let root = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.unwrap();
+    });
+    (root, server)
+}
+
 /// Signs in through the login form of the site at `base` (a fresh session: the
 /// browser's cookies go first), and waits for the page that says so.
 pub(crate) async fn log_in(c: &Client, base: &str, login: &str, password: &str) {
@@ -153,16 +170,8 @@ async fn run(db: TestDb) {
     };
     let site = db.site("commune").await;
     db.user(&site, "redac", "mot de passe du redacteur", "Rédaction", &[Role::SiteAdministrator]).await;
-    let app = beffroi_web::router(
-        beffroi_web::AppState::load_apps(db.services.clone(), beffroi_web::WebOptions::default(), &[beffroi_cms::CMS])
-            .await
-            .unwrap(),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}/commune", listener.local_addr().unwrap());
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.unwrap();
-    });
+    let (root, server) = serve(&db.services, &[beffroi_cms::CMS]).await;
+    let base = format!("{root}/commune");
     let image_file = tempfile::Builder::new().suffix(".png").tempfile().unwrap();
     std::fs::write(image_file.path(), png()).unwrap();
 

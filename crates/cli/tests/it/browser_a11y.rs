@@ -13,7 +13,7 @@ use fantoccini::Client;
 use fantoccini::key::Key;
 use serde_json::{Value, json};
 
-use crate::browser::{browser, log_in, wait_for};
+use crate::browser::{browser, log_in, serve, wait_for};
 use crate::support::{TestDb, obj, path};
 
 const AXE: &str = include_str!("../fixtures/axe/axe.min.js");
@@ -74,16 +74,7 @@ async fn run(db: TestDb) {
     let file = json!({"title": "Règlement (PDF)", "file": {"data": "JVBERi0xLjQK", "encoding": "base64", "filename": "reglement.pdf", "content-type": "application/pdf"}});
     services.create(&sys, &site, &path("/services/tableau"), "File", None, &obj(file)).await.unwrap();
 
-    let app = beffroi_web::router(
-        beffroi_web::AppState::load_apps(services.clone(), beffroi_web::WebOptions::default(), &[beffroi_cms::CMS])
-            .await
-            .unwrap(),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let root = format!("http://{}", listener.local_addr().unwrap());
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.unwrap();
-    });
+    let (root, server) = serve(services, &[beffroi_cms::CMS]).await;
     let base = format!("{root}/demo");
     // The harness finds what is wrong: a page with an image without text and a field
     // without a label fails.

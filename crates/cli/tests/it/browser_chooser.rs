@@ -10,7 +10,7 @@ use fantoccini::key::Key;
 use fantoccini::{Client, Locator};
 use serde_json::json;
 
-use crate::browser::{browser, click, eventually, fill, log_in, wait_for};
+use crate::browser::{browser, click, eventually, fill, log_in, serve, wait_for};
 use crate::support::{TestDb, path, png};
 
 /// The text of the first element matching `css` (read in the page: the chooser
@@ -92,16 +92,8 @@ async fn run(db: TestDb) {
     let civil = db.add(&site, "/services", "Document", json!({"title": "État civil"})).await;
     db.add(&site, "/services", "Document", json!({"title": "Urbanisme"})).await;
     db.add(&site, "", "Folder", json!({"title": "Actualités"})).await;
-    let app = beffroi_web::router(
-        beffroi_web::AppState::load_apps(db.services.clone(), beffroi_web::WebOptions::default(), &[beffroi_cms::CMS])
-            .await
-            .unwrap(),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}/commune", listener.local_addr().unwrap());
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.unwrap();
-    });
+    let (root, server) = serve(&db.services, &[beffroi_cms::CMS]).await;
+    let base = format!("{root}/commune");
     let image_file = tempfile::Builder::new().prefix("affiche").suffix(".png").tempfile().unwrap();
     std::fs::write(image_file.path(), png(320, 240)).unwrap();
     // A PNG by its name that is none: the server refuses it.

@@ -83,14 +83,8 @@ async fn run(db: TestDb) {
     let secret = obj(json!({"title": "Nomination d'un agent", "proposing_group": "travaux", "privacy": "secret"}));
     services.create(&agent, &site, &college, "Meeting Item", Some("nomination"), &secret).await.unwrap();
     let apps = [beffroi_cms::CMS, beffroi_meetings::MEETINGS];
-    let app = beffroi_web::router(
-        beffroi_web::AppState::load_apps(services.clone(), beffroi_web::WebOptions::default(), &apps).await.unwrap(),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}/demo", listener.local_addr().unwrap());
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.unwrap();
-    });
+    let (root, server) = crate::browser::serve(&services, &apps).await;
+    let base = format!("{root}/demo");
 
     // The agent writes the item for this morning's meeting and proposes it.
     log_in(&c, &base, "agent").await;
