@@ -120,6 +120,13 @@ pub fn run(args: ServeArgs) -> Result<()> {
         } else if sites.is_empty() {
             println!("No site yet. Create one with: beffroi site create ID --title \"Commune de …\"");
         }
+        match services.listen().await {
+            Ok(true) => tracing::info!("hearing the other servers' changes (LISTEN/NOTIFY)"),
+            Ok(false) => {}
+            // A connection pooler in transaction mode, for instance: the caches then
+            // expire after a few seconds instead.
+            Err(e) => tracing::warn!(error = %e, "cannot hear the other servers' changes; caches expire after 2 s"),
+        }
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;

@@ -558,8 +558,7 @@ impl Services {
         let mut tx = self.keep_access(site, tx, &before).await?;
         tx.db().audit(&scope, &audit_row(actor.id(), action, id, "", Value::Null)).await?;
         tx.commit().await?;
-        self.nav_cache.lock().expect("nav cache lock").clear();
-        self.note_change(None);
+        self.stale(crate::stale::Stale::Everything);
         Ok(())
     }
 

@@ -239,7 +239,7 @@ impl Services {
         if !q.has_text() {
             return Ok(());
         }
-        let langs = match self.languages.fresh(&site.id) {
+        let langs = match self.languages.fresh(&site.id, self.cache_ttl()) {
             Some(l) => l,
             None => {
                 let mut c = self.store.conn().await?;

@@ -697,7 +697,7 @@ impl Importer<'_> {
         refresh_viewers(&self.workflows, &mut self.tx.db(), &self.site, &ItemPath::root()).await?;
         self.tx.commit().await?;
         if self.created_site {
-            self.services.invalidate_sites();
+            self.services.stale(crate::stale::Stale::Site(self.site.id.clone()));
         }
         let site = self.site.id.clone();
         self.services.emit(crate::Event {

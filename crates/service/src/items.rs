@@ -475,7 +475,7 @@ impl Services {
         let tokens = actor.tokens();
         let key = (site.id.clone(), tokens.clone().unwrap_or_else(|| vec!["system".to_owned()]));
         if let Some((at, seen, nav)) = self.nav_cache.lock().expect("nav cache lock").get(&key)
-            && at.elapsed() < crate::SITE_CACHE_TTL
+            && at.elapsed() < self.cache_ttl()
             && self.unchanged_since(&site.id, *seen)
         {
             return Ok(nav.clone());

@@ -29,6 +29,7 @@ mod media;
 pub mod query;
 mod sessions;
 mod sites;
+mod stale;
 mod translations;
 mod users;
 mod versions;
@@ -159,9 +160,8 @@ pub struct Services {
     app_files: Vec<(&'static str, &'static str)>,
     sites: Arc<RwLock<SiteCache>>,
     events: broadcast::Sender<Event>,
-    /// Main navigation per site and viewer tokens. Cleared by this process's own
-    /// events; entries from before another process's change live at most
-    /// [`SITE_CACHE_TTL`].
+    /// Main navigation per site and viewer tokens. Cleared by every change (see
+    /// [`stale`]), whichever server made it.
     nav_cache: Arc<Mutex<NavCache>>,
     /// Each site's workflows (shipped ones with the site's own), refreshed like sites.
     wf_cache: Arc<PerSite<Arc<beffroi_model::workflow::WorkflowRegistry>>>,
@@ -182,8 +182,10 @@ pub struct Services {
     keep_revisions: u32,
     /// Largest rich text accepted, in bytes as sent.
     rich_text_limit: usize,
-    /// When each site last changed in this process (see [`Services::unchanged_since`]).
+    /// When each site last changed (see [`Services::unchanged_since`]).
     changes: Arc<ChangeClock>,
+    /// Tells the other servers what changed here, and whether their notices are heard.
+    teller: Arc<stale::Teller>,
 }
 
 /// A clock that ticks at every change this process makes, with the tick of each site's
@@ -196,8 +198,8 @@ struct ChangeClock {
     sites: Mutex<HashMap<SiteId, u64>>,
 }
 
-/// Something worked out per site and trusted for [`SITE_CACHE_TTL`]: this process
-/// forgets it on its own changes, another process's show up within the delay.
+/// Something worked out per site, forgotten at every change that concerns it (see
+/// [`stale`]) and trusted for [`Services::cache_ttl`] at most.
 struct PerSite<T>(Mutex<HashMap<SiteId, (Instant, T)>>);
 
 impl<T: Clone> PerSite<T> {
@@ -205,10 +207,10 @@ impl<T: Clone> PerSite<T> {
         Arc::new(Self(Mutex::new(HashMap::new())))
     }
 
-    /// The value kept for `site`, if it is recent enough.
-    fn fresh(&self, site: &SiteId) -> Option<T> {
+    /// The value kept for `site`, if it is younger than `ttl`.
+    fn fresh(&self, site: &SiteId, ttl: Duration) -> Option<T> {
         let map = self.0.lock().expect("per-site cache lock");
-        map.get(site).filter(|(at, _)| at.elapsed() < SITE_CACHE_TTL).map(|(_, v)| v.clone())
+        map.get(site).filter(|(at, _)| at.elapsed() < ttl).map(|(_, v)| v.clone())
     }
 
     fn put(&self, site: &SiteId, value: T) {
@@ -217,6 +219,10 @@ impl<T: Clone> PerSite<T> {
 
     fn forget(&self, site: &SiteId) {
         self.0.lock().expect("per-site cache lock").remove(site);
+    }
+
+    fn clear(&self) {
+        self.0.lock().expect("per-site cache lock").clear();
     }
 }
 
@@ -228,8 +234,11 @@ type NavCache = HashMap<(SiteId, Vec<String>), (Instant, u64, Arc<Vec<Summary>>)
 const NAV_CACHE_MAX: usize = 1024;
 
 impl Services {
+    /// The services on `store`. On PostgreSQL this starts the task that tells other
+    /// servers of changes, so it must run inside Tokio's runtime.
     pub fn new(store: Store, blobs: Blobs) -> Self {
         let (events, _) = broadcast::channel(1024);
+        let teller = Arc::new(stale::Teller::new(&store));
         Self {
             store,
             types: Arc::new(TypeRegistry::default()),
@@ -249,6 +258,7 @@ impl Services {
             keep_revisions: 0,
             rich_text_limit: DEFAULT_RICH_TEXT_LIMIT,
             changes: Arc::default(),
+            teller,
         }
     }
 
@@ -305,8 +315,10 @@ impl Services {
         self.store.backend()
     }
 
-    /// Closes the database's connections (at the end of a command).
+    /// Sends what is left to tell the other servers, then closes the database's
+    /// connections (at the end of a command).
     pub async fn close(&self) {
+        self.flush_notices().await;
         self.store.close().await
     }
 
@@ -326,9 +338,9 @@ impl Services {
     }
 
     /// Whether nothing of `site` (nor of every site: workflows, users, groups) changed
-    /// in this process after the clock read `seen`. Changes made by another process
-    /// (another server on the same PostgreSQL, a command) are not seen here: what is
-    /// kept from them must also expire.
+    /// after the clock read `seen`: changes of this process, and those another server
+    /// told (PostgreSQL). A command's changes on SQLite are not told: what is kept
+    /// must also expire.
     pub fn unchanged_since(&self, site: &SiteId, seen: u64) -> bool {
         let c = &self.changes;
         c.every_site.load(std::sync::atomic::Ordering::SeqCst) <= seen
@@ -350,9 +362,7 @@ impl Services {
     }
 
     fn emit(&self, event: Event) {
-        self.note_change(Some(&event.site));
-        self.nav_cache.lock().expect("nav cache lock").retain(|(site, _), _| *site != event.site);
-        self.languages.forget(&event.site);
+        self.stale(stale::Stale::Content(event.site.clone()));
         // No receiver is fine: nobody is listening yet.
         let _ = self.events.send(event);
     }
@@ -360,7 +370,7 @@ impl Services {
     /// The workflows in force on `site`: the shipped ones with the site's own
     /// definitions and chain entries.
     pub async fn workflows(&self, site: &SiteRow) -> Result<Arc<beffroi_model::workflow::WorkflowRegistry>> {
-        if let Some(reg) = self.wf_cache.fresh(&site.id) {
+        if let Some(reg) = self.wf_cache.fresh(&site.id, self.cache_ttl()) {
             return Ok(reg);
         }
         let files = {
@@ -387,7 +397,7 @@ impl Services {
 
     /// The site's own rules of which types may be added where (over the type files).
     pub async fn type_rules(&self, site: &SiteRow) -> Result<Arc<beffroi_model::schema::TypeRules>> {
-        if let Some(rules) = self.type_rules.fresh(&site.id) {
+        if let Some(rules) = self.type_rules.fresh(&site.id, self.cache_ttl()) {
             return Ok(rules);
         }
         let raw = {
@@ -443,8 +453,7 @@ impl Services {
         let mut tx = self.store.begin().await?;
         tx.db().set_setting(&type_rules_key(site), &json).await?;
         tx.commit().await?;
-        self.type_rules.forget(&site.id);
-        self.note_change(Some(&site.id));
+        self.stale(stale::Stale::Site(site.id.clone()));
         Ok(())
     }
 

@@ -8,7 +8,7 @@ use beffroi_model::security::Principal;
 use beffroi_model::{Language, SiteId};
 use beffroi_store::ItemRow;
 
-use crate::{Result, SITE_CACHE_TTL, ServiceError, Services, SiteCache, SiteRow};
+use crate::{Result, ServiceError, Services, SiteCache, SiteRow};
 
 /// What an operator gives to create a site.
 #[derive(Debug, Clone)]
@@ -80,7 +80,7 @@ impl Services {
         let mut tx = self.store.begin().await?;
         self.insert_site(&mut tx.db(), actor, &site).await?;
         tx.commit().await?;
-        self.invalidate_sites();
+        self.stale(crate::stale::Stale::Site(site.id.clone()));
         tracing::info!(site.id = %site.id, "site created");
         Ok(site)
     }
@@ -124,7 +124,7 @@ impl Services {
         let detail = serde_json::json!({"time_zone": zone.name()});
         tx.db().audit(&site.scope(), &crate::sessions::audit_row(actor.id(), "site.time_zone", "", "", detail)).await?;
         tx.commit().await?;
-        self.invalidate_sites();
+        self.stale(crate::stale::Stale::Site(site.id.clone()));
         Ok(())
     }
 
@@ -180,8 +180,7 @@ impl Services {
         let detail = serde_json::json!({"apps": on});
         tx.db().audit(&site.scope(), &crate::sessions::audit_row(actor.id(), "site.apps", "", "", detail)).await?;
         tx.commit().await?;
-        self.invalidate_sites();
-        self.type_rules.forget(&site.id);
+        self.stale(crate::stale::Stale::Site(site.id.clone()));
         Ok(on)
     }
 
@@ -190,15 +189,10 @@ impl Services {
         Ok(c.db().list_sites().await?)
     }
 
-    pub(crate) fn invalidate_sites(&self) {
-        self.note_change(None);
-        self.sites.write().expect("site cache lock").loaded = None;
-    }
-
     async fn refresh_sites(&self) -> Result<()> {
         let fresh = {
             let cache = self.sites.read().expect("site cache lock");
-            cache.loaded.is_some_and(|t| t.elapsed() < SITE_CACHE_TTL)
+            cache.loaded.is_some_and(|t| t.elapsed() < self.cache_ttl())
         };
         if fresh {
             return Ok(());

@@ -31,12 +31,12 @@ impl Services {
     ) -> Result<Vec<(ItemPath, Language)>> {
         let item = &view.item;
         let scope = site.scope();
-        if self.translated.fresh(&site.id) == Some(false) {
+        if self.translated.fresh(&site.id, self.cache_ttl()) == Some(false) {
             return Ok(Vec::new());
         }
         let members = {
             let mut c = self.store.conn().await?;
-            if self.translated.fresh(&site.id).is_none() {
+            if self.translated.fresh(&site.id, self.cache_ttl()).is_none() {
                 let translated = c.db().has_translations(&scope).await?;
                 self.translated.put(&site.id, translated);
                 if !translated {
@@ -158,8 +158,7 @@ impl Services {
 
     /// After a change of a site's translation groups: the caches that know them forget.
     fn translations_changed(&self, site: &SiteRow) {
-        self.translated.forget(&site.id);
-        self.note_change(Some(&site.id));
+        self.stale(crate::stale::Stale::Site(site.id.clone()));
     }
 }
 

@@ -126,8 +126,7 @@ impl Services {
         }
         tx.db().set_setting("workflows.hash", &hash).await?;
         tx.commit().await?;
-        self.nav_cache.lock().expect("nav cache lock").clear();
-        self.note_change(None);
+        self.stale(crate::stale::Stale::Everything);
         tracing::info!(items = changed, "workflow definitions reconciled with stored content");
         Ok(changed)
     }
@@ -151,7 +150,7 @@ impl Services {
         let detail = serde_json::json!({"items_moved": moved});
         tx.db().audit(&scope, &audit_row(actor.id(), "workflow.define", &wf.id, "", detail)).await?;
         tx.commit().await?;
-        self.forget_site_caches(site);
+        self.stale(crate::stale::Stale::Site(site.id.clone()));
         Ok(wf.id)
     }
 
@@ -195,14 +194,8 @@ impl Services {
         let detail = serde_json::json!({"type": type_name, "workflow": workflow, "items_moved": moved});
         tx.db().audit(&scope, &audit_row(actor.id(), "workflow.chain", type_name, "", detail)).await?;
         tx.commit().await?;
-        self.forget_site_caches(site);
+        self.stale(crate::stale::Stale::Site(site.id.clone()));
         Ok(moved)
-    }
-
-    fn forget_site_caches(&self, site: &SiteRow) {
-        self.note_change(Some(&site.id));
-        self.wf_cache.forget(&site.id);
-        self.nav_cache.lock().expect("nav cache lock").retain(|(s, _), _| *s != site.id);
     }
 
     /// Items waiting for review that `actor` may review, oldest first.

@@ -21,6 +21,7 @@ mod history;
 mod items;
 mod migrate;
 pub use migrate::AppMigration;
+pub mod notices;
 mod sessions;
 mod sites;
 mod translations;
@@ -305,6 +306,14 @@ impl Store {
             }
         }
         Ok(())
+    }
+
+    /// Whether [`Store::close`] was called.
+    pub fn is_closed(&self) -> bool {
+        match self {
+            Store::Sqlite { writer, .. } => writer.is_closed(),
+            Store::Postgres(p) => p.is_closed(),
+        }
     }
 
     pub async fn close(&self) {

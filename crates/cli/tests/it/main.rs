@@ -26,6 +26,7 @@ mod meetings;
 mod page_cache;
 mod publication;
 mod search;
+mod servers;
 mod service;
 mod store;
 mod translations;

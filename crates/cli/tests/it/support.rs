@@ -62,6 +62,15 @@ impl TestDb {
         Some(TestDb { services, store, url, pg: Some((admin, name)), dir })
     }
 
+    /// Another server on the same database and files, as a second process would be
+    /// (its own pool and caches).
+    pub async fn second_server(&self) -> Services {
+        let opts = StoreOptions { max_connections: 4, ..StoreOptions::default() };
+        let store = Store::open(&self.url, &opts).await.expect("open the database again");
+        let blobs = Blobs::local(&self.blobs_dir()).expect("blob folder");
+        beffroi_web::assemble(Services::new(store, blobs), &[beffroi_cms::CMS]).expect("the content application loads")
+    }
+
     /// The folder of the blob store (for a command run on this database).
     pub fn blobs_dir(&self) -> std::path::PathBuf {
         self.dir.path().join("blobs")
