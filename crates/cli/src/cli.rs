@@ -103,6 +103,25 @@ pub struct ServeArgs {
     /// is the client.
     #[arg(long, env = "BEFFROI_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<beffroi_web::client::TrustedProxy>,
+    /// Address and port of a second listener serving only /@@metrics (Prometheus,
+    /// without a token), /@@health, /@@ready and /@@live: keep it off the public
+    /// network.
+    #[arg(long, env = "BEFFROI_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// A token that opens /@@metrics on the public address too (as
+    /// `Authorization: Bearer TOKEN`); prefer the environment variable to the flag,
+    /// which other users of the machine can read.
+    #[arg(long, env = "BEFFROI_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+    /// On SIGTERM or Ctrl-C, how long requests in flight may take to finish, in
+    /// seconds, before the server stops anyway (/@@ready answers 503 meanwhile).
+    #[arg(long, env = "BEFFROI_SHUTDOWN_GRACE", default_value_t = 30, value_name = "SECS")]
+    pub shutdown_grace: u64,
+    /// A file holding the log filter (as BEFFROI_LOG: `info`, `debug`,
+    /// `info,beffroi::request=warn`…), read at start when it exists and again at
+    /// each SIGHUP [default: <data>/log-level]
+    #[arg(long, env = "BEFFROI_LOG_LEVEL_FILE", value_name = "FILE")]
+    pub log_level_file: Option<PathBuf>,
     #[command(flatten)]
     pub db: DbArgs,
 }

@@ -9,15 +9,64 @@ use tracing_subscriber::EnvFilter;
 
 use crate::cli::{DbArgs, ServeArgs};
 
-pub fn init_logs() {
-    let filter = EnvFilter::try_from_env("BEFFROI_LOG")
+/// The log filter of BEFFROI_LOG (or RUST_LOG), else `info,sqlx=warn`.
+fn env_filter() -> EnvFilter {
+    EnvFilter::try_from_env("BEFFROI_LOG")
         .or_else(|_| EnvFilter::try_from_default_env())
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"))
+}
+
+/// Logs to standard error, filtered as BEFFROI_LOG says; returns the handle that
+/// changes the filter while the process runs.
+pub fn init_logs() -> Option<LogFilter> {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let (filter, handle) = tracing_subscriber::reload::Layer::new(env_filter());
+    let fmt = tracing_subscriber::fmt::layer()
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    tracing_subscriber::registry().with(filter).with(fmt).try_init().ok().map(|()| handle)
+}
+
+/// Changes the log filter of a running process.
+pub type LogFilter = tracing_subscriber::reload::Handle<EnvFilter, tracing_subscriber::Registry>;
+
+/// Sets the log filter from `file` when it exists (its first line, as BEFFROI_LOG);
+/// a filter that does not parse is refused with a log line, the current one kept.
+fn read_log_level(handle: &LogFilter, file: &std::path::Path) {
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
+        Err(e) => {
+            tracing::warn!(file = %file.display(), error = %e, "cannot read the log level file; log level unchanged");
+            return;
+        }
+    };
+    let wanted = text.lines().next().unwrap_or_default().trim();
+    let filter = if wanted.is_empty() { Ok(env_filter()) } else { EnvFilter::try_new(wanted) };
+    match filter {
+        Ok(f) => {
+            let shown = f.to_string();
+            match handle.reload(f) {
+                Ok(()) => tracing::info!(file = %file.display(), filter = %shown, "log level set"),
+                Err(e) => tracing::warn!(error = %e, "cannot change the log level"),
+            }
+        }
+        Err(e) => {
+            tracing::warn!(file = %file.display(), error = %e, "the log level file does not parse; log level unchanged")
+        }
+    }
+}
+
+/// Reads the log level file again at each SIGHUP.
+#[cfg(unix)]
+fn reload_logs_on_hangup(handle: LogFilter, file: std::path::PathBuf) {
+    tokio::spawn(async move {
+        let Ok(mut hangups) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else { return };
+        while hangups.recv().await.is_some() {
+            read_log_level(&handle, &file);
+        }
+    });
 }
 
 pub fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -83,8 +132,16 @@ fn generated_password() -> String {
 
 pub fn run(args: ServeArgs) -> Result<()> {
     let started = Instant::now();
-    init_logs();
+    let log_filter = init_logs();
+    let log_level_file = args.log_level_file.clone().unwrap_or_else(|| args.db.data.join("log-level"));
+    if let Some(handle) = &log_filter {
+        read_log_level(handle, &log_level_file);
+    }
     runtime()?.block_on(async move {
+        #[cfg(unix)]
+        if let Some(handle) = log_filter {
+            reload_logs_on_hangup(handle, log_level_file);
+        }
         let services = open(&args.db, args.db_connections)
             .await?
             .with_upload_limit(args.max_upload_mb.saturating_mul(1024 * 1024))
@@ -141,16 +198,48 @@ pub fn run(args: ServeArgs) -> Result<()> {
             trusted_proxies: args.trusted_proxies,
             request_timeout: (args.request_timeout > 0).then(|| Duration::from_secs(args.request_timeout)),
             page_cache_bytes: args.page_cache_mb.saturating_mul(1024 * 1024),
+            metrics_token: args.metrics_token.clone().filter(|t| !t.is_empty()).map(beffroi_service::Secret),
             ..Default::default()
         };
         let state = beffroi_web::AppState::load_apps(services.clone(), options, crate::apps::APPS)
             .await
             .context("cannot prepare the web application")?;
-        let app = beffroi_web::router(state);
-        axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-            .with_graceful_shutdown(shutdown())
-            .await
-            .context("server error")?;
+        if let Some(addr) = args.metrics_listen {
+            let ops = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr} for the metrics"))?;
+            tracing::info!(listen = %addr, "metrics, health and readiness on http://{addr}/@@metrics");
+            let router = beffroi_web::operations_router(state.clone());
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(ops, router).await {
+                    tracing::error!(error = %e, "the metrics listener stopped");
+                }
+            });
+        }
+        let app = beffroi_web::router(state.clone());
+        let stopping = std::sync::Arc::new(tokio::sync::Notify::new());
+        let signalled = {
+            let (state, stopping) = (state.clone(), stopping.clone());
+            async move {
+                shutdown().await;
+                state.drain();
+                tracing::info!("stopping: no new connections, requests in flight may finish");
+                stopping.notify_one();
+            }
+        };
+        let grace = Duration::from_secs(args.shutdown_grace);
+        let server = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+            .with_graceful_shutdown(signalled);
+        tokio::select! {
+            served = server.into_future() => served.context("server error")?,
+            () = async { stopping.notified().await; tokio::time::sleep(grace).await } => {
+                tracing::warn!(grace_s = grace.as_secs(), "requests still running after the grace period: stopping anyway");
+                // Their connections would hold the pool's closing up.
+                let _ = tokio::time::timeout(Duration::from_secs(2), services.close()).await;
+                tracing::info!("stopped");
+                return Ok(());
+            }
+        }
         services.close().await;
         tracing::info!("stopped");
         Ok(())

@@ -3,6 +3,7 @@
 //! committed. The HTML face, the JSON API and the CLI all call these same actions.
 
 use std::collections::HashMap;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -10,8 +11,8 @@ use beffroi_model::schema::{TypeRegistry, ValidationErrors};
 use beffroi_model::{ItemPath, SiteId};
 pub use beffroi_store::{
     AppMigration, AuditRow, Backend, BlobRead, Blobs, CatalogQuery, DateIndex, GroupRow, HistoryRow, IndexFilter,
-    IndexValue, ItemRow, LockRow, PathQuery, RevisionRow, SearchPage, SiteRow, SiteScope, SortOn, Store, StoreError,
-    StoreOptions, Summary, TypeCount, UserRow,
+    IndexValue, ItemRow, LockRow, PathQuery, PoolState, RevisionRow, SearchPage, SiteRow, SiteScope, SortOn, Store,
+    StoreError, StoreOptions, Summary, TypeCount, UserRow,
 };
 use tokio::sync::broadcast;
 use uuid::Uuid;
@@ -186,6 +187,17 @@ pub struct Services {
     changes: Arc<ChangeClock>,
     /// Tells the other servers what changed here, and whether their notices are heard.
     teller: Arc<stale::Teller>,
+    /// Logins succeeded, failed and throttled (see [`Services::login_counts`]).
+    logins: Arc<(AtomicU64, AtomicU64, AtomicU64)>,
+}
+
+/// See [`Services::sizes`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Sizes {
+    pub sites: u64,
+    pub items: u64,
+    pub files: u64,
+    pub file_bytes: u64,
 }
 
 /// A clock that ticks at every change this process makes, with the tick of each site's
@@ -259,6 +271,7 @@ impl Services {
             rich_text_limit: DEFAULT_RICH_TEXT_LIMIT,
             changes: Arc::default(),
             teller,
+            logins: Arc::default(),
         }
     }
 
@@ -481,5 +494,34 @@ impl Services {
         let mut c = self.store.conn().await?;
         c.db().list_sites().await?;
         Ok(())
+    }
+
+    /// Whether the blob store answers.
+    pub async fn check_blobs(&self) -> Result<()> {
+        Ok(self.blobs.check().await?)
+    }
+
+    /// What the server holds and does, for its metrics: sites and items in the
+    /// database, files and bytes in the blob store (which this lists whole: callers
+    /// keep the answer a while).
+    pub async fn sizes(&self) -> Result<Sizes> {
+        let (sites, items) = {
+            let mut c = self.store.conn().await?;
+            c.db().totals().await?
+        };
+        let (files, file_bytes) = self.blobs.usage().await?;
+        Ok(Sizes { sites: sites as u64, items: items as u64, files, file_bytes })
+    }
+
+    /// The use of the database's connections now.
+    pub fn pool_state(&self) -> PoolState {
+        self.store.pool_state()
+    }
+
+    /// Logins since the server started: succeeded, failed (wrong credentials), refused
+    /// while throttled.
+    pub fn login_counts(&self) -> [u64; 3] {
+        let l = &self.logins;
+        [&l.0, &l.1, &l.2].map(|n| n.load(std::sync::atomic::Ordering::Relaxed))
     }
 }

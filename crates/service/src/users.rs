@@ -9,6 +9,7 @@ use beffroi_store::{SiteRow, UserRow};
 use crate::{Result, ServiceError, Services};
 
 /// A password is never logged nor shown by Debug.
+#[derive(Clone)]
 pub struct Secret(pub String);
 
 impl std::fmt::Debug for Secret {

@@ -126,6 +126,29 @@ impl Blobs {
         Ok(Self { inner: Arc::new(fs), spool_dir })
     }
 
+    /// Whether the blob store answers (a missing object is an answer).
+    pub async fn check(&self) -> Result<()> {
+        match self.inner.head(&Path::from("beffroi-probe")).await {
+            Ok(_) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(blob_err(e)),
+        }
+    }
+
+    /// How many files the store keeps and their bytes (uploads and their scales; the
+    /// uploads being received aside). Lists the whole store: for occasional use.
+    pub async fn usage(&self) -> Result<(u64, u64)> {
+        let (mut files, mut bytes) = (0, 0);
+        let mut all = self.inner.list(None);
+        while let Some(meta) = all.next().await {
+            let meta = meta.map_err(blob_err)?;
+            if !meta.location.as_ref().starts_with("spool/") {
+                files += 1;
+                bytes += meta.size;
+            }
+        }
+        Ok((files, bytes))
+    }
+
     /// A new temporary file for an upload about to arrive.
     pub async fn spool(&self) -> Result<Spool> {
         let dir = self.spool_dir.clone();

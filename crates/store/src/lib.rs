@@ -104,6 +104,14 @@ impl Default for StoreOptions {
     }
 }
 
+/// The use of a store's connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolState {
+    pub open: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
 /// A connection pool on one of the two backends.
 #[derive(Debug, Clone)]
 pub enum Store {
@@ -306,6 +314,20 @@ impl Store {
             }
         }
         Ok(())
+    }
+
+    /// The connections open and idle, and the most the pool opens (SQLite: the
+    /// readers' pool and the writer together).
+    pub fn pool_state(&self) -> PoolState {
+        let of = |size: u32, idle: usize, max: u32| PoolState { open: size, idle: idle as u32, max };
+        match self {
+            Store::Sqlite { readers, writer, .. } => of(
+                readers.size() + writer.size(),
+                readers.num_idle() + writer.num_idle(),
+                readers.options().get_max_connections() + 1,
+            ),
+            Store::Postgres(p) => of(p.size(), p.num_idle(), p.options().get_max_connections()),
+        }
     }
 
     /// Whether [`Store::close`] was called.

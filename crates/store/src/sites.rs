@@ -167,6 +167,15 @@ impl Db<'_> {
         Ok(())
     }
 
+    /// How many sites and items the database holds (all sites).
+    pub async fn totals(&mut self) -> Result<(i64, i64)> {
+        Ok(on_db!(self, |c| {
+            sqlx::query_as("select (select count(*) from sites), (select count(*) from items)")
+                .fetch_one(&mut *c)
+                .await?
+        }))
+    }
+
     /// The next number of the site's counter `name` (1 the first time): one statement,
     /// so two transactions never get the same number; a transaction that rolls back
     /// gives its number back.

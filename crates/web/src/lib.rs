@@ -3,10 +3,10 @@
 //! parse the request, call one service action, and render.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -28,6 +28,7 @@ pub mod jwt;
 mod links;
 mod listing;
 mod media;
+mod ops;
 mod page_cache;
 pub mod routes;
 mod search;
@@ -97,9 +98,12 @@ pub struct WebOptions {
     pub sitemap_size: i64,
     /// Memory for the anonymous page cache, in bytes (0: no cache).
     pub page_cache_bytes: usize,
-    /// How long a cached page may be used at most: what this process cannot see
-    /// (another server's changes, a publication date passing) shows within it.
+    /// How long a cached page may be used at most: what no server tells (a
+    /// publication date passing, a command's change on SQLite) shows within it.
     pub page_cache_ttl: Duration,
+    /// The bearer token that opens `/@@metrics` on the public address (None: served
+    /// only by [`operations_router`], on an address of its own).
+    pub metrics_token: Option<beffroi_service::Secret>,
 }
 
 /// The anonymous page cache's memory by default.
@@ -113,6 +117,7 @@ impl Default for WebOptions {
             sitemap_size: feeds::SITEMAP_SIZE,
             page_cache_bytes: DEFAULT_PAGE_CACHE_BYTES,
             page_cache_ttl: Duration::from_secs(2),
+            metrics_token: None,
         }
     }
 }
@@ -131,6 +136,9 @@ pub struct AppState {
     pub(crate) pages: std::collections::HashMap<&'static str, (&'static str, TypePage)>,
     /// Pages anonymous visitors asked for, as answered (None: no cache).
     pub(crate) page_cache: Option<page_cache::PageCache>,
+    pub(crate) metrics: ops::Metrics,
+    /// Set when the server is stopping: `/@@ready` answers 503.
+    pub(crate) draining: std::sync::atomic::AtomicBool,
 }
 
 impl AppState {
@@ -188,9 +196,19 @@ impl AppState {
         let jwt = jwt::Jwt::new(services.secret("jwt").await?.as_bytes());
         let page_cache = (options.page_cache_bytes > 0)
             .then(|| page_cache::PageCache::new(options.page_cache_bytes, options.page_cache_ttl));
-        Ok(Arc::new(Self { services, templates, i18n, jwt, options, routes, pages, page_cache }))
+        let metrics = ops::Metrics::new(&services);
+        let draining = Default::default();
+        Ok(Arc::new(Self { services, templates, i18n, jwt, options, routes, pages, page_cache, metrics, draining }))
+    }
+
+    /// Says the server is stopping: `/@@ready` answers 503 from now on, so that a
+    /// load balancer sends the requests elsewhere while those in flight finish.
+    pub fn drain(&self) {
+        self.draining.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 }
+
+pub use ops::router as operations_router;
 
 /// Which site served a response, for the request log.
 #[derive(Clone)]
@@ -209,12 +227,11 @@ const RESOURCES: &[(&str, &str, &[u8])] = &[
 
 /// The whole application, ready to serve.
 pub fn router(state: Arc<AppState>) -> Router {
-    Router::new()
-        .route("/@@health", get(health))
+    ops::public_routes()
         .route("/++resource++beffroi/{*file}", get(resource))
         .fallback(traverse::handle)
         .layer(middleware::from_fn(security_headers))
-        .layer(middleware::from_fn(log_request))
+        .layer(middleware::from_fn_with_state(state.clone(), ops::observe))
         .with_state(state)
 }
 
@@ -263,24 +280,6 @@ pub(crate) fn is_html(headers: &axum::http::HeaderMap) -> bool {
     headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|t| t.starts_with("text/html"))
 }
 
-async fn health(State(app): State<Arc<AppState>>) -> Response {
-    let backend = match app.services.backend() {
-        beffroi_service::Backend::Sqlite => "sqlite",
-        beffroi_service::Backend::Postgres => "postgresql",
-    };
-    match app.services.ping().await {
-        Ok(()) => axum::Json(serde_json::json!({"status": "ok", "database": backend})).into_response(),
-        Err(e) => {
-            tracing::warn!(error = %e, "health check failed");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                axum::Json(serde_json::json!({"status": "unavailable", "database": backend})),
-            )
-                .into_response()
-        }
-    }
-}
-
 async fn resource(axum::extract::Path(file): axum::extract::Path<String>) -> Response {
     match RESOURCES.iter().find(|(name, _, _)| *name == file) {
         Some((_, content_type, bytes)) => (
@@ -294,22 +293,4 @@ async fn resource(axum::extract::Path(file): axum::extract::Path<String>) -> Res
             .into_response(),
         None => (StatusCode::NOT_FOUND, "not found").into_response(),
     }
-}
-
-/// One structured line per request: method, site, path, status, duration.
-async fn log_request(req: Request, next: Next) -> Response {
-    let start = Instant::now();
-    let method = req.method().clone();
-    let path: String = req.uri().path().chars().take(300).collect();
-    let res = next.run(req).await;
-    let site = res.extensions().get::<SiteTag>().map(|s| s.0.clone()).unwrap_or_default();
-    tracing::info!(
-        target: "beffroi::request",
-        %method,
-        site = %site,
-        path = %path,
-        status = res.status().as_u16(),
-        duration_us = start.elapsed().as_micros() as u64,
-    );
-    res
 }

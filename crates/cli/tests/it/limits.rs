@@ -2,9 +2,6 @@
 //! their time budget (in-process, on both backends), and image decompression bombs
 //! (against the real binary, whose memory is measured).
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -12,7 +9,7 @@ use beffroi_model::security::Role;
 use serde_json::{Value, json};
 
 use crate::both_backends;
-use crate::support::{Reply, TestApp, TestDb, path};
+use crate::support::{Reply, Server, TestApp, TestDb, path};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
@@ -97,88 +94,6 @@ both_backends! {
         assert_eq!(r.status, 201, "{}", r.body);
         release.await.unwrap();
     }
-}
-
-/// `beffroi serve` on a data folder, stopped when dropped.
-struct Server {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    fn start(data: &std::path::Path, args: &[&str]) -> Server {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let listen = format!("127.0.0.1:{port}");
-        let child = Command::new(env!("CARGO_BIN_EXE_beffroi"))
-            .args(["serve", "--listen", &listen])
-            .args(args)
-            .env("BEFFROI_DATA", data)
-            .env("BEFFROI_LOG", "warn")
-            .env_remove("BEFFROI_DATABASE_URL")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("run beffroi serve");
-        let server = Server { child, port };
-        let started = Instant::now();
-        while server.request("GET", "/@@health", &[], b"").map(|r| r.0) != Some(200) {
-            assert!(started.elapsed() < Duration::from_secs(60), "the server did not start");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        server
-    }
-
-    /// One HTTP/1.1 exchange on a fresh connection: status and body.
-    fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Option<(u16, Vec<u8>)> {
-        let mut conn = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
-        let mut head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: {}\r\n",
-            body.len()
-        );
-        for (k, v) in headers {
-            head += &format!("{k}: {v}\r\n");
-        }
-        head += "\r\n";
-        conn.write_all(head.as_bytes()).ok()?;
-        conn.write_all(body).ok()?;
-        let mut raw = Vec::new();
-        conn.read_to_end(&mut raw).ok()?;
-        let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
-        let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
-        let status = head.split(' ').nth(1)?.parse().ok()?;
-        let mut body = raw[split + 4..].to_vec();
-        if head.contains("transfer-encoding: chunked") {
-            body = unchunk(&body);
-        }
-        Some((status, body))
-    }
-
-    /// The most memory the server process has held (VmHWM), in bytes.
-    fn peak_memory(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
-        line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 1024
-    }
-}
-
-fn unchunk(mut data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    while let Some(eol) = data.windows(2).position(|w| w == b"\r\n") {
-        let size = usize::from_str_radix(std::str::from_utf8(&data[..eol]).unwrap().trim(), 16).unwrap();
-        if size == 0 {
-            break;
-        }
-        out.extend_from_slice(&data[eol + 2..eol + 2 + size]);
-        data = &data[eol + 4 + size..];
-    }
-    out
 }
 
 fn crc32(bytes: &[u8]) -> u32 {

@@ -23,6 +23,7 @@ mod listings;
 mod login;
 mod media;
 mod meetings;
+mod operations;
 mod page_cache;
 mod publication;
 mod search;

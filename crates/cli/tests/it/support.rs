@@ -1,6 +1,11 @@
 //! Test support: a real, empty database per test on each backend, and a test app on
 //! the real router.
 
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
 use beffroi_model::security::Principal;
@@ -398,4 +403,91 @@ impl TestApp {
             .unwrap();
         self.request(req).await
     }
+}
+
+/// `beffroi serve` on a data folder, stopped when dropped.
+pub struct Server {
+    pub child: Child,
+    pub port: u16,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    pub fn start(data: &std::path::Path, args: &[&str]) -> Server {
+        Self::start_logged(data, args, "warn", Stdio::inherit())
+    }
+
+    /// Like [`Server::start`], logging at `level` to `log` (its standard error).
+    pub fn start_logged(data: &std::path::Path, args: &[&str], level: &str, log: Stdio) -> Server {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let listen = format!("127.0.0.1:{port}");
+        let child = Command::new(env!("CARGO_BIN_EXE_beffroi"))
+            .args(["serve", "--listen", &listen])
+            .args(args)
+            .env("BEFFROI_DATA", data)
+            .env("BEFFROI_LOG", level)
+            .env_remove("BEFFROI_DATABASE_URL")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("run beffroi serve");
+        let server = Server { child, port };
+        let started = Instant::now();
+        while server.request("GET", "/@@health", &[], b"").map(|r| r.0) != Some(200) {
+            assert!(started.elapsed() < Duration::from_secs(60), "the server did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        server
+    }
+
+    /// One HTTP/1.1 exchange on a fresh connection: status and body.
+    pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Option<(u16, Vec<u8>)> {
+        let mut conn = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: {}\r\n",
+            body.len()
+        );
+        for (k, v) in headers {
+            head += &format!("{k}: {v}\r\n");
+        }
+        head += "\r\n";
+        conn.write_all(head.as_bytes()).ok()?;
+        conn.write_all(body).ok()?;
+        let mut raw = Vec::new();
+        conn.read_to_end(&mut raw).ok()?;
+        let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
+        let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
+        let status = head.split(' ').nth(1)?.parse().ok()?;
+        let mut body = raw[split + 4..].to_vec();
+        if head.contains("transfer-encoding: chunked") {
+            body = unchunk(&body);
+        }
+        Some((status, body))
+    }
+
+    /// The most memory the server process has held (VmHWM), in bytes.
+    pub fn peak_memory(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+        line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 1024
+    }
+}
+
+fn unchunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(eol) = data.windows(2).position(|w| w == b"\r\n") {
+        let size = usize::from_str_radix(std::str::from_utf8(&data[..eol]).unwrap().trim(), 16).unwrap();
+        if size == 0 {
+            break;
+        }
+        out.extend_from_slice(&data[eol + 2..eol + 2 + size]);
+        data = &data[eol + 4 + size..];
+    }
+    out
 }
