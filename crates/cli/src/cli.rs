@@ -35,6 +35,28 @@ pub enum Command {
     Export(ExportArgs),
     /// Measure the server under load on SQLite and PostgreSQL.
     Bench(BenchArgs),
+    /// Copy the database (SQLite, while servers run) and the files into a new folder.
+    Backup(BackupArgs),
+    /// Restore a backup into an empty data folder, after checking all of it.
+    Restore(RestoreArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// The folder to write the backup in: new or empty.
+    #[arg(long)]
+    pub to: PathBuf,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The backup's folder (written by `beffroi backup`).
+    #[arg(long)]
+    pub from: PathBuf,
+    #[command(flatten)]
+    pub db: DbArgs,
 }
 
 /// Where the data lives.

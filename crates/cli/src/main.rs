@@ -6,6 +6,7 @@ use clap::Parser;
 
 mod admin;
 mod apps;
+mod backup;
 mod bench;
 mod bench_meetings;
 mod bench_search;
@@ -27,6 +28,8 @@ fn main() -> ExitCode {
         cli::Command::Import(a) => import_plone::run(a),
         cli::Command::Export(a) => export_plone::run(a),
         cli::Command::Bench(a) => bench::run(a),
+        cli::Command::Backup(a) => backup::backup(a),
+        cli::Command::Restore(a) => backup::restore(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

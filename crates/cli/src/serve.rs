@@ -98,7 +98,7 @@ pub async fn open(db: &DbArgs, max_connections: u32) -> Result<Services> {
 
 /// Creates the data folder readable by this user alone (its database and files are
 /// the site's private content). An existing folder is left as it is.
-fn private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+pub(crate) fn private_dir(dir: &std::path::Path) -> std::io::Result<()> {
     let mut b = std::fs::DirBuilder::new();
     b.recursive(true);
     #[cfg(unix)]

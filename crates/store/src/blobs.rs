@@ -149,6 +149,65 @@ impl Blobs {
         Ok((files, bytes))
     }
 
+    /// Every file the store keeps (uploads under `blobs/`, scales under `derived/`;
+    /// the spool aside): its key and size, in key order.
+    pub async fn files(&self) -> Result<Vec<(String, u64)>> {
+        let mut out: Vec<(String, u64)> = self
+            .inner
+            .list(None)
+            .map_ok(|m| (m.location.to_string(), m.size))
+            .try_filter(|(k, _)| std::future::ready(!k.starts_with("spool/")))
+            .try_collect()
+            .await
+            .map_err(blob_err)?;
+        out.sort();
+        Ok(out)
+    }
+
+    /// Copies the file at `key` into `dest` under the same key, streamed a few
+    /// megabytes at a time.
+    pub async fn copy_file(&self, key: &str, dest: &Blobs) -> Result<()> {
+        let key = Path::parse(key).map_err(|e| StoreError::Blob(e.to_string()))?;
+        let mut body = self.inner.get(&key).await.map_err(blob_err)?.into_stream();
+        let mut upload = dest.inner.put_multipart(&key).await.map_err(blob_err)?;
+        let copied = async {
+            let mut part = Vec::with_capacity(STORE_CHUNK);
+            while let Some(chunk) = body.try_next().await.map_err(blob_err)? {
+                part.extend_from_slice(&chunk);
+                if part.len() >= STORE_CHUNK {
+                    upload.put_part(PutPayload::from(std::mem::take(&mut part))).await.map_err(blob_err)?;
+                }
+            }
+            if !part.is_empty() {
+                upload.put_part(PutPayload::from(part)).await.map_err(blob_err)?;
+            }
+            upload.complete().await.map_err(blob_err)
+        }
+        .await;
+        if let Err(e) = copied {
+            let _ = upload.abort().await;
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// The size and SHA-256 (hex) of the file at `key`, read whole (streamed); None
+    /// when there is no such file.
+    pub async fn digest(&self, key: &str) -> Result<Option<(u64, String)>> {
+        let key = Path::parse(key).map_err(|e| StoreError::Blob(e.to_string()))?;
+        let mut body = match self.inner.get(&key).await {
+            Ok(got) => got.into_stream(),
+            Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(blob_err(e)),
+        };
+        let (mut size, mut hasher) = (0, Sha256::new());
+        while let Some(chunk) = body.try_next().await.map_err(blob_err)? {
+            size += chunk.len() as u64;
+            hasher.update(&chunk);
+        }
+        Ok(Some((size, hex(&hasher.finalize()))))
+    }
+
     /// A new temporary file for an upload about to arrive.
     pub async fn spool(&self) -> Result<Spool> {
         let dir = self.spool_dir.clone();

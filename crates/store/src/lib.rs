@@ -15,6 +15,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool, Transaction};
 
+pub mod backup;
 mod blobs;
 mod catalog;
 mod history;
@@ -67,6 +68,8 @@ pub enum StoreError {
     Database(sqlx::Error),
     #[error("file storage error: {0}")]
     Blob(String),
+    #[error("not on this database: {0}")]
+    Unsupported(String),
 }
 
 impl From<sqlx::Error> for StoreError {

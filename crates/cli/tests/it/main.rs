@@ -6,6 +6,7 @@ mod support;
 mod access;
 mod apps;
 mod auth;
+mod backup;
 mod browser;
 mod browser_a11y;
 mod browser_chooser;
