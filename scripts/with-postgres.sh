@@ -39,8 +39,29 @@ trap stop EXIT
 
 as_pg "$PGBIN/initdb" -D "$workdir/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 --no-sync >"$workdir/initdb.log" 2>&1 \
   || { cat "$workdir/initdb.log" >&2; exit 1; }
+
+# TLS with a certificate authority of its own (for the tests of encrypted connections):
+# the server's certificate names 127.0.0.1 and localhost. Plain connections still work.
+tls_opts=""
+if command -v openssl >/dev/null; then
+  tls="$workdir/tls"
+  mkdir "$tls"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=Beffroi test CA" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+    -keyout "$tls/ca.key" -out "$tls/ca.crt" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout "$tls/server.key" -out "$tls/server.csr" 2>/dev/null
+  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >"$tls/ext"
+  openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.crt" -CAkey "$tls/ca.key" -CAcreateserial -days 2 \
+    -extfile "$tls/ext" -out "$tls/server.crt" 2>/dev/null
+  chmod 600 "$tls/server.key"
+  [ "$(id -u)" = 0 ] && chown -R postgres "$tls"
+  tls_opts="-c ssl=on -c ssl_cert_file=$tls/server.crt -c ssl_key_file=$tls/server.key"
+  export BEFFROI_TEST_PG_CA="$tls/ca.crt"
+else
+  echo "with-postgres: no openssl, the cluster has no TLS" >&2
+fi
 as_pg "$PGBIN/pg_ctl" -D "$workdir/data" -l "$workdir/server.log" -w -t 30 \
-  -o "-p $port -k $workdir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+  -o "-p $port -k $workdir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 $tls_opts" \
   start >/dev/null || { cat "$workdir/server.log" >&2; exit 1; }
 
 export BEFFROI_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"

@@ -104,7 +104,7 @@ pub fn backup(args: BackupArgs) -> Result<()> {
     empty_or_new(&args.to)?;
     runtime()?.block_on(async move {
         let started = Instant::now();
-        let store = Store::open(&args.db.url(), &StoreOptions { max_connections: 2, ..Default::default() })
+        let store = Store::open(&args.db.url(), &args.db.store_options(2))
             .await
             .with_context(|| format!("cannot open {}", beffroi_store::redact_url(&args.db.url())))?;
         let blobs = Blobs::local(&args.db.blobs_dir()).context("cannot open the blob store")?;

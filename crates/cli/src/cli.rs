@@ -72,6 +72,11 @@ pub struct DbArgs {
     /// cluster) [default: <data>/blobs]
     #[arg(long, env = "BEFFROI_BLOBS", global = true)]
     pub blobs: Option<PathBuf>,
+    /// PostgreSQL over TLS: the certificate authority (PEM file) the server's
+    /// certificate must be signed by; the URL's `sslmode` (verify-full unless it says
+    /// otherwise) and `sslrootcert` are honoured too.
+    #[arg(long, env = "BEFFROI_DB_CA_FILE", global = true, value_name = "PEM")]
+    pub db_ca_file: Option<PathBuf>,
 }
 
 impl DbArgs {
@@ -80,6 +85,11 @@ impl DbArgs {
             Some(u) => u.clone(),
             None => format!("sqlite://{}", self.data.join("beffroi.db").display()),
         }
+    }
+
+    /// The options of the store, with at most `max_connections`.
+    pub fn store_options(&self, max_connections: u32) -> beffroi_store::StoreOptions {
+        beffroi_store::StoreOptions { max_connections, ca_file: self.db_ca_file.clone(), ..Default::default() }
     }
 
     pub fn blobs_dir(&self) -> PathBuf {

@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use beffroi_cms::demo;
-use beffroi_service::{Blobs, Services, StoreOptions};
+use beffroi_service::{Blobs, Services};
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::{DbArgs, ServeArgs};
@@ -85,7 +85,7 @@ pub async fn open(db: &DbArgs, max_connections: u32) -> Result<Services> {
     {
         private_file(std::path::Path::new(file)).with_context(|| format!("cannot create the database file {file}"))?;
     }
-    let opts = StoreOptions { max_connections, ..StoreOptions::default() };
+    let opts = db.store_options(max_connections);
     let blobs = Blobs::local(&db.blobs_dir())
         .with_context(|| format!("cannot open the file folder {}", db.blobs_dir().display()))?;
     let services = Services::open(&url, &opts, blobs)
@@ -176,6 +176,13 @@ pub fn run(args: ServeArgs) -> Result<()> {
             }
         } else if sites.is_empty() {
             println!("No site yet. Create one with: beffroi site create ID --title \"Commune de …\"");
+        }
+        if services.backend() == beffroi_service::Backend::Postgres {
+            match services.database_encrypted().await {
+                Ok(true) => tracing::info!("database connections are encrypted (TLS)"),
+                Ok(false) => tracing::info!("database connections are not encrypted (sslmode in the URL, --db-ca-file)"),
+                Err(e) => tracing::warn!(error = %e, "cannot tell whether database connections are encrypted"),
+            }
         }
         match services.listen().await {
             Ok(true) => tracing::info!("hearing the other servers' changes (LISTEN/NOTIFY)"),

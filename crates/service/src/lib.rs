@@ -496,6 +496,11 @@ impl Services {
         Ok(())
     }
 
+    /// Whether the database's connections are encrypted (PostgreSQL over TLS).
+    pub async fn database_encrypted(&self) -> Result<bool> {
+        Ok(self.store.encrypted().await?)
+    }
+
     /// Whether the blob store answers.
     pub async fn check_blobs(&self) -> Result<()> {
         Ok(self.blobs.check().await?)

@@ -99,11 +99,15 @@ pub(crate) fn found(rows_affected: u64) -> Result<()> {
 pub struct StoreOptions {
     pub max_connections: u32,
     pub acquire_timeout: Duration,
+    /// PostgreSQL: the certificate authority (PEM) the server's certificate must be
+    /// signed by, as `sslrootcert` in the URL; without an `sslmode` in the URL it
+    /// then is `verify-full`.
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        Self { max_connections: 8, acquire_timeout: Duration::from_secs(5) }
+        Self { max_connections: 8, acquire_timeout: Duration::from_secs(5), ca_file: None }
     }
 }
 
@@ -209,7 +213,16 @@ impl Store {
             tokio::spawn(checkpoints(readers.clone(), turn.clone()));
             Store::Sqlite { readers, writer, turn }
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            let co = PgConnectOptions::from_str(url).map_err(|e| StoreError::BadUrl(e.to_string()))?;
+            let mut co = PgConnectOptions::from_str(url).map_err(|e| StoreError::BadUrl(e.to_string()))?;
+            if let Some(ca) = &opts.ca_file {
+                if !ca.is_file() {
+                    return Err(StoreError::Connect(format!("{}: no such certificate file", ca.display())));
+                }
+                co = co.ssl_root_cert(ca);
+                if !url.contains("sslmode=") {
+                    co = co.ssl_mode(sqlx::postgres::PgSslMode::VerifyFull);
+                }
+            }
             let pool = PgPoolOptions::new()
                 .max_connections(opts.max_connections)
                 .acquire_timeout(opts.acquire_timeout)
@@ -331,6 +344,15 @@ impl Store {
             ),
             Store::Postgres(p) => of(p.size(), p.num_idle(), p.options().get_max_connections()),
         }
+    }
+
+    /// Whether this store's connections are encrypted (PostgreSQL over TLS); false on
+    /// SQLite, which has no connections to encrypt.
+    pub async fn encrypted(&self) -> Result<bool> {
+        let Store::Postgres(p) = self else { return Ok(false) };
+        let ssl: Option<bool> =
+            sqlx::query_scalar("select ssl from pg_stat_ssl where pid = pg_backend_pid()").fetch_optional(p).await?;
+        Ok(ssl.unwrap_or(false))
     }
 
     /// Whether [`Store::close`] was called.

@@ -31,5 +31,6 @@ mod search;
 mod servers;
 mod service;
 mod store;
+mod tls;
 mod translations;
 mod workflow;
