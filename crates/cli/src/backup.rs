@@ -22,7 +22,7 @@ use beffroi_store::{Backend, Blobs, Store, StoreOptions};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::cli::{BackupArgs, RestoreArgs};
+use crate::cli::{BackupArgs, BlobsArgs, BlobsCommand, RestoreArgs};
 use crate::serve::runtime;
 
 const FORMAT: &str = "beffroi-backup/1";
@@ -107,7 +107,7 @@ pub fn backup(args: BackupArgs) -> Result<()> {
         let store = Store::open(&args.db.url(), &args.db.store_options(2))
             .await
             .with_context(|| format!("cannot open {}", beffroi_store::redact_url(&args.db.url())))?;
-        let blobs = Blobs::local(&args.db.blobs_dir()).context("cannot open the blob store")?;
+        let blobs = args.db.open_blobs().await?;
         std::fs::create_dir_all(args.to.join(FILES)).with_context(|| format!("cannot create {}", args.to.display()))?;
         // The database first: the files listed after it hold all it refers to.
         let database = if store.backend() == Backend::Sqlite {
@@ -130,7 +130,7 @@ pub fn backup(args: BackupArgs) -> Result<()> {
         let keys = blobs.files().await.context("cannot list the blob store")?;
         let progress = bar(keys.len() as u64, "copying");
         let mut files = Vec::with_capacity(keys.len());
-        for (key, _) in keys {
+        for key in keys.into_iter().map(|o| o.key) {
             blobs.copy_file(&key, &target).await.with_context(|| format!("cannot copy {key}"))?;
             let Some((size, sha256)) = target.digest(&key).await? else { bail!("{key} was not copied") };
             files.push(FileEntry { key, size, sha256 });
@@ -223,17 +223,16 @@ pub fn restore(args: RestoreArgs) -> Result<()> {
         if on_sqlite && db_file.exists() {
             bail!("{}: a database is already there (restore into an empty data folder)", db_file.display());
         }
-        let blob_dir = args.db.blobs_dir();
-        if std::fs::read_dir(&blob_dir).is_ok_and(|mut d| d.any(|e| e.is_ok_and(|e| e.file_name() != "spool"))) {
-            bail!("{}: files are already there (restore into an empty blob folder)", blob_dir.display());
-        }
         let manifest = check_backup(&args.from).await?;
         if on_sqlite && manifest.database.is_none() {
             bail!("{}: this backup holds no database (it was taken on PostgreSQL)", args.from.display());
         }
+        let target = args.db.open_blobs().await?;
+        if !target.files().await?.is_empty() {
+            bail!("{}: files are already there (restore into an empty blob store)", args.db.blobs_dir().display());
+        }
         // Checked: now written.
         let source = Blobs::local(&args.from.join(FILES))?;
-        let target = Blobs::local(&blob_dir).context("cannot create the blob folder")?;
         let progress = bar(manifest.files.len() as u64, "restoring");
         for f in &manifest.files {
             source.copy_file(&f.key, &target).await.with_context(|| format!("cannot restore {}", f.key))?;
@@ -264,4 +263,87 @@ pub fn restore(args: RestoreArgs) -> Result<()> {
         }
         Ok(())
     })
+}
+
+pub fn blobs(args: BlobsArgs) -> Result<()> {
+    runtime()?.block_on(async move {
+        match &args.command {
+            BlobsCommand::Migrate { from, to } => migrate(&args, from, to).await,
+            BlobsCommand::Sweep { grace_hours, dry_run } => sweep(&args, *grace_hours, *dry_run).await,
+        }
+    })
+}
+
+/// Copies every file of the folder `from` into the store `to`, skipping those already
+/// there with their size (so that an interrupted run goes on where it stopped).
+async fn migrate(args: &BlobsArgs, from: &Path, to: &str) -> Result<()> {
+    let started = Instant::now();
+    if !from.is_dir() {
+        bail!("{}: no such folder", from.display());
+    }
+    let source = Blobs::local(from)?;
+    let mut target_args = args.db.clone();
+    target_args.blobs = Some(to.into());
+    let target = target_args.open_blobs().await?;
+    let files = source.files().await.context("cannot list the files to copy")?;
+    let progress = bar(files.len() as u64, "copying");
+    let (mut copied, mut there, mut bytes) = (0u64, 0u64, 0u64);
+    for f in &files {
+        if target.size_of(&f.key).await? == Some(f.size) {
+            there += 1;
+        } else {
+            source.copy_file(&f.key, &target).await.with_context(|| format!("cannot copy {}", f.key))?;
+            copied += 1;
+            bytes += f.size;
+        }
+        progress.inc(1);
+    }
+    progress.finish_and_clear();
+    println!(
+        "Copied {copied} files ({bytes} bytes) to {to}, {there} already there, in {:.1} s. Serve with --blobs {to}.",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Removes the uploads nothing refers to, and their scales, once older than the grace.
+/// The files are listed before the references are read: a file saved meanwhile is
+/// either referred to or too young.
+async fn sweep(args: &BlobsArgs, grace_hours: u64, dry_run: bool) -> Result<()> {
+    let store = Store::open(&args.db.url(), &args.db.store_options(2))
+        .await
+        .with_context(|| format!("cannot open {}", beffroi_store::redact_url(&args.db.url())))?;
+    let blobs = args.db.open_blobs().await?;
+    let files = blobs.files().await.context("cannot list the files")?;
+    let referenced = {
+        let mut c = store.conn().await?;
+        c.db().referenced_blobs().await?
+    };
+    store.close().await;
+    let grace = chrono::Duration::hours(i64::try_from(grace_hours).unwrap_or(i64::MAX / 3_600_000));
+    let before = chrono::Utc::now() - grace;
+    // An unreferenced upload old enough goes, with every scale of it.
+    let gone: BTreeSet<&str> = files
+        .iter()
+        .filter(|f| f.is_upload() && f.modified < before)
+        .filter_map(|f| f.blob())
+        .filter(|h| !referenced.contains(*h))
+        .collect();
+    let doomed: Vec<_> = files.iter().filter(|f| f.blob().is_some_and(|h| gone.contains(h))).collect();
+    let bytes: u64 = doomed.iter().map(|f| f.size).sum();
+    for f in &doomed {
+        if dry_run {
+            println!("{}", f.key);
+        } else {
+            blobs.delete(&f.key).await.with_context(|| format!("cannot remove {}", f.key))?;
+        }
+    }
+    println!(
+        "{} {} files ({} uploads nothing refers to and their scales, {bytes} bytes); {} files kept.",
+        if dry_run { "Would remove" } else { "Removed" },
+        doomed.len(),
+        gone.len(),
+        files.len() - doomed.len()
+    );
+    Ok(())
 }

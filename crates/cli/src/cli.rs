@@ -39,6 +39,41 @@ pub enum Command {
     Backup(BackupArgs),
     /// Restore a backup into an empty data folder, after checking all of it.
     Restore(RestoreArgs),
+    /// Move the files to another store, or remove those nothing refers to.
+    Blobs(BlobsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BlobsArgs {
+    #[command(subcommand)]
+    pub command: BlobsCommand,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BlobsCommand {
+    /// Copy every file of a folder into another store (an S3 bucket: s3://BUCKET[/PREFIX],
+    /// with the --s3-* options): resumable, files already there are skipped. Then
+    /// serve with --blobs set to it.
+    Migrate {
+        /// The folder the files are in now.
+        #[arg(long)]
+        from: PathBuf,
+        /// The store to copy them to.
+        #[arg(long)]
+        to: String,
+    },
+    /// Remove the files (and their scales) that no item nor revision refers to, once
+    /// older than the grace period (an upload being saved is never removed).
+    Sweep {
+        /// Keep files younger than this, in hours.
+        #[arg(long, default_value_t = 24)]
+        grace_hours: u64,
+        /// List what would be removed, remove nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -68,10 +103,29 @@ pub struct DbArgs {
     /// Database URL: sqlite://PATH or postgres://USER:PASSWORD@HOST/DB [default: sqlite://<data>/beffroi.db]
     #[arg(long, env = "BEFFROI_DATABASE_URL", global = true, hide_env_values = true)]
     pub database: Option<String>,
-    /// Folder for uploaded files and images (shared by every server of a PostgreSQL
-    /// cluster) [default: <data>/blobs]
+    /// Where uploaded files and images live, shared by every server of a PostgreSQL
+    /// cluster: a folder, or an S3-compatible bucket as s3://BUCKET[/PREFIX]
+    /// [default: <data>/blobs]
     #[arg(long, env = "BEFFROI_BLOBS", global = true)]
     pub blobs: Option<PathBuf>,
+    /// S3: the service's address, for stores other than Amazon's (http://minio:9000);
+    /// else AWS_ENDPOINT or Amazon's.
+    #[arg(long, env = "BEFFROI_S3_ENDPOINT", global = true)]
+    pub s3_endpoint: Option<String>,
+    /// S3: the region (else AWS_REGION, else us-east-1).
+    #[arg(long, env = "BEFFROI_S3_REGION", global = true)]
+    pub s3_region: Option<String>,
+    /// S3: the access key id (else AWS_ACCESS_KEY_ID).
+    #[arg(long, env = "BEFFROI_S3_ACCESS_KEY_ID", global = true, hide_env_values = true)]
+    pub s3_access_key_id: Option<String>,
+    /// S3: the secret access key (else AWS_SECRET_ACCESS_KEY); prefer the variable to
+    /// the flag, which other users of the machine can read.
+    #[arg(long, env = "BEFFROI_S3_SECRET_ACCESS_KEY", global = true, hide_env_values = true)]
+    pub s3_secret_access_key: Option<String>,
+    /// S3: address objects as ENDPOINT/BUCKET/KEY (MinIO and most stores other than
+    /// Amazon's) rather than BUCKET.ENDPOINT/KEY.
+    #[arg(long, env = "BEFFROI_S3_PATH_STYLE", global = true)]
+    pub s3_path_style: bool,
     /// PostgreSQL over TLS: the certificate authority (PEM file) the server's
     /// certificate must be signed by; the URL's `sslmode` (verify-full unless it says
     /// otherwise) and `sslrootcert` are honoured too.
@@ -90,6 +144,39 @@ impl DbArgs {
     /// The options of the store, with at most `max_connections`.
     pub fn store_options(&self, max_connections: u32) -> beffroi_store::StoreOptions {
         beffroi_store::StoreOptions { max_connections, ca_file: self.db_ca_file.clone(), ..Default::default() }
+    }
+
+    /// The blob store the arguments name (a folder, or an S3 bucket), not yet asked
+    /// anything.
+    pub fn blob_store(&self) -> anyhow::Result<beffroi_store::Blobs> {
+        use anyhow::Context;
+        let dir = self.blobs_dir();
+        match dir.to_str().filter(|d| d.starts_with("s3://")) {
+            Some(url) => {
+                let opts = beffroi_store::S3Options {
+                    url: url.to_owned(),
+                    endpoint: self.s3_endpoint.clone(),
+                    region: self.s3_region.clone(),
+                    access_key_id: self.s3_access_key_id.clone(),
+                    secret_access_key: self.s3_secret_access_key.clone(),
+                    path_style: self.s3_path_style,
+                };
+                beffroi_store::Blobs::s3(&opts, &self.data.join("spool")).context("cannot use the S3 blob store")
+            }
+            None => beffroi_store::Blobs::local(&dir)
+                .with_context(|| format!("cannot open the file folder {}", dir.display())),
+        }
+    }
+
+    /// The blob store, checked: it answers (one line saying why when it does not).
+    pub async fn open_blobs(&self) -> anyhow::Result<beffroi_store::Blobs> {
+        use anyhow::Context;
+        let blobs = self.blob_store()?;
+        blobs
+            .check()
+            .await
+            .with_context(|| format!("the blob store {} does not answer", self.blobs_dir().display()))?;
+        Ok(blobs)
     }
 
     pub fn blobs_dir(&self) -> PathBuf {

@@ -30,6 +30,7 @@ fn main() -> ExitCode {
         cli::Command::Bench(a) => bench::run(a),
         cli::Command::Backup(a) => backup::backup(a),
         cli::Command::Restore(a) => backup::restore(a),
+        cli::Command::Blobs(a) => backup::blobs(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

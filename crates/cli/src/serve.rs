@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use beffroi_cms::demo;
-use beffroi_service::{Blobs, Services};
+use beffroi_service::Services;
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::{DbArgs, ServeArgs};
@@ -86,8 +86,7 @@ pub async fn open(db: &DbArgs, max_connections: u32) -> Result<Services> {
         private_file(std::path::Path::new(file)).with_context(|| format!("cannot create the database file {file}"))?;
     }
     let opts = db.store_options(max_connections);
-    let blobs = Blobs::local(&db.blobs_dir())
-        .with_context(|| format!("cannot open the file folder {}", db.blobs_dir().display()))?;
+    let blobs = db.open_blobs().await?;
     let services = Services::open(&url, &opts, blobs)
         .await
         .with_context(|| format!("cannot open the database {}", beffroi_store::redact_url(&url)))?;

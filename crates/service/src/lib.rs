@@ -96,6 +96,10 @@ impl From<StoreError> for ServiceError {
             StoreError::NotFound => ServiceError::NotFound,
             StoreError::Conflict(what) => ServiceError::Conflict(what),
             StoreError::Unavailable => ServiceError::Unavailable,
+            StoreError::BlobStore(why) => {
+                tracing::warn!(error = %why, "the file store failed");
+                ServiceError::Unavailable
+            }
             other => ServiceError::Internal(other),
         }
     }

@@ -104,7 +104,60 @@ pub struct BlobRead {
 fn blob_err(e: object_store::Error) -> StoreError {
     match e {
         object_store::Error::NotFound { .. } => StoreError::NotFound,
-        other => StoreError::Blob(other.to_string()),
+        other => StoreError::BlobStore(other.to_string()),
+    }
+}
+
+/// A file of the blob store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredObject {
+    /// `blobs/ab/<hash>` for an upload, `derived/ab/<hash>/<name>` for a scale.
+    pub key: String,
+    pub size: u64,
+    pub modified: chrono::DateTime<chrono::Utc>,
+}
+
+impl StoredObject {
+    /// The upload this file is or derives from (its content hash).
+    pub fn blob(&self) -> Option<&str> {
+        let mut parts = self.key.split('/');
+        match (parts.next(), parts.next(), parts.next()) {
+            (Some("blobs" | "derived"), Some(_), Some(hash)) if valid_hash(hash) => Some(hash),
+            _ => None,
+        }
+    }
+
+    /// Whether it is an upload (not a scale).
+    pub fn is_upload(&self) -> bool {
+        self.key.starts_with("blobs/")
+    }
+}
+
+/// An S3-compatible object store for the blobs. What is not set here comes from the
+/// usual `AWS_*` variables (`AWS_ACCESS_KEY_ID`, `AWS_REGION`, `AWS_ENDPOINT`…).
+#[derive(Clone, Default)]
+pub struct S3Options {
+    /// `s3://bucket` or `s3://bucket/prefix`.
+    pub url: String,
+    /// The service's address, for stores other than Amazon's (`http://minio:9000`).
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+    /// Addresses as `endpoint/bucket/key` rather than `bucket.endpoint/key`.
+    pub path_style: bool,
+}
+
+impl std::fmt::Debug for S3Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Options")
+            .field("url", &self.url)
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &self.secret_access_key.as_ref().map(|_| "***"))
+            .field("path_style", &self.path_style)
+            .finish()
     }
 }
 
@@ -150,18 +203,37 @@ impl Blobs {
     }
 
     /// Every file the store keeps (uploads under `blobs/`, scales under `derived/`;
-    /// the spool aside): its key and size, in key order.
-    pub async fn files(&self) -> Result<Vec<(String, u64)>> {
-        let mut out: Vec<(String, u64)> = self
+    /// the spool aside), in key order.
+    pub async fn files(&self) -> Result<Vec<StoredObject>> {
+        let mut out: Vec<StoredObject> = self
             .inner
             .list(None)
-            .map_ok(|m| (m.location.to_string(), m.size))
-            .try_filter(|(k, _)| std::future::ready(!k.starts_with("spool/")))
+            .map_ok(|m| StoredObject { key: m.location.to_string(), size: m.size, modified: m.last_modified })
+            .try_filter(|o| std::future::ready(!o.key.starts_with("spool/")))
             .try_collect()
             .await
             .map_err(blob_err)?;
-        out.sort();
+        out.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(out)
+    }
+
+    /// The size of the file at `key`, if there is one.
+    pub async fn size_of(&self, key: &str) -> Result<Option<u64>> {
+        let key = Path::parse(key).map_err(|e| StoreError::Blob(e.to_string()))?;
+        match self.inner.head(&key).await {
+            Ok(meta) => Ok(Some(meta.size)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(blob_err(e)),
+        }
+    }
+
+    /// Removes the file at `key` (none there: nothing to do).
+    pub async fn delete(&self, key: &str) -> Result<()> {
+        let key = Path::parse(key).map_err(|e| StoreError::Blob(e.to_string()))?;
+        match self.inner.delete(&key).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(blob_err(e)),
+        }
     }
 
     /// Copies the file at `key` into `dest` under the same key, streamed a few
@@ -206,6 +278,53 @@ impl Blobs {
             hasher.update(&chunk);
         }
         Ok(Some((size, hex(&hasher.finalize()))))
+    }
+
+    /// Blobs in an S3-compatible bucket (under its prefix), uploads spooled in
+    /// `spool_dir` while they arrive. Nothing is asked of the store yet: see
+    /// [`Blobs::check`].
+    pub fn s3(opts: &S3Options, spool_dir: &FsPath) -> Result<Self> {
+        let rest = opts
+            .url
+            .strip_prefix("s3://")
+            .ok_or_else(|| StoreError::BlobStore(format!("{:?} is not s3://bucket[/prefix]", opts.url)))?;
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            return Err(StoreError::BlobStore(format!("{:?} names no bucket", opts.url)));
+        }
+        let mut b = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket);
+        if let Some(e) = &opts.endpoint {
+            b = b.with_endpoint(e);
+        }
+        if let Some(r) = &opts.region {
+            b = b.with_region(r);
+        }
+        if let Some(k) = &opts.access_key_id {
+            b = b.with_access_key_id(k);
+        }
+        if let Some(k) = &opts.secret_access_key {
+            b = b.with_secret_access_key(k);
+        }
+        if opts.path_style {
+            b = b.with_virtual_hosted_style_request(false);
+        }
+        // A store that does not answer fails a request in seconds, not minutes.
+        let retry =
+            object_store::RetryConfig { max_retries: 3, retry_timeout: Duration::from_secs(15), ..Default::default() };
+        let plain = opts.endpoint.as_deref().is_some_and(|e| e.starts_with("http://"));
+        let client = object_store::ClientOptions::new()
+            .with_allow_http(plain)
+            .with_connect_timeout(Duration::from_secs(5))
+            .with_timeout(Duration::from_secs(120));
+        let store = b.with_retry(retry).with_client_options(client).build().map_err(blob_err)?;
+        let inner: Arc<dyn ObjectStore> = match prefix.trim_matches('/') {
+            "" => Arc::new(store),
+            p => Arc::new(object_store::prefix::PrefixStore::new(store, p)),
+        };
+        std::fs::create_dir_all(spool_dir)
+            .map_err(|e| StoreError::Blob(format!("cannot create {}: {e}", spool_dir.display())))?;
+        remove_stale(spool_dir);
+        Ok(Self { inner, spool_dir: spool_dir.to_owned() })
     }
 
     /// A new temporary file for an upload about to arrive.

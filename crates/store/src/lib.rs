@@ -28,7 +28,7 @@ mod sites;
 mod translations;
 mod users;
 
-pub use blobs::{BlobRead, BlobRef, Blobs, Spool, Spooled, hex};
+pub use blobs::{BlobRead, BlobRef, Blobs, S3Options, Spool, Spooled, StoredObject, hex};
 pub use catalog::{
     CatalogEntry, CatalogQuery, DateIndex, IndexColumn, IndexFilter, IndexValue, PathQuery, SearchPage, SortOn,
     TextQuery, TypeCount, page_total,
@@ -68,6 +68,9 @@ pub enum StoreError {
     Database(sqlx::Error),
     #[error("file storage error: {0}")]
     Blob(String),
+    /// The blob store (a folder, an S3 bucket) failed or did not answer.
+    #[error("the file store failed: {0}")]
+    BlobStore(String),
     #[error("not on this database: {0}")]
     Unsupported(String),
 }

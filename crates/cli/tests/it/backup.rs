@@ -188,6 +188,6 @@ async fn on_postgresql_the_backup_holds_the_files_and_says_how_to_back_up_the_da
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("pg_restore"), "{out}");
     let copied = Blobs::local(&restored).unwrap().files().await.unwrap();
-    assert_eq!(copied.iter().filter(|(k, _)| k.starts_with("blobs/")).count(), 3);
+    assert_eq!(copied.iter().filter(|o| o.is_upload()).count(), 3);
     db.cleanup().await;
 }

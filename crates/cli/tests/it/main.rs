@@ -7,6 +7,7 @@ mod access;
 mod apps;
 mod auth;
 mod backup;
+mod blob_stores;
 mod browser;
 mod browser_a11y;
 mod browser_chooser;
