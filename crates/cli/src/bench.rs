@@ -29,12 +29,12 @@ struct Scenario {
     cached: bool,
 }
 
-struct Measure {
-    requests: u64,
-    errors: u64,
-    seconds: f64,
-    p50_us: u32,
-    p99_us: u32,
+pub(crate) struct Measure {
+    pub(crate) requests: u64,
+    pub(crate) errors: u64,
+    pub(crate) seconds: f64,
+    pub(crate) p50_us: u32,
+    pub(crate) p99_us: u32,
 }
 
 struct Report {
@@ -191,13 +191,13 @@ async fn seed(services: &Services, items: u32) -> Result<(String, String)> {
     Ok((page, folder))
 }
 
-fn free_port() -> Result<SocketAddr> {
+pub(crate) fn free_port() -> Result<SocketAddr> {
     let l = std::net::TcpListener::bind("127.0.0.1:0")?;
     Ok(l.local_addr()?)
 }
 
 /// Sends one GET and reads the whole response; returns its status.
-async fn exchange(stream: &mut TcpStream, request: &[u8], buf: &mut Vec<u8>) -> Result<u16> {
+pub(crate) async fn exchange(stream: &mut TcpStream, request: &[u8], buf: &mut Vec<u8>) -> Result<u16> {
     stream.write_all(request).await?;
     buf.clear();
     let mut chunk = [0u8; 16384];
@@ -230,20 +230,33 @@ async fn exchange(stream: &mut TcpStream, request: &[u8], buf: &mut Vec<u8>) -> 
     Ok(status)
 }
 
-fn request_bytes(path: &str, accept: &str, cached: bool) -> Vec<u8> {
+pub(crate) fn request_bytes(path: &str, accept: &str, cached: bool) -> Vec<u8> {
     let fresh = if cached { "" } else { "Cache-Control: no-cache\r\n" };
     format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: {accept}\r\nUser-Agent: beffroi-bench\r\n{fresh}\r\n")
         .into_bytes()
 }
 
 async fn load(addr: SocketAddr, s: &Scenario, connections: usize, duration: Duration) -> Result<Measure> {
-    let req: Arc<[u8]> = request_bytes(&s.path, s.accept, s.cached).into();
+    let requests = Arc::new(vec![request_bytes(&s.path, s.accept, s.cached)]);
+    load_spread(addr, requests, connections, duration).await
+}
+
+/// Sends `requests` over `connections` keep-alive connections for `duration`, each
+/// connection going through the list from its own place (so that requests spread
+/// over the addresses listed).
+pub(crate) async fn load_spread(
+    addr: SocketAddr,
+    requests: Arc<Vec<Vec<u8>>>,
+    connections: usize,
+    duration: Duration,
+) -> Result<Measure> {
     let start = Instant::now();
     let deadline = start + duration;
     let mut tasks = Vec::new();
-    for _ in 0..connections {
-        let req = req.clone();
+    for c in 0..connections {
+        let requests = requests.clone();
         tasks.push(tokio::spawn(async move {
+            let mut next = c * 7919;
             let mut lat: Vec<u32> = Vec::with_capacity(100_000);
             let mut errors = 0u64;
             let mut buf = Vec::with_capacity(65536);
@@ -251,7 +264,9 @@ async fn load(addr: SocketAddr, s: &Scenario, connections: usize, duration: Dura
             stream.set_nodelay(true)?;
             while Instant::now() < deadline {
                 let t = Instant::now();
-                match exchange(&mut stream, &req, &mut buf).await {
+                let req = &requests[next % requests.len()];
+                next += 1;
+                match exchange(&mut stream, req, &mut buf).await {
                     Ok(200) => lat.push(t.elapsed().as_micros().min(u32::MAX as u128) as u32),
                     Ok(_) => errors += 1,
                     Err(_) => {
@@ -277,12 +292,12 @@ async fn load(addr: SocketAddr, s: &Scenario, connections: usize, duration: Dura
     Ok(Measure { requests: all.len() as u64, errors, seconds, p50_us: pct(0.50), p99_us: pct(0.99) })
 }
 
-fn status_kb(pid: u32, field: &str) -> Option<u64> {
+pub(crate) fn status_kb(pid: u32, field: &str) -> Option<u64> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     s.lines().find(|l| l.starts_with(field))?.split_whitespace().nth(1)?.parse().ok()
 }
 
-struct Server(Child);
+pub(crate) struct Server(pub(crate) Child);
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -588,6 +603,9 @@ pub fn run(args: BenchArgs) -> Result<()> {
             None => (std::env::temp_dir().join(format!("beffroi-bench-{}", std::process::id())), true),
         };
         std::fs::create_dir_all(&data)?;
+        if args.sites.is_some() {
+            return crate::bench_sites::run(&args).await;
+        }
         if args.search || args.meetings {
             let result = if args.search { search(&data, &args).await } else { meetings(&data, &args).await };
             if temporary {
@@ -630,7 +648,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
 }
 
 /// Drops the PostgreSQL database a bench made, or with `--keep` says where it is.
-async fn done_with_database(admin: &str, name: &str, keep: bool) -> Result<()> {
+pub(crate) async fn done_with_database(admin: &str, name: &str, keep: bool) -> Result<()> {
     if keep {
         eprintln!("[PostgreSQL] kept the database {name}");
     } else {
@@ -666,6 +684,9 @@ async fn meetings(data: &Path, args: &BenchArgs) -> Result<()> {
 
 /// `--search`: the catalog on SQLite and, when given a server, on PostgreSQL.
 async fn search(data: &Path, args: &BenchArgs) -> Result<()> {
+    if args.reuse && args.data.is_none() {
+        bail!("--search --reuse queries the site an earlier run left in --data: pass --data DIR");
+    }
     let mut reports = Vec::new();
     let db = data.join("search.db");
     if !args.reuse {

@@ -559,6 +559,11 @@ pub struct BenchArgs {
     /// Number of pages to create (in nested folders).
     #[arg(long, default_value_t = 10_000)]
     pub items: u32,
+    /// Measure one deployment of many sites instead (PostgreSQL, --postgres): create
+    /// this many sites of 200 pages each, start the server, and spread page views and
+    /// searches over all of them; reports start time, RSS, requests/s.
+    #[arg(long, conflicts_with_all = ["search", "meetings"])]
+    pub sites: Option<u32>,
     /// Seconds of load per scenario.
     #[arg(long, default_value_t = 10)]
     pub duration: u64,
@@ -592,8 +597,10 @@ pub struct BenchArgs {
     pub queries: usize,
     /// With --search: query the site an earlier run left rather than making a new one
     /// (no creation or reindex figures): SQLite's in --data, PostgreSQL's in the
-    /// database the --postgres URL names (one kept with --keep).
-    #[arg(long, requires = "data")]
+    /// database the --postgres URL names (one kept with --keep). With --sites: the
+    /// sites of the database the --postgres URL names (kept by an earlier run), made up
+    /// to --sites if there are fewer.
+    #[arg(long)]
     pub reuse: bool,
     /// With --search: create the pages but do not reindex them, to time or profile a
     /// first `beffroi reindex` of them afterwards (with --data or --keep).

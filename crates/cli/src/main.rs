@@ -10,6 +10,7 @@ mod backup;
 mod bench;
 mod bench_meetings;
 mod bench_search;
+mod bench_sites;
 mod cli;
 mod export_plone;
 mod import_plone;

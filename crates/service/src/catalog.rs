@@ -116,50 +116,62 @@ impl Services {
     /// people only what is within its publication window.
     pub async fn search(&self, actor: &Principal, site: &SiteRow, mut q: CatalogQuery) -> Result<SearchPage> {
         self.secure(actor, &mut q);
-        self.narrow_languages(site, &mut q).await?;
+        self.narrow_languages(site, &mut q, Pool::Main).await?;
         let scope = site.scope();
         let mut c = self.store.conn().await?;
         let Some(text) = c.db().text_query(&q).await? else {
             return Ok(SearchPage { items: Vec::new(), total: 0 });
         };
-        // The page and the count on two connections at once: with words, each reads
-        // every match, and a page's wait is the longer of the two rather than their sum.
-        let count = async {
-            let mut c = self.store.conn().await?;
-            Ok::<_, crate::ServiceError>(c.db().search_count(&scope, &q, &text).await?)
-        };
-        let page = async { Ok::<_, crate::ServiceError>(c.db().search_page(&scope, &q, &text).await?) };
         if !q.has_text() {
             // Without words the count is cheap, and often not needed at all.
-            let items = page.await?;
+            let items = c.db().search_page(&scope, &q, &text).await?;
             let total = match beffroi_store::page_total(&q, items.len()) {
                 Some(t) => t,
-                None => count.await?,
+                None => c.db().search_count(&scope, &q, &text).await?,
             };
             return Ok(SearchPage { items, total });
         }
+        // With words, the page and the count each read every match: on two connections
+        // at once when a second is free now (a page's wait is then the longer of the
+        // two rather than their sum), else one after the other. Never waiting for a
+        // second while holding one: when every connection is held so, none is freed.
+        let Some(mut second) = self.store.try_conn() else {
+            let items = c.db().search_page(&scope, &q, &text).await?;
+            let total = c.db().search_count(&scope, &q, &text).await?;
+            return Ok(SearchPage { items, total });
+        };
+        let page = async { Ok::<_, crate::ServiceError>(c.db().search_page(&scope, &q, &text).await?) };
+        let count = async { Ok::<_, crate::ServiceError>(second.db().search_count(&scope, &q, &text).await?) };
         let (items, total) = tokio::try_join!(page, count)?;
         Ok(SearchPage { items, total })
     }
 
     /// How many results `q` finds on `site` as `actor` sees them, without reading any.
     pub async fn count(&self, actor: &Principal, site: &SiteRow, q: CatalogQuery) -> Result<i64> {
-        let Some((q, mut c, text)) = self.ready(actor, site, q).await? else { return Ok(0) };
+        let Some((q, mut c, text)) = self.ready(actor, site, q, Pool::Main).await? else { return Ok(0) };
+        Ok(c.db().search_count(&site.scope(), &q, &text).await?)
+    }
+
+    /// [`Services::count`] for a caller that holds a connection or transaction (a
+    /// unit of work): on the side pool.
+    pub(crate) async fn count_beside(&self, actor: &Principal, site: &SiteRow, q: CatalogQuery) -> Result<i64> {
+        let Some((q, mut c, text)) = self.ready(actor, site, q, Pool::Side).await? else { return Ok(0) };
         Ok(c.db().search_count(&site.scope(), &q, &text).await?)
     }
 
     /// `q` as `actor` runs it on `site` (its security filter, publication window and
-    /// the site's languages), with a connection and its words as the database takes
-    /// them; None when its words can match nothing.
+    /// the site's languages), with a connection of `pool` and its words as the
+    /// database takes them; None when its words can match nothing.
     async fn ready(
         &self,
         actor: &Principal,
         site: &SiteRow,
         mut q: CatalogQuery,
+        pool: Pool,
     ) -> Result<Option<(CatalogQuery, beffroi_store::Conn, beffroi_store::TextQuery)>> {
         self.secure(actor, &mut q);
-        self.narrow_languages(site, &mut q).await?;
-        let mut c = self.store.conn().await?;
+        self.narrow_languages(site, &mut q, pool).await?;
+        let mut c = pool.conn(&self.store).await?;
         Ok(c.db().text_query(&q).await?.map(|text| (q, c, text)))
     }
 
@@ -172,14 +184,26 @@ impl Services {
         site: &SiteRow,
         q: CatalogQuery,
     ) -> Result<Vec<beffroi_store::Summary>> {
-        let Some((q, mut c, text)) = self.ready(actor, site, q).await? else { return Ok(Vec::new()) };
+        let Some((q, mut c, text)) = self.ready(actor, site, q, Pool::Main).await? else { return Ok(Vec::new()) };
         Ok(c.db().search_page(&site.scope(), &q, &text).await?)
     }
 
     /// The results of `q` on `site` as `actor` sees them, as [`Services::search_first`]
     /// finds them, as full item rows (in one query when `q` has no words).
     pub async fn search_rows(&self, actor: &Principal, site: &SiteRow, q: CatalogQuery) -> Result<Vec<ItemRow>> {
-        let Some((q, mut c, text)) = self.ready(actor, site, q).await? else { return Ok(Vec::new()) };
+        let Some((q, mut c, text)) = self.ready(actor, site, q, Pool::Main).await? else { return Ok(Vec::new()) };
+        Ok(c.db().search_rows(&site.scope(), &q, &text).await?)
+    }
+
+    /// [`Services::search_rows`] for a caller that holds a connection or transaction
+    /// (a unit of work): on the side pool.
+    pub(crate) async fn search_rows_beside(
+        &self,
+        actor: &Principal,
+        site: &SiteRow,
+        q: CatalogQuery,
+    ) -> Result<Vec<ItemRow>> {
+        let Some((q, mut c, text)) = self.ready(actor, site, q, Pool::Side).await? else { return Ok(Vec::new()) };
         Ok(c.db().search_rows(&site.scope(), &q, &text).await?)
     }
 
@@ -193,7 +217,7 @@ impl Services {
         since: &[chrono::DateTime<chrono::Utc>],
     ) -> Result<Vec<TypeCount>> {
         self.secure(actor, &mut q);
-        self.narrow_languages(site, &mut q).await?;
+        self.narrow_languages(site, &mut q, Pool::Main).await?;
         let mut c = self.store.conn().await?;
         Ok(c.db().type_counts(&site.scope(), &q, since).await?)
     }
@@ -206,7 +230,7 @@ impl Services {
         mut q: CatalogQuery,
     ) -> Result<Vec<(String, i64)>> {
         self.secure(actor, &mut q);
-        self.narrow_languages(site, &mut q).await?;
+        self.narrow_languages(site, &mut q, Pool::Main).await?;
         let mut c = self.store.conn().await?;
         Ok(c.db().subject_counts(&site.scope(), &q).await?)
     }
@@ -235,14 +259,14 @@ impl Services {
     /// Stems the words only in the languages the site's content is in (and the site's
     /// own): a French-only commune's query needs no Dutch stems, and every stem less
     /// is a term less to rank.
-    async fn narrow_languages(&self, site: &SiteRow, q: &mut CatalogQuery) -> Result<()> {
+    async fn narrow_languages(&self, site: &SiteRow, q: &mut CatalogQuery, pool: Pool) -> Result<()> {
         if !q.has_text() {
             return Ok(());
         }
         let langs = match self.languages.fresh(&site.id, self.cache_ttl()) {
             Some(l) => l,
             None => {
-                let mut c = self.store.conn().await?;
+                let mut c = pool.conn(&self.store).await?;
                 let mut l = c.db().languages_in_use(&site.scope()).await?;
                 drop(c);
                 if !l.contains(&site.language) {
@@ -378,5 +402,23 @@ impl Services {
             done += batch.len() as u64;
         }
         Ok(done)
+    }
+}
+
+/// Which pool a read takes its connection from: the main one, or, for a caller that
+/// already holds a connection or transaction, the side one (see
+/// [`beffroi_store::Store::side_conn`]).
+#[derive(Clone, Copy)]
+enum Pool {
+    Main,
+    Side,
+}
+
+impl Pool {
+    async fn conn(self, store: &beffroi_store::Store) -> Result<beffroi_store::Conn> {
+        Ok(match self {
+            Pool::Main => store.conn().await?,
+            Pool::Side => store.side_conn().await?,
+        })
     }
 }

@@ -10,7 +10,7 @@ use beffroi_model::{ItemId, ItemPath, Language, slugify};
 use beffroi_store::{Db, ItemRow, SiteRow, SubtreeMove, Summary};
 use serde_json::{Map, Value};
 
-use crate::{Event, EventKind, NAV_CACHE_MAX, Result, ServiceError, Services};
+use crate::{Event, EventKind, Result, ServiceError, Services};
 
 /// Largest batch a listing returns, whatever the client asks.
 pub const MAX_BATCH: i64 = 1000;
@@ -486,11 +486,7 @@ impl Services {
         let mut c = self.store.conn().await?;
         let items = c.db().children(&site.scope(), root.uuid, tokens.as_deref(), None, 0, 50).await?;
         let nav: Arc<Vec<Summary>> = Arc::new(items.into_iter().filter(|s| !s.exclude_from_nav).collect());
-        let mut cache = self.nav_cache.lock().expect("nav cache lock");
-        if cache.len() >= NAV_CACHE_MAX {
-            cache.clear();
-        }
-        cache.insert(key, (std::time::Instant::now(), seen, nav.clone()));
+        self.nav_cache.lock().expect("nav cache lock").insert(key, (std::time::Instant::now(), seen, nav.clone()));
         Ok(nav)
     }
 
@@ -628,7 +624,7 @@ impl Services {
         values: Map<String, Value>,
         state: Option<&str>,
     ) -> Result<ItemRow> {
-        let rules = self.type_rules(site).await?;
+        let rules = self.type_rules_in(site, db).await?;
         let wanted = id.map(ItemId::parse).transpose().map_err(|e| ServiceError::BadRequest(format!("id: {e}")))?;
         let scope = site.scope();
         let container = lineage.last().expect("load returns the item last").clone();

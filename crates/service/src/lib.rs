@@ -215,17 +215,22 @@ struct ChangeClock {
 }
 
 /// Something worked out per site, forgotten at every change that concerns it (see
-/// [`stale`]) and trusted for [`Services::cache_ttl`] at most.
-struct PerSite<T>(Mutex<HashMap<SiteId, (Instant, T)>>);
+/// [`stale`]) and trusted for [`Services::cache_ttl`] at most; the sites used least
+/// recently go past [`PER_SITE_MAX`], so that memory does not grow with the number of
+/// sites a server is asked about.
+struct PerSite<T>(Mutex<hashlink::LruCache<SiteId, (Instant, T)>>);
+
+/// Most sites each per-site cache keeps.
+const PER_SITE_MAX: usize = 2048;
 
 impl<T: Clone> PerSite<T> {
     fn new() -> Arc<Self> {
-        Arc::new(Self(Mutex::new(HashMap::new())))
+        Arc::new(Self(Mutex::new(hashlink::LruCache::new(PER_SITE_MAX))))
     }
 
     /// The value kept for `site`, if it is younger than `ttl`.
     fn fresh(&self, site: &SiteId, ttl: Duration) -> Option<T> {
-        let map = self.0.lock().expect("per-site cache lock");
+        let mut map = self.0.lock().expect("per-site cache lock");
         map.get(site).filter(|(at, _)| at.elapsed() < ttl).map(|(_, v)| v.clone())
     }
 
@@ -243,11 +248,11 @@ impl<T: Clone> PerSite<T> {
 }
 
 /// Navigation entries by site and viewer tokens: when read, the change clock before
-/// reading, the entries.
-type NavCache = HashMap<(SiteId, Vec<String>), (Instant, u64, Arc<Vec<Summary>>)>;
+/// reading, the entries; the least recently used go past [`NAV_CACHE_MAX`].
+type NavCache = hashlink::LruCache<(SiteId, Vec<String>), (Instant, u64, Arc<Vec<Summary>>)>;
 
-/// Most navigation entries kept; past that the cache starts afresh.
-const NAV_CACHE_MAX: usize = 1024;
+/// Most navigation entries kept (sites and viewers together).
+const NAV_CACHE_MAX: usize = 4096;
 
 impl Services {
     /// The services on `store`. On PostgreSQL this starts the task that tells other
@@ -263,7 +268,7 @@ impl Services {
             app_files: Vec::new(),
             sites: Arc::new(RwLock::new(SiteCache::default())),
             events,
-            nav_cache: Arc::new(Mutex::new(HashMap::new())),
+            nav_cache: Arc::new(Mutex::new(hashlink::LruCache::new(NAV_CACHE_MAX))),
             wf_cache: PerSite::new(),
             type_rules: PerSite::new(),
             languages: PerSite::new(),
@@ -417,10 +422,21 @@ impl Services {
         if let Some(rules) = self.type_rules.fresh(&site.id, self.cache_ttl()) {
             return Ok(rules);
         }
-        let raw = {
-            let mut c = self.store.conn().await?;
-            c.db().setting(&type_rules_key(site)).await?
-        };
+        let mut c = self.store.conn().await?;
+        self.type_rules_in(site, &mut c.db()).await
+    }
+
+    /// [`Services::type_rules`], read through `db` when not kept: for a caller that
+    /// holds a connection or transaction (waiting for another could deadlock the pool).
+    pub(crate) async fn type_rules_in(
+        &self,
+        site: &SiteRow,
+        db: &mut beffroi_store::Db<'_>,
+    ) -> Result<Arc<beffroi_model::schema::TypeRules>> {
+        if let Some(rules) = self.type_rules.fresh(&site.id, self.cache_ttl()) {
+            return Ok(rules);
+        }
+        let raw = db.setting(&type_rules_key(site)).await?;
         let rules = match raw {
             Some(json) => serde_json::from_str(&json).unwrap_or_else(|e| {
                 tracing::error!(site.id = %site.id, error = %e, "the site's type rules do not load");

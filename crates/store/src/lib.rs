@@ -134,8 +134,21 @@ pub enum Store {
         readers: SqlitePool,
         writer: SqlitePool,
         turn: Arc<tokio::sync::Mutex<()>>,
+        /// Reads made beside a connection or transaction already held (see
+        /// [`Store::side_conn`]).
+        side: SqlitePool,
     },
-    Postgres(PgPool),
+    Postgres {
+        pool: PgPool,
+        /// Reads made beside a connection or transaction already held.
+        side: PgPool,
+    },
+}
+
+/// The connections of the side pool (see [`Store::side_conn`]): a quarter of the main
+/// pool's, at least two.
+fn side_connections(main: u32) -> u32 {
+    (main / 4).max(2)
 }
 
 /// One pooled connection, for reads outside a transaction.
@@ -209,12 +222,17 @@ impl Store {
                 .min_connections(1)
                 .acquire_timeout(opts.acquire_timeout)
                 .test_before_acquire(false)
-                .connect_with(co)
+                .connect_with(co.clone())
                 .await
                 .map_err(|e| StoreError::Connect(e.to_string()))?;
+            let side = SqlitePoolOptions::new()
+                .max_connections(side_connections(opts.max_connections))
+                .acquire_timeout(opts.acquire_timeout)
+                .test_before_acquire(false)
+                .connect_lazy_with(co.clone());
             let turn = Arc::new(tokio::sync::Mutex::new(()));
             tokio::spawn(checkpoints(readers.clone(), turn.clone()));
-            Store::Sqlite { readers, writer, turn }
+            Store::Sqlite { readers, writer, turn, side }
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let mut co = PgConnectOptions::from_str(url).map_err(|e| StoreError::BadUrl(e.to_string()))?;
             if let Some(ca) = &opts.ca_file {
@@ -226,8 +244,9 @@ impl Store {
                     co = co.ssl_mode(sqlx::postgres::PgSslMode::VerifyFull);
                 }
             }
-            let pool = PgPoolOptions::new()
-                .max_connections(opts.max_connections)
+            let options = |max: u32| {
+                PgPoolOptions::new()
+                .max_connections(max)
                 .acquire_timeout(opts.acquire_timeout)
                 .test_before_acquire(false)
                 .after_connect(|conn, _| {
@@ -245,10 +264,11 @@ impl Store {
                         Ok(())
                     })
                 })
-                .connect_with(co)
-                .await
-                .map_err(|e| StoreError::Connect(e.to_string()))?;
-            Store::Postgres(pool)
+            };
+            let side = options(side_connections(opts.max_connections)).connect_lazy_with(co.clone());
+            let pool =
+                options(opts.max_connections).connect_with(co).await.map_err(|e| StoreError::Connect(e.to_string()))?;
+            Store::Postgres { pool, side }
         } else {
             return Err(StoreError::BadUrl(format!("{:?} is neither sqlite://… nor postgres://…", redact_url(url))));
         };
@@ -264,7 +284,7 @@ impl Store {
     pub fn backend(&self) -> Backend {
         match self {
             Store::Sqlite { .. } => Backend::Sqlite,
-            Store::Postgres(_) => Backend::Postgres,
+            Store::Postgres { .. } => Backend::Postgres,
         }
     }
 
@@ -272,8 +292,30 @@ impl Store {
     pub async fn conn(&self) -> Result<Conn> {
         Ok(match self {
             Store::Sqlite { readers, .. } => Conn::Sqlite(readers.acquire().await?),
-            Store::Postgres(p) => Conn::Postgres(p.acquire().await?),
+            Store::Postgres { pool: p, .. } => Conn::Postgres(p.acquire().await?),
         })
+    }
+
+    /// A connection for reads for work that already holds a connection or a
+    /// transaction (a unit of work's catalog lookups, in hooks and vocabularies): from
+    /// a small pool of its own, whose users never wait for another connection while
+    /// holding one of it. Waiting for the main pool while holding one of its
+    /// connections deadlocks when every connection is held so: none is ever freed.
+    pub async fn side_conn(&self) -> Result<Conn> {
+        Ok(match self {
+            Store::Sqlite { side, .. } => Conn::Sqlite(side.acquire().await?),
+            Store::Postgres { side, .. } => Conn::Postgres(side.acquire().await?),
+        })
+    }
+
+    /// A connection for reads if one is free now, without waiting: for work that may
+    /// use a second connection beside the one it holds (waiting for it could deadlock
+    /// the pool when every connection is held by someone waiting for a second).
+    pub fn try_conn(&self) -> Option<Conn> {
+        match self {
+            Store::Sqlite { readers, .. } => readers.try_acquire().map(Conn::Sqlite),
+            Store::Postgres { pool: p, .. } => p.try_acquire().map(Conn::Postgres),
+        }
     }
 
     /// A write transaction. On SQLite it takes the write lock at once (`begin
@@ -284,7 +326,7 @@ impl Store {
                 let turn = turn.clone().lock_owned().await;
                 Tx::Sqlite(writer.begin_with("begin immediate").await?, turn)
             }
-            Store::Postgres(p) => Tx::Postgres(p.begin().await?),
+            Store::Postgres { pool: p, .. } => Tx::Postgres(p.begin().await?),
         })
     }
 
@@ -293,7 +335,7 @@ impl Store {
     pub async fn begin_read(&self) -> Result<Tx> {
         Ok(match self {
             Store::Sqlite { readers, .. } => Tx::SqliteRead(readers.begin().await?),
-            Store::Postgres(p) => {
+            Store::Postgres { pool: p, .. } => {
                 let mut t = p.begin().await?;
                 sqlx::query("set transaction read only").execute(&mut *t).await?;
                 Tx::Postgres(t)
@@ -314,7 +356,7 @@ impl Store {
     /// queries are written to need none.
     pub async fn tidy_catalog(&self) -> Result<()> {
         match self {
-            Store::Postgres(p) => {
+            Store::Postgres { pool: p, .. } => {
                 for sql in ["vacuum (analyze) item_text", "vacuum (analyze) items", "vacuum (analyze) item_viewers"] {
                     sqlx::raw_sql(sql).execute(p).await?;
                 }
@@ -345,14 +387,14 @@ impl Store {
                 readers.num_idle() + writer.num_idle(),
                 readers.options().get_max_connections() + 1,
             ),
-            Store::Postgres(p) => of(p.size(), p.num_idle(), p.options().get_max_connections()),
+            Store::Postgres { pool: p, .. } => of(p.size(), p.num_idle(), p.options().get_max_connections()),
         }
     }
 
     /// Whether this store's connections are encrypted (PostgreSQL over TLS); false on
     /// SQLite, which has no connections to encrypt.
     pub async fn encrypted(&self) -> Result<bool> {
-        let Store::Postgres(p) = self else { return Ok(false) };
+        let Store::Postgres { pool: p, .. } = self else { return Ok(false) };
         let ssl: Option<bool> =
             sqlx::query_scalar("select ssl from pg_stat_ssl where pid = pg_backend_pid()").fetch_optional(p).await?;
         Ok(ssl.unwrap_or(false))
@@ -362,17 +404,21 @@ impl Store {
     pub fn is_closed(&self) -> bool {
         match self {
             Store::Sqlite { writer, .. } => writer.is_closed(),
-            Store::Postgres(p) => p.is_closed(),
+            Store::Postgres { pool: p, .. } => p.is_closed(),
         }
     }
 
     pub async fn close(&self) {
         match self {
-            Store::Sqlite { readers, writer, .. } => {
+            Store::Sqlite { readers, writer, side, .. } => {
                 readers.close().await;
+                side.close().await;
                 writer.close().await;
             }
-            Store::Postgres(p) => p.close().await,
+            Store::Postgres { pool, side } => {
+                pool.close().await;
+                side.close().await;
+            }
         }
     }
 }

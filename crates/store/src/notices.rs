@@ -51,7 +51,7 @@ impl Store {
     /// Sends these notices to every server listening (PostgreSQL; nothing on SQLite),
     /// in one statement.
     pub async fn notify(&self, payloads: &[String]) -> Result<()> {
-        if let Store::Postgres(pool) = self
+        if let Store::Postgres { pool, .. } = self
             && !payloads.is_empty()
         {
             sqlx::query("select pg_notify($1, p) from unnest($2::text[]) as p")
@@ -66,7 +66,7 @@ impl Store {
     /// Subscribes to the notices of the other servers (PostgreSQL; None on SQLite). It
     /// listens once this returns.
     pub async fn subscribe(&self) -> Result<Option<Subscription>> {
-        let Store::Postgres(pool) = self else { return Ok(None) };
+        let Store::Postgres { pool, .. } = self else { return Ok(None) };
         let options = (*pool.connect_options()).clone().application_name(LISTENER_NAME);
         let own = PgPoolOptions::new().max_connections(1).connect_lazy_with(options);
         let mut listener = PgListener::connect_with(&own).await?;

@@ -66,6 +66,30 @@ async fn find(db: &TestDb, s: &SiteRow, who: &Principal, text: &str) -> Vec<Stri
 }
 
 both_backends! {
+    async fn many_searches_at_once_never_wait_for_each_other_s_connections(db) {
+        // Each search with words may use a second connection for its count: taken only
+        // when free, never waited for while holding the first, else searches holding
+        // every connection of the pool would each wait for a second until the pool's
+        // timeout (5 s) and fail.
+        let s = corpus(&db).await;
+        let start = std::time::Instant::now();
+        let searches: Vec<_> = (0..48)
+            .map(|_| {
+                let (services, s) = (db.services.clone(), s.clone());
+                tokio::spawn(async move {
+                    let mut q = with_text(CatalogQuery::default(), "école");
+                    q.limit = 10;
+                    services.search(&Principal::System, &s, q).await
+                })
+            })
+            .collect();
+        for search in searches {
+            let page = search.await.unwrap().expect("no search fails");
+            assert!(page.total > 0);
+        }
+        assert!(start.elapsed() < std::time::Duration::from_secs(4), "{:?}", start.elapsed());
+    }
+
     async fn relevance_on_a_french_and_dutch_corpus(db) {
         let s = corpus(&db).await;
         let anon = Principal::Anonymous;

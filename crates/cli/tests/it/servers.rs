@@ -19,7 +19,7 @@ use crate::support::{TestApp, TestDb, obj, path};
 /// SQLite.
 fn allowed(db: &TestDb) -> Duration {
     match db.store {
-        Store::Postgres(_) => Duration::from_millis(100),
+        Store::Postgres { .. } => Duration::from_millis(100),
         _ => Duration::from_millis(2_500),
     }
 }
@@ -52,7 +52,7 @@ both_backends! {
         db.add(&s, "/actualites", "Document", json!({"title": "Marché de Noël"})).await;
         let (a, b) = (db.services.clone(), db.second_server().await);
         let heard = b.listen().await.unwrap();
-        assert_eq!(heard, matches!(db.store, Store::Postgres(_)), "only PostgreSQL carries notices");
+        assert_eq!(heard, matches!(db.store, Store::Postgres { .. }), "only PostgreSQL carries notices");
         let within = allowed(&db);
         let sys = Principal::System;
         let mut slowest = Duration::ZERO;
@@ -106,7 +106,7 @@ mod postgres_only {
     }
 
     async fn listener_pid(db: &TestDb) -> Option<i32> {
-        let Store::Postgres(pool) = &db.store else { unreachable!() };
+        let Store::Postgres { pool, .. } = &db.store else { unreachable!() };
         // Once it listens (its last statement), not as soon as it is connected.
         sqlx::query_scalar(
             "select pid from pg_stat_activity where application_name = $1 and datname = current_database() and query ilike 'listen%'",
@@ -126,7 +126,7 @@ mod postgres_only {
         let s = db.site("s").await;
         let (a, b) = (db.services.clone(), db.second_server().await);
         assert!(b.listen().await.unwrap());
-        let Store::Postgres(pool) = &db.store else { unreachable!() };
+        let Store::Postgres { pool, .. } = &db.store else { unreachable!() };
         let sys = Principal::System;
 
         sqlx::query("select pg_notify($1, 'not a notice')")
