@@ -416,6 +416,11 @@ fn build(
                 // The query was turned into a tsquery beforehand (see `pg_tsquery`): as
                 // a constant, the planner can weigh it with the index's statistics.
                 let p = next(&mut params, Param::Text(pg_tsq.unwrap_or_default().to_owned()));
+                // The site's items, by their access marks (either): the text indexes
+                // hold every site's, so without this a common word's matches in a
+                // thousand communes would all be ranked to keep one commune's.
+                let k = scope.key();
+                let site = next(&mut params, Param::Text(format!("'pub:{k}' | 'hid:{k}'")));
                 if shape == Shape::Ranked {
                     // Matches ranked and sorted on their own (the sort carries uids, not
                     // the vectors), then joined in that order until the page is full.
@@ -426,12 +431,13 @@ fn build(
                         Part::All | Part::Marked(_) => ("tsv", String::new()),
                     };
                     from = format!(
-                        "from (select item_uuid, ts_rank({col}, {p}::tsquery) as r from item_text where {col} @@ {p}::tsquery{but} order by r {dir}, item_uuid) t join items on items.uuid = t.item_uuid"
+                        "from (select item_uuid, ts_rank({col}, {p}::tsquery) as r from item_text where {col} @@ {p}::tsquery and lead @@ {site}::tsquery{but} order by r {dir}, item_uuid) t join items on items.uuid = t.item_uuid"
                     );
                     rank = Some(format!("t.r {dir}, t.item_uuid"));
                 } else {
                     join = " join item_text t on t.item_uuid = items.uuid".to_owned();
                     conds.push(format!("t.tsv @@ {p}::tsquery"));
+                    conds.push(format!("t.lead @@ {site}::tsquery"));
                     if let Part::Marked(mark) = part {
                         let m = next(&mut params, Param::Text(mark.query(db, scope)));
                         conds.push(format!("t.lead @@ {m}::tsquery"));
