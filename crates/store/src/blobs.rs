@@ -240,11 +240,22 @@ impl Blobs {
     /// megabytes at a time.
     pub async fn copy_file(&self, key: &str, dest: &Blobs) -> Result<()> {
         let key = Path::parse(key).map_err(|e| StoreError::Blob(e.to_string()))?;
-        let mut body = self.inner.get(&key).await.map_err(blob_err)?.into_stream();
-        let mut upload = dest.inner.put_multipart(&key).await.map_err(blob_err)?;
-        let copied = async {
-            let mut part = Vec::with_capacity(STORE_CHUNK);
-            while let Some(chunk) = body.try_next().await.map_err(blob_err)? {
+        let body = self.inner.get(&key).await.map_err(blob_err)?.into_stream().map_err(blob_err);
+        dest.put_in_parts(&key, body).await
+    }
+
+    /// Stores the bytes `chunks` yields at `key`, in parts of [`STORE_CHUNK`]
+    /// (multipart): completed whole, or aborted with nothing left under `key`.
+    async fn put_in_parts(&self, key: &Path, chunks: impl futures_util::Stream<Item = Result<Bytes>>) -> Result<()> {
+        let mut upload = self.inner.put_multipart(key).await.map_err(blob_err)?;
+        let written = async {
+            let mut chunks = std::pin::pin!(chunks);
+            let mut part = Vec::new();
+            while let Some(chunk) = chunks.try_next().await? {
+                if part.is_empty() && chunk.len() >= STORE_CHUNK {
+                    upload.put_part(PutPayload::from(chunk)).await.map_err(blob_err)?;
+                    continue;
+                }
                 part.extend_from_slice(&chunk);
                 if part.len() >= STORE_CHUNK {
                     upload.put_part(PutPayload::from(std::mem::take(&mut part))).await.map_err(blob_err)?;
@@ -256,7 +267,7 @@ impl Blobs {
             upload.complete().await.map_err(blob_err)
         }
         .await;
-        if let Err(e) = copied {
+        if let Err(e) = written {
             let _ = upload.abort().await;
             return Err(e);
         }
@@ -345,24 +356,13 @@ impl Blobs {
         let hash = spooled.hash.clone();
         let key = Self::key(&hash)?;
         if self.inner.head(&key).await.is_err() {
-            let mut file = tokio::fs::File::open(spooled.path()).await.map_err(spool_err)?;
-            let mut upload = self.inner.put_multipart(&key).await.map_err(blob_err)?;
-            let written = async {
-                loop {
-                    let mut buf = Vec::with_capacity(STORE_CHUNK);
-                    (&mut file).take(STORE_CHUNK as u64).read_to_end(&mut buf).await.map_err(spool_err)?;
-                    if buf.is_empty() {
-                        break;
-                    }
-                    upload.put_part(PutPayload::from(buf)).await.map_err(blob_err)?;
-                }
-                upload.complete().await.map_err(blob_err)
-            }
-            .await;
-            if let Err(e) = written {
-                let _ = upload.abort().await;
-                return Err(e);
-            }
+            let file = tokio::fs::File::open(spooled.path()).await.map_err(spool_err)?;
+            let chunks = futures_util::stream::try_unfold(file, |mut file| async move {
+                let mut buf = Vec::with_capacity(STORE_CHUNK);
+                (&mut file).take(STORE_CHUNK as u64).read_to_end(&mut buf).await.map_err(spool_err)?;
+                Ok((!buf.is_empty()).then(|| (Bytes::from(buf), file)))
+            });
+            self.put_in_parts(&key, chunks).await?;
         }
         Ok(BlobRef { hash, size: spooled.size })
     }

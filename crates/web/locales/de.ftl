@@ -409,3 +409,9 @@ qs-op-int-lessThan = ist höchstens
 qs-op-int-largerThan = ist mindestens
 qs-op-int-between = liegt zwischen
 language-switcher = Sprachen
+
+# plone.restapi's @actions (Volto's toolbar).
+action-view = Anzeigen
+action-cut = Ausschneiden
+action-copy = Kopieren
+action-rename = Umbenennen

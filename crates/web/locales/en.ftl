@@ -406,3 +406,9 @@ month-short-11 = Nov
 month-short-12 = Dec
 action-more = More actions
 language-switcher = Languages
+
+# plone.restapi's @actions (Volto's toolbar).
+action-view = View
+action-cut = Cut
+action-copy = Copy
+action-rename = Rename

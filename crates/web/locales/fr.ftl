@@ -406,3 +406,9 @@ month-short-11 = nov.
 month-short-12 = déc.
 action-more = Plus d'actions
 language-switcher = Langues
+
+# plone.restapi's @actions (Volto's toolbar).
+action-view = Voir
+action-cut = Couper
+action-copy = Copier
+action-rename = Renommer

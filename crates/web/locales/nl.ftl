@@ -409,3 +409,9 @@ qs-op-int-lessThan = is hoogstens
 qs-op-int-largerThan = is minstens
 qs-op-int-between = ligt tussen
 language-switcher = Talen
+
+# plone.restapi's @actions (Volto's toolbar).
+action-view = Bekijken
+action-cut = Knippen
+action-copy = Kopiëren
+action-rename = Hernoemen

@@ -90,6 +90,9 @@ pub(crate) fn routes() -> Vec<Route> {
             .summary("the named vocabularies of the site's applications"),
         Route::get("@vocabularies", One, json_get!(vocabulary))
             .summary("a vocabulary's terms here (`title`, `token` filter; `b_start`, `b_size`, -1 for all)"),
+        Route::get("@actions", Bare, json_get!(actions))
+            .summary("what the caller may do here, by category (`categories:list` to choose)")
+            .component("actions"),
         Route::get("@breadcrumbs", Bare, json_get!(breadcrumbs))
             .summary("the way from the site root")
             .component("breadcrumbs"),
@@ -372,6 +375,66 @@ async fn breadcrumbs(c: &Call<'_>, view: &ItemView) -> Result<Value, WebError> {
         .map(|i| json!({"@id": ctx.url(&i.path), "title": i.title}))
         .collect();
     Ok(json!({"@id": format!("{url}/@breadcrumbs"), "items": items, "root": ctx.base}))
+}
+
+/// GET `@actions`: plone.restapi's categories of what the caller may do on the item,
+/// each a list of `{id, title, icon}`, from the views they may open here (Volto shows
+/// its toolbar from it: Edit, Contents, History, Sharing, Delete…).
+async fn actions(c: &Call<'_>, view: &ItemView) -> Result<Value, WebError> {
+    let ctx = c.ctx;
+    let may = |name: &str| match ctx.app.routes.lookup(name, &axum::http::Method::GET, 0) {
+        crate::routes::Lookup::Found(r) => {
+            ctx.has_route(r)
+                && r.access.allows(&ctx.principal, Some(view))
+                && r.action.is_none_or(|a| (a.when)(ctx, view))
+        }
+        _ => false,
+    };
+    let entry = |id: &str, key: &str| json!({"id": id, "title": c.t(key), "icon": ""});
+    let listed = |entries: &[(&str, &str, bool)]| -> Value {
+        entries.iter().filter(|(_, _, shown)| *shown).map(|(id, key, _)| entry(id, key)).collect()
+    };
+    let signed_in = ctx.principal != beffroi_model::security::Principal::Anonymous;
+    let all = json!({
+        "object": listed(&[
+            ("view", "action-view", true),
+            ("edit", "action-edit", may("@@edit")),
+            ("folderContents", "action-contents", may("@@folder_contents")),
+            ("history", "action-history", may("@@history")),
+            ("local_roles", "action-sharing", may("@@sharing")),
+        ]),
+        "object_buttons": listed(&[
+            ("cut", "action-cut", may("@@delete")),
+            ("copy", "action-copy", signed_in),
+            ("delete", "action-delete", may("@@delete")),
+            ("rename", "action-rename", may("@@rename")),
+        ]),
+        "user": listed(&[
+            ("plone_setup", "action-users-groups", may("@@users-groups")),
+            ("login", "log-in", !signed_in),
+            ("logout", "log-out", signed_in),
+        ]),
+        "document_actions": [],
+        "portal_tabs": [],
+        "site_actions": [],
+    });
+    let wanted: Vec<&str> = ctx
+        .query
+        .iter()
+        .filter(|(k, _)| k == "categories:list" || k == "categories")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    if wanted.is_empty() {
+        return Ok(all);
+    }
+    Ok(Value::Object(
+        all.as_object()
+            .expect("an object")
+            .iter()
+            .filter(|(k, _)| wanted.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    ))
 }
 
 /// GET `@workflow`.
@@ -1159,6 +1222,6 @@ mod tests {
         labels.dedup();
         assert_eq!(labels.len(), n);
         let comps: Vec<&str> = list.iter().filter_map(|r| r.component).collect();
-        assert_eq!(comps, ["types", "breadcrumbs", "navigation", "workflow", "history", "translations"]);
+        assert_eq!(comps, ["types", "actions", "breadcrumbs", "navigation", "workflow", "history", "translations"]);
     }
 }

@@ -420,6 +420,11 @@ impl Routes {
         }
     }
 
+    /// The GET route listed in `@components` as `key`.
+    pub fn component(&self, key: &str) -> Option<&Route> {
+        self.list.iter().find(|r| r.verb == Verb::Get && r.component == Some(key))
+    }
+
     /// The item's `@components`: each listed endpoint the site has, its URL under the item.
     pub fn components(
         &self,

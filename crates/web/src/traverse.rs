@@ -573,6 +573,46 @@ async fn item_view(ctx: &Ctx<'_>, view: &ItemView, json: bool, headers: &HeaderM
     item_response(ctx, view, json, headers).await
 }
 
+/// plone.restapi's expansion: for each name of `?expand=a,b` (or repeated) that is one
+/// of the item's `@components` and that the caller may call, the component's own
+/// answer replaces its `{"@id"}` entry, as a GET of it would give it (its parameters,
+/// `expand.navigation.depth` for instance, ride along in the query). A component the
+/// caller may not call keeps its `@id` (Volto leaves out `types` for anonymous
+/// visitors). Returns whether anything was expanded.
+async fn expand(ctx: &Ctx<'_>, view: &ItemView, v: &mut serde_json::Value) -> Result<bool, WebError> {
+    let names: Vec<&str> = ctx
+        .query
+        .iter()
+        .filter(|(k, _)| k == "expand" || k == "expand:list")
+        .flat_map(|(_, v)| v.split(','))
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .collect();
+    let mut expanded = false;
+    for name in names {
+        let Some(route) = ctx.app.routes.component(name) else { continue };
+        if !ctx.has_route(route) || !route.access.allows(&ctx.principal, Some(view)) {
+            continue;
+        }
+        let headers = HeaderMap::new();
+        let call = Call { ctx, headers: &headers, rest: &[], body: None };
+        let answer = match route.handler {
+            Handler::Item(handler) => handler(call, view).await,
+            Handler::Site(handler) => handler(call).await,
+        };
+        // A component its caller may not read (a 401 from its service) stays a link.
+        let Ok(answer) = answer else { continue };
+        if !answer.status().is_success() {
+            continue;
+        }
+        let Ok(bytes) = axum::body::to_bytes(answer.into_body(), 64 * 1024 * 1024).await else { continue };
+        let Ok(value) = serde_json::from_slice::<serde_json::Value>(&bytes) else { continue };
+        v["@components"][name] = value;
+        expanded = true;
+    }
+    Ok(expanded)
+}
+
 /// The default page `view` shows in its place: the child its `default_page` names by
 /// UID, when still there and visible to the visitor (else the folder shows itself).
 async fn default_page(ctx: &Ctx<'_>, view: &ItemView) -> Result<Option<ItemView>, WebError> {
@@ -643,8 +683,11 @@ async fn item_response(ctx: &Ctx<'_>, view: &ItemView, json: bool, headers: &Hea
     };
     if json {
         let lock = json::lock_for(ctx, view).await?;
-        let v = json::item(ctx, view, listing.as_ref().map(|l| (l, b_start, b_size)), lock.as_ref());
-        return Ok(finish(headers, json_body(&v), JSON, Some(view.item.modified)));
+        let mut v = json::item(ctx, view, listing.as_ref().map(|l| (l, b_start, b_size)), lock.as_ref());
+        // What an expansion adds (the navigation, the actions…) changes without the
+        // item: such an answer is validated by its body's ETag alone, no Last-Modified.
+        let modified = if expand(ctx, view, &mut v).await? { None } else { Some(view.item.modified) };
+        return Ok(finish(headers, json_body(&v), JSON, modified));
     }
     let root = view.lineage.first().unwrap_or(&view.item);
     let nav = ctx.app.services.navigation(&ctx.principal, &ctx.site, root).await.map_err(err)?;

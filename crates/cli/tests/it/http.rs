@@ -1,7 +1,7 @@
 //! HTTP tests: the real router on a real database (both backends).
 
-use beffroi_model::security::Principal;
-use serde_json::json;
+use beffroi_model::security::{Principal, Role};
+use serde_json::{Value, json};
 
 use crate::both_backends;
 use crate::support::{TestApp, TestDb, obj, path};
@@ -266,6 +266,50 @@ both_backends! {
         let behind = TestApp::with_options(db.services.clone(), options).await;
         let r = behind.request(from_proxy("/", &[("host", "WWW.NAMUR.BE"), ("x-forwarded-proto", "https")])).await;
         assert!(r.body.contains("<a class=\"site-title\" href=\"https://www.namur.be\">"), "{}", r.body);
+    }
+
+    async fn volto_reads_actions_and_expanded_components(db) {
+        let s = commune(&db).await;
+        db.user(&s, "max", "correct horse battery", "Max", &[Role::Manager]).await;
+        let app = TestApp::new(&db).await;
+        let ids = |v: &Value, category: &str| -> Vec<String> {
+            v[category].as_array().unwrap_or_else(|| panic!("{category} in {v}")).iter().map(|a| a["id"].as_str().unwrap().to_owned()).collect()
+        };
+        // @actions, as plone.restapi's: what the caller may do here, by category.
+        let anonymous = app.get_json("/namur/services/@actions").await;
+        assert_eq!(anonymous.status, 200, "{}", anonymous.body);
+        let a = anonymous.json();
+        assert_eq!(ids(&a, "object"), ["view"]);
+        assert!(ids(&a, "object_buttons").is_empty());
+        assert_eq!(ids(&a, "user"), ["login"]);
+        for category in ["document_actions", "portal_tabs", "site_actions"] {
+            assert!(a[category].is_array(), "{category}");
+        }
+        let auth = app.bearer("namur", "max", "correct horse battery").await;
+        let manager = app.get_with("/namur/services/@actions", &[("authorization", &auth), ("accept", "application/json")]).await.json();
+        assert_eq!(ids(&manager, "object"), ["view", "edit", "folderContents", "history", "local_roles"]);
+        assert_eq!(ids(&manager, "object_buttons"), ["cut", "copy", "delete", "rename"]);
+        assert_eq!(ids(&manager, "user"), ["plone_setup", "logout"]);
+        assert_eq!(manager["object"][1]["title"], "Modifier", "in the site's language");
+        let some = app.get_with("/namur/services/@actions?categories:list=user&categories:list=object", &[("authorization", &auth), ("accept", "application/json")]).await.json();
+        assert_eq!(some.as_object().unwrap().keys().collect::<Vec<_>>(), ["object", "user"]);
+
+        // Expansion, as Volto asks on every content GET: each named component's answer
+        // in place of its link; the others stay links.
+        let uri = "/namur/services?expand=breadcrumbs,actions,types,navigation&expand.navigation.depth=2";
+        let r = app.get_json(uri).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let c = &r.json()["@components"];
+        assert_eq!(c["breadcrumbs"]["items"][0]["title"], "Services");
+        assert_eq!(ids(&c["actions"], "object"), ["view"]);
+        assert!(c["navigation"]["items"].as_array().is_some_and(|i| !i.is_empty()), "{c}");
+        assert!(c["workflow"]["@id"].as_str().is_some_and(|u| u.ends_with("/services/@workflow")), "not asked: a link");
+        assert!(r.header("last-modified").is_empty(), "an expanded answer changes without the item: its body's ETag only");
+        let r = app.get_with(uri, &[("authorization", &auth), ("accept", "application/json")]).await;
+        assert_eq!(ids(&r.json()["@components"]["actions"], "object")[1], "edit");
+        // Without expand: links only.
+        let plain = app.get_json("/namur/services").await.json();
+        assert_eq!(plain["@components"]["actions"], json!({"@id": "http://localhost/namur/services/@actions"}));
     }
 
     async fn volto_reaches_the_api_through_plus_plus_api_and_virtual_hosting(db) {
