@@ -90,6 +90,11 @@ pub(crate) fn routes() -> Vec<Route> {
             .summary("the named vocabularies of the site's applications"),
         Route::get("@vocabularies", One, json_get!(vocabulary))
             .summary("a vocabulary's terms here (`title`, `token` filter; `b_start`, `b_size`, -1 for all)"),
+        Route::get("@site", Bare, site_handler!(site_info))
+            .summary("the site's settings Volto reads (title, languages, time zone, image sizes)"),
+        Route::get("@navroot", Bare, json_get!(navroot))
+            .summary("the navigation root (the site), serialized")
+            .component("navroot"),
         Route::get("@actions", Bare, json_get!(actions))
             .summary("what the caller may do here, by category (`categories:list` to choose)")
             .component("actions"),
@@ -375,6 +380,40 @@ async fn breadcrumbs(c: &Call<'_>, view: &ItemView) -> Result<Value, WebError> {
         .map(|i| json!({"@id": ctx.url(&i.path), "title": i.title}))
         .collect();
     Ok(json!({"@id": format!("{url}/@breadcrumbs"), "items": items, "root": ctx.base}))
+}
+
+/// GET `@site`, as plone.restapi's: the settings a front end reads on every render.
+async fn site_info(c: Call<'_>) -> Result<Response, WebError> {
+    let ctx = c.ctx;
+    let sizes: Vec<String> =
+        beffroi_model::media::SCALES.iter().map(|(name, w, h)| format!("{name} {w}:{h}")).collect();
+    let language = ctx.site.language.code();
+    Ok(c.json(&json!({
+        "@id": format!("{}/@site", ctx.base),
+        "plone.site_title": ctx.site.title,
+        "plone.site_logo": null,
+        "plone.robots_txt": format!("Sitemap: {}/sitemap.xml", ctx.base),
+        "plone.allowed_sizes": sizes,
+        "plone.default_language": language,
+        "plone.available_languages": [language],
+        "plone.portal_timezone": ctx.site.time_zone.name(),
+        "features": {"filter_aliases_by_date": true, "multilingual": false},
+    })))
+}
+
+/// GET `@navroot`: the navigation root (the site's root) serialized as a content GET
+/// does, without its items.
+async fn navroot(c: &Call<'_>, view: &ItemView) -> Result<Value, WebError> {
+    let ctx = c.ctx;
+    let root = if view.item.path.is_root() {
+        view.clone()
+    } else {
+        match ctx.app.services.get(&ctx.principal, &ctx.site, &ItemPath::root()).await.map_err(|e| c.error(e))? {
+            beffroi_service::Found::Item(root) => *root,
+            _ => return Err(WebError::NotFound(ctx.request_url.clone())),
+        }
+    };
+    Ok(json!({"@id": format!("{}/@navroot", ctx.url(&view.item.path)), "navroot": item(ctx, &root, None, None)}))
 }
 
 /// GET `@actions`: plone.restapi's categories of what the caller may do on the item,
@@ -1222,6 +1261,9 @@ mod tests {
         labels.dedup();
         assert_eq!(labels.len(), n);
         let comps: Vec<&str> = list.iter().filter_map(|r| r.component).collect();
-        assert_eq!(comps, ["types", "actions", "breadcrumbs", "navigation", "workflow", "history", "translations"]);
+        assert_eq!(
+            comps,
+            ["types", "navroot", "actions", "breadcrumbs", "navigation", "workflow", "history", "translations"]
+        );
     }
 }

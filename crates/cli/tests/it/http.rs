@@ -296,13 +296,22 @@ both_backends! {
 
         // Expansion, as Volto asks on every content GET: each named component's answer
         // in place of its link; the others stay links.
-        let uri = "/namur/services?expand=breadcrumbs,actions,types,navigation&expand.navigation.depth=2";
+        let uri = "/namur/services?expand=breadcrumbs,actions,types,navroot,navigation&expand.navigation.depth=2";
         let r = app.get_json(uri).await;
         assert_eq!(r.status, 200, "{}", r.body);
         let c = &r.json()["@components"];
         assert_eq!(c["breadcrumbs"]["items"][0]["title"], "Services");
         assert_eq!(ids(&c["actions"], "object"), ["view"]);
         assert!(c["navigation"]["items"].as_array().is_some_and(|i| !i.is_empty()), "{c}");
+        assert_eq!(c["navroot"]["navroot"]["@id"], "http://localhost/namur");
+        assert_eq!(c["navroot"]["navroot"]["title"], "Commune de namur");
+        // @site: what Volto reads on every render.
+        let site = app.get_json("/namur/++api++/@site").await;
+        assert_eq!(site.status, 200, "{}", site.body);
+        assert_eq!(site.json()["plone.site_title"], "Commune de namur");
+        assert_eq!(site.json()["plone.default_language"], "fr");
+        assert_eq!(site.json()["features"]["multilingual"], false);
+        assert!(site.json()["plone.allowed_sizes"].as_array().is_some_and(|s| !s.is_empty()));
         assert!(c["workflow"]["@id"].as_str().is_some_and(|u| u.ends_with("/services/@workflow")), "not asked: a link");
         assert!(r.header("last-modified").is_empty(), "an expanded answer changes without the item: its body's ETag only");
         let r = app.get_with(uri, &[("authorization", &auth), ("accept", "application/json")]).await;
