@@ -274,12 +274,16 @@ async fn export(services: &Services, args: &PloneExportArgs) -> Result<(Report, 
         .collect();
     report.redirects = redirects.len() as u64;
     write_json(&args.dir.join("redirects.json"), &Value::Object(redirects)).await?;
-    for (name, empty) in [
-        ("relations.json", json!([])),
-        ("translations.json", json!([])),
-        ("discussions.json", json!({})),
-        ("portlets.json", json!([])),
-    ] {
+    // plone.app.multilingual's groups: one object per group, language → UID.
+    let translations: Vec<Value> = ex
+        .translation_groups()
+        .await?
+        .into_iter()
+        .map(|g| Value::Object(g.into_iter().map(|(u, l)| (l, Value::String(u.simple().to_string()))).collect()))
+        .collect();
+    write_json(&args.dir.join("translations.json"), &Value::Array(translations)).await?;
+    for (name, empty) in [("relations.json", json!([])), ("discussions.json", json!({})), ("portlets.json", json!([]))]
+    {
         write_json(&args.dir.join(name), &empty).await?;
     }
     Ok((report, started.elapsed().as_secs_f64()))

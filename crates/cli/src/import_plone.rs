@@ -121,6 +121,8 @@ struct Export {
     items: Vec<ItemFile>,
     principals: Principals,
     redirects: BTreeMap<String, String>,
+    /// Translation groups (plone.app.multilingual): language code → UID.
+    translations: Vec<BTreeMap<String, String>>,
     /// Files of the export not imported yet, with how many entries each holds.
     not_imported: Vec<(&'static str, usize)>,
 }
@@ -194,7 +196,10 @@ impl Export {
         if root_skipped {
             not_imported.push(("the site root's fields (content/plone_site_root)", 1));
         }
-        for name in ["relations.json", "translations.json", "discussions.json", "portlets.json"] {
+        let translations: Vec<BTreeMap<String, String>> =
+            read_optional(&dir.join("translations.json"), "a list of translation groups ({\"<language>\": \"<UID>\"})")
+                .await?;
+        for name in ["relations.json", "discussions.json", "portlets.json"] {
             let v: Value = read_optional(&dir.join(name), "JSON").await?;
             let n = match &v {
                 Value::Array(a) => a.len(),
@@ -205,7 +210,7 @@ impl Export {
                 not_imported.push((name, n));
             }
         }
-        Ok(Export { content, metadata, items, principals, redirects, not_imported })
+        Ok(Export { content, metadata, items, principals, redirects, translations, not_imported })
     }
 }
 
@@ -313,6 +318,14 @@ async fn import(services: &Services, args: &PloneImportArgs, export: &Export) ->
         match redirect_paths(old, new, &imported_paths) {
             Some((old, new)) => importer.redirect(&old, &new).await?,
             None => importer.skip(&format!("redirect {old}"), &format!("its target {new} was not imported")),
+        }
+    }
+    for group in &export.translations {
+        let members: Option<BTreeMap<String, Uuid>> =
+            group.iter().map(|(lang, uid)| Some((lang.clone(), Uuid::try_parse(uid).ok()?))).collect();
+        match members {
+            Some(m) => importer.translation_group(&m).await?,
+            None => importer.skip(&format!("translation group {group:?}"), "a UID that is not one"),
         }
     }
     let report = importer.finish().await.context("cannot commit the import")?;
@@ -517,8 +530,8 @@ fn print_report(site: &str, r: &ImportReport, export: &Export, secs: f64) {
     println!("  users: {} created, {} updated", r.users_created, r.users_updated);
     println!("  groups: {} created, {} updated", r.groups_created, r.groups_updated);
     println!(
-        "  blobs: {}, redirects: {}, default pages: {}, revisions: {}, workflow steps: {}",
-        r.blobs, r.redirects, r.default_pages, r.revisions, r.history_steps
+        "  blobs: {}, redirects: {}, default pages: {}, revisions: {}, workflow steps: {}, translation groups: {}",
+        r.blobs, r.redirects, r.default_pages, r.revisions, r.history_steps, r.translation_groups
     );
     println!("skipped: {}", r.skipped.len());
     for (what, why) in &r.skipped {

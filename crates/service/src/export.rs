@@ -89,6 +89,11 @@ impl Exporter<'_> {
         Ok(self.tx.db().redirects(&self.site.scope()).await?)
     }
 
+    /// The site's translation groups: each item's uuid and language code.
+    pub async fn translation_groups(&mut self) -> Result<Vec<Vec<(Uuid, String)>>> {
+        Ok(self.tx.db().translation_groups(&self.site.scope()).await?)
+    }
+
     /// Streams the bytes of a stored file.
     pub async fn read_blob(&self, file: &StoredFile) -> Result<BlobRead> {
         self.services.read_blob(file, None).await

@@ -127,6 +127,8 @@ pub struct ImportReport {
     pub revisions: u64,
     pub history_steps: u64,
     pub default_pages: u64,
+    /// Translation groups linked (plone.app.multilingual's).
+    pub translation_groups: u64,
 }
 
 impl ImportReport {
@@ -147,7 +149,6 @@ pub enum ItemOutcome {
 pub struct Importer<'s> {
     services: &'s Services,
     site: SiteRow,
-    created_site: bool,
     workflows: Arc<WorkflowRegistry>,
     rules: Arc<TypeRules>,
     options: ImportOptions,
@@ -245,7 +246,6 @@ impl Services {
         Ok(Importer {
             services: self,
             site,
-            created_site,
             workflows,
             rules,
             options,
@@ -566,6 +566,54 @@ impl Importer<'_> {
         Ok(())
     }
 
+    /// Links the imported items of one translation group (`language code → UID`, as
+    /// plone.exportimport's translations.json holds them): each item in the language
+    /// it says, one per language; an item already in a group (an earlier import) brings
+    /// the others into it. A group of fewer than two imported items is reported.
+    pub async fn translation_group(&mut self, members: &BTreeMap<String, Uuid>) -> Result<()> {
+        let scope = self.site.scope();
+        let name = members.values().map(|u| u.simple().to_string()).collect::<Vec<_>>().join(", ");
+        let mut found: Vec<ItemRow> = Vec::new();
+        for (language, uuid) in members {
+            match self.tx.db().item_by_uuid(&scope, *uuid).await? {
+                Some(item) if found.iter().any(|f| f.language == item.language) => {
+                    self.report
+                        .skipped
+                        .push((item.path.to_string(), format!("a second {language} item of its translation group")));
+                }
+                Some(item) => {
+                    if item.language.code() != language {
+                        self.report.notes.push((
+                            item.path.to_string(),
+                            format!("listed as the {language} translation, its language is {}", item.language.code()),
+                        ));
+                    }
+                    found.push(item);
+                }
+                None => self.report.skipped.push((format!("translation {uuid}"), "its item was not imported".into())),
+            }
+        }
+        if found.len() < 2 {
+            self.report
+                .skipped
+                .push((format!("translation group {name}"), "fewer than two of its items were imported".into()));
+            return Ok(());
+        }
+        let mut group = None;
+        for item in &found {
+            if let Some(g) = self.tx.db().translation_group(&scope, item.uuid).await? {
+                group = Some(g);
+                break;
+            }
+        }
+        let group = group.unwrap_or_else(Uuid::new_v4);
+        for item in &found {
+            self.tx.db().join_translation_group(&scope, item.uuid, group).await?;
+        }
+        self.report.translation_groups += 1;
+        Ok(())
+    }
+
     /// Makes `old` (a path on the source site) redirect to the item now at `to`.
     pub async fn redirect(&mut self, old: &ItemPath, to: &ItemPath) -> Result<()> {
         let scope = self.site.scope();
@@ -696,9 +744,8 @@ impl Importer<'_> {
         }
         refresh_viewers(&self.workflows, &mut self.tx.db(), &self.site, &ItemPath::root()).await?;
         self.tx.commit().await?;
-        if self.created_site {
-            self.services.stale(crate::stale::Stale::Site(self.site.id.clone()));
-        }
+        // Its row when the import made it, and whether it has translations.
+        self.services.stale(crate::stale::Stale::Site(self.site.id.clone()));
         let site = self.site.id.clone();
         self.services.emit(crate::Event {
             site,

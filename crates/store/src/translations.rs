@@ -48,6 +48,28 @@ impl Db<'_> {
         Ok(rows.into_iter().filter_map(|(u, p, l)| Some((u, ItemPath::parse(&p).ok()?, l))).collect())
     }
 
+    /// Every translation group of the site: its items' uuids and language codes, groups
+    /// in a stable order.
+    pub async fn translation_groups(&mut self, scope: &SiteScope) -> Result<Vec<Vec<(Uuid, String)>>> {
+        let rows: Vec<(Uuid, Uuid, String)> = on_db!(self, |c| {
+            sqlx::query_as(
+                "select t.tgroup, i.uuid, i.language from item_translations t join items i on i.uuid = t.item_uuid
+                 where t.site_id = $1 order by t.tgroup, i.language",
+            )
+            .bind(scope.key())
+            .fetch_all(&mut *c)
+            .await?
+        });
+        let mut groups: Vec<(Uuid, Vec<(Uuid, String)>)> = Vec::new();
+        for (group, item, language) in rows {
+            match groups.last_mut() {
+                Some((g, members)) if *g == group => members.push((item, language)),
+                _ => groups.push((group, vec![(item, language)])),
+            }
+        }
+        Ok(groups.into_iter().map(|(_, m)| m).collect())
+    }
+
     /// Puts an item in a translation group (out of any other).
     pub async fn join_translation_group(&mut self, scope: &SiteScope, item: Uuid, group: Uuid) -> Result<()> {
         on_db!(self, |c| {

@@ -399,6 +399,40 @@ both_backends! {
         other.cleanup().await;
     }
 
+    async fn translation_groups_come_across_and_go_back_out(db) {
+        let uid_of = |p: &str| fixture_items().into_iter().find(|(q, ..)| q == p).unwrap().1;
+        let (welkom, horaires) = (uid_of("/migration/welkom"), uid_of("/migration/services/horaires"));
+        let copy = fixture_copy();
+        let groups = json!([
+            {"nl": welkom, "fr": horaires},
+            {"fr": "0123456789abcdef0123456789abcdef", "nl": welkom},
+            {"de": "not a uid"},
+        ]);
+        std::fs::write(copy.path().join("translations.json"), groups.to_string()).unwrap();
+        let (code, out, err) = import(&db, copy.path(), &["--create", "--title", "Commune de test"]);
+        assert_eq!(code, 0, "{out}\n{err}");
+        assert!(out.contains("translation groups: 1"), "{out}");
+        assert!(out.contains("fewer than two of its items were imported"), "{out}");
+        assert!(out.contains("a UID that is not one"), "{out}");
+        assert!(!out.contains("not imported yet: translations.json"), "{out}");
+        let site = db.services.site(&beffroi_model::SiteId::parse("s").unwrap()).await.unwrap().unwrap();
+        let linked = db.services.translations(&Principal::System, &site, &path("/migration/welkom")).await.unwrap();
+        assert_eq!(linked, vec![(path("/migration/services/horaires"), Language::Fr)]);
+        // Again: the same group, nothing doubled.
+        let (code, out, _) = import(&db, copy.path(), &[]);
+        assert_eq!(code, 0);
+        assert!(out.contains("translation groups: 1"), "{out}");
+        let linked = db.services.translations(&Principal::System, &site, &path("/migration/services/horaires")).await.unwrap();
+        assert_eq!(linked, vec![(path("/migration/welkom"), Language::Nl)]);
+        // And back out, as plone.exportimport writes them.
+        let out = tempfile::tempdir().unwrap();
+        let dir = out.path().join("export");
+        let (code, stdout, err) = export(&db, &dir, "s");
+        assert_eq!(code, 0, "{stdout}\n{err}");
+        let written: Value = serde_json::from_slice(&std::fs::read(dir.join("translations.json")).unwrap()).unwrap();
+        assert_eq!(written, json!([{"fr": horaires, "nl": welkom}]));
+    }
+
     async fn a_second_import_changes_nothing(db) {
         let (site, _) = import_fixture(&db).await;
         let before = dump(&db, &site).await;
