@@ -114,6 +114,12 @@ struct ItemFile {
     file: PathBuf,
 }
 
+/// One entry of relations.json.
+#[derive(serde::Deserialize)]
+struct Relation {
+    from_attribute: String,
+}
+
 /// An export read and checked: the items' files in the order to import them.
 struct Export {
     content: PathBuf,
@@ -123,6 +129,8 @@ struct Export {
     redirects: BTreeMap<String, String>,
     /// Translation groups (plone.app.multilingual): language code → UID.
     translations: Vec<BTreeMap<String, String>>,
+    /// Relations that are links in rich text (kept in the text).
+    links: usize,
     /// Files of the export not imported yet, with how many entries each holds.
     not_imported: Vec<(&'static str, usize)>,
 }
@@ -199,7 +207,17 @@ impl Export {
         let translations: Vec<BTreeMap<String, String>> =
             read_optional(&dir.join("translations.json"), "a list of translation groups ({\"<language>\": \"<UID>\"})")
                 .await?;
-        for name in ["relations.json", "discussions.json", "portlets.json"] {
+        // Relations: Plone's link integrity ("isReferencing") records the links of rich
+        // text, which come across in the text itself (resolveuid/…); relation fields
+        // (relatedItems and the like) have nothing to go to yet.
+        let relations: Vec<Relation> =
+            read_optional(&dir.join("relations.json"), "a list of relations ({from_uuid, to_uuid, from_attribute})")
+                .await?;
+        let links = relations.iter().filter(|r| r.from_attribute == "isReferencing").count();
+        if relations.len() > links {
+            not_imported.push(("relations.json's relation fields", relations.len() - links));
+        }
+        for name in ["discussions.json", "portlets.json"] {
             let v: Value = read_optional(&dir.join(name), "JSON").await?;
             let n = match &v {
                 Value::Array(a) => a.len(),
@@ -210,7 +228,7 @@ impl Export {
                 not_imported.push((name, n));
             }
         }
-        Ok(Export { content, metadata, items, principals, redirects, translations, not_imported })
+        Ok(Export { content, metadata, items, principals, redirects, translations, links, not_imported })
     }
 }
 
@@ -542,6 +560,9 @@ fn print_report(site: &str, r: &ImportReport, export: &Export, secs: f64) {
         for (what, note) in &r.notes {
             println!("  {what}: {note}");
         }
+    }
+    if export.links > 0 {
+        println!("  relations that are links in rich text: {} (kept in the text as resolveuid links)", export.links);
     }
     for (file, n) in &export.not_imported {
         println!("not imported yet: {file} ({n} entries)");

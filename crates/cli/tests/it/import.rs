@@ -157,6 +157,8 @@ both_backends! {
         assert!(out.contains("17 items imported"), "{out}");
         assert!(out.contains("skipped: 0"), "{out}");
         assert!(out.contains("users: 3 created"), "{out}");
+        assert!(out.contains("relations that are links in rich text: 3"), "{out}");
+        assert!(!out.contains("not imported yet: relations.json"), "{out}");
         for (p, uid, type_name, created) in fixture_items() {
             let Ok(Found::Item(v)) = db.services.get(&Principal::System, &site, &path(&p)).await else {
                 panic!("{p} is missing")
