@@ -43,22 +43,28 @@ as_pg "$PGBIN/initdb" -D "$workdir/data" -U postgres -A trust -E UTF8 --locale=C
 # TLS with a certificate authority of its own (for the tests of encrypted connections):
 # the server's certificate names 127.0.0.1 and localhost. Plain connections still work.
 tls_opts=""
-if command -v openssl >/dev/null; then
+setup_tls() {
   tls="$workdir/tls"
-  mkdir "$tls"
+  mkdir -p "$tls"
   openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=Beffroi test CA" \
     -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
-    -keyout "$tls/ca.key" -out "$tls/ca.crt" 2>/dev/null
-  openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout "$tls/server.key" -out "$tls/server.csr" 2>/dev/null
+    -keyout "$tls/ca.key" -out "$tls/ca.crt" 2>"$tls/openssl.log" || return 1
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout "$tls/server.key" -out "$tls/server.csr" \
+    2>>"$tls/openssl.log" || return 1
   printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >"$tls/ext"
   openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.crt" -CAkey "$tls/ca.key" -CAcreateserial -days 2 \
-    -extfile "$tls/ext" -out "$tls/server.crt" 2>/dev/null
+    -extfile "$tls/ext" -out "$tls/server.crt" 2>>"$tls/openssl.log" || return 1
   chmod 600 "$tls/server.key"
-  [ "$(id -u)" = 0 ] && chown -R postgres "$tls"
+  if [ "$(id -u)" = 0 ]; then chown -R postgres "$tls"; fi
   tls_opts="-c ssl=on -c ssl_cert_file=$tls/server.crt -c ssl_key_file=$tls/server.key"
   export BEFFROI_TEST_PG_CA="$tls/ca.crt"
-else
+}
+if ! command -v openssl >/dev/null; then
   echo "with-postgres: no openssl, the cluster has no TLS" >&2
+elif ! setup_tls; then
+  echo "with-postgres: the certificates could not be made, the cluster has no TLS:" >&2
+  cat "$workdir/tls/openssl.log" >&2 || true
+  tls_opts=""
 fi
 as_pg "$PGBIN/pg_ctl" -D "$workdir/data" -l "$workdir/server.log" -w -t 30 \
   -o "-p $port -k $workdir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 $tls_opts" \

@@ -320,7 +320,8 @@ async fn sweep(args: &BlobsArgs, grace_hours: u64, dry_run: bool) -> Result<()> 
         c.db().referenced_blobs().await?
     };
     store.close().await;
-    let grace = chrono::Duration::hours(i64::try_from(grace_hours).unwrap_or(i64::MAX / 3_600_000));
+    // At most a hundred years (the option's range): fits.
+    let grace = chrono::Duration::hours(i64::try_from(grace_hours).unwrap_or(876_000));
     let before = chrono::Utc::now() - grace;
     // An unreferenced upload old enough goes, with every scale of it.
     let gone: BTreeSet<&str> = files

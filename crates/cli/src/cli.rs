@@ -67,8 +67,9 @@ pub enum BlobsCommand {
     /// Remove the files (and their scales) that no item nor revision refers to, once
     /// older than the grace period (an upload being saved is never removed).
     Sweep {
-        /// Keep files younger than this, in hours.
-        #[arg(long, default_value_t = 24)]
+        /// Keep files younger than this, in hours (at least 24: a file kept for a form
+        /// shown again lives that long before its item is saved).
+        #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u64).range(24..=876_000))]
         grace_hours: u64,
         /// List what would be removed, remove nothing.
         #[arg(long)]

@@ -266,13 +266,16 @@ impl Services {
         let langs = match self.languages.fresh(&site.id, self.cache_ttl()) {
             Some(l) => l,
             None => {
+                let seen = self.change_clock();
                 let mut c = pool.conn(&self.store).await?;
                 let mut l = c.db().languages_in_use(&site.scope()).await?;
                 drop(c);
                 if !l.contains(&site.language) {
                     l.push(site.language);
                 }
-                self.languages.put(&site.id, l.clone());
+                if self.unchanged_since(&site.id, seen) {
+                    self.languages.put(&site.id, l.clone());
+                }
                 l
             }
         };

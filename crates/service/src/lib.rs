@@ -191,6 +191,8 @@ pub struct Services {
     changes: Arc<ChangeClock>,
     /// Tells the other servers what changed here, and whether their notices are heard.
     teller: Arc<stale::Teller>,
+    /// Ticks whenever the site table may have changed (a site's settings, everything).
+    site_rows_changed: Arc<AtomicU64>,
     /// Logins succeeded, failed and throttled (see [`Services::login_counts`]).
     logins: Arc<(AtomicU64, AtomicU64, AtomicU64)>,
 }
@@ -281,6 +283,7 @@ impl Services {
             changes: Arc::default(),
             teller,
             logins: Arc::default(),
+            site_rows_changed: Arc::default(),
         }
     }
 
@@ -395,6 +398,9 @@ impl Services {
         if let Some(reg) = self.wf_cache.fresh(&site.id, self.cache_ttl()) {
             return Ok(reg);
         }
+        // Read before the files: what a change committed meanwhile makes stale is not
+        // kept (it would be kept until the cache's end, another server's notice gone).
+        let seen = self.change_clock();
         let files = {
             let mut c = self.store.conn().await?;
             c.db().site_workflow_files(&site.scope()).await?
@@ -413,7 +419,9 @@ impl Services {
                 }
             }
         };
-        self.wf_cache.put(&site.id, reg.clone());
+        if self.unchanged_since(&site.id, seen) {
+            self.wf_cache.put(&site.id, reg.clone());
+        }
         Ok(reg)
     }
 
@@ -436,6 +444,7 @@ impl Services {
         if let Some(rules) = self.type_rules.fresh(&site.id, self.cache_ttl()) {
             return Ok(rules);
         }
+        let seen = self.change_clock();
         let raw = db.setting(&type_rules_key(site)).await?;
         let rules = match raw {
             Some(json) => serde_json::from_str(&json).unwrap_or_else(|e| {
@@ -448,7 +457,9 @@ impl Services {
             unavailable: apps::unavailable_types(&self.apps, site),
             ..rules
         });
-        self.type_rules.put(&site.id, rules.clone());
+        if self.unchanged_since(&site.id, seen) {
+            self.type_rules.put(&site.id, rules.clone());
+        }
         Ok(rules)
     }
 

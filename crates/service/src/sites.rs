@@ -197,8 +197,13 @@ impl Services {
         if fresh {
             return Ok(());
         }
+        // Read before the rows: rows read while a change committed answer this call
+        // but are not trusted for the next ones.
+        let ticks = &self.site_rows_changed;
+        let seen = ticks.load(std::sync::atomic::Ordering::SeqCst);
         let rows = self.list_sites().await?;
-        let mut next = SiteCache { loaded: Some(Instant::now()), ..Default::default() };
+        let unchanged = ticks.load(std::sync::atomic::Ordering::SeqCst) == seen;
+        let mut next = SiteCache { loaded: unchanged.then(Instant::now), ..Default::default() };
         for row in rows {
             let row = Arc::new(row);
             for h in &row.hosts {

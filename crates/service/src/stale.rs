@@ -127,6 +127,7 @@ impl Services {
                 self.wf_cache.forget(site);
                 self.type_rules.forget(site);
                 self.translated.forget(site);
+                self.site_rows_changed.fetch_add(1, Ordering::SeqCst);
                 self.sites.write().expect("site cache lock").loaded = None;
             }
             Stale::Everything => {
@@ -136,6 +137,7 @@ impl Services {
                 self.wf_cache.clear();
                 self.type_rules.clear();
                 self.translated.clear();
+                self.site_rows_changed.fetch_add(1, Ordering::SeqCst);
                 self.sites.write().expect("site cache lock").loaded = None;
             }
         }

@@ -37,8 +37,11 @@ impl Services {
         let members = {
             let mut c = self.store.conn().await?;
             if self.translated.fresh(&site.id, self.cache_ttl()).is_none() {
+                let seen = self.change_clock();
                 let translated = c.db().has_translations(&scope).await?;
-                self.translated.put(&site.id, translated);
+                if self.unchanged_since(&site.id, seen) {
+                    self.translated.put(&site.id, translated);
+                }
                 if !translated {
                     return Ok(Vec::new());
                 }

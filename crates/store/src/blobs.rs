@@ -32,6 +32,10 @@ pub struct Blobs {
 /// Spooled files older than this are leftovers of a stopped server.
 const STALE_SPOOL: Duration = Duration::from_secs(24 * 3600);
 
+/// How old a stored file may be before storing the same bytes again rewrites it (see
+/// [`Blobs::written_lately`]); far below the sweep's smallest grace.
+const REWRITE_AFTER: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+
 /// Bytes read at a time when a spooled file is stored.
 const STORE_CHUNK: usize = 8 * 1024 * 1024;
 
@@ -181,9 +185,11 @@ impl Blobs {
 
     /// Whether the blob store answers (a missing object is an answer).
     pub async fn check(&self) -> Result<()> {
-        match self.inner.head(&Path::from("beffroi-probe")).await {
-            Ok(_) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(e) => Err(blob_err(e)),
+        // A listing, not a missing object's head: a bucket that is not there answers
+        // a head with "not found" too.
+        match self.inner.list_with_delimiter(None).await {
+            Ok(_) => Ok(()),
+            Err(e) => Err(StoreError::BlobStore(e.to_string())),
         }
     }
 
@@ -355,7 +361,7 @@ impl Blobs {
     pub async fn put_spooled(&self, spooled: &Spooled) -> Result<BlobRef> {
         let hash = spooled.hash.clone();
         let key = Self::key(&hash)?;
-        if self.inner.head(&key).await.is_err() {
+        if !self.written_lately(&key).await? {
             let file = tokio::fs::File::open(spooled.path()).await.map_err(spool_err)?;
             let chunks = futures_util::stream::try_unfold(file, |mut file| async move {
                 let mut buf = Vec::with_capacity(STORE_CHUNK);
@@ -365,6 +371,19 @@ impl Blobs {
             self.put_in_parts(&key, chunks).await?;
         }
         Ok(BlobRef { hash, size: spooled.size })
+    }
+
+    /// Whether the file at `key` is there and was written within [`REWRITE_AFTER`]:
+    /// then storing the same bytes again is free. An older one is written again, so
+    /// that its time says it is in use: `beffroi blobs sweep` spares files younger
+    /// than its grace, and an upload of bytes stored long ago, nothing referring to
+    /// them any more, must not be swept while its item is being saved.
+    async fn written_lately(&self, key: &Path) -> Result<bool> {
+        match self.inner.head(key).await {
+            Ok(meta) => Ok(chrono::Utc::now() - meta.last_modified < REWRITE_AFTER),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(blob_err(e)),
+        }
     }
 
     fn key(hash: &str) -> Result<Path> {
@@ -386,7 +405,7 @@ impl Blobs {
         let hash = hex(&Sha256::digest(&data));
         let size = data.len() as u64;
         let key = Self::key(&hash)?;
-        if self.inner.head(&key).await.is_err() {
+        if !self.written_lately(&key).await? {
             self.inner.put(&key, PutPayload::from(data)).await.map_err(blob_err)?;
         }
         Ok(BlobRef { hash, size })

@@ -49,9 +49,10 @@ impl Subscription {
 
 impl Store {
     /// Sends these notices to every server listening (PostgreSQL; nothing on SQLite),
-    /// in one statement.
+    /// in one statement, on the side pool (never queued behind requests when they hold
+    /// every connection of the main one).
     pub async fn notify(&self, payloads: &[String]) -> Result<()> {
-        if let Store::Postgres { pool, .. } = self
+        if let Store::Postgres { side: pool, .. } = self
             && !payloads.is_empty()
         {
             sqlx::query("select pg_notify($1, p) from unnest($2::text[]) as p")

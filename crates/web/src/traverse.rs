@@ -580,7 +580,8 @@ async fn item_view(ctx: &Ctx<'_>, view: &ItemView, json: bool, headers: &HeaderM
 /// caller may not call keeps its `@id` (Volto leaves out `types` for anonymous
 /// visitors). Returns whether anything was expanded.
 async fn expand(ctx: &Ctx<'_>, view: &ItemView, v: &mut serde_json::Value) -> Result<bool, WebError> {
-    let names: Vec<&str> = ctx
+    // Each component once, however often it is named.
+    let names: std::collections::BTreeSet<&str> = ctx
         .query
         .iter()
         .filter(|(k, _)| k == "expand" || k == "expand:list")

@@ -142,18 +142,35 @@ both_backends! {
             args.extend_from_slice(extra);
             beffroi_stdin(data.path(), &args, "")
         };
-        // Young files stay, whatever refers to them.
+        // Young files stay, whatever refers to them; a grace under a day is refused.
         let (code, out, err) = sweep(&[]);
         assert_eq!(code, 0, "{out}{err}");
         assert_eq!(blobs.files().await.unwrap().len(), 4, "{out}");
-        let (code, out, _) = sweep(&["--grace-hours", "0", "--dry-run"]);
+        assert_eq!(sweep(&["--grace-hours", "1"]).0, 2);
+        // Three days later…
+        fn age(dir: &std::path::Path) {
+            for e in std::fs::read_dir(dir).unwrap().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    age(&p);
+                } else {
+                    let three_days = std::time::SystemTime::now() - std::time::Duration::from_secs(3 * 86_400);
+                    std::fs::File::options().write(true).open(&p).unwrap().set_modified(three_days).unwrap();
+                }
+            }
+        }
+        age(&db.blobs_dir());
+        // …the bytes of the deleted file are uploaded again: written anew, so young, so
+        // spared while their item is being saved (here, never).
+        blobs.put(bytes::Bytes::from_static(b"removed bytes")).await.unwrap();
+        let (code, out, _) = sweep(&["--dry-run"]);
         assert_eq!(code, 0);
-        assert!(out.contains("Would remove 3 files"), "{out}");
+        assert!(out.contains("Would remove 2 files"), "{out}");
         assert_eq!(blobs.files().await.unwrap().len(), 4);
-        let (code, out, err) = sweep(&["--grace-hours", "0"]);
+        let (code, out, err) = sweep(&[]);
         assert_eq!(code, 0, "{out}{err}");
-        assert!(out.contains("Removed 3 files (2 uploads"), "{out}");
-        assert_eq!(blobs.files().await.unwrap().len(), 1);
+        assert!(out.contains("Removed 2 files (1 uploads"), "{out}");
+        assert_eq!(blobs.files().await.unwrap().len(), 2, "the kept file and the young one");
         let r = app.get_with("/s/garde/@@download/file", &[("authorization", AUTH)]).await;
         assert_eq!((r.status.as_u16(), r.raw.as_slice()), (200, b"kept bytes".as_slice()));
     }

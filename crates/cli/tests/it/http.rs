@@ -169,7 +169,7 @@ both_backends! {
         }
         let item = app.get_json("/namur/services").await.json();
         let names: Vec<&String> = item["@components"].as_object().unwrap().keys().collect();
-        assert_eq!(names, ["breadcrumbs", "history", "navigation", "translations", "types", "workflow"]);
+        assert_eq!(names, ["actions", "breadcrumbs", "history", "navigation", "navroot", "translations", "types", "workflow"]);
         assert_eq!(item["@components"]["workflow"]["@id"], "http://localhost/namur/services/@workflow");
         // An anonymous visitor of a view that needs a permission is sent to log in; of an
         // endpoint, told so in JSON.

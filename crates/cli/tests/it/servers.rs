@@ -129,6 +129,9 @@ mod postgres_only {
         let Store::Postgres { pool, .. } = &db.store else { unreachable!() };
         let sys = Principal::System;
 
+        // The other server keeps the site's row: the change below reaches it only by
+        // the notice.
+        assert_eq!(zone_on(&b, &s).await, "Europe/Brussels");
         sqlx::query("select pg_notify($1, 'not a notice')")
             .bind(beffroi_store::notices::CHANNEL)
             .execute(pool)
