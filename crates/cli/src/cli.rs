@@ -5,6 +5,24 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+/// A secret given on the command line or in the environment (a key, a token): never
+/// shown by Debug, so that printing the arguments cannot leak it.
+#[derive(Clone)]
+pub struct Hidden(pub String);
+
+impl std::fmt::Debug for Hidden {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Hidden(***)")
+    }
+}
+
+impl std::str::FromStr for Hidden {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Hidden(s.to_owned()))
+    }
+}
+
 /// Beffroi: the content-management and e-government platform of communes.
 #[derive(Debug, Parser)]
 #[command(name = "beffroi", version, about)]
@@ -122,7 +140,7 @@ pub struct DbArgs {
     /// S3: the secret access key (else AWS_SECRET_ACCESS_KEY); prefer the variable to
     /// the flag, which other users of the machine can read.
     #[arg(long, env = "BEFFROI_S3_SECRET_ACCESS_KEY", global = true, hide_env_values = true)]
-    pub s3_secret_access_key: Option<String>,
+    pub s3_secret_access_key: Option<Hidden>,
     /// S3: address objects as ENDPOINT/BUCKET/KEY (MinIO and most stores other than
     /// Amazon's) rather than BUCKET.ENDPOINT/KEY.
     #[arg(long, env = "BEFFROI_S3_PATH_STYLE", global = true)]
@@ -159,7 +177,7 @@ impl DbArgs {
                     endpoint: self.s3_endpoint.clone(),
                     region: self.s3_region.clone(),
                     access_key_id: self.s3_access_key_id.clone(),
-                    secret_access_key: self.s3_secret_access_key.clone(),
+                    secret_access_key: self.s3_secret_access_key.clone().map(|h| h.0),
                     path_style: self.s3_path_style,
                 };
                 beffroi_store::Blobs::s3(&opts, &self.data.join("spool")).context("cannot use the S3 blob store")
@@ -232,7 +250,7 @@ pub struct ServeArgs {
     /// `Authorization: Bearer TOKEN`); prefer the environment variable to the flag,
     /// which other users of the machine can read.
     #[arg(long, env = "BEFFROI_METRICS_TOKEN", hide_env_values = true)]
-    pub metrics_token: Option<String>,
+    pub metrics_token: Option<Hidden>,
     /// On SIGTERM or Ctrl-C, how long requests in flight may take to finish, in
     /// seconds, before the server stops anyway (/@@ready answers 503 meanwhile).
     #[arg(long, env = "BEFFROI_SHUTDOWN_GRACE", default_value_t = 30, value_name = "SECS")]

@@ -629,12 +629,49 @@ async fn navigation(c: &Call<'_>, view: &ItemView) -> Result<Value, WebError> {
         "review_state": null,
         "title": ctx.app.i18n.t(lang, "home", &[]),
     });
-    let items: Vec<Value> = std::iter::once(home)
-        .chain(nav.iter().map(|s| {
-            json!({"@id": ctx.url(&s.path), "description": s.description, "items": [], "review_state": s.review_state, "title": s.title})
-        }))
-        .collect();
+    // `expand.navigation.depth`: the levels below the first, as menus show them.
+    let depth = crate::traverse::int_param(ctx, "expand.navigation.depth", 1)?.clamp(1, MAX_NAV_DEPTH);
+    let mut items = vec![home];
+    for s in nav.iter() {
+        let below = if depth > 1 { nav_below(c, s, depth - 1).await? } else { Vec::new() };
+        items.push(nav_entry(ctx, s, below));
+    }
     Ok(json!({"@id": format!("{url}/@navigation"), "items": items}))
+}
+
+/// The deepest `expand.navigation.depth` answered (more is answered as this).
+const MAX_NAV_DEPTH: i64 = 4;
+
+fn nav_entry(ctx: &Ctx<'_>, s: &beffroi_service::Summary, items: Vec<Value>) -> Value {
+    json!({"@id": ctx.url(&s.path), "description": s.description, "items": items, "review_state": s.review_state, "title": s.title})
+}
+
+/// The navigation below a folderish entry, `levels` deep: its children the caller may
+/// see, in their folder's order, but those excluded from navigation.
+fn nav_below<'a>(
+    c: &'a Call<'_>,
+    s: &'a beffroi_service::Summary,
+    levels: i64,
+) -> futures_util::future::BoxFuture<'a, Result<Vec<Value>, WebError>> {
+    Box::pin(async move {
+        let ctx = c.ctx;
+        if levels < 1 || !ctx.app.services.types().get(&s.type_name).is_some_and(|t| t.folderish) {
+            return Ok(Vec::new());
+        }
+        let q = beffroi_service::CatalogQuery {
+            paths: vec![beffroi_service::PathQuery { path: s.path.clone(), depth: Some(1) }],
+            sort: beffroi_service::SortOn::Position,
+            limit: 50,
+            ..Default::default()
+        };
+        let children = ctx.app.services.search_first(&ctx.principal, &ctx.site, q).await.map_err(|e| c.error(e))?;
+        let mut out = Vec::new();
+        for child in children.iter().filter(|ch| !ch.exclude_from_nav) {
+            let below = nav_below(c, child, levels - 1).await?;
+            out.push(nav_entry(ctx, child, below));
+        }
+        Ok(out)
+    })
 }
 
 /// POST `@querystring-search`.

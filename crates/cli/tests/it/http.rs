@@ -302,7 +302,14 @@ both_backends! {
         let c = &r.json()["@components"];
         assert_eq!(c["breadcrumbs"]["items"][0]["title"], "Services");
         assert_eq!(ids(&c["actions"], "object"), ["view"]);
-        assert!(c["navigation"]["items"].as_array().is_some_and(|i| !i.is_empty()), "{c}");
+        // The navigation two levels deep: Home, then the folders with their pages.
+        let nav = &c["navigation"]["items"];
+        let titles = |v: &Value| v.as_array().unwrap().iter().map(|i| i["title"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
+        assert_eq!(titles(nav)[1], "Services", "{nav}");
+        assert_eq!(titles(&nav[1]["items"]), ["État civil", "Population"]);
+        assert!(nav[1]["items"][0]["items"].as_array().unwrap().is_empty());
+        let one = app.get_json("/namur/@navigation").await.json();
+        assert!(one["items"][1]["items"].as_array().unwrap().is_empty(), "one level by default");
         assert_eq!(c["navroot"]["navroot"]["@id"], "http://localhost/namur");
         assert_eq!(c["navroot"]["navroot"]["title"], "Commune de namur");
         // @site: what Volto reads on every render.
