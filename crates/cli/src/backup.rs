@@ -58,22 +58,6 @@ struct FileEntry {
     sha256: String,
 }
 
-/// The content hash a blob's key names (`blobs/ab/<hash>`), if it is one.
-fn blob_of(key: &str) -> Option<&str> {
-    key.strip_prefix("blobs/").and_then(|k| k.rsplit('/').next())
-}
-
-fn empty_or_new(dir: &Path) -> Result<()> {
-    match std::fs::read_dir(dir) {
-        Ok(mut entries) => match entries.next() {
-            Some(_) => bail!("{}: not empty (back up into a new or empty folder)", dir.display()),
-            None => Ok(()),
-        },
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(e).with_context(|| format!("cannot read {}", dir.display())),
-    }
-}
-
 fn file_sha256(path: &Path) -> Result<(u64, String)> {
     let mut file = std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
     let (mut hasher, mut bytes, mut buf) = (Sha256::new(), 0u64, vec![0u8; 1 << 20]);
@@ -101,7 +85,7 @@ fn bar(len: u64, what: &str) -> indicatif::ProgressBar {
 }
 
 pub fn backup(args: BackupArgs) -> Result<()> {
-    empty_or_new(&args.to)?;
+    crate::serve::new_or_empty(&args.to, "back up")?;
     runtime()?.block_on(async move {
         let started = Instant::now();
         let store = Store::open(&args.db.url(), &args.db.store_options(2))
@@ -137,7 +121,7 @@ pub fn backup(args: BackupArgs) -> Result<()> {
             progress.inc(1);
         }
         progress.finish_and_clear();
-        let copied: BTreeSet<&str> = files.iter().filter_map(|f| blob_of(&f.key)).collect();
+        let copied: BTreeSet<&str> = files.iter().filter_map(|f| beffroi_store::upload_of(&f.key)).collect();
         let missing: Vec<String> = referenced.iter().filter(|h| !copied.contains(h.as_str())).cloned().collect();
         if !missing.is_empty() {
             tracing::warn!(count = missing.len(), first = %missing[0], "the database refers to files the blob store lacks (listed in the manifest)");
@@ -200,7 +184,7 @@ async fn check_backup(from: &Path) -> Result<Manifest> {
     progress.finish_and_clear();
     if let Some(db) = &manifest.database {
         let referenced = beffroi_store::backup::referenced_blobs_in(&from.join(&db.file)).await?;
-        let present: BTreeSet<&str> = manifest.files.iter().filter_map(|f| blob_of(&f.key)).collect();
+        let present: BTreeSet<&str> = manifest.files.iter().filter_map(|f| beffroi_store::upload_of(&f.key)).collect();
         if let Some(lost) = referenced.iter().find(|h| !present.contains(h.as_str()) && !manifest.missing.contains(h)) {
             bail!(
                 "{}: the database refers to the file {lost}, which the backup lacks; nothing restored",

@@ -5,24 +5,6 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-/// A secret given on the command line or in the environment (a key, a token): never
-/// shown by Debug, so that printing the arguments cannot leak it.
-#[derive(Clone)]
-pub struct Hidden(pub String);
-
-impl std::fmt::Debug for Hidden {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Hidden(***)")
-    }
-}
-
-impl std::str::FromStr for Hidden {
-    type Err = std::convert::Infallible;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(Hidden(s.to_owned()))
-    }
-}
-
 /// Beffroi: the content-management and e-government platform of communes.
 #[derive(Debug, Parser)]
 #[command(name = "beffroi", version, about)]
@@ -140,7 +122,7 @@ pub struct DbArgs {
     /// S3: the secret access key (else AWS_SECRET_ACCESS_KEY); prefer the variable to
     /// the flag, which other users of the machine can read.
     #[arg(long, env = "BEFFROI_S3_SECRET_ACCESS_KEY", global = true, hide_env_values = true)]
-    pub s3_secret_access_key: Option<Hidden>,
+    pub s3_secret_access_key: Option<beffroi_service::Secret>,
     /// S3: address objects as ENDPOINT/BUCKET/KEY (MinIO and most stores other than
     /// Amazon's) rather than BUCKET.ENDPOINT/KEY.
     #[arg(long, env = "BEFFROI_S3_PATH_STYLE", global = true)]
@@ -250,7 +232,7 @@ pub struct ServeArgs {
     /// `Authorization: Bearer TOKEN`); prefer the environment variable to the flag,
     /// which other users of the machine can read.
     #[arg(long, env = "BEFFROI_METRICS_TOKEN", hide_env_values = true)]
-    pub metrics_token: Option<Hidden>,
+    pub metrics_token: Option<beffroi_service::Secret>,
     /// On SIGTERM or Ctrl-C, how long requests in flight may take to finish, in
     /// seconds, before the server stops anyway (/@@ready answers 503 meanwhile).
     #[arg(long, env = "BEFFROI_SHUTDOWN_GRACE", default_value_t = 30, value_name = "SECS")]

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::time::Instant;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow};
 use beffroi_model::SiteId;
 use beffroi_model::media::StoredFile;
 use beffroi_model::schema::{FieldKind, TypeSchema};
@@ -27,7 +27,7 @@ use crate::serve::{open, runtime};
 
 pub fn run(args: ExportArgs) -> Result<()> {
     let ExportCommand::Plone(plone) = args.command;
-    check_target(&plone.dir)?;
+    crate::serve::new_or_empty(&plone.dir, "export")?;
     runtime()?.block_on(async move {
         let services = open(&args.db, 4).await?;
         let result = export(&services, &plone).await;
@@ -54,21 +54,6 @@ pub fn run(args: ExportArgs) -> Result<()> {
         }
         Ok(())
     })
-}
-
-/// The target must be a new folder or an empty one.
-fn check_target(dir: &Path) -> Result<()> {
-    match std::fs::read_dir(dir) {
-        Ok(mut entries) => {
-            if entries.next().is_some() {
-                bail!("{}: not empty (export into a new or empty folder)", dir.display());
-            }
-            Ok(())
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(_) if dir.exists() => bail!("{}: not a folder", dir.display()),
-        Err(e) => Err(anyhow!("cannot read {}: {e}", dir.display())),
-    }
 }
 
 /// Items whose values are read at once.
@@ -388,17 +373,18 @@ fn roles_entry(it: &ItemRow) -> Value {
 
 #[cfg(test)]
 mod tests {
-    use super::{check_target, file_name};
+    use super::file_name;
+    use crate::serve::new_or_empty;
 
     #[test]
     fn an_export_goes_to_a_new_or_empty_folder() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(check_target(&dir.path().join("new")).is_ok());
-        assert!(check_target(dir.path()).is_ok());
+        assert!(new_or_empty(&dir.path().join("new"), "export").is_ok());
+        assert!(new_or_empty(dir.path(), "export").is_ok());
         std::fs::write(dir.path().join("x"), "x").unwrap();
-        let err = check_target(dir.path()).unwrap_err().to_string();
+        let err = new_or_empty(dir.path(), "export").unwrap_err().to_string();
         assert!(err.ends_with("not empty (export into a new or empty folder)"), "{err}");
-        let err = check_target(&dir.path().join("x")).unwrap_err().to_string();
+        let err = new_or_empty(&dir.path().join("x"), "export").unwrap_err().to_string();
         assert!(err.ends_with("x: not a folder"), "{err}");
     }
 

@@ -95,6 +95,23 @@ pub async fn open(db: &DbArgs, max_connections: u32) -> Result<Services> {
     Ok(services)
 }
 
+/// Refuses a target folder that holds anything already (an export or a backup never
+/// mixes with other files); a folder that does not exist yet is fine. `doing` says what
+/// goes there ("export", "back up").
+pub(crate) fn new_or_empty(dir: &std::path::Path, doing: &str) -> Result<()> {
+    match std::fs::read_dir(dir) {
+        Ok(mut entries) => {
+            if entries.next().is_some() {
+                anyhow::bail!("{}: not empty ({doing} into a new or empty folder)", dir.display());
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(_) if dir.exists() => anyhow::bail!("{}: not a folder", dir.display()),
+        Err(e) => Err(anyhow::anyhow!("cannot read {}: {e}", dir.display())),
+    }
+}
+
 /// Creates the data folder readable by this user alone (its database and files are
 /// the site's private content). An existing folder is left as it is.
 pub(crate) fn private_dir(dir: &std::path::Path) -> std::io::Result<()> {
@@ -204,7 +221,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
             trusted_proxies: args.trusted_proxies,
             request_timeout: (args.request_timeout > 0).then(|| Duration::from_secs(args.request_timeout)),
             page_cache_bytes: args.page_cache_mb.saturating_mul(1024 * 1024),
-            metrics_token: args.metrics_token.clone().filter(|t| !t.0.is_empty()).map(|t| beffroi_service::Secret(t.0)),
+            metrics_token: args.metrics_token.clone().filter(|t| !t.0.is_empty()),
             ..Default::default()
         };
         let state = beffroi_web::AppState::load_apps(services.clone(), options, crate::apps::APPS)

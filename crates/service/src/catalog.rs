@@ -148,14 +148,13 @@ impl Services {
 
     /// How many results `q` finds on `site` as `actor` sees them, without reading any.
     pub async fn count(&self, actor: &Principal, site: &SiteRow, q: CatalogQuery) -> Result<i64> {
-        let Some((q, mut c, text)) = self.ready(actor, site, q, Pool::Main).await? else { return Ok(0) };
-        Ok(c.db().search_count(&site.scope(), &q, &text).await?)
+        self.count_in(Pool::Main, actor, site, q).await
     }
 
-    /// [`Services::count`] for a caller that holds a connection or transaction (a
-    /// unit of work): on the side pool.
-    pub(crate) async fn count_beside(&self, actor: &Principal, site: &SiteRow, q: CatalogQuery) -> Result<i64> {
-        let Some((q, mut c, text)) = self.ready(actor, site, q, Pool::Side).await? else { return Ok(0) };
+    /// [`Services::count`] on a connection of `pool` (the side one for a caller that
+    /// holds a connection or transaction: a unit of work).
+    pub(crate) async fn count_in(&self, pool: Pool, actor: &Principal, site: &SiteRow, q: CatalogQuery) -> Result<i64> {
+        let Some((q, mut c, text)) = self.ready(actor, site, q, pool).await? else { return Ok(0) };
         Ok(c.db().search_count(&site.scope(), &q, &text).await?)
     }
 
@@ -191,19 +190,18 @@ impl Services {
     /// The results of `q` on `site` as `actor` sees them, as [`Services::search_first`]
     /// finds them, as full item rows (in one query when `q` has no words).
     pub async fn search_rows(&self, actor: &Principal, site: &SiteRow, q: CatalogQuery) -> Result<Vec<ItemRow>> {
-        let Some((q, mut c, text)) = self.ready(actor, site, q, Pool::Main).await? else { return Ok(Vec::new()) };
-        Ok(c.db().search_rows(&site.scope(), &q, &text).await?)
+        self.search_rows_in(Pool::Main, actor, site, q).await
     }
 
-    /// [`Services::search_rows`] for a caller that holds a connection or transaction
-    /// (a unit of work): on the side pool.
-    pub(crate) async fn search_rows_beside(
+    /// [`Services::search_rows`] on a connection of `pool` (see [`Services::count_in`]).
+    pub(crate) async fn search_rows_in(
         &self,
+        pool: Pool,
         actor: &Principal,
         site: &SiteRow,
         q: CatalogQuery,
     ) -> Result<Vec<ItemRow>> {
-        let Some((q, mut c, text)) = self.ready(actor, site, q, Pool::Side).await? else { return Ok(Vec::new()) };
+        let Some((q, mut c, text)) = self.ready(actor, site, q, pool).await? else { return Ok(Vec::new()) };
         Ok(c.db().search_rows(&site.scope(), &q, &text).await?)
     }
 
@@ -273,9 +271,7 @@ impl Services {
                 if !l.contains(&site.language) {
                     l.push(site.language);
                 }
-                if self.unchanged_since(&site.id, seen) {
-                    self.languages.put(&site.id, l.clone());
-                }
+                self.languages.put(&site.id, seen, l.clone());
                 l
             }
         };
@@ -412,7 +408,7 @@ impl Services {
 /// already holds a connection or transaction, the side one (see
 /// [`beffroi_store::Store::side_conn`]).
 #[derive(Clone, Copy)]
-enum Pool {
+pub(crate) enum Pool {
     Main,
     Side,
 }

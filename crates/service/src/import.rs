@@ -607,7 +607,17 @@ impl Importer<'_> {
             }
         }
         let group = group.unwrap_or_else(Uuid::new_v4);
+        // One item per language in a group, those already in it (linked here) included.
+        let members = self.tx.db().translation_members(&scope, group).await?;
         for item in &found {
+            let taken = members.iter().any(|(u, _, lang)| {
+                *u != item.uuid && lang == item.language.code() && !found.iter().any(|f| f.uuid == *u)
+            });
+            if taken {
+                let why = format!("its translation group has another {} item already", item.language.code());
+                self.report.skipped.push((item.path.to_string(), why));
+                continue;
+            }
             self.tx.db().join_translation_group(&scope, item.uuid, group).await?;
         }
         self.report.translation_groups += 1;

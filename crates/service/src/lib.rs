@@ -193,8 +193,16 @@ pub struct Services {
     teller: Arc<stale::Teller>,
     /// Ticks whenever the site table may have changed (a site's settings, everything).
     site_rows_changed: Arc<AtomicU64>,
-    /// Logins succeeded, failed and throttled (see [`Services::login_counts`]).
-    logins: Arc<(AtomicU64, AtomicU64, AtomicU64)>,
+    /// Login attempts since start (see [`Services::login_counts`]).
+    logins: Arc<LoginCounts>,
+}
+
+/// Login attempts since the server started, by outcome.
+#[derive(Debug, Default)]
+pub struct LoginCounts {
+    pub succeeded: AtomicU64,
+    pub failed: AtomicU64,
+    pub throttled: AtomicU64,
 }
 
 /// See [`Services::sizes`].
@@ -216,36 +224,52 @@ struct ChangeClock {
     sites: Mutex<HashMap<SiteId, u64>>,
 }
 
+impl ChangeClock {
+    /// See [`Services::unchanged_since`].
+    fn unchanged_since(&self, site: &SiteId, seen: u64) -> bool {
+        self.every_site.load(std::sync::atomic::Ordering::SeqCst) <= seen
+            && self.sites.lock().expect("change clock lock").get(site).is_none_or(|t| *t <= seen)
+    }
+}
+
 /// Something worked out per site, forgotten at every change that concerns it (see
 /// [`stale`]) and trusted for [`Services::cache_ttl`] at most; the sites used least
 /// recently go past [`PER_SITE_MAX`], so that memory does not grow with the number of
-/// sites a server is asked about.
-struct PerSite<T>(Mutex<hashlink::LruCache<SiteId, (Instant, T)>>);
+/// sites a server is asked about. A value read while a change of its site committed is
+/// not kept: it could be older than the change, and outlive its notice.
+struct PerSite<T> {
+    values: Mutex<hashlink::LruCache<SiteId, (Instant, T)>>,
+    changes: Arc<ChangeClock>,
+}
 
 /// Most sites each per-site cache keeps.
 const PER_SITE_MAX: usize = 2048;
 
 impl<T: Clone> PerSite<T> {
-    fn new() -> Arc<Self> {
-        Arc::new(Self(Mutex::new(hashlink::LruCache::new(PER_SITE_MAX))))
+    fn new(changes: &Arc<ChangeClock>) -> Arc<Self> {
+        Arc::new(Self { values: Mutex::new(hashlink::LruCache::new(PER_SITE_MAX)), changes: changes.clone() })
     }
 
     /// The value kept for `site`, if it is younger than `ttl`.
     fn fresh(&self, site: &SiteId, ttl: Duration) -> Option<T> {
-        let mut map = self.0.lock().expect("per-site cache lock");
+        let mut map = self.values.lock().expect("per-site cache lock");
         map.get(site).filter(|(at, _)| at.elapsed() < ttl).map(|(_, v)| v.clone())
     }
 
-    fn put(&self, site: &SiteId, value: T) {
-        self.0.lock().expect("per-site cache lock").insert(site.clone(), (Instant::now(), value));
+    /// Keeps `value`, read after the change clock read `seen`, unless `site` changed
+    /// since.
+    fn put(&self, site: &SiteId, seen: u64, value: T) {
+        if self.changes.unchanged_since(site, seen) {
+            self.values.lock().expect("per-site cache lock").insert(site.clone(), (Instant::now(), value));
+        }
     }
 
     fn forget(&self, site: &SiteId) {
-        self.0.lock().expect("per-site cache lock").remove(site);
+        self.values.lock().expect("per-site cache lock").remove(site);
     }
 
     fn clear(&self) {
-        self.0.lock().expect("per-site cache lock").clear();
+        self.values.lock().expect("per-site cache lock").clear();
     }
 }
 
@@ -262,6 +286,7 @@ impl Services {
     pub fn new(store: Store, blobs: Blobs) -> Self {
         let (events, _) = broadcast::channel(1024);
         let teller = Arc::new(stale::Teller::new(&store));
+        let changes = Arc::default();
         Self {
             store,
             types: Arc::new(TypeRegistry::default()),
@@ -271,16 +296,16 @@ impl Services {
             sites: Arc::new(RwLock::new(SiteCache::default())),
             events,
             nav_cache: Arc::new(Mutex::new(hashlink::LruCache::new(NAV_CACHE_MAX))),
-            wf_cache: PerSite::new(),
-            type_rules: PerSite::new(),
-            languages: PerSite::new(),
-            translated: PerSite::new(),
+            wf_cache: PerSite::new(&changes),
+            type_rules: PerSite::new(&changes),
+            languages: PerSite::new(&changes),
+            translated: PerSite::new(&changes),
             blobs,
             upload_limit: media::DEFAULT_UPLOAD_LIMIT,
             images: Arc::new(media::ImageWork::new(media::DEFAULT_MAX_IMAGE_PIXELS)),
             keep_revisions: 0,
             rich_text_limit: DEFAULT_RICH_TEXT_LIMIT,
-            changes: Arc::default(),
+            changes,
             teller,
             logins: Arc::default(),
             site_rows_changed: Arc::default(),
@@ -305,8 +330,8 @@ impl Services {
         self.apps = Arc::new(all);
         self.app_files.extend(app.workflows.iter().chain(app.chains.iter()).copied());
         // What was worked out with the definitions before is not this server's.
-        self.wf_cache = PerSite::new();
-        self.type_rules = PerSite::new();
+        self.wf_cache = PerSite::new(&self.changes);
+        self.type_rules = PerSite::new(&self.changes);
         Ok(self)
     }
 
@@ -367,9 +392,7 @@ impl Services {
     /// told (PostgreSQL). A command's changes on SQLite are not told: what is kept
     /// must also expire.
     pub fn unchanged_since(&self, site: &SiteId, seen: u64) -> bool {
-        let c = &self.changes;
-        c.every_site.load(std::sync::atomic::Ordering::SeqCst) <= seen
-            && c.sites.lock().expect("change clock lock").get(site).is_none_or(|t| *t <= seen)
+        self.changes.unchanged_since(site, seen)
     }
 
     /// Ticks the change clock for `site`, or for every site with None. Called after
@@ -398,8 +421,7 @@ impl Services {
         if let Some(reg) = self.wf_cache.fresh(&site.id, self.cache_ttl()) {
             return Ok(reg);
         }
-        // Read before the files: what a change committed meanwhile makes stale is not
-        // kept (it would be kept until the cache's end, another server's notice gone).
+        // Read before the files (see `PerSite::put`).
         let seen = self.change_clock();
         let files = {
             let mut c = self.store.conn().await?;
@@ -419,9 +441,7 @@ impl Services {
                 }
             }
         };
-        if self.unchanged_since(&site.id, seen) {
-            self.wf_cache.put(&site.id, reg.clone());
-        }
+        self.wf_cache.put(&site.id, seen, reg.clone());
         Ok(reg)
     }
 
@@ -457,9 +477,7 @@ impl Services {
             unavailable: apps::unavailable_types(&self.apps, site),
             ..rules
         });
-        if self.unchanged_since(&site.id, seen) {
-            self.type_rules.put(&site.id, rules.clone());
-        }
+        self.type_rules.put(&site.id, seen, rules.clone());
         Ok(rules)
     }
 
@@ -554,10 +572,9 @@ impl Services {
         self.store.pool_state()
     }
 
-    /// Logins since the server started: succeeded, failed (wrong credentials), refused
-    /// while throttled.
-    pub fn login_counts(&self) -> [u64; 3] {
-        let l = &self.logins;
-        [&l.0, &l.1, &l.2].map(|n| n.load(std::sync::atomic::Ordering::Relaxed))
+    /// Login attempts since the server started: succeeded, failed (wrong
+    /// credentials), refused while throttled.
+    pub fn login_counts(&self) -> &LoginCounts {
+        &self.logins
     }
 }

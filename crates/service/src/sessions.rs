@@ -78,7 +78,7 @@ impl Services {
                     let wait = (until - now).to_std().unwrap_or_default();
                     drop(c);
                     self.audit(site, login, "login.throttled", "", client, Value::Null).await?;
-                    self.logins.2.fetch_add(1, Ordering::Relaxed);
+                    self.logins.throttled.fetch_add(1, Ordering::Relaxed);
                     return Ok(LoginOutcome::Throttled(wait));
                 }
             }
@@ -94,7 +94,7 @@ impl Services {
                 }
                 tx.db().audit(&scope, &audit_row(login, "login", "", client, Value::Null)).await?;
                 tx.commit().await?;
-                self.logins.0.fetch_add(1, Ordering::Relaxed);
+                self.logins.succeeded.fetch_add(1, Ordering::Relaxed);
                 Ok(LoginOutcome::Success(p))
             }
             None => {
@@ -122,7 +122,7 @@ impl Services {
                 }
                 tx.db().audit(&scope, &audit_row(login, "login.failure", "", client, Value::Null)).await?;
                 tx.commit().await?;
-                self.logins.1.fetch_add(1, Ordering::Relaxed);
+                self.logins.failed.fetch_add(1, Ordering::Relaxed);
                 // Each further failure in a series answers a little later.
                 tokio::time::sleep(FAILURE_DELAY.saturating_mul(worst.clamp(0, 10) as u32)).await;
                 Ok(LoginOutcome::WrongCredentials)

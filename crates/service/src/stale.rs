@@ -121,9 +121,7 @@ impl Services {
                 self.languages.forget(site);
             }
             Stale::Site(site) => {
-                self.note_change(Some(site));
-                self.nav_cache.lock().expect("nav cache lock").retain(|(s, _), _| s != site);
-                self.languages.forget(site);
+                self.forget(&Stale::Content(site.clone()));
                 self.wf_cache.forget(site);
                 self.type_rules.forget(site);
                 self.translated.forget(site);

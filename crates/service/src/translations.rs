@@ -39,9 +39,7 @@ impl Services {
             if self.translated.fresh(&site.id, self.cache_ttl()).is_none() {
                 let seen = self.change_clock();
                 let translated = c.db().has_translations(&scope).await?;
-                if self.unchanged_since(&site.id, seen) {
-                    self.translated.put(&site.id, translated);
-                }
+                self.translated.put(&site.id, seen, translated);
                 if !translated {
                     return Ok(Vec::new());
                 }

@@ -12,6 +12,14 @@ use crate::{Result, ServiceError, Services};
 #[derive(Clone)]
 pub struct Secret(pub String);
 
+/// From a command line or the environment (a key, a token).
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(s.to_owned()))
+    }
+}
+
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Secret(***)")

@@ -237,13 +237,13 @@ impl Work<'_> {
         if q.limit <= 0 {
             q.limit = crate::MAX_SEARCH_BATCH;
         }
-        self.services.search_rows_beside(&self.acting, &self.site, q).await
+        self.services.search_rows_in(crate::catalog::Pool::Side, &self.acting, &self.site, q).await
     }
 
     /// How many items a catalog query finds, as the unit's rights see them (what is
     /// committed), without reading them.
     pub async fn count(&self, q: beffroi_store::CatalogQuery) -> Result<i64> {
-        self.services.count_beside(&self.acting, &self.site, q).await
+        self.services.count_in(crate::catalog::Pool::Side, &self.acting, &self.site, q).await
     }
 
     /// Changes fields of the item at `path` as an edit does (plone.restapi PATCH

@@ -121,6 +121,16 @@ pub struct StoredObject {
     pub modified: chrono::DateTime<chrono::Utc>,
 }
 
+/// The content hash an upload's key names (`blobs/ab/<hash>`); None for any other key
+/// (a scale's, a stray file's).
+pub fn upload_of(key: &str) -> Option<&str> {
+    let mut parts = key.split('/');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some("blobs"), Some(_), Some(hash), None) if valid_hash(hash) => Some(hash),
+        _ => None,
+    }
+}
+
 impl StoredObject {
     /// The upload this file is or derives from (its content hash).
     pub fn blob(&self) -> Option<&str> {
@@ -133,7 +143,7 @@ impl StoredObject {
 
     /// Whether it is an upload (not a scale).
     pub fn is_upload(&self) -> bool {
-        self.key.starts_with("blobs/")
+        upload_of(&self.key).is_some()
     }
 }
 
@@ -163,6 +173,11 @@ impl std::fmt::Debug for S3Options {
             .field("path_style", &self.path_style)
             .finish()
     }
+}
+
+/// A key of [`Blobs::files`] as object_store takes it.
+fn parse_key(key: &str) -> Result<Path> {
+    Path::parse(key).map_err(|e| StoreError::Blob(e.to_string()))
 }
 
 /// Whether `s` is a hash this store could have made (so it is safe in a key).
@@ -196,16 +211,8 @@ impl Blobs {
     /// How many files the store keeps and their bytes (uploads and their scales; the
     /// uploads being received aside). Lists the whole store: for occasional use.
     pub async fn usage(&self) -> Result<(u64, u64)> {
-        let (mut files, mut bytes) = (0, 0);
-        let mut all = self.inner.list(None);
-        while let Some(meta) = all.next().await {
-            let meta = meta.map_err(blob_err)?;
-            if !meta.location.as_ref().starts_with("spool/") {
-                files += 1;
-                bytes += meta.size;
-            }
-        }
-        Ok((files, bytes))
+        let files = self.files().await?;
+        Ok((files.len() as u64, files.iter().map(|f| f.size).sum()))
     }
 
     /// Every file the store keeps (uploads under `blobs/`, scales under `derived/`;
@@ -225,7 +232,7 @@ impl Blobs {
 
     /// The size of the file at `key`, if there is one.
     pub async fn size_of(&self, key: &str) -> Result<Option<u64>> {
-        let key = Path::parse(key).map_err(|e| StoreError::Blob(e.to_string()))?;
+        let key = parse_key(key)?;
         match self.inner.head(&key).await {
             Ok(meta) => Ok(Some(meta.size)),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
@@ -235,7 +242,7 @@ impl Blobs {
 
     /// Removes the file at `key` (none there: nothing to do).
     pub async fn delete(&self, key: &str) -> Result<()> {
-        let key = Path::parse(key).map_err(|e| StoreError::Blob(e.to_string()))?;
+        let key = parse_key(key)?;
         match self.inner.delete(&key).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(blob_err(e)),
@@ -245,7 +252,7 @@ impl Blobs {
     /// Copies the file at `key` into `dest` under the same key, streamed a few
     /// megabytes at a time.
     pub async fn copy_file(&self, key: &str, dest: &Blobs) -> Result<()> {
-        let key = Path::parse(key).map_err(|e| StoreError::Blob(e.to_string()))?;
+        let key = parse_key(key)?;
         let body = self.inner.get(&key).await.map_err(blob_err)?.into_stream().map_err(blob_err);
         dest.put_in_parts(&key, body).await
     }
@@ -283,7 +290,7 @@ impl Blobs {
     /// The size and SHA-256 (hex) of the file at `key`, read whole (streamed); None
     /// when there is no such file.
     pub async fn digest(&self, key: &str) -> Result<Option<(u64, String)>> {
-        let key = Path::parse(key).map_err(|e| StoreError::Blob(e.to_string()))?;
+        let key = parse_key(key)?;
         let mut body = match self.inner.get(&key).await {
             Ok(got) => got.into_stream(),
             Err(object_store::Error::NotFound { .. }) => return Ok(None),

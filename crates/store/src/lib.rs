@@ -28,7 +28,7 @@ mod sites;
 mod translations;
 mod users;
 
-pub use blobs::{BlobRead, BlobRef, Blobs, S3Options, Spool, Spooled, StoredObject, hex};
+pub use blobs::{BlobRead, BlobRef, Blobs, S3Options, Spool, Spooled, StoredObject, hex, upload_of};
 pub use catalog::{
     CatalogEntry, CatalogQuery, DateIndex, IndexColumn, IndexFilter, IndexValue, PathQuery, SearchPage, SortOn,
     TextQuery, TypeCount, page_total,

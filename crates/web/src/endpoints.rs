@@ -422,11 +422,7 @@ async fn navroot(c: &Call<'_>, view: &ItemView) -> Result<Value, WebError> {
 async fn actions(c: &Call<'_>, view: &ItemView) -> Result<Value, WebError> {
     let ctx = c.ctx;
     let may = |name: &str| match ctx.app.routes.lookup(name, &axum::http::Method::GET, 0) {
-        crate::routes::Lookup::Found(r) => {
-            ctx.has_route(r)
-                && r.access.allows(&ctx.principal, Some(view))
-                && r.action.is_none_or(|a| (a.when)(ctx, view))
-        }
+        crate::routes::Lookup::Found(r) => r.offered(ctx, view),
         _ => false,
     };
     let entry = |id: &str, key: &str| json!({"id": id, "title": c.t(key), "icon": ""});
@@ -629,49 +625,42 @@ async fn navigation(c: &Call<'_>, view: &ItemView) -> Result<Value, WebError> {
         "review_state": null,
         "title": ctx.app.i18n.t(lang, "home", &[]),
     });
-    // `expand.navigation.depth`: the levels below the first, as menus show them.
+    // `expand.navigation.depth`: the levels below the first, as menus show them, read
+    // in one query (what the caller may see, in each folder's order).
     let depth = crate::traverse::int_param(ctx, "expand.navigation.depth", 1)?.clamp(1, MAX_NAV_DEPTH);
-    let mut items = vec![home];
-    for s in nav.iter() {
-        let below = if depth > 1 { nav_below(c, s, depth - 1).await? } else { Vec::new() };
-        items.push(nav_entry(ctx, s, below));
+    let mut below: std::collections::HashMap<ItemPath, Vec<beffroi_service::Summary>> = Default::default();
+    if depth > 1 {
+        let q = beffroi_service::CatalogQuery {
+            paths: vec![beffroi_service::PathQuery { path: root.path.clone(), depth: Some(depth) }],
+            sort: beffroi_service::SortOn::Position,
+            limit: MAX_NAV_ENTRIES,
+            ..Default::default()
+        };
+        for s in ctx.app.services.search_first(&ctx.principal, &ctx.site, q).await.map_err(err)? {
+            if let Some(parent) = s.path.parent().filter(|_| !s.exclude_from_nav) {
+                below.entry(parent).or_default().push(s);
+            }
+        }
     }
+    let mut items = vec![home];
+    items.extend(nav.iter().map(|s| nav_entry(ctx, s, &below)));
     Ok(json!({"@id": format!("{url}/@navigation"), "items": items}))
 }
 
 /// The deepest `expand.navigation.depth` answered (more is answered as this).
 const MAX_NAV_DEPTH: i64 = 4;
 
-fn nav_entry(ctx: &Ctx<'_>, s: &beffroi_service::Summary, items: Vec<Value>) -> Value {
-    json!({"@id": ctx.url(&s.path), "description": s.description, "items": items, "review_state": s.review_state, "title": s.title})
-}
+/// The most entries the levels below the first hold in all.
+const MAX_NAV_ENTRIES: i64 = 1000;
 
-/// The navigation below a folderish entry, `levels` deep: its children the caller may
-/// see, in their folder's order, but those excluded from navigation.
-fn nav_below<'a>(
-    c: &'a Call<'_>,
-    s: &'a beffroi_service::Summary,
-    levels: i64,
-) -> futures_util::future::BoxFuture<'a, Result<Vec<Value>, WebError>> {
-    Box::pin(async move {
-        let ctx = c.ctx;
-        if levels < 1 || !ctx.app.services.types().get(&s.type_name).is_some_and(|t| t.folderish) {
-            return Ok(Vec::new());
-        }
-        let q = beffroi_service::CatalogQuery {
-            paths: vec![beffroi_service::PathQuery { path: s.path.clone(), depth: Some(1) }],
-            sort: beffroi_service::SortOn::Position,
-            limit: 50,
-            ..Default::default()
-        };
-        let children = ctx.app.services.search_first(&ctx.principal, &ctx.site, q).await.map_err(|e| c.error(e))?;
-        let mut out = Vec::new();
-        for child in children.iter().filter(|ch| !ch.exclude_from_nav) {
-            let below = nav_below(c, child, levels - 1).await?;
-            out.push(nav_entry(ctx, child, below));
-        }
-        Ok(out)
-    })
+/// A navigation entry, with the entries below it.
+fn nav_entry(
+    ctx: &Ctx<'_>,
+    s: &beffroi_service::Summary,
+    below: &std::collections::HashMap<ItemPath, Vec<beffroi_service::Summary>>,
+) -> Value {
+    let items: Vec<Value> = below.get(&s.path).into_iter().flatten().map(|c| nav_entry(ctx, c, below)).collect();
+    json!({"@id": ctx.url(&s.path), "description": s.description, "items": items, "review_state": s.review_state, "title": s.title})
 }
 
 /// POST `@querystring-search`.

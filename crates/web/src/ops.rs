@@ -19,7 +19,6 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
-use sha2::{Digest, Sha256};
 
 use crate::{AppState, SiteTag};
 
@@ -83,11 +82,12 @@ impl std::fmt::Debug for Logins {
 
 impl Collector for Logins {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let counts = self.0.login_counts();
+        let l = self.0.login_counts();
         let counter = ConstCounter::new(0u64);
         let mut family =
             encoder.encode_descriptor("beffroi_logins", "Login attempts, by outcome", None, counter.metric_type())?;
-        for (outcome, n) in ["success", "failure", "throttled"].into_iter().zip(counts) {
+        for (outcome, n) in [("success", &l.succeeded), ("failure", &l.failed), ("throttled", &l.throttled)] {
+            let n = n.load(std::sync::atomic::Ordering::Relaxed);
             ConstCounter::new(n).encode(family.encode_family(&OutcomeLabel { outcome })?)?;
         }
         Ok(())
@@ -191,10 +191,13 @@ impl Metrics {
     }
 }
 
+/// The operations routes, at the root of every address.
+const OPERATIONS: [&str; 4] = ["/@@metrics", "/@@health", "/@@ready", "/@@live"];
+
 /// The class of route a request goes to, from its address alone (so that the metrics
-/// have few series whatever the content).
+/// have few series whatever the content), JSON as traversal decides it.
 fn class_of(path: &str, headers: &HeaderMap) -> &'static str {
-    if matches!(path, "/@@metrics" | "/@@health" | "/@@ready" | "/@@live") {
+    if OPERATIONS.contains(&path) {
         "operations"
     } else if path.starts_with("/++resource++") {
         "static"
@@ -202,9 +205,7 @@ fn class_of(path: &str, headers: &HeaderMap) -> &'static str {
         "view"
     } else if path.contains("/@") {
         "api"
-    } else if path.contains("/++api++")
-        || headers.get(header::ACCEPT).and_then(|a| a.to_str().ok()).is_some_and(|a| a.contains("json"))
-    {
+    } else if path.split('/').any(|s| s == crate::traverse::API_SEGMENT) || crate::traverse::wants_json(headers) {
         "json"
     } else {
         "page"
@@ -237,21 +238,20 @@ pub(crate) async fn observe(State(app): State<Arc<AppState>>, req: Request, next
 /// (none set: not served here, only on `--metrics-listen`).
 async fn metrics_with_token(State(app): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     let Some(token) = &app.options.metrics_token else {
-        return (StatusCode::NOT_FOUND, "not found").into_response();
+        return crate::traverse::json_error(&app, crate::WebError::NotFound("/@@metrics".into()));
     };
     let given = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim())
         .unwrap_or_default();
-    // Digests compared, so the time taken says nothing of the token.
-    if Sha256::digest(given.as_bytes()) != Sha256::digest(token.0.as_bytes()) {
-        return (
-            StatusCode::UNAUTHORIZED,
-            [(header::WWW_AUTHENTICATE, "Bearer realm=\"metrics\"")],
-            "the metrics need the token set with --metrics-token",
-        )
-            .into_response();
+    if !crate::auth::constant_eq(given, &token.0) {
+        let refused = crate::WebError::Unauthenticated("The metrics need the token set with --metrics-token.".into());
+        let mut res = crate::traverse::json_error(&app, refused);
+        res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"metrics\""));
+        return res;
     }
     metrics(State(app)).await
 }
@@ -309,22 +309,19 @@ async fn live() -> Response {
     axum::Json(serde_json::json!({"status": "ok"})).into_response()
 }
 
-/// The operations routes of the public address.
-pub(crate) fn public_routes() -> Router<Arc<AppState>> {
-    Router::new()
-        .route("/@@health", get(health))
-        .route("/@@ready", get(ready))
-        .route("/@@live", get(live))
-        .route("/@@metrics", get(metrics_with_token))
+/// Health, readiness and liveness, served on every address.
+fn probes() -> Router<Arc<AppState>> {
+    Router::new().route("/@@health", get(health)).route("/@@ready", get(ready)).route("/@@live", get(live))
 }
 
-/// The router of `--metrics-listen`: metrics without a token, health, readiness,
-/// liveness, and nothing else.
+/// The operations routes of the public address: the probes, and the metrics with the
+/// token.
+pub(crate) fn public_routes() -> Router<Arc<AppState>> {
+    probes().route("/@@metrics", get(metrics_with_token))
+}
+
+/// The router of `--metrics-listen`: metrics without a token, the probes, and nothing
+/// else.
 pub fn router(state: Arc<AppState>) -> Router {
-    Router::new()
-        .route("/@@metrics", get(metrics))
-        .route("/@@health", get(health))
-        .route("/@@ready", get(ready))
-        .route("/@@live", get(live))
-        .with_state(state)
+    probes().route("/@@metrics", get(metrics)).with_state(state)
 }

@@ -122,6 +122,16 @@ pub enum Handler {
     Site(for<'r> fn(Call<'r>) -> Answer<'r>),
 }
 
+impl Handler {
+    /// Answers `call` on the item `view` (a site handler does not look at it).
+    pub fn run<'r>(self, call: Call<'r>, view: &'r ItemView) -> Answer<'r> {
+        match self {
+            Handler::Item(handler) => handler(call, view),
+            Handler::Site(handler) => handler(call),
+        }
+    }
+}
+
 /// An HTTP method a route answers (GET also answers HEAD).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Verb {
@@ -361,6 +371,15 @@ impl Route {
     /// Whether the view is HTML (`@@name`) rather than a JSON endpoint.
     pub fn is_view(&self) -> bool {
         self.name.starts_with("@@")
+    }
+
+    /// Whether the request's principal may call it on `view` and it is offered there:
+    /// the site has it, its access gate lets them pass, and its toolbar action (if any)
+    /// is shown on this item. The toolbar and `@actions` offer what this allows.
+    pub fn offered(&self, ctx: &Ctx<'_>, view: &ItemView) -> bool {
+        ctx.has_route(self)
+            && self.access.allows(&ctx.principal, Some(view))
+            && self.action.is_none_or(|a| (a.when)(ctx, view))
     }
 }
 

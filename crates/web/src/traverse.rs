@@ -103,7 +103,7 @@ impl From<WebError> for Failure {
     }
 }
 
-fn wants_json(headers: &HeaderMap) -> bool {
+pub(crate) fn wants_json(headers: &HeaderMap) -> bool {
     headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("application/json"))
 }
 
@@ -141,7 +141,7 @@ fn scheme(headers: &HeaderMap, via_proxy: bool) -> &'static str {
 
 /// The traversal segment of plone.rest that makes a request an API call (JSON whatever
 /// the Accept header): `/<site>/++api++/<path>`.
-const API_SEGMENT: &str = "++api++";
+pub(crate) const API_SEGMENT: &str = "++api++";
 
 /// Zope's virtual hosting, as a proxy in front of the server writes it:
 /// `/VirtualHostBase/<scheme>/<host:port>/<site path>/VirtualHostRoot/[_vh_<prefix>/…]<path>`.
@@ -517,10 +517,7 @@ async fn route(
                 set_chrome(&ctx, &view).await.map_err(with_site)?;
             }
             let call = Call { ctx: &ctx, headers, rest: &rest[1..], body: body.as_deref() };
-            match r.handler {
-                Handler::Item(handler) => handler(call, &view).await,
-                Handler::Site(handler) => handler(call).await,
-            }
+            r.handler.run(call, &view).await
         }
     };
     res.map(|r| (tag(&site), r).into_response()).map_err(with_site)
@@ -591,16 +588,9 @@ async fn expand(ctx: &Ctx<'_>, view: &ItemView, v: &mut serde_json::Value) -> Re
         .collect();
     let mut expanded = false;
     for name in names {
-        let Some(route) = ctx.app.routes.component(name) else { continue };
-        if !ctx.has_route(route) || !route.access.allows(&ctx.principal, Some(view)) {
-            continue;
-        }
+        let Some(route) = ctx.app.routes.component(name).filter(|r| r.offered(ctx, view)) else { continue };
         let headers = HeaderMap::new();
-        let call = Call { ctx, headers: &headers, rest: &[], body: None };
-        let answer = match route.handler {
-            Handler::Item(handler) => handler(call, view).await,
-            Handler::Site(handler) => handler(call).await,
-        };
+        let answer = route.handler.run(Call { ctx, headers: &headers, rest: &[], body: None }, view).await;
         // A component its caller may not read (a 401 from its service) stays a link.
         let Ok(answer) = answer else { continue };
         if !answer.status().is_success() {
@@ -802,6 +792,11 @@ async fn landing(app: &AppState, json: bool, base: &str) -> Result<Response, Fai
     }
     let body = html::landing(app, sites.is_empty())?;
     Ok(([(header::CONTENT_TYPE, HeaderValue::from_static(HTML))], body).into_response())
+}
+
+/// A refusal answered in JSON outside any site (the operations routes).
+pub(crate) fn json_error(app: &AppState, err: WebError) -> Response {
+    error_response(app, err.into(), true)
 }
 
 fn error_response(app: &AppState, f: Failure, json: bool) -> Response {

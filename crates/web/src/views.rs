@@ -255,10 +255,7 @@ pub(crate) fn actions(ctx: &Ctx<'_>, view: &ItemView) -> Vec<minijinja::Value> {
     }
     let lang = ctx.site.language;
     for route in ctx.app.routes.actions() {
-        let Some(action) = route.action else { continue };
-        if !ctx.has_route(route) || !route.access.allows(&ctx.principal, Some(view)) || !(action.when)(ctx, view) {
-            continue;
-        }
+        let Some(action) = route.action.filter(|_| route.offered(ctx, view)) else { continue };
         let target = if action.on_site { ctx.base.clone() } else { ctx.url(&view.item.path) };
         let label = ctx.app.i18n.t(lang, action.label, &[]);
         if action.per_addable_type {
