@@ -214,6 +214,7 @@ pub fn search_text(
         Some(schema) => {
             for f in schema.searchable_fields() {
                 match fields.get(&f.name) {
+                    Some(v) if f.kind == crate::schema::FieldKind::Blocks => add(&crate::blocks::text(v)),
                     Some(Value::String(s)) => add(s),
                     Some(v) => add(&rich(v).unwrap_or_default()),
                     None => {}

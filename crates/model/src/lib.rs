@@ -4,6 +4,7 @@
 //! Nothing here performs I/O: every function is deterministic and unit-tested beside
 //! its definition.
 
+pub mod blocks;
 pub mod catalog;
 pub mod diff;
 pub mod event;

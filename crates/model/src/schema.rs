@@ -22,6 +22,7 @@ pub(crate) const CMS_TYPES: &[(&str, &str)] = &[
     ("File.json", include_str!("../../apps/cms/types/File.json")),
     ("Image.json", include_str!("../../apps/cms/types/Image.json")),
     ("Collection.json", include_str!("../../apps/cms/types/Collection.json")),
+    ("PloneSite.json", include_str!("../../apps/cms/types/PloneSite.json")),
 ];
 
 /// The type of the site root, as Plone names it (clients depend on the literal).
@@ -73,6 +74,10 @@ pub enum FieldKind {
     Url,
     /// A stored catalog query (plone.app.querystring criteria), for Collections.
     Query,
+    /// Volto's blocks of a page, by id (see [`crate::blocks`]).
+    Blocks,
+    /// The order of those blocks: `{"items": [ids]}`.
+    BlocksLayout,
 }
 
 /// A widget a field may ask the edit form for, instead of its kind's.
@@ -586,6 +591,32 @@ fn behavior_fields(name: &str) -> Option<Vec<Field>> {
             caption.max_length = Some(500);
             vec![image, caption]
         }
+        // plone.volto's `volto.blocks`: the page composed of blocks (Volto edits them;
+        // Beffroi's pages show them). In the "layout" fieldset, which Volto's form
+        // draws as its blocks editor rather than as fields.
+        "blocks" => {
+            let mut blocks = f(
+                crate::blocks::BLOCKS,
+                FieldKind::Blocks,
+                &[("fr", "Blocs"), ("nl", "Blokken"), ("de", "Blöcke"), ("en", "Blocks")],
+                "volto.blocks",
+            );
+            blocks.fieldset = Some("layout".into());
+            blocks.searchable = true;
+            let mut layout = f(
+                crate::blocks::LAYOUT,
+                FieldKind::BlocksLayout,
+                &[
+                    ("fr", "Disposition des blocs"),
+                    ("nl", "Indeling van de blokken"),
+                    ("de", "Anordnung der Blöcke"),
+                    ("en", "Blocks Layout"),
+                ],
+                "volto.blocks",
+            );
+            layout.fieldset = Some("layout".into());
+            vec![blocks, layout]
+        }
         // Makes the title optional: it is taken from the uploaded file's name.
         "namefromfilename" => Vec::new(),
         _ => return None,
@@ -645,7 +676,12 @@ impl TypeSchema {
             }
             let textual = matches!(
                 f.kind,
-                FieldKind::TextLine | FieldKind::Text | FieldKind::RichText | FieldKind::Email | FieldKind::Url
+                FieldKind::TextLine
+                    | FieldKind::Text
+                    | FieldKind::RichText
+                    | FieldKind::Email
+                    | FieldKind::Url
+                    | FieldKind::Blocks
             );
             if f.searchable && !textual {
                 return Err(err(format!("field {:?} cannot be searchable: it holds no text", f.name)));
@@ -712,6 +748,9 @@ impl TypeSchema {
             if c == "event_dates" {
                 crate::event::check(fields)?;
             }
+        }
+        if self.field(crate::blocks::LAYOUT).is_some() {
+            crate::blocks::check(fields)?;
         }
         Ok(())
     }
@@ -892,6 +931,7 @@ fn field_schema(f: &Field, lang: Language) -> Value {
         FieldKind::Email => ("string", "Email", Some("email")),
         FieldKind::Url => ("string", "URL", Some("url")),
         FieldKind::Query => ("array", "List", Some("querystring")),
+        FieldKind::Blocks | FieldKind::BlocksLayout => ("dict", "JSONField", Some("json")),
     };
     let mut s = json!({
         "title": f.title.get(lang),
@@ -909,6 +949,15 @@ fn field_schema(f: &Field, lang: Language) -> Value {
     }
     if f.readonly {
         m.insert("readonly".into(), true.into());
+    }
+    match f.kind {
+        FieldKind::Blocks => {
+            m.insert("default".into(), json!({}));
+        }
+        FieldKind::BlocksLayout => {
+            m.insert("default".into(), json!({"items": []}));
+        }
+        _ => {}
     }
     // A vocabulary by its name: the web layer makes it the URL of its `@vocabularies`.
     let vocabulary = f.vocabulary.as_ref().map(|v| json!({ "@id": v }));
@@ -1089,6 +1138,8 @@ fn validate_value(f: &Field, v: &Value) -> Result<Value, String> {
             }
             Ok(v.clone())
         }
+        FieldKind::Blocks => crate::blocks::validate_blocks(v),
+        FieldKind::BlocksLayout => crate::blocks::validate_layout(v),
         FieldKind::Email => {
             let s = as_str()?.trim();
             let valid = s.len() <= 254

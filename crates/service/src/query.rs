@@ -340,6 +340,37 @@ impl Services {
         Ok(q)
     }
 
+    /// The query of a listing block (Volto's `querystring`: `query` criteria,
+    /// `sort_on`, `sort_order`, `limit` or `b_size`, numbers or numbers as text) on the
+    /// item showing it: the query with its sort, and how many results it shows (at
+    /// most 100, 10 when unsaid). None without criteria.
+    pub async fn block_query(
+        &self,
+        actor: &Principal,
+        base: QueryBase<'_>,
+        querystring: &Value,
+    ) -> Result<Option<(CatalogQuery, i64)>> {
+        let criteria = match querystring.get("query") {
+            Some(Value::Array(a)) if !a.is_empty() => a,
+            _ => return Ok(None),
+        };
+        let mut q = self.criteria_query(actor, base, criteria).await?;
+        let sort = querystring.get("sort_on").and_then(Value::as_str).unwrap_or("");
+        q.sort = sort_on(self.types.indexes(), sort)?;
+        q.descending = match querystring.get("sort_order") {
+            Some(Value::String(o)) => o == "descending" || o == "reverse",
+            Some(Value::Bool(b)) => *b,
+            _ => querystring.get("sort_order_boolean").and_then(Value::as_bool).unwrap_or(false),
+        };
+        let number = |k: &str| match querystring.get(k) {
+            Some(Value::Number(n)) => n.as_i64(),
+            Some(Value::String(s)) => s.trim().parse::<i64>().ok(),
+            _ => None,
+        };
+        let shown = number("limit").filter(|n| *n > 0).or_else(|| number("b_size").filter(|n| *n > 0)).unwrap_or(10);
+        Ok(Some((q, shown.min(100))))
+    }
+
     /// The stored query of an item whose type has a query field (a Collection), with
     /// the sort its type's fields declare; None when it has no criteria. The limit is
     /// the caller's to apply (it caps the total a page reports).

@@ -415,3 +415,6 @@ action-view = Anzeigen
 action-cut = Ausschneiden
 action-copy = Kopieren
 action-rename = Umbenennen
+block-video = Video ansehen
+block-map = Karte ansehen
+block-listing-empty = Derzeit nichts anzuzeigen.

@@ -412,3 +412,6 @@ action-view = View
 action-cut = Cut
 action-copy = Copy
 action-rename = Rename
+block-video = Watch the video
+block-map = View the map
+block-listing-empty = Nothing to show yet.

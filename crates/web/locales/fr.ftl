@@ -412,3 +412,6 @@ action-view = Voir
 action-cut = Couper
 action-copy = Copier
 action-rename = Renommer
+block-video = Voir la vidéo
+block-map = Voir la carte
+block-listing-empty = Rien à afficher pour le moment.

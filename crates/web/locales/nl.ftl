@@ -415,3 +415,6 @@ action-view = Bekijken
 action-cut = Knippen
 action-copy = Kopiëren
 action-rename = Hernoemen
+block-video = De video bekijken
+block-map = De kaart bekijken
+block-listing-empty = Voorlopig niets te tonen.

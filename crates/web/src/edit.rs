@@ -18,7 +18,7 @@ use crate::views::{form_pairs, page, see_other};
 
 /// Whether the forms draw field `f` (not relations, nor what only its application sets).
 fn drawn(f: &beffroi_model::schema::Field) -> bool {
-    !matches!(f.kind, FieldKind::Relation) && !f.readonly
+    !matches!(f.kind, FieldKind::Relation | FieldKind::Blocks | FieldKind::BlocksLayout) && !f.readonly
 }
 
 fn is_file(kind: FieldKind) -> bool {
@@ -582,7 +582,8 @@ fn form_fields(
                         .unwrap_or_default();
                     (if f.kind == FieldKind::Image { "image" } else { "file" }, text.into())
                 }
-                FieldKind::Relation => ("text", "".into()),
+                // Not drawn (see `drawn`): the blocks have an editor of their own.
+                FieldKind::Relation | FieldKind::Blocks | FieldKind::BlocksLayout => ("text", "".into()),
             };
             let error = errors.iter().find(|e| e.field == f.name).map(|e| field_message(ctx, &e.message));
             let labelled = |prefix: &str, names: &mut dyn Iterator<Item = &str>| -> Vec<minijinja::Value> {

@@ -29,6 +29,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("search.html", include_str!("../templates/search.html")),
     ("pagination.html", include_str!("../templates/pagination.html")),
     ("rich_texts.html", include_str!("../templates/rich_texts.html")),
+    ("blocks.html", include_str!("../templates/blocks.html")),
     ("contents.html", include_str!("../templates/contents.html")),
     ("contents_delete.html", include_str!("../templates/contents_delete.html")),
     ("rename.html", include_str!("../templates/rename.html")),
@@ -304,6 +305,8 @@ pub(crate) struct Shown<'a> {
     pub events: Option<Value>,
     /// The item's translations the visitor may see: (path, language).
     pub translations: Vec<(beffroi_model::ItemPath, Language)>,
+    /// The blocks it is composed of, as `blocks.html` draws them.
+    pub blocks: Option<Vec<Value>>,
 }
 
 pub(crate) fn item_page(
@@ -381,6 +384,7 @@ pub(crate) fn item_page(
                     .collect::<Vec<_>>()
             }),
             own => own,
+            blocks => shown.blocks,
             login_url => login_url(ctx),
             status_message => crate::views::Status::message(ctx),
         },

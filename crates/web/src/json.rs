@@ -3,6 +3,7 @@
 
 use axum::response::IntoResponse;
 use beffroi_model::Language;
+use beffroi_model::blocks::{BLOCKS, LAYOUT};
 use beffroi_model::schema::{FieldKind, SITE_ROOT_TYPE};
 use beffroi_service::{ItemRow, ItemView, Listing, LockView, Summary};
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -220,6 +221,36 @@ pub(crate) fn item(
                     _ => v,
                 };
                 m.insert(f.name.clone(), v);
+            }
+            if s.field(BLOCKS).is_some() && it.fields.get(BLOCKS).is_none_or(Value::is_null) {
+                // A classic item opens in Volto with its text as blocks (Volto shows a
+                // page's text only through blocks), as plone.volto's migration makes them.
+                let html = it.fields.get("text").and_then(crate::links::rich_html);
+                let (blocks, layout) = beffroi_model::blocks::from_rich_text(html.as_deref());
+                m.insert(BLOCKS.into(), blocks);
+                m.insert(LAYOUT.into(), layout);
+            }
+        }
+    }
+    if root {
+        // The site root's page: its blocks, or (none composed yet) its title and a
+        // listing of its contents, as its own page shows it.
+        match (it.fields.get(BLOCKS).filter(|b| !b.is_null()), it.fields.get(LAYOUT).filter(|l| !l.is_null())) {
+            (Some(blocks), Some(layout)) => {
+                m.insert(BLOCKS.into(), blocks.clone());
+                m.insert(LAYOUT.into(), layout.clone());
+            }
+            _ => {
+                m.insert(
+                    BLOCKS.into(),
+                    json!({
+                        "beffroi-title": {"@type": "title"},
+                        "beffroi-contents": {"@type": "listing", "variation": "default", "querystring": {
+                            "query": [{"i": "path", "o": "plone.app.querystring.operation.string.relativePath", "v": ".::1"}],
+                            "sort_on": "getObjPositionInParent", "sort_order": "ascending"}},
+                    }),
+                );
+                m.insert(LAYOUT.into(), json!({"items": ["beffroi-title", "beffroi-contents"]}));
             }
         }
     }

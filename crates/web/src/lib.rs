@@ -14,6 +14,7 @@ use axum::routing::get;
 use beffroi_service::Services;
 
 mod auth;
+mod blocks;
 pub mod client;
 mod contents;
 mod edit;

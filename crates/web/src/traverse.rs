@@ -647,6 +647,9 @@ async fn item_response(ctx: &Ctx<'_>, view: &ItemView, json: bool, headers: &Hea
     let contents_shown = json || page.is_none_or(|(_, p)| p.contents);
     let layout = ctx.app.services.types().get(&view.item.type_name).map(|s| crate::json::layout(s, &view.item.fields));
     let layout = layout.as_deref().unwrap_or("view");
+    // A page composed of blocks shows them in place of its contents.
+    let composed = !json && beffroi_model::blocks::has_blocks(&view.item.fields);
+    let contents_shown = contents_shown && !composed;
     // The event listing reads its events itself, and shows them by month.
     let events = if !json && layout == crate::listing::EVENTS && contents_shown {
         Some(crate::listing::events(ctx, view, ctx.param("past").is_some()).await?)
@@ -659,7 +662,9 @@ async fn item_response(ctx: &Ctx<'_>, view: &ItemView, json: bool, headers: &Hea
         Some(crate::listing::newest_first(ctx, view, b_start, b_size).await?)
     } else if folderish && contents_shown {
         Some(ctx.app.services.children(&ctx.principal, &ctx.site, view, b_start, b_size).await.map_err(err)?)
-    } else if let Some(t) = ctx.app.services.types().get(&view.item.type_name).filter(|t| t.has_query()) {
+    } else if let Some(t) =
+        ctx.app.services.types().get(&view.item.type_name).filter(|t| t.has_query() && !composed)
+    {
         if let Some(n) = t.query_setting(&view.item.fields, QueryPart::BatchSize).and_then(serde_json::Value::as_i64)
             && n > 0
             && !json
@@ -695,9 +700,14 @@ async fn item_response(ctx: &Ctx<'_>, view: &ItemView, json: bool, headers: &Hea
         None => None,
     };
     let translations = ctx.app.services.translations_of(&ctx.principal, &ctx.site, view).await.map_err(err)?;
-    let shown = html::Shown { listing: listing.as_ref().map(|l| (l, b_start, b_size)), layout, events, translations };
+    let blocks = if composed { crate::blocks::shown(ctx, view).await? } else { None };
+    // What listing blocks show changes without the item: such a page is validated by
+    // its body's ETag alone.
+    let modified = (!composed).then_some(view.item.modified);
+    let shown =
+        html::Shown { listing: listing.as_ref().map(|l| (l, b_start, b_size)), layout, events, translations, blocks };
     let body = html::item_page(ctx, view, shown, &nav, workflow.as_ref(), own)?;
-    Ok(finish(headers, body, HTML, Some(view.item.modified)))
+    Ok(finish(headers, body, HTML, modified))
 }
 
 /// Keeps the navigation and breadcrumbs of `view` for the HTML page about to be made.

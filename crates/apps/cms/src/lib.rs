@@ -23,6 +23,7 @@ pub const TYPES: &[(&str, &str)] = &[
     ("File.json", include_str!("../types/File.json")),
     ("Image.json", include_str!("../types/Image.json")),
     ("Collection.json", include_str!("../types/Collection.json")),
+    ("PloneSite.json", include_str!("../types/PloneSite.json")),
 ];
 
 /// Which workflow each type follows (the platform's simple publication; files and

@@ -8,6 +8,7 @@ mod apps;
 mod auth;
 mod backup;
 mod blob_stores;
+mod blocks;
 mod browser;
 mod browser_a11y;
 mod browser_chooser;

@@ -1,0 +1,170 @@
+//! Volto's blocks: stored and served untouched, checked for shape, indexed, drawn by
+//! Beffroi's own pages with the visitor's rights; a classic page served as blocks; the
+//! site root composed of blocks (a commune's home page).
+
+use beffroi_model::security::Role;
+use serde_json::{Value, json};
+
+use crate::both_backends;
+use crate::support::{TestApp, TestDb};
+
+/// A commune with a page, a published and a private news item, and a manager.
+async fn commune(db: &TestDb) -> beffroi_service::SiteRow {
+    let s = db.site("namur").await;
+    db.add(&s, "", "Folder", json!({"title": "Services"})).await;
+    db.add(&s, "/services", "Document", json!({"title": "Population", "description": "Cartes d'identité"})).await;
+    db.add_private(&s, "/services", "Document", json!({"title": "Brouillon secret"})).await;
+    db.add(
+        &s,
+        "/services",
+        "Document",
+        json!({"title": "État civil", "text": {"content-type": "text/html", "data": "<h2>Horaires</h2><p>Du lundi <strong>au</strong> vendredi</p>"}}),
+    )
+    .await;
+    db.add(&s, "", "Folder", json!({"title": "Actualités"})).await;
+    db.add(&s, "/actualites", "News Item", json!({"title": "Nouvelle piscine", "description": "Ouverture en mars"})).await;
+    db.add_private(&s, "/actualites", "News Item", json!({"title": "Nouvelle pas encore publiée"})).await;
+    db.user(&s, "max", "correct horse battery", "Max", &[Role::Manager]).await;
+    s
+}
+
+fn home_blocks() -> Value {
+    json!({
+        "blocks": {
+            "t": {"@type": "title"},
+            "intro": {"@type": "slate", "plaintext": "Bienvenue", "value": [
+                {"type": "p", "children": [{"text": "Bienvenue à "}, {"type": "strong", "children": [{"text": "xylophone"}]},
+                    {"type": "link", "data": {"url": "javascript:alert(1)"}, "children": [{"text": " piège"}]}]}
+            ], "volto_extra": {"kept": true}},
+            "news": {"@type": "listing", "headline": "Actualités", "variation": "summary", "querystring": {
+                "query": [{"i": "portal_type", "o": "plone.app.querystring.operation.selection.any", "v": ["News Item"]}],
+                "sort_on": "effective", "sort_order": "descending", "b_size": "3"}},
+            "quick": {"@type": "gridBlock", "headline": "Démarches", "blocks": {
+                "a": {"@type": "teaser", "href": [{"@id": "http://localhost:3000/services/population"}]},
+                "b": {"@type": "teaser", "href": [{"@id": "/services/brouillon-secret"}], "title": "Secret"}
+            }, "blocks_layout": {"items": ["a", "b"]}},
+            "raw": {"@type": "html", "html": "<p>Horaires<script>alert(1)</script></p>"},
+            "find": {"@type": "search", "headline": "Rechercher"},
+            "odd": {"@type": "some-addon-block", "whatever": [1, 2, 3]}
+        },
+        "blocks_layout": {"items": ["t", "intro", "news", "quick", "raw", "find", "odd"]}
+    })
+}
+
+both_backends! {
+    async fn blocks_are_kept_checked_indexed_and_drawn(db) {
+        commune(&db).await;
+        let app = TestApp::new(&db).await;
+        let auth = app.bearer("namur", "max", "correct horse battery").await;
+        let page = "/namur/services/population";
+        let r = app.send_json("PATCH", page, &auth, home_blocks()).await;
+        assert_eq!(r.status, 204, "{}", r.body);
+
+        // Served as written, but for the HTML block's cleaning.
+        let v = app.get_json(page).await.json();
+        let mut expected = home_blocks();
+        expected["blocks"]["raw"]["html"] = json!("<p>Horaires</p>");
+        assert_eq!(v["blocks"], expected["blocks"]);
+        assert_eq!(v["blocks_layout"], expected["blocks_layout"]);
+        // Published as plone.volto's behavior: Volto draws its blocks editor from it.
+        let schema = app.get_with("/namur/@types/Document", &[("authorization", &auth), ("accept", "application/json")]).await.json();
+        assert_eq!(schema["properties"]["blocks"]["widget"], "json");
+        assert_eq!(schema["properties"]["blocks_layout"]["default"], json!({"items": []}));
+        assert!(schema["fieldsets"].as_array().unwrap().iter().any(|f| f["id"] == "layout"));
+
+        // Their text is found.
+        let found = app.get_json("/namur/@search?SearchableText=xylophone").await.json();
+        assert_eq!(found["items_total"], 1, "{found}");
+        assert_eq!(found["items"][0]["@id"], "http://localhost/namur/services/population");
+        let found = app.get_json("/namur/@search?SearchableText=d%C3%A9marches").await.json();
+        assert_eq!(found["items_total"], 1, "a grid's headline: {found}");
+
+        // Beffroi's page draws them, with the visitor's rights.
+        let r = app.get(page).await;
+        assert_eq!(r.status, 200);
+        let b = &r.body;
+        for needle in [
+            "<h1>Population</h1>",
+            "<p>Bienvenue à <strong>xylophone</strong> piège</p>",
+            "<h2 id=\"listing-news\">Actualités</h2>",
+            ">Nouvelle piscine</a></h3>",
+            "<h2>Démarches</h2>",
+            "<h3><a href=\"http://localhost/namur/services/population\">Population</a></h3>",
+            "identité</p>",
+            "<p>Horaires</p>",
+            "action=\"http://localhost/namur/@@search\"",
+        ] {
+            assert!(b.contains(needle), "missing {needle:?} in\n{b}");
+        }
+        for absent in ["javascript", "<script>alert", "Nouvelle pas encore publiée", "Secret", "whatever"] {
+            assert!(!b.contains(absent), "{absent:?} shown to anonymous in\n{b}");
+        }
+        assert!(r.header("last-modified").is_empty(), "its listings change without it");
+        // A manager's page lists the private news and the private page's teaser.
+        let m = app.get_with(page, &[("authorization", &auth)]).await;
+        assert!(m.body.contains("Nouvelle pas encore publiée"), "{}", m.body);
+        assert!(m.body.contains(">Secret</a>"), "{}", m.body);
+    }
+
+    async fn bad_blocks_are_refused_with_what_is_wrong(db) {
+        commune(&db).await;
+        let app = TestApp::new(&db).await;
+        let auth = app.bearer("namur", "max", "correct horse battery").await;
+        let page = "/namur/services/population";
+        for (body, words) in [
+            (json!({"blocks": {"a": {"text": "x"}}, "blocks_layout": {"items": ["a"]}}), "@type"),
+            (json!({"blocks": {"a": {"@type": "slate"}}, "blocks_layout": {"items": ["a", "b"]}}), "block b"),
+            (json!({"blocks": [1, 2]}), "object"),
+            (json!({"blocks_layout": {"items": ["a", "a"]}}), "twice"),
+            (json!({"blocks_layout": {"items": ["zz"]}}), "block zz"),
+        ] {
+            let r = app.send_json("PATCH", page, &auth, body.clone()).await;
+            assert_eq!(r.status, 400, "{body}: {}", r.body);
+            assert!(r.body.contains(words), "{words:?} in {}", r.body);
+        }
+        let v = app.get_json(page).await.json();
+        assert_eq!(v["blocks_layout"]["items"][0], "beffroi-title", "nothing was written: {v}");
+    }
+
+    async fn a_classic_page_opens_in_volto_with_its_text_as_blocks(db) {
+        commune(&db).await;
+        let app = TestApp::new(&db).await;
+        let v = app.get_json("/namur/services/etat-civil").await.json();
+        let items: Vec<&str> = v["blocks_layout"]["items"].as_array().unwrap().iter().map(|i| i.as_str().unwrap()).collect();
+        assert_eq!(items, ["beffroi-title", "beffroi-text-1", "beffroi-text-2"]);
+        assert_eq!(v["blocks"]["beffroi-title"]["@type"], "title");
+        assert_eq!(v["blocks"]["beffroi-text-1"]["value"][0]["type"], "h2");
+        assert_eq!(v["blocks"]["beffroi-text-2"]["plaintext"], "Du lundi au vendredi");
+        assert_eq!(v["blocks"]["beffroi-text-2"]["value"][0]["children"][1]["type"], "strong");
+        // Its own page still shows its text (nothing was stored).
+        let r = app.get("/namur/services/etat-civil").await;
+        assert!(r.body.contains("<h2>Horaires</h2><p>Du lundi <strong>au</strong> vendredi</p>"), "{}", r.body);
+        // The site root, composed of nothing yet: its title and a listing of its contents.
+        let root = app.get_json("/namur").await.json();
+        assert_eq!(root["blocks_layout"]["items"], json!(["beffroi-title", "beffroi-contents"]));
+        assert_eq!(root["blocks"]["beffroi-contents"]["@type"], "listing");
+    }
+
+    async fn the_home_page_is_composed_of_blocks(db) {
+        commune(&db).await;
+        let app = TestApp::new(&db).await;
+        let auth = app.bearer("namur", "max", "correct horse battery").await;
+        let r = app.send_json("PATCH", "/namur", &auth, home_blocks()).await;
+        assert_eq!(r.status, 204, "{}", r.body);
+        let v = app.get_json("/namur").await.json();
+        assert_eq!(v["blocks_layout"], home_blocks()["blocks_layout"]);
+        assert_eq!(v["title"], "Commune de namur");
+        let r = app.get("/namur").await;
+        assert_eq!(r.status, 200);
+        for needle in ["<h1>Commune de namur</h1>", "xylophone", ">Nouvelle piscine</a></h3>", "<h2>Démarches</h2>"] {
+            assert!(r.body.contains(needle), "missing {needle:?} in\n{}", r.body);
+        }
+        assert!(!r.body.contains("id=\"listing-title\""), "the blocks replace the listing of its contents");
+        // Only those who may change the site compose it.
+        let r = app.send_json("PATCH", "/namur", "", json!({"blocks": {}, "blocks_layout": {"items": []}})).await;
+        assert_eq!(r.status, 401, "{}", r.body);
+        // The root takes no other field.
+        let r = app.send_json("PATCH", "/namur", &auth, json!({"text": "x"})).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+    }
+}
