@@ -1383,9 +1383,9 @@ impl TypeRegistry {
             .find_map(|t| Some((t, t.primary().filter(|f| f.kind == FieldKind::Image)?)))
     }
 
-    /// The names of the types that hold others.
+    /// The names of the types that hold others (the site root aside: no item is one).
     pub fn folderish(&self) -> Vec<String> {
-        self.types.iter().filter(|t| t.folderish).map(|t| t.id.clone()).collect()
+        self.types.iter().filter(|t| t.folderish && t.id != SITE_ROOT_TYPE).map(|t| t.id.clone()).collect()
     }
 
     /// Whether `child` may be added inside an item of type `parent` (None: the site root).

@@ -121,6 +121,10 @@ const SECTIONS: &[Section] = &[
     ),
 ];
 
+/// The blocks of the demo's home page: welcome, search, news, agenda, the procedures
+/// people come for, contact and opening hours.
+const HOME: &str = include_str!("../demo/home.json");
+
 /// The id of the demo site.
 pub const DEMO_SITE: &str = "demo";
 
@@ -252,6 +256,9 @@ pub async fn seed(services: &Services, admin_password: &str) -> Result<bool> {
         let item = services.create(&system, &site, &agenda.path, "Event", None, &obj(values)).await?;
         publish(item.path).await?;
     }
+    // The home page, composed of blocks as its administrator would in the browser.
+    let home: Value = serde_json::from_str(HOME).expect("the demo's home page is JSON");
+    services.update(&system, &site, &ItemPath::root(), &obj(home)).await?;
     services
         .create_user(
             &system,
