@@ -21,6 +21,7 @@ const base = process.env.VOLTO_URL || 'http://127.0.0.1:3000';
     const title = await page.title();
     const links = await page.$$eval('main a, #page-document a, .ui.container a', as => as.length);
     console.log(path, '|', title, '| links', links);
+    if (process.env.SHOTS) await page.screenshot({path: `${process.env.SHOTS}/volto${path.replace(/\//g, '_') || '_'}.png`, fullPage: true});
   }
   await page.goto(base + '/login', {waitUntil: 'networkidle0'});
   await page.type('#login', process.env.VOLTO_LOGIN || 'admin');

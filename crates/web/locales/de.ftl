@@ -418,3 +418,4 @@ action-rename = Umbenennen
 block-video = Video ansehen
 block-map = Karte ansehen
 block-listing-empty = Derzeit nichts anzuzeigen.
+sort-position = Reihenfolge im Ordner

@@ -415,3 +415,4 @@ action-rename = Rename
 block-video = Watch the video
 block-map = View the map
 block-listing-empty = Nothing to show yet.
+sort-position = Order in the folder

@@ -415,3 +415,4 @@ action-rename = Renommer
 block-video = Voir la vidéo
 block-map = Voir la carte
 block-listing-empty = Rien à afficher pour le moment.
+sort-position = Ordre dans le dossier

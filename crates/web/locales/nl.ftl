@@ -418,3 +418,4 @@ action-rename = Hernoemen
 block-video = De video bekijken
 block-map = De kaart bekijken
 block-listing-empty = Voorlopig niets te tonen.
+sort-position = Volgorde in de map

@@ -342,3 +342,63 @@ fn draft_html(v: Option<&Json>) -> String {
     }
     out
 }
+
+/// Fills the teasers of a served item (`v`, its JSON) from the items they point at, as
+/// plone.restapi does: the target's address, title, description and image in `href`,
+/// and its title and description on the teaser unless the editor overwrote them. A
+/// target the caller may not see is left as stored. Whether there were teasers (what
+/// is served then changes with other items).
+pub(crate) async fn fill_teasers(ctx: &Ctx<'_>, v: &mut Json) -> Result<bool, WebError> {
+    let mut wanted = Vec::new();
+    let mut seen = Vec::new();
+    collect_teasers(v.get(BLOCKS), 0, &mut |b| {
+        if let Some(p) = target_url(b).and_then(|u| site_path(ctx, u)) {
+            seen.push(p);
+        }
+    });
+    for p in seen {
+        if !wanted.contains(&p) {
+            wanted.push(p);
+        }
+    }
+    if wanted.is_empty() {
+        return Ok(false);
+    }
+    wanted.truncate(MAX_TARGETS);
+    let found = find(ctx, &wanted).await?;
+    fill_teasers_in(ctx, v.get_mut(BLOCKS), 0, &found);
+    Ok(true)
+}
+
+fn collect_teasers(blocks: Option<&Json>, depth: usize, f: &mut dyn FnMut(&Map<String, Json>)) {
+    let Some(Json::Object(map)) = blocks else { return };
+    for b in map.values().filter_map(Json::as_object) {
+        if b.get("@type").and_then(Json::as_str) == Some("teaser") {
+            f(b);
+        }
+        if depth < blocks::MAX_DEPTH {
+            collect_teasers(b.get(BLOCKS), depth + 1, f);
+        }
+    }
+}
+
+fn fill_teasers_in(ctx: &Ctx<'_>, blocks: Option<&mut Json>, depth: usize, found: &HashMap<ItemPath, Summary>) {
+    let Some(Json::Object(map)) = blocks else { return };
+    for b in map.values_mut() {
+        let Json::Object(o) = b else { continue };
+        if o.get("@type").and_then(Json::as_str) == Some("teaser")
+            && let Some(s) = target_url(o).and_then(|u| site_path(ctx, u)).and_then(|p| found.get(&p))
+        {
+            let mut target = crate::json::summary(ctx, s);
+            target["hasPreviewImage"] = s.image.is_some().into();
+            if o.get("overwrite").and_then(Json::as_bool) != Some(true) {
+                o.insert("title".into(), s.title.clone().into());
+                o.insert("description".into(), s.description.clone().into());
+            }
+            o.insert("href".into(), Json::Array(vec![target]));
+        }
+        if depth < blocks::MAX_DEPTH {
+            fill_teasers_in(ctx, o.get_mut(BLOCKS), depth + 1, found);
+        }
+    }
+}

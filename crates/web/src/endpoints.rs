@@ -90,6 +90,8 @@ pub(crate) fn routes() -> Vec<Route> {
             .summary("the named vocabularies of the site's applications"),
         Route::get("@vocabularies", One, json_get!(vocabulary))
             .summary("a vocabulary's terms here (`title`, `token` filter; `b_start`, `b_size`, -1 for all)"),
+        Route::get("@querystring", Bare, json_get!(querystring))
+            .summary("the indexes a query may name, their operations and values; what results sort on"),
         Route::get("@site", Bare, site_handler!(site_info))
             .summary("the site's settings Volto reads (title, languages, time zone, image sizes)"),
         Route::get("@navroot", Bare, json_get!(navroot))
@@ -260,6 +262,11 @@ async fn search(c: &Call<'_>, view: &ItemView) -> Result<Value, WebError> {
 async fn querystring_search_get(c: &Call<'_>, view: &ItemView) -> Result<Value, WebError> {
     let ctx = c.ctx;
     crate::search::querystring_search(ctx, view, None).await
+}
+
+/// GET `@querystring`.
+async fn querystring(c: &Call<'_>, _view: &ItemView) -> Result<Value, WebError> {
+    crate::search::querystring(c.ctx).await
 }
 
 /// GET `@types`.

@@ -184,7 +184,9 @@ pub(crate) fn item(
         m.insert("title".into(), ctx.site.title.clone().into());
         m.insert("is_folderish".into(), true.into());
         m.insert("language".into(), json!({"title": it.language.native_name(), "token": it.language.code()}));
-        m.insert("layout".into(), "listing_view".into());
+        // Composed of blocks, it is a page (Volto then draws its blocks); else a listing.
+        let layout = if beffroi_model::blocks::has_blocks(&it.fields) { "document_view" } else { "listing_view" };
+        m.insert("layout".into(), layout.into());
         m.insert("table_of_contents".into(), Value::Null);
         m.insert("text".into(), Value::Null);
         m.insert("type_title".into(), SITE_ROOT_TYPE.into());

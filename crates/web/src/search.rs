@@ -244,6 +244,20 @@ pub(crate) async fn search_json(ctx: &Ctx<'_>, view: &ItemView) -> Result<Value,
     results_json(ctx, self_url(ctx), &page, &shape, start, size).await
 }
 
+/// A number as JSON gives it, or as text (Volto's listing block sends `"b_size": "3"`).
+fn number_or_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    use serde::Deserialize;
+    match Option::<Value>::deserialize(d)? {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => n.as_i64().map(Some).ok_or_else(|| serde::de::Error::custom("expected an integer")),
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(Value::String(s)) => {
+            s.trim().parse().map(Some).map_err(|_| serde::de::Error::custom(format!("expected an integer, not {s:?}")))
+        }
+        Some(other) => Err(serde::de::Error::custom(format!("expected an integer, not {other}"))),
+    }
+}
+
 #[derive(serde::Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct QuerystringBody {
@@ -253,11 +267,11 @@ pub(crate) struct QuerystringBody {
     sort_on: Option<String>,
     #[serde(default)]
     sort_order: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "number_or_text")]
     b_start: Option<i64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "number_or_text")]
     b_size: Option<i64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "number_or_text")]
     limit: Option<i64>,
     #[serde(default)]
     fullobjects: Option<Value>,
@@ -511,4 +525,122 @@ pub(crate) async fn search_page(ctx: &Ctx<'_>) -> Result<Response, WebError> {
             hidden => params.iter().filter(|(k, _)| k == "portal_type" || k == "Subject" || k == "modified" || k == "sort_on").map(|(k, v)| context! { name => k.clone(), value => v.clone() }).collect::<Vec<_>>(),
         },
     )
+}
+
+/// The widget Volto draws for an operation (plone.app.querystring's names).
+fn operation_widget(op: &str) -> Value {
+    match op {
+        "selection.any" | "selection.all" | "selection.is" => "MultipleSelectionWidget".into(),
+        "string.is" | "string.contains" | "int.is" | "int.lessThan" | "int.largerThan" => "StringWidget".into(),
+        "string.absolutePath" => "ReferenceWidget".into(),
+        "string.relativePath" => "RelativePathWidget".into(),
+        "date.lessThan" | "date.largerThan" => "DateWidget".into(),
+        "date.between" | "int.between" => "DateRangeWidget".into(),
+        "date.lessThanRelativeDate" | "date.largerThanRelativeDate" => "RelativeDateWidget".into(),
+        _ => Value::Null,
+    }
+}
+
+/// GET `@querystring`: the indexes a query (a listing block's, a Collection's) may
+/// name, with their operations, titles and values in the site's language, and those
+/// results may be sorted on, as plone.restapi describes them to Volto's query editor.
+pub(crate) async fn querystring(ctx: &Ctx<'_>) -> Result<Value, WebError> {
+    use beffroi_model::catalog::querystring::{INDEXES, PREFIX, fits, operations};
+    let lang = ctx.site.language;
+    let i18n = &ctx.app.i18n;
+    let services = &ctx.app.services;
+    let types = services.types();
+    let reg = services.workflows(&ctx.site).await.map_err(|e| WebError::from_service(e, &ctx.request_url))?;
+    let group = |index: &str| match index {
+        "created" | "modified" | "effective" | "expires" | "start" | "end" => "Dates",
+        "SearchableText" | "Subject" => "Text",
+        _ => "Metadata",
+    };
+    let describe = |title: String, group: &str, ops: Vec<&str>, values: Value, sortable: bool| {
+        let operators: Map<String, Value> = ops
+            .iter()
+            .map(|op| {
+                let title = i18n.t(lang, &format!("qs-op-{}", op.replace('.', "-")), &[]);
+                let short = op.rsplit('.').next().unwrap_or(op);
+                let v = json!({
+                    "title": title,
+                    "description": null,
+                    "operation": format!("plone.app.querystring.queryparser._{short}"),
+                    "widget": operation_widget(op),
+                });
+                (format!("{PREFIX}{op}"), v)
+            })
+            .collect();
+        json!({
+            "title": title,
+            "description": "",
+            "enabled": true,
+            "group": group,
+            "operations": ops.iter().map(|op| format!("{PREFIX}{op}")).collect::<Vec<_>>(),
+            "operators": operators,
+            "sortable": sortable,
+            "values": values,
+            "vocabulary": null,
+        })
+    };
+    let titled = |pairs: Vec<(String, String)>| -> Value {
+        pairs.into_iter().map(|(token, title)| (token, json!({ "title": title }))).collect::<Map<_, _>>().into()
+    };
+    let mut indexes = Map::new();
+    let sortable_names = ["created", "modified", "effective", "expires", "start", "end"];
+    for index in INDEXES {
+        let ops: Vec<&str> = operations().filter(|op| fits(index, op)).collect();
+        let values = match *index {
+            "portal_type" => titled(
+                types
+                    .all()
+                    .iter()
+                    .filter(|t| t.addable && ctx.type_rules.has(&t.id))
+                    .map(|t| (t.id.clone(), t.title.get(lang).to_owned()))
+                    .collect(),
+            ),
+            "review_state" => {
+                let mut states: Vec<(String, String)> = Vec::new();
+                for s in reg.all().iter().flat_map(|w| &w.states) {
+                    if !states.iter().any(|(id, _)| *id == s.id) {
+                        states.push((s.id.clone(), s.title.get(lang).to_owned()));
+                    }
+                }
+                titled(states)
+            }
+            "Language" => titled(
+                beffroi_model::Language::ALL.iter().map(|l| (l.code().to_owned(), l.native_name().to_owned())).collect(),
+            ),
+            _ => json!({}),
+        };
+        let title = i18n.t(lang, &format!("qs-index-{index}"), &[]);
+        indexes.insert((*index).to_owned(), describe(title, group(index), ops, values, sortable_names.contains(index)));
+    }
+    // The applications' indexes, under their own titles.
+    for d in types.indexes().iter().filter(|d| !d.kind.operations().is_empty()) {
+        let ops: Vec<&str> = d.kind.operations().to_vec();
+        let sortable = sort_on(types.indexes(), &d.name).is_ok();
+        indexes.insert(d.name.clone(), describe(d.title.get(lang).to_owned(), "Metadata", ops, json!({}), sortable));
+    }
+    // What results may be sorted on: the title, the position, the dates.
+    let mut sortable = Map::new();
+    let title_of = |key: &str| i18n.t(lang, key, &[]);
+    sortable.insert("sortable_title".into(), describe(title_of("listing-col-title"), "Text", Vec::new(), json!({}), true));
+    sortable.insert(
+        "getObjPositionInParent".into(),
+        describe(title_of("sort-position"), "Metadata", Vec::new(), json!({}), true),
+    );
+    for (name, v) in &indexes {
+        if v["sortable"] == true {
+            let mut v = v.clone();
+            v["operations"] = json!([]);
+            v["operators"] = json!({});
+            sortable.insert(name.clone(), v);
+        }
+    }
+    Ok(json!({
+        "@id": format!("{}/@querystring", ctx.base),
+        "indexes": indexes,
+        "sortable_indexes": sortable,
+    }))
 }

@@ -680,9 +680,12 @@ async fn item_response(ctx: &Ctx<'_>, view: &ItemView, json: bool, headers: &Hea
     if json {
         let lock = json::lock_for(ctx, view).await?;
         let mut v = json::item(ctx, view, listing.as_ref().map(|l| (l, b_start, b_size)), lock.as_ref());
-        // What an expansion adds (the navigation, the actions…) changes without the
-        // item: such an answer is validated by its body's ETag alone, no Last-Modified.
-        let modified = if expand(ctx, view, &mut v).await? { None } else { Some(view.item.modified) };
+        let teasers = crate::blocks::fill_teasers(ctx, &mut v).await?;
+        // What an expansion or a teaser adds (the navigation, the actions, another
+        // item's title…) changes without the item: such an answer is validated by its
+        // body's ETag alone, no Last-Modified.
+        let expanded = expand(ctx, view, &mut v).await?;
+        let modified = (!expanded && !teasers).then_some(view.item.modified);
         return Ok(finish(headers, json_body(&v), JSON, modified));
     }
     let root = view.lineage.first().unwrap_or(&view.item);

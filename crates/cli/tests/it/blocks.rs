@@ -6,7 +6,19 @@ use beffroi_model::security::Role;
 use serde_json::{Value, json};
 
 use crate::both_backends;
-use crate::support::{TestApp, TestDb};
+use crate::support::{Reply, TestApp, TestDb};
+
+/// A JSON request with no credentials.
+async fn anonymous(app: &TestApp, method: &str, uri: &str, body: Value) -> Reply {
+    let req = axum::http::Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("host", "localhost")
+        .header("accept", "application/json")
+        .body(axum::body::Body::from(body.to_string()))
+        .unwrap();
+    app.request(req).await
+}
 
 /// A commune with a page, a published and a private news item, and a manager.
 async fn commune(db: &TestDb) -> beffroi_service::SiteRow {
@@ -64,7 +76,17 @@ both_backends! {
         let v = app.get_json(page).await.json();
         let mut expected = home_blocks();
         expected["blocks"]["raw"]["html"] = json!("<p>Horaires</p>");
-        assert_eq!(v["blocks"], expected["blocks"]);
+        // Teasers are filled from what they point at, as plone.restapi fills them.
+        let teaser = &v["blocks"]["quick"]["blocks"]["a"];
+        assert_eq!(teaser["title"], "Population");
+        assert_eq!(teaser["description"], "Cartes d'identité");
+        assert_eq!(teaser["href"][0]["@id"], "http://localhost/namur/services/population");
+        assert_eq!(teaser["href"][0]["hasPreviewImage"], false);
+        let secret = &v["blocks"]["quick"]["blocks"]["b"];
+        assert_eq!(secret, &expected["blocks"]["quick"]["blocks"]["b"], "what anonymous may not see is left as stored");
+        let mut got = v["blocks"].clone();
+        got["quick"]["blocks"]["a"] = expected["blocks"]["quick"]["blocks"]["a"].clone();
+        assert_eq!(got, expected["blocks"]);
         assert_eq!(v["blocks_layout"], expected["blocks_layout"]);
         // Published as plone.volto's behavior: Volto draws its blocks editor from it.
         let schema = app.get_with("/namur/@types/Document", &[("authorization", &auth), ("accept", "application/json")]).await.json();
@@ -161,10 +183,43 @@ both_backends! {
         }
         assert!(!r.body.contains("id=\"listing-title\""), "the blocks replace the listing of its contents");
         // Only those who may change the site compose it.
-        let r = app.send_json("PATCH", "/namur", "", json!({"blocks": {}, "blocks_layout": {"items": []}})).await;
+        let r = anonymous(&app, "PATCH", "/namur", json!({"blocks": {}, "blocks_layout": {"items": []}})).await;
         assert_eq!(r.status, 401, "{}", r.body);
         // The root takes no other field.
         let r = app.send_json("PATCH", "/namur", &auth, json!({"text": "x"})).await;
         assert_eq!(r.status, 400, "{}", r.body);
+    }
+
+    async fn volto_listing_blocks_find_their_indexes_and_run_their_queries(db) {
+        commune(&db).await;
+        let app = TestApp::new(&db).await;
+        // @querystring: what Volto's query editor offers, in the site's language.
+        let r = app.get_json("/namur/@querystring").await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let qs = r.json();
+        let types = &qs["indexes"]["portal_type"];
+        assert_eq!(types["title"], "Type");
+        assert_eq!(types["values"]["News Item"]["title"], "Actualité");
+        assert!(types["values"].get("Plone Site").is_none(), "nobody adds a site root");
+        assert_eq!(
+            types["operators"]["plone.app.querystring.operation.selection.any"]["widget"],
+            "MultipleSelectionWidget"
+        );
+        assert_eq!(qs["indexes"]["review_state"]["values"]["published"]["title"], "Publié");
+        assert!(qs["indexes"]["start"]["operations"].as_array().unwrap().iter().any(|o| o == "plone.app.querystring.operation.date.afterToday"));
+        for sortable in ["sortable_title", "effective", "start", "getObjPositionInParent"] {
+            assert!(qs["sortable_indexes"].get(sortable).is_some(), "{sortable}");
+        }
+        // The listing block's request, numbers as text as Volto sends them.
+        let body = json!({"metadata_fields": "_all", "b_size": "3", "limit": "3", "b_start": 0,
+            "query": [{"i": "portal_type", "o": "plone.app.querystring.operation.selection.any", "v": ["News Item"]}],
+            "sort_on": "effective", "sort_order": "descending"});
+        let r = anonymous(&app, "POST", "/namur/@querystring-search", body).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.json()["items_total"], 1, "the published news only: {}", r.body);
+        let bad = json!({"b_size": "trois", "query": []});
+        let r = anonymous(&app, "POST", "/namur/@querystring-search", bad).await;
+        assert_eq!(r.status, 400);
+        assert!(r.body.contains("trois"), "{}", r.body);
     }
 }
