@@ -419,3 +419,57 @@ block-video = Video ansehen
 block-map = Karte ansehen
 block-listing-empty = Derzeit nichts anzuzeigen.
 sort-position = Reihenfolge im Ordner
+
+# The blocks editor (@@blocks).
+action-compose = Seite gestalten
+compose-title = „{ $title }“ gestalten
+compose-help = Die Seite besteht aus Blöcken, in dieser Reihenfolge angezeigt. Jede Schaltfläche speichert das ganze Formular. Eine gestaltete Seite zeigt ihre Blöcke statt ihres Textes.
+compose-empty = Die Seite hat noch keine Blöcke.
+block-kind-slate = Text
+block-kind-html = HTML
+block-kind-listing = Inhaltsliste
+block-kind-gridBlock = Links zu Seiten
+block-kind-search = Suche
+block-kind-image = Bild
+block-kind-separator = Trennlinie
+block-kind-title = Seitentitel
+block-kind-description = Seitenbeschreibung
+block-kind-other = Block „{ $kind }“
+block-text = Text
+block-headline = Blocktitel
+block-image-url = Bild (Adresse auf der Website)
+block-image-alt = Alternativtext
+block-image-size = Größe
+size-l = Groß
+size-m = Mittel
+size-s = Klein
+block-address-help = Zum Beispiel /aktuelles/foto oder die vollständige Adresse der Seite.
+block-listing-type = Inhaltstyp
+block-listing-any = Alle Typen
+block-listing-path = Ordner (optional)
+block-listing-path-help = Nur was in diesem Ordner liegt, zum Beispiel /aktuelles. Leer: die ganze Website.
+block-listing-sort = Reihenfolge
+block-listing-limit = Anzahl der Einträge
+block-listing-variation = Darstellung
+variation-summary = Zusammenfassungen mit Datum und Bild
+variation-default = Einfache Liste
+variation-imageGallery = Bildergalerie
+sort-newest = Neueste zuerst
+sort-upcoming = Nächste zuerst (Veranstaltungen)
+sort-title = Nach Titel
+block-criteria-kept = { $count ->
+    [one] Ein weiteres Kriterium bleibt unverändert.
+   *[other] { $count } weitere Kriterien bleiben unverändert.
+}
+block-targets = Seiten (eine Adresse pro Zeile)
+block-targets-help = Zum Beispiel /dienste/standesamt. Jede Seite erscheint mit ihrem Titel und ihrer Beschreibung.
+block-title-help = Der Seitentitel, an dieser Stelle.
+block-description-help = Die Seitenbeschreibung, an dieser Stelle.
+block-separator-help = Eine Trennlinie.
+block-kept = Dieser Block wird in Volto bearbeitet; hier bleibt er unverändert.
+block-up = Nach oben
+block-down = Nach unten
+block-delete = Entfernen
+block-add = Einen Block hinzufügen
+block-add-kind = Blockart
+block-add-button = Hinzufügen

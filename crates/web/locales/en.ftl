@@ -416,3 +416,57 @@ block-video = Watch the video
 block-map = View the map
 block-listing-empty = Nothing to show yet.
 sort-position = Order in the folder
+
+# The blocks editor (@@blocks).
+action-compose = Compose the page
+compose-title = Compose “{ $title }”
+compose-help = The page is made of blocks, shown in this order. Every button saves the whole form. A composed page shows its blocks instead of its text.
+compose-empty = The page has no blocks yet.
+block-kind-slate = Text
+block-kind-html = HTML
+block-kind-listing = Content listing
+block-kind-gridBlock = Links to pages
+block-kind-search = Search
+block-kind-image = Image
+block-kind-separator = Separator
+block-kind-title = Page title
+block-kind-description = Page description
+block-kind-other = Block “{ $kind }”
+block-text = Text
+block-headline = Block heading
+block-image-url = Image (its address on the site)
+block-image-alt = Alternative text
+block-image-size = Size
+size-l = Large
+size-m = Medium
+size-s = Small
+block-address-help = For instance /news/photo, or the page's full address.
+block-listing-type = Kind of content
+block-listing-any = Any kind
+block-listing-path = Folder (optional)
+block-listing-path-help = Only what is in this folder, for instance /news. Empty: the whole site.
+block-listing-sort = Order
+block-listing-limit = Number of items
+block-listing-variation = Presentation
+variation-summary = Summaries with date and image
+variation-default = Simple list
+variation-imageGallery = Image gallery
+sort-newest = Newest first
+sort-upcoming = Soonest first (events)
+sort-title = By title
+block-criteria-kept = { $count ->
+    [one] One other criterion is kept as it is.
+   *[other] { $count } other criteria are kept as they are.
+}
+block-targets = Pages (one address per line)
+block-targets-help = For instance /services/civil-status. Each page shows with its title and description.
+block-title-help = The page's title, in this place.
+block-description-help = The page's description, in this place.
+block-separator-help = A dividing line.
+block-kept = This block is edited in Volto; it is kept as it is here.
+block-up = Move up
+block-down = Move down
+block-delete = Remove
+block-add = Add a block
+block-add-kind = Kind of block
+block-add-button = Add

@@ -416,3 +416,57 @@ block-video = Voir la vidéo
 block-map = Voir la carte
 block-listing-empty = Rien à afficher pour le moment.
 sort-position = Ordre dans le dossier
+
+# The blocks editor (@@blocks).
+action-compose = Composer la page
+compose-title = Composer « { $title } »
+compose-help = La page est faite de blocs, affichés dans cet ordre. Chaque bouton enregistre tout le formulaire. Une page composée affiche ses blocs à la place de son texte.
+compose-empty = La page n'a encore aucun bloc.
+block-kind-slate = Texte
+block-kind-html = HTML
+block-kind-listing = Liste de contenus
+block-kind-gridBlock = Liens vers des pages
+block-kind-search = Recherche
+block-kind-image = Image
+block-kind-separator = Séparateur
+block-kind-title = Titre de la page
+block-kind-description = Description de la page
+block-kind-other = Bloc « { $kind } »
+block-text = Texte
+block-headline = Titre du bloc
+block-image-url = Image (adresse dans le site)
+block-image-alt = Texte alternatif
+block-image-size = Taille
+size-l = Grande
+size-m = Moyenne
+size-s = Petite
+block-address-help = Par exemple /actualites/photo ou l'adresse complète de la page.
+block-listing-type = Type de contenu
+block-listing-any = Tous les types
+block-listing-path = Dossier (facultatif)
+block-listing-path-help = Seulement ce qui est dans ce dossier, par exemple /actualites. Vide : tout le site.
+block-listing-sort = Ordre
+block-listing-limit = Nombre d'éléments
+block-listing-variation = Présentation
+variation-summary = Résumés avec date et image
+variation-default = Liste simple
+variation-imageGallery = Galerie d'images
+sort-newest = Les plus récents d'abord
+sort-upcoming = Les prochains d'abord (événements)
+sort-title = Par titre
+block-criteria-kept = { $count ->
+    [one] Un autre critère est gardé tel quel.
+   *[other] { $count } autres critères sont gardés tels quels.
+}
+block-targets = Pages (une adresse par ligne)
+block-targets-help = Par exemple /services/etat-civil. Chaque page apparaît avec son titre et sa description.
+block-title-help = Le titre de la page, à cet endroit.
+block-description-help = La description de la page, à cet endroit.
+block-separator-help = Une ligne de séparation.
+block-kept = Ce bloc se modifie dans Volto ; il est gardé tel quel ici.
+block-up = Monter
+block-down = Descendre
+block-delete = Retirer
+block-add = Ajouter un bloc
+block-add-kind = Sorte de bloc
+block-add-button = Ajouter

@@ -419,3 +419,57 @@ block-video = De video bekijken
 block-map = De kaart bekijken
 block-listing-empty = Voorlopig niets te tonen.
 sort-position = Volgorde in de map
+
+# The blocks editor (@@blocks).
+action-compose = Pagina samenstellen
+compose-title = „{ $title }” samenstellen
+compose-help = De pagina bestaat uit blokken, in deze volgorde getoond. Elke knop bewaart het hele formulier. Een samengestelde pagina toont haar blokken in plaats van haar tekst.
+compose-empty = De pagina heeft nog geen blokken.
+block-kind-slate = Tekst
+block-kind-html = HTML
+block-kind-listing = Lijst van inhoud
+block-kind-gridBlock = Koppelingen naar pagina's
+block-kind-search = Zoeken
+block-kind-image = Afbeelding
+block-kind-separator = Scheidingslijn
+block-kind-title = Titel van de pagina
+block-kind-description = Beschrijving van de pagina
+block-kind-other = Blok „{ $kind }”
+block-text = Tekst
+block-headline = Titel van het blok
+block-image-url = Afbeelding (adres op de site)
+block-image-alt = Alternatieve tekst
+block-image-size = Grootte
+size-l = Groot
+size-m = Middel
+size-s = Klein
+block-address-help = Bijvoorbeeld /nieuws/foto of het volledige adres van de pagina.
+block-listing-type = Soort inhoud
+block-listing-any = Alle soorten
+block-listing-path = Map (optioneel)
+block-listing-path-help = Alleen wat in deze map staat, bijvoorbeeld /nieuws. Leeg: de hele site.
+block-listing-sort = Volgorde
+block-listing-limit = Aantal items
+block-listing-variation = Weergave
+variation-summary = Samenvattingen met datum en afbeelding
+variation-default = Eenvoudige lijst
+variation-imageGallery = Fotogalerij
+sort-newest = Nieuwste eerst
+sort-upcoming = Eerstvolgende eerst (evenementen)
+sort-title = Op titel
+block-criteria-kept = { $count ->
+    [one] Eén ander criterium blijft zoals het is.
+   *[other] { $count } andere criteria blijven zoals ze zijn.
+}
+block-targets = Pagina's (één adres per regel)
+block-targets-help = Bijvoorbeeld /diensten/burgerzaken. Elke pagina verschijnt met haar titel en beschrijving.
+block-title-help = De titel van de pagina, op deze plaats.
+block-description-help = De beschrijving van de pagina, op deze plaats.
+block-separator-help = Een scheidingslijn.
+block-kept = Dit blok wordt in Volto bewerkt; hier blijft het zoals het is.
+block-up = Omhoog
+block-down = Omlaag
+block-delete = Verwijderen
+block-add = Een blok toevoegen
+block-add-kind = Soort blok
+block-add-button = Toevoegen

@@ -253,7 +253,15 @@ async fn listing(ctx: &Ctx<'_>, view: &ItemView, id: &str, b: &Map<String, Json>
     // the page; the editor sees why when they edit the block.
     let (mut q, shown) = match services.block_query(&ctx.principal, base, &qs).await {
         Ok(Some(found)) => found,
-        Ok(None) => return Ok(None),
+        // Without criteria, as Volto's: what the item holds, in its order.
+        Ok(None) => {
+            let q = CatalogQuery {
+                paths: vec![PathQuery { path: view.item.path.clone(), depth: Some(1) }],
+                sort: beffroi_service::SortOn::Position,
+                ..Default::default()
+            };
+            (q, 10)
+        }
         Err(beffroi_service::ServiceError::BadRequest(why)) => {
             tracing::debug!(block = id, %why, "listing block skipped");
             return Ok(None);

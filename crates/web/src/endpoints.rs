@@ -45,8 +45,14 @@ macro_rules! view {
     };
 }
 
+/// Whether the item has an edit form: a type of its own (the site root's has no field).
 fn has_schema(ctx: &Ctx<'_>, view: &ItemView) -> bool {
-    ctx.app.services.types().get(&view.item.type_name).is_some()
+    !view.item.path.is_root() && ctx.app.services.types().get(&view.item.type_name).is_some()
+}
+
+/// Whether the item may be composed of blocks (its type has plone.volto's behavior).
+fn has_blocks(ctx: &Ctx<'_>, view: &ItemView) -> bool {
+    ctx.app.services.types().get(&view.item.type_name).is_some_and(|t| t.field(beffroi_model::blocks::BLOCKS).is_some())
 }
 
 fn not_root(_: &Ctx<'_>, view: &ItemView) -> bool {
@@ -164,6 +170,11 @@ pub(crate) fn routes() -> Vec<Route> {
             .summary("the edit form")
             .action_when("action-edit", 10, has_schema),
         Route::post("@@edit", Bare, view!(crate::edit::edit)).access(Access::Item(MODIFY)).uploads(),
+        Route::get("@@blocks", Bare, view!(crate::compose::compose))
+            .access(Access::Item(MODIFY))
+            .summary("the blocks editor: a page (the home page) composed of blocks")
+            .action_when("action-compose", 15, has_blocks),
+        Route::post("@@blocks", Bare, view!(crate::compose::compose)).access(Access::Item(MODIFY)),
         Route::get("@@add", Bare, view!(crate::edit::add))
             .access(Access::Item(ADD))
             .uploads()

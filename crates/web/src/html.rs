@@ -30,6 +30,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("pagination.html", include_str!("../templates/pagination.html")),
     ("rich_texts.html", include_str!("../templates/rich_texts.html")),
     ("blocks.html", include_str!("../templates/blocks.html")),
+    ("compose.html", include_str!("../templates/compose.html")),
     ("contents.html", include_str!("../templates/contents.html")),
     ("contents_delete.html", include_str!("../templates/contents_delete.html")),
     ("rename.html", include_str!("../templates/rename.html")),

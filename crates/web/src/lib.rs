@@ -15,6 +15,7 @@ use beffroi_service::Services;
 
 mod auth;
 mod blocks;
+mod compose;
 pub mod client;
 mod contents;
 mod edit;

@@ -6,7 +6,7 @@ use beffroi_model::security::Role;
 use serde_json::{Value, json};
 
 use crate::both_backends;
-use crate::support::{Reply, TestApp, TestDb};
+use crate::support::{Reply, TestApp, TestDb, csrf};
 
 /// A JSON request with no credentials.
 async fn anonymous(app: &TestApp, method: &str, uri: &str, body: Value) -> Reply {
@@ -38,6 +38,18 @@ async fn commune(db: &TestDb) -> beffroi_service::SiteRow {
     db.add_private(&s, "/actualites", "News Item", json!({"title": "Nouvelle pas encore publiée"})).await;
     db.user(&s, "max", "correct horse battery", "Max", &[Role::Manager]).await;
     s
+}
+
+/// The ids of the blocks of the blocks editor's form that have field `field`, in order.
+fn form_ids(body: &str, field: &str) -> Vec<String> {
+    let end = format!(".{field}\"");
+    body.match_indices("name=\"b.")
+        .filter_map(|(i, m)| {
+            let rest = &body[i + m.len()..];
+            let close = rest.find('"')?;
+            rest[..close + 1].ends_with(&end).then(|| rest[..close + 1 - end.len()].to_owned())
+        })
+        .collect()
 }
 
 fn home_blocks() -> Value {
@@ -221,5 +233,96 @@ both_backends! {
         let r = anonymous(&app, "POST", "/namur/@querystring-search", bad).await;
         assert_eq!(r.status, 400);
         assert!(r.body.contains("trois"), "{}", r.body);
+    }
+
+    async fn the_home_page_is_composed_in_the_browser_without_writing_html(db) {
+        commune(&db).await;
+        let app = TestApp::new(&db).await;
+        // Anonymous visitors do not get the editor.
+        let r = app.get("/namur/@@blocks").await;
+        assert!(r.status == 401 || r.status == 302 || r.status == 303, "{}", r.status);
+        let cookie = app.session_on("namur", "max", "correct horse battery").await;
+        let home = app.get_with("/namur", &[("cookie", &cookie)]).await;
+        assert!(home.body.contains("href=\"http://localhost/namur/@@blocks\">Composer la page</a>"), "{}", home.body);
+        let r = app.get_with("/namur/@@blocks", &[("cookie", &cookie)]).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert!(r.body.contains("1. Titre de la page"), "the root starts with its title: {}", r.body);
+        let token = csrf(&r.body);
+        let post = |pairs: Vec<(&'static str, String)>| {
+            let mut all: Vec<(String, String)> = vec![("_csrf".into(), token.clone())];
+            all.extend(pairs.into_iter().map(|(k, v)| (k.to_owned(), v)));
+            let body = serde_urlencoded::to_string(&all).unwrap();
+            let app = &app;
+            let cookie = cookie.clone();
+            async move { app.post_form("/namur/@@blocks", &cookie, body).await }
+        };
+        // A text block, then a listing, then links to pages.
+        let r = post(vec![("op", "add".into()), ("new_kind", "slate".into())]).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let page = app.get_with("/namur/@@blocks", &[("cookie", &cookie)]).await.body;
+        let text = form_ids(&page, "html");
+        assert_eq!(text.len(), 1, "{page}");
+        let key = |id: &str, f: &str| -> &'static str { Box::leak(format!("b.{id}.{f}").into_boxed_str()) };
+        let r = post(vec![
+            (key(&text[0], "html"), "<p>Bonjour <strong>tous</strong><script>alert(1)</script></p>".into()),
+            ("op", "add".into()),
+            ("new_kind", "listing".into()),
+        ])
+        .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let page = app.get_with("/namur/@@blocks", &[("cookie", &cookie)]).await.body;
+        assert!(page.contains("Bonjour &lt;strong&gt;tous&lt;/strong&gt;"), "the text comes back to its editor: {page}");
+        let listing = form_ids(&page, "sort");
+        assert_eq!(listing.len(), 1, "{page}");
+        let r = post(vec![
+            (key(&listing[0], "headline"), "Dernières nouvelles".into()),
+            (key(&listing[0], "type"), "News Item".into()),
+            (key(&listing[0], "limit"), "2".into()),
+            (key(&listing[0], "sort"), "effective".into()),
+            (key(&listing[0], "variation"), "summary".into()),
+            ("op", "add".into()),
+            ("new_kind", "gridBlock".into()),
+        ])
+        .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let page = app.get_with("/namur/@@blocks", &[("cookie", &cookie)]).await.body;
+        let grid = form_ids(&page, "targets");
+        assert_eq!(grid.len(), 1, "{page}");
+        assert!(page.contains("value=\"Dernières nouvelles\""), "{page}");
+        // The links, and the grid moved above the listing; then saved.
+        let r = post(vec![
+            (key(&grid[0], "headline"), "Vos démarches".into()),
+            (key(&grid[0], "targets"), "/services/population\nhttp://localhost/namur/services/etat-civil".into()),
+            ("op", format!("up:{}", grid[0])),
+        ])
+        .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let r = post(vec![("op", "save".into())]).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        assert_eq!(r.header("location"), "http://localhost/namur");
+
+        let home = app.get("/namur").await.body;
+        let at = |needle: &str| home.find(needle).unwrap_or_else(|| panic!("missing {needle:?} in\n{home}"));
+        let (title, text_at, grid_at, listing_at) =
+            (at("<h1>Commune de namur</h1>"), at("Bonjour <strong>tous</strong>"), at("<h2>Vos démarches</h2>"), at("Dernières nouvelles"));
+        assert!(title < text_at && text_at < grid_at && grid_at < listing_at, "in the order composed");
+        at(">Population</a></h3>");
+        at(">État civil</a></h3>");
+        at(">Nouvelle piscine</a></h3>");
+        assert!(!home.contains("alert(1)"), "{home}");
+        let v = app.get_json("/namur").await.json();
+        assert_eq!(v["blocks_layout"]["items"].as_array().unwrap().len(), 4);
+        assert_eq!(v["blocks"][&grid[0]]["blocks_layout"]["items"].as_array().unwrap().len(), 2);
+        assert_eq!(v["blocks"][&listing[0]]["querystring"]["b_size"], "2");
+
+        // A block removed is gone from the page.
+        let r = post(vec![("op", format!("delete:{}", text[0]))]).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        assert!(!app.get("/namur").await.body.contains("Bonjour"));
+        // The editor's own buttons only: anything else saves the form as it is.
+        let r = post(vec![(key(&grid[0], "targets"), "/services/population".into()), ("op", "bogus".into())]).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let v = app.get_json("/namur").await.json();
+        assert_eq!(v["blocks"][&grid[0]]["blocks_layout"]["items"].as_array().unwrap().len(), 1);
     }
 }
