@@ -112,6 +112,7 @@ async fn run(db: TestDb) {
     let editor = [
         "/actualites",
         "/actualites/@@edit",
+        "/@@blocks",
         "/actualites/@@add?type=News%20Item",
         "/agenda/@@add?type=Event",
         "/actualites/@@folder_contents",
