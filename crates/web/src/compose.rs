@@ -35,13 +35,17 @@ const VARIATIONS: &[&str] = &["summary", "default", "imageGallery"];
 const MAX_TEASERS: usize = 12;
 
 /// The blocks a page starts with in the editor: its own, or (none yet) its title and
-/// its text as blocks.
-fn current(view: &ItemView) -> (Map<String, Json>, Vec<String>) {
+/// its text (its type's first rich-text field) as blocks.
+fn current(ctx: &Ctx<'_>, view: &ItemView) -> (Map<String, Json>, Vec<String>) {
     let f = &view.item.fields;
     let stored = f.get(BLOCKS).and_then(Json::as_object).zip(f.get(LAYOUT).and_then(|l| l.get("items")));
     let (blocks, layout) = match stored {
         Some((b, items)) => (Json::Object(b.clone()), json!({ "items": items })),
-        None => blocks::from_rich_text(f.get("text").and_then(crate::links::rich_html)),
+        None => {
+            let schema = ctx.app.services.types().get(&view.item.type_name);
+            let text = schema.and_then(|s| s.rich_text_fields().next()).and_then(|t| f.get(&t.name));
+            blocks::from_rich_text(text.and_then(crate::links::rich_html))
+        }
     };
     let ids = layout["items"].as_array().into_iter().flatten().filter_map(Json::as_str).map(str::to_owned).collect();
     (blocks.as_object().cloned().unwrap_or_default(), ids)
@@ -263,7 +267,7 @@ pub(crate) async fn compose(ctx: &Ctx<'_>, view: &ItemView, body: Option<&[u8]>)
     let lang = ctx.site.language;
     let item_url = ctx.url(&view.item.path);
     let action = format!("{item_url}/@@blocks");
-    let (mut all, mut ids) = current(view);
+    let (mut all, mut ids) = current(ctx, view);
     let mut error = None;
     if let Some(body) = body {
         let pairs = form_pairs(body)?;

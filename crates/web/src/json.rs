@@ -202,7 +202,7 @@ pub(crate) fn item(
         m.insert("next_item".into(), json!({}));
         m.insert("previous_item".into(), json!({}));
         if let Some(s) = schema {
-            m.insert("layout".into(), layout(s, &it.fields).into());
+            m.insert("layout".into(), served_layout(layout(s, &it.fields)).into());
             if s.behaviors.iter().any(|b| b == "versioning") {
                 m.insert("changeNote".into(), "".into());
                 m.insert("versioning_enabled".into(), true.into());
@@ -227,7 +227,8 @@ pub(crate) fn item(
             if s.field(BLOCKS).is_some() && it.fields.get(BLOCKS).is_none_or(Value::is_null) {
                 // A classic item opens in Volto with its text as blocks (Volto shows a
                 // page's text only through blocks), as plone.volto's migration makes them.
-                let html = it.fields.get("text").and_then(crate::links::rich_html);
+                let text = s.rich_text_fields().next().and_then(|f| it.fields.get(&f.name));
+                let html = text.and_then(crate::links::rich_html);
                 let (blocks, layout) = beffroi_model::blocks::from_rich_text(html.as_deref());
                 m.insert(BLOCKS.into(), blocks);
                 m.insert(LAYOUT.into(), layout);
@@ -407,6 +408,16 @@ pub(crate) async fn content_write(
 
 /// The view an item is shown with: the one its `layout` field chose among its type's,
 /// else its type's first (Plone's default view).
+/// The layout as plone.restapi clients read it: Beffroi's own listing views (news
+/// newest first, events by month) as the Plone view closest to them that Volto draws
+/// (summaries); the others as they are. Beffroi's pages keep the view itself.
+fn served_layout(layout: String) -> String {
+    match layout.as_str() {
+        crate::listing::NEWS | crate::listing::EVENTS => "summary_view".to_owned(),
+        _ => layout,
+    }
+}
+
 pub(crate) fn layout(schema: &beffroi_model::schema::TypeSchema, fields: &serde_json::Map<String, Value>) -> String {
     fields
         .get("layout")

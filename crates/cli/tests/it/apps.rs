@@ -943,7 +943,7 @@ fn web_and_service_name_no_content_field() {
         "id",
         "exclude_from_nav",
     ];
-    const ALLOWED: [(&str, &str, &str); 14] = [
+    const ALLOWED: &[(&str, &str, &str)] = &[
         ("crates/web/src/json.rs", "layout", "plone.restapi's `layout` of an item: the view it is shown with"),
         ("crates/web/src/html.rs", "image", "schema.org's `image` property in a page's JSON-LD"),
         ("crates/web/src/html.rs", "location", "schema.org's `location` property of an Event in JSON-LD"),
@@ -962,6 +962,21 @@ fn web_and_service_name_no_content_field() {
         ("crates/service/src/query.rs", "start", "a sort and date index name of plone.restapi's queries"),
         ("crates/service/src/query.rs", "end", "a sort and date index name of plone.restapi's queries"),
         ("crates/service/src/apps.rs", "text", "an index kind"),
+        ("crates/service/src/query.rs", "query", "the criteria of a listing block's querystring (Volto)"),
+        ("crates/service/src/query.rs", "sort_on", "the sort of a listing block's querystring (Volto)"),
+        ("crates/service/src/query.rs", "limit", "the number of results of a listing block's querystring (Volto)"),
+        ("crates/web/src/search.rs", "end", "a date index name in @querystring"),
+        ("crates/web/src/compose.rs", "image", "Volto's image block kind"),
+        ("crates/web/src/compose.rs", "start", "a sort index of a listing block"),
+        ("crates/web/src/compose.rs", "query", "the criteria of a listing block's querystring (Volto)"),
+        ("crates/web/src/compose.rs", "sort_on", "the sort of a listing block's querystring (Volto)"),
+        ("crates/web/src/compose.rs", "limit", "the number of results of a listing block's querystring (Volto)"),
+        ("crates/web/src/compose.rs", "text", "the text of a slate leaf"),
+        ("crates/web/src/search.rs", "start", "a date index name in @querystring"),
+        ("crates/web/src/blocks.rs", "image", "Volto's image block kind"),
+        ("crates/web/src/blocks.rs", "text", "Volto's (draft.js) text block kind and its text; a drawn block's kind"),
+        ("crates/web/src/json.rs", "query", "the criteria of the site root's default listing block (Volto)"),
+        ("crates/web/src/json.rs", "sort_on", "the sort of the site root's default listing block (Volto)"),
     ];
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let mut names = std::collections::BTreeSet::new();
