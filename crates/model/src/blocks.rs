@@ -612,10 +612,10 @@ pub fn slate_block(nodes: Value) -> Value {
 }
 
 /// The blocks a classic item (without blocks of its own) shows in Volto, as
-/// plone.volto's migration of rich text makes them: its title, then its text a block
-/// per paragraph, heading or list (what slate does not hold, an HTML block). Block ids
-/// are stable, so the same item gives the same blocks.
-pub fn from_rich_text(html: Option<&str>) -> (Value, Value) {
+/// plone.volto's migration of rich text makes them: its title, its lead image when it
+/// has one, then its text a block per paragraph, heading or list (what slate does not
+/// hold, an HTML block). Block ids are stable, so the same item gives the same blocks.
+pub fn from_rich_text(html: Option<&str>, lead_image: bool) -> (Value, Value) {
     let mut blocks = Map::new();
     let mut items = Vec::new();
     let mut add = |id: String, b: Value| {
@@ -623,6 +623,9 @@ pub fn from_rich_text(html: Option<&str>) -> (Value, Value) {
         blocks.insert(id, b);
     };
     add("beffroi-title".into(), json!({"@type": "title"}));
+    if lead_image {
+        add("beffroi-leadimage".into(), json!({"@type": "leadimage"}));
+    }
     for (n, p) in html.map(html_pieces).unwrap_or_default().into_iter().enumerate() {
         let b = match p {
             Piece::Slate(node) => slate_block(json!([node])),
@@ -730,13 +733,13 @@ mod tests {
 
     #[test]
     fn a_classic_item_gets_a_title_and_a_block_per_paragraph() {
-        let (blocks, layout) = from_rich_text(Some("<p>Un</p><p>Deux</p>"));
+        let (blocks, layout) = from_rich_text(Some("<p>Un</p><p>Deux</p>"), false);
         assert_eq!(layout["items"], json!(["beffroi-title", "beffroi-text-1", "beffroi-text-2"]));
         assert_eq!(blocks["beffroi-title"]["@type"], "title");
         assert_eq!(blocks["beffroi-text-2"]["plaintext"], "Deux");
         assert!(validate_blocks(&blocks).is_ok());
-        let (_, layout) = from_rich_text(None);
-        assert_eq!(layout["items"], json!(["beffroi-title"]));
+        let (_, layout) = from_rich_text(None, true);
+        assert_eq!(layout["items"], json!(["beffroi-title", "beffroi-leadimage"]));
     }
 
     #[test]

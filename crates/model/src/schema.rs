@@ -980,6 +980,10 @@ fn field_schema(f: &Field, lang: Language) -> Value {
     {
         m.insert("vocabulary".into(), v.clone());
     }
+    // Free tags: Volto suggests those in use, from Plone's vocabulary of keywords.
+    if f.kind == FieldKind::MultiChoice && vocabulary.is_none() && f.choices.is_empty() {
+        m.insert("widgetOptions".into(), json!({"vocabulary": {"@id": "plone.app.vocabularies.Keywords"}}));
+    }
     if f.kind == FieldKind::MultiChoice {
         let items = match (&vocabulary, f.choices.is_empty()) {
             (Some(v), _) => json!({"type": "string", "vocabulary": v}),

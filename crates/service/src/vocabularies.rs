@@ -45,10 +45,71 @@ impl std::fmt::Debug for Vocabulary {
     }
 }
 
+/// The vocabularies of Plone's own that every site has, by Plone's names: the tags in
+/// use, the types people add, the workflow states, the content languages.
+pub const PLATFORM: &[&str] = &[
+    KEYWORDS,
+    "plone.app.vocabularies.ReallyUserFriendlyTypes",
+    "plone.app.vocabularies.UserFriendlyTypes",
+    "plone.app.vocabularies.PortalTypes",
+    "plone.app.vocabularies.WorkflowStates",
+    "plone.app.vocabularies.SupportedContentLanguages",
+    "plone.app.vocabularies.AvailableContentLanguages",
+];
+
+/// The tags (subjects) in use in the site, as Plone names their vocabulary.
+pub const KEYWORDS: &str = "plone.app.vocabularies.Keywords";
+
 impl Services {
-    /// The names of the vocabularies of the applications `site` enables.
+    /// The names of the vocabularies of the applications `site` enables, after the
+    /// platform's.
     pub fn vocabulary_names(&self, site: &SiteRow) -> Vec<&'static str> {
-        crate::apps::vocabularies(&self.apps, site).map(|v| v.name).collect()
+        PLATFORM.iter().copied().chain(crate::apps::vocabularies(&self.apps, site).map(|v| v.name)).collect()
+    }
+
+    /// A platform vocabulary's terms, for whoever may view the item at `path`.
+    async fn platform_vocabulary(
+        &self,
+        actor: &Principal,
+        site: &SiteRow,
+        path: &ItemPath,
+        name: &str,
+    ) -> Result<Vec<Term>> {
+        let workflows = self.workflows(site).await?;
+        {
+            let mut c = self.store.conn().await?;
+            let lineage = load(&mut c.db(), site, path).await?;
+            if !allowed(&workflows, actor, &lineage, Permission::View) {
+                return Err(ServiceError::Unauthorized);
+            }
+        }
+        let lang = site.language;
+        let term = |token: &str, title: &str| Term { token: token.to_owned(), title: title.to_owned() };
+        let mut terms: Vec<Term> = match name {
+            KEYWORDS => {
+                // The tags of what the asker may see, so a private tag stays private.
+                let counts = self.subject_counts(actor, site, beffroi_store::CatalogQuery::default()).await?;
+                counts.iter().map(|(s, _)| term(s, s)).collect()
+            }
+            "plone.app.vocabularies.WorkflowStates" => {
+                let mut out: Vec<Term> = Vec::new();
+                for s in workflows.all().iter().flat_map(|w| &w.states) {
+                    if !out.iter().any(|t| t.token == s.id) {
+                        out.push(term(&s.id, s.title.get(lang)));
+                    }
+                }
+                out
+            }
+            "plone.app.vocabularies.SupportedContentLanguages" | "plone.app.vocabularies.AvailableContentLanguages" => {
+                beffroi_model::Language::ALL.iter().map(|l| term(l.code(), l.native_name())).collect()
+            }
+            // The types people add (not the site root, nor what only an application makes).
+            _ => self.types.all().iter().filter(|t| t.addable).map(|t| term(&t.id, t.title.get(lang))).collect(),
+        };
+        if name != KEYWORDS {
+            terms.sort_by(|a, b| a.title.cmp(&b.title));
+        }
+        Ok(terms)
     }
 
     /// The terms of vocabulary `name` in the context of the item at `path`, which
@@ -61,6 +122,9 @@ impl Services {
         path: &ItemPath,
         name: &str,
     ) -> Result<Vec<Term>> {
+        if PLATFORM.contains(&name) {
+            return self.platform_vocabulary(actor, site, path, name).await;
+        }
         let vocabulary =
             crate::apps::vocabularies(&self.apps, site).find(|v| v.name == name).ok_or(ServiceError::NotFound)?;
         let workflows = self.workflows(site).await?;

@@ -473,3 +473,5 @@ block-delete = Entfernen
 block-add = Einen Block hinzufügen
 block-add-kind = Blockart
 block-add-button = Hinzufügen
+block-kind-leadimage = Aufmacherbild
+block-leadimage-help = Das Aufmacherbild der Seite, an dieser Stelle.

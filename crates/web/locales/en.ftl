@@ -470,3 +470,5 @@ block-delete = Remove
 block-add = Add a block
 block-add-kind = Kind of block
 block-add-button = Add
+block-kind-leadimage = Lead image
+block-leadimage-help = The page's lead image, in this place.

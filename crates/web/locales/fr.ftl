@@ -470,3 +470,5 @@ block-delete = Retirer
 block-add = Ajouter un bloc
 block-add-kind = Sorte de bloc
 block-add-button = Ajouter
+block-kind-leadimage = Image d'en-tête
+block-leadimage-help = L'image d'en-tête de la page, à cet endroit.

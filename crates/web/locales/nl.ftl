@@ -473,3 +473,5 @@ block-delete = Verwijderen
 block-add = Een blok toevoegen
 block-add-kind = Soort blok
 block-add-button = Toevoegen
+block-kind-leadimage = Hoofdafbeelding
+block-leadimage-help = De hoofdafbeelding van de pagina, op deze plaats.

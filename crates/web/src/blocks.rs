@@ -48,6 +48,68 @@ pub(crate) async fn shown(ctx: &Ctx<'_>, view: &ItemView) -> Result<Option<Vec<V
     Ok(Some(out))
 }
 
+/// The blocks that stand for an item that may have blocks but has none stored: a
+/// classic item's text as blocks (Volto shows a page's text only through blocks), as
+/// plone.volto's migration makes them; the site root's title and a listing of its
+/// contents, as its own page shows it. None when it has blocks, or may have none.
+pub(crate) fn standing_in(ctx: &Ctx<'_>, view: &ItemView) -> Option<(Json, Json)> {
+    let it = &view.item;
+    let schema = ctx.app.services.types().get(&it.type_name)?;
+    schema.field(BLOCKS)?;
+    if it.fields.get(BLOCKS).is_some_and(|b| !b.is_null()) && it.fields.get(LAYOUT).is_some_and(|l| !l.is_null()) {
+        return None;
+    }
+    if it.path.is_root() {
+        let blocks = serde_json::json!({
+            "beffroi-title": {"@type": "title"},
+            "beffroi-contents": {"@type": "listing", "variation": "default", "querystring": {
+                "query": [{"i": "path", "o": "plone.app.querystring.operation.string.relativePath", "v": ".::1"}],
+                "sort_on": "getObjPositionInParent", "sort_order": "ascending"}},
+        });
+        return Some((blocks, serde_json::json!({"items": ["beffroi-title", "beffroi-contents"]})));
+    }
+    let text = schema.rich_text_fields().next().and_then(|f| it.fields.get(&f.name));
+    Some(blocks::from_rich_text(text.and_then(crate::links::rich_html), lead_image(ctx, view).is_some()))
+}
+
+/// The item's lead image (its type's image field that is not its main value), when it
+/// has one: the field's name.
+fn lead_image<'a>(ctx: &'a Ctx<'_>, view: &ItemView) -> Option<&'a str> {
+    let schema = ctx.app.services.types().get(&view.item.type_name)?;
+    let f = schema.fields.iter().find(|f| f.kind == beffroi_model::schema::FieldKind::Image && !f.primary)?;
+    view.item.fields.get(&f.name).filter(|v| !v.is_null()).map(|_| f.name.as_str())
+}
+
+/// A write of one of an item's two block fields while it has none stored (Volto sends
+/// only what changed: the blocks, not their unchanged order) gets the other from the
+/// blocks that stood for it: the order they had, then any block it does not name; or
+/// the blocks a new order names.
+pub(crate) fn complete(ctx: &Ctx<'_>, view: &ItemView, values: &mut Map<String, Json>) {
+    let (has_blocks, has_layout) = (values.contains_key(BLOCKS), values.contains_key(LAYOUT));
+    if has_blocks == has_layout {
+        return;
+    }
+    let Some((blocks, layout)) = standing_in(ctx, view) else { return };
+    if has_blocks {
+        let Some(written) = values[BLOCKS].as_object() else { return };
+        let mut items: Vec<Json> = layout["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|id| id.as_str().is_some_and(|id| written.contains_key(id)))
+            .cloned()
+            .collect();
+        for id in written.keys() {
+            if !items.iter().any(|i| i.as_str() == Some(id.as_str())) {
+                items.push(Json::String(id.clone()));
+            }
+        }
+        values.insert(LAYOUT.into(), serde_json::json!({ "items": items }));
+    } else {
+        values.insert(BLOCKS.into(), blocks);
+    }
+}
+
 /// The path in this site a block's address names: the site's own URLs (as Volto stores
 /// them, under its own host or this one's, `++api++` or not), site-relative paths.
 pub(crate) fn site_path(ctx: &Ctx<'_>, url: &str) -> Option<ItemPath> {
@@ -133,6 +195,11 @@ async fn one(
     let target = target_url(b).and_then(|u| site_path(ctx, u));
     let block = match kind {
         "title" => context! { kind => "title" },
+        "leadimage" => {
+            let Some(field) = lead_image(ctx, view) else { return Ok(None) };
+            let src = format!("{}/@@images/{field}/preview", ctx.url(&view.item.path));
+            context! { kind => "image", src => src, alt => "", align => "right", size => "preview" }
+        }
         "description" => context! { kind => "description" },
         "slate" => {
             let html = blocks::slate_html(b.get("value").unwrap_or(&Json::Null));

@@ -34,18 +34,15 @@ const VARIATIONS: &[&str] = &["summary", "default", "imageGallery"];
 /// Most teasers one grid holds.
 const MAX_TEASERS: usize = 12;
 
-/// The blocks a page starts with in the editor: its own, or (none yet) its title and
-/// its text (its type's first rich-text field) as blocks.
+/// The blocks a page starts with in the editor: its own, or (none yet) those that
+/// stand for it (see [`crate::blocks::standing_in`]).
 fn current(ctx: &Ctx<'_>, view: &ItemView) -> (Map<String, Json>, Vec<String>) {
     let f = &view.item.fields;
     let stored = f.get(BLOCKS).and_then(Json::as_object).zip(f.get(LAYOUT).and_then(|l| l.get("items")));
-    let (blocks, layout) = match stored {
-        Some((b, items)) => (Json::Object(b.clone()), json!({ "items": items })),
-        None => {
-            let schema = ctx.app.services.types().get(&view.item.type_name);
-            let text = schema.and_then(|s| s.rich_text_fields().next()).and_then(|t| f.get(&t.name));
-            blocks::from_rich_text(text.and_then(crate::links::rich_html))
-        }
+    let (blocks, layout) = match (stored, crate::blocks::standing_in(ctx, view)) {
+        (_, Some(standing)) => standing,
+        (Some((b, items)), None) => (Json::Object(b.clone()), json!({ "items": items })),
+        (None, None) => (json!({}), json!({"items": []})),
     };
     let ids = layout["items"].as_array().into_iter().flatten().filter_map(Json::as_str).map(str::to_owned).collect();
     (blocks.as_object().cloned().unwrap_or_default(), ids)
@@ -183,7 +180,16 @@ fn block_form(ctx: &Ctx<'_>, id: &str, b: &Map<String, Json>, position: usize, c
     let text = |k: &str| b.get(k).and_then(Json::as_str).unwrap_or("").to_owned();
     let known = matches!(
         kind.as_str(),
-        "slate" | "html" | "search" | "image" | "listing" | "gridBlock" | "separator" | "title" | "description"
+        "slate"
+            | "html"
+            | "search"
+            | "image"
+            | "listing"
+            | "gridBlock"
+            | "separator"
+            | "title"
+            | "description"
+            | "leadimage"
     );
     let label_key = if known { format!("block-kind-{kind}") } else { "block-kind-other".to_owned() };
     let base = context! {

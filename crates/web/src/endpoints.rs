@@ -330,6 +330,9 @@ async fn type_schema(c: &Call<'_>, view: &ItemView) -> Result<Value, WebError> {
             if let Some(items) = p.get_mut("items") {
                 url(items);
             }
+            if let Some(options) = p.get_mut("widgetOptions") {
+                url(options);
+            }
         }
     }
     Ok(schema)

@@ -190,6 +190,11 @@ pub(crate) fn item(
         m.insert("table_of_contents".into(), Value::Null);
         m.insert("text".into(), Value::Null);
         m.insert("type_title".into(), SITE_ROOT_TYPE.into());
+        for key in [BLOCKS, LAYOUT] {
+            if let Some(v) = it.fields.get(key) {
+                m.insert(key.into(), v.clone());
+            }
+        }
     } else {
         m.insert("id".into(), it.id.clone().into());
         m.insert("title".into(), it.title.clone().into());
@@ -224,38 +229,13 @@ pub(crate) fn item(
                 };
                 m.insert(f.name.clone(), v);
             }
-            if s.field(BLOCKS).is_some() && it.fields.get(BLOCKS).is_none_or(Value::is_null) {
-                // A classic item opens in Volto with its text as blocks (Volto shows a
-                // page's text only through blocks), as plone.volto's migration makes them.
-                let text = s.rich_text_fields().next().and_then(|f| it.fields.get(&f.name));
-                let html = text.and_then(crate::links::rich_html);
-                let (blocks, layout) = beffroi_model::blocks::from_rich_text(html.as_deref());
-                m.insert(BLOCKS.into(), blocks);
-                m.insert(LAYOUT.into(), layout);
-            }
         }
     }
-    if root {
-        // The site root's page: its blocks, or (none composed yet) its title and a
-        // listing of its contents, as its own page shows it.
-        match (it.fields.get(BLOCKS).filter(|b| !b.is_null()), it.fields.get(LAYOUT).filter(|l| !l.is_null())) {
-            (Some(blocks), Some(layout)) => {
-                m.insert(BLOCKS.into(), blocks.clone());
-                m.insert(LAYOUT.into(), layout.clone());
-            }
-            _ => {
-                m.insert(
-                    BLOCKS.into(),
-                    json!({
-                        "beffroi-title": {"@type": "title"},
-                        "beffroi-contents": {"@type": "listing", "variation": "default", "querystring": {
-                            "query": [{"i": "path", "o": "plone.app.querystring.operation.string.relativePath", "v": ".::1"}],
-                            "sort_on": "getObjPositionInParent", "sort_order": "ascending"}},
-                    }),
-                );
-                m.insert(LAYOUT.into(), json!({"items": ["beffroi-title", "beffroi-contents"]}));
-            }
-        }
+    // An item that may have blocks and has none stored yet is served the blocks that
+    // stand for it (its text as blocks; the site root's title and contents).
+    if let Some((blocks, layout)) = crate::blocks::standing_in(ctx, view) {
+        m.insert(BLOCKS.into(), blocks);
+        m.insert(LAYOUT.into(), layout);
     }
     if let Some((l, start, size)) = listing {
         m.insert("items".into(), l.items.iter().map(|s| summary(ctx, s)).collect());
@@ -390,6 +370,7 @@ pub(crate) async fn content_write(
                 Some(_) => return Err(WebError::BadRequest("id must be a string".into())),
             };
             if !values.is_empty() {
+                crate::blocks::complete(ctx, view, &mut values);
                 crate::links::internalize(ctx, &mut values).await?;
                 services.update_with_lock(&ctx.principal, &ctx.site, path, &values, lock_token).await.map_err(err)?;
             }
@@ -406,8 +387,6 @@ pub(crate) async fn content_write(
     }
 }
 
-/// The view an item is shown with: the one its `layout` field chose among its type's,
-/// else its type's first (Plone's default view).
 /// The layout as plone.restapi clients read it: Beffroi's own listing views (news
 /// newest first, events by month) as the Plone view closest to them that Volto draws
 /// (summaries); the others as they are. Beffroi's pages keep the view itself.
@@ -418,6 +397,8 @@ fn served_layout(layout: String) -> String {
     }
 }
 
+/// The view an item is shown with: the one its `layout` field chose among its type's,
+/// else its type's first (Plone's default view).
 pub(crate) fn layout(schema: &beffroi_model::schema::TypeSchema, fields: &serde_json::Map<String, Value>) -> String {
     fields
         .get("layout")

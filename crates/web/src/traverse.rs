@@ -113,8 +113,13 @@ fn names_endpoint(path: &str) -> bool {
 }
 
 /// The host the client asked for: a trusted proxy's `X-Forwarded-Host`, else `Host`.
+/// A proxy that names the public host names its scheme too (Caddy, Traefik); one that
+/// sends `X-Forwarded-Host` alone is Volto's server-side rendering, which sends its
+/// host name without the port: it reaches the backend at its internal address and
+/// expects the answer's URLs there, as Zope gives them (Zope never reads the header).
 fn request_host(headers: &HeaderMap, uri: &Uri, via_proxy: bool) -> Result<String, WebError> {
-    let forwarded = via_proxy.then(|| headers.get("x-forwarded-host")).flatten();
+    let with_scheme = headers.contains_key("x-forwarded-proto");
+    let forwarded = (via_proxy && with_scheme).then(|| headers.get("x-forwarded-host")).flatten();
     let host = match forwarded.or_else(|| headers.get(header::HOST)) {
         Some(h) => h.to_str().map_err(|_| WebError::BadRequest("invalid Host header".into()))?.to_owned(),
         None => uri.authority().map(|a| a.to_string()).unwrap_or_else(|| "localhost".into()),

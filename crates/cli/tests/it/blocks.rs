@@ -173,6 +173,20 @@ both_backends! {
         // Its own page still shows its text (nothing was stored).
         let r = app.get("/namur/services/etat-civil").await;
         assert!(r.body.contains("<h2>Horaires</h2><p>Du lundi <strong>au</strong> vendredi</p>"), "{}", r.body);
+        // Volto saves what changed only: the blocks, not their order. The order they
+        // were served in is kept, a new block goes last.
+        let auth = app.bearer("namur", "max", "correct horse battery").await;
+        let mut blocks = v["blocks"].clone();
+        blocks["beffroi-text-2"]["value"][0]["children"] = json!([{"text": "Le samedi aussi"}]);
+        blocks.as_object_mut().unwrap().remove("beffroi-text-1");
+        blocks["new"] = json!({"@type": "slate", "value": [{"type": "p", "children": [{"text": "Nouveau"}]}]});
+        let r = app.send_json("PATCH", "/namur/services/etat-civil", &auth, json!({ "blocks": blocks })).await;
+        assert_eq!(r.status, 204, "{}", r.body);
+        let v = app.get_json("/namur/services/etat-civil").await.json();
+        assert_eq!(v["blocks_layout"]["items"], json!(["beffroi-title", "beffroi-text-2", "new"]));
+        let page = app.get("/namur/services/etat-civil").await.body;
+        assert!(page.contains("<p>Le samedi aussi</p>") && page.contains("<p>Nouveau</p>"), "{page}");
+        assert!(!page.contains("Horaires"), "the blocks replace the text: {page}");
         // The site root, composed of nothing yet: its title and a listing of its contents.
         let root = app.get_json("/namur").await.json();
         assert_eq!(root["blocks_layout"]["items"], json!(["beffroi-title", "beffroi-contents"]));
@@ -272,8 +286,10 @@ both_backends! {
         assert_eq!(r.status, 303, "{}", r.body);
         let page = app.get_with("/namur/@@blocks", &[("cookie", &cookie)]).await.body;
         assert!(page.contains("Bonjour &lt;strong&gt;tous&lt;/strong&gt;"), "the text comes back to its editor: {page}");
+        // The root's listing of its contents, then the one added.
         let listing = form_ids(&page, "sort");
-        assert_eq!(listing.len(), 1, "{page}");
+        assert_eq!(listing.len(), 2, "{page}");
+        let listing = vec![listing[1].clone()];
         let r = post(vec![
             (key(&listing[0], "headline"), "Dernières nouvelles".into()),
             (key(&listing[0], "type"), "News Item".into()),
@@ -311,7 +327,8 @@ both_backends! {
         at(">Nouvelle piscine</a></h3>");
         assert!(!home.contains("alert(1)"), "{home}");
         let v = app.get_json("/namur").await.json();
-        assert_eq!(v["blocks_layout"]["items"].as_array().unwrap().len(), 4);
+        // The title and the contents' listing the root stood with, and the three added.
+        assert_eq!(v["blocks_layout"]["items"].as_array().unwrap().len(), 5);
         assert_eq!(v["blocks"][&grid[0]]["blocks_layout"]["items"].as_array().unwrap().len(), 2);
         assert_eq!(v["blocks"][&listing[0]]["querystring"]["b_size"], "2");
 
