@@ -26,11 +26,15 @@ const wait = (ms) => new Promise((r) => setTimeout(r, ms));
   const page = await browser.newPage();
   await page.setViewport({width: 1280, height: 900});
   page.on('pageerror', (e) => problems.push('page error: ' + e.message));
-  page.on('response', (r) => {
+  page.on('response', async (r) => {
     // A 401 on @login-renew is how Volto learns a token is gone; every other answer
     // >= 400 from the backend is a problem.
     if (r.status() >= 400 && r.url().includes('++api++') && !r.url().endsWith('/@login-renew')) {
-      problems.push(`${r.status()} ${r.request().method()} ${r.url()}`);
+      let body = '';
+      try {
+        body = (await r.text()).slice(0, 300);
+      } catch (e) {}
+      problems.push(`${r.status()} ${r.request().method()} ${r.url()} ${body}`);
     }
   });
   const shot = async (name) => {

@@ -413,6 +413,8 @@ const READ_ONLY_KEYS: &[&str] = &[
     "@id",
     "@type",
     "@components",
+    // Volto's note of the behaviors a form was drawn with, sent back on every save.
+    "@static_behaviors",
     "UID",
     "id",
     "parent",
