@@ -33,6 +33,20 @@ pub fn site(args: SiteArgs) -> Result<()> {
                 services.set_time_zone(&Principal::System, &site, zone).await.context("cannot set the time zone")?;
                 println!("site {} shows date-times in {zone}", site.id);
             }
+            SiteCommand::Languages { site, languages } => {
+                let id = SiteId::parse(&site).map_err(|e| anyhow!("invalid site id: {e}"))?;
+                let site = services.site(&id).await?.ok_or_else(|| anyhow!("no site {id}"))?;
+                let langs = languages
+                    .iter()
+                    .map(|l| beffroi_model::Language::parse(l).map_err(|e| anyhow!("{l:?}: {e}")))
+                    .collect::<Result<Vec<_>>>()?;
+                let site = services
+                    .set_languages(&Principal::System, &site, &langs)
+                    .await
+                    .context("cannot set the site's languages")?;
+                let codes: Vec<&str> = site.languages.iter().map(|l| l.code()).collect();
+                println!("site {} publishes in {}", site.id, codes.join(", "));
+            }
             SiteCommand::Types { site, type_name, allow, allow_any, global_allow, reset } => {
                 let id = SiteId::parse(&site).map_err(|e| anyhow!("invalid site id: {e}"))?;
                 let site = services.site(&id).await?.ok_or_else(|| anyhow!("no site {id}"))?;
@@ -60,7 +74,8 @@ pub fn site(args: SiteArgs) -> Result<()> {
             }
             SiteCommand::List => {
                 for s in services.list_sites().await? {
-                    let mut line = format!("{}\t{}\t{}", s.id, s.language, s.title);
+                    let langs: Vec<&str> = s.languages.iter().map(|l| l.code()).collect();
+                    let mut line = format!("{}\t{}\t{}", s.id, langs.join(","), s.title);
                     if !s.hosts.is_empty() {
                         line.push_str(&format!("\t{}", s.hosts.join(" ")));
                     }

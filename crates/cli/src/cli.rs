@@ -356,6 +356,16 @@ pub enum SiteCommand {
         /// An IANA name, e.g. Europe/Brussels or Europe/Paris.
         zone: beffroi_model::zone::SiteZone,
     },
+    /// Set the languages a site publishes in (its own first): with more than one, each
+    /// gets its language root folder (/fr, /nl…), linked as translations, and every
+    /// page a language switcher.
+    Languages {
+        #[arg(long)]
+        site: String,
+        /// Language codes among fr, nl, de and en, e.g. `fr nl`.
+        #[arg(required = true)]
+        languages: Vec<String>,
+    },
     /// List the sites (id, language, title, applications, host names).
     List,
     /// Enable or disable applications on a site; without options, list them. A disabled

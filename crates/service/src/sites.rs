@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use beffroi_model::ItemPath;
 use beffroi_model::schema::SITE_ROOT_TYPE;
 use beffroi_model::security::Principal;
 use beffroi_model::{Language, SiteId};
@@ -67,6 +68,7 @@ pub(crate) fn site_row(new: &NewSite) -> Result<SiteRow> {
         hosts,
         time_zone: new.time_zone,
         apps: None,
+        languages: vec![new.language],
     })
 }
 
@@ -126,6 +128,64 @@ impl Services {
         tx.commit().await?;
         self.stale(crate::stale::Stale::Site(site.id.clone()));
         Ok(())
+    }
+
+    /// Sets the languages a site publishes in (its own is always one, and first) and,
+    /// with more than one, gives each its language root folder (`/fr`, `/nl`: a
+    /// published folder in that language named after it, the folders linked as
+    /// translations of each other), as plone.app.multilingual does. What is already at
+    /// `/<code>` is kept as that language's folder; running it again changes nothing.
+    /// The site's managers may. Returns the site as it now is.
+    pub async fn set_languages(
+        &self,
+        actor: &Principal,
+        site: &SiteRow,
+        languages: &[beffroi_model::Language],
+    ) -> Result<SiteRow> {
+        use beffroi_model::security::Permission;
+        self.require_on_site(actor, site, Permission::ManagePortal).await?;
+        if languages.is_empty() {
+            return Err(ServiceError::BadRequest("a site publishes in one language at least".into()));
+        }
+        let mut tx = self.store.begin().await?;
+        tx.db().set_site_languages(&site.scope(), site.language, languages).await?;
+        let codes: Vec<&str> = languages.iter().map(|l| l.code()).collect();
+        let detail = serde_json::json!({ "languages": codes });
+        tx.db().audit(&site.scope(), &crate::sessions::audit_row(actor.id(), "site.languages", "", "", detail)).await?;
+        tx.commit().await?;
+        self.stale(crate::stale::Stale::Site(site.id.clone()));
+        let site = self.site(&site.id).await?.ok_or(ServiceError::NotFound)?;
+        if site.languages.len() < 2 {
+            return Ok((*site).clone());
+        }
+        // Each language's root folder, made by the system on the manager's behalf
+        // (the root's rules on types do not apply to it).
+        let system = Principal::System;
+        let mut folders = Vec::new();
+        for lang in &site.languages {
+            let id = beffroi_model::ItemId::parse(lang.code()).map_err(|e| ServiceError::BadRequest(e.to_string()))?;
+            let path = ItemPath::root().child(&id);
+            match self.item(&system, &site, &path).await {
+                Ok(_) => {}
+                Err(ServiceError::NotFound) => {
+                    let values = serde_json::json!({"title": lang.native_name(), "language": lang.code()});
+                    let values = values.as_object().cloned().unwrap_or_default();
+                    let folder = self.create(&system, &site, &ItemPath::root(), "Folder", Some(lang.code()), &values).await?;
+                    self.transition(&system, &site, &folder.path, "publish", crate::TransitionRequest::default()).await?;
+                }
+                Err(e) => return Err(e),
+            }
+            folders.push(path);
+        }
+        for other in &folders[1..] {
+            match self.link_translation(&system, &site, &folders[0], other).await {
+                // Linked before, or an item of that language was already linked there.
+                Ok(()) | Err(ServiceError::BadRequest(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        tracing::info!(site.id = %site.id, languages = ?codes, "site languages set");
+        Ok((*site).clone())
     }
 
     /// The applications loaded in this server, by name, and whether `site` has each.

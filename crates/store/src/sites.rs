@@ -19,6 +19,9 @@ pub struct SiteRow {
     pub time_zone: SiteZone,
     /// The applications it has enabled, by name; None: the deployment's defaults.
     pub apps: Option<Vec<String>>,
+    /// The languages it publishes in, its own first (a Belgian commune: fr and nl);
+    /// never empty.
+    pub languages: Vec<Language>,
 }
 
 /// Proof that a site exists, required by every query on its content. Only the store
@@ -50,15 +53,31 @@ impl SiteRow {
 }
 
 /// A site's columns, as `SITE_COLS` selects them.
-type Columns = (String, String, String, DateTime<Utc>, DateTime<Utc>, String, Option<String>);
+type Columns = (String, String, String, DateTime<Utc>, DateTime<Utc>, String, Option<String>, String);
 
-const SITE_COLS: &str = "id, title, language, created, modified, time_zone, apps";
+const SITE_COLS: &str = "id, title, language, created, modified, time_zone, apps, languages";
 
-fn decode((id, title, language, created, modified, zone, apps): Columns) -> Result<SiteRow> {
+/// The stored list of a site's languages: its own first, then the others.
+fn languages_text(own: Language, languages: &[Language]) -> String {
+    let mut out = vec![own.code()];
+    out.extend(languages.iter().filter(|l| **l != own).map(|l| l.code()));
+    if out.len() == 1 { String::new() } else { out.join(",") }
+}
+
+fn decode((id, title, language, created, modified, zone, apps, languages): Columns) -> Result<SiteRow> {
+    let own = Language::parse(&language).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let mut langs = vec![own];
+    for code in languages.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+        let l = Language::parse(code).map_err(|e| StoreError::Corrupt(format!("site {id:?} languages: {e}")))?;
+        if !langs.contains(&l) {
+            langs.push(l);
+        }
+    }
     Ok(SiteRow {
         id: SiteId::parse(&id).map_err(|e| StoreError::Corrupt(format!("site id {id:?}: {e}")))?,
         title,
-        language: Language::parse(&language).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        language: own,
+        languages: langs,
         created,
         modified,
         hosts: Vec::new(),
@@ -76,7 +95,7 @@ impl Db<'_> {
     pub async fn insert_site(&mut self, site: &SiteRow) -> Result<SiteScope> {
         on_db!(self, |c| {
             sqlx::query(
-                "insert into sites (id, title, language, created, modified, time_zone, apps) values ($1, $2, $3, $4, $5, $6, $7)",
+                "insert into sites (id, title, language, created, modified, time_zone, apps, languages) values ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind(site.id.as_str())
             .bind(&site.title)
@@ -85,6 +104,7 @@ impl Db<'_> {
             .bind(site.modified)
             .bind(site.time_zone.name())
             .bind(apps_json(site.apps.as_deref()))
+            .bind(languages_text(site.language, &site.languages))
             .execute(&mut *c)
             .await?;
             for host in &site.hosts {
@@ -149,6 +169,19 @@ impl Db<'_> {
             sqlx::query("update sites set time_zone = $2 where id = $1")
                 .bind(scope.key())
                 .bind(zone.name())
+                .execute(&mut *c)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Sets the languages a site publishes in (its own is always one, and first).
+    pub async fn set_site_languages(&mut self, scope: &SiteScope, own: Language, languages: &[Language]) -> Result<()> {
+        let text = languages_text(own, languages);
+        on_db!(self, |c| {
+            sqlx::query("update sites set languages = $2 where id = $1")
+                .bind(scope.key())
+                .bind(&text)
                 .execute(&mut *c)
                 .await?;
         });

@@ -416,9 +416,9 @@ async fn site_info(c: Call<'_>) -> Result<Response, WebError> {
         "plone.robots_txt": format!("Sitemap: {}/sitemap.xml", ctx.base),
         "plone.allowed_sizes": sizes,
         "plone.default_language": language,
-        "plone.available_languages": [language],
+        "plone.available_languages": ctx.site.languages.iter().map(|l| l.code()).collect::<Vec<_>>(),
         "plone.portal_timezone": ctx.site.time_zone.name(),
-        "features": {"filter_aliases_by_date": true, "multilingual": false},
+        "features": {"filter_aliases_by_date": true, "multilingual": ctx.site.languages.len() > 1},
     })))
 }
 

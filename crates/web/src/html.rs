@@ -377,19 +377,45 @@ pub(crate) fn item_page(
             transitions => workflow.map(|w| w.transitions.iter().map(|(id, t)| context! { id => id.clone(), title => t.clone() }).collect::<Vec<_>>()).unwrap_or_default(),
             parts => type_parts(ctx, view, file.as_ref()),
             head => head_meta(ctx, view, file.as_ref().is_some_and(|f| f.width.is_some())),
-            // The language switcher: this page's language, then its translations.
-            languages => (!shown.translations.is_empty()).then(|| {
-                let here = context! { lang => lang.code(), name => lang.native_name(), url => ctx.url(&it.path), current => true };
-                std::iter::once(here)
-                    .chain(shown.translations.iter().map(|(p, l)| context! { lang => l.code(), name => l.native_name(), url => ctx.url(p), current => false }))
-                    .collect::<Vec<_>>()
-            }),
+            languages => language_switcher(ctx, it, &shown.translations),
             own => own,
             blocks => shown.blocks,
             login_url => login_url(ctx),
             status_message => crate::views::Status::message(ctx),
         },
     )
+}
+
+/// The language switcher of an item's page: on a site in several languages, each of
+/// them — this page's, then its translation in each other language or, without one,
+/// that language's root folder (`/nl`); on a site in one language, the page's
+/// translations if it has any. `alternate`: the entry is this page in that language
+/// (the page's head announces it with `hreflang`).
+fn language_switcher(
+    ctx: &Ctx<'_>,
+    it: &beffroi_service::ItemRow,
+    translations: &[(beffroi_model::ItemPath, Language)],
+) -> Option<Vec<Value>> {
+    let lang = it.language;
+    let entry = |l: Language, url: String, current: bool, alternate: bool| {
+        context! { lang => l.code(), name => l.native_name(), url => url, current => current, alternate => alternate }
+    };
+    let here = entry(lang, ctx.url(&it.path), true, true);
+    let site_languages = &ctx.site.languages;
+    if site_languages.len() > 1 {
+        let mut out = vec![here];
+        for l in site_languages.iter().filter(|l| **l != lang) {
+            let (url, alternate) = match translations.iter().find(|(_, tl)| tl == l) {
+                Some((p, _)) => (ctx.url(p), true),
+                None => (format!("{}/{}", ctx.base, l.code()), false),
+            };
+            out.push(entry(*l, url, false, alternate));
+        }
+        return Some(out);
+    }
+    (!translations.is_empty()).then(|| {
+        std::iter::once(here).chain(translations.iter().map(|(p, l)| entry(*l, ctx.url(p), false, true))).collect()
+    })
 }
 
 /// The rich-text fields of an item that hold something, in its type's order, each with

@@ -5,6 +5,7 @@
 use axum::http::StatusCode;
 use axum::response::Response;
 use beffroi_model::catalog::{METADATA, query_stems, search_text, snippet};
+use beffroi_model::Language;
 use beffroi_model::schema::QueryPart;
 use beffroi_service::query::{
     DATE_INDEXES, MAX_DEPTH, QueryBase, criterion_values, date_arg, index_params, site_path, sort_on,
@@ -385,6 +386,13 @@ pub(crate) async fn search_page(ctx: &Ctx<'_>) -> Result<Response, WebError> {
     let mut q = with_text(CatalogQuery::default(), &text);
     q.types = all("portal_type");
     q.subjects = all("Subject");
+    // The language searched: one of the site's (the search box of a page sends its
+    // own); the page then speaks it.
+    let searched = Language::parse(&one("Language")).ok().filter(|l| ctx.site.languages.contains(l));
+    if let Some(l) = searched {
+        q.languages = vec![l.code().to_owned()];
+    }
+    let lang = searched.unwrap_or(lang);
     // The date facet: modified since a day, a week, a month, a year.
     const SINCE: [(&str, i64); 4] = [("day", 1), ("week", 7), ("month", 31), ("year", 365)];
     let now = Utc::now();
@@ -506,6 +514,7 @@ pub(crate) async fn search_page(ctx: &Ctx<'_>) -> Result<Response, WebError> {
         StatusCode::OK,
         "search.html",
         context! {
+            lang => lang.code(),
             title => ctx.app.i18n.t(lang, "search-title", &[]),
             text => text,
             searching => searching,
@@ -522,7 +531,7 @@ pub(crate) async fn search_page(ctx: &Ctx<'_>) -> Result<Response, WebError> {
             prev_url => prev_url,
             next_url => next_url,
             action => format!("{}/@@search", ctx.base),
-            hidden => params.iter().filter(|(k, _)| k == "portal_type" || k == "Subject" || k == "modified" || k == "sort_on").map(|(k, v)| context! { name => k.clone(), value => v.clone() }).collect::<Vec<_>>(),
+            hidden => params.iter().filter(|(k, _)| k == "portal_type" || k == "Subject" || k == "modified" || k == "sort_on" || k == "Language").map(|(k, v)| context! { name => k.clone(), value => v.clone() }).collect::<Vec<_>>(),
         },
     )
 }

@@ -88,4 +88,50 @@ both_backends! {
         let left = app.get_with("/s/horaires/@translations", &[("authorization", &max), ("accept", "application/json")]).await.json();
         assert_eq!(left["items"], json!([{"@id": "http://localhost/s/opening-hours", "language": "en"}]));
     }
+
+    async fn a_site_in_two_languages_has_their_root_folders_a_switcher_and_searches_by_language(db) {
+        let s = db.site("bxl").await;
+        db.user(&s, "ed", "correct horse battery", "Ed", &[Role::Editor]).await;
+        let services = &db.services;
+        // Only the site's managers choose its languages.
+        let ed = services.principal(&s, "ed").await.unwrap().expect("a user");
+        let refused = services.set_languages(&ed, &s, &[beffroi_model::Language::Fr, beffroi_model::Language::Nl]).await;
+        assert!(matches!(refused, Err(beffroi_service::ServiceError::Unauthorized | beffroi_service::ServiceError::Forbidden(_))), "{refused:?}");
+        let langs = [beffroi_model::Language::Fr, beffroi_model::Language::Nl];
+        let s = services.set_languages(&Principal::System, &s, &langs).await.unwrap();
+        assert_eq!(s.languages, langs);
+        // Again: nothing new (no /fr-1).
+        let s = services.set_languages(&Principal::System, &s, &langs).await.unwrap();
+        db.add(&s, "/fr", "Document", json!({"title": "Travaux de voirie", "language": "fr"})).await;
+        db.add(&s, "/nl", "Document", json!({"title": "Wegenwerken en voirie", "language": "nl"})).await;
+        let app = TestApp::new(&db).await;
+        let fr = app.get_json("/bxl/fr").await.json();
+        assert_eq!(fr["title"], "Français");
+        assert_eq!(fr["review_state"], "published");
+        let nl = app.get_json("/bxl/nl").await.json();
+        assert_eq!(nl["title"], "Nederlands");
+        assert_eq!(nl["language"], "nl");
+        let t = app.get_json("/bxl/fr/@translations").await.json();
+        assert_eq!(t["items"][0]["@id"], "http://localhost/bxl/nl", "{t}");
+        assert!(app.get_json("/bxl/fr-1").await.status == 404, "the second run made nothing");
+        let site = app.get_json("/bxl/@site").await.json();
+        assert_eq!(site["plone.available_languages"], json!(["fr", "nl"]));
+        assert_eq!(site["features"]["multilingual"], true);
+
+        // The switcher: the translation where there is one (announced by hreflang),
+        // else the language's root folder; the search box searches the page's language.
+        let page = app.get("/bxl/fr").await.body;
+        assert!(page.contains("<link rel=\"alternate\" hreflang=\"nl\" href=\"http://localhost/bxl/nl\">"), "{page}");
+        let page = app.get("/bxl/fr/travaux-de-voirie").await.body;
+        assert!(page.contains("href=\"http://localhost/bxl/nl\" lang=\"nl\" hreflang=\"nl\">Nederlands</a>"), "{page}");
+        assert!(!page.contains("rel=\"alternate\" hreflang=\"nl\""), "no Dutch version of this page: {page}");
+        assert!(page.contains("<input type=\"hidden\" name=\"Language\" value=\"fr\">"), "{page}");
+        let nl_page = app.get("/bxl/nl/wegenwerken-en-voirie").await.body;
+        assert!(nl_page.contains("<html lang=\"nl\">") && nl_page.contains("name=\"Language\" value=\"nl\""), "{nl_page}");
+        let found = app.get("/bxl/@@search?SearchableText=voirie&Language=nl").await.body;
+        assert!(found.contains("Wegenwerken en voirie") && !found.contains("Travaux de voirie"), "{found}");
+        assert!(found.contains("<html lang=\"nl\">"), "the search page speaks the language searched: {found}");
+        let both = app.get("/bxl/@@search?SearchableText=voirie").await.body;
+        assert!(both.contains("Wegenwerken en voirie") && both.contains("Travaux de voirie"), "{both}");
+    }
 }
