@@ -116,17 +116,14 @@ pub fn check(fields: &Map<String, Value>) -> Result<(), ValidationErrors> {
     let Some(layout) = fields.get(LAYOUT).filter(|l| !l.is_null()) else { return Ok(()) };
     let empty = Value::Object(Map::new());
     let blocks = fields.get(BLOCKS).filter(|b| !b.is_null()).unwrap_or(&empty);
-    check_layout(blocks, layout)
-        .map_err(|message| ValidationErrors(vec![FieldError { field: LAYOUT.into(), message }]))
+    check_layout(blocks, layout).map_err(|message| ValidationErrors(vec![FieldError { field: LAYOUT.into(), message }]))
 }
 
 /// Whether an item shows blocks: its layout names at least one.
 pub fn has_blocks(fields: &Map<String, Value>) -> bool {
-    fields
-        .get(LAYOUT)
-        .and_then(|l| l.get("items"))
-        .and_then(Value::as_array)
-        .is_some_and(|items| items.iter().filter_map(Value::as_str).any(|id| fields.get(BLOCKS).is_some_and(|b| b.get(id).is_some())))
+    fields.get(LAYOUT).and_then(|l| l.get("items")).and_then(Value::as_array).is_some_and(|items| {
+        items.iter().filter_map(Value::as_str).any(|id| fields.get(BLOCKS).is_some_and(|b| b.get(id).is_some()))
+    })
 }
 
 /// The blocks of a map in their layout's order (those it does not name are not shown).
@@ -315,11 +312,17 @@ fn write_slate(n: &Value, out: &mut String, depth: usize) {
         Value::Object(o) => {
             if let Some(t) = o.get("text").and_then(Value::as_str) {
                 // A leaf, with the marks older Volto put on leaves.
-                let marks: Vec<&str> = [("bold", "strong"), ("italic", "em"), ("underline", "u"), ("strikethrough", "del"), ("code", "code")]
-                    .iter()
-                    .filter(|(k, _)| o.get(*k).and_then(Value::as_bool) == Some(true))
-                    .map(|(_, tag)| *tag)
-                    .collect();
+                let marks: Vec<&str> = [
+                    ("bold", "strong"),
+                    ("italic", "em"),
+                    ("underline", "u"),
+                    ("strikethrough", "del"),
+                    ("code", "code"),
+                ]
+                .iter()
+                .filter(|(k, _)| o.get(*k).and_then(Value::as_bool) == Some(true))
+                .map(|(_, tag)| *tag)
+                .collect();
                 for m in &marks {
                     out.push_str(&format!("<{m}>"));
                 }
@@ -490,7 +493,8 @@ impl CollectState {
             let Open { mut node, children, .. } = self.stack.pop().expect("not empty");
             node.insert("children".into(), with_text(children).into());
             let v = Value::Object(node);
-            let inline = matches!(v["type"].as_str(), Some("strong" | "em" | "u" | "del" | "sub" | "sup" | "code" | "link"));
+            let inline =
+                matches!(v["type"].as_str(), Some("strong" | "em" | "u" | "del" | "sub" | "sup" | "code" | "link"));
             if self.stack.is_empty() && !inline {
                 self.pieces.push(Piece::Slate(v));
             } else {
@@ -754,7 +758,8 @@ mod tests {
             "i": {"@type": "image", "alt": "beffroi"}
         });
         let t = text(&blocks);
-        for w in ["horaires", "draftjs", "Population", "guichet", "cellule", "brut", "Démarches", "Permis", "beffroi"] {
+        for w in ["horaires", "draftjs", "Population", "guichet", "cellule", "brut", "Démarches", "Permis", "beffroi"]
+        {
             assert!(t.contains(w), "{w} in {t}");
         }
     }

@@ -170,8 +170,10 @@ impl Services {
                 Err(ServiceError::NotFound) => {
                     let values = serde_json::json!({"title": lang.native_name(), "language": lang.code()});
                     let values = values.as_object().cloned().unwrap_or_default();
-                    let folder = self.create(&system, &site, &ItemPath::root(), "Folder", Some(lang.code()), &values).await?;
-                    self.transition(&system, &site, &folder.path, "publish", crate::TransitionRequest::default()).await?;
+                    let folder =
+                        self.create(&system, &site, &ItemPath::root(), "Folder", Some(lang.code()), &values).await?;
+                    self.transition(&system, &site, &folder.path, "publish", crate::TransitionRequest::default())
+                        .await?;
                 }
                 Err(e) => return Err(e),
             }

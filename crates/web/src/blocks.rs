@@ -228,10 +228,11 @@ async fn one(
                     _ => return Ok(None),
                 },
             };
-            let align = match b.get("align").and_then(Json::as_str) {
-                Some(a @ ("left" | "right" | "center" | "wide" | "full")) => a,
-                _ => "center",
-            };
+            let align = b
+                .get("align")
+                .and_then(Json::as_str)
+                .filter(|a| matches!(*a, "left" | "right" | "center" | "wide" | "full"))
+                .unwrap_or("center");
             context! { kind => "image", src => src, alt => alt, align => align, size => size }
         }
         "teaser" | "__button" => {

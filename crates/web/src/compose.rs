@@ -115,7 +115,9 @@ fn apply_fields(ctx: &Ctx<'_>, blocks: &mut Map<String, Json>, pairs: &[(String,
                 }
                 if let Some(p) = get(id, "path").filter(|p| !p.is_empty()) {
                     let path = shown_path(ctx, &p);
-                    query.push(json!({"i": "path", "o": format!("{PREFIX}string.absolutePath"), "v": format!("{path}::1")}));
+                    query.push(
+                        json!({"i": "path", "o": format!("{PREFIX}string.absolutePath"), "v": format!("{path}::1")}),
+                    );
                 }
                 if let Some((on, order, _)) = get(id, "sort").and_then(|s| SORTS.iter().find(|(on, _, _)| *on == s)) {
                     qs.insert("sort_on".into(), (*on).into());
@@ -141,7 +143,12 @@ fn apply_fields(ctx: &Ctx<'_>, blocks: &mut Map<String, Json>, pairs: &[(String,
                     // A teaser already there keeps its id and its settings.
                     let kept = old.iter().find(|(cid, c)| {
                         !inner.contains_key(*cid)
-                            && c.get("href").and_then(|h| h.get(0)).and_then(|t| t.get("@id")).and_then(Json::as_str).map(|u| shown_path(ctx, u)).as_deref()
+                            && c.get("href")
+                                .and_then(|h| h.get(0))
+                                .and_then(|t| t.get("@id"))
+                                .and_then(Json::as_str)
+                                .map(|u| shown_path(ctx, u))
+                                .as_deref()
                                 == Some(path.as_str())
                     });
                     let (cid, child) = match kept {
@@ -212,7 +219,8 @@ fn block_form(ctx: &Ctx<'_>, id: &str, b: &Map<String, Json>, position: usize, c
         },
         "listing" => {
             let qs = b.get("querystring");
-            let query: Vec<&Json> = qs.and_then(|q| q.get("query")).and_then(Json::as_array).into_iter().flatten().collect();
+            let query: Vec<&Json> =
+                qs.and_then(|q| q.get("query")).and_then(Json::as_array).into_iter().flatten().collect();
             let criterion = |i: &str| query.iter().find(|c| c.get("i").and_then(Json::as_str) == Some(i));
             let chosen_type = criterion("portal_type")
                 .and_then(|c| c.get("v"))
@@ -221,7 +229,10 @@ fn block_form(ctx: &Ctx<'_>, id: &str, b: &Map<String, Json>, position: usize, c
                 .unwrap_or("");
             let path = criterion("path").and_then(|c| c.get("v")).and_then(Json::as_str).unwrap_or("");
             let path = path.split("::").next().unwrap_or("").to_owned();
-            let others = query.iter().filter(|c| !matches!(c.get("i").and_then(Json::as_str), Some("portal_type" | "path"))).count();
+            let others = query
+                .iter()
+                .filter(|c| !matches!(c.get("i").and_then(Json::as_str), Some("portal_type" | "path")))
+                .count();
             let sort = qs.and_then(|q| q.get("sort_on")).and_then(Json::as_str).unwrap_or("effective");
             let number = |k: &str| match qs.and_then(|q| q.get(k)) {
                 Some(Json::String(s)) => s.parse::<i64>().ok(),

@@ -15,8 +15,8 @@ use beffroi_service::Services;
 
 mod auth;
 mod blocks;
-mod compose;
 pub mod client;
+mod compose;
 mod contents;
 mod edit;
 mod endpoints;

@@ -4,8 +4,8 @@
 
 use axum::http::StatusCode;
 use axum::response::Response;
-use beffroi_model::catalog::{METADATA, query_stems, search_text, snippet};
 use beffroi_model::Language;
+use beffroi_model::catalog::{METADATA, query_stems, search_text, snippet};
 use beffroi_model::schema::QueryPart;
 use beffroi_service::query::{
     DATE_INDEXES, MAX_DEPTH, QueryBase, criterion_values, date_arg, index_params, site_path, sort_on,
@@ -618,7 +618,10 @@ pub(crate) async fn querystring(ctx: &Ctx<'_>) -> Result<Value, WebError> {
                 titled(states)
             }
             "Language" => titled(
-                beffroi_model::Language::ALL.iter().map(|l| (l.code().to_owned(), l.native_name().to_owned())).collect(),
+                beffroi_model::Language::ALL
+                    .iter()
+                    .map(|l| (l.code().to_owned(), l.native_name().to_owned()))
+                    .collect(),
             ),
             _ => json!({}),
         };
@@ -634,7 +637,8 @@ pub(crate) async fn querystring(ctx: &Ctx<'_>) -> Result<Value, WebError> {
     // What results may be sorted on: the title, the position, the dates.
     let mut sortable = Map::new();
     let title_of = |key: &str| i18n.t(lang, key, &[]);
-    sortable.insert("sortable_title".into(), describe(title_of("listing-col-title"), "Text", Vec::new(), json!({}), true));
+    sortable
+        .insert("sortable_title".into(), describe(title_of("listing-col-title"), "Text", Vec::new(), json!({}), true));
     sortable.insert(
         "getObjPositionInParent".into(),
         describe(title_of("sort-position"), "Metadata", Vec::new(), json!({}), true),

@@ -667,9 +667,7 @@ async fn item_response(ctx: &Ctx<'_>, view: &ItemView, json: bool, headers: &Hea
         Some(crate::listing::newest_first(ctx, view, b_start, b_size).await?)
     } else if folderish && contents_shown {
         Some(ctx.app.services.children(&ctx.principal, &ctx.site, view, b_start, b_size).await.map_err(err)?)
-    } else if let Some(t) =
-        ctx.app.services.types().get(&view.item.type_name).filter(|t| t.has_query() && !composed)
-    {
+    } else if let Some(t) = ctx.app.services.types().get(&view.item.type_name).filter(|t| t.has_query() && !composed) {
         if let Some(n) = t.query_setting(&view.item.fields, QueryPart::BatchSize).and_then(serde_json::Value::as_i64)
             && n > 0
             && !json

@@ -34,7 +34,8 @@ async fn commune(db: &TestDb) -> beffroi_service::SiteRow {
     )
     .await;
     db.add(&s, "", "Folder", json!({"title": "Actualités"})).await;
-    db.add(&s, "/actualites", "News Item", json!({"title": "Nouvelle piscine", "description": "Ouverture en mars"})).await;
+    db.add(&s, "/actualites", "News Item", json!({"title": "Nouvelle piscine", "description": "Ouverture en mars"}))
+        .await;
     db.add_private(&s, "/actualites", "News Item", json!({"title": "Nouvelle pas encore publiée"})).await;
     db.user(&s, "max", "correct horse battery", "Max", &[Role::Manager]).await;
     s
@@ -289,7 +290,7 @@ both_backends! {
         // The root's listing of its contents, then the one added.
         let listing = form_ids(&page, "sort");
         assert_eq!(listing.len(), 2, "{page}");
-        let listing = vec![listing[1].clone()];
+        let listing = [listing[1].clone()];
         let r = post(vec![
             (key(&listing[0], "headline"), "Dernières nouvelles".into()),
             (key(&listing[0], "type"), "News Item".into()),
