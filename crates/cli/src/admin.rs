@@ -33,7 +33,7 @@ pub fn site(args: SiteArgs) -> Result<()> {
                 services.set_time_zone(&Principal::System, &site, zone).await.context("cannot set the time zone")?;
                 println!("site {} shows date-times in {zone}", site.id);
             }
-            SiteCommand::Languages { site, languages } => {
+            SiteCommand::Languages { site, languages, folder_type } => {
                 let id = SiteId::parse(&site).map_err(|e| anyhow!("invalid site id: {e}"))?;
                 let site = services.site(&id).await?.ok_or_else(|| anyhow!("no site {id}"))?;
                 let langs = languages
@@ -41,7 +41,7 @@ pub fn site(args: SiteArgs) -> Result<()> {
                     .map(|l| beffroi_model::Language::parse(l).map_err(|e| anyhow!("{l:?}: {e}")))
                     .collect::<Result<Vec<_>>>()?;
                 let site = services
-                    .set_languages(&Principal::System, &site, &langs)
+                    .set_languages(&Principal::System, &site, &langs, &folder_type)
                     .await
                     .context("cannot set the site's languages")?;
                 let codes: Vec<&str> = site.languages.iter().map(|l| l.code()).collect();

@@ -365,6 +365,9 @@ pub enum SiteCommand {
         /// Language codes among fr, nl, de and en, e.g. `fr nl`.
         #[arg(required = true)]
         languages: Vec<String>,
+        /// The type of the language root folders made.
+        #[arg(long, default_value = "Folder")]
+        folder_type: String,
     },
     /// List the sites (id, language, title, applications, host names).
     List,

@@ -132,7 +132,7 @@ impl Services {
 
     /// Sets the languages a site publishes in (its own is always one, and first) and,
     /// with more than one, gives each its language root folder (`/fr`, `/nl`: a
-    /// published folder in that language named after it, the folders linked as
+    /// published item of `folder_type` in that language named after it, the folders linked as
     /// translations of each other), as plone.app.multilingual does. What is already at
     /// `/<code>` is kept as that language's folder; running it again changes nothing.
     /// The site's managers may. Returns the site as it now is.
@@ -141,6 +141,7 @@ impl Services {
         actor: &Principal,
         site: &SiteRow,
         languages: &[beffroi_model::Language],
+        folder_type: &str,
     ) -> Result<SiteRow> {
         use beffroi_model::security::Permission;
         self.require_on_site(actor, site, Permission::ManagePortal).await?;
@@ -171,7 +172,7 @@ impl Services {
                     let values = serde_json::json!({"title": lang.native_name(), "language": lang.code()});
                     let values = values.as_object().cloned().unwrap_or_default();
                     let folder =
-                        self.create(&system, &site, &ItemPath::root(), "Folder", Some(lang.code()), &values).await?;
+                        self.create(&system, &site, &ItemPath::root(), folder_type, Some(lang.code()), &values).await?;
                     self.transition(&system, &site, &folder.path, "publish", crate::TransitionRequest::default())
                         .await?;
                 }

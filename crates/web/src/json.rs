@@ -207,7 +207,8 @@ pub(crate) fn item(
         m.insert("next_item".into(), json!({}));
         m.insert("previous_item".into(), json!({}));
         if let Some(s) = schema {
-            m.insert("layout".into(), served_layout(layout(s, &it.fields)).into());
+            let shown = layout(s, &it.fields);
+            m.insert("layout".into(), if ctx.via_api { served_layout(shown) } else { shown }.into());
             if s.behaviors.iter().any(|b| b == "versioning") {
                 m.insert("changeNote".into(), "".into());
                 m.insert("versioning_enabled".into(), true.into());
@@ -387,9 +388,10 @@ pub(crate) async fn content_write(
     }
 }
 
-/// The layout as plone.restapi clients read it: Beffroi's own listing views (news
-/// newest first, events by month) as the Plone view closest to them that Volto draws
-/// (summaries); the others as they are. Beffroi's pages keep the view itself.
+/// The layout as Volto (asking through `++api++`) reads it: Beffroi's own listing
+/// views (news newest first, events by month) as the Plone view closest to them that
+/// Volto draws (summaries); the others as they are. Other clients, and Beffroi's
+/// pages, get the view itself.
 fn served_layout(layout: String) -> String {
     match layout.as_str() {
         crate::listing::NEWS | crate::listing::EVENTS => "summary_view".to_owned(),

@@ -50,8 +50,17 @@ pub(crate) struct PageCache {
 pub(crate) const CACHE_HEADER: &str = "x-beffroi-cache";
 
 /// A request the cache may answer: a GET or HEAD of content, without credentials nor
-/// any cookie of ours, not asking for a fresh answer. Its key, if so.
-pub(crate) fn key(method: &Method, path: &str, query: Option<&str>, headers: &HeaderMap, json: bool) -> Option<Key> {
+/// any cookie of ours, not asking for a fresh answer. Its key, if so: `origin` is the
+/// scheme and host the answer's addresses are made with (a trusted proxy's public
+/// host, else the Host header), so no answer made for one host is given to another.
+pub(crate) fn key(
+    method: &Method,
+    path: &str,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    json: bool,
+    origin: &str,
+) -> Option<Key> {
     if !matches!(*method, Method::GET | Method::HEAD) || path.split('/').any(|s| s.starts_with('@')) {
         return None;
     }
@@ -68,12 +77,11 @@ pub(crate) fn key(method: &Method, path: &str, query: Option<&str>, headers: &He
     if fresh(header::CACHE_CONTROL) || fresh(header::PRAGMA) {
         return None;
     }
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default().to_ascii_lowercase();
     let target = match query {
         Some(q) => format!("{path}?{q}"),
         None => path.to_owned(),
     };
-    Some((host, target, json))
+    Some((origin.to_owned(), target, json))
 }
 
 impl PageCache {

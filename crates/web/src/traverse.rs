@@ -56,6 +56,8 @@ pub struct Ctx<'a> {
     /// The navigation and breadcrumbs of the item an HTML view is about, so that
     /// editing screens keep them.
     pub(crate) chrome: std::sync::OnceLock<minijinja::Value>,
+    /// Whether the request came through `++api++`, as Volto's do.
+    pub(crate) via_api: bool,
     /// The site's rules of which types go where.
     pub type_rules: Arc<beffroi_model::schema::TypeRules>,
 }
@@ -235,11 +237,12 @@ pub(crate) async fn handle(State(app): State<Arc<AppState>>, req: axum::extract:
     let peer = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
     let client = crate::client::address(peer, &headers, &app.options.trusted_proxies);
     let via_proxy = peer.is_some_and(|p| app.options.trusted_proxies.iter().any(|t| t.contains(p)));
-    // What anonymous visitors read may come from the page cache, and go to it.
-    let cached = app
-        .page_cache
-        .as_ref()
-        .and_then(|cache| Some((cache, crate::page_cache::key(&method, uri.path(), uri.query(), &headers, json)?)));
+    // What anonymous visitors read may come from the page cache, and go to it, under
+    // the origin its addresses are made with.
+    let origin = request_host(&headers, &uri, via_proxy).ok().map(|h| format!("{}://{h}", scheme(&headers, via_proxy)));
+    let cached = app.page_cache.as_ref().zip(origin).and_then(|(cache, origin)| {
+        Some((cache, crate::page_cache::key(&method, uri.path(), uri.query(), &headers, json, &origin)?))
+    });
     if let Some((cache, key)) = &cached
         && let Some(mut res) = cache.get(key, &headers, |site, seen| app.services.unchanged_since(site, seen))
     {
@@ -342,6 +345,7 @@ async fn route(
     if segs.iter().filter(|s| *s == API_SEGMENT).count() > 1 {
         return Err(not_found().into());
     }
+    let via_api = segs.iter().any(|s| s == API_SEGMENT);
     let segs: Vec<String> = segs.into_iter().filter(|s| s != API_SEGMENT).collect();
     let segs = segs.as_slice();
     let with_site = |err: WebError| Failure { err, site: Some((site.clone(), base.clone())) };
@@ -446,6 +450,7 @@ async fn route(
         clipboard: crate::auth::cookie(headers, crate::contents::CLIPBOARD_COOKIE).map(str::to_owned),
         status: crate::auth::cookie(headers, crate::views::STATUS_COOKIE).map(str::to_owned),
         chrome: std::sync::OnceLock::new(),
+        via_api,
         type_rules: app.services.type_rules(&site).await.map_err(|e| with_site(service_err(e)))?,
     };
 

@@ -218,7 +218,7 @@ both_backends! {
     }
 
     async fn volto_listing_blocks_find_their_indexes_and_run_their_queries(db) {
-        commune(&db).await;
+        let s = commune(&db).await;
         let app = TestApp::new(&db).await;
         // @querystring: what Volto's query editor offers, in the site's language.
         let r = app.get_json("/namur/@querystring").await;
@@ -244,6 +244,27 @@ both_backends! {
         let r = anonymous(&app, "POST", "/namur/@querystring-search", body).await;
         assert_eq!(r.status, 200, "{}", r.body);
         assert_eq!(r.json()["items_total"], 1, "the published news only: {}", r.body);
+        // Tags are suggested from those in use (what the caller may see).
+        db.add(&s, "/actualites", "News Item", json!({"title": "Piscine", "subjects": ["sport", "piscine"]})).await;
+        db.add_private(&s, "/actualites", "News Item", json!({"title": "Secret", "subjects": ["secret-tag"]})).await;
+        let v = app.get_json("/namur/@vocabularies/plone.app.vocabularies.Keywords").await.json();
+        let tokens: Vec<&str> = v["items"].as_array().unwrap().iter().map(|t| t["token"].as_str().unwrap()).collect();
+        assert!(tokens.contains(&"piscine") && tokens.contains(&"sport") && !tokens.contains(&"secret-tag"), "{v}");
+        let auth = app.bearer("namur", "max", "correct horse battery").await;
+        let schema = app.get_with("/namur/@types/News%20Item", &[("authorization", &auth), ("accept", "application/json")]).await.json();
+        assert_eq!(
+            schema["properties"]["subjects"]["widgetOptions"]["vocabulary"]["@id"],
+            "http://localhost/namur/@vocabularies/plone.app.vocabularies.Keywords"
+        );
+        let states = app.get_json("/namur/@vocabularies/plone.app.vocabularies.WorkflowStates").await.json();
+        assert!(states["items"].as_array().unwrap().iter().any(|t| t["token"] == "published" && t["title"] == "Publié"), "{states}");
+        // Through ++api++ (Volto), Beffroi's own listing views read as the summary view
+        // Volto draws; to other clients as they are.
+        let auth2 = auth.clone();
+        let r = app.send_json("PATCH", "/namur/actualites", &auth2, json!({"layout": "news_listing"})).await;
+        assert_eq!(r.status, 204, "{}", r.body);
+        assert_eq!(app.get_json("/namur/++api++/actualites").await.json()["layout"], "summary_view");
+        assert_eq!(app.get_json("/namur/actualites").await.json()["layout"], "news_listing");
         let bad = json!({"b_size": "trois", "query": []});
         let r = anonymous(&app, "POST", "/namur/@querystring-search", bad).await;
         assert_eq!(r.status, 400);

@@ -369,9 +369,10 @@ both_backends! {
         let r = app.get_with("/namur/++api++/services", &[("x-forwarded-host", "evil.example")]).await;
         assert_eq!(r.json()["@id"], "http://localhost/namur/services", "not from anyone");
         // Volto's server-side rendering sends its host name alone (no port, no scheme)
-        // and expects the backend's own URLs back, as Zope gives them.
+        // and expects the backend's own URLs back, as Zope gives them; the answer kept
+        // for the public host above is not given for this one.
         let r = app.request(from_proxy("/namur/++api++/services", &[("x-forwarded-host", "127.0.0.1")])).await;
-        assert_eq!(r.json()["@id"], "http://localhost/namur/services");
+        assert_eq!(r.json()["@id"], "http://localhost:8080/namur/services");
     }
 
     async fn sites_are_walls(db) {

@@ -95,13 +95,13 @@ both_backends! {
         let services = &db.services;
         // Only the site's managers choose its languages.
         let ed = services.principal(&s, "ed").await.unwrap().expect("a user");
-        let refused = services.set_languages(&ed, &s, &[beffroi_model::Language::Fr, beffroi_model::Language::Nl]).await;
+        let refused = services.set_languages(&ed, &s, &[beffroi_model::Language::Fr, beffroi_model::Language::Nl], "Folder").await;
         assert!(matches!(refused, Err(beffroi_service::ServiceError::Unauthorized | beffroi_service::ServiceError::Forbidden(_))), "{refused:?}");
         let langs = [beffroi_model::Language::Fr, beffroi_model::Language::Nl];
-        let s = services.set_languages(&Principal::System, &s, &langs).await.unwrap();
+        let s = services.set_languages(&Principal::System, &s, &langs, "Folder").await.unwrap();
         assert_eq!(s.languages, langs);
         // Again: nothing new (no /fr-1).
-        let s = services.set_languages(&Principal::System, &s, &langs).await.unwrap();
+        let s = services.set_languages(&Principal::System, &s, &langs, "Folder").await.unwrap();
         db.add(&s, "/fr", "Document", json!({"title": "Travaux de voirie", "language": "fr"})).await;
         db.add(&s, "/nl", "Document", json!({"title": "Wegenwerken en voirie", "language": "nl"})).await;
         let app = TestApp::new(&db).await;
