@@ -233,6 +233,10 @@ pub struct ServeArgs {
     /// which other users of the machine can read.
     #[arg(long, env = "BEFFROI_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<beffroi_service::Secret>,
+    /// A reverse proxy (Varnish…) to send `PURGE` requests to when content changes:
+    /// its base URL, e.g. http://127.0.0.1:6081 (repeatable, or comma-separated).
+    #[arg(long = "purge-url", env = "BEFFROI_PURGE_URLS", value_delimiter = ',')]
+    pub purge_urls: Vec<beffroi_web::PurgeUrl>,
     /// On SIGTERM or Ctrl-C, how long requests in flight may take to finish, in
     /// seconds, before the server stops anyway (/@@ready answers 503 meanwhile).
     #[arg(long, env = "BEFFROI_SHUTDOWN_GRACE", default_value_t = 30, value_name = "SECS")]

@@ -222,6 +222,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
             request_timeout: (args.request_timeout > 0).then(|| Duration::from_secs(args.request_timeout)),
             page_cache_bytes: args.page_cache_mb.saturating_mul(1024 * 1024),
             metrics_token: args.metrics_token.clone().filter(|t| !t.0.is_empty()),
+            purge_urls: args.purge_urls.clone(),
             ..Default::default()
         };
         let state = beffroi_web::AppState::load_apps(services.clone(), options, crate::apps::APPS)

@@ -32,6 +32,7 @@ mod listing;
 mod media;
 mod ops;
 mod page_cache;
+mod purge;
 pub mod routes;
 mod search;
 mod traverse;
@@ -106,6 +107,9 @@ pub struct WebOptions {
     /// The bearer token that opens `/@@metrics` on the public address (None: served
     /// only by [`operations_router`], on an address of its own).
     pub metrics_token: Option<beffroi_service::Secret>,
+    /// Reverse proxies told of every change with `PURGE` requests (base URLs such as
+    /// `http://varnish:6081`; see `purge.rs`).
+    pub purge_urls: Vec<reqwest::Url>,
 }
 
 /// The anonymous page cache's memory by default.
@@ -120,6 +124,7 @@ impl Default for WebOptions {
             page_cache_bytes: DEFAULT_PAGE_CACHE_BYTES,
             page_cache_ttl: Duration::from_secs(2),
             metrics_token: None,
+            purge_urls: Vec::new(),
         }
     }
 }
@@ -200,6 +205,7 @@ impl AppState {
             .then(|| page_cache::PageCache::new(options.page_cache_bytes, options.page_cache_ttl));
         let metrics = ops::Metrics::new(&services);
         let draining = Default::default();
+        purge::spawn(services.clone(), options.purge_urls.clone());
         Ok(Arc::new(Self { services, templates, i18n, jwt, options, routes, pages, page_cache, metrics, draining }))
     }
 
@@ -211,6 +217,8 @@ impl AppState {
 }
 
 pub use ops::router as operations_router;
+/// The base URL of a reverse proxy told of changes (`WebOptions::purge_urls`).
+pub use reqwest::Url as PurgeUrl;
 
 /// Which site served a response, for the request log.
 #[derive(Clone)]

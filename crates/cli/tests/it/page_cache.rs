@@ -144,4 +144,79 @@ both_backends! {
         none.get("/s/archives").await;
         assert_eq!(none.get("/s/archives").await.header(CACHE), "");
     }
+
+    async fn changes_are_purged_from_the_configured_proxies(db) {
+        // A proxy that notes the requests it gets: method, path, host.
+        let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = proxy.local_addr().unwrap().port();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let noted = seen.clone();
+        tokio::spawn(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            loop {
+                let Ok((mut c, _)) = proxy.accept().await else { return };
+                let noted = noted.clone();
+                tokio::spawn(async move {
+                    let mut head = Vec::new();
+                    let mut buf = [0u8; 1024];
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match c.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => head.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let text = String::from_utf8_lossy(&head).into_owned();
+                    let line = text.lines().next().unwrap_or_default().to_owned();
+                    let host = text.lines().find_map(|l| l.to_ascii_lowercase().strip_prefix("host: ").map(str::to_owned)).unwrap_or_default();
+                    let mut parts = line.split(' ');
+                    let (method, target) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
+                    noted.lock().unwrap().push(format!("{method} {target} {host}"));
+                    let _ = c.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").await;
+                });
+            }
+        });
+        let s = db.site_with_hosts("namur", &["www.namur.be"]).await;
+        db.user(&s, "max", "correct horse battery", "Max", &[Role::Manager]).await;
+        db.add(&s, "", "Folder", json!({"title": "Actualités"})).await;
+        db.add(&s, "/actualites", "Document", json!({"title": "Marché de Noël"})).await;
+        let options = beffroi_web::WebOptions {
+            purge_urls: vec![format!("http://127.0.0.1:{port}").parse().unwrap()],
+            ..Default::default()
+        };
+        let app = TestApp::with_options(db.services.clone(), options).await;
+        let r = app.send_json("PATCH", "/namur/actualites/marche-de-noel", &basic("max"), json!({"title": "Marché de Noël 2026"})).await;
+        assert_eq!(r.status, 204, "{}", r.body);
+        let wanted = [
+            format!("PURGE /namur/actualites/marche-de-noel 127.0.0.1:{port}"),
+            format!("PURGE /namur/actualites 127.0.0.1:{port}"),
+            format!("PURGE /namur 127.0.0.1:{port}"),
+            "PURGE /actualites/marche-de-noel www.namur.be".to_owned(),
+            "PURGE /actualites www.namur.be".to_owned(),
+            "PURGE / www.namur.be".to_owned(),
+        ];
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let got = seen.lock().unwrap().clone();
+            if wanted.iter().all(|w| got.contains(w)) {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "purges sent: {got:?}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // A move purges the old addresses too.
+        seen.lock().unwrap().clear();
+        db.add(&s, "", "Folder", json!({"title": "Archives"})).await;
+        db.services.move_item(&Principal::System, &s, &path("/actualites/marche-de-noel"), &path("/archives")).await.unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let got = seen.lock().unwrap().clone();
+            if got.iter().any(|g| g.starts_with("PURGE /namur/archives/marche-de-noel "))
+                && got.iter().any(|g| g.starts_with("PURGE /namur/actualites/marche-de-noel "))
+            {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "purges sent after a move: {got:?}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
 }
