@@ -18,6 +18,7 @@ use tokio::sync::broadcast;
 use uuid::Uuid;
 
 mod access;
+mod aliases;
 pub mod apps;
 mod catalog;
 mod export;
@@ -39,6 +40,7 @@ mod work;
 mod workflow;
 
 pub use access::{Credential, GroupChange, RoleOrigin, Sharing, SharingChange, SharingEntry, UserChange};
+pub use aliases::Alias;
 pub use catalog::{MAX_SEARCH_BATCH, entry as catalog_entry, query_date, with_text};
 pub use export::Exporter;
 pub use import::{

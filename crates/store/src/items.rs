@@ -824,6 +824,24 @@ impl Db<'_> {
         Ok(rows.into_iter().map(|(old, now)| (ItemPath::from_stored(old), ItemPath::from_stored(now))).collect())
     }
 
+    /// The old addresses recorded for the item `uuid` (every item's with None): the old
+    /// path, the item's path now, when it was recorded; by old path.
+    pub async fn aliases(
+        &mut self,
+        scope: &SiteScope,
+        uuid: Option<Uuid>,
+    ) -> Result<Vec<(ItemPath, ItemPath, DateTime<Utc>)>> {
+        let rows: Vec<(String, String, DateTime<Utc>)> = on_db!(self, |c| {
+            let sql = "select r.old_path, i.path, r.created from redirects r join items i on i.uuid = r.item_uuid
+                 where r.site_id = $1 and ($2 is null or r.item_uuid = $2) order by r.old_path";
+            sqlx::query_as(sql).bind(scope.key()).bind(uuid).fetch_all(&mut *c).await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(old, now, at)| (ItemPath::from_stored(old), ItemPath::from_stored(now), at))
+            .collect())
+    }
+
     /// Where a request for a vanished `path` should go now: the current path of the
     /// item recorded for the longest recorded prefix of `path`, plus the rest.
     pub async fn find_redirect(&mut self, scope: &SiteScope, path: &ItemPath) -> Result<Option<ItemPath>> {

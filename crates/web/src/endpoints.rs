@@ -112,6 +112,16 @@ pub(crate) fn routes() -> Vec<Route> {
         Route::get("@navigation", Bare, json_get!(navigation))
             .summary("the site's first level")
             .component("navigation"),
+        Route::get("@contextnavigation", Bare, json_get!(context_navigation))
+            .summary("the item's section as a navigation tree, opened down to the item")
+            .component("contextnavigation"),
+        Route::get("@aliases", Bare, json_get!(aliases))
+            .summary("the old addresses leading to the item (on the root: all of them)")
+            .component("aliases"),
+        Route::post("@aliases", Bare, json_write!(add_aliases))
+            .access(Access::Item(MODIFY))
+            .summary("adds addresses leading to the item `{items: [{path}]}`"),
+        Route::delete("@aliases", Bare, json_write!(remove_aliases)).access(Access::Item(MODIFY)),
         Route::get("@workflow", Bare, json_get!(workflow))
             .summary("state, history and the transitions open to the caller")
             .component("workflow"),
@@ -666,6 +676,143 @@ async fn navigation(c: &Call<'_>, view: &ItemView) -> Result<Value, WebError> {
     let mut items = vec![home];
     items.extend(nav.iter().map(|s| nav_entry(ctx, s, &below)));
     Ok(json!({"@id": format!("{url}/@navigation"), "items": items}))
+}
+
+/// GET `@contextnavigation`: the section holding the item (its first-level folder,
+/// the site at its root) as plone.app.portlets' navigation tree: the section's
+/// contents, the folders on the way to the item opened, the item marked current; what
+/// the caller may see, in each folder's order, without what is excluded from
+/// navigation. Read in one query.
+async fn context_navigation(c: &Call<'_>, view: &ItemView) -> Result<Value, WebError> {
+    let ctx = c.ctx;
+    let it = &view.item;
+    let section = view.lineage.get(1).map(|a| &a.path).unwrap_or(&it.path);
+    let section = if it.path.is_root() || section.is_root() { ItemPath::root() } else { section.clone() };
+    // Deep enough to open the folders down to the item, and one level inside it.
+    let depth = (it.path.depth() as i64 - section.depth() as i64 + 1).clamp(1, MAX_NAV_DEPTH);
+    let q = beffroi_service::CatalogQuery {
+        paths: vec![beffroi_service::PathQuery { path: section.clone(), depth: Some(depth) }],
+        sort: beffroi_service::SortOn::Position,
+        limit: MAX_NAV_ENTRIES,
+        ..Default::default()
+    };
+    let found = ctx.app.services.search_first(&ctx.principal, &ctx.site, q).await.map_err(|e| c.error(e))?;
+    let mut below: std::collections::HashMap<ItemPath, Vec<beffroi_service::Summary>> = Default::default();
+    for s in found.into_iter().filter(|s| !s.exclude_from_nav) {
+        if let Some(parent) = s.path.parent() {
+            below.entry(parent).or_default().push(s);
+        }
+    }
+    let types = ctx.app.services.types();
+    fn entry(
+        ctx: &Ctx<'_>,
+        types: &beffroi_model::schema::TypeRegistry,
+        here: &ItemPath,
+        s: &beffroi_service::Summary,
+        below: &std::collections::HashMap<ItemPath, Vec<beffroi_service::Summary>>,
+    ) -> Value {
+        let in_path = here.is_below(&s.path) || *here == s.path;
+        // The folders on the way are opened; the others are shown closed.
+        let items: Vec<Value> = if in_path {
+            below.get(&s.path).into_iter().flatten().map(|c| entry(ctx, types, here, c, below)).collect()
+        } else {
+            Vec::new()
+        };
+        let url = ctx.url(&s.path);
+        json!({
+            "@id": url,
+            "description": s.description,
+            "href": url,
+            "icon": "",
+            "is_current": *here == s.path,
+            "is_folderish": types.get(&s.type_name).is_some_and(|t| t.folderish),
+            "is_in_path": in_path && *here != s.path,
+            "items": items,
+            "normalized_id": s.id,
+            "review_state": s.review_state,
+            "thumb": "",
+            "title": s.title,
+            "type": s.type_name.to_ascii_lowercase().replace(' ', "-"),
+        })
+    }
+    let items: Vec<Value> =
+        below.get(&section).into_iter().flatten().map(|s| entry(ctx, types, &it.path, s, &below)).collect();
+    Ok(json!({
+        "@id": format!("{}/@contextnavigation", ctx.url(&it.path)),
+        "available": true,
+        "has_custom_name": false,
+        "items": items,
+        "title": ctx.app.i18n.t(ctx.site.language, "main-navigation", &[]),
+        "url": format!("{}/sitemap.xml", ctx.base),
+    }))
+}
+
+/// GET `@aliases`: the old addresses that lead to the item (on the site root: every
+/// one of the site, with where it leads), as plone.restapi lists them.
+async fn aliases(c: &Call<'_>, view: &ItemView) -> Result<Value, WebError> {
+    let ctx = c.ctx;
+    let url = ctx.url(&view.item.path);
+    let list = ctx.app.services.aliases(&ctx.principal, &ctx.site, &view.item.path).await.map_err(|e| c.error(e))?;
+    let root = view.item.path.is_root();
+    let items: Vec<Value> = list
+        .iter()
+        .map(|a| {
+            if root {
+                json!({"path": a.old.as_str(), "redirect-to": a.to.as_str(), "datetime": crate::json::iso(&a.created)})
+            } else {
+                json!({"path": a.old.as_str()})
+            }
+        })
+        .collect();
+    Ok(json!({"@id": format!("{url}/@aliases"), "items_total": items.len(), "items": items}))
+}
+
+#[derive(serde::Deserialize)]
+struct AliasesBody {
+    items: Vec<AliasPath>,
+}
+
+#[derive(serde::Deserialize)]
+struct AliasPath {
+    path: String,
+}
+
+fn alias_paths(body: &[u8]) -> Result<Vec<ItemPath>, WebError> {
+    let b: AliasesBody = parse_body(body)?;
+    if b.items.is_empty() || b.items.len() > 100 {
+        return Err(WebError::BadRequest("items: 1 to 100 aliases".into()));
+    }
+    b.items
+        .iter()
+        .map(|a| {
+            let p = a.path.trim().trim_end_matches('/');
+            ItemPath::parse(p).map_err(|e| WebError::BadRequest(format!("{:?} is not a path: {e}", a.path)))
+        })
+        .collect()
+}
+
+/// POST `@aliases` `{"items": [{"path": "/old"}]}`: 201, those addresses now lead to
+/// the item.
+async fn add_aliases(c: &Call<'_>, view: &ItemView) -> Result<Response, WebError> {
+    let ctx = c.ctx;
+    let paths = alias_paths(c.body.unwrap_or_default())?;
+    ctx.app.services.add_aliases(&ctx.principal, &ctx.site, &view.item.path, &paths).await.map_err(|e| c.error(e))?;
+    let list: Vec<&str> = paths.iter().map(|p| p.as_str()).collect();
+    let mut res = json_answer(&json!({"message": format!("Successfully added the aliases {list:?}")}));
+    *res.status_mut() = StatusCode::CREATED;
+    Ok(res)
+}
+
+/// DELETE `@aliases` `{"items": [{"path": "/old"}]}`: 204, those addresses lead nowhere.
+async fn remove_aliases(c: &Call<'_>, view: &ItemView) -> Result<Response, WebError> {
+    let ctx = c.ctx;
+    let paths = alias_paths(c.body.unwrap_or_default())?;
+    ctx.app
+        .services
+        .remove_aliases(&ctx.principal, &ctx.site, &view.item.path, &paths)
+        .await
+        .map_err(|e| c.error(e))?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// The deepest `expand.navigation.depth` answered (more is answered as this).
@@ -1310,7 +1457,18 @@ mod tests {
         let comps: Vec<&str> = list.iter().filter_map(|r| r.component).collect();
         assert_eq!(
             comps,
-            ["types", "navroot", "actions", "breadcrumbs", "navigation", "workflow", "history", "translations"]
+            [
+                "types",
+                "navroot",
+                "actions",
+                "breadcrumbs",
+                "navigation",
+                "contextnavigation",
+                "aliases",
+                "workflow",
+                "history",
+                "translations"
+            ]
         );
     }
 }

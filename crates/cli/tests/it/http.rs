@@ -169,7 +169,7 @@ both_backends! {
         }
         let item = app.get_json("/namur/services").await.json();
         let names: Vec<&String> = item["@components"].as_object().unwrap().keys().collect();
-        assert_eq!(names, ["actions", "breadcrumbs", "history", "navigation", "navroot", "translations", "types", "workflow"]);
+        assert_eq!(names, ["actions", "aliases", "breadcrumbs", "contextnavigation", "history", "navigation", "navroot", "translations", "types", "workflow"]);
         assert_eq!(item["@components"]["workflow"]["@id"], "http://localhost/namur/services/@workflow");
         // An anonymous visitor of a view that needs a permission is sent to log in; of an
         // endpoint, told so in JSON.
@@ -326,6 +326,52 @@ both_backends! {
         // Without expand: links only.
         let plain = app.get_json("/namur/services").await.json();
         assert_eq!(plain["@components"]["actions"], json!({"@id": "http://localhost/namur/services/@actions"}));
+    }
+
+    async fn volto_reads_the_context_navigation_and_manages_aliases(db) {
+        let s = commune(&db).await;
+        db.user(&s, "max", "correct horse battery", "Max", &[Role::Manager]).await;
+        let app = TestApp::new(&db).await;
+        let auth = app.bearer("namur", "max", "correct horse battery").await;
+        // The section holding the page, opened down to it.
+        let r = app.get_json("/namur/services/etat-civil/@contextnavigation").await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let v = r.json();
+        let titles: Vec<&str> = v["items"].as_array().unwrap().iter().map(|i| i["title"].as_str().unwrap()).collect();
+        assert_eq!(titles, ["État civil", "Population"]);
+        assert_eq!(v["items"][0]["is_current"], true);
+        assert_eq!(v["items"][0]["type"], "document");
+        assert_eq!(v["items"][0]["normalized_id"], "etat-civil");
+        let root = app.get_json("/namur/@contextnavigation").await.json();
+        let titles: Vec<&str> = root["items"].as_array().unwrap().iter().map(|i| i["title"].as_str().unwrap()).collect();
+        assert_eq!(titles, ["Services"], "not what is excluded from navigation");
+        assert_eq!(root["items"][0]["is_folderish"], true);
+        assert!(root["items"][0]["items"].as_array().unwrap().is_empty(), "closed: not on the way");
+
+        // Aliases: an old address added, listed, followed, removed.
+        let page = "/namur/services/etat-civil/@aliases";
+        let r = app.send_json("POST", page, &auth, json!({"items": [{"path": "/etat-civil"}, {"path": "/naissances/"}]})).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        assert!(r.json()["message"].as_str().unwrap().contains("/etat-civil"));
+        let v = app.get_json(page).await.json();
+        assert_eq!(v["items"], json!([{"path": "/etat-civil"}, {"path": "/naissances"}]));
+        assert_eq!(v["items_total"], 2);
+        let r = app.get("/namur/naissances").await;
+        assert_eq!(r.status, 301);
+        assert_eq!(r.header("location"), "http://localhost/namur/services/etat-civil");
+        let all = app.get_with("/namur/@aliases", &[("authorization", &auth), ("accept", "application/json")]).await.json();
+        assert_eq!(all["items"][0]["redirect-to"], "/services/etat-civil", "{all}");
+        assert_eq!(app.get_json("/namur/@aliases").await.status, 401, "the site's aliases are its managers'");
+        // Refused: where an item is; by someone who may not change the item.
+        let r = app.send_json("POST", page, &auth, json!({"items": [{"path": "/services"}]})).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert!(r.body.contains("an item is there"), "{}", r.body);
+        let r = app.send_json("DELETE", page, &auth, json!({"items": [{"path": "/ailleurs"}]})).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        let r = app.send_json("DELETE", page, &auth, json!({"items": [{"path": "/naissances"}]})).await;
+        assert_eq!(r.status, 204, "{}", r.body);
+        assert_eq!(app.get_json(page).await.json()["items"], json!([{"path": "/etat-civil"}]));
+        assert_eq!(app.get("/namur/naissances").await.status, 404);
     }
 
     async fn volto_reaches_the_api_through_plus_plus_api_and_virtual_hosting(db) {
