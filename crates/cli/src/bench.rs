@@ -84,6 +84,10 @@ pub(crate) const WORDS: &[&str] = &[
     "culture",
 ];
 
+/// The word the search scenario looks for, and in how many pages it is.
+const SEARCH_WORD: &str = "carillon";
+const SEARCH_HITS: u32 = 50;
+
 fn body_text(n: u32) -> String {
     let mut s = String::from("<p>");
     for i in 0..300u32 {
@@ -118,6 +122,9 @@ async fn seed(services: &Services, items: u32) -> Result<(String, String)> {
         )
         .await?;
     let per_leaf = items.div_ceil(100).max(1);
+    // One page in every `rare`-th has the word of the search scenario in its title:
+    // fifty hits whatever the size.
+    let rare = (items / SEARCH_HITS).max(1);
     let mut made = 0;
     let (mut page, mut folder) = (String::new(), String::new());
     'outer: for a in 0..10 {
@@ -156,7 +163,11 @@ async fn seed(services: &Services, items: u32) -> Result<(String, String)> {
                         "Document",
                         None,
                         &obj(json!({
-                            "title": format!("Avis numéro {made}"),
+                            "title": if made % rare == 0 {
+                                format!("Avis numéro {made}, {SEARCH_WORD}")
+                            } else {
+                                format!("Avis numéro {made}")
+                            },
                             "description": "Avis à la population concernant les travaux de voirie.",
                             "text": {"content-type": "text/html", "data": body_text(made)},
                         })),
@@ -361,6 +372,18 @@ async fn run_backend(backend: &'static str, url: &str, data: &Path, args: &Bench
         Scenario {
             name: "folder listing (JSON, 100 items)",
             path: format!("/bench{folder}"),
+            accept: "application/json",
+            cached: false,
+        },
+        Scenario {
+            name: "JSON view as Volto asks it (expand=breadcrumbs,actions,navroot,navigation,types)",
+            path: format!("/bench{page}?expand=breadcrumbs,actions,navroot,navigation,types"),
+            accept: "application/json",
+            cached: false,
+        },
+        Scenario {
+            name: "@search, a word in 50 pages",
+            path: format!("/bench/@search?SearchableText={SEARCH_WORD}"),
             accept: "application/json",
             cached: false,
         },
