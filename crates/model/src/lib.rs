@@ -17,6 +17,7 @@ pub mod recurrence;
 pub mod richtext;
 pub mod schema;
 pub mod security;
+pub mod theme;
 pub mod workflow;
 pub mod zone;
 

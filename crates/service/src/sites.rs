@@ -69,6 +69,7 @@ pub(crate) fn site_row(new: &NewSite) -> Result<SiteRow> {
         time_zone: new.time_zone,
         apps: None,
         languages: vec![new.language],
+        theme: Default::default(),
     })
 }
 
@@ -188,6 +189,44 @@ impl Services {
             }
         }
         tracing::info!(site.id = %site.id, languages = ?codes, "site languages set");
+        Ok((*site).clone())
+    }
+
+    /// Sets a site's look, checked (colours for contrast, with the ratio in the
+    /// refusal; footer links' addresses; the logo an image of the site the visitors
+    /// may see). Its managers may. Returns the site as it now is.
+    pub async fn set_theme(
+        &self,
+        actor: &Principal,
+        site: &SiteRow,
+        theme: beffroi_model::theme::Theme,
+    ) -> Result<SiteRow> {
+        use beffroi_model::security::Permission;
+        self.require_on_site(actor, site, Permission::ManagePortal).await?;
+        let theme = theme.checked().map_err(ServiceError::BadRequest)?;
+        if let Some(logo) = &theme.logo {
+            let path = ItemPath::parse(logo).map_err(|e| ServiceError::BadRequest(format!("logo: {e}")))?;
+            let image = match self.item(&Principal::Anonymous, site, &path).await {
+                Ok(view) => self
+                    .types
+                    .get(&view.item.type_name)
+                    .is_some_and(|t| t.primary_is(beffroi_model::schema::FieldKind::Image)),
+                Err(ServiceError::NotFound | ServiceError::Unauthorized) => false,
+                Err(e) => return Err(e),
+            };
+            if !image {
+                return Err(ServiceError::BadRequest(format!(
+                    "logo: {logo} is not an image of the site that visitors may see"
+                )));
+            }
+        }
+        let mut tx = self.store.begin().await?;
+        tx.db().set_site_theme(&site.scope(), &theme).await?;
+        let detail = serde_json::to_value(&theme).unwrap_or_default();
+        tx.db().audit(&site.scope(), &crate::sessions::audit_row(actor.id(), "site.theme", "", "", detail)).await?;
+        tx.commit().await?;
+        self.stale(crate::stale::Stale::Site(site.id.clone()));
+        let site = self.site(&site.id).await?.ok_or(ServiceError::NotFound)?;
         Ok((*site).clone())
     }
 

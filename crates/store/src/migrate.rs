@@ -48,6 +48,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(20, "items of a type by change", "0020_items_type_modified.sql"),
     migration!(21, "translation groups", "0021_translations.sql"),
     migration!(22, "site languages", "0022_site_languages.sql"),
+    migration!(23, "site theme", "0023_site_theme.sql"),
 ];
 
 const LOCK_KEY: i64 = 0x0bef_f701;

@@ -22,6 +22,8 @@ pub struct SiteRow {
     /// The languages it publishes in, its own first (a Belgian commune: fr and nl);
     /// never empty.
     pub languages: Vec<Language>,
+    /// Its look: accent colour, logo, footer.
+    pub theme: beffroi_model::theme::Theme,
 }
 
 /// Proof that a site exists, required by every query on its content. Only the store
@@ -53,9 +55,9 @@ impl SiteRow {
 }
 
 /// A site's columns, as `SITE_COLS` selects them.
-type Columns = (String, String, String, DateTime<Utc>, DateTime<Utc>, String, Option<String>, String);
+type Columns = (String, String, String, DateTime<Utc>, DateTime<Utc>, String, Option<String>, String, String);
 
-const SITE_COLS: &str = "id, title, language, created, modified, time_zone, apps, languages";
+const SITE_COLS: &str = "id, title, language, created, modified, time_zone, apps, languages, theme";
 
 /// The stored list of a site's languages: its own first, then the others.
 fn languages_text(own: Language, languages: &[Language]) -> String {
@@ -64,7 +66,12 @@ fn languages_text(own: Language, languages: &[Language]) -> String {
     if out.len() == 1 { String::new() } else { out.join(",") }
 }
 
-fn decode((id, title, language, created, modified, zone, apps, languages): Columns) -> Result<SiteRow> {
+fn decode((id, title, language, created, modified, zone, apps, languages, theme): Columns) -> Result<SiteRow> {
+    let theme = if theme.is_empty() {
+        Default::default()
+    } else {
+        serde_json::from_str(&theme).map_err(|e| StoreError::Corrupt(format!("site {id:?} theme: {e}")))?
+    };
     let own = Language::parse(&language).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let mut langs = vec![own];
     for code in languages.split(',').map(str::trim).filter(|c| !c.is_empty()) {
@@ -78,6 +85,7 @@ fn decode((id, title, language, created, modified, zone, apps, languages): Colum
         title,
         language: own,
         languages: langs,
+        theme,
         created,
         modified,
         hosts: Vec::new(),
@@ -180,6 +188,23 @@ impl Db<'_> {
         let text = languages_text(own, languages);
         on_db!(self, |c| {
             sqlx::query("update sites set languages = $2 where id = $1")
+                .bind(scope.key())
+                .bind(&text)
+                .execute(&mut *c)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Sets a site's look.
+    pub async fn set_site_theme(&mut self, scope: &SiteScope, theme: &beffroi_model::theme::Theme) -> Result<()> {
+        let text = if *theme == beffroi_model::theme::Theme::default() {
+            String::new()
+        } else {
+            serde_json::to_string(theme).map_err(|e| StoreError::Corrupt(e.to_string()))?
+        };
+        on_db!(self, |c| {
+            sqlx::query("update sites set theme = $2 where id = $1")
                 .bind(scope.key())
                 .bind(&text)
                 .execute(&mut *c)

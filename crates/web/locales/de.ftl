@@ -475,3 +475,16 @@ block-add-kind = Blockart
 block-add-button = Hinzufügen
 block-kind-leadimage = Aufmacherbild
 block-leadimage-help = Das Aufmacherbild der Seite, an dieser Stelle.
+
+# The site's appearance (@@theme).
+action-theme = Erscheinungsbild
+theme-title = Erscheinungsbild der Website
+theme-help = Farbe, Logo und Fußzeile jeder Seite der Website.
+theme-accent = Hauptfarbe
+theme-accent-help = Im Format #rrggbb, zum Beispiel #0b4f8a. Weißer Text muss darauf lesbar bleiben (Kontrast von mindestens 4,5:1): eine zu helle Farbe wird abgelehnt.
+theme-logo = Logo (Adresse eines Bildes der Website)
+theme-logo-help = Zum Beispiel /bilder/logo. Auch als Symbol des Tabs verwendet.
+theme-footer-text = Text der Fußzeile
+theme-footer-links = Links der Fußzeile
+theme-footer-links-help = Ein Link pro Zeile: Titel | Adresse, zum Beispiel Kontakt | mailto:info@gemeinde.be.
+footer-links = Links der Fußzeile

@@ -472,3 +472,16 @@ block-add-kind = Kind of block
 block-add-button = Add
 block-kind-leadimage = Lead image
 block-leadimage-help = The page's lead image, in this place.
+
+# The site's appearance (@@theme).
+action-theme = Site appearance
+theme-title = Site appearance
+theme-help = The colour, logo and footer of every page of the site.
+theme-accent = Main colour
+theme-accent-help = As #rrggbb, for instance #0b4f8a. White text must stay readable on it (a contrast of at least 4.5:1): a colour too light is refused.
+theme-logo = Logo (the address of an image of the site)
+theme-logo-help = For instance /images/logo. Also the tab's icon.
+theme-footer-text = Footer text
+theme-footer-links = Footer links
+theme-footer-links-help = One link per line: title | address, for instance Contact | mailto:info@commune.be.
+footer-links = Footer links

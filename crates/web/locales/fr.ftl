@@ -472,3 +472,16 @@ block-add-kind = Sorte de bloc
 block-add-button = Ajouter
 block-kind-leadimage = Image d'en-tête
 block-leadimage-help = L'image d'en-tête de la page, à cet endroit.
+
+# The site's appearance (@@theme).
+action-theme = Apparence du site
+theme-title = Apparence du site
+theme-help = La couleur, le logo et le pied de page de chaque page du site.
+theme-accent = Couleur principale
+theme-accent-help = Au format #rrggbb, par exemple #0b4f8a. Le texte blanc doit rester lisible dessus (contraste d'au moins 4,5:1) : une couleur trop claire est refusée.
+theme-logo = Logo (adresse d'une image du site)
+theme-logo-help = Par exemple /images/logo. Aussi utilisé comme icône de l'onglet.
+theme-footer-text = Texte du pied de page
+theme-footer-links = Liens du pied de page
+theme-footer-links-help = Un lien par ligne : titre | adresse, par exemple Contact | mailto:info@commune.be.
+footer-links = Liens du pied de page

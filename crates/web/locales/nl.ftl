@@ -475,3 +475,16 @@ block-add-kind = Soort blok
 block-add-button = Toevoegen
 block-kind-leadimage = Hoofdafbeelding
 block-leadimage-help = De hoofdafbeelding van de pagina, op deze plaats.
+
+# The site's appearance (@@theme).
+action-theme = Uitzicht van de site
+theme-title = Uitzicht van de site
+theme-help = De kleur, het logo en de voettekst van elke pagina van de site.
+theme-accent = Hoofdkleur
+theme-accent-help = In de vorm #rrggbb, bijvoorbeeld #0b4f8a. Witte tekst moet erop leesbaar blijven (contrast van minstens 4,5:1): een te lichte kleur wordt geweigerd.
+theme-logo = Logo (adres van een afbeelding op de site)
+theme-logo-help = Bijvoorbeeld /afbeeldingen/logo. Ook gebruikt als pictogram van het tabblad.
+theme-footer-text = Tekst van de voettekst
+theme-footer-links = Koppelingen in de voettekst
+theme-footer-links-help = Eén koppeling per regel: titel | adres, bijvoorbeeld Contact | mailto:info@gemeente.be.
+footer-links = Koppelingen in de voettekst

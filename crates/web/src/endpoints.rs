@@ -230,6 +230,11 @@ pub(crate) fn routes() -> Vec<Route> {
             .action("action-users-groups", 80)
             .on_site(),
         Route::post("@@users-groups", Bare, item_handler!(users_groups)).access(manage),
+        Route::get("@@theme", Bare, item_handler!(theme))
+            .access(manage)
+            .summary("the site's accent colour (checked for contrast), logo and footer")
+            .action_when("action-theme", 85, is_root),
+        Route::post("@@theme", Bare, item_handler!(theme)).access(manage),
         Route::get("@@download", Any, item_handler!(download)).bare().summary("a file field, with ranges: `/<field>`"),
         Route::get("@@images", Any, item_handler!(images))
             .bare()
@@ -259,6 +264,14 @@ async fn search_page(c: Call<'_>) -> Result<Response, WebError> {
 
 async fn review_list<'r>(c: Call<'r>, _: &'r ItemView) -> Result<Response, WebError> {
     crate::views::review_list(c.ctx).await
+}
+
+async fn theme<'r>(c: Call<'r>, _: &'r ItemView) -> Result<Response, WebError> {
+    crate::views::theme(c.ctx, c.body).await
+}
+
+fn is_root(_: &Ctx<'_>, view: &ItemView) -> bool {
+    view.item.path.is_root()
 }
 
 async fn users_groups<'r>(c: Call<'r>, _: &'r ItemView) -> Result<Response, WebError> {
@@ -422,7 +435,7 @@ async fn site_info(c: Call<'_>) -> Result<Response, WebError> {
     Ok(c.json(&json!({
         "@id": format!("{}/@site", ctx.base),
         "plone.site_title": ctx.site.title,
-        "plone.site_logo": null,
+        "plone.site_logo": crate::html::theme(ctx.app, &ctx.site, &ctx.base).get_attr("logo").ok().filter(|l| !l.is_none()).map(|l| l.to_string()),
         "plone.robots_txt": format!("Sitemap: {}/sitemap.xml", ctx.base),
         "plone.allowed_sizes": sizes,
         "plone.default_language": language,

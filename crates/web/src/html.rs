@@ -31,6 +31,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("rich_texts.html", include_str!("../templates/rich_texts.html")),
     ("blocks.html", include_str!("../templates/blocks.html")),
     ("compose.html", include_str!("../templates/compose.html")),
+    ("theme.html", include_str!("../templates/theme.html")),
     ("contents.html", include_str!("../templates/contents.html")),
     ("contents_delete.html", include_str!("../templates/contents_delete.html")),
     ("rename.html", include_str!("../templates/rename.html")),
@@ -380,10 +381,36 @@ pub(crate) fn item_page(
             languages => language_switcher(ctx, it, &shown.translations),
             own => own,
             blocks => shown.blocks,
+            theme => theme(ctx.app, &ctx.site, &ctx.base),
             login_url => login_url(ctx),
             status_message => crate::views::Status::message(ctx),
         },
     )
+}
+
+/// What the page frame shows of the site's theme: its accent colour, its logo and
+/// favicon (scales of its image), its footer's text and links (site paths made
+/// addresses).
+pub(crate) fn theme(app: &AppState, site: &SiteRow, base: &str) -> Value {
+    let t = &site.theme;
+    // The logo is an item of the type whose main value is an image.
+    let field = app.services.types().image_type().map(|(_, f)| f.name.as_str());
+    let logo = t.logo.as_deref().zip(field).map(|(p, f)| format!("{base}{p}/@@images/{f}"));
+    let links: Vec<Value> = t
+        .footer_links
+        .iter()
+        .map(|l| {
+            let url = if l.url.starts_with('/') { format!("{base}{}", l.url) } else { l.url.clone() };
+            context! { title => l.title.clone(), url => url }
+        })
+        .collect();
+    context! {
+        accent => t.accent.clone(),
+        logo => logo.as_ref().map(|l| format!("{l}/thumb")),
+        favicon => logo.as_ref().map(|l| format!("{l}/icon")),
+        footer_text => t.footer_text.clone(),
+        footer_links => links,
+    }
 }
 
 /// The language switcher of an item's page: on a site in several languages, each of
@@ -457,6 +484,7 @@ pub(crate) fn error_page(app: &AppState, err: &WebError, site: Option<(&SiteRow,
         detail => detail,
         site_title => site.map(|(s, _)| s.title.clone()),
         site_url => site.map(|(_, b)| b.to_owned()),
+        theme => site.map(|(s, b)| theme(app, s, b)),
     };
     render(app, "error.html", ctx).unwrap_or_else(|_| "<!doctype html><title>Error</title><h1>Error</h1>".into())
 }

@@ -139,6 +139,7 @@ pub(crate) fn page(
         user => crate::html::user_name(&ctx.principal),
         login_url => (template != "login.html").then(|| crate::html::login_url(ctx)),
         status_message => Status::message(ctx),
+        theme => crate::html::theme(ctx.app, &ctx.site, &ctx.base),
     };
     let chrome = ctx.chrome.get().cloned().unwrap_or_else(|| context! {});
     let body = crate::html::render(ctx.app, template, context! { ..extra, ..base, ..chrome })?;
@@ -463,4 +464,64 @@ pub(crate) async fn review_list(ctx: &Ctx<'_>) -> Result<Response, WebError> {
         .collect();
     let title = ctx.app.i18n.t(lang, "review-list-title", &[]);
     page(ctx, StatusCode::OK, "review_list.html", context! { title => title, items => items })
+}
+
+/// GET and POST `@@theme` (the site root, its managers): the site's accent colour,
+/// logo and footer, checked when saved (a colour without enough contrast is refused
+/// with its ratio, the form kept).
+pub(crate) async fn theme(ctx: &Ctx<'_>, body: Option<&[u8]>) -> Result<Response, WebError> {
+    use beffroi_model::theme::{FooterLink, Theme};
+    let lang = ctx.site.language;
+    let current = &ctx.site.theme;
+    let links_text = |links: &[FooterLink]| -> String {
+        links.iter().map(|l| format!("{} | {}", l.title, l.url)).collect::<Vec<_>>().join("\n")
+    };
+    let (mut accent, mut logo, mut footer_text, mut footer_links) = (
+        current.accent.clone().unwrap_or_default(),
+        current.logo.clone().unwrap_or_default(),
+        current.footer_text.clone(),
+        links_text(&current.footer_links),
+    );
+    let mut error = None;
+    if let Some(body) = body {
+        let pairs = form_pairs(body)?;
+        let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
+        (accent, logo, footer_text, footer_links) =
+            (get("accent"), get("logo"), get("footer_text"), get("footer_links"));
+        let links: Vec<FooterLink> = footer_links
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(|l| match l.split_once('|') {
+                Some((title, url)) => FooterLink { title: title.trim().to_owned(), url: url.trim().to_owned() },
+                None => FooterLink { title: l.to_owned(), url: String::new() },
+            })
+            .collect();
+        let wanted = Theme {
+            accent: Some(accent.clone()),
+            logo: Some(logo.clone()),
+            footer_text: footer_text.clone(),
+            footer_links: links,
+        };
+        match ctx.app.services.set_theme(&ctx.principal, &ctx.site, wanted).await {
+            Ok(_) => return Ok(done(&ctx.base, Status::Saved)),
+            Err(beffroi_service::ServiceError::BadRequest(m)) => error = Some(m),
+            Err(e) => return Err(WebError::from_service(e, &ctx.request_url)),
+        }
+    }
+    page(
+        ctx,
+        if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK },
+        "theme.html",
+        context! {
+            title => ctx.app.i18n.t(lang, "theme-title", &[]),
+            action => format!("{}/@@theme", ctx.base),
+            cancel_url => ctx.base.clone(),
+            accent => accent,
+            logo => logo,
+            footer_text => footer_text,
+            footer_links => footer_links,
+            error => error,
+        },
+    )
 }

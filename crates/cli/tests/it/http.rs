@@ -328,6 +328,63 @@ both_backends! {
         assert_eq!(plain["@components"]["actions"], json!({"@id": "http://localhost/namur/services/@actions"}));
     }
 
+    async fn a_site_has_its_own_colour_logo_and_footer(db) {
+        let s = commune(&db).await;
+        db.user(&s, "max", "correct horse battery", "Max", &[Role::Manager]).await;
+        db.add(&s, "", "Folder", json!({"title": "Images"})).await;
+        let png = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, crate::support::png(200, 80));
+        db.add_private(&s, "/images", "Image", json!({"title": "Logo", "image": {"data": png, "encoding": "base64", "filename": "logo.png", "content-type": "image/png"}})).await;
+        let app = TestApp::new(&db).await;
+        let r = app.get("/namur/@@theme").await;
+        assert!(matches!(r.status.as_u16(), 302 | 303 | 401), "anonymous: {}", r.status);
+        let cookie = app.session_on("namur", "max", "correct horse battery").await;
+        let home = app.get_with("/namur", &[("cookie", &cookie)]).await.body;
+        assert!(home.contains("href=\"http://localhost/namur/@@theme\">Apparence du site</a>"), "{home}");
+        let form = app.get_with("/namur/@@theme", &[("cookie", &cookie)]).await;
+        assert_eq!(form.status, 200);
+        let token = crate::support::csrf(&form.body);
+        let post = |pairs: &[(&str, &str)]| {
+            let mut all = vec![("_csrf", token.as_str())];
+            all.extend_from_slice(pairs);
+            serde_urlencoded::to_string(&all).unwrap()
+        };
+        // Too light for white text: refused with its ratio, the form kept.
+        let r = app.post_form("/namur/@@theme", &cookie, post(&[("accent", "#FFD700"), ("footer_text", "Place d'Armes 1")])).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert!(r.body.contains("1.40:1") && r.body.contains("Place d&#39;Armes 1"), "{}", r.body);
+        let r = app.post_form("/namur/@@theme", &cookie, post(&[("accent", "#2e7d32"), ("logo", "/services")])).await;
+        assert_eq!(r.status, 400, "not an image: {}", r.body);
+        let r = app
+            .post_form(
+                "/namur/@@theme",
+                &cookie,
+                post(&[
+                    ("accent", "#2E7D32"),
+                    ("logo", "/images/logo"),
+                    ("footer_text", "Place d'Armes 1, 5000 Namur"),
+                    ("footer_links", "Contact | mailto:info@namur.be\nPlan du site | /sitemap.xml"),
+                ]),
+            )
+            .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let page = app.get("/namur/services").await.body;
+        for needle in [
+            "<style>:root { --accent: #2e7d32; }</style>",
+            "<img class=\"site-logo\" src=\"http://localhost/namur/images/logo/@@images/image/thumb\" alt=\"\">",
+            "<link rel=\"icon\" href=\"http://localhost/namur/images/logo/@@images/image/icon\">",
+            "Place d&#39;Armes 1, 5000 Namur",
+            "<a href=\"mailto:info@namur.be\">Contact</a>",
+            "<a href=\"http://localhost/namur/sitemap.xml\">Plan du site</a>",
+        ] {
+            assert!(page.contains(needle), "missing {needle:?} in\n{page}");
+        }
+        assert_eq!(app.get("/namur/images/logo/@@images/image/icon").await.status, 200);
+        let site = app.get_json("/namur/@site").await.json();
+        assert_eq!(site["plone.site_logo"], "http://localhost/namur/images/logo/@@images/image/thumb");
+        // The error page of the site wears it too.
+        assert!(app.get("/namur/nulle-part").await.body.contains("--accent: #2e7d32"));
+    }
+
     async fn volto_reads_the_context_navigation_and_manages_aliases(db) {
         let s = commune(&db).await;
         db.user(&s, "max", "correct horse battery", "Max", &[Role::Manager]).await;
