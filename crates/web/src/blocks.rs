@@ -52,6 +52,8 @@ pub(crate) async fn shown(ctx: &Ctx<'_>, view: &ItemView) -> Result<Option<Vec<V
 /// classic item's text as blocks (Volto shows a page's text only through blocks), as
 /// plone.volto's migration makes them; the site root's title and a listing of its
 /// contents, as its own page shows it. None when it has blocks, or may have none.
+/// Made for Volto (requests through `++api++`) and its edits only: other clients read
+/// the item's own fields, and are spared reading its text into blocks.
 pub(crate) fn standing_in(ctx: &Ctx<'_>, view: &ItemView) -> Option<(Json, Json)> {
     let it = &view.item;
     let schema = ctx.app.services.types().get(&it.type_name)?;

@@ -232,9 +232,9 @@ pub(crate) fn item(
             }
         }
     }
-    // An item that may have blocks and has none stored yet is served the blocks that
-    // stand for it (its text as blocks; the site root's title and contents).
-    if let Some((blocks, layout)) = crate::blocks::standing_in(ctx, view) {
+    // An item that may have blocks and has none stored yet is served to Volto the
+    // blocks that stand for it (its text as blocks; the site root's title and contents).
+    if let Some((blocks, layout)) = ctx.via_api.then(|| crate::blocks::standing_in(ctx, view)).flatten() {
         m.insert(BLOCKS.into(), blocks);
         m.insert(LAYOUT.into(), layout);
     }

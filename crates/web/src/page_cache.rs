@@ -59,7 +59,7 @@ pub(crate) fn key(
     query: Option<&str>,
     headers: &HeaderMap,
     json: bool,
-    origin: &str,
+    origin: impl FnOnce() -> Option<String>,
 ) -> Option<Key> {
     if !matches!(*method, Method::GET | Method::HEAD) || path.split('/').any(|s| s.starts_with('@')) {
         return None;
@@ -81,7 +81,7 @@ pub(crate) fn key(
         Some(q) => format!("{path}?{q}"),
         None => path.to_owned(),
     };
-    Some((origin.to_owned(), target, json))
+    Some((origin()?, target, json))
 }
 
 impl PageCache {

@@ -239,9 +239,10 @@ pub(crate) async fn handle(State(app): State<Arc<AppState>>, req: axum::extract:
     let via_proxy = peer.is_some_and(|p| app.options.trusted_proxies.iter().any(|t| t.contains(p)));
     // What anonymous visitors read may come from the page cache, and go to it, under
     // the origin its addresses are made with.
-    let origin = request_host(&headers, &uri, via_proxy).ok().map(|h| format!("{}://{h}", scheme(&headers, via_proxy)));
-    let cached = app.page_cache.as_ref().zip(origin).and_then(|(cache, origin)| {
-        Some((cache, crate::page_cache::key(&method, uri.path(), uri.query(), &headers, json, &origin)?))
+    let origin =
+        || request_host(&headers, &uri, via_proxy).ok().map(|h| format!("{}://{h}", scheme(&headers, via_proxy)));
+    let cached = app.page_cache.as_ref().and_then(|cache| {
+        Some((cache, crate::page_cache::key(&method, uri.path(), uri.query(), &headers, json, origin)?))
     });
     if let Some((cache, key)) = &cached
         && let Some(mut res) = cache.get(key, &headers, |site, seen| app.services.unchanged_since(site, seen))
@@ -345,7 +346,8 @@ async fn route(
     if segs.iter().filter(|s| *s == API_SEGMENT).count() > 1 {
         return Err(not_found().into());
     }
-    let via_api = segs.iter().any(|s| s == API_SEGMENT);
+    // As Volto asks: `++api++` in the path, also inside a virtual hosting path.
+    let via_api = uri.path().split('/').any(|s| s == API_SEGMENT);
     let segs: Vec<String> = segs.into_iter().filter(|s| s != API_SEGMENT).collect();
     let segs = segs.as_slice();
     let with_site = |err: WebError| Failure { err, site: Some((site.clone(), base.clone())) };

@@ -471,6 +471,9 @@ both_backends! {
         assert_eq!(r.json()["@id"], "https://portail.namur.be/namur/services");
         let r = app.get_with("/namur/++api++/services", &[("x-forwarded-host", "evil.example")]).await;
         assert_eq!(r.json()["@id"], "http://localhost/namur/services", "not from anyone");
+        // Through a virtual hosting path too, Volto reads a classic page as blocks.
+        let r = app.request(from_proxy("/VirtualHostBase/http/localhost:3000/namur/++api++/VirtualHostRoot/services/etat-civil", &[])).await;
+        assert_eq!(r.json()["blocks_layout"]["items"][0], "beffroi-title", "{}", r.body);
         // Volto's server-side rendering sends its host name alone (no port, no scheme)
         // and expects the backend's own URLs back, as Zope gives them; the answer kept
         // for the public host above is not given for this one.
