@@ -227,30 +227,46 @@ fn is_block_element(t: &str) -> bool {
     matches!(t, "p" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "li" | "blockquote" | "ul" | "ol" | "pre")
 }
 
+/// The slate element types Volto writes and Beffroi reads, named as their HTML tags.
+const ELEMENTS: &[&str] = &[
+    "p",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "ul",
+    "ol",
+    "li",
+    "blockquote",
+    "pre",
+    "strong",
+    "em",
+    "u",
+    "del",
+    "sub",
+    "sup",
+    "code",
+];
+
+/// Other names of those elements (as HTML tags or older slate types); an h1 is an h2:
+/// the page has its title as its only h1.
+const SAME_AS: &[(&str, &str)] =
+    &[("h1", "h2"), ("b", "strong"), ("i", "em"), ("s", "del"), ("strike", "del"), ("strikethrough", "del")];
+
+/// The element a slate type or an HTML tag stands for, if it is one of [`ELEMENTS`]
+/// (the others show their children in their place: span, div…).
+fn element(name: &str) -> Option<&'static str> {
+    ELEMENTS
+        .iter()
+        .find(|e| **e == name)
+        .copied()
+        .or_else(|| SAME_AS.iter().find(|(other, _)| *other == name).map(|(_, e)| *e))
+}
+
 /// The HTML tag of a slate element type, if it has one (others show their children).
 fn slate_tag(t: &str) -> Option<&'static str> {
-    Some(match t {
-        "p" => "p",
-        // The page has its title as its only h1.
-        "h1" | "h2" => "h2",
-        "h3" => "h3",
-        "h4" => "h4",
-        "h5" => "h5",
-        "h6" => "h6",
-        "ul" => "ul",
-        "ol" => "ol",
-        "li" => "li",
-        "blockquote" => "blockquote",
-        "pre" => "pre",
-        "strong" | "b" => "strong",
-        "em" | "i" => "em",
-        "u" => "u",
-        "s" | "del" | "strikethrough" => "del",
-        "sub" => "sub",
-        "sup" => "sup",
-        "code" => "code",
-        _ => return None,
-    })
+    element(t)
 }
 
 /// Whether a link's address may be written in a page: the web's and mail's schemes,
@@ -413,31 +429,10 @@ struct CollectState {
     loose: Vec<Value>,
 }
 
-/// The slate element type of an HTML tag; None for those whose children stand in
-/// their place (span, div…).
+/// The slate element type of an HTML tag (a link for `a`); None for those whose
+/// children stand in their place (span, div…).
 fn tag_type(tag: &str) -> Option<&'static str> {
-    Some(match tag {
-        "p" => "p",
-        "h1" | "h2" => "h2",
-        "h3" => "h3",
-        "h4" => "h4",
-        "h5" => "h5",
-        "h6" => "h6",
-        "ul" => "ul",
-        "ol" => "ol",
-        "li" => "li",
-        "blockquote" => "blockquote",
-        "pre" => "pre",
-        "strong" | "b" => "strong",
-        "em" | "i" => "em",
-        "u" => "u",
-        "s" | "del" | "strike" => "del",
-        "sub" => "sub",
-        "sup" => "sup",
-        "code" => "code",
-        "a" => "link",
-        _ => return None,
-    })
+    if tag == "a" { Some("link") } else { element(tag) }
 }
 
 /// Top-level elements slate does not hold: kept as HTML.

@@ -18,6 +18,21 @@ pub struct Alias {
 }
 
 impl Services {
+    /// A transaction on the item at `path`, which `actor` must be allowed to change.
+    async fn to_change(
+        &self,
+        actor: &Principal,
+        site: &SiteRow,
+        path: &ItemPath,
+    ) -> Result<(beffroi_store::Tx, beffroi_store::ItemRow)> {
+        let reg = self.workflows(site).await?;
+        let mut tx = self.store.begin().await?;
+        let mut lineage = load(&mut tx.db(), site, path).await?;
+        require(&reg, actor, &lineage, Permission::ModifyPortalContent)?;
+        let item = lineage.pop().expect("load returns the item last");
+        Ok((tx, item))
+    }
+
     /// The old addresses leading to the item at `path`, for who may view it; on the
     /// site root, every one of the site, for its managers.
     pub async fn aliases(&self, actor: &Principal, site: &SiteRow, path: &ItemPath) -> Result<Vec<Alias>> {
@@ -46,12 +61,8 @@ impl Services {
         path: &ItemPath,
         aliases: &[ItemPath],
     ) -> Result<()> {
-        let reg = self.workflows(site).await?;
         let scope = site.scope();
-        let mut tx = self.store.begin().await?;
-        let lineage = load(&mut tx.db(), site, path).await?;
-        require(&reg, actor, &lineage, Permission::ModifyPortalContent)?;
-        let item = lineage.last().expect("load returns the item last");
+        let (mut tx, item) = self.to_change(actor, site, path).await?;
         if path.is_root() {
             return Err(ServiceError::BadRequest("the site root has no aliases".into()));
         }
@@ -78,12 +89,8 @@ impl Services {
         path: &ItemPath,
         aliases: &[ItemPath],
     ) -> Result<()> {
-        let reg = self.workflows(site).await?;
         let scope = site.scope();
-        let mut tx = self.store.begin().await?;
-        let lineage = load(&mut tx.db(), site, path).await?;
-        require(&reg, actor, &lineage, Permission::ModifyPortalContent)?;
-        let item = lineage.last().expect("load returns the item last");
+        let (mut tx, item) = self.to_change(actor, site, path).await?;
         let here = tx.db().aliases(&scope, (!path.is_root()).then_some(item.uuid)).await?;
         for alias in aliases {
             if !here.iter().any(|(old, _, _)| old == alias) {
