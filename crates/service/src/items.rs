@@ -760,13 +760,22 @@ impl Services {
         check_item(&self.types, &item)?;
         item.modified = beffroi_store::now();
         tx.db().update_item(&scope, &item).await?;
+        // The site root's title is the site's (its pages, `@site`, its feeds show it).
+        let retitled_site = item.path.is_root() && item.title != site.title;
+        if retitled_site {
+            tx.db().set_site_title(&scope, &item.title).await?;
+        }
         crate::catalog::index(&mut tx.db(), &scope, &item, &self.types).await?;
         self.record_revision(&mut tx.db(), site, &item, actor, &change_note).await?;
         let modified =
             Event { site: site.id.clone(), uuid: item.uuid, path: item.path.clone(), kind: EventKind::Modified };
         let hooks = self.item_hooks(site, &item.type_name, crate::Change::Edited);
         lineage.push(item);
-        self.finish_change(site, actor, &reg, tx, lineage, modified, &hooks, &changed).await
+        let done = self.finish_change(site, actor, &reg, tx, lineage, modified, &hooks, &changed).await;
+        if retitled_site {
+            self.stale(crate::stale::Stale::Site(site.id.clone()));
+        }
+        done
     }
 
     /// Deletes the item at `path` and everything inside it; returns how many items went.

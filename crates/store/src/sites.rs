@@ -196,6 +196,18 @@ impl Db<'_> {
         Ok(())
     }
 
+    /// Sets a site's title.
+    pub async fn set_site_title(&mut self, scope: &SiteScope, title: &str) -> Result<()> {
+        on_db!(self, |c| {
+            sqlx::query("update sites set title = $2 where id = $1")
+                .bind(scope.key())
+                .bind(title)
+                .execute(&mut *c)
+                .await?;
+        });
+        Ok(())
+    }
+
     /// Sets a site's look.
     pub async fn set_site_theme(&mut self, scope: &SiteScope, theme: &beffroi_model::theme::Theme) -> Result<()> {
         let text = if *theme == beffroi_model::theme::Theme::default() {

@@ -214,9 +214,18 @@ both_backends! {
         // Only those who may change the site compose it.
         let r = anonymous(&app, "PATCH", "/namur", json!({"blocks": {}, "blocks_layout": {"items": []}})).await;
         assert_eq!(r.status, 401, "{}", r.body);
-        // The root takes no other field.
+        // The root takes no other field than its title and description (Volto's title
+        // and description blocks write them); its title is the site's.
         let r = app.send_json("PATCH", "/namur", &auth, json!({"text": "x"})).await;
         assert_eq!(r.status, 400, "{}", r.body);
+        let r = app.send_json("PATCH", "/namur", &auth, json!({"title": "Ville de Namur", "description": "Capitale de la Wallonie"})).await;
+        assert_eq!(r.status, 204, "{}", r.body);
+        let v = app.get_json("/namur").await.json();
+        assert_eq!((v["title"].as_str(), v["description"].as_str()), (Some("Ville de Namur"), Some("Capitale de la Wallonie")));
+        assert_eq!(app.get_json("/namur/@site").await.json()["plone.site_title"], "Ville de Namur");
+        assert!(app.get("/namur").await.body.contains("<h1>Ville de Namur</h1>"));
+        let r = app.send_json("PATCH", "/namur", &auth, json!({"title": ""})).await;
+        assert_eq!(r.status, 400, "a site has a title: {}", r.body);
     }
 
     async fn volto_listing_blocks_find_their_indexes_and_run_their_queries(db) {
