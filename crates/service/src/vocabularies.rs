@@ -76,22 +76,29 @@ impl Services {
         name: &str,
     ) -> Result<Vec<Term>> {
         let workflows = self.workflows(site).await?;
-        {
-            let mut c = self.store.conn().await?;
-            let lineage = load(&mut c.db(), site, path).await?;
-            if !allowed(&workflows, actor, &lineage, Permission::View) {
-                return Err(ServiceError::Unauthorized);
-            }
+        let mut c = self.store.conn().await?;
+        let lineage = load(&mut c.db(), site, path).await?;
+        drop(c);
+        if !allowed(&workflows, actor, &lineage, Permission::View) {
+            return Err(ServiceError::Unauthorized);
         }
+        self.platform_terms(actor, site, name).await
+    }
+
+    /// The terms of one of the [`PLATFORM`] vocabularies on `site`, as `actor` reads
+    /// them (the tags of what they may see); not found for another name. The types are
+    /// those people add on this site (its applications', by its rules).
+    pub async fn platform_terms(&self, actor: &Principal, site: &SiteRow, name: &str) -> Result<Vec<Term>> {
         let lang = site.language;
         let term = |token: &str, title: &str| Term { token: token.to_owned(), title: title.to_owned() };
         let mut terms: Vec<Term> = match name {
             KEYWORDS => {
                 // The tags of what the asker may see, so a private tag stays private.
                 let counts = self.subject_counts(actor, site, beffroi_store::CatalogQuery::default()).await?;
-                counts.iter().map(|(s, _)| term(s, s)).collect()
+                return Ok(counts.iter().map(|(s, _)| term(s, s)).collect());
             }
             "plone.app.vocabularies.WorkflowStates" => {
+                let workflows = self.workflows(site).await?;
                 let mut out: Vec<Term> = Vec::new();
                 for s in workflows.all().iter().flat_map(|w| &w.states) {
                     if !out.iter().any(|t| t.token == s.id) {
@@ -103,12 +110,20 @@ impl Services {
             "plone.app.vocabularies.SupportedContentLanguages" | "plone.app.vocabularies.AvailableContentLanguages" => {
                 beffroi_model::Language::ALL.iter().map(|l| term(l.code(), l.native_name())).collect()
             }
-            // The types people add (not the site root, nor what only an application makes).
-            _ => self.types.all().iter().filter(|t| t.addable).map(|t| term(&t.id, t.title.get(lang))).collect(),
+            "plone.app.vocabularies.ReallyUserFriendlyTypes"
+            | "plone.app.vocabularies.UserFriendlyTypes"
+            | "plone.app.vocabularies.PortalTypes" => {
+                let rules = self.type_rules(site).await?;
+                self.types
+                    .all()
+                    .iter()
+                    .filter(|t| t.addable && rules.has(&t.id))
+                    .map(|t| term(&t.id, t.title.get(lang)))
+                    .collect()
+            }
+            _ => return Err(ServiceError::NotFound),
         };
-        if name != KEYWORDS {
-            terms.sort_by(|a, b| a.title.cmp(&b.title));
-        }
+        terms.sort_by(|a, b| a.title.cmp(&b.title));
         Ok(terms)
     }
 

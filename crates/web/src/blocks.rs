@@ -428,17 +428,7 @@ fn draft_html(v: Option<&Json>) -> String {
 /// is served then changes with other items).
 pub(crate) async fn fill_teasers(ctx: &Ctx<'_>, v: &mut Json) -> Result<bool, WebError> {
     let mut wanted = Vec::new();
-    let mut seen = Vec::new();
-    collect_teasers(v.get(BLOCKS), 0, &mut |b| {
-        if let Some(p) = target_url(b).and_then(|u| site_path(ctx, u)) {
-            seen.push(p);
-        }
-    });
-    for p in seen {
-        if !wanted.contains(&p) {
-            wanted.push(p);
-        }
-    }
+    collect_teasers(v.get(BLOCKS), 0, &mut |b| targets(ctx, b, &mut wanted));
     if wanted.is_empty() {
         return Ok(false);
     }

@@ -185,19 +185,8 @@ fn block_form(ctx: &Ctx<'_>, id: &str, b: &Map<String, Json>, position: usize, c
     let lang = ctx.site.language;
     let kind = b.get("@type").and_then(Json::as_str).unwrap_or("").to_owned();
     let text = |k: &str| b.get(k).and_then(Json::as_str).unwrap_or("").to_owned();
-    let known = matches!(
-        kind.as_str(),
-        "slate"
-            | "html"
-            | "search"
-            | "image"
-            | "listing"
-            | "gridBlock"
-            | "separator"
-            | "title"
-            | "description"
-            | "leadimage"
-    );
+    // What it adds, and the blocks it only shows (an HTML block, the lead image).
+    let known = ADDABLE.contains(&kind.as_str()) || matches!(kind.as_str(), "html" | "leadimage");
     let label_key = if known { format!("block-kind-{kind}") } else { "block-kind-other".to_owned() };
     let base = context! {
         id => id,

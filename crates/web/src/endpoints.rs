@@ -435,7 +435,7 @@ async fn site_info(c: Call<'_>) -> Result<Response, WebError> {
     Ok(c.json(&json!({
         "@id": format!("{}/@site", ctx.base),
         "plone.site_title": ctx.site.title,
-        "plone.site_logo": crate::html::theme(ctx.app, &ctx.site, &ctx.base).get_attr("logo").ok().filter(|l| !l.is_none()).map(|l| l.to_string()),
+        "plone.site_logo": crate::html::logo_url(ctx.app, &ctx.site, &ctx.base).map(|l| format!("{l}/thumb")),
         "plone.robots_txt": format!("Sitemap: {}/sitemap.xml", ctx.base),
         "plone.allowed_sizes": sizes,
         "plone.default_language": language,

@@ -388,14 +388,19 @@ pub(crate) fn item_page(
     )
 }
 
+/// The address of the site's logo image (its scales are below it), if it has one: an
+/// item of the type whose main value is an image.
+pub(crate) fn logo_url(app: &AppState, site: &SiteRow, base: &str) -> Option<String> {
+    let field = app.services.types().image_type().map(|(_, f)| f.name.as_str())?;
+    site.theme.logo.as_deref().map(|p| format!("{base}{p}/@@images/{field}"))
+}
+
 /// What the page frame shows of the site's theme: its accent colour, its logo and
 /// favicon (scales of its image), its footer's text and links (site paths made
 /// addresses).
 pub(crate) fn theme(app: &AppState, site: &SiteRow, base: &str) -> Value {
     let t = &site.theme;
-    // The logo is an item of the type whose main value is an image.
-    let field = app.services.types().image_type().map(|(_, f)| f.name.as_str());
-    let logo = t.logo.as_deref().zip(field).map(|(p, f)| format!("{base}{p}/@@images/{f}"));
+    let logo = logo_url(app, site, base);
     let links: Vec<Value> = t
         .footer_links
         .iter()

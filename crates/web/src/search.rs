@@ -559,9 +559,9 @@ pub(crate) async fn querystring(ctx: &Ctx<'_>) -> Result<Value, WebError> {
     let i18n = &ctx.app.i18n;
     let services = &ctx.app.services;
     let types = services.types();
-    let reg = services.workflows(&ctx.site).await.map_err(|e| WebError::from_service(e, &ctx.request_url))?;
+    let dated = |index: &str| DATE_INDEXES.iter().any(|(name, _)| *name == index);
     let group = |index: &str| match index {
-        "created" | "modified" | "effective" | "expires" | "start" | "end" => "Dates",
+        _ if dated(index) => "Dates",
         "SearchableText" | "Subject" => "Text",
         _ => "Metadata",
     };
@@ -592,41 +592,28 @@ pub(crate) async fn querystring(ctx: &Ctx<'_>) -> Result<Value, WebError> {
             "vocabulary": null,
         })
     };
-    let titled = |pairs: Vec<(String, String)>| -> Value {
-        pairs.into_iter().map(|(token, title)| (token, json!({ "title": title }))).collect::<Map<_, _>>().into()
+    // The values a selection offers: the platform vocabulary of its index.
+    let vocabulary = |index: &str| match index {
+        "portal_type" => Some("plone.app.vocabularies.ReallyUserFriendlyTypes"),
+        "review_state" => Some("plone.app.vocabularies.WorkflowStates"),
+        "Language" => Some("plone.app.vocabularies.SupportedContentLanguages"),
+        _ => None,
     };
     let mut indexes = Map::new();
-    let sortable_names = ["created", "modified", "effective", "expires", "start", "end"];
     for index in INDEXES {
         let ops: Vec<&str> = operations().filter(|op| fits(index, op)).collect();
-        let values = match *index {
-            "portal_type" => titled(
-                types
-                    .all()
-                    .iter()
-                    .filter(|t| t.addable && ctx.type_rules.has(&t.id))
-                    .map(|t| (t.id.clone(), t.title.get(lang).to_owned()))
-                    .collect(),
-            ),
-            "review_state" => {
-                let mut states: Vec<(String, String)> = Vec::new();
-                for s in reg.all().iter().flat_map(|w| &w.states) {
-                    if !states.iter().any(|(id, _)| *id == s.id) {
-                        states.push((s.id.clone(), s.title.get(lang).to_owned()));
-                    }
-                }
-                titled(states)
-            }
-            "Language" => titled(
-                beffroi_model::Language::ALL
-                    .iter()
-                    .map(|l| (l.code().to_owned(), l.native_name().to_owned()))
-                    .collect(),
-            ),
-            _ => json!({}),
+        let values: Map<String, Value> = match vocabulary(index) {
+            Some(name) => services
+                .platform_terms(&ctx.principal, &ctx.site, name)
+                .await
+                .map_err(|e| WebError::from_service(e, &ctx.request_url))?
+                .into_iter()
+                .map(|t| (t.token, json!({ "title": t.title })))
+                .collect(),
+            None => Map::new(),
         };
         let title = i18n.t(lang, &format!("qs-index-{index}"), &[]);
-        indexes.insert((*index).to_owned(), describe(title, group(index), ops, values, sortable_names.contains(index)));
+        indexes.insert((*index).to_owned(), describe(title, group(index), ops, values.into(), dated(index)));
     }
     // The applications' indexes, under their own titles.
     for d in types.indexes().iter().filter(|d| !d.kind.operations().is_empty()) {
